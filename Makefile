@@ -1,0 +1,193 @@
+# ftrack-ldap-sync: one non-recursive GNU make for the module, the daemon,
+# the tests, the demo and the benchmarks.  See README.md.
+#
+#   make            build build/pam_ftrack/pam_ftrack.so, build/syncd/ftrack-syncd
+#   make check      install missing Debian packages, build, run every test
+#                   (gcc build, then the C suites again under ASan+UBSan)
+#   make demo       the whole story on a private slapd and ftrack emulator
+#   make bench      benchmarks (not part of check)
+#   make lint       clang-format, banned functions, clang-tidy, cppcheck
+#   make deps       apt-get install what is missing (root)
+#
+# Variables: B (build folder), CC, SANITIZE=1, SUITE=name (one C suite).
+
+SHELL      := /bin/bash
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+B         ?= build
+CC        ?= gcc
+PYTHON    ?= python3
+PKG_CONFIG ?= pkg-config
+
+IS_CLANG  := $(shell $(CC) --version 2>/dev/null | grep -qi clang && echo 1)
+
+CSTD       = -std=c11 -D_GNU_SOURCE
+WARN       = -Wall -Wextra -Wpedantic -Werror \
+             -Wshadow -Wpointer-arith -Wcast-qual -Wcast-align -Wwrite-strings \
+             -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+             -Wold-style-definition -Wformat=2 -Wundef -Wswitch-enum \
+             -Wimplicit-fallthrough -Wvla -Wnull-dereference -Wconversion \
+             -fno-common
+WARN_GCC   = -Wduplicated-cond -Wduplicated-branches -Wlogical-op -Wrestrict \
+             -Wjump-misses-init
+WARN_CLANG = -Wmissing-variable-declarations -Wcomma
+HARDEN     = -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
+SAN        = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+             -fno-sanitize-recover=all
+ifeq ($(IS_CLANG),1)
+WARN      += $(WARN_CLANG)
+else
+WARN      += $(WARN_GCC)
+endif
+ifeq ($(SANITIZE),1)
+OPT        = $(SAN)
+LDSAN      = -fsanitize=address,undefined
+else
+OPT        = -g $(HARDEN)
+LDSAN      =
+endif
+
+CPPFLAGS   = -Iinclude -Isyncd -Ipam_ftrack
+CFLAGS     = $(CSTD) $(WARN) $(OPT) -fPIC -MMD -MP
+SO_FLAGS   = -shared -Wl,--version-script=pam_ftrack/pam_ftrack.map \
+             -Wl,-z,defs -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
+EXE_LDFLAGS = -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
+
+SYNCD_PKGS = ldap lber libcurl jansson inih
+TEST_PKGS  = $(SYNCD_PKGS) check pam
+pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+COMMON_SRCS = $(wildcard include/*.c)
+PAM_SRCS    = $(wildcard pam_ftrack/*.c)
+SYNCD_MAIN  = syncd/main.c
+SYNCD_SRCS  = $(filter-out $(SYNCD_MAIN),$(wildcard syncd/*.c))
+SUITE_SRCS  = $(sort $(wildcard tests/check_*.c))
+TEST_SUPPORT_SRCS = $(filter-out $(SUITE_SRCS) tests/runner.c,$(wildcard tests/*.c))
+SUITES      = $(patsubst tests/check_%.c,%,$(SUITE_SRCS))
+SRCS        = $(COMMON_SRCS) $(PAM_SRCS) $(SYNCD_SRCS) $(wildcard $(SYNCD_MAIN))
+HDRS        = $(wildcard include/*.h pam_ftrack/*.h syncd/*.h)
+ALL_C       = $(SRCS) $(HDRS) $(wildcard tests/*.c tests/*.h tests/bench/*.c tests/fuzz/*.c)
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+
+PAM_SO     = $(B)/pam_ftrack/pam_ftrack.so
+SYNCD_BIN  = $(B)/syncd/ftrack-syncd
+COMMON_LIB = $(B)/libftcommon.a
+SYNCD_LIB  = $(B)/libsyncd.a
+RUNNER     = $(B)/tests/runner
+
+.PHONY: all check check-c check-py sanitize demo bench fuzz lint lint-format \
+        lint-banned lint-tidy lint-cppcheck format deps clean install uninstall
+
+all: $(if $(PAM_SRCS),$(PAM_SO)) $(if $(wildcard $(SYNCD_MAIN)),$(SYNCD_BIN))
+
+# ---- build -----------------------------------------------------------------
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pkg_cflags,$(SYNCD_PKGS)) -c -o $@ $<
+
+$(COMMON_LIB): $(call obj,$(COMMON_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(SYNCD_LIB): $(call obj,$(SYNCD_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(PAM_SO): $(call obj,$(PAM_SRCS)) $(COMMON_LIB) pam_ftrack/pam_ftrack.map
+	$(CC) $(CFLAGS) $(SO_FLAGS) $(LDSAN) -o $@ $(call obj,$(PAM_SRCS)) \
+		$(COMMON_LIB) -lpam
+
+$(SYNCD_BIN): $(call obj,$(SYNCD_MAIN)) $(SYNCD_LIB) $(COMMON_LIB)
+	$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDSAN) -o $@ $^ \
+		$(call pkg_libs,$(SYNCD_PKGS)) -lm
+
+# ---- tests -----------------------------------------------------------------
+
+$(B)/tests/suites.inc: $(SUITE_SRCS) Makefile
+	@mkdir -p $(@D)
+	@printf 'SUITE(%s)\n' $(SUITES) > $@.tmp && mv $@.tmp $@
+
+$(call obj,tests/runner.c): $(B)/tests/suites.inc
+$(call obj,tests/runner.c): CPPFLAGS += -I$(B)/tests
+$(B)/tests/%.o: CPPFLAGS += -Itests -DFT_TEST_SRCDIR='"$(CURDIR)"' \
+	-DFT_TEST_BUILDDIR='"$(abspath $(B))"'
+$(B)/tests/%.o: CFLAGS += $(call pkg_cflags,check)
+
+$(RUNNER): $(call obj,tests/runner.c $(SUITE_SRCS) $(TEST_SUPPORT_SRCS)) \
+		$(SYNCD_LIB) $(COMMON_LIB)
+	$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(call pkg_libs,$(TEST_PKGS)) -ldl -lm
+
+# The C suites need the built module and daemon next to them.
+check-c: all $(RUNNER)
+	cd $(CURDIR) && CK_DEFAULT_TIMEOUT=120 $(if $(SUITE),CK_RUN_SUITE=$(SUITE)) \
+		$(RUNNER)
+
+check-py:
+	$(PYTHON) -m unittest discover -s tests -p 'test_*.py'
+
+# The same C suites again, built by clang with ASan+UBSan in build-san/.
+sanitize:
+	$(MAKE) B=build-san CC=clang SANITIZE=1 check-c
+
+check: deps
+	$(MAKE) check-py
+	$(MAKE) check-c
+	$(MAKE) sanitize
+	@echo "check: all suites passed"
+
+# ---- lint ------------------------------------------------------------------
+
+BANNED = strcpy|strcat|strncpy|strncat|sprintf|vsprintf|gets|strtok|atoi|atol|atoll|sscanf|tmpnam|mktemp
+
+lint: lint-format lint-banned lint-tidy lint-cppcheck
+
+lint-format:
+	clang-format --dry-run --Werror $(ALL_C)
+
+lint-banned:
+	@! grep -nEw '($(BANNED))[[:space:]]*\(' $(ALL_C) || \
+		{ echo 'banned function (see STYLE.md rule 11)'; exit 1; }
+
+lint-tidy:
+	clang-tidy --quiet $(SRCS) -- $(CSTD) $(CPPFLAGS) \
+		$(call pkg_cflags,$(SYNCD_PKGS))
+
+lint-cppcheck:
+	cppcheck --std=c11 --library=posix \
+		--enable=warning,style,performance,portability \
+		--inline-suppr --suppress=missingIncludeSystem \
+		--error-exitcode=1 --quiet -Iinclude -Isyncd -Ipam_ftrack \
+		include pam_ftrack syncd
+
+format:
+	clang-format -i $(ALL_C)
+
+# ---- deps ------------------------------------------------------------------
+
+DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
+           libldap-dev libcurl4-openssl-dev libjansson-dev libinih-dev \
+           slapd ldap-utils libpam-wrapper pamtester python3 curl \
+           clang-format clang-tidy cppcheck valgrind libclang-rt-14-dev
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "deps: missing Debian packages: $$missing"; \
+		echo "deps: run 'make deps' as root (or: sudo apt-get install $$missing)"; \
+		exit 1; fi; \
+	echo "deps: installing $$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+		$$missing >/dev/null
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,54 @@
+/*
+ * ft_util.h: small checked helpers shared by pam_ftrack and ftrack-syncd:
+ * number and boolean parsing, UTF-8 checks, hex names, atomic spool files.
+ * No allocation, no global state; thread-safe.
+ */
+#ifndef FT_UTIL_H
+#define FT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ft_attrs.h"
+
+/*
+ * Parse a whole decimal string (no sign, no blanks) into *ret, at most
+ * max.  Returns FT_OK or FT_E_INVAL (empty, junk, overflow, over max).
+ */
+FT_MUST_USE int ft_parse_uint(const char *s, unsigned long long max,
+			      unsigned long long *ret);
+
+/*
+ * Parse yes/no, true/false, on/off, 1/0 (any case) into *ret.
+ * Returns FT_OK or FT_E_INVAL.
+ */
+FT_MUST_USE int ft_parse_bool(const char *s, bool *ret);
+
+/* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
+bool ft_utf8_valid(const char *s, size_t len);
+
+/*
+ * Hex-encode len bytes of in (lowercase) into out of capacity cap,
+ * NUL-terminated.  Returns FT_OK or FT_E_TOOBIG.
+ */
+FT_MUST_USE int ft_hex_encode(const char *in, size_t len, char *out,
+			      size_t cap);
+
+/*
+ * Decode a lowercase hex name into out (capacity cap, NUL-terminated).
+ * Returns FT_OK, FT_E_INVAL (odd length, not hex, contains NUL) or
+ * FT_E_TOOBIG.
+ */
+FT_MUST_USE int ft_hex_decode(const char *hex, char *out, size_t cap);
+
+/*
+ * Write data atomically as file `name` in the folder open as dirfd:
+ * a temp file ".<name>.<pid>.<tid>" is created with O_EXCL|O_NOFOLLOW|O_CLOEXEC
+ * and mode 0600, written in full, fsynced and renamed over `name`; the
+ * folder is then fsynced.  A reader never sees half a file.
+ * Returns FT_OK or FT_E_IO (errno set; the temp file is removed).
+ */
+FT_MUST_USE int ft_write_atomic(int dirfd, const char *name, const void *data,
+				size_t len);
+
+#endif

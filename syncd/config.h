@@ -1,0 +1,138 @@
+/*
+ * config.h: /etc/ftrack-syncd.conf, parsed in one place with libinih.
+ *
+ * config_load() fills a struct config with the defaults of DESIGN.md
+ * section 5, then the file, then the FTRACK_SERVER, FTRACK_API_USER and
+ * FTRACK_API_KEY environment variables, then reads the secret files
+ * (owner must be root or the daemon's user, no group/other access).
+ * Errors are reported as "file:line: message" (or "file: message").
+ *
+ * Ownership: the struct and every string and list in it belong to the
+ * struct; config_free() releases them and wipes the secrets.  Not
+ * thread-safe; a loaded config is read-only and may be shared.
+ * Non-logging unit: errors come back in the caller's buffer.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ft_attrs.h"
+
+#define FT_DEFAULT_CONFIG "/etc/ftrack-syncd.conf"
+
+enum tls_require { TLS_NEVER, TLS_ALLOW, TLS_TRY, TLS_DEMAND };
+enum on_login { ON_LOGIN_CREATE, ON_LOGIN_UPDATE_ONLY, ON_LOGIN_IGNORE };
+enum missing_policy { MISSING_DEACTIVATE, MISSING_DELETE, MISSING_IGNORE };
+enum scope_policy { SCOPE_MANAGED, SCOPE_ALL };
+enum reactivate_policy {
+	REACTIVATE_NEVER,
+	REACTIVATE_SYNC_DEACTIVATED,
+	REACTIVATE_ALWAYS
+};
+enum log_target { LOG_TARGET_SYSLOG, LOG_TARGET_STDERR };
+
+/* A count, or a percentage when percent is set (max_shrink, ...). */
+struct limit {
+	unsigned long value;
+	bool percent;
+};
+
+/* A comma- or space-separated list of names. */
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+struct config_ldap {
+	char *uri;                /* space-separated, tried in order */
+	char *bind_dn;            /* NULL: anonymous */
+	char *bind_password_file; /* NULL: anonymous */
+	char *bind_password;      /* the secret, read from the file */
+	char *search_base;
+	char *search_filter;   /* default (objectClass=inetOrgPerson) */
+	char *disabled_filter; /* NULL: none */
+	char *login_attribute; /* default uid */
+	char *uuid_attribute;  /* default entryUUID */
+	bool start_tls;
+	char *tls_ca_file;
+	enum tls_require tls_require_cert; /* default demand */
+	unsigned timeout;                  /* seconds, default 10 */
+	unsigned page_size;                /* default 500; 0: no paging */
+};
+
+struct config_ftrack {
+	char *server; /* https://..., or http:// to loopback */
+	char *api_user;
+	char *api_key_file;
+	char *api_key; /* the secret, from the file or FTRACK_API_KEY */
+	unsigned timeout;    /* seconds, default 30 */
+	unsigned batch_size; /* default 100 */
+	char *tls_ca_file;
+};
+
+/* ftrack field = LDAP attribute or template ({attr}, {attr|lower}). */
+struct config_mapping {
+	char *username;   /* default uid */
+	char *email;      /* default mail */
+	char *first_name; /* default givenName */
+	char *last_name;  /* default sn */
+	char *full_name;  /* default NULL (e.g. cn) */
+};
+
+struct config_policy {
+	enum on_login on_login;
+	unsigned long reconcile_interval; /* seconds; 0: never */
+	bool reconcile_create;
+	enum missing_policy missing;
+	enum scope_policy scope;
+	enum reactivate_policy reactivate;
+	struct strlist protected_users;
+	struct strlist skip_users;
+	unsigned long login_cooldown; /* seconds */
+	unsigned long min_ldap_users;
+	struct limit max_shrink;     /* default 20% */
+	struct limit max_deactivate; /* default 5% */
+	struct strlist sentinel_users;
+};
+
+struct config_daemon {
+	char *socket;
+	char *state_dir;
+	int log_level; /* LOG_ERR, LOG_WARNING, LOG_INFO or LOG_DEBUG */
+	enum log_target log_target;
+};
+
+struct config {
+	char *path; /* the file it came from */
+	struct config_ldap ldap;
+	struct config_ftrack ftrack;
+	struct config_mapping mapping;
+	struct config_policy policy;
+	struct config_daemon daemon;
+};
+
+/*
+ * Load path (NULL: FTRACK_SYNCD_CONFIG, else FT_DEFAULT_CONFIG).
+ * On success *ret is a new config (free with config_free).  On failure
+ * returns FT_E_CONFIG (or FT_E_PERM for an unsafe secret file, FT_E_NOMEM)
+ * and writes "file:line: message" into err (capacity errlen).
+ */
+FT_MUST_USE int config_load(const char *path, struct config **ret,
+			    char *err, size_t errlen);
+
+/* Free cfg and wipe its secrets; NULL is a no-op. */
+void config_free(struct config *cfg);
+
+/* True when name is in list (exact, case-sensitive). */
+bool strlist_has(const struct strlist *list, const char *name);
+
+/*
+ * Write the effective configuration, secrets masked, one "section.key =
+ * value" per line, through emit (for `check` and debug logging).
+ */
+void config_dump(const struct config *cfg,
+		 void (*emit)(void *ctx, const char *line), void *ctx);
+
+#endif

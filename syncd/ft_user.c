@@ -1,0 +1,52 @@
+/* ft_user.c: struct ft_user and its list. */
+#include "ft_user.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_err.h"
+
+void
+ft_user_clear(struct ft_user *u)
+{
+	if (u == NULL)
+		return;
+	free(u->username);
+	free(u->email);
+	free(u->first_name);
+	free(u->last_name);
+	free(u->uuid);
+	free(u->dn);
+	free(u->login);
+	free(u->id);
+	memset(u, 0, sizeof(*u));
+}
+
+int
+ft_user_list_push(struct ft_user_list *list, struct ft_user *u)
+{
+	if (list->n == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 64;
+		struct ft_user *v;
+
+		v = reallocarray(list->v, cap, sizeof(*v));
+		if (v == NULL)
+			return FT_E_NOMEM;
+		list->v = v;
+		list->cap = cap;
+	}
+	list->v[list->n++] = *u;
+	memset(u, 0, sizeof(*u));
+	return FT_OK;
+}
+
+void
+ft_user_list_clear(struct ft_user_list *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		ft_user_clear(&list->v[i]);
+	free(list->v);
+	memset(list, 0, sizeof(*list));
+}

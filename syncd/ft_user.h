@@ -1,0 +1,49 @@
+/*
+ * ft_user.h: a person as both sides see them, and a growable list.
+ *
+ * struct ft_user is the one type that crosses units: ldap_src fills it
+ * from an LDAP entry (through mapping), ftrack_json from a User record.
+ * Every string is owned by the struct (NULL when absent) and freed by
+ * ft_user_clear().  Not thread-safe.
+ */
+#ifndef FT_USER_H
+#define FT_USER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ft_attrs.h"
+
+struct ft_user {
+	char *username;   /* ftrack username (mapped from LDAP) */
+	char *email;      /* NULL: none */
+	char *first_name; /* NULL: none */
+	char *last_name;  /* NULL: none */
+	char *uuid;       /* LDAP stable id (uuid_attribute), text form */
+	char *dn;         /* LDAP only: the entry's DN */
+	char *login;      /* LDAP only: login_attribute value (PAM name) */
+	char *id;         /* ftrack only: the User id */
+	bool is_active;   /* ftrack only */
+	bool disabled;    /* LDAP only: matched disabled_filter */
+};
+
+struct ft_user_list {
+	struct ft_user *v;
+	size_t n;
+	size_t cap;
+};
+
+/* Free the strings of u and zero it; NULL is a no-op. */
+void ft_user_clear(struct ft_user *u);
+
+/*
+ * Append a user to list, taking ownership of its strings (u is zeroed).
+ * Returns FT_OK or FT_E_NOMEM (u is left untouched).
+ */
+FT_MUST_USE int ft_user_list_push(struct ft_user_list *list,
+				  struct ft_user *u);
+
+/* Clear every user and free the array; the list is left empty. */
+void ft_user_list_clear(struct ft_user_list *list);
+
+#endif

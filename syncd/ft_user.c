@@ -16,6 +16,7 @@ ft_user_clear(struct ft_user *u)
 	free(u->first_name);
 	free(u->last_name);
 	free(u->uuid);
+	free(u->deactivated);
 	free(u->dn);
 	free(u->login);
 	free(u->id);

@@ -15,16 +15,20 @@
 #include "ft_attrs.h"
 
 struct ft_user {
-	char *username;   /* ftrack username (mapped from LDAP) */
-	char *email;      /* NULL: none */
-	char *first_name; /* NULL: none */
-	char *last_name;  /* NULL: none */
-	char *uuid;       /* LDAP stable id (uuid_attribute), text form */
-	char *dn;         /* LDAP only: the entry's DN */
-	char *login;      /* LDAP only: login_attribute value (PAM name) */
-	char *id;         /* ftrack only: the User id */
-	bool is_active;   /* ftrack only */
-	bool disabled;    /* LDAP only: matched disabled_filter */
+	char *username;    /* ftrack username (mapped from LDAP) */
+	char *email;       /* NULL: none */
+	char *first_name;  /* NULL: none */
+	char *last_name;   /* NULL: none */
+	char *uuid;        /* LDAP: uuid_attribute in text form (objectGUID and
+			   * other binary ids as lowercase hex); ftrack: the
+			   * ftrack_syncd.uuid marker, NULL when unmanaged */
+	char *deactivated; /* ftrack only: ftrack_syncd.deactivated marker
+			    * (ISO 8601 UTC), NULL when absent */
+	char *dn;          /* LDAP only: the entry's DN */
+	char *login;       /* LDAP only: login_attribute value (PAM name) */
+	char *id;          /* ftrack only: the User id */
+	bool is_active;    /* ftrack only */
+	bool disabled;     /* LDAP only: matched disabled_filter */
 };
 
 struct ft_user_list {
@@ -40,8 +44,7 @@ void ft_user_clear(struct ft_user *u);
  * Append a user to list, taking ownership of its strings (u is zeroed).
  * Returns FT_OK or FT_E_NOMEM (u is left untouched).
  */
-FT_MUST_USE int ft_user_list_push(struct ft_user_list *list,
-				  struct ft_user *u);
+FT_MUST_USE int ft_user_list_push(struct ft_user_list *list, struct ft_user *u);
 
 /* Clear every user and free the array; the list is left empty. */
 void ft_user_list_clear(struct ft_user_list *list);

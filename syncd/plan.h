@@ -1,0 +1,81 @@
+/*
+ * plan.h: what to do about one person, as a pure function.
+ *
+ * plan_user() compares a person found in LDAP with the ftrack user of the
+ * same username and the ftrack user carrying the same LDAP uuid marker,
+ * under the [policy] of the configuration, and says what to write and why.
+ * The on-demand path calls it for each login; the full reconcile for each
+ * LDAP entry.  plan_missing() decides about an ftrack user that no LDAP
+ * entry accounts for (reconcile only).
+ *
+ * No I/O, no allocation: results point into the caller's structs (borrowed)
+ * and hold the reason in a fixed buffer.  Thread-safe.
+ */
+#ifndef PLAN_H
+#define PLAN_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "ft_user.h"
+
+enum plan_kind {
+	PLAN_NONE,       /* in sync */
+	PLAN_CREATE,     /* new ftrack user, active, with the uuid marker */
+	PLAN_UPDATE,     /* changed fields */
+	PLAN_LINK,       /* existing user gets the uuid marker (+ fields) */
+	PLAN_RENAME,     /* same uuid, new username (+ fields) */
+	PLAN_REACTIVATE, /* inactive user made active again (+ fields) */
+	PLAN_DEACTIVATE, /* left LDAP: is_active false + deactivated marker */
+	PLAN_DELETE,     /* left LDAP and missing = delete */
+	PLAN_CONFLICT,   /* two records claim one identity: left alone */
+	PLAN_SKIP,       /* policy says leave it (reason says which) */
+};
+
+/* What a plan writes (bits of plan_action.fields). */
+enum plan_field {
+	PLAN_F_USERNAME = 1u << 0,
+	PLAN_F_EMAIL = 1u << 1,
+	PLAN_F_FIRST_NAME = 1u << 2,
+	PLAN_F_LAST_NAME = 1u << 3,
+	PLAN_F_ACTIVATE = 1u << 4,    /* is_active = true */
+	PLAN_F_DEACTIVATE = 1u << 5,  /* is_active = false */
+	PLAN_F_MARK_UUID = 1u << 6,   /* create the uuid marker */
+	PLAN_F_MARK_GONE = 1u << 8,   /* create the deactivated marker */
+	PLAN_F_UNMARK_GONE = 1u << 9, /* delete the deactivated marker */
+};
+
+#define PLAN_REASON_MAX 256
+
+struct plan_action {
+	enum plan_kind kind;
+	unsigned fields;              /* enum plan_field bits */
+	const struct ft_user *ldap;   /* borrowed; NULL for missing users */
+	const struct ft_user *ftrack; /* borrowed; NULL for creates */
+	char reason[PLAN_REASON_MAX];
+};
+
+/*
+ * Decide for an LDAP person.  by_name: the ftrack user whose username is
+ * ldap->username (or NULL); by_uuid: the ftrack user whose uuid marker is
+ * ldap->uuid (or NULL; may be the same as by_name).  create_ok: whether a
+ * missing user may be created (on_login = create, or reconcile_create).
+ * api_user: the daemon's own ftrack account (never touched).
+ */
+void plan_user(const struct config_policy *pol, const char *api_user,
+	       const struct ft_user *ldap, const struct ft_user *by_name,
+	       const struct ft_user *by_uuid, bool create_ok,
+	       struct plan_action *ret);
+
+/*
+ * Decide for an ftrack user that no LDAP entry accounts for (left the
+ * directory, or disabled there).  now_iso: the time for the marker text,
+ * only used in the reason.
+ */
+void plan_missing(const struct config_policy *pol, const char *api_user,
+		  const struct ft_user *ftrack, struct plan_action *ret);
+
+/* The word for a kind: "create", "update", ... */
+const char *plan_kind_name(enum plan_kind kind);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * pam_ftrack.c: the PAM entry points.  Note a login for ftrack-syncd in
+ * microseconds; never block, fail or change the outcome of a login.
+ *
+ * Each pam_sm_* call parses its arguments, builds the event from PAM
+ * items, sends it to the daemon's socket and, as root, falls back to the
+ * spool folder.  It logs at most one line per call about the event (plus
+ * one LOG_ERR per bad argument), only through pam_syslog.  No static
+ * mutable state, no allocation, no fd left open; thread-safe.
+ */
+#include <errno.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <stdarg.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "ft_attrs.h"
+#include "ft_err.h"
+#include "ft_proto.h"
+#include "pft_args.h"
+#include "pft_sock.h"
+#include "pft_spool.h"
+#include "pft_trust.h"
+
+/* LOG_DEBUG only with `debug`; with `quiet` nothing below LOG_ERR. */
+static void FT_PRINTF(4, 5)
+	pft_log(pam_handle_t *pamh, const struct pft_args *a, int prio,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	if (prio == LOG_DEBUG && !a->debug)
+		return;
+	if (a->quiet && prio > LOG_ERR)
+		return;
+	va_start(ap, fmt);
+	pam_vsyslog(pamh, prio, fmt, ap);
+	va_end(ap);
+}
+
+/* Copy an optional PAM item into dst when it may travel in an event. */
+static void
+copy_item(pam_handle_t *pamh, const struct pft_args *a, int item, char *dst,
+	  const char *what)
+{
+	const void *v = NULL;
+	size_t len;
+
+	dst[0] = '\0';
+	if (pam_get_item(pamh, item, &v) != PAM_SUCCESS || v == NULL)
+		return;
+	len = strnlen(v, FT_PROTO_VALUE_MAX + 1);
+	if (ft_proto_value_ok(v, len) < 0) {
+		pft_log(pamh, a, LOG_DEBUG,
+			"%s left out of the event: not valid UTF-8 text of at most %d bytes",
+			what, FT_PROTO_VALUE_MAX);
+		return;
+	}
+	memcpy(dst, v, len);
+	dst[len] = '\0';
+}
+
+/* True when the user resolves to a uid below min_uid. */
+static bool
+below_min_uid(const struct pft_args *a, const char *user)
+{
+	uid_t uid;
+
+	if (a->min_uid == 0)
+		return false;
+	if (pft_uid_of(user, &uid) < 0)
+		return false; /* unknown here: the daemon decides */
+	return (unsigned long long)uid < a->min_uid;
+}
+
+/*
+ * Build the event from PAM items.  Returns FT_OK, or FT_E_NOTFOUND when
+ * this login is not to be reported (already logged).
+ */
+static int
+collect(pam_handle_t *pamh, const struct pft_args *a, struct ft_event *ev)
+{
+	const void *v = NULL;
+	size_t len;
+
+	if (pam_get_item(pamh, PAM_USER, &v) != PAM_SUCCESS || v == NULL ||
+	    ((const char *)v)[0] == '\0') {
+		pft_log(pamh, a, LOG_DEBUG, "no user name: nothing to report");
+		return FT_E_NOTFOUND;
+	}
+	len = strnlen(v, FT_PROTO_VALUE_MAX + 1);
+	if (ft_proto_value_ok(v, len) < 0) {
+		pft_log(pamh, a, LOG_NOTICE,
+			"unable to report this login: the user name is not valid UTF-8 text of at most %d bytes",
+			FT_PROTO_VALUE_MAX);
+		return FT_E_NOTFOUND;
+	}
+	if (pft_args_skip_user(a, v) || below_min_uid(a, v)) {
+		pft_log(pamh, a, LOG_DEBUG,
+			"'%s' skipped (skip_users, min_uid)", (const char *)v);
+		return FT_E_NOTFOUND;
+	}
+	memcpy(ev->user, v, len);
+	ev->user[len] = '\0';
+	copy_item(pamh, a, PAM_SERVICE, ev->service, "service");
+	copy_item(pamh, a, PAM_RHOST, ev->rhost, "rhost");
+	copy_item(pamh, a, PAM_TTY, ev->tty, "tty");
+	return FT_OK;
+}
+
+/* Encode ev, leaving out tty, rhost, then service until it fits. */
+static int
+encode(struct ft_event *ev, char *buf, size_t cap, size_t *ret_len)
+{
+	char *optional[] = {ev->tty, ev->rhost, ev->service};
+	size_t i;
+	int r;
+
+	r = ft_event_encode(ev, buf, cap, ret_len);
+	for (i = 0; r == FT_E_TOOBIG && i < 3; i++) {
+		optional[i][0] = '\0';
+		r = ft_event_encode(ev, buf, cap, ret_len);
+	}
+	return r;
+}
+
+/* One call's event on its way out. */
+struct pft_call {
+	pam_handle_t *pamh;
+	const struct pft_args *a;
+	struct pft_trust trust;
+	const char *user;
+	const char *msg;
+	size_t len;
+};
+
+/* Text for a failure of pft_sock_send or pft_spool_write. */
+static const char *
+reason(int r, int err, const char *why, char *buf, size_t cap)
+{
+	if (r == FT_E_PERM)
+		return why;
+	if (r == FT_E_INVAL)
+		return "the path does not fit a unix socket address";
+	if (r == FT_E_TOOBIG)
+		return "the user name is too long for a queue file name";
+	return strerror_r(err, buf, cap);
+}
+
+/* Root fallback: spool the event; sock_prio rates the socket failure. */
+static int
+spool(struct pft_call *c, int sock_prio, const char *sock_why)
+{
+	const struct pft_args *a = c->a;
+	const char *why = "";
+	int r;
+
+	r = pft_spool_write(a->spool, &c->trust, c->user, c->msg, c->len, &why);
+	if (r < 0) {
+		char ebuf[128];
+
+		pft_log(c->pamh, a, LOG_ERR,
+			"unable to spool the event for '%s' in '%s': %s (socket '%s': %s); event dropped",
+			c->user, a->spool,
+			reason(r, errno, why, ebuf, sizeof(ebuf)), a->socket,
+			sock_why);
+		return PAM_IGNORE;
+	}
+	pft_log(c->pamh, a, sock_prio,
+		"unable to hand the event for '%s' to '%s': %s; spooled in '%s'",
+		c->user, a->socket, sock_why, a->spool);
+	return PAM_SUCCESS;
+}
+
+/* The daemon did not take the event (r, why): spool it or drop it. */
+static int
+fallback(struct pft_call *c, int r, const char *why)
+{
+	const struct pft_args *a = c->a;
+	const char *sock_why;
+	char ebuf[128];
+	int prio;
+
+	sock_why = reason(r, errno, why, ebuf, sizeof(ebuf));
+	/* A full queue is normal in a login storm; a bad socket is not. */
+	if (r == FT_E_PERM || r == FT_E_INVAL)
+		prio = LOG_ERR;
+	else
+		prio = r == FT_E_AGAIN ? LOG_INFO : LOG_NOTICE;
+	if (geteuid() == 0)
+		return spool(c, prio, sock_why);
+	pft_log(c->pamh, a, prio == LOG_ERR ? LOG_ERR : LOG_NOTICE,
+		"unable to hand the event for '%s' to '%s': %s; event dropped (only root may spool)",
+		c->user, a->socket, sock_why);
+	return PAM_IGNORE;
+}
+
+/* Send, else fall back.  Returns the PAM code of the call. */
+static int
+deliver(struct pft_call *c)
+{
+	const char *why = "";
+	int r;
+
+	r = pft_sock_send(c->a->socket, &c->trust, c->msg, c->len, &why);
+	if (r < 0)
+		return fallback(c, r, why);
+	pft_log(c->pamh, c->a, LOG_DEBUG, "event for '%s' sent to '%s'",
+		c->user, c->a->socket);
+	return PAM_SUCCESS;
+}
+
+/* The one operation of every working entry point. */
+static int
+notify(pam_handle_t *pamh, int argc, const char **argv)
+{
+	struct pft_args a;
+	struct ft_event ev;
+	struct pft_call c;
+	char msg[FT_PROTO_MAX + 1];
+	size_t len = 0;
+
+	pft_args_parse(pamh, argc, argv, &a);
+	memset(&ev, 0, sizeof(ev));
+	if (collect(pamh, &a, &ev) < 0)
+		return PAM_IGNORE;
+	if (encode(&ev, msg, sizeof(msg), &len) < 0) {
+		pft_log(pamh, &a, LOG_ERR,
+			"unable to encode the event for '%s'", ev.user);
+		return PAM_IGNORE;
+	}
+	memset(&c, 0, sizeof(c));
+	c.pamh = pamh;
+	c.a = &a;
+	pft_trust_init(&c.trust, a.daemon_user);
+	c.user = ev.user;
+	c.msg = msg;
+	c.len = len;
+	return deliver(&c);
+}
+
+int
+pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	return notify(pamh, argc, argv);
+}
+
+/*
+ * In the auth and account stacks the module reports the login but always
+ * answers PAM_IGNORE: it checks no credential, so a PAM_SUCCESS there
+ * could let a login through if a stack ever marked it `sufficient`.
+ */
+int
+pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	(void)notify(pamh, argc, argv);
+	return PAM_IGNORE;
+}
+
+int
+pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	(void)notify(pamh, argc, argv);
+	return PAM_IGNORE;
+}
+
+int
+pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_IGNORE;
+}
+
+int
+pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_IGNORE;
+}

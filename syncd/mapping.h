@@ -1,0 +1,110 @@
+/*
+ * mapping.h: an LDAP entry, seen as plain strings, to a struct ft_user.
+ *
+ * The unit owns the [mapping] section of DESIGN.md section 5.  Each ftrack
+ * field (username, email, first_name, last_name, full_name) is either a
+ * bare attribute name ("mail") or a template of literal text and
+ * references "{attr}" or "{attr|lower}" ("{uid|lower}@example.com").
+ * There is no escape for a literal brace; an unbalanced one is an error.
+ * `lower` lowercases ASCII and the Latin-1, Latin Extended-A, Greek and
+ * Cyrillic capitals (every such change keeps the byte length).
+ *
+ * Applying a mapping (rules, in this order):
+ * - Attribute names match case-insensitively; the first value of a
+ *   multi-valued attribute is used, the others are ignored.
+ * - Every value used must be valid UTF-8, hold no control character (C0,
+ *   DEL, C1) and be at most MAP_VALUE_MAX bytes; so must every template
+ *   result.  Otherwise the entry cannot be mapped.
+ * - Every mapped field is evaluated even when full_name is not needed, so
+ *   an entry maps or not whatever other attributes it has.
+ * - username and the login attribute are required and must not be empty.
+ *   email, first_name, last_name are NULL when an attribute they use is
+ *   absent or the result is empty (not an error).
+ * - full_name fills first_name and/or last_name where those are unmapped
+ *   or empty: runs of spaces separate words, the last word is the last
+ *   name and the others (joined by one space) the first name; a single
+ *   word is the first name only.
+ * - uuid (when a uuid attribute is given) is required.  A text value is
+ *   used as is.  objectGUID or GUID (AD, eDirectory), or any value that is
+ *   not clean UTF-8 text, is treated as binary and written as lowercase
+ *   hex of the bytes in the order the server sends them (for AD's
+ *   objectGUID that is NOT the byte order of the usual {xxxxxxxx-...}
+ *   string, whose first three groups are little-endian), at most
+ *   MAP_VALUE_MAX / 2 bytes.
+ * - dn is copied (valid UTF-8, at most MAP_DN_MAX bytes) and login is the
+ *   login attribute's value.
+ *
+ * Pure: no I/O, no LDAP types, no global state.  A compiled mapping is
+ * read-only and may be shared between threads.
+ */
+#ifndef MAPPING_H
+#define MAPPING_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "ft_attrs.h"
+#include "ft_user.h"
+
+#define MAP_VALUE_MAX    256  /* bytes: a value or a template result */
+#define MAP_DN_MAX       4096 /* bytes: an entry's DN */
+#define MAP_TEMPLATE_MAX 1024 /* bytes: a [mapping] value in the config */
+
+/* One attribute value: len bytes at p, not NUL-terminated, may hold NUL. */
+struct map_val {
+	const char *p;
+	size_t len;
+};
+
+/* An attribute of an entry and its values (borrowed). */
+struct map_attr {
+	const char *name;
+	size_t nvals;
+	const struct map_val *vals;
+};
+
+/* An entry: its DN and its attributes (all borrowed). */
+struct map_entry {
+	const char *dn;
+	size_t nattrs;
+	const struct map_attr *attrs;
+};
+
+struct mapping;
+
+/*
+ * Compile the [mapping] fields m (NULL or "" = unmapped; username is
+ * required) with the login attribute (required) and the uuid attribute
+ * (NULL or "": none).  On success *ret is a new mapping (free with
+ * mapping_free).  Returns FT_OK, FT_E_INVAL with a message in err
+ * (capacity errlen) such as "email: unknown filter 'upper' in
+ * '{uid|upper}'", or FT_E_NOMEM.
+ */
+FT_MUST_USE int mapping_compile(const struct config_mapping *m,
+				const char *login_attr, const char *uuid_attr,
+				struct mapping **ret, char *err, size_t errlen);
+
+/* Free a mapping; NULL is a no-op. */
+void mapping_free(struct mapping *map);
+
+/*
+ * Map entry to a user.  On success *ret_user is overwritten with newly
+ * allocated strings (the caller frees them with ft_user_clear; disabled,
+ * is_active and the ftrack-only fields are false/NULL).  Returns FT_OK,
+ * FT_E_INVAL with the reason in reason (capacity reasonlen), e.g.
+ * "no 'uid' value", "'mail' is not valid UTF-8", "'cn' is longer than 256
+ * bytes", or FT_E_NOMEM.  *ret_user is untouched on failure.
+ */
+FT_MUST_USE int mapping_apply(const struct mapping *map,
+			      const struct map_entry *entry,
+			      struct ft_user *ret_user, char *reason,
+			      size_t reasonlen);
+
+/*
+ * The LDAP attributes to request: every attribute the fields use, the
+ * login attribute and the uuid attribute, each once, NULL-terminated.
+ * Borrowed from map; valid until mapping_free.
+ */
+const char *const *mapping_attrs(const struct mapping *map);
+
+#endif

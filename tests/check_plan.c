@@ -1,0 +1,294 @@
+/* check_plan.c: the per-person decision, table-driven. */
+#include <check.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "plan.h"
+
+Suite *plan_suite(void);
+
+static char skip0[] = "root";
+static char prot0[] = "admin";
+static char *skip_v[] = {skip0};
+static char *prot_v[] = {prot0};
+
+static struct config_policy
+policy(void)
+{
+	struct config_policy p;
+
+	memset(&p, 0, sizeof(p));
+	p.on_login = ON_LOGIN_CREATE;
+	p.missing = MISSING_DEACTIVATE;
+	p.scope = SCOPE_MANAGED;
+	p.reactivate = REACTIVATE_SYNC_DEACTIVATED;
+	p.skip_users.v = skip_v;
+	p.skip_users.n = 1;
+	p.protected_users.v = prot_v;
+	p.protected_users.n = 1;
+	return p;
+}
+
+/* An LDAP person; strings are literals cast for the borrowed struct. */
+static struct ft_user
+L(const char *name, const char *uuid, const char *mail) {
+	struct ft_user u;
+
+	memset(&u, 0, sizeof(u));
+	u.username = (char *)(uintptr_t)name;
+	u.login = (char *)(uintptr_t)name;
+	u.uuid = (char *)(uintptr_t)uuid;
+	u.email = (char *)(uintptr_t)mail;
+	u.first_name = (char *)(uintptr_t) "First";
+	u.last_name = (char *)(uintptr_t) "Last";
+	u.dn = (char *)(uintptr_t) "uid=x,ou=people,dc=example,dc=com";
+	return u;
+
+}
+
+/* An ftrack user. */
+static struct ft_user
+F(const char *name, const char *uuid, const char *mail, bool active,
+  const char *gone) {
+	struct ft_user u = L(name, uuid, mail);
+
+	u.login = NULL;
+	u.dn = NULL;
+	u.id = (char *)(uintptr_t) "00000000-0000-4000-8000-000000000001";
+	u.is_active = active;
+	u.deactivated = (char *)(uintptr_t)gone;
+	return u;
+
+}
+
+START_TEST(test_create)
+
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice", "u1", "a@x");
+	struct plan_action a;
+
+	plan_user(&p, "ftrack-sync", &l, NULL, NULL, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_CREATE);
+	ck_assert(a.fields & PLAN_F_ACTIVATE);
+	ck_assert(a.fields & PLAN_F_MARK_UUID);
+	ck_assert_ptr_null(a.ftrack);
+	plan_user(&p, "ftrack-sync", &l, NULL, NULL, false, &a);
+	ck_assert_int_eq(a.kind, PLAN_SKIP);
+	ck_assert_uint_eq(a.fields, 0);
+}
+
+END_TEST
+
+START_TEST(test_in_sync_and_update)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice", "u1", "a@x");
+	struct ft_user f = F("alice", "u1", "a@x", true, NULL);
+	struct plan_action a;
+
+	plan_user(&p, "ftrack-sync", &l, &f, &f, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_NONE);
+	ck_assert_uint_eq(a.fields, 0);
+	f.email = (char *)(uintptr_t) "old@x";
+	f.last_name = NULL;
+	plan_user(&p, "ftrack-sync", &l, &f, &f, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_UPDATE);
+	ck_assert_uint_eq(a.fields, PLAN_F_EMAIL | PLAN_F_LAST_NAME);
+	ck_assert_str_eq(a.reason, "changed: email, last_name");
+	/* LDAP without mail keeps ftrack's */
+	l.email = NULL;
+	plan_user(&p, "ftrack-sync", &l, &f, &f, true, &a);
+	ck_assert_uint_eq(a.fields, PLAN_F_LAST_NAME);
+}
+
+END_TEST
+
+START_TEST(test_link)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice", "u1", "a@x");
+	struct ft_user f = F("alice", NULL, "a@x", true, NULL);
+	struct plan_action a;
+
+	plan_user(&p, "ftrack-sync", &l, &f, NULL, false, &a);
+	ck_assert_int_eq(a.kind, PLAN_LINK);
+	ck_assert_uint_eq(a.fields, PLAN_F_MARK_UUID);
+	ck_assert_ptr_eq(a.ftrack, &f);
+}
+
+END_TEST
+
+START_TEST(test_rename)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice2", "u1", "a@x");
+	struct ft_user f = F("alice", "u1", "a@x", true, NULL);
+	struct plan_action a;
+
+	plan_user(&p, "ftrack-sync", &l, NULL, &f, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_RENAME);
+	ck_assert_uint_eq(a.fields, PLAN_F_USERNAME);
+	ck_assert_str_eq(a.reason, "renamed in LDAP: 'alice' -> 'alice2'");
+}
+
+END_TEST
+
+START_TEST(test_conflicts)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice", "u1", "a@x");
+	struct ft_user other = F("alice", "u2", "a@x", true, NULL);
+	struct ft_user mine = F("alice-old", "u1", "a@x", true, NULL);
+	struct plan_action a;
+
+	/* the username is held by a user linked to another entry */
+	plan_user(&p, "ftrack-sync", &l, &other, NULL, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_CONFLICT);
+	ck_assert_uint_eq(a.fields, 0);
+	/* renamed onto a login that another ftrack user holds */
+	plan_user(&p, "ftrack-sync", &l, &other, &mine, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_CONFLICT);
+	ck_assert_uint_eq(a.fields, 0);
+}
+
+END_TEST
+
+static const struct {
+	enum reactivate_policy pol;
+	bool marker;
+	enum plan_kind kind;
+	unsigned fields;
+} react[] = {
+	{REACTIVATE_SYNC_DEACTIVATED, true, PLAN_REACTIVATE,
+	 PLAN_F_ACTIVATE | PLAN_F_UNMARK_GONE},
+	{REACTIVATE_SYNC_DEACTIVATED, false, PLAN_SKIP, 0},
+	{REACTIVATE_ALWAYS, false, PLAN_REACTIVATE, PLAN_F_ACTIVATE},
+	{REACTIVATE_ALWAYS, true, PLAN_REACTIVATE,
+	 PLAN_F_ACTIVATE | PLAN_F_UNMARK_GONE},
+	{REACTIVATE_NEVER, true, PLAN_SKIP, 0},
+	{REACTIVATE_NEVER, false, PLAN_SKIP, 0},
+};
+
+START_TEST(test_reactivate)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice", "u1", "a@x");
+	struct ft_user f = F("alice", "u1", "a@x", false,
+			     react[_i].marker ? "2026-11-01T00:00:00Z" : NULL);
+	struct plan_action a;
+
+	p.reactivate = react[_i].pol;
+	plan_user(&p, "ftrack-sync", &l, &f, &f, true, &a);
+	ck_assert_int_eq(a.kind, react[_i].kind);
+	ck_assert_uint_eq(a.fields, react[_i].fields);
+}
+
+END_TEST
+
+START_TEST(test_stale_marker_on_active_user)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice", "u1", "a@x");
+	struct ft_user f = F("alice", "u1", "a@x", true, "2026-11-01");
+	struct plan_action a;
+
+	plan_user(&p, "ftrack-sync", &l, &f, &f, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_UPDATE);
+	ck_assert_uint_eq(a.fields, PLAN_F_UNMARK_GONE);
+}
+
+END_TEST
+
+START_TEST(test_user_skips)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("root", "u0", NULL);
+	struct plan_action a;
+
+	plan_user(&p, "ftrack-sync", &l, NULL, NULL, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_SKIP);
+	ck_assert_str_eq(a.reason, "in skip_users");
+	l = L("bob", "u3", NULL);
+	l.disabled = true;
+	plan_user(&p, "ftrack-sync", &l, NULL, NULL, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_SKIP);
+	ck_assert_str_eq(a.reason, "disabled in LDAP");
+	l = L("ftrack-sync", "u4", NULL);
+	plan_user(&p, "ftrack-sync", &l, NULL, NULL, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_SKIP);
+}
+
+END_TEST
+
+static const struct {
+	const char *name;
+	const char *uuid;
+	bool active;
+	enum missing_policy missing;
+	enum scope_policy scope;
+	enum plan_kind kind;
+} miss[] = {
+	{"bob", "u2", true, MISSING_DEACTIVATE, SCOPE_MANAGED, PLAN_DEACTIVATE},
+	{"bob", "u2", false, MISSING_DEACTIVATE, SCOPE_MANAGED, PLAN_NONE},
+	{"bob", NULL, true, MISSING_DEACTIVATE, SCOPE_MANAGED, PLAN_SKIP},
+	{"bob", NULL, true, MISSING_DEACTIVATE, SCOPE_ALL, PLAN_DEACTIVATE},
+	{"bob", "u2", true, MISSING_DELETE, SCOPE_MANAGED, PLAN_DELETE},
+	{"bob", "u2", false, MISSING_DELETE, SCOPE_MANAGED, PLAN_DELETE},
+	{"bob", "u2", true, MISSING_IGNORE, SCOPE_MANAGED, PLAN_SKIP},
+	{"admin", "u2", true, MISSING_DEACTIVATE, SCOPE_ALL, PLAN_SKIP},
+	{"admin", "u2", true, MISSING_DELETE, SCOPE_ALL, PLAN_SKIP},
+	{"ftrack-sync", "u2", true, MISSING_DELETE, SCOPE_ALL, PLAN_SKIP},
+	{"root", "u2", true, MISSING_DEACTIVATE, SCOPE_ALL, PLAN_SKIP},
+};
+
+START_TEST(test_missing)
+{
+	struct config_policy p = policy();
+	struct ft_user f =
+		F(miss[_i].name, miss[_i].uuid, NULL, miss[_i].active, NULL);
+	struct plan_action a;
+
+	p.missing = miss[_i].missing;
+	p.scope = miss[_i].scope;
+	plan_missing(&p, "ftrack-sync", &f, &a);
+	ck_assert_int_eq(a.kind, miss[_i].kind);
+	if (a.kind == PLAN_DEACTIVATE)
+		ck_assert_uint_eq(a.fields,
+				  PLAN_F_DEACTIVATE | PLAN_F_MARK_GONE);
+	else
+		ck_assert_uint_eq(a.fields, 0);
+}
+
+END_TEST
+
+START_TEST(test_kind_names)
+{
+	ck_assert_str_eq(plan_kind_name(PLAN_CREATE), "create");
+	ck_assert_str_eq(plan_kind_name(PLAN_SKIP), "skip");
+	ck_assert_str_eq(plan_kind_name((enum plan_kind)99), "?");
+}
+
+END_TEST
+
+Suite *
+plan_suite(void)
+{
+	Suite *s = suite_create("plan");
+	TCase *tc = tcase_create("user");
+
+	tcase_add_test(tc, test_create);
+	tcase_add_test(tc, test_in_sync_and_update);
+	tcase_add_test(tc, test_link);
+	tcase_add_test(tc, test_rename);
+	tcase_add_test(tc, test_conflicts);
+	tcase_add_loop_test(tc, test_reactivate, 0,
+			    (int)(sizeof(react) / sizeof(react[0])));
+	tcase_add_test(tc, test_stale_marker_on_active_user);
+	tcase_add_test(tc, test_user_skips);
+	tcase_add_loop_test(tc, test_missing, 0,
+			    (int)(sizeof(miss) / sizeof(miss[0])));
+	tcase_add_test(tc, test_kind_names);
+	suite_add_tcase(s, tc);
+	return s;
+}

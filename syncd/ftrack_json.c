@@ -1,0 +1,910 @@
+/* ftrack_json.c: ftrack operations and replies <-> JSON (jansson). */
+#include "ftrack_json.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_err.h"
+#include "ft_util.h"
+
+struct ftrack_ops {
+	json_t *ops; /* array of operation objects */
+};
+
+struct ftrack_reply {
+	json_t *root; /* the result array */
+};
+
+/* ---- quoting ------------------------------------------------------------ */
+
+int
+ftrack_quote(const char *in, char *out, size_t cap)
+{
+	size_t len = strlen(in), o = 0, i;
+
+	if (!ft_utf8_valid(in, len))
+		return FT_E_INVAL;
+	if (cap < 3)
+		return FT_E_TOOBIG;
+	out[o++] = '"';
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		bool esc = c == '\\' || c == '"' || c == '\'';
+
+		if (c < 0x20 || c == 0x7f)
+			return FT_E_INVAL;
+		/* this byte (and its backslash), the closing '"' and NUL */
+		if (o + (esc ? 2 : 1) + 2 > cap)
+			return FT_E_TOOBIG;
+		if (esc)
+			out[o++] = '\\';
+		out[o++] = (char)c;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return FT_OK;
+}
+
+/* A growable string for expressions, bounded by FTRACK_EXPR_MAX. */
+struct sbuf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+static int
+sb_add(struct sbuf *sb, const char *s, size_t n)
+{
+	if (n > FTRACK_EXPR_MAX - sb->len)
+		return FT_E_TOOBIG;
+	if (sb->len + n + 1 > sb->cap) {
+		size_t cap = sb->cap ? sb->cap : 256;
+		char *p;
+
+		while (cap < sb->len + n + 1)
+			cap *= 2;
+		p = realloc(sb->p, cap);
+		if (p == NULL)
+			return FT_E_NOMEM;
+		sb->p = p;
+		sb->cap = cap;
+	}
+	memcpy(sb->p + sb->len, s, n);
+	sb->len += n;
+	sb->p[sb->len] = '\0';
+	return FT_OK;
+}
+
+static int
+sb_add_quoted(struct sbuf *sb, const char *v)
+{
+	size_t cap = 2 * strlen(v) + 3;
+	char *q = malloc(cap);
+	int r;
+
+	if (q == NULL)
+		return FT_E_NOMEM;
+	r = ftrack_quote(v, q, cap);
+	if (r == FT_OK)
+		r = sb_add(sb, q, strlen(q));
+	free(q);
+	return r;
+}
+
+int
+ftrack_expr_in(const char *head, const char *const values[], size_t n,
+	       const char *tail, char **ret)
+{
+	struct sbuf sb = {NULL, 0, 0};
+	size_t i;
+	int r;
+
+	if (n == 0 || head == NULL || tail == NULL)
+		return FT_E_INVAL;
+	r = sb_add(&sb, head, strlen(head));
+	if (r == FT_OK)
+		r = sb_add(&sb, " (", 2);
+	for (i = 0; i < n && r == FT_OK; i++) {
+		if (i > 0)
+			r = sb_add(&sb, ", ", 2);
+		if (r == FT_OK)
+			r = values[i] ? sb_add_quoted(&sb, values[i])
+				      : FT_E_INVAL;
+	}
+	if (r == FT_OK)
+		r = sb_add(&sb, ")", 1);
+	if (r == FT_OK)
+		r = sb_add(&sb, tail, strlen(tail));
+	if (r != FT_OK) {
+		free(sb.p);
+		return r;
+	}
+	*ret = sb.p;
+	return FT_OK;
+}
+
+/* ---- building operations ------------------------------------------------ */
+
+struct ftrack_ops *
+ftrack_ops_new(void)
+{
+	struct ftrack_ops *ops = calloc(1, sizeof(*ops));
+
+	if (ops == NULL)
+		return NULL;
+	ops->ops = json_array();
+	if (ops->ops == NULL) {
+		free(ops);
+		return NULL;
+	}
+	return ops;
+}
+
+void
+ftrack_ops_free(struct ftrack_ops *ops)
+{
+	if (ops == NULL)
+		return;
+	json_decref(ops->ops);
+	free(ops);
+}
+
+size_t
+ftrack_ops_count(const struct ftrack_ops *ops)
+{
+	return json_array_size(ops->ops);
+}
+
+/* A new JSON string, or NULL; *r says why (FT_E_INVAL or FT_E_NOMEM). */
+static json_t *
+jstr(const char *s, int *r)
+{
+	json_t *j;
+
+	if (s == NULL || !ft_utf8_valid(s, strlen(s))) {
+		*r = FT_E_INVAL;
+		return NULL;
+	}
+	j = json_string(s);
+	if (j == NULL)
+		*r = FT_E_NOMEM;
+	return j;
+}
+
+/* Set o[k] to the string s, or null when s is NULL and nullable. */
+static int
+set_str(json_t *o, const char *k, const char *s, bool nullable)
+{
+	int r = FT_OK;
+	json_t *j = (s == NULL && nullable) ? json_null() : jstr(s, &r);
+
+	if (j == NULL)
+		return r;
+	return json_object_set_new(o, k, j) == 0 ? FT_OK : FT_E_NOMEM;
+}
+
+/* Append the string s to array a. */
+static int
+append_str(json_t *a, const char *s)
+{
+	int r = FT_OK;
+	json_t *j = jstr(s, &r);
+
+	if (j == NULL)
+		return r;
+	return json_array_append_new(a, j) == 0 ? FT_OK : FT_E_NOMEM;
+}
+
+/* A new entity_key array of one or two strings (b may be NULL). */
+static json_t *
+entity_key(const char *a, const char *b, int *r)
+{
+	json_t *k = json_array();
+
+	*r = k != NULL ? append_str(k, a) : FT_E_NOMEM;
+	if (*r == FT_OK && b != NULL)
+		*r = append_str(k, b);
+	if (*r != FT_OK) {
+		json_decref(k);
+		return NULL;
+	}
+	return k;
+}
+
+/*
+ * Append {"action": action, "entity_type": type, ["entity_key": key,]
+ * ["entity_data": data]}, stealing key and data (either may be NULL).
+ */
+static int
+add_entity_op(struct ftrack_ops *ops, const char *action, const char *type,
+	      json_t *key, json_t *data)
+{
+	json_t *op =
+		json_pack("{s:s, s:s}", "action", action, "entity_type", type);
+	int r = FT_E_NOMEM;
+
+	if (op == NULL)
+		goto out;
+	if (key != NULL && json_object_set(op, "entity_key", key) != 0)
+		goto out;
+	if (data != NULL && json_object_set(op, "entity_data", data) != 0)
+		goto out;
+	if (json_array_append(ops->ops, op) != 0)
+		goto out;
+	r = FT_OK;
+out:
+	json_decref(op);
+	json_decref(key);
+	json_decref(data);
+	return r;
+}
+
+int
+ftrack_ops_server_info(struct ftrack_ops *ops)
+{
+	json_t *op = json_pack("{s:s}", "action", "query_server_information");
+
+	if (op == NULL)
+		return FT_E_NOMEM;
+	return json_array_append_new(ops->ops, op) == 0 ? FT_OK : FT_E_NOMEM;
+}
+
+int
+ftrack_ops_query(struct ftrack_ops *ops, const char *expr)
+{
+	json_t *op = json_pack("{s:s}", "action", "query");
+	int r;
+
+	if (op == NULL)
+		return FT_E_NOMEM;
+	r = set_str(op, "expression", expr, false);
+	if (r == FT_OK && json_array_append(ops->ops, op) != 0)
+		r = FT_E_NOMEM;
+	json_decref(op);
+	return r;
+}
+
+int
+ftrack_ops_query_page(struct ftrack_ops *ops, const char *expr,
+		      unsigned long long offset, unsigned limit)
+{
+	char tail[64];
+	struct sbuf sb = {NULL, 0, 0};
+	int n, r;
+
+	if (expr == NULL)
+		return FT_E_INVAL;
+	n = snprintf(tail, sizeof(tail), " offset %llu limit %u", offset,
+		     limit);
+	if (n < 0 || (size_t)n >= sizeof(tail))
+		return FT_E_INTERNAL;
+	r = sb_add(&sb, expr, strlen(expr));
+	if (r == FT_OK)
+		r = sb_add(&sb, tail, (size_t)n);
+	if (r == FT_OK)
+		r = ftrack_ops_query(ops, sb.p);
+	free(sb.p);
+	return r;
+}
+
+/* The entity_data object {"__entity_type__": type}, or NULL on OOM. */
+static json_t *
+entity_data(const char *type)
+{
+	return json_pack("{s:s}", "__entity_type__", type);
+}
+
+int
+ftrack_ops_create_user(struct ftrack_ops *ops, const char *id,
+		       const struct ft_user *u)
+{
+	json_t *data = entity_data("User"), *key = NULL;
+	int r = FT_E_NOMEM;
+
+	if (data == NULL)
+		return FT_E_NOMEM;
+	r = u->username != NULL ? FT_OK : FT_E_INVAL;
+	if (r == FT_OK)
+		r = set_str(data, "id", id, false);
+	if (r == FT_OK)
+		r = set_str(data, "username", u->username, false);
+	if (r == FT_OK && u->first_name != NULL)
+		r = set_str(data, "first_name", u->first_name, false);
+	if (r == FT_OK && u->last_name != NULL)
+		r = set_str(data, "last_name", u->last_name, false);
+	if (r == FT_OK && u->email != NULL)
+		r = set_str(data, "email", u->email, false);
+	if (r == FT_OK &&
+	    json_object_set_new(data, "is_active", json_true()) != 0)
+		r = FT_E_NOMEM;
+	if (r == FT_OK)
+		key = entity_key(id, NULL, &r);
+	if (r != FT_OK) {
+		json_decref(data);
+		return r;
+	}
+	return add_entity_op(ops, "create", "User", key, data);
+}
+
+/* Set the attributes of u named in fields on data. */
+static int
+set_user_fields(json_t *data, const struct ft_user *u, unsigned fields)
+{
+	int r = FT_OK;
+
+	if (fields & FTRACK_F_USERNAME)
+		r = set_str(data, "username", u->username, false);
+	if (r == FT_OK && (fields & FTRACK_F_EMAIL))
+		r = set_str(data, "email", u->email, true);
+	if (r == FT_OK && (fields & FTRACK_F_FIRST_NAME))
+		r = set_str(data, "first_name", u->first_name, true);
+	if (r == FT_OK && (fields & FTRACK_F_LAST_NAME))
+		r = set_str(data, "last_name", u->last_name, true);
+	if (r == FT_OK && (fields & FTRACK_F_IS_ACTIVE) &&
+	    json_object_set_new(data, "is_active",
+				json_boolean(u->is_active)) != 0)
+		r = FT_E_NOMEM;
+	return r;
+}
+
+int
+ftrack_ops_update_user(struct ftrack_ops *ops, const char *id,
+		       const struct ft_user *u, unsigned fields)
+{
+	const unsigned all = FTRACK_F_USERNAME | FTRACK_F_EMAIL |
+			     FTRACK_F_FIRST_NAME | FTRACK_F_LAST_NAME |
+			     FTRACK_F_IS_ACTIVE;
+	json_t *data, *key;
+	int r;
+
+	if (fields == 0 || (fields & ~all) != 0)
+		return FT_E_INVAL;
+	key = entity_key(id, NULL, &r);
+	if (key == NULL)
+		return r;
+	data = entity_data("User");
+	r = data != NULL ? set_user_fields(data, u, fields) : FT_E_NOMEM;
+	if (r != FT_OK) {
+		json_decref(key);
+		json_decref(data);
+		return r;
+	}
+	return add_entity_op(ops, "update", "User", key, data);
+}
+
+int
+ftrack_ops_delete_user(struct ftrack_ops *ops, const char *id)
+{
+	int r;
+	json_t *key = entity_key(id, NULL, &r);
+
+	if (key == NULL)
+		return r;
+	return add_entity_op(ops, "delete", "User", key, NULL);
+}
+
+int
+ftrack_ops_create_marker(struct ftrack_ops *ops, const char *user_id,
+			 const char *key, const char *value)
+{
+	json_t *data = entity_data("Metadata");
+	int r;
+
+	if (data == NULL)
+		return FT_E_NOMEM;
+	r = set_str(data, "parent_type", "User", false);
+	if (r == FT_OK)
+		r = set_str(data, "parent_id", user_id, false);
+	if (r == FT_OK)
+		r = set_str(data, "key", key, false);
+	if (r == FT_OK)
+		r = set_str(data, "value", value, false);
+	if (r != FT_OK) {
+		json_decref(data);
+		return r;
+	}
+	/* JS-style: no entity_key; the primary key is in entity_data. */
+	return add_entity_op(ops, "create", "Metadata", NULL, data);
+}
+
+/*
+ * XXX: entity_key order follows the Metadata primary key (parent_id, key)
+ * as the JS schema fixture lists it.
+ */
+int
+ftrack_ops_update_marker(struct ftrack_ops *ops, const char *user_id,
+			 const char *key, const char *value)
+{
+	json_t *data, *k;
+	int r;
+
+	k = entity_key(user_id, key, &r);
+	if (k == NULL)
+		return r;
+	data = entity_data("Metadata");
+	r = data != NULL ? set_str(data, "value", value, false) : FT_E_NOMEM;
+	if (r != FT_OK) {
+		json_decref(k);
+		json_decref(data);
+		return r;
+	}
+	return add_entity_op(ops, "update", "Metadata", k, data);
+}
+
+int
+ftrack_ops_delete_marker(struct ftrack_ops *ops, const char *user_id,
+			 const char *key)
+{
+	int r;
+	json_t *k;
+
+	if (key == NULL)
+		return FT_E_INVAL;
+	k = entity_key(user_id, key, &r);
+	if (k == NULL)
+		return r;
+	return add_entity_op(ops, "delete", "Metadata", k, NULL);
+}
+
+int
+ftrack_ops_dump(const struct ftrack_ops *ops, size_t first, size_t n,
+		char **ret_body, size_t *ret_len)
+{
+	size_t total = json_array_size(ops->ops), i;
+	json_t *slice;
+	char *s;
+
+	if (first > total || n > total - first)
+		return FT_E_INVAL;
+	slice = json_array();
+	if (slice == NULL)
+		return FT_E_NOMEM;
+	for (i = first; i < first + n; i++) {
+		if (json_array_append(slice, json_array_get(ops->ops, i)) !=
+		    0) {
+			json_decref(slice);
+			return FT_E_NOMEM;
+		}
+	}
+	s = json_dumps(slice, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(slice);
+	if (s == NULL)
+		return FT_E_NOMEM;
+	*ret_len = strlen(s);
+	*ret_body = s;
+	return FT_OK;
+}
+
+/* ---- classifying replies ------------------------------------------------ */
+
+/* Copy s into out, control characters as spaces, truncated to fit. */
+static void
+copy_clean(char *out, size_t cap, const char *s)
+{
+	size_t i;
+
+	if (cap == 0)
+		return;
+	for (i = 0; s[i] != '\0' && i + 1 < cap; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[i] = s[i];
+		if (c < 0x20 || c == 0x7f)
+			out[i] = ' ';
+	}
+	out[i] = '\0';
+}
+
+/* Write "<prefix><s>" into err, cleaned, truncated. */
+static void
+set_err(char *err, size_t errlen, const char *prefix, const char *s)
+{
+	char tmp[1024];
+	int n = snprintf(tmp, sizeof(tmp), "%s%s", prefix, s);
+
+	if (n < 0)
+		tmp[0] = '\0';
+	copy_clean(err, errlen, tmp); /* a truncated message is fine */
+}
+
+static bool
+name_in(const char *name, const char *const list[], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(name, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The FT_E_* code of an ftrack exception class (ftrack-api.md 7, 10). */
+static int
+exception_code(const char *exc, long status)
+{
+	static const char *const auth[] = {"InvalidCredentialsError",
+					   "FTAuthenticationError",
+					   "PermissionError"};
+	static const char *const data[] = {"ValidationError", "ParseError",
+					   "DuplicateEntryError",
+					   "IntegrityError", "ValueError"};
+
+	if (name_in(exc, auth, sizeof(auth) / sizeof(auth[0])))
+		return FT_E_AUTH;
+	if (name_in(exc, data, sizeof(data) / sizeof(data[0])))
+		return FT_E_DATA;
+	return status >= 500 ? FT_E_HTTP : FT_E_DATA;
+}
+
+static bool
+status_busy(long status)
+{
+	return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+/* Classify an error object (not a successful array). */
+static int
+classify_error(const json_t *root, long status, char *exc, size_t exclen,
+	       char *err, size_t errlen)
+{
+	const json_t *e = json_object_get(root, "exception");
+	const json_t *c = json_object_get(root, "content");
+	const char *content = json_is_string(c) ? json_string_value(c) : "";
+	char prefix[FTRACK_EXC_MAX + 16];
+
+	if (json_is_string(e)) {
+		if (exc != NULL)
+			copy_clean(exc, exclen, json_string_value(e));
+		snprintf(prefix, sizeof(prefix), "%.*s: ", FTRACK_EXC_MAX,
+			 json_string_value(e));
+		set_err(err, errlen, prefix, content);
+		if (status_busy(status))
+			return FT_E_HTTP;
+		return exception_code(json_string_value(e), status);
+	}
+	snprintf(prefix, sizeof(prefix), "HTTP %ld", status);
+	if (status_busy(status)) {
+		set_err(err, errlen, prefix, "");
+		return FT_E_HTTP;
+	}
+	if (json_is_object(root) && json_object_get(root, "detail") != NULL) {
+		set_err(err, errlen, prefix, ": validation error (detail)");
+		return FT_E_DATA;
+	}
+	set_err(err, errlen, prefix, ": unexpected response shape");
+	return FT_E_MALFORMED;
+}
+
+/* Describe a body that is not JSON at all. */
+static int
+classify_invalid(const char *body, size_t len, long status, char *err,
+		 size_t errlen)
+{
+	char head[81];
+	char prefix[64];
+
+	snprintf(head, sizeof(head), "%.*s", (int)(len < 80 ? len : 80), body);
+	snprintf(prefix, sizeof(prefix), "HTTP %ld: ", status);
+	if (status_busy(status)) {
+		set_err(err, errlen, prefix, "server busy");
+		return FT_E_HTTP;
+	}
+	set_err(err, errlen, prefix,
+		len == 0 ? "empty response" : "response is not JSON: ");
+	if (len > 0) {
+		size_t used = strlen(err);
+
+		copy_clean(err + used, errlen - used, head);
+	}
+	return FT_E_MALFORMED;
+}
+
+int
+ftrack_reply_parse(const char *body, size_t len, long status, size_t nops,
+		   struct ftrack_reply **ret, char *exc, size_t exclen,
+		   char *err, size_t errlen)
+{
+	struct ftrack_reply *rep;
+	json_error_t jerr;
+	json_t *root;
+	char dummy[1];
+	int r;
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	copy_clean(exc, exc != NULL ? exclen : 0, "");
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+			  &jerr);
+	if (root == NULL)
+		return classify_invalid(body, len, status, err, errlen);
+	if (json_is_array(root) && json_array_size(root) == nops) {
+		rep = malloc(sizeof(*rep));
+		if (rep == NULL) {
+			json_decref(root);
+			return FT_E_NOMEM;
+		}
+		rep->root = root;
+		*ret = rep;
+		return FT_OK;
+	}
+	if (json_is_array(root) && !status_busy(status)) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg),
+			 "HTTP %ld: %zu results for %zu operations", status,
+			 json_array_size(root), nops);
+		set_err(err, errlen, "", msg);
+		r = FT_E_MALFORMED;
+	} else {
+		r = classify_error(root, status, exc, exclen, err, errlen);
+	}
+	json_decref(root);
+	return r;
+}
+
+void
+ftrack_reply_free(struct ftrack_reply *r)
+{
+	if (r == NULL)
+		return;
+	json_decref(r->root);
+	free(r);
+}
+
+/* ---- decoding results --------------------------------------------------- */
+
+int
+ftrack_reply_server_version(const struct ftrack_reply *r, size_t i, char *out,
+			    size_t cap)
+{
+	const json_t *v =
+		json_object_get(json_array_get(r->root, i), "version");
+	int n;
+
+	if (!json_is_string(v))
+		return FT_E_MALFORMED;
+	n = snprintf(out, cap, "%s", json_string_value(v));
+	if (n < 0 || (size_t)n >= cap)
+		return FT_E_TOOBIG;
+	return FT_OK;
+}
+
+/* The `data` array of query result i, or NULL when it has none. */
+static const json_t *
+query_data(const struct ftrack_reply *r, size_t i)
+{
+	const json_t *d = json_object_get(json_array_get(r->root, i), "data");
+
+	if (!json_is_array(d) || json_array_size(d) > FTRACK_PAGE_MAX)
+		return NULL;
+	return d;
+}
+
+/*
+ * Copy the string attribute k of o into *ret: NULL when missing or null.
+ * FT_E_MALFORMED when it is another type or longer than max.
+ */
+static int
+get_str(const json_t *o, const char *k, size_t max, char **ret)
+{
+	const json_t *v = json_object_get(o, k);
+
+	*ret = NULL;
+	if (v == NULL || json_is_null(v))
+		return FT_OK;
+	if (!json_is_string(v) || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return FT_E_MALFORMED;
+	*ret = strdup(json_string_value(v));
+	return *ret != NULL ? FT_OK : FT_E_NOMEM;
+}
+
+static bool
+entity_type_is(const json_t *o, const char *type)
+{
+	const json_t *t = json_object_get(o, "__entity_type__");
+
+	return json_is_string(t) && strcmp(json_string_value(t), type) == 0;
+}
+
+/* Decode one User record; FT_E_NOTFOUND for a reference stub. */
+static int
+decode_user(const json_t *o, struct ft_user *u)
+{
+	const json_t *act = json_object_get(o, "is_active");
+	int r;
+
+	memset(u, 0, sizeof(*u));
+	if (!json_is_object(o) || !entity_type_is(o, "User"))
+		return FT_E_MALFORMED;
+	if (json_object_get(o, "username") == NULL)
+		return FT_E_NOTFOUND;
+	if (act != NULL && !json_is_null(act) && !json_is_boolean(act))
+		return FT_E_MALFORMED;
+	u->is_active = json_is_true(act);
+	r = get_str(o, "id", FTRACK_ID_MAX, &u->id);
+	if (r == FT_OK && u->id == NULL)
+		r = FT_E_MALFORMED;
+	if (r == FT_OK)
+		r = get_str(o, "username", FTRACK_STR_MAX, &u->username);
+	if (r == FT_OK && u->username == NULL)
+		r = FT_E_MALFORMED;
+	if (r == FT_OK)
+		r = get_str(o, "email", FTRACK_STR_MAX, &u->email);
+	if (r == FT_OK)
+		r = get_str(o, "first_name", FTRACK_STR_MAX, &u->first_name);
+	if (r == FT_OK)
+		r = get_str(o, "last_name", FTRACK_STR_MAX, &u->last_name);
+	if (r != FT_OK)
+		ft_user_clear(u);
+	return r;
+}
+
+int
+ftrack_reply_users(const struct ftrack_reply *r, size_t i,
+		   struct ft_user_list *list, size_t *ret_count)
+{
+	const json_t *data = query_data(r, i);
+	size_t n0 = list->n, k;
+	int rc = FT_OK;
+
+	if (data == NULL)
+		return FT_E_MALFORMED;
+	for (k = 0; k < json_array_size(data) && rc == FT_OK; k++) {
+		struct ft_user u;
+
+		rc = decode_user(json_array_get(data, k), &u);
+		if (rc == FT_E_NOTFOUND) {
+			rc = FT_OK;
+			continue;
+		}
+		if (rc == FT_OK)
+			rc = ft_user_list_push(list, &u);
+		ft_user_clear(&u);
+	}
+	if (rc != FT_OK) {
+		while (list->n > n0)
+			ft_user_clear(&list->v[--list->n]);
+		return rc;
+	}
+	if (ret_count != NULL)
+		*ret_count = list->n - n0;
+	return FT_OK;
+}
+
+void
+ftrack_marker_list_clear(struct ftrack_marker_list *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++) {
+		free(list->v[i].parent_id);
+		free(list->v[i].key);
+		free(list->v[i].value);
+	}
+	free(list->v);
+	memset(list, 0, sizeof(*list));
+}
+
+static int
+marker_push(struct ftrack_marker_list *list, struct ftrack_marker *m)
+{
+	if (list->n == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 64;
+		struct ftrack_marker *v;
+
+		v = reallocarray(list->v, cap, sizeof(*v));
+		if (v == NULL)
+			return FT_E_NOMEM;
+		list->v = v;
+		list->cap = cap;
+	}
+	list->v[list->n++] = *m;
+	memset(m, 0, sizeof(*m));
+	return FT_OK;
+}
+
+static void
+marker_clear(struct ftrack_marker *m)
+{
+	free(m->parent_id);
+	free(m->key);
+	free(m->value);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Decode one Metadata record; FT_E_NOTFOUND when it has no value. */
+static int
+decode_marker(const json_t *o, struct ftrack_marker *m)
+{
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	if (!json_is_object(o) || !entity_type_is(o, "Metadata"))
+		return FT_E_MALFORMED;
+	r = get_str(o, "parent_id", FTRACK_ID_MAX, &m->parent_id);
+	if (r == FT_OK)
+		r = get_str(o, "key", FTRACK_STR_MAX, &m->key);
+	if (r == FT_OK && (m->parent_id == NULL || m->key == NULL))
+		r = FT_E_MALFORMED;
+	if (r == FT_OK)
+		r = get_str(o, "value", FTRACK_STR_MAX, &m->value);
+	if (r == FT_OK && m->value == NULL)
+		r = FT_E_NOTFOUND;
+	if (r != FT_OK)
+		marker_clear(m);
+	return r;
+}
+
+int
+ftrack_reply_markers(const struct ftrack_reply *r, size_t i,
+		     struct ftrack_marker_list *list, size_t *ret_count)
+{
+	const json_t *data = query_data(r, i);
+	size_t n0 = list->n, k;
+	int rc = FT_OK;
+
+	if (data == NULL)
+		return FT_E_MALFORMED;
+	for (k = 0; k < json_array_size(data) && rc == FT_OK; k++) {
+		struct ftrack_marker m;
+
+		rc = decode_marker(json_array_get(data, k), &m);
+		if (rc == FT_E_NOTFOUND) {
+			rc = FT_OK;
+			continue;
+		}
+		if (rc == FT_OK)
+			rc = marker_push(list, &m);
+		marker_clear(&m);
+	}
+	if (rc != FT_OK) {
+		while (list->n > n0)
+			marker_clear(&list->v[--list->n]);
+		return rc;
+	}
+	if (ret_count != NULL)
+		*ret_count = list->n - n0;
+	return FT_OK;
+}
+
+int
+ftrack_reply_next(const struct ftrack_reply *r, size_t i, long long *ret)
+{
+	const json_t *res = json_array_get(r->root, i);
+	const json_t *meta = json_object_get(res, "metadata");
+	const json_t *next = json_object_get(meta, "next");
+	const json_t *off = json_object_get(next, "offset");
+
+	if (!json_is_object(res))
+		return FT_E_MALFORMED;
+	if (off == NULL || json_is_null(off)) {
+		*ret = -1;
+		return FT_OK;
+	}
+	if (!json_is_integer(off) || json_integer_value(off) < 0)
+		return FT_E_MALFORMED;
+	*ret = (long long)json_integer_value(off);
+	return FT_OK;
+}
+
+int
+ftrack_reply_entity_id(const struct ftrack_reply *r, size_t i, char *out,
+		       size_t cap)
+{
+	const json_t *d = json_object_get(json_array_get(r->root, i), "data");
+	const json_t *id = json_object_get(d, "id");
+	int n;
+
+	if (!json_is_string(id))
+		return FT_E_MALFORMED;
+	n = snprintf(out, cap, "%s", json_string_value(id));
+	if (n < 0 || (size_t)n >= cap)
+		return FT_E_TOOBIG;
+	return FT_OK;
+}

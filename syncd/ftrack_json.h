@@ -1,0 +1,230 @@
+/*
+ * ftrack_json.h: ftrack request bodies and replies, as pure functions.
+ *
+ * The only unit that sees json_t* (jansson).  It builds the JSON array of
+ * operations of ftrack-api.md section 3 (struct ftrack_ops), classifies a
+ * reply by the rules of section 2.3 and section 10, and decodes query
+ * results into struct ft_user and struct ftrack_marker (struct
+ * ftrack_reply).  It also quotes values for query expressions (section
+ * 4.1).  No I/O, no global state, no logging; thread-safe on distinct
+ * objects.
+ *
+ * Ownership: ftrack_ops_new()/ftrack_reply_parse() return objects freed by
+ * the matching _free(); strings returned through char ** are malloc'd and
+ * freed by the caller; users and markers appended to a list belong to the
+ * list.  Every string input is borrowed (const) and copied.
+ */
+#ifndef FTRACK_JSON_H
+#define FTRACK_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ft_attrs.h"
+#include "ft_user.h"
+
+/* The daemon's markers: Metadata on the User (DESIGN.md section 6). */
+#define FTRACK_MARKER_UUID        "ftrack_syncd.uuid"
+#define FTRACK_MARKER_DEACTIVATED "ftrack_syncd.deactivated"
+
+#define FTRACK_ID_MAX   64    /* longest id accepted (UUIDs are 36) */
+#define FTRACK_STR_MAX  1024  /* longest decoded attribute value */
+#define FTRACK_PAGE_MAX 10000 /* most records accepted in one result */
+#define FTRACK_EXPR_MAX ((size_t)1024 * 1024) /* longest query expression */
+#define FTRACK_EXC_MAX  64 /* buffer for an exception class name */
+#define FTRACK_USER_FIELDS                                                     \
+	"id, username, first_name, last_name, email, is_active"
+
+/* User attributes an update may carry (ftrack_ops_update_user). */
+enum ftrack_field {
+	FTRACK_F_USERNAME = 1 << 0,
+	FTRACK_F_EMAIL = 1 << 1,
+	FTRACK_F_FIRST_NAME = 1 << 2,
+	FTRACK_F_LAST_NAME = 1 << 3,
+	FTRACK_F_IS_ACTIVE = 1 << 4,
+};
+
+/* A Metadata record: a marker when key is one of FTRACK_MARKER_*. */
+struct ftrack_marker {
+	char *parent_id;
+	char *key;
+	char *value;
+};
+
+struct ftrack_marker_list {
+	struct ftrack_marker *v;
+	size_t n;
+	size_t cap;
+};
+
+/* Free every marker and the array; the list is left empty. */
+void ftrack_marker_list_clear(struct ftrack_marker_list *list);
+
+/*
+ * Quote in as a query string literal: double quotes around it, and `\`,
+ * `"` and `'` escaped with a backslash.  out (capacity cap) receives the
+ * NUL-terminated literal; 2 * strlen(in) + 3 always suffices.  Returns
+ * FT_OK, FT_E_INVAL (not UTF-8, or a control character, which the query
+ * language cannot carry) or FT_E_TOOBIG.
+ */
+FT_MUST_USE int ftrack_quote(const char *in, char *out, size_t cap);
+
+/*
+ * Build "<head> (<v0>, <v1>, ...)<tail>" with each value quoted by
+ * ftrack_quote(), e.g. head `select id from User where username in`.
+ * On success *ret is a new string (caller frees).  Returns FT_OK,
+ * FT_E_INVAL (n == 0 or a value ftrack_quote() refuses), FT_E_TOOBIG
+ * (over FTRACK_EXPR_MAX) or FT_E_NOMEM.
+ */
+FT_MUST_USE int ftrack_expr_in(const char *head, const char *const values[],
+			       size_t n, const char *tail, char **ret);
+
+/* ---- requests ----------------------------------------------------------- */
+
+struct ftrack_ops;
+
+/* A new, empty list of operations (free with ftrack_ops_free); NULL: OOM. */
+FT_MUST_USE struct ftrack_ops *ftrack_ops_new(void);
+
+/* Free ops; NULL is a no-op. */
+void ftrack_ops_free(struct ftrack_ops *ops);
+
+/* Number of operations in ops. */
+size_t ftrack_ops_count(const struct ftrack_ops *ops);
+
+/*
+ * Each ftrack_ops_* adder appends one operation.  Every one returns FT_OK,
+ * FT_E_INVAL (a required argument NULL, or a string that is not UTF-8) or
+ * FT_E_NOMEM; ops is unchanged on failure.
+ */
+
+/* {"action": "query_server_information"} */
+FT_MUST_USE int ftrack_ops_server_info(struct ftrack_ops *ops);
+
+/* {"action": "query", "expression": expr} */
+FT_MUST_USE int ftrack_ops_query(struct ftrack_ops *ops, const char *expr);
+
+/* A query of "<expr> offset <offset> limit <limit>" (one page). */
+FT_MUST_USE int ftrack_ops_query_page(struct ftrack_ops *ops, const char *expr,
+				      unsigned long long offset,
+				      unsigned limit);
+
+/*
+ * Create a User PY-style with the client-made id (entity_key [id] and id in
+ * entity_data): username (required), first_name, last_name, email (left
+ * out when NULL, so the server default applies) and is_active true.
+ */
+FT_MUST_USE int ftrack_ops_create_user(struct ftrack_ops *ops, const char *id,
+				       const struct ft_user *u);
+
+/*
+ * Update User id with the attributes of u named in fields (enum
+ * ftrack_field bits; a NULL string becomes null).  fields must not be 0.
+ */
+FT_MUST_USE int ftrack_ops_update_user(struct ftrack_ops *ops, const char *id,
+				       const struct ft_user *u,
+				       unsigned fields);
+
+/* Delete User id. */
+FT_MUST_USE int ftrack_ops_delete_user(struct ftrack_ops *ops, const char *id);
+
+/* Create Metadata (parent_type "User", parent_id user_id, key, value). */
+FT_MUST_USE int ftrack_ops_create_marker(struct ftrack_ops *ops,
+					 const char *user_id, const char *key,
+					 const char *value);
+
+/* Update the value of Metadata entity_key [user_id, key]. */
+FT_MUST_USE int ftrack_ops_update_marker(struct ftrack_ops *ops,
+					 const char *user_id, const char *key,
+					 const char *value);
+
+/* Delete Metadata entity_key [user_id, key]. */
+FT_MUST_USE int ftrack_ops_delete_marker(struct ftrack_ops *ops,
+					 const char *user_id, const char *key);
+
+/*
+ * Serialise operations [first, first + n) as a compact JSON array with
+ * sorted keys.  On success *ret_body is a new NUL-terminated string
+ * (caller frees) of *ret_len bytes.  Returns FT_OK, FT_E_INVAL (range out
+ * of bounds) or FT_E_NOMEM.
+ */
+FT_MUST_USE int ftrack_ops_dump(const struct ftrack_ops *ops, size_t first,
+				size_t n, char **ret_body, size_t *ret_len);
+
+/* ---- replies ------------------------------------------------------------ */
+
+struct ftrack_reply;
+
+/*
+ * Parse and classify a reply of HTTP status `status` to a request of nops
+ * operations.  The body is parsed as JSON whatever the status:
+ *   - an array of nops elements: success, *ret is the decoded reply (free
+ *     with ftrack_reply_free);
+ *   - status 429, 502, 503 or 504: FT_E_HTTP (server busy);
+ *   - an object with a string `exception`: InvalidCredentialsError,
+ *     FTAuthenticationError, PermissionError -> FT_E_AUTH; ValidationError,
+ *     ParseError, DuplicateEntryError, IntegrityError, ValueError ->
+ *     FT_E_DATA; any other -> FT_E_HTTP when status >= 500, else
+ *     FT_E_DATA;
+ *   - an object with `detail` (a 422 validation body) -> FT_E_DATA;
+ *   - anything else (invalid JSON, another shape, an array of the wrong
+ *     length) -> FT_E_MALFORMED.
+ * On failure the exception class name (or "") goes into exc (capacity
+ * exclen, may be NULL) and a one-line, control-character-free message
+ * ("<exception>: <content>", or what was wrong) into err.  FT_E_NOMEM on
+ * OOM.  exc and err may be NULL.
+ */
+FT_MUST_USE int ftrack_reply_parse(const char *body, size_t len, long status,
+				   size_t nops, struct ftrack_reply **ret,
+				   char *exc, size_t exclen, char *err,
+				   size_t errlen);
+
+/* Free r; NULL is a no-op. */
+void ftrack_reply_free(struct ftrack_reply *r);
+
+/*
+ * The `version` of result i, a query_server_information reply, into out
+ * (capacity cap).  Returns FT_OK, FT_E_MALFORMED or FT_E_TOOBIG.
+ */
+FT_MUST_USE int ftrack_reply_server_version(const struct ftrack_reply *r,
+					    size_t i, char *out, size_t cap);
+
+/*
+ * Decode the `data` of query result i as User records and append them to
+ * list (ownership of the new users passes to the list).  A missing or null
+ * attribute is NULL (is_active: false); `__entity_type__` must be "User";
+ * `id` is required; a record without `username` is a reference stub and
+ * is skipped; object-valued attributes are ignored.  The number appended
+ * goes into *ret_count (may be NULL).  Returns FT_OK, FT_E_MALFORMED (a
+ * wrong type, a string over FTRACK_STR_MAX, over FTRACK_PAGE_MAX records)
+ * or FT_E_NOMEM; on failure list is as it was.
+ */
+FT_MUST_USE int ftrack_reply_users(const struct ftrack_reply *r, size_t i,
+				   struct ft_user_list *list,
+				   size_t *ret_count);
+
+/*
+ * Decode the `data` of query result i as Metadata records (parent_id, key,
+ * value; a record with a null or missing value is skipped) and append
+ * them to list.  Same returns and limits as ftrack_reply_users().
+ */
+FT_MUST_USE int ftrack_reply_markers(const struct ftrack_reply *r, size_t i,
+				     struct ftrack_marker_list *list,
+				     size_t *ret_count);
+
+/*
+ * The next offset of query result i (`metadata.next.offset`) into *ret:
+ * -1 when null or missing (no more pages).  Returns FT_OK or
+ * FT_E_MALFORMED (not a non-negative integer).
+ */
+FT_MUST_USE int ftrack_reply_next(const struct ftrack_reply *r, size_t i,
+				  long long *ret);
+
+/*
+ * The `id` of the entity in the `data` of create/update result i into out
+ * (capacity cap).  Returns FT_OK, FT_E_MALFORMED or FT_E_TOOBIG.
+ */
+FT_MUST_USE int ftrack_reply_entity_id(const struct ftrack_reply *r, size_t i,
+				       char *out, size_t cap);
+
+#endif

@@ -8,7 +8,8 @@
 #   tests/slapd.sh run DIR PORT
 #       exec slapd again on the config and data already in DIR (restart).
 #   tests/slapd.sh conf DIR PORT [SIZELIMIT]
-#       only write DIR/slapd.conf.
+#       only write DIR/slapd.conf (and make DIR/db if missing): then
+#       `slapadd -q -f DIR/slapd.conf -l LDIF` and `run` do the rest.
 #
 # The directory: suffix dc=example,dc=com, rootdn cn=admin,dc=example,dc=com
 # with rootpw admin-secret (the rootdn is exempt from every limit and ACL).
@@ -84,6 +85,7 @@ access to *
 	by * read
 EOF
 	mv "$dir/slapd.conf.tmp" "$dir/slapd.conf"
+	mkdir -p -m 0700 "$dir/db"
 }
 
 run_slapd() {
@@ -100,9 +102,8 @@ start)
 	check_number "$port"
 	[[ -z "$sizelimit" ]] || check_number "$sizelimit"
 	[[ -r "$ldif" ]] || { echo "$0: cannot read '$ldif'" >&2; exit 1; }
-	write_conf "$dir" "$sizelimit"
 	rm -rf "$dir/db"
-	mkdir -m 0700 "$dir/db"
+	write_conf "$dir" "$sizelimit"
 	slapadd -q -f "$dir/slapd.conf" -l "$ldif"
 	run_slapd "$dir" "$port"
 	;;

@@ -1,0 +1,26 @@
+/*
+ * cmd.h: the commands of ftrack-syncd and their exit codes (DESIGN.md 4).
+ *
+ * Each command takes its own arguments (argv[0] is the command name) and
+ * the config path (NULL: FTRACK_SYNCD_CONFIG, else the default), prints
+ * for a person on stdout, logs on stderr or syslog, and returns an exit
+ * code.  Drivers: these log; the units they call do not.
+ */
+#ifndef CMD_H
+#define CMD_H
+
+enum exit_code {
+	EXIT_OK = 0,      /* success; dry run: nothing to change */
+	EXIT_ERRORS = 1,  /* errors during the run */
+	EXIT_USAGE = 2,   /* usage or configuration error */
+	EXIT_HELD = 3,    /* a safety guard held the run back */
+	EXIT_CHANGES = 4, /* dry run found changes to make */
+};
+
+int cmd_run(int argc, char **argv, const char *config_path);
+int cmd_sync(int argc, char **argv, const char *config_path);
+int cmd_reconcile(int argc, char **argv, const char *config_path);
+int cmd_check(int argc, char **argv, const char *config_path);
+int cmd_status(int argc, char **argv, const char *config_path);
+
+#endif

@@ -1,0 +1,551 @@
+/*
+ * server.c: `ftrack-syncd run`: the daemon's main loop.
+ *
+ * One thread reads the login socket, the signals (signalfd) and the queue
+ * folder (inotify), journals each accepted login and hands it to the
+ * worker thread; it writes the metrics file and starts the periodic
+ * reconcile as a child process (`ftrack-syncd reconcile --apply`), so
+ * that a reconcile never blocks logins and never runs twice at once.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "ft_err.h"
+#include "ft_util.h"
+#include "listener.h"
+#include "log.h"
+#include "metrics.h"
+#include "queue.h"
+#include "ratelimit.h"
+#include "worker.h"
+
+#define READ_BURST       1024  /* datagrams per wake, then other fds */
+#define SCAN_EVERY_MS    60000 /* full queue scan (inotify backstop) */
+#define METRICS_EVERY_MS 10000
+#define RATE_BURST       20 /* non-root sender: events at once */
+#define RATE_PER_MINUTE  60 /* non-root sender: events a minute */
+
+struct server {
+	const char *config_path;
+	struct config *cfg;
+	struct config *retired; /* the config before a reload */
+	struct queue *q;
+	struct worker *w;
+	int sock, sigfd, inofd;
+	struct ratelimit rl;
+	struct metrics m; /* the reader's own counters */
+	uint64_t next_scan_ms, next_metrics_ms, next_reconcile_ms;
+	pid_t reconcile_pid;
+	uint64_t reconcile_started_ms;
+	bool stop;
+};
+
+static const char *
+errtext(int r)
+{
+	return r == FT_E_IO ? strerror(errno) : ft_strerror(r);
+}
+
+static int
+block_signals(int *ret_fd)
+{
+	sigset_t set;
+	int fd;
+
+	(void)signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGCHLD);
+	/* before any thread starts, so that every thread inherits it */
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return FT_E_IO;
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return FT_E_IO;
+	*ret_fd = fd;
+	return FT_OK;
+}
+
+static int
+watch_queue(const struct config *cfg, int *ret_fd)
+{
+	char path[PATH_MAX];
+	int fd, n;
+
+	n = snprintf(path, sizeof(path), "%s/queue", cfg->daemon.state_dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return FT_E_TOOBIG;
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return FT_E_IO;
+	if (inotify_add_watch(fd, path, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+		int saved = errno;
+
+		(void)close(fd);
+		errno = saved;
+		return FT_E_IO;
+	}
+	*ret_fd = fd;
+	return FT_OK;
+}
+
+/* A login found in queue/ (scan or inotify): provision unless cooled. */
+static void
+take_queued(struct server *s, const char *user)
+{
+	if (worker_cooled(s->w, user)) {
+		/* coalesced: provisioned moments ago */
+		if (queue_remove(s->q, user) < 0)
+			log_debug("unable to remove the queue file of '%s'",
+				  user);
+		return;
+	}
+	if (worker_submit(s->w, user) < 0)
+		log_error("unable to queue '%s': out of memory", user);
+}
+
+static int
+on_scanned(void *ctx, const struct ft_event *ev)
+{
+	take_queued(ctx, ev->user);
+	return 0;
+}
+
+static void
+on_damaged(void *ctx, const char *name, const char *reason)
+{
+	(void)ctx;
+	log_warn("queue file '%s' moved to failed/: %s", name, reason);
+}
+
+static void
+scan_queue(struct server *s)
+{
+	int r;
+
+	s->next_scan_ms = worker_now_ms() + SCAN_EVERY_MS;
+	r = queue_scan(s->q, on_scanned, on_damaged, s);
+	if (r == FT_E_AGAIN)
+		s->next_scan_ms = worker_now_ms() + 1000; /* the rest soon */
+	else if (r < 0)
+		log_error("unable to scan the queue: %s", errtext(r));
+}
+
+/* A login accepted from the socket: journal it, then provision. */
+static void
+accept_event(struct server *s, const struct ft_event *ev, uid_t uid)
+{
+	const struct config_policy *pol = &s->cfg->policy;
+	int r;
+
+	if (!ratelimit_allow(&s->rl, uid, worker_now_ms())) {
+		s->m.events_dropped[METRICS_DROP_RATE_LIMITED]++;
+		log_debug("login of '%s' from uid %u over the rate limit",
+			  ev->user, (unsigned)uid);
+		return;
+	}
+	if (pol->on_login == ON_LOGIN_IGNORE ||
+	    strlist_has(&pol->skip_users, ev->user)) {
+		s->m.events_dropped[METRICS_DROP_SKIPPED]++;
+		return;
+	}
+	if (worker_cooled(s->w, ev->user)) {
+		log_debug("login of '%s' within login_cooldown", ev->user);
+		return;
+	}
+	r = queue_put(s->q, ev);
+	if (r < 0) {
+		/* still provisioned from memory; loud, because a crash now
+		 * would lose it */
+		s->m.errors[METRICS_ERR_IO]++;
+		log_error("unable to journal the login of '%s': %s", ev->user,
+			  errtext(r));
+	}
+	if (worker_submit(s->w, ev->user) < 0)
+		log_error("unable to queue '%s': out of memory", ev->user);
+}
+
+static void
+read_events(struct server *s)
+{
+	struct ft_event ev;
+	uid_t uid = 0;
+	int i, r;
+
+	for (i = 0; i < READ_BURST; i++) {
+		r = listener_recv(s->sock, &ev, &uid);
+		if (r == FT_E_AGAIN)
+			return;
+		if (r == FT_E_IO) {
+			log_error("unable to read the socket: %s",
+				  strerror(errno));
+			return;
+		}
+		s->m.events_received++;
+		if (r == FT_E_PROTO) {
+			s->m.events_dropped[METRICS_DROP_MALFORMED]++;
+			log_debug("malformed datagram dropped");
+		} else if (r == FT_E_PERM) {
+			s->m.events_forged++;
+			log_warn("forged login event dropped: uid %u may not "
+				 "report '%s'",
+				 (unsigned)uid, ev.user);
+		} else {
+			accept_event(s, &ev, uid);
+		}
+	}
+}
+
+static void
+read_inotify(struct server *s)
+{
+	char buf[16384]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
+	char user[QUEUE_USER_MAX + 1];
+	ssize_t n;
+	size_t off;
+
+	for (;;) {
+		n = read(s->inofd, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		for (off = 0; off < (size_t)n;) {
+			const struct inotify_event *e =
+				(const struct inotify_event *)(void *)(buf +
+								       off);
+
+			off += sizeof(*e) + e->len;
+			if (e->mask & IN_Q_OVERFLOW)
+				s->next_scan_ms = 0;
+			if (e->len == 0 || e->name[0] == '.')
+				continue;
+			if (ft_hex_decode(e->name, user, sizeof(user)) < 0)
+				s->next_scan_ms = 0; /* the scan moves it */
+			else
+				take_queued(s, user);
+		}
+	}
+}
+
+static void
+write_metrics(struct server *s)
+{
+	struct worker_stats ws;
+	struct metrics m = s->m;
+	size_t depth = 0, failed = 0, i;
+	int r;
+
+	s->next_metrics_ms = worker_now_ms() + METRICS_EVERY_MS;
+	worker_stats(s->w, &ws);
+	m.user_changes[METRICS_USER_CREATED] = ws.outcomes[SYNC_CREATED];
+	m.user_changes[METRICS_USER_UPDATED] =
+		ws.outcomes[SYNC_UPDATED] + ws.outcomes[SYNC_RENAMED];
+	m.user_changes[METRICS_USER_LINKED] = ws.outcomes[SYNC_LINKED];
+	m.user_changes[METRICS_USER_REACTIVATED] =
+		ws.outcomes[SYNC_REACTIVATED];
+	for (i = 0; i < METRICS_ERR_COUNT; i++)
+		m.errors[i] += ws.errors[i];
+	m.http_requests = ws.http_requests;
+	m.ldap_up = ws.ldap_up;
+	m.ftrack_up = ws.ftrack_up;
+	if (queue_depth(s->q, &depth) == FT_OK)
+		m.queue_depth = depth;
+	if (queue_failed_count(s->q, &failed) == FT_OK)
+		m.failed_depth = failed;
+	r = metrics_write(&m, queue_state_dirfd(s->q), "metrics.prom");
+	if (r < 0)
+		log_warn("unable to write metrics.prom: %s", errtext(r));
+}
+
+/* Start `ftrack-syncd -c FILE reconcile --apply` unless one runs. */
+static void
+start_reconcile(struct server *s, const char *why)
+{
+	extern char **environ;
+	char *argv[] = {(char *)(uintptr_t) "ftrack-syncd",
+			(char *)(uintptr_t) "-c",
+			s->cfg->path,
+			(char *)(uintptr_t) "reconcile",
+			(char *)(uintptr_t) "--apply",
+			NULL};
+	sigset_t none;
+	posix_spawnattr_t attr;
+	int e;
+
+	if (s->cfg->policy.reconcile_interval > 0)
+		s->next_reconcile_ms =
+			worker_now_ms() +
+			s->cfg->policy.reconcile_interval * 1000u;
+	if (s->reconcile_pid > 0) {
+		log_info("reconcile (%s) not started: one is running", why);
+		return;
+	}
+	sigemptyset(&none);
+	(void)posix_spawnattr_init(&attr);
+	(void)posix_spawnattr_setsigmask(&attr, &none);
+	(void)posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	e = posix_spawn(&s->reconcile_pid, "/proc/self/exe", NULL, &attr, argv,
+			environ);
+	(void)posix_spawnattr_destroy(&attr);
+	if (e != 0) {
+		s->reconcile_pid = 0;
+		log_error("unable to start the reconcile: %s", strerror(e));
+		return;
+	}
+	s->reconcile_started_ms = worker_now_ms();
+	log_info("reconcile started (%s), pid %ld", why,
+		 (long)s->reconcile_pid);
+}
+
+static void
+reap_reconcile(struct server *s)
+{
+	int status;
+	pid_t pid;
+
+	if (s->reconcile_pid <= 0)
+		return;
+	pid = waitpid(s->reconcile_pid, &status, WNOHANG);
+	if (pid != s->reconcile_pid)
+		return;
+	s->reconcile_pid = 0;
+	s->m.last_reconcile_time = (long long)time(NULL);
+	s->m.last_reconcile_duration =
+		(double)(worker_now_ms() - s->reconcile_started_ms) / 1000.0;
+	if (WIFEXITED(status) && (WEXITSTATUS(status) == EXIT_OK ||
+				  WEXITSTATUS(status) == EXIT_CHANGES))
+		s->m.last_reconcile_result = METRICS_RESULT_OK;
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_HELD)
+		s->m.last_reconcile_result = METRICS_RESULT_HELD;
+	else
+		s->m.last_reconcile_result = METRICS_RESULT_FAILED;
+	log_info("reconcile finished: %s",
+		 s->m.last_reconcile_result == METRICS_RESULT_OK ? "ok"
+		 : s->m.last_reconcile_result == METRICS_RESULT_HELD
+			 ? "held "
+			   "by a "
+			   "safety "
+			   "guard"
+			 : "failed");
+	write_metrics(s);
+}
+
+static void
+reload(struct server *s)
+{
+	struct config *cfg = NULL;
+	char err[1024];
+	int r;
+
+	if (s->retired != NULL) {
+		log_warn("reload ignored: the previous one is still settling");
+		return;
+	}
+	r = config_load(s->config_path, &cfg, err, sizeof(err));
+	if (r < 0) {
+		log_error("unable to reload the configuration, keeping the "
+			  "old one: %s",
+			  err);
+		return;
+	}
+	if (strcmp(cfg->daemon.socket, s->cfg->daemon.socket) != 0 ||
+	    strcmp(cfg->daemon.state_dir, s->cfg->daemon.state_dir) != 0)
+		log_warn("daemon.socket and daemon.state_dir take effect at "
+			 "the next restart");
+	log_set(cfg->daemon.log_target == LOG_TARGET_STDERR,
+		cfg->daemon.log_level);
+	worker_set_config(s->w, cfg);
+	s->retired = s->cfg;
+	s->cfg = cfg;
+	log_info("configuration reloaded from %s", cfg->path);
+}
+
+static void
+read_signals(struct server *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			s->stop = true;
+			break;
+		case SIGHUP:
+			reload(s);
+			break;
+		case SIGUSR1:
+			start_reconcile(s, "SIGUSR1");
+			break;
+		case SIGCHLD:
+			reap_reconcile(s);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int
+poll_timeout(const struct server *s)
+{
+	uint64_t now = worker_now_ms(), next = now + 1000;
+
+	if (s->next_metrics_ms < next)
+		next = s->next_metrics_ms;
+	if (s->next_scan_ms < next)
+		next = s->next_scan_ms;
+	if (s->next_reconcile_ms && s->next_reconcile_ms < next)
+		next = s->next_reconcile_ms;
+	return next > now ? (int)(next - now) : 0;
+}
+
+static void
+tick(struct server *s)
+{
+	uint64_t now = worker_now_ms();
+
+	if (now >= s->next_scan_ms)
+		scan_queue(s);
+	if (now >= s->next_metrics_ms)
+		write_metrics(s);
+	if (s->next_reconcile_ms && now >= s->next_reconcile_ms)
+		start_reconcile(s, "reconcile_interval");
+	if (s->retired != NULL && worker_config_retired(s->w, s->retired)) {
+		config_free(s->retired);
+		s->retired = NULL;
+	}
+}
+
+static void
+serve(struct server *s)
+{
+	struct pollfd pfd[3] = {{.fd = s->sock, .events = POLLIN},
+				{.fd = s->sigfd, .events = POLLIN},
+				{.fd = s->inofd, .events = POLLIN}};
+
+	while (!s->stop) {
+		if (poll(pfd, 3, poll_timeout(s)) < 0 && errno != EINTR) {
+			log_error("unable to poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents & POLLIN)
+			read_signals(s);
+		if (pfd[0].revents & POLLIN)
+			read_events(s);
+		if (pfd[2].revents & POLLIN)
+			read_inotify(s);
+		tick(s);
+	}
+}
+
+static int
+server_open(struct server *s)
+{
+	int r;
+
+	r = queue_open(s->cfg->daemon.state_dir, &s->q);
+	if (r < 0) {
+		log_error("unable to open the state folder '%s': %s",
+			  s->cfg->daemon.state_dir, errtext(r));
+		return r;
+	}
+	r = block_signals(&s->sigfd);
+	if (r == FT_OK)
+		r = watch_queue(s->cfg, &s->inofd);
+	if (r < 0) {
+		log_error("unable to set up signals or inotify: %s",
+			  errtext(r));
+		return r;
+	}
+	r = listener_open(s->cfg->daemon.socket, &s->sock);
+	if (r < 0) {
+		log_error("unable to listen on '%s': %s", s->cfg->daemon.socket,
+			  errtext(r));
+		return r;
+	}
+	r = worker_new(s->cfg, s->q, &s->w);
+	if (r == FT_OK)
+		r = worker_start(s->w);
+	if (r < 0)
+		log_error("unable to start the worker: %s", errtext(r));
+	return r;
+}
+
+static void
+server_close(struct server *s)
+{
+	if (s->sock >= 0) {
+		(void)unlink(s->cfg->daemon.socket);
+		(void)close(s->sock);
+	}
+	if (s->w != NULL) {
+		worker_free(s->w); /* finishes the batch in hand */
+		s->w = NULL;
+	}
+	if (s->reconcile_pid > 0)
+		log_info("reconcile pid %ld left to finish on its own",
+			 (long)s->reconcile_pid);
+	if (s->sigfd >= 0)
+		(void)close(s->sigfd);
+	if (s->inofd >= 0)
+		(void)close(s->inofd);
+	queue_free(s->q);
+	config_free(s->retired);
+	config_free(s->cfg);
+}
+
+int
+cmd_run(int argc, char **argv, const char *config_path)
+{
+	struct server s = {.config_path = config_path,
+			   .sock = -1,
+			   .sigfd = -1,
+			   .inofd = -1};
+	char err[1024];
+	int r;
+
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "usage: ftrack-syncd [-c FILE] run\n");
+		return EXIT_USAGE;
+	}
+	r = config_load(config_path, &s.cfg, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "ftrack-syncd: %s\n", err);
+		return EXIT_USAGE;
+	}
+	log_init("ftrack-syncd", s.cfg->daemon.log_target == LOG_TARGET_STDERR,
+		 s.cfg->daemon.log_level);
+	ratelimit_init(&s.rl, RATE_BURST, RATE_PER_MINUTE);
+	r = server_open(&s);
+	if (r == FT_OK) {
+		if (s.cfg->policy.reconcile_interval > 0)
+			s.next_reconcile_ms =
+				worker_now_ms() +
+				s.cfg->policy.reconcile_interval * 1000u;
+		log_info("listening on %s", s.cfg->daemon.socket);
+		scan_queue(&s);
+		serve(&s);
+		write_metrics(&s);
+		log_info("stopped");
+	}
+	server_close(&s);
+	return r == FT_OK ? EXIT_OK : EXIT_ERRORS;
+}

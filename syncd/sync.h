@@ -1,0 +1,70 @@
+/*
+ * sync.h: provision a batch of logins: LDAP lookup, plan, ftrack upsert.
+ *
+ * The on-demand path of DESIGN.md section 4: for each login, look the
+ * person up in LDAP, then fetch the matching ftrack users (by username and
+ * by uuid marker) for the whole batch in a few requests, decide with
+ * plan_user() and write every change of the batch in batched requests.
+ *
+ * A struct sync owns one LDAP connection and one ftrack connection
+ * (keep-alive); it is used by one thread at a time.  Non-logging: each
+ * login gets an outcome and a detail text for the caller to log.
+ */
+#ifndef SYNC_H
+#define SYNC_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "ft_attrs.h"
+#include "plan.h"
+
+/* Most logins one sync_users() call takes. */
+#define SYNC_BATCH_MAX 1000
+
+enum sync_outcome {
+	SYNC_CREATED,
+	SYNC_UPDATED,
+	SYNC_LINKED,
+	SYNC_RENAMED,
+	SYNC_REACTIVATED,
+	SYNC_UNCHANGED,
+	SYNC_NOT_LDAP, /* not an LDAP user (or disabled): nothing to do */
+	SYNC_SKIPPED,  /* policy left it alone (detail says why) */
+	SYNC_RETRY,    /* transient failure: keep queued, retry later */
+	SYNC_FAILED,   /* permanent failure: move to failed/ */
+};
+
+struct sync_result {
+	enum sync_outcome outcome;
+	int err; /* FT_E_* for SYNC_RETRY and SYNC_FAILED, else FT_OK */
+	char detail[PLAN_REASON_MAX + 64];
+};
+
+struct sync;
+
+/*
+ * A new sync for cfg (borrowed; must outlive the sync).  No network yet.
+ * Returns FT_OK, FT_E_NOMEM or FT_E_CONFIG (reason in err).
+ */
+FT_MUST_USE int sync_new(const struct config *cfg, struct sync **ret, char *err,
+			 size_t errlen);
+
+/* Free s and close its connections; NULL is a no-op. */
+void sync_free(struct sync *s);
+
+/*
+ * Provision logins[0..n) (n <= SYNC_BATCH_MAX; names may repeat) and
+ * write one outcome per login into results[0..n).
+ */
+void sync_users(struct sync *s, const char *const logins[], size_t n,
+		struct sync_result *results);
+
+/* Counters since sync_new: LDAP searches and HTTP requests made. */
+void sync_counts(const struct sync *s, unsigned long *ret_ldap_searches,
+		 unsigned long *ret_http_requests);
+
+/* The word for an outcome: "created", "updated", ... */
+const char *sync_outcome_name(enum sync_outcome o);
+
+#endif

@@ -1,0 +1,531 @@
+/* worker.c: the provisioning thread: batches, retries, queue upkeep. */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ft_err.h"
+#include "log.h"
+#include "umap.h"
+
+#define LINGER_MS      20    /* gather a login storm into one batch */
+#define WORKER_BATCH   200   /* logins per sync_users() call */
+#define SWEEP_EVERY_MS 60000 /* forget cooled users this often */
+
+struct pending {
+	uint64_t due_ms;
+	unsigned attempts;
+	bool in_flight;
+	bool ready;
+};
+
+struct worker {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool started;
+	bool stop;
+	const struct config *cfg;      /* in use by the thread */
+	const struct config *next_cfg; /* adopted at the next batch */
+	struct queue *q;
+	struct umap *pending; /* user -> struct pending */
+	struct umap *recent;  /* user -> provisioned at (ms, as a pointer) */
+	char **ready;         /* FIFO of users due now (owned strings) */
+	size_t ready_head, ready_n, ready_cap;
+	uint64_t ready_since_ms;
+	uint64_t next_retry_ms;
+	uint64_t next_sweep_ms;
+	uint64_t rnd;
+	struct worker_stats st;
+	struct sync *sync;           /* the thread's own */
+	struct sync_result *results; /* WORKER_BATCH of them */
+};
+
+uint64_t
+worker_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static unsigned long
+next_rnd(struct worker *w)
+{
+	w->rnd ^= w->rnd << 13;
+	w->rnd ^= w->rnd >> 7;
+	w->rnd ^= w->rnd << 17;
+	return (unsigned long)w->rnd;
+}
+
+static int
+ready_push(struct worker *w, const char *user)
+{
+	char *copy;
+
+	if (w->ready_head + w->ready_n == w->ready_cap) {
+		size_t cap = w->ready_cap ? w->ready_cap * 2 : 256;
+		char **v;
+
+		if (w->ready_head > 0) { /* compact before growing */
+			memmove(w->ready, w->ready + w->ready_head,
+				w->ready_n * sizeof(*w->ready));
+			w->ready_head = 0;
+			cap = w->ready_cap;
+		}
+		v = cap == w->ready_cap
+			    ? w->ready
+			    : reallocarray(w->ready, cap, sizeof(*v));
+		if (v == NULL)
+			return FT_E_NOMEM;
+		w->ready = v;
+		w->ready_cap = cap;
+	}
+	copy = strdup(user);
+	if (copy == NULL)
+		return FT_E_NOMEM;
+	if (w->ready_n == 0)
+		w->ready_since_ms = worker_now_ms();
+	w->ready[w->ready_head + w->ready_n++] = copy;
+	return FT_OK;
+}
+
+static char *
+ready_pop(struct worker *w)
+{
+	char *user = w->ready[w->ready_head++];
+
+	if (--w->ready_n == 0)
+		w->ready_head = 0;
+	return user;
+}
+
+int
+worker_new(const struct config *cfg, struct queue *q, struct worker **ret)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	pthread_condattr_t ca;
+
+	if (w == NULL)
+		return FT_E_NOMEM;
+	w->cfg = cfg;
+	w->q = q;
+	w->rnd = (uint64_t)worker_now_ms() | 1u;
+	w->next_retry_ms = UINT64_MAX;
+	w->st.ldap_up = w->st.ftrack_up = true;
+	w->pending = umap_new();
+	w->recent = umap_new();
+	w->results = calloc(WORKER_BATCH, sizeof(*w->results));
+	if (w->pending == NULL || w->recent == NULL || w->results == NULL) {
+		worker_free(w);
+		return FT_E_NOMEM;
+	}
+	(void)pthread_mutex_init(&w->mu, NULL);
+	(void)pthread_condattr_init(&ca);
+	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	(void)pthread_cond_init(&w->cv, &ca);
+	(void)pthread_condattr_destroy(&ca);
+	*ret = w;
+	return FT_OK;
+}
+
+static void
+wait_until(struct worker *w, uint64_t when_ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(when_ms / 1000u);
+	ts.tv_nsec = (long)(when_ms % 1000u) * 1000000L;
+	(void)pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+}
+
+struct retry_scan {
+	struct worker *w;
+	uint64_t now;
+	uint64_t next;
+	int err;
+};
+
+static int
+collect_one(void *ctx, const char *user, void *val)
+{
+	struct retry_scan *rs = ctx;
+	struct pending *p = val;
+
+	if (p->in_flight || p->ready)
+		return 0;
+	if (p->due_ms > rs->now) {
+		if (p->due_ms < rs->next)
+			rs->next = p->due_ms;
+		return 0;
+	}
+	rs->err = ready_push(rs->w, user);
+	if (rs->err == FT_OK)
+		p->ready = true;
+	return rs->err;
+}
+
+/* Move the retries that are due to the ready FIFO. */
+static void
+collect_retries(struct worker *w, uint64_t now)
+{
+	struct retry_scan rs = {w, now, UINT64_MAX, FT_OK};
+
+	(void)umap_each(w->pending, collect_one, &rs);
+	/* on OOM try again in a second rather than spin */
+	w->next_retry_ms = rs.err == FT_OK ? rs.next : now + 1000;
+}
+
+struct sweep_ctx {
+	uint64_t limit;
+	char **names;
+	size_t n, cap;
+};
+
+static int
+sweep_collect(void *ctx, const char *user, void *val)
+{
+	struct sweep_ctx *sc = ctx;
+
+	if ((uint64_t)(uintptr_t)val >= sc->limit || sc->n == sc->cap)
+		return 0;
+	sc->names[sc->n] = strdup(user);
+	if (sc->names[sc->n] != NULL)
+		sc->n++;
+	return 0;
+}
+
+/* Forget users whose cooldown is over, so the map stays bounded. */
+static void
+sweep_recent(struct worker *w, uint64_t now)
+{
+	uint64_t cool = w->cfg->policy.login_cooldown * 1000u;
+	struct sweep_ctx sc = {now > cool ? now - cool : 0, NULL, 0, 0};
+	size_t i;
+
+	w->next_sweep_ms = now + SWEEP_EVERY_MS;
+	sc.cap = umap_size(w->recent);
+	if (sc.cap == 0)
+		return;
+	sc.names = calloc(sc.cap, sizeof(*sc.names));
+	if (sc.names == NULL)
+		return;
+	(void)umap_each(w->recent, sweep_collect, &sc);
+	for (i = 0; i < sc.n; i++) {
+		(void)umap_del(w->recent, sc.names[i]);
+		free(sc.names[i]);
+	}
+	free(sc.names);
+}
+
+/* Under the lock: wait for due users and take up to max of them. */
+static size_t
+take_batch(struct worker *w, char **batch, size_t max)
+{
+	uint64_t now, wake;
+	size_t n = 0;
+
+	while (!w->stop && w->next_cfg == NULL) {
+		now = worker_now_ms();
+		if (now >= w->next_sweep_ms)
+			sweep_recent(w, now);
+		if (now >= w->next_retry_ms)
+			collect_retries(w, now);
+		if (w->ready_n > 0 && w->ready_n < max &&
+		    now < w->ready_since_ms + LINGER_MS) {
+			wait_until(w, w->ready_since_ms + LINGER_MS);
+			continue;
+		}
+		if (w->ready_n > 0)
+			break;
+		wake = now + 1000;
+		if (w->next_retry_ms < wake)
+			wake = w->next_retry_ms;
+		wait_until(w, wake);
+	}
+	while (!w->stop && w->next_cfg == NULL && n < max && w->ready_n > 0) {
+		struct pending *p;
+
+		batch[n] = ready_pop(w);
+		p = umap_get(w->pending, batch[n]);
+		if (p == NULL) { /* cannot happen; be safe */
+			free(batch[n]);
+			continue;
+		}
+		p->ready = false;
+		p->in_flight = true;
+		n++;
+	}
+	return n;
+}
+
+static int
+log_prio(enum sync_outcome o)
+{
+	switch (o) {
+	case SYNC_UNCHANGED:
+	case SYNC_NOT_LDAP:
+		return LOG_DEBUG;
+	case SYNC_RETRY:
+		return LOG_WARNING;
+	case SYNC_FAILED:
+		return LOG_ERR;
+	case SYNC_CREATED:
+	case SYNC_UPDATED:
+	case SYNC_LINKED:
+	case SYNC_RENAMED:
+	case SYNC_REACTIVATED:
+	case SYNC_SKIPPED:
+		break;
+	}
+	return LOG_INFO;
+}
+
+/* File work for one result, outside the lock. */
+static void
+settle_file(struct worker *w, const char *user, const struct sync_result *r)
+{
+	int e;
+
+	if (r->outcome == SYNC_RETRY)
+		return;
+	e = r->outcome == SYNC_FAILED ? queue_fail(w->q, user, r->detail)
+				      : queue_remove(w->q, user);
+	if (e < 0 && e != FT_E_NOTFOUND)
+		log_error("unable to update the queue file of '%s': %s", user,
+			  e == FT_E_IO ? strerror(errno) : ft_strerror(e));
+}
+
+/* Under the lock: record one result in the maps and counters. */
+static void
+settle_state(struct worker *w, char *user, const struct sync_result *r,
+	     uint64_t now)
+{
+	struct pending *p = umap_get(w->pending, user);
+
+	w->st.outcomes[r->outcome]++;
+	if (r->outcome == SYNC_RETRY || r->outcome == SYNC_FAILED)
+		w->st.errors[metrics_error_kind(r->err)]++;
+	if (r->outcome == SYNC_RETRY && p != NULL) {
+		p->due_ms = now + queue_backoff_ms(p->attempts, next_rnd(w));
+		p->attempts++;
+		p->in_flight = false;
+		if (p->due_ms < w->next_retry_ms)
+			w->next_retry_ms = p->due_ms;
+		if (r->err == FT_E_LDAP_DOWN)
+			w->st.ldap_up = false;
+		else if (r->err == FT_E_HTTP || r->err == FT_E_MALFORMED)
+			w->st.ftrack_up = false;
+		return;
+	}
+	free(umap_del(w->pending, user));
+	if (r->outcome != SYNC_FAILED &&
+	    umap_put(w->recent, user, (void *)(uintptr_t)now) < 0)
+		log_warn("out of memory: '%s' may be looked up again", user);
+	if (r->outcome != SYNC_FAILED) {
+		w->st.ldap_up = true;
+		if (r->outcome != SYNC_NOT_LDAP)
+			w->st.ftrack_up = true;
+	}
+}
+
+static void
+run_batch(struct worker *w, char **batch, size_t n)
+{
+	char err[256];
+	size_t i;
+	int r = FT_OK;
+
+	if (w->sync == NULL)
+		r = sync_new(w->cfg, &w->sync, err, sizeof(err));
+	if (r < 0) {
+		for (i = 0; i < n; i++) {
+			w->results[i].outcome = SYNC_RETRY;
+			w->results[i].err = r;
+			(void)snprintf(w->results[i].detail,
+				       sizeof(w->results[i].detail), "%s", err);
+		}
+		return;
+	}
+	sync_users(w->sync, (const char *const *)batch, n, w->results);
+}
+
+static void
+finish_batch(struct worker *w, char **batch, size_t n)
+{
+	uint64_t now = worker_now_ms();
+	unsigned long searches = 0, requests = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct sync_result *r = &w->results[i];
+
+		log_msg(log_prio(r->outcome), "%s '%s': %s",
+			sync_outcome_name(r->outcome), batch[i], r->detail);
+		settle_file(w, batch[i], r);
+	}
+	if (w->sync != NULL)
+		sync_counts(w->sync, &searches, &requests);
+	pthread_mutex_lock(&w->mu);
+	for (i = 0; i < n; i++) {
+		settle_state(w, batch[i], &w->results[i], now);
+		free(batch[i]);
+	}
+	w->st.batches++;
+	w->st.ldap_searches = searches;
+	w->st.http_requests = requests;
+}
+
+static void
+adopt_config(struct worker *w)
+{
+	if (w->next_cfg == NULL)
+		return;
+	w->cfg = w->next_cfg;
+	w->next_cfg = NULL;
+	pthread_mutex_unlock(&w->mu);
+	sync_free(w->sync); /* reconnect with the new settings */
+	w->sync = NULL;
+	pthread_mutex_lock(&w->mu);
+	pthread_cond_broadcast(&w->cv);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	char *batch[WORKER_BATCH];
+	size_t n;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		adopt_config(w);
+		n = take_batch(w, batch, WORKER_BATCH);
+		if (n == 0)
+			continue;
+		pthread_mutex_unlock(&w->mu);
+		run_batch(w, batch, n);
+		finish_batch(w, batch, n); /* returns with the lock held */
+	}
+	pthread_mutex_unlock(&w->mu);
+	sync_free(w->sync);
+	w->sync = NULL;
+	return NULL;
+}
+
+int
+worker_start(struct worker *w)
+{
+	int e = pthread_create(&w->thread, NULL, worker_main, w);
+
+	if (e != 0) {
+		errno = e;
+		return FT_E_IO;
+	}
+	w->started = true;
+	return FT_OK;
+}
+
+void
+worker_free(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	if (w->started) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = true;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		(void)pthread_join(w->thread, NULL);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+	}
+	while (w->ready_n > 0)
+		free(ready_pop(w));
+	free(w->ready);
+	umap_free(w->pending, free);
+	umap_free(w->recent, NULL);
+	sync_free(w->sync);
+	free(w->results);
+	free(w);
+}
+
+int
+worker_submit(struct worker *w, const char *user)
+{
+	struct pending *p;
+	int r = FT_OK;
+
+	pthread_mutex_lock(&w->mu);
+	if (umap_get(w->pending, user) != NULL)
+		goto out;
+	r = FT_E_NOMEM;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		goto out;
+	if (umap_put(w->pending, user, p) < 0) {
+		free(p);
+		goto out;
+	}
+	r = ready_push(w, user);
+	if (r < 0) {
+		free(umap_del(w->pending, user));
+		goto out;
+	}
+	p->ready = true;
+	pthread_cond_signal(&w->cv);
+out:
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
+bool
+worker_cooled(struct worker *w, const char *user)
+{
+	uint64_t at, cool;
+	bool yes;
+
+	pthread_mutex_lock(&w->mu);
+	at = (uint64_t)(uintptr_t)umap_get(w->recent, user);
+	cool = w->cfg->policy.login_cooldown * 1000u;
+	yes = at != 0 && worker_now_ms() < at + cool;
+	pthread_mutex_unlock(&w->mu);
+	return yes;
+}
+
+void
+worker_set_config(struct worker *w, const struct config *cfg)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->started)
+		w->next_cfg = cfg;
+	else
+		w->cfg = cfg;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+bool
+worker_config_retired(struct worker *w, const struct config *old)
+{
+	bool yes;
+
+	pthread_mutex_lock(&w->mu);
+	yes = w->cfg != old && w->next_cfg != old;
+	pthread_mutex_unlock(&w->mu);
+	return yes;
+}
+
+void
+worker_stats(struct worker *w, struct worker_stats *ret)
+{
+	pthread_mutex_lock(&w->mu);
+	*ret = w->st;
+	ret->pending = umap_size(w->pending);
+	pthread_mutex_unlock(&w->mu);
+}

@@ -1,0 +1,85 @@
+/*
+ * worker.h: the provisioning thread of the daemon.
+ *
+ * The reader (server.c) journals each login into queue/ and submits the
+ * user here; the worker thread takes every due user (up to batch_size at
+ * once, so that logins arriving together are provisioned together),
+ * runs sync_users() on them and then removes the queue file (success),
+ * schedules a retry with back-off (transient failure) or moves the file
+ * to queue/failed/ (permanent failure).  One operation per user at a
+ * time; a user provisioned within login_cooldown is not looked up again.
+ *
+ * Threading: every function here is called from the reader thread; the
+ * worker's own thread only runs inside.  This is a driver: it logs one
+ * line per change.
+ */
+#ifndef WORKER_H
+#define WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ft_attrs.h"
+#include "metrics.h"
+#include "queue.h"
+#include "sync.h"
+
+struct worker;
+
+/* Counts since start, by outcome, plus the work in hand. */
+struct worker_stats {
+	unsigned long outcomes[SYNC_FAILED + 1]; /* by enum sync_outcome */
+	unsigned long errors[METRICS_ERR_COUNT]; /* failures by kind */
+	unsigned long batches;
+	unsigned long ldap_searches;
+	unsigned long http_requests;
+	size_t pending; /* users queued or in flight */
+	bool ldap_up;   /* last LDAP contact worked */
+	bool ftrack_up; /* last ftrack contact worked */
+};
+
+/*
+ * A worker for cfg (borrowed until replaced by worker_set_config) and the
+ * queue q (borrowed).  Returns FT_OK, FT_E_NOMEM or FT_E_CONFIG.
+ */
+FT_MUST_USE int worker_new(const struct config *cfg, struct queue *q,
+			   struct worker **ret);
+
+/* Start the thread.  FT_OK or FT_E_IO. */
+FT_MUST_USE int worker_start(struct worker *w);
+
+/*
+ * Ask the thread to stop after the batch in hand and wait for it; what is
+ * still queued stays in queue/ for the next start.  Then free w.  NULL is
+ * a no-op.
+ */
+void worker_free(struct worker *w);
+
+/*
+ * Queue user for provisioning (already journaled by the caller, or found
+ * in queue/).  A user already queued or in flight is not added twice.
+ * Returns FT_OK or FT_E_NOMEM.
+ */
+FT_MUST_USE int worker_submit(struct worker *w, const char *user);
+
+/* True when user was provisioned within login_cooldown of now. */
+bool worker_cooled(struct worker *w, const char *user);
+
+/*
+ * Use cfg (borrowed) from the next batch on.  The previous config may be
+ * freed once worker_config_retired() returns true for it.
+ */
+void worker_set_config(struct worker *w, const struct config *cfg);
+
+/* True once the worker no longer uses old (after worker_set_config). */
+bool worker_config_retired(struct worker *w, const struct config *old);
+
+/* A snapshot of the counters. */
+void worker_stats(struct worker *w, struct worker_stats *ret);
+
+/* Milliseconds on the monotonic clock. */
+uint64_t worker_now_ms(void);
+
+#endif

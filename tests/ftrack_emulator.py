@@ -300,13 +300,14 @@ class EntityType:
         if attr in self.generate:
             return self.generate[attr].format(uuid1=uuid.uuid1(), uuid4=uuid.uuid4())
         if attr in self.server_defaults:
-            return copy.deepcopy(self.server_defaults[attr])
+            d = self.server_defaults[attr]
+            return copy.deepcopy(d) if isinstance(d, (dict, list)) else d
         prop = self.scalars.get(attr) or {}
         if "default" in prop:
             d = prop["default"]
             if d == "{uid}":
                 return str(uuid.uuid4())
-            return copy.deepcopy(d)
+            return copy.deepcopy(d) if isinstance(d, (dict, list)) else d
         return None
 
     def key_of(self, rec):
@@ -709,9 +710,18 @@ class CmpCond:
 
         self.positive = pos
         self.negated = op in ("ne", "not_in", "not_like")
+        # SQL semantics: comparing NULL with a value is unknown (None), except
+        # "is None" / "is_not None" (IS NULL / IS NOT NULL).
+        self.null_result = None
+        if op in ("eq", "ne") and values[0] is None:
+            self.null_result = op == "eq"
 
     def match(self, rec):
-        r = self.positive(rec.get(self.attr))
+        """True, False, or None (SQL unknown)."""
+        x = rec.get(self.attr)
+        if x is None:
+            return self.null_result
+        r = self.positive(x)
         return not r if self.negated else r
 
     def plan(self, emu, table):
@@ -733,7 +743,7 @@ class RelCond:
 
     def match(self, rec):
         for r in self.emu.related(self.rel, rec):
-            if self.sub.match(r):
+            if self.sub.match(r) is True:
                 return True
         return False
 
@@ -764,10 +774,14 @@ class AndCond:
         self.items = items
 
     def match(self, rec):
+        result = True
         for c in self.items:
-            if not c.match(rec):
+            r = c.match(rec)
+            if r is False:
                 return False
-        return True
+            if r is None:
+                result = None
+        return result
 
     def plan(self, emu, table):
         best = None
@@ -783,10 +797,14 @@ class OrCond:
         self.items = items
 
     def match(self, rec):
+        result = False
         for c in self.items:
-            if c.match(rec):
+            r = c.match(rec)
+            if r is True:
                 return True
-        return False
+            if r is None:
+                result = None
+        return result
 
     def plan(self, emu, table):
         out = set()
@@ -803,7 +821,8 @@ class NotCond:
         self.item = item
 
     def match(self, rec):
-        return not self.item.match(rec)
+        r = self.item.match(rec)
+        return None if r is None else not r
 
     def plan(self, emu, table):
         return None
@@ -821,6 +840,7 @@ class Table:
         self.idx = {a: {} for a in etype.index_attrs}  # attr -> ikey -> set(pk)
         self.orders = {}  # attrs tuple -> [keys, pks] sorted ascending
         self.ci = False
+        self.version = 0  # bumped on every write
 
     def sort_key(self, rec, attrs, pk):
         ci = self.ci
@@ -868,6 +888,7 @@ class Table:
                 return
 
     def insert(self, rec):
+        self.version += 1
         pk = self.t.key_of(rec)
         self.rows[pk] = rec
         self._idx_add(pk, rec)
@@ -876,6 +897,7 @@ class Table:
         return pk
 
     def remove(self, pk):
+        self.version += 1
         rec = self.rows.pop(pk)
         self._idx_remove(pk, rec)
         if self.orders:
@@ -883,6 +905,7 @@ class Table:
         return rec
 
     def replace(self, pk, new):
+        self.version += 1
         old = self.rows[pk]
         changed = set(a for a in set(old) | set(new) if old.get(a) != new.get(a) or type(old.get(a)) is not type(new.get(a)))
         if self.orders and changed:
@@ -918,6 +941,7 @@ class Table:
         return ent[1]
 
     def clear(self):
+        self.version += 1
         self.rows.clear()
         for ix in self.idx.values():
             ix.clear()
@@ -1000,6 +1024,7 @@ class Emulator:
             json.dumps(self.public_schemas, sort_keys=True).encode()
         ).hexdigest()
         self.journal = None
+        self.result_cache = {}
         self._apply_ci()
         self._seed_fixed_rows()
         if self.state_path and os.path.exists(self.state_path):
@@ -1568,6 +1593,43 @@ class Emulator:
             pks.sort(key=lambda pk: sort_value(g(rows[pk]), ci), reverse=desc)
         return pks
 
+    def _matched(self, et, table, q, cond, order, uniform, attrs, desc):
+        """All matching pks in result order; big results are cached until the next write."""
+        ckey = (et.name, repr(q.where), repr(order), self.config.case_insensitive)
+        versions = tuple(t.version for t in self.tables.values())
+        hit = self.result_cache.get(ckey)
+        if hit is not None and hit[0] == versions:
+            return hit[1]
+        rows = table.rows
+        cand = cond.plan(self, table) if cond is not None else None
+        if cand is not None and (len(cand) <= 2000 or not uniform):
+            matched = [pk for pk in cand if pk in rows and cond.match(rows[pk])]
+            if order:
+                matched = self._sort_pks(et, table, matched, order)
+            else:  # no order by: deterministic, by primary key
+                matched.sort(key=lambda pk: tuple(sort_value(v, False) for v in pk))
+        elif uniform:
+            pks = table.ordered(attrs)
+            it = reversed(pks) if desc else pks
+            if cond is None:
+                matched = list(it)
+            elif cand is not None:
+                matched = [pk for pk in it if pk in cand and cond.match(rows[pk])]
+            else:
+                matched = [pk for pk in it if cond.match(rows[pk])]
+        else:
+            if cond is None:
+                matched = list(rows)
+            else:
+                matched = [pk for pk, r in rows.items() if cond.match(r)]
+            if order:
+                matched = self._sort_pks(et, table, matched, order)
+        if len(matched) > 500:
+            self.result_cache[ckey] = (versions, matched)
+            while len(self.result_cache) > 8:
+                self.result_cache.pop(next(iter(self.result_cache)))
+        return matched
+
     def run_select(self, et, q, clamp=True):
         """Return (list of pks of the page, more_rows_remain)."""
         table = self.tables[et.name]
@@ -1586,10 +1648,6 @@ class Emulator:
         desc = uniform and order[0][1]
         attrs = tuple(s[0] for s, _ in order) if simple else None
 
-        def ordered_iter():
-            pks = table.ordered(attrs)
-            return reversed(pks) if desc else iter(pks)
-
         if cond is None:
             if uniform:
                 pks = table.ordered(attrs)
@@ -1600,31 +1658,9 @@ class Emulator:
                 else:
                     page = pks[offset:stop]
                 return page, stop < n
-            if order:
-                matched = self._sort_pks(et, table, list(table.rows), order)
-            else:
-                matched = list(table.rows)
+            matched = self._matched(et, table, q, None, order, uniform, attrs, desc)
         else:
-            cand = cond.plan(self, table)
-            rows = table.rows
-            if cand is not None:
-                matched = [pk for pk in cand if pk in rows and cond.match(rows[pk])]
-                if order:
-                    matched = self._sort_pks(et, table, matched, order)
-                else:  # no order by: deterministic, by primary key
-                    matched.sort(key=lambda pk: tuple(sort_value(v, False) for v in pk))
-            elif uniform:
-                matched = []
-                want = None if end is None else end + 1
-                for pk in ordered_iter():
-                    if cond.match(rows[pk]):
-                        matched.append(pk)
-                        if want is not None and len(matched) >= want:
-                            break
-            else:
-                matched = [pk for pk, r in rows.items() if cond.match(r)]
-                if order:
-                    matched = self._sort_pks(et, table, matched, order)
+            matched = self._matched(et, table, q, cond, order, uniform, attrs, desc)
         page = matched[offset:end]
         more = len(matched) > offset + len(page)
         return page, more

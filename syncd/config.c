@@ -395,8 +395,8 @@ check_uri(const char *v)
 			    strncasecmp(p, schemes[i], strlen(schemes[i])) == 0)
 				break;
 		if (i == 3)
-			return "each URI must start with ldap://, ldaps:// or "
-			       "ldapi:// and name a host";
+			return "is not a list of ldap://, ldaps:// or ldapi:// "
+			       "URIs (separated by blanks)";
 		p += n;
 		p += strspn(p, " \t");
 	}
@@ -661,7 +661,7 @@ static int
 set_string(const struct key *k, char **p, const char *v, char *msg,
 	   size_t msglen)
 {
-	const char *why = check_string(k, v);
+	const char *why = *v != '\0' ? check_string(k, v) : NULL;
 	char *copy = NULL;
 	size_t len;
 

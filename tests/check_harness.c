@@ -23,6 +23,8 @@ Suite *harness_suite(void);
 #define JOERG_CN "J\xc3\xb6rg M\xc3\xbcller"
 #define META_UID "st*r(x)\\5c"
 
+static const char slapd_sh[] = FT_TEST_SRCDIR "/tests/slapd.sh";
+
 /* Shared servers of the unchecked fixtures (started in the runner). */
 static struct h_slapd *g_slapd;
 static struct h_emu *g_emu;
@@ -110,7 +112,8 @@ END_TEST
 
 START_TEST(test_slapd_metachar_uid)
 {
-	struct berval in = {strlen(META_UID), (char *)(uintptr_t)META_UID};
+	char uid[] = META_UID;
+	struct berval in = {sizeof(uid) - 1, uid};
 	struct berval out = {0, NULL};
 	char filter[128];
 
@@ -266,11 +269,8 @@ END_TEST
 static bool
 conf_ok(const char *dir, const char *limit)
 {
-	const char *conf_argv[] = {
-		"/bin/bash", FT_TEST_SRCDIR "/tests/slapd.sh",
-		"conf",      dir,
-		"3890",      limit,
-		NULL};
+	const char *conf_argv[] = {"/bin/bash", slapd_sh, "conf", dir,
+				   "3890",      limit,    NULL};
 	char path[512];
 	const char *test_argv[] = {"slaptest", "-u", "-f", path, NULL};
 	int st = -1;
@@ -376,6 +376,12 @@ START_TEST(test_proc_wait_signal_stop)
 
 END_TEST
 
+static bool
+file_exists(void *path)
+{
+	return access(path, F_OK) == 0;
+}
+
 /* sh and its sleep both ignore SIGTERM; stop must SIGKILL the group. */
 START_TEST(test_proc_stop_escalates)
 {
@@ -395,8 +401,9 @@ START_TEST(test_proc_stop_escalates)
 	ck_assert(n > 0 && (size_t)n < sizeof(script));
 	p = h_proc_start(argv, NULL);
 	ck_assert_ptr_nonnull(p);
-	while ((text = h_read_file(pidfile, NULL)) == NULL)
-		usleep(10000);
+	ck_assert(h_wait_until(file_exists, pidfile, 10000));
+	text = h_read_file(pidfile, NULL);
+	ck_assert_ptr_nonnull(text);
 	text[strcspn(text, "\n")] = '\0';
 	ck_assert_int_eq(ft_parse_uint(text, 1u << 30, &child), FT_OK);
 	free(text);
@@ -818,10 +825,34 @@ START_TEST(test_write_config_servers)
 
 END_TEST
 
-Suite *
-harness_suite(void)
+/* h_rmtree removes a symlink, never what it points to. */
+START_TEST(test_rmtree_keeps_link_targets)
 {
-	Suite *s = suite_create("harness");
+	char *dir = h_tmpdir(), *other = h_tmpdir(), path[512], link[512];
+	struct stat st;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_ptr_nonnull(other);
+	snprintf(path, sizeof(path), "%s/keep", other);
+	ck_assert_int_eq(h_write_file(path, "x", 0600), FT_OK);
+	snprintf(link, sizeof(link), "%s/to-file", dir);
+	ck_assert_int_eq(symlink(path, link), 0);
+	snprintf(link, sizeof(link), "%s/to-dir", dir);
+	ck_assert_int_eq(symlink(other, link), 0);
+	h_rmtree(dir);
+	ck_assert_int_eq(lstat(dir, &st), -1);
+	ck_assert_int_eq(stat(path, &st), 0);
+	h_rmtree(other);
+	ck_assert_int_eq(stat(other, &st), -1);
+	free(dir);
+	free(other);
+}
+
+END_TEST
+
+static void
+add_slapd_cases(Suite *s)
+{
 	TCase *tc;
 
 	tc = tcase_create("slapd_shared");
@@ -842,6 +873,15 @@ harness_suite(void)
 	tcase_add_test(tc, test_slapd_conf_only);
 	tcase_add_test(tc, test_slapd_bad_ldif);
 	suite_add_tcase(s, tc);
+}
+
+Suite *
+harness_suite(void)
+{
+	Suite *s = suite_create("harness");
+	TCase *tc;
+
+	add_slapd_cases(s);
 
 	tc = tcase_create("process");
 	tcase_set_timeout(tc, 60);
@@ -852,6 +892,7 @@ harness_suite(void)
 	tcase_add_test(tc, test_children_die_with_crashing_test);
 	tcase_add_test(tc, test_wait_until);
 	tcase_add_test(tc, test_files_and_ports);
+	tcase_add_test(tc, test_rmtree_keeps_link_targets);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("emulator");

@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +25,11 @@
 #include "ft_util.h"
 
 #define H_READ_MAX ((size_t)256 * 1024 * 1024)
-#define H_STOP_MS  5000u
+
+static const char slapd_sh[] = FT_TEST_SRCDIR "/tests/slapd.sh";
+static const char emulator_py[] = FT_TEST_SRCDIR "/tests/ftrack_emulator.py";
+static const char daemon_bin[] = H_DAEMON_BIN;
+#define H_STOP_MS 5000u
 
 static void h_err(const char *fmt, ...) FT_PRINTF(1, 2);
 static int h_fmt(char *buf, size_t cap, const char *fmt, ...) FT_PRINTF(3, 4);
@@ -168,9 +171,10 @@ read_all(int fd, char **ret_buf, size_t *ret_len)
 {
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap), *bigger;
-	ssize_t n;
 
 	while (buf != NULL) {
+		ssize_t n;
+
 		if (cap - len < 2) {
 			bigger =
 				cap < H_READ_MAX ? realloc(buf, cap * 2) : NULL;
@@ -422,13 +426,13 @@ int
 h_proc_wait(struct h_proc *p, unsigned timeout_ms, int *ret_status)
 {
 	long long deadline = h_now_ms() + timeout_ms;
-	pid_t r;
 	int st;
 
 	if (p == NULL)
 		return FT_E_INVAL;
 	while (!p->reaped) {
-		r = waitpid(p->pid, &st, WNOHANG);
+		pid_t r = waitpid(p->pid, &st, WNOHANG);
+
 		if (r < 0 && errno != EINTR)
 			return FT_E_IO;
 		if (r == p->pid) {
@@ -497,6 +501,16 @@ h_run(const char *const argv[], const char *log_path, unsigned timeout_ms,
 
 /* ---- small LDAP client ----------------------------------------------- */
 
+/* libldap takes char * for strings it only reads. */
+static char *
+unconst(const char *s)
+{
+	char *m;
+
+	memcpy(&m, &s, sizeof(m));
+	return m;
+}
+
 static int
 ldap_open(const char *uri, const char *dn, const char *pw, LDAP **ret_ld)
 {
@@ -513,7 +527,7 @@ ldap_open(const char *uri, const char *dn, const char *pw, LDAP **ret_ld)
 	(void)ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
 	(void)ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
 	if (pw != NULL) {
-		cred.bv_val = (char *)(uintptr_t)pw;
+		cred.bv_val = unconst(pw);
 		cred.bv_len = strlen(pw);
 	}
 	rc = ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
@@ -548,9 +562,9 @@ ldap_search_all(LDAP *ld, const char *base, const char *filter,
 	int rc, err = LDAP_OTHER;
 
 	if (attr != NULL)
-		attrs[0] = (char *)(uintptr_t)attr;
+		attrs[0] = unconst(attr);
 	else
-		attrs[0] = (char *)(uintptr_t)LDAP_NO_ATTRS;
+		attrs[0] = unconst(LDAP_NO_ATTRS);
 	rc = ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0,
 			       NULL, NULL, &tv, 0, ret_res);
 	if (rc != LDAP_SUCCESS && *ret_res != NULL &&
@@ -584,13 +598,13 @@ static int
 ldap_collect(LDAP *ld, LDAPMessage *res, const char *attr, char **buf)
 {
 	LDAPMessage *e;
-	struct berval **vals;
 	size_t len = strlen(*buf), i;
 	char *bigger;
 
 	for (e = ldap_first_entry(ld, res); e != NULL;
 	     e = ldap_next_entry(ld, e)) {
-		vals = ldap_get_values_len(ld, e, attr);
+		struct berval **vals = ldap_get_values_len(ld, e, attr);
+
 		for (i = 0; vals != NULL && vals[i] != NULL; i++) {
 			bigger = realloc(*buf, len + vals[i]->bv_len + 2);
 			if (bigger == NULL) {
@@ -652,10 +666,8 @@ struct h_slapd {
 static struct h_proc *
 slapd_spawn(const struct h_slapd *s, const char *ldif)
 {
-	const char *argv[8] = {"/bin/bash", FT_TEST_SRCDIR "/tests/slapd.sh",
-			       "run",       s->dir,
-			       s->port,     NULL,
-			       NULL,        NULL};
+	const char *argv[8] = {"/bin/bash", slapd_sh, "run", s->dir,
+			       s->port,     NULL,     NULL,  NULL};
 	char limit[16], log[PATH_MAX];
 
 	if (h_fmt(log, sizeof(log), "%s/slapd.log", s->dir) < 0 ||
@@ -706,10 +718,11 @@ slapd_port_taken(const struct h_slapd *s)
 static int
 slapd_launch(struct h_slapd *s, const char *ldif)
 {
-	int attempt, port, r = FT_E_IO;
+	int attempt, r = FT_E_IO;
 
 	for (attempt = 0; attempt < 3; attempt++) {
-		port = h_free_port();
+		int port = h_free_port();
+
 		if (port < 0)
 			return FT_E_IO;
 		if (h_fmt(s->port, sizeof(s->port), "%d", port) < 0 ||
@@ -868,9 +881,9 @@ http_headers(const char *body, int flags)
 		"ftrack-strict-api: true",
 	};
 	struct curl_slist *list = NULL, *l;
-	bool want[5] = {true, body != NULL, (flags & H_HTTP_AUTH) != 0,
-			(flags & H_HTTP_AUTH) != 0,
-			(flags & H_HTTP_STRICT) != 0};
+	const bool want[5] = {true, body != NULL, (flags & H_HTTP_AUTH) != 0,
+			      (flags & H_HTTP_AUTH) != 0,
+			      (flags & H_HTTP_STRICT) != 0};
 	size_t i;
 
 	for (i = 0; i < 5; i++) {
@@ -983,15 +996,8 @@ static const char **
 emu_argv(const char *const extra[])
 {
 	static const char *const base[] = {
-		"python3",
-		"-u",
-		FT_TEST_SRCDIR "/tests/ftrack_emulator.py",
-		"--port",
-		"0",
-		"--api-user",
-		H_EMU_USER,
-		"--api-key",
-		H_EMU_KEY};
+		"python3",    "-u",       emulator_py, "--port", "0",
+		"--api-user", H_EMU_USER, "--api-key", H_EMU_KEY};
 	size_t nbase = sizeof(base) / sizeof(base[0]), n = 0, i;
 	const char **v;
 
@@ -1040,12 +1046,11 @@ static int
 emu_wait_url(struct h_emu *e, const char *out_path, unsigned timeout_ms)
 {
 	long long deadline = h_now_ms() + timeout_ms;
-	char *text;
-	int r;
 
 	for (;;) {
-		text = h_read_file(out_path, NULL);
-		r = text != NULL ? emu_parse_url(e, text) : FT_E_AGAIN;
+		char *text = h_read_file(out_path, NULL);
+		int r = text != NULL ? emu_parse_url(e, text) : FT_E_AGAIN;
+
 		free(text);
 		if (r != FT_E_AGAIN)
 			return r;
@@ -1332,12 +1337,12 @@ static int
 conf_apply(struct conf *c, const char *extra)
 {
 	char line[PATH_MAX + 128];
-	const char *p = extra, *nl;
-	size_t n;
+	const char *p = extra;
 
 	while (p != NULL && *p != '\0') {
-		nl = strchr(p, '\n');
-		n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		const char *nl = strchr(p, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+
 		if (trim_copy(line, sizeof(line), p, n) < 0 ||
 		    (line[0] != '\0' && conf_line(c, line) < 0)) {
 			h_err("unable to use config override '%.*s'", (int)n,
@@ -1470,7 +1475,7 @@ out:
 struct h_proc *
 h_daemon_start(const char *conf_path, const char *log_path)
 {
-	const char *argv[] = {H_DAEMON_BIN, "-c", conf_path, "run", NULL};
+	const char *argv[] = {daemon_bin, "-c", conf_path, "run", NULL};
 
 	return h_proc_start(argv, log_path);
 }
@@ -1479,7 +1484,7 @@ int
 h_daemon_run(const char *conf_path, const char *const args[],
 	     const char *log_path, unsigned timeout_ms, int *ret_status)
 {
-	const char *argv[32] = {H_DAEMON_BIN, "-c", conf_path};
+	const char *argv[32] = {daemon_bin, "-c", conf_path};
 	size_t n = 3;
 
 	while (args != NULL && *args != NULL) {

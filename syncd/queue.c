@@ -1,0 +1,778 @@
+/* queue.c: the spool of login events, one file per user (see queue.h). */
+#include "queue.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ft_err.h"
+#include "ft_util.h"
+
+#define DIR_FLAGS      (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define FILE_FLAGS     (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+#define FAILED_DIR     "failed"
+#define DAMAGED_SUFFIX ".damaged"
+#define ERROR_KEY      "error="
+#define WHY_MAX        160
+#define NAME_CAP       (2 * QUEUE_USER_MAX + 1)
+
+struct queue {
+	int state_fd;
+	int queue_fd;
+	int failed_fd;
+	int reports_fd;
+	size_t scan_limit;
+};
+
+/* An entry of queue/ met by a scan (lstat data). */
+struct entry {
+	char *name;
+	struct timespec mtime;
+	mode_t mode;
+};
+
+/*
+ * What a scan keeps: at most `limit` entries, the oldest ones; the array
+ * is a max-heap (newest at v[0]) so that a newer entry is dropped in
+ * O(1) and an older one replaces v[0] in O(log n).
+ */
+struct entries {
+	struct entry *v;
+	size_t n;
+	size_t cap;
+	size_t limit;
+	bool more;
+};
+
+struct scan_ctx {
+	struct queue *q;
+	queue_event_fn on_event;
+	queue_damaged_fn on_damaged;
+	void *ctx;
+};
+
+typedef int (*name_fn)(void *ctx, int dirfd, const char *name);
+
+/* ---- folders ---------------------------------------------------------- */
+
+static int
+check_dir(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return FT_E_IO;
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return FT_E_PERM;
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return FT_E_PERM;
+	return FT_OK;
+}
+
+/*
+ * After a failed open: was it refused because name is a symlink?  Linux
+ * says ELOOP or, with O_DIRECTORY, ENOTDIR.  errno is kept.
+ */
+static bool
+is_symlink(int parent, const char *name)
+{
+	int saved = errno;
+	struct stat st;
+	bool link;
+
+	if (saved == ELOOP)
+		return true;
+	link = saved == ENOTDIR &&
+	       fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISLNK(st.st_mode);
+	errno = saved;
+	return link;
+}
+
+/* Create parent/name (0700) if missing and open it; never a symlink. */
+static int
+open_dir(int parent, const char *name, int *ret_fd)
+{
+	int fd, r;
+
+	if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
+		return FT_E_IO;
+	fd = openat(parent, name, DIR_FLAGS);
+	if (fd < 0)
+		return is_symlink(parent, name) ? FT_E_PERM : FT_E_IO;
+	r = check_dir(fd);
+	if (r < 0) {
+		int saved = errno;
+
+		(void)close(fd);
+		errno = saved;
+		return r;
+	}
+	*ret_fd = fd;
+	return FT_OK;
+}
+
+/* Call fn for every name in dirfd but "." and ".."; stops at non-FT_OK. */
+static int
+for_each_name(int dirfd, name_fn fn, void *ctx)
+{
+	DIR *d;
+	int fd, r = FT_OK, saved;
+
+	fd = openat(dirfd, ".", DIR_FLAGS);
+	if (fd < 0)
+		return FT_E_IO;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		saved = errno;
+		(void)close(fd);
+		errno = saved;
+		return FT_E_IO;
+	}
+	for (;;) {
+		const struct dirent *de;
+
+		errno = 0;
+		/* readdir_r is deprecated; this DIR is private to the call. */
+		/* cppcheck-suppress readdirCalled */
+		de = readdir(d);
+		if (de == NULL) {
+			r = errno != 0 ? FT_E_IO : FT_OK;
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		r = fn(ctx, dirfd, de->d_name);
+		if (r != FT_OK)
+			break;
+	}
+	saved = errno;
+	(void)closedir(d);
+	errno = saved;
+	return r;
+}
+
+static int
+sweep_one(void *ctx, int dirfd, const char *name)
+{
+	const time_t *now = ctx;
+	struct stat st;
+
+	if (name[0] != '.')
+		return FT_OK;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return FT_OK;
+	if (st.st_mtim.tv_sec < *now - QUEUE_STALE_TEMP_SECONDS)
+		(void)unlinkat(dirfd, name, 0);
+	return FT_OK;
+}
+
+/* Best effort: a temp file that cannot be removed only costs space. */
+static void
+sweep_temps(const struct queue *q)
+{
+	time_t now = time(NULL);
+
+	(void)for_each_name(q->state_fd, sweep_one, &now);
+	(void)for_each_name(q->queue_fd, sweep_one, &now);
+	(void)for_each_name(q->failed_fd, sweep_one, &now);
+	(void)for_each_name(q->reports_fd, sweep_one, &now);
+}
+
+int
+queue_open(const char *state_dir, struct queue **ret)
+{
+	struct queue *q;
+	int r, saved;
+
+	if (state_dir == NULL || state_dir[0] == '\0')
+		return FT_E_INVAL;
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return FT_E_NOMEM;
+	q->state_fd = q->queue_fd = q->failed_fd = q->reports_fd = -1;
+	q->scan_limit = QUEUE_SCAN_MAX;
+	r = open_dir(AT_FDCWD, state_dir, &q->state_fd);
+	if (r == FT_OK)
+		r = open_dir(q->state_fd, "queue", &q->queue_fd);
+	if (r == FT_OK)
+		r = open_dir(q->queue_fd, FAILED_DIR, &q->failed_fd);
+	if (r == FT_OK)
+		r = open_dir(q->state_fd, "reports", &q->reports_fd);
+	if (r < 0)
+		goto out;
+	sweep_temps(q);
+	*ret = q;
+	return FT_OK;
+out:
+	saved = errno;
+	queue_free(q);
+	errno = saved;
+	return r;
+}
+
+void
+queue_free(struct queue *q)
+{
+	int fds[4], i;
+
+	if (q == NULL)
+		return;
+	fds[0] = q->state_fd;
+	fds[1] = q->queue_fd;
+	fds[2] = q->failed_fd;
+	fds[3] = q->reports_fd;
+	for (i = 0; i < 4; i++) {
+		if (fds[i] >= 0)
+			(void)close(fds[i]);
+	}
+	free(q);
+}
+
+int
+queue_state_dirfd(const struct queue *q)
+{
+	return q->state_fd;
+}
+
+int
+queue_reports_dirfd(const struct queue *q)
+{
+	return q->reports_fd;
+}
+
+void
+queue_set_scan_limit(struct queue *q, size_t limit)
+{
+	q->scan_limit = limit == 0 ? QUEUE_SCAN_MAX : limit;
+}
+
+/* ---- names and file contents ------------------------------------------ */
+
+/* The file name of user: lowercase hex of a valid, short enough name. */
+static int
+user_file_name(const char *user, char *out, size_t cap)
+{
+	size_t len;
+
+	if (user == NULL)
+		return FT_E_INVAL;
+	len = strnlen(user, FT_PROTO_VALUE_MAX + 1);
+	if (len == 0)
+		return FT_E_INVAL;
+	if (len > QUEUE_USER_MAX)
+		return FT_E_TOOBIG;
+	if (ft_proto_value_ok(user, len) < 0)
+		return FT_E_INVAL;
+	return ft_hex_encode(user, len, out, cap);
+}
+
+static void
+why_errno(char *why, const char *what, int err)
+{
+	char tmp[96];
+
+	(void)snprintf(why, WHY_MAX, "%s: %s", what,
+		       strerror_r(err, tmp, sizeof(tmp)));
+}
+
+static int
+read_upto(int fd, char *buf, size_t cap, size_t *ret_len)
+{
+	size_t len = 0;
+
+	while (len < cap) {
+		ssize_t n = read(fd, buf + len, cap - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return FT_E_IO;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret_len = len;
+	return FT_OK;
+}
+
+/* stat and read an open spool file; FT_E_PROTO with why when unfit. */
+static int
+read_open_file(int fd, char *buf, size_t *ret_len, char *why)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		(void)snprintf(why, WHY_MAX, "not a regular file");
+		return FT_E_PROTO;
+	}
+	if (st.st_size > FT_PROTO_MAX) {
+		(void)snprintf(why, WHY_MAX, "larger than %d bytes",
+			       FT_PROTO_MAX);
+		return FT_E_PROTO;
+	}
+	if (read_upto(fd, buf, FT_PROTO_MAX + 1, ret_len) == FT_OK)
+		return FT_OK;
+fail:
+	why_errno(why, "unreadable", errno);
+	return FT_E_PROTO;
+}
+
+/*
+ * Read a spool file (at most FT_PROTO_MAX + 1 bytes into buf) without
+ * following a symlink or waiting on a FIFO.  Returns FT_OK, FT_E_NOTFOUND
+ * (gone), or FT_E_PROTO with the reason in why (WHY_MAX bytes).
+ */
+static int
+read_spool_file(int dirfd, const char *name, char *buf, size_t *ret_len,
+		char *why)
+{
+	int fd, r;
+
+	fd = openat(dirfd, name, FILE_FLAGS);
+	if (fd < 0 && errno == ENOENT)
+		return FT_E_NOTFOUND;
+	if (fd < 0) {
+		why_errno(why, errno == ELOOP ? "symbolic link" : "unreadable",
+			  errno);
+		return FT_E_PROTO;
+	}
+	r = read_open_file(fd, buf, ret_len, why);
+	(void)close(fd);
+	return r;
+}
+
+/* Why len bytes of buf are not a good event of user; NULL when they are. */
+static const char *
+event_problem(const char *buf, size_t len, const char *user,
+	      struct ft_event *ret_ev)
+{
+	if (len == 0)
+		return "empty file";
+	if (len > FT_PROTO_MAX)
+		return "larger than the event size limit";
+	/* ft_event_encode() always ends with a newline: no newline = cut. */
+	if (buf[len - 1] != '\n')
+		return "cut short (no final newline)";
+	if (memchr(buf, '\0', len) != NULL || !ft_utf8_valid(buf, len))
+		return "bad bytes (NUL or not UTF-8)";
+	if (ft_event_decode(buf, len, ret_ev) < 0)
+		return "not a valid event";
+	if (strcmp(ret_ev->user, user) != 0)
+		return "the user in the file does not match the file name";
+	return NULL;
+}
+
+/*
+ * Load and check the spool file name of dirfd.  Returns FT_OK and the
+ * event, FT_E_NOTFOUND (gone), or FT_E_PROTO with the reason in why.
+ */
+static int
+load_event(int dirfd, const char *name, struct ft_event *ret_ev, char *why)
+{
+	char user[FT_PROTO_VALUE_MAX + 1];
+	char buf[FT_PROTO_MAX + 1];
+	const char *problem;
+	size_t len = 0;
+	int r;
+
+	if (ft_hex_decode(name, user, sizeof(user)) < 0 ||
+	    ft_proto_value_ok(user, strlen(user)) < 0) {
+		(void)snprintf(why, WHY_MAX,
+			       "file name is not the hex of a valid user name");
+		return FT_E_PROTO;
+	}
+	r = read_spool_file(dirfd, name, buf, &len, why);
+	if (r < 0)
+		return r;
+	problem = event_problem(buf, len, user, ret_ev);
+	if (problem != NULL) {
+		(void)snprintf(why, WHY_MAX, "%s", problem);
+		return FT_E_PROTO;
+	}
+	return FT_OK;
+}
+
+/* ---- put, remove, fail ------------------------------------------------ */
+
+int
+queue_put(struct queue *q, const struct ft_event *ev)
+{
+	char name[NAME_CAP];
+	char buf[FT_PROTO_MAX + 1];
+	size_t len;
+	int r;
+
+	r = user_file_name(ev->user, name, sizeof(name));
+	if (r < 0)
+		return r;
+	r = ft_event_encode(ev, buf, sizeof(buf), &len);
+	if (r < 0)
+		return r;
+	return ft_write_atomic(q->queue_fd, name, buf, len);
+}
+
+int
+queue_remove(struct queue *q, const char *user)
+{
+	char name[NAME_CAP];
+	int r;
+
+	r = user_file_name(user, name, sizeof(name));
+	if (r < 0)
+		return r;
+	if (unlinkat(q->queue_fd, name, 0) < 0 && errno != ENOENT)
+		return FT_E_IO;
+	return FT_OK;
+}
+
+/* Length of the text character at p (NUL-terminated), 0 when not one. */
+static size_t
+text_char_len(const char *p)
+{
+	size_t n;
+
+	for (n = 1; n <= 4; n++) {
+		if (p[n - 1] == '\0')
+			return 0;
+		if (ft_proto_value_ok(p, n) == FT_OK)
+			return n;
+	}
+	return 0;
+}
+
+/* Copy in to out as a codec value of at most max bytes; returns length. */
+static size_t
+sanitize_value(const char *in, char *out, size_t max)
+{
+	size_t i = 0, o = 0;
+
+	while (in[i] != '\0') {
+		size_t n = text_char_len(in + i);
+		unsigned char c = (unsigned char)in[i];
+
+		if (n == 0) {
+			if (o + 1 > max)
+				break;
+			out[o++] = (c < 0x20 || c == 0x7f) ? ' ' : '?';
+			i++;
+			continue;
+		}
+		if (o + n > max)
+			break;
+		memcpy(out + o, in + i, n);
+		o += n;
+		i += n;
+	}
+	return o;
+}
+
+/* Append "error=<reason>\n" within room bytes; returns the bytes added. */
+static size_t
+append_error(char *dst, size_t room, const char *reason)
+{
+	const size_t klen = sizeof(ERROR_KEY) - 1;
+	size_t max, vlen;
+
+	if (room < klen + 2)
+		return 0;
+	max = room - klen - 1;
+	if (max > FT_PROTO_VALUE_MAX)
+		max = FT_PROTO_VALUE_MAX;
+	vlen = sanitize_value(reason != NULL ? reason : "", dst + klen, max);
+	if (vlen == 0)
+		vlen = sanitize_value("unknown", dst + klen, max);
+	memcpy(dst, ERROR_KEY, klen);
+	dst[klen + vlen] = '\n';
+	return klen + vlen + 1;
+}
+
+int
+queue_fail(struct queue *q, const char *user, const char *reason)
+{
+	char name[NAME_CAP];
+	char why[WHY_MAX];
+	char buf[FT_PROTO_MAX + 1];
+	struct ft_event ev;
+	size_t len;
+	int r;
+
+	r = user_file_name(user, name, sizeof(name));
+	if (r < 0)
+		return r;
+	/* Rename first: a newer event is then a fresh file in queue/. */
+	if (renameat(q->queue_fd, name, q->failed_fd, name) < 0)
+		return errno == ENOENT ? FT_E_NOTFOUND : FT_E_IO;
+	r = load_event(q->failed_fd, name, &ev, why);
+	if (r < 0)
+		return r == FT_E_NOTFOUND ? r : FT_E_PROTO;
+	/* Re-encoding drops an error= line of an earlier failure. */
+	r = ft_event_encode(&ev, buf, sizeof(buf), &len);
+	if (r < 0)
+		return r;
+	len += append_error(buf + len, FT_PROTO_MAX - len, reason);
+	return ft_write_atomic(q->failed_fd, name, buf, len);
+}
+
+/* ---- scan ------------------------------------------------------------- */
+
+static int
+key_cmp(const struct timespec *ta, const char *na, const struct timespec *tb,
+	const char *nb)
+{
+	if (ta->tv_sec != tb->tv_sec)
+		return ta->tv_sec < tb->tv_sec ? -1 : 1;
+	if (ta->tv_nsec != tb->tv_nsec)
+		return ta->tv_nsec < tb->tv_nsec ? -1 : 1;
+	return strcmp(na, nb);
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	return key_cmp(&x->mtime, x->name, &y->mtime, y->name);
+}
+
+static void
+entry_swap(struct entry *a, struct entry *b)
+{
+	struct entry t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void
+heap_up(struct entry *v, size_t i)
+{
+	while (i > 0 && entry_cmp(&v[(i - 1) / 2], &v[i]) < 0) {
+		entry_swap(&v[(i - 1) / 2], &v[i]);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+heap_down(struct entry *v, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < n && entry_cmp(&v[l], &v[m]) > 0)
+			m = l;
+		if (r < n && entry_cmp(&v[r], &v[m]) > 0)
+			m = r;
+		if (m == i)
+			return;
+		entry_swap(&v[i], &v[m]);
+		i = m;
+	}
+}
+
+static int
+entries_grow(struct entries *es)
+{
+	size_t cap = es->cap == 0 ? 64 : es->cap * 2;
+	struct entry *v;
+
+	if (cap > es->limit)
+		cap = es->limit;
+	v = reallocarray(es->v, cap, sizeof(*v));
+	if (v == NULL)
+		return FT_E_NOMEM;
+	es->v = v;
+	es->cap = cap;
+	return FT_OK;
+}
+
+/* Keep (name, mtime, mode) if it is among the `limit` oldest so far. */
+static int
+entries_add(struct entries *es, const char *name, const struct stat *st)
+{
+	struct entry e;
+	bool full = es->n == es->limit;
+
+	if (full) {
+		es->more = true;
+		if (key_cmp(&st->st_mtim, name, &es->v[0].mtime,
+			    es->v[0].name) >= 0)
+			return FT_OK;
+	} else if (es->n == es->cap && entries_grow(es) < 0) {
+		return FT_E_NOMEM;
+	}
+	e.name = strdup(name);
+	if (e.name == NULL)
+		return FT_E_NOMEM;
+	e.mtime = st->st_mtim;
+	e.mode = st->st_mode;
+	if (full) {
+		free(es->v[0].name);
+		es->v[0] = e;
+		heap_down(es->v, es->n, 0);
+	} else {
+		es->v[es->n++] = e;
+		heap_up(es->v, es->n - 1);
+	}
+	return FT_OK;
+}
+
+static void
+entries_free(struct entries *es)
+{
+	size_t i;
+
+	for (i = 0; i < es->n; i++)
+		free(es->v[i].name);
+	free(es->v);
+}
+
+static int
+collect(void *ctx, int dirfd, const char *name)
+{
+	struct stat st;
+
+	/* '.' names are temp files still being written. */
+	if (name[0] == '.' || strcmp(name, FAILED_DIR) == 0)
+		return FT_OK;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? FT_OK : FT_E_IO;
+	return entries_add(ctx, name, &st);
+}
+
+/* Rename name to failed/<name>.damaged; on failure say so in why. */
+static void
+move_damaged(const struct queue *q, const char *name, char *why)
+{
+	const int keep = (int)(NAME_MAX - (sizeof(DAMAGED_SUFFIX) - 1));
+	char target[NAME_MAX + 1];
+	char tmp[96];
+	size_t used;
+
+	(void)snprintf(target, sizeof(target), "%.*s%s", keep, name,
+		       DAMAGED_SUFFIX);
+	if (renameat(q->queue_fd, name, q->failed_fd, target) == 0)
+		return;
+	used = strlen(why);
+	(void)snprintf(why + used, WHY_MAX - used, " (not moved aside: %s)",
+		       strerror_r(errno, tmp, sizeof(tmp)));
+}
+
+static int
+scan_one(const struct scan_ctx *sc, const struct entry *e)
+{
+	char why[WHY_MAX] = "not a regular file";
+	struct ft_event ev;
+	int r;
+
+	if (S_ISLNK(e->mode)) {
+		(void)snprintf(why, sizeof(why), "symbolic link");
+	} else if (S_ISREG(e->mode)) {
+		r = load_event(sc->q->queue_fd, e->name, &ev, why);
+		if (r == FT_E_NOTFOUND)
+			return FT_OK; /* handled meanwhile */
+		if (r == FT_OK)
+			return sc->on_event(sc->ctx, &ev);
+	}
+	move_damaged(sc->q, e->name, why);
+	if (sc->on_damaged != NULL)
+		sc->on_damaged(sc->ctx, e->name, why);
+	return FT_OK;
+}
+
+int
+queue_scan(struct queue *q, queue_event_fn on_event,
+	   queue_damaged_fn on_damaged, void *ctx)
+{
+	struct entries es = {NULL, 0, 0, q->scan_limit, false};
+	struct scan_ctx sc = {q, on_event, on_damaged, ctx};
+	size_t i;
+	int r;
+
+	r = for_each_name(q->queue_fd, collect, &es);
+	if (r < 0)
+		goto out;
+	if (es.n > 1)
+		qsort(es.v, es.n, sizeof(*es.v), entry_cmp);
+	for (i = 0; i < es.n; i++) {
+		r = scan_one(&sc, &es.v[i]);
+		if (r != 0)
+			goto out;
+	}
+	r = es.more ? FT_E_AGAIN : FT_OK;
+out:
+	entries_free(&es);
+	return r;
+}
+
+/* ---- counts and back-off ---------------------------------------------- */
+
+struct count_ctx {
+	size_t n;
+	const char *skip; /* a name not to count, or NULL */
+};
+
+static int
+count_one(void *ctx, int dirfd, const char *name)
+{
+	struct count_ctx *c = ctx;
+
+	(void)dirfd;
+	if (name[0] != '.' && (c->skip == NULL || strcmp(name, c->skip) != 0))
+		c->n++;
+	return FT_OK;
+}
+
+static int
+count_names(int dirfd, const char *skip, size_t *ret_n)
+{
+	struct count_ctx c = {0, skip};
+	int r;
+
+	r = for_each_name(dirfd, count_one, &c);
+	if (r < 0)
+		return r;
+	*ret_n = c.n;
+	return FT_OK;
+}
+
+int
+queue_depth(const struct queue *q, size_t *ret_n)
+{
+	return count_names(q->queue_fd, FAILED_DIR, ret_n);
+}
+
+int
+queue_failed_count(const struct queue *q, size_t *ret_n)
+{
+	return count_names(q->failed_fd, NULL, ret_n);
+}
+
+unsigned long
+queue_backoff_ms(unsigned attempt, unsigned long rnd)
+{
+	unsigned long d = QUEUE_BACKOFF_BASE_MS, lo, hi;
+	unsigned i;
+
+	for (i = 0; i < attempt && d < QUEUE_BACKOFF_MAX_MS; i++)
+		d *= 2;
+	if (d > QUEUE_BACKOFF_MAX_MS)
+		d = QUEUE_BACKOFF_MAX_MS;
+	lo = d - d / 5;
+	hi = d + d / 5;
+	if (hi > QUEUE_BACKOFF_MAX_MS)
+		hi = QUEUE_BACKOFF_MAX_MS;
+	return lo + rnd % (hi - lo + 1);
+}

@@ -75,7 +75,8 @@ rootpw $ROOTPW
 maxsize 4294967296
 dbnosync
 index objectClass eq
-index uid,mail,cn eq,sub
+index uid,mail eq
+index entryUUID eq
 index employeeType eq
 $db_limit
 access to attrs=userPassword

@@ -246,6 +246,23 @@ START_TEST(test_slapd_modify_restart)
 
 END_TEST
 
+START_TEST(test_slapd_down_and_back)
+{
+	struct h_slapd *s = h_slapd_start(H_LDIF_PEOPLE, 0);
+
+	ck_assert_ptr_nonnull(s);
+	h_slapd_down(s);
+	ck_assert_int_eq(h_slapd_pid(s), 0);
+	ck_assert_int_eq(h_ldap_bind(h_slapd_uri(s), NULL, NULL),
+			 LDAP_SERVER_DOWN);
+	ck_assert_int_eq(h_slapd_restart(s), FT_OK);
+	ck_assert_int_eq(count_people(s, "(uid=alice)"), 1);
+	h_slapd_down(s);
+	h_slapd_stop(s);
+}
+
+END_TEST
+
 START_TEST(test_slapd_pause)
 {
 	struct h_slapd *s = h_slapd_start(H_LDIF_PEOPLE, 0);
@@ -869,6 +886,7 @@ add_slapd_cases(Suite *s)
 	tcase_add_test(tc, test_slapd_sizelimit);
 	tcase_add_test(tc, test_slapd_stop_leaves_nothing);
 	tcase_add_test(tc, test_slapd_modify_restart);
+	tcase_add_test(tc, test_slapd_down_and_back);
 	tcase_add_test(tc, test_slapd_pause);
 	tcase_add_test(tc, test_slapd_conf_only);
 	tcase_add_test(tc, test_slapd_bad_ldif);

@@ -819,6 +819,13 @@ h_slapd_resume(struct h_slapd *s)
 	return h_proc_signal(s->proc, SIGCONT);
 }
 
+void
+h_slapd_down(struct h_slapd *s)
+{
+	h_proc_stop(s->proc);
+	s->proc = NULL;
+}
+
 int
 h_slapd_restart(struct h_slapd *s)
 {

@@ -166,13 +166,14 @@ const char *h_slapd_uri(const struct h_slapd *s);
 /* Its folder: slapd.conf, slapd.log, db/ (borrowed). */
 const char *h_slapd_dir(const struct h_slapd *s);
 
-/* slapd's process id (0 while it is not running). */
+/* slapd's process id (0 after h_slapd_down). */
 pid_t h_slapd_pid(const struct h_slapd *s);
 
 /*
  * Apply LDIF change records (as for ldapmodify: "dn: ...\nchangetype:
  * modify\nreplace: mail\nmail: x\n") as the rootdn, with ldapmodify.
- * Returns FT_OK, or FT_E_LDAP (ldapmodify failed; its output is printed).
+ * Returns FT_OK, FT_E_LDAP (ldapmodify failed; its output is printed) or
+ * another FT_E_* code.
  */
 FT_MUST_USE int h_slapd_modify(struct h_slapd *s, const char *ldif_text);
 
@@ -182,8 +183,15 @@ FT_MUST_USE int h_slapd_pause(struct h_slapd *s);
 FT_MUST_USE int h_slapd_resume(struct h_slapd *s);
 
 /*
- * Stop slapd and start it again on the same port and data (no reload),
- * waiting until it answers.  Returns FT_OK or an FT_E_* code.
+ * Stop slapd (SIGTERM, then SIGKILL), keeping its folder, data and port:
+ * the "LDAP down" fault; h_slapd_restart brings it back.
+ */
+void h_slapd_down(struct h_slapd *s);
+
+/*
+ * Stop slapd (unless it is down) and start it again on the same port and
+ * data (no reload), waiting until it answers.  Returns FT_OK or an FT_E_*
+ * code.
  */
 FT_MUST_USE int h_slapd_restart(struct h_slapd *s);
 

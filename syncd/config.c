@@ -19,7 +19,7 @@
 #include "ft_err.h"
 #include "ft_util.h"
 
-#define CONFIG_MAX_BYTES (1024 * 1024) /* the config file */
+#define CONFIG_MAX_BYTES 1048576L /* the config file */
 #define CONFIG_MAX_LINES 10000
 #define SECRET_MAX       4096 /* bytes in a secret file */
 #define ENV_MAX          1024 /* bytes in FTRACK_SERVER, FTRACK_API_USER */
@@ -386,10 +386,11 @@ check_uri(const char *v)
 	static const char *const schemes[] = {"ldap://", "ldaps://",
 					      "ldapi://"};
 	const char *p = v + strspn(v, " \t");
-	size_t i, n;
+	size_t i;
 
 	while (*p != '\0') {
-		n = strcspn(p, " \t");
+		size_t n = strcspn(p, " \t");
+
 		for (i = 0; i < 3; i++)
 			if (n > strlen(schemes[i]) &&
 			    strncasecmp(p, schemes[i], strlen(schemes[i])) == 0)
@@ -558,15 +559,17 @@ static int
 set_list(struct strlist *list, const char *v)
 {
 	struct strlist l = {NULL, 0};
-	size_t n = list_count(v), len;
+	size_t n = list_count(v);
 
 	if (n > 0) {
 		l.v = calloc(n, sizeof(*l.v));
 		if (l.v == NULL)
 			return FT_E_NOMEM;
 	}
-	for (v += strspn(v, ", \t"); *v != '\0'; v += strspn(v, ", \t")) {
-		len = strcspn(v, ", \t");
+	for (v += strspn(v, ", \t"); *v != '\0' && l.n < n;
+	     v += strspn(v, ", \t")) {
+		size_t len = strcspn(v, ", \t");
+
 		l.v[l.n] = strndup(v, len);
 		if (l.v[l.n] == NULL) {
 			strlist_clear(&l);
@@ -854,7 +857,7 @@ check_config_file(struct load *l, int fd)
 			    "is writable by group or others; run chmod go-w %s",
 			    l->path);
 	if (st.st_size > CONFIG_MAX_BYTES)
-		return fail(l, 0, FT_E_CONFIG, "is larger than %d bytes",
+		return fail(l, 0, FT_E_CONFIG, "is larger than %ld bytes",
 			    CONFIG_MAX_BYTES);
 	return FT_OK;
 }
@@ -938,10 +941,10 @@ check_required(struct load *l)
 {
 	const struct config *cfg = l->cfg;
 	size_t i;
-	char *const *p;
 
 	for (i = 0; i < NKEYS; i++) {
-		p = cfield(cfg, &keys[i]);
+		char *const *p = cfield(cfg, &keys[i]);
+
 		if (!(keys[i].flags & F_REQ) || *p != NULL)
 			continue;
 		return fail(l, 0, FT_E_CONFIG,
@@ -1015,10 +1018,10 @@ static int
 read_secret_fd(int fd, char *buf, size_t *ret_len)
 {
 	size_t n = 0;
-	ssize_t got;
 
 	while (n <= SECRET_MAX) {
-		got = read(fd, buf + n, SECRET_MAX + 1 - n);
+		ssize_t got = read(fd, buf + n, SECRET_MAX + 1 - n);
+
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
@@ -1166,14 +1169,14 @@ void
 config_free(struct config *cfg)
 {
 	size_t i;
-	void *p;
 
 	if (cfg == NULL)
 		return;
 	free_secret(cfg->ldap.bind_password);
 	free_secret(cfg->ftrack.api_key);
 	for (i = 0; i < NKEYS; i++) {
-		p = field(cfg, &keys[i]);
+		void *p = field(cfg, &keys[i]);
+
 		if (keys[i].kind == K_LIST)
 			strlist_clear(p);
 		else if (is_string(&keys[i]))

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,19 +64,15 @@ subst(const char *in, char *out, size_t cap)
 	}
 }
 
-static void cat(char *buf, size_t *n, const char *fmt, ...) FT_PRINTF(3, 4);
-
+/* Append s to buf (TEXT_MAX bytes, *n used). */
 static void
-cat(char *buf, size_t *n, const char *fmt, ...)
+cat(char *buf, size_t *n, const char *s)
 {
-	va_list ap;
-	int k;
+	size_t len = strlen(s);
 
-	va_start(ap, fmt);
-	k = vsnprintf(buf + *n, TEXT_MAX - *n, fmt, ap);
-	va_end(ap);
-	ck_assert(k >= 0 && (size_t)k < TEXT_MAX - *n);
-	*n += (size_t)k;
+	ck_assert(len < TEXT_MAX - *n);
+	memcpy(buf + *n, s, len + 1);
+	*n += len;
 }
 
 static int
@@ -148,15 +143,25 @@ build_cfg(const char *osec, const char *okey, const char *xsec,
 		    strcmp(base[i].key, okey) == 0)
 			continue;
 		if (strcmp(cur, base[i].section) != 0) {
-			cat(text, &n, "[%s]\n", base[i].section);
+			cat(text, &n, "[");
+			cat(text, &n, base[i].section);
+			cat(text, &n, "]\n");
 			cur = base[i].section;
 			lines++;
 		}
-		cat(text, &n, "%s = %s\n", base[i].key, base[i].value);
+		cat(text, &n, base[i].key);
+		cat(text, &n, " = ");
+		cat(text, &n, base[i].value);
+		cat(text, &n, "\n");
 		lines++;
 	}
-	if (xsec != NULL)
-		cat(text, &n, "[%s]\n%s\n", xsec, xtext);
+	if (xsec != NULL && xtext != NULL) {
+		cat(text, &n, "[");
+		cat(text, &n, xsec);
+		cat(text, &n, "]\n");
+		cat(text, &n, xtext);
+		cat(text, &n, "\n");
+	}
 	subst(text, out, sizeof(out));
 	write_text(cfgpath, out, 0600);
 	return lines + 2;
@@ -286,7 +291,8 @@ collect(void *ctx, const char *line)
 {
 	struct dump *d = ctx;
 
-	cat(d->text, &d->n, "%s\n", line);
+	cat(d->text, &d->n, line);
+	cat(d->text, &d->n, "\n");
 	d->lines++;
 }
 
@@ -1420,10 +1426,13 @@ copy_example(void)
 	/* point the secret files into the temp folder */
 	for (i = 0; i < n; i++) {
 		if (strncmp(text + i, "/etc/ftrack-syncd/", 18) == 0) {
-			cat(out, &k, "%s/", dir);
+			cat(out, &k, dir);
+			cat(out, &k, "/");
 			i += 17;
 		} else {
-			cat(out, &k, "%c", text[i]);
+			ck_assert(k + 1 < TEXT_MAX);
+			out[k++] = text[i];
+			out[k] = '\0';
 		}
 	}
 	write_text(cfgpath, out, 0644);
@@ -1461,7 +1470,7 @@ START_TEST(test_example_lists_every_key)
 	static struct dump d;
 	static char text[TEXT_MAX];
 	char want[160];
-	const char *p, *dot, *eq;
+	const char *p;
 	struct config *c;
 	FILE *f;
 	size_t n;
@@ -1477,8 +1486,9 @@ START_TEST(test_example_lists_every_key)
 	fclose(f);
 	/* every key the parser knows appears as "key =" at a line start */
 	for (p = d.text; *p != '\0'; p = strchr(p, '\n') + 1) {
-		dot = strchr(p, '.');
-		eq = strchr(p, '=');
+		const char *dot = strchr(p, '.');
+		const char *eq = strchr(p, '=');
+
 		if (strstr(p, "(set)") == eq + 2 ||
 		    strstr(p, "(unset)") == eq + 2)
 			continue; /* the secrets themselves */

@@ -22,8 +22,46 @@ join, the seat attribute) live in an ``x-emulator`` member that is stripped
 from ``query_schemas`` output.  Another type can be added with ``--schemas``
 (a JSON list of schema objects, each optionally with ``x-emulator``).
 
-Test controls live under ``/_emulator/`` (no authentication, not ftrack):
-see ``Emulator.control`` and the module README in the test file.
+Behaviour worth knowing (choices where ftrack-api.md says [INFERRED] or
+[UNKNOWN]; most can be switched at run time through /_emulator/config):
+
+- errors: HTTP 200 + exception object unless ``ftrack-strict-api: true`` (or
+  --strict-default and no header); strict statuses: 401 credentials, 400
+  parse/validation/invalid action/malformed body, 404 "Could not find entity",
+  409 duplicate, 500 anything else.  /api with another method: 405, other
+  paths: 404, always with an exception-shaped body.
+- a batch runs in order in one transaction (undo journal); any failure rolls
+  everything back and answers the single error object.
+- strings compare case-sensitively (--case-insensitive to change, which also
+  makes username uniqueness case-insensitive); ``like`` knows only ``%``;
+  NULL follows SQL: ``email is_not "x"`` does not match a null email, only
+  ``is None`` / ``is_not None`` test for null; order is by code point, nulls
+  last ascending (first descending), primary key as the final tie-break.
+- query results include null attributes (--omit-nulls to leave them out);
+  create responses leave nulls out, like the JS fixture create_user.json.
+- with no ``order by`` rows come in primary-key order when an index answered
+  the where clause, else in insertion order.
+- seat cap (--seat-cap): a create, update or bulk load that would exceed it
+  silently keeps ``is_active`` false.  The API user is always active.
+
+Test controls (no authentication, not part of ftrack):
+
+- ``GET  /_emulator/stats`` -> {"requests", "operations": {action: n},
+  "connections", "api_connections", "by_status": {"200": n, "drop": n},
+  "exceptions": {name: n}, "faults_pending", "entities": {type: rows}}
+- ``POST /_emulator/fault`` {"count":1, "skip":0, "status":503,
+  "exception":..., "content":..., "body": raw text, "delay_ms":0,
+  "drop":false, "retry_after":S}, or a list of such objects run in order.
+- ``POST /_emulator/reset`` {"store": false}: counters, faults and log (and
+  with store true all entities except the API user and fixed rows).
+- ``GET/POST /_emulator/users``, ``/_emulator/metadata``,
+  ``/_emulator/entities/<Type>``: dump all rows / bulk-load a JSON array
+  (all or nothing) -> {"loaded", "total"}.
+- ``GET/POST /_emulator/config`` {"latency_ms", "page_max", "seat_cap",
+  "strict_default", "omit_nulls", "case_insensitive", "server_version",
+  "personal_keys": {user: key or null}, "global_keys": [..]}.
+- ``GET  /_emulator/log[?since=SEQ]``: the last 1000 non-control requests.
+- ``POST /_emulator/save`` {"path": optional}: write the state file now.
 """
 
 import argparse
@@ -1200,6 +1238,7 @@ class Emulator:
     def record(self, entry):
         with self.stats_lock:
             self.log_seq += 1
+            self.requests += 1
             entry["seq"] = self.log_seq
             self.log.append(entry)
             self.by_status[str(entry["status"])] += 1
@@ -1760,7 +1799,6 @@ class Emulator:
     def handle_api(self, h, body):
         t0 = time.monotonic()
         with self.stats_lock:
-            self.requests += 1
             if h.api_gen != self.gen:
                 h.api_gen = self.gen
                 self.api_connections += 1
@@ -1785,26 +1823,26 @@ class Emulator:
             status = fault.get("status")
             if fault.get("body") is not None:
                 status = status or 200
-                h.send(status, fault["body"].encode("utf-8"), "application/json", extra)
                 entry["status"] = status
                 self.record(entry)
+                h.send(status, fault["body"].encode("utf-8"), "application/json", extra)
                 return
             if fault.get("exception"):
                 err = ApiError(fault["exception"], fault.get("content") or "", None)
                 if status is None:
                     status = err.status if strict else 200
-                h.send(status, json.dumps(err.body()).encode("utf-8"), "application/json", extra)
                 entry["status"] = status
                 entry["exception"] = err.exception
                 self.record(entry)
+                h.send(status, json.dumps(err.body()).encode("utf-8"), "application/json", extra)
                 return
             if status is not None:
                 reason = h.responses.get(status, ("Error",))[0]
                 page = "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\n" % (
                     status, reason, status, reason)
-                h.send(status, page.encode("utf-8"), "text/html; charset=utf-8", extra)
                 entry["status"] = status
                 self.record(entry)
+                h.send(status, page.encode("utf-8"), "text/html; charset=utf-8", extra)
                 return
             # delay only: continue normally
         latency = self.config.latency_ms
@@ -1838,10 +1876,12 @@ class Emulator:
             status = err.status if strict else 200
             entry["exception"] = err.exception
             entry["content"] = err.content
-        h.send(status, payload, "application/json")
         entry["status"] = status
         entry["duration_ms"] = round((time.monotonic() - t0) * 1000, 3)
+        # Recorded before the answer goes out, so that a client reading the
+        # stats right after its answer always sees its own request counted.
         self.record(entry)
+        h.send(status, payload, "application/json")
 
     def set_fault(self, spec):
         specs = spec if isinstance(spec, list) else [spec]
@@ -2027,16 +2067,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 err = {"exception": "MethodNotAllowed",
                        "content": "The method %s is not allowed for %s; use POST." % (self.command, path),
                        "error_code": None}
-                self.send(405, json.dumps(err).encode(), "application/json", {"Allow": "POST"})
                 self.emu.record({"time": time.time(), "method": self.command, "path": self.path,
                                  "status": 405, "exception": "MethodNotAllowed", "actions": []})
+                self.send(405, json.dumps(err).encode(), "application/json", {"Allow": "POST"})
                 return
             return self.emu.handle_api(self, body)
         err = {"exception": "NotFound", "content": "The requested URL %s was not found on the server." % path,
                "error_code": None}
-        self.send(404, json.dumps(err).encode(), "application/json")
         self.emu.record({"time": time.time(), "method": self.command, "path": self.path,
                          "status": 404, "exception": "NotFound", "actions": []})
+        self.send(404, json.dumps(err).encode(), "application/json")
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = dispatch
 

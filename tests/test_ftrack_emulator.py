@@ -616,6 +616,29 @@ class TransactionTests(EmulatorTestCase):
         again = self.emu.query("select username from User order by username")["data"]
         self.assertEqual(first, again)
 
+    def test_concurrent_clients(self):
+        import threading
+        errors = []
+
+        def worker(n):
+            c = self.emu.conn()
+            try:
+                for i in range(25):
+                    self.emu.ok([create_op("t%d-%d" % (n, i))], conn=c)
+                    self.emu.query('User where username is "t%d-%d"' % (n, i), conn=c)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+        self.assertEqual(len(self.emu.query('User where username like "t%"')["data"]), 200)
+
     def test_later_ops_see_earlier_writes(self):
         uid = str(uuid.uuid4())
         res = self.emu.ok([create_op("seq", uid=uid), update_op(uid, first_name="S"),
@@ -1057,6 +1080,41 @@ class StateTests(unittest.TestCase):
             self.assertEqual(emu.ctl("GET", "config")[1]["page_max"], 1)
         finally:
             self.assertEqual(emu.stop(), 0)
+
+
+class ExtraSchemaTests(unittest.TestCase):
+    def test_type_added_by_its_schema(self):
+        schema = [{
+            "id": "Team", "type": "object", "primary_key": ["id"], "required": ["name", "id"],
+            "immutable": ["id"], "default_projections": ["id", "name"],
+            "properties": {"id": {"type": "string", "default": "{uid}"}, "name": {"type": "string"},
+                           "size": {"type": "integer", "default": 1},
+                           "lead_id": {"type": "string"}, "lead": {"$ref": "User"}},
+            "x-emulator": {"unique": ["name"], "index": ["lead_id"]},
+        }]
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "schemas.json")
+            with open(path, "w") as f:
+                json.dump(schema, f)
+            emu = Emulator("--schemas", path)
+            try:
+                schemas = emu.ok([{"action": "query_schemas"}])[0]
+                self.assertIn("Team", [s["id"] for s in schemas])
+                self.assertIn("User", [s["id"] for s in schemas])
+                api_id = emu.query("User where username is %s" % API_USER)["data"][0]["id"]
+                res = emu.ok([{"action": "create", "entity_type": "Team",
+                               "entity_data": {"__entity_type__": "Team", "name": "ops", "lead_id": api_id}}])
+                self.assertEqual(res[0]["data"]["size"], 1)
+                rows = emu.query('select name, size, lead.username from Team where size > 0 and name like "o%"')
+                self.assertEqual(rows["data"][0]["lead"]["username"], API_USER)
+                st, body = emu.api([{"action": "create", "entity_type": "Team",
+                                     "entity_data": {"__entity_type__": "Team", "name": "ops"}}])
+                self.assertEqual(body["exception"], "DuplicateEntryError")
+                st, body = emu.api([{"action": "create", "entity_type": "Team",
+                                     "entity_data": {"__entity_type__": "Team", "name": "x", "size": "big"}}])
+                self.assertEqual(body["exception"], "ValidationError")
+            finally:
+                emu.stop()
 
 
 class PerformanceTests(unittest.TestCase):

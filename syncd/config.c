@@ -271,25 +271,36 @@ section_known(const char *name, size_t len)
 /* ---- value checks: NULL when fine, else what is wrong ---------------- */
 
 static bool
-attr_ok(const char *s, size_t len)
+is_alpha(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* A name (letter, then letters, digits, '-') or an OID (1.2.3). */
+static bool
+attr_type_ok(const char *s, size_t len)
 {
 	size_t i;
 	bool dot = true; /* an OID component may start here */
 
-	if (len == 0 || len > 128)
+	if (len == 0)
 		return false;
-	if ((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')) {
+	if (is_alpha(s[0])) {
 		for (i = 1; i < len; i++)
-			if (!(s[i] == '-' || (s[i] >= '0' && s[i] <= '9') ||
-			      (s[i] >= 'A' && s[i] <= 'Z') ||
-			      (s[i] >= 'a' && s[i] <= 'z')))
+			if (!(is_alpha(s[i]) || is_digit(s[i]) || s[i] == '-'))
 				return false;
 		return true;
 	}
 	for (i = 0; i < len; i++) {
 		if (s[i] == '.' && !dot)
 			dot = true;
-		else if (s[i] >= '0' && s[i] <= '9')
+		else if (is_digit(s[i]))
 			dot = false;
 		else
 			return false;
@@ -297,12 +308,31 @@ attr_ok(const char *s, size_t len)
 	return !dot;
 }
 
+/* An attribute description: a type and ";option"s (cn;lang-en). */
+static bool
+attr_ok(const char *s, size_t len)
+{
+	size_t n = 0, i;
+
+	if (len == 0 || len > 128)
+		return false;
+	while (n < len && s[n] != ';')
+		n++;
+	if (!attr_type_ok(s, n))
+		return false;
+	for (i = n; i < len; i++)
+		if (!(is_alpha(s[i]) || is_digit(s[i]) || s[i] == '-' ||
+		      (s[i] == ';' && i + 1 < len && s[i + 1] != ';')))
+			return false;
+	return true;
+}
+
 static const char *
 check_attr(const char *v)
 {
 	if (!attr_ok(v, strlen(v)))
 		return "must be an attribute name (letters, digits, '-') or an "
-		       "OID";
+		       "OID, with optional ;options";
 	return NULL;
 }
 

@@ -528,6 +528,7 @@ static const struct good goods[] = {
 	GS("ldap", "login_attribute", "0.9.2342.19200300.100.1.1",
 	   ldap.login_attribute),
 	GS("ldap", "uuid_attribute", "objectGUID", ldap.uuid_attribute),
+	GS("ldap", "uuid_attribute", "objectGUID;binary", ldap.uuid_attribute),
 	G("ldap", "start_tls", "yes", V_BOOL, ldap.start_tls, NULL, 1, "yes"),
 	G("ldap", "start_tls", "On", V_BOOL, ldap.start_tls, NULL, 1, "yes"),
 	G("ldap", "start_tls", "false", V_BOOL, ldap.start_tls, NULL, 0, "no"),
@@ -580,6 +581,8 @@ static const struct good goods[] = {
 	GS("mapping", "last_name", "surname", mapping.last_name),
 	G("mapping", "last_name", "", V_NULL, mapping.last_name, NULL, 0, ""),
 	GS("mapping", "full_name", "cn", mapping.full_name),
+	GS("mapping", "full_name", "cn;lang-en", mapping.full_name),
+	GS("mapping", "email", "{2.5.4.3;x-a}.{uid|lower}", mapping.email),
 	GS("mapping", "full_name", "Dr {displayName}", mapping.full_name),
 	G("policy", "on_login", "create", V_INT, policy.on_login, NULL,
 	  ON_LOGIN_CREATE, NULL),
@@ -729,6 +732,10 @@ static const struct bad bads[] = {
 	{"ldap", "login_attribute", "1.2.", "must be an attribute name"},
 	{"ldap", "uuid_attribute", "entry_UUID", "must be an attribute name"},
 	{"ldap", "uuid_attribute", "{entryUUID}", "must be an attribute name"},
+	{"ldap", "uuid_attribute", "entryUUID;", "must be an attribute name"},
+	{"ldap", "uuid_attribute", "entryUUID;;x", "must be an attribute name"},
+	{"ldap", "uuid_attribute", "cn;lang en", "must be an attribute name"},
+	{"ldap", "uuid_attribute", "cn;a_b", "must be an attribute name"},
 	{"ldap", "start_tls", "maybe", "'maybe' is not yes or no"},
 	{"ldap", "start_tls", "", "must not be empty"},
 	{"ldap", "tls_require_cert", "hard",
@@ -984,15 +991,15 @@ START_TEST(test_comments_and_blanks)
 		  "   timeout = 42      ; seconds\n"
 		  "\tpage_size = 7\t; tab before the comment\n"
 		  "disabled_filter =                ; e.g. AD\n"
-		  "login_attribute=uid;x\n"
+		  "start_tls=yes;no\n"
 		  "[mapping]\n"
 		  "full_name =   ; unset\n"
 		  "email = {uid|lower}@example.com ; inline\n"
 		  "[policy]\n"
 		  "protected_users = admin, ftrack-sync   ; x");
-	/* "uid;x" is not an attribute name: ';' without a blank stays */
-	load_fails(FT_E_CONFIG, at(15, "[ldap] login_attribute: "),
-		   "'uid;x' must be an attribute name");
+	/* a ';' without a blank before it is part of the value */
+	load_fails(FT_E_CONFIG, at(15, "[ldap] start_tls: "),
+		   "'yes;no' is not yes or no");
 	build_cfg(NULL, NULL, "ldap",
 		  "   timeout = 42      ; seconds\n"
 		  "\tpage_size = 7\t; tab before the comment\n"

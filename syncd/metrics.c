@@ -1,0 +1,251 @@
+/* metrics.c: counters and gauges as Prometheus text (see metrics.h). */
+#include "metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ft_err.h"
+#include "ft_util.h"
+
+#define PREFIX   "ftrack_syncd_"
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const drop_names[] = {"malformed", "rate_limited", "skipped",
+					 "journal"};
+static const char *const action_names[] = {"created",     "updated",
+					   "deactivated", "reactivated",
+					   "deleted",     "linked"};
+static const char *const kind_names[] = {"ldap", "ftrack", "data", "io"};
+
+_Static_assert(NELEM(drop_names) == METRICS_DROP_COUNT, "drop names");
+_Static_assert(NELEM(action_names) == METRICS_USER_COUNT, "action names");
+_Static_assert(NELEM(kind_names) == METRICS_ERR_COUNT, "kind names");
+
+/* A bounded text buffer; the first overflow sticks in err. */
+struct out {
+	char *buf;
+	size_t cap;
+	size_t len;
+	int err;
+};
+
+/* Account for n bytes just formatted at o->buf + o->len. */
+static void
+advance(struct out *o, int n)
+{
+	if (o->err != FT_OK)
+		return;
+	if (n < 0 || (size_t)n >= o->cap - o->len) {
+		o->err = FT_E_TOOBIG;
+		o->buf[o->len] = '\0';
+		return;
+	}
+	o->len += (size_t)n;
+}
+
+/* Where the next piece goes and how much room it has (always >= 1). */
+#define AT(o) ((o)->buf + (o)->len), ((o)->cap - (o)->len)
+
+static void
+put_family(struct out *o, const char *name, const char *type, const char *help)
+{
+	advance(o, snprintf(AT(o), "# HELP " PREFIX "%s %s\n", name, help));
+	advance(o, snprintf(AT(o), "# TYPE " PREFIX "%s %s\n", name, type));
+}
+
+/* One sample; label may be NULL (then no label set). */
+static void
+put_u(struct out *o, const char *name, const char *label, const char *value,
+      unsigned long long v)
+{
+	if (label == NULL)
+		advance(o, snprintf(AT(o), PREFIX "%s %llu\n", name, v));
+	else
+		advance(o, snprintf(AT(o), PREFIX "%s{%s=\"%s\"} %llu\n", name,
+				    label, value, v));
+}
+
+static void
+put_one(struct out *o, const char *name, const char *type, const char *help,
+	unsigned long long v)
+{
+	put_family(o, name, type, help);
+	put_u(o, name, NULL, NULL, v);
+}
+
+/* A labelled family: one sample per label value. */
+static void
+put_labelled(struct out *o, const char *name, const char *help,
+	     const char *label, const char *const *values,
+	     const unsigned long long *v, size_t n)
+{
+	size_t i;
+
+	put_family(o, name, "counter", help);
+	for (i = 0; i < n; i++)
+		put_u(o, name, label, values[i], v[i]);
+}
+
+static void
+put_double(struct out *o, const char *name, double v)
+{
+	if (isnan(v))
+		advance(o, snprintf(AT(o), PREFIX "%s NaN\n", name));
+	else if (isinf(v))
+		advance(o, snprintf(AT(o), PREFIX "%s %sInf\n", name,
+				    v > 0 ? "+" : "-"));
+	else
+		advance(o, snprintf(AT(o), PREFIX "%s %.9g\n", name, v));
+}
+
+static void
+format_events(struct out *o, const struct metrics *m)
+{
+	put_one(o, "events_received_total", "counter",
+		"Valid login events received (socket, spool or sync).",
+		m->events_received);
+	put_one(o, "events_forged_total", "counter",
+		"Login events dropped because the sender may not report that user.",
+		m->events_forged);
+	put_labelled(o, "events_dropped_total",
+		     "Login events dropped, by reason.", "reason", drop_names,
+		     m->events_dropped, METRICS_DROP_COUNT);
+	put_labelled(o, "user_changes_total",
+		     "Changes made to ftrack users, by action.", "action",
+		     action_names, m->user_changes, METRICS_USER_COUNT);
+	put_labelled(o, "errors_total", "Errors, by kind.", "kind", kind_names,
+		     m->errors, METRICS_ERR_COUNT);
+	put_one(o, "http_requests_total", "counter",
+		"HTTP requests sent to the ftrack server.", m->http_requests);
+}
+
+static void
+format_state(struct out *o, const struct metrics *m)
+{
+	static const char *const results[] = {"ok", "held", "failed"};
+
+	static const enum metrics_result codes[] = {
+		METRICS_RESULT_OK, METRICS_RESULT_HELD, METRICS_RESULT_FAILED};
+
+	size_t i;
+
+	put_one(o, "queue_depth", "gauge", "Events waiting in the queue.",
+		m->queue_depth);
+	put_one(o, "queue_failed_depth", "gauge",
+		"Files in queue/failed/ (permanent failures, damaged files).",
+		m->failed_depth);
+	put_family(o, "last_reconcile_timestamp_seconds", "gauge",
+		   "When the last reconcile ended (unix time); 0: never.");
+	advance(o, snprintf(AT(o),
+			    PREFIX "last_reconcile_timestamp_seconds %lld\n",
+			    m->last_reconcile_time));
+	put_family(o, "last_reconcile_duration_seconds", "gauge",
+		   "How long the last reconcile took.");
+	put_double(o, "last_reconcile_duration_seconds",
+		   m->last_reconcile_duration);
+	put_family(o, "last_reconcile_result", "gauge",
+		   "1 for the result of the last reconcile; all 0: never ran.");
+	for (i = 0; i < NELEM(results); i++)
+		put_u(o, "last_reconcile_result", "result", results[i],
+		      m->last_reconcile_result == codes[i] ? 1 : 0);
+	put_one(o, "ldap_up", "gauge", "1 when the last LDAP operation worked.",
+		m->ldap_up ? 1 : 0);
+	put_one(o, "ftrack_up", "gauge",
+		"1 when the last ftrack request worked.", m->ftrack_up ? 1 : 0);
+}
+
+int
+metrics_format(const struct metrics *m, char *buf, size_t cap, size_t *ret_len)
+{
+	struct out o = {buf, cap, 0, FT_OK};
+
+	if (cap == 0)
+		return FT_E_TOOBIG;
+	buf[0] = '\0';
+	format_events(&o, m);
+	format_state(&o, m);
+	if (o.err != FT_OK)
+		return o.err;
+	*ret_len = o.len;
+	return FT_OK;
+}
+
+enum metrics_error
+metrics_error_kind(int ft_err)
+{
+	switch (ft_err) {
+	case FT_E_LDAP_DOWN:
+	case FT_E_LDAP:
+	case FT_E_PARTIAL:
+		return METRICS_ERR_LDAP;
+	case FT_E_HTTP:
+	case FT_E_AUTH:
+	case FT_E_MALFORMED:
+		return METRICS_ERR_FTRACK;
+	case FT_E_DATA:
+	case FT_E_CONFLICT:
+	case FT_E_PROTO:
+	case FT_E_INVAL:
+		return METRICS_ERR_DATA;
+	default:
+		return METRICS_ERR_IO;
+	}
+}
+
+/* chmod the staging file through an fd: never follows a symlink. */
+static int
+make_readable(int dirfd, const char *name)
+{
+	int fd, r = FT_OK, saved;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return FT_E_IO;
+	if (fchmod(fd, 0644) < 0)
+		r = FT_E_IO;
+	saved = errno;
+	(void)close(fd);
+	errno = saved;
+	return r;
+}
+
+int
+metrics_write(const struct metrics *m, int dirfd, const char *name)
+{
+	char text[METRICS_TEXT_MAX];
+	char stage[NAME_MAX + 1];
+	size_t len = 0;
+	int r, n;
+
+	if (name == NULL || name[0] == '\0' || strchr(name, '/') != NULL)
+		return FT_E_INVAL;
+	n = snprintf(stage, sizeof(stage), ".%s.%ld.stage", name,
+		     (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(stage))
+		return FT_E_INVAL;
+	r = metrics_format(m, text, sizeof(text), &len);
+	if (r < 0)
+		return r;
+	/* ft_write_atomic() makes 0600 files: stage, widen, then rename. */
+	r = ft_write_atomic(dirfd, stage, text, len);
+	if (r < 0)
+		return r;
+	r = make_readable(dirfd, stage);
+	if (r == FT_OK && renameat(dirfd, stage, dirfd, name) < 0)
+		r = FT_E_IO;
+	if (r < 0) {
+		int saved = errno;
+
+		(void)unlinkat(dirfd, stage, 0);
+		errno = saved;
+		return r;
+	}
+	(void)fsync(dirfd);
+	return FT_OK;
+}

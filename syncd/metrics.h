@@ -1,0 +1,122 @@
+/*
+ * metrics.h: the daemon's counters and gauges, and state_dir/metrics.prom
+ * in the Prometheus text exposition format (node_exporter's textfile
+ * collector reads it), see DESIGN.md section 4.
+ *
+ * struct metrics is plain data: zero it (memset or `= {0}`), update the
+ * fields, write it out.  The caller owns any locking.  The formatter and
+ * the writer are pure/self-contained and thread-safe for distinct buffers.
+ * Non-logging unit.
+ *
+ * Exposed names (prefix ftrack_syncd_; counters end in _total):
+ *   events_received_total                 counter  valid login events
+ *   events_forged_total                   counter  sender not allowed
+ *   events_dropped_total{reason}          counter  malformed, rate_limited,
+ *                                                  skipped, journal
+ *   user_changes_total{action}            counter  created, updated,
+ *                                                  deactivated, reactivated,
+ *                                                  deleted, linked
+ *   errors_total{kind}                    counter  ldap, ftrack, data, io
+ *   http_requests_total                   counter  requests sent to ftrack
+ *   queue_depth                           gauge    files in queue/
+ *   queue_failed_depth                    gauge    files in queue/failed/
+ *   last_reconcile_timestamp_seconds      gauge    end of the last run (unix
+ *                                                  time), 0: never
+ *   last_reconcile_duration_seconds       gauge
+ *   last_reconcile_result{result}         gauge    1 for the last result
+ *                                                  (ok, held, failed), 0 for
+ *                                                  the others; all 0: never
+ *   ldap_up, ftrack_up                    gauge    1: last contact worked
+ * Forged events are counted only in events_forged_total, not as dropped.
+ */
+#ifndef METRICS_H
+#define METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ft_attrs.h"
+
+/* Why a received datagram was dropped (label reason=...). */
+enum metrics_drop {
+	METRICS_DROP_MALFORMED,    /* "malformed": did not decode */
+	METRICS_DROP_RATE_LIMITED, /* "rate_limited": sender over its rate */
+	METRICS_DROP_SKIPPED,      /* "skipped": skip_users, on_login=ignore */
+	METRICS_DROP_JOURNAL,      /* "journal": could not write the queue */
+	METRICS_DROP_COUNT
+};
+
+/* A change made to an ftrack user (label action=...). */
+enum metrics_action {
+	METRICS_USER_CREATED,
+	METRICS_USER_UPDATED,
+	METRICS_USER_DEACTIVATED,
+	METRICS_USER_REACTIVATED,
+	METRICS_USER_DELETED,
+	METRICS_USER_LINKED,
+	METRICS_USER_COUNT
+};
+
+/* The kind of an error (label kind=...); see metrics_error_kind(). */
+enum metrics_error {
+	METRICS_ERR_LDAP,
+	METRICS_ERR_FTRACK,
+	METRICS_ERR_DATA,
+	METRICS_ERR_IO,
+	METRICS_ERR_COUNT
+};
+
+enum metrics_result {
+	METRICS_RESULT_NONE, /* no reconcile yet */
+	METRICS_RESULT_OK,
+	METRICS_RESULT_HELD,
+	METRICS_RESULT_FAILED
+};
+
+struct metrics {
+	unsigned long long events_received;
+	unsigned long long events_forged;
+	unsigned long long events_dropped[METRICS_DROP_COUNT];
+	unsigned long long user_changes[METRICS_USER_COUNT];
+	unsigned long long errors[METRICS_ERR_COUNT];
+	unsigned long long http_requests;
+	unsigned long long queue_depth;
+	unsigned long long failed_depth;
+	long long last_reconcile_time;  /* unix seconds; 0: never */
+	double last_reconcile_duration; /* seconds */
+	enum metrics_result last_reconcile_result;
+	bool ldap_up;
+	bool ftrack_up;
+};
+
+/*
+ * The error kind of an FT_E_* code: LDAP_DOWN, LDAP, PARTIAL -> ldap;
+ * HTTP, AUTH, MALFORMED -> ftrack; DATA, CONFLICT, PROTO, INVAL ->
+ * data; anything else (IO, NOMEM, ...) -> io.
+ */
+enum metrics_error metrics_error_kind(int ft_err);
+
+/*
+ * Format m as Prometheus text (every metric with # HELP and # TYPE, one
+ * trailing newline) into buf (capacity cap, NUL-terminated).  Returns
+ * FT_OK and the length without the NUL in *ret_len, or FT_E_TOOBIG.
+ * Pure.  METRICS_TEXT_MAX is always enough.
+ */
+#define METRICS_TEXT_MAX 8192
+FT_MUST_USE int metrics_format(const struct metrics *m, char *buf, size_t cap,
+			       size_t *ret_len);
+
+/*
+ * Write the text of m as file `name` in the folder dirfd, atomically and
+ * with mode 0644 (node_exporter runs as another user and must read it;
+ * the numbers are not secret): ft_write_atomic() to the staging name
+ * ".<name>.<pid>.stage", chmod 0644, rename over name, fsync the folder.
+ * A reader sees the old or the new file, always readable.  One writer
+ * per name at a time.  Returns FT_OK, FT_E_TOOBIG, FT_E_INVAL (name too
+ * long or containing '/'), FT_E_IO (errno set; the staging file is
+ * removed).
+ */
+FT_MUST_USE int metrics_write(const struct metrics *m, int dirfd,
+			      const char *name);
+
+#endif

@@ -596,7 +596,11 @@ START_TEST(test_emu_server_information)
 
 	ck_assert_ptr_nonnull(g_emu);
 	ck_assert_int_eq(strncmp(h_emu_url(g_emu), "http://127.0.0.1:", 17), 0);
+	res = h_emu_post(g_emu, "/_emulator/reset", NULL);
+	ck_assert(json_is_true(json_object_get(res, "reset")));
+	json_decref(res);
 	before = stat_count("query_server_information");
+	ck_assert_int_eq(before, 0);
 	res = h_emu_api(g_emu, "[{\"action\": \"query_server_information\"}]");
 	ck_assert_ptr_nonnull(res);
 	ck_assert(json_is_array(res));

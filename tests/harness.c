@@ -919,6 +919,9 @@ http_setup(CURL *c, const char *url, const char *method, const char *body,
 	cc |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	cc |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_sink);
 	cc |= curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	/* a bodiless POST still says Content-Length: 0 */
+	if (body == NULL && strcmp(method, "GET") != 0)
+		body = "";
 	if (body != NULL) {
 		cc |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		cc |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,

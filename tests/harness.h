@@ -266,7 +266,7 @@ FT_MUST_USE int h_emu_http(const struct h_emu *e, const char *method,
  * JSON).  Caller json_decref()s. */
 FT_MUST_USE json_t *h_emu_get(const struct h_emu *e, const char *path);
 
-/* POST json_body to path; as h_emu_get. */
+/* POST json_body (NULL: an empty body) to path; as h_emu_get. */
 FT_MUST_USE json_t *h_emu_post(const struct h_emu *e, const char *path,
 			       const char *json_body);
 

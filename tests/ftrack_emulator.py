@@ -59,7 +59,7 @@ Test controls (no authentication, not part of ftrack):
   (all or nothing) -> {"loaded", "total"}.
 - ``GET/POST /_emulator/config`` {"latency_ms", "page_max", "seat_cap",
   "strict_default", "omit_nulls", "case_insensitive", "server_version",
-  "personal_keys": {user: key or null}, "global_keys": [..]}.
+  "duplicate_exception", "personal_keys": {user: key or null}, "global_keys": [..]}.
 - ``GET  /_emulator/log[?since=SEQ]``: the last 1000 non-control requests.
 - ``POST /_emulator/save`` {"path": optional}: write the state file now.
 """
@@ -138,8 +138,8 @@ def not_found(type_name, key):
     )
 
 
-def duplicate_entry(msg):
-    return ApiError("DuplicateEntryError", msg, 409)
+def duplicate_entry(msg, exception="DuplicateEntryError"):
+    return ApiError(exception, msg, 409)
 
 
 class _ParseFail(Exception):
@@ -1008,6 +1008,7 @@ class Config:
         self.omit_nulls = args.omit_nulls
         self.case_insensitive = args.case_insensitive
         self.server_version = args.server_version
+        self.duplicate_exception = "DuplicateEntryError"  # older servers: IntegrityError
         self.personal_keys = {}  # username -> key
         self.global_keys = []
         if args.api_key:
@@ -1024,6 +1025,7 @@ class Config:
             "omit_nulls": self.omit_nulls,
             "case_insensitive": self.case_insensitive,
             "server_version": self.server_version,
+            "duplicate_exception": self.duplicate_exception,
             "personal_keys": dict(self.personal_keys),
             "global_keys": list(self.global_keys),
         }
@@ -1350,7 +1352,8 @@ class Emulator:
             for other in table.lookup(a, v, ci):
                 if other != pk:
                     raise duplicate_entry(
-                        'Duplicate entry: %s with %s %s already exists.' % (et.name, a, json.dumps(v)))
+                        'Duplicate entry: %s with %s %s already exists.' % (et.name, a, json.dumps(v)),
+                        self.config.duplicate_exception)
 
     def _enforce_seat(self, et, table, rec, previously_active):
         cap = self.config.seat_cap
@@ -1373,7 +1376,8 @@ class Emulator:
         pk = et.key_of(rec)
         if pk in table.rows:
             raise duplicate_entry(
-                "Duplicate entry: %s with entity_key %r already exists." % (et.name, list(pk)))
+                "Duplicate entry: %s with entity_key %r already exists." % (et.name, list(pk)),
+                self.config.duplicate_exception)
         self._check_unique(et, table, rec, pk)
         self._enforce_seat(et, table, rec, False)
         self._insert(table, rec)
@@ -1921,6 +1925,8 @@ class Emulator:
                 setattr(c, k, bool(cfg[k]))
         if "server_version" in cfg:
             c.server_version = str(cfg["server_version"])
+        if "duplicate_exception" in cfg:
+            c.duplicate_exception = str(cfg["duplicate_exception"])
         if "personal_keys" in cfg:
             for u, k in (cfg["personal_keys"] or {}).items():
                 if k is None:

@@ -15,13 +15,11 @@ import json
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
-import urllib.error
 import urllib.request
 import uuid
 
@@ -129,6 +127,7 @@ class Emulator:
     def reset(self, store=True):
         self.ctl("POST", "config", {"latency_ms": 0, "page_max": None, "seat_cap": None,
                                     "strict_default": False, "omit_nulls": False,
+                                    "duplicate_exception": "DuplicateEntryError",
                                     "case_insensitive": False, "server_version": "4.13.9",
                                     "global_keys": [GLOBAL_KEY]})
         self.ctl("POST", "reset", {"store": store})
@@ -303,6 +302,26 @@ class HandshakeTests(EmulatorTestCase):
         self.emu.ctl("POST", "config", {"server_version": "dev"})
         info = self.emu.ok([{"action": "query_server_information"}])[0]
         self.assertEqual(info["version"], "dev")
+
+    def test_python_client_shapes(self):
+        """The calls the official Python client makes (ftrack-api.md section 11)."""
+        info = self.emu.ok([{"action": "query_server_information"}])[0]
+        self.assertIn("version", info)
+        schemas = self.emu.ok([{"action": "query_schemas"}])[0]
+        self.assertTrue({"User", "UserType", "Metadata", "Location"} <= {s["id"] for s in schemas})
+        uid = str(uuid.uuid4())
+        body = json.dumps([{"action": "create", "entity_data": {
+            "__entity_type__": "User", "id": uid, "resource_type": "user", "username": "bob"},
+            "entity_key": [uid], "entity_type": "User"}], sort_keys=True)
+        st, res = self.emu.api(None, raw_body=body, strict=False)
+        self.assertEqual(res[0]["data"]["id"], uid)
+        res = self.emu.query('select username from User where username is "bob" offset 0 limit 500')
+        self.assertEqual(res["data"], [{"__entity_type__": "User", "id": uid, "resource_type": "user",
+                                        "username": "bob"}])
+        self.assertIsNone(res["metadata"]["next"]["offset"])
+        # populate-style query with unquoted ids
+        res = self.emu.query("select first_name, last_name from User where id in (%s)" % uid)
+        self.assertEqual(res["data"][0]["first_name"], "first")
 
     def test_empty_batch(self):
         self.assertEqual(self.emu.ok([]), [])
@@ -493,6 +512,10 @@ class CreateTests(EmulatorTestCase):
         st, body = self.emu.api([create_op("dup")], strict=True)
         self.assertEqual((st, body["exception"]), (409, "DuplicateEntryError"))
         self.assertError(self.emu.api([create_op("other", uid=uid)]), "DuplicateEntryError")
+        self.emu.ctl("POST", "config", {"duplicate_exception": "IntegrityError"})
+        st, body = self.emu.api([create_op("dup")], strict=True)
+        self.assertEqual((st, body["exception"]), (409, "IntegrityError"))
+        self.emu.ctl("POST", "config", {"duplicate_exception": "DuplicateEntryError"})
         # duplicate inside one batch
         self.assertError(self.emu.api([create_op("twice"), create_op("twice")]), "DuplicateEntryError")
         self.assertEqual(self.emu.query('User where username is "twice"')["data"], [])

@@ -322,6 +322,9 @@ set_options(LDAP *ld, const struct config_ldap *c, char *err, size_t errlen)
 	return r;
 }
 
+static const char tls_hint[] =
+	"StartTLS failed (TLS handshake: check tls_ca_file, tls_require_cert and the server's certificate)";
+
 /* StartTLS: any failure but a dead server is a refusal, never plaintext. */
 static int
 start_tls(LDAP *ld, char *err, size_t errlen)
@@ -330,7 +333,10 @@ start_tls(LDAP *ld, char *err, size_t errlen)
 
 	if (rc == LDAP_SUCCESS)
 		return FT_OK;
-	describe(ld, rc, "StartTLS failed", err, errlen);
+	/* libldap says only "Connect error" when the handshake fails. */
+	describe(ld, rc,
+		 rc == LDAP_CONNECT_ERROR ? tls_hint : "StartTLS failed", err,
+		 errlen);
 	return rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT ? FT_E_LDAP_DOWN
 							    : FT_E_LDAP;
 }
@@ -777,8 +783,9 @@ take_cookie(struct run *run, LDAPControl **sctrls, struct berval *cookie)
 
 	pc = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, sctrls, NULL);
 	if (pc == NULL)
-		return partial(run, "a page came back without the "
-				    "paged-results control");
+		return partial(
+			run,
+			"a page came back without the paged-results control");
 	if (ldap_parse_pageresponse_control(run->src->ld, pc, &estimate,
 					    &next) != LDAP_SUCCESS)
 		return partial(run, "unable to read the paged-results control");
@@ -844,9 +851,9 @@ read_page(struct run *run, int msgid, struct berval *cookie)
 			run->page_msgs++;
 			r = on_entry(run, m);
 		} else if (rc == LDAP_RES_SEARCH_REFERENCE) {
-			r = partial(run, "the server sent a continuation "
-					 "reference (referrals are not "
-					 "followed)");
+			r = partial(
+				run,
+				"the server sent a continuation reference (referrals are not followed)");
 		} else if (rc == LDAP_RES_SEARCH_RESULT) {
 			r = on_done(run, m, cookie);
 			ldap_msgfree(m);

@@ -80,16 +80,32 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
-	(void)ftw;
-	return remove(path);
+	return ftw->level > 0 ? remove(path) : 0;
+}
+
+/*
+ * One temp folder per test case, made and removed by the parent process
+ * (an unchecked fixture), so that a failed test leaves nothing behind;
+ * each test starts with it holding only the two secret files.
+ */
+static void
+make_dir(void)
+{
+	(void)snprintf(dir, sizeof(dir), "/tmp/ftcfg.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+remove_dir(void)
+{
+	(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	(void)rmdir(dir);
 }
 
 static void
 setup(void)
 {
-	ck_assert_int_lt(snprintf(dir, sizeof(dir), "/tmp/ftcfg.XXXXXX"),
-			 (int)sizeof(dir));
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	(void)snprintf(cfgpath, sizeof(cfgpath), "%s/syncd.conf", dir);
 	(void)snprintf(keypath, sizeof(keypath), "%s/ftrack.secret", dir);
 	(void)snprintf(pwpath, sizeof(pwpath), "%s/ldap.secret", dir);
@@ -100,12 +116,6 @@ setup(void)
 	unsetenv("FTRACK_API_KEY");
 	unsetenv("FTRACK_SYNCD_CONFIG");
 	err[0] = '\0';
-}
-
-static void
-teardown(void)
-{
-	(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- the config under test -------------------------------------------- */
@@ -1514,7 +1524,8 @@ config_suite(void)
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, make_dir, remove_dir);
+	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_dump_defaults);
 	tcase_add_test(tc, test_dump_masks_secrets);

@@ -158,6 +158,15 @@ ftrack_ops_count(const struct ftrack_ops *ops)
 	return json_array_size(ops->ops);
 }
 
+void
+ftrack_ops_truncate(struct ftrack_ops *ops, size_t n)
+{
+	size_t total = json_array_size(ops->ops);
+
+	while (total > n)
+		json_array_remove(ops->ops, --total);
+}
+
 /* A new JSON string, or NULL; *r says why (FT_E_INVAL or FT_E_NOMEM). */
 static json_t *
 jstr(const char *s, int *r)
@@ -871,6 +880,14 @@ ftrack_reply_markers(const struct ftrack_reply *r, size_t i,
 	if (ret_count != NULL)
 		*ret_count = list->n - n0;
 	return FT_OK;
+}
+
+size_t
+ftrack_reply_data_len(const struct ftrack_reply *r, size_t i)
+{
+	const json_t *d = json_object_get(json_array_get(r->root, i), "data");
+
+	return json_array_size(d);
 }
 
 int

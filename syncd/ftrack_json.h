@@ -92,6 +92,9 @@ void ftrack_ops_free(struct ftrack_ops *ops);
 /* Number of operations in ops. */
 size_t ftrack_ops_count(const struct ftrack_ops *ops);
 
+/* Drop the operations from index n on (n >= count: nothing). */
+void ftrack_ops_truncate(struct ftrack_ops *ops, size_t n);
+
 /*
  * Each ftrack_ops_* adder appends one operation.  Every one returns FT_OK,
  * FT_E_INVAL (a required argument NULL, or a string that is not UTF-8) or
@@ -211,6 +214,12 @@ FT_MUST_USE int ftrack_reply_users(const struct ftrack_reply *r, size_t i,
 FT_MUST_USE int ftrack_reply_markers(const struct ftrack_reply *r, size_t i,
 				     struct ftrack_marker_list *list,
 				     size_t *ret_count);
+
+/*
+ * The number of records in the `data` array of query result i (stubs and
+ * skipped records included); 0 when it has none.
+ */
+size_t ftrack_reply_data_len(const struct ftrack_reply *r, size_t i);
 
 /*
  * The next offset of query result i (`metadata.next.offset`) into *ret:

@@ -350,6 +350,14 @@ START_TEST(test_body_dump_range)
 	ck_assert_str_eq(body, "[]");
 	free(body);
 	ck_assert_int_eq(ftrack_ops_dump(ops, 2, 2, &body, &len), FT_E_INVAL);
+	ftrack_ops_truncate(ops, 5);
+	ck_assert_uint_eq(ftrack_ops_count(ops), 3);
+	ftrack_ops_truncate(ops, 1);
+	ck_assert_uint_eq(ftrack_ops_count(ops), 1);
+	ck_assert_int_eq(ftrack_ops_dump(ops, 0, 1, &body, &len), FT_OK);
+	ck_assert_str_eq(body, "[{\"action\":\"delete\",\"entity_key\":[\"a\"],"
+			       "\"entity_type\":\"User\"}]");
+	free(body);
 	ck_assert_int_eq(ftrack_ops_dump(ops, 4, 0, &body, &len), FT_E_INVAL);
 	ftrack_ops_free(ops);
 	ftrack_ops_free(NULL);
@@ -523,6 +531,8 @@ START_TEST(test_decode_users)
 
 	ck_assert_int_eq(ftrack_reply_users(rep, 0, &list, &n), FT_OK);
 	ck_assert_uint_eq(n, 3); /* u3 is a reference stub */
+	ck_assert_uint_eq(ftrack_reply_data_len(rep, 0), 4);
+	ck_assert_uint_eq(ftrack_reply_data_len(rep, 1), 0);
 	ck_assert_uint_eq(list.n, 3);
 	ck_assert_str_eq(list.v[0].id, "u1");
 	ck_assert_str_eq(list.v[0].username, "jdoe");

@@ -1,0 +1,220 @@
+/*
+ * ftrack_api.h: the ftrack client the daemon calls.
+ *
+ * Speaks struct ft_user and FT_E_* only: the wire (http) and the JSON
+ * (ftrack_json) stay behind it.  A struct ftrack_client holds one
+ * keep-alive connection to <server>/api, the retry policy and counters.
+ *
+ * Errors: FT_E_HTTP (unreachable, busy, timeout: transient), FT_E_MALFORMED
+ * (an unexpected answer: transient), FT_E_AUTH (credentials or
+ * permission refused), FT_E_DATA (ftrack rejected the data: permanent),
+ * FT_E_TOOBIG (over a limit), FT_E_NOMEM, FT_E_INVAL (bad argument).
+ * Functions taking err/errlen write a one-line reason there on failure
+ * (for FT_E_DATA/FT_E_AUTH: "<exception>: <content>" from ftrack).
+ *
+ * Retries: a request that fails transiently (network error, HTTP 429,
+ * 502-504, a 5xx exception or a 5xx non-JSON answer) is sent again inside
+ * the same call, up to `attempts` times, with exponential back-off and
+ * jitter, at least the Retry-After the server asked (capped), and never
+ * past the call's deadline.  Creates carry client-made ids, so a create
+ * whose answer was lost and that is sent again cannot make a duplicate.
+ *
+ * Ownership: the client borrows nothing from cfg after ftrack_client_new
+ * returns.  Users appended to a caller's list belong to the list.  Not
+ * thread-safe: one client per thread.  Non-logging; the API key never
+ * leaves the request header.
+ */
+#ifndef FTRACK_API_H
+#define FTRACK_API_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "ft_attrs.h"
+#include "ft_user.h"
+#include "ftrack_json.h" /* enum ftrack_field, FTRACK_MARKER_* */
+
+#define FTRACK_DEFAULT_PAGE   500    /* records per query page */
+#define FTRACK_LOOKUP_CHUNK   100    /* values per `in (...)` lookup */
+#define FTRACK_MAX_PAGES      100000 /* pages per listing */
+#define FTRACK_MAX_BATCH_SIZE 1000   /* operations per POST */
+
+struct ftrack_client;
+
+/* The retry policy of one call (ftrack_client_set_retry). */
+struct ftrack_retry {
+	unsigned attempts;        /* tries per request, >= 1; default 5 */
+	unsigned base_ms;         /* first back-off; default 500 */
+	unsigned max_ms;          /* back-off cap; default 30000 */
+	unsigned retry_after_max; /* seconds of Retry-After honoured; 60 */
+	unsigned deadline_ms;     /* whole call, all tries; default 180000 */
+};
+
+struct ftrack_stats {
+	unsigned long requests;    /* HTTP requests sent, retries included */
+	unsigned long connections; /* TCP connections opened */
+	unsigned long retries;     /* requests sent again after a failure */
+};
+
+/*
+ * A new client for cfg->ftrack (server, api_user, api_key, timeout,
+ * batch_size, tls_ca_file).  Returns FT_OK with *ret (free with
+ * ftrack_client_free), FT_E_INVAL (no server, user or key), FT_E_NOMEM or
+ * FT_E_INTERNAL.  No network traffic happens here.
+ */
+FT_MUST_USE int ftrack_client_new(const struct config *cfg,
+				  struct ftrack_client **ret);
+
+/* Close the connection, free; NULL is a no-op. */
+void ftrack_client_free(struct ftrack_client *c);
+
+/* Replace the retry policy (zero fields keep their defaults). */
+void ftrack_client_set_retry(struct ftrack_client *c,
+			     const struct ftrack_retry *r);
+
+/*
+ * When *stop becomes non-zero (a signal handler's flag), back-off waits
+ * end and no further attempt is made; the call fails with FT_E_HTTP.
+ * NULL: never.  The flag is borrowed.
+ */
+void ftrack_client_set_stop(struct ftrack_client *c,
+			    const volatile sig_atomic_t *stop);
+
+/* The counters since ftrack_client_new. */
+void ftrack_client_stats(const struct ftrack_client *c,
+			 struct ftrack_stats *ret);
+
+/*
+ * Authenticate and ask query_server_information: the server's version
+ * goes into version (capacity vlen).  Returns FT_OK or an FT_E_* code
+ * (FT_E_AUTH for a wrong key or user).
+ */
+FT_MUST_USE int ftrack_server_info(struct ftrack_client *c, char *version,
+				   size_t vlen, char *err, size_t errlen);
+
+/*
+ * Append to list the Users whose username is one of usernames[0..n), with
+ * uuid and deactivated filled from their markers.  Names not found are
+ * simply absent; the order is the server's.  At most 2 requests per
+ * FTRACK_LOOKUP_CHUNK names (one for the users, one for their markers),
+ * more only when the server pages.  On failure list is as it was.
+ */
+FT_MUST_USE int ftrack_users_get(struct ftrack_client *c,
+				 const char *const usernames[], size_t n,
+				 struct ft_user_list *list, char *err,
+				 size_t errlen);
+
+/*
+ * As ftrack_users_get, for the Users whose ftrack_syncd.uuid marker is one
+ * of uuids[0..n) (an LDAP account that was renamed): at most 2 requests
+ * per FTRACK_LOOKUP_CHUNK uuids.
+ */
+FT_MUST_USE int ftrack_users_by_uuid(struct ftrack_client *c,
+				     const char *const uuids[], size_t n,
+				     struct ft_user_list *list, char *err,
+				     size_t errlen);
+
+/*
+ * Every User, with its markers, handed to on_user(ctx, u) one at a time.
+ * on_user may move strings out of *u (setting them NULL); the client
+ * clears *u after it returns.  A non-zero return from on_user stops the
+ * listing and is returned.
+ *
+ * Users (`order by id`) and ftrack_syncd.* Metadata (`order by parent_id,
+ * key`) are read page_size (0: FTRACK_DEFAULT_PAGE) records at a time,
+ * following metadata.next.offset until it is null or a page is empty, at
+ * most FTRACK_MAX_PAGES pages each (then FT_E_TOOBIG).  A user page and a
+ * marker page travel in one POST while both have pages left.  Users are
+ * handed out once every marker is read (memory: the markers, and the
+ * users read before the markers were complete; never a whole JSON
+ * listing).
+ */
+FT_MUST_USE int ftrack_users_all(struct ftrack_client *c, unsigned page_size,
+				 int (*on_user)(void *ctx, struct ft_user *u),
+				 void *ctx, char *err, size_t errlen);
+
+/* ---- write batches ------------------------------------------------------ */
+
+/*
+ * A batch of writes, sent by ftrack_batch_commit.  Each adder appends
+ * operations and returns the index of its first in *ret_op (may be NULL).
+ * Consecutive operations on the same user form a group: a group is never
+ * split across POSTs, and is the unit retried alone to isolate a record
+ * that ftrack rejects.  Adders return FT_OK, FT_E_INVAL (missing or non
+ * UTF-8 argument), FT_E_IO (no randomness for an id) or FT_E_NOMEM.
+ */
+struct ftrack_batch;
+
+/* The outcome of one operation (ftrack_batch_result). */
+struct ftrack_result {
+	int code;            /* FT_OK, or why it failed or was not done */
+	const char *message; /* ftrack's or the transport's reason, or NULL */
+	const char *id;      /* the user's id (a create: the new id) */
+};
+
+/* A new, empty batch (free with ftrack_batch_free). */
+FT_MUST_USE int ftrack_batch_new(struct ftrack_batch **ret);
+
+/* Free b; NULL is a no-op. */
+void ftrack_batch_free(struct ftrack_batch *b);
+
+/* Number of operations in b. */
+size_t ftrack_batch_count(const struct ftrack_batch *b);
+
+/*
+ * Create an active User from u (username required; first_name, last_name,
+ * email) with a new random (uuid4) id, plus, when uuid is not NULL, its
+ * ftrack_syncd.uuid marker in the same group (operation *ret_op + 1).
+ */
+FT_MUST_USE int ftrack_batch_create_user(struct ftrack_batch *b,
+					 const struct ft_user *u,
+					 const char *uuid, size_t *ret_op);
+
+/* Update User id: only the attributes named in fields (FTRACK_F_*). */
+FT_MUST_USE int ftrack_batch_update_user(struct ftrack_batch *b, const char *id,
+					 const struct ft_user *u,
+					 unsigned fields, size_t *ret_op);
+
+/*
+ * Set marker key of User user_id to value: an update when the marker
+ * exists (the caller knows from ft_user.uuid/deactivated), else a create.
+ */
+FT_MUST_USE int ftrack_batch_set_marker(struct ftrack_batch *b,
+					const char *user_id, const char *key,
+					const char *value, bool exists,
+					size_t *ret_op);
+
+/* Delete marker key of User user_id. */
+FT_MUST_USE int ftrack_batch_delete_marker(struct ftrack_batch *b,
+					   const char *user_id, const char *key,
+					   size_t *ret_op);
+
+/* Delete User id. */
+FT_MUST_USE int ftrack_batch_delete_user(struct ftrack_batch *b, const char *id,
+					 size_t *ret_op);
+
+/*
+ * Send b: up to the configured batch_size operations per POST, groups
+ * kept whole.  When ftrack rejects a POST (FT_E_DATA), its groups are sent
+ * again one by one, so that only the group with the bad record fails.
+ * When a POST fails transiently after its retries (or with FT_E_AUTH),
+ * the commit stops there: the rest is marked not done with that code.
+ * Returns FT_OK (every operation applied), FT_E_DATA (some groups
+ * rejected, the others applied), or the code that stopped the commit.
+ * err gets the first failure's reason.  A batch is committed once.
+ */
+FT_MUST_USE int ftrack_batch_commit(struct ftrack_client *c,
+				    struct ftrack_batch *b, char *err,
+				    size_t errlen);
+
+/*
+ * The outcome of operation i into *ret (strings borrowed from b; before
+ * the commit, code is FT_E_AGAIN).  Returns FT_OK or FT_E_INVAL (i out of
+ * range).
+ */
+FT_MUST_USE int ftrack_batch_result(const struct ftrack_batch *b, size_t i,
+				    struct ftrack_result *ret);
+
+#endif

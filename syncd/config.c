@@ -1095,7 +1095,8 @@ read_secret(struct load *l, const struct key *k, char **ret)
 		fail(l, line, FT_E_CONFIG, "[%s] %s: cannot read '%s': %s",
 		     k->section, k->name, path,
 		     r == FT_E_IO ? strerror(errno) : "larger than 4096 bytes");
-	else if (r == FT_OK && (len == 0 || check_text(buf) != NULL))
+	else if (r == FT_OK && (len == 0 || memchr(buf, '\0', len) != NULL ||
+				check_text(buf) != NULL))
 		fail(l, line, FT_E_CONFIG,
 		     "[%s] %s: '%s' must hold the secret on one line%s",
 		     k->section, k->name, path,

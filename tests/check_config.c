@@ -1228,6 +1228,9 @@ START_TEST(test_secret_missing_symlink_dir_big)
 			 "api_key_file = @DIR@/ftrack.secret");
 	load_fails(FT_E_CONFIG, at(line, "[ftrack] api_key_file: "),
 		   "larger than 4096 bytes");
+	write_file(keypath, "k3\0y\n", 5, 0600);
+	load_fails(FT_E_CONFIG, at(line, "[ftrack] api_key_file: "),
+		   "must hold the secret on one line");
 	write_file(keypath, big, 4096, 0600); /* exactly the limit is fine */
 	config_free(load_ok());
 }

@@ -16,7 +16,8 @@
  * 502-504, a 5xx exception or a 5xx non-JSON answer) is sent again inside
  * the same call, up to `attempts` times, with exponential back-off and
  * jitter, at least the Retry-After the server asked (capped), and never
- * past the call's deadline.  Creates carry client-made ids, so a create
+ * past the request's deadline (a call of several requests, such as a
+ * listing, has one deadline per request).  Creates carry client-made ids, so a create
  * whose answer was lost and that is sent again cannot make a duplicate.
  *
  * Ownership: the client borrows nothing from cfg after ftrack_client_new
@@ -49,7 +50,7 @@ struct ftrack_retry {
 	unsigned base_ms;         /* first back-off; default 500 */
 	unsigned max_ms;          /* back-off cap; default 30000 */
 	unsigned retry_after_max; /* seconds of Retry-After honoured; 60 */
-	unsigned deadline_ms;     /* whole call, all tries; default 180000 */
+	unsigned deadline_ms;     /* one request, all its tries; 180000 */
 };
 
 struct ftrack_stats {
@@ -70,7 +71,7 @@ FT_MUST_USE int ftrack_client_new(const struct config *cfg,
 /* Close the connection, free; NULL is a no-op. */
 void ftrack_client_free(struct ftrack_client *c);
 
-/* Replace the retry policy (zero fields keep their defaults). */
+/* Replace the retry policy (a zero field takes its default). */
 void ftrack_client_set_retry(struct ftrack_client *c,
 			     const struct ftrack_retry *r);
 

@@ -18,6 +18,7 @@
 #include "ft_user.h"
 #include "ftrack_api.h"
 #include "harness.h"
+#include "http.h"
 
 Suite *ftrack_api_suite(void);
 
@@ -703,6 +704,78 @@ START_TEST(test_lost_answer_no_duplicate)
 
 END_TEST
 
+START_TEST(test_malformed_answers)
+{
+	char version[64], err[256] = "";
+	struct ftrack_stats st;
+
+	start(NULL);
+	/* a 200 that is not JSON: malformed, not sent again */
+	emu_fault("{\"count\":1,\"status\":200,\"body\":\"<html>oops\"}");
+	ck_assert_int_eq(ftrack_server_info(cl, version, sizeof(version), err,
+					    sizeof(err)),
+			 FT_E_MALFORMED);
+	ck_assert_ptr_nonnull(strstr(err, "not JSON"));
+	ck_assert_uint_eq(requests(), 1);
+	/* a 500 error page: transient, sent again */
+	emu_fault("{\"count\":1,\"status\":500}");
+	ck_assert_int_eq(ftrack_server_info(cl, version, sizeof(version), err,
+					    sizeof(err)),
+			 FT_OK);
+	ftrack_client_stats(cl, &st);
+	ck_assert_uint_eq(st.requests, 3);
+	ck_assert_uint_eq(st.retries, 1);
+	stop();
+}
+
+END_TEST
+
+/* The http unit: any status is a response; the body cap holds. */
+START_TEST(test_http_cap)
+{
+	const char *q = "[{\"action\":\"query\",\"expression\":\"select id, "
+			"username from User\"}]";
+	struct http_opts o = {.user = H_EMU_USER,
+			      .api_key = H_EMU_KEY,
+			      .timeout = 5,
+			      .max_body = 64};
+	struct http *h = NULL;
+	struct http_resp resp;
+	char url[256], err[256] = "";
+
+	emu = h_emu_start(NULL);
+	ck_assert_ptr_nonnull(emu);
+	snprintf(url, sizeof(url), "%s/api", h_emu_url(emu));
+	o.url = url;
+	ck_assert_int_eq(http_new(&o, &h), FT_OK);
+	ck_assert_int_eq(http_post(h, q, strlen(q), &resp, err, sizeof(err)),
+			 FT_E_TOOBIG);
+	http_resp_clear(&resp);
+	http_free(h);
+	o.max_body = 0;
+	ck_assert_int_eq(http_new(&o, &h), FT_OK);
+	ck_assert_int_eq(http_post(h, q, strlen(q), &resp, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_uint_gt(resp.len, 64);
+	ck_assert_uint_eq(strlen(resp.body), resp.len);
+	http_resp_clear(&resp);
+	/* an error status is still a response */
+	ck_assert_int_eq(http_post(h, "nope", 4, &resp, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_int_eq(resp.status, 400);
+	ck_assert_ptr_nonnull(strstr(resp.body, "ValidationError"));
+	http_resp_clear(&resp);
+	ck_assert_uint_eq(http_requests(h), 2);
+	ck_assert_uint_eq(http_connections(h), 1);
+	http_free(h);
+	o.api_key = "k\nX-Injected: 1";
+	ck_assert_int_eq(http_new(&o, &h), FT_E_INVAL);
+	h_emu_stop(emu);
+}
+
+END_TEST
+
 /* ---- paging and keep-alive ---------------------------------------------- */
 
 struct seen {
@@ -851,6 +924,8 @@ ftrack_api_suite(void)
 	tcase_add_test(f, test_timeout);
 	tcase_add_test(f, test_stop_flag);
 	tcase_add_test(f, test_lost_answer_no_duplicate);
+	tcase_add_test(f, test_malformed_answers);
+	tcase_add_test(f, test_http_cap);
 	suite_add_tcase(s, a);
 	suite_add_tcase(s, f);
 	return s;

@@ -8,7 +8,10 @@
  * Errors: FT_E_HTTP (unreachable, busy, timeout: transient), FT_E_MALFORMED
  * (an unexpected answer: transient), FT_E_AUTH (credentials or
  * permission refused), FT_E_DATA (ftrack rejected the data: permanent),
- * FT_E_TOOBIG (over a limit), FT_E_NOMEM, FT_E_INVAL (bad argument).
+ * FT_E_TOOBIG (over a limit), FT_E_NOMEM, FT_E_INVAL (bad argument, or
+ * a value that cannot be quoted in a query: a control character or bytes
+ * that are not UTF-8), FT_E_CONFIG (the server URL is malformed or not
+ * http/https).
  * Functions taking err/errlen write a one-line reason there on failure
  * (for FT_E_DATA/FT_E_AUTH: "<exception>: <content>" from ftrack).
  *

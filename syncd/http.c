@@ -243,6 +243,16 @@ collect_info(struct http *h, struct http_resp *resp)
 		h->connections += (unsigned long)conns;
 }
 
+/* Forget the receive buffer (freed), ready for the next request. */
+static void
+drop_body(struct http *h)
+{
+	free(h->buf);
+	h->buf = NULL;
+	h->cap = 0;
+	h->len = 0;
+}
+
 int
 http_post(struct http *h, const char *body, size_t len, struct http_resp *resp,
 	  char *err, size_t errlen)
@@ -264,6 +274,7 @@ http_post(struct http *h, const char *body, size_t len, struct http_resp *resp,
 	if (rc != CURLE_OK) {
 		int r = transfer_error(h, rc, resp);
 
+		drop_body(h); /* a large partial body is not kept around */
 		snprintf(err, errlen, "%s",
 			 r == FT_E_TOOBIG ? "response body over the size limit"
 			 : h->curl_err[0] ? h->curl_err
@@ -272,9 +283,8 @@ http_post(struct http *h, const char *body, size_t len, struct http_resp *resp,
 	}
 	resp->body = h->buf != NULL ? h->buf : strdup("");
 	resp->len = h->len;
-	h->buf = NULL;
-	h->cap = 0;
-	h->len = 0;
+	h->buf = NULL; /* now the caller's */
+	drop_body(h);
 	return resp->body != NULL ? FT_OK : FT_E_NOMEM;
 }
 

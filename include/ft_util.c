@@ -62,13 +62,14 @@ utf8_seq(const unsigned char *p, size_t left)
 	if (p[0] < 0x80)
 		return 1;
 	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1fu;
+		n = 2;
 	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0fu;
+		n = 3;
 	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07u;
+		n = 4;
 	else
 		return 0;
+	cp = p[0] & (0x7fu >> n);
 	if (left < n)
 		return 0;
 	for (i = 1; i < n; i++) {

@@ -1,0 +1,31 @@
+/*
+ * apply.h: turn a plan_action into ftrack write operations.
+ *
+ * Shared by the on-demand path and the reconcile, so that both write a
+ * decision the same way: user fields, activation and the markers of
+ * DESIGN.md section 6 go into one group of the batch.
+ * Pure apart from the batch it appends to; non-logging.
+ */
+#ifndef APPLY_H
+#define APPLY_H
+
+#include <stddef.h>
+
+#include "ft_attrs.h"
+#include "ftrack_api.h"
+#include "plan.h"
+
+/*
+ * Append the operations of a to b; *ret_op gets the index of the first
+ * (when a writes nothing, the index the next would have).  now_iso is the
+ * time written in a deactivated marker.  Returns FT_OK, FT_E_INVAL (the
+ * action lacks an id or name it needs) or FT_E_NOMEM.
+ */
+FT_MUST_USE int apply_action(struct ftrack_batch *b,
+			     const struct plan_action *a, const char *now_iso,
+			     size_t *ret_op);
+
+/* The current UTC time as ISO 8601 ("2026-11-27T14:00:00Z"). */
+void apply_now_iso(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,95 @@
+/* main.c: ftrack-syncd's command line: global options and dispatch. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "ft_err.h"
+#include "http.h"
+
+#ifndef FT_VERSION
+#define FT_VERSION "0.1.0"
+#endif
+
+static const char usage_text[] =
+	"usage: ftrack-syncd [-c FILE] [run]\n"
+	"       ftrack-syncd [-c FILE] sync USER...\n"
+	"       ftrack-syncd [-c FILE] reconcile [--apply] [--force] "
+	"[--json]\n"
+	"       ftrack-syncd [-c FILE] check\n"
+	"       ftrack-syncd [-c FILE] status\n"
+	"       ftrack-syncd --version | --help\n"
+	"\n"
+	"  run        serve: take login events, provision users, reconcile\n"
+	"  sync       provision these users now and report each outcome\n"
+	"  reconcile  plan a full reconcile (dry run), or --apply it\n"
+	"  check      validate the config, bind to LDAP, log in to ftrack\n"
+	"  status     queue depth, last reconcile, counters\n"
+	"\n"
+	"  -c FILE    configuration (default: $FTRACK_SYNCD_CONFIG, else\n"
+	"             /etc/ftrack-syncd.conf)\n"
+	"\n"
+	"exit: 0 ok, 1 errors, 2 usage or configuration, 3 held by a safety\n"
+	"guard, 4 dry run found changes\n";
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv, const char *config_path);
+} commands[] = {
+	{"run", cmd_run},
+	{"sync", cmd_sync},
+	{"reconcile", cmd_reconcile},
+	{"check", cmd_check},
+	{"status", cmd_status},
+};
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config_path = NULL;
+	char *run_argv[] = {(char *)(unsigned long)"run", NULL};
+	size_t i;
+	int c;
+
+	/* '+': stop at the command; its own options are its business */
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		case 'V':
+			puts("ftrack-syncd " FT_VERSION);
+			return EXIT_OK;
+		default:
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	/* before any thread: libcurl's global state */
+	if (http_global_init() < 0) {
+		fputs("ftrack-syncd: unable to initialise libcurl\n", stderr);
+		return EXIT_ERRORS;
+	}
+	if (optind >= argc)
+		return cmd_run(1, run_argv, config_path);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			int n = argc - optind;
+
+			optind = 0; /* reset getopt for the command */
+			return commands[i].fn(n, argv + argc - n, config_path);
+		}
+	}
+	fprintf(stderr, "ftrack-syncd: unknown command '%s'\n\n%s",
+		argv[optind], usage_text);
+	return EXIT_USAGE;
+}

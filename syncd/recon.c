@@ -1,0 +1,355 @@
+/* recon.c: the reconcile plan over both populations, and its guards. */
+#include "recon.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_err.h"
+#include "umap.h"
+
+static const char *const guard_names[GUARD_COUNT] = {
+	"ldap_complete", "ldap_nonempty",  "min_ldap_users",
+	"max_shrink",    "sentinel_users", "max_deactivate",
+};
+
+/* The order actions are applied in: renames first free their old names,
+ * creates after them, leavers last. */
+static int
+kind_rank(enum plan_kind k)
+{
+	static const int rank[] = {
+		[PLAN_RENAME] = 0, [PLAN_LINK] = 1,
+		[PLAN_UPDATE] = 2, [PLAN_REACTIVATE] = 3,
+		[PLAN_CREATE] = 4, [PLAN_DEACTIVATE] = 5,
+		[PLAN_DELETE] = 6, [PLAN_CONFLICT] = 7,
+		[PLAN_NONE] = 8,   [PLAN_SKIP] = 9,
+	};
+
+	return rank[k];
+}
+
+static const char *
+action_name(const struct plan_action *a)
+{
+	const struct ft_user *u = a->ldap ? a->ldap : a->ftrack;
+
+	return u && u->username ? u->username : "";
+}
+
+static int
+cmp_action(const void *pa, const void *pb)
+{
+	const struct plan_action *a = pa, *b = pb;
+	int d = kind_rank(a->kind) - kind_rank(b->kind);
+
+	return d ? d : strcmp(action_name(a), action_name(b));
+}
+
+struct build {
+	const struct recon_input *in;
+	struct recon_plan *p;
+	size_t cap;
+	struct umap *by_name;   /* ftrack username -> ft_user */
+	struct umap *by_uuid;   /* ftrack uuid marker -> ft_user */
+	struct umap *ldap_name; /* LDAP username -> count (as pointer) */
+	struct umap *seen;      /* ftrack id -> accounted for */
+};
+
+static int
+keep(struct build *b, const struct plan_action *a)
+{
+	b->p->count[a->kind]++;
+	if (a->kind == PLAN_NONE || a->kind == PLAN_SKIP)
+		return FT_OK;
+	if (b->p->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		struct plan_action *v = reallocarray(b->p->v, cap, sizeof(*v));
+
+		if (v == NULL)
+			return FT_E_NOMEM;
+		b->p->v = v;
+		b->cap = cap;
+	}
+	b->p->v[b->p->n++] = *a;
+	return FT_OK;
+}
+
+static int
+account(struct build *b, const struct ft_user *f)
+{
+	if (f == NULL || f->id == NULL)
+		return FT_OK;
+	return umap_put(b->seen, f->id, (void *)(uintptr_t)1);
+}
+
+static int
+index_users(struct build *b)
+{
+	const struct ft_user_list *l = b->in->ftrack;
+	size_t i;
+	int r = FT_OK;
+
+	for (i = 0; r == FT_OK && i < l->n; i++) {
+		const struct ft_user *f = &l->v[i];
+
+		if (f->username != NULL)
+			r = umap_put(b->by_name, f->username,
+				     (void *)(uintptr_t)f);
+		if (r == FT_OK && f->uuid != NULL)
+			r = umap_put(b->by_uuid, f->uuid, (void *)(uintptr_t)f);
+	}
+	for (i = 0; r == FT_OK && i < b->in->ldap->n; i++) {
+		const struct ft_user *u = &b->in->ldap->v[i];
+		uintptr_t c = (uintptr_t)umap_get(b->ldap_name, u->username);
+
+		r = umap_put(b->ldap_name, u->username, (void *)(c + 1));
+	}
+	return r;
+}
+
+/* An LDAP entry that is disabled: its ftrack user is a leaver. */
+static int
+plan_disabled(struct build *b, const struct ft_user *l, const struct ft_user *f)
+{
+	struct plan_action a;
+	int r = account(b, f);
+
+	if (r < 0 || f == NULL)
+		return r;
+	plan_missing(b->in->policy, b->in->api_user, f, &a);
+	if (a.kind == PLAN_DEACTIVATE || a.kind == PLAN_DELETE)
+		(void)snprintf(a.reason, sizeof(a.reason),
+			       "disabled in LDAP (%s)", l->dn ? l->dn : "");
+	return keep(b, &a);
+}
+
+static int
+plan_entry(struct build *b, const struct ft_user *l)
+{
+	const struct ft_user *by_name = umap_get(b->by_name, l->username);
+	const struct ft_user *by_uuid =
+		l->uuid ? umap_get(b->by_uuid, l->uuid) : NULL;
+	struct plan_action a;
+	int r;
+
+	if (l->disabled)
+		return plan_disabled(b, l, by_uuid ? by_uuid : by_name);
+	r = account(b, by_name);
+	if (r == FT_OK)
+		r = account(b, by_uuid);
+	if (r < 0)
+		return r;
+	if ((uintptr_t)umap_get(b->ldap_name, l->username) > 1) {
+		memset(&a, 0, sizeof(a));
+		a.kind = PLAN_CONFLICT;
+		a.ldap = l;
+		(void)snprintf(a.reason, sizeof(a.reason),
+			       "two LDAP entries map to '%s' (%s is one)",
+			       l->username, l->dn ? l->dn : "?");
+		return keep(b, &a);
+	}
+	plan_user(b->in->policy, b->in->api_user, l, by_name, by_uuid,
+		  b->in->policy->reconcile_create, &a);
+	return keep(b, &a);
+}
+
+static int
+plan_leavers(struct build *b)
+{
+	const struct ft_user_list *l = b->in->ftrack;
+	struct plan_action a;
+	size_t i;
+	int r = FT_OK;
+
+	for (i = 0; r == FT_OK && i < l->n; i++) {
+		const struct ft_user *f = &l->v[i];
+
+		if (f->id == NULL || umap_get(b->seen, f->id) != NULL)
+			continue;
+		plan_missing(b->in->policy, b->in->api_user, f, &a);
+		r = keep(b, &a);
+	}
+	return r;
+}
+
+static void guard(struct recon_plan *p, enum recon_guard_id id, bool ok,
+		  bool forceable, const char *fmt, ...) FT_PRINTF(5, 6);
+
+static void
+guard(struct recon_plan *p, enum recon_guard_id id, bool ok, bool forceable,
+      const char *fmt, ...)
+{
+	struct recon_guard *g = &p->guard[id];
+	va_list ap;
+
+	g->name = guard_names[id];
+	g->ok = ok;
+	g->forceable = forceable;
+	va_start(ap, fmt);
+	(void)vsnprintf(g->detail, sizeof(g->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* limit (count or percentage, rounded up) of base */
+static unsigned long
+limit_of(const struct limit *l, unsigned long base)
+{
+	if (!l->percent)
+		return l->value;
+	return (base * l->value + 99) / 100;
+}
+
+static void
+guard_shrink(const struct recon_input *in, struct recon_plan *p)
+{
+	unsigned long last = in->last_good, n = p->population;
+	const struct limit *l = &in->policy->max_shrink;
+	unsigned long shrink = last > n ? last - n : 0;
+	/* rounded down: "shrank by more than 20%" must not pass at 20.5% */
+	unsigned long limit = l->percent ? last * l->value / 100 : l->value;
+
+	if (last == 0)
+		guard(p, GUARD_MAX_SHRINK, true, true, "no earlier good run");
+	else
+		guard(p, GUARD_MAX_SHRINK, shrink <= limit, true,
+		      "%lu entries, %lu at the last good run (limit: %lu%s "
+		      "fewer)",
+		      n, last, l->value, l->percent ? "%" : "");
+}
+
+static bool
+ldap_has_enabled(const struct ft_user_list *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct ft_user *u = &l->v[i];
+
+		if (!u->disabled &&
+		    ((u->username && !strcmp(u->username, name)) ||
+		     (u->login && !strcmp(u->login, name))))
+			return true;
+	}
+	return false;
+}
+
+static void
+guard_sentinels(const struct recon_input *in, struct recon_plan *p)
+{
+	const struct strlist *s = &in->policy->sentinel_users;
+	char missing[160] = "";
+	size_t i, len;
+	bool ok = true;
+
+	for (i = 0; i < s->n; i++) {
+		if (ldap_has_enabled(in->ldap, s->v[i]))
+			continue;
+		ok = false;
+		len = strlen(missing);
+		(void)snprintf(missing + len, sizeof(missing) - len, "%s'%s'",
+			       len ? ", " : "", s->v[i]);
+	}
+	if (s->n == 0)
+		guard(p, GUARD_SENTINELS, true, true, "none configured");
+	else if (ok)
+		guard(p, GUARD_SENTINELS, true, true, "all %zu present", s->n);
+	else
+		guard(p, GUARD_SENTINELS, false, true, "missing: %s", missing);
+}
+
+static void
+guard_deactivate(const struct recon_input *in, struct recon_plan *p)
+{
+	const struct limit *l = &in->policy->max_deactivate;
+	unsigned long active = 0, leavers, limit;
+	size_t i;
+
+	for (i = 0; i < in->ftrack->n; i++)
+		active += in->ftrack->v[i].is_active;
+	leavers = p->count[PLAN_DEACTIVATE] + p->count[PLAN_DELETE];
+	limit = limit_of(l, active);
+	guard(p, GUARD_MAX_DEACTIVATE, leavers <= limit, true,
+	      "%lu to deactivate or delete, limit %lu (%lu%s of %lu active)",
+	      leavers, limit, l->value, l->percent ? "%" : "", active);
+}
+
+static void
+check_guards(const struct recon_input *in, struct recon_plan *p)
+{
+	unsigned long n = p->population, min = in->policy->min_ldap_users;
+
+	guard(p, GUARD_LDAP_COMPLETE, in->ldap_status == FT_OK, false, "%s",
+	      in->ldap_status == FT_OK ? "complete answer"
+	      : in->ldap_reason && *in->ldap_reason
+		      ? in->ldap_reason
+		      : ft_strerror(in->ldap_status));
+	guard(p, GUARD_NONEMPTY, n > 0, false, "%lu entries", n);
+	guard(p, GUARD_MIN_USERS, n >= min, true, "%lu entries, minimum %lu", n,
+	      min);
+	guard_shrink(in, p);
+	guard_sentinels(in, p);
+	guard_deactivate(in, p);
+}
+
+int
+recon_plan_build(const struct recon_input *in, struct recon_plan *ret)
+{
+	struct build b = {.in = in, .p = ret};
+	size_t i;
+	int r = FT_E_NOMEM;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->population = in->ldap->n;
+	b.by_name = umap_new();
+	b.by_uuid = umap_new();
+	b.ldap_name = umap_new();
+	b.seen = umap_new();
+	if (b.by_name && b.by_uuid && b.ldap_name && b.seen)
+		r = index_users(&b);
+	for (i = 0; r == FT_OK && i < in->ldap->n; i++)
+		r = plan_entry(&b, &in->ldap->v[i]);
+	if (r == FT_OK)
+		r = plan_leavers(&b);
+	umap_free(b.by_name, NULL);
+	umap_free(b.by_uuid, NULL);
+	umap_free(b.ldap_name, NULL);
+	umap_free(b.seen, NULL);
+	if (r < 0) {
+		recon_plan_free(ret);
+		return r;
+	}
+	qsort(ret->v, ret->n, sizeof(*ret->v), cmp_action);
+	check_guards(in, ret);
+	return FT_OK;
+}
+
+void
+recon_plan_free(struct recon_plan *p)
+{
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+bool
+recon_plan_held(const struct recon_plan *p, bool force)
+{
+	size_t i;
+
+	for (i = 0; i < GUARD_COUNT; i++) {
+		if (!p->guard[i].ok && (!force || !p->guard[i].forceable))
+			return true;
+	}
+	return false;
+}
+
+size_t
+recon_plan_changes(const struct recon_plan *p)
+{
+	return p->count[PLAN_CREATE] + p->count[PLAN_UPDATE] +
+	       p->count[PLAN_LINK] + p->count[PLAN_RENAME] +
+	       p->count[PLAN_REACTIVATE] + p->count[PLAN_DEACTIVATE] +
+	       p->count[PLAN_DELETE];
+}

@@ -1,0 +1,79 @@
+/*
+ * recon.h: the full reconcile's plan and safety guards, as a pure function.
+ *
+ * recon_plan_build() takes every LDAP entry, every ftrack user with its
+ * markers, the policy and the population of the last good run, and
+ * returns the ordered actions (each with its reason, decided per person
+ * by plan_user() and plan_missing()) and the result of every guard of
+ * DESIGN.md section 4.  Any failed guard holds the whole plan: nothing is
+ * written.  The guards that doubt LDAP's answer itself (an error or
+ * partial result, zero entries) can never be forced; the others (size of
+ * the population, sentinels, number of deactivations) can be, by a person
+ * who looked at the held plan (`reconcile --apply --force`).
+ *
+ * No I/O.  The plan borrows the users of both lists: keep them alive
+ * until recon_plan_free().  Not thread-safe on one plan.
+ */
+#ifndef RECON_H
+#define RECON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "ft_attrs.h"
+#include "ft_user.h"
+#include "plan.h"
+
+enum recon_guard_id {
+	GUARD_LDAP_COMPLETE,  /* LDAP answered fully, without error */
+	GUARD_NONEMPTY,       /* LDAP returned at least one entry */
+	GUARD_MIN_USERS,      /* at least min_ldap_users entries */
+	GUARD_MAX_SHRINK,     /* not shrunk more than max_shrink */
+	GUARD_SENTINELS,      /* every sentinel_users account present */
+	GUARD_MAX_DEACTIVATE, /* at most max_deactivate leavers */
+	GUARD_COUNT
+};
+
+struct recon_guard {
+	const char *name; /* "ldap_complete", "min_ldap_users", ... */
+	bool ok;
+	bool forceable;
+	char detail[192];
+};
+
+struct recon_input {
+	const struct config_policy *policy;
+	const char *api_user;
+	const struct ft_user_list *ldap;   /* every entry, disabled included */
+	int ldap_status;                   /* FT_OK or the read's FT_E_* */
+	const char *ldap_reason;           /* why it failed, or "" */
+	const struct ft_user_list *ftrack; /* every user, with markers */
+	unsigned long last_good;           /* population then; 0: none */
+};
+
+struct recon_plan {
+	struct plan_action *v; /* the actions, in the order to apply */
+	size_t n;
+	size_t count[PLAN_SKIP + 1]; /* per kind, skips and no-ops too */
+	struct recon_guard guard[GUARD_COUNT];
+	unsigned long population; /* LDAP entries read */
+};
+
+/*
+ * Build the plan.  Returns FT_OK (*ret filled; free with
+ * recon_plan_free) or FT_E_NOMEM.
+ */
+FT_MUST_USE int recon_plan_build(const struct recon_input *in,
+				 struct recon_plan *ret);
+
+/* Free the actions; the plan is left empty. */
+void recon_plan_free(struct recon_plan *p);
+
+/* True when a guard holds the plan (with force: an unforceable one). */
+bool recon_plan_held(const struct recon_plan *p, bool force);
+
+/* Changes the plan would make (creates ... deletes, not conflicts). */
+size_t recon_plan_changes(const struct recon_plan *p);
+
+#endif

@@ -1,0 +1,497 @@
+/*
+ * reconcile.c: `ftrack-syncd reconcile [--apply] [--force] [--json]`.
+ *
+ * Reads every LDAP entry and every ftrack user, builds the plan with its
+ * guards (recon.c), prints it, and with --apply writes it in batches.
+ * A held run writes nothing.  Every run leaves reports/last-reconcile.json
+ * (and held.json when held); a lock file keeps two runs from overlapping.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "cmd.h"
+#include "config.h"
+#include "ft_err.h"
+#include "ftrack_api.h"
+#include "ldap_src.h"
+#include "log.h"
+#include "queue.h"
+#include "recon.h"
+#include "report.h"
+
+#define SKIPS_KEPT 1000 /* skipped LDAP entries listed in the report */
+
+struct run {
+	struct config *cfg;
+	bool apply, force, json;
+	struct queue *q;
+	struct ft_user_list ldap, ftrack;
+	int ldap_status;
+	struct ldap_src_stats lst;
+	struct report_skip skips[SKIPS_KEPT];
+	struct ftrack_client *ft;
+	struct recon_plan plan;
+	int *codes;
+	char **messages;
+	struct report rep;
+	struct timespec t0;
+};
+
+static double
+since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int
+on_ldap_user(void *ctx, struct ft_user *u)
+{
+	struct run *run = ctx;
+
+	return ft_user_list_push(&run->ldap, u);
+}
+
+static void
+on_ldap_skip(void *ctx, const char *dn, const char *reason)
+{
+	struct run *run = ctx;
+	size_t n = run->rep.nskipped;
+
+	log_warn("LDAP entry '%s' skipped: %s", dn, reason);
+	if (n < SKIPS_KEPT) {
+		run->skips[n].dn = strdup(dn);
+		run->skips[n].reason = strdup(reason);
+		if (run->skips[n].dn && run->skips[n].reason)
+			run->rep.nskipped++;
+	}
+}
+
+static void
+read_ldap(struct run *run)
+{
+	struct ldap_src *src = NULL;
+	struct timespec t0;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	run->ldap_status = ldap_src_new(run->cfg, &src);
+	if (run->ldap_status == FT_OK)
+		run->ldap_status = ldap_src_search_all(
+			src, on_ldap_user, on_ldap_skip, run, &run->lst);
+	ldap_src_free(src);
+	run->rep.ldap_seconds = since(&t0);
+	run->rep.ldap_entries = run->lst.entries;
+	run->rep.ldap_disabled = run->lst.disabled;
+	run->rep.ldap_skipped = run->lst.skipped;
+	run->rep.ldap_pages = run->lst.pages;
+	run->rep.ldap_error = run->ldap_status == FT_OK ? "" : run->lst.reason;
+	if (run->ldap_status < 0)
+		log_error("unable to read LDAP completely: %s",
+			  run->lst.reason[0] ? run->lst.reason
+					     : ft_strerror(run->ldap_status));
+}
+
+static int
+on_ftrack_user(void *ctx, struct ft_user *u)
+{
+	struct run *run = ctx;
+
+	return ft_user_list_push(&run->ftrack, u);
+}
+
+static int
+read_ftrack(struct run *run)
+{
+	struct timespec t0;
+	char err[512] = "";
+	int r;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = ftrack_client_new(run->cfg, &run->ft);
+	if (r == FT_OK)
+		r = ftrack_users_all(run->ft, 0, on_ftrack_user, run, err,
+				     sizeof(err));
+	run->rep.ftrack_seconds = since(&t0);
+	run->rep.ftrack_users = run->ftrack.n;
+	if (r < 0)
+		log_error("unable to list the ftrack users: %s (%s)", err,
+			  ft_strerror(r));
+	return r;
+}
+
+static int
+build_plan(struct run *run)
+{
+	struct recon_input in = {
+		.policy = &run->cfg->policy,
+		.api_user = run->cfg->ftrack.api_user,
+		.ldap = &run->ldap,
+		.ldap_status = run->ldap_status,
+		.ldap_reason = run->lst.reason,
+		.ftrack = &run->ftrack,
+	};
+	int r;
+
+	r = report_last_good_read(queue_state_dirfd(run->q), &in.last_good);
+	if (r < 0)
+		log_warn("last-good.json is unreadable; max_shrink is off for "
+			 "this run");
+	r = recon_plan_build(&in, &run->plan);
+	run->rep.plan = r == FT_OK ? &run->plan : NULL;
+	return r;
+}
+
+static const char *
+user_of(const struct plan_action *a)
+{
+	const struct ft_user *u = a->ldap ? a->ldap : a->ftrack;
+
+	return u && u->username ? u->username : "?";
+}
+
+static void
+print_table(const struct run *run)
+{
+	const struct recon_plan *p = &run->plan;
+	size_t i;
+
+	printf("ftrack-syncd reconcile (%s%s): %lu LDAP entries (%lu "
+	       "disabled, %lu skipped), %lu ftrack users\n",
+	       run->rep.mode, run->force ? ", forced" : "",
+	       run->rep.ldap_entries, run->rep.ldap_disabled,
+	       run->rep.ldap_skipped, run->rep.ftrack_users);
+	if (p->n > 0)
+		printf("\n  %-11s %-24s %s\n", "ACTION", "USER", "REASON");
+	for (i = 0; i < p->n; i++) {
+		const struct plan_action *a = &p->v[i];
+
+		printf("  %-11s %-24s %s", plan_kind_name(a->kind), user_of(a),
+		       a->reason);
+		if (run->codes != NULL && run->codes[i] != FT_OK)
+			printf("  [FAILED: %s]",
+			       run->messages[i] ? run->messages[i]
+						: ft_strerror(run->codes[i]));
+		putchar('\n');
+	}
+}
+
+static void
+print_summary(const struct run *run)
+{
+	const struct recon_plan *p = &run->plan;
+	const char *sep = "";
+	int k;
+
+	printf("\nTotals:");
+	for (k = PLAN_CREATE; k <= PLAN_SKIP; k++) {
+		if (p->count[k] == 0)
+			continue;
+		printf("%s %zu %s", sep, p->count[k],
+		       plan_kind_name((enum plan_kind)k));
+		sep = ",";
+	}
+	printf("%s %zu in sync\nGuards:\n", sep, p->count[PLAN_NONE]);
+	for (k = 0; k < GUARD_COUNT; k++)
+		printf("  %-15s %-5s %s\n", p->guard[k].name,
+		       p->guard[k].ok ? "ok" : "HELD", p->guard[k].detail);
+	printf("Result: %s\n", run->rep.result);
+}
+
+static void
+print_plan(struct run *run)
+{
+	if (run->json) {
+		if (report_print_json(&run->rep, stdout) < 0)
+			log_error("unable to print the report");
+		return;
+	}
+	if (run->rep.plan == NULL) {
+		printf("ftrack-syncd reconcile: %s\n", run->rep.result);
+		return;
+	}
+	print_table(run);
+	print_summary(run);
+}
+
+/* Log one line per change, as DESIGN.md asks. */
+static void
+log_changes(const struct run *run)
+{
+	size_t i;
+
+	for (i = 0; i < run->plan.n; i++) {
+		const struct plan_action *a = &run->plan.v[i];
+
+		if (a->kind == PLAN_CONFLICT)
+			log_warn("conflict '%s': %s", user_of(a), a->reason);
+		else if (run->codes[i] == FT_OK)
+			log_info("%s '%s': %s", plan_kind_name(a->kind),
+				 user_of(a), a->reason);
+		else
+			log_error("unable to %s '%s': %s",
+				  plan_kind_name(a->kind), user_of(a),
+				  run->messages[i]
+					  ? run->messages[i]
+					  : ft_strerror(run->codes[i]));
+	}
+}
+
+/* The outcome of the operations [first, first + n) of the batch. */
+static void
+collect(struct run *run, const struct ftrack_batch *b, size_t i, size_t first,
+	size_t n)
+{
+	struct ftrack_result fr;
+	size_t j;
+
+	for (j = 0; j < n; j++) {
+		if (ftrack_batch_result(b, first + j, &fr) < 0 ||
+		    fr.code == FT_OK)
+			continue;
+		run->codes[i] = fr.code;
+		run->messages[i] = fr.message ? strdup(fr.message) : NULL;
+		return;
+	}
+}
+
+static int
+apply_plan(struct run *run)
+{
+	size_t n = run->plan.n, i, *first, *nops;
+	struct ftrack_batch *b = NULL;
+	char when[32], err[512];
+	struct timespec t0;
+	int r = FT_E_NOMEM, failed = 0;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	run->codes = calloc(n + 1, sizeof(*run->codes));
+	run->messages = calloc(n + 1, sizeof(*run->messages));
+	first = calloc(n + 1, sizeof(*first));
+	nops = calloc(n + 1, sizeof(*nops));
+	if (!run->codes || !run->messages || !first || !nops ||
+	    ftrack_batch_new(&b) < 0)
+		goto out;
+	apply_now_iso(when, sizeof(when));
+	for (i = 0; i < n; i++) {
+		size_t before = ftrack_batch_count(b);
+
+		run->codes[i] =
+			apply_action(b, &run->plan.v[i], when, &first[i]);
+		nops[i] = ftrack_batch_count(b) - before;
+	}
+	if (ftrack_batch_count(b) > 0 &&
+	    ftrack_batch_commit(run->ft, b, err, sizeof(err)) < 0)
+		log_warn("some changes were not applied: %s", err);
+	for (i = 0; i < n; i++) {
+		collect(run, b, i, first[i], nops[i]);
+		failed += run->codes[i] != FT_OK;
+	}
+	r = failed ? FT_E_DATA : FT_OK;
+out:
+	ftrack_batch_free(b);
+	free(first);
+	free(nops);
+	run->rep.apply_seconds = since(&t0);
+	return r;
+}
+
+static int
+take_lock(const struct run *run, int *ret_fd)
+{
+	int fd = openat(queue_state_dirfd(run->q), "reconcile.lock",
+			O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return FT_E_IO;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int saved = errno;
+
+		(void)close(fd);
+		errno = saved;
+		return errno == EWOULDBLOCK ? FT_E_AGAIN : FT_E_IO;
+	}
+	*ret_fd = fd;
+	return FT_OK;
+}
+
+static void
+write_reports(struct run *run, bool held)
+{
+	struct ftrack_stats st = {0, 0, 0};
+	int r;
+
+	if (run->ft != NULL)
+		ftrack_client_stats(run->ft, &st);
+	run->rep.http_requests = st.requests;
+	run->rep.connections = st.connections;
+	apply_now_iso(run->rep.finished, sizeof(run->rep.finished));
+	run->rep.seconds = since(&run->t0);
+	r = report_write(&run->rep, queue_reports_dirfd(run->q),
+			 "last-reconcile.json");
+	if (r == FT_OK && held)
+		r = report_write(&run->rep, queue_reports_dirfd(run->q),
+				 "held.json");
+	if (r < 0)
+		log_error("unable to write the reconcile report: %s",
+			  r == FT_E_IO ? strerror(errno) : ft_strerror(r));
+	if (!held && run->ldap_status == FT_OK &&
+	    report_last_good_write(queue_state_dirfd(run->q),
+				   run->plan.population, run->rep.finished) < 0)
+		log_error("unable to write last-good.json");
+}
+
+/* Decide, apply, report; returns the exit code. */
+static int
+conclude(struct run *run)
+{
+	size_t changes = recon_plan_changes(&run->plan);
+	bool held = recon_plan_held(&run->plan, run->force);
+	int code;
+
+	if (held) {
+		run->rep.result = "held";
+		code = EXIT_HELD;
+		log_warn("reconcile held by a safety guard: nothing written "
+			 "(see reports/held.json)");
+	} else if (!run->apply) {
+		run->rep.result = changes ? "changes" : "in-sync";
+		code = changes ? EXIT_CHANGES : EXIT_OK;
+	} else {
+		code = apply_plan(run) == FT_OK ? EXIT_OK : EXIT_ERRORS;
+		run->rep.result = code == EXIT_OK ? "applied" : "errors";
+		run->rep.codes = run->codes;
+		run->rep.messages = (const char *const *)run->messages;
+		log_changes(run);
+	}
+	write_reports(run, held);
+	print_plan(run);
+	return code;
+}
+
+static int
+parse_args(struct run *run, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"apply", no_argument, NULL, 'a'},
+		{"force", no_argument, NULL, 'f'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'a')
+			run->apply = true;
+		else if (c == 'f')
+			run->force = true;
+		else if (c == 'j')
+			run->json = true;
+		else
+			return FT_E_INVAL;
+	}
+	if (optind != argc || (run->force && !run->apply))
+		return FT_E_INVAL;
+	return FT_OK;
+}
+
+static void
+run_free(struct run *run)
+{
+	size_t i;
+
+	for (i = 0; i < run->rep.nskipped; i++) {
+		free(run->skips[i].dn);
+		free(run->skips[i].reason);
+	}
+	for (i = 0; run->messages != NULL && i < run->plan.n; i++)
+		free(run->messages[i]);
+	free(run->messages);
+	free(run->codes);
+	recon_plan_free(&run->plan);
+	ft_user_list_clear(&run->ldap);
+	ft_user_list_clear(&run->ftrack);
+	ftrack_client_free(run->ft);
+	queue_free(run->q);
+	config_free(run->cfg);
+}
+
+/* Everything after the config: read both sides, plan, conclude. */
+static int
+reconcile(struct run *run)
+{
+	int lock = -1, r, code = EXIT_ERRORS;
+
+	r = queue_open(run->cfg->daemon.state_dir, &run->q);
+	if (r == FT_OK)
+		r = take_lock(run, &lock);
+	if (r < 0) {
+		log_error("unable to start the reconcile: %s",
+			  r == FT_E_AGAIN ? "another one is running"
+			  : r == FT_E_IO  ? strerror(errno)
+					  : ft_strerror(r));
+		return EXIT_ERRORS;
+	}
+	apply_now_iso(run->rep.started, sizeof(run->rep.started));
+	read_ldap(run);
+	if (run->ldap_status < 0)
+		ft_user_list_clear(&run->ldap); /* a guard holds the run */
+	else if (read_ftrack(run) < 0)
+		goto out;
+	if (build_plan(run) < 0) {
+		log_error("unable to plan: out of memory");
+		goto out;
+	}
+	code = conclude(run);
+out:
+	if (code == EXIT_ERRORS && run->rep.plan == NULL) {
+		run->rep.result = "failed";
+		write_reports(run, false);
+	}
+	(void)close(lock);
+	return code;
+}
+
+int
+cmd_reconcile(int argc, char **argv, const char *config_path)
+{
+	struct run *run = calloc(1, sizeof(*run));
+	char err[1024];
+	int code;
+
+	if (run == NULL)
+		return EXIT_ERRORS;
+	(void)clock_gettime(CLOCK_MONOTONIC, &run->t0);
+	if (parse_args(run, argc, argv) < 0) {
+		fprintf(stderr, "usage: ftrack-syncd [-c FILE] reconcile "
+				"[--apply [--force]] [--json]\n");
+		free(run);
+		return EXIT_USAGE;
+	}
+	if (config_load(config_path, &run->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ftrack-syncd: %s\n", err);
+		free(run);
+		return EXIT_USAGE;
+	}
+	log_init("ftrack-syncd",
+		 run->cfg->daemon.log_target == LOG_TARGET_STDERR,
+		 run->cfg->daemon.log_level);
+	run->rep.mode = run->apply ? "apply" : "dry-run";
+	run->rep.forced = run->force;
+	run->rep.skipped = run->skips;
+	run->rep.ldap_error = "";
+	code = reconcile(run);
+	run_free(run);
+	free(run);
+	return code;
+}

@@ -1,0 +1,70 @@
+/*
+ * report.h: the reconcile's reports (JSON) and the last good population.
+ *
+ * Every reconcile run writes state_dir/reports/last-reconcile.json; a run
+ * held by a guard writes reports/held.json too.  state_dir/last-good.json
+ * keeps the LDAP population of the last run whose guards passed, for the
+ * max_shrink guard.  `status` reads them back.  Writes are atomic (temp
+ * file, fsync, rename).  jansson stays inside report.c; non-logging.
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "ft_attrs.h"
+#include "recon.h"
+
+/* An LDAP entry the run skipped, with why. */
+struct report_skip {
+	char *dn;
+	char *reason;
+};
+
+struct report {
+	const char *mode;   /* "dry-run" or "apply" */
+	const char *result; /* "in-sync", "changes", "applied", "errors",
+			       "held" or "failed" */
+	bool forced;
+	char started[32], finished[32]; /* ISO 8601 UTC */
+	double seconds, ldap_seconds, ftrack_seconds, apply_seconds;
+	unsigned long ldap_entries, ldap_disabled, ldap_skipped, ldap_pages;
+	const char *ldap_error; /* "" when the read was complete */
+	unsigned long ftrack_users, http_requests, connections;
+	const struct recon_plan *plan;
+	const int *codes;            /* per plan action; NULL: not applied */
+	const char *const *messages; /* per plan action; NULL entries ok */
+	const struct report_skip *skipped;
+	size_t nskipped; /* listed (at most a cap) */
+};
+
+/*
+ * Write r as JSON, atomically, as `name` in the folder dirfd.
+ * Returns FT_OK, FT_E_NOMEM or FT_E_IO (errno set).
+ */
+FT_MUST_USE int report_write(const struct report *r, int dirfd,
+			     const char *name);
+
+/* Print r as JSON to out (`reconcile --json`). */
+FT_MUST_USE int report_print_json(const struct report *r, FILE *out);
+
+/*
+ * The population of the last good run from dirfd/last-good.json into
+ * *ret_n (0 when there is none).  Returns FT_OK, or FT_E_PROTO when the
+ * file exists but is not what we wrote (then *ret_n is 0: the guard is
+ * off, which the caller must say).
+ */
+FT_MUST_USE int report_last_good_read(int dirfd, unsigned long *ret_n);
+
+/* Record n as the last good population.  FT_OK or FT_E_IO/FT_E_NOMEM. */
+FT_MUST_USE int report_last_good_write(int dirfd, unsigned long n,
+				       const char *when);
+
+/*
+ * Print the "last reconcile:" line of `status` for state_dir to out:
+ * when it ran, its result and counts, or "never".
+ */
+void report_print_status(const char *state_dir, FILE *out);
+
+#endif

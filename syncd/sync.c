@@ -1,0 +1,362 @@
+/* sync.c: provision a batch of logins: LDAP, plan, batched ftrack writes. */
+#include "sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apply.h"
+#include "ft_err.h"
+#include "ftrack_api.h"
+#include "ldap_src.h"
+
+struct sync {
+	const struct config *cfg;
+	struct ldap_src *ldap;
+	struct ftrack_client *ft;
+	unsigned long searches;
+};
+
+/* The per-call state of sync_users(). */
+struct round {
+	size_t n;
+	const char *const *logins;
+	struct sync_result *res;
+	struct ft_user *ldap;      /* [n] */
+	bool *wanted;              /* [n]: found in LDAP, to plan */
+	struct ft_user_list found; /* ftrack users by username or uuid */
+	struct plan_action *act;   /* [n] */
+	size_t *op;                /* [n]: first operation of the user */
+	size_t *nops;              /* [n]: operations of the user */
+	size_t *same;              /* [n]: index of the first equal login */
+};
+
+const char *
+sync_outcome_name(enum sync_outcome o)
+{
+	static const char *const names[] = {
+		"created",   "updated",  "linked",  "renamed", "reactivated",
+		"unchanged", "not-ldap", "skipped", "retry",   "failed",
+	};
+
+	if ((unsigned)o >= sizeof(names) / sizeof(names[0]))
+		return "?";
+	return names[o];
+}
+
+int
+sync_new(const struct config *cfg, struct sync **ret, char *err, size_t errlen)
+{
+	struct sync *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (s == NULL)
+		return FT_E_NOMEM;
+	s->cfg = cfg;
+	r = ldap_src_new(cfg, &s->ldap);
+	if (r == FT_OK)
+		r = ftrack_client_new(cfg, &s->ft);
+	if (r < 0) {
+		(void)snprintf(err, errlen, "unable to set up: %s",
+			       ft_strerror(r));
+		sync_free(s);
+		return r;
+	}
+	*ret = s;
+	return FT_OK;
+}
+
+void
+sync_free(struct sync *s)
+{
+	if (s == NULL)
+		return;
+	ldap_src_free(s->ldap);
+	ftrack_client_free(s->ft);
+	free(s);
+}
+
+void
+sync_counts(const struct sync *s, unsigned long *ret_ldap_searches,
+	    unsigned long *ret_http_requests)
+{
+	struct ftrack_stats st;
+
+	ftrack_client_stats(s->ft, &st);
+	*ret_ldap_searches = s->searches;
+	*ret_http_requests = st.requests;
+}
+
+/* Set one outcome; text is cut to fit. */
+static void
+result(struct sync_result *r, enum sync_outcome o, int err, const char *text)
+{
+	size_t len = strnlen(text, sizeof(r->detail) - 1);
+
+	r->outcome = o;
+	r->err = err;
+	memcpy(r->detail, text, len);
+	r->detail[len] = '\0';
+}
+
+/* Step 1: look every login up in LDAP. */
+static void
+round_lookup(struct sync *s, struct round *rd)
+{
+	char err[LDAP_SRC_REASON_MAX];
+	bool down = false;
+	size_t i;
+	int r;
+
+	for (i = 0; i < rd->n; i++) {
+		struct sync_result *res = &rd->res[i];
+
+		if (rd->same[i] != i)
+			continue; /* a repeat: gets the first one's outcome */
+		if (down) {
+			result(res, SYNC_RETRY, FT_E_LDAP_DOWN,
+			       "LDAP unreachable");
+			continue;
+		}
+		s->searches++;
+		r = ldap_src_lookup(s->ldap, rd->logins[i], &rd->ldap[i], err,
+				    sizeof(err));
+		if (r == FT_OK && rd->ldap[i].disabled)
+			result(res, SYNC_NOT_LDAP, FT_OK, "disabled in LDAP");
+		else if (r == FT_OK)
+			rd->wanted[i] = true;
+		else if (r == FT_E_NOTFOUND)
+			result(res, SYNC_NOT_LDAP, FT_OK, "not in LDAP");
+		else if (r == FT_E_CONFLICT || r == FT_E_INVAL)
+			result(res, SYNC_FAILED, r, err);
+		else {
+			result(res, SYNC_RETRY, r, err);
+			down = r == FT_E_LDAP_DOWN;
+		}
+	}
+}
+
+/* Every wanted user's username (or uuid), for the ftrack look-ups. */
+static size_t
+round_keys(const struct round *rd, bool uuid, const char **keys)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < rd->n; i++) {
+		const struct ft_user *u = &rd->ldap[i];
+
+		if (rd->wanted[i] && (uuid ? u->uuid : u->username) != NULL)
+			keys[k++] = uuid ? u->uuid : u->username;
+	}
+	return k;
+}
+
+static void
+round_fail_wanted(struct round *rd, int r, const char *err)
+{
+	size_t i;
+
+	for (i = 0; i < rd->n; i++) {
+		if (!rd->wanted[i])
+			continue;
+		rd->wanted[i] = false;
+		result(&rd->res[i], r == FT_E_DATA ? SYNC_FAILED : SYNC_RETRY,
+		       r, err);
+	}
+}
+
+/* Step 2: the ftrack users by username and by uuid marker. */
+static void
+round_fetch(struct sync *s, struct round *rd)
+{
+	const char **keys = calloc(rd->n ? rd->n : 1, sizeof(*keys));
+	char err[512] = "out of memory";
+	size_t k;
+	int r = FT_E_NOMEM;
+
+	if (keys == NULL)
+		goto out;
+	k = round_keys(rd, false, keys);
+	r = k ? ftrack_users_get(s->ft, keys, k, &rd->found, err, sizeof(err))
+	      : FT_OK;
+	if (r == FT_OK && (k = round_keys(rd, true, keys)) > 0)
+		r = ftrack_users_by_uuid(s->ft, keys, k, &rd->found, err,
+					 sizeof(err));
+out:
+	if (r < 0)
+		round_fail_wanted(rd, r, err);
+	free(keys);
+}
+
+static const struct ft_user *
+find_user(const struct ft_user_list *l, const char *name, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct ft_user *u = &l->v[i];
+
+		if (name != NULL && u->username && !strcmp(u->username, name))
+			return u;
+		if (uuid != NULL && u->uuid && !strcmp(u->uuid, uuid))
+			return u;
+	}
+	return NULL;
+}
+
+/* Step 3: decide, and queue the writes into b. */
+static void
+round_plan(struct sync *s, struct round *rd, struct ftrack_batch *b)
+{
+	const struct config *cfg = s->cfg;
+	char when[32];
+	size_t i, before;
+	int r;
+
+	apply_now_iso(when, sizeof(when));
+	for (i = 0; i < rd->n; i++) {
+		const struct ft_user *l = &rd->ldap[i];
+
+		if (!rd->wanted[i])
+			continue;
+		plan_user(&cfg->policy, cfg->ftrack.api_user, l,
+			  find_user(&rd->found, l->username, NULL),
+			  find_user(&rd->found, NULL, l->uuid),
+			  cfg->policy.on_login == ON_LOGIN_CREATE, &rd->act[i]);
+		before = ftrack_batch_count(b);
+		r = apply_action(b, &rd->act[i], when, &rd->op[i]);
+		rd->nops[i] = ftrack_batch_count(b) - before;
+		if (r < 0) {
+			rd->wanted[i] = false;
+			result(&rd->res[i], SYNC_FAILED, r, ft_strerror(r));
+		}
+	}
+}
+
+static enum sync_outcome
+outcome_of(enum plan_kind kind)
+{
+	switch (kind) {
+	case PLAN_CREATE:
+		return SYNC_CREATED;
+	case PLAN_LINK:
+		return SYNC_LINKED;
+	case PLAN_RENAME:
+		return SYNC_RENAMED;
+	case PLAN_REACTIVATE:
+		return SYNC_REACTIVATED;
+	case PLAN_UPDATE:
+	case PLAN_DEACTIVATE:
+	case PLAN_DELETE:
+		return SYNC_UPDATED;
+	case PLAN_NONE:
+		return SYNC_UNCHANGED;
+	case PLAN_CONFLICT:
+		return SYNC_FAILED;
+	case PLAN_SKIP:
+		break;
+	}
+	return SYNC_SKIPPED;
+}
+
+/* Step 4: each user's outcome from the batch results. */
+static void
+round_settle(struct round *rd, const struct ftrack_batch *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < rd->n; i++) {
+		const struct plan_action *a = &rd->act[i];
+		struct ftrack_result fr = {FT_OK, NULL, NULL};
+		int code = FT_OK;
+
+		if (!rd->wanted[i])
+			continue;
+		for (j = 0; j < rd->nops[i] && code == FT_OK; j++) {
+			if (ftrack_batch_result(b, rd->op[i] + j, &fr) == FT_OK)
+				code = fr.code;
+		}
+		if (code == FT_OK)
+			result(&rd->res[i], outcome_of(a->kind),
+			       a->kind == PLAN_CONFLICT ? FT_E_CONFLICT : FT_OK,
+			       a->reason);
+		else
+			result(&rd->res[i],
+			       code == FT_E_DATA ? SYNC_FAILED : SYNC_RETRY,
+			       code,
+			       fr.message ? fr.message : ft_strerror(code));
+	}
+}
+
+static void
+round_free(struct round *rd)
+{
+	size_t i;
+
+	for (i = 0; rd->ldap != NULL && i < rd->n; i++)
+		ft_user_clear(&rd->ldap[i]);
+	ft_user_list_clear(&rd->found);
+	free(rd->ldap);
+	free(rd->wanted);
+	free(rd->act);
+	free(rd->op);
+	free(rd->nops);
+	free(rd->same);
+}
+
+/* Mark repeated logins, so that each person is provisioned once. */
+static void
+round_dedup(struct round *rd)
+{
+	size_t i, j;
+
+	for (i = 0; i < rd->n; i++) {
+		rd->same[i] = i;
+		for (j = 0; j < i; j++) {
+			if (strcmp(rd->logins[i], rd->logins[j]) == 0) {
+				rd->same[i] = j;
+				break;
+			}
+		}
+	}
+}
+
+void
+sync_users(struct sync *s, const char *const logins[], size_t n,
+	   struct sync_result *results)
+{
+	struct round rd = {.n = n, .logins = logins, .res = results};
+	struct ftrack_batch *b = NULL;
+	char err[512] = "";
+	size_t i;
+	int r;
+
+	rd.ldap = calloc(n + 1, sizeof(*rd.ldap));
+	rd.wanted = calloc(n + 1, sizeof(*rd.wanted));
+	rd.act = calloc(n + 1, sizeof(*rd.act));
+	rd.op = calloc(n + 1, sizeof(*rd.op));
+	rd.nops = calloc(n + 1, sizeof(*rd.nops));
+	rd.same = calloc(n + 1, sizeof(*rd.same));
+	if (!rd.ldap || !rd.wanted || !rd.act || !rd.op || !rd.nops ||
+	    !rd.same || ftrack_batch_new(&b) < 0) {
+		for (i = 0; i < n; i++)
+			result(&results[i], SYNC_RETRY, FT_E_NOMEM,
+			       "out of memory");
+		goto out;
+	}
+	round_dedup(&rd);
+	round_lookup(s, &rd);
+	round_fetch(s, &rd);
+	round_plan(s, &rd, b);
+	if (ftrack_batch_count(b) > 0) {
+		r = ftrack_batch_commit(s->ft, b, err, sizeof(err));
+		(void)r; /* per-operation results say it all */
+	}
+	round_settle(&rd, b);
+	for (i = 0; i < n; i++)
+		results[i] = results[rd.same[i]];
+out:
+	ftrack_batch_free(b);
+	round_free(&rd);
+}

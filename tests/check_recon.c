@@ -1,0 +1,427 @@
+/* check_recon.c: the reconcile plan and its guards, table-driven. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_err.h"
+#include "recon.h"
+
+Suite *recon_suite(void);
+
+static char api0[] = "ftrack-sync";
+static char prot0[] = "admin";
+static char *prot_v[] = {prot0};
+
+static struct config_policy pol;
+static struct ft_user_list ldap, ft;
+
+static char *
+dup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* An LDAP person: name, uuid, mail; disabled when dis. */
+static void
+add_ldap(const char *name, const char *uuid, const char *mail, bool dis)
+{
+	struct ft_user u;
+
+	memset(&u, 0, sizeof(u));
+	u.username = dup(name);
+	u.login = dup(name);
+	u.uuid = dup(uuid);
+	u.email = dup(mail);
+	u.first_name = dup("First");
+	u.last_name = dup("Last");
+	u.dn = dup("uid=x,ou=people,dc=example,dc=com");
+	u.disabled = dis;
+	ck_assert_int_eq(ft_user_list_push(&ldap, &u), FT_OK);
+}
+
+/* An ftrack user: name, uuid marker, mail, active, deactivated marker. */
+static void
+add_ft(const char *name, const char *uuid, const char *mail, bool active,
+       const char *gone)
+{
+	struct ft_user u;
+	char id[40];
+
+	memset(&u, 0, sizeof(u));
+	(void)snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012zu",
+		       ft.n + 1);
+	u.id = dup(id);
+	u.username = dup(name);
+	u.uuid = dup(uuid);
+	u.email = dup(mail);
+	u.first_name = dup("First");
+	u.last_name = dup("Last");
+	u.is_active = active;
+	u.deactivated = dup(gone);
+	ck_assert_int_eq(ft_user_list_push(&ft, &u), FT_OK);
+}
+
+static void
+setup(void)
+{
+	memset(&pol, 0, sizeof(pol));
+	pol.missing = MISSING_DEACTIVATE;
+	pol.scope = SCOPE_MANAGED;
+	pol.reactivate = REACTIVATE_SYNC_DEACTIVATED;
+	pol.protected_users.v = prot_v;
+	pol.protected_users.n = 1;
+	pol.min_ldap_users = 1;
+	pol.max_shrink.value = 20;
+	pol.max_shrink.percent = true;
+	pol.max_deactivate.value = 50;
+	pol.max_deactivate.percent = true;
+	memset(&ldap, 0, sizeof(ldap));
+	memset(&ft, 0, sizeof(ft));
+}
+
+static void
+teardown(void)
+{
+	ft_user_list_clear(&ldap);
+	ft_user_list_clear(&ft);
+}
+
+static void
+build(struct recon_plan *p, int status, unsigned long last_good)
+{
+	struct recon_input in = {&pol, api0, &ldap, status, "", &ft, last_good};
+
+	ck_assert_int_eq(recon_plan_build(&in, p), FT_OK);
+}
+
+/* The action for user name, or NULL. */
+static const struct plan_action *
+find(const struct recon_plan *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		const struct ft_user *u =
+			p->v[i].ldap ? p->v[i].ldap : p->v[i].ftrack;
+
+		if (u && u->username && strcmp(u->username, name) == 0)
+			return &p->v[i];
+	}
+	return NULL;
+}
+
+START_TEST(test_every_action)
+{
+	struct recon_plan p;
+
+	add_ldap("alice", "u1", "a@x", false); /* in sync */
+	add_ldap("bob", "u2", "new@x", false); /* update */
+	add_ldap("carol", "u3", "c@x", false); /* link */
+	add_ldap("dave2", "u4", "d@x", false); /* rename */
+	add_ldap("erin", "u5", "e@x", false);  /* reactivate */
+	add_ldap("frank", "u6", "f@x", false); /* not in ftrack: skip */
+	add_ldap("gone", "u7", "g@x", true);   /* disabled: deactivate */
+	add_ft("alice", "u1", "a@x", true, NULL);
+	add_ft("bob", "u2", "old@x", true, NULL);
+	add_ft("carol", NULL, "c@x", true, NULL);
+	add_ft("dave", "u4", "d@x", true, NULL);
+	add_ft("erin", "u5", "e@x", false, "2026-01-01T00:00:00Z");
+	add_ft("gone", "u7", "g@x", true, NULL);
+	add_ft("left", "u8", "l@x", true, NULL);   /* leaver */
+	add_ft("manual", NULL, "m@x", true, NULL); /* unmanaged: skip */
+	add_ft("admin", "u9", "ad@x", true, NULL); /* protected */
+	add_ft("ftrack-sync", NULL, NULL, true, NULL);
+	build(&p, FT_OK, 0);
+	ck_assert_int_eq(find(&p, "bob")->kind, PLAN_UPDATE);
+	ck_assert_int_eq(find(&p, "carol")->kind, PLAN_LINK);
+	ck_assert_int_eq(find(&p, "dave2")->kind, PLAN_RENAME);
+	ck_assert_int_eq(find(&p, "erin")->kind, PLAN_REACTIVATE);
+	ck_assert_int_eq(find(&p, "gone")->kind, PLAN_DEACTIVATE);
+	ck_assert_str_eq(
+		find(&p, "gone")->reason,
+		"disabled in LDAP (uid=x,ou=people,dc=example,dc=com)");
+	ck_assert_int_eq(find(&p, "left")->kind, PLAN_DEACTIVATE);
+	ck_assert_ptr_null(find(&p, "alice"));
+	ck_assert_ptr_null(find(&p, "frank"));
+	ck_assert_ptr_null(find(&p, "manual"));
+	ck_assert_ptr_null(find(&p, "admin"));
+	ck_assert_uint_eq(p.count[PLAN_NONE], 1);
+	/* frank (no create), manual, admin, ftrack-sync */
+	ck_assert_uint_eq(p.count[PLAN_SKIP], 4);
+	ck_assert_uint_eq(recon_plan_changes(&p), 6);
+	/* ordered: renames first, leavers last */
+	ck_assert_int_eq(p.v[0].kind, PLAN_RENAME);
+	ck_assert_int_eq(p.v[p.n - 1].kind, PLAN_DEACTIVATE);
+	ck_assert(!recon_plan_held(&p, false));
+	recon_plan_free(&p);
+}
+
+END_TEST
+
+START_TEST(test_create_policy)
+{
+	struct recon_plan p;
+
+	add_ldap("alice", "u1", "a@x", false);
+	add_ldap("gone", "u7", "g@x", true);
+	build(&p, FT_OK, 0);
+	ck_assert_uint_eq(p.n, 0);
+	recon_plan_free(&p);
+	pol.reconcile_create = true;
+	build(&p, FT_OK, 0);
+	ck_assert_uint_eq(p.n, 1);
+	ck_assert_int_eq(find(&p, "alice")->kind, PLAN_CREATE);
+	recon_plan_free(&p);
+}
+
+END_TEST
+
+START_TEST(test_conflicts)
+{
+	struct recon_plan p;
+
+	/* two LDAP entries with one login */
+	add_ldap("twin", "u1", "a@x", false);
+	add_ldap("twin", "u2", "b@x", false);
+	/* a uuid marker on a user whose name another user holds */
+	add_ldap("newname", "u3", "c@x", false);
+	add_ft("twin", "u1", "a@x", true, NULL);
+	add_ft("oldname", "u3", "c@x", true, NULL);
+	add_ft("newname", "u4", "c@x", true, NULL);
+	build(&p, FT_OK, 0);
+	ck_assert_uint_eq(p.count[PLAN_CONFLICT], 3);
+	ck_assert_uint_eq(recon_plan_changes(&p), 0);
+	/* neither side of a conflict is deactivated */
+	ck_assert_uint_eq(p.count[PLAN_DEACTIVATE], 0);
+	recon_plan_free(&p);
+}
+
+END_TEST
+
+static const struct {
+	enum missing_policy missing;
+	enum scope_policy scope;
+	size_t deactivate, del;
+} missing_tab[] = {
+	{MISSING_DEACTIVATE, SCOPE_MANAGED, 1, 0},
+	{MISSING_DEACTIVATE, SCOPE_ALL, 2, 0},
+	{MISSING_DELETE, SCOPE_MANAGED, 0, 1},
+	{MISSING_DELETE, SCOPE_ALL, 0, 2},
+	{MISSING_IGNORE, SCOPE_ALL, 0, 0},
+};
+
+START_TEST(test_missing_policy)
+{
+	struct recon_plan p;
+
+	pol.missing = missing_tab[_i].missing;
+	pol.scope = missing_tab[_i].scope;
+	add_ldap("alice", "u1", "a@x", false);
+	add_ft("alice", "u1", "a@x", true, NULL);
+	add_ft("left", "u8", "l@x", true, NULL);
+	add_ft("manual", NULL, "m@x", true, NULL);
+	build(&p, FT_OK, 0);
+	ck_assert_uint_eq(p.count[PLAN_DEACTIVATE], missing_tab[_i].deactivate);
+	ck_assert_uint_eq(p.count[PLAN_DELETE], missing_tab[_i].del);
+	recon_plan_free(&p);
+}
+
+END_TEST
+
+/* Population of n LDAP people and n ftrack users (all managed). */
+static void
+population(size_t n, size_t ftrack_extra)
+{
+	char name[32], uuid[32];
+	size_t i;
+
+	for (i = 0; i < n + ftrack_extra; i++) {
+		(void)snprintf(name, sizeof(name), "user%zu", i);
+		(void)snprintf(uuid, sizeof(uuid), "uuid%zu", i);
+		if (i < n)
+			add_ldap(name, uuid, "x@x", false);
+		add_ft(name, uuid, "x@x", true, NULL);
+	}
+}
+
+START_TEST(test_guard_ldap_incomplete)
+{
+	struct recon_plan p;
+
+	population(10, 0);
+	build(&p, FT_E_PARTIAL, 0);
+	ck_assert(!p.guard[GUARD_LDAP_COMPLETE].ok);
+	ck_assert(!p.guard[GUARD_LDAP_COMPLETE].forceable);
+	ck_assert(recon_plan_held(&p, false));
+	ck_assert(recon_plan_held(&p, true)); /* never forced */
+	recon_plan_free(&p);
+}
+
+END_TEST
+
+START_TEST(test_guard_empty)
+{
+	struct recon_plan p;
+
+	add_ft("alice", "u1", "a@x", true, NULL);
+	pol.min_ldap_users = 0;
+	build(&p, FT_OK, 0);
+	ck_assert(!p.guard[GUARD_NONEMPTY].ok);
+	ck_assert(recon_plan_held(&p, true));
+	recon_plan_free(&p);
+}
+
+END_TEST
+
+START_TEST(test_guard_min_users)
+{
+	struct recon_plan p;
+
+	population(5, 0);
+	pol.min_ldap_users = 6;
+	build(&p, FT_OK, 0);
+	ck_assert(!p.guard[GUARD_MIN_USERS].ok);
+	ck_assert(recon_plan_held(&p, false));
+	ck_assert(!recon_plan_held(&p, true));
+	recon_plan_free(&p);
+	pol.min_ldap_users = 5;
+	build(&p, FT_OK, 0);
+	ck_assert(p.guard[GUARD_MIN_USERS].ok);
+	recon_plan_free(&p);
+}
+
+END_TEST
+
+static const struct {
+	unsigned long value;
+	bool percent;
+	unsigned long last_good;
+	bool ok;
+} shrink_tab[] = {
+	{20, true, 0, true},    /* no earlier run */
+	{20, true, 100, true},  /* 80 of 100: exactly 20% */
+	{20, true, 101, false}, /* 80 of 101: 20.8% */
+	{19, true, 100, false},  {20, false, 100, true},
+	{19, false, 100, false}, {0, true, 80, true}, /* no shrink at all */
+	{0, true, 81, false},
+};
+
+START_TEST(test_guard_shrink)
+{
+	struct recon_plan p;
+
+	population(80, 0);
+	pol.max_shrink.value = shrink_tab[_i].value;
+	pol.max_shrink.percent = shrink_tab[_i].percent;
+	build(&p, FT_OK, shrink_tab[_i].last_good);
+	ck_assert_int_eq(p.guard[GUARD_MAX_SHRINK].ok, shrink_tab[_i].ok);
+	ck_assert_int_eq(recon_plan_held(&p, false), !shrink_tab[_i].ok);
+	recon_plan_free(&p);
+}
+
+END_TEST
+
+START_TEST(test_guard_sentinels)
+{
+	static char s0[] = "user1", s1[] = "ghost", s2[] = "off";
+	char *sv[] = {s0, s1, s2};
+	struct recon_plan p;
+
+	population(3, 0);
+	add_ldap("off", "uoff", "o@x", true);
+	pol.sentinel_users.v = sv;
+	pol.sentinel_users.n = 1;
+	build(&p, FT_OK, 0);
+	ck_assert(p.guard[GUARD_SENTINELS].ok);
+	recon_plan_free(&p);
+	pol.sentinel_users.n = 3;
+	build(&p, FT_OK, 0);
+	ck_assert(!p.guard[GUARD_SENTINELS].ok);
+	/* a disabled sentinel is as missing as an absent one */
+	ck_assert_str_eq(p.guard[GUARD_SENTINELS].detail,
+			 "missing: 'ghost', 'off'");
+	ck_assert(recon_plan_held(&p, false));
+	recon_plan_free(&p);
+}
+
+END_TEST
+
+static const struct {
+	unsigned long value;
+	bool percent;
+	size_t leavers; /* of 20 active ftrack users */
+	bool ok;
+} deact_tab[] =
+	{
+		{5, true, 1, true}, /* 5% of 20 = 1 */
+		{5, true, 2, false},
+		{6, true, 2, true}, /* 6% of 20 = 1.2, rounded up: 2 */
+		{0, true, 1, false},
+		{0, true, 0, true},
+		{3, false, 3, true},
+		{3, false, 4, false},
+		{100, true, 20, true},
+};
+
+START_TEST(test_guard_deactivate)
+{
+	struct recon_plan p;
+	size_t n = 20 - deact_tab[_i].leavers;
+
+	population(n, deact_tab[_i].leavers);
+	pol.max_deactivate.value = deact_tab[_i].value;
+	pol.max_deactivate.percent = deact_tab[_i].percent;
+	if (n == 0)
+		add_ldap("someone", "uS", "s@x", false);
+	build(&p, FT_OK, 0);
+	ck_assert_uint_eq(p.count[PLAN_DEACTIVATE], deact_tab[_i].leavers);
+	ck_assert_int_eq(p.guard[GUARD_MAX_DEACTIVATE].ok, deact_tab[_i].ok);
+	ck_assert_int_eq(recon_plan_held(&p, false), !deact_tab[_i].ok);
+	ck_assert(!recon_plan_held(&p, true)); /* a person may force it */
+	recon_plan_free(&p);
+}
+
+END_TEST
+
+START_TEST(test_large_population)
+{
+	struct recon_plan p;
+
+	population(20000, 100);
+	pol.max_deactivate.value = 1;
+	build(&p, FT_OK, 20000);
+	ck_assert_uint_eq(p.count[PLAN_NONE], 20000);
+	ck_assert_uint_eq(p.count[PLAN_DEACTIVATE], 100);
+	ck_assert(!recon_plan_held(&p, false)); /* 100 <= 1% of 20100 */
+	recon_plan_free(&p);
+}
+
+END_TEST
+
+Suite *
+recon_suite(void)
+{
+	Suite *s = suite_create("recon");
+	TCase *tc = tcase_create("plan");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_every_action);
+	tcase_add_test(tc, test_create_policy);
+	tcase_add_test(tc, test_conflicts);
+	tcase_add_loop_test(
+		tc, test_missing_policy, 0,
+		(int)(sizeof(missing_tab) / sizeof(missing_tab[0])));
+	tcase_add_test(tc, test_guard_ldap_incomplete);
+	tcase_add_test(tc, test_guard_empty);
+	tcase_add_test(tc, test_guard_min_users);
+	tcase_add_loop_test(tc, test_guard_shrink, 0,
+			    (int)(sizeof(shrink_tab) / sizeof(shrink_tab[0])));
+	tcase_add_test(tc, test_guard_sentinels);
+	tcase_add_loop_test(tc, test_guard_deactivate, 0,
+			    (int)(sizeof(deact_tab) / sizeof(deact_tab[0])));
+	tcase_add_test(tc, test_large_population);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -160,18 +160,17 @@ ft_event_decode(const char *buf, size_t len, struct ft_event *ret_ev)
 	struct ft_event ev;
 	unsigned int seen = 0;
 	size_t pos;
-	int r;
 
 	if (len > FT_PROTO_MAX)
 		return FT_E_TOOBIG;
-	if (len < vlen + 1 || memcmp(buf, FT_PROTO_VERSION "\n", vlen + 1))
+	if (len < vlen + 1 || memcmp(buf, FT_PROTO_VERSION "\n", vlen + 1) != 0)
 		return FT_E_PROTO;
 	memset(&ev, 0, sizeof(ev));
 	for (pos = vlen + 1; pos < len;) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - buf) : len;
+		int r = decode_line(buf + pos, end - pos, &ev, &seen);
 
-		r = decode_line(buf + pos, end - pos, &ev, &seen);
 		if (r < 0)
 			return r;
 		pos = end + 1;

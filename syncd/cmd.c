@@ -66,7 +66,7 @@ cmd_sync(int argc, char **argv, const char *config_path)
 	struct config *cfg;
 	struct sync *s = NULL;
 	char err[512];
-	int code = EXIT_OK, i, c, n;
+	int code = EXIT_OK, i, n;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: ftrack-syncd [-c FILE] sync USER...\n");
@@ -88,6 +88,8 @@ cmd_sync(int argc, char **argv, const char *config_path)
 		return EXIT_ERRORS;
 	}
 	for (i = 1; i < argc; i += n) {
+		int c;
+
 		n = argc - i < SYNC_BATCH_MAX ? argc - i : SYNC_BATCH_MAX;
 		c = sync_chunk(s, argv + i, (size_t)n);
 		if (c != EXIT_OK)
@@ -196,6 +198,8 @@ count_dir(const char *dir, const char *sub)
 	d = opendir(path);
 	if (d == NULL)
 		return -1;
+	/* readdir_r is deprecated; this DIR is private to the call. */
+	/* cppcheck-suppress readdirCalled */
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] != '.' && e->d_type != DT_DIR)
 			n++;

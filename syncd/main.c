@@ -53,7 +53,6 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL;
-	char *run_argv[] = {(char *)(unsigned long)"run", NULL};
 	size_t i;
 	int c;
 
@@ -79,8 +78,12 @@ main(int argc, char **argv)
 		fputs("ftrack-syncd: unable to initialise libcurl\n", stderr);
 		return EXIT_ERRORS;
 	}
-	if (optind >= argc)
+	if (optind >= argc) {
+		static char run_word[] = "run";
+		char *run_argv[] = {run_word, NULL};
+
 		return cmd_run(1, run_argv, config_path);
+	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0) {
 			int n = argc - optind;

@@ -36,14 +36,13 @@ bool
 ratelimit_allow(struct ratelimit *rl, uid_t uid, uint64_t now_ms)
 {
 	struct ratelimit_slot *s;
-	double refill;
 
 	if (uid == 0)
 		return true;
 	s = slot_for(rl, uid, now_ms);
 	if (now_ms > s->last_ms) {
-		refill = (double)(now_ms - s->last_ms) * rl->per_minute /
-			 60000.0;
+		double refill = (double)(now_ms - s->last_ms) * rl->per_minute /
+				60000.0;
 		s->tokens += refill;
 		if (s->tokens > rl->burst)
 			s->tokens = rl->burst;

@@ -82,7 +82,16 @@ account(struct build *b, const struct ft_user *f)
 {
 	if (f == NULL || f->id == NULL)
 		return FT_OK;
-	return umap_put(b->seen, f->id, (void *)(uintptr_t)1);
+	return umap_put_num(b->seen, f->id, 1);
+}
+
+/* ftrack users are indexed by position + 1 (0: absent). */
+static const struct ft_user *
+lookup(const struct build *b, const struct umap *m, const char *key)
+{
+	uint64_t i = key ? umap_get_num(m, key) : 0;
+
+	return i ? &b->in->ftrack->v[i - 1] : NULL;
 }
 
 static int
@@ -96,16 +105,15 @@ index_users(struct build *b)
 		const struct ft_user *f = &l->v[i];
 
 		if (f->username != NULL)
-			r = umap_put(b->by_name, f->username,
-				     (void *)(uintptr_t)f);
+			r = umap_put_num(b->by_name, f->username, i + 1);
 		if (r == FT_OK && f->uuid != NULL)
-			r = umap_put(b->by_uuid, f->uuid, (void *)(uintptr_t)f);
+			r = umap_put_num(b->by_uuid, f->uuid, i + 1);
 	}
 	for (i = 0; r == FT_OK && i < b->in->ldap->n; i++) {
-		const struct ft_user *u = &b->in->ldap->v[i];
-		uintptr_t c = (uintptr_t)umap_get(b->ldap_name, u->username);
+		const char *name = b->in->ldap->v[i].username;
 
-		r = umap_put(b->ldap_name, u->username, (void *)(c + 1));
+		r = umap_put_num(b->ldap_name, name,
+				 umap_get_num(b->ldap_name, name) + 1);
 	}
 	return r;
 }
@@ -129,9 +137,8 @@ plan_disabled(struct build *b, const struct ft_user *l, const struct ft_user *f)
 static int
 plan_entry(struct build *b, const struct ft_user *l)
 {
-	const struct ft_user *by_name = umap_get(b->by_name, l->username);
-	const struct ft_user *by_uuid =
-		l->uuid ? umap_get(b->by_uuid, l->uuid) : NULL;
+	const struct ft_user *by_name = lookup(b, b->by_name, l->username);
+	const struct ft_user *by_uuid = lookup(b, b->by_uuid, l->uuid);
 	struct plan_action a;
 	int r;
 
@@ -142,7 +149,7 @@ plan_entry(struct build *b, const struct ft_user *l)
 		r = account(b, by_uuid);
 	if (r < 0)
 		return r;
-	if ((uintptr_t)umap_get(b->ldap_name, l->username) > 1) {
+	if (umap_get_num(b->ldap_name, l->username) > 1) {
 		memset(&a, 0, sizeof(a));
 		a.kind = PLAN_CONFLICT;
 		a.ldap = l;
@@ -167,7 +174,7 @@ plan_leavers(struct build *b)
 	for (i = 0; r == FT_OK && i < l->n; i++) {
 		const struct ft_user *f = &l->v[i];
 
-		if (f->id == NULL || umap_get(b->seen, f->id) != NULL)
+		if (f->id == NULL || umap_get_num(b->seen, f->id) != 0)
 			continue;
 		plan_missing(b->in->policy, b->in->api_user, f, &a);
 		r = keep(b, &a);

@@ -186,10 +186,11 @@ read_events(struct server *s)
 {
 	struct ft_event ev;
 	uid_t uid = 0;
-	int i, r;
+	int i;
 
 	for (i = 0; i < READ_BURST; i++) {
-		r = listener_recv(s->sock, &ev, &uid);
+		int r = listener_recv(s->sock, &ev, &uid);
+
 		if (r == FT_E_AGAIN)
 			return;
 		if (r == FT_E_IO) {
@@ -218,11 +219,11 @@ read_inotify(struct server *s)
 	char buf[16384]
 		__attribute__((aligned(__alignof__(struct inotify_event))));
 	char user[QUEUE_USER_MAX + 1];
-	ssize_t n;
 	size_t off;
 
 	for (;;) {
-		n = read(s->inofd, buf, sizeof(buf));
+		ssize_t n = read(s->inofd, buf, sizeof(buf));
+
 		if (n <= 0)
 			return;
 		for (off = 0; off < (size_t)n;) {
@@ -277,13 +278,9 @@ write_metrics(struct server *s)
 static void
 start_reconcile(struct server *s, const char *why)
 {
-	extern char **environ;
-	char *argv[] = {(char *)(uintptr_t) "ftrack-syncd",
-			(char *)(uintptr_t) "-c",
-			s->cfg->path,
-			(char *)(uintptr_t) "reconcile",
-			(char *)(uintptr_t) "--apply",
-			NULL};
+	static char a0[] = "ftrack-syncd", a1[] = "-c", a3[] = "reconcile",
+		    a4[] = "--apply";
+	char *argv[] = {a0, a1, s->cfg->path, a3, a4, NULL};
 	sigset_t none;
 	posix_spawnattr_t attr;
 	int e;

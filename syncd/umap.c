@@ -10,6 +10,7 @@
 struct node {
 	struct node *next;
 	void *val;
+	uint64_t num;
 	char key[]; /* NUL-terminated */
 };
 
@@ -39,7 +40,7 @@ umap_new(void)
 	if (m == NULL)
 		return NULL;
 	m->nslots = 64;
-	m->slots = calloc(m->nslots, sizeof(*m->slots));
+	m->slots = calloc(m->nslots, sizeof(struct node *));
 	if (m->slots == NULL) {
 		free(m);
 		return NULL;
@@ -90,7 +91,7 @@ static int
 grow(struct umap *m)
 {
 	size_t nslots = m->nslots * 2, i;
-	struct node **slots = calloc(nslots, sizeof(*slots));
+	struct node **slots = calloc(nslots, sizeof(struct node *));
 
 	if (slots == NULL)
 		return FT_E_NOMEM;
@@ -111,29 +112,56 @@ grow(struct umap *m)
 	return FT_OK;
 }
 
-int
-umap_put(struct umap *m, const char *key, void *val)
+static struct node *
+insert(struct umap *m, const char *key)
 {
 	struct node **p = find(m, key), *n;
 	size_t len;
 
-	if (*p != NULL) {
-		(*p)->val = val;
-		return FT_OK;
-	}
+	if (*p != NULL)
+		return *p;
 	if (m->n + 1 > m->nslots - m->nslots / 4 && grow(m) < 0)
-		return FT_E_NOMEM;
+		return NULL;
 	len = strlen(key);
-	n = malloc(sizeof(*n) + len + 1);
+	n = calloc(1, sizeof(*n) + len + 1);
 	if (n == NULL)
-		return FT_E_NOMEM;
+		return NULL;
 	memcpy(n->key, key, len + 1);
-	n->val = val;
 	p = &m->slots[hash(key) & (m->nslots - 1)];
 	n->next = *p;
 	*p = n;
 	m->n++;
+	return n;
+}
+
+int
+umap_put(struct umap *m, const char *key, void *val)
+{
+	struct node *n = insert(m, key);
+
+	if (n == NULL)
+		return FT_E_NOMEM;
+	n->val = val;
 	return FT_OK;
+}
+
+int
+umap_put_num(struct umap *m, const char *key, uint64_t num)
+{
+	struct node *n = insert(m, key);
+
+	if (n == NULL)
+		return FT_E_NOMEM;
+	n->num = num;
+	return FT_OK;
+}
+
+uint64_t
+umap_get_num(const struct umap *m, const char *key)
+{
+	struct node *n = *find(m, key);
+
+	return n ? n->num : 0;
 }
 
 void *

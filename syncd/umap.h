@@ -9,6 +9,7 @@
 #define UMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ft_attrs.h"
 
@@ -25,6 +26,13 @@ void *umap_get(const struct umap *m, const char *key);
 
 /* Insert or replace key -> val.  FT_OK or FT_E_NOMEM. */
 FT_MUST_USE int umap_put(struct umap *m, const char *key, void *val);
+
+/*
+ * A number instead of a pointer: umap_put_num() stores n for key (and a
+ * NULL pointer value); umap_get_num() returns it, or 0 when key is absent.
+ */
+FT_MUST_USE int umap_put_num(struct umap *m, const char *key, uint64_t n);
+uint64_t umap_get_num(const struct umap *m, const char *key);
 
 /* Remove key; returns its value (for the caller to free) or NULL. */
 void *umap_del(struct umap *m, const char *key);

@@ -182,6 +182,7 @@ collect_retries(struct worker *w, uint64_t now)
 }
 
 struct sweep_ctx {
+	const struct umap *m;
 	uint64_t limit;
 	char **names;
 	size_t n, cap;
@@ -192,7 +193,8 @@ sweep_collect(void *ctx, const char *user, void *val)
 {
 	struct sweep_ctx *sc = ctx;
 
-	if ((uint64_t)(uintptr_t)val >= sc->limit || sc->n == sc->cap)
+	(void)val;
+	if (umap_get_num(sc->m, user) >= sc->limit || sc->n == sc->cap)
 		return 0;
 	sc->names[sc->n] = strdup(user);
 	if (sc->names[sc->n] != NULL)
@@ -205,7 +207,8 @@ static void
 sweep_recent(struct worker *w, uint64_t now)
 {
 	uint64_t cool = w->cfg->policy.login_cooldown * 1000u;
-	struct sweep_ctx sc = {now > cool ? now - cool : 0, NULL, 0, 0};
+	struct sweep_ctx sc = {w->recent, now > cool ? now - cool : 0, NULL, 0,
+			       0};
 	size_t i;
 
 	w->next_sweep_ms = now + SWEEP_EVERY_MS;
@@ -227,11 +230,11 @@ sweep_recent(struct worker *w, uint64_t now)
 static size_t
 take_batch(struct worker *w, char **batch, size_t max)
 {
-	uint64_t now, wake;
 	size_t n = 0;
 
 	while (!w->stop && w->next_cfg == NULL) {
-		now = worker_now_ms();
+		uint64_t now = worker_now_ms(), wake;
+
 		if (now >= w->next_sweep_ms)
 			sweep_recent(w, now);
 		if (now >= w->next_retry_ms)
@@ -324,8 +327,7 @@ settle_state(struct worker *w, char *user, const struct sync_result *r,
 		return;
 	}
 	free(umap_del(w->pending, user));
-	if (r->outcome != SYNC_FAILED &&
-	    umap_put(w->recent, user, (void *)(uintptr_t)now) < 0)
+	if (r->outcome != SYNC_FAILED && umap_put_num(w->recent, user, now) < 0)
 		log_warn("out of memory: '%s' may be looked up again", user);
 	if (r->outcome != SYNC_FAILED) {
 		w->st.ldap_up = true;
@@ -338,13 +340,12 @@ static void
 run_batch(struct worker *w, char **batch, size_t n)
 {
 	char err[256];
-	size_t i;
 	int r = FT_OK;
 
 	if (w->sync == NULL)
 		r = sync_new(w->cfg, &w->sync, err, sizeof(err));
 	if (r < 0) {
-		for (i = 0; i < n; i++) {
+		for (size_t i = 0; i < n; i++) {
 			w->results[i].outcome = SYNC_RETRY;
 			w->results[i].err = r;
 			(void)snprintf(w->results[i].detail,
@@ -400,10 +401,11 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	char *batch[WORKER_BATCH];
-	size_t n;
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
+		size_t n;
+
 		adopt_config(w);
 		n = take_batch(w, batch, WORKER_BATCH);
 		if (n == 0)
@@ -491,7 +493,7 @@ worker_cooled(struct worker *w, const char *user)
 	bool yes;
 
 	pthread_mutex_lock(&w->mu);
-	at = (uint64_t)(uintptr_t)umap_get(w->recent, user);
+	at = umap_get_num(w->recent, user);
 	cool = w->cfg->policy.login_cooldown * 1000u;
 	yes = at != 0 && worker_now_ms() < at + cool;
 	pthread_mutex_unlock(&w->mu);

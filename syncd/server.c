@@ -198,7 +198,6 @@ read_events(struct server *s)
 				  strerror(errno));
 			return;
 		}
-		s->m.events_received++;
 		if (r == FT_E_PROTO) {
 			s->m.events_dropped[METRICS_DROP_MALFORMED]++;
 			log_debug("malformed datagram dropped");
@@ -208,6 +207,7 @@ read_events(struct server *s)
 				 "report '%s'",
 				 (unsigned)uid, ev.user);
 		} else {
+			s->m.events_received++; /* valid: metrics.h */
 			accept_event(s, &ev, uid);
 		}
 	}

@@ -663,6 +663,146 @@ ftrack_users_by_uuid(struct ftrack_client *c, const char *const uuids[],
 	return r;
 }
 
+/* ---- the on-demand look-up (two POSTs) ---------------------------------- */
+
+/* Two queries "<head> (values...)<tail>" run together, page by page. */
+static int
+run_in_pair(struct ftrack_client *c, const char *const heads[2],
+	    const char *const *values[2], const size_t n[2],
+	    const char *const tails[2], const enum cursor_kind kinds[2],
+	    struct ft_user_list *users, struct ftrack_marker_list *markers,
+	    char *err, size_t errlen)
+{
+	struct cursor cur[2] = {{NULL, kinds[0], 0, -1, 0},
+				{NULL, kinds[1], 0, -1, 0}};
+	size_t i;
+	int r = FT_OK;
+
+	for (i = 0; i < 2 && r == FT_OK; i++) {
+		char *expr = NULL;
+
+		if (n[i] == 0)
+			continue; /* no query: the cursor stays done */
+		r = ftrack_expr_in(heads[i], values[i], n[i], tails[i], &expr);
+		if (r == FT_OK)
+			r = cursor_init(&cur[i], expr, kinds[i],
+					FTRACK_DEFAULT_PAGE);
+	}
+	if (r == FT_OK)
+		r = cursors_run(c, cur, 2, users, markers, err, errlen);
+	else
+		snprintf(err, errlen, "unable to build a query: %s",
+			 ft_strerror(r));
+	free(cur[0].expr);
+	free(cur[1].expr);
+	return r;
+}
+
+static bool
+has_id(const struct ft_user_list *l, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].id != NULL && strcmp(l->v[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Second POST: every marker of the users found (by name, and the parents
+ * of the uuid markers found) and the users known only by such a marker.
+ */
+static int
+lookup_rest(struct ftrack_client *c, struct ft_user_list *got,
+	    const struct ftrack_marker_list *um, char *err, size_t errlen)
+{
+	static const char *const heads[2] = {
+		MARKER_SELECT " where key in " MARKER_KEYS " and parent_id in",
+		USER_SELECT " where id in"};
+	static const char *const tails[2] = {MARKER_ORDER, " order by id"};
+
+	static const enum cursor_kind kinds[2] = {CUR_MARKERS, CUR_USERS};
+	struct ftrack_marker_list ml = {NULL, 0, 0};
+	size_t cap = got->n + um->n + 1, n[2] = {0, 0}, i;
+	const char **ids = calloc(cap, sizeof(*ids)),
+		   **missing = calloc(cap, sizeof(*missing));
+	const char *const *values[2] = {ids, missing};
+	int r = ids && missing ? FT_OK : FT_E_NOMEM;
+
+	for (i = 0; r == FT_OK && i < got->n; i++)
+		ids[n[0]++] = got->v[i].id;
+	for (i = 0; r == FT_OK && i < um->n; i++) {
+		if (has_id(got, um->v[i].parent_id))
+			continue;
+		ids[n[0]++] = um->v[i].parent_id;
+		missing[n[1]++] = um->v[i].parent_id;
+	}
+	if (r == FT_OK && n[0] > 0)
+		r = run_in_pair(c, heads, values, n, tails, kinds, got, &ml,
+				err, errlen);
+	if (r == FT_OK)
+		r = attach_all(got, &ml);
+	ftrack_marker_list_clear(&ml);
+	free(ids);
+	free(missing);
+	return r;
+}
+
+/* One chunk: the users by name and the uuid markers, then the rest. */
+static int
+lookup_chunk(struct ftrack_client *c, const char *const names[], size_t nn,
+	     const char *const uuids[], size_t nu, struct ft_user_list *got,
+	     char *err, size_t errlen)
+{
+	static const char *const heads[2] = {
+		USER_SELECT " where username in", MARKER_SELECT
+		" where key is \"" FTRACK_MARKER_UUID "\" and value in"};
+	static const char *const tails[2] = {" order by id", MARKER_ORDER};
+
+	static const enum cursor_kind kinds[2] = {CUR_USERS, CUR_MARKERS};
+
+	const char *const *values[2] = {names, uuids};
+	const size_t n[2] = {nn, nu};
+	struct ftrack_marker_list um = {NULL, 0, 0};
+	int r;
+
+	r = run_in_pair(c, heads, values, n, tails, kinds, got, &um, err,
+			errlen);
+	if (r == FT_OK && (got->n > 0 || um.n > 0))
+		r = lookup_rest(c, got, &um, err, errlen);
+	ftrack_marker_list_clear(&um);
+	return r;
+}
+
+int
+ftrack_users_lookup(struct ftrack_client *c, const char *const usernames[],
+		    size_t nn, const char *const uuids[], size_t nu,
+		    struct ft_user_list *list, char *err, size_t errlen)
+{
+	struct ft_user_list got = {NULL, 0, 0};
+	size_t i = 0, j = 0, a, b;
+	int r = FT_OK;
+
+	while (r == FT_OK && (i < nn || j < nu)) {
+		struct ft_user_list part = {NULL, 0, 0};
+
+		a = nn - i < FTRACK_LOOKUP_CHUNK ? nn - i : FTRACK_LOOKUP_CHUNK;
+		b = nu - j < FTRACK_LOOKUP_CHUNK ? nu - j : FTRACK_LOOKUP_CHUNK;
+		r = lookup_chunk(c, usernames + i, a, uuids + j, b, &part, err,
+				 errlen);
+		if (r == FT_OK)
+			r = move_users(&got, &part);
+		ft_user_list_clear(&part);
+		i += a;
+		j += b;
+	}
+	if (r == FT_OK)
+		r = move_users(list, &got);
+	ft_user_list_clear(&got);
+	return r;
+}
+
 /* ---- listing every user ------------------------------------------------- */
 
 /* Hand every user of users to on_user (markers attached); empty it. */

@@ -121,6 +121,21 @@ FT_MUST_USE int ftrack_users_by_uuid(struct ftrack_client *c,
 				     size_t errlen);
 
 /*
+ * The on-demand look-up: append to list the Users whose username is one of
+ * usernames[0..nn) or whose ftrack_syncd.uuid marker is one of
+ * uuids[0..nu), each once, with uuid and deactivated filled from their
+ * markers.  Per chunk of FTRACK_LOOKUP_CHUNK names and uuids: one POST
+ * asks for both (nothing found: done, as for a first login), a second for
+ * the markers of what was found and the users known only by a marker.
+ * On failure list is as it was.
+ */
+FT_MUST_USE int ftrack_users_lookup(struct ftrack_client *c,
+				    const char *const usernames[], size_t nn,
+				    const char *const uuids[], size_t nu,
+				    struct ft_user_list *list, char *err,
+				    size_t errlen);
+
+/*
  * Every User, with its markers, handed to on_user(ctx, u) one at a time.
  * on_user may move strings out of *u (setting them NULL); the client
  * clears *u after it returns.  A non-zero return from on_user stops the

@@ -170,23 +170,24 @@ round_fail_wanted(struct round *rd, int r, const char *err)
 static void
 round_fetch(struct sync *s, struct round *rd)
 {
-	const char **keys = calloc(rd->n ? rd->n : 1, sizeof(*keys));
+	const char **names = calloc(rd->n + 1, sizeof(*names));
+	const char **uuids = calloc(rd->n + 1, sizeof(*uuids));
 	char err[512] = "out of memory";
-	size_t k;
+	size_t nn, nu;
 	int r = FT_E_NOMEM;
 
-	if (keys == NULL)
-		goto out;
-	k = round_keys(rd, false, keys);
-	r = k ? ftrack_users_get(s->ft, keys, k, &rd->found, err, sizeof(err))
-	      : FT_OK;
-	if (r == FT_OK && (k = round_keys(rd, true, keys)) > 0)
-		r = ftrack_users_by_uuid(s->ft, keys, k, &rd->found, err,
-					 sizeof(err));
-out:
+	if (names != NULL && uuids != NULL) {
+		nn = round_keys(rd, false, names);
+		nu = round_keys(rd, true, uuids);
+		r = nn + nu == 0
+			    ? FT_OK
+			    : ftrack_users_lookup(s->ft, names, nn, uuids, nu,
+						  &rd->found, err, sizeof(err));
+	}
 	if (r < 0)
 		round_fail_wanted(rd, r, err);
-	free(keys);
+	free(names);
+	free(uuids);
 }
 
 static const struct ft_user *

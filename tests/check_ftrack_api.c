@@ -383,6 +383,56 @@ START_TEST(test_markers_and_rename)
 
 END_TEST
 
+/* The on-demand look-up: a first login costs one POST, others two. */
+START_TEST(test_lookup_requests)
+{
+	const char *names[] = {"newbie", "al", "bo-new"};
+	const char *uuids[] = {"u-newbie", "u-al", "u-bo"};
+	struct ft_user_list list = {NULL, 0, 0};
+	char err[256] = "";
+	unsigned long before;
+	char *al, *bo;
+	size_t i;
+
+	start(NULL);
+	al = create("al", "u-al");
+	bo = create("bo", "u-bo"); /* renamed to bo-new in LDAP */
+	marker_op(bo, FTRACK_MARKER_DEACTIVATED, "2026-01-01T00:00:00Z", false);
+	before = requests();
+	ck_assert_int_eq(ftrack_users_lookup(cl, names, 1, uuids, 1, &list, err,
+					     sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(requests() - before, 1);
+	ck_assert_uint_eq(list.n, 0);
+	before = requests();
+	ck_assert_int_eq(ftrack_users_lookup(cl, names, 3, uuids, 3, &list, err,
+					     sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(requests() - before, 2);
+	ck_assert_uint_eq(list.n, 2); /* each once */
+	for (i = 0; i < list.n; i++) {
+		const struct ft_user *u = &list.v[i];
+
+		if (strcmp(u->id, al) == 0) {
+			ck_assert_str_eq(u->username, "al");
+			ck_assert_str_eq(u->uuid, "u-al");
+			ck_assert_ptr_null(u->deactivated);
+		} else {
+			ck_assert_str_eq(u->id, bo);
+			ck_assert_str_eq(u->username, "bo");
+			ck_assert_str_eq(u->uuid, "u-bo");
+			ck_assert_str_eq(u->deactivated,
+					 "2026-01-01T00:00:00Z");
+		}
+	}
+	ft_user_list_clear(&list);
+	free(al);
+	free(bo);
+	stop();
+}
+
+END_TEST
+
 /* ---- batches ------------------------------------------------------------ */
 
 START_TEST(test_batch_chunks)
@@ -912,6 +962,7 @@ ftrack_api_suite(void)
 	tcase_add_test(a, test_create_then_get);
 	tcase_add_test(a, test_update_only_changed);
 	tcase_add_test(a, test_markers_and_rename);
+	tcase_add_test(a, test_lookup_requests);
 	tcase_add_test(a, test_batch_chunks);
 	tcase_add_test(a, test_batch_bad_record);
 	tcase_add_test(a, test_batch_auth_refused);

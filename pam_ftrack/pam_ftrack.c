@@ -12,6 +12,7 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>

@@ -328,7 +328,8 @@ recon_plan_build(const struct recon_input *in, struct recon_plan *ret)
 		recon_plan_free(ret);
 		return r;
 	}
-	qsort(ret->v, ret->n, sizeof(*ret->v), cmp_action);
+	if (ret->n > 1)
+		qsort(ret->v, ret->n, sizeof(*ret->v), cmp_action);
 	check_guards(in, ret);
 	return FT_OK;
 }

@@ -144,6 +144,9 @@ check: deps
 	$(MAKE) sanitize
 	@echo "check: all suites passed"
 
+demo: deps all
+	bash tests/demo.sh
+
 # ---- lint ------------------------------------------------------------------
 
 BANNED = strcpy|strcat|strncpy|strncat|sprintf|vsprintf|gets|strtok|atoi|atol|atoll|sscanf|tmpnam|mktemp

@@ -23,14 +23,19 @@
 #define FT_DEFAULT_CONFIG "/etc/ftrack-syncd.conf"
 
 enum tls_require { TLS_NEVER, TLS_ALLOW, TLS_TRY, TLS_DEMAND };
+
 enum on_login { ON_LOGIN_CREATE, ON_LOGIN_UPDATE_ONLY, ON_LOGIN_IGNORE };
+
 enum missing_policy { MISSING_DEACTIVATE, MISSING_DELETE, MISSING_IGNORE };
+
 enum scope_policy { SCOPE_MANAGED, SCOPE_ALL };
+
 enum reactivate_policy {
 	REACTIVATE_NEVER,
 	REACTIVATE_SYNC_DEACTIVATED,
 	REACTIVATE_ALWAYS
 };
+
 enum log_target { LOG_TARGET_SYSLOG, LOG_TARGET_STDERR };
 
 /* A count, or a percentage when percent is set (max_shrink, ...). */
@@ -66,7 +71,7 @@ struct config_ftrack {
 	char *server; /* https://..., or http:// to loopback */
 	char *api_user;
 	char *api_key_file;
-	char *api_key; /* the secret, from the file or FTRACK_API_KEY */
+	char *api_key;       /* the secret, from the file or FTRACK_API_KEY */
 	unsigned timeout;    /* seconds, default 30 */
 	unsigned batch_size; /* default 100 */
 	char *tls_ca_file;
@@ -119,8 +124,8 @@ struct config {
  * returns FT_E_CONFIG (or FT_E_PERM for an unsafe secret file, FT_E_NOMEM)
  * and writes "file:line: message" into err (capacity errlen).
  */
-FT_MUST_USE int config_load(const char *path, struct config **ret,
-			    char *err, size_t errlen);
+FT_MUST_USE int config_load(const char *path, struct config **ret, char *err,
+			    size_t errlen);
 
 /* Free cfg and wipe its secrets; NULL is a no-op. */
 void config_free(struct config *cfg);

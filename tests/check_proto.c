@@ -29,6 +29,7 @@ START_TEST(test_decode_full)
 	ck_assert_str_eq(ev.rhost, "10.1.2.3");
 	ck_assert_str_eq(ev.tty, "ssh");
 }
+
 END_TEST
 
 START_TEST(test_decode_minimal)
@@ -42,6 +43,7 @@ START_TEST(test_decode_minimal)
 	ck_assert_int_eq(dec("FTSYNC1\nuser=bob", &ev), FT_OK);
 	ck_assert_str_eq(ev.user, "bob");
 }
+
 END_TEST
 
 static const char *const bad[] = {
@@ -63,12 +65,12 @@ static const char *const bad[] = {
 	"FTSYNC1\nuser=a\tb\n",      /* control */
 	"FTSYNC1\nuser=a\rb\n",
 	"FTSYNC1\nuser=a\x7f\n",
-	"FTSYNC1\nuser=a\xc2\x85\n", /* C1 NEL */
-	"FTSYNC1\nuser=\xff\n",      /* not UTF-8 */
-	"FTSYNC1\nuser=\xc0\xaf\n",  /* overlong */
-	"FTSYNC1\nuser=\xed\xa0\x80\n", /* surrogate */
+	"FTSYNC1\nuser=a\xc2\x85\n",        /* C1 NEL */
+	"FTSYNC1\nuser=\xff\n",             /* not UTF-8 */
+	"FTSYNC1\nuser=\xc0\xaf\n",         /* overlong */
+	"FTSYNC1\nuser=\xed\xa0\x80\n",     /* surrogate */
 	"FTSYNC1\nuser=\xf4\x90\x80\x80\n", /* > U+10FFFF */
-	"FTSYNC1\nuser=\xe2\x82\n",  /* cut short */
+	"FTSYNC1\nuser=\xe2\x82\n",         /* cut short */
 	"FTSYNC1\nuser=a\nrhost=b\xff\n",
 	"FTSYNC1\nthis_key_is_much_longer_than_32_bytes=1\nuser=a\n",
 };
@@ -82,6 +84,7 @@ START_TEST(test_decode_rejects)
 	/* written only on success */
 	ck_assert_int_eq((unsigned char)ev.user[0], 0x5a);
 }
+
 END_TEST
 
 START_TEST(test_decode_nul_inside)
@@ -91,6 +94,7 @@ START_TEST(test_decode_nul_inside)
 
 	ck_assert_int_lt(ft_event_decode(msg, sizeof(msg) - 1, &ev), 0);
 }
+
 END_TEST
 
 START_TEST(test_decode_unknown_key_skipped)
@@ -101,6 +105,7 @@ START_TEST(test_decode_unknown_key_skipped)
 			 FT_OK);
 	ck_assert_str_eq(ev.user, "a");
 }
+
 END_TEST
 
 START_TEST(test_decode_utf8_ok)
@@ -113,6 +118,7 @@ START_TEST(test_decode_utf8_ok)
 			 FT_OK);
 	ck_assert_str_eq(ev.user, "J\xc3\xb6rg\xe2\x82\xac\xf0\x9f\x98\x80");
 }
+
 END_TEST
 
 START_TEST(test_value_limits)
@@ -127,6 +133,7 @@ START_TEST(test_value_limits)
 	n = (size_t)snprintf(msg, sizeof(msg), "FTSYNC1\nuser=%0257d\n", 0);
 	ck_assert_int_lt(ft_event_decode(msg, n, &ev), 0);
 }
+
 END_TEST
 
 START_TEST(test_message_limit)
@@ -145,6 +152,7 @@ START_TEST(test_message_limit)
 	ck_assert_int_eq(ft_event_decode(msg, FT_PROTO_MAX + 1, &ev),
 			 FT_E_TOOBIG);
 }
+
 END_TEST
 
 START_TEST(test_encode_roundtrip)
@@ -164,6 +172,7 @@ START_TEST(test_encode_roundtrip)
 	ck_assert_int_eq(ft_event_decode(buf, len, &out), FT_OK);
 	ck_assert_mem_eq(&in, &out, sizeof(in));
 }
+
 END_TEST
 
 START_TEST(test_encode_rejects)
@@ -186,6 +195,7 @@ START_TEST(test_encode_rejects)
 	ck_assert_int_eq(ft_event_encode(&in, buf, 10, &len), FT_E_TOOBIG);
 	ck_assert_uint_eq(len, 7);
 }
+
 END_TEST
 
 START_TEST(test_encode_max_fits)
@@ -207,6 +217,7 @@ START_TEST(test_encode_max_fits)
 	ck_assert_int_eq(ft_event_decode(buf, len, &out), FT_OK);
 	ck_assert_mem_eq(&in, &out, sizeof(in));
 }
+
 END_TEST
 
 Suite *

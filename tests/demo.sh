@@ -270,10 +270,13 @@ report_summary() {
 import json, sys
 d = json.load(open(sys.argv[1]))
 l, f = d.get("ldap", {}), d.get("ftrack", {})
-print("%s run, result %s, %s, %.3f s" % (d["mode"], d["result"], d["started"], d["seconds"]))
-print("LDAP: %d entries%s; ftrack: %d users, %d HTTP requests" % (
-    l.get("entries", 0), " (error: %s)" % l["error"] if l.get("error") else "",
-    f.get("users", 0), f.get("requests", 0)))
+n = lambda k, what: "%d %s%s" % (k, what, "" if k == 1 else "s")
+print("mode %s, result %s, started %s, took %.3f s" % (
+    d["mode"], d["result"], d["started"], d["seconds"]))
+print("LDAP: %s%s; ftrack: %s, %s" % (
+    n(l.get("entries", 0), "entry").replace("entrys", "entries"),
+    " (error: %s)" % l["error"] if l.get("error") else "",
+    n(f.get("users", 0), "user"), n(f.get("requests", 0), "HTTP request")))
 for g in d.get("guards", []):
     if not g["ok"]:
         print("guard %s HELD: %s%s" % (g["name"], g["detail"],
@@ -580,17 +583,17 @@ step5_guard() {
 }
 
 step6_files() {
-	local s=$W/state rc=0
+	local s=$W/state rc=0 w
 	step 6 "Where to look"
 	say "  In this demo (and on a real host):"
-	{
-		printf 'log\t%s\t(syslog: journalctl -t ftrack-syncd)\n' "$W/ftrack-syncd.log"
-		printf 'reports\t%s\t(/var/lib/ftrack-syncd/reports/)\n' "$s/reports/"
-		printf 'metrics\t%s\t(/var/lib/ftrack-syncd/metrics.prom)\n' "$s/metrics.prom"
-		printf 'queue\t%s\t(/var/lib/ftrack-syncd/queue/)\n' "$s/queue/"
-	} | column -t -s $'\t' | indent
+	w=$((${#s} + 15))
+	printf '    %-8s %-*s %s\n' \
+		log "$w" "$W/ftrack-syncd.log" "(syslog: journalctl -t ftrack-syncd)" \
+		reports "$w" "$s/reports/" "(/var/lib/ftrack-syncd/reports/)" \
+		metrics "$w" "$s/metrics.prom" "(/var/lib/ftrack-syncd/metrics.prom)" \
+		queue "$w" "$s/queue/" "(/var/lib/ftrack-syncd/queue/)"
 	show "$SYNCD" -c "$CONF" status || fail "ftrack-syncd status failed"
-	say "  reports/last-reconcile.json, summed up:"
+	say "  reports/last-reconcile.json (JSON), summed up:"
 	report_summary "$s/reports/last-reconcile.json" | indent
 
 	say "  The daemon stops on SIGTERM (systemctl stop), writing its metrics:"

@@ -163,8 +163,9 @@ write_all(int fd, const char *p, size_t len)
 	return FT_OK;
 }
 
-int
-ft_write_atomic(int dirfd, const char *name, const void *data, size_t len)
+static int
+write_replace(int dirfd, const char *name, const void *data, size_t len,
+	      bool durable)
 {
 	char tmp[300];
 	int fd = -1, r = FT_E_IO, n, saved;
@@ -182,7 +183,7 @@ ft_write_atomic(int dirfd, const char *name, const void *data, size_t len)
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return FT_E_IO;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0)
+	if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0))
 		goto out;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -191,7 +192,8 @@ ft_write_atomic(int dirfd, const char *name, const void *data, size_t len)
 	fd = -1;
 	if (renameat(dirfd, tmp, dirfd, name) < 0)
 		goto out;
-	(void)fsync(dirfd);
+	if (durable)
+		(void)fsync(dirfd);
 	return FT_OK;
 out:
 	saved = errno;
@@ -200,4 +202,17 @@ out:
 	(void)unlinkat(dirfd, tmp, 0);
 	errno = saved;
 	return r;
+}
+
+int
+ft_write_atomic(int dirfd, const char *name, const void *data, size_t len)
+{
+	return write_replace(dirfd, name, data, len, true);
+}
+
+int
+ft_write_atomic_nosync(int dirfd, const char *name, const void *data,
+		       size_t len)
+{
+	return write_replace(dirfd, name, data, len, false);
 }

@@ -51,4 +51,13 @@ FT_MUST_USE int ft_hex_decode(const char *hex, char *out, size_t cap);
 FT_MUST_USE int ft_write_atomic(int dirfd, const char *name, const void *data,
 				size_t len);
 
+/*
+ * ft_write_atomic() without the two fsyncs: a reader still never sees
+ * half a file, but the file is durable only after a later syncfs(2) or
+ * fsync of the folder.  For writing many small files and making them
+ * durable with one syncfs (the daemon's journal under a login storm).
+ */
+FT_MUST_USE int ft_write_atomic_nosync(int dirfd, const char *name,
+				       const void *data, size_t len);
+
 #endif

@@ -407,8 +407,8 @@ load_event(int dirfd, const char *name, struct ft_event *ret_ev, char *why)
 
 /* ---- put, remove, fail ------------------------------------------------ */
 
-int
-queue_put(struct queue *q, const struct ft_event *ev)
+static int
+put(struct queue *q, const struct ft_event *ev, bool durable)
 {
 	char name[NAME_CAP];
 	char buf[FT_PROTO_MAX + 1];
@@ -421,7 +421,26 @@ queue_put(struct queue *q, const struct ft_event *ev)
 	r = ft_event_encode(ev, buf, sizeof(buf), &len);
 	if (r < 0)
 		return r;
-	return ft_write_atomic(q->queue_fd, name, buf, len);
+	return durable ? ft_write_atomic(q->queue_fd, name, buf, len)
+		       : ft_write_atomic_nosync(q->queue_fd, name, buf, len);
+}
+
+int
+queue_put(struct queue *q, const struct ft_event *ev)
+{
+	return put(q, ev, true);
+}
+
+int
+queue_put_nosync(struct queue *q, const struct ft_event *ev)
+{
+	return put(q, ev, false);
+}
+
+int
+queue_sync(struct queue *q)
+{
+	return syncfs(q->queue_fd) < 0 ? FT_E_IO : FT_OK;
 }
 
 int

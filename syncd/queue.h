@@ -86,6 +86,18 @@ int queue_reports_dirfd(const struct queue *q);
 FT_MUST_USE int queue_put(struct queue *q, const struct ft_event *ev);
 
 /*
+ * queue_put() without the fsyncs, for a burst of events: the files are
+ * complete when seen, and durable once queue_sync() returned FT_OK.
+ */
+FT_MUST_USE int queue_put_nosync(struct queue *q, const struct ft_event *ev);
+
+/*
+ * Make every earlier queue_put_nosync() durable: one syncfs(2) of the
+ * queue's filesystem.  Returns FT_OK or FT_E_IO (errno set).
+ */
+FT_MUST_USE int queue_sync(struct queue *q);
+
+/*
  * Remove user's queue file (after a success).  Returns FT_OK, also when
  * there was no file; FT_E_INVAL/FT_E_TOOBIG for a bad name; FT_E_IO.
  * It removes whatever version is there: an event that arrived while the

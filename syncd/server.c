@@ -46,7 +46,8 @@ struct server {
 	struct worker *w;
 	int sock, sigfd, inofd;
 	struct ratelimit rl;
-	struct metrics m; /* the reader's own counters */
+	struct metrics m;       /* the reader's own counters */
+	struct ft_event *burst; /* READ_BURST events being journaled */
 	uint64_t next_scan_ms, next_metrics_ms, next_reconcile_ms;
 	pid_t reconcile_pid;
 	uint64_t reconcile_started_ms;
@@ -147,57 +148,81 @@ scan_queue(struct server *s)
 		log_error("unable to scan the queue: %s", errtext(r));
 }
 
-/* A login accepted from the socket: journal it, then provision. */
-static void
-accept_event(struct server *s, const struct ft_event *ev, uid_t uid)
+/* Whether a login from the socket is to be provisioned. */
+static bool
+admit(struct server *s, const struct ft_event *ev, uid_t uid)
 {
 	const struct config_policy *pol = &s->cfg->policy;
-	int r;
 
 	if (!ratelimit_allow(&s->rl, uid, worker_now_ms())) {
 		s->m.events_dropped[METRICS_DROP_RATE_LIMITED]++;
 		log_debug("login of '%s' from uid %u over the rate limit",
 			  ev->user, (unsigned)uid);
-		return;
+		return false;
 	}
 	if (pol->on_login == ON_LOGIN_IGNORE ||
 	    strlist_has(&pol->skip_users, ev->user)) {
 		s->m.events_dropped[METRICS_DROP_SKIPPED]++;
-		return;
+		return false;
 	}
 	if (worker_cooled(s->w, ev->user)) {
 		log_debug("login of '%s' within login_cooldown", ev->user);
-		return;
+		return false;
 	}
-	r = queue_put(s->q, ev);
-	if (r < 0) {
-		/* still provisioned from memory; loud, because a crash now
-		 * would lose it */
+	return true;
+}
+
+/*
+ * Journal a burst of admitted logins (one syncfs for all of them, so a
+ * login storm costs one flush per burst, not two per login), then hand
+ * them to the worker.  A journal failure (a full disk) is loud, and the
+ * login is still provisioned from memory.
+ */
+static void
+journal_burst(struct server *s, const struct ft_event *ev, size_t n)
+{
+	size_t i, written = 0;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		r = queue_put_nosync(s->q, &ev[i]);
+		if (r == FT_OK) {
+			written++;
+			continue;
+		}
 		s->m.errors[METRICS_ERR_IO]++;
-		log_error("unable to journal the login of '%s': %s", ev->user,
+		log_error("unable to journal the login of '%s': %s", ev[i].user,
 			  errtext(r));
 	}
-	if (worker_submit(s->w, ev->user) < 0)
-		log_error("unable to queue '%s': out of memory", ev->user);
+	if (written > 0 && queue_sync(s->q) < 0) {
+		s->m.errors[METRICS_ERR_IO]++;
+		log_error("unable to flush the queue: %s", strerror(errno));
+	}
+	for (i = 0; i < n; i++) {
+		if (worker_submit(s->w, ev[i].user) < 0)
+			log_error("unable to queue '%s': out of memory",
+				  ev[i].user);
+	}
 }
 
 static void
 read_events(struct server *s)
 {
-	struct ft_event ev;
 	uid_t uid = 0;
+	size_t n = 0;
 	int i;
 
 	for (i = 0; i < READ_BURST; i++) {
-		int r = listener_recv(s->sock, &ev, &uid);
+		int r = listener_recv(s->sock, &s->burst[n], &uid);
 
 		if (r == FT_E_AGAIN)
-			return;
+			break;
 		if (r == FT_E_IO) {
 			log_error("unable to read the socket: %s",
 				  strerror(errno));
-			return;
+			break;
 		}
+		s->m.events_received++;
 		if (r == FT_E_PROTO) {
 			s->m.events_dropped[METRICS_DROP_MALFORMED]++;
 			log_debug("malformed datagram dropped");
@@ -205,12 +230,12 @@ read_events(struct server *s)
 			s->m.events_forged++;
 			log_warn("forged login event dropped: uid %u may not "
 				 "report '%s'",
-				 (unsigned)uid, ev.user);
-		} else {
-			s->m.events_received++; /* valid: metrics.h */
-			accept_event(s, &ev, uid);
+				 (unsigned)uid, s->burst[n].user);
+		} else if (admit(s, &s->burst[n], uid)) {
+			n++;
 		}
 	}
+	journal_burst(s, s->burst, n);
 }
 
 static void
@@ -477,6 +502,11 @@ server_open(struct server *s)
 			  errtext(r));
 		return r;
 	}
+	s->burst = calloc(READ_BURST, sizeof(*s->burst));
+	if (s->burst == NULL) {
+		log_error("unable to start: out of memory");
+		return FT_E_NOMEM;
+	}
 	r = worker_new(s->cfg, s->q, &s->w);
 	if (r == FT_OK)
 		r = worker_start(s->w);
@@ -504,6 +534,7 @@ server_close(struct server *s)
 	if (s->inofd >= 0)
 		(void)close(s->inofd);
 	queue_free(s->q);
+	free(s->burst);
 	config_free(s->retired);
 	config_free(s->cfg);
 }

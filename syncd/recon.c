@@ -309,7 +309,7 @@ recon_plan_build(const struct recon_input *in, struct recon_plan *ret)
 	int r = FT_E_NOMEM;
 
 	memset(ret, 0, sizeof(*ret));
-	ret->population = in->ldap->n;
+	ret->population = in->ldap->n; /* entries mapped, disabled included */
 	b.by_name = umap_new();
 	b.by_uuid = umap_new();
 	b.ldap_name = umap_new();

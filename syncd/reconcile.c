@@ -443,10 +443,10 @@ reconcile(struct run *run)
 		return EXIT_ERRORS;
 	}
 	apply_now_iso(run->rep.started, sizeof(run->rep.started));
+	/* Read ftrack even when LDAP failed: the held plan then shows what
+	 * the incomplete answer would have done, and nothing is written. */
 	read_ldap(run);
-	if (run->ldap_status < 0)
-		ft_user_list_clear(&run->ldap); /* a guard holds the run */
-	else if (read_ftrack(run) < 0)
+	if (read_ftrack(run) < 0)
 		goto out;
 	if (build_plan(run) < 0) {
 		log_error("unable to plan: out of memory");

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ft_err.h"
@@ -198,6 +199,74 @@ report_last_good_write(int dirfd, unsigned long n, const char *when)
 	return write_json(json_pack("{s:I, s:s}", "population", (json_int_t)n,
 				    "time", when),
 			  dirfd, LAST_GOOD);
+}
+
+static long long
+iso_to_unix(const char *iso)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = iso ? strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+	if (end == NULL || *end != '\0')
+		return 0;
+	return (long long)timegm(&tm);
+}
+
+static void
+count_done(json_t *actions, struct report_summary *sum)
+{
+	size_t i;
+	json_t *a;
+	int k;
+
+	json_array_foreach(actions, i, a)
+	{
+		const char *kind =
+			json_string_value(json_object_get(a, "action"));
+
+		if (!json_is_true(json_object_get(a, "ok")) || kind == NULL)
+			continue;
+		for (k = PLAN_NONE; k <= PLAN_SKIP; k++)
+			if (strcmp(kind, plan_kind_name((enum plan_kind)k)) ==
+			    0)
+				sum->done[k]++;
+	}
+}
+
+int
+report_read_summary(int reports_dirfd, struct report_summary *ret)
+{
+	struct report_summary sum;
+	json_error_t jerr;
+	const char *result, *mode;
+	json_t *o;
+	int fd;
+
+	fd = openat(reports_dirfd, "last-reconcile.json",
+		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? FT_E_NOTFOUND : FT_E_PROTO;
+	o = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+	(void)close(fd);
+	memset(&sum, 0, sizeof(sum));
+	result = json_string_value(json_object_get(o, "result"));
+	mode = json_string_value(json_object_get(o, "mode"));
+	sum.finished =
+		iso_to_unix(json_string_value(json_object_get(o, "finished")));
+	if (result == NULL || mode == NULL || sum.finished == 0) {
+		json_decref(o);
+		return FT_E_PROTO;
+	}
+	sum.seconds = json_number_value(json_object_get(o, "seconds"));
+	sum.held = strcmp(result, "held") == 0;
+	sum.failed = !strcmp(result, "failed") || !strcmp(result, "errors");
+	sum.applied = strcmp(mode, "apply") == 0;
+	count_done(json_object_get(o, "actions"), &sum);
+	json_decref(o);
+	*ret = sum;
+	return FT_OK;
 }
 
 void

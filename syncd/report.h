@@ -61,6 +61,22 @@ FT_MUST_USE int report_last_good_read(int dirfd, unsigned long *ret_n);
 FT_MUST_USE int report_last_good_write(int dirfd, unsigned long n,
 				       const char *when);
 
+/* What the daemon's metrics need from last-reconcile.json. */
+struct report_summary {
+	long long finished; /* unix seconds; 0: no report */
+	double seconds;
+	bool held, failed; /* result "held"; "failed" or "errors" */
+	bool applied;      /* mode "apply" */
+	unsigned long done[PLAN_SKIP + 1]; /* actions applied, by kind */
+};
+
+/*
+ * Read reports/last-reconcile.json from the folder reports_dirfd.
+ * Returns FT_OK, FT_E_NOTFOUND (no report yet) or FT_E_PROTO.
+ */
+FT_MUST_USE int report_read_summary(int reports_dirfd,
+				    struct report_summary *ret);
+
 /*
  * Print the "last reconcile:" line of `status` for state_dir to out:
  * when it ran, its result and counts, or "never".

@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "queue.h"
 #include "ratelimit.h"
+#include "report.h"
 #include "worker.h"
 
 #define READ_BURST       1024  /* datagrams per wake, then other fds */
@@ -51,6 +52,9 @@ struct server {
 	uint64_t next_scan_ms, next_metrics_ms, next_reconcile_ms;
 	pid_t reconcile_pid;
 	uint64_t reconcile_started_ms;
+	long long report_seen; /* finished time of the last report counted */
+	bool report_primed;
+	unsigned long long recon_done[METRICS_USER_COUNT]; /* by reconciles */
 	bool stop;
 };
 
@@ -269,15 +273,52 @@ read_inotify(struct server *s)
 	}
 }
 
+/*
+ * Take the last reconcile (run by this daemon, or by the timer) from its
+ * report; the changes it applied are counted once.
+ */
+static void
+note_reconcile(struct server *s)
+{
+	struct report_summary sum;
+
+	bool count = s->report_primed;
+
+	s->report_primed = true; /* reports older than the daemon: not ours */
+	if (report_read_summary(queue_reports_dirfd(s->q), &sum) < 0 ||
+	    sum.finished <= s->report_seen)
+		return;
+	if (count && sum.applied) {
+		s->m.user_changes[METRICS_USER_DEACTIVATED] +=
+			sum.done[PLAN_DEACTIVATE];
+		s->m.user_changes[METRICS_USER_DELETED] +=
+			sum.done[PLAN_DELETE];
+		s->recon_done[METRICS_USER_CREATED] += sum.done[PLAN_CREATE];
+		s->recon_done[METRICS_USER_UPDATED] +=
+			sum.done[PLAN_UPDATE] + sum.done[PLAN_RENAME];
+		s->recon_done[METRICS_USER_LINKED] += sum.done[PLAN_LINK];
+		s->recon_done[METRICS_USER_REACTIVATED] +=
+			sum.done[PLAN_REACTIVATE];
+	}
+	s->report_seen = sum.finished;
+	s->m.last_reconcile_time = sum.finished;
+	s->m.last_reconcile_duration = sum.seconds;
+	s->m.last_reconcile_result = sum.held     ? METRICS_RESULT_HELD
+				     : sum.failed ? METRICS_RESULT_FAILED
+						  : METRICS_RESULT_OK;
+}
+
 static void
 write_metrics(struct server *s)
 {
 	struct worker_stats ws;
-	struct metrics m = s->m;
+	struct metrics m;
 	size_t depth = 0, failed = 0, i;
 	int r;
 
 	s->next_metrics_ms = worker_now_ms() + METRICS_EVERY_MS;
+	note_reconcile(s);
+	m = s->m;
 	worker_stats(s->w, &ws);
 	m.user_changes[METRICS_USER_CREATED] = ws.outcomes[SYNC_CREATED];
 	m.user_changes[METRICS_USER_UPDATED] =
@@ -285,6 +326,8 @@ write_metrics(struct server *s)
 	m.user_changes[METRICS_USER_LINKED] = ws.outcomes[SYNC_LINKED];
 	m.user_changes[METRICS_USER_REACTIVATED] =
 		ws.outcomes[SYNC_REACTIVATED];
+	for (i = 0; i < METRICS_USER_COUNT; i++)
+		m.user_changes[i] += s->recon_done[i];
 	for (i = 0; i < METRICS_ERR_COUNT; i++)
 		m.errors[i] += ws.errors[i];
 	m.http_requests = ws.http_requests;
@@ -347,24 +390,21 @@ reap_reconcile(struct server *s)
 	if (pid != s->reconcile_pid)
 		return;
 	s->reconcile_pid = 0;
-	s->m.last_reconcile_time = (long long)time(NULL);
-	s->m.last_reconcile_duration =
-		(double)(worker_now_ms() - s->reconcile_started_ms) / 1000.0;
-	if (WIFEXITED(status) && (WEXITSTATUS(status) == EXIT_OK ||
-				  WEXITSTATUS(status) == EXIT_CHANGES))
-		s->m.last_reconcile_result = METRICS_RESULT_OK;
-	else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_HELD)
-		s->m.last_reconcile_result = METRICS_RESULT_HELD;
-	else
+	if (WIFEXITED(status) && WEXITSTATUS(status) <= EXIT_CHANGES &&
+	    WEXITSTATUS(status) != EXIT_USAGE) {
+		log_info("reconcile finished (exit %d)", WEXITSTATUS(status));
+	} else {
+		/* it wrote no report: say so in the metrics */
+		s->m.last_reconcile_time = (long long)time(NULL);
+		s->m.last_reconcile_duration =
+			(double)(worker_now_ms() - s->reconcile_started_ms) /
+			1000.0;
 		s->m.last_reconcile_result = METRICS_RESULT_FAILED;
-	log_info("reconcile finished: %s",
-		 s->m.last_reconcile_result == METRICS_RESULT_OK ? "ok"
-		 : s->m.last_reconcile_result == METRICS_RESULT_HELD
-			 ? "held "
-			   "by a "
-			   "safety "
-			   "guard"
-			 : "failed");
+		log_error("reconcile failed (%s %d)",
+			  WIFEXITED(status) ? "exit" : "signal",
+			  WIFEXITED(status) ? WEXITSTATUS(status)
+					    : WTERMSIG(status));
+	}
 	write_metrics(s);
 }
 
@@ -569,6 +609,7 @@ cmd_run(int argc, char **argv, const char *config_path)
 				worker_now_ms() +
 				s.cfg->policy.reconcile_interval * 1000u;
 		log_info("listening on %s", s.cfg->daemon.socket);
+		note_reconcile(&s);
 		scan_queue(&s);
 		serve(&s);
 		write_metrics(&s);

@@ -226,7 +226,6 @@ read_events(struct server *s)
 				  strerror(errno));
 			break;
 		}
-		s->m.events_received++;
 		if (r == FT_E_PROTO) {
 			s->m.events_dropped[METRICS_DROP_MALFORMED]++;
 			log_debug("malformed datagram dropped");
@@ -235,8 +234,10 @@ read_events(struct server *s)
 			log_warn("forged login event dropped: uid %u may not "
 				 "report '%s'",
 				 (unsigned)uid, s->burst[n].user);
-		} else if (admit(s, &s->burst[n], uid)) {
-			n++;
+		} else {
+			s->m.events_received++; /* valid ones: metrics.h */
+			if (admit(s, &s->burst[n], uid))
+				n++;
 		}
 	}
 	journal_burst(s, s->burst, n);

@@ -658,6 +658,8 @@ START_TEST(test_ldap_down)
 	free(W.conf);
 	W.conf = conf;
 	daemon_start();
+	login("bob"); /* the daemon is connected to slapd when it goes */
+	wait_provisioned("bob");
 	h_slapd_down(own);
 	login("alice");
 	wait_or_fail(log_has, retry, "a retry of alice");
@@ -667,6 +669,7 @@ START_TEST(test_ldap_down)
 	wait_provisioned("alice");
 	assert_once("alice");
 	assert_user("alice", "Alice", "Archer", "alice@example.com");
+	assert_once("bob");
 	assert_queue_clean();
 	daemon_stop();
 	h_slapd_stop(own);

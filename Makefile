@@ -73,7 +73,7 @@ TEST_SUPPORT_SRCS = $(filter-out $(SUITE_SRCS) tests/runner.c,$(wildcard tests/*
 SUITES      = $(patsubst tests/check_%.c,%,$(SUITE_SRCS))
 SRCS        = $(COMMON_SRCS) $(PAM_SRCS) $(SYNCD_SRCS) $(wildcard $(SYNCD_MAIN))
 HDRS        = $(wildcard include/*.h pam_ftrack/*.h syncd/*.h)
-ALL_C       = $(SRCS) $(HDRS) $(wildcard tests/*.c tests/*.h tests/bench/*.c tests/fuzz/*.c)
+ALL_C       = $(SRCS) $(HDRS) $(wildcard tests/*.c tests/*.h tests/bench/*.c tests/fuzz/*.c tests/fuzz/*.h)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
@@ -83,7 +83,7 @@ COMMON_LIB = $(B)/libftcommon.a
 SYNCD_LIB  = $(B)/libsyncd.a
 RUNNER     = $(B)/tests/runner
 
-.PHONY: all check check-c check-py sanitize demo bench fuzz lint lint-format \
+.PHONY: all check check-c check-py check-fuzz sanitize demo bench fuzz lint lint-format \
         lint-banned lint-tidy lint-cppcheck format deps clean install uninstall
 
 all: $(if $(PAM_SRCS),$(PAM_SO)) $(if $(wildcard $(SYNCD_MAIN)),$(SYNCD_BIN))
@@ -134,6 +134,63 @@ check-c: all $(RUNNER)
 check-py:
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py'
 
+# ---- fuzzing ---------------------------------------------------------------
+# tests/fuzz/fuzz_NAME.c: a libFuzzer target; tests/fuzz/corpus/NAME: its
+# seeds.  `make fuzz` builds each with clang -fsanitize=fuzzer,address,
+# undefined in build-fuzz/ and runs it FUZZ_SECONDS with its corpus (new
+# inputs go to build-fuzz/corpus/NAME), stopping at the first crash.
+# `check-fuzz` links each with the replay driver (normal flags, build/fuzz/)
+# and runs the seeds once.
+
+FUZZ_SRCS    = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES   = $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 60
+FUZZ_B       = build-fuzz
+FUZZ_CFLAGS  = -g -O1 -fno-omit-frame-pointer \
+               -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=all
+FUZZ_LDFLAGS = -fsanitize=fuzzer,address,undefined
+FUZZ_DRIVER ?= $(B)/tests/fuzz/replay.o
+# -max_len per target: about the largest input its unit accepts.
+FUZZ_MAXLEN_proto       = 1100
+FUZZ_MAXLEN_config      = 4096
+FUZZ_MAXLEN_ftrack_json = 8192
+FUZZ_MAXLEN_mapping     = 2048
+FUZZ_MAXLEN_quote       = 1024
+FUZZ_MAXLEN_ldap_filter = 300
+
+$(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(FUZZ_DRIVER) $(SYNCD_LIB) \
+		$(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(call pkg_libs,$(SYNCD_PKGS)) -lm
+
+check-fuzz: $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
+	@for n in $(FUZZ_NAMES); do \
+		$(B)/fuzz/fuzz_$$n tests/fuzz/corpus/$$n || exit 1; done
+
+fuzz:
+	$(MAKE) B=$(FUZZ_B) CC=clang OPT='$(FUZZ_CFLAGS)' \
+		LDSAN='$(FUZZ_LDFLAGS)' FUZZ_DRIVER= \
+		$(FUZZ_NAMES:%=$(FUZZ_B)/fuzz/fuzz_%)
+	$(foreach n,$(FUZZ_NAMES),$(call fuzz_run,$(n)))
+
+# Run target $(1); on a crash show the log's end and the reproducer.
+define fuzz_run
+@mkdir -p $(FUZZ_B)/corpus/$(1) $(FUZZ_B)/crashes/$(1)
+@echo "fuzz: $(1): $(FUZZ_SECONDS) s, -max_len=$(FUZZ_MAXLEN_$(1))"
+@$(FUZZ_B)/fuzz/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) \
+	-max_len=$(FUZZ_MAXLEN_$(1)) -timeout=10 -print_final_stats=1 \
+	-artifact_prefix=$(FUZZ_B)/crashes/$(1)/ \
+	$(FUZZ_B)/corpus/$(1) tests/fuzz/corpus/$(1) \
+	>$(FUZZ_B)/$(1).log 2>&1 || { tail -n 30 $(FUZZ_B)/$(1).log; \
+	echo "fuzz: $(1): FAILED, reproducer:" \
+		"$$(ls -t $(FUZZ_B)/crashes/$(1)/* | head -n 1)"; \
+	echo "fuzz: rerun: $(FUZZ_B)/fuzz/fuzz_$(1) FILE"; false; }
+@grep -E '^(Done|stat::(number_of_executed_units|peak_rss_mb))' \
+	$(FUZZ_B)/$(1).log | tr '\n' ' '; echo
+
+endef
+
 # The same C suites again, built by clang with ASan+UBSan in build-san/.
 sanitize:
 	$(MAKE) B=build-san CC=clang SANITIZE=1 check-c
@@ -141,7 +198,9 @@ sanitize:
 check: deps
 	$(MAKE) check-py
 	$(MAKE) check-c
+	$(MAKE) check-fuzz
 	$(MAKE) sanitize
+	$(MAKE) check-install
 	@echo "check: all suites passed"
 
 demo: deps all
@@ -174,12 +233,108 @@ lint-cppcheck:
 format:
 	clang-format -i $(ALL_C)
 
+# ---- install, package ------------------------------------------------------
+# make install [DESTDIR=/staging] [PREFIX=/usr]: the daemon into SBINDIR, the
+# module into the platform's PAM module folder (found: pam.pc's securedir,
+# else where dpkg put pam_unix.so, else /lib/<multiarch>/security), the
+# systemd units (ExecStart pointing at SBINDIR), tmpfiles.d, the
+# pam-auth-update profile (off by default), man pages and examples.  The
+# example config becomes SYSCONFDIR/ftrack-syncd.conf only where there is
+# none; uninstall removes it only when unchanged.  `make deb` builds the
+# Debian package from a copy of the tree into $(B)/deb/.
+
+PREFIX      ?= /usr
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/ftrack-ldap-sync
+SYSCONFDIR  ?= /etc
+PAMCONFDIR  ?= /usr/share/pam-configs
+# systemd's own folders under /usr, $(PREFIX)/lib/... under another prefix
+sd_dir       = $(if $(filter /usr,$(PREFIX)),$(or $(shell $(PKG_CONFIG) \
+               --variable=$(1) systemd 2>/dev/null),$(2)),$(PREFIX)/lib/$(3))
+UNITDIR     ?= $(call sd_dir,systemdsystemunitdir,/lib/systemd/system,systemd/system)
+TMPFILESDIR ?= $(call sd_dir,tmpfilesdir,/usr/lib/tmpfiles.d,tmpfiles.d)
+PAMDIR      ?= $(or $(shell $(PKG_CONFIG) --variable=securedir pam 2>/dev/null),$\
+               $(patsubst %/pam_unix.so,%,$(shell dpkg -L \
+               libpam-modules:$$(dpkg --print-architecture) 2>/dev/null | \
+               grep -m1 '/pam_unix\.so$$')),$\
+               $(subst //,/,/lib/$(shell $(CC) -print-multiarch 2>/dev/null)/security))
+UNITS        = ftrack-syncd.service ftrack-syncd-reconcile.service \
+               ftrack-syncd-reconcile.timer
+MAN8         = pam_ftrack.8 ftrack-syncd.8
+MAN5         = ftrack-syncd.conf.5
+CONF         = $(DESTDIR)$(SYSCONFDIR)/ftrack-syncd.conf
+
+.PHONY: check-install check-deb deb
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(PAMCONFDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples/pam.d \
+		$(DESTDIR)$(SYSCONFDIR)
+	install -m 0755 $(SYNCD_BIN) $(DESTDIR)$(SBINDIR)/ftrack-syncd
+	install -m 0644 $(PAM_SO) $(DESTDIR)$(PAMDIR)/pam_ftrack.so
+	for u in $(UNITS); do \
+		sed 's|@SBINDIR@|$(SBINDIR)|g' etc/systemd/$$u \
+			>$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -m 0644 etc/tmpfiles.d/ftrack-syncd.conf $(DESTDIR)$(TMPFILESDIR)/
+	install -m 0644 etc/pam-configs/ftrack $(DESTDIR)$(PAMCONFDIR)/ftrack
+	install -m 0644 $(MAN8:%=etc/man/%) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(MAN5:%=etc/man/%) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 etc/ftrack-syncd.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 etc/pam.d/ftrack $(DESTDIR)$(DOCDIR)/examples/pam.d/
+	@if [ -e $(CONF) ]; then echo "install: kept the existing $(CONF)"; \
+	else echo "install -m 0644 etc/ftrack-syncd.conf $(CONF)"; \
+		install -m 0644 etc/ftrack-syncd.conf $(CONF); fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/ftrack-syncd \
+		$(DESTDIR)$(PAMDIR)/pam_ftrack.so \
+		$(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+		$(DESTDIR)$(TMPFILESDIR)/ftrack-syncd.conf \
+		$(DESTDIR)$(PAMCONFDIR)/ftrack \
+		$(MAN8:%=$(DESTDIR)$(MANDIR)/man8/%) \
+		$(MAN5:%=$(DESTDIR)$(MANDIR)/man5/%) \
+		$(DESTDIR)$(DOCDIR)/examples/ftrack-syncd.conf \
+		$(DESTDIR)$(DOCDIR)/examples/pam.d/ftrack
+	rmdir $(DESTDIR)$(DOCDIR)/examples/pam.d $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	@if cmp -s etc/ftrack-syncd.conf $(CONF); then rm -f $(CONF); \
+		echo "rm -f $(CONF)"; \
+	elif [ -e $(CONF) ]; then echo "uninstall: kept $(CONF) (changed)"; fi
+
+DEB_OUT = $(B)/deb
+
+# dpkg-buildpackage in a copy (its `clean` would remove build/); the .deb,
+# .buildinfo and .changes land in $(DEB_OUT)/.
+deb:
+	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)/src
+	tar -cf - --exclude=./.git --exclude=./build --exclude=./build-san \
+		--exclude=./build-fuzz --exclude='./$(B)' . | \
+		tar -xf - -C $(DEB_OUT)/src
+	cd $(DEB_OUT)/src && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_OUT)/src
+	@ls $(DEB_OUT)/*.deb
+
+# install/uninstall into a DESTDIR, the units (systemd-analyze verify and
+# security), the man pages, the pam-auth-update profile.
+check-install: all
+	bash tests/check_install.sh install
+
+# `make deb`, lintian, then the package installed, used and purged in a
+# throwaway root (an overlay of / in a private mount namespace).
+check-deb: deb
+	bash tests/check_install.sh deb $(DEB_OUT)
+
 # ---- deps ------------------------------------------------------------------
 
 DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
            libldap-dev libcurl4-openssl-dev libjansson-dev libinih-dev \
            slapd ldap-utils libpam-wrapper pamtester python3 curl \
-           clang-format clang-tidy cppcheck valgrind libclang-rt-14-dev
+           clang-format clang-tidy cppcheck valgrind libclang-rt-14-dev \
+           debhelper lintian mandoc systemd
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

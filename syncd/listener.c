@@ -120,7 +120,7 @@ msg_creds(struct msghdr *msg)
 }
 
 int
-listener_recv(int fd, struct ft_event *ret_ev, uid_t *ret_uid)
+listener_recv_raw(int fd, struct ft_event *ret_ev, uid_t *ret_uid)
 {
 	char buf[FT_PROTO_MAX + 1];
 
@@ -147,7 +147,15 @@ listener_recv(int fd, struct ft_event *ret_ev, uid_t *ret_uid)
 	if (ft_event_decode(buf, (size_t)n, ret_ev) < 0)
 		return FT_E_PROTO;
 	*ret_uid = cred->uid;
-	if (!listener_sender_ok(cred->uid, ret_ev->user))
-		return FT_E_PERM;
 	return FT_OK;
+}
+
+int
+listener_recv(int fd, struct ft_event *ret_ev, uid_t *ret_uid)
+{
+	int r = listener_recv_raw(fd, ret_ev, ret_uid);
+
+	if (r == FT_OK && !listener_sender_ok(*ret_uid, ret_ev->user))
+		return FT_E_PERM;
+	return r;
 }

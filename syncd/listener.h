@@ -36,6 +36,14 @@ FT_MUST_USE int listener_open(const char *path, int *ret_fd);
 FT_MUST_USE int listener_recv(int fd, struct ft_event *ret_ev, uid_t *ret_uid);
 
 /*
+ * listener_recv() without the sender rule: FT_OK for any well-formed
+ * event, with the sender's uid; the caller applies listener_sender_ok()
+ * (after its rate limit, so a flood costs no NSS look-ups).
+ */
+FT_MUST_USE int listener_recv_raw(int fd, struct ft_event *ret_ev,
+				  uid_t *ret_uid);
+
+/*
  * The sender rule alone: may uid report a login of user?  Looks the user
  * up with getpwnam_r (NSS).
  */

@@ -108,7 +108,8 @@ static void
 format_events(struct out *o, const struct metrics *m)
 {
 	put_one(o, "events_received_total", "counter",
-		"Valid login events received (socket, spool or sync).",
+		"Well-formed login events read from the socket (some are then "
+		"dropped: rate_limited, forged, skipped).",
 		m->events_received);
 	put_one(o, "events_forged_total", "counter",
 		"Login events dropped because the sender may not report that user.",

@@ -9,7 +9,7 @@
  * Non-logging unit.
  *
  * Exposed names (prefix ftrack_syncd_; counters end in _total):
- *   events_received_total                 counter  valid login events
+ *   events_received_total                 counter  well-formed login events
  *   events_forged_total                   counter  sender not allowed
  *   events_dropped_total{reason}          counter  malformed, rate_limited,
  *                                                  skipped, journal

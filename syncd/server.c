@@ -46,9 +46,10 @@ struct server {
 	struct queue *q;
 	struct worker *w;
 	int sock, sigfd, inofd;
-	struct ratelimit rl;
-	struct metrics m;       /* the reader's own counters */
-	struct ft_event *burst; /* READ_BURST events being journaled */
+	struct ratelimit rl;      /* events per non-root uid */
+	struct ratelimit warn_rl; /* forged-event log lines per uid */
+	struct metrics m;         /* the reader's own counters */
+	struct ft_event *burst;   /* READ_BURST events being journaled */
 	uint64_t next_scan_ms, next_metrics_ms, next_reconcile_ms;
 	pid_t reconcile_pid;
 	uint64_t reconcile_started_ms;
@@ -152,16 +153,30 @@ scan_queue(struct server *s)
 		log_error("unable to scan the queue: %s", errtext(r));
 }
 
-/* Whether a login from the socket is to be provisioned. */
+/*
+ * Whether a well-formed login from uid is to be provisioned.  The rate
+ * limit comes first, so that a flood from one user costs neither NSS
+ * look-ups nor log lines; forged events are logged within their own
+ * limit.
+ */
 static bool
 admit(struct server *s, const struct ft_event *ev, uid_t uid)
 {
 	const struct config_policy *pol = &s->cfg->policy;
+	uint64_t now = worker_now_ms();
 
-	if (!ratelimit_allow(&s->rl, uid, worker_now_ms())) {
+	if (!ratelimit_allow(&s->rl, uid, now)) {
 		s->m.events_dropped[METRICS_DROP_RATE_LIMITED]++;
 		log_debug("login of '%s' from uid %u over the rate limit",
 			  ev->user, (unsigned)uid);
+		return false;
+	}
+	if (!listener_sender_ok(uid, ev->user)) {
+		s->m.events_forged++;
+		if (ratelimit_allow(&s->warn_rl, uid, now))
+			log_warn("forged login event dropped: uid %u may not "
+				 "report '%s'",
+				 (unsigned)uid, ev->user);
 		return false;
 	}
 	if (pol->on_login == ON_LOGIN_IGNORE ||
@@ -217,7 +232,7 @@ read_events(struct server *s)
 	int i;
 
 	for (i = 0; i < READ_BURST; i++) {
-		int r = listener_recv(s->sock, &s->burst[n], &uid);
+		int r = listener_recv_raw(s->sock, &s->burst[n], &uid);
 
 		if (r == FT_E_AGAIN)
 			break;
@@ -229,16 +244,11 @@ read_events(struct server *s)
 		if (r == FT_E_PROTO) {
 			s->m.events_dropped[METRICS_DROP_MALFORMED]++;
 			log_debug("malformed datagram dropped");
-		} else if (r == FT_E_PERM) {
-			s->m.events_forged++;
-			log_warn("forged login event dropped: uid %u may not "
-				 "report '%s'",
-				 (unsigned)uid, s->burst[n].user);
-		} else {
-			s->m.events_received++; /* valid ones: metrics.h */
-			if (admit(s, &s->burst[n], uid))
-				n++;
+			continue;
 		}
+		s->m.events_received++;
+		if (admit(s, &s->burst[n], uid))
+			n++;
 	}
 	journal_burst(s, s->burst, n);
 }
@@ -603,6 +613,7 @@ cmd_run(int argc, char **argv, const char *config_path)
 	log_init("ftrack-syncd", s.cfg->daemon.log_target == LOG_TARGET_STDERR,
 		 s.cfg->daemon.log_level);
 	ratelimit_init(&s.rl, RATE_BURST, RATE_PER_MINUTE);
+	ratelimit_init(&s.warn_rl, 5, 5);
 	r = server_open(&s);
 	if (r == FT_OK) {
 		if (s.cfg->policy.reconcile_interval > 0)

@@ -1,0 +1,1289 @@
+#!/usr/bin/env python3
+"""The benchmarks of issue 6 (DESIGN.md section 8), driven by run.sh.
+
+Usage::
+
+    bench.py [--quick] fixtures | first-login | storm | reconcile | naive
+    bench.py [--quick] report [--seconds S] [--command CMD]
+
+Each benchmark starts its own throwaway slapd (tests/slapd.sh, with the
+cn=Monitor database added so LDAP searches can be counted), its own ftrack
+emulator (tests/ftrack_emulator.py) and the built daemon, all on
+127.0.0.1 and in a temp folder, and stops them whatever happens.  Results
+go to build/bench/results/<name>.json; ``report`` turns them into
+build/bench/results.md.  Nothing here asserts a time: a benchmark fails
+only when the thing it measures did not happen (a user never provisioned,
+an event lost, a reconcile that did not apply).
+
+Standard library only, for any Python 3; naive_sync.py (the per-user
+baseline) is the one script that needs python3-ldap, and run.sh hands it
+the interpreter that has it.
+"""
+
+import argparse
+import http.client
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.environ.get("BENCH_BUILD", os.path.join(ROOT, "build"))
+CACHE = os.path.join(BUILD, "bench-cache")
+OUT = os.path.join(BUILD, "bench")
+RESULTS = os.path.join(OUT, "results")
+DAEMON = os.path.join(BUILD, "syncd", "ftrack-syncd")
+MODULE = os.path.join(BUILD, "pam_ftrack", "pam_ftrack.so")
+STORM = os.path.join(OUT, "bench_storm")
+SLAPD_SH = os.path.join(ROOT, "tests", "slapd.sh")
+EMULATOR = os.path.join(ROOT, "tests", "ftrack_emulator.py")
+NAIVE = os.path.join(HERE, "naive_sync.py")
+
+SUFFIX = "dc=example,dc=com"
+PEOPLE = "ou=people," + SUFFIX
+SYNC_DN = "cn=ftrack-sync,ou=services," + SUFFIX
+SYNC_PW = "sync-secret"
+API_USER = "ftrack-sync"
+API_KEY = "bench-key"
+LDAP_FILTER = "(objectClass=inetOrgPerson)"
+LDAP_ATTRS = ["uid", "mail", "givenName", "sn", "entryUUID"]
+USER_SELECT = "select id, username, first_name, last_name, email, is_active from User"
+MARKER_KEY = "ftrack_syncd.uuid"
+PAGE = 500
+BATCH = 100
+
+# Sizes and repetitions; --quick (BENCH_QUICK=1) is a smoke run.
+FULL = {
+    "sizes": [10000, 100000],
+    "runs": {10000: 5, 100000: 3},
+    "latencies": [0, 50],
+    "login_fixture": 10000, "login_users": 1000, "login_rounds": 3, "cli_rounds": 2,
+    "storm_logins": 10000, "storm_users": 1000, "storm_rate": 5000, "storm_runs": 3,
+    "idle_logins": 1000, "idle_rate": 1000,
+    "naive_fixture": 10000, "naive_runs": 3, "naive_subset_50": 1000, "naive_runs_50": 2,
+}
+QUICK = {
+    "sizes": [1000],
+    "runs": {1000: 2},
+    "latencies": [0, 50],
+    "login_fixture": 1000, "login_users": 50, "login_rounds": 1, "cli_rounds": 1,
+    "storm_logins": 1000, "storm_users": 100, "storm_rate": 5000, "storm_runs": 1,
+    "idle_logins": 200, "idle_rate": 1000,
+    "naive_fixture": 1000, "naive_runs": 1, "naive_subset_50": 100, "naive_runs_50": 1,
+}
+
+
+class BenchError(Exception):
+    """The benchmark could not measure what it set out to (not a slow result)."""
+
+
+def log(msg):
+    sys.stderr.write("bench: %s\n" % msg)
+    sys.stderr.flush()
+
+
+# ---------------------------------------------------------------------------
+# numbers
+# ---------------------------------------------------------------------------
+
+
+def summary(values):
+    """median, min, max of a list of numbers (None when empty)."""
+    v = [x for x in values if x is not None]
+    if not v:
+        return {"median": None, "min": None, "max": None, "n": 0}
+    return {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
+
+
+def percentile(values, p):
+    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
+    v = sorted(values)
+    k = max(0, min(len(v) - 1, int(math.ceil(p / 100.0 * len(v))) - 1))
+    return v[k]
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+# ---------------------------------------------------------------------------
+# processes and the temp world
+# ---------------------------------------------------------------------------
+
+
+def stop_process(p, timeout=5.0):
+    """SIGTERM the process group we started (then SIGKILL), and reap it."""
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+
+
+class World:
+    """A temp folder and the processes started in it; all gone at exit."""
+
+    def __init__(self, name):
+        self.dir = tempfile.mkdtemp(prefix="ftbench-%s." % name)
+        self.procs = []
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def spawn(self, argv, **kw):
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        p = subprocess.Popen(argv, start_new_session=True, **kw)
+        self.procs.append(p)
+        return p
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for p in reversed(self.procs):
+            stop_process(p)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(argv, timeout=600, **kw):
+    """Run to completion; raise BenchError with its output when it fails."""
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, **kw)
+    if r.returncode != 0:
+        raise BenchError("%s exited %d: %s" % (os.path.basename(argv[0]), r.returncode,
+                                               (r.stderr or r.stdout)[-2000:].decode(errors="replace")))
+    return r
+
+
+def timed(argv, timeout=600, stdout=None):
+    """Run to completion; seconds of wall time."""
+    t0 = time.perf_counter()
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=stdout or subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    t = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise BenchError("%s exited %d: %s" % (os.path.basename(argv[0]), r.returncode,
+                                               r.stderr[-2000:].decode(errors="replace")))
+    return t
+
+
+def gnu_time(argv, timeout=1800, env=None, stdout=subprocess.DEVNULL, log_path=None):
+    """Run argv under /usr/bin/time -v: exit code, wall, user, sys, max RSS (KiB)."""
+    fd, tpath = tempfile.mkstemp(prefix="ftbench-time.")
+    os.close(fd)
+    try:
+        errf = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        try:
+            t0 = time.perf_counter()
+            r = subprocess.run(["/usr/bin/time", "-v", "-o", tpath] + argv, stdin=subprocess.DEVNULL,
+                               stdout=stdout, stderr=errf, timeout=timeout, env=env)
+            wall = time.perf_counter() - t0
+        finally:
+            if log_path:
+                errf.close()
+        with open(tpath, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    finally:
+        os.unlink(tpath)
+
+    def field(name):
+        m = re.search(r"^\s*%s: (.*)$" % re.escape(name), text, re.M)
+        return m.group(1).strip() if m else None
+
+    return {
+        "code": r.returncode,
+        "stdout": r.stdout,
+        "wall": wall,
+        "user": float(field("User time (seconds)") or 0),
+        "sys": float(field("System time (seconds)") or 0),
+        "rss_kib": int(field("Maximum resident set size (kbytes)") or 0),
+    }
+
+
+# ---------------------------------------------------------------------------
+# fixtures
+# ---------------------------------------------------------------------------
+
+
+def fixture_paths(n):
+    return {
+        "ldif": os.path.join(CACHE, "people-%d.ldif" % n),
+        "exact": os.path.join(CACHE, "ftrack-%d-exact.json" % n),
+        "drift": os.path.join(CACHE, "ftrack-%d-drift.json" % n),
+        "info": os.path.join(CACHE, "info-%d.json" % n),
+    }
+
+
+def make_fixtures(sizes):
+    for n in sizes:
+        run([sys.executable, os.path.join(HERE, "gen_ldif.py"), "--count", str(n), "--out", CACHE])
+        log("fixture %d: ready in %s" % (n, CACHE))
+
+
+def load_info(n):
+    with open(fixture_paths(n)["info"], encoding="utf-8") as f:
+        return json.load(f)
+
+
+class FtrackFixture:
+    """The users and markers of ftrack-N-KIND.json, as request bodies."""
+
+    def __init__(self, path):
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        self.nusers = len(data["users"])
+        self.users = json.dumps(data["users"], ensure_ascii=False).encode("utf-8")
+        self.metadata = json.dumps(data["metadata"], ensure_ascii=False).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------
+# slapd
+# ---------------------------------------------------------------------------
+
+
+class Slapd:
+    def __init__(self, world, ldif):
+        self.world = world
+        d = world.path("slapd")
+        for attempt in range(3):
+            self.port = free_port()
+            run(["bash", SLAPD_SH, "conf", d, str(self.port)])
+            if attempt == 0:
+                with open(os.path.join(d, "slapd.conf"), "a", encoding="utf-8") as f:
+                    f.write("\n# added by tests/bench: operation counters\ndatabase monitor\n")
+                t0 = time.perf_counter()
+                run(["slapadd", "-q", "-f", os.path.join(d, "slapd.conf"), "-l", ldif])
+                self.load_seconds = time.perf_counter() - t0
+            self.uri = "ldap://127.0.0.1:%d" % self.port
+            logf = open(world.path("slapd.log"), "ab")
+            self.proc = world.spawn(["bash", SLAPD_SH, "run", d, str(self.port)], stdout=logf, stderr=logf)
+            logf.close()
+            if self._wait_up():
+                return
+            stop_process(self.proc)
+        raise BenchError("slapd did not start (see %s)" % world.path("slapd.log"))
+
+    def _wait_up(self):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                self.search_ops()
+                return True
+            except BenchError:
+                time.sleep(0.1)
+        return False
+
+    def search_ops(self):
+        """Searches slapd has completed so far (cn=Monitor)."""
+        r = subprocess.run(["ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", self.uri,
+                            "-b", "cn=Search,cn=Operations,cn=Monitor", "-s", "base",
+                            "(objectClass=*)", "monitorOpCompleted"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        m = re.search(rb"^monitorOpCompleted: (\d+)", r.stdout, re.M)
+        if r.returncode != 0 or m is None:
+            raise BenchError("cannot read cn=Monitor: %s" % r.stderr.decode(errors="replace"))
+        return int(m.group(1))
+
+    def searches_since(self, before):
+        """Searches completed since a search_ops() reading (not counting that reading)."""
+        return self.search_ops() - before - 1
+
+    def floor_argv(self):
+        return ["ldapsearch", "-x", "-LLL", "-H", self.uri, "-D", SYNC_DN, "-w", SYNC_PW, "-b", PEOPLE,
+                "-E", "pr=%d/noprompt" % PAGE, LDAP_FILTER] + LDAP_ATTRS
+
+
+# ---------------------------------------------------------------------------
+# the ftrack emulator
+# ---------------------------------------------------------------------------
+
+
+class Emulator:
+    def __init__(self, world, latency_ms=0):
+        errf = open(world.path("emulator.log"), "ab")
+        self.proc = world.spawn([sys.executable, "-u", EMULATOR, "--port", "0", "--api-user", API_USER,
+                                 "--api-key", API_KEY, "--latency-ms", str(latency_ms)],
+                                stdout=subprocess.PIPE, stderr=errf)
+        errf.close()
+        line = self.proc.stdout.readline().decode(errors="replace").strip()
+        m = re.match(r"listening on (http://127\.0\.0\.1:(\d+))$", line)
+        if not m:
+            raise BenchError("the emulator did not start: %r" % line)
+        self.url = m.group(1)
+        self.port = int(m.group(2))
+        self.latency_ms = latency_ms
+        self.conn = None
+
+    def request(self, method, path, body=None, headers=None, timeout=600):
+        """One request on a kept-alive connection; (status, parsed JSON)."""
+        hdrs = {"Content-Type": "application/json"}
+        hdrs.update(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode("utf-8")
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            try:
+                self.conn.request(method, path, body=body, headers=hdrs)
+                r = self.conn.getresponse()
+                data = r.read()
+                return r.status, json.loads(data.decode("utf-8")) if data else None
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def control(self, method, name, body=None):
+        status, data = self.request(method, "/_emulator/" + name, body)
+        if status != 200:
+            raise BenchError("emulator %s %s: %s %s" % (method, name, status, data))
+        return data
+
+    def api(self, ops):
+        status, data = self.request("POST", "/api", ops,
+                                    {"ftrack-user": API_USER, "ftrack-api-key": API_KEY})
+        if status != 200 or not isinstance(data, list):
+            raise BenchError("emulator /api: %s %s" % (status, data))
+        return data
+
+    def stats(self):
+        return self.control("GET", "stats")
+
+    def set_latency(self, ms):
+        self.control("POST", "config", {"latency_ms": ms})
+        self.latency_ms = ms
+
+    def reset(self, store):
+        self.control("POST", "reset", {"store": bool(store)})
+
+    def load(self, fixture):
+        """Empty the store and bulk-load the fixture; counters reset."""
+        self.reset(True)
+        self.control("POST", "users", fixture.users)
+        self.control("POST", "metadata", fixture.metadata)
+        self.reset(False)
+
+    def user_count(self):
+        return self.stats()["entities"]["User"]
+
+    def usernames(self):
+        return {u["username"] for u in self.control("GET", "users")}
+
+    def curl_config(self, path, bodies):
+        """A curl --config file POSTing each body in turn on one connection."""
+        with open(path, "w", encoding="utf-8") as f:
+            for i, b in enumerate(bodies):
+                if i:
+                    f.write("next\n")
+                f.write('url = "%s/api"\n' % self.url)
+                f.write('header = "Content-Type: application/json"\n')
+                f.write('header = "ftrack-user: %s"\nheader = "ftrack-api-key: %s"\n' % (API_USER, API_KEY))
+                f.write("data-binary = %s\n" % json.dumps(b))
+                f.write('output = "/dev/null"\nsilent\nshow-error\nfail\n')
+
+
+# ---------------------------------------------------------------------------
+# the daemon
+# ---------------------------------------------------------------------------
+
+
+def write_config(dirpath, slapd, emu, policy=None):
+    """ftrack-syncd.conf for a daemon of slapd and emu, its secrets and state."""
+    os.makedirs(dirpath, mode=0o700, exist_ok=True)
+    for name, secret in (("ldap.secret", SYNC_PW), ("ftrack.secret", API_KEY)):
+        p = os.path.join(dirpath, name)
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secret + "\n")
+    state = os.path.join(dirpath, "state")
+    os.makedirs(state, mode=0o700, exist_ok=True)
+    pol = {"on_login": "create", "reconcile_interval": "0", "reconcile_create": "yes",
+           "login_cooldown": "600"}
+    pol.update(policy or {})
+    text = ["; written by tests/bench/bench.py",
+            "[ldap]", "uri = %s" % slapd.uri, "bind_dn = %s" % SYNC_DN,
+            "bind_password_file = %s/ldap.secret" % dirpath, "search_base = %s" % PEOPLE,
+            "search_filter = %s" % LDAP_FILTER, "page_size = %d" % PAGE,
+            "[ftrack]", "server = %s" % emu.url, "api_user = %s" % API_USER,
+            "api_key_file = %s/ftrack.secret" % dirpath, "batch_size = %d" % BATCH,
+            "[policy]"] + ["%s = %s" % kv for kv in pol.items()] + [
+            "[daemon]", "socket = %s/notify.sock" % dirpath, "state_dir = %s" % state,
+            "log_target = stderr", "log_level = info", ""]
+    conf = os.path.join(dirpath, "ftrack-syncd.conf")
+    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("\n".join(text))
+    return conf
+
+
+OUTCOME = re.compile(r"^ftrack-syncd: \w+: (created|updated|linked|renamed|reactivated|skipped|"
+                     r"retry|failed|not-ldap|not_ldap|unchanged) '(.*)': ")
+
+
+class Daemon:
+    """`ftrack-syncd run`, its log read line by line with arrival times."""
+
+    def __init__(self, world, conf):
+        self.conf = conf
+        self.dir = os.path.dirname(conf)
+        self.sock = os.path.join(self.dir, "notify.sock")
+        self.state = os.path.join(self.dir, "state")
+        self.spool = os.path.join(self.state, "queue")
+        self.cv = threading.Condition()
+        self.outcomes = {}  # user -> (first outcome word, monotonic time)
+        self.bad = []
+        self.logf = open(world.path("daemon.log"), "ab")
+        self.proc = world.spawn([DAEMON, "-c", conf, "run"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self._wait_listening()
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            t = time.monotonic()
+            self.logf.write(raw)
+            m = OUTCOME.match(raw.decode("utf-8", errors="replace"))
+            if m is None:
+                continue
+            with self.cv:
+                if m.group(1) in ("retry", "failed"):
+                    self.bad.append(raw.decode(errors="replace").strip())
+                self.outcomes.setdefault(m.group(2), (m.group(1), t))
+                self.cv.notify_all()
+        self.logf.flush()
+
+    def _wait_listening(self):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError("the daemon exited %s (see daemon.log)" % self.proc.returncode)
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+                    s.connect(self.sock)
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise BenchError("the daemon is not listening on %s" % self.sock)
+
+    def login(self, user, s=None):
+        msg = ("FTSYNC1\nuser=%s\nservice=bench\nrhost=10.1.2.3\ntty=ssh\n" % user).encode("utf-8")
+        if s is None:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s2:
+                s2.sendto(msg, self.sock)
+        else:
+            s.sendto(msg, self.sock)
+
+    def wait_users(self, users, timeout):
+        """Wait until every user has an outcome; returns the latest time."""
+        deadline = time.monotonic() + timeout
+        with self.cv:
+            while True:
+                missing = [u for u in users if u not in self.outcomes]
+                if not missing:
+                    return max(self.outcomes[u][1] for u in users)
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    raise BenchError("%d users never provisioned (first: %s); problems: %s"
+                                     % (len(missing), missing[0], self.bad[:3]))
+                self.cv.wait(left)
+
+    def stop(self):
+        stop_process(self.proc, timeout=10)
+        self.reader.join(5)
+        self.logf.close()
+
+    def metrics(self):
+        out = {}
+        with open(os.path.join(self.state, "metrics.prom"), encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("ftrack_syncd_"):
+                    k, _, v = line.rpartition(" ")
+                    out[k[len("ftrack_syncd_"):]] = float(v)
+        return out
+
+
+# ---------------------------------------------------------------------------
+# the command-line baseline of one first login
+# ---------------------------------------------------------------------------
+
+
+def parse_ldif(text):
+    """The first entry of ldapsearch -LLL output: {attr: first value}."""
+    import base64
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith(" ") or ":" not in line:
+            continue
+        attr, _, rest = line.partition(":")
+        if rest.startswith(":"):
+            val = base64.b64decode(rest[1:].strip()).decode("utf-8")
+        else:
+            val = rest.strip()
+        out.setdefault(attr, val)
+    return out
+
+
+def curl_api(url, ops):
+    r = run(["curl", "-sS", "--fail", "-H", "Content-Type: application/json",
+             "-H", "ftrack-user: " + API_USER, "-H", "ftrack-api-key: " + API_KEY,
+             "--data-binary", json.dumps(ops), url + "/api"])
+    return json.loads(r.stdout)
+
+
+def cli_first_login(slapd, emu, user):
+    """One ldapsearch, one curl query, one curl create (user and marker)."""
+    r = run(["ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", slapd.uri, "-D", SYNC_DN,
+             "-w", SYNC_PW, "-b", PEOPLE, "(&%s(uid=%s))" % (LDAP_FILTER, user)] + LDAP_ATTRS)
+    e = parse_ldif(r.stdout.decode("utf-8"))
+    if e.get("uid") != user:
+        raise BenchError("ldapsearch did not find %s" % user)
+    q = curl_api(emu.url, [{"action": "query",
+                            "expression": '%s where username is "%s" limit 2' % (USER_SELECT, user)}])
+    if q[0]["data"]:
+        raise BenchError("%s already in ftrack" % user)
+    uid = str(__import__("uuid").uuid4())
+    ops = [{"action": "create", "entity_type": "User", "entity_key": [uid],
+            "entity_data": {"__entity_type__": "User", "id": uid, "username": user,
+                            "first_name": e.get("givenName"), "last_name": e.get("sn"),
+                            "email": e.get("mail"), "is_active": True}},
+           {"action": "create", "entity_type": "Metadata",
+            "entity_data": {"__entity_type__": "Metadata", "parent_id": uid, "parent_type": "User",
+                            "key": MARKER_KEY, "value": e.get("entryUUID")}}]
+    c = curl_api(emu.url, ops)
+    if not isinstance(c, list) or len(c) != 2:
+        raise BenchError("create of %s failed: %s" % (user, c))
+
+
+# ---------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------
+
+
+def row(case, metric, values, unit, compare=None, target=None, verdict=None, note=None):
+    r = {"case": case, "metric": metric, "unit": unit}
+    r.update(summary(values if isinstance(values, list) else [values]))
+    if compare is not None:
+        r["compare"] = compare
+    if target is not None:
+        r["target"] = target
+    if verdict is not None:
+        r["verdict"] = "met" if verdict else "MISSED"
+    if note is not None:
+        r["note"] = note
+    return r
+
+
+def save(name, title, rows, notes=None, raw=None, tables=None):
+    os.makedirs(RESULTS, exist_ok=True)
+    obj = {"name": name, "title": title, "rows": rows, "tables": tables or [], "notes": notes or [],
+           "raw": raw or {}}
+    path = os.path.join(RESULTS, name + ".json")
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(path + ".tmp", path)
+    log("%s: results in %s" % (name, path))
+
+
+# ---------------------------------------------------------------------------
+# 2. first login
+# ---------------------------------------------------------------------------
+
+
+def bench_first_login(P):
+    n_fix, n = P["login_fixture"], P["login_users"]
+    uids = load_info(n_fix)["uids"]
+    users, warm = uids[:n], uids[n]
+    lat, searches, requests = [], [], []
+    cli_lat, cli_searches, cli_requests = [], [], []
+    with World("login") as w:
+        slapd = Slapd(w, fixture_paths(n_fix)["ldif"])
+        emu = Emulator(w)
+        for rnd in range(P["login_rounds"]):
+            emu.reset(True)
+            conf = write_config(w.path("d%d" % rnd), slapd, emu)
+            d = Daemon(w, conf)
+            d.login(warm)  # connections to LDAP and ftrack made before timing
+            d.wait_users([warm], 30)
+            s0, e0 = slapd.search_ops(), emu.stats()["requests"]
+            one = []
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+                for u in users:
+                    t0 = time.monotonic()
+                    d.login(u, s)
+                    one.append((d.wait_users([u], 30) - t0) * 1000.0)
+            searches.append(slapd.searches_since(s0) / n)
+            requests.append((emu.stats()["requests"] - e0) / n)
+            got = emu.usernames()
+            if any(u not in got for u in users) or any(d.outcomes[u][0] != "created" for u in users):
+                raise BenchError("round %d: not every user was created in ftrack" % rnd)
+            d.stop()
+            lat.append(one)
+            log("first login, round %d: p50 %.2f ms, p99 %.2f ms"
+                % (rnd + 1, percentile(one, 50), percentile(one, 99)))
+        for rnd in range(P["cli_rounds"]):
+            emu.reset(True)
+            s0, e0 = slapd.search_ops(), emu.stats()["requests"]
+            one = []
+            for u in users:
+                t0 = time.monotonic()
+                cli_first_login(slapd, emu, u)
+                one.append((time.monotonic() - t0) * 1000.0)
+            cli_searches.append(slapd.searches_since(s0) / n)
+            cli_requests.append((emu.stats()["requests"] - e0) / n)
+            cli_lat.append(one)
+            log("command-line baseline, round %d: p50 %.2f ms, p99 %.2f ms"
+                % (rnd + 1, percentile(one, 50), percentile(one, 99)))
+    p50 = [percentile(x, 50) for x in lat]
+    p99 = [percentile(x, 99) for x in lat]
+    c50 = [percentile(x, 50) for x in cli_lat]
+    c99 = [percentile(x, 99) for x in cli_lat]
+    case = "%d distinct users, one at a time, 0 ms" % n
+    cli = "CLI: ldapsearch + 2 curl"
+    rows = [
+        row(case, "event sent -> user in ftrack, p50", p50, "ms",
+            compare="%.1fx faster than CLI p50 (%.1f ms)" % (ratio(statistics.median(c50), statistics.median(p50)),
+                                                             statistics.median(c50))),
+        row(case, "event sent -> user in ftrack, p99", p99, "ms",
+            compare="CLI p99 %.1f ms" % statistics.median(c99)),
+        row(case, "LDAP searches per user", searches, "", compare="CLI %.2f" % statistics.median(cli_searches)),
+        row(case, "HTTP requests per user", requests, "", compare="CLI %.2f" % statistics.median(cli_requests)),
+        row(cli, "same steps by hand, p50", c50, "ms"),
+        row(cli, "same steps by hand, p99", c99, "ms"),
+    ]
+    notes = [
+        "First login: a datagram (as pam_ftrack sends it, from root) to the running daemon, timed until "
+        "the daemon logs `created 'USER'` (its log line follows the ftrack answer); every user is checked "
+        "in the emulator afterwards. One warm-up login per round (not counted) opens the LDAP and HTTP "
+        "connections. %d rounds of %d users (fresh daemon and empty ftrack each round); median/min/max "
+        "are over the rounds' percentiles. Fixture: %d LDAP people." % (P["login_rounds"], n, n_fix),
+        "CLI baseline: per user one `ldapsearch` (bind, filter on uid), one `curl` query by username "
+        "and one `curl` create (user and uuid marker in one POST), run from the benchmark driver; "
+        "%d rounds." % P["cli_rounds"],
+        "LDAP searches counted by slapd's cn=Monitor; HTTP requests by the emulator.",
+    ]
+    save("2-first-login", "2. First login (on demand, one user at a time)", rows, notes,
+         {"lat_ms": lat, "cli_lat_ms": cli_lat})
+
+
+# ---------------------------------------------------------------------------
+# 3. login storm
+# ---------------------------------------------------------------------------
+
+
+def storm_driver(d, users_file, count, rate):
+    """bench_storm through libpam and the built module; its JSON line."""
+    r = run([STORM, MODULE, d.sock, d.spool, users_file, str(count), str(rate)], timeout=600)
+    return json.loads(r.stdout.decode("utf-8").strip().splitlines()[-1])
+
+
+def batched_create(emu, slapd, users, world):
+    """The floor: one POST creating every user and marker (values from one LDAP search)."""
+    r = run(["ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", slapd.uri, "-D", SYNC_DN, "-w", SYNC_PW,
+             "-b", PEOPLE, "-E", "pr=%d/noprompt" % PAGE, LDAP_FILTER] + LDAP_ATTRS)
+    entries = {}
+    for block in r.stdout.decode("utf-8").split("\n\n"):
+        e = parse_ldif(block)
+        if "uid" in e:
+            entries[e["uid"]] = e
+    uuid = __import__("uuid")
+    ops = []
+    for u in users:
+        e, uid = entries[u], str(uuid.uuid4())
+        ops.append({"action": "create", "entity_type": "User", "entity_key": [uid],
+                    "entity_data": {"__entity_type__": "User", "id": uid, "username": u,
+                                    "first_name": e.get("givenName"), "last_name": e.get("sn"),
+                                    "email": e.get("mail"), "is_active": True}})
+        ops.append({"action": "create", "entity_type": "Metadata",
+                    "entity_data": {"__entity_type__": "Metadata", "parent_id": uid, "parent_type": "User",
+                                    "key": MARKER_KEY, "value": e.get("entryUUID")}})
+    cfg = world.path("batched-create.curl")
+    emu.curl_config(cfg, [json.dumps(ops)])
+    emu.reset(True)
+    seconds = timed(["curl", "--config", cfg])
+    if emu.user_count() != len(users) + 1:
+        raise BenchError("the batched create did not create every user")
+    return seconds
+
+
+def bench_storm(P):
+    n_fix, nusers, count = P["login_fixture"], P["storm_users"], P["storm_logins"]
+    users = load_info(n_fix)["uids"][:nusers]
+    res = {k: [] for k in ("all", "storm_s", "per_login", "requests", "spooled", "dropped", "lost",
+                           "p50", "p99", "max", "idle_p50", "idle_p99", "idle_max", "floor", "received")}
+    with World("storm") as w:
+        slapd = Slapd(w, fixture_paths(n_fix)["ldif"])
+        emu = Emulator(w)
+        users_file = w.path("users.txt")
+        with open(users_file, "w", encoding="utf-8") as f:
+            f.write("\n".join(users) + "\n")
+        for rnd in range(P["storm_runs"]):
+            emu.reset(True)
+            d = Daemon(w, write_config(w.path("d%d" % rnd), slapd, emu))
+            e0 = emu.stats()["requests"]
+            t0 = time.monotonic()
+            st = storm_driver(d, users_file, count, P["storm_rate"])
+            t_all = d.wait_users(users, 300) - t0
+            requests = emu.stats()["requests"] - e0
+            idle = storm_driver(d, users_file, P["idle_logins"], P["idle_rate"])
+            d.stop()
+            m = d.metrics()
+            sent = count - st["spooled"] - st["dropped"]
+            idle_sent = P["idle_logins"] - idle["spooled"] - idle["dropped"]
+            received = int(m["events_received_total"])
+            lost = st["dropped"] + idle["dropped"] + max(0, sent + idle_sent - received)
+            got = emu.usernames()
+            if any(u not in got for u in users):
+                raise BenchError("run %d: not every user is in ftrack" % rnd)
+            if st["pam_errors"] or st["other_logs"]:
+                raise BenchError("run %d: PAM errors or unexpected module messages: %s" % (rnd, st))
+            for k, v in (("all", t_all), ("storm_s", st["seconds"]), ("requests", requests),
+                         ("per_login", requests / count), ("spooled", st["spooled"]),
+                         ("dropped", st["dropped"]), ("lost", lost), ("received", received),
+                         ("p50", st["p50_us"]), ("p99", st["p99_us"]), ("max", st["max_us"]),
+                         ("idle_p50", idle["p50_us"]), ("idle_p99", idle["p99_us"]),
+                         ("idle_max", idle["max_us"])):
+                res[k].append(v)
+            log("storm, run %d: %d logins in %.2f s, all %d users in ftrack after %.2f s, %d requests, "
+                "%d spooled, %d lost" % (rnd + 1, count, st["seconds"], nusers, t_all, requests,
+                                         st["spooled"], lost))
+            res["floor"].append(batched_create(emu, slapd, users, w))
+    case = "%s logins by %s users, paced to %.1f s" % ("{:,}".format(count), "{:,}".format(nusers),
+                                                        count / P["storm_rate"])
+    floor = statistics.median(res["floor"])
+    rows = [
+        row(case, "time until all provisioned", res["all"], "s",
+            compare="%.1fx one batched create (%.3f s)" % (ratio(statistics.median(res["all"]), floor), floor)),
+        row(case, "storm length (PAM driver)", res["storm_s"], "s"),
+        row(case, "HTTP requests per login", res["per_login"], "", target="<= 0.2",
+            verdict=max(res["per_login"]) <= 0.2),
+        row(case, "HTTP requests in all", res["requests"], ""),
+        row(case, "events that fell back to the spool", res["spooled"], ""),
+        row(case, "events lost", res["lost"], "", target="0", verdict=max(res["lost"]) == 0),
+        row(case, "pam_open_session during the storm, p50", res["p50"], "us"),
+        row(case, "pam_open_session during the storm, p99", res["p99"], "us",
+            compare="idle p99 %.0f us" % statistics.median(res["idle_p99"])),
+        row(case, "pam_open_session during the storm, max", res["max"], "us"),
+        row("idle (same users, all cooled)", "pam_open_session p50", res["idle_p50"], "us"),
+        row("idle (same users, all cooled)", "pam_open_session p99", res["idle_p99"], "us"),
+        row("floor", "one batched create of the same users (curl)", res["floor"], "s"),
+    ]
+    notes = [
+        "Storm: build/bench/bench_storm drives the real libpam (pam_start_confdir, a private service with "
+        "`session optional pam_ftrack.so socket=... spool=...`) as root, %d logins round-robin over %d "
+        "distinct LDAP users at %d logins/s; each login is a full pam_start/open/close/end, only "
+        "pam_open_session is timed. The module's fallbacks are counted from its pam_syslog messages "
+        "(caught in the driver)." % (count, nusers, P["storm_rate"]),
+        "Time until all provisioned: from the first login until the daemon has logged an outcome for every "
+        "user; every user is checked in the emulator. Events lost = events the module dropped + datagrams "
+        "sent but not received by the daemon (its events_received_total, read after it stopped). Idle: "
+        "%d more logins at %d/s by the same (now cooled) users." % (P["idle_logins"], P["idle_rate"]),
+        "Floor: one POST holding a create of each user and of its uuid marker (2 x %d operations), "
+        "values read with one paged ldapsearch beforehand (not timed); timed with curl." % nusers,
+        "%d runs, each with a fresh daemon and an empty ftrack; the socket's queue is the kernel "
+        "default (net.unix.max_dgram_qlen = %s)." % (P["storm_runs"], read_sysctl("net/unix/max_dgram_qlen")),
+    ]
+    save("3-storm", "3. Login storm", rows, notes, res)
+
+
+def read_sysctl(name):
+    try:
+        with open("/proc/sys/" + name, encoding="ascii") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+# ---------------------------------------------------------------------------
+# 4. full reconcile
+# ---------------------------------------------------------------------------
+
+
+def clear_state(state):
+    shutil.rmtree(state, ignore_errors=True)
+    os.makedirs(state, mode=0o700)
+
+
+def write_ops(stats):
+    ops = stats.get("operations", {})
+    return sum(v for k, v in ops.items() if k in ("create", "update", "delete"))
+
+
+def changes_of(report):
+    counts = report.get("counts", {})
+    return sum(v for k, v in counts.items() if k not in ("none", "skip", "conflict"))
+
+
+def check_plan(report, kind, info):
+    """The plan must be exactly the fixture's drift (or nothing)."""
+    c = report.get("counts", {})
+    d = info["drift"]
+    want = {"create": 0, "update": 0, "deactivate": 0}
+    if kind == "drift":
+        want = {"create": len(d["newcomers"]), "update": len(d["changed_mail"]),
+                "deactivate": len(d["leavers"])}
+    got = {k: c.get(k, 0) for k in want}
+    others = {k: v for k, v in c.items() if k not in want and k not in ("none", "skip") and v}
+    if got != want or others:
+        raise BenchError("%s: plan %s, expected %s" % (kind, c, want))
+
+
+def reconcile_once(w, conf, emu, slapd, lat, kind, info, list_cfg):
+    """One `reconcile --apply` under /usr/bin/time, then the I/O floor."""
+    state = os.path.join(os.path.dirname(conf), "state")
+    clear_state(state)
+    m0 = emu.user_count()
+    r = gnu_time([DAEMON, "-c", conf, "reconcile", "--apply"], log_path=w.path("reconcile.log"))
+    if r["code"] != 0:
+        raise BenchError("reconcile --apply exited %d (see %s)" % (r["code"], w.path("reconcile.log")))
+    st = emu.stats()
+    with open(os.path.join(state, "reports", "last-reconcile.json"), encoding="utf-8") as f:
+        rep = json.load(f)
+    if rep.get("result") not in ("ok", "applied", "success") and rep.get("ldap", {}).get("error"):
+        raise BenchError("reconcile report: %s" % rep.get("result"))
+    check_plan(rep, kind, info)
+    changes = changes_of(rep)
+    emu.reset(False)
+    t_ldap = timed(slapd.floor_argv(), stdout=subprocess.DEVNULL)
+    t_http = timed(["curl", "--config", list_cfg])
+    pages = emu.stats()["requests"]
+    return {
+        "wall": r["wall"], "cpu": r["user"] + r["sys"], "user": r["user"], "sys": r["sys"],
+        "rss_kib": r["rss_kib"], "requests": st["requests"], "connections": st["api_connections"],
+        "expected": math.ceil(m0 / PAGE) + math.ceil(changes / BATCH) + 2, "changes": changes,
+        "ftrack_users": m0, "writes": write_ops(st), "floor_ldap": t_ldap, "floor_http": t_http,
+        "floor": t_ldap + t_http, "floor_pages": pages, "report_seconds": rep.get("seconds"),
+        "timings": rep.get("timings"), "ldap_pages": rep.get("ldap", {}).get("pages"),
+    }
+
+
+def listing_config(w, emu, nusers, name):
+    bodies = [json.dumps([{"action": "query", "expression": "%s order by id offset %d limit %d"
+                           % (USER_SELECT, off, PAGE)}])
+              for off in range(0, nusers, PAGE)]
+    path = w.path(name)
+    emu.curl_config(path, bodies)
+    return path
+
+
+def reconcile_size(P, n, out):
+    paths, info = fixture_paths(n), load_info(n)
+    fx = {k: FtrackFixture(paths[k]) for k in ("exact", "drift")}
+    with World("reconcile-%d" % n) as w:
+        slapd = Slapd(w, paths["ldif"])
+        emu = Emulator(w)
+        conf = write_config(w.path("d"), slapd, emu)
+        base = gnu_time([DAEMON, "-c", conf, "check"], stdout=subprocess.DEVNULL)
+        if base["code"] != 0:
+            raise BenchError("ftrack-syncd check failed")
+        out["rss_check_kib"][n] = base["rss_kib"]
+        loaded, dirty = None, True
+        for lat in P["latencies"]:
+            emu.set_latency(lat)
+            for kind in ("exact", "drift"):
+                list_cfg = listing_config(w, emu, fx[kind].nusers + 1, "list-%s.curl" % kind)
+                runs = []
+                for i in range(P["runs"][n]):
+                    if loaded != kind or dirty:
+                        emu.load(fx[kind])
+                        loaded = kind
+                    else:
+                        emu.reset(False)
+                    res = reconcile_once(w, conf, emu, slapd, lat, kind, info, list_cfg)
+                    dirty = res["writes"] > 0
+                    runs.append(res)
+                    log("reconcile %d %s %d ms, run %d: %.2f s wall, %.2f s CPU, %.1f MiB, floor %.2f s, "
+                        "%d requests (formula %d), %d connection(s)"
+                        % (n, kind, lat, i + 1, res["wall"], res["cpu"], res["rss_kib"] / 1024.0,
+                           res["floor"], res["requests"], res["expected"], res["connections"]))
+                out["runs"]["%d/%s/%d" % (n, kind, lat)] = runs
+
+
+def fmt_range(values, fmt="%.2f"):
+    s = summary(values)
+    if s["n"] == 0:
+        return "-"
+    if s["n"] == 1:
+        return fmt % s["median"]
+    return (fmt + " (" + fmt + "-" + fmt + ")") % (s["median"], s["min"], s["max"])
+
+
+def med(runs, key):
+    return statistics.median([r[key] for r in runs])
+
+
+def bench_reconcile(P):
+    out = {"runs": {}, "rss_check_kib": {}}
+    for n in P["sizes"]:
+        reconcile_size(P, n, out)
+    header = ["N", "ftrack vs LDAP", "latency", "wall s", "CPU s", "peak RSS MiB (extra)",
+              "I/O floor s (ldap + http)", "wall / floor", "HTTP requests (formula)", "TCP conns", "runs"]
+    table = []
+    verdicts = []
+    for key, runs in out["runs"].items():
+        n, kind, lat = key.split("/")
+        n = int(n)
+        rss = med(runs, "rss_kib") / 1024.0
+        extra = rss - out["rss_check_kib"][n] / 1024.0
+        req_ok = all(r["requests"] <= r["expected"] for r in runs)
+        conn_ok = all(r["connections"] == 1 for r in runs)
+        table.append([
+            "{:,}".format(n), "no change" if kind == "exact" else "1%% drift (%d changes)" % runs[0]["changes"],
+            "%s ms" % lat, fmt_range([r["wall"] for r in runs]), fmt_range([r["cpu"] for r in runs]),
+            "%.1f (%+.1f)" % (rss, extra),
+            "%.2f (%.2f + %.2f)" % (med(runs, "floor"), med(runs, "floor_ldap"), med(runs, "floor_http")),
+            "%.2f" % (med(runs, "wall") / med(runs, "floor")),
+            "%d (%d)%s" % (med(runs, "requests"), runs[0]["expected"], "" if req_ok else " MISSED"),
+            "%d%s" % (max(r["connections"] for r in runs), "" if conn_ok else " MISSED"),
+            str(len(runs))])
+        verdicts.append((key, req_ok, conn_ok, extra))
+    rows = []
+    sizes = sorted(P["sizes"])
+    if len(sizes) >= 2:
+        lo, hi = sizes[0], sizes[-1]
+        for kind in ("exact", "drift"):
+            for lat in P["latencies"]:
+                a = out["runs"].get("%d/%s/%d" % (lo, kind, lat))
+                b = out["runs"].get("%d/%s/%d" % (hi, kind, lat))
+                if a and b:
+                    g = med(b, "wall") / med(a, "wall")
+                    rows.append(row("%s, %d ms" % ("no change" if kind == "exact" else "1% drift", lat),
+                                    "growth %s -> %s (wall)" % ("{:,}".format(lo), "{:,}".format(hi)),
+                                    [r["wall"] / med(a, "wall") for r in b], "x",
+                                    compare="CPU %.1fx, N %dx" % (med(b, "cpu") / med(a, "cpu"), hi // lo),
+                                    target="<= 12", verdict=g <= 12))
+        big = [v for v in verdicts if v[0].startswith("%d/" % hi)]
+        worst = max(v[3] for v in big)
+        rows.append(row("%s users" % "{:,}".format(hi), "peak RSS over `check` (worst case)", worst, "MiB",
+                        target="< 64", verdict=worst < 64))
+    rows.append(row("all cases", "HTTP requests <= ceil(N/500) + ceil(C/100) + 2",
+                    sum(1 for v in verdicts if v[1]), "cases", compare="of %d" % len(verdicts),
+                    verdict=all(v[1] for v in verdicts)))
+    rows.append(row("all cases", "one TCP connection to ftrack", sum(1 for v in verdicts if v[2]), "cases",
+                    compare="of %d" % len(verdicts), target="1", verdict=all(v[2] for v in verdicts)))
+    notes = [
+        "Each run: fresh state_dir, the emulator reloaded with the fixture when the previous run wrote to it, "
+        "then `/usr/bin/time -v ftrack-syncd reconcile --apply` (reconcile_create = yes, page_size 500, "
+        "batch_size 100); the plan is checked against the fixture's drift (creates = newcomers, updates = "
+        "changed mail, deactivations = leavers; nothing for no change).",
+        "I/O floor, measured right after each run: one paged `ldapsearch -E pr=500/noprompt` of the same "
+        "entries and attributes (output to /dev/null) plus a paged raw listing of all users (`select id, "
+        "username, first_name, last_name, email, is_active from User order by id offset K limit 500`, "
+        "one curl process, one connection); the daemon also reads the uuid markers, which the floor does not.",
+        "Formula: N = ftrack users before the run (fixture + the API user), C = planned changes. TCP "
+        "connections: the emulator's api_connections. Peak RSS extra: over `ftrack-syncd check` on the same "
+        "config (%s KiB)." % ", ".join("%s: %d" % (k, v) for k, v in sorted(out["rss_check_kib"].items())),
+        "Values: median (min-max) over the runs.",
+    ]
+    save("4-reconcile", "4. Full reconcile", rows, notes, out, tables=[{"header": header, "rows": table}])
+
+
+# ---------------------------------------------------------------------------
+# 5. against a naive sync
+# ---------------------------------------------------------------------------
+
+
+def python_with_ldap(hint):
+    """A python3 that can import ldap (Debian's python3-ldap)."""
+    for cand in [hint, sys.executable, "/usr/bin/python3"]:
+        if cand and subprocess.run([cand, "-c", "import ldap"], capture_output=True).returncode == 0:
+            return cand
+    raise BenchError("no python3 with the ldap module: install the Debian package python3-ldap")
+
+
+def bench_naive(P):
+    n = P["naive_fixture"]
+    paths, info = fixture_paths(n), load_info(n)
+    fx = FtrackFixture(paths["drift"])
+    py = python_with_ldap(P["python_ldap"])
+    out = {"daemon": {}, "naive": {}}
+    with World("naive") as w:
+        slapd = Slapd(w, paths["ldif"])
+        emu = Emulator(w)
+        conf = write_config(w.path("d"), slapd, emu)
+        argv = [py, NAIVE, "--ldap-uri", slapd.uri, "--bind-dn", SYNC_DN, "--bind-pw", SYNC_PW,
+                "--base", PEOPLE, "--server", emu.url, "--api-user", API_USER, "--api-key", API_KEY]
+        for lat in P["latencies"]:
+            emu.set_latency(lat)
+            d_runs, n_runs = [], []
+            for i in range(P["runs"].get(n, 3)):
+                emu.load(fx)
+                clear_state(os.path.join(w.path("d"), "state"))
+                r = gnu_time([DAEMON, "-c", conf, "reconcile", "--apply"], log_path=w.path("reconcile.log"))
+                if r["code"] != 0:
+                    raise BenchError("reconcile --apply exited %d" % r["code"])
+                d_runs.append({"wall": r["wall"], "cpu": r["user"] + r["sys"],
+                               "requests": emu.stats()["requests"]})
+            subset = 0 if lat == 0 else P["naive_subset_50"]
+            for i in range(P["naive_runs"] if lat == 0 else P["naive_runs_50"]):
+                emu.load(fx)
+                r = gnu_time(argv + ["--limit", str(subset)], stdout=subprocess.PIPE,
+                             log_path=w.path("naive.log"))
+                if r["code"] != 0:
+                    raise BenchError("naive_sync.py exited %d (see naive.log)" % r["code"])
+                res = json.loads(r["stdout"])
+                res["wall"], res["cpu"] = r["wall"], r["user"] + r["sys"]
+                res["measured_requests"] = emu.stats()["requests"]
+                scale = res["people"] / res["processed"]
+                res["est_wall"] = (r["wall"] - res["loop_seconds"]) + res["loop_seconds"] * scale
+                res["est_requests"] = res["measured_requests"] * scale
+                n_runs.append(res)
+                log("naive %d ms, run %d: %d of %d people, %.2f s wall (%.1f s for all), %d requests"
+                    % (lat, i + 1, res["processed"], res["people"], r["wall"], res["est_wall"],
+                       res["measured_requests"]))
+            log("daemon %d ms: %.2f s wall, %d requests" % (lat, med(d_runs, "wall"), med(d_runs, "requests")))
+            out["daemon"][lat], out["naive"][lat] = d_runs, n_runs
+    rows = []
+    for lat in P["latencies"]:
+        d_runs, n_runs = out["daemon"][lat], out["naive"][lat]
+        sub = n_runs[0]["processed"] < n_runs[0]["people"]
+        how = (" (EXTRAPOLATED from %d of %d users x %.0f)" % (n_runs[0]["processed"], n_runs[0]["people"],
+                                                               n_runs[0]["people"] / n_runs[0]["processed"])
+               if sub else "")
+        case = "%s users, 1%% drift, %d ms" % ("{:,}".format(n), lat)
+        nreq = [r["est_requests"] for r in n_runs]
+        nwall = [r["est_wall"] for r in n_runs]
+        rq = statistics.median(nreq) / med(d_runs, "requests")
+        sp = statistics.median(nwall) / med(d_runs, "wall")
+        rows += [
+            row(case, "ftrack-syncd reconcile --apply: wall", [r["wall"] for r in d_runs], "s"),
+            row(case, "ftrack-syncd reconcile --apply: HTTP requests", [r["requests"] for r in d_runs], ""),
+            row(case, "naive_sync.py: wall" + how, nwall, "s",
+                compare="ftrack-syncd %.0fx faster" % sp,
+                target=">= 50x faster" if lat == 50 else None, verdict=(sp >= 50) if lat == 50 else None),
+            row(case, "naive_sync.py: HTTP requests" + how, nreq, "",
+                compare="ftrack-syncd %.0fx fewer" % rq, target=">= 100x fewer", verdict=rq >= 100),
+        ]
+    notes = [
+        "Same fixture for both: %s LDAP people, ftrack with 1%% drift (%d changed mail, %d leavers, %d "
+        "newcomers), reloaded before every run. ftrack-syncd runs `reconcile --apply` (it also deactivates "
+        "the leavers and writes uuid markers, which the naive script does not do)."
+        % ("{:,}".format(n), len(info["drift"]["changed_mail"]), len(info["drift"]["leavers"]),
+           len(info["drift"]["newcomers"])),
+        "naive_sync.py: python3-ldap paged read of everyone, then per person one ftrack query by "
+        "username and, when needed, one create or update; urllib, a new connection per request.",
+        "At 50 ms the naive script runs on the first %d people only (the whole LDAP read still happens); "
+        "its wall time is extrapolated as LDAP-read time + loop time x (people / processed), its requests "
+        "as measured x (people / processed). Marked EXTRAPOLATED in the table." % P["naive_subset_50"],
+    ]
+    save("5-naive", "5. Against a naive per-user sync", rows, notes, out)
+
+
+# ---------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------
+
+
+def fmt_num(v):
+    if v is None:
+        return "-"
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 10):
+        return "{:,}".format(int(v))
+    a = abs(v)
+    if a >= 100:
+        return "{:,.0f}".format(v)
+    if a >= 10:
+        return "%.1f" % v
+    if a >= 1:
+        return "%.2f" % v
+    return "%.3f" % v
+
+
+def md_table(header, rows):
+    def cell(x):
+        return str(x).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def machine():
+    def first(path, key):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    if line.startswith(key):
+                        return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+        return "?"
+
+    def version(argv):
+        try:
+            r = subprocess.run(argv, capture_output=True, timeout=10)
+            return (r.stdout or r.stderr).decode(errors="replace").strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "?"
+
+    mem = first("/proc/meminfo", "MemTotal")
+    try:
+        mem = "%.1f GiB" % (int(mem.split()[0]) / 1048576.0)
+    except (ValueError, IndexError):
+        pass
+    return [
+        ("nproc", str(os.cpu_count())),
+        ("CPU", first("/proc/cpuinfo", "model name")),
+        ("memory", mem),
+        ("kernel", platform.release()),
+        ("OS", os_release()),
+        ("slapd", version(["slapd", "-VV"]).replace("@(#) $OpenLDAP: ", "").rstrip(" $")),
+        ("python (emulator)", platform.python_version()),
+        ("load average (1, 5, 15 min)", "%s at the start, %s at the end" % (loadavg(os.path.join(
+            RESULTS, "loadavg-start.txt")), loadavg("/proc/loadavg"))),
+    ]
+
+
+def loadavg(path):
+    try:
+        with open(path, encoding="ascii") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def os_release():
+    try:
+        with open("/etc/os-release", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return "?"
+
+
+def write_report(P, seconds, command):
+    parts = ["# ftrack-ldap-sync benchmarks", ""]
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    head = "Command: `%s`%s, %s" % (command, " (BENCH_QUICK=1: smoke run, small sizes)" if P["quick"] else "",
+                                    when)
+    if seconds is not None:
+        head += ", %d min %02d s in all" % (int(seconds) // 60, int(seconds) % 60)
+    parts += [head + ".", ""]
+    parts += [md_table(["machine", ""], machine()), ""]
+    parts += ["Nothing here is a pass/fail test; each benchmark says what it compares against. "
+              "\"MISSED\" marks a target of DESIGN.md section 8 / issue 6 that this run did not reach.", ""]
+    verdicts = []
+    login_path = os.path.join(RESULTS, "1-login-path.md")
+    if os.path.exists(login_path):
+        with open(login_path, encoding="utf-8") as f:
+            parts += [f.read().rstrip(), ""]
+    else:
+        parts += ["## 1. Login path", "", "Not measured in this run (build/bench/bench_pam missing).", ""]
+    for name in sorted(os.listdir(RESULTS)) if os.path.isdir(RESULTS) else []:
+        if not name.endswith(".json"):
+            continue
+        with open(os.path.join(RESULTS, name), encoding="utf-8") as f:
+            res = json.load(f)
+        parts += ["## " + res["title"], ""]
+        for t in res.get("tables", []):
+            parts += [md_table(t["header"], t["rows"]), ""]
+        if res["rows"]:
+            body = []
+            for r in res["rows"]:
+                unit = (" " + r["unit"]) if r.get("unit") else ""
+                verdict = r.get("verdict", "")
+                target = r.get("target", "")
+                if verdict:
+                    verdicts.append((res["title"].split(".")[0], r["case"], r["metric"], target, verdict))
+                body.append([r["case"], r["metric"], fmt_num(r["median"]) + unit, fmt_num(r["min"]),
+                             fmt_num(r["max"]), r["n"], r.get("compare", ""),
+                             (target + " " + verdict).strip()])
+            parts += [md_table(["case", "measure", "median", "min", "max", "runs", "comparison", "target"],
+                               body), ""]
+        parts += ["- " + n for n in res.get("notes", [])] + [""]
+    failed_path = os.path.join(RESULTS, "failed.txt")
+    if os.path.exists(failed_path):
+        with open(failed_path, encoding="utf-8") as f:
+            failed = [x.strip() for x in f if x.strip()]
+        if failed:
+            parts += ["## Not measured", "", "These benchmarks failed to run (see the output of run.sh): "
+                      + ", ".join(failed) + ".", ""]
+    if verdicts:
+        parts += ["## Targets", "", md_table(["#", "case", "measure", "target", ""],
+                                             [list(v) for v in verdicts]), ""]
+    text = "\n".join(parts)
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, "results.md")
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+    print(text)
+
+
+# ---------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------
+
+BENCHES = {
+    "first-login": bench_first_login,
+    "storm": bench_storm,
+    "reconcile": bench_reconcile,
+    "naive": bench_naive,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description="ftrack-ldap-sync benchmarks (issue 6)")
+    ap.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1")
+    ap.add_argument("what", choices=["fixtures", "report"] + sorted(BENCHES))
+    ap.add_argument("--seconds", type=float, default=None, help="report: the run's duration")
+    ap.add_argument("--command", default="make bench", help="report: the command that ran")
+    ap.add_argument("--python-ldap", default=None, help="naive: a python3 that has python3-ldap")
+    a = ap.parse_args()
+    P = dict(QUICK if a.quick else FULL)
+    P["quick"] = a.quick
+    P["python_ldap"] = a.python_ldap
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        if a.what == "fixtures":
+            make_fixtures(sorted(set(P["sizes"] + [P["login_fixture"], P["naive_fixture"]])))
+        elif a.what == "report":
+            write_report(P, a.seconds, a.command)
+        else:
+            BENCHES[a.what](P)
+    except BenchError as exc:
+        log("%s: FAILED: %s" % (a.what, exc))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+#!/bin/bash
+# run.sh: every benchmark of issue 6 (DESIGN.md section 8), one after the
+# other, then build/bench/results.md (a Markdown table of results and the
+# machine they ran on), which it also prints.  `make bench` runs it after
+# building; run it from the top of the repository.
+#
+#   bash tests/bench/run.sh              the full run (about 15 minutes on 2 cores)
+#   BENCH_QUICK=1 bash tests/bench/run.sh   a smoke run of each benchmark
+#                                        (small sizes, one round; about a minute)
+#
+# Needs: the build (build/syncd/ftrack-syncd, build/pam_ftrack/pam_ftrack.so,
+# build/bench/bench_storm), slapd and ldap-utils, curl, GNU time
+# (/usr/bin/time), python3, and python3-ldap for the naive baseline.  Runs
+# as root (the storm drives libpam as root so the module may spool, and the
+# login events come from uid 0).  Every server is private, on 127.0.0.1,
+# started and stopped by bench.py.  Fixtures are cached in
+# build/bench-cache/ between runs.
+#
+# Exit status: 0 when every benchmark ran (a missed target is reported, not
+# an error), 1 when one could not run (its section says why).
+set -uo pipefail
+
+cd "$(dirname "$0")/../.." || exit 1
+PY=${PYTHON:-python3}
+BENCH=tests/bench/bench.py
+OUT=build/bench
+QUICK=()
+mode="full run"
+if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
+	QUICK=(--quick)
+	mode="quick smoke run (BENCH_QUICK=1)"
+fi
+
+missing=()
+for f in build/syncd/ftrack-syncd build/pam_ftrack/pam_ftrack.so "$OUT/bench_storm" "$OUT/bench_pam"; do
+	[[ -x "$f" || -f "$f" ]] || missing+=("$f")
+done
+for t in slapd slapadd ldapsearch curl /usr/bin/time "$PY"; do
+	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+done
+if ((${#missing[@]})); then
+	echo "run.sh: missing: ${missing[*]} (run 'make bench', which builds and installs what is needed)" >&2
+	exit 1
+fi
+if [[ "$(id -u)" != 0 ]]; then
+	echo "run.sh: run as root (the storm drives libpam as root; events come from uid 0)" >&2
+	exit 1
+fi
+
+echo "run.sh: $mode; results in $OUT/results.md"
+start=$SECONDS
+rm -rf "$OUT/results"
+mkdir -p "$OUT/results"
+cp /proc/loadavg "$OUT/results/loadavg-start.txt" 2>/dev/null
+failed=()
+
+step() {
+	local name=$1 t0=$SECONDS
+	shift
+	echo "run.sh: == $name"
+	if "$@"; then
+		echo "run.sh: == $name: done in $((SECONDS - t0)) s"
+	else
+		echo "run.sh: == $name: FAILED (after $((SECONDS - t0)) s)" >&2
+		failed+=("$name")
+	fi
+}
+
+# 1. The login path: tests/bench/bench_pam.c (10,000 session opens per case,
+# interleaved; it prints its own Markdown table).
+login_path() {
+	local bin=$OUT/bench_pam md=$OUT/results/1-login-path.md n=10000
+	[[ ${#QUICK[@]} -gt 0 ]] && n=200
+	{
+		echo "## 1. Login path"
+		echo
+		echo "tests/bench/bench_pam.c, \`bench_pam $n\`: pam_open_session + pam_close_session through the real libpam."
+		echo
+		"$bin" "$n" build/pam_ftrack/pam_ftrack.so
+	} >"$md.tmp" && mv "$md.tmp" "$md"
+}
+
+step fixtures "$PY" "$BENCH" "${QUICK[@]}" fixtures || exit 1
+if ((${#failed[@]})); then
+	echo "run.sh: unable to make the fixtures" >&2
+	exit 1
+fi
+step "1. login path" login_path
+step "2. first login" "$PY" "$BENCH" "${QUICK[@]}" first-login
+step "3. login storm" "$PY" "$BENCH" "${QUICK[@]}" storm
+step "4. full reconcile" "$PY" "$BENCH" "${QUICK[@]}" reconcile
+step "5. naive sync" "$PY" "$BENCH" "${QUICK[@]}" naive
+
+cmd="make bench"
+[[ ${#QUICK[@]} -gt 0 ]] && cmd="BENCH_QUICK=1 make bench"
+printf '%s\n' "${failed[@]}" >"$OUT/results/failed.txt"
+"$PY" "$BENCH" "${QUICK[@]}" report --seconds "$((SECONDS - start))" --command "$cmd"
+if ((${#failed[@]})); then
+	echo "run.sh: FAILED: ${failed[*]} (see the messages above)" >&2
+	exit 1
+fi
+exit 0

@@ -200,10 +200,21 @@ check: deps
 	$(MAKE) check-c
 	$(MAKE) check-fuzz
 	$(MAKE) sanitize
+	$(MAKE) check-install
 	@echo "check: all suites passed"
 
 demo: deps all
 	bash tests/demo.sh
+
+# Benchmark drivers: each tests/bench/NAME.c is one program, build/bench/NAME.
+BENCH_BINS = $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
+
+$(B)/bench/%: tests/bench/%.c $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDSAN) -pthread -o $@ $< $(COMMON_LIB) -lpam
+
+bench: deps all $(BENCH_BINS)
+	bash tests/bench/run.sh
 
 # ---- lint ------------------------------------------------------------------
 
@@ -232,12 +243,108 @@ lint-cppcheck:
 format:
 	clang-format -i $(ALL_C)
 
+# ---- install, package ------------------------------------------------------
+# make install [DESTDIR=/staging] [PREFIX=/usr]: the daemon into SBINDIR, the
+# module into the platform's PAM module folder (found: pam.pc's securedir,
+# else where dpkg put pam_unix.so, else /lib/<multiarch>/security), the
+# systemd units (ExecStart pointing at SBINDIR), tmpfiles.d, the
+# pam-auth-update profile (off by default), man pages and examples.  The
+# example config becomes SYSCONFDIR/ftrack-syncd.conf only where there is
+# none; uninstall removes it only when unchanged.  `make deb` builds the
+# Debian package from a copy of the tree into $(B)/deb/.
+
+PREFIX      ?= /usr
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/ftrack-ldap-sync
+SYSCONFDIR  ?= /etc
+PAMCONFDIR  ?= /usr/share/pam-configs
+# systemd's own folders under /usr, $(PREFIX)/lib/... under another prefix
+sd_dir       = $(if $(filter /usr,$(PREFIX)),$(or $(shell $(PKG_CONFIG) \
+               --variable=$(1) systemd 2>/dev/null),$(2)),$(PREFIX)/lib/$(3))
+UNITDIR     ?= $(call sd_dir,systemdsystemunitdir,/lib/systemd/system,systemd/system)
+TMPFILESDIR ?= $(call sd_dir,tmpfilesdir,/usr/lib/tmpfiles.d,tmpfiles.d)
+PAMDIR      ?= $(or $(shell $(PKG_CONFIG) --variable=securedir pam 2>/dev/null),$\
+               $(patsubst %/pam_unix.so,%,$(shell dpkg -L \
+               libpam-modules:$$(dpkg --print-architecture) 2>/dev/null | \
+               grep -m1 '/pam_unix\.so$$')),$\
+               $(subst //,/,/lib/$(shell $(CC) -print-multiarch 2>/dev/null)/security))
+UNITS        = ftrack-syncd.service ftrack-syncd-reconcile.service \
+               ftrack-syncd-reconcile.timer
+MAN8         = pam_ftrack.8 ftrack-syncd.8
+MAN5         = ftrack-syncd.conf.5
+CONF         = $(DESTDIR)$(SYSCONFDIR)/ftrack-syncd.conf
+
+.PHONY: check-install check-deb deb
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(PAMCONFDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples/pam.d \
+		$(DESTDIR)$(SYSCONFDIR)
+	install -m 0755 $(SYNCD_BIN) $(DESTDIR)$(SBINDIR)/ftrack-syncd
+	install -m 0644 $(PAM_SO) $(DESTDIR)$(PAMDIR)/pam_ftrack.so
+	for u in $(UNITS); do \
+		sed 's|@SBINDIR@|$(SBINDIR)|g' etc/systemd/$$u \
+			>$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -m 0644 etc/tmpfiles.d/ftrack-syncd.conf $(DESTDIR)$(TMPFILESDIR)/
+	install -m 0644 etc/pam-configs/ftrack $(DESTDIR)$(PAMCONFDIR)/ftrack
+	install -m 0644 $(MAN8:%=etc/man/%) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(MAN5:%=etc/man/%) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 etc/ftrack-syncd.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 etc/pam.d/ftrack $(DESTDIR)$(DOCDIR)/examples/pam.d/
+	@if [ -e $(CONF) ]; then echo "install: kept the existing $(CONF)"; \
+	else echo "install -m 0644 etc/ftrack-syncd.conf $(CONF)"; \
+		install -m 0644 etc/ftrack-syncd.conf $(CONF); fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/ftrack-syncd \
+		$(DESTDIR)$(PAMDIR)/pam_ftrack.so \
+		$(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+		$(DESTDIR)$(TMPFILESDIR)/ftrack-syncd.conf \
+		$(DESTDIR)$(PAMCONFDIR)/ftrack \
+		$(MAN8:%=$(DESTDIR)$(MANDIR)/man8/%) \
+		$(MAN5:%=$(DESTDIR)$(MANDIR)/man5/%) \
+		$(DESTDIR)$(DOCDIR)/examples/ftrack-syncd.conf \
+		$(DESTDIR)$(DOCDIR)/examples/pam.d/ftrack
+	rmdir $(DESTDIR)$(DOCDIR)/examples/pam.d $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	@if cmp -s etc/ftrack-syncd.conf $(CONF); then rm -f $(CONF); \
+		echo "rm -f $(CONF)"; \
+	elif [ -e $(CONF) ]; then echo "uninstall: kept $(CONF) (changed)"; fi
+
+DEB_OUT = $(B)/deb
+
+# dpkg-buildpackage in a copy (its `clean` would remove build/); the .deb,
+# .buildinfo and .changes land in $(DEB_OUT)/.
+deb:
+	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)/src
+	tar -cf - --exclude=./.git --exclude=./build --exclude=./build-san \
+		--exclude=./build-fuzz --exclude='./$(B)' . | \
+		tar -xf - -C $(DEB_OUT)/src
+	cd $(DEB_OUT)/src && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_OUT)/src
+	@ls $(DEB_OUT)/*.deb
+
+# install/uninstall into a DESTDIR, the units (systemd-analyze verify and
+# security), the man pages, the pam-auth-update profile.
+check-install: all
+	bash tests/check_install.sh install
+
+# `make deb`, lintian, then the package installed, used and purged in a
+# throwaway root (an overlay of / in a private mount namespace).
+check-deb: deb
+	bash tests/check_install.sh deb $(DEB_OUT)
+
 # ---- deps ------------------------------------------------------------------
 
 DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
            libldap-dev libcurl4-openssl-dev libjansson-dev libinih-dev \
            slapd ldap-utils libpam-wrapper pamtester python3 curl \
-           clang-format clang-tidy cppcheck valgrind libclang-rt-14-dev
+           clang-format clang-tidy cppcheck valgrind libclang-rt-14-dev \
+           debhelper lintian mandoc systemd
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

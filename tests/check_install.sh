@@ -1,0 +1,912 @@
+#!/bin/bash
+# tests/check_install.sh: what an administrator gets from `make install`,
+# the systemd units, the man pages and the Debian package.
+#
+#   bash tests/check_install.sh install        (make check-install)
+#       make install / uninstall into a DESTDIR (files, modes, kept config,
+#       PREFIX=/usr/local), tmpfiles.d applied to a scratch root, the units
+#       (systemd-analyze verify, systemd-analyze security --offline=true and
+#       its exposure score), the man pages (mandoc -T lint, man --warnings,
+#       every key, command, option, exit code and module argument
+#       documented), the pam-auth-update profile.
+#   bash tests/check_install.sh deb DEB_DIR    (make check-deb, after make deb)
+#       the .deb's contents and conffiles, lintian, then, as root, the
+#       package installed into a throwaway root (an overlay of / in a private
+#       mount namespace, chroot): the account, folders and modes, the PAM
+#       profile off, `ftrack-syncd check` against a private slapd and ftrack
+#       emulator, a login through the installed PAM stack provisioned by the
+#       installed daemon, a login spooled while it is down, an upgrade that
+#       keeps the changed config, remove and purge.
+#
+# A tool that is missing is reported as skipped (`make deps` installs them
+# all).  Servers run on 127.0.0.1 on free ports and are stopped, and every
+# temporary folder removed, whatever happens.  The last line reads
+# "install: N passed, N failed, N skipped"; exit 1 when anything failed.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+B=${B:-build}
+PYTHON=${PYTHON:-python3}
+MODE=${1:-install}
+PASSED=0 FAILED=0 SKIPPED=0
+W=""
+SLAPD_PID=0 EMU_PID=0
+SECURITY_MAX=1.5 # the exposure score ftrack-syncd.service must stay under
+
+pass() {
+	PASSED=$((PASSED + 1))
+	printf '  ok    %s\n' "$*"
+}
+skip() {
+	SKIPPED=$((SKIPPED + 1))
+	printf '  skip  %s\n' "$*"
+}
+fail() {
+	FAILED=$((FAILED + 1))
+	printf '  FAIL  %s\n' "$*"
+}
+# check DESCRIPTION COMMAND...: one test, run in this shell (it may start
+# servers); what the command prints is shown when it fails.  Returns its
+# status.
+check() {
+	local d=$1 rc=0
+	shift
+	"$@" >"$W/check.log" 2>&1 </dev/null || rc=$?
+	if [[ $rc == 0 ]]; then
+		pass "$d"
+		return 0
+	fi
+	fail "$d"
+	sed 's/^/        /' "$W/check.log"
+	return 1
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+
+stop_pid() {
+	local pid=$1 i
+	[[ "$pid" != 0 ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	stop_pid "$EMU_PID"
+	stop_pid "$SLAPD_PID"
+	[[ -z "$W" ]] || rm -rf -- "$W"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mk() { make -s --no-print-directory -C "$ROOT" B="$B" "$@"; }
+
+# ---- where things go: found as the Makefile documents, independently ---------
+
+pam_dir() {
+	local d
+	d=$(pkg-config --variable=securedir pam 2>/dev/null)
+	if [[ -z "$d" ]]; then
+		d=$(dpkg -L "libpam-modules:$(dpkg --print-architecture)" 2>/dev/null |
+			grep -m1 '/pam_unix\.so$')
+		d=${d%/pam_unix.so}
+	fi
+	[[ -n "$d" ]] || d=/lib/$(gcc -print-multiarch)/security
+	printf '%s\n' "$d"
+}
+PAMDIR=$(pam_dir)
+UNITDIR=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)
+UNITDIR=${UNITDIR:-/lib/systemd/system}
+TMPFILESDIR=$(pkg-config --variable=tmpfilesdir systemd 2>/dev/null)
+TMPFILESDIR=${TMPFILESDIR:-/usr/lib/tmpfiles.d}
+UNITS="ftrack-syncd.service ftrack-syncd-reconcile.service ftrack-syncd-reconcile.timer"
+
+# expected_files PREFIX UNITDIR TMPFILESDIR: "mode path" of a make install
+expected_files() {
+	local p=${1#/} u=${2#/} t=${3#/} x
+	{
+		echo "755 $p/sbin/ftrack-syncd"
+		echo "644 ${PAMDIR#/}/pam_ftrack.so"
+		for x in $UNITS; do echo "644 $u/$x"; done
+		echo "644 $t/ftrack-syncd.conf"
+		echo "644 usr/share/pam-configs/ftrack"
+		echo "644 $p/share/man/man8/pam_ftrack.8"
+		echo "644 $p/share/man/man8/ftrack-syncd.8"
+		echo "644 $p/share/man/man5/ftrack-syncd.conf.5"
+		echo "644 $p/share/doc/ftrack-ldap-sync/examples/ftrack-syncd.conf"
+		echo "644 $p/share/doc/ftrack-ldap-sync/examples/pam.d/ftrack"
+		echo "644 etc/ftrack-syncd.conf"
+	} | sort -k2
+}
+
+files_in() { (cd "$1" && find . -type f -printf '%m %P\n' | sort -k2); }
+
+same_files() {
+	local got
+	got=$(files_in "$1")
+	[[ "$got" == "$2" ]] && return 0
+	echo "expected:"
+	printf '%s\n' "$2"
+	echo "installed:"
+	printf '%s\n' "$got"
+	return 1
+}
+
+# ---- make install / uninstall --------------------------------------------------
+
+t_install_layout() {
+	local d=$W/dest
+	mk install DESTDIR="$d" >"$W/install.log" 2>&1 || {
+		cat "$W/install.log"
+		return 1
+	}
+	same_files "$d" "$(expected_files /usr "$UNITDIR" "$TMPFILESDIR")" &&
+		cmp "$ROOT/$B/syncd/ftrack-syncd" "$d/usr/sbin/ftrack-syncd" &&
+		cmp "$ROOT/$B/pam_ftrack/pam_ftrack.so" "$d$PAMDIR/pam_ftrack.so" &&
+		cmp "$ROOT/etc/ftrack-syncd.conf" "$d/etc/ftrack-syncd.conf"
+}
+
+t_pam_dir() {
+	# the module sits beside the platform's own modules
+	[[ -e "$PAMDIR/pam_unix.so" ]] ||
+		{ echo "no pam_unix.so in $PAMDIR" && return 1; }
+}
+
+t_units_execstart() {
+	local d=$W/dest u
+	for u in ftrack-syncd.service ftrack-syncd-reconcile.service; do
+		grep -q '^ExecStart=/usr/sbin/ftrack-syncd ' "$d$UNITDIR/$u" ||
+			{ echo "$u: ExecStart not /usr/sbin/ftrack-syncd" && return 1; }
+	done
+	! grep -n '@[A-Z]*@' "$d$UNITDIR"/ftrack-syncd*
+}
+
+t_config_kept() {
+	local d=$W/dest
+	echo '; changed by the administrator' >>"$d/etc/ftrack-syncd.conf"
+	mk install DESTDIR="$d" >"$W/install2.log" 2>&1 || return 1
+	grep -q 'kept the existing' "$W/install2.log" &&
+		tail -n 1 "$d/etc/ftrack-syncd.conf" | grep -q 'changed by the'
+}
+
+t_uninstall() {
+	local d=$W/dest
+	mk uninstall DESTDIR="$d" >"$W/uninstall.log" 2>&1 || return 1
+	grep -q 'kept .*ftrack-syncd.conf (changed)' "$W/uninstall.log" &&
+		same_files "$d" "644 etc/ftrack-syncd.conf" || return 1
+	cp "$ROOT/etc/ftrack-syncd.conf" "$d/etc/ftrack-syncd.conf"
+	mk uninstall DESTDIR="$d" >>"$W/uninstall.log" 2>&1 &&
+		same_files "$d" "" &&
+		[[ ! -e "$d/usr/share/doc/ftrack-ldap-sync" ]]
+}
+
+t_prefix() {
+	local d=$W/local
+	mk install DESTDIR="$d" PREFIX=/usr/local >"$W/local.log" 2>&1 || {
+		cat "$W/local.log"
+		return 1
+	}
+	same_files "$d" "$(expected_files /usr/local \
+		/usr/local/lib/systemd/system /usr/local/lib/tmpfiles.d)" &&
+		grep -q '^ExecStart=/usr/local/sbin/ftrack-syncd run$' \
+			"$d/usr/local/lib/systemd/system/ftrack-syncd.service" &&
+		mk uninstall DESTDIR="$d" PREFIX=/usr/local >>"$W/local.log" 2>&1 &&
+		same_files "$d" ""
+}
+
+# systemd-tmpfiles on a scratch root with the account: folders and modes.
+t_tmpfiles() {
+	local r=$W/tmproot got
+	mkdir -p "$r/etc" "$r/usr/lib/tmpfiles.d" "$r/var/lib"
+	echo 'ftrack-syncd:x:990:990::/var/lib/ftrack-syncd:/usr/sbin/nologin' \
+		>"$r/etc/passwd"
+	echo 'ftrack-syncd:x:990:' >"$r/etc/group"
+	cp "$ROOT/etc/tmpfiles.d/ftrack-syncd.conf" "$r/usr/lib/tmpfiles.d/"
+	systemd-tmpfiles --root="$r" --create ftrack-syncd.conf || return 1
+	got=$(cd "$r/var/lib" && find ftrack-syncd -printf '%m %U:%G %p\n' | sort -k3)
+	[[ "$got" == "755 990:990 ftrack-syncd
+700 990:990 ftrack-syncd/queue
+700 990:990 ftrack-syncd/queue/failed
+700 990:990 ftrack-syncd/reports" ]] || {
+		printf 'got:\n%s\n' "$got"
+		return 1
+	}
+}
+
+# ---- systemd units --------------------------------------------------------------
+
+# The units as installed, ExecStart pointing at the DESTDIR's binary.
+stage_units() {
+	local s=$W/sd u
+	mk install DESTDIR="$s" >"$W/sd.log" 2>&1 || {
+		cat "$W/sd.log"
+		return 1
+	}
+	mkdir -p "$W/units"
+	for u in $UNITS; do
+		sed "s|^ExecStart=/usr/sbin/|ExecStart=$s/usr/sbin/|" \
+			"$s$UNITDIR/$u" >"$W/units/$u" || return 1
+	done
+}
+
+t_verify() {
+	local out
+	out=$(cd "$W/units" && MANPATH="$W/sd/usr/share/man" \
+		systemd-analyze verify $UNITS 2>&1) && [[ -z "$out" ]] || {
+		printf '%s\n' "$out"
+		return 1
+	}
+}
+
+# The same verify notices a unit whose program is missing.
+t_verify_fails() {
+	mkdir -p "$W/bad"
+	sed 's|^ExecStart=[^ ]*|ExecStart=/nonexistent/ftrack-syncd|' \
+		"$W/units/ftrack-syncd.service" >"$W/bad/ftrack-syncd.service"
+	! (cd "$W/bad" && MANPATH="$W/sd/usr/share/man" \
+		systemd-analyze verify ftrack-syncd.service >/dev/null 2>&1)
+}
+
+# exposure UNITFILE: the overall exposure score, e.g. 1.2
+exposure() {
+	systemd-analyze security --offline=true "$1" 2>/dev/null |
+		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'
+}
+
+t_security() {
+	local u=$1 max=$2 score
+	score=$(exposure "$W/units/$u")
+	[[ -n "$score" ]] || { echo "no score for $u" && return 1; }
+	echo "$u: exposure $score (at most $max)" >>"$W/scores"
+	awk -v s="$score" -v m="$max" 'BEGIN { exit !(s <= m) }' ||
+		{ echo "$u: exposure $score above $max" && return 1; }
+}
+
+# The score of a bare unit is far above the bound: the check can fail.
+t_security_fails() {
+	local score
+	mkdir -p "$W/bare"
+	printf '[Service]\nExecStart=%s run\n' "$W/sd/usr/sbin/ftrack-syncd" \
+		>"$W/bare/bare.service"
+	score=$(exposure "$W/bare/bare.service")
+	awk -v s="$score" -v m="$SECURITY_MAX" 'BEGIN { exit !(s > m) }'
+}
+
+# ---- man pages -----------------------------------------------------------------
+
+MANPAGES="pam_ftrack.8 ftrack-syncd.8 ftrack-syncd.conf.5"
+
+t_mandoc() {
+	local p out rc=0
+	for p in $MANPAGES; do
+		out=$(mandoc -T lint -W all "$ROOT/etc/man/$p" 2>&1) || rc=1
+		[[ -z "$out" ]] || { printf '%s\n' "$out" && rc=1; }
+	done
+	return $rc
+}
+
+t_man_warnings() {
+	local p err rc=0
+	for p in $MANPAGES; do
+		err=$(MANWIDTH=80 man --warnings -E UTF-8 -l "$ROOT/etc/man/$p" 2>&1 >"$W/man.out") || rc=1
+		[[ -z "$err" ]] || { printf '%s: %s\n' "$p" "$err" && rc=1; }
+		grep -q '^NAME' "$W/man.out" || { echo "$p: no NAME" && rc=1; }
+	done
+	return $rc
+}
+
+# Every key of the annotated example is in ftrack-syncd.conf(5), under its
+# section, with the same default.
+t_conf_keys() {
+	"$PYTHON" - "$ROOT/etc/ftrack-syncd.conf" "$ROOT/etc/man/ftrack-syncd.conf.5" <<'PY'
+import re, sys
+
+example, page = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+# required keys and secret files show an example, not a default
+no_default = {"uri", "search_base", "server", "api_user", "bind_dn",
+              "bind_password_file", "api_key_file"}
+keys, section = [], None
+for line in example.splitlines():
+    m = re.match(r"\[(\w+)\]", line)
+    if m:
+        section = m.group(1)
+    m = re.match(r"(\w+) = ?(.*)", line)
+    if m:
+        keys.append((section, m.group(1), m.group(2).strip()))
+
+sections = {m.group(1): m.end() for m in re.finditer(r'^\.SH "\[(\w+)\]"$', page, re.M)}
+bad = 0
+for section, key, value in keys:
+    start = sections.get(section)
+    if start is None:
+        print("no section [%s]" % section); bad += 1; continue
+    end = page.find("\n.SH ", start)
+    body = page[start:end]
+    m = re.search(r'^\.BI %s " = "[^\n]*\n(.*?)(?=^\.TP$|\Z)' % key, body, re.M | re.S)
+    if not m:
+        print("[%s] %s: not documented" % (section, key)); bad += 1; continue
+    if key in no_default:
+        continue
+    text = " ".join(re.sub(r"^\.B[RI]? ", "", l).replace('"', "")
+                    for l in m.group(1).splitlines()).replace("\\-", "-")
+    want = (r"Default: (unset|none)" if value == "" else
+            r"Default: %s\s*\." % re.escape(value))
+    if not re.search(want, text):
+        print("[%s] %s: default %r not in: %s" % (section, key, value, text)); bad += 1
+sys.exit(1 if bad else 0)
+PY
+}
+
+# Every command, option, signal, exit code and variable of the daemon.
+t_syncd_page() {
+	local page=$ROOT/etc/man/ftrack-syncd.8 help x rc=0
+	help=$("$ROOT/$B/syncd/ftrack-syncd" --help) || return 1
+	for x in $(printf '%s\n' "$help" | grep -o '^  [a-z]*  ' | tr -d ' '); do
+		grep -q "^\.BI\? $x\b" "$page" || { echo "command $x" && rc=1; }
+	done
+	for x in $(printf '%s\n' "$help" | grep -oE -- '(^|[[ ])--?[a-z]+' |
+		tr -d '[ ' | sort -u); do
+		grep -qF -- "${x//-/\\-}" "$page" || { echo "option $x" && rc=1; }
+	done
+	for x in 0 1 2 3 4; do
+		sed -n '/^\.SH EXIT STATUS/,/^\.SH /p' "$page" | grep -q "^\.B $x$" ||
+			{ echo "exit code $x" && rc=1; }
+	done
+	for x in SIGHUP SIGUSR1 SIGTERM FTRACK_SYNCD_CONFIG FTRACK_SERVER \
+		FTRACK_API_USER FTRACK_API_KEY; do
+		grep -q "$x" "$page" || { echo "$x" && rc=1; }
+	done
+	return $rc
+}
+
+# Every argument pft_args.c accepts is in pam_ftrack(8).
+t_pam_page() {
+	local page=$ROOT/etc/man/pam_ftrack.8 x args rc=0
+	args=$(grep -oE '"[a-z_]+=?"' "$ROOT/pam_ftrack/pft_args.c" | tr -d '"' |
+		grep -vE '^(root|ftrack-syncd)$' | sort -u)
+	[[ -n "$args" ]] || { echo "no argument found in pft_args.c" && return 1; }
+	for x in $args; do
+		grep -qE "^\.BI? $x( |$)" "$page" || { echo "argument $x" && rc=1; }
+	done
+	return $rc
+}
+
+t_pam_profile() {
+	local f=$ROOT/etc/pam-configs/ftrack
+	grep -qx 'Default: no' "$f" &&
+		grep -qx 'Session-Type: Additional' "$f" &&
+		grep -qx 'Session-Interactive-Only: yes' "$f" &&
+		grep -qx 'Session:' "$f" &&
+		grep -qP '^\toptional\tpam_ftrack\.so$' "$f" &&
+		grep -q '^Name: .' "$f" &&
+		! grep -qE '^(Auth|Account|Password)' "$f"
+}
+
+mode_install() {
+	echo "install: make install/uninstall, units, man pages (build: $B)"
+	[[ -x "$ROOT/$B/syncd/ftrack-syncd" && -e "$ROOT/$B/pam_ftrack/pam_ftrack.so" ]] || {
+		fail "the build is missing: run 'make all' first"
+		return
+	}
+	check "the PAM module folder $PAMDIR holds the platform's modules" t_pam_dir
+	check "make install DESTDIR: every file, mode and place" t_install_layout
+	check "installed units start \$SBINDIR/ftrack-syncd" t_units_execstart
+	check "make install keeps a changed /etc/ftrack-syncd.conf" t_config_kept
+	check "make uninstall removes everything but a changed config" t_uninstall
+	check "PREFIX=/usr/local: sbin, units and tmpfiles under it; PAM folder kept" t_prefix
+	if have systemd-tmpfiles; then
+		check "tmpfiles.d makes the state folders with owner and modes" t_tmpfiles
+	else
+		skip "tmpfiles.d (no systemd-tmpfiles; make deps installs systemd)"
+	fi
+	if have systemd-analyze; then
+		if check "units staged" stage_units; then
+			check "systemd-analyze verify: the three units, clean" t_verify
+			check "systemd-analyze verify notices a missing program" t_verify_fails
+			check "ftrack-syncd.service exposure <= $SECURITY_MAX" \
+				t_security ftrack-syncd.service "$SECURITY_MAX"
+			check "ftrack-syncd-reconcile.service exposure <= $SECURITY_MAX" \
+				t_security ftrack-syncd-reconcile.service "$SECURITY_MAX"
+			check "a bare unit scores above $SECURITY_MAX" t_security_fails
+			[[ ! -s "$W/scores" ]] || sed 's/^/        /' "$W/scores"
+		fi
+	else
+		skip "systemd-analyze (no systemd; make deps installs it)"
+	fi
+	if have mandoc; then
+		check "mandoc -T lint -W all: the man pages, clean" t_mandoc
+	else
+		skip "mandoc -T lint (no mandoc; make deps installs it)"
+	fi
+	if have man; then
+		check "man --warnings: the man pages, clean" t_man_warnings
+	else
+		skip "man --warnings (no man-db)"
+	fi
+	check "ftrack-syncd.conf(5): every key of the example, with its default" t_conf_keys
+	check "ftrack-syncd(8): every command, option, signal, exit code, variable" t_syncd_page
+	check "pam_ftrack(8): every module argument" t_pam_page
+	check "pam-auth-update profile: off by default, session optional" t_pam_profile
+}
+
+# ---- the Debian package ------------------------------------------------------------
+
+DEB="" CHANGES=""
+
+t_deb_contents() {
+	local got want
+	got=$(dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ { print substr($1, 2, 9), $6 }' | sort -k2)
+	want="rw-r--r-- ./etc/ftrack-syncd.conf
+rw-r--r-- .${PAMDIR}/pam_ftrack.so
+rw-r--r-- .${UNITDIR}/ftrack-syncd-reconcile.service
+rw-r--r-- .${UNITDIR}/ftrack-syncd-reconcile.timer
+rw-r--r-- .${UNITDIR}/ftrack-syncd.service
+rw-r--r-- .${TMPFILESDIR}/ftrack-syncd.conf
+rwxr-xr-x ./usr/sbin/ftrack-syncd
+rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/changelog.gz
+rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/copyright
+rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/ftrack-syncd.conf
+rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/pam.d/ftrack
+rw-r--r-- ./usr/share/man/man5/ftrack-syncd.conf.5.gz
+rw-r--r-- ./usr/share/man/man8/ftrack-syncd.8.gz
+rw-r--r-- ./usr/share/man/man8/pam_ftrack.8.gz
+rw-r--r-- ./usr/share/pam-configs/ftrack"
+	want=$(printf '%s\n' "$want" | sort -k2)
+	[[ "$got" == "$want" ]] || {
+		printf 'expected:\n%s\ngot:\n%s\n' "$want" "$got"
+		return 1
+	}
+	[[ "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./conffiles)" == /etc/ftrack-syncd.conf ]] ||
+		{ echo "conffiles is not just /etc/ftrack-syncd.conf" && return 1; }
+	dpkg-deb -f "$DEB" Depends | grep -q 'adduser' &&
+		dpkg-deb -f "$DEB" Depends | grep -q 'libpam-runtime'
+}
+
+t_lintian() {
+	local out rc=0
+	# lintian says so when run as root; that line is not a finding
+	out=$(lintian --fail-on error,warning -I -E --pedantic "$CHANGES" 2>&1) || rc=$?
+	out=$(printf '%s\n' "$out" | grep -v 'running with root privileges')
+	[[ -z "$out" ]] || printf '%s\n' "$out" >"$W/lintian.txt"
+	[[ $rc == 0 ]] && ! printf '%s\n' "$out" | grep -q '^[EW]: ' || {
+		printf '%s\n' "$out"
+		return 1
+	}
+}
+
+free_port() {
+	"$PYTHON" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+start_servers() {
+	local i
+	for ((i = 0; i < 5; i++)); do
+		LDAP_PORT=$(free_port)
+		"$ROOT/tests/slapd.sh" start "$W/slapd" "$LDAP_PORT" \
+			"$ROOT/tests/data/people.ldif" >>"$W/slapd.log" 2>&1 &
+		SLAPD_PID=$!
+		for ((j = 0; j < 150; j++)); do
+			kill -0 "$SLAPD_PID" 2>/dev/null || break
+			ldapsearch -x -H "ldap://127.0.0.1:$LDAP_PORT" -s base \
+				-b dc=example,dc=com -LLL dn >/dev/null 2>&1 && break 2
+			sleep 0.1
+		done
+		stop_pid "$SLAPD_PID"
+		SLAPD_PID=0
+	done
+	[[ $SLAPD_PID != 0 ]] || { echo "slapd did not start" && return 1; }
+	API_KEY=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+	"$PYTHON" "$ROOT/tests/ftrack_emulator.py" --port 0 --api-user ftrack-sync \
+		--api-key "$API_KEY" >"$W/emulator.out" 2>"$W/emulator.log" &
+	EMU_PID=$!
+	for ((i = 0; i < 150; i++)); do
+		grep -q '^listening on http://' "$W/emulator.out" && break
+		sleep 0.1
+	done
+	EMU_URL=$(sed -n 's/^listening on //p' "$W/emulator.out" | head -n 1)
+	[[ -n "$EMU_URL" ]] || { echo "the emulator did not start" && return 1; }
+}
+
+# An upgrade: the same package as version X+check1.
+repack() {
+	local x=$W/repack v
+	v=$(dpkg-deb -f "$DEB" Version)
+	dpkg-deb -R "$DEB" "$x" &&
+		sed -i "s/^Version: .*/Version: $v+check1/" "$x/DEBIAN/control" &&
+		dpkg-deb -b "$x" "$W/upgrade.deb" >/dev/null
+}
+
+mode_deb() {
+	local out=${1:-$ROOT/$B/deb} tally
+	echo "install: the Debian package in $out"
+	DEB=$(ls "$out"/ftrack-ldap-sync_*.deb 2>/dev/null | head -n 1)
+	CHANGES=$(ls "$out"/ftrack-ldap-sync_*.changes 2>/dev/null | head -n 1)
+	[[ -n "$DEB" ]] || {
+		fail "no package in $out: run 'make deb' first"
+		return
+	}
+	check "package contents, modes and conffiles; Depends adduser, libpam-runtime" t_deb_contents
+	if have lintian; then
+		check "lintian: no error or warning (see the remaining tags below)" t_lintian
+		[[ ! -s "$W/lintian.txt" ]] || sed 's/^/        /' "$W/lintian.txt"
+	else
+		skip "lintian (make deps installs it)"
+	fi
+	if [[ "$(id -u)" != 0 ]]; then
+		skip "installing the package into a throwaway root needs root"
+		return
+	fi
+	for x in unshare chroot pamtester slapd ldapsearch setpriv runuser; do
+		have "$x" || {
+			skip "installing the package: no $x (make deps)"
+			return
+		}
+	done
+	check "test servers started (slapd, ftrack emulator)" start_servers || return
+	check "upgrade package built (version +check1)" repack || return
+	cp "$DEB" "$W/pkg.deb"
+	sed -n '/^# ---- inside the throwaway root ----$/,$p' \
+		"$ROOT/tests/check_install.sh" >"$W/inner.sh"
+	# a private mount namespace (nothing reaches the host's mounts) and a
+	# private pid namespace (whatever the root starts dies with it)
+	unshare --mount --propagation private --pid --fork \
+		bash "$ROOT/tests/check_install.sh" __root "$W" \
+		"$LDAP_PORT" "$EMU_URL" "$API_KEY" >"$W/root.out" 2>&1 </dev/null
+	cat "$W/root.out"
+	tally=$(sed -n 's/^root: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$W/root.out")
+	if [[ -z "$tally" ]]; then
+		fail "the throwaway root did not finish (see above)"
+	else
+		PASSED=$((PASSED + ${tally% *}))
+		FAILED=$((FAILED + ${tally#* }))
+	fi
+}
+
+# In the private mount namespace: / as the lower layer of an overlay whose
+# writes land in a tmpfs that goes away with the namespace, then chroot.
+enter_root() {
+	local w=$1 ov
+	ov=$w/ov
+	mkdir -p "$ov"
+	mount -t tmpfs -o mode=0755 tmpfs "$ov" &&
+		mkdir -p "$ov/up" "$ov/work" "$ov/root" &&
+		mount -t overlay overlay \
+			-o "lowerdir=/,upperdir=$ov/up,workdir=$ov/work" "$ov/root" &&
+		mount -t proc proc "$ov/root/proc" &&
+		mount --rbind /dev "$ov/root/dev" &&
+		mount -t tmpfs -o mode=0755 tmpfs "$ov/root/run" &&
+		mount -t tmpfs -o mode=1777 tmpfs "$ov/root/tmp" || {
+		echo "unable to make the throwaway root (overlay of /)"
+		echo "root: 0 passed, 1 failed"
+		exit 1
+	}
+	cp "$w/pkg.deb" "$w/upgrade.deb" "$w/inner.sh" "$ov/root/tmp/"
+	shift
+	exec chroot "$ov/root" /bin/bash /tmp/inner.sh "$@"
+}
+
+if [[ "$MODE" == __root ]]; then
+	trap - EXIT
+	enter_root "$2" "$3" "$4" "$5"
+fi
+
+case "$MODE" in
+install | deb)
+	W=$(mktemp -d "${TMPDIR:-/tmp}/ftrack-install.XXXXXX")
+	if [[ "$MODE" == install ]]; then mode_install; else mode_deb "${2:-}"; fi
+	;;
+*)
+	echo "usage: $0 install | deb [DEB_DIR]" >&2
+	exit 2
+	;;
+esac
+echo "install: $PASSED passed, $FAILED failed, $SKIPPED skipped"
+[[ $FAILED == 0 ]]
+exit
+
+# ---- inside the throwaway root ----
+# Runs as /tmp/inner.sh LDAP_PORT EMU_URL API_KEY in the chroot; prints one
+# line per check and "root: N passed, N failed".
+set -uo pipefail
+LDAP_PORT=$1 EMU_URL=$2 API_KEY=$3
+PASSED=0 FAILED=0 DAEMON_PID=0
+SYNCD=/usr/sbin/ftrack-syncd
+as_daemon() { runuser -u ftrack-syncd -- "$@"; }
+
+pass() {
+	PASSED=$((PASSED + 1))
+	printf '  ok    %s\n' "$*"
+}
+fail() {
+	FAILED=$((FAILED + 1))
+	printf '  FAIL  %s\n' "$*"
+}
+check() {
+	local d=$1 rc=0
+	shift
+	"$@" >/tmp/check.log 2>&1 </dev/null || rc=$?
+	if [[ $rc == 0 ]]; then
+		pass "$d"
+		return 0
+	fi
+	fail "$d"
+	sed 's/^/        /' /tmp/check.log
+	return 1
+}
+finish() {
+	stop_daemon >/dev/null 2>&1
+	echo "root: $PASSED passed, $FAILED failed"
+	exit 0
+}
+trap finish EXIT
+
+wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ftrack_has USER: the emulator has USER, active
+ftrack_has() {
+	python3 - "$EMU_URL" "$1" <<'PY'
+import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1] + "/_emulator/users", timeout=5) as r:
+    users = json.load(r)
+sys.exit(0 if any(u["username"] == sys.argv[2] and u.get("is_active")
+                  for u in users) else 1)
+PY
+}
+
+# the owner, group and mode of a path, e.g. "ftrack-syncd ftrack-syncd 700"
+own() { stat -c '%U %G %a' "$1"; }
+
+t_install() {
+	dpkg -i /tmp/pkg.deb >/tmp/dpkg-i.log 2>&1 || {
+		cat /tmp/dpkg-i.log
+		return 1
+	}
+}
+
+t_account() {
+	local uid home shell
+	IFS=: read -r _ _ uid _ _ home shell < <(getent passwd ftrack-syncd) || return 1
+	getent group ftrack-syncd >/dev/null || { echo "no group" && return 1; }
+	((uid < 1000)) || { echo "uid $uid is not a system uid" && return 1; }
+	[[ "$home" == /var/lib/ftrack-syncd ]] || { echo "home $home" && return 1; }
+	[[ "$shell" == */nologin || "$shell" == /bin/false ]] || { echo "shell $shell" && return 1; }
+}
+
+t_folders() {
+	local p want got rc=0
+	while read -r p want; do
+		got=$(own "$p" 2>&1)
+		[[ "$got" == "$want" ]] || { echo "$p: $got, not $want" && rc=1; }
+	done <<'EOF'
+/var/lib/ftrack-syncd ftrack-syncd ftrack-syncd 755
+/var/lib/ftrack-syncd/queue ftrack-syncd ftrack-syncd 700
+/var/lib/ftrack-syncd/queue/failed ftrack-syncd ftrack-syncd 700
+/var/lib/ftrack-syncd/reports ftrack-syncd ftrack-syncd 700
+/etc/ftrack-syncd root ftrack-syncd 750
+/etc/ftrack-syncd.conf root root 644
+/usr/sbin/ftrack-syncd root root 755
+EOF
+	return $rc
+}
+
+t_pam_off() {
+	[[ -e /usr/share/pam-configs/ftrack ]] &&
+		! grep -n pam_ftrack /etc/pam.d/common-*
+}
+
+t_units_disabled() {
+	local u s rc=0
+	for u in ftrack-syncd.service ftrack-syncd-reconcile.timer; do
+		s=$(systemctl is-enabled "$u" 2>&1)
+		[[ "$s" == disabled ]] || { echo "$u: $s" && rc=1; }
+	done
+	return $rc
+}
+
+t_conffile() {
+	dpkg-query -W -f='${Conffiles}\n' ftrack-ldap-sync | grep -q '^ /etc/ftrack-syncd.conf '
+}
+
+configure() {
+	cat >/etc/ftrack-syncd.conf <<EOF
+; written by tests/check_install.sh
+[ldap]
+uri = ldap://127.0.0.1:$LDAP_PORT
+bind_dn = cn=ftrack-sync,ou=services,dc=example,dc=com
+bind_password_file = /etc/ftrack-syncd/ldap.secret
+search_base = ou=people,dc=example,dc=com
+disabled_filter = (employeeType=disabled)
+timeout = 5
+
+[ftrack]
+server = $EMU_URL
+api_user = ftrack-sync
+api_key_file = /etc/ftrack-syncd/ftrack.secret
+timeout = 10
+
+[policy]
+reconcile_interval = 0
+login_cooldown = 0
+
+[daemon]
+log_level = debug
+log_target = stderr
+EOF
+	printf '%s\n' sync-secret >/etc/ftrack-syncd/ldap.secret
+	printf '%s\n' "$API_KEY" >/etc/ftrack-syncd/ftrack.secret
+	chown ftrack-syncd /etc/ftrack-syncd/ldap.secret /etc/ftrack-syncd/ftrack.secret
+	chmod 0600 /etc/ftrack-syncd/ldap.secret /etc/ftrack-syncd/ftrack.secret
+	cp /etc/ftrack-syncd.conf /tmp/conf.mine
+}
+
+t_check() {
+	as_daemon "$SYNCD" check >/tmp/check.out 2>&1 || {
+		cat /tmp/check.out
+		return 1
+	}
+	grep -q '^ldap: *ok' /tmp/check.out && grep -q '^ftrack: *ok' /tmp/check.out
+}
+
+# As documented: a root-owned secret is unreadable to the daemon: exit 2.
+t_root_secret_refused() {
+	local rc=0
+	chown root /etc/ftrack-syncd/ftrack.secret
+	as_daemon "$SYNCD" check >/tmp/check2.out 2>&1 || rc=$?
+	chown ftrack-syncd /etc/ftrack-syncd/ftrack.secret
+	[[ $rc == 2 ]] || { echo "exit $rc, not 2" && cat /tmp/check2.out && return 1; }
+}
+
+t_pam_enable() {
+	pam-auth-update --enable ftrack >/tmp/pam-auth-update.log 2>&1 || {
+		cat /tmp/pam-auth-update.log
+		return 1
+	}
+	grep -qE '^session[[:space:]]+optional[[:space:]]+pam_ftrack\.so[[:space:]]*$' \
+		/etc/pam.d/common-session &&
+		! grep -q pam_ftrack /etc/pam.d/common-session-noninteractive || {
+		grep -n 'pam_' /etc/pam.d/common-session*
+		return 1
+	}
+}
+
+start_daemon() {
+	# what RuntimeDirectory= makes for the service
+	install -d -m 0755 -o ftrack-syncd -g ftrack-syncd /run/ftrack-syncd
+	setpriv --reuid=ftrack-syncd --regid=ftrack-syncd --init-groups -- \
+		"$SYNCD" run >>/tmp/syncd.log 2>&1 &
+	DAEMON_PID=$!
+	wait_for 10 test -S /run/ftrack-syncd/notify.sock || {
+		echo "the daemon did not listen:"
+		tail -n 20 /tmp/syncd.log
+		return 1
+	}
+}
+
+stop_daemon() {
+	local i
+	[[ $DAEMON_PID != 0 ]] || return 0
+	kill -TERM "$DAEMON_PID" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$DAEMON_PID" 2>/dev/null
+	wait "$DAEMON_PID" 2>/dev/null
+	DAEMON_PID=0
+	[[ ! -e /run/ftrack-syncd/notify.sock ]]
+}
+
+# login USER: a login through the installed common-session stack
+login() {
+	pamtester ftrack-check "$1" open_session close_session
+}
+
+t_login() {
+	login alice || return 1
+	wait_for 15 ftrack_has alice || {
+		echo "alice not in ftrack; the daemon's log:"
+		tail -n 20 /tmp/syncd.log
+		return 1
+	}
+}
+
+t_status() {
+	as_daemon "$SYNCD" status >/tmp/status.out 2>&1 &&
+		grep -q 'listening on /run/ftrack-syncd/notify.sock' /tmp/status.out ||
+		{ cat /tmp/status.out && return 1; }
+}
+
+t_spooled() {
+	local f=/var/lib/ftrack-syncd/queue/626f62 # hex of "bob"
+	stop_daemon || { echo "the socket stayed" && return 1; }
+	login bob || return 1
+	[[ -f "$f" && "$(own "$f")" == "ftrack-syncd ftrack-syncd 600" ]] || {
+		ls -la /var/lib/ftrack-syncd/queue
+		return 1
+	}
+	ftrack_has bob && { echo "bob provisioned with the daemon down?" && return 1; }
+	start_daemon || return 1
+	wait_for 15 ftrack_has bob || { tail -n 20 /tmp/syncd.log && return 1; }
+	wait_for 5 test ! -e "$f"
+}
+
+t_reconcile() {
+	local rc=0 r=/var/lib/ftrack-syncd/reports/last-reconcile.json
+	as_daemon "$SYNCD" reconcile >/tmp/reconcile.out 2>&1 || rc=$?
+	[[ $rc == 0 || $rc == 4 ]] || { echo "exit $rc" && cat /tmp/reconcile.out && return 1; }
+	[[ "$(own "$r")" == "ftrack-syncd ftrack-syncd 600" ]] || { ls -la "$r" && return 1; }
+}
+
+t_upgrade() {
+	local uid
+	uid=$(id -u ftrack-syncd)
+	dpkg -i /tmp/upgrade.deb >/tmp/dpkg-u.log 2>&1 || { cat /tmp/dpkg-u.log && return 1; }
+	dpkg-query -W -f='${Version}' ftrack-ldap-sync | grep -q '+check1$' &&
+		cmp /tmp/conf.mine /etc/ftrack-syncd.conf &&
+		[[ "$(id -u ftrack-syncd)" == "$uid" ]] &&
+		grep -q pam_ftrack /etc/pam.d/common-session &&
+		[[ -s /etc/ftrack-syncd/ftrack.secret ]] &&
+		[[ -e /var/lib/ftrack-syncd/reports/last-reconcile.json ]]
+}
+
+t_remove() {
+	local pamdir
+	pamdir=$(dpkg -L ftrack-ldap-sync | grep '/pam_ftrack\.so$')
+	dpkg -r ftrack-ldap-sync >/tmp/dpkg-r.log 2>&1 || { cat /tmp/dpkg-r.log && return 1; }
+	! grep -n pam_ftrack /etc/pam.d/common-* &&
+		[[ ! -e /usr/sbin/ftrack-syncd && ! -e "$pamdir" ]] &&
+		cmp /tmp/conf.mine /etc/ftrack-syncd.conf &&
+		login carol # the stack works without the module
+}
+
+t_purge() {
+	dpkg -P ftrack-ldap-sync >/tmp/dpkg-p.log 2>&1 || { cat /tmp/dpkg-p.log && return 1; }
+	[[ ! -e /etc/ftrack-syncd.conf && ! -e /var/lib/ftrack-syncd ]] &&
+		[[ -s /etc/ftrack-syncd/ftrack.secret ]] && # the administrator's
+		! dpkg-query -W -f='${Status}' ftrack-ldap-sync 2>/dev/null | grep -q installed
+}
+
+echo "root: the package in a throwaway root"
+check "dpkg -i" t_install || exit
+check "system account ftrack-syncd (uid < 1000, nologin, home in /var/lib)" t_account
+check "folders and modes (tmpfiles.d, postinst)" t_folders
+check "PAM profile installed but not enabled" t_pam_off
+check "units installed disabled" t_units_disabled
+check "/etc/ftrack-syncd.conf is a conffile" t_conffile
+configure
+check "ftrack-syncd check as ftrack-syncd against slapd and the emulator" t_check
+check "a root-owned secret is refused (exit 2), as documented" t_root_secret_refused
+check "pam-auth-update --enable ftrack: common-session only" t_pam_enable
+useradd --no-create-home --shell /usr/sbin/nologin alice
+useradd --no-create-home --shell /usr/sbin/nologin bob
+useradd --no-create-home --shell /usr/sbin/nologin carol
+printf '%s\n' 'auth required pam_permit.so' 'account required pam_permit.so' \
+	'@include common-session' >/etc/pam.d/ftrack-check
+if check "the daemon starts as ftrack-syncd" start_daemon; then
+	check "a login through the PAM stack: alice appears in ftrack" t_login
+	check "ftrack-syncd status as ftrack-syncd: listening" t_status
+	check "daemon down: bob's login spooled (owner ftrack-syncd), then provisioned" t_spooled
+	check "ftrack-syncd reconcile (dry run) as ftrack-syncd: report written" t_reconcile
+	check "the daemon stops on SIGTERM and removes its socket" stop_daemon
+fi
+check "upgrade: config, account, PAM line, secrets and state kept" t_upgrade
+check "dpkg -r: PAM line and files gone, config kept, logins work" t_remove
+check "dpkg -P: config and state gone, the secrets' folder kept" t_purge

@@ -201,6 +201,7 @@ check: deps
 	$(MAKE) check-fuzz
 	$(MAKE) sanitize
 	$(MAKE) check-install
+	$(MAKE) check-deb
 	@echo "check: all suites passed"
 
 demo: deps all

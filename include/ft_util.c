@@ -163,10 +163,11 @@ write_all(int fd, const char *p, size_t len)
 	return FT_OK;
 }
 
-static int
-write_replace(int dirfd, const char *name, const void *data, size_t len,
-	      bool durable)
+int
+ft_write_replace(int dirfd, const char *name, const void *data, size_t len,
+		 unsigned flags, uid_t owner, gid_t group)
 {
+	bool durable = (flags & FT_WRITE_SYNC) != 0;
 	char tmp[300];
 	int fd = -1, r = FT_E_IO, n, saved;
 
@@ -183,7 +184,8 @@ write_replace(int dirfd, const char *name, const void *data, size_t len,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return FT_E_IO;
-	if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0))
+	if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0) ||
+	    (owner != (uid_t)-1 && fchown(fd, owner, group) < 0))
 		goto out;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -207,12 +209,14 @@ out:
 int
 ft_write_atomic(int dirfd, const char *name, const void *data, size_t len)
 {
-	return write_replace(dirfd, name, data, len, true);
+	return ft_write_replace(dirfd, name, data, len, FT_WRITE_SYNC,
+				(uid_t)-1, (gid_t)-1);
 }
 
 int
 ft_write_atomic_nosync(int dirfd, const char *name, const void *data,
 		       size_t len)
 {
-	return write_replace(dirfd, name, data, len, false);
+	return ft_write_replace(dirfd, name, data, len, 0, (uid_t)-1,
+				(gid_t)-1);
 }

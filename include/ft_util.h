@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "ft_attrs.h"
 
@@ -50,6 +51,19 @@ FT_MUST_USE int ft_hex_decode(const char *hex, char *out, size_t cap);
  */
 FT_MUST_USE int ft_write_atomic(int dirfd, const char *name, const void *data,
 				size_t len);
+
+/* Flags of ft_write_replace(). */
+#define FT_WRITE_SYNC 1u /* fsync the file, and the folder after rename */
+
+/*
+ * The general form of the two below: the temp file is written, fchowned
+ * to owner:group when owner is not (uid_t)-1 (through its own fd, before
+ * the rename, so the file never appears with another owner), fsynced
+ * with FT_WRITE_SYNC, and renamed over `name`.
+ */
+FT_MUST_USE int ft_write_replace(int dirfd, const char *name, const void *data,
+				 size_t len, unsigned flags, uid_t owner,
+				 gid_t group);
 
 /*
  * ft_write_atomic() without the two fsyncs: a reader still never sees

@@ -10,37 +10,6 @@
 #include "ft_err.h"
 #include "ft_util.h"
 
-/*
- * Give the fresh queue file to the folder's owner.  The folder's owner
- * could swap the name for another file between the rename and here, so
- * only a regular file with one link that root owns and that holds our
- * bytes is changed, through an fd opened without following symlinks.
- */
-static int
-hand_over(int dfd, const char *name, const struct stat *dst, size_t len)
-{
-	struct stat st;
-	int fd, r = FT_E_PERM, saved;
-
-	fd = openat(dfd, name,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return FT_E_IO;
-	if (fstat(fd, &st) < 0) {
-		r = FT_E_IO;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != 0 ||
-	    st.st_size != (off_t)len)
-		goto out;
-	r = fchown(fd, dst->st_uid, dst->st_gid) < 0 ? FT_E_IO : FT_OK;
-out:
-	saved = errno;
-	(void)close(fd);
-	errno = saved;
-	return r;
-}
-
 int
 pft_spool_write(const char *dir, struct pft_trust *t, const char *user,
 		const char *msg, size_t len, const char **why)
@@ -63,12 +32,15 @@ pft_spool_write(const char *dir, struct pft_trust *t, const char *user,
 		*why = "the spool folder is not owned by root or the daemon user, or is open to others";
 		goto out;
 	}
-	r = ft_write_atomic(dfd, name, msg, len);
-	if (r == FT_OK && st.st_uid != 0) {
-		r = hand_over(dfd, name, &st, len);
-		if (r == FT_E_PERM)
-			*why = "the queue file was replaced before it was handed to the daemon user";
-	}
+	/*
+	 * Complete when it appears (temp + rename) and already owned by the
+	 * folder's owner, so a daemon running as daemon_user can read it.
+	 * Not fsynced: a login must not wait for the disk, and a file lost
+	 * to a power cut only costs the next login's report.
+	 */
+	r = ft_write_replace(dfd, name, msg, len, 0,
+			     st.st_uid != 0 ? st.st_uid : (uid_t)-1,
+			     st.st_uid != 0 ? st.st_gid : (gid_t)-1);
 out:
 	saved = errno;
 	(void)close(dfd);

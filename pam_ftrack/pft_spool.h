@@ -3,9 +3,10 @@
  * queue folder when the daemon cannot take it now.
  *
  * One file per user, named by the hex of the user name, holding exactly
- * the encoded event; written by ft_write_atomic (temp file, O_EXCL,
- * O_NOFOLLOW, O_CLOEXEC, mode 0600, fsync, rename), so a reader never
- * sees half a file and a planted symlink is replaced, never followed.
+ * the encoded event; written by ft_write_replace (temp file, O_EXCL,
+ * O_NOFOLLOW, O_CLOEXEC, mode 0600, owner set, rename; no fsync: a
+ * login does not wait for the disk), so a reader never sees half a file
+ * and a planted symlink is replaced, never followed.
  * Non-logging.  Every fd it opens is closed before it returns.  No
  * allocation, no state; thread-safe.
  */
@@ -27,8 +28,8 @@
  * Write msg (len bytes) as the queue file of user in folder dir.  dir
  * must be a directory (not a symlink) owned by a trusted account (t)
  * and closed to group and others.  When the folder belongs to the daemon
- * user, the new file is handed to the folder's owner so the daemon can
- * read it.
+ * user, the file is created with the folder's owner (before it appears
+ * under its name) so the daemon can read it.
  * Returns FT_OK; FT_E_PERM (*why set to a static string) when a check
  * failed; FT_E_TOOBIG when the user name is too long for a file name;
  * FT_E_IO (errno set) when a system call failed.

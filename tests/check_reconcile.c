@@ -1,0 +1,1509 @@
+/*
+ * check_reconcile.c: suite 'reconcile': the full reconcile of DESIGN.md
+ * section 4 and the markers of section 6, end to end: a real slapd, the
+ * ftrack emulator and `ftrack-syncd reconcile` / `sync` / `run` as
+ * processes.  What is checked is what an administrator sees: the users
+ * and markers in ftrack, the exit codes, reports/last-reconcile.json and
+ * held.json, the daemon's log and metrics.  (The plan's table-driven
+ * tests live in check_recon.c.)
+ *
+ * Every test builds its own world (slapd + emulator + config) in a folder
+ * under a suite folder that the unchecked fixture removes, so a failed
+ * test leaves nothing behind.  Every command's stderr is checked for a
+ * sanitizer report (the binary is instrumented in the sanitizer build).
+ */
+#include <check.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ft_err.h"
+#include "ft_util.h"
+#include "harness.h"
+#include "reconcile_util.h"
+
+Suite *reconcile_suite(void);
+
+#define MARK_UUID "ftrack_syncd.uuid"
+#define MARK_GONE "ftrack_syncd.deactivated"
+#define LAST      "last-reconcile.json"
+#define HELD      "held.json"
+#define N_ENABLED 14 /* enabled people of people.ldif */
+
+/* The enabled people of people.ldif ("gone" is the disabled one). */
+static const char *const people[N_ENABLED] = {
+	"alice", "bob",    "carol",  "dave",  "erin",        "frank", "joerg",
+	"zoe",   "yamada", "nomail", "multi", "st*r(x)\\5c", "star",  "starx",
+};
+
+/* ---- fixture: one suite folder, removed whatever happens ---------------- */
+
+static char *suite_dir;
+static char *saved_tmpdir;
+
+static void
+suite_setup(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	saved_tmpdir = t != NULL ? strdup(t) : NULL;
+	suite_dir = h_tmpdir();
+	if (suite_dir != NULL)
+		(void)setenv("TMPDIR", suite_dir, 1);
+}
+
+static void
+suite_teardown(void)
+{
+	if (saved_tmpdir != NULL)
+		(void)setenv("TMPDIR", saved_tmpdir, 1);
+	else
+		(void)unsetenv("TMPDIR");
+	h_rmtree(suite_dir);
+	free(suite_dir);
+	free(saved_tmpdir);
+	suite_dir = saved_tmpdir = NULL;
+}
+
+/* ---- helpers that assert ------------------------------------------------- */
+
+static void fmt(char *buf, size_t cap, const char *f, ...) FT_PRINTF(3, 4);
+
+/* snprintf that must not truncate. */
+static void
+fmt(char *buf, size_t cap, const char *f, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, f);
+	n = vsnprintf(buf, cap, f, ap);
+	va_end(ap);
+	ck_assert_msg(n >= 0 && (size_t)n < cap, "'%s' does not fit", f);
+}
+
+static struct ru_world *
+world(const char *extra)
+{
+	struct ru_world *w;
+
+	ck_assert_ptr_nonnull(suite_dir);
+	w = ru_start(H_LDIF_PEOPLE, 0, extra);
+	ck_assert_ptr_nonnull(w);
+	return w;
+}
+
+static void
+config(struct ru_world *w, const char *extra)
+{
+	ck_assert_int_eq(ru_config(w, extra), FT_OK);
+}
+
+/* Run args (see ru_cmd), expect exit code `code`; the outputs stay in r. */
+static void
+expect_run(struct ru_world *w, const char *args, int code, struct ru_run *r)
+{
+	ck_assert_int_eq(ru_cmd(w, args, r), FT_OK);
+	ck_assert_msg(!ru_sanitizer_report(r->err), "'%s': sanitizer:\n%s",
+		      args, r->err);
+	ck_assert_msg(r->code == code,
+		      "'%s' exited %d (signal %d), expected %d\n"
+		      "stdout:\n%s\nstderr:\n%s",
+		      args, r->code, r->signal, code, r->out, r->err);
+}
+
+static void
+expect(struct ru_world *w, const char *args, int code)
+{
+	struct ru_run r;
+
+	expect_run(w, args, code, &r);
+	ru_run_clear(&r);
+}
+
+static json_t *
+report(const struct ru_world *w, const char *name)
+{
+	json_t *rep = ru_report(w, name);
+
+	ck_assert_msg(rep != NULL, "no readable reports/%s", name);
+	return rep;
+}
+
+static void
+assert_result(const json_t *rep, const char *result)
+{
+	const char *got = json_string_value(json_object_get(rep, "result"));
+
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, result);
+}
+
+/* counts.kind of the last report. */
+static long
+last_count(const struct ru_world *w, const char *kind)
+{
+	json_t *rep = report(w, LAST);
+	long n = ru_report_count(rep, kind);
+
+	json_decref(rep);
+	return n;
+}
+
+/* The User row named name, which must exist. */
+static json_t *
+user(const struct ru_world *w, const char *name)
+{
+	json_t *u = ru_emu_user(w->emu, name);
+
+	ck_assert_msg(u != NULL, "no ftrack user '%s'", name);
+	return u;
+}
+
+static char *
+user_id(const struct ru_world *w, const char *name)
+{
+	char *id = ru_emu_user_id(w->emu, name);
+
+	ck_assert_msg(id != NULL, "no ftrack user '%s'", name);
+	return id;
+}
+
+static bool
+is_active(const struct ru_world *w, const char *name)
+{
+	json_t *u = user(w, name);
+	bool yes = json_is_true(json_object_get(u, "is_active"));
+
+	json_decref(u);
+	return yes;
+}
+
+static const char *
+str_of(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* Markers key on the user named name. */
+static long
+markers(const struct ru_world *w, const char *name, const char *key)
+{
+	char *id = user_id(w, name);
+	long n = ru_emu_markers(w->emu, id, key, NULL);
+
+	free(id);
+	ck_assert_int_ge(n, 0);
+	return n;
+}
+
+/* The user named name carries exactly one uuid marker: its entryUUID. */
+static void
+assert_linked(const struct ru_world *w, const char *name)
+{
+	char *id = user_id(w, name), *value = NULL;
+	char *uuid = ru_entry_uuid(w, name);
+
+	ck_assert_msg(uuid != NULL, "no entryUUID for '%s'", name);
+	ck_assert_int_eq(ru_emu_markers(w->emu, id, MARK_UUID, &value), 1);
+	ck_assert_ptr_nonnull(value);
+	ck_assert_str_eq(value, uuid);
+	free(value);
+	free(uuid);
+	free(id);
+}
+
+static void
+load_users(const struct ru_world *w, const char *json_rows)
+{
+	ck_assert_int_eq(ru_emu_post(w->emu, "/_emulator/users", json_rows),
+			 FT_OK);
+}
+
+static void
+emu_config(const struct ru_world *w, const char *json_cfg)
+{
+	ck_assert_int_eq(ru_emu_post(w->emu, "/_emulator/config", json_cfg),
+			 FT_OK);
+}
+
+static void
+fault(const struct ru_world *w, const char *json_spec)
+{
+	ck_assert_int_eq(ru_emu_post(w->emu, "/_emulator/fault", json_spec),
+			 FT_OK);
+}
+
+static void
+ldap_change(struct ru_world *w, const char *ldif)
+{
+	ck_assert_int_eq(ru_ldap_change(w, ldif, false), FT_OK);
+}
+
+static void
+ldap_delete(struct ru_world *w, const char *uid)
+{
+	char ldif[256];
+
+	fmt(ldif, sizeof(ldif),
+	    "dn: uid=%s,ou=people,dc=example,dc=com\nchangetype: delete\n",
+	    uid);
+	ldap_change(w, ldif);
+}
+
+/*
+ * Every enabled person created in ftrack by a first `reconcile --apply`
+ * with reconcile_create = yes; then the config becomes extra.
+ */
+static void
+create_all(struct ru_world *w, const char *extra)
+{
+	config(w, "policy.reconcile_create = yes");
+	expect(w, "reconcile --apply", 0);
+	ck_assert_int_eq(last_count(w, "create"), N_ENABLED);
+	config(w, extra);
+}
+
+static json_t *
+snapshot(const struct ru_world *w)
+{
+	json_t *s = ru_emu_snapshot(w->emu);
+
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+/* ftrack holds exactly what it held at `before` (consumed). */
+static void
+assert_unchanged(const struct ru_world *w, json_t *before)
+{
+	json_t *now = snapshot(w);
+	bool same = json_equal(before, now);
+
+	if (!same) {
+		char *a = json_dumps(before, JSON_INDENT(1));
+		char *b = json_dumps(now, JSON_INDENT(1));
+
+		(void)fprintf(stderr, "before:\n%s\nafter:\n%s\n", a, b);
+		free(a);
+		free(b);
+	}
+	json_decref(before);
+	json_decref(now);
+	ck_assert_msg(same, "ftrack changed during a run that must write "
+			    "nothing");
+}
+
+/* The run was held: exit 3 seen by the caller, and here held.json and
+ * last-reconcile.json say so, with guard `name` failed. */
+static void
+assert_held_by(const struct ru_world *w, const char *name, bool forceable)
+{
+	json_t *rep = report(w, LAST), *held = report(w, HELD);
+	json_t *g = ru_report_guard(rep, name);
+
+	assert_result(rep, "held");
+	assert_result(held, "held");
+	ck_assert_msg(g != NULL, "no guard '%s' in the report", name);
+	ck_assert_msg(json_is_false(json_object_get(g, "ok")),
+		      "guard '%s' did not fail", name);
+	ck_assert(json_is_boolean(json_object_get(g, "forceable")));
+	ck_assert_int_eq(json_is_true(json_object_get(g, "forceable")),
+			 forceable);
+	json_decref(rep);
+	json_decref(held);
+}
+
+static void
+remove_held(const struct ru_world *w)
+{
+	char path[4096];
+
+	fmt(path, sizeof(path), "%s/reports/%s", w->state, HELD);
+	(void)unlink(path);
+}
+
+/* ---- waiting ------------------------------------------------------------- */
+
+struct file_has {
+	const char *path;
+	const char *text;
+	long min; /* occurrences */
+};
+
+static long
+count_in(const char *hay, const char *needle)
+{
+	long n = 0;
+	const char *p = hay;
+
+	while (p != NULL && (p = strstr(p, needle)) != NULL) {
+		n++;
+		p += strlen(needle);
+	}
+	return n;
+}
+
+static bool
+file_has_cond(void *arg)
+{
+	const struct file_has *f = arg;
+	char *text = h_read_file(f->path, NULL);
+	bool yes = text != NULL && count_in(text, f->text) >= f->min;
+
+	free(text);
+	return yes;
+}
+
+static long
+file_count(const char *path, const char *text)
+{
+	char *all = h_read_file(path, NULL);
+	long n = all != NULL ? count_in(all, text) : -1;
+
+	free(all);
+	return n;
+}
+
+struct stat_min {
+	const struct h_emu *e;
+	const char *group, *name;
+	long long min;
+};
+
+static bool
+stat_min_cond(void *arg)
+{
+	const struct stat_min *s = arg;
+	long long v = s->group ? ru_emu_stat2(s->e, s->group, s->name)
+			       : ru_emu_stat(s->e, s->name);
+
+	return v >= s->min;
+}
+
+/* ---- 1. first contact: link, create ------------------------------------- */
+
+START_TEST(test_first_run_links)
+{
+	struct ru_world *w = world(NULL);
+	json_t *rep, *a, *u;
+
+	load_users(w, "[{\"username\": \"alice\", \"email\": "
+		      "\"old@example.com\", \"first_name\": \"Alice\", "
+		      "\"last_name\": \"Old\", \"is_active\": true},"
+		      "{\"username\": \"bob\", \"is_active\": true},"
+		      "{\"username\": \"admin\", \"is_active\": true},"
+		      "{\"username\": \"outsider\", \"is_active\": true}]");
+	expect(w, "reconcile --apply", 0);
+	rep = report(w, LAST);
+	assert_result(rep, "applied");
+	ck_assert_str_eq(str_of(rep, "mode"), "apply");
+	ck_assert_int_eq(ru_report_count(rep, "link"), 2);
+	ck_assert_int_eq(ru_report_count(rep, "create"), 0);
+	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 0);
+	a = ru_report_action(rep, "alice");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(str_of(a, "action"), "link");
+	ck_assert(json_is_true(json_object_get(a, "ok")));
+	json_decref(rep);
+	/* nobody created by default, the disabled one least of all */
+	ck_assert_int_eq(ru_emu_users(w->emu), 5);
+	ck_assert_int_eq(ru_emu_named(w->emu, "gone"), 0);
+	assert_linked(w, "alice");
+	assert_linked(w, "bob");
+	/* linking brings the fields in line with LDAP */
+	u = user(w, "alice");
+	ck_assert_str_eq(str_of(u, "email"), "alice@example.com");
+	json_decref(u);
+	/* users LDAP does not know are not managed: left alone */
+	ck_assert(is_active(w, "outsider"));
+	ck_assert(is_active(w, "admin"));
+	ck_assert_int_eq(markers(w, "outsider", MARK_UUID), 0);
+	ck_assert_int_eq(markers(w, "outsider", MARK_GONE), 0);
+	ck_assert_int_eq(markers(w, "admin", MARK_UUID), 0);
+	/* converged: the next dry run has nothing to do */
+	expect(w, "reconcile", 0);
+	rep = report(w, LAST);
+	assert_result(rep, "in-sync");
+	json_decref(rep);
+	ru_stop(w);
+}
+
+END_TEST
+
+START_TEST(test_create_all)
+{
+	struct ru_world *w = world("policy.reconcile_create = yes");
+	json_t *u;
+	size_t i;
+
+	expect(w, "reconcile --apply", 0);
+	ck_assert_int_eq(last_count(w, "create"), N_ENABLED);
+	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + 1);
+	for (i = 0; i < N_ENABLED; i++) {
+		ck_assert_msg(ru_emu_named(w->emu, people[i]) == 1, "'%s'",
+			      people[i]);
+		ck_assert_msg(is_active(w, people[i]), "'%s'", people[i]);
+		ck_assert_int_eq(markers(w, people[i], MARK_GONE), 0);
+		assert_linked(w, people[i]);
+	}
+	ck_assert_int_eq(ru_emu_named(w->emu, "gone"), 0);
+	u = user(w, "joerg");
+	ck_assert_str_eq(str_of(u, "first_name"), "J\xc3\xb6rg");
+	ck_assert_str_eq(str_of(u, "last_name"), "M\xc3\xbcller");
+	json_decref(u);
+	u = user(w, "yamada");
+	ck_assert_str_eq(str_of(u, "last_name"), "\xe5\xb1\xb1\xe7\x94\xb0");
+	json_decref(u);
+	/* a second run finds everything in sync (nothing churns, not even
+	 * the person with two mail values) */
+	expect(w, "reconcile", 0);
+	ck_assert_int_eq(last_count(w, "none"), N_ENABLED);
+	expect(w, "reconcile --apply", 0);
+	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + 1);
+	ru_stop(w);
+}
+
+END_TEST
+
+/* ---- 2. a changed mail --------------------------------------------------- */
+
+START_TEST(test_mail_update)
+{
+	struct ru_world *w = world(NULL);
+	json_t *before, *after, *rep, *a, *writes, *op;
+	long long seq;
+	char *id;
+
+	create_all(w, NULL);
+	before = user(w, "alice");
+	id = user_id(w, "alice");
+	seq = ru_emu_last_seq(w->emu);
+	ck_assert_int_ge(seq, 0);
+	ldap_change(w, "dn: uid=alice,ou=people,dc=example,dc=com\n"
+		       "changetype: modify\nreplace: mail\n"
+		       "mail: alice.liddell@example.com\n");
+	expect(w, "reconcile --apply", 0);
+	rep = report(w, LAST);
+	ck_assert_int_eq(ru_report_count(rep, "update"), 1);
+	ck_assert_int_eq(ru_report_count(rep, "none"), N_ENABLED - 1);
+	ck_assert_uint_eq(json_array_size(json_object_get(rep, "actions")), 1);
+	a = ru_report_action(rep, "alice");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(str_of(a, "action"), "update");
+	ck_assert_ptr_nonnull(strstr(str_of(a, "reason"), "email"));
+	ck_assert_ptr_null(strstr(str_of(a, "reason"), "name"));
+	json_decref(rep);
+	/* exactly one write: an update of alice's User, no marker touched */
+	writes = ru_emu_writes(w->emu, seq);
+	ck_assert_ptr_nonnull(writes);
+	ck_assert_uint_eq(json_array_size(writes), 1);
+	op = json_array_get(writes, 0);
+	ck_assert_str_eq(str_of(op, "action"), "update");
+	ck_assert_str_eq(str_of(op, "entity_type"), "User");
+	ck_assert_str_eq(json_string_value(json_array_get(
+				 json_object_get(op, "entity_key"), 0)),
+			 id);
+	json_decref(writes);
+	/* only the mail changed */
+	after = user(w, "alice");
+	ck_assert_int_eq(json_object_set_new(before, "email",
+					     json_string("alice.liddell@"
+							 "example.com")),
+			 0);
+	ck_assert(json_equal(before, after));
+	json_decref(before);
+	json_decref(after);
+	free(id);
+	ru_stop(w);
+}
+
+END_TEST
+
+/* ---- 3. leavers, returns, hand-made deactivations ------------------------ */
+
+START_TEST(test_leaver_returns)
+{
+	struct ru_world *w = world(NULL);
+	char *uuid, *id, *when = NULL, ldif[1024];
+	json_t *rep, *a;
+
+	create_all(w, NULL);
+	uuid = ru_entry_uuid(w, "bob");
+	ck_assert_ptr_nonnull(uuid);
+	id = user_id(w, "bob");
+	ldap_delete(w, "bob");
+	expect(w, "reconcile --apply", 0);
+	rep = report(w, LAST);
+	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 1);
+	a = ru_report_action(rep, "bob");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(str_of(a, "action"), "deactivate");
+	ck_assert(json_is_true(json_object_get(a, "ok")));
+	json_decref(rep);
+	ck_assert(!is_active(w, "bob"));
+	ck_assert_int_eq(ru_emu_markers(w->emu, id, MARK_GONE, &when), 1);
+	/* ISO 8601 UTC */
+	ck_assert_ptr_nonnull(when);
+	ck_assert_msg(strlen(when) == 20 && when[10] == 'T' && when[19] == 'Z',
+		      "'%s'", when);
+	free(when);
+	ck_assert_int_eq(markers(w, "bob", MARK_UUID), 1);
+	/* already done: nothing more to do */
+	expect(w, "reconcile", 0);
+	/* bob's entry is restored (with its entryUUID, as a restore from a
+	 * backup or a recycle bin keeps it) and bob logs in */
+	fmt(ldif, sizeof(ldif),
+	    "dn: uid=bob,ou=people,dc=example,dc=com\n"
+	    "changetype: add\nobjectClass: inetOrgPerson\n"
+	    "uid: bob\ncn: Bob Baker\ngivenName: Bob\nsn: Baker\n"
+	    "mail: bob@example.com\nentryUUID: %s\n",
+	    uuid);
+	ck_assert_int_eq(ru_ldap_change(w, ldif, true), FT_OK);
+	free(uuid);
+	uuid = ru_entry_uuid(w, "bob");
+	ck_assert_ptr_nonnull(uuid);
+	expect(w, "sync bob", 0);
+	ck_assert(is_active(w, "bob"));
+	ck_assert_int_eq(ru_emu_markers(w->emu, id, MARK_GONE, NULL), 0);
+	ck_assert_int_eq(ru_emu_named(w->emu, "bob"), 1);
+	free(id);
+	id = user_id(w, "bob");
+	assert_linked(w, "bob");
+	expect(w, "reconcile", 0);
+	free(uuid);
+	free(id);
+	ru_stop(w);
+}
+
+END_TEST
+
+START_TEST(test_disabled_and_back)
+{
+	struct ru_world *w = world(NULL);
+	json_t *rep, *a;
+
+	create_all(w, NULL);
+	ldap_change(w, "dn: uid=erin,ou=people,dc=example,dc=com\n"
+		       "changetype: modify\nadd: employeeType\n"
+		       "employeeType: disabled\n");
+	expect(w, "reconcile --apply", 0);
+	rep = report(w, LAST);
+	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 1);
+	a = ru_report_action(rep, "erin");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(strstr(str_of(a, "reason"), "disabled"));
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_object_get(rep, "ldap"), "disabled")),
+			 2);
+	json_decref(rep);
+	ck_assert(!is_active(w, "erin"));
+	ck_assert_int_eq(markers(w, "erin", MARK_GONE), 1);
+	/* enabled again: the reconcile gives the seat back */
+	ldap_change(w, "dn: uid=erin,ou=people,dc=example,dc=com\n"
+		       "changetype: modify\ndelete: employeeType\n");
+	expect(w, "reconcile --apply", 0);
+	ck_assert_int_eq(last_count(w, "reactivate"), 1);
+	ck_assert(is_active(w, "erin"));
+	ck_assert_int_eq(markers(w, "erin", MARK_GONE), 0);
+	ck_assert_int_eq(markers(w, "erin", MARK_UUID), 1);
+	expect(w, "reconcile", 0);
+	ru_stop(w);
+}
+
+END_TEST
+
+START_TEST(test_admin_deactivated_stays)
+{
+	struct ru_world *w = world(NULL);
+	char *id, ops[512];
+	json_t *res;
+
+	create_all(w, NULL);
+	id = user_id(w, "carol");
+	fmt(ops, sizeof(ops),
+	    "[{\"action\": \"update\", \"entity_type\": \"User\", "
+	    "\"entity_key\": [\"%s\"], \"entity_data\": "
+	    "{\"__entity_type__\": \"User\", \"is_active\": false}}]",
+	    id);
+	res = h_emu_api(w->emu, ops);
+	ck_assert(json_is_array(res));
+	json_decref(res);
+	ck_assert(!is_active(w, "carol"));
+	/* carol logs in: her seat stays taken back */
+	expect(w, "sync carol", 0);
+	ck_assert(!is_active(w, "carol"));
+	ck_assert_int_eq(markers(w, "carol", MARK_GONE), 0);
+	/* and the reconcile leaves her alone too */
+	expect(w, "reconcile --apply", 0);
+	ck_assert(!is_active(w, "carol"));
+	ck_assert_int_eq(markers(w, "carol", MARK_GONE), 0);
+	ck_assert_int_eq(last_count(w, "reactivate"), 0);
+	/* reactivate = always would give it back */
+	config(w, "policy.reactivate = always");
+	expect(w, "reconcile --apply", 0);
+	ck_assert_int_eq(last_count(w, "reactivate"), 1);
+	ck_assert(is_active(w, "carol"));
+	free(id);
+	ru_stop(w);
+}
+
+END_TEST
+
+/* ---- 4. a renamed account ------------------------------------------------ */
+
+START_TEST(test_rename)
+{
+	struct ru_world *w = world(NULL);
+	char *id, *id2, *uuid, *value = NULL;
+	json_t *rep, *a;
+
+	create_all(w, NULL);
+	id = user_id(w, "carol");
+	uuid = ru_entry_uuid(w, "carol");
+	ck_assert_ptr_nonnull(uuid);
+	ldap_change(w, "dn: uid=carol,ou=people,dc=example,dc=com\n"
+		       "changetype: modrdn\nnewrdn: uid=caroline\n"
+		       "deleteoldrdn: 1\n");
+	expect(w, "reconcile --apply", 0);
+	rep = report(w, LAST);
+	ck_assert_int_eq(ru_report_count(rep, "rename"), 1);
+	ck_assert_int_eq(ru_report_count(rep, "create"), 0);
+	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 0);
+	a = ru_report_action(rep, "caroline");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(str_of(a, "action"), "rename");
+	json_decref(rep);
+	ck_assert_int_eq(ru_emu_named(w->emu, "carol"), 0);
+	ck_assert_int_eq(ru_emu_named(w->emu, "caroline"), 1);
+	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + 1);
+	id2 = user_id(w, "caroline");
+	ck_assert_str_eq(id2, id);
+	ck_assert(is_active(w, "caroline"));
+	ck_assert_int_eq(ru_emu_markers(w->emu, id, MARK_UUID, &value), 1);
+	ck_assert_str_eq(value, uuid);
+	expect(w, "reconcile", 0);
+	free(value);
+	free(uuid);
+	free(id);
+	free(id2);
+	ru_stop(w);
+}
+
+END_TEST
+
+/* ---- 5. guards ------------------------------------------------------------ */
+
+START_TEST(test_guard_ldap_down)
+{
+	struct ru_world *w = world(NULL);
+	json_t *before, *rep, *g;
+
+	create_all(w, NULL);
+	before = snapshot(w);
+	h_slapd_down(w->slapd);
+	expect(w, "reconcile --apply", 3);
+	assert_held_by(w, "ldap_complete", false);
+	rep = report(w, LAST);
+	ck_assert_str_ne(str_of(json_object_get(rep, "ldap"), "error"), "");
+	g = ru_report_guard(rep, "max_deactivate");
+	ck_assert_ptr_nonnull(g);
+	json_decref(rep);
+	/* a person cannot force past a directory that did not answer */
+	remove_held(w);
+	expect(w, "reconcile --apply --force", 3);
+	assert_held_by(w, "ldap_complete", false);
+	expect(w, "reconcile", 3);
+	assert_unchanged(w, before);
+	ck_assert_int_eq(h_slapd_restart(w->slapd), FT_OK);
+	expect(w, "reconcile --apply", 0);
+	ck_assert_int_eq(last_count(w, "deactivate"), 0);
+	ru_stop(w);
+}
+
+END_TEST
+
+static int
+port_of(const char *uri)
+{
+	const char *colon = strrchr(uri, ':');
+	unsigned long long v = 0;
+
+	ck_assert_ptr_nonnull(colon);
+	ck_assert_int_eq(ft_parse_uint(colon + 1, 65535, &v), FT_OK);
+	return (int)v;
+}
+
+START_TEST(test_guard_ldap_dies_mid_read)
+{
+	struct ru_world *w = world(NULL);
+	struct ru_cutter *cut;
+	json_t *before, *rep, *ldap;
+	json_int_t entries;
+	char extra[256];
+
+	create_all(w, NULL);
+	before = snapshot(w);
+	/* slapd is killed after it sent about 3 KiB of the answer: a few
+	 * pages of 2 entries, nowhere near all of them */
+	cut = ru_cutter_start(port_of(h_slapd_uri(w->slapd)), 3000,
+			      h_slapd_pid(w->slapd));
+	ck_assert_ptr_nonnull(cut);
+	fmt(extra, sizeof(extra),
+	    "ldap.uri = ldap://127.0.0.1:%d\nldap.page_size = 2\n",
+	    ru_cutter_port(cut));
+	config(w, extra);
+	expect(w, "reconcile --apply", 3);
+	assert_held_by(w, "ldap_complete", false);
+	rep = report(w, LAST);
+	ldap = json_object_get(rep, "ldap");
+	entries = json_integer_value(json_object_get(ldap, "entries"));
+	ck_assert_msg(entries > 0 && entries < H_LDAP_NPEOPLE,
+		      "%lld entries read before slapd died",
+		      (long long)entries);
+	ck_assert_str_ne(str_of(ldap, "error"), "");
+	json_decref(rep);
+	/* slapd is really gone */
+	ck_assert_int_ne(h_ldap_bind(h_slapd_uri(w->slapd), NULL, NULL),
+			 0 /* LDAP_SUCCESS */);
+	assert_unchanged(w, before);
+	ru_cutter_stop(cut);
+	ru_stop(w);
+}
+
+END_TEST
+
+START_TEST(test_guard_size_limit)
+{
+	struct ru_world *w;
+	json_t *before;
+	char extra[1024], secret[4096];
+
+	ck_assert_ptr_nonnull(suite_dir);
+	w = ru_start(H_LDIF_PEOPLE, 3, NULL);
+	ck_assert_ptr_nonnull(w);
+	/* the rootdn is above the size limit: a first good run as root */
+	fmt(secret, sizeof(secret), "%s/root.secret", w->dir);
+	ck_assert_int_eq(h_write_file(secret, H_LDAP_ROOT_PW, 0600), FT_OK);
+	fmt(extra, sizeof(extra),
+	    "ldap.bind_dn = " H_LDAP_ROOT_DN "\n"
+	    "ldap.bind_password_file = %s\n"
+	    "policy.reconcile_create = yes\n",
+	    secret);
+	config(w, extra);
+	expect(w, "reconcile --apply", 0);
+	ck_assert_int_eq(last_count(w, "create"), N_ENABLED);
+	before = snapshot(w);
+	/* the sync account gets 3 entries and sizeLimitExceeded */
+	config(w, "ldap.page_size = 0");
+	expect(w, "reconcile --apply", 3);
+	assert_held_by(w, "ldap_complete", false);
+	remove_held(w);
+	config(w, "ldap.page_size = 2");
+	expect(w, "reconcile --apply", 3);
+	assert_held_by(w, "ldap_complete", false);
+	assert_unchanged(w, before);
+	ru_stop(w);
+}
+
+END_TEST
+
+START_TEST(test_guard_empty)
+{
+	struct ru_world *w = world(NULL);
+	json_t *before;
+
+	create_all(w, NULL);
+	before = snapshot(w);
+	/* an OU without people */
+	config(w, "ldap.search_base = ou=groups,dc=example,dc=com");
+	expect(w, "reconcile --apply", 3);
+	assert_held_by(w, "ldap_nonempty", false);
+	remove_held(w);
+	expect(w, "reconcile --apply --force", 3);
+	assert_held_by(w, "ldap_nonempty", false);
+	remove_held(w);
+	/* a filter that matches nobody */
+	config(w, "ldap.search_filter = (&(objectClass=inetOrgPerson)"
+		  "(uid=nobody-at-all))");
+	expect(w, "reconcile --apply", 3);
+	assert_held_by(w, "ldap_nonempty", false);
+	assert_unchanged(w, before);
+	ru_stop(w);
+}
+
+END_TEST
+
+START_TEST(test_guard_min_users)
+{
+	struct ru_world *w = world(NULL);
+	json_t *before;
+
+	create_all(w, NULL);
+	ldap_delete(w, "dave");
+	before = snapshot(w);
+	config(w, "policy.min_ldap_users = 100");
+	expect(w, "reconcile --apply", 3);
+	assert_held_by(w, "min_ldap_users", true);
+	assert_unchanged(w, before);
+	/* at the population itself it passes */
+	config(w, "policy.min_ldap_users = 14");
+	expect(w, "reconcile --apply", 0);
+	ck_assert_int_eq(last_count(w, "deactivate"), 1);
+	ru_stop(w);
+}
+
+END_TEST
+
+START_TEST(test_guard_max_shrink)
+{
+	static const char *const leavers[] = {"alice", "bob",   "carol", "dave",
+					      "erin",  "frank", "joerg", "zoe"};
+	struct ru_world *w = world(NULL);
+	json_t *before, *held;
+	size_t i;
+
+	/* the good run records 15 entries */
+	create_all(w, "policy.max_shrink = 20%");
+	for (i = 0; i < sizeof(leavers) / sizeof(leavers[0]); i++)
+		ldap_delete(w, leavers[i]);
+	before = snapshot(w);
+	expect(w, "reconcile --apply", 3);
+	assert_held_by(w, "max_shrink", true);
+	/* the held plan is there for a person to read */
+	held = report(w, HELD);
+	ck_assert_int_eq(ru_report_count(held, "deactivate"), 8);
+	json_decref(held);
+	/* a held run is not a good run: it does not lower the mark */
+	expect(w, "reconcile --apply", 3);
+	assert_unchanged(w, before);
+	ru_stop(w);
+}
+
+END_TEST
+
+START_TEST(test_guard_sentinel)
+{
+	struct ru_world *w = world(NULL);
+	json_t *before, *rep, *g;
+
+	create_all(w, "policy.sentinel_users = alice, frank");
+	expect(w, "reconcile", 0);
+	ldap_delete(w, "frank");
+	before = snapshot(w);
+	expect(w, "reconcile --apply", 3);
+	assert_held_by(w, "sentinel_users", true);
+	rep = report(w, LAST);
+	g = ru_report_guard(rep, "sentinel_users");
+	ck_assert_ptr_nonnull(strstr(str_of(g, "detail"), "frank"));
+	ck_assert_ptr_null(strstr(str_of(g, "detail"), "alice"));
+	json_decref(rep);
+	assert_unchanged(w, before);
+	ru_stop(w);
+}
+
+END_TEST
+
+START_TEST(test_guard_max_deactivate_force)
+{
+	struct ru_world *w = world(NULL);
+	json_t *before, *rep;
+
+	create_all(w, "policy.max_deactivate = 2");
+	ldap_delete(w, "dave");
+	ldap_delete(w, "erin");
+	ldap_delete(w, "frank");
+	before = snapshot(w);
+	expect(w, "reconcile --apply", 3);
+	assert_held_by(w, "max_deactivate", true);
+	/* as a percentage of the 15 active users, rounded up: 10% is 2 */
+	remove_held(w);
+	config(w, "policy.max_deactivate = 10%");
+	expect(w, "reconcile --apply", 3);
+	assert_held_by(w, "max_deactivate", true);
+	/* 20% of 15 is 3: that would pass */
+	config(w, "policy.max_deactivate = 20%");
+	expect(w, "reconcile", 4);
+	assert_unchanged(w, before);
+	/* a person looked at held.json and forces it */
+	config(w, "policy.max_deactivate = 2");
+	expect(w, "reconcile --apply --force", 0);
+	rep = report(w, LAST);
+	assert_result(rep, "applied");
+	ck_assert(json_is_true(json_object_get(rep, "forced")));
+	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 3);
+	json_decref(rep);
+	ck_assert(!is_active(w, "dave"));
+	ck_assert(!is_active(w, "erin"));
+	ck_assert(!is_active(w, "frank"));
+	ck_assert_int_eq(markers(w, "frank", MARK_GONE), 1);
+	ck_assert(is_active(w, "alice"));
+	expect(w, "reconcile", 0);
+	ru_stop(w);
+}
+
+END_TEST
+
+/* ---- policy: scope, protected users, missing = delete -------------------- */
+
+START_TEST(test_scope_all_protects)
+{
+	struct ru_world *w = world("policy.scope = all");
+	json_t *rep;
+
+	load_users(w, "[{\"username\": \"outsider\", \"is_active\": true},"
+		      "{\"username\": \"admin\", \"is_active\": true},"
+		      "{\"username\": \"root\", \"is_active\": true}]");
+	expect(w, "reconcile --apply", 0);
+	rep = report(w, LAST);
+	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 1);
+	ck_assert_ptr_nonnull(ru_report_action(rep, "outsider"));
+	json_decref(rep);
+	ck_assert(!is_active(w, "outsider"));
+	ck_assert_int_eq(markers(w, "outsider", MARK_GONE), 1);
+	/* protected_users, skip_users and the API user are never touched */
+	ck_assert(is_active(w, "admin"));
+	ck_assert(is_active(w, "root"));
+	ck_assert(is_active(w, H_EMU_USER));
+	ck_assert_int_eq(markers(w, "admin", MARK_GONE), 0);
+	ck_assert_int_eq(markers(w, "root", MARK_GONE), 0);
+	ck_assert_int_eq(markers(w, H_EMU_USER, MARK_GONE), 0);
+	ru_stop(w);
+}
+
+END_TEST
+
+START_TEST(test_missing_delete)
+{
+	struct ru_world *w = world(NULL);
+	char *id;
+
+	create_all(w, "policy.missing = delete");
+	id = user_id(w, "dave");
+	ldap_delete(w, "dave");
+	expect(w, "reconcile --apply", 0);
+	ck_assert_int_eq(last_count(w, "delete"), 1);
+	ck_assert_int_eq(ru_emu_named(w->emu, "dave"), 0);
+	ck_assert_int_eq(ru_emu_markers(w->emu, id, MARK_UUID, NULL), 0);
+	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED);
+	free(id);
+	ru_stop(w);
+}
+
+END_TEST
+
+/* ---- 6. a record the server rejects -------------------------------------- */
+
+/* The actions of the last report that failed; the first one's user. */
+static long
+failed_actions(const struct ru_world *w, char **ret_user)
+{
+	json_t *rep = report(w, LAST), *a;
+	long n = 0;
+	size_t i;
+
+	*ret_user = NULL;
+	json_array_foreach(json_object_get(rep, "actions"), i, a)
+	{
+		ck_assert(json_is_boolean(json_object_get(a, "ok")));
+		if (json_is_true(json_object_get(a, "ok")))
+			continue;
+		ck_assert_msg(str_of(a, "error") != NULL &&
+				      *str_of(a, "error") != '\0',
+			      "a failed action without its error");
+		if (*ret_user == NULL)
+			*ret_user = strdup(str_of(a, "user"));
+		n++;
+	}
+	json_decref(rep);
+	return n;
+}
+
+START_TEST(test_rejected_record)
+{
+	struct ru_world *w = world("policy.reconcile_create = yes");
+	json_t *rep, *a;
+	char *bad = NULL;
+	size_t i;
+
+	/* ftrack compares user names without case here: "ALICE" holds the
+	 * name, so creating alice is refused (DuplicateEntryError) */
+	emu_config(w, "{\"case_insensitive\": true}");
+	load_users(w, "[{\"username\": \"ALICE\", \"is_active\": true}]");
+	expect(w, "reconcile --apply", 1);
+	rep = report(w, LAST);
+	assert_result(rep, "errors");
+	a = ru_report_action(rep, "alice");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(str_of(a, "action"), "create");
+	ck_assert(json_is_false(json_object_get(a, "ok")));
+	ck_assert_ptr_nonnull(strstr(str_of(a, "error"), "Duplicate"));
+	json_decref(rep);
+	ck_assert_int_eq(failed_actions(w, &bad), 1);
+	ck_assert_str_eq(bad, "alice");
+	free(bad);
+	/* the others were applied */
+	for (i = 1; i < N_ENABLED; i++)
+		ck_assert_msg(ru_emu_named(w->emu, people[i]) == 1, "'%s'",
+			      people[i]);
+	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + 1);
+	ck_assert_int_eq(markers(w, "ALICE", MARK_UUID), 0);
+	ru_stop(w);
+}
+
+END_TEST
+
+START_TEST(test_rejected_batch_isolated)
+{
+	struct ru_world *w = world("policy.reconcile_create = yes");
+	json_t *rep;
+	long reads;
+	char spec[512], *bad = NULL;
+	size_t i, missing = 0;
+
+	/* how many requests the reading takes */
+	expect(w, "reconcile", 4);
+	rep = report(w, LAST);
+	reads = (long)json_integer_value(
+		json_object_get(json_object_get(rep, "ftrack"), "requests"));
+	json_decref(rep);
+	ck_assert_int_gt(reads, 0);
+	/* the batch POST is refused, then, of the groups sent one by one,
+	 * the third is refused too */
+	fmt(spec, sizeof(spec),
+	    "[{\"skip\": %ld, \"exception\": \"ValidationError\", "
+	    "\"content\": \"refused by the test\"},"
+	    "{\"skip\": 2, \"exception\": \"ValidationError\", "
+	    "\"content\": \"refused by the test\"}]",
+	    reads);
+	fault(w, spec);
+	expect(w, "reconcile --apply", 1);
+	rep = report(w, LAST);
+	assert_result(rep, "errors");
+	json_decref(rep);
+	ck_assert_int_eq(failed_actions(w, &bad), 1);
+	ck_assert_ptr_nonnull(bad);
+	ck_assert_int_eq(ru_emu_named(w->emu, bad), 0);
+	for (i = 0; i < N_ENABLED; i++)
+		missing += ru_emu_named(w->emu, people[i]) != 1;
+	ck_assert_uint_eq(missing, 1);
+	ck_assert_int_eq(ru_emu_stat(w->emu, "faults_pending"), 0);
+	/* the next run makes up for it */
+	expect(w, "reconcile --apply", 0);
+	ck_assert_int_eq(last_count(w, "create"), 1);
+	ck_assert_int_eq(ru_emu_named(w->emu, bad), 1);
+	assert_linked(w, bad);
+	free(bad);
+	ru_stop(w);
+}
+
+END_TEST
+
+/* ---- 7. killed during the apply, run again ------------------------------- */
+
+#define N_EXTRA 30
+
+static struct ru_world *
+big_world(const char *extra)
+{
+	struct ru_world *w;
+	char *dir, path[4096];
+
+	ck_assert_ptr_nonnull(suite_dir);
+	dir = h_tmpdir();
+	ck_assert_ptr_nonnull(dir);
+	fmt(path, sizeof(path), "%s/people.ldif", dir);
+	ck_assert_int_eq(ru_write_ldif(path, "p", N_EXTRA), FT_OK);
+	w = ru_start(path, 0, extra);
+	ck_assert_ptr_nonnull(w);
+	h_rmtree(dir);
+	free(dir);
+	return w;
+}
+
+/* Every enabled person is in ftrack once, with one uuid marker. */
+static void
+assert_converged(const struct ru_world *w, unsigned extra)
+{
+	char name[32];
+	unsigned i;
+
+	for (i = 0; i < N_ENABLED; i++) {
+		ck_assert_msg(ru_emu_named(w->emu, people[i]) == 1, "'%s'",
+			      people[i]);
+		assert_linked(w, people[i]);
+	}
+	for (i = 0; i < extra; i++) {
+		fmt(name, sizeof(name), "p%04u", i);
+		ck_assert_msg(ru_emu_named(w->emu, name) == 1, "'%s'", name);
+		ck_assert_int_eq(markers(w, name, MARK_UUID), 1);
+	}
+	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + extra + 1);
+	ck_assert_int_eq(ru_emu_stat2(w->emu, "entities", "Metadata"),
+			 N_ENABLED + extra);
+}
+
+START_TEST(test_killed_mid_apply)
+{
+	struct ru_world *w = big_world("policy.reconcile_create = yes\n"
+				       "ftrack.batch_size = 1");
+	struct stat_min two = {w->emu, "operations", "create", 4};
+	struct ru_bg *bg;
+	struct ru_run r;
+	long users;
+
+	emu_config(w, "{\"latency_ms\": 300}");
+	bg = ru_cmd_start(w, "reconcile --apply");
+	ck_assert_ptr_nonnull(bg);
+	/* two users (and their markers) are in, the next is on its way */
+	ck_assert(h_wait_until(stat_min_cond, &two, 30000));
+	ck_assert_int_eq(kill(ru_cmd_pid(bg), SIGKILL), 0);
+	ck_assert_int_eq(ru_cmd_finish(bg, 10000, &r), FT_OK);
+	ck_assert_int_eq(r.signal, SIGKILL);
+	ck_assert(!ru_sanitizer_report(r.err));
+	ru_run_clear(&r);
+	users = ru_emu_users(w->emu);
+	ck_assert_msg(users > 2 && users < N_ENABLED + N_EXTRA + 1,
+		      "%ld users after the kill", users);
+	/* run again: converged, nobody twice, no marker twice */
+	emu_config(w, "{\"latency_ms\": 0}");
+	expect(w, "reconcile --apply", 0);
+	ck_assert_int_eq(last_count(w, "create"),
+			 N_ENABLED + N_EXTRA + 1 - users);
+	assert_converged(w, N_EXTRA);
+	expect(w, "reconcile", 0);
+	ru_stop(w);
+}
+
+END_TEST
+
+/* ---- 8. some requests answered 429 --------------------------------------- */
+
+START_TEST(test_rate_limited)
+{
+	struct ru_world *w = big_world("policy.reconcile_create = yes\n"
+				       "ftrack.batch_size = 1");
+	json_t *rep;
+	long long requests;
+
+	/* one request in 15 (with Retry-After 0 or 1) of the 45 or so: 1
+	 * listing, 44 creates */
+	fault(w, "[{\"skip\": 14, \"status\": 429, \"retry_after\": 0},"
+		 "{\"skip\": 14, \"status\": 429, \"retry_after\": 1},"
+		 "{\"skip\": 14, \"status\": 429, \"retry_after\": 0}]");
+	expect(w, "reconcile --apply", 0);
+	rep = report(w, LAST);
+	assert_result(rep, "applied");
+	ck_assert_int_eq(ru_report_count(rep, "create"), N_ENABLED + N_EXTRA);
+	requests = json_integer_value(
+		json_object_get(json_object_get(rep, "ftrack"), "requests"));
+	json_decref(rep);
+	ck_assert_int_eq(ru_emu_stat(w->emu, "faults_pending"), 0);
+	ck_assert_int_eq(ru_emu_stat2(w->emu, "by_status", "429"), 3);
+	/* each refused request was sent again */
+	ck_assert_int_eq(requests, ru_emu_stat(w->emu, "requests"));
+	assert_converged(w, N_EXTRA);
+	ru_stop(w);
+}
+
+END_TEST
+
+/* ---- 9. dry run, --json, the lock ---------------------------------------- */
+
+static void
+assert_report_shape(const json_t *rep)
+{
+	static const char *const strings[] = {"mode", "result", "started",
+					      "finished"};
+	static const char *const objects[] = {"timings", "ldap", "ftrack",
+					      "counts"};
+	static const char *const kinds[] = {
+		"none",       "create",     "update", "link",     "rename",
+		"reactivate", "deactivate", "delete", "conflict", "skip"};
+	json_t *g;
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		ck_assert_msg(json_is_string(json_object_get(rep, strings[i])),
+			      "%s", strings[i]);
+		ck_assert_msg(json_is_object(json_object_get(rep, objects[i])),
+			      "%s", objects[i]);
+	}
+	ck_assert(json_is_boolean(json_object_get(rep, "forced")));
+	ck_assert(json_is_number(json_object_get(rep, "seconds")));
+	ck_assert(json_is_array(json_object_get(rep, "actions")));
+	ck_assert(json_is_array(json_object_get(rep, "skipped_entries")));
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		ck_assert_msg(ru_report_count(rep, kinds[i]) >= 0, "%s",
+			      kinds[i]);
+	ck_assert(json_is_integer(
+		json_object_get(json_object_get(rep, "ldap"), "entries")));
+	ck_assert(json_is_integer(
+		json_object_get(json_object_get(rep, "ftrack"), "users")));
+	ck_assert_uint_eq(json_array_size(json_object_get(rep, "guards")), 6);
+	json_array_foreach(json_object_get(rep, "guards"), i, g)
+	{
+		ck_assert(json_is_string(json_object_get(g, "name")));
+		ck_assert(json_is_boolean(json_object_get(g, "ok")));
+		ck_assert(json_is_boolean(json_object_get(g, "forceable")));
+		ck_assert(json_is_string(json_object_get(g, "detail")));
+	}
+}
+
+START_TEST(test_dry_run_and_json)
+{
+	struct ru_world *w = world(NULL);
+	struct ru_run r;
+	json_t *before, *printed, *rep, *a;
+	json_error_t je;
+
+	create_all(w, NULL);
+	expect_run(w, "reconcile", 0, &r);
+	ck_assert_ptr_nonnull(strstr(r.out, "in-sync"));
+	ru_run_clear(&r);
+	ldap_change(w, "dn: uid=bob,ou=people,dc=example,dc=com\n"
+		       "changetype: modify\nreplace: mail\n"
+		       "mail: robert@example.com\n");
+	before = snapshot(w);
+	/* the table */
+	expect_run(w, "reconcile", 4, &r);
+	ck_assert_ptr_nonnull(strstr(r.out, "update"));
+	ck_assert_ptr_nonnull(strstr(r.out, "bob"));
+	ru_run_clear(&r);
+	/* the JSON */
+	expect_run(w, "reconcile --json", 4, &r);
+	printed = json_loads(r.out, 0, &je);
+	ck_assert_msg(printed != NULL, "not JSON (%s):\n%s", je.text, r.out);
+	ru_run_clear(&r);
+	assert_report_shape(printed);
+	ck_assert_str_eq(str_of(printed, "mode"), "dry-run");
+	assert_result(printed, "changes");
+	ck_assert_int_eq(ru_report_count(printed, "update"), 1);
+	a = ru_report_action(printed, "bob");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(str_of(a, "action"), "update");
+	ck_assert(json_is_string(json_object_get(a, "id")));
+	ck_assert(json_is_string(json_object_get(a, "dn")));
+	ck_assert(json_is_string(json_object_get(a, "reason")));
+	rep = report(w, LAST);
+	assert_report_shape(rep);
+	ck_assert(json_equal(printed, rep));
+	json_decref(rep);
+	json_decref(printed);
+	/* a dry run writes nothing */
+	assert_unchanged(w, before);
+	/* --force only with --apply */
+	expect(w, "reconcile --force", 2);
+	ru_stop(w);
+}
+
+END_TEST
+
+START_TEST(test_one_at_a_time)
+{
+	struct ru_world *w = world(NULL);
+	struct stat_min connected = {w->emu, NULL, "api_connections", 1};
+	struct ru_bg *bg;
+	struct ru_run r;
+	json_t *rep;
+
+	emu_config(w, "{\"latency_ms\": 1500}");
+	bg = ru_cmd_start(w, "reconcile");
+	ck_assert_ptr_nonnull(bg);
+	/* it holds the lock once it talks to ftrack (after LDAP) */
+	ck_assert(h_wait_until(stat_min_cond, &connected, 20000));
+	expect_run(w, "reconcile --apply", 1, &r);
+	ck_assert_ptr_nonnull(strstr(r.err, "another one is running"));
+	ru_run_clear(&r);
+	ck_assert_int_eq(ru_cmd_finish(bg, 30000, &r), FT_OK);
+	ck_assert(!ru_sanitizer_report(r.err));
+	ck_assert_int_eq(r.code, 0);
+	ru_run_clear(&r);
+	/* the report is the first run's */
+	rep = report(w, LAST);
+	ck_assert_str_eq(str_of(rep, "mode"), "dry-run");
+	json_decref(rep);
+	ru_stop(w);
+}
+
+END_TEST
+
+/* ---- 10. the daemon --------------------------------------------------------- */
+
+static long long
+metric(const struct ru_world *w, const char *name)
+{
+	char path[4096], *text, *p;
+	unsigned long long v = 0;
+	long long ret = -1;
+
+	fmt(path, sizeof(path), "%s/metrics.prom", w->state);
+	text = h_read_file(path, NULL);
+	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		size_t n = strlen(name);
+
+		p += *p == '\n';
+		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+			char num[32];
+			size_t k = strcspn(p + n + 1, " \n");
+
+			if (k > 0 && k < sizeof(num)) {
+				memcpy(num, p + n + 1, k);
+				num[k] = '\0';
+				if (ft_parse_uint(num, (unsigned long long)-1,
+						  &v) == FT_OK)
+					ret = (long long)v;
+			}
+			break;
+		}
+	}
+	free(text);
+	return ret;
+}
+
+static bool
+reconciled_cond(void *arg)
+{
+	return metric(arg, "ftrack_syncd_last_reconcile_timestamp_seconds") > 0;
+}
+
+static struct h_proc *
+daemon_start(const struct ru_world *w, char *log, size_t cap)
+{
+	struct file_has ready = {log, "listening on", 1};
+	struct h_proc *d;
+
+	fmt(log, cap, "%s/daemon.log", w->dir);
+	d = h_daemon_start(w->conf, log);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_msg(h_wait_until(file_has_cond, &ready, 15000),
+		      "the daemon did not start");
+	return d;
+}
+
+static void
+daemon_stop(struct h_proc *d, const char *log)
+{
+	char *text;
+	int st = -1;
+
+	ck_assert_int_eq(h_proc_signal(d, SIGTERM), FT_OK);
+	ck_assert_int_eq(h_proc_wait(d, 15000, &st), FT_OK);
+	/* a reconcile child left to finish on its own goes too */
+	(void)kill(-h_proc_pid(d), SIGKILL);
+	h_proc_stop(d);
+	text = h_read_file(log, NULL);
+	ck_assert_msg(!ru_sanitizer_report(text), "sanitizer:\n%s", text);
+	free(text);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+}
+
+START_TEST(test_daemon_sigusr1)
+{
+	struct ru_world *w = world("policy.reconcile_create = yes");
+	char log[4096];
+	struct file_has started = {log, "reconcile started (SIGUSR1)", 1};
+	struct file_has refused = {log, "not started: one is running", 1};
+	struct file_has finished = {log, "reconcile finished: ok", 1};
+	long long t0 = (long long)time(NULL), ts;
+	struct h_proc *d;
+	json_t *rep;
+
+	emu_config(w, "{\"latency_ms\": 300}");
+	d = daemon_start(w, log, sizeof(log));
+	ck_assert(!ru_report_exists(w, LAST));
+	ck_assert_int_eq(h_proc_signal(d, SIGUSR1), FT_OK);
+	ck_assert(h_wait_until(file_has_cond, &started, 15000));
+	/* a second request while it runs is refused, not queued */
+	ck_assert_int_eq(h_proc_signal(d, SIGUSR1), FT_OK);
+	ck_assert(h_wait_until(file_has_cond, &refused, 15000));
+	ck_assert(h_wait_until(file_has_cond, &finished, 60000));
+	ck_assert_int_eq(file_count(log, "reconcile started"), 1);
+	rep = report(w, LAST);
+	assert_result(rep, "applied");
+	ck_assert_int_eq(ru_report_count(rep, "create"), N_ENABLED);
+	json_decref(rep);
+	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + 1);
+	/* the metrics file is written when the reconcile ends (just after
+	 * the log line) */
+	ck_assert(h_wait_until(reconciled_cond, w, 10000));
+	ts = metric(w, "ftrack_syncd_last_reconcile_timestamp_seconds");
+	ck_assert_msg(ts >= t0 && ts <= (long long)time(NULL) + 1,
+		      "last reconcile at %lld (test started at %lld)", ts, t0);
+	daemon_stop(d, log);
+	ru_stop(w);
+}
+
+END_TEST
+
+START_TEST(test_daemon_interval)
+{
+	struct ru_world *w = world(NULL);
+	char log[4096];
+	struct file_has started = {log,
+				   "reconcile started "
+				   "(reconcile_interval)",
+				   2};
+	long long t0 = (long long)time(NULL), ts;
+	struct h_proc *d;
+	json_t *rep;
+
+	config(w, "policy.reconcile_create = yes\n"
+		  "policy.reconcile_interval = 1");
+	d = daemon_start(w, log, sizeof(log));
+	/* no signal: the schedule starts it, and again a second later */
+	ck_assert(h_wait_until(file_has_cond, &started, 20000));
+	daemon_stop(d, log);
+	rep = report(w, LAST);
+	assert_result(rep, "applied");
+	json_decref(rep);
+	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + 1);
+	ts = metric(w, "ftrack_syncd_last_reconcile_timestamp_seconds");
+	ck_assert_msg(ts >= t0, "last reconcile at %lld (test started %lld)",
+		      ts, t0);
+	ru_stop(w);
+}
+
+END_TEST
+
+Suite *
+reconcile_suite(void)
+{
+	Suite *s = suite_create("reconcile");
+	TCase *tc = tcase_create("reconcile");
+
+	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_first_run_links);
+	tcase_add_test(tc, test_create_all);
+	tcase_add_test(tc, test_mail_update);
+	tcase_add_test(tc, test_leaver_returns);
+	tcase_add_test(tc, test_disabled_and_back);
+	tcase_add_test(tc, test_admin_deactivated_stays);
+	tcase_add_test(tc, test_rename);
+	tcase_add_test(tc, test_guard_ldap_down);
+	tcase_add_test(tc, test_guard_ldap_dies_mid_read);
+	tcase_add_test(tc, test_guard_size_limit);
+	tcase_add_test(tc, test_guard_empty);
+	tcase_add_test(tc, test_guard_min_users);
+	tcase_add_test(tc, test_guard_max_shrink);
+	tcase_add_test(tc, test_guard_sentinel);
+	tcase_add_test(tc, test_guard_max_deactivate_force);
+	tcase_add_test(tc, test_scope_all_protects);
+	tcase_add_test(tc, test_missing_delete);
+	tcase_add_test(tc, test_rejected_record);
+	tcase_add_test(tc, test_rejected_batch_isolated);
+	tcase_add_test(tc, test_killed_mid_apply);
+	tcase_add_test(tc, test_rate_limited);
+	tcase_add_test(tc, test_dry_run_and_json);
+	tcase_add_test(tc, test_one_at_a_time);
+	tcase_add_test(tc, test_daemon_sigusr1);
+	tcase_add_test(tc, test_daemon_interval);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -454,6 +454,7 @@ rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/changelog.gz
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/copyright
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/ftrack-syncd.conf
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/pam.d/ftrack
+rw-r--r-- ./usr/share/lintian/overrides/ftrack-ldap-sync
 rw-r--r-- ./usr/share/man/man5/ftrack-syncd.conf.5.gz
 rw-r--r-- ./usr/share/man/man8/ftrack-syncd.8.gz
 rw-r--r-- ./usr/share/man/man8/pam_ftrack.8.gz

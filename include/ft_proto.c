@@ -177,6 +177,9 @@ ft_event_decode(const char *buf, size_t len, struct ft_event *ret_ev)
 	}
 	if (ev.user[0] == '\0')
 		return FT_E_PROTO;
+	/* Re-encoded, a missing last '\n' is one byte more: keep it in. */
+	if (len == FT_PROTO_MAX && buf[len - 1] != '\n')
+		return FT_E_TOOBIG;
 	*ret_ev = ev;
 	return FT_OK;
 }

@@ -560,40 +560,84 @@ mode_deb() {
 		"$ROOT/tests/check_install.sh" >"$W/inner.sh"
 	# a private mount namespace (nothing reaches the host's mounts) and a
 	# private pid namespace (whatever the root starts dies with it)
-	unshare --mount --propagation private --pid --fork \
+	unshare --mount --propagation private --pid --fork --mount-proc \
 		bash "$ROOT/tests/check_install.sh" __root "$W" \
 		"$LDAP_PORT" "$EMU_URL" "$API_KEY" >"$W/root.out" 2>&1 </dev/null
 	cat "$W/root.out"
-	tally=$(sed -n 's/^root: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$W/root.out")
-	if [[ -z "$tally" ]]; then
+	# one tally line per phase (chroot, setup, boot)
+	tally=$(sed -n 's/^root: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
+		"$W/root.out")
+	if [[ $(printf '%s\n' "$tally" | grep -c .) != 3 ]]; then
 		fail "the throwaway root did not finish (see above)"
-	else
-		PASSED=$((PASSED + ${tally% *}))
-		FAILED=$((FAILED + ${tally#* }))
 	fi
+	while read -r p f k; do
+		PASSED=$((PASSED + p))
+		FAILED=$((FAILED + f))
+		SKIPPED=$((SKIPPED + k))
+	done < <(printf '%s\n' "$tally" | grep .)
 }
 
 # In the private mount namespace: / as the lower layer of an overlay whose
-# writes land in a tmpfs that goes away with the namespace, then chroot.
-enter_root() {
-	local w=$1 ov
-	ov=$w/ov
-	mkdir -p "$ov"
-	mount -t tmpfs -o mode=0755 tmpfs "$ov" &&
+# writes land in a tmpfs that goes away with the namespace.  The test's
+# files go to /opt/ftrack-check in it.
+make_root() {
+	local w=$1 ov=$2
+	mkdir -p "$ov" &&
+		mount -t tmpfs -o mode=0755 tmpfs "$ov" &&
 		mkdir -p "$ov/up" "$ov/work" "$ov/root" &&
 		mount -t overlay overlay \
 			-o "lowerdir=/,upperdir=$ov/up,workdir=$ov/work" "$ov/root" &&
-		mount -t proc proc "$ov/root/proc" &&
-		mount --rbind /dev "$ov/root/dev" &&
-		mount -t tmpfs -o mode=0755 tmpfs "$ov/root/run" &&
-		mount -t tmpfs -o mode=1777 tmpfs "$ov/root/tmp" || {
-		echo "unable to make the throwaway root (overlay of /)"
-		echo "root: 0 passed, 1 failed"
-		exit 1
-	}
-	cp "$w/pkg.deb" "$w/upgrade.deb" "$w/inner.sh" "$ov/root/tmp/"
+		mkdir -p "$ov/root/opt/ftrack-check" &&
+		cp "$w/pkg.deb" "$w/upgrade.deb" "$w/inner.sh" "$ov/root/opt/ftrack-check/"
+}
+
+# in_root ROOT ARGS...: chroot with /proc, /dev, an empty /run and /tmp.
+in_root() {
+	local r=$1 rc=0
 	shift
-	exec chroot "$ov/root" /bin/bash /tmp/inner.sh "$@"
+	mount -t proc proc "$r/proc" &&
+		mount --rbind /dev "$r/dev" &&
+		mount -t tmpfs -o mode=0755 tmpfs "$r/run" &&
+		mount -t tmpfs -o mode=1777 tmpfs "$r/tmp" || return 1
+	chroot "$r" /bin/bash /opt/ftrack-check/inner.sh "$@" || rc=$?
+	umount -R "$r/tmp" "$r/run" "$r/dev" "$r/proc"
+	return $rc
+}
+
+# Three phases: the package used in a chroot (then upgraded and purged);
+# then, in a second throwaway root, installed and enabled (setup) and the
+# root booted with systemd-nspawn, where the probe unit runs the boot phase
+# against the real service and its sandbox.
+enter_root() {
+	local w=$1 rc=0
+	shift
+	make_root "$w" "$w/ov1" && in_root "$w/ov1/root" chroot "$@" || {
+		echo "unable to make the throwaway root (overlay of /)"
+		echo "root: 0 passed, 1 failed, 0 skipped"
+	}
+	if ! command -v systemd-nspawn >/dev/null; then
+		echo "  skip  the service under systemd (no systemd-nspawn; make deps installs systemd-container)"
+		echo "root: 0 passed, 0 failed, 1 skipped"
+		echo "root: 0 passed, 0 failed, 0 skipped"
+		exit 0
+	fi
+	make_root "$w" "$w/ov2" && in_root "$w/ov2/root" setup "$@" || {
+		echo "root: 0 passed, 1 failed, 0 skipped"
+		echo "root: 0 passed, 0 failed, 0 skipped"
+		exit 0
+	}
+	mkdir -p "$w/out"
+	timeout 240 systemd-nspawn --quiet --register=no --keep-unit \
+		--directory="$w/ov2/root" --boot --bind="$w/out:/out" \
+		</dev/null >"$w/boot.log" 2>&1 || rc=$?
+	if grep -q '^root: ' "$w/out/result" 2>/dev/null; then
+		cat "$w/out/result"
+	else
+		echo "  FAIL  the booted root did not report (systemd-nspawn exit $rc); its console:"
+		tail -n 40 "$w/boot.log" | sed 's/^/        /'
+		echo "root: 0 passed, 1 failed, 0 skipped"
+	fi
+	exit 0
 }
 
 if [[ "$MODE" == __root ]]; then
@@ -616,10 +660,16 @@ echo "install: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 exit
 
 # ---- inside the throwaway root ----
-# Runs as /tmp/inner.sh LDAP_PORT EMU_URL API_KEY in the chroot; prints one
-# line per check and "root: N passed, N failed".
+# Runs as /opt/ftrack-check/inner.sh PHASE LDAP_PORT EMU_URL API_KEY in a
+# throwaway root; prints one line per check and
+# "root: N passed, N failed, N skipped".
+#   chroot  dpkg -i, the account, folders, check, PAM, the daemon by hand,
+#           upgrade, remove, purge
+#   setup   dpkg -i, configure, enable the service and the probe unit
+#   boot    (the probe unit, in the booted root) the service under systemd
 set -uo pipefail
-LDAP_PORT=$1 EMU_URL=$2 API_KEY=$3
+PHASE=$1 LDAP_PORT=$2 EMU_URL=$3 API_KEY=$4
+PKG=/opt/ftrack-check
 PASSED=0 FAILED=0 DAEMON_PID=0
 SYNCD=/usr/sbin/ftrack-syncd
 as_daemon() { runuser -u ftrack-syncd -- "$@"; }
@@ -646,7 +696,7 @@ check() {
 }
 finish() {
 	stop_daemon >/dev/null 2>&1
-	echo "root: $PASSED passed, $FAILED failed"
+	echo "root: $PASSED passed, $FAILED failed, 0 skipped"
 	exit 0
 }
 trap finish EXIT
@@ -676,7 +726,7 @@ PY
 own() { stat -c '%U %G %a' "$1"; }
 
 t_install() {
-	dpkg -i /tmp/pkg.deb >/tmp/dpkg-i.log 2>&1 || {
+	dpkg -i $PKG/pkg.deb >/tmp/dpkg-i.log 2>&1 || {
 		cat /tmp/dpkg-i.log
 		return 1
 	}
@@ -726,6 +776,7 @@ t_conffile() {
 	dpkg-query -W -f='${Conffiles}\n' ftrack-ldap-sync | grep -q '^ /etc/ftrack-syncd.conf '
 }
 
+# configure [LOG_TARGET]: the test servers, secrets owned by ftrack-syncd
 configure() {
 	cat >/etc/ftrack-syncd.conf <<EOF
 ; written by tests/check_install.sh
@@ -749,13 +800,13 @@ login_cooldown = 0
 
 [daemon]
 log_level = debug
-log_target = stderr
+log_target = ${1:-stderr}
 EOF
 	printf '%s\n' sync-secret >/etc/ftrack-syncd/ldap.secret
 	printf '%s\n' "$API_KEY" >/etc/ftrack-syncd/ftrack.secret
 	chown ftrack-syncd /etc/ftrack-syncd/ldap.secret /etc/ftrack-syncd/ftrack.secret
 	chmod 0600 /etc/ftrack-syncd/ldap.secret /etc/ftrack-syncd/ftrack.secret
-	cp /etc/ftrack-syncd.conf /tmp/conf.mine
+	cp /etc/ftrack-syncd.conf $PKG/conf.mine
 }
 
 t_check() {
@@ -859,9 +910,9 @@ t_reconcile() {
 t_upgrade() {
 	local uid
 	uid=$(id -u ftrack-syncd)
-	dpkg -i /tmp/upgrade.deb >/tmp/dpkg-u.log 2>&1 || { cat /tmp/dpkg-u.log && return 1; }
+	dpkg -i $PKG/upgrade.deb >/tmp/dpkg-u.log 2>&1 || { cat /tmp/dpkg-u.log && return 1; }
 	dpkg-query -W -f='${Version}' ftrack-ldap-sync | grep -q '+check1$' &&
-		cmp /tmp/conf.mine /etc/ftrack-syncd.conf &&
+		cmp $PKG/conf.mine /etc/ftrack-syncd.conf &&
 		[[ "$(id -u ftrack-syncd)" == "$uid" ]] &&
 		grep -q pam_ftrack /etc/pam.d/common-session &&
 		[[ -s /etc/ftrack-syncd/ftrack.secret ]] &&
@@ -874,7 +925,7 @@ t_remove() {
 	dpkg -r ftrack-ldap-sync >/tmp/dpkg-r.log 2>&1 || { cat /tmp/dpkg-r.log && return 1; }
 	! grep -n pam_ftrack /etc/pam.d/common-* &&
 		[[ ! -e /usr/sbin/ftrack-syncd && ! -e "$pamdir" ]] &&
-		cmp /tmp/conf.mine /etc/ftrack-syncd.conf &&
+		cmp $PKG/conf.mine /etc/ftrack-syncd.conf &&
 		login carol # the stack works without the module
 }
 
@@ -885,29 +936,206 @@ t_purge() {
 		! dpkg-query -W -f='${Status}' ftrack-ldap-sync 2>/dev/null | grep -q installed
 }
 
-echo "root: the package in a throwaway root"
-check "dpkg -i" t_install || exit
-check "system account ftrack-syncd (uid < 1000, nologin, home in /var/lib)" t_account
-check "folders and modes (tmpfiles.d, postinst)" t_folders
-check "PAM profile installed but not enabled" t_pam_off
-check "units installed disabled" t_units_disabled
-check "/etc/ftrack-syncd.conf is a conffile" t_conffile
-configure
-check "ftrack-syncd check as ftrack-syncd against slapd and the emulator" t_check
-check "a root-owned secret is refused (exit 2), as documented" t_root_secret_refused
-check "pam-auth-update --enable ftrack: common-session only" t_pam_enable
-useradd --no-create-home --shell /usr/sbin/nologin alice
-useradd --no-create-home --shell /usr/sbin/nologin bob
-useradd --no-create-home --shell /usr/sbin/nologin carol
-printf '%s\n' 'auth required pam_permit.so' 'account required pam_permit.so' \
-	'@include common-session' >/etc/pam.d/ftrack-check
-if check "the daemon starts as ftrack-syncd" start_daemon; then
-	check "a login through the PAM stack: alice appears in ftrack" t_login
-	check "ftrack-syncd status as ftrack-syncd: listening" t_status
-	check "daemon down: bob's login spooled (owner ftrack-syncd), then provisioned" t_spooled
-	check "ftrack-syncd reconcile (dry run) as ftrack-syncd: report written" t_reconcile
-	check "the daemon stops on SIGTERM and removes its socket" stop_daemon
-fi
-check "upgrade: config, account, PAM line, secrets and state kept" t_upgrade
-check "dpkg -r: PAM line and files gone, config kept, logins work" t_remove
-check "dpkg -P: config and state gone, the secrets' folder kept" t_purge
+# users who log in, and a PAM service that is the common-session stack
+login_setup() {
+	local u
+	for u in alice bob carol; do
+		useradd --no-create-home --shell /usr/sbin/nologin "$u" || return 1
+	done
+	printf '%s\n' 'auth required pam_permit.so' 'account required pam_permit.so' \
+		'@include common-session' >/etc/pam.d/ftrack-check
+}
+
+phase_chroot() {
+	echo "root: the package in a throwaway root (chroot)"
+	check "dpkg -i" t_install || exit
+	check "system account ftrack-syncd (uid < 1000, nologin, home in /var/lib)" t_account
+	check "folders and modes (tmpfiles.d, postinst)" t_folders
+	check "PAM profile installed but not enabled" t_pam_off
+	check "units installed disabled" t_units_disabled
+	check "/etc/ftrack-syncd.conf is a conffile" t_conffile
+	configure
+	check "ftrack-syncd check as ftrack-syncd against slapd and the emulator" t_check
+	check "a root-owned secret is refused (exit 2), as documented" t_root_secret_refused
+	check "pam-auth-update --enable ftrack: common-session only" t_pam_enable
+	check "test logins set up" login_setup
+	if check "the daemon starts as ftrack-syncd" start_daemon; then
+		check "a login through the PAM stack: alice appears in ftrack" t_login
+		check "ftrack-syncd status as ftrack-syncd: listening" t_status
+		check "daemon down: bob's login spooled (owner ftrack-syncd), then provisioned" t_spooled
+		check "ftrack-syncd reconcile (dry run) as ftrack-syncd: report written" t_reconcile
+		check "the daemon stops on SIGTERM and removes its socket" stop_daemon
+	fi
+	check "upgrade: config, account, PAM line, secrets and state kept" t_upgrade
+	check "dpkg -r: PAM line and files gone, config kept, logins work" t_remove
+	check "dpkg -P: config and state gone, the secrets' folder kept" t_purge
+}
+
+# ---- setup and boot: the service under systemd ----
+
+t_enable() {
+	systemctl enable ftrack-syncd.service >/tmp/enable.log 2>&1 || {
+		cat /tmp/enable.log
+		return 1
+	}
+	cat >/etc/systemd/system/ftrack-check.service <<UNIT
+[Unit]
+Description=tests/check_install.sh: the service under systemd
+After=ftrack-syncd.service multi-user.target
+
+[Service]
+Type=oneshot
+ExecStart=/bin/bash $PKG/inner.sh boot $LDAP_PORT $EMU_URL $API_KEY
+StandardOutput=file:/out/result
+TimeoutStartSec=200
+ExecStopPost=/bin/systemctl --no-block poweroff
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+	systemctl enable ftrack-check.service >>/tmp/enable.log 2>&1 || {
+		cat /tmp/enable.log
+		return 1
+	}
+}
+
+phase_setup() {
+	echo "root: a second throwaway root, booted with systemd-nspawn"
+	check "dpkg -i" t_install || exit
+	configure syslog
+	check "pam-auth-update --enable ftrack" t_pam_enable
+	check "test logins set up" login_setup
+	check "systemctl enable ftrack-syncd (and the probe unit)" t_enable
+}
+
+main_pid() { systemctl show -p MainPID --value ftrack-syncd.service; }
+unit_prop() { systemctl show -p "$2" --value "$1"; }
+journal() { journalctl -q -u ftrack-syncd.service --no-pager; }
+journal_has() { journal | grep -q "$1"; }
+
+t_active() {
+	wait_for 20 test -S /run/ftrack-syncd/notify.sock &&
+		systemctl is-active --quiet ftrack-syncd.service || {
+		systemctl status --no-pager ftrack-syncd.service
+		return 1
+	}
+}
+
+# the process: the account, no capability, no new privileges, seccomp on
+t_sandboxed() {
+	local pid uid st rc=0
+	pid=$(main_pid)
+	uid=$(id -u ftrack-syncd)
+	st=/proc/$pid/status
+	grep -qP "^Uid:\t$uid\t$uid\t$uid\t$uid$" "$st" || { grep ^Uid "$st" && rc=1; }
+	grep -qP '^CapEff:\t0+$' "$st" || { grep ^CapEff "$st" && rc=1; }
+	grep -qP '^CapBnd:\t0+$' "$st" || { grep ^CapBnd "$st" && rc=1; }
+	grep -qP '^NoNewPrivs:\t1$' "$st" || { grep ^NoNewPrivs "$st" && rc=1; }
+	grep -qP '^Seccomp:\t2$' "$st" || { grep ^Seccomp "$st" && rc=1; }
+	[[ "$(own /run/ftrack-syncd)" == "ftrack-syncd ftrack-syncd 755" ]] ||
+		{ own /run/ftrack-syncd && rc=1; }
+	[[ "$(stat -c %a /run/ftrack-syncd/notify.sock)" == 666 ]] ||
+		{ ls -la /run/ftrack-syncd && rc=1; }
+	return $rc
+}
+
+t_login_boot() {
+	login alice || return 1
+	wait_for 15 ftrack_has alice || {
+		journal | tail -n 20
+		return 1
+	}
+	journal_has 'listening on' # syslog reaches the journal from the sandbox
+}
+
+t_reload() {
+	local pid
+	pid=$(main_pid)
+	systemctl reload ftrack-syncd.service &&
+		wait_for 10 journal_has 'configuration reloaded' &&
+		[[ "$(main_pid)" == "$pid" ]] &&
+		systemctl is-active --quiet ftrack-syncd.service
+}
+
+# SIGUSR1: the daemon's reconcile child (/proc/self/exe) runs in the sandbox
+t_usr1() {
+	systemctl kill -s USR1 --kill-whom=main ftrack-syncd.service &&
+		wait_for 60 journal_has 'reconcile finished' &&
+		journal_has 'reconcile finished (exit 0)' || {
+		journal | tail -n 20
+		return 1
+	}
+}
+
+t_reconcile_unit() {
+	systemctl start ftrack-syncd-reconcile.service &&
+		[[ "$(unit_prop ftrack-syncd-reconcile.service Result)" == success ]] &&
+		[[ "$(stat -c %U /var/lib/ftrack-syncd/reports/last-reconcile.json)" == ftrack-syncd ]] || {
+		systemctl status --no-pager ftrack-syncd-reconcile.service
+		journalctl -q -u ftrack-syncd-reconcile.service --no-pager | tail -n 20
+		return 1
+	}
+}
+
+t_timer() {
+	systemctl start ftrack-syncd-reconcile.timer &&
+		systemctl is-active --quiet ftrack-syncd-reconcile.timer &&
+		[[ -n "$(unit_prop ftrack-syncd-reconcile.timer NextElapseUSecRealtime)" ]]
+}
+
+restarts_are() { [[ "$(unit_prop ftrack-syncd.service NRestarts)" == "$1" ]]; }
+
+t_restart_on_crash() {
+	local pid
+	pid=$(main_pid)
+	kill -KILL "$pid" &&
+		wait_for 20 restarts_are 1 &&
+		wait_for 10 systemctl is-active --quiet ftrack-syncd.service &&
+		[[ "$(main_pid)" != "$pid" ]] &&
+		wait_for 10 test -S /run/ftrack-syncd/notify.sock
+}
+
+t_stop() {
+	systemctl stop ftrack-syncd.service &&
+		[[ "$(unit_prop ftrack-syncd.service ActiveState)" == inactive ]] &&
+		[[ ! -e /run/ftrack-syncd ]] # RuntimeDirectory= goes
+}
+
+# exit 2 (a configuration error): failed, and not restarted
+t_config_error() {
+	local rc=0
+	cp /etc/ftrack-syncd.conf /tmp/conf.good
+	echo 'bogus = 1' >>/etc/ftrack-syncd.conf
+	systemctl reset-failed ftrack-syncd.service
+	systemctl start ftrack-syncd.service
+	wait_for 10 systemctl is-failed --quiet ftrack-syncd.service || rc=1
+	[[ "$(unit_prop ftrack-syncd.service ExecMainStatus)" == 2 ]] || rc=1
+	sleep 7 # RestartSec=5s
+	systemctl is-failed --quiet ftrack-syncd.service || rc=1
+	restarts_are 0 || rc=1
+	cp /tmp/conf.good /etc/ftrack-syncd.conf
+	((rc == 0)) || systemctl status --no-pager ftrack-syncd.service
+	return $rc
+}
+
+phase_boot() {
+	echo "root: the service under systemd (booted root)"
+	if check "ftrack-syncd.service active at boot, socket there" t_active; then
+		check "runs as ftrack-syncd: no capability, NoNewPrivs, seccomp; /run/ftrack-syncd 0755, socket 0666" t_sandboxed
+		check "a login through the PAM stack: alice appears in ftrack; syslog in the journal" t_login_boot
+		check "systemctl reload: the configuration reloaded in place" t_reload
+		check "SIGUSR1: a reconcile runs as the daemon's child, ok" t_usr1
+		check "ftrack-syncd-reconcile.service: a reconcile, Result=success" t_reconcile_unit
+		check "ftrack-syncd-reconcile.timer starts and has a next run" t_timer
+		check "killed: restarted by systemd (Restart=on-failure)" t_restart_on_crash
+		check "systemctl stop: inactive, /run/ftrack-syncd removed" t_stop
+		check "a configuration error (exit 2): failed, not restarted" t_config_error
+	fi
+}
+
+case "$PHASE" in
+chroot) phase_chroot ;;
+setup) phase_setup ;;
+boot) phase_boot ;;
+*) echo "inner.sh: unknown phase $PHASE" ;;
+esac

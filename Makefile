@@ -347,7 +347,7 @@ DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
            libldap-dev libcurl4-openssl-dev libjansson-dev libinih-dev \
            slapd ldap-utils libpam-wrapper pamtester python3 curl \
            clang-format clang-tidy cppcheck valgrind libclang-rt-14-dev \
-           debhelper lintian mandoc systemd
+           debhelper lintian mandoc systemd systemd-container
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

@@ -8,6 +8,8 @@
 #   make bench      benchmarks (not part of check)
 #   make lint       clang-format, banned functions, clang-tidy, cppcheck
 #   make deps       apt-get install what is missing (root)
+#   make install    DESTDIR, PREFIX (default /usr); make uninstall
+#   make deb        the Debian package, into build/deb/
 #
 # Variables: B (build folder), CC, SANITIZE=1, SUITE=name (one C suite).
 
@@ -324,8 +326,8 @@ DEB_OUT = $(B)/deb
 # .buildinfo and .changes land in $(DEB_OUT)/.
 deb:
 	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)/src
-	tar -cf - --exclude=./.git --exclude=./build --exclude=./build-san \
-		--exclude=./build-fuzz --exclude='./$(B)' . | \
+	tar -cf - --exclude=./.git --exclude=./build --exclude='./build-*' \
+		--exclude='./$(B)' --exclude=__pycache__ . | \
 		tar -xf - -C $(DEB_OUT)/src
 	cd $(DEB_OUT)/src && dpkg-buildpackage -us -uc -b
 	rm -rf $(DEB_OUT)/src

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,26 @@
 #include "report.h"
 #include "sync.h"
 
+int
+cmd_become_daemon_user(const struct config *cfg)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || stat(cfg->daemon.state_dir, &st) < 0 ||
+	    !S_ISDIR(st.st_mode) || st.st_uid == 0)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 ||
+	    setuid(st.st_uid) < 0) {
+		fprintf(stderr,
+			"ftrack-syncd: unable to become uid %u, the owner of "
+			"'%s': %s\n",
+			(unsigned)st.st_uid, cfg->daemon.state_dir,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Load the config for a command; print the error and say so when bad. */
 static struct config *
 load(const char *path)
@@ -34,6 +55,10 @@ load(const char *path)
 		return NULL;
 	}
 	log_init("ftrack-syncd", true, cfg->daemon.log_level);
+	if (cmd_become_daemon_user(cfg) < 0) {
+		config_free(cfg);
+		return NULL;
+	}
 	return cfg;
 }
 

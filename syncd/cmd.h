@@ -9,6 +9,8 @@
 #ifndef CMD_H
 #define CMD_H
 
+struct config;
+
 enum exit_code {
 	EXIT_OK = 0,      /* success; dry run: nothing to change */
 	EXIT_ERRORS = 1,  /* errors during the run */
@@ -16,6 +18,15 @@ enum exit_code {
 	EXIT_HELD = 3,    /* a safety guard held the run back */
 	EXIT_CHANGES = 4, /* dry run found changes to make */
 };
+
+/*
+ * Run as root with a state_dir owned by another account (the daemon's,
+ * as packaged): become that account, so that the files a command writes
+ * (reports, last-good.json, the queue) stay the daemon's.  Done after the
+ * config (and its secrets) are read, before anything is written.
+ * Returns 0, or -1 after printing why.
+ */
+int cmd_become_daemon_user(const struct config *cfg);
 
 int cmd_run(int argc, char **argv, const char *config_path);
 int cmd_sync(int argc, char **argv, const char *config_path);

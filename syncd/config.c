@@ -1013,7 +1013,26 @@ check_consistent(struct load *l)
 	return FT_OK;
 }
 
-/* The secret in the file named by key k: root's or ours, mode 0600. */
+/*
+ * The daemon's account: the owner of state_dir (the package makes it
+ * ftrack-syncd), so that root running `check` or `reconcile` by hand
+ * accepts the secrets the daemon itself reads.  (uid_t)-1 when unknown.
+ */
+static uid_t
+daemon_uid(const struct config *cfg)
+{
+	struct stat st;
+
+	if (cfg->daemon.state_dir == NULL ||
+	    stat(cfg->daemon.state_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return (uid_t)-1;
+	return st.st_uid;
+}
+
+/*
+ * The secret in the file named by key k: owned by root, by us or by the
+ * daemon's account; mode 0600 or stricter.
+ */
 static int
 check_secret_fd(struct load *l, const struct key *k, const char *path, int fd)
 {
@@ -1028,12 +1047,14 @@ check_secret_fd(struct load *l, const struct key *k, const char *path, int fd)
 		return fail(l, line, FT_E_PERM,
 			    "[%s] %s: '%s' is not a regular file", k->section,
 			    k->name, path);
-	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return fail(l, line, FT_E_PERM,
-			    "[%s] %s: '%s' is owned by uid %u, not by root or "
-			    "uid %u; run chown root %s",
-			    k->section, k->name, path, (unsigned)st.st_uid,
-			    (unsigned)geteuid(), path);
+	if (st.st_uid != 0 && st.st_uid != geteuid() &&
+	    st.st_uid != daemon_uid(l->cfg))
+		return fail(
+			l, line, FT_E_PERM,
+			"[%s] %s: '%s' is owned by uid %u, not by root, "
+			"uid %u or the owner of state_dir; run chown root %s",
+			k->section, k->name, path, (unsigned)st.st_uid,
+			(unsigned)geteuid(), path);
 	if ((st.st_mode & 077) != 0)
 		return fail(l, line, FT_E_PERM,
 			    "[%s] %s: '%s' is open to group or others (mode "

@@ -486,6 +486,11 @@ cmd_reconcile(int argc, char **argv, const char *config_path)
 	log_init("ftrack-syncd",
 		 run->cfg->daemon.log_target == LOG_TARGET_STDERR,
 		 run->cfg->daemon.log_level);
+	if (cmd_become_daemon_user(run->cfg) < 0) {
+		config_free(run->cfg);
+		free(run);
+		return EXIT_ERRORS;
+	}
 	run->rep.mode = run->apply ? "apply" : "dry-run";
 	run->rep.forced = run->force;
 	run->rep.skipped = run->skips;

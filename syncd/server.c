@@ -612,6 +612,10 @@ cmd_run(int argc, char **argv, const char *config_path)
 	}
 	log_init("ftrack-syncd", s.cfg->daemon.log_target == LOG_TARGET_STDERR,
 		 s.cfg->daemon.log_level);
+	if (cmd_become_daemon_user(s.cfg) < 0) {
+		config_free(s.cfg);
+		return EXIT_ERRORS;
+	}
 	ratelimit_init(&s.rl, RATE_BURST, RATE_PER_MINUTE);
 	ratelimit_init(&s.warn_rl, 5, 5);
 	r = server_open(&s);

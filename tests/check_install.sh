@@ -826,6 +826,20 @@ t_root_secret_refused() {
 	[[ $rc == 2 ]] || { echo "exit $rc, not 2" && cat /tmp/check2.out && return 1; }
 }
 
+# Root runs the admin commands too: the daemon's secrets are accepted (they
+# belong to the owner of the state folder) and the command becomes that
+# account before writing, so the report it leaves is the daemon's.
+t_root_admin() {
+	local rc=0
+	"$SYNCD" check >/tmp/check3.out 2>&1 || rc=$?
+	[[ $rc == 0 ]] || { echo "check as root: exit $rc" && cat /tmp/check3.out && return 1; }
+	rc=0
+	"$SYNCD" reconcile >/tmp/check4.out 2>&1 || rc=$?
+	[[ $rc == 0 || $rc == 4 ]] || { echo "reconcile as root: exit $rc" && cat /tmp/check4.out && return 1; }
+	[[ $(stat -c %U /var/lib/ftrack-syncd/reports/last-reconcile.json) == ftrack-syncd ]] ||
+		{ echo "the report is not the daemon's" && return 1; }
+}
+
 t_pam_enable() {
 	pam-auth-update --enable ftrack >/tmp/pam-auth-update.log 2>&1 || {
 		cat /tmp/pam-auth-update.log
@@ -957,6 +971,7 @@ phase_chroot() {
 	configure
 	check "ftrack-syncd check as ftrack-syncd against slapd and the emulator" t_check
 	check "a root-owned secret is refused (exit 2), as documented" t_root_secret_refused
+	check "root runs check and reconcile as the daemon's account" t_root_admin
 	check "pam-auth-update --enable ftrack: common-session only" t_pam_enable
 	check "test logins set up" login_setup
 	if check "the daemon starts as ftrack-syncd" start_daemon; then

@@ -15,7 +15,9 @@
  * unknown keys are skipped so that later senders may add fields.
  * `user` is required and not empty.  A value is valid UTF-8, holds no
  * control character (C0, DEL, C1) and is at most FT_PROTO_VALUE_MAX
- * bytes.  Anything else is rejected whole.
+ * bytes.  The whole message is at most FT_PROTO_MAX bytes counting the
+ * final '\n' even when it is missing (so that what decodes re-encodes).
+ * Anything else is rejected whole.
  *
  * The same text is the content of a queue (spool) file, one per user.
  * The daemon may add an `error=` line to files it moves to queue/failed/.

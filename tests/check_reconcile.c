@@ -715,6 +715,48 @@ START_TEST(test_admin_deactivated_stays)
 
 END_TEST
 
+/*
+ * XXX: fails because an entry that is still in LDAP but cannot be mapped
+ * (one attribute with a control character, or not UTF-8, or too long:
+ * "hostile LDAP data" of DESIGN.md 9) makes its person a leaver: ldap_src.c
+ * deliver() (line ~739) reports a skipped entry by its DN only,
+ * reconcile.c on_ldap_skip() keeps DN and reason for the report, and
+ * recon.c plan_leavers() plans a deactivation ("not in LDAP") for every
+ * ftrack user no delivered entry accounted for.  A typo in someone's
+ * givenName takes their seat away.
+ */
+START_TEST(test_skipped_entry_kept)
+{
+	struct ru_world *w = world(NULL);
+	json_t *rep, *skipped, *a;
+
+	create_all(w, NULL);
+	/* "Ali\001ce" */
+	ldap_change(w, "dn: uid=alice,ou=people,dc=example,dc=com\n"
+		       "changetype: modify\nreplace: givenName\n"
+		       "givenName:: QWxpAWNl\n");
+	expect(w, "reconcile --apply", 0);
+	rep = report(w, LAST);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_object_get(rep, "ldap"), "skipped")),
+			 1);
+	skipped = json_array_get(json_object_get(rep, "skipped_entries"), 0);
+	ck_assert_ptr_nonnull(skipped);
+	ck_assert_str_eq(str_of(skipped, "dn"),
+			 "uid=alice,ou=people,dc=example,dc=com");
+	ck_assert_ptr_nonnull(strstr(str_of(skipped, "reason"), "givenName"));
+	a = ru_report_action(rep, "alice");
+	ck_assert_msg(a == NULL, "alice: %s (%s)", str_of(a, "action"),
+		      str_of(a, "reason"));
+	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 0);
+	json_decref(rep);
+	ck_assert(is_active(w, "alice"));
+	ck_assert_int_eq(markers(w, "alice", MARK_GONE), 0);
+	ru_stop(w);
+}
+
+END_TEST
+
 /* ---- 4. a renamed account ------------------------------------------------ */
 
 START_TEST(test_rename)
@@ -1561,6 +1603,7 @@ reconcile_suite(void)
 	tcase_add_test(tc, test_leaver_recreated);
 	tcase_add_test(tc, test_disabled_and_back);
 	tcase_add_test(tc, test_admin_deactivated_stays);
+	tcase_add_test(tc, test_skipped_entry_kept);
 	tcase_add_test(tc, test_rename);
 	tcase_add_test(tc, test_guard_ldap_down);
 	tcase_add_test(tc, test_guard_ldap_dies_mid_read);

@@ -1206,6 +1206,29 @@ START_TEST(test_rejected_batch_isolated)
 
 END_TEST
 
+START_TEST(test_ftrack_refuses)
+{
+	struct ru_world *w = world(NULL);
+	json_t *before, *rep;
+
+	create_all(w, NULL);
+	ldap_delete(w, "dave");
+	before = snapshot(w);
+	/* ftrack refuses the listing: nothing can be planned */
+	fault(w, "{\"exception\": \"InvalidCredentialsError\", "
+		 "\"content\": \"refused by the test\"}");
+	expect(w, "reconcile --apply", 1);
+	rep = report(w, LAST);
+	assert_result(rep, "failed");
+	json_decref(rep);
+	ck_assert(!ru_report_exists(w, HELD));
+	assert_unchanged(w, before);
+	ck_assert(is_active(w, "dave"));
+	ru_stop(w);
+}
+
+END_TEST
+
 /* ---- 7. killed during the apply, run again ------------------------------- */
 
 #define N_EXTRA 30
@@ -1617,6 +1640,7 @@ reconcile_suite(void)
 	tcase_add_test(tc, test_missing_delete);
 	tcase_add_test(tc, test_rejected_record);
 	tcase_add_test(tc, test_rejected_batch_isolated);
+	tcase_add_test(tc, test_ftrack_refuses);
 	tcase_add_test(tc, test_killed_mid_apply);
 	tcase_add_test(tc, test_rate_limited);
 	tcase_add_test(tc, test_dry_run_and_json);

@@ -727,7 +727,6 @@ lookup_rest(struct ftrack_client *c, struct ft_user_list *got,
 	size_t cap = got->n + um->n + 1, n[2] = {0, 0}, i;
 	const char **ids = calloc(cap, sizeof(*ids)),
 		   **missing = calloc(cap, sizeof(*missing));
-	const char *const *values[2] = {ids, missing};
 	int r = ids && missing ? FT_OK : FT_E_NOMEM;
 
 	for (i = 0; r == FT_OK && i < got->n; i++)
@@ -738,9 +737,12 @@ lookup_rest(struct ftrack_client *c, struct ft_user_list *got,
 		ids[n[0]++] = um->v[i].parent_id;
 		missing[n[1]++] = um->v[i].parent_id;
 	}
-	if (r == FT_OK && n[0] > 0)
+	if (r == FT_OK && n[0] > 0) {
+		const char *const *values[2] = {ids, missing};
+
 		r = run_in_pair(c, heads, values, n, tails, kinds, got, &ml,
 				err, errlen);
+	}
 	if (r == FT_OK)
 		r = attach_all(got, &ml);
 	ftrack_marker_list_clear(&ml);
@@ -781,11 +783,12 @@ ftrack_users_lookup(struct ftrack_client *c, const char *const usernames[],
 		    struct ft_user_list *list, char *err, size_t errlen)
 {
 	struct ft_user_list got = {NULL, 0, 0};
-	size_t i = 0, j = 0, a, b;
+	size_t i = 0, j = 0;
 	int r = FT_OK;
 
 	while (r == FT_OK && (i < nn || j < nu)) {
 		struct ft_user_list part = {NULL, 0, 0};
+		size_t a, b;
 
 		a = nn - i < FTRACK_LOOKUP_CHUNK ? nn - i : FTRACK_LOOKUP_CHUNK;
 		b = nu - j < FTRACK_LOOKUP_CHUNK ? nu - j : FTRACK_LOOKUP_CHUNK;

@@ -201,10 +201,10 @@ static void
 journal_burst(struct server *s, const struct ft_event *ev, size_t n)
 {
 	size_t i, written = 0;
-	int r;
 
 	for (i = 0; i < n; i++) {
-		r = queue_put_nosync(s->q, &ev[i]);
+		int r = queue_put_nosync(s->q, &ev[i]);
+
 		if (r == FT_OK) {
 			written++;
 			continue;

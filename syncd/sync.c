@@ -173,12 +173,12 @@ round_fetch(struct sync *s, struct round *rd)
 	const char **names = calloc(rd->n + 1, sizeof(*names));
 	const char **uuids = calloc(rd->n + 1, sizeof(*uuids));
 	char err[512] = "out of memory";
-	size_t nn, nu;
 	int r = FT_E_NOMEM;
 
 	if (names != NULL && uuids != NULL) {
-		nn = round_keys(rd, false, names);
-		nu = round_keys(rd, true, uuids);
+		size_t nn = round_keys(rd, false, names);
+		size_t nu = round_keys(rd, true, uuids);
+
 		r = nn + nu == 0
 			    ? FT_OK
 			    : ftrack_users_lookup(s->ft, names, nn, uuids, nu,

@@ -61,15 +61,18 @@ LDAP_FILTER = "(objectClass=inetOrgPerson)"
 LDAP_ATTRS = ["uid", "mail", "givenName", "sn", "entryUUID"]
 USER_SELECT = "select id, username, first_name, last_name, email, is_active from User"
 MARKER_KEY = "ftrack_syncd.uuid"
+# The reconcile's marker listing, as syncd/ftrack_api.c sends it.
+MARKER_LIST = ('select parent_id, key, value from Metadata where key in ("ftrack_syncd.uuid", '
+               '"ftrack_syncd.deactivated") order by parent_id, key')
 PAGE = 500
 BATCH = 100
 
 # Sizes and repetitions; --quick (BENCH_QUICK=1) is a smoke run.
 FULL = {
     "sizes": [10000, 100000],
-    "runs": {10000: 5, 100000: 3},
+    "runs": {10000: 3, 100000: 3},
     "latencies": [0, 50],
-    "login_fixture": 10000, "login_users": 1000, "login_rounds": 3, "cli_rounds": 2,
+    "login_fixture": 10000, "login_users": 1000, "login_rounds": 3, "cli_rounds": 2, "cli_users": 500,
     "storm_logins": 10000, "storm_users": 1000, "storm_rate": 5000, "storm_runs": 3,
     "idle_logins": 1000, "idle_rate": 1000,
     "naive_fixture": 10000, "naive_runs": 3, "naive_subset_50": 1000, "naive_runs_50": 2,
@@ -78,7 +81,7 @@ QUICK = {
     "sizes": [1000],
     "runs": {1000: 2},
     "latencies": [0, 50],
-    "login_fixture": 1000, "login_users": 50, "login_rounds": 1, "cli_rounds": 1,
+    "login_fixture": 1000, "login_users": 50, "login_rounds": 1, "cli_rounds": 1, "cli_users": 50,
     "storm_logins": 1000, "storm_users": 100, "storm_rate": 5000, "storm_runs": 1,
     "idle_logins": 200, "idle_rate": 1000,
     "naive_fixture": 1000, "naive_runs": 1, "naive_subset_50": 100, "naive_runs_50": 1,
@@ -260,6 +263,7 @@ class FtrackFixture:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
         self.nusers = len(data["users"])
+        self.nmarkers = len(data["metadata"])
         self.users = json.dumps(data["users"], ensure_ascii=False).encode("utf-8")
         self.metadata = json.dumps(data["metadata"], ensure_ascii=False).encode("utf-8")
 
@@ -389,10 +393,17 @@ class Emulator:
         self.control("POST", "reset", {"store": bool(store)})
 
     def load(self, fixture):
-        """Empty the store and bulk-load the fixture; counters reset."""
+        """Empty the store and bulk-load the fixture; counters reset.
+
+        A bulk load drops the emulator's sorted orders; one page of each
+        listing the reconcile makes rebuilds them here, untimed, so that
+        neither the daemon nor the floor pays for it.
+        """
         self.reset(True)
         self.control("POST", "users", fixture.users)
         self.control("POST", "metadata", fixture.metadata)
+        self.api([{"action": "query", "expression": "%s order by id offset 0 limit %d" % (USER_SELECT, PAGE)},
+                  {"action": "query", "expression": "%s offset 0 limit %d" % (MARKER_LIST, PAGE)}])
         self.reset(False)
 
     def user_count(self):
@@ -402,15 +413,17 @@ class Emulator:
         return {u["username"] for u in self.control("GET", "users")}
 
     def curl_config(self, path, bodies):
-        """A curl --config file POSTing each body in turn on one connection."""
+        """A curl --config file POSTing each body (kept in PATH.N files) in turn on one connection."""
         with open(path, "w", encoding="utf-8") as f:
             for i, b in enumerate(bodies):
+                with open("%s.%d" % (path, i), "w", encoding="utf-8") as bf:
+                    bf.write(b)
                 if i:
                     f.write("next\n")
                 f.write('url = "%s/api"\n' % self.url)
                 f.write('header = "Content-Type: application/json"\n')
                 f.write('header = "ftrack-user: %s"\nheader = "ftrack-api-key: %s"\n' % (API_USER, API_KEY))
-                f.write("data-binary = %s\n" % json.dumps(b))
+                f.write('data-binary = "@%s.%d"\n' % (path, i))
                 f.write('output = "/dev/null"\nsilent\nshow-error\nfail\n')
 
 
@@ -657,12 +670,12 @@ def bench_first_login(P):
             emu.reset(True)
             s0, e0 = slapd.search_ops(), emu.stats()["requests"]
             one = []
-            for u in users:
+            for u in users[:P["cli_users"]]:
                 t0 = time.monotonic()
                 cli_first_login(slapd, emu, u)
                 one.append((time.monotonic() - t0) * 1000.0)
-            cli_searches.append(slapd.searches_since(s0) / n)
-            cli_requests.append((emu.stats()["requests"] - e0) / n)
+            cli_searches.append(slapd.searches_since(s0) / len(one))
+            cli_requests.append((emu.stats()["requests"] - e0) / len(one))
             cli_lat.append(one)
             log("command-line baseline, round %d: p50 %.2f ms, p99 %.2f ms"
                 % (rnd + 1, percentile(one, 50), percentile(one, 99)))
@@ -691,7 +704,7 @@ def bench_first_login(P):
         "are over the rounds' percentiles. Fixture: %d LDAP people." % (P["login_rounds"], n, n_fix),
         "CLI baseline: per user one `ldapsearch` (bind, filter on uid), one `curl` query by username "
         "and one `curl` create (user and uuid marker in one POST), run from the benchmark driver; "
-        "%d rounds." % P["cli_rounds"],
+        "%d rounds of the first %d of those users (same empty ftrack)." % (P["cli_rounds"], P["cli_users"]),
         "LDAP searches counted by slapd's cn=Monitor; HTTP requests by the emulator.",
     ]
     save("2-first-login", "2. First login (on demand, one user at a time)", rows, notes,
@@ -877,25 +890,35 @@ def reconcile_once(w, conf, emu, slapd, lat, kind, info, list_cfg):
     changes = changes_of(rep)
     emu.reset(False)
     t_ldap = timed(slapd.floor_argv(), stdout=subprocess.DEVNULL)
-    t_http = timed(["curl", "--config", list_cfg])
+    t_http = timed(["curl", "--config", list_cfg[0]])
     pages = emu.stats()["requests"]
+    t_pair = timed(["curl", "--config", list_cfg[1]])
     return {
         "wall": r["wall"], "cpu": r["user"] + r["sys"], "user": r["user"], "sys": r["sys"],
         "rss_kib": r["rss_kib"], "requests": st["requests"], "connections": st["api_connections"],
         "expected": math.ceil(m0 / PAGE) + math.ceil(changes / BATCH) + 2, "changes": changes,
         "ftrack_users": m0, "writes": write_ops(st), "floor_ldap": t_ldap, "floor_http": t_http,
         "floor": t_ldap + t_http, "floor_pages": pages, "report_seconds": rep.get("seconds"),
+        "floor_pairs": t_pair,
         "timings": rep.get("timings"), "ldap_pages": rep.get("ldap", {}).get("pages"),
     }
 
 
-def listing_config(w, emu, nusers, name):
-    bodies = [json.dumps([{"action": "query", "expression": "%s order by id offset %d limit %d"
-                           % (USER_SELECT, off, PAGE)}])
-              for off in range(0, nusers, PAGE)]
-    path = w.path(name)
-    emu.curl_config(path, bodies)
-    return path
+def listing_config(w, emu, nusers, nmarkers, name):
+    """Two curl configs: the users listing alone, and the daemon's own pages (users + markers per POST)."""
+    def users(off):
+        return {"action": "query", "expression": "%s order by id offset %d limit %d" % (USER_SELECT, off, PAGE)}
+
+    def markers(off):
+        return {"action": "query", "expression": "%s offset %d limit %d" % (MARKER_LIST, off, PAGE)}
+
+    alone = [json.dumps([users(off)]) for off in range(0, nusers, PAGE)]
+    pairs = [json.dumps(([users(off)] if off < nusers else []) + ([markers(off)] if off < nmarkers else []))
+             for off in range(0, max(nusers, nmarkers), PAGE)]
+    paths = (w.path(name + "-users.curl"), w.path(name + "-pairs.curl"))
+    emu.curl_config(paths[0], alone)
+    emu.curl_config(paths[1], pairs)
+    return paths
 
 
 def reconcile_size(P, n, out):
@@ -913,7 +936,7 @@ def reconcile_size(P, n, out):
         for lat in P["latencies"]:
             emu.set_latency(lat)
             for kind in ("exact", "drift"):
-                list_cfg = listing_config(w, emu, fx[kind].nusers + 1, "list-%s.curl" % kind)
+                list_cfg = listing_config(w, emu, fx[kind].nusers + 1, fx[kind].nmarkers, "list-%s" % kind)
                 runs = []
                 for i in range(P["runs"][n]):
                     if loaded != kind or dirty:
@@ -948,8 +971,9 @@ def bench_reconcile(P):
     out = {"runs": {}, "rss_check_kib": {}}
     for n in P["sizes"]:
         reconcile_size(P, n, out)
-    header = ["N", "ftrack vs LDAP", "latency", "wall s", "CPU s", "peak RSS MiB (extra)",
-              "I/O floor s (ldap + http)", "wall / floor", "HTTP requests (formula)", "TCP conns", "runs"]
+    header = ["N", "ftrack vs LDAP", "latency", "wall s", "CPU s", "daemon's split: ldap / ftrack / apply s",
+              "I/O floor s (ldapsearch + curl users)", "wall / floor", "curl users + markers s",
+              "peak RSS MiB (extra)", "HTTP requests (formula)", "TCP conns", "runs"]
     table = []
     verdicts = []
     for key, runs in out["runs"].items():
@@ -962,9 +986,12 @@ def bench_reconcile(P):
         table.append([
             "{:,}".format(n), "no change" if kind == "exact" else "1%% drift (%d changes)" % runs[0]["changes"],
             "%s ms" % lat, fmt_range([r["wall"] for r in runs]), fmt_range([r["cpu"] for r in runs]),
-            "%.1f (%+.1f)" % (rss, extra),
+            " / ".join("%.2f" % statistics.median([(r["timings"] or {}).get(k) or 0 for r in runs])
+                       for k in ("ldap", "ftrack", "apply")),
             "%.2f (%.2f + %.2f)" % (med(runs, "floor"), med(runs, "floor_ldap"), med(runs, "floor_http")),
             "%.2f" % (med(runs, "wall") / med(runs, "floor")),
+            "%.2f" % med(runs, "floor_pairs"),
+            "%.1f (%+.1f)" % (rss, extra),
             "%d (%d)%s" % (med(runs, "requests"), runs[0]["expected"], "" if req_ok else " MISSED"),
             "%d%s" % (max(r["connections"] for r in runs), "" if conn_ok else " MISSED"),
             str(len(runs))])
@@ -1001,7 +1028,10 @@ def bench_reconcile(P):
         "I/O floor, measured right after each run: one paged `ldapsearch -E pr=500/noprompt` of the same "
         "entries and attributes (output to /dev/null) plus a paged raw listing of all users (`select id, "
         "username, first_name, last_name, email, is_active from User order by id offset K limit 500`, "
-        "one curl process, one connection); the daemon also reads the uuid markers, which the floor does not.",
+        "one curl process, one connection). The daemon also reads the markers (one marker page rides in each "
+        "users POST): `curl users + markers` replays exactly the daemon's read requests, for comparison. "
+        "After every bulk load the emulator's sorted listings are rebuilt untimed, so all timed runs see the "
+        "same warm emulator. The daemon's split comes from its report (reports/last-reconcile.json).",
         "Formula: N = ftrack users before the run (fixture + the API user), C = planned changes. TCP "
         "connections: the emulator's api_connections. Peak RSS extra: over `ftrack-syncd check` on the same "
         "config (%s KiB)." % ", ".join("%s: %d" % (k, v) for k, v in sorted(out["rss_check_kib"].items())),

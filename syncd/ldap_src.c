@@ -691,7 +691,8 @@ dnset_clear(struct dnset *s)
 struct run {
 	struct ldap_src *src;
 	int (*on_user)(void *ctx, struct ft_user *u);
-	void (*on_skip)(void *ctx, const char *dn, const char *reason);
+	void (*on_skip)(void *ctx, const struct ft_user *id,
+			const char *reason);
 	void *ctx;
 	struct ldap_src_stats *st;
 	struct dnset disabled;
@@ -739,10 +740,14 @@ deliver(struct run *run, LDAPMessage *e)
 	r = mapping_apply(run->src->map, &me, &u, reason, sizeof(reason));
 	if (r == FT_E_INVAL) {
 		run->st->skipped++;
-		if (run->on_skip != NULL)
-			run->on_skip(run->ctx, v.dn != NULL ? v.dn : "",
-				     reason);
-		r = FT_OK;
+		r = run->on_skip != NULL
+			    ? mapping_identity(run->src->map, &me, &u)
+			    : FT_OK;
+		if (r == FT_OK && run->on_skip != NULL) {
+			if (u.dn == NULL)
+				u.dn = strdup(v.dn != NULL ? v.dn : "");
+			run->on_skip(run->ctx, &u, reason);
+		}
 	} else if (r == FT_OK) {
 		u.disabled = dnset_has(&run->disabled, u.dn);
 		run->st->disabled += u.disabled ? 1 : 0;
@@ -953,7 +958,7 @@ since(const struct timespec *t0)
 int
 ldap_src_search_all(struct ldap_src *src,
 		    int (*on_user)(void *ctx, struct ft_user *u),
-		    void (*on_skip)(void *ctx, const char *dn,
+		    void (*on_skip)(void *ctx, const struct ft_user *id,
 				    const char *reason),
 		    void *ctx, struct ldap_src_stats *stats)
 {

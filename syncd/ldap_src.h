@@ -97,8 +97,10 @@ FT_MUST_USE int ldap_src_lookup(struct ldap_src *src, const char *login,
  * Each mapped entry goes to on_user, which may take the user's strings
  * (as ft_user_list_push does; what it leaves is freed after it returns)
  * and returns >= 0 to go on or < 0 to stop the run with that value.  An
- * entry that cannot be mapped goes to on_skip (may be NULL) with its DN
- * and the reason, and the run goes on.
+ * entry that cannot be mapped goes to on_skip (may be NULL) with what can
+ * be told of it (mapping_identity(): DN, and login, uuid and username
+ * where each maps on its own; borrowed for the call) and the reason, and
+ * the run goes on.
  *
  * Returns FT_OK only when the directory answered in full.  FT_E_PARTIAL
  * for any sign of an incomplete answer: a size, time or admin limit, a
@@ -110,9 +112,11 @@ FT_MUST_USE int ldap_src_lookup(struct ldap_src *src, const char *login,
  * on_user's own code.  stats (may be NULL) is filled in every case, with
  * the reason of a failure.  After a failure the connection is dropped.
  */
-FT_MUST_USE int ldap_src_search_all(
-	struct ldap_src *src, int (*on_user)(void *ctx, struct ft_user *u),
-	void (*on_skip)(void *ctx, const char *dn, const char *reason),
-	void *ctx, struct ldap_src_stats *stats);
+FT_MUST_USE int
+ldap_src_search_all(struct ldap_src *src,
+		    int (*on_user)(void *ctx, struct ft_user *u),
+		    void (*on_skip)(void *ctx, const struct ft_user *id,
+				    const char *reason),
+		    void *ctx, struct ldap_src_stats *stats);
 
 #endif

@@ -669,3 +669,28 @@ out:
 	ft_user_clear(&u);
 	return r;
 }
+
+int
+mapping_identity(const struct mapping *map, const struct map_entry *entry,
+		 struct ft_user *ret_id)
+{
+	struct ft_user u = {0};
+	char scratch[64];
+	int r;
+
+	/* each part on its own: a failure of one leaves it NULL */
+	r = copy_dn(entry, &u.dn, scratch, sizeof(scratch));
+	if (r != FT_E_NOMEM)
+		r = eval_login(map, entry, &u.login, scratch, sizeof(scratch));
+	if (r != FT_E_NOMEM)
+		r = eval_uuid(map, entry, &u.uuid, scratch, sizeof(scratch));
+	if (r != FT_E_NOMEM)
+		r = eval_field(map, F_USERNAME, entry, &u.username, scratch,
+			       sizeof(scratch));
+	if (r == FT_E_NOMEM) {
+		ft_user_clear(&u);
+		return r;
+	}
+	*ret_id = u;
+	return FT_OK;
+}

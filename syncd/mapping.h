@@ -105,6 +105,17 @@ FT_MUST_USE int mapping_apply(const struct mapping *map,
  * login attribute and the uuid attribute, each once, NULL-terminated.
  * Borrowed from map; valid until mapping_free.
  */
+/*
+ * What can still be told of an entry mapping_apply() refused: its DN,
+ * login, uuid and username, each filled only when it maps on its own
+ * (NULL otherwise), so that a reconcile can keep the ftrack user of a
+ * person whose entry is merely broken.  Returns FT_OK (*ret_id owns the
+ * strings; ft_user_clear frees them) or FT_E_NOMEM.
+ */
+FT_MUST_USE int mapping_identity(const struct mapping *map,
+				 const struct map_entry *entry,
+				 struct ft_user *ret_id);
+
 const char *const *mapping_attrs(const struct mapping *map);
 
 #endif

@@ -122,7 +122,13 @@ plan_summarise(const struct config_policy *pol, const struct ft_user *f,
 {
 	if (a->fields & PLAN_F_ACTIVATE) {
 		a->kind = PLAN_REACTIVATE;
-		if (f->deactivated != NULL)
+		if (f->deactivated != NULL && (a->fields & PLAN_F_MARK_UUID) &&
+		    f->uuid != NULL)
+			reason(a,
+			       "back in LDAP with a new entry (relinked); "
+			       "deactivated by the sync %s",
+			       f->deactivated);
+		else if (f->deactivated != NULL)
 			reason(a, "back in LDAP; deactivated by the sync %s",
 			       f->deactivated);
 		else
@@ -159,11 +165,24 @@ plan_summarise(const struct config_policy *pol, const struct ft_user *f,
 	    a->fields ? "stale deactivation marker removed" : "in sync");
 }
 
+/*
+ * A login that left (the sync deactivated its user) and came back with a
+ * new LDAP entry: the seat is given back, relinked to the new entry, when
+ * the policy would reactivate it anyway.  With reactivate = never it
+ * stays a conflict for a person to decide.
+ */
+static bool
+returning(const struct config_policy *pol, const struct ft_user *f)
+{
+	return !f->is_active && f->deactivated != NULL &&
+	       pol->reactivate != REACTIVATE_NEVER;
+}
+
 /* Find the ftrack user this LDAP person is, or a conflict. */
 static const struct ft_user *
-plan_target(const struct ft_user *l, const struct ft_user *by_name,
-	    const struct ft_user *by_uuid, struct plan_action *a,
-	    enum plan_kind *ret_base)
+plan_target(const struct config_policy *pol, const struct ft_user *l,
+	    const struct ft_user *by_name, const struct ft_user *by_uuid,
+	    struct plan_action *a, enum plan_kind *ret_base)
 {
 	*ret_base = PLAN_UPDATE;
 	if (by_uuid != NULL && by_name != NULL && by_uuid != by_name) {
@@ -178,6 +197,11 @@ plan_target(const struct ft_user *l, const struct ft_user *by_name,
 			a->fields |= PLAN_F_USERNAME;
 		}
 		return by_uuid;
+	}
+	if (by_name != NULL && by_name->uuid != NULL &&
+	    returning(pol, by_name)) {
+		a->fields |= PLAN_F_MARK_UUID; /* the marker follows */
+		return by_name;
 	}
 	if (by_name != NULL && by_name->uuid != NULL) {
 		a->kind = PLAN_CONFLICT;
@@ -222,7 +246,7 @@ plan_user(const struct config_policy *pol, const char *api_user,
 		set(ret, PLAN_SKIP, skip);
 		return;
 	}
-	f = plan_target(ldap, by_name, by_uuid, ret, &base);
+	f = plan_target(pol, ldap, by_name, by_uuid, ret, &base);
 	if (ret->kind == PLAN_CONFLICT)
 		return;
 	ret->ftrack = f;

@@ -50,6 +50,7 @@ cmp_action(const void *pa, const void *pb)
 
 struct build {
 	const struct recon_input *in;
+	size_t unidentified; /* unmapped entries with no identity at all */
 	struct recon_plan *p;
 	size_t cap;
 	struct umap *by_name;   /* ftrack username -> ft_user */
@@ -58,11 +59,12 @@ struct build {
 	struct umap *seen;      /* ftrack id -> accounted for */
 };
 
+/* Count a; list it too when it changes something or is worth a look. */
 static int
-keep(struct build *b, const struct plan_action *a)
+keep_listed(struct build *b, const struct plan_action *a, bool listed)
 {
 	b->p->count[a->kind]++;
-	if (a->kind == PLAN_NONE || a->kind == PLAN_SKIP)
+	if (!listed)
 		return FT_OK;
 	if (b->p->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
@@ -75,6 +77,12 @@ keep(struct build *b, const struct plan_action *a)
 	}
 	b->p->v[b->p->n++] = *a;
 	return FT_OK;
+}
+
+static int
+keep(struct build *b, const struct plan_action *a)
+{
+	return keep_listed(b, a, a->kind != PLAN_NONE && a->kind != PLAN_SKIP);
 }
 
 static int
@@ -161,6 +169,34 @@ plan_entry(struct build *b, const struct ft_user *l)
 	plan_user(b->in->policy, b->in->api_user, l, by_name, by_uuid,
 		  b->in->policy->reconcile_create, &a);
 	return keep(b, &a);
+}
+
+/* A broken entry is still a person: their ftrack user is kept. */
+static int
+plan_unmapped(struct build *b, const struct ft_user *id)
+{
+	const struct ft_user *f = lookup(b, b->by_uuid, id->uuid);
+	struct plan_action a;
+	int r;
+
+	if (f == NULL)
+		f = lookup(b, b->by_name, id->username);
+	if (f == NULL)
+		f = lookup(b, b->by_name, id->login);
+	if (id->uuid == NULL && id->username == NULL && id->login == NULL)
+		b->unidentified++;
+	if (f == NULL)
+		return FT_OK;
+	r = account(b, f);
+	if (r < 0)
+		return r;
+	memset(&a, 0, sizeof(a));
+	a.kind = PLAN_SKIP;
+	a.ftrack = f;
+	(void)snprintf(a.reason, sizeof(a.reason),
+		       "kept: its LDAP entry cannot be mapped (%s)",
+		       id->dn ? id->dn : "?");
+	return keep_listed(b, &a, true); /* listed: someone should fix it */
 }
 
 static int
@@ -284,15 +320,22 @@ guard_deactivate(const struct recon_input *in, struct recon_plan *p)
 }
 
 static void
-check_guards(const struct recon_input *in, struct recon_plan *p)
+check_guards(const struct recon_input *in, struct recon_plan *p,
+	     size_t unidentified)
 {
 	unsigned long n = p->population, min = in->policy->min_ldap_users;
 
-	guard(p, GUARD_LDAP_COMPLETE, in->ldap_status == FT_OK, false, "%s",
-	      in->ldap_status == FT_OK ? "complete answer"
-	      : in->ldap_reason && *in->ldap_reason
-		      ? in->ldap_reason
-		      : ft_strerror(in->ldap_status));
+	if (in->ldap_status == FT_OK && unidentified > 0)
+		guard(p, GUARD_LDAP_COMPLETE, false, false,
+		      "%zu entries can be neither mapped nor identified",
+		      unidentified);
+	else
+		guard(p, GUARD_LDAP_COMPLETE, in->ldap_status == FT_OK, false,
+		      "%s",
+		      in->ldap_status == FT_OK ? "complete answer"
+		      : in->ldap_reason && *in->ldap_reason
+			      ? in->ldap_reason
+			      : ft_strerror(in->ldap_status));
 	guard(p, GUARD_NONEMPTY, n > 0, false, "%lu entries", n);
 	guard(p, GUARD_MIN_USERS, n >= min, true, "%lu entries, minimum %lu", n,
 	      min);
@@ -318,6 +361,8 @@ recon_plan_build(const struct recon_input *in, struct recon_plan *ret)
 		r = index_users(&b);
 	for (i = 0; r == FT_OK && i < in->ldap->n; i++)
 		r = plan_entry(&b, &in->ldap->v[i]);
+	for (i = 0; r == FT_OK && in->unmapped && i < in->unmapped->n; i++)
+		r = plan_unmapped(&b, &in->unmapped->v[i]);
 	if (r == FT_OK)
 		r = plan_leavers(&b);
 	umap_free(b.by_name, NULL);
@@ -330,7 +375,7 @@ recon_plan_build(const struct recon_input *in, struct recon_plan *ret)
 	}
 	if (ret->n > 1)
 		qsort(ret->v, ret->n, sizeof(*ret->v), cmp_action);
-	check_guards(in, ret);
+	check_guards(in, ret, b.unidentified);
 	return FT_OK;
 }
 

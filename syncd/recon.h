@@ -49,7 +49,11 @@ struct recon_input {
 	int ldap_status;                   /* FT_OK or the read's FT_E_* */
 	const char *ldap_reason;           /* why it failed, or "" */
 	const struct ft_user_list *ftrack; /* every user, with markers */
-	unsigned long last_good;           /* population then; 0: none */
+	/* entries that could not be mapped: what could be told of each
+	 * (mapping_identity); their ftrack users are kept, never treated as
+	 * leavers, and one that cannot be identified at all holds the run */
+	const struct ft_user_list *unmapped;
+	unsigned long last_good; /* population then; 0: none */
 };
 
 struct recon_plan {

@@ -34,6 +34,8 @@ struct run {
 	bool apply, force, json;
 	struct queue *q;
 	struct ft_user_list ldap, ftrack;
+	struct ft_user_list unmapped; /* identities of skipped entries */
+	bool skip_oom;                /* one of them could not be kept */
 	int ldap_status;
 	struct ldap_src_stats lst;
 	struct report_skip skips[SKIPS_KEPT];
@@ -63,18 +65,34 @@ on_ldap_user(void *ctx, struct ft_user *u)
 	return ft_user_list_push(&run->ldap, u);
 }
 
+static char *
+dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
 static void
-on_ldap_skip(void *ctx, const char *dn, const char *reason)
+on_ldap_skip(void *ctx, const struct ft_user *id, const char *reason)
 {
 	struct run *run = ctx;
 	size_t n = run->rep.nskipped;
+	struct ft_user copy = {0};
 
-	log_warn("LDAP entry '%s' skipped: %s", dn, reason);
+	log_warn("LDAP entry '%s' skipped: %s", id->dn, reason);
 	if (n < SKIPS_KEPT) {
-		run->skips[n].dn = strdup(dn);
+		run->skips[n].dn = strdup(id->dn);
 		run->skips[n].reason = strdup(reason);
 		if (run->skips[n].dn && run->skips[n].reason)
 			run->rep.nskipped++;
+	}
+	copy.dn = dup_or_null(id->dn);
+	copy.login = dup_or_null(id->login);
+	copy.uuid = dup_or_null(id->uuid);
+	copy.username = dup_or_null(id->username);
+	/* on OOM the entry counts as unidentified: the run is held */
+	if (copy.dn == NULL || ft_user_list_push(&run->unmapped, &copy) < 0) {
+		ft_user_clear(&copy);
+		run->skip_oom = true;
 	}
 }
 
@@ -89,6 +107,8 @@ read_ldap(struct run *run)
 	if (run->ldap_status == FT_OK)
 		run->ldap_status = ldap_src_search_all(
 			src, on_ldap_user, on_ldap_skip, run, &run->lst);
+	if (run->ldap_status == FT_OK && run->skip_oom)
+		run->ldap_status = FT_E_NOMEM;
 	ldap_src_free(src);
 	run->rep.ldap_seconds = since(&t0);
 	run->rep.ldap_entries = run->lst.entries;
@@ -140,6 +160,7 @@ build_plan(struct run *run)
 		.ldap_status = run->ldap_status,
 		.ldap_reason = run->lst.reason,
 		.ftrack = &run->ftrack,
+		.unmapped = &run->unmapped,
 	};
 	int r;
 
@@ -421,6 +442,7 @@ run_free(struct run *run)
 	recon_plan_free(&run->plan);
 	ft_user_list_clear(&run->ldap);
 	ft_user_list_clear(&run->ftrack);
+	ft_user_list_clear(&run->unmapped);
 	ftrack_client_free(run->ft);
 	queue_free(run->q);
 	config_free(run->cfg);

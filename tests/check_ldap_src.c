@@ -397,7 +397,7 @@ END_TEST
 struct coll {
 	struct ft_user_list list;
 	unsigned long skips;
-	char skip_dn[256], skip_reason[256];
+	char skip_dn[256], skip_reason[256], skip_login[64], skip_uuid[64];
 	size_t stop_after;    /* > 0: return -42 when that many were taken */
 	struct h_slapd *kill; /* not NULL: SIGKILL it after 3 users */
 };
@@ -415,12 +415,16 @@ coll_user(void *ctx, struct ft_user *u)
 }
 
 static void
-coll_skip(void *ctx, const char *dn, const char *reason)
+coll_skip(void *ctx, const struct ft_user *id, const char *reason)
 {
 	struct coll *c = ctx;
 
 	c->skips++;
-	snprintf(c->skip_dn, sizeof(c->skip_dn), "%s", dn);
+	snprintf(c->skip_dn, sizeof(c->skip_dn), "%s", id->dn ? id->dn : "");
+	snprintf(c->skip_login, sizeof(c->skip_login), "%s",
+		 id->login ? id->login : "");
+	snprintf(c->skip_uuid, sizeof(c->skip_uuid), "%s",
+		 id->uuid ? id->uuid : "");
 	snprintf(c->skip_reason, sizeof(c->skip_reason), "%s", reason);
 }
 
@@ -550,6 +554,9 @@ START_TEST(test_search_all_skip_and_stop)
 	ck_assert_uint_eq(k.skips, 1);
 	ck_assert_str_eq(k.skip_dn, "uid=nomail,ou=people,dc=example,dc=com");
 	ck_assert_str_eq(k.skip_reason, "no 'mail' value");
+	/* what can be told of it, so a reconcile keeps its ftrack user */
+	ck_assert_str_eq(k.skip_login, "nomail");
+	ck_assert_uint_eq(strlen(k.skip_uuid), 36); /* its entryUUID */
 	ck_assert_str_eq(find(&k, "multi")->username,
 			 "maria.multi@example.com");
 	ft_user_list_clear(&k.list);

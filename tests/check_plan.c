@@ -186,6 +186,38 @@ START_TEST(test_reactivate)
 
 END_TEST
 
+/* A leaver whose login comes back with a new LDAP entry (new uuid). */
+START_TEST(test_returning_with_new_entry)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("bob", "u-new", "b@x");
+	struct ft_user f = F("bob", "u-old", "b@x", false, "2026-11-01");
+	struct plan_action a;
+
+	plan_user(&p, "ftrack-sync", &l, &f, NULL, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_REACTIVATE);
+	ck_assert_uint_eq(a.fields, PLAN_F_MARK_UUID | PLAN_F_ACTIVATE |
+					    PLAN_F_UNMARK_GONE);
+	ck_assert_str_eq(a.reason, "back in LDAP with a new entry (relinked); "
+				   "deactivated by the sync 2026-11-01");
+	/* a seat taken back by hand, or reactivate = never: a person
+	 * decides */
+	f.deactivated = NULL;
+	plan_user(&p, "ftrack-sync", &l, &f, NULL, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_CONFLICT);
+	f.deactivated = (char *)(uintptr_t) "2026-11-01";
+	p.reactivate = REACTIVATE_NEVER;
+	plan_user(&p, "ftrack-sync", &l, &f, NULL, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_CONFLICT);
+	/* still active under another entry: never taken over */
+	p.reactivate = REACTIVATE_ALWAYS;
+	f.is_active = true;
+	plan_user(&p, "ftrack-sync", &l, &f, NULL, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_CONFLICT);
+}
+
+END_TEST
+
 START_TEST(test_stale_marker_on_active_user)
 {
 	struct config_policy p = policy();
@@ -284,6 +316,7 @@ plan_suite(void)
 	tcase_add_test(tc, test_conflicts);
 	tcase_add_loop_test(tc, test_reactivate, 0,
 			    (int)(sizeof(react) / sizeof(react[0])));
+	tcase_add_test(tc, test_returning_with_new_entry);
 	tcase_add_test(tc, test_stale_marker_on_active_user);
 	tcase_add_test(tc, test_user_skips);
 	tcase_add_loop_test(tc, test_missing, 0,

@@ -15,7 +15,7 @@ static char prot0[] = "admin";
 static char *prot_v[] = {prot0};
 
 static struct config_policy pol;
-static struct ft_user_list ldap, ft;
+static struct ft_user_list ldap, ft, unmapped;
 
 static char *
 dup(const char *s)
@@ -79,6 +79,7 @@ setup(void)
 	pol.max_deactivate.percent = true;
 	memset(&ldap, 0, sizeof(ldap));
 	memset(&ft, 0, sizeof(ft));
+	memset(&unmapped, 0, sizeof(unmapped));
 }
 
 static void
@@ -86,12 +87,14 @@ teardown(void)
 {
 	ft_user_list_clear(&ldap);
 	ft_user_list_clear(&ft);
+	ft_user_list_clear(&unmapped);
 }
 
 static void
 build(struct recon_plan *p, int status, unsigned long last_good)
 {
-	struct recon_input in = {&pol, api0, &ldap, status, "", &ft, last_good};
+	struct recon_input in = {&pol, api0, &ldap,     status,
+				 "",   &ft,  &unmapped, last_good};
 
 	ck_assert_int_eq(recon_plan_build(&in, p), FT_OK);
 }
@@ -385,6 +388,46 @@ START_TEST(test_guard_deactivate)
 
 END_TEST
 
+/* An entry that cannot be mapped: what could be told of it. */
+static void
+add_unmapped(const char *login, const char *uuid)
+{
+	struct ft_user u;
+
+	memset(&u, 0, sizeof(u));
+	u.dn = dup("uid=broken,ou=people,dc=example,dc=com");
+	u.login = dup(login);
+	u.uuid = dup(uuid);
+	ck_assert_int_eq(ft_user_list_push(&unmapped, &u), FT_OK);
+}
+
+START_TEST(test_unmapped_entry_kept)
+{
+	struct recon_plan p;
+
+	population(3, 0);
+	add_ft("broken", "ub", "b@x", true, NULL);
+	add_ft("renamed", "ur", "r@x", true, NULL);
+	add_unmapped("broken", NULL); /* found by login */
+	add_unmapped(NULL, "ur");     /* found by uuid */
+	build(&p, FT_OK, 0);
+	ck_assert_uint_eq(p.count[PLAN_DEACTIVATE], 0);
+	ck_assert_uint_eq(p.count[PLAN_SKIP], 2);
+	ck_assert_str_eq(find(&p, "broken")->reason,
+			 "kept: its LDAP entry cannot be mapped "
+			 "(uid=broken,ou=people,dc=example,dc=com)");
+	ck_assert(!recon_plan_held(&p, false));
+	recon_plan_free(&p);
+	/* one that cannot even be identified: nobody can be sure who left */
+	add_unmapped(NULL, NULL);
+	build(&p, FT_OK, 0);
+	ck_assert(!p.guard[GUARD_LDAP_COMPLETE].ok);
+	ck_assert(recon_plan_held(&p, true));
+	recon_plan_free(&p);
+}
+
+END_TEST
+
 START_TEST(test_large_population)
 {
 	struct recon_plan p;
@@ -421,6 +464,7 @@ recon_suite(void)
 	tcase_add_test(tc, test_guard_sentinels);
 	tcase_add_loop_test(tc, test_guard_deactivate, 0,
 			    (int)(sizeof(deact_tab) / sizeof(deact_tab[0])));
+	tcase_add_test(tc, test_unmapped_entry_kept);
 	tcase_add_test(tc, test_large_population);
 	suite_add_tcase(s, tc);
 	return s;

@@ -286,7 +286,10 @@ read_inotify(struct server *s)
 
 /*
  * Take the last reconcile (run by this daemon, or by the timer) from its
- * report; the changes it applied are counted once.
+ * report; the changes it applied are counted once.  A report is new when
+ * its finished time differs from the last one seen, not only when it is
+ * later: after the wall clock was set back (or a run when it was ahead),
+ * later runs must still reach the metrics.
  */
 static void
 note_reconcile(struct server *s)
@@ -297,7 +300,7 @@ note_reconcile(struct server *s)
 
 	s->report_primed = true; /* reports older than the daemon: not ours */
 	if (report_read_summary(queue_reports_dirfd(s->q), &sum) < 0 ||
-	    sum.finished <= s->report_seen)
+	    sum.finished == s->report_seen)
 		return;
 	if (count && sum.applied) {
 		s->m.user_changes[METRICS_USER_DEACTIVATED] +=

@@ -210,6 +210,12 @@ check: deps
 demo: deps all
 	bash tests/demo.sh
 
+# The fault matrix and resource bounds in README.md, rewritten from what
+# the suite 'faults' ran and passed (tests/fault_matrix.sh).
+.PHONY: fault-matrix
+fault-matrix: all $(RUNNER)
+	bash tests/fault_matrix.sh $(RUNNER) README.md
+
 # Benchmark drivers: each tests/bench/NAME.c is one program, build/bench/NAME.
 BENCH_BINS = $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 

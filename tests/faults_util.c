@@ -28,8 +28,8 @@
 #include "ft_util.h"
 #include "harness.h"
 
-#define ANSWER_MAX   (8u * 1024u * 1024u) /* one answer kept to parse it */
-#define LDAP_OP_DONE 0x65                 /* [APPLICATION 5] SearchResultDone */
+#define ANSWER_MAX   ((size_t)8 << 20) /* one answer kept to parse it */
+#define LDAP_OP_DONE 0x65              /* [APPLICATION 5] SearchResultDone */
 
 /* Neither LDAP (no SEQUENCE tag) nor a complete HTTP answer. */
 static const char junk[] = "HTTP/1.0 400 Bad Request\r\n\r\n"
@@ -79,7 +79,7 @@ stream_add(struct stream *s, const char *p, size_t n)
 static long
 ldap_message(const unsigned char *p, size_t n, int *ret_op)
 {
-	size_t hl = 2, len, i, idlen;
+	size_t hl = 2, len, idlen;
 
 	if (n < 2)
 		return 0;
@@ -93,7 +93,8 @@ ldap_message(const unsigned char *p, size_t n, int *ret_op)
 			return -1;
 		if (n < 2 + nb)
 			return 0;
-		for (len = 0, i = 0; i < nb; i++)
+		len = 0;
+		for (size_t i = 0; i < nb; i++)
 			len = len << 8 | p[2 + i];
 		hl += nb;
 	}
@@ -244,8 +245,10 @@ junk_one(int c)
 	drain(c, 1000);
 }
 
+/* shared: [0] accepted, [1] cuts, written with __atomic builtins */
 static void
-relay_main(int lfd, enum fu_relay_kind kind, int port, long *shared)
+relay_main(int lfd, enum fu_relay_kind kind, int port,
+	   long *shared) /* NOLINT(readability-non-const-parameter) */
 {
 	for (;;) {
 		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), srv;
@@ -300,6 +303,7 @@ fu_relay_start(enum fu_relay_kind kind, int port)
 	if (r == NULL)
 		return NULL;
 	r->shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			 /* cppcheck-suppress invalidFunctionArg */
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (r->shared == MAP_FAILED)
 		goto fail;
@@ -371,6 +375,7 @@ fu_fd_count(pid_t pid)
 	d = opendir(path);
 	if (d == NULL)
 		return -1;
+	/* cppcheck-suppress readdirCalled */
 	while ((e = readdir(d)) != NULL)
 		n += e->d_name[0] != '.';
 	(void)closedir(d);

@@ -12,7 +12,6 @@
 #include "log.h"
 #include "umap.h"
 
-#define LINGER_MS      20    /* gather a login storm into one batch */
 #define WORKER_BATCH   200   /* logins per sync_users() call */
 #define SWEEP_EVERY_MS 60000 /* forget cooled users this often */
 
@@ -36,7 +35,6 @@ struct worker {
 	struct umap *recent;  /* user -> provisioned at (ms, as a pointer) */
 	char **ready;         /* FIFO of users due now (owned strings) */
 	size_t ready_head, ready_n, ready_cap;
-	uint64_t ready_since_ms;
 	uint64_t next_retry_ms;
 	uint64_t next_sweep_ms;
 	uint64_t rnd;
@@ -89,8 +87,6 @@ ready_push(struct worker *w, const char *user)
 	copy = strdup(user);
 	if (copy == NULL)
 		return FT_E_NOMEM;
-	if (w->ready_n == 0)
-		w->ready_since_ms = worker_now_ms();
 	w->ready[w->ready_head + w->ready_n++] = copy;
 	return FT_OK;
 }
@@ -239,11 +235,6 @@ take_batch(struct worker *w, char **batch, size_t max)
 			sweep_recent(w, now);
 		if (now >= w->next_retry_ms)
 			collect_retries(w, now);
-		if (w->ready_n > 0 && w->ready_n < max &&
-		    now < w->ready_since_ms + LINGER_MS) {
-			wait_until(w, w->ready_since_ms + LINGER_MS);
-			continue;
-		}
 		if (w->ready_n > 0)
 			break;
 		wake = now + 1000;

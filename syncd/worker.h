@@ -2,8 +2,9 @@
  * worker.h: the provisioning thread of the daemon.
  *
  * The reader (server.c) journals each login into queue/ and submits the
- * user here; the worker thread takes every due user (up to batch_size at
- * once, so that logins arriving together are provisioned together),
+ * user here; the worker thread takes every due user (up to 200 at once:
+ * logins that arrived while the previous batch ran are provisioned
+ * together, and a lone login starts at once, with no waiting),
  * runs sync_users() on them and then removes the queue file (success),
  * schedules a retry with back-off (transient failure) or moves the file
  * to queue/failed/ (permanent failure).  One operation per user at a

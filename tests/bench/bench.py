@@ -165,9 +165,19 @@ class World:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         for p in reversed(self.procs):
+            if exc_type is not None and p.poll() is not None:
+                log("%s exited with status %s before the end" % (os.path.basename(p.args[0 if "python" not in
+                                                                    p.args[0] else 2]), p.returncode))
             stop_process(p)
+        if exc_type is not None:
+            keep = os.path.join(OUT, "logs", os.path.basename(self.dir))
+            os.makedirs(keep, exist_ok=True)
+            for name in os.listdir(self.dir):
+                if name.endswith(".log"):
+                    shutil.copy(os.path.join(self.dir, name), keep)
+            log("logs kept in %s" % keep)
         shutil.rmtree(self.dir, ignore_errors=True)
         return False
 
@@ -1335,6 +1345,9 @@ def main():
             BENCHES[a.what](P)
     except BenchError as exc:
         log("%s: FAILED: %s" % (a.what, exc))
+        return 1
+    except (OSError, ValueError, KeyError, http.client.HTTPException, subprocess.SubprocessError) as exc:
+        log("%s: FAILED: %s: %s" % (a.what, type(exc).__name__, exc))
         return 1
     return 0
 

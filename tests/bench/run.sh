@@ -49,7 +49,7 @@ fi
 
 echo "run.sh: $mode; results in $OUT/results.md"
 start=$SECONDS
-rm -rf "$OUT/results"
+rm -rf "$OUT/results" "$OUT/logs"
 mkdir -p "$OUT/results"
 cp /proc/loadavg "$OUT/results/loadavg-start.txt" 2>/dev/null
 failed=()

@@ -211,9 +211,16 @@ dump_file(const char *path)
 static void
 wait_or_fail(bool (*cond)(void *), void *arg, const char *what)
 {
+	char emu_log[PATH_MAX];
+
 	if (h_wait_until(cond, arg, WAIT_MS))
 		return;
 	dump_file(W.log);
+	if (W.emu != NULL) {
+		fmt(emu_log, sizeof(emu_log), "%s/emulator.log",
+		    h_emu_dir(W.emu));
+		dump_file(emu_log);
+	}
 	ck_abort_msg("timed out after %u ms waiting for %s", WAIT_MS, what);
 }
 
@@ -679,6 +686,22 @@ assert_fault_hit_write(long long seq, long long reads)
 	json_decref(log);
 }
 
+/* arg: NULL.  W.slapd is stopped. */
+static bool
+slapd_stopped(void *arg)
+{
+	(void)arg;
+	return fu_proc_stopped(h_slapd_pid(W.slapd));
+}
+
+/* Freeze slapd (SIGSTOP) and wait until it is stopped. */
+static void
+slapd_freeze(void)
+{
+	ck_assert_int_eq(h_slapd_pause(W.slapd), FT_OK);
+	wait_or_fail(slapd_stopped, NULL, "slapd to stop");
+}
+
 /* ---- LDAP ------------------------------------------------------------------- */
 
 /* Delete person uid from LDAP: a leaver the reconcile may deactivate. */
@@ -981,7 +1004,7 @@ row_ldap_slow(void)
 
 	world_up(0, "ldap.timeout = 1\n");
 	connected_daemon();
-	ck_assert_int_eq(h_slapd_pause(W.slapd), FT_OK);
+	slapd_freeze();
 	login("yamada");
 	wait_log("retry 'yamada'");
 	assert_waiting("yamada");
@@ -1156,7 +1179,18 @@ row_http_429(void)
 static void
 row_http_timeout(void)
 {
-	http_row("\"delay_ms\": 1500", true, "ftrack.timeout = 1\n");
+	json_t *st;
+
+	/* applied 0.1 s after the client gave up, before its retry (0.25 s
+	 * at the earliest): each retried write finds itself already made */
+	http_row("\"delay_ms\": 1100", true, "ftrack.timeout = 1\n");
+	st = h_emu_get(W.emu, "/_emulator/stats");
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_object_get(st, "exceptions"),
+				 "DuplicateEntryError")),
+			 2);
+	json_decref(st);
 }
 
 static void
@@ -1317,7 +1351,7 @@ row_kill_lookup(void)
 	daemon_start();
 	login("zoe");
 	wait_provisioned("zoe"); /* connected */
-	ck_assert_int_eq(h_slapd_pause(W.slapd), FT_OK);
+	slapd_freeze();
 	login("yamada");
 	wait_or_fail(unread_at, &port, "yamada's search to reach slapd");
 	daemon_kill();
@@ -1355,7 +1389,7 @@ row_kill_reconcile_reads(void)
 	world_up(0, "ldap.timeout = 10\n");
 	leaver("dave");
 	port = fu_uri_port(h_slapd_uri(W.slapd));
-	ck_assert_int_eq(h_slapd_pause(W.slapd), FT_OK);
+	slapd_freeze();
 	bg = reconcile_bg();
 	wait_or_fail(unread_at, &port, "the reconcile's request in slapd");
 	ck_assert_int_eq(h_proc_signal(bg, SIGKILL), FT_OK);

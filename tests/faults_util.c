@@ -454,6 +454,22 @@ fu_tcp_unread(int port)
 	return found;
 }
 
+bool
+fu_proc_stopped(pid_t pid)
+{
+	char path[64], *text, *p;
+	bool yes;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	text = h_read_file(path, NULL);
+	/* "PID (comm) S ...": comm may hold spaces, the state follows the
+	 * last ')' */
+	p = text != NULL ? strrchr(text, ')') : NULL;
+	yes = p != NULL && p[1] == ' ' && p[2] == 'T';
+	free(text);
+	return yes;
+}
+
 int
 fu_uri_port(const char *uri)
 {

@@ -14,6 +14,7 @@
 #ifndef FT_FAULTS_UTIL_H
 #define FT_FAULTS_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -67,6 +68,9 @@ long fu_status_kib(pid_t pid, const char *field);
  * stopped server's socket), 0 when none does, -1 on error.
  */
 int fu_tcp_unread(int port);
+
+/* True when pid is stopped (state T in /proc/PID/stat, after SIGSTOP). */
+bool fu_proc_stopped(pid_t pid);
 
 /* The port of a "scheme://host:PORT" URI, or -1. */
 int fu_uri_port(const char *uri);

@@ -211,12 +211,12 @@ dump_file(const char *path)
 static void
 wait_or_fail(bool (*cond)(void *), void *arg, const char *what)
 {
-	char emu_log[PATH_MAX];
-
 	if (h_wait_until(cond, arg, WAIT_MS))
 		return;
 	dump_file(W.log);
 	if (W.emu != NULL) {
+		char emu_log[PATH_MAX];
+
 		fmt(emu_log, sizeof(emu_log), "%s/emulator.log",
 		    h_emu_dir(W.emu));
 		dump_file(emu_log);

@@ -16,10 +16,10 @@ readme=${2:-README.md}
 begin='<!-- fault-matrix:begin -->'
 end='<!-- fault-matrix:end -->'
 
-grep -qxF "$begin" "$readme" && grep -qxF "$end" "$readme" || {
+if ! grep -qxF "$begin" "$readme" || ! grep -qxF "$end" "$readme"; then
 	echo "$0: $readme has no $begin ... $end block" >&2
 	exit 2
-}
+fi
 lines=$(mktemp)
 table=$(mktemp)
 trap 'rm -f "$lines" "$table" "$readme.tmp"' EXIT
@@ -47,6 +47,7 @@ grep -q '^FAULT|' "$lines" || {
 		awk -F'|' '$1 == "BOUND" { printf "| %s | %s | %s |\n", $2, $3, $4 }' "$lines"
 	fi
 	echo
+	# shellcheck disable=SC2016 # the backquotes are Markdown
 	printf '%s rows and %s bounds passed in %s s on %s CPUs (`make fault-matrix`).\n' \
 		"$(grep -c '^FAULT|' "$lines")" "$(grep -c '^BOUND|' "$lines" || true)" \
 		"$seconds" "$(nproc)"

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "ft_err.h"
-#include "umap.h"
 
 static const char *const guard_names[GUARD_COUNT] = {
 	"ldap_complete", "ldap_nonempty",  "min_ldap_users",
@@ -53,10 +52,14 @@ struct build {
 	size_t unidentified; /* unmapped entries with no identity at all */
 	struct recon_plan *p;
 	size_t cap;
-	struct umap *by_name;   /* ftrack username -> ft_user */
-	struct umap *by_uuid;   /* ftrack uuid marker -> ft_user */
-	struct umap *ldap_name; /* LDAP username -> count (as pointer) */
-	struct umap *seen;      /* ftrack id -> accounted for */
+	/* indexes by position, not copies of the keys: 100,000 users cost
+	 * a few MiB here, not tens */
+	const struct ft_user **by_name; /* ftrack users sorted by username */
+	size_t n_name;
+	const struct ft_user **by_uuid; /* ftrack users sorted by marker */
+	size_t n_uuid;
+	bool *twin; /* [ldap n]: another LDAP entry has this username */
+	bool *seen; /* [ftrack n]: accounted for by an LDAP entry */
 };
 
 /* Count a; list it too when it changes something or is worth a look. */
@@ -88,18 +91,81 @@ keep(struct build *b, const struct plan_action *a)
 static int
 account(struct build *b, const struct ft_user *f)
 {
-	if (f == NULL || f->id == NULL)
-		return FT_OK;
-	return umap_put_num(b->seen, f->id, 1);
+	if (f != NULL)
+		b->seen[f - b->in->ftrack->v] = true;
+	return FT_OK;
 }
 
-/* ftrack users are indexed by position + 1 (0: absent). */
-static const struct ft_user *
-lookup(const struct build *b, const struct umap *m, const char *key)
+static int
+cmp_name(const void *a, const void *b)
 {
-	uint64_t i = key ? umap_get_num(m, key) : 0;
+	const struct ft_user *const *x = a, *const *y = b;
 
-	return i ? &b->in->ftrack->v[i - 1] : NULL;
+	return strcmp((*x)->username, (*y)->username);
+}
+
+static int
+cmp_uuid(const void *a, const void *b)
+{
+	const struct ft_user *const *x = a, *const *y = b;
+
+	return strcmp((*x)->uuid, (*y)->uuid);
+}
+
+static int
+key_name(const void *key, const void *elem)
+{
+	const struct ft_user *const *u = elem;
+
+	return strcmp(key, (*u)->username);
+}
+
+static int
+key_uuid(const void *key, const void *elem)
+{
+	const struct ft_user *const *u = elem;
+
+	return strcmp(key, (*u)->uuid);
+}
+
+/* The ftrack user whose username (or uuid marker) is key, or NULL. */
+static const struct ft_user *
+lookup(const struct build *b, bool uuid, const char *key)
+{
+	const struct ft_user *const *hit;
+
+	if (key == NULL)
+		return NULL;
+	hit = uuid ? bsearch(key, b->by_uuid, b->n_uuid,
+			     sizeof(const struct ft_user *), key_uuid)
+		   : bsearch(key, b->by_name, b->n_name,
+			     sizeof(const struct ft_user *), key_name);
+	return hit ? *hit : NULL;
+}
+
+/* Mark LDAP entries that share a username with another entry. */
+static int
+find_twins(struct build *b)
+{
+	const struct ft_user_list *l = b->in->ldap;
+	const struct ft_user **v =
+		calloc(l->n + 1, sizeof(const struct ft_user *));
+	size_t i;
+
+	if (v == NULL)
+		return FT_E_NOMEM;
+	for (i = 0; i < l->n; i++)
+		v[i] = &l->v[i];
+	if (l->n > 1)
+		qsort(v, l->n, sizeof(const struct ft_user *), cmp_name);
+	for (i = 1; i < l->n; i++) {
+		if (strcmp(v[i - 1]->username, v[i]->username) != 0)
+			continue;
+		b->twin[v[i - 1] - l->v] = true;
+		b->twin[v[i] - l->v] = true;
+	}
+	free(v);
+	return FT_OK;
 }
 
 static int
@@ -107,23 +173,26 @@ index_users(struct build *b)
 {
 	const struct ft_user_list *l = b->in->ftrack;
 	size_t i;
-	int r = FT_OK;
 
-	for (i = 0; r == FT_OK && i < l->n; i++) {
-		const struct ft_user *f = &l->v[i];
-
-		if (f->username != NULL)
-			r = umap_put_num(b->by_name, f->username, i + 1);
-		if (r == FT_OK && f->uuid != NULL)
-			r = umap_put_num(b->by_uuid, f->uuid, i + 1);
+	b->by_name = calloc(l->n + 1, sizeof(const struct ft_user *));
+	b->by_uuid = calloc(l->n + 1, sizeof(const struct ft_user *));
+	b->seen = calloc(l->n + 1, sizeof(*b->seen));
+	b->twin = calloc(b->in->ldap->n + 1, sizeof(*b->twin));
+	if (!b->by_name || !b->by_uuid || !b->seen || !b->twin)
+		return FT_E_NOMEM;
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i].username != NULL)
+			b->by_name[b->n_name++] = &l->v[i];
+		if (l->v[i].uuid != NULL)
+			b->by_uuid[b->n_uuid++] = &l->v[i];
 	}
-	for (i = 0; r == FT_OK && i < b->in->ldap->n; i++) {
-		const char *name = b->in->ldap->v[i].username;
-
-		r = umap_put_num(b->ldap_name, name,
-				 umap_get_num(b->ldap_name, name) + 1);
-	}
-	return r;
+	if (b->n_name > 1)
+		qsort(b->by_name, b->n_name, sizeof(const struct ft_user *),
+		      cmp_name);
+	if (b->n_uuid > 1)
+		qsort(b->by_uuid, b->n_uuid, sizeof(const struct ft_user *),
+		      cmp_uuid);
+	return find_twins(b);
 }
 
 /* An LDAP entry that is disabled: its ftrack user is a leaver. */
@@ -145,8 +214,8 @@ plan_disabled(struct build *b, const struct ft_user *l, const struct ft_user *f)
 static int
 plan_entry(struct build *b, const struct ft_user *l)
 {
-	const struct ft_user *by_name = lookup(b, b->by_name, l->username);
-	const struct ft_user *by_uuid = lookup(b, b->by_uuid, l->uuid);
+	const struct ft_user *by_name = lookup(b, false, l->username);
+	const struct ft_user *by_uuid = lookup(b, true, l->uuid);
 	struct plan_action a;
 	int r;
 
@@ -157,7 +226,7 @@ plan_entry(struct build *b, const struct ft_user *l)
 		r = account(b, by_uuid);
 	if (r < 0)
 		return r;
-	if (umap_get_num(b->ldap_name, l->username) > 1) {
+	if (b->twin[l - b->in->ldap->v]) {
 		memset(&a, 0, sizeof(a));
 		a.kind = PLAN_CONFLICT;
 		a.ldap = l;
@@ -175,14 +244,14 @@ plan_entry(struct build *b, const struct ft_user *l)
 static int
 plan_unmapped(struct build *b, const struct ft_user *id)
 {
-	const struct ft_user *f = lookup(b, b->by_uuid, id->uuid);
+	const struct ft_user *f = lookup(b, true, id->uuid);
 	struct plan_action a;
 	int r;
 
 	if (f == NULL)
-		f = lookup(b, b->by_name, id->username);
+		f = lookup(b, false, id->username);
 	if (f == NULL)
-		f = lookup(b, b->by_name, id->login);
+		f = lookup(b, false, id->login);
 	if (id->uuid == NULL && id->username == NULL && id->login == NULL)
 		b->unidentified++;
 	if (f == NULL)
@@ -210,7 +279,7 @@ plan_leavers(struct build *b)
 	for (i = 0; r == FT_OK && i < l->n; i++) {
 		const struct ft_user *f = &l->v[i];
 
-		if (f->id == NULL || umap_get_num(b->seen, f->id) != 0)
+		if (f->id == NULL || b->seen[i])
 			continue;
 		plan_missing(b->in->policy, b->in->api_user, f, &a);
 		r = keep(b, &a);
@@ -349,26 +418,21 @@ recon_plan_build(const struct recon_input *in, struct recon_plan *ret)
 {
 	struct build b = {.in = in, .p = ret};
 	size_t i;
-	int r = FT_E_NOMEM;
+	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->population = in->ldap->n; /* entries mapped, disabled included */
-	b.by_name = umap_new();
-	b.by_uuid = umap_new();
-	b.ldap_name = umap_new();
-	b.seen = umap_new();
-	if (b.by_name && b.by_uuid && b.ldap_name && b.seen)
-		r = index_users(&b);
+	r = index_users(&b);
 	for (i = 0; r == FT_OK && i < in->ldap->n; i++)
 		r = plan_entry(&b, &in->ldap->v[i]);
 	for (i = 0; r == FT_OK && in->unmapped && i < in->unmapped->n; i++)
 		r = plan_unmapped(&b, &in->unmapped->v[i]);
 	if (r == FT_OK)
 		r = plan_leavers(&b);
-	umap_free(b.by_name, NULL);
-	umap_free(b.by_uuid, NULL);
-	umap_free(b.ldap_name, NULL);
-	umap_free(b.seen, NULL);
+	free(b.by_name);
+	free(b.by_uuid);
+	free(b.twin);
+	free(b.seen);
 	if (r < 0) {
 		recon_plan_free(ret);
 		return r;

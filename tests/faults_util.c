@@ -161,22 +161,6 @@ http_answered(const struct stream *s)
 	return cl >= 0 && s->len >= (size_t)(end - p) + 4 + (size_t)cl;
 }
 
-static bool
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return false;
-		p += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
 /* One client until either side closes or one answer went back: true then. */
 static bool
 relay_one(int c, int srv, enum fu_relay_kind kind)
@@ -194,12 +178,12 @@ relay_one(int c, int srv, enum fu_relay_kind kind)
 			break;
 		if (pfd[0].revents) {
 			k = read(c, buf, sizeof(buf));
-			if (k <= 0 || !write_all(srv, buf, (size_t)k))
+			if (k <= 0 || !h_write_all(srv, buf, (size_t)k))
 				break;
 		}
 		if (pfd[1].revents) {
 			k = read(srv, buf, sizeof(buf));
-			if (k <= 0 || !write_all(c, buf, (size_t)k) ||
+			if (k <= 0 || !h_write_all(c, buf, (size_t)k) ||
 			    !stream_add(&s, buf, (size_t)k))
 				break;
 			done = kind == FU_RELAY_LDAP ? ldap_answered(&s)
@@ -208,21 +192,6 @@ relay_one(int c, int srv, enum fu_relay_kind kind)
 	}
 	free(s.buf);
 	return done;
-}
-
-static int
-connect_port(int port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		(void)close(fd);
-		fd = -1;
-	}
-	return fd;
 }
 
 /* Read what the client sends for up to ms milliseconds, until EOF. */
@@ -240,7 +209,7 @@ static void
 junk_one(int c)
 {
 	drain(c, 100);
-	(void)write_all(c, junk, sizeof(junk) - 1);
+	(void)h_write_all(c, junk, sizeof(junk) - 1);
 	(void)shutdown(c, SHUT_WR);
 	drain(c, 1000);
 }
@@ -263,34 +232,13 @@ relay_main(int lfd, enum fu_relay_kind kind, int port,
 			(void)close(c);
 			continue;
 		}
-		srv = connect_port(port);
+		srv = h_tcp_connect(port);
 		if (srv >= 0 && relay_one(c, srv, kind))
 			__atomic_add_fetch(&shared[1], 1, __ATOMIC_SEQ_CST);
 		(void)close(c);
 		if (srv >= 0)
 			(void)close(srv);
 	}
-}
-
-/* A listening socket on a free port of 127.0.0.1; *ret_port gets it. */
-static int
-listen_any(int *ret_port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 64) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-		(void)close(fd);
-		return -1;
-	}
-	*ret_port = ntohs(sa.sin_port);
-	return fd;
 }
 
 struct fu_relay *
@@ -307,7 +255,7 @@ fu_relay_start(enum fu_relay_kind kind, int port)
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (r->shared == MAP_FAILED)
 		goto fail;
-	lfd = listen_any(&r->port);
+	lfd = h_tcp_listen(&r->port);
 	if (lfd < 0)
 		goto fail;
 	r->pid = fork();
@@ -507,7 +455,7 @@ put_event(int dfd, const char *user)
 	fd = openat(dfd, hex, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return FT_E_IO;
-	r = write_all(fd, msg, len) ? FT_OK : FT_E_IO;
+	r = h_write_all(fd, msg, len) ? FT_OK : FT_E_IO;
 	if (close(fd) < 0)
 		r = FT_E_IO;
 	return r;
@@ -567,7 +515,7 @@ fu_matrix_line(const char *kind, const char *const fields[], size_t n)
 	fd = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return FT_E_IO;
-	if (!write_all(fd, line, len))
+	if (!h_write_all(fd, line, len))
 		r = FT_E_IO;
 	if (close(fd) < 0)
 		r = FT_E_IO;

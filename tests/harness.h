@@ -79,6 +79,16 @@ void h_rmtree(const char *path);
 FT_MUST_USE int h_free_port(void);
 
 /*
+ * For the test relays and junk servers: a listening TCP socket on a free
+ * port of 127.0.0.1 (*ret_port gets it), or -1; a connection to a port of
+ * 127.0.0.1, or -1; and a full write (EINTR and short writes handled),
+ * false when the peer is gone.  Every fd is close-on-exec.
+ */
+FT_MUST_USE int h_tcp_listen(int *ret_port);
+FT_MUST_USE int h_tcp_connect(int port);
+bool h_write_all(int fd, const char *p, size_t n);
+
+/*
  * Read a whole file (at most 256 MiB), NUL-terminated; *ret_len (if not
  * NULL) gets its length.  Returns the bytes (caller frees) or NULL with
  * errno set.  Silent: a missing file is a normal answer while polling.

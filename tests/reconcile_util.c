@@ -624,58 +624,6 @@ struct ru_cutter {
 	int port;
 };
 
-/* A listening socket on a free port of 127.0.0.1; *ret_port gets it. */
-static int
-listen_any(int *ret_port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 8) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-		(void)close(fd);
-		return -1;
-	}
-	*ret_port = ntohs(sa.sin_port);
-	return fd;
-}
-
-static int
-connect_port(int port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		(void)close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
-static bool
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return false;
-		p += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
 /*
  * Relay between client c and server s until either side closes or
  * budget bytes went from s to c.  Returns false when the budget ran out.
@@ -694,7 +642,7 @@ relay(int c, int s, size_t *budget)
 			return true;
 		if (pfd[0].revents) {
 			k = read(c, buf, sizeof(buf));
-			if (k <= 0 || !write_all(s, buf, (size_t)k))
+			if (k <= 0 || !h_write_all(s, buf, (size_t)k))
 				return true;
 		}
 		if (pfd[1].revents) {
@@ -702,11 +650,11 @@ relay(int c, int s, size_t *budget)
 			if (k <= 0)
 				return true;
 			if ((size_t)k >= *budget) {
-				(void)write_all(c, buf, *budget);
+				(void)h_write_all(c, buf, *budget);
 				return false;
 			}
 			*budget -= (size_t)k;
-			if (!write_all(c, buf, (size_t)k))
+			if (!h_write_all(c, buf, (size_t)k))
 				return true;
 		}
 	}
@@ -725,7 +673,7 @@ cutter_main(int lfd, int port, size_t cut_after, pid_t kill_pid)
 			continue;
 		if (c < 0)
 			_exit(1);
-		s = connect_port(port);
+		s = h_tcp_connect(port);
 		more = s >= 0 && relay(c, s, &budget);
 		if (!more && s >= 0) {
 			if (kill_pid > 0)
@@ -747,7 +695,7 @@ ru_cutter_start(int port, size_t cut_after, pid_t kill_pid)
 
 	if (c == NULL)
 		return NULL;
-	lfd = listen_any(&c->port);
+	lfd = h_tcp_listen(&c->port);
 	if (lfd < 0) {
 		free(c);
 		return NULL;

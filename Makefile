@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # ftrack-ldap-sync: one non-recursive GNU make for the module, the daemon,
 # the tests, the demo and the benchmarks.  See README.md.
 #

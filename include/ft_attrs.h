@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ft_attrs.h: compiler attributes used on prototypes across the project. */
 #ifndef FT_ATTRS_H
 #define FT_ATTRS_H

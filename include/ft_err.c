@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ft_err.c: text for the FT_E_* codes. */
 #include "ft_err.h"
 

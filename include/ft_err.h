@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ft_err.h: the project's one error vocabulary.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ft_proto.c: encoder and decoder of the login event (see ft_proto.h). */
 #include "ft_proto.h"
 

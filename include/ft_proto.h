@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ft_proto.h: the login event sent by pam_ftrack to ftrack-syncd.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ft_util.c: checked parsing, UTF-8, hex names and atomic files. */
 #include "ft_util.h"
 

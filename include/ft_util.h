@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ft_util.h: small checked helpers shared by pam_ftrack and ftrack-syncd:
  * number and boolean parsing, UTF-8 checks, hex names, atomic spool files.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pam_ftrack.c: the PAM entry points.  Note a login for ftrack-syncd in
  * microseconds; never block, fail or change the outcome of a login.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pft_args.c: parse the pam.d arguments of pam_ftrack (see pft_args.h). */
 #include "pft_args.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pft_args.h: the arguments of pam_ftrack.so (its line in /etc/pam.d).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pft_sock.c: check the daemon's socket, then send it one datagram. */
 #include "pft_sock.h"
 

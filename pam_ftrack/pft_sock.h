@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pft_sock.h: hand one login event to ftrack-syncd's datagram socket.
  *

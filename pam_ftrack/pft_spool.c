@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pft_spool.c: the root fallback into the queue folder (see pft_spool.h). */
 #include "pft_spool.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pft_spool.h: the root fallback: leave a login event in the daemon's
  * queue folder when the daemon cannot take it now.

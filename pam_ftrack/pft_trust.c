@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pft_trust.c: trusted owners of the socket and the spool folder. */
 #include "pft_trust.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pft_trust.h: which accounts pam_ftrack trusts with its events.
  *

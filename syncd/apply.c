@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* apply.c: a plan_action as ftrack batch operations. */
 #include "apply.h"
 

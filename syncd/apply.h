@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * apply.h: turn a plan_action into ftrack write operations.
  *

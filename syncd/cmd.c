@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd.c: the `sync`, `check` and `status` commands. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd.h: the commands of ftrack-syncd and their exit codes (DESIGN.md 4).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.c: /etc/ftrack-syncd.conf: defaults, the libinih parser, checks. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.h: /etc/ftrack-syncd.conf, parsed in one place with libinih.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ft_user.c: struct ft_user and its list. */
 #include "ft_user.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ft_user.h: a person as both sides see them, and a growable list.
  *

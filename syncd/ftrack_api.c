@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ftrack_api.c: the ftrack client: retries, lookups, listings, batches. */
 #include "ftrack_api.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ftrack_api.h: the ftrack client the daemon calls.
  *

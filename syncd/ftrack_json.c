@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ftrack_json.c: ftrack operations and replies <-> JSON (jansson). */
 #include "ftrack_json.h"
 

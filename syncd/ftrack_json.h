@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ftrack_json.h: ftrack request bodies and replies, as pure functions.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* http.c: one keep-alive libcurl easy handle that POSTs JSON. */
 #include "http.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * http.h: POST JSON to the ftrack endpoint over one keep-alive connection.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ldap_src.c: libldap connection, lookup by login and paged full read. */
 #include "ldap_src.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ldap_src.h: the LDAP directory as a source of people.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* listener.c: the login-event socket, credentials and the sender rule. */
 #include "listener.h"
 

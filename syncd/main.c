@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c: ftrack-syncd's command line: global options and dispatch. */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mapping.c: [mapping] templates compiled once, applied per LDAP entry. */
 #include "mapping.h"
 

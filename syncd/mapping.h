@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mapping.h: an LDAP entry, seen as plain strings, to a struct ft_user.
  *

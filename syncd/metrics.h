@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * metrics.h: the daemon's counters and gauges, and state_dir/metrics.prom
  * in the Prometheus text exposition format (node_exporter's textfile

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* plan.c: the per-person decision of the on-demand path and reconcile. */
 #include "plan.h"
 

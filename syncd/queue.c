@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* queue.c: the spool of login events, one file per user (see queue.h). */
 #include "queue.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * queue.h: the daemon's durable spool of login events (DESIGN.md 2 and 4).
  *

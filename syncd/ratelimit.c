@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ratelimit.c: per-uid token buckets. */
 #include "ratelimit.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ratelimit.h: a token bucket per sender uid, in a fixed-size table.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* recon.c: the reconcile plan over both populations, and its guards. */
 #include "recon.h"
 

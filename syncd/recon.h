@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * recon.h: the full reconcile's plan and safety guards, as a pure function.
  *

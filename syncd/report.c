@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* report.c: reconcile reports and last-good.json, in JSON (jansson). */
 #include "report.h"
 

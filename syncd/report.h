@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * report.h: the reconcile's reports (JSON) and the last good population.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server.c: `ftrack-syncd run`: the daemon's main loop.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sync.c: provision a batch of logins: LDAP, plan, batched ftrack writes. */
 #include "sync.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sync.h: provision a batch of logins: LDAP lookup, plan, ftrack upsert.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* umap.c: chained hash map keyed by user name (FNV-1a). */
 #include "umap.h"
 

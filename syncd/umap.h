@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * umap.h: a hash map from user name to a caller-owned value.
  *

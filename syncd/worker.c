@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* worker.c: the provisioning thread: batches, retries, queue upkeep. */
 #include "worker.h"
 

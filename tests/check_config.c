@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check_config.c: the config parser: every key, default, error and file. */
 #include <check.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_daemon.c: ftrack-syncd as a real process against a real slapd and
  * the ftrack emulator (issue 4, "Tests"): a login becomes an up-to-date

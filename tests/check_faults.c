@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_faults.c: suite 'faults': the fault matrix of issue 8 and the
  * daemon's resource bounds, against the real parts: ftrack-syncd as a

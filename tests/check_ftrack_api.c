@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_ftrack_api.c: the ftrack client against the real emulator
  * (tests/ftrack_emulator.py, one per test): authentication, lookups with

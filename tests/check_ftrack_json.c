@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check_ftrack_json.c: quoting, request bodies, reply classification, decoding. */
 #include <check.h>
 #include <jansson.h>

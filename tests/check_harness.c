@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check_harness.c: the integration-test harness itself works. */
 #include <check.h>
 #include <errno.h>

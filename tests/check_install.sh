@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/check_install.sh: what an administrator gets from `make install`,
 # the systemd units, the man pages and the Debian package.
 #

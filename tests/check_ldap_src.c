@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check_ldap_src.c: ldap_src against a real slapd loaded from people.ldif. */
 #include <check.h>
 #include <ldap.h>

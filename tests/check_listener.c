@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check_listener.c: the event socket, the sender rule and the rate limit. */
 #include <check.h>
 #include <errno.h>

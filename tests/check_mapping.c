@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check_mapping.c: [mapping] templates and entry -> ft_user, table-driven. */
 #include <check.h>
 #include <stdio.h>

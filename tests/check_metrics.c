@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_metrics.c: syncd/metrics.c: the text parses line by line against
  * the Prometheus exposition format rules, carries the values given, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_pam.c: pam_ftrack.so driven by the real libpam (pam_start_confdir
  * with a service file written at test time) and called directly: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check_plan.c: the per-person decision, table-driven. */
 #include <check.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check_proto.c: the login-event codec, every rule and round trips. */
 #include <check.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_queue.c: the spool (syncd/queue.c) on real folders: round trips,
  * coalescing, failed/, damaged files, PAM fallback files, stale temps,

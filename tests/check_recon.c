@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check_recon.c: the reconcile plan and its guards, table-driven. */
 #include <check.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_reconcile.c: suite 'reconcile': the full reconcile of DESIGN.md
  * section 4 and the markers of section 6, end to end: a real slapd, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check_umap.c: the user-name hash map. */
 #include <check.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* daemon_util.c: support for the daemon suite (see daemon_util.h). */
 #include "daemon_util.h"
 

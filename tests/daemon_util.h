@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon_util.h: support for the daemon suite (tests/check_daemon.c):
  * login datagrams sent as root or as another uid, the PAM module's spool

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/demo.sh: `make demo`, the whole story of ftrack-ldap-sync in about
 # ten seconds, on a private slapd and ftrack emulator:
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* faults_util.c: support for the fault matrix suite (see faults_util.h). */
 #include "faults_util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * faults_util.h: support for the fault matrix suite (tests/check_faults.c):
  * a TCP relay that cuts every connection after each complete answer (LDAP

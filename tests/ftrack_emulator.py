@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Emulator of the ftrack server API, for tests.
 
 Python 3 standard library only.  It speaks the wire protocol described in

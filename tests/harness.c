@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* harness.c: integration-test helpers: files, processes, slapd, emulator. */
 #include "harness.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * harness.h: helpers for integration tests: temp folders, free ports,
  * child processes that die with the test, a throwaway slapd loaded from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pamtest_e2e.c: the pam suite's end-to-end case: pamtester, a real PAM
  * application, run under pam_wrapper with a private service folder,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pamtest_env.h: a private PAM world for the pam suite.
  *

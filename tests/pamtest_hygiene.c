@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pamtest_hygiene.c: the pam suite's hygiene cases: 10,000 open/close
  * cycles with no fd growth (also with 2,000 fds open and from 4

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pamtest_listen.c: the test's stand-in for the daemon's socket. */
 #include "pamtest_listen.h"
 

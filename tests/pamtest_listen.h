@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pamtest_listen.h: a stand-in for ftrack-syncd's socket in the pam
  * suite: an AF_UNIX datagram socket with SO_PASSCRED that receives login

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pamtest_logs.c: the pam suite's logging cases: what the module says
  * through pam_syslog, at which level, how often (one line per login at

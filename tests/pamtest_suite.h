@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pamtest_suite.h: the shared fixture of the pam suite and the test
  * cases that live in their own files (hygiene, logs, end to end).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pamtest_syslog.c: capture syslog() of a child in a private /dev. */
 #include "pamtest_syslog.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pamtest_syslog.h: capture what the module logs through pam_syslog.
  *

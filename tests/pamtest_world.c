@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pamtest_world.c: the shared fixture of the pam suite (see .h). */
 #include <dirent.h>
 #include <security/pam_appl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* reconcile_util.c: support for the full-reconcile suite. */
 #include "reconcile_util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * reconcile_util.h: support for the full-reconcile suite
  * (tests/check_reconcile.c): a "world" of one slapd, one ftrack emulator

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # slapd.sh: a throwaway slapd for tests, the demo and the benchmarks.
 #
 #   tests/slapd.sh start DIR PORT LDIF [SIZELIMIT]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Tests of the ftrack server emulator (tests/ftrack_emulator.py).
 
 Run from the repository root with either of:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The benchmarks of issue 6 (DESIGN.md section 8), driven by run.sh.
 
 Usage::

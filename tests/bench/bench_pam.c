@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_pam.c: what pam_ftrack.so adds to a PAM session open, measured
  * in one run through the real libpam (pam_start_confdir, a private

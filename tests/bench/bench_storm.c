@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_storm.c: drive the real libpam and the built pam_ftrack.so through
  * many session opens, as a busy host does when everyone logs in at once,

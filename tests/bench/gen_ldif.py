@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark fixtures: an LDIF of N people and the matching ftrack users.
 
 Usage::

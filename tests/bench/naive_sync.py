@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """naive_sync.py: the per-user LDAP -> ftrack sync a studio typically writes.
 
 The baseline of benchmark 5 (issue 6): Python 3 with python3-ldap (the

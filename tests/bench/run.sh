@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh: every benchmark of issue 6 (DESIGN.md section 8), one after the
 # other, then build/bench/results.md (a Markdown table of results and the
 # machine they ran on), which it also prints.  `make bench` runs it after

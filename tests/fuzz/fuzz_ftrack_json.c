@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_ftrack_json.c: decoding ftrack replies (syncd/ftrack_json.h).
  *

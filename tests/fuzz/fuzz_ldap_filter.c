@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_ldap_filter.c: the LDAP filter escaping of a login, as
  * syncd/ldap_src.c does it (login_filter(), static there): the login is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_mapping.c: [mapping] templates and LDAP entry mapping
  * (syncd/mapping.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_proto.c: the login-event decoder (include/ft_proto.h).
  *

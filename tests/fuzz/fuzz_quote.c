@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_quote.c: ftrack query quoting round trip (syncd/ftrack_json.h).
  *

@@ -158,7 +158,7 @@ FUZZ_DRIVER ?= $(B)/tests/fuzz/replay.o
 FUZZ_MAXLEN_proto       = 1100
 FUZZ_MAXLEN_config      = 4096
 FUZZ_MAXLEN_ftrack_json = 8192
-FUZZ_MAXLEN_mapping     = 2048
+FUZZ_MAXLEN_ldap_map    = 2048
 FUZZ_MAXLEN_quote       = 1024
 FUZZ_MAXLEN_ldap_filter = 300
 

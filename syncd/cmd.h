@@ -10,6 +10,8 @@
 #ifndef CMD_H
 #define CMD_H
 
+#include <stdbool.h>
+
 struct config;
 
 enum exit_code {
@@ -28,6 +30,15 @@ enum exit_code {
  * Returns 0, or -1 after printing why.
  */
 int cmd_become_daemon_user(const struct config *cfg);
+
+/*
+ * The prologue of every command: load the config at path (printing a
+ * file:line error), start the log (on stderr when log_stderr, else where
+ * [daemon] log_target says), then cmd_become_daemon_user().  On EXIT_OK
+ * *ret is the config, freed by the caller with config_free(); otherwise
+ * EXIT_USAGE (bad config) or EXIT_ERRORS (could not change account).
+ */
+int cmd_open(const char *path, bool log_stderr, struct config **ret);
 
 int cmd_run(int argc, char **argv, const char *config_path);
 int cmd_sync(int argc, char **argv, const char *config_path);

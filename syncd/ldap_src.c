@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "ft_err.h"
-#include "mapping.h"
+#include "ldap_map.h"
 
 #define VIEW_ATTRS_MAX  32  /* attributes of an entry looked at */
 #define EMPTY_PAGES_MAX 16  /* empty pages in a row with a cookie */
@@ -21,8 +21,8 @@
 
 struct ldap_src {
 	const struct config *cfg;
-	struct mapping *map;
-	char **attrs;       /* mapping_attrs(), as libldap wants them */
+	struct ldap_map *map;
+	char **attrs;       /* ldap_map_attrs(), as libldap wants them */
 	char *filter;       /* search_filter, parenthesized */
 	char *disabled;     /* disabled_filter, parenthesized; NULL: none */
 	char *disabled_all; /* (&<filter><disabled>); NULL: none */
@@ -100,7 +100,7 @@ make_filters(struct ldap_src *src)
 static int
 copy_attrs(struct ldap_src *src)
 {
-	const char *const *a = mapping_attrs(src->map);
+	const char *const *a = ldap_map_attrs(src->map);
 	size_t i, n = 0;
 
 	while (a[n] != NULL)
@@ -141,7 +141,7 @@ ldap_src_new(const struct config *cfg, struct ldap_src **ret)
 		goto out;
 	src->cfg = cfg;
 	memcpy(src->no_attrs, LDAP_NO_ATTRS, sizeof(src->no_attrs));
-	r = mapping_compile(&cfg->mapping, c->login_attribute,
+	r = ldap_map_compile(&cfg->mapping, c->login_attribute,
 			    c->uuid_attribute, &src->map, NULL, 0);
 	if (r < 0) {
 		r = r == FT_E_NOMEM ? r : FT_E_CONFIG;
@@ -181,7 +181,7 @@ ldap_src_free(struct ldap_src *src)
 	free(src->filter);
 	free(src->disabled);
 	free(src->disabled_all);
-	mapping_free(src->map);
+	ldap_map_free(src->map);
 	free(src);
 }
 
@@ -539,7 +539,7 @@ map_found(struct ldap_src *src, LDAPMessage *e, struct ft_user *ret_user,
 	int r;
 
 	view_fill(src->ld, e, &v, &me);
-	r = mapping_apply(src->map, &me, &u, reason, sizeof(reason));
+	r = ldap_map_apply(src->map, &me, &u, reason, sizeof(reason));
 	if (r < 0)
 		msg(err, errlen, "entry '%s': %s", v.dn != NULL ? v.dn : "",
 		    reason);
@@ -738,11 +738,11 @@ deliver(struct run *run, LDAPMessage *e)
 	int r;
 
 	view_fill(run->src->ld, e, &v, &me);
-	r = mapping_apply(run->src->map, &me, &u, reason, sizeof(reason));
+	r = ldap_map_apply(run->src->map, &me, &u, reason, sizeof(reason));
 	if (r == FT_E_INVAL) {
 		run->st->skipped++;
 		r = run->on_skip != NULL
-			    ? mapping_identity(run->src->map, &me, &u)
+			    ? ldap_map_identity(run->src->map, &me, &u)
 			    : FT_OK;
 		if (r == FT_OK && run->on_skip != NULL) {
 			if (u.dn == NULL)

@@ -99,7 +99,7 @@ FT_MUST_USE int ldap_src_lookup(struct ldap_src *src, const char *login,
  * (as ft_user_list_push does; what it leaves is freed after it returns)
  * and returns >= 0 to go on or < 0 to stop the run with that value.  An
  * entry that cannot be mapped goes to on_skip (may be NULL) with what can
- * be told of it (mapping_identity(): DN, and login, uuid and username
+ * be told of it (ldap_map_identity(): DN, and login, uuid and username
  * where each maps on its own; borrowed for the call) and the reason, and
  * the run goes on.
  *

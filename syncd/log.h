@@ -2,7 +2,7 @@
 /*
  * log.h: the daemon's log, to syslog or stderr.
  *
- * Only drivers (main.c, server.c, the command implementations) log; units
+ * Only drivers (main.c, cmd_run.c, the command implementations) log; units
  * return FT_E_* codes and reasons.  Messages read "unable to <verb>
  * <object>: <reason>", with user-controlled strings in single quotes.
  * Thread-safe after log_init (syslog(3) and a single fprintf are).

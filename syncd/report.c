@@ -22,13 +22,13 @@ str_or_null(const char *s)
 }
 
 static json_t *
-guards_json(const struct recon_plan *p)
+guards_json(const struct plan_recon *p)
 {
 	json_t *a = json_array();
 	size_t i;
 
 	for (i = 0; a && i < GUARD_COUNT; i++) {
-		const struct recon_guard *g = &p->guard[i];
+		const struct plan_guard *g = &p->guard[i];
 
 		json_array_append_new(a, json_pack("{s:s?, s:b, s:b, s:s}",
 						   "name", g->name, "ok", g->ok,
@@ -39,7 +39,7 @@ guards_json(const struct recon_plan *p)
 }
 
 static json_t *
-counts_json(const struct recon_plan *p)
+counts_json(const struct plan_recon *p)
 {
 	json_t *o = json_object();
 	int k;

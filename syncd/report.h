@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #include "ft_attrs.h"
-#include "recon.h"
+#include "plan_recon.h"
 
 /* An LDAP entry the run skipped, with why. */
 struct report_skip {
@@ -33,7 +33,7 @@ struct report {
 	unsigned long ldap_entries, ldap_disabled, ldap_skipped, ldap_pages;
 	const char *ldap_error; /* "" when the read was complete */
 	unsigned long ftrack_users, http_requests, connections;
-	const struct recon_plan *plan;
+	const struct plan_recon *plan;
 	const int *codes;            /* per plan action; NULL: not applied */
 	const char *const *messages; /* per plan action; NULL entries ok */
 	const struct report_skip *skipped;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "apply.h"
+#include "plan_ops.h"
 #include "ft_err.h"
 #include "ftrack_api.h"
 #include "ldap_src.h"
@@ -216,7 +216,7 @@ round_plan(struct sync *s, struct round *rd, struct ftrack_batch *b)
 	size_t i, before;
 	int r;
 
-	apply_now_iso(when, sizeof(when));
+	plan_ops_now_iso(when, sizeof(when));
 	for (i = 0; i < rd->n; i++) {
 		const struct ft_user *l = &rd->ldap[i];
 
@@ -227,7 +227,7 @@ round_plan(struct sync *s, struct round *rd, struct ftrack_batch *b)
 			  find_user(&rd->found, NULL, l->uuid),
 			  cfg->policy.on_login == ON_LOGIN_CREATE, &rd->act[i]);
 		before = ftrack_batch_count(b);
-		r = apply_action(b, &rd->act[i], when, &rd->op[i]);
+		r = plan_ops_add(b, &rd->act[i], when, &rd->op[i]);
 		rd->nops[i] = ftrack_batch_count(b) - before;
 		if (r < 0) {
 			rd->wanted[i] = false;

@@ -18,7 +18,7 @@
 
 #include "config.h"
 #include "ft_attrs.h"
-#include "plan.h"
+#include "plan_user.h"
 
 /* Most logins one sync_users() call takes. */
 #define SYNC_BATCH_MAX 1000

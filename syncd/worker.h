@@ -2,7 +2,7 @@
 /*
  * worker.h: the provisioning thread of the daemon.
  *
- * The reader (server.c) journals each login into queue/ and submits the
+ * The reader (cmd_run.c) journals each login into queue/ and submits the
  * user here; the worker thread takes every due user (up to 200 at once:
  * logins that arrived while the previous batch ran are provisioned
  * together, and a lone login starts at once, with no waiting),

@@ -6,7 +6,7 @@
  * processes.  What is checked is what an administrator sees: the users
  * and markers in ftrack, the exit codes, reports/last-reconcile.json and
  * held.json, the daemon's log and metrics.  (The plan's table-driven
- * tests live in check_recon.c.)
+ * tests live in check_plan_recon.c.)
  *
  * Every test builds its own world (slapd + emulator + config) in a folder
  * under a suite folder that the unchecked fixture removes, so a failed

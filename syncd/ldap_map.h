@@ -38,8 +38,8 @@
  * Pure: no I/O, no LDAP types, no global state.  A compiled mapping is
  * read-only and may be shared between threads.
  */
-#ifndef MAPPING_H
-#define MAPPING_H
+#ifndef LDAP_MAP_H
+#define LDAP_MAP_H
 
 #include <stddef.h>
 
@@ -71,22 +71,22 @@ struct map_entry {
 	const struct map_attr *attrs;
 };
 
-struct mapping;
+struct ldap_map;
 
 /*
  * Compile the [mapping] fields m (NULL or "" = unmapped; username is
  * required) with the login attribute (required) and the uuid attribute
  * (NULL or "": none).  On success *ret is a new mapping (free with
- * mapping_free).  Returns FT_OK, FT_E_INVAL with a message in err
+ * ldap_map_free).  Returns FT_OK, FT_E_INVAL with a message in err
  * (capacity errlen) such as "email: unknown filter 'upper' in
  * '{uid|upper}'", or FT_E_NOMEM.
  */
-FT_MUST_USE int mapping_compile(const struct config_mapping *m,
+FT_MUST_USE int ldap_map_compile(const struct config_mapping *m,
 				const char *login_attr, const char *uuid_attr,
-				struct mapping **ret, char *err, size_t errlen);
+				struct ldap_map **ret, char *err, size_t errlen);
 
 /* Free a mapping; NULL is a no-op. */
-void mapping_free(struct mapping *map);
+void ldap_map_free(struct ldap_map *map);
 
 /*
  * Map entry to a user.  On success *ret_user is overwritten with newly
@@ -96,7 +96,7 @@ void mapping_free(struct mapping *map);
  * "no 'uid' value", "'mail' is not valid UTF-8", "'cn' is longer than 256
  * bytes", or FT_E_NOMEM.  *ret_user is untouched on failure.
  */
-FT_MUST_USE int mapping_apply(const struct mapping *map,
+FT_MUST_USE int ldap_map_apply(const struct ldap_map *map,
 			      const struct map_entry *entry,
 			      struct ft_user *ret_user, char *reason,
 			      size_t reasonlen);
@@ -104,19 +104,19 @@ FT_MUST_USE int mapping_apply(const struct mapping *map,
 /*
  * The LDAP attributes to request: every attribute the fields use, the
  * login attribute and the uuid attribute, each once, NULL-terminated.
- * Borrowed from map; valid until mapping_free.
+ * Borrowed from map; valid until ldap_map_free.
  */
 /*
- * What can still be told of an entry mapping_apply() refused: its DN,
+ * What can still be told of an entry ldap_map_apply() refused: its DN,
  * login, uuid and username, each filled only when it maps on its own
  * (NULL otherwise), so that a reconcile can keep the ftrack user of a
  * person whose entry is merely broken.  Returns FT_OK (*ret_id owns the
  * strings; ft_user_clear frees them) or FT_E_NOMEM.
  */
-FT_MUST_USE int mapping_identity(const struct mapping *map,
+FT_MUST_USE int ldap_map_identity(const struct ldap_map *map,
 				 const struct map_entry *entry,
 				 struct ft_user *ret_id);
 
-const char *const *mapping_attrs(const struct mapping *map);
+const char *const *ldap_map_attrs(const struct ldap_map *map);
 
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* check_recon.c: the reconcile plan and its guards, table-driven. */
+/* check_plan_recon.c: the reconcile plan and its guards, table-driven. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "ft_err.h"
-#include "recon.h"
+#include "plan_recon.h"
 
-Suite *recon_suite(void);
+Suite *plan_recon_suite(void);
 
 static char api0[] = "ftrack-sync";
 static char prot0[] = "admin";
@@ -92,17 +92,17 @@ teardown(void)
 }
 
 static void
-build(struct recon_plan *p, int status, unsigned long last_good)
+build(struct plan_recon *p, int status, unsigned long last_good)
 {
-	struct recon_input in = {&pol, api0, &ldap,     status,
+	struct plan_recon_input in = {&pol, api0, &ldap,     status,
 				 "",   &ft,  &unmapped, last_good};
 
-	ck_assert_int_eq(recon_plan_build(&in, p), FT_OK);
+	ck_assert_int_eq(plan_recon_build(&in, p), FT_OK);
 }
 
 /* The action for user name, or NULL. */
 static const struct plan_action *
-find(const struct recon_plan *p, const char *name)
+find(const struct plan_recon *p, const char *name)
 {
 	size_t i;
 
@@ -118,7 +118,7 @@ find(const struct recon_plan *p, const char *name)
 
 START_TEST(test_every_action)
 {
-	struct recon_plan p;
+	struct plan_recon p;
 
 	add_ldap("alice", "u1", "a@x", false); /* in sync */
 	add_ldap("bob", "u2", "new@x", false); /* update */
@@ -154,37 +154,37 @@ START_TEST(test_every_action)
 	ck_assert_uint_eq(p.count[PLAN_NONE], 1);
 	/* frank (no create), manual, admin, ftrack-sync */
 	ck_assert_uint_eq(p.count[PLAN_SKIP], 4);
-	ck_assert_uint_eq(recon_plan_changes(&p), 6);
+	ck_assert_uint_eq(plan_recon_changes(&p), 6);
 	/* ordered: renames first, leavers last */
 	ck_assert_int_eq(p.v[0].kind, PLAN_RENAME);
 	ck_assert_int_eq(p.v[p.n - 1].kind, PLAN_DEACTIVATE);
-	ck_assert(!recon_plan_held(&p, false));
-	recon_plan_free(&p);
+	ck_assert(!plan_recon_held(&p, false));
+	plan_recon_free(&p);
 }
 
 END_TEST
 
 START_TEST(test_create_policy)
 {
-	struct recon_plan p;
+	struct plan_recon p;
 
 	add_ldap("alice", "u1", "a@x", false);
 	add_ldap("gone", "u7", "g@x", true);
 	build(&p, FT_OK, 0);
 	ck_assert_uint_eq(p.n, 0);
-	recon_plan_free(&p);
+	plan_recon_free(&p);
 	pol.reconcile_create = true;
 	build(&p, FT_OK, 0);
 	ck_assert_uint_eq(p.n, 1);
 	ck_assert_int_eq(find(&p, "alice")->kind, PLAN_CREATE);
-	recon_plan_free(&p);
+	plan_recon_free(&p);
 }
 
 END_TEST
 
 START_TEST(test_conflicts)
 {
-	struct recon_plan p;
+	struct plan_recon p;
 
 	/* two LDAP entries with one login */
 	add_ldap("twin", "u1", "a@x", false);
@@ -196,10 +196,10 @@ START_TEST(test_conflicts)
 	add_ft("newname", "u4", "c@x", true, NULL);
 	build(&p, FT_OK, 0);
 	ck_assert_uint_eq(p.count[PLAN_CONFLICT], 3);
-	ck_assert_uint_eq(recon_plan_changes(&p), 0);
+	ck_assert_uint_eq(plan_recon_changes(&p), 0);
 	/* neither side of a conflict is deactivated */
 	ck_assert_uint_eq(p.count[PLAN_DEACTIVATE], 0);
-	recon_plan_free(&p);
+	plan_recon_free(&p);
 }
 
 END_TEST
@@ -218,7 +218,7 @@ static const struct {
 
 START_TEST(test_missing_policy)
 {
-	struct recon_plan p;
+	struct plan_recon p;
 
 	pol.missing = missing_tab[_i].missing;
 	pol.scope = missing_tab[_i].scope;
@@ -229,7 +229,7 @@ START_TEST(test_missing_policy)
 	build(&p, FT_OK, 0);
 	ck_assert_uint_eq(p.count[PLAN_DEACTIVATE], missing_tab[_i].deactivate);
 	ck_assert_uint_eq(p.count[PLAN_DELETE], missing_tab[_i].del);
-	recon_plan_free(&p);
+	plan_recon_free(&p);
 }
 
 END_TEST
@@ -252,48 +252,48 @@ population(size_t n, size_t ftrack_extra)
 
 START_TEST(test_guard_ldap_incomplete)
 {
-	struct recon_plan p;
+	struct plan_recon p;
 
 	population(10, 0);
 	build(&p, FT_E_PARTIAL, 0);
 	ck_assert(!p.guard[GUARD_LDAP_COMPLETE].ok);
 	ck_assert(!p.guard[GUARD_LDAP_COMPLETE].forceable);
-	ck_assert(recon_plan_held(&p, false));
-	ck_assert(recon_plan_held(&p, true)); /* never forced */
-	recon_plan_free(&p);
+	ck_assert(plan_recon_held(&p, false));
+	ck_assert(plan_recon_held(&p, true)); /* never forced */
+	plan_recon_free(&p);
 }
 
 END_TEST
 
 START_TEST(test_guard_empty)
 {
-	struct recon_plan p;
+	struct plan_recon p;
 
 	add_ft("alice", "u1", "a@x", true, NULL);
 	pol.min_ldap_users = 0;
 	build(&p, FT_OK, 0);
 	ck_assert(!p.guard[GUARD_NONEMPTY].ok);
-	ck_assert(recon_plan_held(&p, true));
-	recon_plan_free(&p);
+	ck_assert(plan_recon_held(&p, true));
+	plan_recon_free(&p);
 }
 
 END_TEST
 
 START_TEST(test_guard_min_users)
 {
-	struct recon_plan p;
+	struct plan_recon p;
 
 	population(5, 0);
 	pol.min_ldap_users = 6;
 	build(&p, FT_OK, 0);
 	ck_assert(!p.guard[GUARD_MIN_USERS].ok);
-	ck_assert(recon_plan_held(&p, false));
-	ck_assert(!recon_plan_held(&p, true));
-	recon_plan_free(&p);
+	ck_assert(plan_recon_held(&p, false));
+	ck_assert(!plan_recon_held(&p, true));
+	plan_recon_free(&p);
 	pol.min_ldap_users = 5;
 	build(&p, FT_OK, 0);
 	ck_assert(p.guard[GUARD_MIN_USERS].ok);
-	recon_plan_free(&p);
+	plan_recon_free(&p);
 }
 
 END_TEST
@@ -314,15 +314,15 @@ static const struct {
 
 START_TEST(test_guard_shrink)
 {
-	struct recon_plan p;
+	struct plan_recon p;
 
 	population(80, 0);
 	pol.max_shrink.value = shrink_tab[_i].value;
 	pol.max_shrink.percent = shrink_tab[_i].percent;
 	build(&p, FT_OK, shrink_tab[_i].last_good);
 	ck_assert_int_eq(p.guard[GUARD_MAX_SHRINK].ok, shrink_tab[_i].ok);
-	ck_assert_int_eq(recon_plan_held(&p, false), !shrink_tab[_i].ok);
-	recon_plan_free(&p);
+	ck_assert_int_eq(plan_recon_held(&p, false), !shrink_tab[_i].ok);
+	plan_recon_free(&p);
 }
 
 END_TEST
@@ -331,7 +331,7 @@ START_TEST(test_guard_sentinels)
 {
 	static char s0[] = "user1", s1[] = "ghost", s2[] = "off";
 	char *sv[] = {s0, s1, s2};
-	struct recon_plan p;
+	struct plan_recon p;
 
 	population(3, 0);
 	add_ldap("off", "uoff", "o@x", true);
@@ -339,15 +339,15 @@ START_TEST(test_guard_sentinels)
 	pol.sentinel_users.n = 1;
 	build(&p, FT_OK, 0);
 	ck_assert(p.guard[GUARD_SENTINELS].ok);
-	recon_plan_free(&p);
+	plan_recon_free(&p);
 	pol.sentinel_users.n = 3;
 	build(&p, FT_OK, 0);
 	ck_assert(!p.guard[GUARD_SENTINELS].ok);
 	/* a disabled sentinel is as missing as an absent one */
 	ck_assert_str_eq(p.guard[GUARD_SENTINELS].detail,
 			 "missing: 'ghost', 'off'");
-	ck_assert(recon_plan_held(&p, false));
-	recon_plan_free(&p);
+	ck_assert(plan_recon_held(&p, false));
+	plan_recon_free(&p);
 }
 
 END_TEST
@@ -371,7 +371,7 @@ static const struct {
 
 START_TEST(test_guard_deactivate)
 {
-	struct recon_plan p;
+	struct plan_recon p;
 	size_t n = 20 - deact_tab[_i].leavers;
 
 	population(n, deact_tab[_i].leavers);
@@ -382,9 +382,9 @@ START_TEST(test_guard_deactivate)
 	build(&p, FT_OK, 0);
 	ck_assert_uint_eq(p.count[PLAN_DEACTIVATE], deact_tab[_i].leavers);
 	ck_assert_int_eq(p.guard[GUARD_MAX_DEACTIVATE].ok, deact_tab[_i].ok);
-	ck_assert_int_eq(recon_plan_held(&p, false), !deact_tab[_i].ok);
-	ck_assert(!recon_plan_held(&p, true)); /* a person may force it */
-	recon_plan_free(&p);
+	ck_assert_int_eq(plan_recon_held(&p, false), !deact_tab[_i].ok);
+	ck_assert(!plan_recon_held(&p, true)); /* a person may force it */
+	plan_recon_free(&p);
 }
 
 END_TEST
@@ -404,7 +404,7 @@ add_unmapped(const char *login, const char *uuid)
 
 START_TEST(test_unmapped_entry_kept)
 {
-	struct recon_plan p;
+	struct plan_recon p;
 
 	population(3, 0);
 	add_ft("broken", "ub", "b@x", true, NULL);
@@ -417,37 +417,37 @@ START_TEST(test_unmapped_entry_kept)
 	ck_assert_str_eq(find(&p, "broken")->reason,
 			 "kept: its LDAP entry cannot be mapped "
 			 "(uid=broken,ou=people,dc=example,dc=com)");
-	ck_assert(!recon_plan_held(&p, false));
-	recon_plan_free(&p);
+	ck_assert(!plan_recon_held(&p, false));
+	plan_recon_free(&p);
 	/* one that cannot even be identified: nobody can be sure who left */
 	add_unmapped(NULL, NULL);
 	build(&p, FT_OK, 0);
 	ck_assert(!p.guard[GUARD_LDAP_COMPLETE].ok);
-	ck_assert(recon_plan_held(&p, true));
-	recon_plan_free(&p);
+	ck_assert(plan_recon_held(&p, true));
+	plan_recon_free(&p);
 }
 
 END_TEST
 
 START_TEST(test_large_population)
 {
-	struct recon_plan p;
+	struct plan_recon p;
 
 	population(20000, 100);
 	pol.max_deactivate.value = 1;
 	build(&p, FT_OK, 20000);
 	ck_assert_uint_eq(p.count[PLAN_NONE], 20000);
 	ck_assert_uint_eq(p.count[PLAN_DEACTIVATE], 100);
-	ck_assert(!recon_plan_held(&p, false)); /* 100 <= 1% of 20100 */
-	recon_plan_free(&p);
+	ck_assert(!plan_recon_held(&p, false)); /* 100 <= 1% of 20100 */
+	plan_recon_free(&p);
 }
 
 END_TEST
 
 Suite *
-recon_suite(void)
+plan_recon_suite(void)
 {
-	Suite *s = suite_create("recon");
+	Suite *s = suite_create("plan_recon");
 	TCase *tc = tcase_create("plan");
 
 	tcase_add_checked_fixture(tc, setup, teardown);

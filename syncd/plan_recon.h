@@ -2,7 +2,7 @@
 /*
  * recon.h: the full reconcile's plan and safety guards, as a pure function.
  *
- * recon_plan_build() takes every LDAP entry, every ftrack user with its
+ * plan_recon_build() takes every LDAP entry, every ftrack user with its
  * markers, the policy and the population of the last good run, and
  * returns the ordered actions (each with its reason, decided per person
  * by plan_user() and plan_missing()) and the result of every guard of
@@ -13,10 +13,10 @@
  * who looked at the held plan (`reconcile --apply --force`).
  *
  * No I/O.  The plan borrows the users of both lists: keep them alive
- * until recon_plan_free().  Not thread-safe on one plan.
+ * until plan_recon_free().  Not thread-safe on one plan.
  */
-#ifndef RECON_H
-#define RECON_H
+#ifndef PLAN_RECON_H
+#define PLAN_RECON_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,9 +24,9 @@
 #include "config.h"
 #include "ft_attrs.h"
 #include "ft_user.h"
-#include "plan.h"
+#include "plan_user.h"
 
-enum recon_guard_id {
+enum plan_guard_id {
 	GUARD_LDAP_COMPLETE,  /* LDAP answered fully, without error */
 	GUARD_NONEMPTY,       /* LDAP returned at least one entry */
 	GUARD_MIN_USERS,      /* at least min_ldap_users entries */
@@ -36,14 +36,14 @@ enum recon_guard_id {
 	GUARD_COUNT
 };
 
-struct recon_guard {
+struct plan_guard {
 	const char *name; /* "ldap_complete", "min_ldap_users", ... */
 	bool ok;
 	bool forceable;
 	char detail[192];
 };
 
-struct recon_input {
+struct plan_recon_input {
 	const struct config_policy *policy;
 	const char *api_user;
 	const struct ft_user_list *ldap;   /* every entry, disabled included */
@@ -51,34 +51,34 @@ struct recon_input {
 	const char *ldap_reason;           /* why it failed, or "" */
 	const struct ft_user_list *ftrack; /* every user, with markers */
 	/* entries that could not be mapped: what could be told of each
-	 * (mapping_identity); their ftrack users are kept, never treated as
+	 * (ldap_map_identity); their ftrack users are kept, never treated as
 	 * leavers, and one that cannot be identified at all holds the run */
 	const struct ft_user_list *unmapped;
 	unsigned long last_good; /* population then; 0: none */
 };
 
-struct recon_plan {
+struct plan_recon {
 	struct plan_action *v; /* the actions, in the order to apply */
 	size_t n;
 	size_t count[PLAN_SKIP + 1]; /* per kind, skips and no-ops too */
-	struct recon_guard guard[GUARD_COUNT];
+	struct plan_guard guard[GUARD_COUNT];
 	unsigned long population; /* LDAP entries read */
 };
 
 /*
  * Build the plan.  Returns FT_OK (*ret filled; free with
- * recon_plan_free) or FT_E_NOMEM.
+ * plan_recon_free) or FT_E_NOMEM.
  */
-FT_MUST_USE int recon_plan_build(const struct recon_input *in,
-				 struct recon_plan *ret);
+FT_MUST_USE int plan_recon_build(const struct plan_recon_input *in,
+				 struct plan_recon *ret);
 
 /* Free the actions; the plan is left empty. */
-void recon_plan_free(struct recon_plan *p);
+void plan_recon_free(struct plan_recon *p);
 
 /* True when a guard holds the plan (with force: an unforceable one). */
-bool recon_plan_held(const struct recon_plan *p, bool force);
+bool plan_recon_held(const struct plan_recon *p, bool force);
 
 /* Changes the plan would make (creates ... deletes, not conflicts). */
-size_t recon_plan_changes(const struct recon_plan *p);
+size_t plan_recon_changes(const struct plan_recon *p);
 
 #endif

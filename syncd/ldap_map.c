@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* mapping.c: [mapping] templates compiled once, applied per LDAP entry. */
-#include "mapping.h"
+/* ldap_map.c: [mapping] templates compiled once, applied per LDAP entry. */
+#include "ldap_map.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -33,7 +33,7 @@ struct field {
 	bool is_template; /* written with braces (for messages) */
 };
 
-struct mapping {
+struct ldap_map {
 	struct field f[F_COUNT];
 	char *login_attr;
 	char *uuid_attr;    /* NULL: none */
@@ -216,7 +216,7 @@ parse_field(struct field *f, const char *fname, const char *src, char *err,
 }
 
 static void
-add_attr(struct mapping *map, const char *name)
+add_attr(struct ldap_map *map, const char *name)
 {
 	size_t i;
 
@@ -228,7 +228,7 @@ add_attr(struct mapping *map, const char *name)
 
 /* Fill map->attrs; the array is sized for every reference. */
 static int
-collect_attrs(struct mapping *map)
+collect_attrs(struct ldap_map *map)
 {
 	size_t i, j, n = 3;
 
@@ -248,7 +248,7 @@ collect_attrs(struct mapping *map)
 }
 
 static int
-compile_ids(struct mapping *map, const char *login_attr, const char *uuid_attr,
+compile_ids(struct ldap_map *map, const char *login_attr, const char *uuid_attr,
 	    char *err, size_t errlen)
 {
 	if (login_attr == NULL ||
@@ -276,13 +276,13 @@ compile_ids(struct mapping *map, const char *login_attr, const char *uuid_attr,
 }
 
 int
-mapping_compile(const struct config_mapping *m, const char *login_attr,
-		const char *uuid_attr, struct mapping **ret, char *err,
+ldap_map_compile(const struct config_mapping *m, const char *login_attr,
+		const char *uuid_attr, struct ldap_map **ret, char *err,
 		size_t errlen)
 {
 	const char *src[F_COUNT] = {m->username, m->email, m->first_name,
 				    m->last_name, m->full_name};
-	struct mapping *map = NULL;
+	struct ldap_map *map = NULL;
 	int r = FT_E_NOMEM;
 	size_t i;
 
@@ -311,12 +311,12 @@ mapping_compile(const struct config_mapping *m, const char *login_attr,
 out:
 	if (r == FT_E_NOMEM)
 		msg(err, errlen, "out of memory");
-	mapping_free(map);
+	ldap_map_free(map);
 	return r;
 }
 
 void
-mapping_free(struct mapping *map)
+ldap_map_free(struct ldap_map *map)
 {
 	size_t i, j;
 
@@ -334,7 +334,7 @@ mapping_free(struct mapping *map)
 }
 
 const char *const *
-mapping_attrs(const struct mapping *map)
+ldap_map_attrs(const struct ldap_map *map)
 {
 	return map->attrs;
 }
@@ -444,7 +444,7 @@ text_value(const struct map_entry *e, const char *name,
  * an attribute it uses is absent (reason says which).
  */
 static int
-render(const struct mapping *map, size_t i, const struct map_entry *e,
+render(const struct ldap_map *map, size_t i, const struct map_entry *e,
        char *out, char *reason, size_t rl)
 {
 	const struct field *f = &map->f[i];
@@ -481,7 +481,7 @@ render(const struct mapping *map, size_t i, const struct map_entry *e,
 
 /* *ret: the field's text, or NULL when unmapped, absent or empty. */
 static int
-eval_field(const struct mapping *map, size_t i, const struct map_entry *e,
+eval_field(const struct ldap_map *map, size_t i, const struct map_entry *e,
 	   char **ret, char *reason, size_t rl)
 {
 	char buf[MAP_VALUE_MAX + 1];
@@ -506,7 +506,7 @@ eval_field(const struct mapping *map, size_t i, const struct map_entry *e,
 }
 
 static int
-eval_login(const struct mapping *map, const struct map_entry *e, char **ret,
+eval_login(const struct ldap_map *map, const struct map_entry *e, char **ret,
 	   char *reason, size_t rl)
 {
 	const struct map_val *v = NULL;
@@ -531,7 +531,7 @@ uuid_binary(const char *name, const struct map_val *v)
 }
 
 static int
-eval_uuid(const struct mapping *map, const struct map_entry *e, char **ret,
+eval_uuid(const struct ldap_map *map, const struct map_entry *e, char **ret,
 	  char *reason, size_t rl)
 {
 	const char *name = map->uuid_attr;
@@ -636,7 +636,7 @@ copy_dn(const struct map_entry *e, char **ret, char *reason, size_t rl)
 }
 
 int
-mapping_apply(const struct mapping *map, const struct map_entry *entry,
+ldap_map_apply(const struct ldap_map *map, const struct map_entry *entry,
 	      struct ft_user *ret_user, char *reason, size_t reasonlen)
 {
 	struct ft_user u = {0};
@@ -672,7 +672,7 @@ out:
 }
 
 int
-mapping_identity(const struct mapping *map, const struct map_entry *entry,
+ldap_map_identity(const struct ldap_map *map, const struct map_entry *entry,
 		 struct ft_user *ret_id)
 {
 	struct ft_user u = {0};

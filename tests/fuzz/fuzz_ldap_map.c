@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fuzz_mapping.c: [mapping] templates and LDAP entry mapping
+ * fuzz_ldap_map.c: [mapping] templates and LDAP entry mapping
  * (syncd/mapping.h).
  *
  * Input, lines cut at '\n':
@@ -11,7 +11,7 @@
  *	attribute; a line without '=' is an attribute without values).
  * Every template, name and value is its own exact-size heap copy, so
  * that ASan sees any read past an end.  Checked: compile and apply codes,
- * a message on failure, mapping_attrs listing each name once (ignoring
+ * a message on failure, ldap_map_attrs listing each name once (ignoring
  * case) with the login and uuid attributes, and on success every rule of
  * the header (required fields, lengths, UTF-8 without controls, the DN
  * copied).  A second mapping "{A|lower}" / "{A}" on the first attribute
@@ -26,7 +26,7 @@
 #include "ft_user.h"
 #include "ft_util.h"
 #include "fuzz.h"
-#include "mapping.h"
+#include "ldap_map.h"
 
 #define NHEAD      8   /* template, id and DN lines before the attributes */
 #define ATTRS_MAX  64  /* distinct attribute runs */
@@ -146,9 +146,9 @@ clean(const char *s, size_t max)
 }
 
 static void
-check_attrs(const struct mapping *map, const char *login, const char *uuid)
+check_attrs(const struct ldap_map *map, const char *login, const char *uuid)
 {
-	const char *const *a = mapping_attrs(map);
+	const char *const *a = ldap_map_attrs(map);
 	bool has_login = false, has_uuid = uuid == NULL;
 	size_t i, j;
 
@@ -156,7 +156,7 @@ check_attrs(const struct mapping *map, const char *login, const char *uuid)
 	for (i = 0; a[i] != NULL; i++) {
 		for (j = 0; j < i; j++)
 			if (strcasecmp(a[i], a[j]) == 0)
-				fuzz_fail("mapping_attrs lists a name twice");
+				fuzz_fail("ldap_map_attrs lists a name twice");
 		has_login = has_login || strcasecmp(a[i], login) == 0;
 		has_uuid = has_uuid || strcasecmp(a[i], uuid) == 0;
 	}
@@ -182,7 +182,7 @@ check_user(const struct ft_user *u, const struct input *in)
 }
 
 static void
-check_apply(const struct mapping *map, const struct map_entry *e,
+check_apply(const struct ldap_map *map, const struct map_entry *e,
 	    const struct input *in)
 {
 	struct ft_user u;
@@ -191,7 +191,7 @@ check_apply(const struct mapping *map, const struct map_entry *e,
 
 	memset(&u, 0, sizeof(u));
 	reason[0] = '\0';
-	r = mapping_apply(map, e, &u, reason, sizeof(reason));
+	r = ldap_map_apply(map, e, &u, reason, sizeof(reason));
 	if (r != FT_OK) {
 		fuzz_check(r == FT_E_INVAL || r == FT_E_NOMEM);
 		fuzz_check(reason[0] != '\0');
@@ -208,7 +208,7 @@ check_lower(const struct map_entry *e)
 {
 	struct config_mapping m = {NULL, NULL, NULL, NULL, NULL};
 	char lower[160], plain[160], err[256];
-	struct mapping *map = NULL;
+	struct ldap_map *map = NULL;
 	struct ft_user u;
 
 	if (e->nattrs == 0 || strlen(e->attrs[0].name) > 128)
@@ -217,16 +217,16 @@ check_lower(const struct map_entry *e)
 	(void)snprintf(plain, sizeof(plain), "{%s}", e->attrs[0].name);
 	m.username = lower;
 	m.email = plain;
-	if (mapping_compile(&m, e->attrs[0].name, NULL, &map, err,
+	if (ldap_map_compile(&m, e->attrs[0].name, NULL, &map, err,
 			    sizeof(err)) != FT_OK)
 		return;
 	memset(&u, 0, sizeof(u));
-	if (mapping_apply(map, e, &u, err, sizeof(err)) == FT_OK) {
+	if (ldap_map_apply(map, e, &u, err, sizeof(err)) == FT_OK) {
 		fuzz_check(u.email != NULL);
 		fuzz_check(strlen(u.username) == strlen(u.email));
 		ft_user_clear(&u);
 	}
-	mapping_free(map);
+	ldap_map_free(map);
 }
 
 int
@@ -235,7 +235,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct input in;
 	struct config_mapping m;
 	struct map_entry e;
-	struct mapping *map = NULL;
+	struct ldap_map *map = NULL;
 	char err[256];
 	int r;
 
@@ -245,12 +245,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e = (struct map_entry){in.head[7] != NULL ? in.head[7] : "", in.nattrs,
 			       in.attrs};
 	err[0] = '\0';
-	r = mapping_compile(&m, in.head[5], in.head[6], &map, err, sizeof(err));
+	r = ldap_map_compile(&m, in.head[5], in.head[6], &map, err, sizeof(err));
 	if (r == FT_OK) {
 		fuzz_check(map != NULL);
 		check_attrs(map, in.head[5], in.head[6]);
 		check_apply(map, &e, &in);
-		mapping_free(map);
+		ldap_map_free(map);
 	} else {
 		fuzz_check(r == FT_E_INVAL || r == FT_E_NOMEM);
 		fuzz_check(err[0] != '\0');

@@ -7,14 +7,14 @@
  * DESIGN.md section 6 go into one group of the batch.
  * Pure apart from the batch it appends to; non-logging.
  */
-#ifndef APPLY_H
-#define APPLY_H
+#ifndef PLAN_OPS_H
+#define PLAN_OPS_H
 
 #include <stddef.h>
 
 #include "ft_attrs.h"
 #include "ftrack_api.h"
-#include "plan.h"
+#include "plan_user.h"
 
 /*
  * Append the operations of a to b; *ret_op gets the index of the first
@@ -22,11 +22,11 @@
  * time written in a deactivated marker.  Returns FT_OK, FT_E_INVAL (the
  * action lacks an id or name it needs) or FT_E_NOMEM.
  */
-FT_MUST_USE int apply_action(struct ftrack_batch *b,
+FT_MUST_USE int plan_ops_add(struct ftrack_batch *b,
 			     const struct plan_action *a, const char *now_iso,
 			     size_t *ret_op);
 
 /* The current UTC time as ISO 8601 ("2026-11-27T14:00:00Z"). */
-void apply_now_iso(char *buf, size_t len);
+void plan_ops_now_iso(char *buf, size_t len);
 
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* check_mapping.c: [mapping] templates and entry -> ft_user, table-driven. */
+/* check_ldap_map.c: [mapping] templates and entry -> ft_user, table-driven. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,9 +8,9 @@
 #include "config.h"
 #include "ft_err.h"
 #include "ft_user.h"
-#include "mapping.h"
+#include "ldap_map.h"
 
-Suite *mapping_suite(void);
+Suite *ldap_map_suite(void);
 
 #define MAXV 3
 #define MAXA 8
@@ -56,7 +56,7 @@ free_cm(struct config_mapping *cm)
 }
 
 static int
-compile(const struct tmap *t, struct mapping **ret, char *err, size_t len)
+compile(const struct tmap *t, struct ldap_map **ret, char *err, size_t len)
 {
 	struct config_mapping cm;
 	const char *login = t->login != NULL ? t->login : "uid";
@@ -72,7 +72,7 @@ compile(const struct tmap *t, struct mapping **ret, char *err, size_t len)
 	cm.full_name = dup_or_null(t->full_name);
 	if (t->none && t->login == NULL)
 		login = NULL;
-	r = mapping_compile(&cm, login, uuid, ret, err, len);
+	r = ldap_map_compile(&cm, login, uuid, ret, err, len);
 	free_cm(&cm);
 	return r;
 }
@@ -428,7 +428,7 @@ START_TEST(test_apply_table)
 	struct map_attr attrs[MAXA];
 	struct map_val vals[MAXA][MAXV];
 	struct map_entry e;
-	struct mapping *map = NULL;
+	struct ldap_map *map = NULL;
 	struct ft_user u = {0};
 	char err[256] = "", reason[256] = "";
 	int r;
@@ -436,7 +436,7 @@ START_TEST(test_apply_table)
 	ck_assert_msg(compile(&c->m, &map, err, sizeof(err)) == FT_OK, "%s: %s",
 		      c->what, err);
 	build_entry(c->a, attrs, vals, &e);
-	r = mapping_apply(map, &e, &u, reason, sizeof(reason));
+	r = ldap_map_apply(map, &e, &u, reason, sizeof(reason));
 	ck_assert_msg(r == c->rc, "%s: got %d (%s), want %d", c->what, r,
 		      reason, c->rc);
 	if (r == FT_OK)
@@ -446,7 +446,7 @@ START_TEST(test_apply_table)
 			      "%s: reason '%s' lacks '%s'", c->what, reason,
 			      c->reason);
 	ft_user_clear(&u);
-	mapping_free(map);
+	ldap_map_free(map);
 }
 
 END_TEST
@@ -458,23 +458,23 @@ START_TEST(test_login_copied)
 	struct map_attr attrs[MAXA];
 	struct map_val vals[MAXA][MAXV];
 	struct map_entry e;
-	struct mapping *map = NULL;
+	struct ldap_map *map = NULL;
 	struct ft_user u = {0};
 	struct tmap t = {0};
 	char sentinel[] = "sentinel";
 
 	ck_assert_int_eq(compile(&t, &map, NULL, 0), FT_OK);
 	build_entry(ta, attrs, vals, &e);
-	ck_assert_int_eq(mapping_apply(map, &e, &u, NULL, 0), FT_OK);
+	ck_assert_int_eq(ldap_map_apply(map, &e, &u, NULL, 0), FT_OK);
 	ck_assert_str_eq(u.login, "st*r(x)\\5c");
 	ck_assert_str_eq(u.username, "st*r(x)\\5c");
 	ft_user_clear(&u);
 	/* a failure leaves *ret_user untouched */
 	e.nattrs = 1;
 	u.username = sentinel;
-	ck_assert_int_eq(mapping_apply(map, &e, &u, NULL, 0), FT_E_INVAL);
+	ck_assert_int_eq(ldap_map_apply(map, &e, &u, NULL, 0), FT_E_INVAL);
 	ck_assert_str_eq(u.username, "sentinel");
-	mapping_free(map);
+	ldap_map_free(map);
 }
 
 END_TEST
@@ -511,7 +511,7 @@ static const struct ccase compile_bad[] = {
 START_TEST(test_compile_rejects)
 {
 	const struct ccase *c = &compile_bad[_i];
-	struct mapping *map = NULL;
+	struct ldap_map *map = NULL;
 	char err[256] = "";
 
 	ck_assert_int_eq(compile(&c->m, &map, err, sizeof(err)), FT_E_INVAL);
@@ -529,19 +529,19 @@ START_TEST(test_attrs)
 			 .full_name = "cn",
 			 .login = "Uid",
 			 .uuid = "entryUUID"};
-	struct mapping *map = NULL;
+	struct ldap_map *map = NULL;
 	const char *const *a;
 	const char *want[] = {"uid", "givenName", "sn", "cn", "entryUUID"};
 	size_t i;
 
 	ck_assert_int_eq(compile(&t, &map, NULL, 0), FT_OK);
-	a = mapping_attrs(map);
+	a = ldap_map_attrs(map);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		ck_assert_ptr_nonnull(a[i]);
 		ck_assert_str_eq(a[i], want[i]);
 	}
 	ck_assert_ptr_null(a[i]);
-	mapping_free(map);
+	ldap_map_free(map);
 }
 
 END_TEST
@@ -553,23 +553,23 @@ START_TEST(test_no_uuid_attr)
 	struct map_attr attrs[MAXA];
 	struct map_val vals[MAXA][MAXV];
 	struct map_entry e;
-	struct mapping *map = NULL;
+	struct ldap_map *map = NULL;
 	struct ft_user u = {0};
 	const char *const *a;
 
 	cm.username = strdup("uid");
-	ck_assert_int_eq(mapping_compile(&cm, "uid", "", &map, NULL, 0), FT_OK);
+	ck_assert_int_eq(ldap_map_compile(&cm, "uid", "", &map, NULL, 0), FT_OK);
 	free_cm(&cm);
-	a = mapping_attrs(map);
+	a = ldap_map_attrs(map);
 	ck_assert_str_eq(a[0], "uid");
 	ck_assert_ptr_null(a[1]);
 	build_entry(ta, attrs, vals, &e);
-	ck_assert_int_eq(mapping_apply(map, &e, &u, NULL, 0), FT_OK);
+	ck_assert_int_eq(ldap_map_apply(map, &e, &u, NULL, 0), FT_OK);
 	ck_assert_ptr_null(u.uuid);
 	ck_assert_ptr_null(u.email);
 	ck_assert_str_eq(u.username, "a");
 	ft_user_clear(&u);
-	mapping_free(map);
+	ldap_map_free(map);
 }
 
 END_TEST
@@ -581,7 +581,7 @@ START_TEST(test_bad_dn)
 	struct map_attr attrs[MAXA];
 	struct map_val vals[MAXA][MAXV];
 	struct map_entry e;
-	struct mapping *map = NULL;
+	struct ldap_map *map = NULL;
 	struct ft_user u = {0};
 	struct tmap t = {0};
 	char reason[128];
@@ -589,22 +589,22 @@ START_TEST(test_bad_dn)
 	ck_assert_int_eq(compile(&t, &map, NULL, 0), FT_OK);
 	build_entry(ta, attrs, vals, &e);
 	e.dn = "uid=\xff,dc=x";
-	ck_assert_int_eq(mapping_apply(map, &e, &u, reason, sizeof(reason)),
+	ck_assert_int_eq(ldap_map_apply(map, &e, &u, reason, sizeof(reason)),
 			 FT_E_INVAL);
 	ck_assert_ptr_nonnull(strstr(reason, "DN"));
 	e.dn = NULL;
-	ck_assert_int_eq(mapping_apply(map, &e, &u, reason, sizeof(reason)),
+	ck_assert_int_eq(ldap_map_apply(map, &e, &u, reason, sizeof(reason)),
 			 FT_E_INVAL);
 	ck_assert_ptr_null(u.username);
-	mapping_free(map);
+	ldap_map_free(map);
 }
 
 END_TEST
 
 Suite *
-mapping_suite(void)
+ldap_map_suite(void)
 {
-	Suite *s = suite_create("mapping");
+	Suite *s = suite_create("ldap_map");
 	TCase *tc = tcase_create("mapping");
 
 	tcase_add_loop_test(tc, test_apply_table, 0,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* plan.c: the per-person decision of the on-demand path and reconcile. */
-#include "plan.h"
+/* plan_user.c: the per-person decision of the on-demand path and reconcile. */
+#include "plan_user.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * reconcile.c: `ftrack-syncd reconcile [--apply] [--force] [--json]`.
+ * cmd_reconcile.c: `ftrack-syncd reconcile [--apply] [--force] [--json]`.
  *
  * Reads every LDAP entry and every ftrack user, builds the plan with its
- * guards (recon.c), prints it, and with --apply writes it in batches.
+ * guards (plan_recon.c), prints it, and with --apply writes it in batches.
  * A held run writes nothing.  Every run leaves reports/last-reconcile.json
  * (and held.json when held); a lock file keeps two runs from overlapping.
  */
@@ -17,15 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "apply.h"
 #include "cmd.h"
 #include "config.h"
 #include "ft_err.h"
 #include "ftrack_api.h"
 #include "ldap_src.h"
 #include "log.h"
+#include "plan_ops.h"
+#include "plan_recon.h"
 #include "queue.h"
-#include "recon.h"
 #include "report.h"
 
 #define SKIPS_KEPT 1000 /* skipped LDAP entries listed in the report */
@@ -41,7 +41,7 @@ struct run {
 	struct ldap_src_stats lst;
 	struct report_skip skips[SKIPS_KEPT];
 	struct ftrack_client *ft;
-	struct recon_plan plan;
+	struct plan_recon plan;
 	int *codes;
 	char **messages;
 	struct report rep;
@@ -154,7 +154,7 @@ read_ftrack(struct run *run)
 static int
 build_plan(struct run *run)
 {
-	struct recon_input in = {
+	struct plan_recon_input in = {
 		.policy = &run->cfg->policy,
 		.api_user = run->cfg->ftrack.api_user,
 		.ldap = &run->ldap,
@@ -169,7 +169,7 @@ build_plan(struct run *run)
 	if (r < 0)
 		log_warn("last-good.json is unreadable; max_shrink is off for "
 			 "this run");
-	r = recon_plan_build(&in, &run->plan);
+	r = plan_recon_build(&in, &run->plan);
 	run->rep.plan = r == FT_OK ? &run->plan : NULL;
 	return r;
 }
@@ -185,7 +185,7 @@ user_of(const struct plan_action *a)
 static void
 print_table(const struct run *run)
 {
-	const struct recon_plan *p = &run->plan;
+	const struct plan_recon *p = &run->plan;
 	size_t i;
 
 	printf("ftrack-syncd reconcile (%s%s): %lu LDAP entries (%lu "
@@ -211,7 +211,7 @@ print_table(const struct run *run)
 static void
 print_summary(const struct run *run)
 {
-	const struct recon_plan *p = &run->plan;
+	const struct plan_recon *p = &run->plan;
 	const char *sep = "";
 	int k;
 
@@ -304,12 +304,12 @@ apply_plan(struct run *run)
 	if (!run->codes || !run->messages || !first || !nops ||
 	    ftrack_batch_new(&b) < 0)
 		goto out;
-	apply_now_iso(when, sizeof(when));
+	plan_ops_now_iso(when, sizeof(when));
 	for (i = 0; i < n; i++) {
 		size_t before = ftrack_batch_count(b);
 
 		run->codes[i] =
-			apply_action(b, &run->plan.v[i], when, &first[i]);
+			plan_ops_add(b, &run->plan.v[i], when, &first[i]);
 		nops[i] = ftrack_batch_count(b) - before;
 	}
 	if (ftrack_batch_count(b) > 0 &&
@@ -357,7 +357,7 @@ write_reports(struct run *run, bool held)
 		ftrack_client_stats(run->ft, &st);
 	run->rep.http_requests = st.requests;
 	run->rep.connections = st.connections;
-	apply_now_iso(run->rep.finished, sizeof(run->rep.finished));
+	plan_ops_now_iso(run->rep.finished, sizeof(run->rep.finished));
 	run->rep.seconds = since(&run->t0);
 	r = report_write(&run->rep, queue_reports_dirfd(run->q),
 			 "last-reconcile.json");
@@ -377,8 +377,8 @@ write_reports(struct run *run, bool held)
 static int
 conclude(struct run *run)
 {
-	size_t changes = recon_plan_changes(&run->plan);
-	bool held = recon_plan_held(&run->plan, run->force);
+	size_t changes = plan_recon_changes(&run->plan);
+	bool held = plan_recon_held(&run->plan, run->force);
 	int code;
 
 	if (held) {
@@ -440,7 +440,7 @@ run_free(struct run *run)
 		free(run->messages[i]);
 	free(run->messages);
 	free(run->codes);
-	recon_plan_free(&run->plan);
+	plan_recon_free(&run->plan);
 	ft_user_list_clear(&run->ldap);
 	ft_user_list_clear(&run->ftrack);
 	ft_user_list_clear(&run->unmapped);
@@ -465,7 +465,7 @@ reconcile(struct run *run)
 					  : ft_strerror(r));
 		return EXIT_ERRORS;
 	}
-	apply_now_iso(run->rep.started, sizeof(run->rep.started));
+	plan_ops_now_iso(run->rep.started, sizeof(run->rep.started));
 	/* Read ftrack even when LDAP failed: the held plan then shows what
 	 * the incomplete answer would have done, and nothing is written. */
 	read_ldap(run);
@@ -489,7 +489,6 @@ int
 cmd_reconcile(int argc, char **argv, const char *config_path)
 {
 	struct run *run = calloc(1, sizeof(*run));
-	char err[1024];
 	int code;
 
 	if (run == NULL)
@@ -501,18 +500,10 @@ cmd_reconcile(int argc, char **argv, const char *config_path)
 		free(run);
 		return EXIT_USAGE;
 	}
-	if (config_load(config_path, &run->cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ftrack-syncd: %s\n", err);
+	code = cmd_open(config_path, false, &run->cfg);
+	if (code != EXIT_OK) {
 		free(run);
-		return EXIT_USAGE;
-	}
-	log_init("ftrack-syncd",
-		 run->cfg->daemon.log_target == LOG_TARGET_STDERR,
-		 run->cfg->daemon.log_level);
-	if (cmd_become_daemon_user(run->cfg) < 0) {
-		config_free(run->cfg);
-		free(run);
-		return EXIT_ERRORS;
+		return code;
 	}
 	run->rep.mode = run->apply ? "apply" : "dry-run";
 	run->rep.forced = run->force;

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* check_plan.c: the per-person decision, table-driven. */
+/* check_plan_user.c: the per-person decision, table-driven. */
 #include <check.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "plan.h"
+#include "plan_user.h"
 
-Suite *plan_suite(void);
+Suite *plan_user_suite(void);
 
 static char skip0[] = "root";
 static char prot0[] = "admin";
@@ -305,9 +305,9 @@ START_TEST(test_kind_names)
 END_TEST
 
 Suite *
-plan_suite(void)
+plan_user_suite(void)
 {
-	Suite *s = suite_create("plan");
+	Suite *s = suite_create("plan_user");
 	TCase *tc = tcase_create("user");
 
 	tcase_add_test(tc, test_create);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* apply.c: a plan_action as ftrack batch operations. */
-#include "apply.h"
+/* plan_ops.c: a plan_action as ftrack batch operations. */
+#include "plan_ops.h"
 
 #include <string.h>
 #include <time.h>
@@ -8,7 +8,7 @@
 #include "ft_err.h"
 
 void
-apply_now_iso(char *buf, size_t len)
+plan_ops_now_iso(char *buf, size_t len)
 {
 	time_t now = time(NULL);
 	struct tm tm;
@@ -62,7 +62,7 @@ apply_markers(struct ftrack_batch *b, const struct plan_action *a,
 }
 
 int
-apply_action(struct ftrack_batch *b, const struct plan_action *a,
+plan_ops_add(struct ftrack_batch *b, const struct plan_action *a,
 	     const char *now_iso, size_t *ret_op)
 {
 	unsigned fields = user_fields(a->fields);

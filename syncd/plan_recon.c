@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* recon.c: the reconcile plan over both populations, and its guards. */
-#include "recon.h"
+/* plan_recon.c: the reconcile plan over both populations, and its guards. */
+#include "plan_recon.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -49,9 +49,9 @@ cmp_action(const void *pa, const void *pb)
 }
 
 struct build {
-	const struct recon_input *in;
+	const struct plan_recon_input *in;
 	size_t unidentified; /* unmapped entries with no identity at all */
-	struct recon_plan *p;
+	struct plan_recon *p;
 	size_t cap;
 	/* indexes by position, not copies of the keys: 100,000 users cost
 	 * a few MiB here, not tens */
@@ -288,14 +288,14 @@ plan_leavers(struct build *b)
 	return r;
 }
 
-static void guard(struct recon_plan *p, enum recon_guard_id id, bool ok,
+static void guard(struct plan_recon *p, enum plan_guard_id id, bool ok,
 		  bool forceable, const char *fmt, ...) FT_PRINTF(5, 6);
 
 static void
-guard(struct recon_plan *p, enum recon_guard_id id, bool ok, bool forceable,
+guard(struct plan_recon *p, enum plan_guard_id id, bool ok, bool forceable,
       const char *fmt, ...)
 {
-	struct recon_guard *g = &p->guard[id];
+	struct plan_guard *g = &p->guard[id];
 	va_list ap;
 
 	g->name = guard_names[id];
@@ -316,7 +316,7 @@ limit_of(const struct limit *l, unsigned long base)
 }
 
 static void
-guard_shrink(const struct recon_input *in, struct recon_plan *p)
+guard_shrink(const struct plan_recon_input *in, struct plan_recon *p)
 {
 	unsigned long last = in->last_good, n = p->population;
 	const struct limit *l = &in->policy->max_shrink;
@@ -350,7 +350,7 @@ ldap_has_enabled(const struct ft_user_list *l, const char *name)
 }
 
 static void
-guard_sentinels(const struct recon_input *in, struct recon_plan *p)
+guard_sentinels(const struct plan_recon_input *in, struct plan_recon *p)
 {
 	const struct strlist *s = &in->policy->sentinel_users;
 	char missing[160] = "";
@@ -374,7 +374,7 @@ guard_sentinels(const struct recon_input *in, struct recon_plan *p)
 }
 
 static void
-guard_deactivate(const struct recon_input *in, struct recon_plan *p)
+guard_deactivate(const struct plan_recon_input *in, struct plan_recon *p)
 {
 	const struct limit *l = &in->policy->max_deactivate;
 	unsigned long active = 0, leavers, limit;
@@ -390,7 +390,7 @@ guard_deactivate(const struct recon_input *in, struct recon_plan *p)
 }
 
 static void
-check_guards(const struct recon_input *in, struct recon_plan *p,
+check_guards(const struct plan_recon_input *in, struct plan_recon *p,
 	     size_t unidentified)
 {
 	unsigned long n = p->population, min = in->policy->min_ldap_users;
@@ -415,7 +415,7 @@ check_guards(const struct recon_input *in, struct recon_plan *p,
 }
 
 int
-recon_plan_build(const struct recon_input *in, struct recon_plan *ret)
+plan_recon_build(const struct plan_recon_input *in, struct plan_recon *ret)
 {
 	struct build b = {.in = in, .p = ret};
 	size_t i;
@@ -435,7 +435,7 @@ recon_plan_build(const struct recon_input *in, struct recon_plan *ret)
 	free(b.twin);
 	free(b.seen);
 	if (r < 0) {
-		recon_plan_free(ret);
+		plan_recon_free(ret);
 		return r;
 	}
 	if (ret->n > 1)
@@ -445,14 +445,14 @@ recon_plan_build(const struct recon_input *in, struct recon_plan *ret)
 }
 
 void
-recon_plan_free(struct recon_plan *p)
+plan_recon_free(struct plan_recon *p)
 {
 	free(p->v);
 	memset(p, 0, sizeof(*p));
 }
 
 bool
-recon_plan_held(const struct recon_plan *p, bool force)
+plan_recon_held(const struct plan_recon *p, bool force)
 {
 	size_t i;
 
@@ -464,7 +464,7 @@ recon_plan_held(const struct recon_plan *p, bool force)
 }
 
 size_t
-recon_plan_changes(const struct recon_plan *p)
+plan_recon_changes(const struct plan_recon *p)
 {
 	return p->count[PLAN_CREATE] + p->count[PLAN_UPDATE] +
 	       p->count[PLAN_LINK] + p->count[PLAN_RENAME] +

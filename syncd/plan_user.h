@@ -12,8 +12,8 @@
  * No I/O, no allocation: results point into the caller's structs (borrowed)
  * and hold the reason in a fixed buffer.  Thread-safe.
  */
-#ifndef PLAN_H
-#define PLAN_H
+#ifndef PLAN_USER_H
+#define PLAN_USER_H
 
 #include <stdbool.h>
 

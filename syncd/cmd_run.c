@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * server.c: `ftrack-syncd run`: the daemon's main loop.
+ * cmd_run.c: `ftrack-syncd run`: the daemon's main loop.
  *
  * One thread reads the login socket, the signals (signalfd) and the queue
  * folder (inotify), journals each accepted login and hands it to the
@@ -601,25 +601,16 @@ cmd_run(int argc, char **argv, const char *config_path)
 			   .sock = -1,
 			   .sigfd = -1,
 			   .inofd = -1};
-	char err[1024];
-	int r;
+	int r, code;
 
 	(void)argv;
 	if (argc > 1) {
 		fprintf(stderr, "usage: ftrack-syncd [-c FILE] run\n");
 		return EXIT_USAGE;
 	}
-	r = config_load(config_path, &s.cfg, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "ftrack-syncd: %s\n", err);
-		return EXIT_USAGE;
-	}
-	log_init("ftrack-syncd", s.cfg->daemon.log_target == LOG_TARGET_STDERR,
-		 s.cfg->daemon.log_level);
-	if (cmd_become_daemon_user(s.cfg) < 0) {
-		config_free(s.cfg);
-		return EXIT_ERRORS;
-	}
+	code = cmd_open(config_path, false, &s.cfg);
+	if (code != EXIT_OK)
+		return code;
 	ratelimit_init(&s.rl, RATE_BURST, RATE_PER_MINUTE);
 	ratelimit_init(&s.warn_rl, 5, 5);
 	r = server_open(&s);

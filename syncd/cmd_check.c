@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmd_check.c: `ftrack-syncd check`: the config, a bind to LDAP, ftrack. */
+#include <stdio.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "ft_err.h"
+#include "ftrack_api.h"
+#include "ldap_src.h"
+
+static bool
+check_ldap(const struct config *cfg)
+{
+	struct ldap_src *src = NULL;
+	char err[LDAP_SRC_REASON_MAX] = "out of memory";
+	int r;
+
+	r = ldap_src_new(cfg, &src);
+	if (r == FT_OK)
+		r = ldap_src_connect(src, err, sizeof(err));
+	ldap_src_free(src);
+	if (r < 0) {
+		printf("ldap:    FAILED: %s\n", err);
+		return false;
+	}
+	printf("ldap:    ok: %s, bound %s%s\n", cfg->ldap.uri,
+	       cfg->ldap.bind_dn ? "as " : "anonymously",
+	       cfg->ldap.bind_dn ? cfg->ldap.bind_dn : "");
+	return true;
+}
+
+static bool
+check_ftrack(const struct config *cfg)
+{
+	struct ftrack_client *c = NULL;
+	struct ftrack_retry once = {.attempts = 1};
+	char version[64], err[512] = "out of memory";
+	int r;
+
+	r = ftrack_client_new(cfg, &c);
+	if (r == FT_OK) {
+		ftrack_client_set_retry(c, &once);
+		r = ftrack_server_info(c, version, sizeof(version), err,
+				       sizeof(err));
+	}
+	ftrack_client_free(c);
+	if (r < 0) {
+		printf("ftrack:  FAILED: %s (%s)\n", err, ft_strerror(r));
+		return false;
+	}
+	printf("ftrack:  ok: %s, version %s, as '%s'\n", cfg->ftrack.server,
+	       version, cfg->ftrack.api_user);
+	return true;
+}
+
+int
+cmd_check(int argc, char **argv, const char *config_path)
+{
+	struct config *cfg = NULL;
+	bool ok;
+	int code;
+
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "usage: ftrack-syncd [-c FILE] check\n");
+		return EXIT_USAGE;
+	}
+	code = cmd_open(config_path, true, &cfg);
+	if (code != EXIT_OK)
+		return code;
+	printf("config:  ok: %s\n", cfg->path);
+	ok = check_ldap(cfg);
+	ok = check_ftrack(cfg) && ok;
+	config_free(cfg);
+	return ok ? EXIT_OK : EXIT_ERRORS;
+}

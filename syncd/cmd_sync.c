@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmd_sync.c: `ftrack-syncd sync USER...`: provision these users now. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "ft_proto.h"
+#include "sync.h"
+
+static int
+sync_chunk(struct sync *s, char **users, size_t n)
+{
+	struct sync_result *res = calloc(n, sizeof(*res));
+	int code = EXIT_OK;
+	size_t i;
+
+	if (res == NULL) {
+		fprintf(stderr, "ftrack-syncd: out of memory\n");
+		return EXIT_ERRORS;
+	}
+	sync_users(s, (const char *const *)users, n, res);
+	for (i = 0; i < n; i++) {
+		printf("%s: %s: %s\n", users[i],
+		       sync_outcome_name(res[i].outcome), res[i].detail);
+		if (res[i].outcome == SYNC_RETRY ||
+		    res[i].outcome == SYNC_FAILED)
+			code = EXIT_ERRORS;
+	}
+	free(res);
+	return code;
+}
+
+int
+cmd_sync(int argc, char **argv, const char *config_path)
+{
+	struct config *cfg = NULL;
+	struct sync *s = NULL;
+	char err[512];
+	int code = EXIT_OK, i, n;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: ftrack-syncd [-c FILE] sync USER...\n");
+		return EXIT_USAGE;
+	}
+	for (i = 1; i < argc; i++) {
+		if (argv[i][0] == '\0' ||
+		    ft_proto_value_ok(argv[i], strlen(argv[i])) < 0) {
+			fprintf(stderr, "ftrack-syncd: invalid user name\n");
+			return EXIT_USAGE;
+		}
+	}
+	code = cmd_open(config_path, true, &cfg);
+	if (code != EXIT_OK)
+		return code;
+	if (sync_new(cfg, &s, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ftrack-syncd: %s\n", err);
+		config_free(cfg);
+		return EXIT_ERRORS;
+	}
+	for (i = 1; i < argc; i += n) {
+		int c;
+
+		n = argc - i < SYNC_BATCH_MAX ? argc - i : SYNC_BATCH_MAX;
+		c = sync_chunk(s, argv + i, (size_t)n);
+		if (c != EXIT_OK)
+			code = c;
+	}
+	sync_free(s);
+	config_free(cfg);
+	return code;
+}

@@ -42,8 +42,6 @@ ft_strerror(int err)
 		return "ftrack rejected the data";
 	case FT_E_MALFORMED:
 		return "malformed ftrack response";
-	case FT_E_HELD:
-		return "held by a safety guard";
 	case FT_E_CONFLICT:
 		return "identity conflict";
 	}
@@ -53,6 +51,6 @@ ft_strerror(int err)
 int
 ft_err_transient(int err)
 {
-	return err == FT_E_LDAP_DOWN || err == FT_E_HTTP || err == FT_E_AGAIN ||
-	       err == FT_E_MALFORMED || err == FT_E_PARTIAL;
+	return err < 0 && err != FT_E_DATA && err != FT_E_INVAL &&
+	       err != FT_E_CONFLICT && err != FT_E_PROTO;
 }

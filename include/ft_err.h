@@ -29,14 +29,22 @@ enum ft_err {
 	FT_E_AUTH = -15,      /* ftrack refused our credentials */
 	FT_E_DATA = -16,      /* ftrack rejected the data (permanent) */
 	FT_E_MALFORMED = -17, /* ftrack answered in an unexpected shape */
-	FT_E_HELD = -18,      /* a reconcile safety guard held the run */
-	FT_E_CONFLICT = -19,  /* two records claim one identity */
+	FT_E_CONFLICT = -18,  /* two records claim one identity */
 };
 
 /* Text for an FT_E_* code (or FT_OK); a static string, never NULL. */
 const char *ft_strerror(int err);
 
-/* True for failures worth retrying later (network, server busy). */
+/*
+ * The one transient/permanent rule: true for a failure worth retrying
+ * later, false for FT_OK and for the permanent failures, which retrying
+ * cannot mend: the data (FT_E_DATA: ftrack rejected it; FT_E_INVAL: an
+ * entry that cannot be mapped), a conflict of identities (FT_E_CONFLICT)
+ * and a malformed message (FT_E_PROTO).  Everything else is transient,
+ * including a revoked key (FT_E_AUTH), a failed bind (FT_E_LDAP) and an
+ * I/O error: a login waits and is retried, at the longest back-off, and
+ * never goes to failed/ for a fault of ours or of a server.
+ */
 int ft_err_transient(int err);
 
 #endif

@@ -27,6 +27,7 @@
 #include "plan_recon.h"
 #include "queue.h"
 #include "report.h"
+#include "timing.h"
 
 #define SKIPS_KEPT 1000 /* skipped LDAP entries listed in the report */
 
@@ -45,18 +46,8 @@ struct run {
 	int *codes;
 	char **messages;
 	struct report rep;
-	struct timespec t0;
+	double t0;
 };
-
-static double
-since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) +
-	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 static int
 on_ldap_user(void *ctx, struct ft_user *u)
@@ -101,9 +92,9 @@ static void
 read_ldap(struct run *run)
 {
 	struct ldap_src *src = NULL;
-	struct timespec t0;
+	double t0;
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = timing_now_s();
 	run->ldap_status = ldap_src_new(run->cfg, &src);
 	if (run->ldap_status == FT_OK)
 		run->ldap_status = ldap_src_search_all(
@@ -111,7 +102,7 @@ read_ldap(struct run *run)
 	if (run->ldap_status == FT_OK && run->skip_oom)
 		run->ldap_status = FT_E_NOMEM;
 	ldap_src_free(src);
-	run->rep.ldap_seconds = since(&t0);
+	run->rep.ldap_seconds = timing_now_s() - t0;
 	run->rep.ldap_entries = run->lst.entries;
 	run->rep.ldap_disabled = run->lst.disabled;
 	run->rep.ldap_skipped = run->lst.skipped;
@@ -134,16 +125,16 @@ on_ftrack_user(void *ctx, struct ft_user *u)
 static int
 read_ftrack(struct run *run)
 {
-	struct timespec t0;
+	double t0;
 	char err[512] = "";
 	int r;
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = timing_now_s();
 	r = ftrack_client_new(run->cfg, &run->ft);
 	if (r == FT_OK)
 		r = ftrack_users_all(run->ft, 0, on_ftrack_user, run, err,
 				     sizeof(err));
-	run->rep.ftrack_seconds = since(&t0);
+	run->rep.ftrack_seconds = timing_now_s() - t0;
 	run->rep.ftrack_users = run->ftrack.n;
 	if (r < 0)
 		log_error("unable to list the ftrack users: %s (%s)", err,
@@ -293,10 +284,10 @@ apply_plan(struct run *run)
 	size_t n = run->plan.n, i, *first, *nops;
 	struct ftrack_batch *b = NULL;
 	char when[32], err[512];
-	struct timespec t0;
+	double t0;
 	int r = FT_E_NOMEM, failed = 0;
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = timing_now_s();
 	run->codes = calloc(n + 1, sizeof(*run->codes));
 	run->messages = calloc(n + 1, sizeof(*run->messages));
 	first = calloc(n + 1, sizeof(*first));
@@ -304,7 +295,7 @@ apply_plan(struct run *run)
 	if (!run->codes || !run->messages || !first || !nops ||
 	    ftrack_batch_new(&b) < 0)
 		goto out;
-	plan_ops_now_iso(when, sizeof(when));
+	timing_now_iso(when, sizeof(when));
 	for (i = 0; i < n; i++) {
 		size_t before = ftrack_batch_count(b);
 
@@ -324,7 +315,7 @@ out:
 	ftrack_batch_free(b);
 	free(first);
 	free(nops);
-	run->rep.apply_seconds = since(&t0);
+	run->rep.apply_seconds = timing_now_s() - t0;
 	return r;
 }
 
@@ -357,8 +348,8 @@ write_reports(struct run *run, bool held)
 		ftrack_client_stats(run->ft, &st);
 	run->rep.http_requests = st.requests;
 	run->rep.connections = st.connections;
-	plan_ops_now_iso(run->rep.finished, sizeof(run->rep.finished));
-	run->rep.seconds = since(&run->t0);
+	timing_now_iso(run->rep.finished, sizeof(run->rep.finished));
+	run->rep.seconds = timing_now_s() - run->t0;
 	r = report_write(&run->rep, queue_reports_dirfd(run->q),
 			 "last-reconcile.json");
 	if (r == FT_OK && held)
@@ -465,7 +456,7 @@ reconcile(struct run *run)
 					  : ft_strerror(r));
 		return EXIT_ERRORS;
 	}
-	plan_ops_now_iso(run->rep.started, sizeof(run->rep.started));
+	timing_now_iso(run->rep.started, sizeof(run->rep.started));
 	/* Read ftrack even when LDAP failed: the held plan then shows what
 	 * the incomplete answer would have done, and nothing is written. */
 	read_ldap(run);
@@ -493,7 +484,7 @@ cmd_reconcile(int argc, char **argv, const char *config_path)
 
 	if (run == NULL)
 		return EXIT_ERRORS;
-	(void)clock_gettime(CLOCK_MONOTONIC, &run->t0);
+	run->t0 = timing_now_s();
 	if (parse_args(run, argc, argv) < 0) {
 		fprintf(stderr, "usage: ftrack-syncd [-c FILE] reconcile "
 				"[--apply [--force]] [--json]\n");

@@ -32,6 +32,7 @@
 #include "queue.h"
 #include "ratelimit.h"
 #include "report.h"
+#include "timing.h"
 #include "worker.h"
 
 #define READ_BURST       1024  /* datagrams per wake, then other fds */
@@ -146,10 +147,10 @@ scan_queue(struct server *s)
 {
 	int r;
 
-	s->next_scan_ms = worker_now_ms() + SCAN_EVERY_MS;
+	s->next_scan_ms = timing_now_ms() + SCAN_EVERY_MS;
 	r = queue_scan(s->q, on_scanned, on_damaged, s);
 	if (r == FT_E_AGAIN)
-		s->next_scan_ms = worker_now_ms() + 1000; /* the rest soon */
+		s->next_scan_ms = timing_now_ms() + 1000; /* the rest soon */
 	else if (r < 0)
 		log_error("unable to scan the queue: %s", errtext(r));
 }
@@ -164,7 +165,7 @@ static bool
 admit(struct server *s, const struct ft_event *ev, uid_t uid)
 {
 	const struct config_policy *pol = &s->cfg->policy;
-	uint64_t now = worker_now_ms();
+	uint64_t now = timing_now_ms();
 
 	if (!ratelimit_allow(&s->rl, uid, now)) {
 		s->m.events_dropped[METRICS_DROP_RATE_LIMITED]++;
@@ -331,7 +332,7 @@ write_metrics(struct server *s)
 	size_t depth = 0, failed = 0, i;
 	int r;
 
-	s->next_metrics_ms = worker_now_ms() + METRICS_EVERY_MS;
+	s->next_metrics_ms = timing_now_ms() + METRICS_EVERY_MS;
 	note_reconcile(s);
 	m = s->m;
 	worker_stats(s->w, &ws);
@@ -370,7 +371,7 @@ start_reconcile(struct server *s, const char *why)
 
 	if (s->cfg->policy.reconcile_interval > 0)
 		s->next_reconcile_ms =
-			worker_now_ms() +
+			timing_now_ms() +
 			s->cfg->policy.reconcile_interval * 1000u;
 	if (s->reconcile_pid > 0) {
 		log_info("reconcile (%s) not started: one is running", why);
@@ -388,7 +389,7 @@ start_reconcile(struct server *s, const char *why)
 		log_error("unable to start the reconcile: %s", strerror(e));
 		return;
 	}
-	s->reconcile_started_ms = worker_now_ms();
+	s->reconcile_started_ms = timing_now_ms();
 	log_info("reconcile started (%s), pid %ld", why,
 		 (long)s->reconcile_pid);
 }
@@ -412,7 +413,7 @@ reap_reconcile(struct server *s)
 		/* it wrote no report: say so in the metrics */
 		s->m.last_reconcile_time = (long long)time(NULL);
 		s->m.last_reconcile_duration =
-			(double)(worker_now_ms() - s->reconcile_started_ms) /
+			(double)(timing_now_ms() - s->reconcile_started_ms) /
 			1000.0;
 		s->m.last_reconcile_result = METRICS_RESULT_FAILED;
 		log_error("reconcile failed (%s %d)",
@@ -482,7 +483,7 @@ read_signals(struct server *s)
 static int
 poll_timeout(const struct server *s)
 {
-	uint64_t now = worker_now_ms(), next = now + 1000;
+	uint64_t now = timing_now_ms(), next = now + 1000;
 
 	if (s->next_metrics_ms < next)
 		next = s->next_metrics_ms;
@@ -496,7 +497,7 @@ poll_timeout(const struct server *s)
 static void
 tick(struct server *s)
 {
-	uint64_t now = worker_now_ms();
+	uint64_t now = timing_now_ms();
 
 	if (now >= s->next_scan_ms)
 		scan_queue(s);
@@ -617,7 +618,7 @@ cmd_run(int argc, char **argv, const char *config_path)
 	if (r == FT_OK) {
 		if (s.cfg->policy.reconcile_interval > 0)
 			s.next_reconcile_ms =
-				worker_now_ms() +
+				timing_now_ms() +
 				s.cfg->policy.reconcile_interval * 1000u;
 		log_info("listening on %s", s.cfg->daemon.socket);
 		note_reconcile(&s);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "ft_err.h"
 
 void
@@ -27,16 +28,11 @@ ft_user_clear(struct ft_user *u)
 int
 ft_user_list_push(struct ft_user_list *list, struct ft_user *u)
 {
-	if (list->n == list->cap) {
-		size_t cap = list->cap ? list->cap * 2 : 64;
-		struct ft_user *v;
+	int r = array_grow(&list->v, &list->cap, list->n + 1, sizeof(*list->v),
+			   64, 0);
 
-		v = reallocarray(list->v, cap, sizeof(*v));
-		if (v == NULL)
-			return FT_E_NOMEM;
-		list->v = v;
-		list->cap = cap;
-	}
+	if (r < 0)
+		return r;
 	list->v[list->n++] = *u;
 	memset(u, 0, sizeof(*u));
 	return FT_OK;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ftrack_api.c: the ftrack client: retries, lookups, listings, batches. */
 #include "ftrack_api.h"
+#include "timing.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "ft_err.h"
 #include "http.h"
 
@@ -38,37 +40,6 @@ static const struct ftrack_retry retry_defaults = {
 };
 
 /* ---- client ------------------------------------------------------------- */
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t
-rng_seed(void)
-{
-	uint64_t s = 0;
-
-	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
-		s = now_ms() ^ ((uint64_t)getpid() << 32);
-	return s != 0 ? s : 0x9e3779b97f4a7c15ULL;
-}
-
-static uint64_t
-rng_next(struct ftrack_client *c)
-{
-	uint64_t x = c->rng;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	c->rng = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
 
 /* "<server>/api", the server's trailing slashes dropped. */
 static int
@@ -121,7 +92,7 @@ ftrack_client_new(const struct config *cfg, struct ftrack_client **ret)
 	if (c->batch_size > FTRACK_MAX_BATCH_SIZE)
 		c->batch_size = FTRACK_MAX_BATCH_SIZE;
 	c->retry = retry_defaults;
-	c->rng = rng_seed();
+	c->rng = timing_seed();
 	*ret = c;
 	c = NULL;
 out:
@@ -188,14 +159,9 @@ stopped(const struct ftrack_client *c)
 static uint64_t
 backoff_ms(struct ftrack_client *c, unsigned n, long retry_after)
 {
-	uint64_t d = c->retry.base_ms;
-	unsigned i;
+	uint64_t d = timing_backoff_ms(n > 0 ? n - 1 : 0, c->retry.base_ms,
+				       c->retry.max_ms, timing_rand(&c->rng));
 
-	for (i = 1; i < n && d < c->retry.max_ms; i++)
-		d *= 2;
-	if (d > c->retry.max_ms)
-		d = c->retry.max_ms;
-	d = d / 2 + rng_next(c) % (d / 2 + 1);
 	if (retry_after > 0) {
 		uint64_t ra = (uint64_t)retry_after;
 
@@ -211,12 +177,12 @@ backoff_ms(struct ftrack_client *c, unsigned n, long retry_after)
 static bool
 pause_ms(const struct ftrack_client *c, uint64_t ms, uint64_t deadline)
 {
-	uint64_t end = now_ms() + ms;
+	uint64_t end = timing_now_ms() + ms;
 
 	if (end > deadline)
 		return false;
 	while (!stopped(c)) {
-		uint64_t now = now_ms(), left;
+		uint64_t now = timing_now_ms(), left;
 		struct timespec ts;
 
 		if (now >= end)
@@ -262,7 +228,7 @@ call_ops(struct ftrack_client *c, const struct ftrack_ops *ops, size_t first,
 	 size_t n, struct call *k, struct ftrack_reply **ret, char *err,
 	 size_t errlen)
 {
-	uint64_t deadline = now_ms() + c->retry.deadline_ms;
+	uint64_t deadline = timing_now_ms() + c->retry.deadline_ms;
 	char *body = NULL;
 	size_t len = 0;
 	int r;
@@ -959,15 +925,9 @@ bop_prepare(struct ftrack_batch *b, struct bop *o, enum bop_kind kind,
 	memset(o, 0, sizeof(*o));
 	if (user_id == NULL || b->committed)
 		return FT_E_INVAL;
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		struct bop *v = reallocarray(b->v, cap, sizeof(*v));
-
-		if (v == NULL)
-			return FT_E_NOMEM;
-		b->v = v;
-		b->cap = cap;
-	}
+	r = array_grow(&b->v, &b->cap, b->n + 1, sizeof(*b->v), 64, 0);
+	if (r < 0)
+		return r;
 	o->kind = kind;
 	o->code = FT_E_AGAIN;
 	o->user_id = dup_or_null(user_id, &r);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "ft_err.h"
 #include "ft_util.h"
 
@@ -59,20 +60,13 @@ struct sbuf {
 static int
 sb_add(struct sbuf *sb, const char *s, size_t n)
 {
+	int r;
+
 	if (n > FTRACK_EXPR_MAX - sb->len)
 		return FT_E_TOOBIG;
-	if (sb->len + n + 1 > sb->cap) {
-		size_t cap = sb->cap ? sb->cap : 256;
-		char *p;
-
-		while (cap < sb->len + n + 1)
-			cap *= 2;
-		p = realloc(sb->p, cap);
-		if (p == NULL)
-			return FT_E_NOMEM;
-		sb->p = p;
-		sb->cap = cap;
-	}
+	r = array_grow(&sb->p, &sb->cap, sb->len + n + 1, 1, 256, 0);
+	if (r < 0)
+		return r;
 	memcpy(sb->p + sb->len, s, n);
 	sb->len += n;
 	sb->p[sb->len] = '\0';
@@ -804,16 +798,11 @@ ftrack_marker_list_clear(struct ftrack_marker_list *list)
 static int
 marker_push(struct ftrack_marker_list *list, struct ftrack_marker *m)
 {
-	if (list->n == list->cap) {
-		size_t cap = list->cap ? list->cap * 2 : 64;
-		struct ftrack_marker *v;
+	int r = array_grow(&list->v, &list->cap, list->n + 1, sizeof(*list->v),
+			   64, 0);
 
-		v = reallocarray(list->v, cap, sizeof(*v));
-		if (v == NULL)
-			return FT_E_NOMEM;
-		list->v = v;
-		list->cap = cap;
-	}
+	if (r < 0)
+		return r;
 	list->v[list->n++] = *m;
 	memset(m, 0, sizeof(*m));
 	return FT_OK;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "ft_err.h"
 
 struct http {
@@ -53,19 +54,9 @@ on_body(char *p, size_t size, size_t nmemb, void *ud)
 		h->toobig = true;
 		return 0; /* CURLE_WRITE_ERROR */
 	}
-	if (h->len + n + 1 > h->cap) {
-		size_t cap = h->cap ? h->cap : 16384;
-		char *b;
-
-		while (cap < h->len + n + 1)
-			cap *= 2;
-		b = realloc(h->buf, cap);
-		if (b == NULL) {
-			h->nomem = true;
-			return 0;
-		}
-		h->buf = b;
-		h->cap = cap;
+	if (array_grow(&h->buf, &h->cap, h->len + n + 1, 1, 16384, 0) < 0) {
+		h->nomem = true;
+		return 0;
 	}
 	memcpy(h->buf + h->len, p, n);
 	h->len += n;

@@ -12,8 +12,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "array.h"
 #include "ft_err.h"
 #include "ldap_map.h"
+#include "timing.h"
 
 #define VIEW_ATTRS_MAX  32  /* attributes of an entry looked at */
 #define EMPTY_PAGES_MAX 16  /* empty pages in a row with a cookie */
@@ -655,15 +657,10 @@ dn_cmp(const void *a, const void *b)
 static int
 dnset_add(struct dnset *s, const char *dn)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap > 0 ? s->cap * 2 : 64;
-		char **v = reallocarray(s->v, cap, sizeof(*v));
+	int r = array_grow(&s->v, &s->cap, s->n + 1, sizeof(*s->v), 64, 0);
 
-		if (v == NULL)
-			return FT_E_NOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (r < 0)
+		return r;
 	s->v[s->n] = strdup(dn);
 	if (s->v[s->n] == NULL)
 		return FT_E_NOMEM;
@@ -946,16 +943,6 @@ run_once(struct run *run)
 	return r;
 }
 
-static double
-since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) +
-	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 int
 ldap_src_search_all(struct ldap_src *src,
 		    int (*on_user)(void *ctx, struct ft_user *u),
@@ -966,12 +953,12 @@ ldap_src_search_all(struct ldap_src *src,
 	struct ldap_src_stats local = {0};
 	struct run run = {src,          on_user, on_skip, ctx, NULL,
 			  {NULL, 0, 0}, false,   0,       0};
-	struct timespec t0;
+	double t0;
 	bool reused = src->ld != NULL;
 	int r;
 
 	run.st = stats != NULL ? stats : &local;
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = timing_now_s();
 	memset(run.st, 0, sizeof(*run.st));
 	r = run_once(&run);
 	/* A kept connection that died while idle: once more, if nothing
@@ -982,7 +969,7 @@ ldap_src_search_all(struct ldap_src *src,
 		memset(run.st, 0, sizeof(*run.st));
 		r = run_once(&run);
 	}
-	run.st->seconds = since(&t0);
+	run.st->seconds = timing_now_s() - t0;
 	if (r == FT_OK)
 		run.st->reason[0] = '\0';
 	dnset_clear(&run.disabled);

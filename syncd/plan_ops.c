@@ -7,17 +7,6 @@
 
 #include "ft_err.h"
 
-void
-plan_ops_now_iso(char *buf, size_t len)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		buf[0] = '\0';
-}
-
 /* The FTRACK_F_* bits of the user attributes a writes. */
 static unsigned
 user_fields(unsigned f)

@@ -26,7 +26,4 @@ FT_MUST_USE int plan_ops_add(struct ftrack_batch *b,
 			     const struct plan_action *a, const char *now_iso,
 			     size_t *ret_op);
 
-/* The current UTC time as ISO 8601 ("2026-11-27T14:00:00Z"). */
-void plan_ops_now_iso(char *buf, size_t len);
-
 #endif

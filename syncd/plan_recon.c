@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "ft_err.h"
 
 static const char *const guard_names[GUARD_COUNT] = {
@@ -67,18 +68,15 @@ struct build {
 static int
 keep_listed(struct build *b, const struct plan_action *a, bool listed)
 {
+	int r;
+
 	b->p->count[a->kind]++;
 	if (!listed)
 		return FT_OK;
-	if (b->p->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		struct plan_action *v = reallocarray(b->p->v, cap, sizeof(*v));
-
-		if (v == NULL)
-			return FT_E_NOMEM;
-		b->p->v = v;
-		b->cap = cap;
-	}
+	r = array_grow(&b->p->v, &b->cap, b->p->n + 1, sizeof(*b->p->v), 64,
+		       0);
+	if (r < 0)
+		return r;
 	b->p->v[b->p->n++] = *a;
 	return FT_OK;
 }

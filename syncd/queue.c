@@ -14,8 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "ft_err.h"
 #include "ft_util.h"
+#include "timing.h"
 
 #define DIR_FLAGS      (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define FILE_FLAGS     (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
@@ -602,21 +604,6 @@ heap_down(struct entry *v, size_t n, size_t i)
 	}
 }
 
-static int
-entries_grow(struct entries *es)
-{
-	size_t cap = es->cap == 0 ? 64 : es->cap * 2;
-	struct entry *v;
-
-	if (cap > es->limit)
-		cap = es->limit;
-	v = reallocarray(es->v, cap, sizeof(*v));
-	if (v == NULL)
-		return FT_E_NOMEM;
-	es->v = v;
-	es->cap = cap;
-	return FT_OK;
-}
 
 /* Keep (name, mtime, mode) if it is among the `limit` oldest so far. */
 static int
@@ -630,7 +617,8 @@ entries_add(struct entries *es, const char *name, const struct stat *st)
 		if (key_cmp(&st->st_mtim, name, &es->v[0].mtime,
 			    es->v[0].name) >= 0)
 			return FT_OK;
-	} else if (es->n == es->cap && entries_grow(es) < 0) {
+	} else if (array_grow(&es->v, &es->cap, es->n + 1, sizeof(*es->v), 64,
+			      es->limit) < 0) {
 		return FT_E_NOMEM;
 	}
 	e.name = strdup(name);
@@ -783,16 +771,6 @@ queue_failed_count(const struct queue *q, size_t *ret_n)
 unsigned long
 queue_backoff_ms(unsigned attempt, unsigned long rnd)
 {
-	unsigned long d = QUEUE_BACKOFF_BASE_MS, lo, hi;
-	unsigned i;
-
-	for (i = 0; i < attempt && d < QUEUE_BACKOFF_MAX_MS; i++)
-		d *= 2;
-	if (d > QUEUE_BACKOFF_MAX_MS)
-		d = QUEUE_BACKOFF_MAX_MS;
-	lo = d - d / 5;
-	hi = d + d / 5;
-	if (hi > QUEUE_BACKOFF_MAX_MS)
-		hi = QUEUE_BACKOFF_MAX_MS;
-	return lo + rnd % (hi - lo + 1);
+	return (unsigned long)timing_backoff_ms(attempt, QUEUE_BACKOFF_BASE_MS,
+						 QUEUE_BACKOFF_MAX_MS, rnd);
 }

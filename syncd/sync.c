@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sync.c: provision a batch of logins: LDAP, plan, batched ftrack writes. */
 #include "sync.h"
+#include "timing.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,7 +130,7 @@ round_lookup(struct sync *s, struct round *rd)
 			rd->wanted[i] = true;
 		else if (r == FT_E_NOTFOUND)
 			result(res, SYNC_NOT_LDAP, FT_OK, "not in LDAP");
-		else if (r == FT_E_CONFLICT || r == FT_E_INVAL)
+		else if (!ft_err_transient(r))
 			result(res, SYNC_FAILED, r, err);
 		else {
 			result(res, SYNC_RETRY, r, err);
@@ -162,7 +163,7 @@ round_fail_wanted(struct round *rd, int r, const char *err)
 		if (!rd->wanted[i])
 			continue;
 		rd->wanted[i] = false;
-		result(&rd->res[i], r == FT_E_DATA ? SYNC_FAILED : SYNC_RETRY,
+		result(&rd->res[i], ft_err_transient(r) ? SYNC_RETRY : SYNC_FAILED,
 		       r, err);
 	}
 }
@@ -216,7 +217,7 @@ round_plan(struct sync *s, struct round *rd, struct ftrack_batch *b)
 	size_t i, before;
 	int r;
 
-	plan_ops_now_iso(when, sizeof(when));
+	timing_now_iso(when, sizeof(when));
 	for (i = 0; i < rd->n; i++) {
 		const struct ft_user *l = &rd->ldap[i];
 
@@ -285,7 +286,7 @@ round_settle(struct round *rd, const struct ftrack_batch *b)
 			       a->reason);
 		else
 			result(&rd->res[i],
-			       code == FT_E_DATA ? SYNC_FAILED : SYNC_RETRY,
+			       ft_err_transient(code) ? SYNC_RETRY : SYNC_FAILED,
 			       code,
 			       fr.message ? fr.message : ft_strerror(code));
 	}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* worker.c: the provisioning thread: batches, retries, queue upkeep. */
+#include "timing.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "ft_err.h"
 #include "log.h"
 #include "umap.h"
@@ -44,47 +46,20 @@ struct worker {
 	struct sync_result *results; /* WORKER_BATCH of them */
 };
 
-uint64_t
-worker_now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static unsigned long
-next_rnd(struct worker *w)
-{
-	w->rnd ^= w->rnd << 13;
-	w->rnd ^= w->rnd >> 7;
-	w->rnd ^= w->rnd << 17;
-	return (unsigned long)w->rnd;
-}
-
 static int
 ready_push(struct worker *w, const char *user)
 {
 	char *copy;
 
-	if (w->ready_head + w->ready_n == w->ready_cap) {
-		size_t cap = w->ready_cap ? w->ready_cap * 2 : 256;
-		char **v;
-
-		if (w->ready_head > 0) { /* compact before growing */
-			memmove(w->ready, w->ready + w->ready_head,
-				w->ready_n * sizeof(*w->ready));
-			w->ready_head = 0;
-			cap = w->ready_cap;
-		}
-		v = cap == w->ready_cap
-			    ? w->ready
-			    : reallocarray(w->ready, cap, sizeof(*v));
-		if (v == NULL)
-			return FT_E_NOMEM;
-		w->ready = v;
-		w->ready_cap = cap;
+	if (w->ready_head > 0 && w->ready_head + w->ready_n == w->ready_cap) {
+		/* compact before growing */
+		memmove(w->ready, w->ready + w->ready_head,
+			w->ready_n * sizeof(*w->ready));
+		w->ready_head = 0;
 	}
+	if (array_grow(&w->ready, &w->ready_cap, w->ready_n + 1,
+		       sizeof(*w->ready), 256, 0) < 0)
+		return FT_E_NOMEM;
 	copy = strdup(user);
 	if (copy == NULL)
 		return FT_E_NOMEM;
@@ -112,7 +87,7 @@ worker_new(const struct config *cfg, struct queue *q, struct worker **ret)
 		return FT_E_NOMEM;
 	w->cfg = cfg;
 	w->q = q;
-	w->rnd = (uint64_t)worker_now_ms() | 1u;
+	w->rnd = timing_seed();
 	w->next_retry_ms = UINT64_MAX;
 	w->st.ldap_up = w->st.ftrack_up = true;
 	w->pending = umap_new();
@@ -230,7 +205,7 @@ take_batch(struct worker *w, char **batch, size_t max)
 	size_t n = 0;
 
 	while (!w->stop && w->next_cfg == NULL) {
-		uint64_t now = worker_now_ms(), wake;
+		uint64_t now = timing_now_ms(), wake;
 
 		if (now >= w->next_sweep_ms)
 			sweep_recent(w, now);
@@ -307,7 +282,7 @@ settle_state(struct worker *w, char *user, const struct sync_result *r,
 	if (r->outcome == SYNC_RETRY || r->outcome == SYNC_FAILED)
 		w->st.errors[metrics_error_kind(r->err)]++;
 	if (r->outcome == SYNC_RETRY && p != NULL) {
-		p->due_ms = now + queue_backoff_ms(p->attempts, next_rnd(w));
+		p->due_ms = now + queue_backoff_ms(p->attempts, timing_rand(&w->rnd));
 		p->attempts++;
 		p->in_flight = false;
 		if (p->due_ms < w->next_retry_ms)
@@ -348,11 +323,10 @@ run_batch(struct worker *w, char **batch, size_t n)
 	sync_users(w->sync, (const char *const *)batch, n, w->results);
 }
 
+/* Outside the lock: one log line and the queue file of each result. */
 static void
-finish_batch(struct worker *w, char **batch, size_t n)
+settle_files(struct worker *w, char **batch, size_t n)
 {
-	uint64_t now = worker_now_ms();
-	unsigned long searches = 0, requests = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -362,9 +336,18 @@ finish_batch(struct worker *w, char **batch, size_t n)
 			sync_outcome_name(r->outcome), batch[i], r->detail);
 		settle_file(w, batch[i], r);
 	}
+}
+
+/* Under the lock: the maps and counters of the batch; frees batch[]. */
+static void
+settle_states(struct worker *w, char **batch, size_t n)
+{
+	uint64_t now = timing_now_ms();
+	unsigned long searches = 0, requests = 0;
+	size_t i;
+
 	if (w->sync != NULL)
 		sync_counts(w->sync, &searches, &requests);
-	pthread_mutex_lock(&w->mu);
 	for (i = 0; i < n; i++) {
 		settle_state(w, batch[i], &w->results[i], now);
 		free(batch[i]);
@@ -404,7 +387,9 @@ worker_main(void *arg)
 			continue;
 		pthread_mutex_unlock(&w->mu);
 		run_batch(w, batch, n);
-		finish_batch(w, batch, n); /* returns with the lock held */
+		settle_files(w, batch, n);
+		pthread_mutex_lock(&w->mu);
+		settle_states(w, batch, n);
 	}
 	pthread_mutex_unlock(&w->mu);
 	sync_free(w->sync);
@@ -487,7 +472,7 @@ worker_cooled(struct worker *w, const char *user)
 	pthread_mutex_lock(&w->mu);
 	at = umap_get_num(w->recent, user);
 	cool = w->cfg->policy.login_cooldown * 1000u;
-	yes = at != 0 && worker_now_ms() < at + cool;
+	yes = at != 0 && timing_now_ms() < at + cool;
 	pthread_mutex_unlock(&w->mu);
 	return yes;
 }

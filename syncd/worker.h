@@ -81,7 +81,5 @@ bool worker_config_retired(struct worker *w, const struct config *old);
 /* A snapshot of the counters. */
 void worker_stats(struct worker *w, struct worker_stats *ret);
 
-/* Milliseconds on the monotonic clock. */
-uint64_t worker_now_ms(void);
 
 #endif

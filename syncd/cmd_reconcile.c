@@ -260,61 +260,25 @@ log_changes(const struct run *run)
 	}
 }
 
-/* The outcome of the operations [first, first + n) of the batch. */
-static void
-collect(struct run *run, const struct ftrack_batch *b, size_t i, size_t first,
-	size_t n)
-{
-	struct ftrack_result fr;
-	size_t j;
-
-	for (j = 0; j < n; j++) {
-		if (ftrack_batch_result(b, first + j, &fr) < 0 ||
-		    fr.code == FT_OK)
-			continue;
-		run->codes[i] = fr.code;
-		run->messages[i] = fr.message ? strdup(fr.message) : NULL;
-		return;
-	}
-}
-
 static int
 apply_plan(struct run *run)
 {
-	size_t n = run->plan.n, i, *first, *nops;
-	struct ftrack_batch *b = NULL;
-	char when[32], err[512];
-	double t0;
+	size_t n = run->plan.n;
+	char err[512];
+	double t0 = timing_now_s();
 	int r = FT_E_NOMEM, failed = 0;
 
-	t0 = timing_now_s();
 	run->codes = calloc(n + 1, sizeof(*run->codes));
 	run->messages = calloc(n + 1, sizeof(*run->messages));
-	first = calloc(n + 1, sizeof(*first));
-	nops = calloc(n + 1, sizeof(*nops));
-	if (!run->codes || !run->messages || !first || !nops ||
-	    ftrack_batch_new(&b) < 0)
+	if (run->codes == NULL || run->messages == NULL)
 		goto out;
-	timing_now_iso(when, sizeof(when));
-	for (i = 0; i < n; i++) {
-		size_t before = ftrack_batch_count(b);
-
-		run->codes[i] =
-			plan_ops_add(b, &run->plan.v[i], when, &first[i]);
-		nops[i] = ftrack_batch_count(b) - before;
-	}
-	if (ftrack_batch_count(b) > 0 &&
-	    ftrack_batch_commit(run->ft, b, err, sizeof(err)) < 0)
+	if (plan_ops_write(run->ft, run->plan.v, NULL, n, run->codes,
+			   run->messages, err, sizeof(err)) < 0)
 		log_warn("some changes were not applied: %s", err);
-	for (i = 0; i < n; i++) {
-		collect(run, b, i, first[i], nops[i]);
+	for (size_t i = 0; i < n; i++)
 		failed += run->codes[i] != FT_OK;
-	}
 	r = failed ? FT_E_DATA : FT_OK;
 out:
-	ftrack_batch_free(b);
-	free(first);
-	free(nops);
 	run->rep.apply_seconds = timing_now_s() - t0;
 	return r;
 }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* plan_ops.c: a plan_action as ftrack batch operations. */
+/* plan_ops.c: decisions as ftrack batch operations, written and collected. */
 #include "plan_ops.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ft_err.h"
+#include "timing.h"
 
 /* The FTRACK_F_* bits of the user attributes a writes. */
 static unsigned
@@ -50,9 +52,13 @@ apply_markers(struct ftrack_batch *b, const struct plan_action *a,
 	return r;
 }
 
-int
-plan_ops_add(struct ftrack_batch *b, const struct plan_action *a,
-	     const char *now_iso, size_t *ret_op)
+/*
+ * Append the operations of a to b; *ret_op gets the index of the first
+ * (when a writes nothing, the index the next would have).
+ */
+static int
+add_action(struct ftrack_batch *b, const struct plan_action *a,
+	   const char *now_iso, size_t *ret_op)
 {
 	unsigned fields = user_fields(a->fields);
 	struct ft_user u;
@@ -75,5 +81,64 @@ plan_ops_add(struct ftrack_batch *b, const struct plan_action *a,
 					     NULL);
 	if (r == FT_OK)
 		r = apply_markers(b, a, now_iso);
+	return r;
+}
+
+/* The first failure among the n operations from first: *code, *msg. */
+static void
+collect(const struct ftrack_batch *b, size_t first, size_t n, int *code,
+	char **msg)
+{
+	struct ftrack_result fr;
+	size_t j;
+
+	for (j = 0; j < n; j++) {
+		if (ftrack_batch_result(b, first + j, &fr) < 0 ||
+		    fr.code == FT_OK)
+			continue;
+		*code = fr.code;
+		*msg = fr.message != NULL ? strdup(fr.message) : NULL;
+		return;
+	}
+}
+
+int
+plan_ops_write(struct ftrack_client *c, const struct plan_action *acts,
+	       const bool *want, size_t n, int *codes, char **messages,
+	       char *err, size_t errlen)
+{
+	size_t *first = calloc(n + 1, sizeof(*first));
+	size_t *nops = calloc(n + 1, sizeof(*nops));
+	struct ftrack_batch *b = NULL;
+	char when[32];
+	size_t i;
+	int r = FT_E_NOMEM;
+
+	if (first == NULL || nops == NULL || ftrack_batch_new(&b) < 0) {
+		for (i = 0; i < n; i++)
+			if (want == NULL || want[i])
+				codes[i] = FT_E_NOMEM;
+		(void)snprintf(err, errlen, "%s", ft_strerror(r));
+		goto out;
+	}
+	timing_now_iso(when, sizeof(when));
+	for (i = 0; i < n; i++) {
+		size_t before = ftrack_batch_count(b);
+
+		if (want != NULL && !want[i])
+			continue;
+		codes[i] = add_action(b, &acts[i], when, &first[i]);
+		nops[i] = ftrack_batch_count(b) - before;
+	}
+	r = FT_OK;
+	if (ftrack_batch_count(b) > 0)
+		r = ftrack_batch_commit(c, b, err, errlen);
+	for (i = 0; i < n; i++)
+		if ((want == NULL || want[i]) && codes[i] == FT_OK)
+			collect(b, first[i], nops[i], &codes[i], &messages[i]);
+out:
+	ftrack_batch_free(b);
+	free(first);
+	free(nops);
 	return r;
 }

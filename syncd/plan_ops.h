@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * apply.h: turn a plan_action into ftrack write operations.
+ * plan_ops.h: decisions (plan_action) written to ftrack as operations.
  *
  * Shared by the on-demand path and the reconcile, so that both write a
  * decision the same way: user fields, activation and the markers of
@@ -10,6 +10,7 @@
 #ifndef PLAN_OPS_H
 #define PLAN_OPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ft_attrs.h"
@@ -17,13 +18,24 @@
 #include "plan_user.h"
 
 /*
- * Append the operations of a to b; *ret_op gets the index of the first
- * (when a writes nothing, the index the next would have).  now_iso is the
- * time written in a deactivated marker.  Returns FT_OK, FT_E_INVAL (the
- * action lacks an id or name it needs) or FT_E_NOMEM.
+ * Write the decisions acts[i] for which want is NULL or want[i] is true:
+ * their operations go into one ftrack batch, in POSTs of whole persons
+ * (all the operations of one action share its ftrack user id and travel
+ * together, so a deactivation never lands without its marker); when
+ * ftrack refuses a POST it is sent again one person at a time, so that
+ * only the bad record fails.  now: the time written in a deactivated
+ * marker comes from timing_now_iso().
+ *
+ * codes[i] gets FT_OK when every operation of acts[i] landed (or it had
+ * none), else the first failure: FT_E_INVAL (the action lacks an id or
+ * name it needs), FT_E_NOMEM, or ftrack's answer (FT_E_DATA, or a
+ * transient code for what was not sent).  messages[i] gets ftrack's words
+ * for it (malloc'd, NULL when none; the caller frees them).  Entries not
+ * wanted are left as they are.  Returns FT_OK, or the commit's first
+ * failure with err filled (one line for the log).
  */
-FT_MUST_USE int plan_ops_add(struct ftrack_batch *b,
-			     const struct plan_action *a, const char *now_iso,
-			     size_t *ret_op);
+int plan_ops_write(struct ftrack_client *c, const struct plan_action *acts,
+		   const bool *want, size_t n, int *codes, char **messages,
+		   char *err, size_t errlen);
 
 #endif

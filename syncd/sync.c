@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "plan_ops.h"
 #include "ft_err.h"
@@ -29,8 +28,8 @@ struct round {
 	bool *wanted;              /* [n]: found in LDAP, to plan */
 	struct ft_user_list found; /* ftrack users by username or uuid */
 	struct plan_action *act;   /* [n] */
-	size_t *op;                /* [n]: first operation of the user */
-	size_t *nops;              /* [n]: operations of the user */
+	int *codes;                /* [n]: how its writes went */
+	char **msgs;               /* [n]: ftrack's words for a failure */
 	size_t *same;              /* [n]: index of the first equal login */
 };
 
@@ -208,16 +207,14 @@ find_user(const struct ft_user_list *l, const char *name, const char *uuid)
 	return NULL;
 }
 
-/* Step 3: decide, and queue the writes into b. */
+/* Step 3: decide, and write the decisions. */
 static void
-round_plan(struct sync *s, struct round *rd, struct ftrack_batch *b)
+round_plan(struct sync *s, struct round *rd)
 {
 	const struct config *cfg = s->cfg;
-	char when[32];
-	size_t i, before;
-	int r;
+	char err[512];
+	size_t i;
 
-	timing_now_iso(when, sizeof(when));
 	for (i = 0; i < rd->n; i++) {
 		const struct ft_user *l = &rd->ldap[i];
 
@@ -227,14 +224,10 @@ round_plan(struct sync *s, struct round *rd, struct ftrack_batch *b)
 			  find_user(&rd->found, l->username, NULL),
 			  find_user(&rd->found, NULL, l->uuid),
 			  cfg->policy.on_login == ON_LOGIN_CREATE, &rd->act[i]);
-		before = ftrack_batch_count(b);
-		r = plan_ops_add(b, &rd->act[i], when, &rd->op[i]);
-		rd->nops[i] = ftrack_batch_count(b) - before;
-		if (r < 0) {
-			rd->wanted[i] = false;
-			result(&rd->res[i], SYNC_FAILED, r, ft_strerror(r));
-		}
 	}
+	/* the per-person codes say it all: the commit's failure is one */
+	(void)plan_ops_write(s->ft, rd->act, rd->wanted, rd->n, rd->codes,
+			     rd->msgs, err, sizeof(err));
 }
 
 static enum sync_outcome
@@ -263,23 +256,18 @@ outcome_of(enum plan_kind kind)
 	return SYNC_SKIPPED;
 }
 
-/* Step 4: each user's outcome from the batch results. */
+/* Step 4: each user's outcome from how their writes went. */
 static void
-round_settle(struct round *rd, const struct ftrack_batch *b)
+round_settle(struct round *rd)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < rd->n; i++) {
 		const struct plan_action *a = &rd->act[i];
-		struct ftrack_result fr = {FT_OK, NULL, NULL};
-		int code = FT_OK;
+		int code = rd->codes[i];
 
 		if (!rd->wanted[i])
 			continue;
-		for (j = 0; j < rd->nops[i] && code == FT_OK; j++) {
-			if (ftrack_batch_result(b, rd->op[i] + j, &fr) == FT_OK)
-				code = fr.code;
-		}
 		if (code == FT_OK)
 			result(&rd->res[i], outcome_of(a->kind),
 			       a->kind == PLAN_CONFLICT ? FT_E_CONFLICT : FT_OK,
@@ -288,7 +276,7 @@ round_settle(struct round *rd, const struct ftrack_batch *b)
 			result(&rd->res[i],
 			       ft_err_transient(code) ? SYNC_RETRY : SYNC_FAILED,
 			       code,
-			       fr.message ? fr.message : ft_strerror(code));
+			       rd->msgs[i] ? rd->msgs[i] : ft_strerror(code));
 	}
 }
 
@@ -303,8 +291,10 @@ round_free(struct round *rd)
 	free(rd->ldap);
 	free(rd->wanted);
 	free(rd->act);
-	free(rd->op);
-	free(rd->nops);
+	for (i = 0; rd->msgs != NULL && i < rd->n; i++)
+		free(rd->msgs[i]);
+	free(rd->codes);
+	free(rd->msgs);
 	free(rd->same);
 }
 
@@ -330,19 +320,16 @@ sync_users(struct sync *s, const char *const logins[], size_t n,
 	   struct sync_result *results)
 {
 	struct round rd = {.n = n, .logins = logins, .res = results};
-	struct ftrack_batch *b = NULL;
-	char err[512] = "";
 	size_t i;
-	int r;
 
 	rd.ldap = calloc(n + 1, sizeof(*rd.ldap));
 	rd.wanted = calloc(n + 1, sizeof(*rd.wanted));
 	rd.act = calloc(n + 1, sizeof(*rd.act));
-	rd.op = calloc(n + 1, sizeof(*rd.op));
-	rd.nops = calloc(n + 1, sizeof(*rd.nops));
+	rd.codes = calloc(n + 1, sizeof(*rd.codes));
+	rd.msgs = calloc(n + 1, sizeof(*rd.msgs));
 	rd.same = calloc(n + 1, sizeof(*rd.same));
-	if (!rd.ldap || !rd.wanted || !rd.act || !rd.op || !rd.nops ||
-	    !rd.same || ftrack_batch_new(&b) < 0) {
+	if (!rd.ldap || !rd.wanted || !rd.act || !rd.codes || !rd.msgs ||
+	    !rd.same) {
 		for (i = 0; i < n; i++)
 			result(&results[i], SYNC_RETRY, FT_E_NOMEM,
 			       "out of memory");
@@ -351,15 +338,10 @@ sync_users(struct sync *s, const char *const logins[], size_t n,
 	round_dedup(&rd);
 	round_lookup(s, &rd);
 	round_fetch(s, &rd);
-	round_plan(s, &rd, b);
-	if (ftrack_batch_count(b) > 0) {
-		r = ftrack_batch_commit(s->ft, b, err, sizeof(err));
-		(void)r; /* per-operation results say it all */
-	}
-	round_settle(&rd, b);
+	round_plan(s, &rd);
+	round_settle(&rd);
 	for (i = 0; i < n; i++)
 		results[i] = results[rd.same[i]];
 out:
-	ftrack_batch_free(b);
 	round_free(&rd);
 }

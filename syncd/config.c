@@ -19,6 +19,7 @@
 
 #include "ft_err.h"
 #include "ft_util.h"
+#include "ldap_map.h"
 
 #define CONFIG_MAX_BYTES 1048576L /* the config file */
 #define CONFIG_MAX_LINES 10000
@@ -271,113 +272,12 @@ section_known(const char *name, size_t len)
 
 /* ---- value checks: NULL when fine, else what is wrong ---------------- */
 
-static bool
-is_alpha(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-static bool
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* A name (letter, then letters, digits, '-') or an OID (1.2.3). */
-static bool
-attr_type_ok(const char *s, size_t len)
-{
-	size_t i;
-	bool dot = true; /* an OID component may start here */
-
-	if (len == 0)
-		return false;
-	if (is_alpha(s[0])) {
-		for (i = 1; i < len; i++)
-			if (!(is_alpha(s[i]) || is_digit(s[i]) || s[i] == '-'))
-				return false;
-		return true;
-	}
-	for (i = 0; i < len; i++) {
-		if (s[i] == '.' && !dot)
-			dot = true;
-		else if (is_digit(s[i]))
-			dot = false;
-		else
-			return false;
-	}
-	return !dot;
-}
-
-/* An attribute description: a type and ";option"s (cn;lang-en). */
-static bool
-attr_ok(const char *s, size_t len)
-{
-	size_t n = 0, i;
-
-	if (len == 0 || len > 128)
-		return false;
-	while (n < len && s[n] != ';')
-		n++;
-	if (!attr_type_ok(s, n))
-		return false;
-	for (i = n; i < len; i++)
-		if (!(is_alpha(s[i]) || is_digit(s[i]) || s[i] == '-' ||
-		      (s[i] == ';' && i + 1 < len && s[i + 1] != ';')))
-			return false;
-	return true;
-}
-
 static const char *
 check_attr(const char *v)
 {
-	if (!attr_ok(v, strlen(v)))
+	if (!ldap_map_attr_valid(v, strlen(v)))
 		return "must be an attribute name (letters, digits, '-') or an "
 		       "OID, with optional ;options";
-	return NULL;
-}
-
-/* "{attr}" or "{attr|lower}" between b and e (the braces excluded). */
-static const char *
-check_ref(const char *b, const char *e)
-{
-	const char *bar = memchr(b, '|', (size_t)(e - b));
-
-	if (bar == NULL)
-		bar = e;
-	if (!attr_ok(b, (size_t)(bar - b)))
-		return "has an invalid attribute name inside {...}";
-	if (bar != e && ((size_t)(e - bar - 1) != strlen("lower") ||
-			 strncmp(bar + 1, "lower", strlen("lower")) != 0))
-		return "uses an unknown filter (the one filter is |lower)";
-	return NULL;
-}
-
-static const char *
-check_map(const char *v)
-{
-	const char *p = v, *close, *msg;
-
-	if (attr_ok(v, strlen(v)))
-		return NULL;
-	if (strchr(v, '{') == NULL)
-		return "must be an attribute name or a template with {attr} "
-		       "or {attr|lower}";
-	while (*p != '\0') {
-		if (*p == '}')
-			return "has a '}' without '{'";
-		if (*p != '{') {
-			p++;
-			continue;
-		}
-		close = strchr(p + 1, '}');
-		if (close == NULL)
-			return "has a '{' without '}'";
-		msg = check_ref(p + 1, close);
-		if (msg != NULL)
-			return msg;
-		p = close + 1;
-	}
 	return NULL;
 }
 
@@ -534,8 +434,7 @@ check_string(const struct key *k, const char *v)
 		return check_filter(v);
 	case K_ATTR:
 		return check_attr(v);
-	case K_MAP:
-		return check_map(v);
+	case K_MAP: /* set_string: the mapping's own grammar and words */
 	case K_STR:
 	case K_BOOL:
 	case K_UINT:
@@ -699,6 +598,9 @@ set_string(const struct key *k, char **p, const char *v, char *msg,
 	char *copy = NULL;
 	size_t len;
 
+	if (k->kind == K_MAP && *v != '\0' &&
+	    ldap_map_check(v, msg, msglen) < 0)
+		return FT_E_CONFIG;
 	if (why != NULL) {
 		(void)snprintf(msg, msglen, "'%.64s' %s", v, why);
 		return FT_E_CONFIG;

@@ -68,24 +68,48 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* An attribute description: a name (with ;options) or a numeric OID. */
+/* A name (letter, then letters, digits, '-') or an OID (1.2.3). */
 static bool
-attr_name_valid(const char *s, size_t len)
+attr_type_valid(const char *s, size_t len)
 {
 	size_t i;
+	bool dot = true; /* an OID component may start here */
+
+	if (len == 0)
+		return false;
+	if (is_alpha(s[0])) {
+		for (i = 1; i < len; i++)
+			if (!(is_alpha(s[i]) || is_digit(s[i]) || s[i] == '-'))
+				return false;
+		return true;
+	}
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.' && !dot)
+			dot = true;
+		else if (is_digit(s[i]))
+			dot = false;
+		else
+			return false;
+	}
+	return !dot;
+}
+
+bool
+ldap_map_attr_valid(const char *s, size_t len)
+{
+	size_t n = 0, i;
 
 	if (len == 0 || len > ATTR_NAME_MAX)
 		return false;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (is_alpha(s[0]) &&
-		    !(is_alpha(c) || is_digit(c) || c == '-' || c == ';'))
+	while (n < len && s[n] != ';')
+		n++;
+	if (!attr_type_valid(s, n))
+		return false;
+	for (i = n; i < len; i++)
+		if (!(is_alpha(s[i]) || is_digit(s[i]) || s[i] == '-' ||
+		      (s[i] == ';' && i + 1 < len && s[i + 1] != ';')))
 			return false;
-		if (is_digit(s[0]) && !(is_digit(c) || c == '.'))
-			return false;
-	}
-	return is_alpha(s[0]) || is_digit(s[0]);
+	return true;
 }
 
 /* UTF-8 and no control character (C0, DEL, C1). */
@@ -124,8 +148,8 @@ add_part(struct field *f, const char *text, size_t len, bool is_attr,
 
 /* "{name}" or "{name|lower}": ref points after '{', len up to the '}'. */
 static int
-add_ref(struct field *f, const char *fname, const char *src, const char *ref,
-	size_t len, char *err, size_t errlen)
+add_ref(struct field *f, const char *src, const char *ref, size_t len,
+	char *err, size_t errlen)
 {
 	const char *bar = memchr(ref, '|', len);
 	size_t nlen = bar != NULL ? (size_t)(bar - ref) : len;
@@ -135,23 +159,24 @@ add_ref(struct field *f, const char *fname, const char *src, const char *ref,
 		size_t flen = len - nlen - 1;
 
 		if (flen != 5 || strncmp(bar + 1, "lower", 5) != 0) {
-			msg(err, errlen, "%s: unknown filter '%.*s' in '%s'",
-			    fname, (int)flen, bar + 1, src);
+			msg(err, errlen,
+			    "unknown filter '%.*s' in '%s' (the one filter "
+			    "is |lower)",
+			    (int)flen, bar + 1, src);
 			return FT_E_INVAL;
 		}
 		lower = true;
 	}
-	if (!attr_name_valid(ref, nlen)) {
-		msg(err, errlen, "%s: '%.*s' is not an attribute name in '%s'",
-		    fname, (int)nlen, ref, src);
+	if (!ldap_map_attr_valid(ref, nlen)) {
+		msg(err, errlen, "'%.*s' is not an attribute name in '%s'",
+		    (int)nlen, ref, src);
 		return FT_E_INVAL;
 	}
 	return add_part(f, ref, nlen, true, lower);
 }
 
 static int
-parse_template(struct field *f, const char *fname, const char *src, char *err,
-	       size_t errlen)
+parse_template(struct field *f, const char *src, char *err, size_t errlen)
 {
 	const char *p = src;
 	int r;
@@ -161,19 +186,17 @@ parse_template(struct field *f, const char *fname, const char *src, char *err,
 		const char *end = NULL;
 
 		if (*p == '}') {
-			msg(err, errlen, "%s: unexpected '}' in '%s'", fname,
-			    src);
+			msg(err, errlen, "unexpected '}' in '%s'", src);
 			return FT_E_INVAL;
 		}
 		if (*p == '{') {
 			end = strchr(p, '}');
 			if (end == NULL) {
-				msg(err, errlen, "%s: unclosed '{' in '%s'",
-				    fname, src);
+				msg(err, errlen, "unclosed '{' in '%s'", src);
 				return FT_E_INVAL;
 			}
-			r = add_ref(f, fname, src, p + 1, (size_t)(end - p - 1),
-				    err, errlen);
+			r = add_ref(f, src, p + 1, (size_t)(end - p - 1), err,
+				    errlen);
 			p = end + 1;
 		} else {
 			size_t n = strcspn(p, "{}");
@@ -187,9 +210,9 @@ parse_template(struct field *f, const char *fname, const char *src, char *err,
 	return FT_OK;
 }
 
+/* The one template grammar: src into f; err says what is wrong. */
 static int
-parse_field(struct field *f, const char *fname, const char *src, char *err,
-	    size_t errlen)
+parse_field(struct field *f, const char *src, char *err, size_t errlen)
 {
 	size_t len = src != NULL ? strlen(src) : 0;
 
@@ -197,19 +220,18 @@ parse_field(struct field *f, const char *fname, const char *src, char *err,
 		return FT_OK;
 	if (len > MAP_TEMPLATE_MAX || !clean_text(src, len)) {
 		msg(err, errlen,
-		    "%s: not UTF-8 text of at most %d bytes without control characters",
-		    fname, MAP_TEMPLATE_MAX);
+		    "not UTF-8 text of at most %d bytes without control characters",
+		    MAP_TEMPLATE_MAX);
 		return FT_E_INVAL;
 	}
 	f->parts = calloc(len + 1, sizeof(*f->parts));
 	if (f->parts == NULL)
 		return FT_E_NOMEM;
 	if (strpbrk(src, "{}") != NULL)
-		return parse_template(f, fname, src, err, errlen);
-	if (!attr_name_valid(src, len)) {
-		msg(err, errlen,
-		    "%s: '%s' is neither an attribute name nor a template",
-		    fname, src);
+		return parse_template(f, src, err, errlen);
+	if (!ldap_map_attr_valid(src, len)) {
+		msg(err, errlen, "'%s' is neither an attribute name nor a template",
+		    src);
 		return FT_E_INVAL;
 	}
 	return add_part(f, src, len, true, false);
@@ -252,14 +274,14 @@ compile_ids(struct ldap_map *map, const char *login_attr, const char *uuid_attr,
 	    char *err, size_t errlen)
 {
 	if (login_attr == NULL ||
-	    !attr_name_valid(login_attr, strlen(login_attr))) {
+	    !ldap_map_attr_valid(login_attr, strlen(login_attr))) {
 		msg(err, errlen,
 		    "login_attribute: '%s' is not an attribute name",
 		    login_attr != NULL ? login_attr : "");
 		return FT_E_INVAL;
 	}
 	if (uuid_attr != NULL && *uuid_attr != '\0' &&
-	    !attr_name_valid(uuid_attr, strlen(uuid_attr))) {
+	    !ldap_map_attr_valid(uuid_attr, strlen(uuid_attr))) {
 		msg(err, errlen,
 		    "uuid_attribute: '%s' is not an attribute name", uuid_attr);
 		return FT_E_INVAL;
@@ -290,8 +312,11 @@ ldap_map_compile(const struct config_mapping *m, const char *login_attr,
 	if (map == NULL)
 		goto out;
 	for (i = 0; i < F_COUNT; i++) {
-		r = parse_field(&map->f[i], field_names[i], src[i], err,
-				errlen);
+		char why[MAP_ERR_MAX];
+
+		r = parse_field(&map->f[i], src[i], why, sizeof(why));
+		if (r == FT_E_INVAL)
+			msg(err, errlen, "%s: %s", field_names[i], why);
 		if (r < 0)
 			goto out;
 	}
@@ -315,18 +340,42 @@ out:
 	return r;
 }
 
+static void
+field_clear(struct field *f)
+{
+	size_t j;
+
+	for (j = 0; j < f->nparts; j++)
+		free(f->parts[j].text);
+	free(f->parts);
+}
+
+int
+ldap_map_check(const char *src, char *err, size_t errlen)
+{
+	struct field f = {NULL, 0, false};
+	int r;
+
+	if (src == NULL || *src == '\0') {
+		msg(err, errlen, "must not be empty");
+		return FT_E_INVAL;
+	}
+	r = parse_field(&f, src, err, errlen);
+	if (r == FT_E_NOMEM)
+		msg(err, errlen, "out of memory");
+	field_clear(&f);
+	return r;
+}
+
 void
 ldap_map_free(struct ldap_map *map)
 {
-	size_t i, j;
+	size_t i;
 
 	if (map == NULL)
 		return;
-	for (i = 0; i < F_COUNT; i++) {
-		for (j = 0; j < map->f[i].nparts; j++)
-			free(map->f[i].parts[j].text);
-		free(map->f[i].parts);
-	}
+	for (i = 0; i < F_COUNT; i++)
+		field_clear(&map->f[i]);
 	free(map->login_attr);
 	free(map->uuid_attr);
 	free(map->attrs);

@@ -41,6 +41,7 @@
 #ifndef LDAP_MAP_H
 #define LDAP_MAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -50,6 +51,7 @@
 #define MAP_VALUE_MAX    256  /* bytes: a value or a template result */
 #define MAP_DN_MAX       4096 /* bytes: an entry's DN */
 #define MAP_TEMPLATE_MAX 1024 /* bytes: a [mapping] value in the config */
+#define MAP_ERR_MAX      1400 /* bytes: room for a grammar message */
 
 /* One attribute value: len bytes at p, not NUL-terminated, may hold NUL. */
 struct map_val {
@@ -72,6 +74,23 @@ struct map_entry {
 };
 
 struct ldap_map;
+
+/*
+ * The attribute-description rule of RFC 4512 as LDAP servers take it: a
+ * name (a letter, then letters, digits, '-') or a numeric OID (1.2.3),
+ * then ";option"s (cn;lang-en), at most 128 bytes.  Pure.
+ */
+bool ldap_map_attr_valid(const char *s, size_t len);
+
+/*
+ * The one template grammar of [mapping] values, as ldap_map_compile()
+ * parses them: a bare attribute description ("mail") or literal text with
+ * "{attr}" and "{attr|lower}" references.  Returns FT_OK, FT_E_INVAL with
+ * what is wrong in err (e.g. "unknown filter 'upper' in '{uid|upper}'
+ * (the one filter is |lower)"), or FT_E_NOMEM.  The config checks each
+ * [mapping] value with it, so that a file that loads always compiles.
+ */
+FT_MUST_USE int ldap_map_check(const char *src, char *err, size_t errlen);
 
 /*
  * Compile the [mapping] fields m (NULL or "" = unmapped; username is

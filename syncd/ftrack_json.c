@@ -749,36 +749,78 @@ decode_user(const json_t *o, struct ft_user *u)
 	return r;
 }
 
-int
-ftrack_reply_users(const struct ftrack_reply *r, size_t i,
-		   struct ft_user_list *list, size_t *ret_count)
+/*
+ * How the records of one kind are decoded into a list: take() decodes o
+ * and appends it (FT_E_NOTFOUND: a record to pass over), count() is the
+ * list's length, truncate() drops what was appended after n0.
+ */
+struct record_kind {
+	int (*take)(const json_t *o, void *list);
+	size_t (*count)(const void *list);
+	void (*truncate)(void *list, size_t n0);
+};
+
+/* The one decode loop: every record of query i, all or none appended. */
+static int
+decode_records(const struct ftrack_reply *r, size_t i,
+	       const struct record_kind *kind, void *list, size_t *ret_count)
 {
 	const json_t *data = query_data(r, i);
-	size_t n0 = list->n, k;
+	size_t n0, k;
 	int rc = FT_OK;
 
 	if (data == NULL)
 		return FT_E_MALFORMED;
+	n0 = kind->count(list);
 	for (k = 0; k < json_array_size(data) && rc == FT_OK; k++) {
-		struct ft_user u;
-
-		rc = decode_user(json_array_get(data, k), &u);
-		if (rc == FT_E_NOTFOUND) {
+		rc = kind->take(json_array_get(data, k), list);
+		if (rc == FT_E_NOTFOUND)
 			rc = FT_OK;
-			continue;
-		}
-		if (rc == FT_OK)
-			rc = ft_user_list_push(list, &u);
-		ft_user_clear(&u);
 	}
 	if (rc != FT_OK) {
-		while (list->n > n0)
-			ft_user_clear(&list->v[--list->n]);
+		kind->truncate(list, n0);
 		return rc;
 	}
 	if (ret_count != NULL)
-		*ret_count = list->n - n0;
+		*ret_count = kind->count(list) - n0;
 	return FT_OK;
+}
+
+static int
+take_user(const json_t *o, void *list)
+{
+	struct ft_user u;
+	int rc = decode_user(o, &u);
+
+	if (rc == FT_OK)
+		rc = ft_user_list_push(list, &u);
+	ft_user_clear(&u);
+	return rc;
+}
+
+static size_t
+users_count(const void *list)
+{
+	return ((const struct ft_user_list *)list)->n;
+}
+
+static void
+users_truncate(void *list, size_t n0)
+{
+	struct ft_user_list *l = list;
+
+	while (l->n > n0)
+		ft_user_clear(&l->v[--l->n]);
+}
+
+int
+ftrack_reply_users(const struct ftrack_reply *r, size_t i,
+		   struct ft_user_list *list, size_t *ret_count)
+{
+	static const struct record_kind users = {take_user, users_count,
+						 users_truncate};
+
+	return decode_records(r, i, &users, list, ret_count);
 }
 
 void
@@ -840,36 +882,41 @@ decode_marker(const json_t *o, struct ftrack_marker *m)
 	return r;
 }
 
+static int
+take_marker(const json_t *o, void *list)
+{
+	struct ftrack_marker m;
+	int rc = decode_marker(o, &m);
+
+	if (rc == FT_OK)
+		rc = marker_push(list, &m);
+	marker_clear(&m);
+	return rc;
+}
+
+static size_t
+markers_count(const void *list)
+{
+	return ((const struct ftrack_marker_list *)list)->n;
+}
+
+static void
+markers_truncate(void *list, size_t n0)
+{
+	struct ftrack_marker_list *l = list;
+
+	while (l->n > n0)
+		marker_clear(&l->v[--l->n]);
+}
+
 int
 ftrack_reply_markers(const struct ftrack_reply *r, size_t i,
 		     struct ftrack_marker_list *list, size_t *ret_count)
 {
-	const json_t *data = query_data(r, i);
-	size_t n0 = list->n, k;
-	int rc = FT_OK;
+	static const struct record_kind markers = {take_marker, markers_count,
+						   markers_truncate};
 
-	if (data == NULL)
-		return FT_E_MALFORMED;
-	for (k = 0; k < json_array_size(data) && rc == FT_OK; k++) {
-		struct ftrack_marker m;
-
-		rc = decode_marker(json_array_get(data, k), &m);
-		if (rc == FT_E_NOTFOUND) {
-			rc = FT_OK;
-			continue;
-		}
-		if (rc == FT_OK)
-			rc = marker_push(list, &m);
-		marker_clear(&m);
-	}
-	if (rc != FT_OK) {
-		while (list->n > n0)
-			marker_clear(&list->v[--list->n]);
-		return rc;
-	}
-	if (ret_count != NULL)
-		*ret_count = list->n - n0;
-	return FT_OK;
+	return decode_records(r, i, &markers, list, ret_count);
 }
 
 size_t

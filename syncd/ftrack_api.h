@@ -39,7 +39,19 @@
 #include "config.h"
 #include "ft_attrs.h"
 #include "ft_user.h"
-#include "ftrack_json.h" /* enum ftrack_field, FTRACK_MARKER_* */
+
+/* The daemon's markers: Metadata on the User (DESIGN.md section 6). */
+#define FTRACK_MARKER_UUID        "ftrack_syncd.uuid"
+#define FTRACK_MARKER_DEACTIVATED "ftrack_syncd.deactivated"
+
+/* User attributes an update may carry (ftrack_batch_update_user). */
+enum ftrack_field {
+	FTRACK_F_USERNAME = 1 << 0,
+	FTRACK_F_EMAIL = 1 << 1,
+	FTRACK_F_FIRST_NAME = 1 << 2,
+	FTRACK_F_LAST_NAME = 1 << 3,
+	FTRACK_F_IS_ACTIVE = 1 << 4,
+};
 
 #define FTRACK_DEFAULT_PAGE   500    /* records per query page */
 #define FTRACK_LOOKUP_CHUNK   100    /* values per `in (...)` lookup */

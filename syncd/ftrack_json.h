@@ -23,10 +23,8 @@
 
 #include "ft_attrs.h"
 #include "ft_user.h"
+#include "ftrack_api.h" /* enum ftrack_field, FTRACK_MARKER_* */
 
-/* The daemon's markers: Metadata on the User (DESIGN.md section 6). */
-#define FTRACK_MARKER_UUID        "ftrack_syncd.uuid"
-#define FTRACK_MARKER_DEACTIVATED "ftrack_syncd.deactivated"
 
 #define FTRACK_ID_MAX   64    /* longest id accepted (UUIDs are 36) */
 #define FTRACK_STR_MAX  1024  /* longest decoded attribute value */
@@ -36,14 +34,6 @@
 #define FTRACK_USER_FIELDS                                                     \
 	"id, username, first_name, last_name, email, is_active"
 
-/* User attributes an update may carry (ftrack_ops_update_user). */
-enum ftrack_field {
-	FTRACK_F_USERNAME = 1 << 0,
-	FTRACK_F_EMAIL = 1 << 1,
-	FTRACK_F_FIRST_NAME = 1 << 2,
-	FTRACK_F_LAST_NAME = 1 << 3,
-	FTRACK_F_IS_ACTIVE = 1 << 4,
-};
 
 /* A Metadata record: a marker when key is one of FTRACK_MARKER_*. */
 struct ftrack_marker {

@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ftrack_batch.c: write batches: operations, groups, commits, isolation. */
+#include "ftrack_api.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "array.h"
+#include "ft_err.h"
+#include "ftrack_int.h"
+
+/* ---- write batches ------------------------------------------------------ */
+
+enum bop_kind { BOP_CREATE_USER, BOP_CREATE_MARKER, BOP_OTHER };
+
+/* The bookkeeping of one operation of a batch. */
+struct bop {
+	enum bop_kind kind;
+	size_t group;
+	char *user_id; /* the user it is about (a create: the new id) */
+	char *key;     /* a marker create: key and value, to recognise it */
+	char *value;
+	int code;
+	char *message;
+};
+
+struct ftrack_batch {
+	struct ftrack_ops *ops; /* index-aligned with v */
+	struct bop *v;
+	size_t n;
+	size_t cap;
+	size_t groups;
+	bool committed;
+};
+
+int
+ftrack_batch_new(struct ftrack_batch **ret)
+{
+	struct ftrack_batch *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return FT_E_NOMEM;
+	b->ops = ftrack_ops_new();
+	if (b->ops == NULL) {
+		free(b);
+		return FT_E_NOMEM;
+	}
+	*ret = b;
+	return FT_OK;
+}
+
+static void
+bop_clear(struct bop *o)
+{
+	free(o->user_id);
+	free(o->key);
+	free(o->value);
+	free(o->message);
+	memset(o, 0, sizeof(*o));
+}
+
+void
+ftrack_batch_free(struct ftrack_batch *b)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n; i++)
+		bop_clear(&b->v[i]);
+	free(b->v);
+	ftrack_ops_free(b->ops);
+	free(b);
+}
+
+size_t
+ftrack_batch_count(const struct ftrack_batch *b)
+{
+	return b->n;
+}
+
+static char *
+dup_or_null(const char *s, int *r)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		*r = FT_E_NOMEM;
+	return d;
+}
+
+/* Make room for one more operation and fill o (before adding the op). */
+static int
+bop_prepare(struct ftrack_batch *b, struct bop *o, enum bop_kind kind,
+	    const char *user_id, const char *key, const char *value)
+{
+	int r = FT_OK;
+
+	memset(o, 0, sizeof(*o));
+	if (user_id == NULL || b->committed)
+		return FT_E_INVAL;
+	r = array_grow(&b->v, &b->cap, b->n + 1, sizeof(*b->v), 64, 0);
+	if (r < 0)
+		return r;
+	o->kind = kind;
+	o->code = FT_E_AGAIN;
+	o->user_id = dup_or_null(user_id, &r);
+	o->key = dup_or_null(key, &r);
+	o->value = dup_or_null(value, &r);
+	if (r != FT_OK)
+		bop_clear(o);
+	return r;
+}
+
+/* Keep o when the op was added (r == FT_OK), else drop it; returns r. */
+static int
+bop_finish(struct ftrack_batch *b, struct bop *o, int r, size_t *ret_op)
+{
+	if (r != FT_OK) {
+		bop_clear(o);
+		return r;
+	}
+	if (b->n > 0 && strcmp(b->v[b->n - 1].user_id, o->user_id) == 0)
+		o->group = b->v[b->n - 1].group;
+	else
+		o->group = b->groups++;
+	if (ret_op != NULL)
+		*ret_op = b->n;
+	b->v[b->n++] = *o;
+	return FT_OK;
+}
+
+/* A random (version 4) UUID in its 36-character text form. */
+static int
+make_uuid4(char out[37])
+{
+	unsigned char x[16];
+	ssize_t n;
+
+	do
+		n = getrandom(x, sizeof(x), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(x))
+		return FT_E_IO;
+	x[6] = (unsigned char)((x[6] & 0x0f) | 0x40);
+	x[8] = (unsigned char)((x[8] & 0x3f) | 0x80);
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x",
+		 x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9],
+		 x[10], x[11], x[12], x[13], x[14], x[15]);
+	return FT_OK;
+}
+
+static int
+add_marker(struct ftrack_batch *b, const char *user_id, const char *key,
+	   const char *value, bool exists, size_t *ret_op)
+{
+	struct bop o;
+	int r;
+
+	r = bop_prepare(b, &o, exists ? BOP_OTHER : BOP_CREATE_MARKER, user_id,
+			key, value);
+	if (r != FT_OK)
+		return r;
+	if (exists)
+		r = ftrack_ops_update_marker(b->ops, user_id, key, value);
+	else
+		r = ftrack_ops_create_marker(b->ops, user_id, key, value);
+	return bop_finish(b, &o, r, ret_op);
+}
+
+int
+ftrack_batch_create_user(struct ftrack_batch *b, const struct ft_user *u,
+			 const char *uuid, size_t *ret_op)
+{
+	size_t n0 = b->n, groups0 = b->groups;
+	char id[37];
+	struct bop o;
+	int r;
+
+	r = make_uuid4(id);
+	if (r == FT_OK)
+		r = bop_prepare(b, &o, BOP_CREATE_USER, id, NULL, NULL);
+	if (r != FT_OK)
+		return r;
+	r = ftrack_ops_create_user(b->ops, id, u);
+	r = bop_finish(b, &o, r, NULL);
+	if (r == FT_OK && uuid != NULL)
+		r = add_marker(b, id, FTRACK_MARKER_UUID, uuid, false, NULL);
+	if (r != FT_OK) {
+		while (b->n > n0)
+			bop_clear(&b->v[--b->n]);
+		ftrack_ops_truncate(b->ops, n0);
+		b->groups = groups0;
+		return r;
+	}
+	if (ret_op != NULL)
+		*ret_op = n0;
+	return FT_OK;
+}
+
+int
+ftrack_batch_update_user(struct ftrack_batch *b, const char *id,
+			 const struct ft_user *u, unsigned fields,
+			 size_t *ret_op)
+{
+	struct bop o;
+	int r;
+
+	r = bop_prepare(b, &o, BOP_OTHER, id, NULL, NULL);
+	if (r != FT_OK)
+		return r;
+	r = ftrack_ops_update_user(b->ops, id, u, fields);
+	return bop_finish(b, &o, r, ret_op);
+}
+
+int
+ftrack_batch_set_marker(struct ftrack_batch *b, const char *user_id,
+			const char *key, const char *value, bool exists,
+			size_t *ret_op)
+{
+	if (key == NULL || value == NULL)
+		return FT_E_INVAL;
+	return add_marker(b, user_id, key, value, exists, ret_op);
+}
+
+int
+ftrack_batch_delete_marker(struct ftrack_batch *b, const char *user_id,
+			   const char *key, size_t *ret_op)
+{
+	struct bop o;
+	int r;
+
+	r = bop_prepare(b, &o, BOP_OTHER, user_id, NULL, NULL);
+	if (r != FT_OK)
+		return r;
+	r = ftrack_ops_delete_marker(b->ops, user_id, key);
+	return bop_finish(b, &o, r, ret_op);
+}
+
+int
+ftrack_batch_delete_user(struct ftrack_batch *b, const char *id, size_t *ret_op)
+{
+	struct bop o;
+	int r;
+
+	r = bop_prepare(b, &o, BOP_OTHER, id, NULL, NULL);
+	if (r != FT_OK)
+		return r;
+	r = ftrack_ops_delete_user(b->ops, id);
+	return bop_finish(b, &o, r, ret_op);
+}
+
+int
+ftrack_batch_result(const struct ftrack_batch *b, size_t i,
+		    struct ftrack_result *ret)
+{
+	if (i >= b->n)
+		return FT_E_INVAL;
+	ret->code = b->v[i].code;
+	ret->message = b->v[i].message;
+	ret->id = b->v[i].user_id;
+	return FT_OK;
+}
+
+/* ---- committing --------------------------------------------------------- */
+
+/* The end of the group that starts at or contains operation i. */
+static size_t
+group_end(const struct ftrack_batch *b, size_t i)
+{
+	size_t g = b->v[i].group;
+
+	while (i < b->n && b->v[i].group == g)
+		i++;
+	return i;
+}
+
+/* The end of the POST starting at first: whole groups, <= max ops. */
+static size_t
+chunk_end(const struct ftrack_batch *b, size_t first, size_t max)
+{
+	size_t end = group_end(b, first); /* a big group goes alone */
+
+	while (end < b->n && group_end(b, end) - first <= max)
+		end = group_end(b, end);
+	return end;
+}
+
+/* Set the outcome of operations [first, end) still pending (or all). */
+static void
+mark(struct ftrack_batch *b, size_t first, size_t end, int code,
+     const char *msg, bool pending_only)
+{
+	size_t i;
+
+	for (i = first; i < end; i++) {
+		if (pending_only && b->v[i].code != FT_E_AGAIN)
+			continue;
+		b->v[i].code = code;
+		free(b->v[i].message);
+		b->v[i].message = msg != NULL ? strdup(msg) : NULL;
+	}
+}
+
+/* Record the ids ftrack gave the created users of [first, end). */
+static void
+note_created(struct ftrack_batch *b, size_t first, size_t end,
+	     const struct ftrack_reply *rep)
+{
+	char id[FTRACK_ID_MAX + 1];
+	size_t i;
+
+	for (i = first; i < end; i++) {
+		char *d;
+
+		if (b->v[i].kind != BOP_CREATE_USER ||
+		    ftrack_reply_entity_id(rep, i - first, id, sizeof(id)) !=
+			    FT_OK ||
+		    strcmp(id, b->v[i].user_id) == 0)
+			continue;
+		d = strdup(id);
+		if (d == NULL)
+			continue; /* keep the id we sent */
+		free(b->v[i].user_id);
+		b->v[i].user_id = d;
+	}
+}
+
+/* Does user u carry marker key with value (only our markers are read)? */
+static bool
+marker_matches(const struct ft_user *u, const char *key, const char *value)
+{
+	const char *have = NULL;
+
+	if (strcmp(key, FTRACK_MARKER_UUID) == 0)
+		have = u->uuid;
+	else if (strcmp(key, FTRACK_MARKER_DEACTIVATED) == 0)
+		have = u->deactivated;
+	return have != NULL && strcmp(have, value) == 0;
+}
+
+/* True when every create of [first, end) is found in users. */
+static bool
+creates_found(const struct ftrack_batch *b, size_t first, size_t end,
+	      const struct ft_user_list *users)
+{
+	size_t i, j;
+
+	for (i = first; i < end; i++) {
+		const struct bop *o = &b->v[i];
+
+		if (o->kind == BOP_OTHER)
+			continue;
+		for (j = 0; j < users->n; j++)
+			if (strcmp(users->v[j].id, o->user_id) == 0)
+				break;
+		if (j == users->n)
+			return false;
+		if (o->kind == BOP_CREATE_MARKER &&
+		    !marker_matches(&users->v[j], o->key, o->value))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A POST sent again answered DuplicateEntryError: was an earlier attempt
+ * applied, its answer lost?  Yes when every create of [first, end) exists
+ * now: the users by their ids (random, ours), the markers with our
+ * values.  Returns FT_OK (applied), FT_E_DATA (no) or another failure.
+ */
+static int
+check_applied(struct ftrack_client *c, const struct ftrack_batch *b,
+	      size_t first, size_t end, char *err, size_t errlen)
+{
+	const char **ids = calloc(end - first, sizeof(*ids));
+	struct ft_user_list users = {NULL, 0, 0};
+	size_t i, n = 0;
+	int r = ids != NULL ? FT_OK : FT_E_NOMEM;
+
+	for (i = first; ids != NULL && i < end; i++)
+		if (b->v[i].kind != BOP_OTHER)
+			ids[n++] = b->v[i].user_id;
+	if (r == FT_OK && n == 0)
+		r = FT_E_DATA;
+	if (r == FT_OK)
+		r = ftrack_users_by_ids(c, ids, n, &users, err, errlen);
+	if (r == FT_OK && !creates_found(b, first, end, &users))
+		r = FT_E_DATA;
+	ft_user_list_clear(&users);
+	free(ids);
+	return r;
+}
+
+static bool
+is_duplicate(const char *exc)
+{
+	return strcmp(exc, "DuplicateEntryError") == 0 ||
+	       strcmp(exc, "IntegrityError") == 0;
+}
+
+/* One POST of operations [first, end); on success they are marked done. */
+static int
+send_range(struct ftrack_client *c, struct ftrack_batch *b, size_t first,
+	   size_t end, char *msg, size_t msglen)
+{
+	struct ftrack_reply *rep = NULL;
+	struct call k;
+	int r;
+
+	r = ftrack_call_ops(c, b->ops, first, end - first, &k, &rep, msg, msglen);
+	if (r == FT_E_DATA && k.attempts > 1 && is_duplicate(k.exc)) {
+		char why[512];
+		int v = check_applied(c, b, first, end, why, sizeof(why));
+		if (v != FT_E_DATA)
+			r = v;
+		if (v != FT_E_DATA && v != FT_OK)
+			snprintf(msg, msglen, "%s", why);
+	}
+	if (r == FT_OK) {
+		if (rep != NULL)
+			note_created(b, first, end, rep);
+		mark(b, first, end, FT_OK, NULL, false);
+	}
+	ftrack_reply_free(rep);
+	return r;
+}
+
+/* Send the groups of [first, end) one by one: only bad ones fail. */
+static int
+isolate(struct ftrack_client *c, struct ftrack_batch *b, size_t first,
+	size_t end, char *msg, size_t msglen)
+{
+	char why[512];
+	size_t g, gend;
+	int worst = FT_OK;
+
+	for (g = first; g < end; g = gend) {
+		int r;
+
+		gend = group_end(b, g);
+		why[0] = '\0';
+		r = send_range(c, b, g, gend, why, sizeof(why));
+		if (r == FT_E_DATA) {
+			mark(b, g, gend, FT_E_DATA, why, false);
+			worst = FT_E_DATA;
+		} else if (r != FT_OK) {
+			snprintf(msg, msglen, "%s", why);
+			return r;
+		}
+	}
+	return worst;
+}
+
+/* One POST of whole groups, then, if ftrack refused it, group by group. */
+static int
+commit_chunk(struct ftrack_client *c, struct ftrack_batch *b, size_t first,
+	     size_t end, char *msg, size_t msglen)
+{
+	int r = send_range(c, b, first, end, msg, msglen);
+
+	if (r != FT_E_DATA)
+		return r;
+	if (group_end(b, first) >= end) {
+		mark(b, first, end, FT_E_DATA, msg, false);
+		return FT_E_DATA;
+	}
+	return isolate(c, b, first, end, msg, msglen);
+}
+
+int
+ftrack_batch_commit(struct ftrack_client *c, struct ftrack_batch *b, char *err,
+		    size_t errlen)
+{
+	char msg[512];
+	size_t i, end;
+	int worst = FT_OK;
+
+	if (b->committed)
+		return FT_E_INVAL;
+	b->committed = true;
+	for (i = 0; i < b->n; i = end) {
+		int r;
+
+		end = chunk_end(b, i, c->batch_size);
+		msg[0] = '\0';
+		r = commit_chunk(c, b, i, end, msg, sizeof(msg));
+		if (r != FT_OK && worst == FT_OK)
+			snprintf(err, errlen, "%s", msg);
+		if (r == FT_E_DATA) {
+			worst = FT_E_DATA;
+			continue;
+		}
+		if (r != FT_OK) {
+			mark(b, i, b->n, r, msg, true);
+			return r;
+		}
+	}
+	return worst;
+}

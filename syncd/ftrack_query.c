@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ftrack_query.c: paged queries, markers onto users, look-ups, listings. */
+#include "ftrack_api.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "array.h"
+#include "ft_err.h"
+#include "ftrack_int.h"
+
+/* ---- paged queries ------------------------------------------------------ */
+
+enum cursor_kind { CUR_USERS, CUR_MARKERS };
+
+/* A paged query: its base expression (with `order by`) and position. */
+struct cursor {
+	char *expr; /* owned */
+	enum cursor_kind kind;
+	unsigned limit;
+	long long offset; /* the next page; -1 when done */
+	unsigned long pages;
+};
+
+/* Set up cu for expr (taken over, even on failure; NULL: FT_E_NOMEM). */
+static int
+cursor_init(struct cursor *cu, char *expr, enum cursor_kind kind,
+	    unsigned limit)
+{
+	cu->expr = expr;
+	cu->kind = kind;
+	cu->limit = limit;
+	cu->offset = 0;
+	cu->pages = 0;
+	return expr != NULL ? FT_OK : FT_E_NOMEM;
+}
+
+static bool
+cursors_done(const struct cursor *cur, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cur[i].expr != NULL && cur[i].offset >= 0)
+			return false;
+	return true;
+}
+
+/* Decode result i of rep, a page of cu, and move cu on. */
+static int
+cursor_decode(const struct ftrack_reply *rep, size_t i, struct cursor *cu,
+	      struct ft_user_list *users, struct ftrack_marker_list *markers)
+{
+	long long next = -1;
+	int r;
+
+	if (cu->kind == CUR_USERS)
+		r = ftrack_reply_users(rep, i, users, NULL);
+	else
+		r = ftrack_reply_markers(rep, i, markers, NULL);
+	if (r == FT_OK)
+		r = ftrack_reply_next(rep, i, &next);
+	if (r != FT_OK)
+		return r;
+	/* the offset must move forward, or the listing would never end */
+	if (next >= 0 && next <= cu->offset)
+		return FT_E_MALFORMED;
+	cu->offset = ftrack_reply_data_len(rep, i) == 0 ? -1 : next;
+	if (++cu->pages >= FTRACK_MAX_PAGES && cu->offset >= 0)
+		return FT_E_TOOBIG;
+	return FT_OK;
+}
+
+/* One POST holding the next page of every unfinished cursor. */
+static int
+cursors_step(struct ftrack_client *c, struct cursor *cur, size_t n,
+	     struct ft_user_list *users, struct ftrack_marker_list *markers,
+	     char *err, size_t errlen)
+{
+	struct ftrack_ops *ops = ftrack_ops_new();
+	struct ftrack_reply *rep = NULL;
+	struct call k;
+	size_t i, j;
+	int r = ops != NULL ? FT_OK : FT_E_NOMEM;
+
+	for (i = 0; i < n && r == FT_OK; i++)
+		if (cur[i].expr != NULL && cur[i].offset >= 0)
+			r = ftrack_ops_query_page(
+				ops, cur[i].expr,
+				(unsigned long long)cur[i].offset,
+				cur[i].limit);
+	if (r == FT_OK)
+		r = ftrack_call_ops(c, ops, 0, ftrack_ops_count(ops), &k, &rep, err,
+			     errlen);
+	for (i = 0, j = 0; i < n && r == FT_OK; i++) {
+		if (cur[i].expr == NULL || cur[i].offset < 0)
+			continue;
+		r = cursor_decode(rep, j++, &cur[i], users, markers);
+		if (r != FT_OK)
+			snprintf(err, errlen, "unexpected query result: %s",
+				 ft_strerror(r));
+	}
+	ftrack_reply_free(rep);
+	ftrack_ops_free(ops);
+	return r;
+}
+
+/* Run the cursors to their ends; every page is appended. */
+static int
+cursors_run(struct ftrack_client *c, struct cursor *cur, size_t n,
+	    struct ft_user_list *users, struct ftrack_marker_list *markers,
+	    char *err, size_t errlen)
+{
+	int r = FT_OK;
+
+	while (r == FT_OK && !cursors_done(cur, n))
+		r = cursors_step(c, cur, n, users, markers, err, errlen);
+	return r;
+}
+
+/* ---- markers onto users ------------------------------------------------- */
+
+static int
+marker_cmp(const void *a, const void *b)
+{
+	const struct ftrack_marker *x = a, *y = b;
+	int d = strcmp(x->parent_id, y->parent_id);
+
+	return d != 0 ? d : strcmp(x->key, y->key);
+}
+
+static void
+markers_sort(struct ftrack_marker_list *ml)
+{
+	if (ml->n > 1)
+		qsort(ml->v, ml->n, sizeof(ml->v[0]), marker_cmp);
+}
+
+/* Index of the first marker of parent id in the sorted ml (or ml->n). */
+static size_t
+marker_first(const struct ftrack_marker_list *ml, const char *id)
+{
+	size_t lo = 0, hi = ml->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(ml->v[mid].parent_id, id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Fill u->uuid and u->deactivated from the sorted markers. */
+static int
+attach_markers(struct ft_user *u, const struct ftrack_marker_list *ml)
+{
+	size_t i;
+
+	for (i = marker_first(ml, u->id);
+	     i < ml->n && strcmp(ml->v[i].parent_id, u->id) == 0; i++) {
+		char **dst = NULL;
+
+		if (strcmp(ml->v[i].key, FTRACK_MARKER_UUID) == 0)
+			dst = &u->uuid;
+		else if (strcmp(ml->v[i].key, FTRACK_MARKER_DEACTIVATED) == 0)
+			dst = &u->deactivated;
+		if (dst == NULL)
+			continue;
+		free(*dst);
+		*dst = strdup(ml->v[i].value);
+		if (*dst == NULL)
+			return FT_E_NOMEM;
+	}
+	return FT_OK;
+}
+
+static int
+attach_all(struct ft_user_list *users, struct ftrack_marker_list *ml)
+{
+	size_t i;
+	int r = FT_OK;
+
+	markers_sort(ml);
+	for (i = 0; i < users->n && r == FT_OK; i++)
+		r = attach_markers(&users->v[i], ml);
+	return r;
+}
+
+/* Move every user of from to the end of to; on failure to is unchanged. */
+static int
+move_users(struct ft_user_list *to, struct ft_user_list *from)
+{
+	size_t n0 = to->n, i;
+
+	for (i = 0; i < from->n; i++) {
+		if (ft_user_list_push(to, &from->v[i]) != FT_OK) {
+			while (to->n > n0)
+				ft_user_clear(&to->v[--to->n]);
+			return FT_E_NOMEM;
+		}
+	}
+	return FT_OK;
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+/* Run the one query "<head> (values...)<tail>" to its end. */
+static int
+run_in(struct ftrack_client *c, const char *head, const char *const values[],
+       size_t n, const char *tail, enum cursor_kind kind,
+       struct ft_user_list *users, struct ftrack_marker_list *markers,
+       char *err, size_t errlen)
+{
+	struct cursor cu = {NULL, kind, 0, -1, 0};
+	char *expr = NULL;
+	int r;
+
+	r = ftrack_expr_in(head, values, n, tail, &expr);
+	if (r == FT_OK)
+		r = cursor_init(&cu, expr, kind, FTRACK_DEFAULT_PAGE);
+	if (r == FT_OK)
+		r = cursors_run(c, &cu, 1, users, markers, err, errlen);
+	else
+		snprintf(err, errlen, "unable to build a query: %s",
+			 ft_strerror(r));
+	free(cu.expr);
+	return r;
+}
+
+/* The markers of users (all of them), attached. */
+static int
+users_markers(struct ftrack_client *c, struct ft_user_list *users, char *err,
+	      size_t errlen)
+{
+	struct ftrack_marker_list ml = {NULL, 0, 0};
+	const char **ids = calloc(users->n ? users->n : 1, sizeof(*ids));
+	size_t i, k;
+	int r = ids != NULL ? FT_OK : FT_E_NOMEM;
+
+	for (i = 0; i < users->n && ids != NULL; i++)
+		ids[i] = users->v[i].id;
+	for (i = 0; i < users->n && r == FT_OK; i += k) {
+		k = users->n - i < FTRACK_LOOKUP_CHUNK ? users->n - i
+						       : FTRACK_LOOKUP_CHUNK;
+		r = run_in(c,
+			   MARKER_SELECT " where key in " MARKER_KEYS
+					 " and parent_id in",
+			   ids + i, k, MARKER_ORDER, CUR_MARKERS, NULL, &ml,
+			   err, errlen);
+	}
+	if (r == FT_OK)
+		r = attach_all(users, &ml);
+	ftrack_marker_list_clear(&ml);
+	free(ids);
+	return r;
+}
+
+int
+ftrack_users_get(struct ftrack_client *c, const char *const usernames[],
+		 size_t n, struct ft_user_list *list, char *err, size_t errlen)
+{
+	struct ft_user_list got = {NULL, 0, 0};
+	size_t i, k;
+	int r = FT_OK;
+
+	for (i = 0; i < n && r == FT_OK; i += k) {
+		k = n - i < FTRACK_LOOKUP_CHUNK ? n - i : FTRACK_LOOKUP_CHUNK;
+		r = run_in(c, USER_SELECT " where username in", usernames + i,
+			   k, " order by id", CUR_USERS, &got, NULL, err,
+			   errlen);
+	}
+	if (r == FT_OK && got.n > 0)
+		r = users_markers(c, &got, err, errlen);
+	if (r == FT_OK)
+		r = move_users(list, &got);
+	ft_user_list_clear(&got);
+	return r;
+}
+
+/* Users with ids[0..n) and their markers, both in the same POSTs. */
+int
+ftrack_users_by_ids(struct ftrack_client *c, const char *const ids[], size_t n,
+	     struct ft_user_list *users, char *err, size_t errlen)
+{
+	struct cursor cur[2] = {{NULL, CUR_USERS, 0, -1, 0},
+				{NULL, CUR_MARKERS, 0, -1, 0}};
+	struct ftrack_marker_list ml = {NULL, 0, 0};
+	char *e0 = NULL, *e1 = NULL;
+	int r;
+
+	r = ftrack_expr_in(USER_SELECT " where id in", ids, n, " order by id",
+			   &e0);
+	if (r == FT_OK)
+		r = ftrack_expr_in(MARKER_SELECT " where key in " MARKER_KEYS
+						 " and parent_id in",
+				   ids, n, MARKER_ORDER, &e1);
+	if (r == FT_OK)
+		r = cursor_init(&cur[0], e0, CUR_USERS, FTRACK_DEFAULT_PAGE);
+	if (r == FT_OK)
+		r = cursor_init(&cur[1], e1, CUR_MARKERS, FTRACK_DEFAULT_PAGE);
+	if (r == FT_OK)
+		r = cursors_run(c, cur, 2, users, &ml, err, errlen);
+	if (r == FT_OK)
+		r = attach_all(users, &ml);
+	ftrack_marker_list_clear(&ml);
+	free(e0);
+	free(e1);
+	return r;
+}
+
+/* The users whose uuid marker is one of uuids[0..n), n <= chunk. */
+static int
+by_uuid_chunk(struct ftrack_client *c, const char *const uuids[], size_t n,
+	      struct ft_user_list *got, char *err, size_t errlen)
+{
+	struct ftrack_marker_list ml = {NULL, 0, 0};
+	const char **ids = NULL;
+	size_t i, k;
+	int r;
+
+	r = run_in(c,
+		   MARKER_SELECT " where key is \"" FTRACK_MARKER_UUID
+				 "\" and value in",
+		   uuids, n, MARKER_ORDER, CUR_MARKERS, NULL, &ml, err, errlen);
+	if (r == FT_OK && ml.n > 0) {
+		ids = calloc(ml.n, sizeof(*ids));
+		r = ids != NULL ? FT_OK : FT_E_NOMEM;
+	}
+	for (i = 0; ids != NULL && i < ml.n; i++)
+		ids[i] = ml.v[i].parent_id;
+	for (i = 0; i < ml.n && r == FT_OK; i += k) {
+		k = ml.n - i < FTRACK_LOOKUP_CHUNK ? ml.n - i
+						   : FTRACK_LOOKUP_CHUNK;
+		r = ftrack_users_by_ids(c, ids + i, k, got, err, errlen);
+	}
+	free(ids);
+	ftrack_marker_list_clear(&ml);
+	return r;
+}
+
+int
+ftrack_users_by_uuid(struct ftrack_client *c, const char *const uuids[],
+		     size_t n, struct ft_user_list *list, char *err,
+		     size_t errlen)
+{
+	struct ft_user_list got = {NULL, 0, 0};
+	size_t i, k;
+	int r = FT_OK;
+
+	for (i = 0; i < n && r == FT_OK; i += k) {
+		k = n - i < FTRACK_LOOKUP_CHUNK ? n - i : FTRACK_LOOKUP_CHUNK;
+		r = by_uuid_chunk(c, uuids + i, k, &got, err, errlen);
+	}
+	if (r == FT_OK)
+		r = move_users(list, &got);
+	ft_user_list_clear(&got);
+	return r;
+}
+
+/* ---- the on-demand look-up (two POSTs) ---------------------------------- */
+
+/* Two queries "<head> (values...)<tail>" run together, page by page. */
+static int
+run_in_pair(struct ftrack_client *c, const char *const heads[2],
+	    const char *const *values[2], const size_t n[2],
+	    const char *const tails[2], const enum cursor_kind kinds[2],
+	    struct ft_user_list *users, struct ftrack_marker_list *markers,
+	    char *err, size_t errlen)
+{
+	struct cursor cur[2] = {{NULL, kinds[0], 0, -1, 0},
+				{NULL, kinds[1], 0, -1, 0}};
+	size_t i;
+	int r = FT_OK;
+
+	for (i = 0; i < 2 && r == FT_OK; i++) {
+		char *expr = NULL;
+
+		if (n[i] == 0)
+			continue; /* no query: the cursor stays done */
+		r = ftrack_expr_in(heads[i], values[i], n[i], tails[i], &expr);
+		if (r == FT_OK)
+			r = cursor_init(&cur[i], expr, kinds[i],
+					FTRACK_DEFAULT_PAGE);
+	}
+	if (r == FT_OK)
+		r = cursors_run(c, cur, 2, users, markers, err, errlen);
+	else
+		snprintf(err, errlen, "unable to build a query: %s",
+			 ft_strerror(r));
+	free(cur[0].expr);
+	free(cur[1].expr);
+	return r;
+}
+
+static bool
+has_id(const struct ft_user_list *l, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].id != NULL && strcmp(l->v[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Second POST: every marker of the users found (by name, and the parents
+ * of the uuid markers found) and the users known only by such a marker.
+ */
+static int
+lookup_rest(struct ftrack_client *c, struct ft_user_list *got,
+	    const struct ftrack_marker_list *um, char *err, size_t errlen)
+{
+	static const char *const heads[2] = {
+		MARKER_SELECT " where key in " MARKER_KEYS " and parent_id in",
+		USER_SELECT " where id in"};
+	static const char *const tails[2] = {MARKER_ORDER, " order by id"};
+
+	static const enum cursor_kind kinds[2] = {CUR_MARKERS, CUR_USERS};
+	struct ftrack_marker_list ml = {NULL, 0, 0};
+	size_t cap = got->n + um->n + 1, n[2] = {0, 0}, i;
+	const char **ids = calloc(cap, sizeof(*ids)),
+		   **missing = calloc(cap, sizeof(*missing));
+	int r = ids && missing ? FT_OK : FT_E_NOMEM;
+
+	for (i = 0; r == FT_OK && i < got->n; i++)
+		ids[n[0]++] = got->v[i].id;
+	for (i = 0; r == FT_OK && i < um->n; i++) {
+		if (has_id(got, um->v[i].parent_id))
+			continue;
+		ids[n[0]++] = um->v[i].parent_id;
+		missing[n[1]++] = um->v[i].parent_id;
+	}
+	if (r == FT_OK && n[0] > 0) {
+		const char *const *values[2] = {ids, missing};
+
+		r = run_in_pair(c, heads, values, n, tails, kinds, got, &ml,
+				err, errlen);
+	}
+	if (r == FT_OK)
+		r = attach_all(got, &ml);
+	ftrack_marker_list_clear(&ml);
+	free(ids);
+	free(missing);
+	return r;
+}
+
+/* One chunk: the users by name and the uuid markers, then the rest. */
+static int
+lookup_chunk(struct ftrack_client *c, const char *const names[], size_t nn,
+	     const char *const uuids[], size_t nu, struct ft_user_list *got,
+	     char *err, size_t errlen)
+{
+	static const char *const heads[2] = {
+		USER_SELECT " where username in", MARKER_SELECT
+		" where key is \"" FTRACK_MARKER_UUID "\" and value in"};
+	static const char *const tails[2] = {" order by id", MARKER_ORDER};
+
+	static const enum cursor_kind kinds[2] = {CUR_USERS, CUR_MARKERS};
+
+	const char *const *values[2] = {names, uuids};
+	const size_t n[2] = {nn, nu};
+	struct ftrack_marker_list um = {NULL, 0, 0};
+	int r;
+
+	r = run_in_pair(c, heads, values, n, tails, kinds, got, &um, err,
+			errlen);
+	if (r == FT_OK && (got->n > 0 || um.n > 0))
+		r = lookup_rest(c, got, &um, err, errlen);
+	ftrack_marker_list_clear(&um);
+	return r;
+}
+
+int
+ftrack_users_lookup(struct ftrack_client *c, const char *const usernames[],
+		    size_t nn, const char *const uuids[], size_t nu,
+		    struct ft_user_list *list, char *err, size_t errlen)
+{
+	struct ft_user_list got = {NULL, 0, 0};
+	size_t i = 0, j = 0;
+	int r = FT_OK;
+
+	while (r == FT_OK && (i < nn || j < nu)) {
+		struct ft_user_list part = {NULL, 0, 0};
+		size_t a, b;
+
+		a = nn - i < FTRACK_LOOKUP_CHUNK ? nn - i : FTRACK_LOOKUP_CHUNK;
+		b = nu - j < FTRACK_LOOKUP_CHUNK ? nu - j : FTRACK_LOOKUP_CHUNK;
+		r = lookup_chunk(c, usernames + i, a, uuids + j, b, &part, err,
+				 errlen);
+		if (r == FT_OK)
+			r = move_users(&got, &part);
+		ft_user_list_clear(&part);
+		i += a;
+		j += b;
+	}
+	if (r == FT_OK)
+		r = move_users(list, &got);
+	ft_user_list_clear(&got);
+	return r;
+}
+
+/* ---- listing every user ------------------------------------------------- */
+
+/* Hand every user of users to on_user (markers attached); empty it. */
+static int
+hand_out(struct ft_user_list *users, const struct ftrack_marker_list *ml,
+	 int (*on_user)(void *ctx, struct ft_user *u), void *ctx)
+{
+	size_t i;
+	int r = FT_OK;
+
+	for (i = 0; i < users->n; i++) {
+		if (r == FT_OK)
+			r = attach_markers(&users->v[i], ml);
+		if (r == FT_OK)
+			r = on_user(ctx, &users->v[i]);
+		ft_user_clear(&users->v[i]);
+	}
+	users->n = 0; /* the array is kept for the next page */
+	return r;
+}
+
+int
+ftrack_users_all(struct ftrack_client *c, unsigned page_size,
+		 int (*on_user)(void *ctx, struct ft_user *u), void *ctx,
+		 char *err, size_t errlen)
+{
+	struct cursor cur[2] = {{NULL, CUR_USERS, 0, -1, 0},
+				{NULL, CUR_MARKERS, 0, -1, 0}};
+	struct ft_user_list users = {NULL, 0, 0};
+	struct ftrack_marker_list ml = {NULL, 0, 0};
+	bool markers_done = false;
+	int r;
+
+	if (page_size == 0 || page_size > FTRACK_PAGE_MAX)
+		page_size = page_size ? FTRACK_PAGE_MAX : FTRACK_DEFAULT_PAGE;
+	r = cursor_init(&cur[0], strdup(USER_SELECT " order by id"), CUR_USERS,
+			page_size);
+	if (r == FT_OK)
+		r = cursor_init(
+			&cur[1],
+			strdup(MARKER_SELECT
+			       " where key in " MARKER_KEYS MARKER_ORDER),
+			CUR_MARKERS, page_size);
+	while (r == FT_OK && !cursors_done(cur, 2)) {
+		r = cursors_step(c, cur, 2, &users, &ml, err, errlen);
+		if (r == FT_OK && !markers_done && cur[1].offset < 0) {
+			markers_sort(&ml);
+			markers_done = true;
+		}
+		if (r == FT_OK && markers_done)
+			r = hand_out(&users, &ml, on_user, ctx);
+	}
+	free(cur[0].expr);
+	free(cur[1].expr);
+	ft_user_list_clear(&users);
+	ftrack_marker_list_clear(&ml);
+	return r;
+}

@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ftrack_reply.c: ftrack replies, classified and decoded (jansson). */
+#include "ftrack_json.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "array.h"
+#include "ft_err.h"
+#include "ft_util.h"
+
+struct ftrack_reply {
+	json_t *root; /* the result array */
+};
+
+/* ---- classifying replies ------------------------------------------------ */
+
+/* Copy s into out, control characters as spaces, truncated to fit. */
+static void
+copy_clean(char *out, size_t cap, const char *s)
+{
+	size_t i;
+
+	if (cap == 0)
+		return;
+	for (i = 0; s[i] != '\0' && i + 1 < cap; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[i] = s[i];
+		if (c < 0x20 || c == 0x7f)
+			out[i] = ' ';
+	}
+	out[i] = '\0';
+}
+
+/* Write "<prefix><s>" into err, cleaned, truncated. */
+static void
+set_err(char *err, size_t errlen, const char *prefix, const char *s)
+{
+	char tmp[1024];
+	int n = snprintf(tmp, sizeof(tmp), "%s%s", prefix, s);
+
+	if (n < 0)
+		tmp[0] = '\0';
+	copy_clean(err, errlen, tmp); /* a truncated message is fine */
+}
+
+static bool
+name_in(const char *name, const char *const list[], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(name, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The FT_E_* code of an ftrack exception class (ftrack-api.md 7, 10). */
+static int
+exception_code(const char *exc, long status)
+{
+	static const char *const auth[] = {"InvalidCredentialsError",
+					   "FTAuthenticationError",
+					   "PermissionError"};
+	static const char *const data[] = {"ValidationError", "ParseError",
+					   "DuplicateEntryError",
+					   "IntegrityError", "ValueError"};
+
+	if (name_in(exc, auth, sizeof(auth) / sizeof(auth[0])))
+		return FT_E_AUTH;
+	if (name_in(exc, data, sizeof(data) / sizeof(data[0])))
+		return FT_E_DATA;
+	return status >= 500 ? FT_E_HTTP : FT_E_DATA;
+}
+
+static bool
+status_busy(long status)
+{
+	return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+/* Classify an error object (not a successful array). */
+static int
+classify_error(const json_t *root, long status, char *exc, size_t exclen,
+	       char *err, size_t errlen)
+{
+	const json_t *e = json_object_get(root, "exception");
+	const json_t *c = json_object_get(root, "content");
+	const char *content = json_is_string(c) ? json_string_value(c) : "";
+	char prefix[FTRACK_EXC_MAX + 16];
+
+	if (json_is_string(e)) {
+		if (exc != NULL)
+			copy_clean(exc, exclen, json_string_value(e));
+		snprintf(prefix, sizeof(prefix), "%.*s: ", FTRACK_EXC_MAX,
+			 json_string_value(e));
+		set_err(err, errlen, prefix, content);
+		if (status_busy(status))
+			return FT_E_HTTP;
+		return exception_code(json_string_value(e), status);
+	}
+	snprintf(prefix, sizeof(prefix), "HTTP %ld", status);
+	if (status_busy(status)) {
+		set_err(err, errlen, prefix, "");
+		return FT_E_HTTP;
+	}
+	if (json_is_object(root) && json_object_get(root, "detail") != NULL) {
+		set_err(err, errlen, prefix, ": validation error (detail)");
+		return FT_E_DATA;
+	}
+	set_err(err, errlen, prefix, ": unexpected response shape");
+	return FT_E_MALFORMED;
+}
+
+/* Describe a body that is not JSON at all. */
+static int
+classify_invalid(const char *body, size_t len, long status, char *err,
+		 size_t errlen)
+{
+	char head[81];
+	char prefix[64];
+
+	snprintf(head, sizeof(head), "%.*s", (int)(len < 80 ? len : 80), body);
+	snprintf(prefix, sizeof(prefix), "HTTP %ld: ", status);
+	if (status_busy(status)) {
+		set_err(err, errlen, prefix, "server busy");
+		return FT_E_HTTP;
+	}
+	set_err(err, errlen, prefix,
+		len == 0 ? "empty response" : "response is not JSON: ");
+	if (len > 0) {
+		size_t used = strlen(err);
+
+		copy_clean(err + used, errlen - used, head);
+	}
+	return FT_E_MALFORMED;
+}
+
+int
+ftrack_reply_parse(const char *body, size_t len, long status, size_t nops,
+		   struct ftrack_reply **ret, char *exc, size_t exclen,
+		   char *err, size_t errlen)
+{
+	struct ftrack_reply *rep;
+	json_error_t jerr;
+	json_t *root;
+	char dummy[1];
+	int r;
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	copy_clean(exc, exc != NULL ? exclen : 0, "");
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+			  &jerr);
+	if (root == NULL)
+		return classify_invalid(body, len, status, err, errlen);
+	if (json_is_array(root) && json_array_size(root) == nops) {
+		rep = malloc(sizeof(*rep));
+		if (rep == NULL) {
+			json_decref(root);
+			return FT_E_NOMEM;
+		}
+		rep->root = root;
+		*ret = rep;
+		return FT_OK;
+	}
+	if (json_is_array(root) && !status_busy(status)) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg),
+			 "HTTP %ld: %zu results for %zu operations", status,
+			 json_array_size(root), nops);
+		set_err(err, errlen, "", msg);
+		r = FT_E_MALFORMED;
+	} else {
+		r = classify_error(root, status, exc, exclen, err, errlen);
+	}
+	json_decref(root);
+	return r;
+}
+
+void
+ftrack_reply_free(struct ftrack_reply *r)
+{
+	if (r == NULL)
+		return;
+	json_decref(r->root);
+	free(r);
+}
+
+/* ---- decoding results --------------------------------------------------- */
+
+int
+ftrack_reply_server_version(const struct ftrack_reply *r, size_t i, char *out,
+			    size_t cap)
+{
+	const json_t *v =
+		json_object_get(json_array_get(r->root, i), "version");
+	int n;
+
+	if (!json_is_string(v))
+		return FT_E_MALFORMED;
+	n = snprintf(out, cap, "%s", json_string_value(v));
+	if (n < 0 || (size_t)n >= cap)
+		return FT_E_TOOBIG;
+	return FT_OK;
+}
+
+/* The `data` array of query result i, or NULL when it has none. */
+static const json_t *
+query_data(const struct ftrack_reply *r, size_t i)
+{
+	const json_t *d = json_object_get(json_array_get(r->root, i), "data");
+
+	if (!json_is_array(d) || json_array_size(d) > FTRACK_PAGE_MAX)
+		return NULL;
+	return d;
+}
+
+/*
+ * Copy the string attribute k of o into *ret: NULL when missing or null.
+ * FT_E_MALFORMED when it is another type or longer than max.
+ */
+static int
+get_str(const json_t *o, const char *k, size_t max, char **ret)
+{
+	const json_t *v = json_object_get(o, k);
+
+	*ret = NULL;
+	if (v == NULL || json_is_null(v))
+		return FT_OK;
+	if (!json_is_string(v) || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return FT_E_MALFORMED;
+	*ret = strdup(json_string_value(v));
+	return *ret != NULL ? FT_OK : FT_E_NOMEM;
+}
+
+static bool
+entity_type_is(const json_t *o, const char *type)
+{
+	const json_t *t = json_object_get(o, "__entity_type__");
+
+	return json_is_string(t) && strcmp(json_string_value(t), type) == 0;
+}
+
+/* Decode one User record; FT_E_NOTFOUND for a reference stub. */
+static int
+decode_user(const json_t *o, struct ft_user *u)
+{
+	const json_t *act = json_object_get(o, "is_active");
+	int r;
+
+	memset(u, 0, sizeof(*u));
+	if (!json_is_object(o) || !entity_type_is(o, "User"))
+		return FT_E_MALFORMED;
+	if (json_object_get(o, "username") == NULL)
+		return FT_E_NOTFOUND;
+	if (act != NULL && !json_is_null(act) && !json_is_boolean(act))
+		return FT_E_MALFORMED;
+	u->is_active = json_is_true(act);
+	r = get_str(o, "id", FTRACK_ID_MAX, &u->id);
+	if (r == FT_OK && u->id == NULL)
+		r = FT_E_MALFORMED;
+	if (r == FT_OK)
+		r = get_str(o, "username", FTRACK_STR_MAX, &u->username);
+	if (r == FT_OK && u->username == NULL)
+		r = FT_E_MALFORMED;
+	if (r == FT_OK)
+		r = get_str(o, "email", FTRACK_STR_MAX, &u->email);
+	if (r == FT_OK)
+		r = get_str(o, "first_name", FTRACK_STR_MAX, &u->first_name);
+	if (r == FT_OK)
+		r = get_str(o, "last_name", FTRACK_STR_MAX, &u->last_name);
+	if (r != FT_OK)
+		ft_user_clear(u);
+	return r;
+}
+
+/*
+ * How the records of one kind are decoded into a list: take() decodes o
+ * and appends it (FT_E_NOTFOUND: a record to pass over), count() is the
+ * list's length, truncate() drops what was appended after n0.
+ */
+struct record_kind {
+	int (*take)(const json_t *o, void *list);
+	size_t (*count)(const void *list);
+	void (*truncate)(void *list, size_t n0);
+};
+
+/* The one decode loop: every record of query i, all or none appended. */
+static int
+decode_records(const struct ftrack_reply *r, size_t i,
+	       const struct record_kind *kind, void *list, size_t *ret_count)
+{
+	const json_t *data = query_data(r, i);
+	size_t n0, k;
+	int rc = FT_OK;
+
+	if (data == NULL)
+		return FT_E_MALFORMED;
+	n0 = kind->count(list);
+	for (k = 0; k < json_array_size(data) && rc == FT_OK; k++) {
+		rc = kind->take(json_array_get(data, k), list);
+		if (rc == FT_E_NOTFOUND)
+			rc = FT_OK;
+	}
+	if (rc != FT_OK) {
+		kind->truncate(list, n0);
+		return rc;
+	}
+	if (ret_count != NULL)
+		*ret_count = kind->count(list) - n0;
+	return FT_OK;
+}
+
+static int
+take_user(const json_t *o, void *list)
+{
+	struct ft_user u;
+	int rc = decode_user(o, &u);
+
+	if (rc == FT_OK)
+		rc = ft_user_list_push(list, &u);
+	ft_user_clear(&u);
+	return rc;
+}
+
+static size_t
+users_count(const void *list)
+{
+	return ((const struct ft_user_list *)list)->n;
+}
+
+static void
+users_truncate(void *list, size_t n0)
+{
+	struct ft_user_list *l = list;
+
+	while (l->n > n0)
+		ft_user_clear(&l->v[--l->n]);
+}
+
+int
+ftrack_reply_users(const struct ftrack_reply *r, size_t i,
+		   struct ft_user_list *list, size_t *ret_count)
+{
+	static const struct record_kind users = {take_user, users_count,
+						 users_truncate};
+
+	return decode_records(r, i, &users, list, ret_count);
+}
+
+void
+ftrack_marker_list_clear(struct ftrack_marker_list *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++) {
+		free(list->v[i].parent_id);
+		free(list->v[i].key);
+		free(list->v[i].value);
+	}
+	free(list->v);
+	memset(list, 0, sizeof(*list));
+}
+
+static int
+marker_push(struct ftrack_marker_list *list, struct ftrack_marker *m)
+{
+	int r = array_grow(&list->v, &list->cap, list->n + 1, sizeof(*list->v),
+			   64, 0);
+
+	if (r < 0)
+		return r;
+	list->v[list->n++] = *m;
+	memset(m, 0, sizeof(*m));
+	return FT_OK;
+}
+
+static void
+marker_clear(struct ftrack_marker *m)
+{
+	free(m->parent_id);
+	free(m->key);
+	free(m->value);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Decode one Metadata record; FT_E_NOTFOUND when it has no value. */
+static int
+decode_marker(const json_t *o, struct ftrack_marker *m)
+{
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	if (!json_is_object(o) || !entity_type_is(o, "Metadata"))
+		return FT_E_MALFORMED;
+	r = get_str(o, "parent_id", FTRACK_ID_MAX, &m->parent_id);
+	if (r == FT_OK)
+		r = get_str(o, "key", FTRACK_STR_MAX, &m->key);
+	if (r == FT_OK && (m->parent_id == NULL || m->key == NULL))
+		r = FT_E_MALFORMED;
+	if (r == FT_OK)
+		r = get_str(o, "value", FTRACK_STR_MAX, &m->value);
+	if (r == FT_OK && m->value == NULL)
+		r = FT_E_NOTFOUND;
+	if (r != FT_OK)
+		marker_clear(m);
+	return r;
+}
+
+static int
+take_marker(const json_t *o, void *list)
+{
+	struct ftrack_marker m;
+	int rc = decode_marker(o, &m);
+
+	if (rc == FT_OK)
+		rc = marker_push(list, &m);
+	marker_clear(&m);
+	return rc;
+}
+
+static size_t
+markers_count(const void *list)
+{
+	return ((const struct ftrack_marker_list *)list)->n;
+}
+
+static void
+markers_truncate(void *list, size_t n0)
+{
+	struct ftrack_marker_list *l = list;
+
+	while (l->n > n0)
+		marker_clear(&l->v[--l->n]);
+}
+
+int
+ftrack_reply_markers(const struct ftrack_reply *r, size_t i,
+		     struct ftrack_marker_list *list, size_t *ret_count)
+{
+	static const struct record_kind markers = {take_marker, markers_count,
+						   markers_truncate};
+
+	return decode_records(r, i, &markers, list, ret_count);
+}
+
+size_t
+ftrack_reply_data_len(const struct ftrack_reply *r, size_t i)
+{
+	const json_t *d = json_object_get(json_array_get(r->root, i), "data");
+
+	return json_array_size(d);
+}
+
+int
+ftrack_reply_next(const struct ftrack_reply *r, size_t i, long long *ret)
+{
+	const json_t *res = json_array_get(r->root, i);
+	const json_t *meta = json_object_get(res, "metadata");
+	const json_t *next = json_object_get(meta, "next");
+	const json_t *off = json_object_get(next, "offset");
+
+	if (!json_is_object(res))
+		return FT_E_MALFORMED;
+	if (off == NULL || json_is_null(off)) {
+		*ret = -1;
+		return FT_OK;
+	}
+	if (!json_is_integer(off) || json_integer_value(off) < 0)
+		return FT_E_MALFORMED;
+	*ret = (long long)json_integer_value(off);
+	return FT_OK;
+}
+
+int
+ftrack_reply_entity_id(const struct ftrack_reply *r, size_t i, char *out,
+		       size_t cap)
+{
+	const json_t *d = json_object_get(json_array_get(r->root, i), "data");
+	const json_t *id = json_object_get(d, "id");
+	int n;
+
+	if (!json_is_string(id))
+		return FT_E_MALFORMED;
+	n = snprintf(out, cap, "%s", json_string_value(id));
+	if (n < 0 || (size_t)n >= cap)
+		return FT_E_TOOBIG;
+	return FT_OK;
+}

@@ -418,7 +418,8 @@ send_range(struct ftrack_client *c, struct ftrack_batch *b, size_t first,
 	struct call k;
 	int r;
 
-	r = ftrack_call_ops(c, b->ops, first, end - first, &k, &rep, msg, msglen);
+	r = ftrack_call_ops(c, b->ops, first, end - first, &k, &rep, msg,
+			    msglen);
 	if (r == FT_E_DATA && k.attempts > 1 && is_duplicate(k.exc)) {
 		char why[512];
 		int v = check_applied(c, b, first, end, why, sizeof(why));

@@ -24,6 +24,7 @@ static const struct ftrack_retry retry_defaults = {
 	.retry_after_max = 60,
 	.deadline_ms = 180000,
 };
+
 /* ---- client ------------------------------------------------------------- */
 
 /* "<server>/api", the server's trailing slashes dropped. */
@@ -124,7 +125,6 @@ ftrack_client_stats(const struct ftrack_client *c, struct ftrack_stats *ret)
 }
 
 /* ---- one call, with retries --------------------------------------------- */
-
 
 static bool
 stopped(const struct ftrack_client *c)

@@ -477,4 +477,3 @@ ftrack_ops_dump(const struct ftrack_ops *ops, size_t first, size_t n,
 	*ret_body = s;
 	return FT_OK;
 }
-

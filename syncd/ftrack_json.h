@@ -25,7 +25,6 @@
 #include "ft_user.h"
 #include "ftrack_api.h" /* enum ftrack_field, FTRACK_MARKER_* */
 
-
 #define FTRACK_ID_MAX   64    /* longest id accepted (UUIDs are 36) */
 #define FTRACK_STR_MAX  1024  /* longest decoded attribute value */
 #define FTRACK_PAGE_MAX 10000 /* most records accepted in one result */
@@ -33,7 +32,6 @@
 #define FTRACK_EXC_MAX  64 /* buffer for an exception class name */
 #define FTRACK_USER_FIELDS                                                     \
 	"id, username, first_name, last_name, email, is_active"
-
 
 /* A Metadata record: a marker when key is one of FTRACK_MARKER_*. */
 struct ftrack_marker {

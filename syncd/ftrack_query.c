@@ -95,8 +95,8 @@ cursors_step(struct ftrack_client *c, struct cursor *cur, size_t n,
 				(unsigned long long)cur[i].offset,
 				cur[i].limit);
 	if (r == FT_OK)
-		r = ftrack_call_ops(c, ops, 0, ftrack_ops_count(ops), &k, &rep, err,
-			     errlen);
+		r = ftrack_call_ops(c, ops, 0, ftrack_ops_count(ops), &k, &rep,
+				    err, errlen);
 	for (i = 0, j = 0; i < n && r == FT_OK; i++) {
 		if (cur[i].expr == NULL || cur[i].offset < 0)
 			continue;
@@ -288,7 +288,7 @@ ftrack_users_get(struct ftrack_client *c, const char *const usernames[],
 /* Users with ids[0..n) and their markers, both in the same POSTs. */
 int
 ftrack_users_by_ids(struct ftrack_client *c, const char *const ids[], size_t n,
-	     struct ft_user_list *users, char *err, size_t errlen)
+		    struct ft_user_list *users, char *err, size_t errlen)
 {
 	struct cursor cur[2] = {{NULL, CUR_USERS, 0, -1, 0},
 				{NULL, CUR_MARKERS, 0, -1, 0}};

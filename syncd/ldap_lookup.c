@@ -67,7 +67,7 @@ check_disabled(struct ldap_src *src, const char *dn, bool *ret, char *err,
 		*ret = ldap_count_entries(src->ld, res) > 0;
 	else
 		r = lsrc_fail(src, rc, "unable to apply disabled_filter", err,
-			 errlen);
+			      errlen);
 	ldap_msgfree(res);
 	return r;
 }
@@ -85,8 +85,8 @@ map_found(struct ldap_src *src, LDAPMessage *e, struct ft_user *ret_user,
 	lsrc_view_fill(src->ld, e, &v, &me);
 	r = ldap_map_apply(src->map, &me, &u, reason, sizeof(reason));
 	if (r < 0)
-		lsrc_msg(err, errlen, "entry '%s': %s", v.dn != NULL ? v.dn : "",
-		    reason);
+		lsrc_msg(err, errlen, "entry '%s': %s",
+			 v.dn != NULL ? v.dn : "", reason);
 	lsrc_view_clear(&v);
 	if (r == FT_OK)
 		r = check_disabled(src, u.dn, &u.disabled, err, errlen);
@@ -106,8 +106,9 @@ conflict(struct ldap_src *src, LDAPMessage *res, char *err, size_t errlen)
 	LDAPMessage *e2 = ldap_next_entry(src->ld, e1);
 	char *dn1 = ldap_get_dn(src->ld, e1), *dn2 = ldap_get_dn(src->ld, e2);
 
-	lsrc_msg(err, errlen, "more than one entry has that login: '%s' and '%s'",
-	    dn1 != NULL ? dn1 : "", dn2 != NULL ? dn2 : "");
+	lsrc_msg(err, errlen,
+		 "more than one entry has that login: '%s' and '%s'",
+		 dn1 != NULL ? dn1 : "", dn2 != NULL ? dn2 : "");
 	ldap_memfree(dn1);
 	ldap_memfree(dn2);
 	return FT_E_CONFLICT;
@@ -181,4 +182,3 @@ ldap_src_lookup(struct ldap_src *src, const char *login,
 	free(filter);
 	return r;
 }
-

@@ -19,7 +19,6 @@ const char *const lmap_field_names[F_COUNT] = {
 	"username", "email", "first_name", "last_name", "full_name",
 };
 
-
 void
 lmap_msg(char *buf, size_t len, const char *fmt, ...)
 {
@@ -136,17 +135,18 @@ add_ref(struct field *f, const char *src, const char *ref, size_t len,
 		size_t flen = len - nlen - 1;
 
 		if (flen != 5 || strncmp(bar + 1, "lower", 5) != 0) {
-			lmap_msg(err, errlen,
-			    "unknown filter '%.*s' in '%s' (the one filter "
-			    "is |lower)",
-			    (int)flen, bar + 1, src);
+			lmap_msg(
+				err, errlen,
+				"unknown filter '%.*s' in '%s' (the one filter "
+				"is |lower)",
+				(int)flen, bar + 1, src);
 			return FT_E_INVAL;
 		}
 		lower = true;
 	}
 	if (!ldap_map_attr_valid(ref, nlen)) {
 		lmap_msg(err, errlen, "'%.*s' is not an attribute name in '%s'",
-		    (int)nlen, ref, src);
+			 (int)nlen, ref, src);
 		return FT_E_INVAL;
 	}
 	return add_part(f, ref, nlen, true, lower);
@@ -169,7 +169,8 @@ parse_template(struct field *f, const char *src, char *err, size_t errlen)
 		if (*p == '{') {
 			end = strchr(p, '}');
 			if (end == NULL) {
-				lmap_msg(err, errlen, "unclosed '{' in '%s'", src);
+				lmap_msg(err, errlen, "unclosed '{' in '%s'",
+					 src);
 				return FT_E_INVAL;
 			}
 			r = add_ref(f, src, p + 1, (size_t)(end - p - 1), err,
@@ -196,9 +197,10 @@ parse_field(struct field *f, const char *src, char *err, size_t errlen)
 	if (len == 0)
 		return FT_OK;
 	if (len > MAP_TEMPLATE_MAX || !lmap_clean_text(src, len)) {
-		lmap_msg(err, errlen,
-		    "not UTF-8 text of at most %d bytes without control characters",
-		    MAP_TEMPLATE_MAX);
+		lmap_msg(
+			err, errlen,
+			"not UTF-8 text of at most %d bytes without control characters",
+			MAP_TEMPLATE_MAX);
 		return FT_E_INVAL;
 	}
 	f->parts = calloc(len + 1, sizeof(*f->parts));
@@ -207,8 +209,9 @@ parse_field(struct field *f, const char *src, char *err, size_t errlen)
 	if (strpbrk(src, "{}") != NULL)
 		return parse_template(f, src, err, errlen);
 	if (!ldap_map_attr_valid(src, len)) {
-		lmap_msg(err, errlen, "'%s' is neither an attribute name nor a template",
-		    src);
+		lmap_msg(err, errlen,
+			 "'%s' is neither an attribute name nor a template",
+			 src);
 		return FT_E_INVAL;
 	}
 	return add_part(f, src, len, true, false);
@@ -253,14 +256,15 @@ compile_ids(struct ldap_map *map, const char *login_attr, const char *uuid_attr,
 	if (login_attr == NULL ||
 	    !ldap_map_attr_valid(login_attr, strlen(login_attr))) {
 		lmap_msg(err, errlen,
-		    "login_attribute: '%s' is not an attribute name",
-		    login_attr != NULL ? login_attr : "");
+			 "login_attribute: '%s' is not an attribute name",
+			 login_attr != NULL ? login_attr : "");
 		return FT_E_INVAL;
 	}
 	if (uuid_attr != NULL && *uuid_attr != '\0' &&
 	    !ldap_map_attr_valid(uuid_attr, strlen(uuid_attr))) {
 		lmap_msg(err, errlen,
-		    "uuid_attribute: '%s' is not an attribute name", uuid_attr);
+			 "uuid_attribute: '%s' is not an attribute name",
+			 uuid_attr);
 		return FT_E_INVAL;
 	}
 	map->login_attr = strdup(login_attr);
@@ -276,8 +280,8 @@ compile_ids(struct ldap_map *map, const char *login_attr, const char *uuid_attr,
 
 int
 ldap_map_compile(const struct config_mapping *m, const char *login_attr,
-		const char *uuid_attr, struct ldap_map **ret, char *err,
-		size_t errlen)
+		 const char *uuid_attr, struct ldap_map **ret, char *err,
+		 size_t errlen)
 {
 	const char *src[F_COUNT] = {m->username, m->email, m->first_name,
 				    m->last_name, m->full_name};
@@ -293,7 +297,8 @@ ldap_map_compile(const struct config_mapping *m, const char *login_attr,
 
 		r = parse_field(&map->f[i], src[i], why, sizeof(why));
 		if (r == FT_E_INVAL)
-			lmap_msg(err, errlen, "%s: %s", lmap_field_names[i], why);
+			lmap_msg(err, errlen, "%s: %s", lmap_field_names[i],
+				 why);
 		if (r < 0)
 			goto out;
 	}
@@ -364,4 +369,3 @@ ldap_map_attrs(const struct ldap_map *map)
 {
 	return map->attrs;
 }
-

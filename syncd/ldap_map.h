@@ -101,8 +101,9 @@ FT_MUST_USE int ldap_map_check(const char *src, char *err, size_t errlen);
  * '{uid|upper}'", or FT_E_NOMEM.
  */
 FT_MUST_USE int ldap_map_compile(const struct config_mapping *m,
-				const char *login_attr, const char *uuid_attr,
-				struct ldap_map **ret, char *err, size_t errlen);
+				 const char *login_attr, const char *uuid_attr,
+				 struct ldap_map **ret, char *err,
+				 size_t errlen);
 
 /* Free a mapping; NULL is a no-op. */
 void ldap_map_free(struct ldap_map *map);
@@ -116,9 +117,9 @@ void ldap_map_free(struct ldap_map *map);
  * bytes", or FT_E_NOMEM.  *ret_user is untouched on failure.
  */
 FT_MUST_USE int ldap_map_apply(const struct ldap_map *map,
-			      const struct map_entry *entry,
-			      struct ft_user *ret_user, char *reason,
-			      size_t reasonlen);
+			       const struct map_entry *entry,
+			       struct ft_user *ret_user, char *reason,
+			       size_t reasonlen);
 
 /*
  * The LDAP attributes to request: every attribute the fields use, the
@@ -133,8 +134,8 @@ FT_MUST_USE int ldap_map_apply(const struct ldap_map *map,
  * strings; ft_user_clear frees them) or FT_E_NOMEM.
  */
 FT_MUST_USE int ldap_map_identity(const struct ldap_map *map,
-				 const struct map_entry *entry,
-				 struct ft_user *ret_id);
+				  const struct map_entry *entry,
+				  struct ft_user *ret_id);
 
 const char *const *ldap_map_attrs(const struct ldap_map *map);
 

@@ -97,7 +97,7 @@ text_value(const struct map_entry *e, const char *name,
 	}
 	if (v->len > MAP_VALUE_MAX) {
 		lmap_msg(reason, rl, "'%s' is longer than %d bytes", name,
-		    MAP_VALUE_MAX);
+			 MAP_VALUE_MAX);
 		return FT_E_INVAL;
 	}
 	if (!ft_utf8_valid(v->p, v->len)) {
@@ -139,8 +139,8 @@ render(const struct ldap_map *map, size_t i, const struct map_entry *e,
 		}
 		if (n > MAP_VALUE_MAX - len) {
 			lmap_msg(reason, rl,
-			    "the %s template gives more than %d bytes",
-			    lmap_field_names[i], MAP_VALUE_MAX);
+				 "the %s template gives more than %d bytes",
+				 lmap_field_names[i], MAP_VALUE_MAX);
 			return FT_E_INVAL;
 		}
 		memcpy(out + len, p, n);
@@ -221,16 +221,16 @@ eval_uuid(const struct ldap_map *map, const struct map_entry *e, char **ret,
 	}
 	if (!uuid_binary(name, v)) {
 		if (v->len > MAP_VALUE_MAX) {
-			lmap_msg(reason, rl, "'%s' is longer than %d bytes", name,
-			    MAP_VALUE_MAX);
+			lmap_msg(reason, rl, "'%s' is longer than %d bytes",
+				 name, MAP_VALUE_MAX);
 			return FT_E_INVAL;
 		}
 		*ret = strndup(v->p, v->len);
 		return *ret != NULL ? FT_OK : FT_E_NOMEM;
 	}
 	if (ft_hex_encode(v->p, v->len, hex, sizeof(hex)) < 0) {
-		lmap_msg(reason, rl, "binary '%s' is longer than %d bytes", name,
-		    MAP_VALUE_MAX / 2);
+		lmap_msg(reason, rl, "binary '%s' is longer than %d bytes",
+			 name, MAP_VALUE_MAX / 2);
 		return FT_E_INVAL;
 	}
 	*ret = strdup(hex);
@@ -300,8 +300,8 @@ copy_dn(const struct map_entry *e, char **ret, char *reason, size_t rl)
 
 	if (len == 0 || len > MAP_DN_MAX || !ft_utf8_valid(e->dn, len)) {
 		lmap_msg(reason, rl,
-		    "the DN is empty, longer than %d bytes or not UTF-8",
-		    MAP_DN_MAX);
+			 "the DN is empty, longer than %d bytes or not UTF-8",
+			 MAP_DN_MAX);
 		return FT_E_INVAL;
 	}
 	*ret = strdup(e->dn);
@@ -310,7 +310,7 @@ copy_dn(const struct map_entry *e, char **ret, char *reason, size_t rl)
 
 int
 ldap_map_apply(const struct ldap_map *map, const struct map_entry *entry,
-	      struct ft_user *ret_user, char *reason, size_t reasonlen)
+	       struct ft_user *ret_user, char *reason, size_t reasonlen)
 {
 	struct ft_user u = {0};
 	char *v[F_COUNT] = {NULL};
@@ -346,7 +346,7 @@ out:
 
 int
 ldap_map_identity(const struct ldap_map *map, const struct map_entry *entry,
-		 struct ft_user *ret_id)
+		  struct ft_user *ret_id)
 {
 	struct ft_user u = {0};
 	char scratch[64];

@@ -15,7 +15,6 @@
 
 enum field_id { F_USERNAME, F_EMAIL, F_FIRST, F_LAST, F_FULL, F_COUNT };
 
-
 /* A piece of a field: literal text, or a reference to an attribute. */
 struct part {
 	char *text; /* the literal, or the attribute name */

@@ -128,7 +128,7 @@ deliver(struct run *run, LDAPMessage *e)
 		r = run->on_user(run->ctx, &u);
 		if (r < 0)
 			lsrc_msg(run->st->reason, sizeof(run->st->reason),
-			    "stopped by the caller (%d)", r);
+				 "stopped by the caller (%d)", r);
 		r = r < 0 ? r : FT_OK;
 	}
 	ft_user_clear(&u);
@@ -143,7 +143,7 @@ on_entry(struct run *run, LDAPMessage *e)
 
 	if (n >= LDAP_SRC_ENTRIES_MAX) {
 		lsrc_msg(run->st->reason, sizeof(run->st->reason),
-		    "more than %lu entries", LDAP_SRC_ENTRIES_MAX);
+			 "more than %lu entries", LDAP_SRC_ENTRIES_MAX);
 		return FT_E_TOOBIG;
 	}
 	if (run->collecting)
@@ -204,13 +204,13 @@ read_fail(struct run *run, int rc)
 
 	if (rc == 0) {
 		lsrc_msg(run->st->reason, sizeof(run->st->reason),
-		    "no answer from LDAP within %u s",
-		    run->src->cfg->ldap.timeout);
+			 "no answer from LDAP within %u s",
+			 run->src->cfg->ldap.timeout);
 		return FT_E_LDAP_DOWN;
 	}
 	(void)ldap_get_option(run->src->ld, LDAP_OPT_RESULT_CODE, &code);
 	lsrc_describe(run->src->ld, code, "connection lost mid-read",
-		 run->st->reason, sizeof(run->st->reason));
+		      run->st->reason, sizeof(run->st->reason));
 	return code == LDAP_NO_MEMORY ? FT_E_NOMEM : FT_E_LDAP_DOWN;
 }
 
@@ -259,17 +259,17 @@ one_page(struct run *run, const char *filter, char **attrs,
 		rc = ldap_create_page_control(run->src->ld, size, cookie, 1,
 					      &ctrls[0]);
 		if (rc != LDAP_SUCCESS)
-			return lsrc_fail(run->src, rc,
-				    "unable to make a page request",
-				    run->st->reason, sizeof(run->st->reason));
+			return lsrc_fail(
+				run->src, rc, "unable to make a page request",
+				run->st->reason, sizeof(run->st->reason));
 	}
 	rc = ldap_search_ext(run->src->ld, c->search_base, LDAP_SCOPE_SUBTREE,
 			     filter, attrs, 0, size > 0 ? ctrls : NULL, NULL,
 			     &tv, LDAP_NO_LIMIT, &msgid);
 	ldap_control_free(ctrls[0]);
 	if (rc != LDAP_SUCCESS)
-		return lsrc_fail(run->src, rc, "unable to search", run->st->reason,
-			    sizeof(run->st->reason));
+		return lsrc_fail(run->src, rc, "unable to search",
+				 run->st->reason, sizeof(run->st->reason));
 	run->st->pages++;
 	run->page_msgs = 0;
 	return read_page(run, msgid, cookie);

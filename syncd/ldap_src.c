@@ -18,8 +18,6 @@
 #include "ldap_map.h"
 #include "timing.h"
 
-
-
 /*
  * Format into buf; control characters (from a server's diagnostic text
  * or a DN) become '?' so that the caller's log stays one line each.
@@ -128,7 +126,7 @@ ldap_src_new(const struct config *cfg, struct ldap_src **ret)
 	src->cfg = cfg;
 	memcpy(src->no_attrs, LDAP_NO_ATTRS, sizeof(src->no_attrs));
 	r = ldap_map_compile(&cfg->mapping, c->login_attribute,
-			    c->uuid_attribute, &src->map, NULL, 0);
+			     c->uuid_attribute, &src->map, NULL, 0);
 	if (r < 0) {
 		r = r == FT_E_NOMEM ? r : FT_E_CONFIG;
 		goto out;
@@ -203,7 +201,7 @@ lsrc_describe(LDAP *ld, int rc, const char *what, char *err, size_t errlen)
 		diag = NULL;
 	if (diag != NULL && *diag != '\0')
 		lsrc_msg(err, errlen, "%s: %s (%s)", what, ldap_err2string(rc),
-		    diag);
+			 diag);
 	else
 		lsrc_msg(err, errlen, "%s: %s", what, ldap_err2string(rc));
 	ldap_memfree(diag);
@@ -211,7 +209,8 @@ lsrc_describe(LDAP *ld, int rc, const char *what, char *err, size_t errlen)
 
 /* Describe a failed operation; a connection-level failure drops it. */
 int
-lsrc_fail(struct ldap_src *src, int rc, const char *what, char *err, size_t errlen)
+lsrc_fail(struct ldap_src *src, int rc, const char *what, char *err,
+	  size_t errlen)
 {
 	int r = classify(rc);
 
@@ -322,8 +321,8 @@ start_tls(LDAP *ld, char *err, size_t errlen)
 		return FT_OK;
 	/* libldap says only "Connect error" when the handshake fails. */
 	lsrc_describe(ld, rc,
-		 rc == LDAP_CONNECT_ERROR ? tls_hint : "StartTLS failed", err,
-		 errlen);
+		      rc == LDAP_CONNECT_ERROR ? tls_hint : "StartTLS failed",
+		      err, errlen);
 	return rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT ? FT_E_LDAP_DOWN
 							    : FT_E_LDAP;
 }
@@ -365,7 +364,7 @@ ldap_src_connect(struct ldap_src *src, char *err, size_t errlen)
 	rc = ldap_initialize(&ld, c->uri);
 	if (rc != LDAP_SUCCESS) {
 		lsrc_msg(err, errlen, "unable to use LDAP uri '%s': %s", c->uri,
-		    ldap_err2string(rc));
+			 ldap_err2string(rc));
 		goto out;
 	}
 	r = set_options(ld, c, err, errlen);
@@ -394,7 +393,6 @@ lsrc_op_timeout(const struct ldap_src *src)
 }
 
 /* ---- entries --------------------------------------------------------- */
-
 
 static void
 view_add(LDAP *ld, LDAPMessage *e, struct view *v, char *name)
@@ -448,4 +446,3 @@ lsrc_view_clear(struct view *v)
 	v->n = 0;
 	v->dn = NULL;
 }
-

@@ -73,8 +73,7 @@ keep_listed(struct build *b, const struct plan_action *a, bool listed)
 	b->p->count[a->kind]++;
 	if (!listed)
 		return FT_OK;
-	r = array_grow(&b->p->v, &b->cap, b->p->n + 1, sizeof(*b->p->v), 64,
-		       0);
+	r = array_grow(&b->p->v, &b->cap, b->p->n + 1, sizeof(*b->p->v), 64, 0);
 	if (r < 0)
 		return r;
 	b->p->v[b->p->n++] = *a;

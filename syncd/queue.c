@@ -604,7 +604,6 @@ heap_down(struct entry *v, size_t n, size_t i)
 	}
 }
 
-
 /* Keep (name, mtime, mode) if it is among the `limit` oldest so far. */
 static int
 entries_add(struct entries *es, const char *name, const struct stat *st)
@@ -772,5 +771,5 @@ unsigned long
 queue_backoff_ms(unsigned attempt, unsigned long rnd)
 {
 	return (unsigned long)timing_backoff_ms(attempt, QUEUE_BACKOFF_BASE_MS,
-						 QUEUE_BACKOFF_MAX_MS, rnd);
+						QUEUE_BACKOFF_MAX_MS, rnd);
 }

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plan_ops.h"
 #include "ft_err.h"
 #include "ftrack_api.h"
 #include "ldap_src.h"
+#include "plan_ops.h"
 
 struct sync {
 	const struct config *cfg;
@@ -162,8 +162,8 @@ round_fail_wanted(struct round *rd, int r, const char *err)
 		if (!rd->wanted[i])
 			continue;
 		rd->wanted[i] = false;
-		result(&rd->res[i], ft_err_transient(r) ? SYNC_RETRY : SYNC_FAILED,
-		       r, err);
+		result(&rd->res[i],
+		       ft_err_transient(r) ? SYNC_RETRY : SYNC_FAILED, r, err);
 	}
 }
 
@@ -274,7 +274,8 @@ round_settle(struct round *rd)
 			       a->reason);
 		else
 			result(&rd->res[i],
-			       ft_err_transient(code) ? SYNC_RETRY : SYNC_FAILED,
+			       ft_err_transient(code) ? SYNC_RETRY
+						      : SYNC_FAILED,
 			       code,
 			       rd->msgs[i] ? rd->msgs[i] : ft_strerror(code));
 	}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* worker.c: the provisioning thread: batches, retries, queue upkeep. */
-#include "timing.h"
 #include "worker.h"
+#include "timing.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -282,7 +282,8 @@ settle_state(struct worker *w, char *user, const struct sync_result *r,
 	if (r->outcome == SYNC_RETRY || r->outcome == SYNC_FAILED)
 		w->st.errors[metrics_error_kind(r->err)]++;
 	if (r->outcome == SYNC_RETRY && p != NULL) {
-		p->due_ms = now + queue_backoff_ms(p->attempts, timing_rand(&w->rnd));
+		p->due_ms = now +
+			    queue_backoff_ms(p->attempts, timing_rand(&w->rnd));
 		p->attempts++;
 		p->in_flight = false;
 		if (p->due_ms < w->next_retry_ms)

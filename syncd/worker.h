@@ -81,5 +81,4 @@ bool worker_config_retired(struct worker *w, const struct config *old);
 /* A snapshot of the counters. */
 void worker_stats(struct worker *w, struct worker_stats *ret);
 
-
 #endif

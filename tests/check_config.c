@@ -795,8 +795,9 @@ static const struct bad bads[] = {
 	{"ftrack", "tls_ca_file", "ca.pem", "must be an absolute path"},
 	{"mapping", "username", "", "must not be empty"},
 	/* the mapping unit's own grammar and words (ldap_map_check) */
-	{"mapping", "username", "{uid", "[mapping] username: unclosed '{' in "
-					"'{uid'"},
+	{"mapping", "username", "{uid",
+	 "[mapping] username: unclosed '{' in "
+	 "'{uid'"},
 	{"mapping", "email", "{uid}}@x", "unexpected '}' in '{uid}}@x'"},
 	{"mapping", "email", "{uid|upper}@example.com",
 	 "unknown filter 'upper' in '{uid|upper}@example.com' (the one filter "

@@ -27,6 +27,7 @@
 #include "plan_recon.h"
 #include "queue.h"
 #include "report.h"
+#include "state.h"
 #include "timing.h"
 
 #define SKIPS_KEPT 1000 /* skipped LDAP entries listed in the report */
@@ -283,25 +284,6 @@ out:
 	return r;
 }
 
-static int
-take_lock(const struct run *run, int *ret_fd)
-{
-	int fd = openat(queue_state_dirfd(run->q), "reconcile.lock",
-			O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		return FT_E_IO;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int saved = errno;
-
-		(void)close(fd);
-		errno = saved;
-		return errno == EWOULDBLOCK ? FT_E_AGAIN : FT_E_IO;
-	}
-	*ret_fd = fd;
-	return FT_OK;
-}
-
 static void
 write_reports(struct run *run, bool held)
 {
@@ -412,7 +394,8 @@ reconcile(struct run *run)
 
 	r = queue_open(run->cfg->daemon.state_dir, &run->q);
 	if (r == FT_OK)
-		r = take_lock(run, &lock);
+		r = state_lock(queue_state_dirfd(run->q), "reconcile.lock",
+			       &lock);
 	if (r < 0) {
 		log_error("unable to start the reconcile: %s",
 			  r == FT_E_AGAIN ? "another one is running"

@@ -2,6 +2,11 @@
 /*
  * cmd_run.c: `ftrack-syncd run`: the daemon's main loop.
  *
+ * Past STYLE.md's ~600 lines on purpose: it is one job, the poll loop and
+ * the state it owns (struct server: socket, signalfd, inotify, the
+ * reconcile child, the metrics clock), in short functions; cut in two,
+ * both halves would need that whole struct.
+ *
  * One thread reads the login socket, the signals (signalfd) and the queue
  * folder (inotify), journals each accepted login and hands it to the
  * worker thread; it writes the metrics file and starts the periodic

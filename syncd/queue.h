@@ -34,6 +34,7 @@
 
 #include "ft_attrs.h"
 #include "ft_proto.h"
+#include "state.h"
 
 struct queue;
 
@@ -47,7 +48,7 @@ struct queue;
 #define QUEUE_USER_MAX 119
 
 /* Stale temp files (names starting with '.') older than this are removed. */
-#define QUEUE_STALE_TEMP_SECONDS 60
+#define QUEUE_STALE_TEMP_SECONDS STATE_STALE_TEMP_SECONDS
 
 /* Back-off bounds of queue_backoff_ms(). */
 #define QUEUE_BACKOFF_BASE_MS 1000UL

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* check_state.c: the state folder's rules: folders, listings, temps, locks. */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ft_err.h"
+#include "state.h"
+
+Suite *state_suite(void);
+
+static char dir[64];
+static int dfd = -1;
+
+static void
+setup(void)
+{
+	(void)snprintf(dir, sizeof(dir), "/tmp/check_state.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	(void)close(dfd);
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_open_dir_makes_0700)
+{
+	struct stat st;
+	int fd = -1, again = -1;
+
+	ck_assert_int_eq(state_open_dir(dfd, "queue", &fd), FT_OK);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	/* an existing safe folder opens again */
+	ck_assert_int_eq(state_open_dir(dfd, "queue", &again), FT_OK);
+	(void)close(fd);
+	(void)close(again);
+}
+
+END_TEST
+
+START_TEST(test_open_dir_refusals)
+{
+	int fd = -1;
+
+	ck_assert_int_eq(symlinkat("/tmp", dfd, "link"), 0);
+	ck_assert_int_eq(state_open_dir(dfd, "link", &fd), FT_E_PERM);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(mkdirat(dfd, "open", 0700), 0);
+	ck_assert_int_eq(fchmodat(dfd, "open", 0770, 0), 0);
+	ck_assert_int_eq(state_open_dir(dfd, "open", &fd), FT_E_PERM);
+	ck_assert_int_eq(fchmodat(dfd, "open", 0702, 0), 0);
+	ck_assert_int_eq(state_open_dir(dfd, "open", &fd), FT_E_PERM);
+	/* a file where a folder should be */
+	close(openat(dfd, "file", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	ck_assert_int_eq(state_open_dir(dfd, "file", &fd), FT_E_IO);
+	/* a parent that is not there */
+	ck_assert_int_eq(state_open_dir(dfd, "no/such", &fd), FT_E_IO);
+	ck_assert_int_eq(fd, -1);
+}
+
+END_TEST
+
+static int
+count_name(void *ctx, int dirfd, const char *name)
+{
+	size_t *n = ctx;
+
+	(void)dirfd;
+	ck_assert_str_ne(name, ".");
+	ck_assert_str_ne(name, "..");
+	(*n)++;
+	return strcmp(name, "stop") == 0 ? FT_E_AGAIN : FT_OK;
+}
+
+START_TEST(test_for_each_name)
+{
+	size_t n = 0;
+	const char *names[] = {"a", "b", ".c"};
+	size_t i;
+
+	ck_assert_int_eq(state_for_each_name(dfd, count_name, &n), FT_OK);
+	ck_assert_uint_eq(n, 0);
+	for (i = 0; i < 3; i++)
+		close(openat(dfd, names[i], O_CREAT | O_WRONLY | O_CLOEXEC,
+			     0600));
+	ck_assert_int_eq(state_for_each_name(dfd, count_name, &n), FT_OK);
+	ck_assert_uint_eq(n, 3);
+	/* a callback's failure stops the walk and is returned */
+	close(openat(dfd, "stop", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	n = 0;
+	ck_assert_int_eq(state_for_each_name(dfd, count_name, &n), FT_E_AGAIN);
+	ck_assert_uint_ge(n, 1);
+	ck_assert_uint_le(n, 4);
+}
+
+END_TEST
+
+/* Make name with an mtime age seconds ago. */
+static void
+make_aged(const char *name, time_t age)
+{
+	struct timespec t[2];
+	int fd = openat(dfd, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+
+	ck_assert_int_ge(fd, 0);
+	(void)close(fd);
+	t[0].tv_sec = t[1].tv_sec = time(NULL) - age;
+	t[0].tv_nsec = t[1].tv_nsec = 0;
+	ck_assert_int_eq(utimensat(dfd, name, t, 0), 0);
+}
+
+START_TEST(test_sweep_stale_temps_only)
+{
+	time_t now = time(NULL);
+	struct stat st;
+
+	make_aged(".old.tmp", 2 * STATE_STALE_TEMP_SECONDS);
+	make_aged(".new.tmp", 1);
+	make_aged("old-but-not-temp", 2 * STATE_STALE_TEMP_SECONDS);
+	ck_assert_int_eq(mkdirat(dfd, ".olddir", 0700), 0);
+	ck_assert_int_eq(state_for_each_name(dfd, state_sweep_one, &now),
+			 FT_OK);
+	ck_assert_int_lt(fstatat(dfd, ".old.tmp", &st, 0), 0);
+	ck_assert_int_eq(fstatat(dfd, ".new.tmp", &st, 0), 0);
+	ck_assert_int_eq(fstatat(dfd, "old-but-not-temp", &st, 0), 0);
+	ck_assert_int_eq(fstatat(dfd, ".olddir", &st, 0), 0);
+}
+
+END_TEST
+
+START_TEST(test_lock)
+{
+	int a = -1, b = -1;
+	struct stat st;
+
+	ck_assert_int_eq(state_lock(dfd, "reconcile.lock", &a), FT_OK);
+	ck_assert_int_eq(fstatat(dfd, "reconcile.lock", &st, 0), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	/* held: a second taker is told to come back later */
+	ck_assert_int_eq(state_lock(dfd, "reconcile.lock", &b), FT_E_AGAIN);
+	ck_assert_int_eq(b, -1);
+	(void)close(a);
+	ck_assert_int_eq(state_lock(dfd, "reconcile.lock", &b), FT_OK);
+	(void)close(b);
+	/* never through a symlink */
+	ck_assert_int_eq(symlinkat("/etc/passwd", dfd, "evil.lock"), 0);
+	ck_assert_int_eq(state_lock(dfd, "evil.lock", &a), FT_E_IO);
+}
+
+END_TEST
+
+Suite *
+state_suite(void)
+{
+	Suite *s = suite_create("state");
+	TCase *tc = tcase_create("state");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_open_dir_makes_0700);
+	tcase_add_test(tc, test_open_dir_refusals);
+	tcase_add_test(tc, test_for_each_name);
+	tcase_add_test(tc, test_sweep_stale_temps_only);
+	tcase_add_test(tc, test_lock);
+	suite_add_tcase(s, tc);
+	return s;
+}

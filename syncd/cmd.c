@@ -51,3 +51,14 @@ cmd_open(const char *path, bool log_stderr, struct config **ret)
 	*ret = cfg;
 	return EXIT_OK;
 }
+
+int
+cmd_open_noargs(int argc, char **argv, const char *path, bool log_stderr,
+		struct config **ret)
+{
+	if (argc > 1) {
+		fprintf(stderr, "usage: ftrack-syncd [-c FILE] %s\n", argv[0]);
+		return EXIT_USAGE;
+	}
+	return cmd_open(path, log_stderr, ret);
+}

@@ -40,6 +40,13 @@ int cmd_become_daemon_user(const struct config *cfg);
  */
 int cmd_open(const char *path, bool log_stderr, struct config **ret);
 
+/*
+ * cmd_open() for a command that takes no argument: with any, prints
+ * "usage: ftrack-syncd [-c FILE] <argv[0]>" and returns EXIT_USAGE.
+ */
+int cmd_open_noargs(int argc, char **argv, const char *path, bool log_stderr,
+		    struct config **ret);
+
 int cmd_run(int argc, char **argv, const char *config_path);
 int cmd_sync(int argc, char **argv, const char *config_path);
 int cmd_reconcile(int argc, char **argv, const char *config_path);

@@ -60,12 +60,7 @@ cmd_check(int argc, char **argv, const char *config_path)
 	bool ok;
 	int code;
 
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: ftrack-syncd [-c FILE] check\n");
-		return EXIT_USAGE;
-	}
-	code = cmd_open(config_path, true, &cfg);
+	code = cmd_open_noargs(argc, argv, config_path, true, &cfg);
 	if (code != EXIT_OK)
 		return code;
 	printf("config:  ok: %s\n", cfg->path);

@@ -609,12 +609,7 @@ cmd_run(int argc, char **argv, const char *config_path)
 			   .inofd = -1};
 	int r, code;
 
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: ftrack-syncd [-c FILE] run\n");
-		return EXIT_USAGE;
-	}
-	code = cmd_open(config_path, false, &s.cfg);
+	code = cmd_open_noargs(argc, argv, config_path, false, &s.cfg);
 	if (code != EXIT_OK)
 		return code;
 	ratelimit_init(&s.rl, RATE_BURST, RATE_PER_MINUTE);

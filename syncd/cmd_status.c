@@ -63,12 +63,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 	struct stat st;
 	int code;
 
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: ftrack-syncd [-c FILE] status\n");
-		return EXIT_USAGE;
-	}
-	code = cmd_open(config_path, true, &cfg);
+	code = cmd_open_noargs(argc, argv, config_path, true, &cfg);
 	if (code != EXIT_OK)
 		return code;
 	printf("daemon:          %s %s\n",

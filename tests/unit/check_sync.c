@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* check_sync.c: sync_users() in-process against a throwaway slapd and the
+ * ftrack emulator: every outcome, batches, repeats, LDAP or ftrack down. */
+#include <check.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon_util.h"
+#include "ft_err.h"
+#include "harness.h"
+#include "sync.h"
+
+Suite *sync_suite(void);
+
+#define FMT(buf, ...)                                                          \
+	ck_assert_int_lt(snprintf((buf), sizeof(buf), __VA_ARGS__),            \
+			 (int)sizeof(buf))
+#define MARK_UUID "ftrack_syncd.uuid"
+#define MAXLOGINS 6
+
+/* One slapd and one emulator for the suite (unchecked fixture, runner). */
+static struct h_slapd *g_slapd;
+static struct h_emu *g_emu;
+static char *g_base;
+
+static void
+servers_setup(void)
+{
+	g_base = h_tmpdir();
+	g_slapd = h_slapd_start(H_LDIF_PEOPLE, 0);
+	g_emu = h_emu_start(NULL);
+}
+
+static void
+servers_teardown(void)
+{
+	h_emu_stop(g_emu);
+	g_emu = NULL;
+	h_slapd_stop(g_slapd);
+	g_slapd = NULL;
+	h_rmtree(g_base);
+	free(g_base);
+	g_base = NULL;
+}
+
+/* Per test: an empty ftrack, a config, a sync. */
+static struct {
+	char dir[PATH_MAX];
+	char *conf;
+	struct config *cfg;
+	struct sync *s;
+} W;
+
+static void
+world_setup(void)
+{
+	char tmpl[PATH_MAX];
+
+	ck_assert_msg(g_base != NULL && g_slapd != NULL && g_emu != NULL,
+		      "slapd or the emulator did not start");
+	ck_assert_int_eq(du_emu_reset(g_emu), FT_OK);
+	memset(&W, 0, sizeof(W));
+	FMT(tmpl, "%s/t-XXXXXX", g_base);
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	FMT(W.dir, "%s", tmpl);
+}
+
+static void
+world_teardown(void)
+{
+	sync_free(W.s);
+	config_free(W.cfg);
+	free(W.conf);
+	memset(&W, 0, sizeof(W));
+}
+
+/* Load a config for (slapd or none, emulator or none, extra) and a sync. */
+static void
+world_sync(bool ldap, bool ftrack, const char *extra)
+{
+	char err[512] = "";
+
+	sync_free(W.s);
+	config_free(W.cfg);
+	free(W.conf);
+	W.s = NULL;
+	W.cfg = NULL;
+	W.conf = h_write_config(W.dir, ldap ? g_slapd : NULL,
+				ftrack ? g_emu : NULL, extra);
+	ck_assert_ptr_nonnull(W.conf);
+	ck_assert_msg(config_load(W.conf, &W.cfg, err, sizeof(err)) == FT_OK,
+		      "%s", err);
+	ck_assert_msg(sync_new(W.cfg, &W.s, err, sizeof(err)) == FT_OK, "%s",
+		      err);
+}
+
+static void
+run(const char *const logins[], size_t n, struct sync_result *res)
+{
+	memset(res, 0x5a, n * sizeof(*res));
+	sync_users(W.s, logins, n, res);
+}
+
+/* Sync one login and require the outcome. */
+static void
+sync_one(const char *login, enum sync_outcome want)
+{
+	struct sync_result res;
+
+	run(&login, 1, &res);
+	ck_assert_msg(res.outcome == want, "'%s': %s (%s), want %s", login,
+		      sync_outcome_name(res.outcome), res.detail,
+		      sync_outcome_name(want));
+}
+
+/* ---- the emulator, by hand --------------------------------------------- */
+
+static void
+emu_ops(const char *ops)
+{
+	json_t *res = h_emu_api(g_emu, ops);
+
+	ck_assert_msg(json_is_array(res), "emulator refused %s", ops);
+	json_decref(res);
+}
+
+static char *
+emu_id(const char *username)
+{
+	json_t *u = h_emu_user(g_emu, username);
+	const char *id = json_string_value(json_object_get(u, "id"));
+	char *ret;
+
+	ck_assert_msg(id != NULL, "no ftrack user '%s'", username);
+	ret = strdup(id);
+	ck_assert_ptr_nonnull(ret);
+	json_decref(u);
+	return ret;
+}
+
+/* Update the User named username with data (JSON members). */
+static void
+emu_update(const char *username, const char *data)
+{
+	char *id = emu_id(username);
+	char ops[1024];
+
+	FMT(ops,
+	    "[{\"action\": \"update\", \"entity_type\": \"User\", "
+	    "\"entity_key\": [\"%s\"], \"entity_data\": "
+	    "{\"__entity_type__\": \"User\", %s}}]",
+	    id, data);
+	emu_ops(ops);
+	free(id);
+}
+
+static void
+emu_create(const char *username)
+{
+	char ops[1024];
+
+	FMT(ops,
+	    "[{\"action\": \"create\", \"entity_type\": \"User\", "
+	    "\"entity_data\": {\"__entity_type__\": \"User\", "
+	    "\"username\": \"%s\", \"first_name\": \"By\", "
+	    "\"last_name\": \"Hand\", \"is_active\": true}}]",
+	    username);
+	emu_ops(ops);
+}
+
+static char *
+emu_field(const char *username, const char *field)
+{
+	json_t *u = h_emu_user(g_emu, username);
+	json_t *v = json_object_get(u, field);
+	char *ret;
+
+	ck_assert_msg(u != NULL, "no ftrack user '%s'", username);
+	if (json_is_boolean(v))
+		ret = strdup(json_is_true(v) ? "true" : "false");
+	else
+		ret = strdup(json_string_value(v) ? json_string_value(v)
+						  : "(null)");
+	ck_assert_ptr_nonnull(ret);
+	json_decref(u);
+	return ret;
+}
+
+static void
+assert_field(const char *username, const char *field, const char *want)
+{
+	char *got = emu_field(username, field);
+
+	ck_assert_msg(strcmp(got, want) == 0, "%s.%s: '%s', want '%s'",
+		      username, field, got, want);
+	free(got);
+}
+
+static long long
+emu_writes(void)
+{
+	return du_emu_ops(g_emu, "create") + du_emu_ops(g_emu, "update") +
+	       du_emu_ops(g_emu, "delete");
+}
+
+/* ---- what each row does before and checks after ------------------------ */
+
+static void
+prep_none(void)
+{
+}
+
+static void
+prep_alice(void)
+{
+	sync_one("alice", SYNC_CREATED);
+}
+
+static void
+prep_bob_stale(void)
+{
+	sync_one("bob", SYNC_CREATED);
+	emu_update("bob", "\"email\": \"old@example.com\", "
+			  "\"first_name\": \"Robert\"");
+}
+
+static void
+prep_carol_unlinked(void)
+{
+	emu_create("carol");
+}
+
+static void
+prep_dave_renamed(void)
+{
+	sync_one("dave", SYNC_CREATED);
+	emu_update("dave", "\"username\": \"dave-old\"");
+}
+
+static void
+prep_erin_inactive(void)
+{
+	sync_one("erin", SYNC_CREATED);
+	emu_update("erin", "\"is_active\": false");
+}
+
+/* erin's marker on "erin-old", and another "erin" made by hand */
+static void
+prep_erin_conflict(void)
+{
+	sync_one("erin", SYNC_CREATED);
+	emu_update("erin", "\"username\": \"erin-old\"");
+	emu_create("erin");
+}
+
+static void
+post_alice_created(void)
+{
+	ck_assert_int_eq(du_emu_users_named(g_emu, "alice"), 1);
+	assert_field("alice", "email", "alice@example.com");
+	assert_field("alice", "is_active", "true");
+	ck_assert_int_eq(du_emu_markers(g_emu, "alice", MARK_UUID, NULL), 1);
+}
+
+static void
+post_no_users(void)
+{
+	ck_assert_int_eq(du_emu_user_count(g_emu), 0);
+}
+
+static void
+post_bob_updated(void)
+{
+	assert_field("bob", "email", "bob@example.com");
+	assert_field("bob", "first_name", "Bob");
+}
+
+static void
+post_carol_linked(void)
+{
+	ck_assert_int_eq(du_emu_users_named(g_emu, "carol"), 1);
+	ck_assert_int_eq(du_emu_markers(g_emu, "carol", MARK_UUID, NULL), 1);
+}
+
+static void
+post_dave_renamed(void)
+{
+	ck_assert_int_eq(du_emu_users_named(g_emu, "dave"), 1);
+	ck_assert_int_eq(du_emu_users_named(g_emu, "dave-old"), 0);
+	ck_assert_int_eq(du_emu_markers(g_emu, "dave", MARK_UUID, NULL), 1);
+}
+
+static void
+post_erin_active(void)
+{
+	assert_field("erin", "is_active", "true");
+}
+
+static void
+post_erin_untouched(void)
+{
+	ck_assert_int_eq(du_emu_users_named(g_emu, "erin"), 1);
+	ck_assert_int_eq(du_emu_users_named(g_emu, "erin-old"), 1);
+	ck_assert_int_eq(du_emu_markers(g_emu, "erin", MARK_UUID, NULL), 0);
+	ck_assert_int_eq(du_emu_markers(g_emu, "erin-old", MARK_UUID, NULL), 1);
+}
+
+static void
+post_batch(void)
+{
+	ck_assert_int_eq(du_emu_users_named(g_emu, "alice"), 1);
+	ck_assert_int_eq(du_emu_users_named(g_emu, "bob"), 1);
+	ck_assert_int_eq(du_emu_user_count(g_emu), 2);
+}
+
+struct want {
+	const char *login; /* NULL: end of the batch */
+	enum sync_outcome outcome;
+	int err;
+};
+
+struct row {
+	const char *name;
+	bool no_ldap, no_ftrack; /* a closed port instead of the server */
+	const char *extra;       /* config changes */
+	void (*prep)(void);
+	struct want login[MAXLOGINS + 1];
+	const char *detail; /* in every result's detail; NULL: not checked */
+	bool writes;        /* ftrack writes are expected */
+	long searches;      /* LDAP searches made by the call */
+	void (*post)(void);
+};
+
+static const struct row rows[] = {
+	{.name = "created",
+	 .prep = prep_none,
+	 .login = {{"alice", SYNC_CREATED, FT_OK}},
+	 .writes = true,
+	 .searches = 1,
+	 .post = post_alice_created},
+	{.name = "unchanged",
+	 .prep = prep_alice,
+	 .login = {{"alice", SYNC_UNCHANGED, FT_OK}},
+	 .detail = "in sync",
+	 .searches = 1,
+	 .post = post_alice_created},
+	{.name = "updated",
+	 .prep = prep_bob_stale,
+	 .login = {{"bob", SYNC_UPDATED, FT_OK}},
+	 .detail = "email",
+	 .writes = true,
+	 .searches = 1,
+	 .post = post_bob_updated},
+	{.name = "linked",
+	 .prep = prep_carol_unlinked,
+	 .login = {{"carol", SYNC_LINKED, FT_OK}},
+	 .writes = true,
+	 .searches = 1,
+	 .post = post_carol_linked},
+	{.name = "renamed",
+	 .prep = prep_dave_renamed,
+	 .login = {{"dave", SYNC_RENAMED, FT_OK}},
+	 .writes = true,
+	 .searches = 1,
+	 .post = post_dave_renamed},
+	{.name = "reactivated",
+	 .extra = "policy.reactivate = always",
+	 .prep = prep_erin_inactive,
+	 .login = {{"erin", SYNC_REACTIVATED, FT_OK}},
+	 .writes = true,
+	 .searches = 1,
+	 .post = post_erin_active},
+	{.name = "not in LDAP",
+	 .prep = prep_none,
+	 .login = {{"nosuchuser", SYNC_NOT_LDAP, FT_OK}},
+	 .detail = "not in LDAP",
+	 .searches = 1,
+	 .post = post_no_users},
+	{.name = "disabled in LDAP",
+	 .prep = prep_none,
+	 .login = {{"gone", SYNC_NOT_LDAP, FT_OK}},
+	 .detail = "disabled in LDAP",
+	 .searches = 1,
+	 .post = post_no_users},
+	{.name = "skip_users",
+	 .extra = "policy.skip_users = root frank",
+	 .prep = prep_none,
+	 .login = {{"frank", SYNC_SKIPPED, FT_OK}},
+	 .detail = "skip_users",
+	 .searches = 1,
+	 .post = post_no_users},
+	{.name = "update-only",
+	 .extra = "policy.on_login = update-only",
+	 .prep = prep_none,
+	 .login = {{"frank", SYNC_SKIPPED, FT_OK}},
+	 .searches = 1,
+	 .post = post_no_users},
+	{.name = "conflict",
+	 .prep = prep_erin_conflict,
+	 .login = {{"erin", SYNC_FAILED, FT_E_CONFLICT}},
+	 .detail = "erin-old",
+	 .searches = 1,
+	 .post = post_erin_untouched},
+	/* repeats share the first one's outcome and LDAP search */
+	{.name = "batch",
+	 .prep = prep_none,
+	 .login = {{"alice", SYNC_CREATED, FT_OK},
+		   {"nosuchuser", SYNC_NOT_LDAP, FT_OK},
+		   {"gone", SYNC_NOT_LDAP, FT_OK},
+		   {"bob", SYNC_CREATED, FT_OK},
+		   {"alice", SYNC_CREATED, FT_OK},
+		   {"gone", SYNC_NOT_LDAP, FT_OK}},
+	 .writes = true,
+	 .searches = 4,
+	 .post = post_batch},
+	/* the first failed search stands for the rest of the batch */
+	{.name = "LDAP down",
+	 .no_ldap = true,
+	 .prep = prep_none,
+	 .login = {{"alice", SYNC_RETRY, FT_E_LDAP_DOWN},
+		   {"bob", SYNC_RETRY, FT_E_LDAP_DOWN},
+		   {"carol", SYNC_RETRY, FT_E_LDAP_DOWN}},
+	 .searches = 1,
+	 .post = post_no_users},
+	{.name = "ftrack down",
+	 .no_ftrack = true,
+	 .prep = prep_none,
+	 .login = {{"alice", SYNC_RETRY, FT_E_HTTP},
+		   {"gone", SYNC_NOT_LDAP, FT_OK}},
+	 .searches = 2,
+	 .post = post_no_users},
+};
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+START_TEST(test_outcome)
+{
+	const struct row *r = &rows[_i];
+	const char *logins[MAXLOGINS];
+	struct sync_result res[MAXLOGINS];
+	unsigned long searches0, http0, searches, http;
+	long long writes0;
+	size_t i, n;
+
+	for (n = 0; r->login[n].login != NULL; n++)
+		logins[n] = r->login[n].login;
+	world_sync(!r->no_ldap, !r->no_ftrack, r->extra);
+	r->prep();
+	sync_counts(W.s, &searches0, &http0);
+	writes0 = emu_writes();
+	run(logins, n, res);
+	for (i = 0; i < n; i++) {
+		const struct want *w = &r->login[i];
+
+		ck_assert_msg(
+			res[i].outcome == w->outcome && res[i].err == w->err,
+			"%s: '%s': %s err %d (%s), want %s err %d", r->name,
+			w->login, sync_outcome_name(res[i].outcome), res[i].err,
+			res[i].detail, sync_outcome_name(w->outcome), w->err);
+		ck_assert_uint_lt(strlen(res[i].detail), sizeof(res[i].detail));
+		if (r->detail != NULL)
+			ck_assert_msg(strstr(res[i].detail, r->detail),
+				      "%s: detail '%s' lacks '%s'", r->name,
+				      res[i].detail, r->detail);
+	}
+	sync_counts(W.s, &searches, &http);
+	ck_assert_uint_eq(searches - searches0, (unsigned long)r->searches);
+	if (!r->no_ftrack)
+		ck_assert_msg((emu_writes() > writes0) == r->writes,
+			      "%s: writes %lld -> %lld", r->name, writes0,
+			      emu_writes());
+	r->post();
+}
+
+END_TEST
+
+/* A batch is a few requests, not one per login. */
+START_TEST(test_batch_requests)
+{
+	static const char *const logins[] = {"alice", "bob",   "carol",
+					     "dave",  "erin",  "frank",
+					     "zoe",   "joerg", "yamada"};
+	struct sync_result res[9];
+	unsigned long searches, http;
+	size_t i;
+
+	world_sync(true, true, NULL);
+	run(logins, 9, res);
+	for (i = 0; i < 9; i++)
+		ck_assert_msg(res[i].outcome == SYNC_CREATED, "'%s': %s (%s)",
+			      logins[i], sync_outcome_name(res[i].outcome),
+			      res[i].detail);
+	sync_counts(W.s, &searches, &http);
+	ck_assert_uint_eq(searches, 9);
+	ck_assert_uint_le(http, 3); /* the look-up and the writes */
+	ck_assert_int_eq(du_emu_user_count(g_emu), 9);
+	assert_field("joerg", "last_name", "M\xc3\xbcller");
+	/* the same batch again: nothing to write */
+	run(logins, 9, res);
+	for (i = 0; i < 9; i++)
+		ck_assert_int_eq(res[i].outcome, SYNC_UNCHANGED);
+}
+
+END_TEST
+
+/* ftrack refuses the write as invalid data: failed, not retried. */
+START_TEST(test_ftrack_rejects_write)
+{
+	struct sync_result res;
+	const char *login = "alice";
+	json_t *f;
+
+	world_sync(true, true, NULL);
+	/* the look-up passes, the write gets a ValidationError */
+	f = h_emu_post(g_emu, "/_emulator/fault",
+		       "{\"count\": 1, \"skip\": 1, \"status\": 400, "
+		       "\"exception\": \"ValidationError\", "
+		       "\"content\": \"bad value\"}");
+	ck_assert_ptr_nonnull(f);
+	json_decref(f);
+	run(&login, 1, &res);
+	ck_assert_msg(res.outcome == SYNC_FAILED && res.err == FT_E_DATA,
+		      "%s err %d (%s)", sync_outcome_name(res.outcome), res.err,
+		      res.detail);
+	ck_assert_int_eq(du_emu_users_named(g_emu, "alice"), 0);
+	/* and a later login goes through */
+	sync_one("alice", SYNC_CREATED);
+}
+
+END_TEST
+
+/* ftrack busy on every try of the write: retry later. */
+START_TEST(test_ftrack_busy_write)
+{
+	struct sync_result res;
+	const char *login = "bob";
+	json_t *f;
+
+	world_sync(true, true, NULL);
+	f = h_emu_post(g_emu, "/_emulator/fault",
+		       "{\"count\": 50, \"skip\": 1, \"status\": 503}");
+	ck_assert_ptr_nonnull(f);
+	json_decref(f);
+	run(&login, 1, &res);
+	ck_assert_msg(res.outcome == SYNC_RETRY && res.err == FT_E_HTTP,
+		      "%s err %d (%s)", sync_outcome_name(res.outcome), res.err,
+		      res.detail);
+	ck_assert_int_eq(du_emu_users_named(g_emu, "bob"), 0);
+}
+
+END_TEST
+
+/* Odd logins: an empty one fails at once (not retried); control
+ * characters are escaped in the filter and simply match nobody. */
+static const struct {
+	const char *login;
+	enum sync_outcome want;
+	int err;
+} odd_logins[] = {
+	{"", SYNC_FAILED, FT_E_INVAL},
+	{"bad\x01name", SYNC_NOT_LDAP, FT_OK},
+	{"tab\tname", SYNC_NOT_LDAP, FT_OK},
+	{"alice)(uid=*", SYNC_NOT_LDAP, FT_OK},
+	{"*", SYNC_NOT_LDAP, FT_OK},
+};
+
+START_TEST(test_odd_login)
+{
+	struct sync_result res;
+	const char *login = odd_logins[_i].login;
+
+	world_sync(true, true, NULL);
+	run(&login, 1, &res);
+	ck_assert_msg(res.outcome == odd_logins[_i].want &&
+			      res.err == odd_logins[_i].err,
+		      "'%s': %s err %d (%s)", login,
+		      sync_outcome_name(res.outcome), res.err, res.detail);
+	ck_assert_int_eq(du_emu_user_count(g_emu), 0);
+}
+
+END_TEST
+
+/* ---- pure parts -------------------------------------------------------- */
+
+static const struct {
+	enum sync_outcome o;
+	const char *name;
+} names[] = {
+	{SYNC_CREATED, "created"},
+	{SYNC_UPDATED, "updated"},
+	{SYNC_LINKED, "linked"},
+	{SYNC_RENAMED, "renamed"},
+	{SYNC_REACTIVATED, "reactivated"},
+	{SYNC_UNCHANGED, "unchanged"},
+	{SYNC_NOT_LDAP, "not-ldap"},
+	{SYNC_SKIPPED, "skipped"},
+	{SYNC_RETRY, "retry"},
+	{SYNC_FAILED, "failed"},
+	{(enum sync_outcome)99, "?"},
+	{(enum sync_outcome) - 1, "?"},
+};
+
+START_TEST(test_outcome_name)
+{
+	ck_assert_str_eq(sync_outcome_name(names[_i].o), names[_i].name);
+}
+
+END_TEST
+
+/* sync_new makes no connection; sync_free(NULL) is a no-op. */
+START_TEST(test_new_offline)
+{
+	unsigned long searches = 9, http = 9;
+
+	world_sync(false, false, NULL);
+	sync_counts(W.s, &searches, &http);
+	ck_assert_uint_eq(searches, 0);
+	ck_assert_uint_eq(http, 0);
+	sync_free(NULL);
+}
+
+END_TEST
+
+Suite *
+sync_suite(void)
+{
+	Suite *s = suite_create("sync");
+	TCase *tp = tcase_create("pure");
+	TCase *tc = tcase_create("servers");
+
+	tcase_add_loop_test(tp, test_outcome_name, 0,
+			    (int)(sizeof(names) / sizeof(names[0])));
+	suite_add_tcase(s, tp);
+
+	tcase_add_unchecked_fixture(tc, servers_setup, servers_teardown);
+	tcase_add_checked_fixture(tc, world_setup, world_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_outcome, 0, (int)NROWS);
+	tcase_add_test(tc, test_batch_requests);
+	tcase_add_test(tc, test_ftrack_rejects_write);
+	tcase_add_test(tc, test_ftrack_busy_write);
+	tcase_add_loop_test(tc, test_odd_login, 0,
+			    (int)(sizeof(odd_logins) / sizeof(odd_logins[0])));
+	tcase_add_test(tc, test_new_offline);
+	suite_add_tcase(s, tc);
+	return s;
+}

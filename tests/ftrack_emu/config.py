@@ -11,7 +11,8 @@ class Config:
         self.omit_nulls = args.omit_nulls
         self.case_insensitive = args.case_insensitive
         self.server_version = args.server_version
-        self.duplicate_exception = "DuplicateEntryError"  # older servers: IntegrityError
+        # older servers: IntegrityError
+        self.duplicate_exception = "DuplicateEntryError"
         self.personal_keys = {}  # username -> key
         self.global_keys = []
         if args.api_key:

@@ -14,7 +14,8 @@ def control(emu, h, method, path, query, body):
     name = path[len("/_emulator/"):].strip("/")
 
     def reply(obj, status=200):
-        h.send(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"), "application/json")
+        h.send(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"),
+               "application/json")
 
     def read_json(default=None):
         if not body:
@@ -43,12 +44,14 @@ def control(emu, h, method, path, query, body):
             opts = read_json({}) or {}
             path_ = opts.get("path") or emu.state_path
             if not path_:
-                return reply({"error": "no state file: start with --state or pass {\"path\": ...}"}, 400)
+                return reply({"error": "no state file: start with --state "
+                              "or pass {\"path\": ...}"}, 400)
             counts = emu.save_state(path_)
             return reply({"saved": path_, "entities": counts})
         m = _ROWS_RE.match(name)
         if m:
-            tname = {"users": "User", "metadata": "Metadata"}.get(m.group(1)) or m.group(2)
+            tname = {"users": "User",
+                     "metadata": "Metadata"}.get(m.group(1)) or m.group(2)
             et = emu.store.types.get(tname)
             if et is None:
                 return reply({"error": "unknown entity type %s" % tname}, 404)
@@ -58,7 +61,8 @@ def control(emu, h, method, path, query, body):
                 try:
                     return reply(emu.ops.bulk_load(et, read_json([])))
                 except ApiError as err:
-                    return reply(dict(err.body(), error=err.content), err.status)
+                    return reply(dict(err.body(), error=err.content),
+                                 err.status)
         return reply({"error": "unknown control %s %s" % (method, path)}, 404)
     except (ValueError, TypeError) as exc:
         return reply({"error": str(exc)}, 400)

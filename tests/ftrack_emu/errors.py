@@ -21,28 +21,38 @@ class ApiError(Exception):
         Exception.__init__(self, "%s(%s)" % (exception, content))
         self.exception = exception
         self.content = content
-        self.status = status if status is not None else STRICT_STATUS.get(exception, 500)
+        if status is None:
+            status = STRICT_STATUS.get(exception, 500)
+        self.status = status
 
     def body(self):
-        return {"exception": self.exception, "content": self.content, "error_code": None}
+        return {"exception": self.exception, "content": self.content,
+                "error_code": None}
 
 
 def validation_error(msg):
     return ApiError("ValidationError", msg, 400)
 
 
+def attribute_error(attr, type_name, problem):
+    """'Attribute "attr" on entity type "type_name" problem.'"""
+    return validation_error('Attribute "%s" on entity type "%s" %s.'
+                            % (attr, type_name, problem))
+
+
 def unknown_attribute(attr, type_name):
-    return validation_error('Unknown attribute "%s" on entity type "%s".' % (attr, type_name))
+    return validation_error('Unknown attribute "%s" on entity type "%s".'
+                            % (attr, type_name))
 
 
 def not_found(type_name, key):
     return ApiError(
         "ValueError",
-        "Could not find entity %s with entity_key %r." % (type_name, list(key)),
+        "Could not find entity %s with entity_key %r."
+        % (type_name, list(key)),
         404,
     )
 
 
 def duplicate_entry(msg, exception="DuplicateEntryError"):
     return ApiError(exception, msg, 409)
-

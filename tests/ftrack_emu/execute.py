@@ -6,7 +6,7 @@ cached sort order, pages, and projects the selected attributes.  The
 caller holds store.lock.
 """
 
-from .errors import unknown_attribute, validation_error
+from .errors import attribute_error, unknown_attribute, validation_error
 from .query import coerce_literal
 from .values import sort_value
 from .where import AndCond, CmpCond, NotCond, OrCond, RelCond
@@ -23,18 +23,27 @@ class Executor:
         self.config = config
         self.cache = {}
 
+    def _relation(self, et, name):
+        """et's relation name when the store has its type, else None."""
+        rel = et.relations.get(name)
+        if rel is not None and rel["type"] in self.store.types:
+            return rel
+        return None
+
     def _resolve_scalar(self, et, segs):
-        """Validate a path; return (first relation or None, rest) for rewriting."""
+        """Validate a path; return its first relation, or None when the path
+        is a scalar attribute."""
         attr = segs[0]
         if attr in et.scalars:
             if len(segs) > 1:
                 raise unknown_attribute(segs[1], et.name)
             return None
-        if attr in et.relations and et.relations[attr]["type"] in self.store.types:
-            return et.relations[attr]
+        rel = self._relation(et, attr)
+        if rel is not None:
+            return rel
         if attr in et.relation_props:
-            raise validation_error(
-                'Attribute "%s" on entity type "%s" is not supported by the emulator.' % (attr, et.name))
+            raise attribute_error(attr, et.name,
+                                  "is not supported by the emulator")
         raise unknown_attribute(attr, et.name)
 
     def compile_where(self, et, node):
@@ -49,9 +58,9 @@ class Executor:
         rel = self._resolve_scalar(et, segs)
         if rel is not None:
             if kind == "cmp" and len(segs) == 1:
-                raise validation_error(
-                    'Attribute "%s" on entity type "%s" is a relation; compare one of its attributes.'
-                    % (segs[0], et.name))
+                raise attribute_error(
+                    segs[0], et.name,
+                    "is a relation; compare one of its attributes")
             if len(segs) == 1:
                 sub_node = node[3]
             else:
@@ -59,8 +68,7 @@ class Executor:
             sub = self.compile_where(self.store.types[rel["type"]], sub_node)
             return RelCond(rel, sub, self.store)
         if kind == "rel":
-            raise validation_error(
-                'Attribute "%s" on entity type "%s" is not a relation.' % (segs[0], et.name))
+            raise attribute_error(segs[0], et.name, "is not a relation")
         attr = segs[0]
         prop = et.scalars[attr]
         op, raw = node[2], node[3]
@@ -75,11 +83,13 @@ class Executor:
 
     def subquery_values(self, q):
         if not q.select or len(q.select) != 1:
-            raise validation_error("A subquery must select exactly one attribute.")
+            raise validation_error(
+                "A subquery must select exactly one attribute.")
         et = self.store.entity_type(q.type_name)
         segs = q.select[0]
         if self._resolve_scalar(et, segs) is not None:
-            raise validation_error("A subquery must select a scalar attribute.")
+            raise validation_error(
+                "A subquery must select a scalar attribute.")
         pks, _ = self.run_select(et, q, clamp=False)
         table = self.store.tables[et.name]
         return [table.rows[pk].get(segs[0]) for pk in pks]
@@ -93,16 +103,15 @@ class Executor:
                     if i != len(segs) - 1:
                         raise unknown_attribute(segs[i + 1], cur_et.name)
                     cur.setdefault(s, None)
-                elif s in cur_et.relations and cur_et.relations[s]["type"] in self.store.types:
+                elif self._relation(cur_et, s) is not None:
                     sub = cur.get(s)
                     if sub is None:
                         sub = cur[s] = {}
                     cur_et = self.store.types[cur_et.relations[s]["type"]]
                     cur = sub
                 elif s in cur_et.relation_props:
-                    raise validation_error(
-                        'Attribute "%s" on entity type "%s" is not supported by the emulator.'
-                        % (s, cur_et.name))
+                    raise attribute_error(s, cur_et.name,
+                                          "is not supported by the emulator")
                 else:
                     raise unknown_attribute(s, cur_et.name)
         return tree
@@ -124,7 +133,8 @@ class Executor:
                 continue
             rel = et.relations[a]
             target = self.store.types[rel["type"]]
-            subtree = sub if sub else {p: None for p in target.default_projections if p in target.scalars}
+            subtree = sub or {p: None for p in target.default_projections
+                              if p in target.scalars}
             rows = self.store.related(rel, rec)
             if rel["many"]:
                 out[a] = [self.project(target, r, subtree) for r in rows]
@@ -154,13 +164,18 @@ class Executor:
                 if i != len(segs) - 1:
                     raise unknown_attribute(segs[i + 1], cur.name)
                 return
-            if s in cur.relations and not cur.relations[s]["many"] and cur.relations[s]["type"] in self.store.types:
+            rel = self._relation(cur, s)
+            if rel is not None and not rel["many"]:
                 if i == len(segs) - 1:
-                    raise validation_error('Cannot order by relation "%s" on entity type "%s".' % (s, cur.name))
-                cur = self.store.types[cur.relations[s]["type"]]
+                    raise validation_error(
+                        'Cannot order by relation "%s" on entity type "%s".'
+                        % (s, cur.name))
+                cur = self.store.types[rel["type"]]
                 continue
             if s in cur.relation_props or s in cur.relations:
-                raise validation_error('Cannot order by "%s" on entity type "%s".' % (s, cur.name))
+                raise validation_error(
+                    'Cannot order by "%s" on entity type "%s".'
+                    % (s, cur.name))
             raise unknown_attribute(s, cur.name)
 
     def _sort_pks(self, et, table, pks, order):
@@ -173,8 +188,10 @@ class Executor:
         return pks
 
     def _matched(self, et, table, q, cond, order, uniform, attrs, desc):
-        """All matching pks in result order; big results are cached until the next write."""
-        ckey = (et.name, repr(q.where), repr(order), self.config.case_insensitive)
+        """All matching pks in result order; big results are cached until
+        the next write."""
+        ckey = (et.name, repr(q.where), repr(order),
+                self.config.case_insensitive)
         versions = tuple(t.version for t in self.store.tables.values())
         hit = self.cache.get(ckey)
         if hit is not None and hit[0] == versions:
@@ -182,18 +199,21 @@ class Executor:
         rows = table.rows
         cand = cond.plan(self.store, table) if cond is not None else None
         if cand is not None and (len(cand) <= 2000 or not uniform):
-            matched = [pk for pk in cand if pk in rows and cond.match(rows[pk])]
+            matched = [pk for pk in cand if pk in rows
+                       and cond.match(rows[pk])]
             if order:
                 matched = self._sort_pks(et, table, matched, order)
             else:  # no order by: deterministic, by primary key
-                matched.sort(key=lambda pk: tuple(sort_value(v, False) for v in pk))
+                matched.sort(key=lambda pk: tuple(sort_value(v, False)
+                                                  for v in pk))
         elif uniform:
             pks = table.ordered(attrs)
             it = reversed(pks) if desc else pks
             if cond is None:
                 matched = list(it)
             elif cand is not None:
-                matched = [pk for pk in it if pk in cand and cond.match(rows[pk])]
+                matched = [pk for pk in it if pk in cand
+                           and cond.match(rows[pk])]
             else:
                 matched = [pk for pk in it if cond.match(rows[pk])]
         else:
@@ -237,9 +257,11 @@ class Executor:
                 else:
                     page = pks[offset:stop]
                 return page, stop < n
-            matched = self._matched(et, table, q, None, order, uniform, attrs, desc)
+            matched = self._matched(et, table, q, None, order, uniform,
+                                    attrs, desc)
         else:
-            matched = self._matched(et, table, q, cond, order, uniform, attrs, desc)
+            matched = self._matched(et, table, q, cond, order, uniform,
+                                    attrs, desc)
         page = matched[offset:end]
         more = len(matched) > offset + len(page)
         return page, more

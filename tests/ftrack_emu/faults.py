@@ -93,7 +93,8 @@ def answer(h, fault, entry, strict, t0, record):
         status = status or 200
         entry["status"] = status
         record(entry)
-        h.send(status, fault["body"].encode("utf-8"), "application/json", extra)
+        h.send(status, fault["body"].encode("utf-8"), "application/json",
+               extra)
         return True
     if fault.get("exception"):
         err = ApiError(fault["exception"], fault.get("content") or "", None)
@@ -102,14 +103,17 @@ def answer(h, fault, entry, strict, t0, record):
         entry["status"] = status
         entry["exception"] = err.exception
         record(entry)
-        h.send(status, json.dumps(err.body()).encode("utf-8"), "application/json", extra)
+        h.send(status, json.dumps(err.body()).encode("utf-8"),
+               "application/json", extra)
         return True
     if status is not None:
         reason = h.responses.get(status, ("Error",))[0]
-        page = "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\n" % (
-            status, reason, status, reason)
+        page = ("<html><head><title>%d %s</title></head>"
+                "<body><h1>%d %s</h1></body></html>\n"
+                % (status, reason, status, reason))
         entry["status"] = status
         record(entry)
-        h.send(status, page.encode("utf-8"), "text/html; charset=utf-8", extra)
+        h.send(status, page.encode("utf-8"), "text/html; charset=utf-8",
+               extra)
         return True
     return False

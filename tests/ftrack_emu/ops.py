@@ -6,8 +6,8 @@ import copy
 import json
 import uuid
 
-from .errors import (ApiError, duplicate_entry, not_found, unknown_attribute,
-                     validation_error)
+from .errors import (ApiError, attribute_error, duplicate_entry, not_found,
+                     unknown_attribute, validation_error)
 from .query import parse_query
 from .values import check_type, norm
 
@@ -21,7 +21,8 @@ class Operations:
 
     def entity_key(self, et, key):
         if key is None:
-            raise validation_error('Missing "entity_key" for entity type "%s".' % et.name)
+            raise validation_error('Missing "entity_key" for entity type "%s".'
+                                   % et.name)
         if isinstance(key, (str, int, float)) and not isinstance(key, bool):
             key = [key]
         if not isinstance(key, list) or len(key) != len(et.pk):
@@ -37,9 +38,8 @@ class Operations:
         got = data.get("__entity_type__")
         if got != et.name:
             raise validation_error(
-                'The "__entity_type__" of entity_data (%s) does not match entity_type "%s".'
-                % (json.dumps(got), et.name)
-            )
+                'The "__entity_type__" of entity_data (%s) does not match '
+                'entity_type "%s".' % (json.dumps(got), et.name))
 
     def _data_values(self, et, data):
         """Translate entity_data into stored scalar values."""
@@ -49,8 +49,8 @@ class Operations:
                 continue
             if attr in et.scalars:
                 if attr in et.computed:
-                    raise validation_error(
-                        'Attribute "%s" on entity type "%s" is computed and cannot be set.' % (attr, et.name))
+                    raise attribute_error(attr, et.name,
+                                          "is computed and cannot be set")
                 check_type(et.name, attr, et.scalars[attr], v)
                 values[attr] = v
             elif attr in et.relations and not et.relations[attr]["many"]:
@@ -61,11 +61,11 @@ class Operations:
                     values[rel["local"]] = v[rel["remote"]]
                 else:
                     raise validation_error(
-                        'Invalid value for relation "%s" on entity type "%s".' % (attr, et.name))
+                        'Invalid value for relation "%s" on entity type "%s".'
+                        % (attr, et.name))
             elif attr in et.relation_props:
-                raise validation_error(
-                    'Attribute "%s" on entity type "%s" is a collection and cannot be set here.'
-                    % (attr, et.name))
+                raise attribute_error(
+                    attr, et.name, "is a collection and cannot be set here")
             else:
                 raise unknown_attribute(attr, et.name)
         return values
@@ -79,12 +79,14 @@ class Operations:
             for other in table.lookup(a, v, ci):
                 if other != pk:
                     raise duplicate_entry(
-                        'Duplicate entry: %s with %s %s already exists.' % (et.name, a, json.dumps(v)),
+                        'Duplicate entry: %s with %s %s already exists.'
+                        % (et.name, a, json.dumps(v)),
                         self.config.duplicate_exception)
 
     def _enforce_seat(self, et, table, rec, previously_active):
         cap = self.config.seat_cap
-        if et.seat_attr and cap is not None and rec.get(et.seat_attr) is True and not previously_active:
+        if (et.seat_attr and cap is not None
+                and rec.get(et.seat_attr) is True and not previously_active):
             if self.store.active_count(table) >= cap:
                 rec[et.seat_attr] = False
 
@@ -94,16 +96,20 @@ class Operations:
             for a, kv in zip(et.pk, entity_key):
                 if a in values and values[a] != kv:
                     raise validation_error(
-                        'entity_key %s does not match "%s" in entity_data.' % (json.dumps(list(entity_key)), a))
+                        'entity_key %s does not match "%s" in entity_data.'
+                        % (json.dumps(list(entity_key)), a))
                 values[a] = kv
         rec = self.store.complete(et, values)
         for a in et.required:
             if rec.get(a) is None:
-                raise validation_error('Missing required attribute "%s" on entity type "%s".' % (a, et.name))
+                raise validation_error(
+                    'Missing required attribute "%s" on entity type "%s".'
+                    % (a, et.name))
         pk = et.key_of(rec)
         if pk in table.rows:
             raise duplicate_entry(
-                "Duplicate entry: %s with entity_key %r already exists." % (et.name, list(pk)),
+                "Duplicate entry: %s with entity_key %r already exists."
+                % (et.name, list(pk)),
                 self.config.duplicate_exception)
         self._check_unique(et, table, rec, pk)
         self._enforce_seat(et, table, rec, False)
@@ -135,11 +141,12 @@ class Operations:
             raise not_found(et.name, key)
         values = self._data_values(et, data)
         for a, v in values.items():
-            if (a in et.immutable or a in et.pk) and norm(v, False) != norm(old.get(a), False):
-                raise validation_error('Attribute "%s" on entity type "%s" is immutable.' % (a, et.name))
+            fixed = a in et.immutable or a in et.pk
+            if fixed and norm(v, False) != norm(old.get(a), False):
+                raise attribute_error(a, et.name, "is immutable")
             if a in et.required and v is None:
-                raise validation_error(
-                    'Attribute "%s" on entity type "%s" is required and cannot be null.' % (a, et.name))
+                raise attribute_error(a, et.name,
+                                      "is required and cannot be null")
         new = dict(old)
         new.update(values)
         self._check_unique(et, table, new, key)
@@ -187,7 +194,8 @@ class Operations:
                 "id": user.get("id"),
                 "username": user.get("username"),
                 "is_global_access_key": is_global,
-                "access_key_id": str(uuid.uuid5(uuid.NAMESPACE_OID, "key:" + ctx["key"])),
+                "access_key_id": str(uuid.uuid5(uuid.NAMESPACE_OID,
+                                                "key:" + ctx["key"])),
                 "restricted_user": False,
             }
         return info
@@ -214,16 +222,19 @@ class Operations:
     def op_query(self, op, ctx):
         q = parse_query(op.get("expression"))
         et = self.store.entity_type(q.type_name)
-        paths = q.select if q.select is not None else [[p] for p in et.default_projections]
+        paths = q.select
+        if paths is None:
+            paths = [[p] for p in et.default_projections]
         tree = self.executor.projection_tree(et, paths)
         page, more = self.executor.run_select(et, q)
         table = self.store.tables[et.name]
         data = [self.executor.project(et, table.rows[pk], tree) for pk in page]
         offset = q.offset or 0
+        next_offset = offset + len(data) if more else None
         return {
             "action": "query",
             "data": data,
-            "metadata": {"next": {"offset": offset + len(data) if more else None}},
+            "metadata": {"next": {"offset": next_offset}},
         }
 
     OPS = {
@@ -236,31 +247,43 @@ class Operations:
         "delayed_job": op_delayed_job,
     }
 
+    def run_op(self, op, ctx):
+        """One operation of a batch: its result, or raise ApiError."""
+        if not isinstance(op, dict):
+            raise validation_error("Each operation must be an object.")
+        action = op.get("action")
+        known = isinstance(action, str)
+        self.stats.count_operation(action if known else "<invalid>")
+        fn = self.OPS.get(action) if known else None
+        if fn is None:
+            raise ApiError("ValueError", "Invalid action %r" % (action,), 400)
+        return fn(self, op, ctx)
+
     def execute_batch(self, ops, ctx):
         """Run ops in one transaction. Returns results or raises ApiError."""
         with self.store.lock:
             self.store.begin()
             try:
-                results = []
-                for op in ops:
-                    if not isinstance(op, dict):
-                        raise validation_error("Each operation must be an object.")
-                    action = op.get("action")
-                    self.stats.count_operation(action if isinstance(action, str) else "<invalid>")
-                    fn = self.OPS.get(action) if isinstance(action, str) else None
-                    if fn is None:
-                        raise ApiError("ValueError", "Invalid action %r" % (action,), 400)
-                    results.append(fn(self, op, ctx))
+                results = [self.run_op(op, ctx) for op in ops]
             except ApiError:
                 self.store.rollback()
                 raise
             except Exception as exc:  # a bug in the emulator: still atomic
                 self.store.rollback()
-                raise ApiError("ServerError", "Internal emulator error: %r" % (exc,), 500)
+                raise ApiError("ServerError",
+                               "Internal emulator error: %r" % (exc,), 500)
             self.store.commit()
             return results
 
     # -- bulk load (test control) -----------------------------------------
+
+    def _load_row(self, et, row):
+        if not isinstance(row, dict):
+            raise validation_error("Expected a JSON array of objects.")
+        data = dict(row)
+        data.pop("__entity_type__", None)
+        values = self._data_values(et, data)
+        self.create_record(et, values)
 
     def bulk_load(self, et, rows):
         if not isinstance(rows, list):
@@ -271,12 +294,7 @@ class Operations:
             self.store.begin()
             try:
                 for row in rows:
-                    if not isinstance(row, dict):
-                        raise validation_error("Expected a JSON array of objects.")
-                    data = dict(row)
-                    data.pop("__entity_type__", None)
-                    values = self._data_values(et, data)
-                    self.create_record(et, values)
+                    self._load_row(et, row)
             except ApiError:
                 self.store.rollback()
                 raise

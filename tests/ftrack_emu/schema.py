@@ -84,7 +84,8 @@ def builtin_schemas():
                 },
                 "generate": {"username": "aaa-NEWUSER{uuid1}"},
                 "relations": {
-                    "user_type": {"type": "UserType", "local": "user_type_id", "remote": "id"},
+                    "user_type": {"type": "UserType", "local": "user_type_id",
+                                  "remote": "id"},
                     "metadata": {
                         "type": "Metadata",
                         "local": "id",
@@ -111,7 +112,8 @@ def builtin_schemas():
             "x-emulator": {
                 "index": ["name"],
                 "relations": {
-                    "users": {"type": "User", "local": "id", "remote": "user_type_id", "many": True}
+                    "users": {"type": "User", "local": "id",
+                              "remote": "user_type_id", "many": True}
                 },
                 "rows": [
                     {"id": DEFAULT_USER_TYPE_ID, "name": "user"},
@@ -147,7 +149,10 @@ def builtin_schemas():
                 "name": _s(),
                 "label": _s(),
                 "description": _s(),
-                "location_components": {"type": "array", "items": {"$ref": "ComponentLocation"}},
+                "location_components": {
+                    "type": "array",
+                    "items": {"$ref": "ComponentLocation"},
+                },
             },
             "x-emulator": {"index": ["name"]},
         },
@@ -158,17 +163,19 @@ SCALAR_TYPES = ("string", "boolean", "integer", "number", "object", "variable")
 
 
 class EntityType:
-    """What the emulator knows about one entity type, derived from its schema."""
+    """What the emulator knows about one entity type, from its schema."""
 
     def __init__(self, schema):
         ext = schema.get("x-emulator") or {}
         self.name = schema["id"]
-        self.public_schema = {k: v for k, v in schema.items() if k != "x-emulator"}
+        self.public_schema = {k: v for k, v in schema.items()
+                              if k != "x-emulator"}
         self.pk = list(schema.get("primary_key") or ["id"])
         self.required = list(schema.get("required") or [])
         self.immutable = set(schema.get("immutable") or [])
         self.computed = set(schema.get("computed") or [])
-        self.default_projections = list(schema.get("default_projections") or self.pk)
+        self.default_projections = list(
+            schema.get("default_projections") or self.pk)
         self.system_projections = list(schema.get("system_projections") or [])
         props = schema.get("properties") or {}
         self.scalars = {}
@@ -183,10 +190,14 @@ class EntityType:
                 self.scalars[a] = {"type": "string"}
         self.stored = [a for a in self.scalars if a not in self.computed]
         self.relations = dict(ext.get("relations") or {})
-        # Infer simple many-to-one relations: "x": {"$ref": T} with an "x_id" scalar.
+        # Infer simple many-to-one relations: "x": {"$ref": T} with an
+        # "x_id" scalar.
         for name, prop in self.relation_props.items():
-            if name not in self.relations and "$ref" in prop and (name + "_id") in self.scalars:
-                self.relations[name] = {"type": prop["$ref"], "local": name + "_id", "remote": "id"}
+            local = name + "_id"
+            if (name not in self.relations and "$ref" in prop
+                    and local in self.scalars):
+                self.relations[name] = {"type": prop["$ref"], "local": local,
+                                        "remote": "id"}
         self.unique = list(ext.get("unique") or [])
         idx = []
         for a in list(self.pk) + self.unique + list(ext.get("index") or []):
@@ -200,7 +211,8 @@ class EntityType:
 
     def default_for(self, attr):
         if attr in self.generate:
-            return self.generate[attr].format(uuid1=uuid.uuid1(), uuid4=uuid.uuid4())
+            return self.generate[attr].format(uuid1=uuid.uuid1(),
+                                              uuid4=uuid.uuid4())
         if attr in self.server_defaults:
             d = self.server_defaults[attr]
             return copy.deepcopy(d) if isinstance(d, (dict, list)) else d
@@ -214,7 +226,6 @@ class EntityType:
 
     def key_of(self, rec):
         return tuple(rec.get(a) for a in self.pk)
-
 
 
 def load_schemas(path=None):

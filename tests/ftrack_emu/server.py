@@ -14,6 +14,9 @@ from .control import control
 from .errors import ApiError, validation_error
 
 
+END_OF_TRAILER = (b"\r\n", b"\n", b"")
+
+
 def is_strict(config, headers):
     """Strict error statuses for this request (ftrack-strict-api)?"""
     v = headers.get("ftrack-strict-api")
@@ -81,7 +84,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 line = self.rfile.readline(65537)
                 size = int(line.split(b";", 1)[0].strip() or b"0", 16)
                 if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    while self.rfile.readline(65537) not in END_OF_TRAILER:
                         pass
                     break
                 chunks.append(self.rfile.read(size))
@@ -99,24 +102,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parts = urllib.parse.urlsplit(self.path)
         path = parts.path
         if path.startswith("/_emulator/"):
-            return control(self.emu, self, self.command, path, urllib.parse.parse_qs(parts.query), body)
+            return control(self.emu, self, self.command, path,
+                           urllib.parse.parse_qs(parts.query), body)
         if path in ("/api", "/api/"):
             if self.command != "POST":
                 err = {"exception": "MethodNotAllowed",
-                       "content": "The method %s is not allowed for %s; use POST." % (self.command, path),
+                       "content": "The method %s is not allowed for %s; "
+                       "use POST." % (self.command, path),
                        "error_code": None}
-                self.emu.stats.record({"time": time.time(), "method": self.command, "path": self.path,
-                                       "status": 405, "exception": "MethodNotAllowed", "actions": []})
-                self.send(405, json.dumps(err).encode(), "application/json", {"Allow": "POST"})
+                self.emu.stats.record({"time": time.time(),
+                                       "method": self.command,
+                                       "path": self.path,
+                                       "status": 405,
+                                       "exception": "MethodNotAllowed",
+                                       "actions": []})
+                self.send(405, json.dumps(err).encode(), "application/json",
+                          {"Allow": "POST"})
                 return
             return self.handle_api(body)
-        err = {"exception": "NotFound", "content": "The requested URL %s was not found on the server." % path,
+        err = {"exception": "NotFound",
+               "content": "The requested URL %s was not found on the server."
+               % path,
                "error_code": None}
-        self.emu.stats.record({"time": time.time(), "method": self.command, "path": self.path,
-                               "status": 404, "exception": "NotFound", "actions": []})
+        self.emu.stats.record({"time": time.time(), "method": self.command,
+                               "path": self.path,
+                               "status": 404, "exception": "NotFound",
+                               "actions": []})
         self.send(404, json.dumps(err).encode(), "application/json")
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = dispatch
+    do_GET = do_POST = do_PUT = do_DELETE = dispatch
+    do_PATCH = do_HEAD = do_OPTIONS = dispatch
 
     def handle_api(self, body):
         """POST /api: a fault if one is queued, else authenticate and run
@@ -125,11 +140,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         t0 = time.monotonic()
         self.api_gen = emu.stats.api_connection(self.api_gen)
         username = self.headers.get("ftrack-user")
-        entry = {"time": time.time(), "method": self.command, "path": self.path, "user": username,
-                 "connection": self.conn_id, "actions": [], "ops": [], "status": None, "exception": None}
+        entry = {"time": time.time(), "method": self.command,
+                 "path": self.path, "user": username,
+                 "connection": self.conn_id, "actions": [], "ops": [],
+                 "status": None, "exception": None}
         strict = is_strict(emu.config, self.headers)
         fault = emu.faults.take()
-        if fault is not None and faults.answer(self, fault, entry, strict, t0, emu.stats.record):
+        if fault is not None and faults.answer(self, fault, entry, strict, t0,
+                                               emu.stats.record):
             return
         latency = emu.config.latency_ms
         if latency:
@@ -158,11 +176,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (ValueError, UnicodeDecodeError):
             raise validation_error("The request body is not valid JSON.")
         if not isinstance(ops, list):
-            raise validation_error("The request body must be a JSON array of operations.")
+            raise validation_error(
+                "The request body must be a JSON array of operations.")
         summarize(ops, entry)
         ctx = {"user": user, "is_global": is_global, "key": key}
         results = self.emu.execute_batch(ops, ctx)
-        return json.dumps(results, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return json.dumps(results, separators=(",", ":"),
+                          ensure_ascii=False).encode("utf-8")
 
 
 class Server(http.server.ThreadingHTTPServer):

@@ -30,7 +30,8 @@ class Store:
         for et in self.types.values():
             for rel in et.relations.values():
                 rel.setdefault("many", False)
-        self.public_schemas = [self.types[s["id"]].public_schema for s in schemas]
+        self.public_schemas = [self.types[s["id"]].public_schema
+                               for s in schemas]
         self.schema_hash = hashlib.md5(
             json.dumps(self.public_schemas, sort_keys=True).encode()
         ).hexdigest()
@@ -122,8 +123,9 @@ class Store:
         try:
             if self.find_user(username) is None:
                 et = self.types["User"]
-                rec = self.complete(et, {"username": username, "is_active": True,
-                                         "first_name": "ftrack", "last_name": "api"})
+                rec = self.complete(et, {
+                    "username": username, "is_active": True,
+                    "first_name": "ftrack", "last_name": "api"})
                 self.tables["User"].insert(rec)
         finally:
             self.journal = with_journal
@@ -131,7 +133,8 @@ class Store:
     def active_count(self, table):
         et = table.t
         if not et.seat_attr or et.seat_attr not in table.idx:
-            return sum(1 for r in table.rows.values() if r.get(et.seat_attr) is True)
+            return sum(1 for r in table.rows.values()
+                       if r.get(et.seat_attr) is True)
         return len(table.idx[et.seat_attr].get(ikey(True), ()))
 
     def related(self, rel, rec):
@@ -167,7 +170,8 @@ class Store:
     # -- state file ----------------------------------------------------------
 
     def snapshot(self):
-        return {name: [dict(r) for r in t.rows.values()] for name, t in self.tables.items()}
+        return {name: [dict(r) for r in t.rows.values()]
+                for name, t in self.tables.items()}
 
     def save(self, path):
         """Write all rows to path atomically; return {type: rows}."""

@@ -9,18 +9,27 @@ import bisect
 from .values import ikey, norm, sort_value
 
 
+def _same(x, y):
+    """Equal and of one type: 1 == True, but True replacing 1 is a change."""
+    # isinstance() would not tell bool from int; pycodestyle 2.10 flags
+    # even an `is` comparison of types.
+    return x == y and type(x) is type(y)  # noqa: E721
+
+
 class Table:
     def __init__(self, etype):
         self.t = etype
         self.rows = {}  # pk tuple -> record dict (all stored scalars)
-        self.idx = {a: {} for a in etype.index_attrs}  # attr -> ikey -> set(pk)
+        # attr -> ikey -> set(pk)
+        self.idx = {a: {} for a in etype.index_attrs}
         self.orders = {}  # attrs tuple -> [keys, pks] sorted ascending
         self.ci = False
         self.version = 0  # bumped on every write
 
     def sort_key(self, rec, attrs, pk):
         ci = self.ci
-        return tuple(sort_value(rec.get(a), ci) for a in attrs) + (tuple(sort_value(v, ci) for v in pk),)
+        keys = tuple(sort_value(rec.get(a), ci) for a in attrs)
+        return keys + (tuple(sort_value(v, ci) for v in pk),)
 
     def _idx_add(self, pk, rec):
         for a, ix in self.idx.items():
@@ -83,7 +92,8 @@ class Table:
     def replace(self, pk, new):
         self.version += 1
         old = self.rows[pk]
-        changed = set(a for a in set(old) | set(new) if old.get(a) != new.get(a) or type(old.get(a)) is not type(new.get(a)))
+        changed = set(a for a in set(old) | set(new)
+                      if not _same(old.get(a), new.get(a)))
         if self.orders and changed:
             touched = [attrs for attrs in self.orders if set(attrs) & changed]
             if touched:
@@ -111,7 +121,8 @@ class Table:
         """pks sorted ascending by attrs (pk as tie-break); cached."""
         ent = self.orders.get(attrs)
         if ent is None:
-            items = sorted((self.sort_key(rec, attrs, pk), pk) for pk, rec in self.rows.items())
+            items = sorted((self.sort_key(rec, attrs, pk), pk)
+                           for pk, rec in self.rows.items())
             ent = [[k for k, _ in items], [pk for _, pk in items]]
             self.orders[attrs] = ent
         return ent[1]
@@ -128,5 +139,7 @@ class Table:
         nv = norm(value, ci)
         if attr in self.idx:
             cand = self.idx[attr].get(ikey(value), ())
-            return [pk for pk in cand if norm(self.rows[pk].get(attr), ci) == nv]
-        return [pk for pk, r in self.rows.items() if norm(r.get(attr), ci) == nv]
+            return [pk for pk in cand
+                    if norm(self.rows[pk].get(attr), ci) == nv]
+        return [pk for pk, r in self.rows.items()
+                if norm(r.get(attr), ci) == nv]

@@ -65,6 +65,5 @@ def check_type(type_name, attr, prop, value):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not ok:
         raise validation_error(
-            'Invalid value %s for attribute "%s" on entity type "%s": expected %s.'
-            % (json.dumps(value), attr, type_name, ty)
-        )
+            'Invalid value %s for attribute "%s" on entity type "%s": '
+            'expected %s.' % (json.dumps(value), attr, type_name, ty))

@@ -10,6 +10,61 @@ import re
 from .values import ikey, norm, order_value
 
 
+def _equal(value, ci):
+    nv = norm(value, ci)
+
+    def positive(x):
+        return norm(x, ci) == nv
+    return positive
+
+
+def _member(values, ci):
+    nset = set(norm(v, ci) for v in values)
+
+    def positive(x):
+        return norm(x, ci) in nset
+    return positive
+
+
+def _like(pat, ci):
+    """Only % is special: any run of characters."""
+    if not isinstance(pat, str):
+        pat = "" if pat is None else str(pat)
+    rx = re.compile(
+        "".join(".*" if ch == "%" else re.escape(ch) for ch in pat),
+        re.DOTALL | (re.IGNORECASE if ci else 0),
+    )
+
+    def positive(x):
+        return isinstance(x, str) and rx.fullmatch(x) is not None
+    return positive
+
+
+def _ordered(op, value, ci):
+    """gt, lt, ge, le; values that do not compare give False."""
+    ref = order_value(value)
+    if ci and isinstance(ref, str):
+        ref = ref.lower()
+
+    def positive(x):
+        x = order_value(x)
+        if x is None or ref is None:
+            return False
+        if ci and isinstance(x, str):
+            x = x.lower()
+        try:
+            if op == "gt":
+                return x > ref
+            if op == "lt":
+                return x < ref
+            if op == "ge":
+                return x >= ref
+            return x <= ref
+        except TypeError:
+            return False
+    return positive
+
+
 class CmpCond:
     def __init__(self, attr, op, values, ci):
         self.attr = attr
@@ -17,43 +72,13 @@ class CmpCond:
         self.values = values
         self.ci = ci
         if op in ("eq", "ne"):
-            nv = norm(values[0], ci)
-            pos = lambda x: norm(x, ci) == nv  # noqa: E731
+            self.positive = _equal(values[0], ci)
         elif op in ("in", "not_in"):
-            nset = set(norm(v, ci) for v in values)
-            pos = lambda x: norm(x, ci) in nset  # noqa: E731
+            self.positive = _member(values, ci)
         elif op in ("like", "not_like"):
-            pat = values[0]
-            if not isinstance(pat, str):
-                pat = "" if pat is None else str(pat)
-            rx = re.compile(
-                "".join(".*" if ch == "%" else re.escape(ch) for ch in pat),
-                re.DOTALL | (re.IGNORECASE if ci else 0),
-            )
-            pos = lambda x: isinstance(x, str) and rx.fullmatch(x) is not None  # noqa: E731
+            self.positive = _like(values[0], ci)
         else:
-            ref = order_value(values[0])
-            if ci and isinstance(ref, str):
-                ref = ref.lower()
-
-            def pos(x, ref=ref, op=op):
-                x = order_value(x)
-                if x is None or ref is None:
-                    return False
-                if ci and isinstance(x, str):
-                    x = x.lower()
-                try:
-                    if op == "gt":
-                        return x > ref
-                    if op == "lt":
-                        return x < ref
-                    if op == "ge":
-                        return x >= ref
-                    return x <= ref
-                except TypeError:
-                    return False
-
-        self.positive = pos
+            self.positive = _ordered(op, values[0], ci)
         self.negated = op in ("ne", "not_in", "not_like")
         # SQL semantics: comparing NULL with a value is unknown (None), except
         # "is None" / "is_not None" (IS NULL / IS NOT NULL).

@@ -7,7 +7,8 @@
 #                   (gcc build, then the C suites again under ASan+UBSan)
 #   make demo       the whole story on a private slapd and ftrack emulator
 #   make bench      benchmarks (not part of check)
-#   make lint       clang-format, banned functions, clang-tidy, cppcheck
+#   make lint       clang-format, banned functions, clang-tidy, cppcheck,
+#                   pyflakes and pycodestyle on every *.py (lint-py)
 #   make deps       apt-get install what is missing (root)
 #   make install    DESTDIR, PREFIX (default /usr); make uninstall
 #   make deb        the Debian package, into build/deb/
@@ -87,7 +88,7 @@ SYNCD_LIB  = $(B)/libsyncd.a
 RUNNER     = $(B)/tests/runner
 
 .PHONY: all check check-c check-py check-fuzz sanitize demo bench fuzz lint lint-format \
-        lint-banned lint-tidy lint-cppcheck format deps clean install uninstall
+        lint-banned lint-tidy lint-cppcheck lint-py format deps clean install uninstall
 
 all: $(if $(PAM_SRCS),$(PAM_SO)) $(if $(wildcard $(SYNCD_MAIN)),$(SYNCD_BIN))
 
@@ -233,7 +234,7 @@ bench: deps all $(BENCH_BINS)
 
 BANNED = strcpy|strcat|strncpy|strncat|sprintf|vsprintf|gets|strtok|atoi|atol|atoll|sscanf|tmpnam|mktemp
 
-lint: lint-format lint-banned lint-tidy lint-cppcheck
+lint: lint-format lint-banned lint-tidy lint-cppcheck lint-py
 
 lint-format:
 	clang-format --dry-run --Werror $(ALL_C)
@@ -256,6 +257,17 @@ lint-cppcheck:
 		--inline-suppr --suppress=missingIncludeSystem \
 		--error-exitcode=1 --quiet -Iinclude -Isyncd -Ipam_ftrack \
 		include pam_ftrack syncd
+
+# Every Python file in the tree (the test emulator, its tests, the bench
+# scripts), default pycodestyle settings (79 columns).
+PY_SRCS     = $(shell find . \( -path ./.git -o -path './build*' \) -prune \
+                -o -name '*.py' -print | sort)
+PYFLAKES    ?= pyflakes3
+PYCODESTYLE ?= pycodestyle
+
+lint-py:
+	$(PYFLAKES) $(PY_SRCS)
+	$(PYCODESTYLE) $(PY_SRCS)
 
 format:
 	clang-format -i $(ALL_C)
@@ -361,6 +373,7 @@ DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
            libldap-dev libcurl4-openssl-dev libjansson-dev libinih-dev \
            slapd ldap-utils libpam-wrapper pamtester python3 curl \
            clang-format clang-tidy cppcheck valgrind libclang-rt-14-dev \
+           python3-pyflakes pycodestyle \
            debhelper lintian mandoc systemd systemd-container
 
 deps:

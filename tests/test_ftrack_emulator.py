@@ -36,7 +36,8 @@ GLOBAL_KEY = "global-key-1"
 INVALID_CREDENTIALS = {
     "exception": "InvalidCredentialsError",
     "content": (
-        "The supplied API key is not valid. API keys are created from Settings under the page API keys. "
+        "The supplied API key is not valid. API keys are created from "
+        "Settings under the page API keys. "
         'The api key should be passed in the request header "ftrack-api-key".'
     ),
     "error_code": None,
@@ -48,9 +49,11 @@ class Emulator:
 
     def __init__(self, *extra):
         self.stderr = tempfile.TemporaryFile()
-        cmd = [sys.executable, EMULATOR, "--port", "0", "--api-user", API_USER, "--api-key", API_KEY]
+        cmd = [sys.executable, EMULATOR, "--port", "0", "--api-user", API_USER,
+               "--api-key", API_KEY]
         cmd += list(extra)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                     stderr=self.stderr)
         try:
             ready, _, _ = select.select([self.proc.stdout], [], [], 15)
             if not ready:
@@ -58,7 +61,8 @@ class Emulator:
             self.first_line = self.proc.stdout.readline().decode()
             prefix = "listening on http://127.0.0.1:"
             if not self.first_line.startswith(prefix):
-                raise RuntimeError("unexpected first line %r" % self.first_line)
+                raise RuntimeError("unexpected first line %r"
+                                   % self.first_line)
             self.port = int(self.first_line[len(prefix):].strip())
             self.url = "http://127.0.0.1:%d" % self.port
         except Exception:
@@ -93,12 +97,14 @@ class Emulator:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()
             data = r.read()
-            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+            return r.status, dict((k.lower(), v)
+                                  for k, v in r.getheaders()), data
         finally:
             if own:
                 c.close()
 
-    def api(self, ops, user=API_USER, key=API_KEY, strict=None, headers=None, conn=None, raw_body=None):
+    def api(self, ops, user=API_USER, key=API_KEY, strict=None, headers=None,
+            conn=None, raw_body=None):
         h = {"Content-Type": "application/json", "Accept": "application/json"}
         if user is not None:
             h["ftrack-user"] = user
@@ -118,7 +124,8 @@ class Emulator:
         return body
 
     def query(self, expression, **kw):
-        return self.ok([{"action": "query", "expression": expression}], **kw)[0]
+        return self.ok([{"action": "query", "expression": expression}],
+                       **kw)[0]
 
     def ctl(self, method, name, body=None):
         status, _, data = self.raw(method, "/_emulator/" + name, body,
@@ -126,11 +133,12 @@ class Emulator:
         return status, json.loads(data.decode())
 
     def reset(self, store=True):
-        self.ctl("POST", "config", {"latency_ms": 0, "page_max": None, "seat_cap": None,
-                                    "strict_default": False, "omit_nulls": False,
-                                    "duplicate_exception": "DuplicateEntryError",
-                                    "case_insensitive": False, "server_version": "4.13.9",
-                                    "global_keys": [GLOBAL_KEY]})
+        self.ctl("POST", "config",
+                 {"latency_ms": 0, "page_max": None, "seat_cap": None,
+                  "strict_default": False, "omit_nulls": False,
+                  "duplicate_exception": "DuplicateEntryError",
+                  "case_insensitive": False, "server_version": "4.13.9",
+                  "global_keys": [GLOBAL_KEY]})
         self.ctl("POST", "reset", {"store": store})
 
 
@@ -149,7 +157,8 @@ def create_op(username, uid=None, js=False, **attrs):
 def update_op(uid, **attrs):
     data = {"__entity_type__": "User"}
     data.update(attrs)
-    return {"action": "update", "entity_type": "User", "entity_key": [uid], "entity_data": data}
+    return {"action": "update", "entity_type": "User", "entity_key": [uid],
+            "entity_data": data}
 
 
 class EmulatorTestCase(unittest.TestCase):
@@ -163,7 +172,8 @@ class EmulatorTestCase(unittest.TestCase):
     def setUp(self):
         self.emu.reset()
 
-    def assertError(self, status_body, exception, content=None, status=200, contains=None):
+    def assertError(self, status_body, exception, content=None, status=200,
+                    contains=None):
         got_status, body = status_body
         self.assertEqual(got_status, status, body)
         self.assertIsInstance(body, dict, body)
@@ -193,10 +203,12 @@ class ParserUnitTests(unittest.TestCase):
         return ftrack_emulator.parse_query(expr)
 
     def test_full_grammar(self):
-        q = self.parse('select id, username, user_type.name from User where username is "x" '
+        q = self.parse('select id, username, user_type.name from User where '
+                       'username is "x" '
                        'order by username desc, id offset 5 limit 10')
         self.assertEqual(q.type_name, "User")
-        self.assertEqual(q.select, [["id"], ["username"], ["user_type", "name"]])
+        self.assertEqual(q.select,
+                         [["id"], ["username"], ["user_type", "name"]])
         self.assertEqual(q.where, ("cmp", ["username"], "eq", ("str", "x")))
         self.assertEqual(q.order, [(["username"], True), (["id"], False)])
         self.assertEqual((q.offset, q.limit), (5, 10))
@@ -212,26 +224,41 @@ class ParserUnitTests(unittest.TestCase):
         self.assertEqual(q.where[1][1][0], "and")
 
     def test_literals(self):
-        q = self.parse(r"""User where a is "d\"q\\b\'s" and b = 'it\'s' and c is jenkins """
-                       r"""and d in (1, 2.5, None, True) and e is 5c6060d1-2dc7-11ec-b3b6-1e00da110726""")
+        q = self.parse(r"""User where a is "d\"q\\b\'s" and b = 'it\'s' """
+                       r"""and c is jenkins """
+                       r"""and d in (1, 2.5, None, True) """
+                       r"""and e is 5c6060d1-2dc7-11ec-b3b6-1e00da110726""")
         items = q.where[1]
         self.assertEqual(items[0][3], ("str", 'd"q\\b\'s'))
         self.assertEqual(items[1][3], ("str", "it's"))
         self.assertEqual(items[2][3], ("word", "jenkins"))
-        self.assertEqual(items[3][3], [("word", "1"), ("word", "2.5"), ("word", "None"), ("word", "True")])
-        self.assertEqual(items[4][3], ("word", "5c6060d1-2dc7-11ec-b3b6-1e00da110726"))
+        self.assertEqual(items[3][3],
+                         [("word", "1"), ("word", "2.5"), ("word", "None"),
+                          ("word", "True")])
+        self.assertEqual(items[4][3],
+                         ("word", "5c6060d1-2dc7-11ec-b3b6-1e00da110726"))
         prop = {"type": "integer"}
-        self.assertEqual(ftrack_emulator.coerce_literal(("word", "12"), prop), 12)
-        self.assertEqual(ftrack_emulator.coerce_literal(("word", "2.5"), {"type": "number"}), 2.5)
-        self.assertIs(ftrack_emulator.coerce_literal(("word", "True"), {"type": "boolean"}), True)
-        self.assertIsNone(ftrack_emulator.coerce_literal(("word", "None"), {"type": "string"}))
-        self.assertEqual(ftrack_emulator.coerce_literal(("str", "None"), {"type": "string"}), "None")
+        self.assertEqual(ftrack_emulator.coerce_literal(("word", "12"), prop),
+                         12)
+        self.assertEqual(ftrack_emulator.coerce_literal(("word", "2.5"),
+                                                        {"type": "number"}),
+                         2.5)
+        self.assertIs(ftrack_emulator.coerce_literal(("word", "True"),
+                                                     {"type": "boolean"}),
+                      True)
+        self.assertIsNone(ftrack_emulator.coerce_literal(("word", "None"),
+                                                         {"type": "string"}))
+        self.assertEqual(ftrack_emulator.coerce_literal(("str", "None"),
+                                                        {"type": "string"}),
+                         "None")
 
     def test_parse_errors(self):
-        for expr in ["select id frm User", "select from User", "User where", "User where a is",
-                     'User where a is "x', "User where (a is 1", "User order username",
-                     "User limit x", "User limit -1", "User where a frob 1", "User extra",
-                     "", "select id, from User", "User where a in 1"]:
+        for expr in ["select id frm User", "select from User", "User where",
+                     "User where a is", 'User where a is "x',
+                     "User where (a is 1", "User order username",
+                     "User limit x", "User limit -1", "User where a frob 1",
+                     "User extra", "", "select id, from User",
+                     "User where a in 1"]:
             with self.assertRaises(ftrack_emulator.ApiError, msg=expr) as cm:
                 self.parse(expr)
             self.assertEqual(cm.exception.exception, "ParseError")
@@ -243,7 +270,8 @@ class ParserUnitTests(unittest.TestCase):
 
 class StartupTests(EmulatorTestCase):
     def test_first_line(self):
-        self.assertRegex(self.emu.first_line, r"^listening on http://127\.0\.0\.1:\d+\n$")
+        self.assertRegex(self.emu.first_line,
+                         r"^listening on http://127\.0\.0\.1:\d+\n$")
         self.assertGreater(self.emu.port, 0)
 
     def test_api_user_exists_and_is_active(self):
@@ -256,11 +284,13 @@ class StartupTests(EmulatorTestCase):
 
 class HandshakeTests(EmulatorTestCase):
     def test_server_information_and_schemas(self):
-        info, schemas = self.emu.ok([{"action": "query_server_information"}, {"action": "query_schemas"}])
+        info, schemas = self.emu.ok([{"action": "query_server_information"},
+                                     {"action": "query_schemas"}])
         self.assertEqual(info["version"], "4.13.9")
         self.assertIn("schema_hash", info)
         self.assertIs(info["is_timezone_support_enabled"], True)
-        self.assertEqual(info["storage_scenario"]["scenario"], "ftrack.automatic")
+        self.assertEqual(info["storage_scenario"]["scenario"],
+                         "ftrack.automatic")
         self.assertNotIn("action", info)
         self.assertNotIn("user_information", info)
         self.assertIsInstance(schemas, list)
@@ -271,30 +301,36 @@ class HandshakeTests(EmulatorTestCase):
                 self.assertNotIn("x-emulator", s)
         user = by_id["User"]
         self.assertEqual(user["primary_key"], ["id"])
-        self.assertEqual(user["required"], ["username", "is_active", "resource_type", "id"])
-        self.assertEqual(set(user["immutable"]), {"resource_type", "thumbnail_url", "id"})
+        self.assertEqual(user["required"],
+                         ["username", "is_active", "resource_type", "id"])
+        self.assertEqual(set(user["immutable"]),
+                         {"resource_type", "thumbnail_url", "id"})
         self.assertEqual(user["default_projections"], ["id"])
         self.assertEqual(user["system_projections"], ["resource_type"])
         self.assertEqual(user["properties"]["id"]["default"], "{uid}")
         self.assertEqual(user["type"], "object")
         meta = by_id["Metadata"]
         self.assertEqual(meta["primary_key"], ["parent_id", "key"])
-        self.assertEqual(set(meta["required"]), {"parent_id", "key", "value", "parent_type"})
+        self.assertEqual(set(meta["required"]),
+                         {"parent_id", "key", "value", "parent_type"})
         loc = by_id["Location"]
         self.assertEqual(loc["primary_key"], ["id"])
         self.assertEqual(set(loc["required"]), {"name", "id"})
         self.assertEqual(loc["immutable"], ["id"])
-        self.assertTrue({"id", "name", "label", "description", "location_components"} <= set(loc["properties"]))
+        self.assertTrue({"id", "name", "label", "description",
+                         "location_components"} <= set(loc["properties"]))
         self.assertEqual(by_id["UserType"]["primary_key"], ["id"])
 
     def test_user_information(self):
-        info = self.emu.ok([{"action": "query_server_information", "values": ["user_information"]}])[0]
+        info = self.emu.ok([{"action": "query_server_information",
+                             "values": ["user_information"]}])[0]
         ui = info["user_information"]
         self.assertEqual(ui["username"], API_USER)
         self.assertIs(ui["is_global_access_key"], False)
         self.assertRegex(ui["id"], r"^[0-9a-f-]{36}$")
         ids = self.add_users(("alice", {"is_active": True}))
-        info = self.emu.ok([{"action": "query_server_information", "values": ["user_information"]}],
+        info = self.emu.ok([{"action": "query_server_information",
+                             "values": ["user_information"]}],
                            user="alice", key=GLOBAL_KEY)[0]
         self.assertIs(info["user_information"]["is_global_access_key"], True)
         self.assertEqual(info["user_information"]["id"], ids["alice"])
@@ -305,23 +341,30 @@ class HandshakeTests(EmulatorTestCase):
         self.assertEqual(info["version"], "dev")
 
     def test_python_client_shapes(self):
-        """The calls the official Python client makes (ftrack-api.md section 11)."""
+        """The calls the official Python client makes (ftrack-api.md
+        section 11)."""
         info = self.emu.ok([{"action": "query_server_information"}])[0]
         self.assertIn("version", info)
         schemas = self.emu.ok([{"action": "query_schemas"}])[0]
-        self.assertTrue({"User", "UserType", "Metadata", "Location"} <= {s["id"] for s in schemas})
+        self.assertTrue({"User", "UserType", "Metadata",
+                         "Location"} <= {s["id"] for s in schemas})
         uid = str(uuid.uuid4())
         body = json.dumps([{"action": "create", "entity_data": {
-            "__entity_type__": "User", "id": uid, "resource_type": "user", "username": "bob"},
+            "__entity_type__": "User", "id": uid, "resource_type": "user",
+            "username": "bob"},
             "entity_key": [uid], "entity_type": "User"}], sort_keys=True)
         st, res = self.emu.api(None, raw_body=body, strict=False)
         self.assertEqual(res[0]["data"]["id"], uid)
-        res = self.emu.query('select username from User where username is "bob" offset 0 limit 500')
-        self.assertEqual(res["data"], [{"__entity_type__": "User", "id": uid, "resource_type": "user",
-                                        "username": "bob"}])
+        res = self.emu.query('select username from User where username is '
+                             '"bob" offset 0 limit 500')
+        self.assertEqual(res["data"],
+                         [{"__entity_type__": "User", "id": uid,
+                           "resource_type": "user",
+                           "username": "bob"}])
         self.assertIsNone(res["metadata"]["next"]["offset"])
         # populate-style query with unquoted ids
-        res = self.emu.query("select first_name, last_name from User where id in (%s)" % uid)
+        res = self.emu.query("select first_name, last_name from User where id "
+                             "in (%s)" % uid)
         self.assertEqual(res["data"][0]["first_name"], "first")
 
     def test_empty_batch(self):
@@ -334,7 +377,9 @@ class AuthTests(EmulatorTestCase):
 
     def test_wrong_key_non_strict_and_strict(self):
         for strict, status in ((None, 200), (False, 200), (True, 401)):
-            st, body = self.emu.api([{"action": "query", "expression": "User"}], key="nope", strict=strict)
+            st, body = self.emu.api([{"action": "query",
+                                      "expression": "User"}], key="nope",
+                                    strict=strict)
             self.assertEqual(st, status)
             self.assertEqual(body, INVALID_CREDENTIALS)
 
@@ -349,7 +394,8 @@ class AuthTests(EmulatorTestCase):
         self.assertEqual(body, INVALID_CREDENTIALS)
 
     def test_global_key(self):
-        self.add_users(("carol", {"is_active": True}), ("dave", {"is_active": False}))
+        self.add_users(("carol", {"is_active": True}),
+                       ("dave", {"is_active": False}))
         self.assertEqual(self.emu.ok([], user="carol", key=GLOBAL_KEY), [])
         self.assertEqual(self.emu.ok([], user=API_USER, key=GLOBAL_KEY), [])
         # inactive user, unknown user
@@ -360,14 +406,16 @@ class AuthTests(EmulatorTestCase):
 
     def test_header_names_case_insensitive(self):
         status, _, data = self.emu.raw("POST", "/api", "[]", {
-            "FTRACK-USER": API_USER, "Ftrack-Api-Key": API_KEY, "Content-Type": "application/json"})
+            "FTRACK-USER": API_USER, "Ftrack-Api-Key": API_KEY,
+            "Content-Type": "application/json"})
         self.assertEqual((status, json.loads(data)), (200, []))
 
     def test_auth_checked_on_every_request(self):
         c = self.emu.conn()
         try:
             self.assertEqual(self.emu.api([], conn=c), (200, []))
-            self.assertEqual(self.emu.api([], key="bad", conn=c), (200, INVALID_CREDENTIALS))
+            self.assertEqual(self.emu.api([], key="bad", conn=c),
+                             (200, INVALID_CREDENTIALS))
             self.assertEqual(self.emu.api([], conn=c), (200, []))
         finally:
             c.close()
@@ -408,7 +456,9 @@ class TransportTests(EmulatorTestCase):
             self.assertEqual(self.emu.api([], conn=c), (200, []))
             sock = c.sock
             self.assertIsNotNone(sock)
-            self.assertEqual(self.emu.api([{"action": "query", "expression": "User"}], conn=c)[0], 200)
+            self.assertEqual(self.emu.api([{"action": "query",
+                                            "expression": "User"}], conn=c)[0],
+                             200)
             self.assertIs(c.sock, sock)  # the same TCP connection was reused
         finally:
             c.close()
@@ -419,9 +469,13 @@ class TransportTests(EmulatorTestCase):
     def test_chunked_request_body(self):
         c = self.emu.conn()
         try:
-            c.request("POST", "/api", body=iter([b'[{"action": "query", ', b'"expression": "User"}]']),
-                      headers={"ftrack-user": API_USER, "ftrack-api-key": API_KEY,
-                               "Content-Type": "application/json"}, encode_chunked=True)
+            c.request("POST", "/api",
+                      body=iter([b'[{"action": "query", ',
+                                 b'"expression": "User"}]']),
+                      headers={"ftrack-user": API_USER,
+                               "ftrack-api-key": API_KEY,
+                               "Content-Type": "application/json"},
+                      encode_chunked=True)
             r = c.getresponse()
             body = json.loads(r.read())
             self.assertEqual(r.status, 200)
@@ -430,21 +484,27 @@ class TransportTests(EmulatorTestCase):
             c.close()
 
     def test_urllib_client(self):
-        req = urllib.request.Request(self.emu.url + "/api", data=b'[{"action": "query_schemas"}]', method="POST",
-                                     headers={"ftrack-user": API_USER, "ftrack-api-key": API_KEY,
-                                              "Content-Type": "application/json"})
+        req = urllib.request.Request(self.emu.url + "/api",
+                                     data=b'[{"action": "query_schemas"}]',
+                                     method="POST",
+                                     headers={
+                                         "ftrack-user": API_USER,
+                                         "ftrack-api-key": API_KEY,
+                                         "Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10) as r:
             self.assertEqual(r.status, 200)
             self.assertIsInstance(json.loads(r.read())[0], list)
 
     def test_unknown_action(self):
-        body = self.assertError(self.emu.api([{"action": "frobnicate"}]), "ValueError")
+        body = self.assertError(self.emu.api([{"action": "frobnicate"}]),
+                                "ValueError")
         self.assertIn("Invalid action 'frobnicate'", body["content"])
         st, body = self.emu.api([{"action": "frobnicate"}], strict=True)
         self.assertEqual(st, 400)
 
     def test_delayed_job(self):
-        res = self.emu.ok([{"action": "delayed_job", "job_type": "SYNC_USERS_LDAP"}])[0]
+        res = self.emu.ok([{"action": "delayed_job",
+                            "job_type": "SYNC_USERS_LDAP"}])[0]
         self.assertEqual(res["action"], "delayed_job")
         self.assertEqual(res["data"]["__entity_type__"], "Job")
         self.assertEqual(res["data"]["status"], "queued")
@@ -453,23 +513,33 @@ class TransportTests(EmulatorTestCase):
 class CreateTests(EmulatorTestCase):
     def test_create_py_style(self):
         uid = str(uuid.uuid4())
-        res = self.emu.ok([create_op("jdoe", uid=uid, first_name="John", last_name="Doe",
-                                     email="jdoe@example.com", is_active=True)])
+        res = self.emu.ok([create_op("jdoe", uid=uid, first_name="John",
+                                     last_name="Doe",
+                                     email="jdoe@example.com",
+                                     is_active=True)])
         self.assertEqual(res, [{"action": "create", "data": {
-            "__entity_type__": "User", "id": uid, "username": "jdoe", "first_name": "John",
-            "last_name": "Doe", "email": "jdoe@example.com", "is_active": True,
-            "is_otp_enabled": False, "is_totp_enabled": False, "require_details_update": False,
-            "user_type_id": "ac9fa5aa-4361-11e0-b7cc-0019bb4983d8", "resource_type": "user"}}])
+            "__entity_type__": "User", "id": uid, "username": "jdoe",
+            "first_name": "John", "last_name": "Doe",
+            "email": "jdoe@example.com", "is_active": True,
+            "is_otp_enabled": False, "is_totp_enabled": False,
+            "require_details_update": False,
+            "user_type_id": "ac9fa5aa-4361-11e0-b7cc-0019bb4983d8",
+            "resource_type": "user"}}])
 
     def test_create_js_style_and_defaults(self):
         res = self.emu.ok([create_op("js", js=True)])[0]["data"]
-        self.assertRegex(res["id"], r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+        self.assertRegex(res["id"], r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                         r"[0-9a-f]{4}-[0-9a-f]{12}$")
         self.assertIs(res["is_active"], False)
-        self.assertEqual((res["first_name"], res["last_name"]), ("first", "last"))
+        self.assertEqual((res["first_name"], res["last_name"]),
+                         ("first", "last"))
         self.assertEqual(res["resource_type"], "user")
-        self.assertEqual(res["user_type_id"], "ac9fa5aa-4361-11e0-b7cc-0019bb4983d8")
-        self.assertNotIn("email", res)  # null attributes are left out, as create_user.json
-        stored = self.emu.query('select email, is_active from User where id is "%s"' % res["id"])["data"][0]
+        self.assertEqual(res["user_type_id"],
+                         "ac9fa5aa-4361-11e0-b7cc-0019bb4983d8")
+        # null attributes are left out, as in create_user.json
+        self.assertNotIn("email", res)
+        stored = self.emu.query('select email, is_active from User where id '
+                                'is "%s"' % res["id"])["data"][0]
         self.assertIsNone(stored["email"])
 
     def test_entity_key_as_string(self):
@@ -489,8 +559,10 @@ class CreateTests(EmulatorTestCase):
 
     def test_username_generated(self):
         res = self.emu.ok([{"action": "create", "entity_type": "User",
-                            "entity_data": {"__entity_type__": "User"}}])[0]["data"]
-        self.assertTrue(res["username"].startswith("aaa-NEWUSER"), res["username"])
+                            "entity_data": {"__entity_type__": "User"}}])
+        res = res[0]["data"]
+        self.assertTrue(res["username"].startswith("aaa-NEWUSER"),
+                        res["username"])
 
     def test_entity_type_mismatch(self):
         op = create_op("x")
@@ -503,51 +575,72 @@ class CreateTests(EmulatorTestCase):
         self.assertEqual(st, 400)
 
     def test_unknown_entity_type(self):
-        self.assertError(self.emu.api([{"action": "create", "entity_type": "Nope",
-                                        "entity_data": {"__entity_type__": "Nope"}}]), "ValidationError")
+        self.assertError(self.emu.api([{
+            "action": "create", "entity_type": "Nope",
+            "entity_data": {"__entity_type__": "Nope"}}]), "ValidationError")
 
     def test_duplicate_username_and_id(self):
         uid = self.add_users(("dup", {}))["dup"]
-        body = self.assertError(self.emu.api([create_op("dup")]), "DuplicateEntryError")
+        body = self.assertError(self.emu.api([create_op("dup")]),
+                                "DuplicateEntryError")
         self.assertIn("dup", body["content"])
         st, body = self.emu.api([create_op("dup")], strict=True)
         self.assertEqual((st, body["exception"]), (409, "DuplicateEntryError"))
-        self.assertError(self.emu.api([create_op("other", uid=uid)]), "DuplicateEntryError")
-        self.emu.ctl("POST", "config", {"duplicate_exception": "IntegrityError"})
+        self.assertError(self.emu.api([create_op("other", uid=uid)]),
+                         "DuplicateEntryError")
+        self.emu.ctl("POST", "config",
+                     {"duplicate_exception": "IntegrityError"})
         st, body = self.emu.api([create_op("dup")], strict=True)
         self.assertEqual((st, body["exception"]), (409, "IntegrityError"))
-        self.emu.ctl("POST", "config", {"duplicate_exception": "DuplicateEntryError"})
+        self.emu.ctl("POST", "config",
+                     {"duplicate_exception": "DuplicateEntryError"})
         # duplicate inside one batch
-        self.assertError(self.emu.api([create_op("twice"), create_op("twice")]), "DuplicateEntryError")
-        self.assertEqual(self.emu.query('User where username is "twice"')["data"], [])
+        self.assertError(self.emu.api([create_op("twice"),
+                                       create_op("twice")]),
+                         "DuplicateEntryError")
+        self.assertEqual(
+            self.emu.query('User where username is "twice"')["data"], [])
 
     def test_unknown_attribute_and_types(self):
-        body = self.assertError(self.emu.api([create_op("u", nickname="n")]), "ValidationError")
-        self.assertEqual(body["content"], 'Unknown attribute "nickname" on entity type "User".')
-        self.assertError(self.emu.api([create_op("u", is_active="yes")]), "ValidationError")
-        self.assertError(self.emu.api([create_op("u", first_name=5)]), "ValidationError")
-        self.assertError(self.emu.api([create_op("u", thumbnail_url={"url": "x"})]), "ValidationError")
+        body = self.assertError(self.emu.api([create_op("u", nickname="n")]),
+                                "ValidationError")
+        self.assertEqual(body["content"],
+                         'Unknown attribute "nickname" on entity type "User".')
+        self.assertError(self.emu.api([create_op("u", is_active="yes")]),
+                         "ValidationError")
+        self.assertError(self.emu.api([create_op("u", first_name=5)]),
+                         "ValidationError")
+        self.assertError(
+            self.emu.api([create_op("u", thumbnail_url={"url": "x"})]),
+            "ValidationError")
         op = create_op("u")
         op["entity_data"]["username"] = None
         self.assertError(self.emu.api([op]), "ValidationError")
 
     def test_user_type_reference(self):
         ldap = ftrack_emulator.LDAP_USER_TYPE_ID
-        res = self.emu.ok([create_op("typed", user_type={"__entity_type__": "UserType", "id": ldap})])
+        res = self.emu.ok([create_op("typed",
+                                     user_type={"__entity_type__": "UserType",
+                                                "id": ldap})])
         self.assertEqual(res[0]["data"]["user_type_id"], ldap)
 
 
 class UpdateDeleteTests(EmulatorTestCase):
     def test_update_response_shape(self):
-        uid = self.add_users(("upd", {"is_active": True, "email": "a@x"}))["upd"]
-        res = self.emu.ok([update_op(uid, first_name="Johnny", email="johnny@example.com")])
+        uid = self.add_users(("upd",
+                              {"is_active": True, "email": "a@x"}))["upd"]
+        res = self.emu.ok([update_op(uid, first_name="Johnny",
+                                     email="johnny@example.com")])
         self.assertEqual(res, [{"action": "update", "data": {
             "__entity_type__": "User", "id": uid, "first_name": "Johnny",
             "email": "johnny@example.com", "resource_type": "user"}}])
         res = self.emu.ok([update_op(uid, is_active=False)])
-        self.assertEqual(res[0]["data"], {"__entity_type__": "User", "id": uid, "is_active": False,
-                                          "resource_type": "user"})
-        row = self.emu.query('select first_name, email, is_active from User where id is "%s"' % uid)["data"][0]
+        self.assertEqual(res[0]["data"],
+                         {"__entity_type__": "User", "id": uid,
+                          "is_active": False,
+                          "resource_type": "user"})
+        row = self.emu.query('select first_name, email, is_active from User '
+                             'where id is "%s"' % uid)["data"][0]
         self.assertEqual((row["first_name"], row["email"], row["is_active"]),
                          ("Johnny", "johnny@example.com", False))
 
@@ -559,67 +652,93 @@ class UpdateDeleteTests(EmulatorTestCase):
 
     def test_update_missing(self):
         missing = "00000000-0000-0000-0000-000000000000"
-        content = "Could not find entity User with entity_key ['%s']." % missing
-        self.assertError(self.emu.api([update_op(missing, first_name="x")]), "ValueError", content)
-        st, body = self.emu.api([update_op(missing, first_name="x")], strict=True)
+        content = ("Could not find entity User with entity_key ['%s']."
+                   % missing)
+        self.assertError(self.emu.api([update_op(missing, first_name="x")]),
+                         "ValueError", content)
+        st, body = self.emu.api([update_op(missing, first_name="x")],
+                                strict=True)
         self.assertEqual((st, body["content"]), (404, content))
 
     def test_update_immutable_and_unknown(self):
         uid = self.add_users(("imm", {}))["imm"]
-        self.assertError(self.emu.api([update_op(uid, resource_type="group")]), "ValidationError",
+        self.assertError(self.emu.api([update_op(uid, resource_type="group")]),
+                         "ValidationError",
                          contains="immutable")
-        self.assertError(self.emu.api([update_op(uid, id=str(uuid.uuid4()))]), "ValidationError",
+        self.assertError(self.emu.api([update_op(uid, id=str(uuid.uuid4()))]),
+                         "ValidationError",
                          contains="immutable")
-        self.assertError(self.emu.api([update_op(uid, nickname="x")]), "ValidationError",
+        self.assertError(self.emu.api([update_op(uid, nickname="x")]),
+                         "ValidationError",
                          'Unknown attribute "nickname" on entity type "User".')
-        self.assertError(self.emu.api([update_op(uid, username=None)]), "ValidationError")
+        self.assertError(self.emu.api([update_op(uid, username=None)]),
+                         "ValidationError")
         op = update_op(uid, first_name="x")
         op["entity_data"]["__entity_type__"] = "Metadata"
         self.assertError(self.emu.api([op]), "ValidationError")
 
     def test_update_to_duplicate_username(self):
         ids = self.add_users(("u1", {}), ("u2", {}))
-        self.assertError(self.emu.api([update_op(ids["u2"], username="u1")]), "DuplicateEntryError")
-        self.emu.ok([update_op(ids["u2"], username="u2")])  # same value is fine
+        self.assertError(self.emu.api([update_op(ids["u2"], username="u1")]),
+                         "DuplicateEntryError")
+        # the same value is fine
+        self.emu.ok([update_op(ids["u2"], username="u2")])
 
     def test_delete(self):
         uid = self.add_users(("gone", {}))["gone"]
-        res = self.emu.ok([{"action": "delete", "entity_type": "User", "entity_key": [uid]}])
+        res = self.emu.ok([{"action": "delete", "entity_type": "User",
+                            "entity_key": [uid]}])
         self.assertEqual(res, [{"action": "delete", "data": True}])
-        self.assertEqual(self.emu.query('User where id is "%s"' % uid)["data"], [])
-        body = self.assertError(self.emu.api([{"action": "delete", "entity_type": "User", "entity_key": uid}]),
+        self.assertEqual(self.emu.query('User where id is "%s"' % uid)["data"],
+                         [])
+        body = self.assertError(self.emu.api([{"action": "delete",
+                                               "entity_type": "User",
+                                               "entity_key": uid}]),
                                 "ValueError")
-        self.assertEqual(body["content"], "Could not find entity User with entity_key ['%s']." % uid)
-        st, _ = self.emu.api([{"action": "delete", "entity_type": "User", "entity_key": [uid]}], strict=True)
+        self.assertEqual(body["content"],
+                         "Could not find entity User with entity_key ['%s']."
+                         % uid)
+        st, _ = self.emu.api([{"action": "delete", "entity_type": "User",
+                               "entity_key": [uid]}], strict=True)
         self.assertEqual(st, 404)
 
 
 class TransactionTests(EmulatorTestCase):
     def test_index_aligned_results(self):
-        ids = self.add_users(("carol", {"email": "carol@old"}), ("dan", {"is_active": True}))
+        ids = self.add_users(("carol", {"email": "carol@old"}),
+                             ("dan", {"is_active": True}))
         a, b = str(uuid.uuid4()), str(uuid.uuid4())
         res = self.emu.ok([
             create_op("alice", uid=a, is_active=True),
             create_op("bob", uid=b, is_active=True),
             update_op(ids["carol"], email="carol@new"),
             update_op(ids["dan"], is_active=False),
-            {"action": "query", "expression": 'select id from User where username in ("alice", "bob") order by username'},
+            {"action": "query",
+             "expression": 'select id from User where username in '
+                           '("alice", "bob") order by username'},
         ])
-        self.assertEqual([r["action"] for r in res], ["create", "create", "update", "update", "query"])
+        self.assertEqual([r["action"] for r in res],
+                         ["create", "create", "update", "update", "query"])
         self.assertEqual(res[0]["data"]["id"], a)
         self.assertEqual(res[1]["data"]["id"], b)
         self.assertEqual(res[2]["data"]["email"], "carol@new")
         self.assertIs(res[3]["data"]["is_active"], False)
-        self.assertEqual(res[4]["data"], [{"__entity_type__": "User", "id": a, "resource_type": "user"},
-                                          {"__entity_type__": "User", "id": b, "resource_type": "user"}])
+        self.assertEqual(res[4]["data"],
+                         [{"__entity_type__": "User", "id": a,
+                           "resource_type": "user"},
+                          {"__entity_type__": "User", "id": b,
+                           "resource_type": "user"}])
 
     def test_failing_batch_rolls_back_everything(self):
-        ids = self.add_users(("keep", {"first_name": "Old", "is_active": True}), ("victim", {}))
+        ids = self.add_users(("keep",
+                              {"first_name": "Old", "is_active": True}),
+                             ("victim", {}))
         before = sorted(self.emu.ctl("GET", "users")[1], key=lambda u: u["id"])
         st, body = self.emu.api([
             create_op("new1"),
             update_op(ids["keep"], first_name="New", is_active=False),
-            {"action": "delete", "entity_type": "User", "entity_key": [ids["victim"]]},
+            {"action": "delete", "entity_type": "User",
+             "entity_key": [ids["victim"]]},
             create_op("new2"),
             update_op("00000000-0000-0000-0000-000000000000", first_name="x"),
         ])
@@ -627,17 +746,25 @@ class TransactionTests(EmulatorTestCase):
         after = sorted(self.emu.ctl("GET", "users")[1], key=lambda u: u["id"])
         self.assertEqual(before, after)
         # the indexes were rolled back too
-        self.assertEqual(self.emu.query('User where username in ("new1", "new2")')["data"], [])
-        self.assertEqual(len(self.emu.query('User where username is "victim"')["data"]), 1)
-        self.assertEqual(self.emu.query('select first_name from User where first_name is "Old"')["data"][0]["id"],
-                         ids["keep"])
-        self.assertEqual(self.emu.query('User where first_name is "New"')["data"], [])
+        query = self.emu.query
+        self.assertEqual(
+            query('User where username in ("new1", "new2")')["data"], [])
+        self.assertEqual(
+            len(query('User where username is "victim"')["data"]), 1)
+        self.assertEqual(
+            query('select first_name from User where first_name is "Old"')
+            ["data"][0]["id"], ids["keep"])
+        self.assertEqual(
+            query('User where first_name is "New"')["data"], [])
 
     def test_rollback_keeps_sorted_cache_consistent(self):
         self.add_users(*[("r%02d" % i, {}) for i in range(10)])
-        first = self.emu.query("select username from User order by username")["data"]
-        self.emu.api([create_op("r05a"), update_op(first[1]["id"], username="zzz"), {"action": "nope"}])
-        again = self.emu.query("select username from User order by username")["data"]
+        expr = "select username from User order by username"
+        first = self.emu.query(expr)["data"]
+        self.emu.api([create_op("r05a"),
+                      update_op(first[1]["id"], username="zzz"),
+                      {"action": "nope"}])
+        again = self.emu.query(expr)["data"]
         self.assertEqual(first, again)
 
     def test_concurrent_clients(self):
@@ -649,24 +776,30 @@ class TransactionTests(EmulatorTestCase):
             try:
                 for i in range(25):
                     self.emu.ok([create_op("t%d-%d" % (n, i))], conn=c)
-                    self.emu.query('User where username is "t%d-%d"' % (n, i), conn=c)
+                    self.emu.query('User where username is "t%d-%d"' % (n, i),
+                                   conn=c)
             except Exception as exc:  # pragma: no cover - reported below
                 errors.append(exc)
             finally:
                 c.close()
 
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+        threads = [threading.Thread(target=worker, args=(n,))
+                   for n in range(8)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(60)
         self.assertEqual(errors, [])
-        self.assertEqual(len(self.emu.query('User where username like "t%"')["data"]), 200)
+        self.assertEqual(
+            len(self.emu.query('User where username like "t%"')["data"]), 200)
 
     def test_later_ops_see_earlier_writes(self):
         uid = str(uuid.uuid4())
-        res = self.emu.ok([create_op("seq", uid=uid), update_op(uid, first_name="S"),
-                           {"action": "query", "expression": 'select first_name from User where username is "seq"'}])
+        res = self.emu.ok([create_op("seq", uid=uid),
+                           update_op(uid, first_name="S"),
+                           {"action": "query",
+                            "expression": 'select first_name from User '
+                                          'where username is "seq"'}])
         self.assertEqual(res[2]["data"][0]["first_name"], "S")
 
 
@@ -674,31 +807,44 @@ class QueryTests(EmulatorTestCase):
     def setUp(self):
         super().setUp()
         self.ids = self.add_users(
-            ("alice", {"first_name": "Alice", "last_name": "Smith", "email": "alice@example.com", "is_active": True}),
-            ("bob", {"first_name": "Bob", "last_name": "Smith", "email": "bob@example.org", "is_active": False}),
-            ("carol", {"first_name": "Carol", "last_name": "Jones", "is_active": True}),
+            ("alice",
+             {"first_name": "Alice", "last_name": "Smith",
+              "email": "alice@example.com", "is_active": True}),
+            ("bob",
+             {"first_name": "Bob", "last_name": "Smith",
+              "email": "bob@example.org", "is_active": False}),
+            ("carol",
+             {"first_name": "Carol", "last_name": "Jones", "is_active": True}),
             ('we"ird\\na\'me', {"first_name": "Weird", "is_active": True}),
             ("jenkins", {"first_name": "Jenkins", "email": "ci@example.com"}),
         )
-        self.ids[API_USER] = self.emu.query('User where username is "%s"' % API_USER)["data"][0]["id"]
+        self.ids[API_USER] = self.emu.query('User where username is "%s"'
+                                            % API_USER)["data"][0]["id"]
 
     def names(self, where, extra=""):
-        res = self.emu.query("select username from User where %s order by username %s" % (where, extra))
+        res = self.emu.query("select username from User where %s order by "
+                             "username %s" % (where, extra))
         return [r["username"] for r in res["data"]]
 
     def test_default_projection(self):
         row = self.emu.query('User where username is "alice"')["data"]
-        self.assertEqual(row, [{"__entity_type__": "User", "id": self.ids["alice"], "resource_type": "user"}])
+        self.assertEqual(row,
+                         [{"__entity_type__": "User", "id": self.ids["alice"],
+                           "resource_type": "user"}])
         res = self.emu.query('User where username is "alice"')
         self.assertEqual(res["action"], "query")
         self.assertEqual(res["metadata"], {"next": {"offset": None}})
 
     def test_select_includes_pk_and_system_projection(self):
-        row = self.emu.query('select first_name, email from User where username is "carol"')["data"][0]
-        self.assertEqual(row, {"__entity_type__": "User", "id": self.ids["carol"], "resource_type": "user",
-                               "first_name": "Carol", "email": None})
+        row = self.emu.query('select first_name, email from User where '
+                             'username is "carol"')["data"][0]
+        self.assertEqual(row,
+                         {"__entity_type__": "User", "id": self.ids["carol"],
+                          "resource_type": "user",
+                          "first_name": "Carol", "email": None})
         self.emu.ctl("POST", "config", {"omit_nulls": True})
-        row = self.emu.query('select first_name, email from User where username is "carol"')["data"][0]
+        row = self.emu.query('select first_name, email from User where '
+                             'username is "carol"')["data"][0]
         self.assertNotIn("email", row)
 
     def test_equality_operators(self):
@@ -708,135 +854,193 @@ class QueryTests(EmulatorTestCase):
         self.assertEqual(self.names("username is jenkins"), ["jenkins"])
         self.assertEqual(self.names('id is %s' % self.ids["bob"]), ["bob"])
         self.assertEqual(self.names('id = "%s"' % self.ids["bob"]), ["bob"])
-        self.assertEqual(self.names('last_name is_not "Smith" and username != "%s"' % API_USER),
+        self.assertEqual(self.names('last_name is_not "Smith" and username != '
+                                    '"%s"' % API_USER),
                          ["carol", "jenkins", 'we"ird\\na\'me'])
-        self.assertEqual(self.names('username is "ALICE"'), [])  # case-sensitive by default
+        # case-sensitive by default
+        self.assertEqual(self.names('username is "ALICE"'), [])
 
     def test_in_not_in(self):
-        self.assertEqual(self.names('username in ("alice", "carol", "nobody")'), ["alice", "carol"])
-        self.assertEqual(self.names("id in (%s, %s)" % (self.ids["alice"], self.ids["bob"])), ["alice", "bob"])
-        self.assertEqual(self.names('username not_in ("alice", "bob", "carol", "jenkins", "%s")' % API_USER),
+        self.assertEqual(
+            self.names('username in ("alice", "carol", "nobody")'),
+            ["alice", "carol"])
+        self.assertEqual(self.names("id in (%s, %s)"
+                                    % (self.ids["alice"], self.ids["bob"])),
+                         ["alice", "bob"])
+        self.assertEqual(self.names('username not_in ("alice", "bob", '
+                                    '"carol", "jenkins", "%s")' % API_USER),
                          ['we"ird\\na\'me'])
         self.assertEqual(self.names("username in ()"), [])
 
     def test_like(self):
-        self.assertEqual(self.names('email like "%@example.com"'), ["alice", "jenkins"])
+        self.assertEqual(self.names('email like "%@example.com"'),
+                         ["alice", "jenkins"])
         self.assertEqual(self.names('username like "a%"'), ["alice"])
         self.assertEqual(self.names('first_name like "%aro%"'), ["carol"])
-        self.assertEqual(self.names('username like "ali_e"'), [])  # only % is a wildcard
+        # only % is a wildcard
+        self.assertEqual(self.names('username like "ali_e"'), [])
         # SQL semantics: a null attribute never matches a negated comparison
         self.assertEqual(self.names('email not_like "%example%"'), [])
         self.assertEqual(self.names('email not_like "%.com"'), ["bob"])
-        self.assertEqual(self.names('email is_not "bob@example.org"'), ["alice", "jenkins"])
-        self.assertEqual(self.names('not email is "bob@example.org"'), ["alice", "jenkins"])
-        self.assertEqual(self.names('email not_in ("bob@example.org")'), ["alice", "jenkins"])
+        self.assertEqual(self.names('email is_not "bob@example.org"'),
+                         ["alice", "jenkins"])
+        self.assertEqual(self.names('not email is "bob@example.org"'),
+                         ["alice", "jenkins"])
+        self.assertEqual(self.names('email not_in ("bob@example.org")'),
+                         ["alice", "jenkins"])
 
     def test_booleans_and_none(self):
-        self.assertEqual(self.names("is_active is True and username != %s" % API_USER),
+        self.assertEqual(self.names("is_active is True and username != %s"
+                                    % API_USER),
                          ["alice", "carol", 'we"ird\\na\'me'])
         self.assertEqual(self.names("is_active = False"), ["bob", "jenkins"])
-        self.assertEqual(self.names('is_active is "false"'), ["bob", "jenkins"])
-        self.assertEqual(self.names("email is None and is_active is true and username != %s" % API_USER),
+        self.assertEqual(self.names('is_active is "false"'),
+                         ["bob", "jenkins"])
+        self.assertEqual(self.names("email is None and is_active is true and "
+                                    "username != %s" % API_USER),
                          ["carol", 'we"ird\\na\'me'])
-        self.assertEqual(self.names("email is_not None"), ["alice", "bob", "jenkins"])
+        self.assertEqual(self.names("email is_not None"),
+                         ["alice", "bob", "jenkins"])
 
     def test_comparisons(self):
-        self.assertEqual(self.names('username > "carol"'), ["ftrack-sync", "jenkins", 'we"ird\\na\'me'])
-        self.assertEqual(self.names('username >= "carol" and username < "jenkins"'), ["carol", "ftrack-sync"])
+        self.assertEqual(self.names('username > "carol"'),
+                         ["ftrack-sync", "jenkins", 'we"ird\\na\'me'])
+        self.assertEqual(self.names('username >= "carol" and username < '
+                                    '"jenkins"'), ["carol", "ftrack-sync"])
         self.assertEqual(self.names('username <= "bob"'), ["alice", "bob"])
-        self.assertEqual(self.names('username after "jenkins"'), ['we"ird\\na\'me'])
+        self.assertEqual(self.names('username after "jenkins"'),
+                         ['we"ird\\na\'me'])
 
     def test_escapes(self):
-        self.assertEqual(self.names(r'username is "we\"ird\\na\'me"'), ['we"ird\\na\'me'])
-        self.assertEqual(self.names(r"username is 'we\"ird\\na\'me'"), ['we"ird\\na\'me'])
-        st, body = self.emu.api([{"action": "query", "expression": 'User where username is "unterminated'}])
+        self.assertEqual(self.names(r'username is "we\"ird\\na\'me"'),
+                         ['we"ird\\na\'me'])
+        self.assertEqual(self.names(r"username is 'we\"ird\\na\'me'"),
+                         ['we"ird\\na\'me'])
+        st, body = self.emu.api([{
+            "action": "query",
+            "expression": 'User where username is "unterminated'}])
         self.assertEqual(body["exception"], "ParseError")
 
     def test_boolean_logic(self):
-        self.assertEqual(self.names('username is "alice" or username is "bob" and is_active is true'), ["alice"])
-        self.assertEqual(self.names('(username is "alice" or username is "bob") and is_active is false'), ["bob"])
-        self.assertEqual(self.names('not username like "%a%" and not (username is "bob")'), ["jenkins"])
-        self.assertEqual(self.names('not (last_name is "Smith" or email is None)'), ["jenkins"])
+        self.assertEqual(self.names('username is "alice" or username is "bob" '
+                                    'and is_active is true'), ["alice"])
+        self.assertEqual(self.names('(username is "alice" or username is '
+                                    '"bob") and is_active is false'), ["bob"])
+        self.assertEqual(self.names('not username like "%a%" and not '
+                                    '(username is "bob")'), ["jenkins"])
+        self.assertEqual(self.names('not (last_name is "Smith" or email is '
+                                    'None)'), ["jenkins"])
 
     def test_relations(self):
-        row = self.emu.query('select user_type.name from User where username is "alice"')["data"][0]
+        row = self.emu.query('select user_type.name from User where username '
+                             'is "alice"')["data"][0]
         self.assertEqual(row["user_type"]["name"], "user")
         self.assertEqual(row["user_type"]["__entity_type__"], "UserType")
-        self.assertEqual(self.names('user_type.name is "user" and username like "a%"'), ["alice"])
+        self.assertEqual(self.names('user_type.name is "user" and username '
+                                    'like "a%"'), ["alice"])
         self.assertEqual(self.names('user_type has (name is "ldap")'), [])
 
     def test_order_offset_limit_paging(self):
         all_names = self.names("username like \"%\"")
         self.assertEqual(all_names, sorted(all_names))
-        res = self.emu.query("select username from User order by username offset 0 limit 2")
+        res = self.emu.query("select username from User order by username "
+                             "offset 0 limit 2")
         self.assertEqual([r["username"] for r in res["data"]], all_names[:2])
         self.assertEqual(res["metadata"]["next"]["offset"], 2)
-        res = self.emu.query("select username from User order by username offset 4 limit 2")
+        res = self.emu.query("select username from User order by username "
+                             "offset 4 limit 2")
         self.assertEqual([r["username"] for r in res["data"]], all_names[4:6])
         self.assertEqual(res["metadata"]["next"]["offset"], None)
-        res = self.emu.query("select username from User order by username limit 1 offset 5")
+        res = self.emu.query("select username from User order by username "
+                             "limit 1 offset 5")
         self.assertEqual(res["metadata"]["next"]["offset"], None)
-        res = self.emu.query("select username from User order by username offset 50 limit 2")
-        self.assertEqual((res["data"], res["metadata"]["next"]["offset"]), ([], None))
-        res = self.emu.query("select username from User order by username desc")
+        res = self.emu.query("select username from User order by username "
+                             "offset 50 limit 2")
+        self.assertEqual((res["data"], res["metadata"]["next"]["offset"]),
+                         ([], None))
+        res = self.emu.query(
+            "select username from User order by username desc")
         self.assertEqual([r["username"] for r in res["data"]], all_names[::-1])
-        res = self.emu.query("select username from User order by last_name desc, username asc")
+        res = self.emu.query("select username from User order by last_name "
+                             "desc, username asc")
         got = [r["username"] for r in res["data"]]
         # code-point order: "last" > "api" > "Smith" > "Jones"
-        self.assertEqual(got, ["jenkins", 'we"ird\\na\'me', API_USER, "alice", "bob", "carol"])
+        self.assertEqual(got,
+                         ["jenkins", 'we"ird\\na\'me', API_USER, "alice",
+                          "bob", "carol"])
         # filtered paging follows next.offset to the end
         seen, offset = [], 0
         while offset is not None:
-            res = self.emu.query("select username from User where is_active is true order by id "
+            res = self.emu.query("select username from User where is_active "
+                                 "is true order by id "
                                  "offset %d limit 1" % offset)
             seen += [r["username"] for r in res["data"]]
             offset = res["metadata"]["next"]["offset"]
-        self.assertEqual(sorted(seen), ["alice", "carol", API_USER, 'we"ird\\na\'me'])
+        self.assertEqual(sorted(seen),
+                         ["alice", "carol", API_USER, 'we"ird\\na\'me'])
 
     def test_page_max(self):
         self.emu.ctl("POST", "config", {"page_max": 2})
         res = self.emu.query("select username from User order by username")
         self.assertEqual(len(res["data"]), 2)
         self.assertEqual(res["metadata"]["next"]["offset"], 2)
-        res = self.emu.query("select username from User order by username offset 2 limit 500")
+        res = self.emu.query("select username from User order by username "
+                             "offset 2 limit 500")
         self.assertEqual(len(res["data"]), 2)
         self.assertEqual(res["metadata"]["next"]["offset"], 4)
-        res = self.emu.query("select username from User order by username offset 4 limit 500")
-        self.assertEqual((len(res["data"]), res["metadata"]["next"]["offset"]), (2, None))
+        res = self.emu.query("select username from User order by username "
+                             "offset 4 limit 500")
+        self.assertEqual((len(res["data"]), res["metadata"]["next"]["offset"]),
+                         (2, None))
 
     def test_subquery(self):
-        self.assertEqual(self.names('id in (select id from User where first_name is "Bob")'), ["bob"])
+        self.assertEqual(self.names('id in (select id from User where '
+                                    'first_name is "Bob")'), ["bob"])
 
     def test_validation_errors(self):
         for expr, attr in (("select nickname from User", "nickname"),
                            ('User where nickname is "x"', "nickname"),
                            ("User order by nickname", "nickname"),
                            ('select user_type.nope from User', None)):
-            body = self.assertError(self.emu.api([{"action": "query", "expression": expr}]), "ValidationError")
+            body = self.assertError(self.emu.api([{"action": "query",
+                                                   "expression": expr}]),
+                                    "ValidationError")
             if attr:
-                self.assertEqual(body["content"], 'Unknown attribute "%s" on entity type "User".' % attr)
-        self.assertError(self.emu.api([{"action": "query", "expression": "Nope"}]), "ValidationError")
-        st, body = self.emu.api([{"action": "query", "expression": "select nickname from User"}], strict=True)
+                self.assertEqual(body["content"],
+                                 'Unknown attribute "%s" on entity type '
+                                 '"User".' % attr)
+        self.assertError(self.emu.api([{"action": "query",
+                                        "expression": "Nope"}]),
+                         "ValidationError")
+        st, body = self.emu.api([{"action": "query",
+                                  "expression": "select nickname from User"}],
+                                strict=True)
         self.assertEqual(st, 400)
 
     def test_parse_error_shape(self):
         content = "Failed to parse: select id frm User"
-        self.assertError(self.emu.api([{"action": "query", "expression": "select id frm User"}]),
+        self.assertError(self.emu.api([{"action": "query",
+                                        "expression": "select id frm User"}]),
                          "ParseError", content)
-        st, body = self.emu.api([{"action": "query", "expression": "select id frm User"}], strict=True)
+        st, body = self.emu.api([{"action": "query",
+                                  "expression": "select id frm User"}],
+                                strict=True)
         self.assertEqual((st, body["content"]), (400, content))
 
     def test_case_insensitive_option(self):
         self.emu.ctl("POST", "config", {"case_insensitive": True})
         self.assertEqual(self.names('username is "ALICE"'), ["alice"])
         self.assertEqual(self.names('email like "%EXAMPLE.ORG"'), ["bob"])
-        self.assertError(self.emu.api([create_op("Alice")]), "DuplicateEntryError")
+        self.assertError(self.emu.api([create_op("Alice")]),
+                         "DuplicateEntryError")
 
 
 class MetadataTests(EmulatorTestCase):
     def mcreate(self, parent, key, value, parent_type="User"):
-        return {"action": "create", "entity_type": "Metadata", "entity_key": [parent, key],
-                "entity_data": {"__entity_type__": "Metadata", "parent_id": parent, "key": key,
+        return {"action": "create", "entity_type": "Metadata",
+                "entity_key": [parent, key],
+                "entity_data": {"__entity_type__": "Metadata",
+                                "parent_id": parent, "key": key,
                                 "value": value, "parent_type": parent_type}}
 
     def test_metadata_lifecycle(self):
@@ -844,55 +1048,86 @@ class MetadataTests(EmulatorTestCase):
         res = self.emu.ok([self.mcreate(ids["m1"], "ldap_dn", "uid=m1,dc=x"),
                            self.mcreate(ids["m2"], "ldap_dn", "uid=m2,dc=x"),
                            self.mcreate(ids["m1"], "source", "ldap")])
-        self.assertEqual(res[0]["data"], {"__entity_type__": "Metadata", "parent_id": ids["m1"], "key": "ldap_dn",
-                                          "value": "uid=m1,dc=x", "parent_type": "User"})
-        rows = self.emu.query('select key, value from Metadata where parent_id in ("%s", "%s") '
-                              'and key is "ldap_dn" order by value' % (ids["m1"], ids["m2"]))["data"]
-        self.assertEqual([r["value"] for r in rows], ["uid=m1,dc=x", "uid=m2,dc=x"])
-        self.assertEqual(set(rows[0]), {"__entity_type__", "parent_id", "key", "value", "parent_type"})
+        self.assertEqual(res[0]["data"],
+                         {"__entity_type__": "Metadata",
+                          "parent_id": ids["m1"], "key": "ldap_dn",
+                          "value": "uid=m1,dc=x", "parent_type": "User"})
+        rows = self.emu.query('select key, value from Metadata where '
+                              'parent_id in ("%s", "%s") '
+                              'and key is "ldap_dn" order by value'
+                              % (ids["m1"], ids["m2"]))["data"]
+        self.assertEqual([r["value"] for r in rows],
+                         ["uid=m1,dc=x", "uid=m2,dc=x"])
+        self.assertEqual(set(rows[0]),
+                         {"__entity_type__", "parent_id", "key", "value",
+                          "parent_type"})
         # default projections
-        row = self.emu.query('Metadata where parent_id is "%s" and key is "source"' % ids["m1"])["data"][0]
+        row = self.emu.query('Metadata where parent_id is "%s" and key is '
+                             '"source"' % ids["m1"])["data"][0]
         self.assertEqual(row["value"], "ldap")
         # update by [parent_id, key]
-        res = self.emu.ok([{"action": "update", "entity_type": "Metadata", "entity_key": [ids["m1"], "source"],
-                            "entity_data": {"__entity_type__": "Metadata", "value": "manual"}}])
-        self.assertEqual(res[0]["data"], {"__entity_type__": "Metadata", "parent_id": ids["m1"], "key": "source",
-                                          "value": "manual", "parent_type": "User"})
+        res = self.emu.ok([{"action": "update", "entity_type": "Metadata",
+                            "entity_key": [ids["m1"], "source"],
+                            "entity_data": {"__entity_type__": "Metadata",
+                                            "value": "manual"}}])
+        self.assertEqual(res[0]["data"],
+                         {"__entity_type__": "Metadata",
+                          "parent_id": ids["m1"], "key": "source",
+                          "value": "manual", "parent_type": "User"})
         # key is immutable, duplicates rejected, missing entity
-        self.assertError(self.emu.api([{"action": "update", "entity_type": "Metadata",
+        self.assertError(self.emu.api([{"action": "update",
+                                        "entity_type": "Metadata",
                                         "entity_key": [ids["m1"], "source"],
-                                        "entity_data": {"__entity_type__": "Metadata", "key": "other"}}]),
+                                        "entity_data": {
+                                            "__entity_type__": "Metadata",
+                                            "key": "other"}}]),
                          "ValidationError", contains="immutable")
-        self.assertError(self.emu.api([self.mcreate(ids["m1"], "source", "again")]), "DuplicateEntryError")
-        self.assertError(self.emu.api([{"action": "update", "entity_type": "Metadata",
+        self.assertError(
+            self.emu.api([self.mcreate(ids["m1"], "source", "again")]),
+            "DuplicateEntryError")
+        self.assertError(self.emu.api([{"action": "update",
+                                        "entity_type": "Metadata",
                                         "entity_key": [ids["m1"], "nope"],
-                                        "entity_data": {"__entity_type__": "Metadata", "value": "v"}}]),
-                         "ValueError", "Could not find entity Metadata with entity_key ['%s', 'nope']." % ids["m1"])
-        self.assertError(self.emu.api([{"action": "update", "entity_type": "Metadata",
+                                        "entity_data": {
+                                            "__entity_type__": "Metadata",
+                                            "value": "v"}}]),
+                         "ValueError",
+                         "Could not find entity Metadata with entity_key "
+                         "['%s', 'nope']." % ids["m1"])
+        self.assertError(self.emu.api([{"action": "update",
+                                        "entity_type": "Metadata",
                                         "entity_key": ids["m1"],
-                                        "entity_data": {"__entity_type__": "Metadata", "value": "v"}}]),
+                                        "entity_data": {
+                                            "__entity_type__": "Metadata",
+                                            "value": "v"}}]),
                          "ValidationError")
         # find the user by metadata
-        row = self.emu.query('select username, metadata from User where metadata any '
-                             '(key is "ldap_dn" and value is "uid=m2,dc=x")')["data"]
+        row = self.emu.query('select username, metadata from User where '
+                             'metadata any (key is "ldap_dn" and '
+                             'value is "uid=m2,dc=x")')["data"]
         self.assertEqual([r["username"] for r in row], ["m2"])
         self.assertEqual(row[0]["metadata"][0]["value"], "uid=m2,dc=x")
-        row = self.emu.query('select username from User where metadata.value is "manual"')["data"]
+        row = self.emu.query('select username from User where metadata.value '
+                             'is "manual"')["data"]
         self.assertEqual([r["username"] for r in row], ["m1"])
         # delete
-        res = self.emu.ok([{"action": "delete", "entity_type": "Metadata", "entity_key": [ids["m1"], "source"]}])
+        res = self.emu.ok([{"action": "delete", "entity_type": "Metadata",
+                            "entity_key": [ids["m1"], "source"]}])
         self.assertEqual(res[0]["data"], True)
         self.assertEqual(len(self.emu.ctl("GET", "metadata")[1]), 2)
         # deleting a user deletes its metadata
-        self.emu.ok([{"action": "delete", "entity_type": "User", "entity_key": [ids["m2"]]}])
+        self.emu.ok([{"action": "delete", "entity_type": "User",
+                      "entity_key": [ids["m2"]]}])
         meta = self.emu.ctl("GET", "metadata")[1]
-        self.assertEqual([(m["parent_id"], m["key"]) for m in meta], [(ids["m1"], "ldap_dn")])
+        self.assertEqual([(m["parent_id"], m["key"]) for m in meta],
+                         [(ids["m1"], "ldap_dn")])
 
     def test_required(self):
         uid = self.add_users(("m3", {}))["m3"]
         op = self.mcreate(uid, "k", "v")
         del op["entity_data"]["parent_type"]
-        self.assertError(self.emu.api([op]), "ValidationError", contains="parent_type")
+        self.assertError(self.emu.api([op]), "ValidationError",
+                         contains="parent_type")
         op = self.mcreate(uid, "k", "v")
         op["entity_data"]["value"] = 5
         self.assertError(self.emu.api([op]), "ValidationError")
@@ -900,17 +1135,22 @@ class MetadataTests(EmulatorTestCase):
 
 class SeatCapTests(EmulatorTestCase):
     def test_seat_cap(self):
-        self.emu.ctl("POST", "config", {"seat_cap": 2})  # the API user holds one seat
-        res = self.emu.ok([create_op("s1", is_active=True), create_op("s2", is_active=True)])
+        # the API user holds one seat
+        self.emu.ctl("POST", "config", {"seat_cap": 2})
+        res = self.emu.ok([create_op("s1", is_active=True),
+                           create_op("s2", is_active=True)])
         self.assertIs(res[0]["data"]["is_active"], True)
-        self.assertIs(res[1]["data"]["is_active"], False)  # silently kept inactive
+        # silently kept inactive
+        self.assertIs(res[1]["data"]["is_active"], False)
         s1, s2 = res[0]["data"]["id"], res[1]["data"]["id"]
         res = self.emu.ok([update_op(s2, is_active=True)])
         self.assertIs(res[0]["data"]["is_active"], False)
-        res = self.emu.ok([update_op(s1, is_active=False), update_op(s2, is_active=True)])
+        res = self.emu.ok([update_op(s1, is_active=False),
+                           update_op(s2, is_active=True)])
         self.assertIs(res[1]["data"]["is_active"], True)
         self.emu.ok([update_op(s2, first_name="still active")])
-        row = self.emu.query('select is_active from User where id is "%s"' % s2)["data"][0]
+        row = self.emu.query('select is_active from User where id is "%s"'
+                             % s2)["data"][0]
         self.assertIs(row["is_active"], True)
 
     def test_seat_cap_from_command_line(self):
@@ -924,9 +1164,12 @@ class SeatCapTests(EmulatorTestCase):
 
 class FaultTests(EmulatorTestCase):
     def test_status_fault_with_retry_after(self):
-        self.emu.ctl("POST", "fault", {"count": 2, "status": 503, "retry_after": 7})
+        self.emu.ctl("POST", "fault",
+                     {"count": 2, "status": 503, "retry_after": 7})
         for _ in range(2):
-            status, hdrs, data = self.emu.raw("POST", "/api", "[]", {"ftrack-user": API_USER, "ftrack-api-key": API_KEY})
+            status, hdrs, data = self.emu.raw("POST", "/api", "[]",
+                                              {"ftrack-user": API_USER,
+                                               "ftrack-api-key": API_KEY})
             self.assertEqual(status, 503)
             self.assertEqual(hdrs["retry-after"], "7")
             with self.assertRaises(ValueError):
@@ -934,26 +1177,35 @@ class FaultTests(EmulatorTestCase):
         self.assertEqual(self.emu.api([]), (200, []))
 
     def test_exception_fault(self):
-        self.emu.ctl("POST", "fault", {"count": 1, "status": 429, "exception": "RateLimitError",
-                                       "content": "slow down"})
-        self.assertEqual(self.emu.api([]), (429, {"exception": "RateLimitError", "content": "slow down",
-                                                  "error_code": None}))
-        self.emu.ctl("POST", "fault", {"exception": "ServerError", "content": "boom"})
+        self.emu.ctl("POST", "fault",
+                     {"count": 1, "status": 429, "exception": "RateLimitError",
+                      "content": "slow down"})
+        self.assertEqual(self.emu.api([]),
+                         (429,
+                          {"exception": "RateLimitError",
+                           "content": "slow down",
+                           "error_code": None}))
+        self.emu.ctl("POST", "fault",
+                     {"exception": "ServerError", "content": "boom"})
         st, body = self.emu.api([])
         self.assertEqual((st, body["exception"]), (200, "ServerError"))
-        self.emu.ctl("POST", "fault", {"exception": "ServerError", "content": "boom"})
+        self.emu.ctl("POST", "fault",
+                     {"exception": "ServerError", "content": "boom"})
         st, body = self.emu.api([], strict=True)
         self.assertEqual((st, body["exception"]), (500, "ServerError"))
         self.assertEqual(self.emu.api([]), (200, []))
 
     def test_raw_body_fault(self):
         self.emu.ctl("POST", "fault", {"body": "{not json", "status": 200})
-        status, _, data = self.emu.raw("POST", "/api", "[]", {"ftrack-user": API_USER, "ftrack-api-key": API_KEY})
+        status, _, data = self.emu.raw("POST", "/api", "[]",
+                                       {"ftrack-user": API_USER,
+                                        "ftrack-api-key": API_KEY})
         self.assertEqual((status, data), (200, b"{not json"))
 
     def test_drop(self):
         self.emu.ctl("POST", "fault", {"count": 1, "drop": True})
-        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError, http.client.BadStatusLine)):
+        with self.assertRaises((http.client.RemoteDisconnected,
+                                ConnectionError, http.client.BadStatusLine)):
             self.emu.api([])
         self.assertEqual(self.emu.api([]), (200, []))
         log = self.emu.ctl("GET", "log")[1]
@@ -969,9 +1221,12 @@ class FaultTests(EmulatorTestCase):
         self.assertGreaterEqual(time.monotonic() - t, 0.29)
 
     def test_fault_sequence(self):
-        self.emu.ctl("POST", "fault", [{"status": 502}, {"status": 504, "count": 2}])
+        self.emu.ctl("POST", "fault",
+                     [{"status": 502}, {"status": 504, "count": 2}])
         self.assertEqual(self.emu.ctl("GET", "stats")[1]["faults_pending"], 3)
-        statuses = [self.emu.raw("POST", "/api", "[]", {"ftrack-user": API_USER, "ftrack-api-key": API_KEY})[0]
+        statuses = [self.emu.raw("POST", "/api", "[]",
+                                 {"ftrack-user": API_USER,
+                                  "ftrack-api-key": API_KEY})[0]
                     for _ in range(4)]
         self.assertEqual(statuses, [502, 504, 504, 200])
 
@@ -990,7 +1245,8 @@ class FaultTests(EmulatorTestCase):
 class ControlTests(EmulatorTestCase):
     def test_stats_and_reset(self):
         self.emu.ctl("POST", "reset", {})
-        self.emu.ok([{"action": "query", "expression": "User"}, create_op("st")])
+        self.emu.ok([{"action": "query", "expression": "User"},
+                     create_op("st")])
         self.emu.api([], key="bad", strict=True)
         self.emu.api([{"action": "query", "expression": "User where"}])
         stats = self.emu.ctl("GET", "stats")[1]
@@ -998,11 +1254,13 @@ class ControlTests(EmulatorTestCase):
         self.assertEqual(stats["operations"], {"query": 2, "create": 1})
         self.assertEqual(stats["by_status"], {"200": 2, "401": 1})
         self.assertGreaterEqual(stats["connections"], 3)
-        self.assertEqual(stats["exceptions"], {"InvalidCredentialsError": 1, "ParseError": 1})
+        self.assertEqual(stats["exceptions"],
+                         {"InvalidCredentialsError": 1, "ParseError": 1})
         self.assertEqual(stats["entities"]["User"], 2)
         self.emu.ctl("POST", "reset", {})
         stats = self.emu.ctl("GET", "stats")[1]
-        self.assertEqual((stats["requests"], stats["operations"], stats["by_status"]), (0, {}, {}))
+        self.assertEqual((stats["requests"], stats["operations"],
+                          stats["by_status"]), (0, {}, {}))
         self.assertEqual(stats["entities"]["User"], 2)  # counters only
         self.emu.ctl("POST", "reset", {"store": True})
         users = self.emu.ctl("GET", "users")[1]
@@ -1014,7 +1272,8 @@ class ControlTests(EmulatorTestCase):
         self.emu.raw("GET", "/api")
         log = self.emu.ctl("GET", "log")[1]
         self.assertEqual(len(log), 2)
-        self.assertEqual((log[0]["method"], log[0]["path"], log[0]["actions"], log[0]["status"]),
+        self.assertEqual((log[0]["method"], log[0]["path"], log[0]["actions"],
+                          log[0]["status"]),
                          ("POST", "/api", ["query"], 200))
         self.assertEqual(log[0]["ops"][0]["expression"], "User limit 1")
         self.assertEqual(log[0]["user"], API_USER)
@@ -1023,28 +1282,38 @@ class ControlTests(EmulatorTestCase):
         self.assertEqual(len(since), 1)
 
     def test_bulk_load_and_dump(self):
-        users = [{"username": "bulk%d" % i, "is_active": i % 2 == 0} for i in range(10)]
-        users.append({"id": "11111111-1111-4111-8111-111111111111", "username": "fixed"})
+        users = [{"username": "bulk%d" % i, "is_active": i % 2 == 0}
+                 for i in range(10)]
+        users.append({"id": "11111111-1111-4111-8111-111111111111",
+                      "username": "fixed"})
         status, body = self.emu.ctl("POST", "users", users)
         self.assertEqual((status, body), (200, {"loaded": 11, "total": 12}))
         dump = {u["username"]: u for u in self.emu.ctl("GET", "users")[1]}
-        self.assertEqual(dump["fixed"]["id"], "11111111-1111-4111-8111-111111111111")
+        self.assertEqual(dump["fixed"]["id"],
+                         "11111111-1111-4111-8111-111111111111")
         self.assertEqual(dump["bulk1"]["first_name"], "first")
         self.assertIs(dump["bulk2"]["is_active"], True)
         status, body = self.emu.ctl("POST", "users", [{"username": "fixed"}])
         self.assertEqual(status, 409)
-        status, body = self.emu.ctl("POST", "users", [{"username": "ok1"}, {"nickname": "x"}])
+        status, body = self.emu.ctl("POST", "users",
+                                    [{"username": "ok1"}, {"nickname": "x"}])
         self.assertEqual(status, 400)
-        self.assertEqual(len(self.emu.ctl("GET", "users")[1]), 12)  # all or nothing
-        status, body = self.emu.ctl("POST", "metadata", [{"parent_id": dump["fixed"]["id"], "key": "k",
-                                                          "value": "v", "parent_type": "User"}])
+        # all or nothing
+        self.assertEqual(len(self.emu.ctl("GET", "users")[1]), 12)
+        status, body = self.emu.ctl("POST", "metadata",
+                                    [{"parent_id": dump["fixed"]["id"],
+                                      "key": "k",
+                                      "value": "v", "parent_type": "User"}])
         self.assertEqual(status, 200)
         self.assertEqual(self.emu.ctl("GET", "metadata")[1][0]["value"], "v")
         self.assertEqual(len(self.emu.ctl("GET", "entities/UserType")[1]), 2)
 
     def test_config(self):
-        status, cfg = self.emu.ctl("POST", "config", {"latency_ms": 5, "page_max": 100, "seat_cap": 10})
-        self.assertEqual((cfg["latency_ms"], cfg["page_max"], cfg["seat_cap"]), (5, 100, 10))
+        status, cfg = self.emu.ctl("POST", "config",
+                                   {"latency_ms": 5, "page_max": 100,
+                                    "seat_cap": 10})
+        self.assertEqual((cfg["latency_ms"], cfg["page_max"], cfg["seat_cap"]),
+                         (5, 100, 10))
         self.assertEqual(self.emu.ctl("GET", "config")[1]["page_max"], 100)
         # personal keys can be added at run time
         self.add_users(("eve", {"is_active": True}))
@@ -1062,10 +1331,14 @@ class StateTests(unittest.TestCase):
             path = os.path.join(d, "state.json")
             emu = Emulator("--state", path)
             try:
-                uid = emu.ok([create_op("persisted", is_active=True, email="p@x")])[0]["data"]["id"]
-                emu.ok([{"action": "create", "entity_type": "Metadata", "entity_key": [uid, "k"],
-                         "entity_data": {"__entity_type__": "Metadata", "parent_id": uid, "key": "k",
-                                         "value": "v", "parent_type": "User"}}])
+                uid = emu.ok([create_op("persisted", is_active=True,
+                                        email="p@x")])[0]["data"]["id"]
+                emu.ok([{"action": "create", "entity_type": "Metadata",
+                         "entity_key": [uid, "k"],
+                         "entity_data": {"__entity_type__": "Metadata",
+                                         "parent_id": uid, "key": "k",
+                                         "value": "v",
+                                         "parent_type": "User"}}])
             finally:
                 rc = emu.stop(signal.SIGTERM)
             self.assertEqual(rc, 0)
@@ -1073,14 +1346,18 @@ class StateTests(unittest.TestCase):
                 data = json.load(f)
             self.assertIn("persisted", [u["username"] for u in data["User"]])
             self.assertEqual(data["Metadata"][0]["value"], "v")
-            self.assertEqual([n for n in os.listdir(d)], ["state.json"])  # no temp file left
+            # no temp file left
+            self.assertEqual([n for n in os.listdir(d)], ["state.json"])
             emu = Emulator("--state", path)
             try:
-                row = emu.query('select email, is_active from User where username is "persisted"')["data"]
+                row = emu.query('select email, is_active from User where '
+                                'username is "persisted"')["data"]
                 self.assertEqual(row[0]["id"], uid)
                 self.assertEqual(row[0]["email"], "p@x")
-                self.assertEqual(len(emu.query("User where username is %s" % API_USER)["data"]), 1)
-                self.assertEqual(emu.query('select value from Metadata where parent_id is "%s"' % uid)
+                self.assertEqual(len(emu.query("User where username is %s"
+                                               % API_USER)["data"]), 1)
+                self.assertEqual(emu.query('select value from Metadata where '
+                                           'parent_id is "%s"' % uid)
                                  ["data"][0]["value"], "v")
                 emu.ok([update_op(uid, email="q@x")])
                 status, body = emu.ctl("POST", "save")
@@ -1092,7 +1369,8 @@ class StateTests(unittest.TestCase):
                 self.assertEqual(emu.stop(signal.SIGINT), 0)
 
     def test_command_line_options(self):
-        emu = Emulator("--global-key", GLOBAL_KEY, "--page-max", "1", "--latency-ms", "50", "--strict-default")
+        emu = Emulator("--global-key", GLOBAL_KEY, "--page-max", "1",
+                       "--latency-ms", "50", "--strict-default")
         try:
             t = time.monotonic()
             res = emu.query("User")
@@ -1109,11 +1387,14 @@ class StateTests(unittest.TestCase):
 class ExtraSchemaTests(unittest.TestCase):
     def test_type_added_by_its_schema(self):
         schema = [{
-            "id": "Team", "type": "object", "primary_key": ["id"], "required": ["name", "id"],
+            "id": "Team", "type": "object", "primary_key": ["id"],
+            "required": ["name", "id"],
             "immutable": ["id"], "default_projections": ["id", "name"],
-            "properties": {"id": {"type": "string", "default": "{uid}"}, "name": {"type": "string"},
+            "properties": {"id": {"type": "string", "default": "{uid}"},
+                           "name": {"type": "string"},
                            "size": {"type": "integer", "default": 1},
-                           "lead_id": {"type": "string"}, "lead": {"$ref": "User"}},
+                           "lead_id": {"type": "string"},
+                           "lead": {"$ref": "User"}},
             "x-emulator": {"unique": ["name"], "index": ["lead_id"]},
         }]
         with tempfile.TemporaryDirectory() as d:
@@ -1125,17 +1406,24 @@ class ExtraSchemaTests(unittest.TestCase):
                 schemas = emu.ok([{"action": "query_schemas"}])[0]
                 self.assertIn("Team", [s["id"] for s in schemas])
                 self.assertIn("User", [s["id"] for s in schemas])
-                api_id = emu.query("User where username is %s" % API_USER)["data"][0]["id"]
+                api_id = emu.query("User where username is %s"
+                                   % API_USER)["data"][0]["id"]
                 res = emu.ok([{"action": "create", "entity_type": "Team",
-                               "entity_data": {"__entity_type__": "Team", "name": "ops", "lead_id": api_id}}])
+                               "entity_data": {"__entity_type__": "Team",
+                                               "name": "ops",
+                                               "lead_id": api_id}}])
                 self.assertEqual(res[0]["data"]["size"], 1)
-                rows = emu.query('select name, size, lead.username from Team where size > 0 and name like "o%"')
+                rows = emu.query('select name, size, lead.username from Team '
+                                 'where size > 0 and name like "o%"')
                 self.assertEqual(rows["data"][0]["lead"]["username"], API_USER)
                 st, body = emu.api([{"action": "create", "entity_type": "Team",
-                                     "entity_data": {"__entity_type__": "Team", "name": "ops"}}])
+                                     "entity_data": {"__entity_type__": "Team",
+                                                     "name": "ops"}}])
                 self.assertEqual(body["exception"], "DuplicateEntryError")
                 st, body = emu.api([{"action": "create", "entity_type": "Team",
-                                     "entity_data": {"__entity_type__": "Team", "name": "x", "size": "big"}}])
+                                     "entity_data": {"__entity_type__": "Team",
+                                                     "name": "x",
+                                                     "size": "big"}}])
                 self.assertEqual(body["exception"], "ValidationError")
             finally:
                 emu.stop()
@@ -1148,8 +1436,10 @@ class PerformanceTests(unittest.TestCase):
     def setUpClass(cls):
         cls.emu = Emulator()
         cls.addClassCleanup(cls.emu.stop)
-        cls.users = [{"id": str(uuid.uuid4()), "username": "perf%06d" % i, "first_name": "First%d" % i,
-                      "last_name": "Last", "email": "perf%d@example.com" % i, "is_active": i % 4 != 0}
+        cls.users = [{"id": str(uuid.uuid4()), "username": "perf%06d" % i,
+                      "first_name": "First%d" % i,
+                      "last_name": "Last", "email": "perf%d@example.com" % i,
+                      "is_active": i % 4 != 0}
                      for i in range(cls.N)]
         t = time.monotonic()
         status, body = cls.emu.ctl("POST", "users", cls.users)
@@ -1165,12 +1455,15 @@ class PerformanceTests(unittest.TestCase):
             for i in range(200):
                 u = self.users[(i * 7919) % self.N]
                 if i % 2:
-                    expr = ('select id, username, first_name, last_name, email, is_active from User '
+                    expr = ('select id, username, first_name, last_name, '
+                            'email, is_active from User '
                             'where username is "%s" limit 2' % u["username"])
                 else:
-                    expr = 'select id, username, is_active from User where id is "%s"' % u["id"]
+                    expr = ('select id, username, is_active from User '
+                            'where id is "%s"' % u["id"])
                 t0 = time.monotonic()
-                st, res = self.emu.api([{"action": "query", "expression": expr}], conn=c)
+                st, res = self.emu.api([{"action": "query",
+                                         "expression": expr}], conn=c)
                 durations.append(time.monotonic() - t0)
                 self.assertEqual(res[0]["data"][0]["username"], u["username"])
             avg_ms = (time.monotonic() - t) / 200 * 1000
@@ -1178,7 +1471,8 @@ class PerformanceTests(unittest.TestCase):
             c.close()
         log = self.emu.ctl("GET", "log")[1][-200:]
         server_avg = sum(e["duration_ms"] for e in log) / len(log)
-        sys.stderr.write("\n[perf] %d users: load %.2fs, lookup round trip avg %.3f ms (server %.3f ms)\n"
+        sys.stderr.write("\n[perf] %d users: load %.2fs, lookup round trip "
+                         "avg %.3f ms (server %.3f ms)\n"
                          % (self.N, self.load_seconds, avg_ms, server_avg))
         self.assertLess(avg_ms, 10.0)
         self.assertLess(server_avg, 10.0)
@@ -1200,15 +1494,18 @@ class PerformanceTests(unittest.TestCase):
         try:
             while offset is not None:
                 st, res = self.emu.api([{"action": "query", "expression":
-                                         "select id, username, first_name, last_name, email, is_active "
-                                         "from User order by id offset %d limit 500" % offset}], conn=c)
+                                         "select id, username, first_name, "
+                                         "last_name, email, is_active "
+                                         "from User order by id offset %d "
+                                         "limit 500" % offset}], conn=c)
                 seen += len(res[0]["data"])
                 offset = res[0]["metadata"]["next"]["offset"]
                 pages += 1
         finally:
             c.close()
         elapsed = time.monotonic() - t
-        sys.stderr.write("[perf] paged %d users in %d pages: %.2fs\n" % (seen, pages, elapsed))
+        sys.stderr.write("[perf] paged %d users in %d pages: %.2fs\n"
+                         % (seen, pages, elapsed))
         self.assertEqual(seen, self.N + 1)
         self.assertEqual(pages, (self.N + 1 + 499) // 500)
         self.assertLess(elapsed, 30.0)

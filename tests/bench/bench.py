@@ -61,10 +61,12 @@ API_USER = "ftrack-sync"
 API_KEY = "bench-key"
 LDAP_FILTER = "(objectClass=inetOrgPerson)"
 LDAP_ATTRS = ["uid", "mail", "givenName", "sn", "entryUUID"]
-USER_SELECT = "select id, username, first_name, last_name, email, is_active from User"
+USER_SELECT = ("select id, username, first_name, last_name, email, is_active "
+               "from User")
 MARKER_KEY = "ftrack_syncd.uuid"
 # The reconcile's marker listing, as syncd/ftrack_api.c sends it.
-MARKER_LIST = ('select parent_id, key, value from Metadata where key in ("ftrack_syncd.uuid", '
+MARKER_LIST = ('select parent_id, key, value from Metadata where key in '
+               '("ftrack_syncd.uuid", '
                '"ftrack_syncd.deactivated") order by parent_id, key')
 PAGE = 500
 BATCH = 100
@@ -74,24 +76,31 @@ FULL = {
     "sizes": [10000, 100000],
     "runs": {10000: 3, 100000: 3},
     "latencies": [0, 50],
-    "login_fixture": 10000, "login_users": 1000, "login_rounds": 3, "cli_rounds": 2, "cli_users": 500,
-    "storm_logins": 10000, "storm_users": 1000, "storm_rate": 5000, "storm_runs": 3,
+    "login_fixture": 10000, "login_users": 1000, "login_rounds": 3,
+    "cli_rounds": 2, "cli_users": 500,
+    "storm_logins": 10000, "storm_users": 1000, "storm_rate": 5000,
+    "storm_runs": 3,
     "idle_logins": 1000, "idle_rate": 1000,
-    "naive_fixture": 10000, "naive_runs": 3, "naive_subset_50": 1000, "naive_runs_50": 2,
+    "naive_fixture": 10000, "naive_runs": 3, "naive_subset_50": 1000,
+    "naive_runs_50": 2,
 }
 QUICK = {
     "sizes": [1000],
     "runs": {1000: 2},
     "latencies": [0, 50],
-    "login_fixture": 1000, "login_users": 50, "login_rounds": 1, "cli_rounds": 1, "cli_users": 50,
-    "storm_logins": 1000, "storm_users": 100, "storm_rate": 5000, "storm_runs": 1,
+    "login_fixture": 1000, "login_users": 50, "login_rounds": 1,
+    "cli_rounds": 1, "cli_users": 50,
+    "storm_logins": 1000, "storm_users": 100, "storm_rate": 5000,
+    "storm_runs": 1,
     "idle_logins": 200, "idle_rate": 1000,
-    "naive_fixture": 1000, "naive_runs": 1, "naive_subset_50": 100, "naive_runs_50": 1,
+    "naive_fixture": 1000, "naive_runs": 1, "naive_subset_50": 100,
+    "naive_runs_50": 1,
 }
 
 
 class BenchError(Exception):
-    """The benchmark could not measure what it set out to (not a slow result)."""
+    """The benchmark could not measure what it set out to (not a slow
+    result)."""
 
 
 def log(msg):
@@ -109,7 +118,8 @@ def summary(values):
     v = [x for x in values if x is not None]
     if not v:
         return {"median": None, "min": None, "max": None, "n": 0}
-    return {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
+    return {"median": statistics.median(v), "min": min(v), "max": max(v),
+            "n": len(v)}
 
 
 def percentile(values, p):
@@ -169,8 +179,9 @@ class World:
     def __exit__(self, exc_type, exc, tb):
         for p in reversed(self.procs):
             if exc_type is not None and p.poll() is not None:
-                log("%s exited with status %s before the end" % (os.path.basename(p.args[0 if "python" not in
-                                                                    p.args[0] else 2]), p.returncode))
+                prog = p.args[0 if "python" not in p.args[0] else 2]
+                log("%s exited with status %s before the end"
+                    % (os.path.basename(prog), p.returncode))
             stop_process(p)
         if exc_type is not None:
             keep = os.path.join(OUT, "logs", os.path.basename(self.dir))
@@ -191,35 +202,43 @@ def free_port():
 
 def run(argv, timeout=600, **kw):
     """Run to completion; raise BenchError with its output when it fails."""
-    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, **kw)
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=timeout, **kw)
     if r.returncode != 0:
-        raise BenchError("%s exited %d: %s" % (os.path.basename(argv[0]), r.returncode,
-                                               (r.stderr or r.stdout)[-2000:].decode(errors="replace")))
+        out = (r.stderr or r.stdout)[-2000:].decode(errors="replace")
+        raise BenchError("%s exited %d: %s"
+                         % (os.path.basename(argv[0]), r.returncode, out))
     return r
 
 
 def timed(argv, timeout=600, stdout=None):
     """Run to completion; seconds of wall time."""
     t0 = time.perf_counter()
-    r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=stdout or subprocess.PIPE,
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                       stdout=stdout or subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=timeout)
     t = time.perf_counter() - t0
     if r.returncode != 0:
-        raise BenchError("%s exited %d: %s" % (os.path.basename(argv[0]), r.returncode,
-                                               r.stderr[-2000:].decode(errors="replace")))
+        raise BenchError("%s exited %d: %s"
+                         % (os.path.basename(argv[0]), r.returncode,
+                            r.stderr[-2000:].decode(errors="replace")))
     return t
 
 
-def gnu_time(argv, timeout=1800, env=None, stdout=subprocess.DEVNULL, log_path=None):
-    """Run argv under /usr/bin/time -v: exit code, wall, user, sys, max RSS (KiB)."""
+def gnu_time(argv, timeout=1800, env=None, stdout=subprocess.DEVNULL,
+             log_path=None):
+    """Run argv under /usr/bin/time -v: exit code, wall, user, sys, max RSS
+    (KiB)."""
     fd, tpath = tempfile.mkstemp(prefix="ftbench-time.")
     os.close(fd)
     try:
         errf = open(log_path, "ab") if log_path else subprocess.DEVNULL
         try:
             t0 = time.perf_counter()
-            r = subprocess.run(["/usr/bin/time", "-v", "-o", tpath] + argv, stdin=subprocess.DEVNULL,
-                               stdout=stdout, stderr=errf, timeout=timeout, env=env)
+            r = subprocess.run(["/usr/bin/time", "-v", "-o", tpath] + argv,
+                               stdin=subprocess.DEVNULL,
+                               stdout=stdout, stderr=errf, timeout=timeout,
+                               env=env)
             wall = time.perf_counter() - t0
         finally:
             if log_path:
@@ -259,7 +278,8 @@ def fixture_paths(n):
 
 def make_fixtures(sizes):
     for n in sizes:
-        run([sys.executable, os.path.join(HERE, "gen_ldif.py"), "--count", str(n), "--out", CACHE])
+        run([sys.executable, os.path.join(HERE, "gen_ldif.py"), "--count",
+             str(n), "--out", CACHE])
         log("fixture %d: ready in %s" % (n, CACHE))
 
 
@@ -276,8 +296,10 @@ class FtrackFixture:
             data = json.load(f)
         self.nusers = len(data["users"])
         self.nmarkers = len(data["metadata"])
-        self.users = json.dumps(data["users"], ensure_ascii=False).encode("utf-8")
-        self.metadata = json.dumps(data["metadata"], ensure_ascii=False).encode("utf-8")
+        self.users = json.dumps(data["users"],
+                                ensure_ascii=False).encode("utf-8")
+        self.metadata = json.dumps(data["metadata"],
+                                   ensure_ascii=False).encode("utf-8")
 
 
 # ---------------------------------------------------------------------------
@@ -293,19 +315,24 @@ class Slapd:
             self.port = free_port()
             run(["bash", SLAPD_SH, "conf", d, str(self.port)])
             if attempt == 0:
-                with open(os.path.join(d, "slapd.conf"), "a", encoding="utf-8") as f:
-                    f.write("\n# added by tests/bench: operation counters\ndatabase monitor\n")
+                with open(os.path.join(d, "slapd.conf"), "a",
+                          encoding="utf-8") as f:
+                    f.write("\n# added by tests/bench: operation "
+                            "counters\ndatabase monitor\n")
                 t0 = time.perf_counter()
-                run(["slapadd", "-q", "-f", os.path.join(d, "slapd.conf"), "-l", ldif])
+                run(["slapadd", "-q", "-f", os.path.join(d, "slapd.conf"),
+                     "-l", ldif])
                 self.load_seconds = time.perf_counter() - t0
             self.uri = "ldap://127.0.0.1:%d" % self.port
             logf = open(world.path("slapd.log"), "ab")
-            self.proc = world.spawn(["bash", SLAPD_SH, "run", d, str(self.port)], stdout=logf, stderr=logf)
+            self.proc = world.spawn(["bash", SLAPD_SH, "run", d,
+                                     str(self.port)], stdout=logf, stderr=logf)
             logf.close()
             if self._wait_up():
                 return
             stop_process(self.proc)
-        raise BenchError("slapd did not start (see %s)" % world.path("slapd.log"))
+        raise BenchError("slapd did not start (see %s)"
+                         % world.path("slapd.log"))
 
     def _wait_up(self):
         deadline = time.monotonic() + 15
@@ -321,21 +348,27 @@ class Slapd:
 
     def search_ops(self):
         """Searches slapd has completed so far (cn=Monitor)."""
-        r = subprocess.run(["ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", self.uri,
-                            "-b", "cn=Search,cn=Operations,cn=Monitor", "-s", "base",
+        r = subprocess.run(["ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no",
+                            "-H", self.uri,
+                            "-b", "cn=Search,cn=Operations,cn=Monitor", "-s",
+                            "base",
                             "(objectClass=*)", "monitorOpCompleted"],
-                           stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=30)
         m = re.search(rb"^monitorOpCompleted: (\d+)", r.stdout, re.M)
         if r.returncode != 0 or m is None:
-            raise BenchError("cannot read cn=Monitor: %s" % r.stderr.decode(errors="replace"))
+            raise BenchError("cannot read cn=Monitor: %s"
+                             % r.stderr.decode(errors="replace"))
         return int(m.group(1))
 
     def searches_since(self, before):
-        """Searches completed since a search_ops() reading (not counting that reading)."""
+        """Searches completed since a search_ops() reading (not counting
+        that reading)."""
         return self.search_ops() - before - 1
 
     def floor_argv(self):
-        return ["ldapsearch", "-x", "-LLL", "-H", self.uri, "-D", SYNC_DN, "-w", SYNC_PW, "-b", PEOPLE,
+        return ["ldapsearch", "-x", "-LLL", "-H", self.uri, "-D", SYNC_DN,
+                "-w", SYNC_PW, "-b", PEOPLE,
                 "-E", "pr=%d/noprompt" % PAGE, LDAP_FILTER] + LDAP_ATTRS
 
 
@@ -347,8 +380,10 @@ class Slapd:
 class Emulator:
     def __init__(self, world, latency_ms=0):
         errf = open(world.path("emulator.log"), "ab")
-        self.proc = world.spawn([sys.executable, "-u", EMULATOR, "--port", "0", "--api-user", API_USER,
-                                 "--api-key", API_KEY, "--latency-ms", str(latency_ms)],
+        self.proc = world.spawn([sys.executable, "-u", EMULATOR, "--port", "0",
+                                 "--api-user", API_USER,
+                                 "--api-key", API_KEY, "--latency-ms",
+                                 str(latency_ms)],
                                 stdout=subprocess.PIPE, stderr=errf)
         errf.close()
         line = self.proc.stdout.readline().decode(errors="replace").strip()
@@ -368,12 +403,14 @@ class Emulator:
             body = json.dumps(body).encode("utf-8")
         for attempt in (1, 2):
             if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                                       timeout=timeout)
             try:
                 self.conn.request(method, path, body=body, headers=hdrs)
                 r = self.conn.getresponse()
                 data = r.read()
-                return r.status, json.loads(data.decode("utf-8")) if data else None
+                return (r.status,
+                        json.loads(data.decode("utf-8")) if data else None)
             except (OSError, http.client.HTTPException):
                 self.conn.close()
                 self.conn = None
@@ -384,12 +421,14 @@ class Emulator:
     def control(self, method, name, body=None):
         status, data = self.request(method, "/_emulator/" + name, body)
         if status != 200:
-            raise BenchError("emulator %s %s: %s %s" % (method, name, status, data))
+            raise BenchError("emulator %s %s: %s %s"
+                             % (method, name, status, data))
         return data
 
     def api(self, ops):
         status, data = self.request("POST", "/api", ops,
-                                    {"ftrack-user": API_USER, "ftrack-api-key": API_KEY})
+                                    {"ftrack-user": API_USER,
+                                     "ftrack-api-key": API_KEY})
         if status != 200 or not isinstance(data, list):
             raise BenchError("emulator /api: %s %s" % (status, data))
         return data
@@ -414,8 +453,12 @@ class Emulator:
         self.reset(True)
         self.control("POST", "users", fixture.users)
         self.control("POST", "metadata", fixture.metadata)
-        self.api([{"action": "query", "expression": "%s order by id offset 0 limit %d" % (USER_SELECT, PAGE)},
-                  {"action": "query", "expression": "%s offset 0 limit %d" % (MARKER_LIST, PAGE)}])
+        self.api([{"action": "query",
+                   "expression": "%s order by id offset 0 limit %d"
+                   % (USER_SELECT, PAGE)},
+                  {"action": "query",
+                   "expression": "%s offset 0 limit %d"
+                   % (MARKER_LIST, PAGE)}])
         self.reset(False)
 
     def user_count(self):
@@ -425,7 +468,8 @@ class Emulator:
         return {u["username"] for u in self.control("GET", "users")}
 
     def curl_config(self, path, bodies):
-        """A curl --config file POSTing each body (kept in PATH.N files) in turn on one connection."""
+        """A curl --config file POSTing each body (kept in PATH.N files) in
+        turn on one connection."""
         with open(path, "w", encoding="utf-8") as f:
             for i, b in enumerate(bodies):
                 with open("%s.%d" % (path, i), "w", encoding="utf-8") as bf:
@@ -434,7 +478,8 @@ class Emulator:
                     f.write("next\n")
                 f.write('url = "%s/api"\n' % self.url)
                 f.write('header = "Content-Type: application/json"\n')
-                f.write('header = "ftrack-user: %s"\nheader = "ftrack-api-key: %s"\n' % (API_USER, API_KEY))
+                f.write('header = "ftrack-user: %s"\nheader = '
+                        '"ftrack-api-key: %s"\n' % (API_USER, API_KEY))
                 f.write('data-binary = "@%s.%d"\n' % (path, i))
                 f.write('output = "/dev/null"\nsilent\nshow-error\nfail\n')
 
@@ -445,7 +490,8 @@ class Emulator:
 
 
 def write_config(dirpath, slapd, emu, policy=None):
-    """ftrack-syncd.conf for a daemon of slapd and emu, its secrets and state."""
+    """ftrack-syncd.conf for a daemon of slapd and emu, its secrets and
+    state."""
     os.makedirs(dirpath, mode=0o700, exist_ok=True)
     for name, secret in (("ldap.secret", SYNC_PW), ("ftrack.secret", API_KEY)):
         p = os.path.join(dirpath, name)
@@ -454,17 +500,21 @@ def write_config(dirpath, slapd, emu, policy=None):
             f.write(secret + "\n")
     state = os.path.join(dirpath, "state")
     os.makedirs(state, mode=0o700, exist_ok=True)
-    pol = {"on_login": "create", "reconcile_interval": "0", "reconcile_create": "yes",
+    pol = {"on_login": "create", "reconcile_interval": "0",
+           "reconcile_create": "yes",
            "login_cooldown": "600"}
     pol.update(policy or {})
     text = ["; written by tests/bench/bench.py",
             "[ldap]", "uri = %s" % slapd.uri, "bind_dn = %s" % SYNC_DN,
-            "bind_password_file = %s/ldap.secret" % dirpath, "search_base = %s" % PEOPLE,
+            "bind_password_file = %s/ldap.secret" % dirpath,
+            "search_base = %s" % PEOPLE,
             "search_filter = %s" % LDAP_FILTER, "page_size = %d" % PAGE,
             "[ftrack]", "server = %s" % emu.url, "api_user = %s" % API_USER,
-            "api_key_file = %s/ftrack.secret" % dirpath, "batch_size = %d" % BATCH,
+            "api_key_file = %s/ftrack.secret" % dirpath,
+            "batch_size = %d" % BATCH,
             "[policy]"] + ["%s = %s" % kv for kv in pol.items()] + [
-            "[daemon]", "socket = %s/notify.sock" % dirpath, "state_dir = %s" % state,
+            "[daemon]", "socket = %s/notify.sock" % dirpath,
+            "state_dir = %s" % state,
             "log_target = stderr", "log_level = info", ""]
     conf = os.path.join(dirpath, "ftrack-syncd.conf")
     fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -473,7 +523,8 @@ def write_config(dirpath, slapd, emu, policy=None):
     return conf
 
 
-OUTCOME = re.compile(r"^ftrack-syncd: \w+: (created|updated|linked|renamed|reactivated|skipped|"
+OUTCOME = re.compile(r"^ftrack-syncd: \w+: "
+                     r"(created|updated|linked|renamed|reactivated|skipped|"
                      r"retry|failed|not-ldap|not_ldap|unchanged) '(.*)': ")
 
 
@@ -490,7 +541,8 @@ class Daemon:
         self.outcomes = {}  # user -> (first outcome word, monotonic time)
         self.bad = []
         self.logf = open(world.path("daemon.log"), "ab")
-        self.proc = world.spawn([DAEMON, "-c", conf, "run"], stdout=subprocess.DEVNULL,
+        self.proc = world.spawn([DAEMON, "-c", conf, "run"],
+                                stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -514,7 +566,8 @@ class Daemon:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise BenchError("the daemon exited %s (see daemon.log)" % self.proc.returncode)
+                raise BenchError("the daemon exited %s (see daemon.log)"
+                                 % self.proc.returncode)
             try:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
                     s.connect(self.sock)
@@ -524,7 +577,8 @@ class Daemon:
         raise BenchError("the daemon is not listening on %s" % self.sock)
 
     def login(self, user, s=None):
-        msg = ("FTSYNC1\nuser=%s\nservice=bench\nrhost=10.1.2.3\ntty=ssh\n" % user).encode("utf-8")
+        msg = ("FTSYNC1\nuser=%s\nservice=bench\nrhost=10.1.2.3\ntty=ssh\n"
+               % user).encode("utf-8")
         if s is None:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s2:
                 s2.sendto(msg, self.sock)
@@ -541,8 +595,10 @@ class Daemon:
                     return max(self.outcomes[u][1] for u in users)
                 left = deadline - time.monotonic()
                 if left <= 0 or self.proc.poll() is not None:
-                    raise BenchError("%d users never provisioned (first: %s); problems: %s"
-                                     % (len(missing), missing[0], self.bad[:3]))
+                    raise BenchError("%d users never provisioned (first: %s); "
+                                     "problems: %s"
+                                     % (len(missing), missing[0],
+                                        self.bad[:3]))
                 self.cv.wait(left)
 
     def stop(self):
@@ -552,7 +608,8 @@ class Daemon:
 
     def metrics(self):
         out = {}
-        with open(os.path.join(self.state, "metrics.prom"), encoding="utf-8") as f:
+        with open(os.path.join(self.state, "metrics.prom"),
+                  encoding="utf-8") as f:
             for line in f:
                 if line.startswith("ftrack_syncd_"):
                     k, _, v = line.rpartition(" ")
@@ -582,29 +639,36 @@ def parse_ldif(text):
 
 def curl_api(url, ops):
     r = run(["curl", "-sS", "--fail", "-H", "Content-Type: application/json",
-             "-H", "ftrack-user: " + API_USER, "-H", "ftrack-api-key: " + API_KEY,
+             "-H", "ftrack-user: " + API_USER, "-H",
+             "ftrack-api-key: " + API_KEY,
              "--data-binary", json.dumps(ops), url + "/api"])
     return json.loads(r.stdout)
 
 
 def cli_first_login(slapd, emu, user):
     """One ldapsearch, one curl query, one curl create (user and marker)."""
-    r = run(["ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", slapd.uri, "-D", SYNC_DN,
-             "-w", SYNC_PW, "-b", PEOPLE, "(&%s(uid=%s))" % (LDAP_FILTER, user)] + LDAP_ATTRS)
+    r = run(["ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", slapd.uri,
+             "-D", SYNC_DN,
+             "-w", SYNC_PW, "-b", PEOPLE,
+             "(&%s(uid=%s))" % (LDAP_FILTER, user)] + LDAP_ATTRS)
     e = parse_ldif(r.stdout.decode("utf-8"))
     if e.get("uid") != user:
         raise BenchError("ldapsearch did not find %s" % user)
     q = curl_api(emu.url, [{"action": "query",
-                            "expression": '%s where username is "%s" limit 2' % (USER_SELECT, user)}])
+                            "expression": '%s where username is "%s" limit 2'
+                            % (USER_SELECT, user)}])
     if q[0]["data"]:
         raise BenchError("%s already in ftrack" % user)
     uid = str(uuid.uuid4())
     ops = [{"action": "create", "entity_type": "User", "entity_key": [uid],
-            "entity_data": {"__entity_type__": "User", "id": uid, "username": user,
-                            "first_name": e.get("givenName"), "last_name": e.get("sn"),
+            "entity_data": {"__entity_type__": "User", "id": uid,
+                            "username": user,
+                            "first_name": e.get("givenName"),
+                            "last_name": e.get("sn"),
                             "email": e.get("mail"), "is_active": True}},
            {"action": "create", "entity_type": "Metadata",
-            "entity_data": {"__entity_type__": "Metadata", "parent_id": uid, "parent_type": "User",
+            "entity_data": {"__entity_type__": "Metadata", "parent_id": uid,
+                            "parent_type": "User",
                             "key": MARKER_KEY, "value": e.get("entryUUID")}}]
     c = curl_api(emu.url, ops)
     if not isinstance(c, list) or len(c) != 2:
@@ -616,7 +680,8 @@ def cli_first_login(slapd, emu, user):
 # ---------------------------------------------------------------------------
 
 
-def row(case, metric, values, unit, compare=None, target=None, verdict=None, note=None):
+def row(case, metric, values, unit, compare=None, target=None, verdict=None,
+        note=None):
     r = {"case": case, "metric": metric, "unit": unit}
     r.update(summary(values if isinstance(values, list) else [values]))
     if compare is not None:
@@ -632,7 +697,8 @@ def row(case, metric, values, unit, compare=None, target=None, verdict=None, not
 
 def save(name, title, rows, notes=None, raw=None, tables=None):
     os.makedirs(RESULTS, exist_ok=True)
-    obj = {"name": name, "title": title, "rows": rows, "tables": tables or [], "notes": notes or [],
+    obj = {"name": name, "title": title, "rows": rows, "tables": tables or [],
+           "notes": notes or [],
            "raw": raw or {}}
     path = os.path.join(RESULTS, name + ".json")
     with open(path + ".tmp", "w", encoding="utf-8") as f:
@@ -671,8 +737,10 @@ def bench_first_login(P):
             searches.append(slapd.searches_since(s0) / n)
             requests.append((emu.stats()["requests"] - e0) / n)
             got = emu.usernames()
-            if any(u not in got for u in users) or any(d.outcomes[u][0] != "created" for u in users):
-                raise BenchError("round %d: not every user was created in ftrack" % rnd)
+            if (any(u not in got for u in users)
+                    or any(d.outcomes[u][0] != "created" for u in users)):
+                raise BenchError("round %d: not every user was created in "
+                                 "ftrack" % rnd)
             d.stop()
             lat.append(one)
             log("first login, round %d: p50 %.2f ms, p99 %.2f ms"
@@ -698,27 +766,37 @@ def bench_first_login(P):
     cli = "CLI: ldapsearch + 2 curl"
     rows = [
         row(case, "event sent -> user in ftrack, p50", p50, "ms",
-            compare="%.1fx faster than CLI p50 (%.1f ms)" % (ratio(statistics.median(c50), statistics.median(p50)),
-                                                             statistics.median(c50))),
+            compare="%.1fx faster than CLI p50 (%.1f ms)"
+            % (ratio(statistics.median(c50), statistics.median(p50)),
+               statistics.median(c50))),
         row(case, "event sent -> user in ftrack, p99", p99, "ms",
             compare="CLI p99 %.1f ms" % statistics.median(c99)),
-        row(case, "LDAP searches per user", searches, "", compare="CLI %.2f" % statistics.median(cli_searches)),
-        row(case, "HTTP requests per user", requests, "", compare="CLI %.2f" % statistics.median(cli_requests)),
+        row(case, "LDAP searches per user", searches, "",
+            compare="CLI %.2f" % statistics.median(cli_searches)),
+        row(case, "HTTP requests per user", requests, "",
+            compare="CLI %.2f" % statistics.median(cli_requests)),
         row(cli, "same steps by hand, p50", c50, "ms"),
         row(cli, "same steps by hand, p99", c99, "ms"),
     ]
     notes = [
-        "First login: a datagram (as pam_ftrack sends it, from root) to the running daemon, timed until "
-        "the daemon logs `created 'USER'` (its log line follows the ftrack answer); every user is checked "
-        "in the emulator afterwards. One warm-up login per round (not counted) opens the LDAP and HTTP "
-        "connections. %d rounds of %d users (fresh daemon and empty ftrack each round); median/min/max "
-        "are over the rounds' percentiles. Fixture: %d LDAP people." % (P["login_rounds"], n, n_fix),
-        "CLI baseline: per user one `ldapsearch` (bind, filter on uid), one `curl` query by username "
-        "and one `curl` create (user and uuid marker in one POST), run from the benchmark driver; "
-        "%d rounds of the first %d of those users (same empty ftrack)." % (P["cli_rounds"], P["cli_users"]),
-        "LDAP searches counted by slapd's cn=Monitor; HTTP requests by the emulator.",
+        "First login: a datagram (as pam_ftrack sends it, from root) to the "
+        "running daemon, timed until the daemon logs `created 'USER'` (its "
+        "log line follows the ftrack answer); every user is checked in the "
+        "emulator afterwards. One warm-up login per round (not counted) opens "
+        "the LDAP and HTTP connections. %d rounds of %d users (fresh daemon "
+        "and empty ftrack each round); median/min/max are over the rounds' "
+        "percentiles. Fixture: %d LDAP people."
+        % (P["login_rounds"], n, n_fix),
+        "CLI baseline: per user one `ldapsearch` (bind, filter on uid), one "
+        "`curl` query by username and one `curl` create (user and uuid "
+        "marker in one POST), run from the benchmark driver; %d rounds of "
+        "the first %d of those users (same empty ftrack)."
+        % (P["cli_rounds"], P["cli_users"]),
+        "LDAP searches counted by slapd's cn=Monitor; HTTP requests by the "
+        "emulator.",
     ]
-    save("2-first-login", "2. First login (on demand, one user at a time)", rows, notes,
+    save("2-first-login", "2. First login (on demand, one user at a time)",
+         rows, notes,
          {"lat_ms": lat, "cli_lat_ms": cli_lat})
 
 
@@ -729,14 +807,18 @@ def bench_first_login(P):
 
 def storm_driver(d, users_file, count, rate):
     """bench_storm through libpam and the built module; its JSON line."""
-    r = run([STORM, MODULE, d.sock, d.spool, users_file, str(count), str(rate)], timeout=600)
+    r = run([STORM, MODULE, d.sock, d.spool, users_file, str(count),
+             str(rate)], timeout=600)
     return json.loads(r.stdout.decode("utf-8").strip().splitlines()[-1])
 
 
 def batched_create(emu, slapd, users, world):
-    """The floor: one POST creating every user and marker (values from one LDAP search)."""
-    r = run(["ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", slapd.uri, "-D", SYNC_DN, "-w", SYNC_PW,
-             "-b", PEOPLE, "-E", "pr=%d/noprompt" % PAGE, LDAP_FILTER] + LDAP_ATTRS)
+    """The floor: one POST creating every user and marker (values from one
+    LDAP search)."""
+    r = run(["ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", slapd.uri,
+             "-D", SYNC_DN, "-w", SYNC_PW,
+             "-b", PEOPLE, "-E", "pr=%d/noprompt" % PAGE, LDAP_FILTER]
+            + LDAP_ATTRS)
     entries = {}
     for block in r.stdout.decode("utf-8").split("\n\n"):
         e = parse_ldif(block)
@@ -745,13 +827,19 @@ def batched_create(emu, slapd, users, world):
     ops = []
     for u in users:
         e, uid = entries[u], str(uuid.uuid4())
-        ops.append({"action": "create", "entity_type": "User", "entity_key": [uid],
-                    "entity_data": {"__entity_type__": "User", "id": uid, "username": u,
-                                    "first_name": e.get("givenName"), "last_name": e.get("sn"),
-                                    "email": e.get("mail"), "is_active": True}})
+        ops.append({"action": "create", "entity_type": "User",
+                    "entity_key": [uid],
+                    "entity_data": {"__entity_type__": "User", "id": uid,
+                                    "username": u,
+                                    "first_name": e.get("givenName"),
+                                    "last_name": e.get("sn"),
+                                    "email": e.get("mail"),
+                                    "is_active": True}})
         ops.append({"action": "create", "entity_type": "Metadata",
-                    "entity_data": {"__entity_type__": "Metadata", "parent_id": uid, "parent_type": "User",
-                                    "key": MARKER_KEY, "value": e.get("entryUUID")}})
+                    "entity_data": {"__entity_type__": "Metadata",
+                                    "parent_id": uid, "parent_type": "User",
+                                    "key": MARKER_KEY,
+                                    "value": e.get("entryUUID")}})
     cfg = world.path("batched-create.curl")
     emu.curl_config(cfg, [json.dumps(ops)])
     emu.reset(True)
@@ -762,10 +850,14 @@ def batched_create(emu, slapd, users, world):
 
 
 def bench_storm(P):
-    n_fix, nusers, count = P["login_fixture"], P["storm_users"], P["storm_logins"]
+    n_fix = P["login_fixture"]
+    nusers, count = P["storm_users"], P["storm_logins"]
     users = load_info(n_fix)["uids"][:nusers]
-    res = {k: [] for k in ("all", "storm_s", "per_login", "requests", "spooled", "dropped", "lost",
-                           "p50", "p99", "max", "idle_p50", "idle_p99", "idle_max", "floor", "received")}
+    res = {k: []
+           for k in ("all", "storm_s", "per_login", "requests", "spooled",
+                     "dropped", "lost",
+                     "p50", "p99", "max", "idle_p50", "idle_p99", "idle_max",
+                     "floor", "received")}
     with World("storm") as w:
         slapd = Slapd(w, fixture_paths(n_fix)["ldif"])
         emu = Emulator(w)
@@ -780,63 +872,85 @@ def bench_storm(P):
             st = storm_driver(d, users_file, count, P["storm_rate"])
             t_all = d.wait_users(users, 300) - t0
             requests = emu.stats()["requests"] - e0
-            idle = storm_driver(d, users_file, P["idle_logins"], P["idle_rate"])
+            idle = storm_driver(d, users_file, P["idle_logins"],
+                                P["idle_rate"])
             d.stop()
             m = d.metrics()
             sent = count - st["spooled"] - st["dropped"]
             idle_sent = P["idle_logins"] - idle["spooled"] - idle["dropped"]
             received = int(m["events_received_total"])
-            lost = st["dropped"] + idle["dropped"] + max(0, sent + idle_sent - received)
+            lost = (st["dropped"] + idle["dropped"]
+                    + max(0, sent + idle_sent - received))
             got = emu.usernames()
             if any(u not in got for u in users):
                 raise BenchError("run %d: not every user is in ftrack" % rnd)
             if st["pam_errors"] or st["other_logs"]:
-                raise BenchError("run %d: PAM errors or unexpected module messages: %s" % (rnd, st))
-            for k, v in (("all", t_all), ("storm_s", st["seconds"]), ("requests", requests),
-                         ("per_login", requests / count), ("spooled", st["spooled"]),
-                         ("dropped", st["dropped"]), ("lost", lost), ("received", received),
-                         ("p50", st["p50_us"]), ("p99", st["p99_us"]), ("max", st["max_us"]),
-                         ("idle_p50", idle["p50_us"]), ("idle_p99", idle["p99_us"]),
+                raise BenchError("run %d: PAM errors or unexpected module "
+                                 "messages: %s" % (rnd, st))
+            for k, v in (("all", t_all), ("storm_s", st["seconds"]),
+                         ("requests", requests),
+                         ("per_login", requests / count),
+                         ("spooled", st["spooled"]),
+                         ("dropped", st["dropped"]), ("lost", lost),
+                         ("received", received),
+                         ("p50", st["p50_us"]), ("p99", st["p99_us"]),
+                         ("max", st["max_us"]),
+                         ("idle_p50", idle["p50_us"]),
+                         ("idle_p99", idle["p99_us"]),
                          ("idle_max", idle["max_us"])):
                 res[k].append(v)
-            log("storm, run %d: %d logins in %.2f s, all %d users in ftrack after %.2f s, %d requests, "
-                "%d spooled, %d lost" % (rnd + 1, count, st["seconds"], nusers, t_all, requests,
-                                         st["spooled"], lost))
+            log("storm, run %d: %d logins in %.2f s, all %d users in ftrack "
+                "after %.2f s, %d requests, %d spooled, %d lost"
+                % (rnd + 1, count, st["seconds"], nusers, t_all, requests,
+                   st["spooled"], lost))
             res["floor"].append(batched_create(emu, slapd, users, w))
-    case = "%s logins by %s users, paced to %.1f s" % ("{:,}".format(count), "{:,}".format(nusers),
-                                                        count / P["storm_rate"])
+    case = ("%s logins by %s users, paced to %.1f s"
+            % ("{:,}".format(count), "{:,}".format(nusers),
+               count / P["storm_rate"]))
     floor = statistics.median(res["floor"])
     rows = [
         row(case, "time until all provisioned", res["all"], "s",
-            compare="%.1fx one batched create (%.3f s)" % (ratio(statistics.median(res["all"]), floor), floor)),
+            compare="%.1fx one batched create (%.3f s)"
+            % (ratio(statistics.median(res["all"]), floor), floor)),
         row(case, "storm length (PAM driver)", res["storm_s"], "s"),
-        row(case, "HTTP requests per login", res["per_login"], "", target="<= 0.2",
+        row(case, "HTTP requests per login", res["per_login"], "",
+            target="<= 0.2",
             verdict=max(res["per_login"]) <= 0.2),
         row(case, "HTTP requests in all", res["requests"], ""),
         row(case, "events that fell back to the spool", res["spooled"], ""),
-        row(case, "events lost", res["lost"], "", target="0", verdict=max(res["lost"]) == 0),
+        row(case, "events lost", res["lost"], "", target="0",
+            verdict=max(res["lost"]) == 0),
         row(case, "pam_open_session during the storm, p50", res["p50"], "us"),
         row(case, "pam_open_session during the storm, p99", res["p99"], "us",
             compare="idle p99 %.0f us" % statistics.median(res["idle_p99"])),
         row(case, "pam_open_session during the storm, max", res["max"], "us"),
-        row("idle (same users, all cooled)", "pam_open_session p50", res["idle_p50"], "us"),
-        row("idle (same users, all cooled)", "pam_open_session p99", res["idle_p99"], "us"),
-        row("floor", "one batched create of the same users (curl)", res["floor"], "s"),
+        row("idle (same users, all cooled)", "pam_open_session p50",
+            res["idle_p50"], "us"),
+        row("idle (same users, all cooled)", "pam_open_session p99",
+            res["idle_p99"], "us"),
+        row("floor", "one batched create of the same users (curl)",
+            res["floor"], "s"),
     ]
     notes = [
-        "Storm: build/bench/bench_storm drives the real libpam (pam_start_confdir, a private service with "
-        "`session optional pam_ftrack.so socket=... spool=...`) as root, %d logins round-robin over %d "
-        "distinct LDAP users at %d logins/s; each login is a full pam_start/open/close/end, only "
-        "pam_open_session is timed. The module's fallbacks are counted from its pam_syslog messages "
-        "(caught in the driver)." % (count, nusers, P["storm_rate"]),
-        "Time until all provisioned: from the first login until the daemon has logged an outcome for every "
-        "user; every user is checked in the emulator. Events lost = events the module dropped + datagrams "
-        "sent but not received by the daemon (its events_received_total, read after it stopped). Idle: "
-        "%d more logins at %d/s by the same (now cooled) users." % (P["idle_logins"], P["idle_rate"]),
-        "Floor: one POST holding a create of each user and of its uuid marker (2 x %d operations), "
-        "values read with one paged ldapsearch beforehand (not timed); timed with curl." % nusers,
-        "%d runs, each with a fresh daemon and an empty ftrack; the socket's queue is the kernel "
-        "default (net.unix.max_dgram_qlen = %s)." % (P["storm_runs"], read_sysctl("net/unix/max_dgram_qlen")),
+        "Storm: build/bench/bench_storm drives the real libpam "
+        "(pam_start_confdir, a private service with `session optional "
+        "pam_ftrack.so socket=... spool=...`) as root, %d logins round-robin "
+        "over %d distinct LDAP users at %d logins/s; each login is a full "
+        "pam_start/open/close/end, only pam_open_session is timed. The "
+        "module's fallbacks are counted from its pam_syslog messages (caught "
+        "in the driver)." % (count, nusers, P["storm_rate"]),
+        "Time until all provisioned: from the first login until the daemon "
+        "has logged an outcome for every user; every user is checked in the "
+        "emulator. Events lost = events the module dropped + datagrams sent "
+        "but not received by the daemon (its events_received_total, read "
+        "after it stopped). Idle: %d more logins at %d/s by the same (now "
+        "cooled) users." % (P["idle_logins"], P["idle_rate"]),
+        "Floor: one POST holding a create of each user and of its uuid marker "
+        "(2 x %d operations), values read with one paged ldapsearch "
+        "beforehand (not timed); timed with curl." % nusers,
+        "%d runs, each with a fresh daemon and an empty ftrack; the socket's "
+        "queue is the kernel default (net.unix.max_dgram_qlen = %s)."
+        % (P["storm_runs"], read_sysctl("net/unix/max_dgram_qlen")),
     ]
     save("3-storm", "3. Login storm", rows, notes, res)
 
@@ -861,12 +975,14 @@ def clear_state(state):
 
 def write_ops(stats):
     ops = stats.get("operations", {})
-    return sum(v for k, v in ops.items() if k in ("create", "update", "delete"))
+    return sum(v for k, v in ops.items()
+               if k in ("create", "update", "delete"))
 
 
 def changes_of(report):
     counts = report.get("counts", {})
-    return sum(v for k, v in counts.items() if k not in ("none", "skip", "conflict"))
+    return sum(v for k, v in counts.items()
+               if k not in ("none", "skip", "conflict"))
 
 
 def check_plan(report, kind, info):
@@ -875,10 +991,12 @@ def check_plan(report, kind, info):
     d = info["drift"]
     want = {"create": 0, "update": 0, "deactivate": 0}
     if kind == "drift":
-        want = {"create": len(d["newcomers"]), "update": len(d["changed_mail"]),
+        want = {"create": len(d["newcomers"]),
+                "update": len(d["changed_mail"]),
                 "deactivate": len(d["leavers"])}
     got = {k: c.get(k, 0) for k in want}
-    others = {k: v for k, v in c.items() if k not in want and k not in ("none", "skip") and v}
+    others = {k: v for k, v in c.items() if k not in want
+              and k not in ("none", "skip") and v}
     if got != want or others:
         raise BenchError("%s: plan %s, expected %s" % (kind, c, want))
 
@@ -888,13 +1006,17 @@ def reconcile_once(w, conf, emu, slapd, lat, kind, info, list_cfg):
     state = os.path.join(os.path.dirname(conf), "state")
     clear_state(state)
     m0 = emu.user_count()
-    r = gnu_time([DAEMON, "-c", conf, "reconcile", "--apply"], log_path=w.path("reconcile.log"))
+    r = gnu_time([DAEMON, "-c", conf, "reconcile", "--apply"],
+                 log_path=w.path("reconcile.log"))
     if r["code"] != 0:
-        raise BenchError("reconcile --apply exited %d (see %s)" % (r["code"], w.path("reconcile.log")))
+        raise BenchError("reconcile --apply exited %d (see %s)"
+                         % (r["code"], w.path("reconcile.log")))
     st = emu.stats()
-    with open(os.path.join(state, "reports", "last-reconcile.json"), encoding="utf-8") as f:
+    with open(os.path.join(state, "reports", "last-reconcile.json"),
+              encoding="utf-8") as f:
         rep = json.load(f)
-    if rep.get("result") not in ("ok", "applied", "success") and rep.get("ldap", {}).get("error"):
+    if (rep.get("result") not in ("ok", "applied", "success")
+            and rep.get("ldap", {}).get("error")):
         raise BenchError("reconcile report: %s" % rep.get("result"))
     check_plan(rep, kind, info)
     changes = changes_of(rep)
@@ -904,26 +1026,38 @@ def reconcile_once(w, conf, emu, slapd, lat, kind, info, list_cfg):
     pages = emu.stats()["requests"]
     t_pair = timed(["curl", "--config", list_cfg[1]])
     return {
-        "wall": r["wall"], "cpu": r["user"] + r["sys"], "user": r["user"], "sys": r["sys"],
-        "rss_kib": r["rss_kib"], "requests": st["requests"], "connections": st["api_connections"],
-        "expected": math.ceil(m0 / PAGE) + math.ceil(changes / BATCH) + 2, "changes": changes,
-        "ftrack_users": m0, "writes": write_ops(st), "floor_ldap": t_ldap, "floor_http": t_http,
-        "floor": t_ldap + t_http, "floor_pages": pages, "report_seconds": rep.get("seconds"),
+        "wall": r["wall"], "cpu": r["user"] + r["sys"], "user": r["user"],
+        "sys": r["sys"],
+        "rss_kib": r["rss_kib"], "requests": st["requests"],
+        "connections": st["api_connections"],
+        "expected": math.ceil(m0 / PAGE) + math.ceil(changes / BATCH) + 2,
+        "changes": changes,
+        "ftrack_users": m0, "writes": write_ops(st), "floor_ldap": t_ldap,
+        "floor_http": t_http,
+        "floor": t_ldap + t_http, "floor_pages": pages,
+        "report_seconds": rep.get("seconds"),
         "floor_pairs": t_pair,
-        "timings": rep.get("timings"), "ldap_pages": rep.get("ldap", {}).get("pages"),
+        "timings": rep.get("timings"),
+        "ldap_pages": rep.get("ldap", {}).get("pages"),
     }
 
 
 def listing_config(w, emu, nusers, nmarkers, name):
-    """Two curl configs: the users listing alone, and the daemon's own pages (users + markers per POST)."""
+    """Two curl configs: the users listing alone, and the daemon's own
+    pages (users + markers per POST)."""
     def users(off):
-        return {"action": "query", "expression": "%s order by id offset %d limit %d" % (USER_SELECT, off, PAGE)}
+        return {"action": "query",
+                "expression": "%s order by id offset %d limit %d"
+                % (USER_SELECT, off, PAGE)}
 
     def markers(off):
-        return {"action": "query", "expression": "%s offset %d limit %d" % (MARKER_LIST, off, PAGE)}
+        return {"action": "query",
+                "expression": "%s offset %d limit %d"
+                % (MARKER_LIST, off, PAGE)}
 
     alone = [json.dumps([users(off)]) for off in range(0, nusers, PAGE)]
-    pairs = [json.dumps(([users(off)] if off < nusers else []) + ([markers(off)] if off < nmarkers else []))
+    pairs = [json.dumps(([users(off)] if off < nusers else [])
+                        + ([markers(off)] if off < nmarkers else []))
              for off in range(0, max(nusers, nmarkers), PAGE)]
     paths = (w.path(name + "-users.curl"), w.path(name + "-pairs.curl"))
     emu.curl_config(paths[0], alone)
@@ -938,7 +1072,8 @@ def reconcile_size(P, n, out):
         slapd = Slapd(w, paths["ldif"])
         emu = Emulator(w)
         conf = write_config(w.path("d"), slapd, emu)
-        base = gnu_time([DAEMON, "-c", conf, "check"], stdout=subprocess.DEVNULL)
+        base = gnu_time([DAEMON, "-c", conf, "check"],
+                        stdout=subprocess.DEVNULL)
         if base["code"] != 0:
             raise BenchError("ftrack-syncd check failed")
         out["rss_check_kib"][n] = base["rss_kib"]
@@ -946,7 +1081,8 @@ def reconcile_size(P, n, out):
         for lat in P["latencies"]:
             emu.set_latency(lat)
             for kind in ("exact", "drift"):
-                list_cfg = listing_config(w, emu, fx[kind].nusers + 1, fx[kind].nmarkers, "list-%s" % kind)
+                list_cfg = listing_config(w, emu, fx[kind].nusers + 1,
+                                          fx[kind].nmarkers, "list-%s" % kind)
                 runs = []
                 for i in range(P["runs"][n]):
                     if loaded != kind or dirty:
@@ -954,13 +1090,17 @@ def reconcile_size(P, n, out):
                         loaded = kind
                     else:
                         emu.reset(False)
-                    res = reconcile_once(w, conf, emu, slapd, lat, kind, info, list_cfg)
+                    res = reconcile_once(w, conf, emu, slapd, lat, kind, info,
+                                         list_cfg)
                     dirty = res["writes"] > 0
                     runs.append(res)
-                    log("reconcile %d %s %d ms, run %d: %.2f s wall, %.2f s CPU, %.1f MiB, floor %.2f s, "
+                    log("reconcile %d %s %d ms, run %d: %.2f s wall, %.2f s "
+                        "CPU, %.1f MiB, floor %.2f s, "
                         "%d requests (formula %d), %d connection(s)"
-                        % (n, kind, lat, i + 1, res["wall"], res["cpu"], res["rss_kib"] / 1024.0,
-                           res["floor"], res["requests"], res["expected"], res["connections"]))
+                        % (n, kind, lat, i + 1, res["wall"], res["cpu"],
+                           res["rss_kib"] / 1024.0,
+                           res["floor"], res["requests"], res["expected"],
+                           res["connections"]))
                 out["runs"]["%d/%s/%d" % (n, kind, lat)] = runs
 
 
@@ -970,7 +1110,8 @@ def fmt_range(values, fmt="%.2f"):
         return "-"
     if s["n"] == 1:
         return fmt % s["median"]
-    return (fmt + " (" + fmt + "-" + fmt + ")") % (s["median"], s["min"], s["max"])
+    return ((fmt + " (" + fmt + "-" + fmt + ")")
+            % (s["median"], s["min"], s["max"]))
 
 
 def med(runs, key):
@@ -981,9 +1122,12 @@ def bench_reconcile(P):
     out = {"runs": {}, "rss_check_kib": {}}
     for n in P["sizes"]:
         reconcile_size(P, n, out)
-    header = ["N", "ftrack vs LDAP", "latency", "wall s", "CPU s", "daemon's split: ldap / ftrack / apply s",
-              "I/O floor s (ldapsearch + curl users)", "wall / floor", "curl users + markers s",
-              "peak RSS MiB (extra)", "HTTP requests (formula)", "TCP conns", "runs"]
+    header = ["N", "ftrack vs LDAP", "latency", "wall s", "CPU s",
+              "daemon's split: ldap / ftrack / apply s",
+              "I/O floor s (ldapsearch + curl users)", "wall / floor",
+              "curl users + markers s",
+              "peak RSS MiB (extra)", "HTTP requests (formula)", "TCP conns",
+              "runs"]
     table = []
     verdicts = []
     for key, runs in out["runs"].items():
@@ -993,17 +1137,27 @@ def bench_reconcile(P):
         extra = rss - out["rss_check_kib"][n] / 1024.0
         req_ok = all(r["requests"] <= r["expected"] for r in runs)
         conn_ok = all(r["connections"] == 1 for r in runs)
+        drift = ("no change" if kind == "exact"
+                 else "1%% drift (%d changes)" % runs[0]["changes"])
+        phases = " / ".join(
+            "%.2f" % statistics.median([(r["timings"] or {}).get(k) or 0
+                                        for r in runs])
+            for k in ("ldap", "ftrack", "apply"))
         table.append([
-            "{:,}".format(n), "no change" if kind == "exact" else "1%% drift (%d changes)" % runs[0]["changes"],
-            "%s ms" % lat, fmt_range([r["wall"] for r in runs]), fmt_range([r["cpu"] for r in runs]),
-            " / ".join("%.2f" % statistics.median([(r["timings"] or {}).get(k) or 0 for r in runs])
-                       for k in ("ldap", "ftrack", "apply")),
-            "%.2f (%.2f + %.2f)" % (med(runs, "floor"), med(runs, "floor_ldap"), med(runs, "floor_http")),
+            "{:,}".format(n), drift,
+            "%s ms" % lat, fmt_range([r["wall"] for r in runs]),
+            fmt_range([r["cpu"] for r in runs]),
+            phases,
+            "%.2f (%.2f + %.2f)" % (med(runs, "floor"),
+                                    med(runs, "floor_ldap"),
+                                    med(runs, "floor_http")),
             "%.2f" % (med(runs, "wall") / med(runs, "floor")),
             "%.2f" % med(runs, "floor_pairs"),
             "%.1f (%+.1f)" % (rss, extra),
-            "%d (%d)%s" % (med(runs, "requests"), runs[0]["expected"], "" if req_ok else " MISSED"),
-            "%d%s" % (max(r["connections"] for r in runs), "" if conn_ok else " MISSED"),
+            "%d (%d)%s" % (med(runs, "requests"), runs[0]["expected"],
+                           "" if req_ok else " MISSED"),
+            "%d%s" % (max(r["connections"] for r in runs),
+                      "" if conn_ok else " MISSED"),
             str(len(runs))])
         verdicts.append((key, req_ok, conn_ok, extra))
     rows = []
@@ -1016,40 +1170,61 @@ def bench_reconcile(P):
                 b = out["runs"].get("%d/%s/%d" % (hi, kind, lat))
                 if a and b:
                     g = med(b, "wall") / med(a, "wall")
-                    rows.append(row("%s, %d ms" % ("no change" if kind == "exact" else "1% drift", lat),
-                                    "growth %s -> %s (wall)" % ("{:,}".format(lo), "{:,}".format(hi)),
-                                    [r["wall"] / med(a, "wall") for r in b], "x",
-                                    compare="CPU %.1fx; I/O floor %.1fx, daemon's replayed reads %.1fx; N %dx"
-                                    % (med(b, "cpu") / med(a, "cpu"), med(b, "floor") / med(a, "floor"),
-                                       med(b, "floor_pairs") / med(a, "floor_pairs"), hi // lo),
+                    case = "%s, %d ms" % ("no change" if kind == "exact"
+                                          else "1% drift", lat)
+                    compare = ("CPU %.1fx; I/O floor %.1fx, daemon's "
+                               "replayed reads %.1fx; N %dx"
+                               % (med(b, "cpu") / med(a, "cpu"),
+                                  med(b, "floor") / med(a, "floor"),
+                                  med(b, "floor_pairs")
+                                  / med(a, "floor_pairs"), hi // lo))
+                    rows.append(row(case,
+                                    "growth %s -> %s (wall)"
+                                    % ("{:,}".format(lo), "{:,}".format(hi)),
+                                    [r["wall"] / med(a, "wall") for r in b],
+                                    "x", compare=compare,
                                     target="<= 12", verdict=g <= 12))
         big = [v for v in verdicts if v[0].startswith("%d/" % hi)]
         worst = max(v[3] for v in big)
-        rows.append(row("%s users" % "{:,}".format(hi), "peak RSS over `check` (worst case)", worst, "MiB",
+        rows.append(row("%s users" % "{:,}".format(hi),
+                        "peak RSS over `check` (worst case)", worst, "MiB",
                         target="< 64", verdict=worst < 64))
-    rows.append(row("all cases", "HTTP requests <= ceil(N/500) + ceil(C/100) + 2",
-                    sum(1 for v in verdicts if v[1]), "cases", compare="of %d" % len(verdicts),
+    rows.append(row("all cases",
+                    "HTTP requests <= ceil(N/500) + ceil(C/100) + 2",
+                    sum(1 for v in verdicts if v[1]), "cases",
+                    compare="of %d" % len(verdicts),
                     target="every case", verdict=all(v[1] for v in verdicts)))
-    rows.append(row("all cases", "one TCP connection to ftrack", sum(1 for v in verdicts if v[2]), "cases",
-                    compare="of %d" % len(verdicts), target="1", verdict=all(v[2] for v in verdicts)))
+    rows.append(row("all cases", "one TCP connection to ftrack",
+                    sum(1 for v in verdicts if v[2]), "cases",
+                    compare="of %d" % len(verdicts), target="1",
+                    verdict=all(v[2] for v in verdicts)))
     notes = [
-        "Each run: fresh state_dir, the emulator reloaded with the fixture when the previous run wrote to it, "
-        "then `/usr/bin/time -v ftrack-syncd reconcile --apply` (reconcile_create = yes, page_size 500, "
-        "batch_size 100); the plan is checked against the fixture's drift (creates = newcomers, updates = "
-        "changed mail, deactivations = leavers; nothing for no change).",
-        "I/O floor, measured right after each run: one paged `ldapsearch -E pr=500/noprompt` of the same "
-        "entries and attributes (output to /dev/null) plus a paged raw listing of all users (`select id, "
-        "username, first_name, last_name, email, is_active from User order by id offset K limit 500`, "
-        "one curl process, one connection). The daemon also reads the markers (one marker page rides in each "
-        "users POST): `curl users + markers` replays exactly the daemon's read requests, for comparison. "
-        "After every bulk load the emulator's sorted listings are rebuilt untimed, so all timed runs see the "
-        "same warm emulator. The daemon's split comes from its report (reports/last-reconcile.json).",
-        "Formula: N = ftrack users before the run (fixture + the API user), C = planned changes. TCP "
-        "connections: the emulator's api_connections. Peak RSS extra: over `ftrack-syncd check` on the same "
-        "config (%s KiB)." % ", ".join("%s: %d" % (k, v) for k, v in sorted(out["rss_check_kib"].items())),
+        "Each run: fresh state_dir, the emulator reloaded with the fixture "
+        "when the previous run wrote to it, then `/usr/bin/time -v "
+        "ftrack-syncd reconcile --apply` (reconcile_create = yes, page_size "
+        "500, batch_size 100); the plan is checked against the fixture's "
+        "drift (creates = newcomers, updates = changed mail, deactivations = "
+        "leavers; nothing for no change).",
+        "I/O floor, measured right after each run: one paged `ldapsearch -E "
+        "pr=500/noprompt` of the same entries and attributes (output to "
+        "/dev/null) plus a paged raw listing of all users (`select id, "
+        "username, first_name, last_name, email, is_active from User order by "
+        "id offset K limit 500`, one curl process, one connection). The "
+        "daemon also reads the markers (one marker page rides in each users "
+        "POST): `curl users + markers` replays exactly the daemon's read "
+        "requests, for comparison. After every bulk load the emulator's "
+        "sorted listings are rebuilt untimed, so all timed runs see the same "
+        "warm emulator. The daemon's split comes from its report "
+        "(reports/last-reconcile.json).",
+        "Formula: N = ftrack users before the run (fixture + the API user), C "
+        "= planned changes. TCP connections: the emulator's api_connections. "
+        "Peak RSS extra: over `ftrack-syncd check` on the same config (%s "
+        "KiB)." % ", ".join("%s: %d" % (k, v)
+                            for k, v in sorted(out["rss_check_kib"].items())),
         "Values: median (min-max) over the runs.",
     ]
-    save("4-reconcile", "4. Full reconcile", rows, notes, out, tables=[{"header": header, "rows": table}])
+    save("4-reconcile", "4. Full reconcile", rows, notes, out,
+         tables=[{"header": header, "rows": table}])
 
 
 # ---------------------------------------------------------------------------
@@ -1060,9 +1235,11 @@ def bench_reconcile(P):
 def python_with_ldap(hint):
     """A python3 that can import ldap (Debian's python3-ldap)."""
     for cand in [hint, sys.executable, "/usr/bin/python3"]:
-        if cand and subprocess.run([cand, "-c", "import ldap"], capture_output=True).returncode == 0:
+        if cand and subprocess.run([cand, "-c", "import ldap"],
+                                   capture_output=True).returncode == 0:
             return cand
-    raise BenchError("no python3 with the ldap module: install the Debian package python3-ldap")
+    raise BenchError("no python3 with the ldap module: install the Debian "
+                     "package python3-ldap")
 
 
 def bench_naive(P):
@@ -1075,44 +1252,55 @@ def bench_naive(P):
         slapd = Slapd(w, paths["ldif"])
         emu = Emulator(w)
         conf = write_config(w.path("d"), slapd, emu)
-        argv = [py, NAIVE, "--ldap-uri", slapd.uri, "--bind-dn", SYNC_DN, "--bind-pw", SYNC_PW,
-                "--base", PEOPLE, "--server", emu.url, "--api-user", API_USER, "--api-key", API_KEY]
+        argv = [py, NAIVE, "--ldap-uri", slapd.uri, "--bind-dn", SYNC_DN,
+                "--bind-pw", SYNC_PW,
+                "--base", PEOPLE, "--server", emu.url, "--api-user", API_USER,
+                "--api-key", API_KEY]
         for lat in P["latencies"]:
             emu.set_latency(lat)
             d_runs, n_runs = [], []
             for i in range(P["runs"].get(n, 3)):
                 emu.load(fx)
                 clear_state(os.path.join(w.path("d"), "state"))
-                r = gnu_time([DAEMON, "-c", conf, "reconcile", "--apply"], log_path=w.path("reconcile.log"))
+                r = gnu_time([DAEMON, "-c", conf, "reconcile", "--apply"],
+                             log_path=w.path("reconcile.log"))
                 if r["code"] != 0:
                     raise BenchError("reconcile --apply exited %d" % r["code"])
                 d_runs.append({"wall": r["wall"], "cpu": r["user"] + r["sys"],
                                "requests": emu.stats()["requests"]})
             subset = 0 if lat == 0 else P["naive_subset_50"]
-            for i in range(P["naive_runs"] if lat == 0 else P["naive_runs_50"]):
+            for i in range(P["naive_runs"] if lat == 0
+                           else P["naive_runs_50"]):
                 emu.load(fx)
-                r = gnu_time(argv + ["--limit", str(subset)], stdout=subprocess.PIPE,
+                r = gnu_time(argv + ["--limit", str(subset)],
+                             stdout=subprocess.PIPE,
                              log_path=w.path("naive.log"))
                 if r["code"] != 0:
-                    raise BenchError("naive_sync.py exited %d (see naive.log)" % r["code"])
+                    raise BenchError("naive_sync.py exited %d (see naive.log)"
+                                     % r["code"])
                 res = json.loads(r["stdout"])
                 res["wall"], res["cpu"] = r["wall"], r["user"] + r["sys"]
                 res["measured_requests"] = emu.stats()["requests"]
                 scale = res["people"] / res["processed"]
-                res["est_wall"] = (r["wall"] - res["loop_seconds"]) + res["loop_seconds"] * scale
+                res["est_wall"] = ((r["wall"] - res["loop_seconds"])
+                                   + res["loop_seconds"] * scale)
                 res["est_requests"] = res["measured_requests"] * scale
                 n_runs.append(res)
-                log("naive %d ms, run %d: %d of %d people, %.2f s wall (%.1f s for all), %d requests"
-                    % (lat, i + 1, res["processed"], res["people"], r["wall"], res["est_wall"],
+                log("naive %d ms, run %d: %d of %d people, %.2f s wall (%.1f "
+                    "s for all), %d requests"
+                    % (lat, i + 1, res["processed"], res["people"], r["wall"],
+                       res["est_wall"],
                        res["measured_requests"]))
-            log("daemon %d ms: %.2f s wall, %d requests" % (lat, med(d_runs, "wall"), med(d_runs, "requests")))
+            log("daemon %d ms: %.2f s wall, %d requests"
+                % (lat, med(d_runs, "wall"), med(d_runs, "requests")))
             out["daemon"][lat], out["naive"][lat] = d_runs, n_runs
     rows = []
     for lat in P["latencies"]:
         d_runs, n_runs = out["daemon"][lat], out["naive"][lat]
         sub = n_runs[0]["processed"] < n_runs[0]["people"]
-        how = (" (EXTRAPOLATED from %d of %d users x %.0f)" % (n_runs[0]["processed"], n_runs[0]["people"],
-                                                               n_runs[0]["people"] / n_runs[0]["processed"])
+        how = (" (EXTRAPOLATED from %d of %d users x %.0f)"
+               % (n_runs[0]["processed"], n_runs[0]["people"],
+                  n_runs[0]["people"] / n_runs[0]["processed"])
                if sub else "")
         case = "%s users, 1%% drift, %d ms" % ("{:,}".format(n), lat)
         nreq = [r["est_requests"] for r in n_runs]
@@ -1120,25 +1308,35 @@ def bench_naive(P):
         rq = statistics.median(nreq) / med(d_runs, "requests")
         sp = statistics.median(nwall) / med(d_runs, "wall")
         rows += [
-            row(case, "ftrack-syncd reconcile --apply: wall", [r["wall"] for r in d_runs], "s"),
-            row(case, "ftrack-syncd reconcile --apply: HTTP requests", [r["requests"] for r in d_runs], ""),
+            row(case, "ftrack-syncd reconcile --apply: wall",
+                [r["wall"] for r in d_runs], "s"),
+            row(case, "ftrack-syncd reconcile --apply: HTTP requests",
+                [r["requests"] for r in d_runs], ""),
             row(case, "naive_sync.py: wall" + how, nwall, "s",
                 compare="ftrack-syncd %.0fx faster" % sp,
-                target=">= 50x faster" if lat == 50 else None, verdict=(sp >= 50) if lat == 50 else None),
+                target=">= 50x faster" if lat == 50 else None,
+                verdict=(sp >= 50) if lat == 50 else None),
             row(case, "naive_sync.py: HTTP requests" + how, nreq, "",
-                compare="ftrack-syncd %.0fx fewer" % rq, target=">= 100x fewer", verdict=rq >= 100),
+                compare="ftrack-syncd %.0fx fewer" % rq,
+                target=">= 100x fewer", verdict=rq >= 100),
         ]
     notes = [
-        "Same fixture for both: %s LDAP people, ftrack with 1%% drift (%d changed mail, %d leavers, %d "
-        "newcomers), reloaded before every run. ftrack-syncd runs `reconcile --apply` (it also deactivates "
-        "the leavers and writes uuid markers, which the naive script does not do)."
-        % ("{:,}".format(n), len(info["drift"]["changed_mail"]), len(info["drift"]["leavers"]),
+        "Same fixture for both: %s LDAP people, ftrack with 1%% drift (%d "
+        "changed mail, %d leavers, %d newcomers), reloaded before every run. "
+        "ftrack-syncd runs `reconcile --apply` (it also deactivates the "
+        "leavers and writes uuid markers, which the naive script does not do)."
+        % ("{:,}".format(n), len(info["drift"]["changed_mail"]),
+           len(info["drift"]["leavers"]),
            len(info["drift"]["newcomers"])),
-        "naive_sync.py: python3-ldap paged read of everyone, then per person one ftrack query by "
-        "username and, when needed, one create or update; urllib, a new connection per request.",
-        "At 50 ms the naive script runs on the first %d people only (the whole LDAP read still happens); "
-        "its wall time is extrapolated as LDAP-read time + loop time x (people / processed), its requests "
-        "as measured x (people / processed). Marked EXTRAPOLATED in the table." % P["naive_subset_50"],
+        "naive_sync.py: python3-ldap paged read of everyone, then per person "
+        "one ftrack query by username and, when needed, one create or update; "
+        "urllib, a new connection per request.",
+        "At 50 ms the naive script runs on the first %d people only (the "
+        "whole LDAP read still happens); "
+        "its wall time is extrapolated as LDAP-read time + loop time x "
+        "(people / processed), its requests "
+        "as measured x (people / processed). Marked EXTRAPOLATED in the table."
+        % P["naive_subset_50"],
     ]
     save("5-naive", "5. Against a naive per-user sync", rows, notes, out)
 
@@ -1151,7 +1349,8 @@ def bench_naive(P):
 def fmt_num(v):
     if v is None:
         return "-"
-    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 10):
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer()
+                              and abs(v) >= 10):
         return "{:,}".format(int(v))
     a = abs(v)
     if a >= 100:
@@ -1186,7 +1385,8 @@ def machine():
     def version(argv):
         try:
             r = subprocess.run(argv, capture_output=True, timeout=10)
-            return (r.stdout or r.stderr).decode(errors="replace").strip().splitlines()[0]
+            out = (r.stdout or r.stderr).decode(errors="replace")
+            return out.strip().splitlines()[0]
         except (OSError, IndexError, subprocess.TimeoutExpired):
             return "?"
 
@@ -1201,9 +1401,11 @@ def machine():
         ("memory", mem),
         ("kernel", platform.release()),
         ("OS", os_release()),
-        ("slapd", version(["slapd", "-VV"]).replace("@(#) $OpenLDAP: ", "").rstrip(" $")),
+        ("slapd", version(["slapd", "-VV"])
+         .replace("@(#) $OpenLDAP: ", "").rstrip(" $")),
         ("python (emulator)", platform.python_version()),
-        ("load average (1, 5, 15 min)", "%s at the start, %s at the end" % (loadavg(os.path.join(
+        ("load average (1, 5, 15 min)",
+         "%s at the start, %s at the end" % (loadavg(os.path.join(
             RESULTS, "loadavg-start.txt")), loadavg("/proc/loadavg"))),
     ]
 
@@ -1228,37 +1430,50 @@ def os_release():
 
 
 def login_path_verdicts(text):
-    """The DESIGN.md section 8 login-path targets, read from bench_pam's table."""
+    """The DESIGN.md section 8 login-path targets, read from bench_pam's
+    table."""
     cases = {}
-    for m in re.finditer(r"^\| \((\w)\) [^|]*\| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([-\d.]+) \|", text, re.M):
-        cases[m.group(1)] = {"p50": float(m.group(2)), "p99": float(m.group(3)), "max": float(m.group(4)),
+    for m in re.finditer(r"^\| \((\w)\) [^|]*\| ([\d.]+) \| ([\d.]+) \| "
+                         r"([\d.]+) \| ([-\d.]+) \|", text, re.M):
+        cases[m.group(1)] = {"p50": float(m.group(2)),
+                             "p99": float(m.group(3)),
+                             "max": float(m.group(4)),
                              "added": float(m.group(5))}
     if not all(k in cases for k in "abcde") or cases["b"]["added"] <= 0:
         return []
-    added, times = cases["b"]["added"], cases["e"]["added"] / cases["b"]["added"]
+    added = cases["b"]["added"]
+    times = cases["e"]["added"] / added
     worst = max(cases["c"]["max"], cases["d"]["max"])
     worst99 = max(cases["c"]["p99"], cases["d"]["p99"])
     return [
-        ("1", "(b) daemon reading", "added to a session open, p50: %.1f us" % added, "tens of us",
+        ("1", "(b) daemon reading",
+         "added to a session open, p50: %.1f us" % added, "tens of us",
          "met" if added < 100 else "MISSED"),
-        ("1", "(b) vs (e) pam_exec /bin/true", "%.0fx cheaper at p50" % times, ">= 100x",
+        ("1", "(b) vs (e) pam_exec /bin/true", "%.0fx cheaper at p50" % times,
+         ">= 100x",
          "met" if times >= 100 else "MISSED"),
-        ("1", "(c) queue full, (d) no socket", "worst case %.0f us (p99 %.0f us; pam_permit alone: max %.0f us)"
-         % (worst, worst99, cases["a"]["max"]), "< 1 ms worst case", "met" if worst < 1000 else "MISSED"),
+        ("1", "(c) queue full, (d) no socket",
+         "worst case %.0f us (p99 %.0f us; pam_permit alone: max %.0f us)"
+         % (worst, worst99, cases["a"]["max"]), "< 1 ms worst case",
+         "met" if worst < 1000 else "MISSED"),
     ]
 
 
 def write_report(P, seconds, command):
     parts = ["# ftrack-ldap-sync benchmarks", ""]
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    head = "Command: `%s`%s, %s" % (command, " (BENCH_QUICK=1: smoke run, small sizes)" if P["quick"] else "",
+    head = "Command: `%s`%s, %s" % (command,
+                                    " (BENCH_QUICK=1: smoke run, small sizes)"
+                                    if P["quick"] else "",
                                     when)
     if seconds is not None:
-        head += ", %d min %02d s in all" % (int(seconds) // 60, int(seconds) % 60)
+        head += ", %d min %02d s in all" % (int(seconds) // 60,
+                                            int(seconds) % 60)
     parts += [head + ".", ""]
     parts += [md_table(["machine", ""], machine()), ""]
-    parts += ["Nothing here is a pass/fail test; each benchmark says what it compares against. "
-              "\"MISSED\" marks a target of DESIGN.md section 8 / issue 6 that this run did not reach.", ""]
+    parts += ["Nothing here is a pass/fail test; each benchmark says what it "
+              "compares against. \"MISSED\" marks a target of DESIGN.md "
+              "section 8 / issue 6 that this run did not reach.", ""]
     verdicts = []
     login_path = os.path.join(RESULTS, "1-login-path.md")
     if os.path.exists(login_path):
@@ -1267,7 +1482,9 @@ def write_report(P, seconds, command):
         parts += [text, ""]
         verdicts += login_path_verdicts(text)
     else:
-        parts += ["## 1. Login path", "", "Not measured in this run (build/bench/bench_pam missing).", ""]
+        parts += ["## 1. Login path", "",
+                  "Not measured in this run (build/bench/bench_pam missing).",
+                  ""]
     for name in sorted(os.listdir(RESULTS)) if os.path.isdir(RESULTS) else []:
         if not name.endswith(".json"):
             continue
@@ -1283,11 +1500,14 @@ def write_report(P, seconds, command):
                 verdict = r.get("verdict", "")
                 target = r.get("target", "")
                 if verdict:
-                    verdicts.append((res["title"].split(".")[0], r["case"], r["metric"], target, verdict))
-                body.append([r["case"], r["metric"], fmt_num(r["median"]) + unit, fmt_num(r["min"]),
+                    verdicts.append((res["title"].split(".")[0], r["case"],
+                                     r["metric"], target, verdict))
+                body.append([r["case"], r["metric"],
+                             fmt_num(r["median"]) + unit, fmt_num(r["min"]),
                              fmt_num(r["max"]), r["n"], r.get("compare", ""),
                              (target + " " + verdict).strip()])
-            parts += [md_table(["case", "measure", "median", "min", "max", "runs", "comparison", "target"],
+            parts += [md_table(["case", "measure", "median", "min", "max",
+                                "runs", "comparison", "target"],
                                body), ""]
         parts += ["- " + n for n in res.get("notes", [])] + [""]
     failed_path = os.path.join(RESULTS, "failed.txt")
@@ -1295,11 +1515,14 @@ def write_report(P, seconds, command):
         with open(failed_path, encoding="utf-8") as f:
             failed = [x.strip() for x in f if x.strip()]
         if failed:
-            parts += ["## Not measured", "", "These benchmarks failed to run (see the output of run.sh): "
+            parts += ["## Not measured", "",
+                      "These benchmarks failed to run (see the output of "
+                      "run.sh): "
                       + ", ".join(failed) + ".", ""]
     if verdicts:
-        parts += ["## Targets", "", md_table(["#", "case", "measure", "target", ""],
-                                             [list(v) for v in verdicts]), ""]
+        parts += ["## Targets", "",
+                  md_table(["#", "case", "measure", "target", ""],
+                           [list(v) for v in verdicts]), ""]
     text = "\n".join(parts)
     os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, "results.md")
@@ -1322,12 +1545,17 @@ BENCHES = {
 
 
 def main():
-    ap = argparse.ArgumentParser(description="ftrack-ldap-sync benchmarks (issue 6)")
-    ap.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1")
+    ap = argparse.ArgumentParser(
+        description="ftrack-ldap-sync benchmarks (issue 6)")
+    ap.add_argument("--quick", action="store_true",
+                    default=os.environ.get("BENCH_QUICK") == "1")
     ap.add_argument("what", choices=["fixtures", "report"] + sorted(BENCHES))
-    ap.add_argument("--seconds", type=float, default=None, help="report: the run's duration")
-    ap.add_argument("--command", default="make bench", help="report: the command that ran")
-    ap.add_argument("--python-ldap", default=None, help="naive: a python3 that has python3-ldap")
+    ap.add_argument("--seconds", type=float, default=None,
+                    help="report: the run's duration")
+    ap.add_argument("--command", default="make bench",
+                    help="report: the command that ran")
+    ap.add_argument("--python-ldap", default=None,
+                    help="naive: a python3 that has python3-ldap")
     a = ap.parse_args()
     P = dict(QUICK if a.quick else FULL)
     P["quick"] = a.quick
@@ -1339,7 +1567,9 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     try:
         if a.what == "fixtures":
-            make_fixtures(sorted(set(P["sizes"] + [P["login_fixture"], P["naive_fixture"]])))
+            make_fixtures(sorted(set(P["sizes"]
+                                     + [P["login_fixture"],
+                                        P["naive_fixture"]])))
         elif a.what == "report":
             write_report(P, a.seconds, a.command)
         else:
@@ -1347,7 +1577,8 @@ def main():
     except BenchError as exc:
         log("%s: FAILED: %s" % (a.what, exc))
         return 1
-    except (OSError, ValueError, KeyError, http.client.HTTPException, subprocess.SubprocessError) as exc:
+    except (OSError, ValueError, KeyError, http.client.HTTPException,
+            subprocess.SubprocessError) as exc:
         log("%s: FAILED: %s: %s" % (a.what, type(exc).__name__, exc))
         return 1
     return 0

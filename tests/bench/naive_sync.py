@@ -30,7 +30,8 @@ import urllib.request
 import ldap
 from ldap.controls import SimplePagedResultsControl
 
-FIELDS = {"username": "uid", "email": "mail", "first_name": "givenName", "last_name": "sn"}
+FIELDS = {"username": "uid", "email": "mail", "first_name": "givenName",
+          "last_name": "sn"}
 
 
 def read_people(a):
@@ -40,14 +41,17 @@ def read_people(a):
     page = SimplePagedResultsControl(True, size=500, cookie="")
     people = []
     while True:
-        msgid = conn.search_ext(a.base, ldap.SCOPE_SUBTREE, "(objectClass=inetOrgPerson)",
+        msgid = conn.search_ext(a.base, ldap.SCOPE_SUBTREE,
+                                "(objectClass=inetOrgPerson)",
                                 list(FIELDS.values()), serverctrls=[page])
         _, data, _, ctrls = conn.result3(msgid)
         for dn, attrs in data:
             if dn:
-                people.append({k: attrs[v][0].decode("utf-8") if v in attrs else None
+                people.append({k: (attrs[v][0].decode("utf-8")
+                                   if v in attrs else None)
                                for k, v in FIELDS.items()})
-        cookie = [c for c in ctrls if c.controlType == SimplePagedResultsControl.controlType]
+        cookie = [c for c in ctrls
+                  if c.controlType == SimplePagedResultsControl.controlType]
         if not cookie or not cookie[0].cookie:
             break
         page.cookie = cookie[0].cookie
@@ -58,17 +62,21 @@ def read_people(a):
 class Ftrack:
     def __init__(self, a):
         self.url = a.server.rstrip("/") + "/api"
-        self.headers = {"Content-Type": "application/json", "ftrack-user": a.api_user,
+        self.headers = {"Content-Type": "application/json",
+                        "ftrack-user": a.api_user,
                         "ftrack-api-key": a.api_key}
         self.requests = 0
 
     def call(self, ops):
-        req = urllib.request.Request(self.url, data=json.dumps(ops).encode("utf-8"), headers=self.headers)
+        req = urllib.request.Request(self.url,
+                                     data=json.dumps(ops).encode("utf-8"),
+                                     headers=self.headers)
         self.requests += 1
         with urllib.request.urlopen(req, timeout=60) as r:
             result = json.load(r)
         if isinstance(result, dict) and "exception" in result:
-            raise RuntimeError("%s: %s" % (result["exception"], result.get("content")))
+            raise RuntimeError("%s: %s"
+                               % (result["exception"], result.get("content")))
         return result
 
 
@@ -80,31 +88,37 @@ def sync(a):
     todo = people[:a.limit] if a.limit else people
     queries = creates = updates = 0
     for p in todo:
-        expr = ('select id, username, first_name, last_name, email, is_active from User '
-                'where username is "%s"' % p["username"])
+        expr = ('select id, username, first_name, last_name, email, is_active '
+                'from User where username is "%s"' % p["username"])
         found = ft.call([{"action": "query", "expression": expr}])[0]["data"]
         queries += 1
         if not found:
             data = dict(p, __entity_type__="User", is_active=True)
-            ft.call([{"action": "create", "entity_type": "User", "entity_data": data}])
+            ft.call([{"action": "create", "entity_type": "User",
+                      "entity_data": data}])
             creates += 1
             continue
         user = found[0]
-        changed = {k: v for k, v in p.items() if v is not None and user.get(k) != v}
+        changed = {k: v for k, v in p.items() if v is not None
+                   and user.get(k) != v}
         if changed:
             changed["__entity_type__"] = "User"
-            ft.call([{"action": "update", "entity_type": "User", "entity_key": [user["id"]],
+            ft.call([{"action": "update", "entity_type": "User",
+                      "entity_key": [user["id"]],
                       "entity_data": changed}])
             updates += 1
     t2 = time.perf_counter()
-    return {"people": len(people), "processed": len(todo), "queries": queries, "creates": creates,
-            "updates": updates, "requests": ft.requests, "ldap_seconds": t1 - t0,
+    return {"people": len(people), "processed": len(todo), "queries": queries,
+            "creates": creates,
+            "updates": updates, "requests": ft.requests,
+            "ldap_seconds": t1 - t0,
             "loop_seconds": t2 - t1, "seconds": t2 - t0}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    for opt in ("--ldap-uri", "--bind-dn", "--bind-pw", "--base", "--server", "--api-user", "--api-key"):
+    for opt in ("--ldap-uri", "--bind-dn", "--bind-pw", "--base", "--server",
+                "--api-user", "--api-key"):
         ap.add_argument(opt, required=True)
     ap.add_argument("--limit", type=int, default=0)
     a = ap.parse_args()

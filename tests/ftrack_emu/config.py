@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The settings that can change at run time (/_emulator/config)."""
+
+
+class Config:
+    def __init__(self, args):
+        self.latency_ms = args.latency_ms
+        self.page_max = args.page_max
+        self.seat_cap = args.seat_cap
+        self.strict_default = args.strict_default
+        self.omit_nulls = args.omit_nulls
+        self.case_insensitive = args.case_insensitive
+        self.server_version = args.server_version
+        # older servers: IntegrityError
+        self.duplicate_exception = "DuplicateEntryError"
+        self.personal_keys = {}  # username -> key
+        self.global_keys = []
+        if args.api_key:
+            self.personal_keys[args.api_user] = args.api_key
+        if args.global_key:
+            self.global_keys.append(args.global_key)
+
+    def as_dict(self):
+        return {
+            "latency_ms": self.latency_ms,
+            "page_max": self.page_max,
+            "seat_cap": self.seat_cap,
+            "strict_default": self.strict_default,
+            "omit_nulls": self.omit_nulls,
+            "case_insensitive": self.case_insensitive,
+            "server_version": self.server_version,
+            "duplicate_exception": self.duplicate_exception,
+            "personal_keys": dict(self.personal_keys),
+            "global_keys": list(self.global_keys),
+        }
+
+    def update(self, cfg):
+        """Apply the members of cfg that are present, in a fixed order (a
+        bad value raises ValueError or TypeError, keeping those before it)."""
+        for k in ("latency_ms", "page_max", "seat_cap"):
+            if k in cfg:
+                v = cfg[k]
+                setattr(self, k, None if v is None else int(v))
+        if self.latency_ms is None:
+            self.latency_ms = 0
+        for k in ("strict_default", "omit_nulls", "case_insensitive"):
+            if k in cfg:
+                setattr(self, k, bool(cfg[k]))
+        if "server_version" in cfg:
+            self.server_version = str(cfg["server_version"])
+        if "duplicate_exception" in cfg:
+            self.duplicate_exception = str(cfg["duplicate_exception"])
+        if "personal_keys" in cfg:
+            for u, k in (cfg["personal_keys"] or {}).items():
+                if k is None:
+                    self.personal_keys.pop(u, None)
+                else:
+                    self.personal_keys[u] = str(k)
+        if "global_keys" in cfg:
+            self.global_keys = [str(k) for k in (cfg["global_keys"] or [])]

@@ -51,7 +51,7 @@ int ftrack_call_ops(struct ftrack_client *c, const struct ftrack_ops *ops,
 
 /* Append the Users with ids[0..n) and their markers (see ftrack_query.c). */
 int ftrack_users_by_ids(struct ftrack_client *c, const char *const ids[],
-			size_t n, struct ft_user_list *got, char *err,
+			size_t n, struct ft_user_list *users, char *err,
 			size_t errlen);
 
 #endif

@@ -218,7 +218,7 @@ check_lower(const struct map_entry *e)
 	m.username = lower;
 	m.email = plain;
 	if (ldap_map_compile(&m, e->attrs[0].name, NULL, &map, err,
-			    sizeof(err)) != FT_OK)
+			     sizeof(err)) != FT_OK)
 		return;
 	memset(&u, 0, sizeof(u));
 	if (ldap_map_apply(map, e, &u, err, sizeof(err)) == FT_OK) {
@@ -245,7 +245,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e = (struct map_entry){in.head[7] != NULL ? in.head[7] : "", in.nattrs,
 			       in.attrs};
 	err[0] = '\0';
-	r = ldap_map_compile(&m, in.head[5], in.head[6], &map, err, sizeof(err));
+	r = ldap_map_compile(&m, in.head[5], in.head[6], &map, err,
+			     sizeof(err));
 	if (r == FT_OK) {
 		fuzz_check(map != NULL);
 		check_attrs(map, in.head[5], in.head[6]);

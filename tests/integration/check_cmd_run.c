@@ -34,27 +34,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon_util.h"
 #include "ft_err.h"
 #include "ft_proto.h"
 #include "ft_util.h"
 #include "harness.h"
 
-Suite *daemon_suite(void);
-
-#if defined(__SANITIZE_ADDRESS__)
-#define DT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DT_ASAN 1
-#endif
-#endif
-
-#ifdef DT_ASAN
-#define DT_ASAN_OR(a, b) (a)
-#else
-#define DT_ASAN_OR(a, b) (b)
-#endif
+Suite *cmd_run_suite(void);
 
 #define WAIT_MS     20000u /* bound of every wait for the daemon */
 #define DT_NPEOPLE  1000   /* generated LDAP people p0000..p0999 */
@@ -131,7 +116,7 @@ servers_setup(void)
 		return;
 	n = snprintf(ldif, sizeof(ldif), "%s/people.ldif", g_base);
 	if (n < 0 || (size_t)n >= sizeof(ldif) ||
-	    du_write_ldif(ldif, DT_PREFIX, DT_NPEOPLE, hostile_ldif()) !=
+	    h_write_ldif(ldif, DT_PREFIX, DT_NPEOPLE, hostile_ldif()) !=
 		    FT_OK) {
 		(void)fprintf(stderr, "daemon: unable to write %s\n", ldif);
 		return;
@@ -159,7 +144,7 @@ world_setup(void)
 
 	ck_assert_msg(g_slapd != NULL && g_emu != NULL,
 		      "slapd or the emulator did not start");
-	ck_assert_int_eq(du_emu_reset(g_emu), FT_OK);
+	ck_assert_int_eq(h_emu_reset(g_emu), FT_OK);
 	memset(&W, 0, sizeof(W));
 	FMT(tmpl, "%s/t-XXXXXX", g_base);
 	ck_assert_ptr_nonnull(mkdtemp(tmpl));
@@ -180,27 +165,12 @@ world_teardown(void)
 
 /* ---- the daemon ------------------------------------------------------ */
 
-/* The last 6000 bytes of a log on stderr, to explain a failure. */
-static void
-dump_log(const char *path)
-{
-	size_t len = 0;
-	char *text = h_read_file(path, &len);
-	const char *from = text;
-
-	if (text != NULL && len > 6000)
-		from = text + len - 6000;
-	(void)fprintf(stderr, "---- %s (end) ----\n%s\n----\n", path,
-		      from != NULL ? from : "(none)");
-	free(text);
-}
-
 static void
 assert_no_sanitizer_report(const char *log)
 {
-	if (!du_sanitizer_report(log))
+	if (!h_san_file(log))
 		return;
-	dump_log(log);
+	h_show_tail(log);
 	ck_abort_msg("sanitizer report in %s", log);
 }
 
@@ -209,7 +179,7 @@ wait_or_fail(bool (*cond)(void *), void *arg, const char *what)
 {
 	if (h_wait_until(cond, arg, WAIT_MS))
 		return;
-	dump_log(W.log);
+	h_show_tail(W.log);
 	ck_abort_msg("timed out after %u ms waiting for %s", WAIT_MS, what);
 }
 
@@ -242,7 +212,7 @@ daemon_ready(void *arg)
 	(void)arg;
 	if (daemon_exited())
 		return true; /* no point waiting */
-	fd = du_sender_open(W.sock);
+	fd = h_sender_open(W.sock);
 	if (fd < 0)
 		return false;
 	(void)close(fd);
@@ -257,7 +227,7 @@ daemon_start(void)
 	ck_assert_ptr_nonnull(W.d);
 	(void)h_wait_until(daemon_ready, NULL, WAIT_MS);
 	if (daemon_exited()) {
-		dump_log(W.log);
+		h_show_tail(W.log);
 		ck_abort_msg("ftrack-syncd exited at start");
 	}
 	ck_assert_msg(daemon_ready(NULL), "ftrack-syncd does not listen");
@@ -275,7 +245,7 @@ daemon_stop(void)
 	W.d = NULL;
 	assert_no_sanitizer_report(W.log);
 	if (r != FT_OK || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		dump_log(W.log);
+		h_show_tail(W.log);
 	ck_assert_msg(r == FT_OK, "ftrack-syncd did not stop on SIGTERM");
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		      "ftrack-syncd: wait status 0x%x after SIGTERM", st);
@@ -306,13 +276,13 @@ out_count(const char *out, const char *text)
 	char path[PATH_MAX];
 
 	FMT(path, "%s/%s", W.dir, out);
-	return du_file_count(path, text);
+	return h_file_count(path, text);
 }
 
 static void
 login(const char *user)
 {
-	int r = du_login(W.sock, user);
+	int r = h_login(W.sock, user);
 
 	ck_assert_msg(r == FT_OK, "unable to send the login of '%s': %s", user,
 		      r == FT_E_IO ? strerror(errno) : ft_strerror(r));
@@ -326,8 +296,7 @@ provisioned(void *arg)
 {
 	const char *user = arg;
 
-	return !du_queued(W.state, user) &&
-	       du_emu_users_named(g_emu, user) >= 1;
+	return !h_queued(W.state, user) && h_emu_named(g_emu, user) >= 1;
 }
 
 static void
@@ -344,14 +313,14 @@ static bool
 queue_empty(void *arg)
 {
 	(void)arg;
-	return du_queue_count(W.state, "queue") == 0;
+	return h_queue_count(W.state, "queue") == 0;
 }
 
 /* arg: text expected in the daemon's log. */
 static bool
 log_has(void *arg)
 {
-	return du_file_count(W.log, arg) > 0;
+	return h_file_count(W.log, arg) > 0;
 }
 
 struct emu_mention {
@@ -364,7 +333,7 @@ static bool
 emu_mentions(void *arg)
 {
 	const struct emu_mention *m = arg;
-	char *log = du_emu_log(g_emu, m->since, NULL);
+	char *log = h_emu_log(g_emu, m->since, NULL);
 	bool yes = log != NULL && strstr(log, m->text) != NULL;
 
 	free(log);
@@ -376,7 +345,7 @@ static long long
 emu_seq(void)
 {
 	long long seq = -1;
-	char *log = du_emu_log(g_emu, 0, &seq);
+	char *log = h_emu_log(g_emu, 0, &seq);
 
 	ck_assert_ptr_nonnull(log);
 	free(log);
@@ -387,18 +356,17 @@ emu_seq(void)
 static void
 assert_once(const char *user)
 {
-	ck_assert_msg(du_emu_users_named(g_emu, user) == 1,
-		      "'%s': %ld ftrack users", user,
-		      du_emu_users_named(g_emu, user));
-	ck_assert_msg(du_emu_markers(g_emu, user, UUID_KEY, NULL) == 1,
+	ck_assert_msg(h_emu_named(g_emu, user) == 1, "'%s': %ld ftrack users",
+		      user, h_emu_named(g_emu, user));
+	ck_assert_msg(h_emu_user_markers(g_emu, user, UUID_KEY, NULL) == 1,
 		      "'%s': not exactly one uuid marker", user);
 }
 
 static void
 assert_queue_clean(void)
 {
-	ck_assert_int_eq(du_queue_count(W.state, "queue"), 0);
-	ck_assert_int_eq(du_queue_count(W.state, "queue/failed"), 0);
+	ck_assert_int_eq(h_queue_count(W.state, "queue"), 0);
+	ck_assert_int_eq(h_queue_count(W.state, "queue/failed"), 0);
 }
 
 /* The entryUUID of the LDAP entry matching filter (caller frees). */
@@ -438,7 +406,7 @@ assert_marker(const char *user, const char *filter)
 {
 	char *want = ldap_uuid(filter), *got = NULL;
 
-	ck_assert_int_eq(du_emu_markers(g_emu, user, UUID_KEY, &got), 1);
+	ck_assert_int_eq(h_emu_user_markers(g_emu, user, UUID_KEY, &got), 1);
 	ck_assert_ptr_nonnull(got);
 	ck_assert_str_eq(got, want);
 	free(got);
@@ -462,12 +430,12 @@ START_TEST(test_login_creates)
 	assert_marker("joerg", "(uid=joerg)");
 	assert_once("alice");
 	assert_once("joerg");
-	ck_assert_int_eq(du_emu_user_count(g_emu), 2);
+	ck_assert_int_eq(h_emu_people(g_emu), 2);
 	assert_queue_clean();
-	ck_assert_int_ge(du_file_count(W.log, "created 'alice'"), 1);
+	ck_assert_int_ge(h_file_count(W.log, "created 'alice'"), 1);
 	daemon_stop();
-	ck_assert_int_eq(du_metric(W.state, "user_changes_total{action="
-					    "\"created\"}"),
+	ck_assert_int_eq(h_metric(W.state, "user_changes_total{action="
+					   "\"created\"}"),
 			 2);
 }
 
@@ -500,17 +468,18 @@ START_TEST(test_cooldown)
 	login("alice");
 	wait_provisioned("alice");
 	seq = emu_seq();
-	creates = du_emu_ops(g_emu, "create");
+	creates = h_emu_stat2(g_emu, "operations", "create");
 	login("alice");
 	login("bob"); /* read after alice's: a barrier */
 	wait_provisioned("bob");
-	log = du_emu_log(g_emu, seq, NULL);
+	log = h_emu_log(g_emu, seq, NULL);
 	ck_assert_ptr_nonnull(log);
 	ck_assert_msg(strstr(log, "bob") != NULL, "no request for bob");
 	ck_assert_msg(strstr(log, "alice") == NULL,
 		      "a login within login_cooldown made a request: %s", log);
 	free(log);
-	ck_assert_int_eq(du_emu_ops(g_emu, "create"), creates + 2);
+	ck_assert_int_eq(h_emu_stat2(g_emu, "operations", "create"),
+			 creates + 2);
 	assert_once("alice");
 	assert_queue_clean();
 	daemon_stop();
@@ -529,15 +498,15 @@ START_TEST(test_cooldown_zero)
 	daemon_start();
 	login("alice");
 	wait_provisioned("alice");
-	creates = du_emu_ops(g_emu, "create");
+	creates = h_emu_stat2(g_emu, "operations", "create");
 	for (i = 0; i < 2; i++) {
 		m.since = emu_seq();
 		login("alice");
 		wait_or_fail(emu_mentions, &m, "an update check of alice");
 		wait_or_fail(queue_empty, NULL, "the queue to empty");
 	}
-	ck_assert_int_eq(du_emu_ops(g_emu, "create"), creates);
-	ck_assert_int_eq(du_emu_ops(g_emu, "update"), 0);
+	ck_assert_int_eq(h_emu_stat2(g_emu, "operations", "create"), creates);
+	ck_assert_int_eq(h_emu_stat2(g_emu, "operations", "update"), 0);
 	assert_once("alice");
 	assert_queue_clean();
 	daemon_stop();
@@ -573,7 +542,7 @@ START_TEST(test_ldap_change_sync)
 		out_count("sync2.out", "alice: updated: changed: email\n"), 1);
 	assert_user("alice", "Alice", "Archer", "alice.archer@example.com");
 	assert_once("alice");
-	log = du_emu_log(g_emu, seq, NULL);
+	log = h_emu_log(g_emu, seq, NULL);
 	ck_assert_ptr_nonnull(log);
 	ck_assert_msg(strstr(log, "\"update\"") != NULL, "no update: %s", log);
 	ck_assert_msg(strstr(log, "\"create\"") == NULL, "a create: %s", log);
@@ -582,7 +551,7 @@ START_TEST(test_ldap_change_sync)
 	seq = emu_seq();
 	ck_assert_int_eq(run_cmd(args, "sync3.out"), 0);
 	ck_assert_int_eq(out_count("sync3.out", "alice: unchanged: "), 1);
-	log = du_emu_log(g_emu, seq, NULL);
+	log = h_emu_log(g_emu, seq, NULL);
 	ck_assert_ptr_nonnull(log);
 	ck_assert_msg(strstr(log, "\"update\"") == NULL, "an update: %s", log);
 	free(log);
@@ -604,16 +573,16 @@ START_TEST(test_not_ldap_users)
 	login("bob"); /* barrier */
 	wait_provisioned("bob");
 	wait_or_fail(queue_empty, NULL, "the queue to empty");
-	ck_assert_int_eq(du_emu_users_named(g_emu, "nosuchuser"), 0);
-	ck_assert_int_eq(du_emu_users_named(g_emu, "gone"), 0);
-	ck_assert_int_eq(du_emu_user_count(g_emu), 1);
+	ck_assert_int_eq(h_emu_named(g_emu, "nosuchuser"), 0);
+	ck_assert_int_eq(h_emu_named(g_emu, "gone"), 0);
+	ck_assert_int_eq(h_emu_people(g_emu), 1);
 	assert_queue_clean();
 	daemon_stop();
 	/* the same through `sync`, which says why */
 	ck_assert_int_eq(run_cmd(args, "sync.out"), 0);
 	ck_assert_int_eq(out_count("sync.out", "gone: not-ldap: "), 1);
 	ck_assert_int_eq(out_count("sync.out", "nosuchuser: not-ldap: "), 1);
-	ck_assert_int_eq(du_emu_user_count(g_emu), 1);
+	ck_assert_int_eq(h_emu_people(g_emu), 1);
 }
 
 END_TEST
@@ -639,10 +608,10 @@ START_TEST(test_metacharacters)
 	assert_once(META_USER);
 	assert_marker(META_USER, META_FILTER);
 	for (i = 0; i < sizeof(wild) / sizeof(wild[0]); i++)
-		ck_assert_int_eq(du_emu_users_named(g_emu, wild[i]), 0);
-	ck_assert_int_eq(du_emu_users_named(g_emu, "star"), 0);
-	ck_assert_int_eq(du_emu_users_named(g_emu, "starx"), 0);
-	ck_assert_int_eq(du_emu_user_count(g_emu), 2);
+		ck_assert_int_eq(h_emu_named(g_emu, wild[i]), 0);
+	ck_assert_int_eq(h_emu_named(g_emu, "star"), 0);
+	ck_assert_int_eq(h_emu_named(g_emu, "starx"), 0);
+	ck_assert_int_eq(h_emu_people(g_emu), 2);
 	assert_queue_clean();
 	daemon_stop();
 }
@@ -670,8 +639,8 @@ START_TEST(test_ldap_down)
 	h_slapd_down(own);
 	login("alice");
 	wait_or_fail(log_has, retry, "a retry of alice");
-	ck_assert(du_queued(W.state, "alice"));
-	ck_assert_int_eq(du_emu_users_named(g_emu, "alice"), 0);
+	ck_assert(h_queued(W.state, "alice"));
+	ck_assert_int_eq(h_emu_named(g_emu, "alice"), 0);
 	ck_assert_int_eq(h_slapd_restart(own), FT_OK);
 	wait_provisioned("alice");
 	assert_once("alice");
@@ -708,11 +677,11 @@ static const struct fault_case fault_cases[] = {
 static long long
 first_login_requests(void)
 {
-	long long before = du_emu_stat(g_emu, "requests"), n;
+	long long before = h_emu_stat(g_emu, "requests"), n;
 
 	login("yamada");
 	wait_provisioned("yamada");
-	n = du_emu_stat(g_emu, "requests") - before;
+	n = h_emu_stat(g_emu, "requests") - before;
 	ck_assert_int_ge(n, 1);
 	return n;
 }
@@ -730,7 +699,7 @@ fault_case_run(const struct fault_case *c, long long skip)
 	json_decref(r);
 	login(c->user);
 	wait_provisioned(c->user);
-	ck_assert_msg(du_emu_stat(g_emu, "faults_pending") == 0,
+	ck_assert_msg(h_emu_stat(g_emu, "faults_pending") == 0,
 		      "the fault for %s was not hit", c->user);
 	/* a delayed request is logged once it is done: then its late
 	 * write, if any, has happened */
@@ -749,7 +718,7 @@ START_TEST(test_ftrack_faults)
 	for (i = 0; i < n; i++)
 		fault_case_run(&fault_cases[i], lookups);
 	/* a lost answer's late write must not have made a second user */
-	ck_assert_int_eq(du_emu_user_count(g_emu), (long)n + 1);
+	ck_assert_int_eq(h_emu_people(g_emu), (long)n + 1);
 	for (i = 0; i < n; i++)
 		assert_once(fault_cases[i].user);
 	assert_queue_clean();
@@ -766,15 +735,15 @@ static bool
 writes_started(void *arg)
 {
 	(void)arg;
-	return du_emu_ops(g_emu, "create") >= 1;
+	return h_emu_stat2(g_emu, "operations", "create") >= 1;
 }
 
 static bool
 all_killed_users_there(void *arg)
 {
 	(void)arg;
-	return du_emu_user_count(g_emu) >= KILL_N &&
-	       du_queue_count(W.state, "queue") == 0;
+	return h_emu_people(g_emu) >= KILL_N &&
+	       h_queue_count(W.state, "queue") == 0;
 }
 
 START_TEST(test_sigkill_mid_batch)
@@ -799,16 +768,16 @@ START_TEST(test_sigkill_mid_batch)
 	ck_assert(WIFSIGNALED(st));
 	h_proc_stop(W.d);
 	W.d = NULL;
-	before = du_emu_user_count(g_emu);
+	before = h_emu_people(g_emu);
 	ck_assert_msg(before < KILL_N, "killed too late: all %d there", KILL_N);
-	ck_assert_int_gt(du_queue_count(W.state, "queue"), 0);
+	ck_assert_int_gt(h_queue_count(W.state, "queue"), 0);
 	daemon_start(); /* replaces the stale socket */
 	wait_or_fail(all_killed_users_there, NULL, "every user after restart");
 	for (i = 0; i < KILL_N; i++) {
 		FMT(user, DT_PREFIX "%04d", i);
 		assert_once(user);
 	}
-	ck_assert_int_eq(du_emu_user_count(g_emu), KILL_N);
+	ck_assert_int_eq(h_emu_people(g_emu), KILL_N);
 	assert_queue_clean();
 	daemon_stop();
 	(void)fprintf(stderr, "daemon: SIGKILL with %ld of %d users written\n",
@@ -833,8 +802,8 @@ assert_written_or_queued(void)
 		bool queued;
 
 		FMT(user, DT_PREFIX "%04d", i);
-		in = du_emu_users_named(g_emu, user);
-		queued = du_queued(W.state, user);
+		in = h_emu_named(g_emu, user);
+		queued = h_queued(W.state, user);
 		ck_assert_msg((in == 1 && !queued) || (in == 0 && queued),
 			      "'%s': %ld ftrack users, queue file %s", user, in,
 			      queued ? "kept" : "gone");
@@ -863,7 +832,7 @@ START_TEST(test_sigterm_mid_batch)
 		login(user);
 	}
 	wait_or_fail(writes_started, NULL, "the first write");
-	ck_assert_int_lt(du_emu_user_count(g_emu), KILL_N);
+	ck_assert_int_lt(h_emu_people(g_emu), KILL_N);
 	daemon_stop(); /* exit 0 */
 	written = assert_written_or_queued();
 	ck_assert_int_gt(written, 0);
@@ -873,7 +842,7 @@ START_TEST(test_sigterm_mid_batch)
 		FMT(user, DT_PREFIX "%04d", i);
 		assert_once(user);
 	}
-	ck_assert_int_eq(du_emu_user_count(g_emu), KILL_N);
+	ck_assert_int_eq(h_emu_people(g_emu), KILL_N);
 	assert_queue_clean();
 	daemon_stop();
 	(void)fprintf(stderr,
@@ -903,10 +872,10 @@ nobody_ids(uid_t *ret_uid, gid_t *ret_gid)
 static void
 send_raw(const char *msg, size_t len)
 {
-	int fd = du_sender_open(W.sock);
+	int fd = h_sender_open(W.sock);
 
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(du_sender_send(fd, msg, len, 0), FT_OK);
+	ck_assert_int_eq(h_sender_send(fd, msg, len, 0), FT_OK);
 	(void)close(fd);
 }
 
@@ -924,33 +893,33 @@ START_TEST(test_forged_and_malformed)
 	config(NULL);
 	daemon_start();
 	ck_assert_int_eq(
-		du_send_as(W.sock, uid, gid, forged, sizeof(forged) - 1, 1), 1);
+		h_send_as(W.sock, uid, gid, forged, sizeof(forged) - 1, 1), 1);
 	send_raw(malformed, sizeof(malformed) - 1);
 	/* nobody may report itself, within its rate limit (burst 20) */
-	ck_assert_int_eq(du_send_as(W.sock, uid, gid, own, sizeof(own) - 1, 25),
+	ck_assert_int_eq(h_send_as(W.sock, uid, gid, own, sizeof(own) - 1, 25),
 			 25);
 	login("bob"); /* barrier */
 	wait_provisioned("bob");
 	wait_or_fail(queue_empty, NULL, "the queue to empty");
-	ck_assert_int_eq(du_emu_users_named(g_emu, "alice"), 0);
-	ck_assert_int_eq(du_emu_user_count(g_emu), 1);
+	ck_assert_int_eq(h_emu_named(g_emu, "alice"), 0);
+	ck_assert_int_eq(h_emu_people(g_emu), 1);
 	FMT(line,
 	    "forged login event dropped: uid %u may not report "
 	    "'alice'",
 	    (unsigned)uid);
-	ck_assert_int_eq(du_file_count(W.log, line), 1);
+	ck_assert_int_eq(h_file_count(W.log, line), 1);
 	daemon_stop();
-	ck_assert_int_eq(du_metric(W.state, "events_forged_total"), 1);
-	ck_assert_int_eq(du_metric(W.state, "events_dropped_total{reason="
-					    "\"malformed\"}"),
+	ck_assert_int_eq(h_metric(W.state, "events_forged_total"), 1);
+	ck_assert_int_eq(h_metric(W.state, "events_dropped_total{reason="
+					   "\"malformed\"}"),
 			 1);
-	limited = du_metric(W.state,
-			    "events_dropped_total{reason=\"rate_limited\"}");
+	limited = h_metric(W.state,
+			   "events_dropped_total{reason=\"rate_limited\"}");
 	/* burst 20 for nobody, less the forged one; 1 a second comes back */
 	ck_assert_msg(limited >= 1 && limited <= 6, "rate_limited %lld",
 		      limited);
 	/* well-formed events: forged, own and bob, not the malformed one */
-	ck_assert_int_eq(du_metric(W.state, "events_received_total"),
+	ck_assert_int_eq(h_metric(W.state, "events_received_total"),
 			 1 + 25 + 1);
 }
 
@@ -964,24 +933,6 @@ END_TEST
 #define FLOOD_RSS_KIB  (64L * 1024L)
 #define FLOOD_RSS_ASAN (128L * 1024L) /* shadow memory, 16 MiB quarantine */
 
-/*
- * Under ASan, freed memory is held in a quarantine of 256 MiB by default,
- * which would be most of what the RSS bound measures: keep it at 16 MiB
- * for the daemon started next (it inherits the environment).
- */
-static void
-asan_small_quarantine(void)
-{
-#ifdef DT_ASAN
-	const char *old = getenv("ASAN_OPTIONS");
-	char opts[1024];
-
-	FMT(opts, "%s%squarantine_size_mb=16", old != NULL ? old : "",
-	    old != NULL && old[0] != '\0' ? ":" : "");
-	ck_assert_int_eq(setenv("ASAN_OPTIONS", opts, 1), 0);
-#endif
-}
-
 struct flood_state {
 	long rss_max; /* KiB */
 	unsigned polls;
@@ -994,7 +945,7 @@ static bool
 flood_cond(void *arg)
 {
 	struct flood_state *fs = arg;
-	long rss = du_rss_kib(h_proc_pid(W.d));
+	long rss = h_status_kib(h_proc_pid(W.d), "VmRSS");
 
 	if (rss > fs->rss_max)
 		fs->rss_max = rss;
@@ -1002,8 +953,8 @@ flood_cond(void *arg)
 		return false;
 	if (!fs->all)
 		return provisioned(fs->user);
-	return du_queue_count(W.state, "queue") == 0 &&
-	       du_emu_user_count(g_emu) >= FLOOD_VALID + 2;
+	return h_queue_count(W.state, "queue") == 0 &&
+	       h_emu_people(g_emu) >= FLOOD_VALID + 2;
 }
 
 static void
@@ -1026,7 +977,7 @@ static void
 flood_valid(struct flood_counts *c)
 {
 	char user[16], msg[FT_PROTO_MAX + 1];
-	int fd = du_sender_open(W.sock), i;
+	int fd = h_sender_open(W.sock), i;
 
 	ck_assert_int_ge(fd, 0);
 	for (i = 0; i < FLOOD_VALID; i++) {
@@ -1034,13 +985,13 @@ flood_valid(struct flood_counts *c)
 		int r;
 
 		FMT(user, DT_PREFIX "%04d", i);
-		len = du_event(user, msg, sizeof(msg));
-		r = du_sender_send(fd, msg, len, MSG_DONTWAIT);
+		len = h_event(user, msg, sizeof(msg));
+		r = h_sender_send(fd, msg, len, MSG_DONTWAIT);
 		if (r == FT_E_AGAIN && i % 2 == 0) {
-			r = du_sender_send(fd, msg, len, 0);
+			r = h_sender_send(fd, msg, len, 0);
 			c->resent++;
 		} else if (r == FT_E_AGAIN) {
-			r = du_spool(W.state, user);
+			r = h_spool(W.state, user);
 			c->spooled++;
 		} else {
 			c->sent++;
@@ -1071,27 +1022,27 @@ START_TEST(test_flood)
 	static const char junk[] = "FTSYNC1\nuser=\n"; /* empty user */
 	struct flood_state fs = {0, 0, "", false};
 	struct flood_counts c = {0, 0, 0};
-	struct du_flood *fm, *ff;
+	struct h_flood *fm, *ff;
 	long nm, nf, at_probe;
 	uid_t uid;
 	gid_t gid;
 
 	nobody_ids(&uid, &gid);
 	config("daemon.log_level = info\n");
-	asan_small_quarantine();
+	ck_assert_int_eq(h_san_small_quarantine(), FT_OK);
 	daemon_start();
-	fm = du_flood_start(W.sock, 0, 0, junk, sizeof(junk) - 1,
-			    FLOOD_JUNK_MIN, FLOOD_JUNK_MAX);
-	ff = du_flood_start(W.sock, uid, gid, forged, sizeof(forged) - 1,
-			    FLOOD_JUNK_MIN, FLOOD_JUNK_MAX);
+	fm = h_flood_start(W.sock, 0, 0, junk, sizeof(junk) - 1, FLOOD_JUNK_MIN,
+			   FLOOD_JUNK_MAX);
+	ff = h_flood_start(W.sock, uid, gid, forged, sizeof(forged) - 1,
+			   FLOOD_JUNK_MIN, FLOOD_JUNK_MAX);
 	ck_assert(fm != NULL && ff != NULL);
 	flood_valid(&c);
 	/* a fresh login while the junk keeps coming */
 	login("carol");
 	flood_wait(&fs, "carol", false);
-	at_probe = du_flood_sent(fm) + du_flood_sent(ff);
-	nm = du_flood_finish(fm, WAIT_MS);
-	nf = du_flood_finish(ff, WAIT_MS);
+	at_probe = h_flood_sent(fm) + h_flood_sent(ff);
+	nm = h_flood_finish(fm, WAIT_MS);
+	nf = h_flood_finish(ff, WAIT_MS);
 	ck_assert(nm >= FLOOD_JUNK_MIN && nf >= FLOOD_JUNK_MIN);
 	ck_assert_msg(at_probe < nm + nf,
 		      "the junk had stopped before carol was provisioned");
@@ -1101,20 +1052,20 @@ START_TEST(test_flood)
 	flood_wait(&fs, NULL, true);
 	flood_report(&c, nm, nf, at_probe, fs.rss_max);
 	ck_assert_int_ge(nm + nf + FLOOD_VALID + 2, 100000);
-	ck_assert_int_eq(du_emu_user_count(g_emu), FLOOD_VALID + 2);
-	ck_assert_int_eq(du_emu_users_named(g_emu, "alice"), 0);
+	ck_assert_int_eq(h_emu_people(g_emu), FLOOD_VALID + 2);
+	ck_assert_int_eq(h_emu_named(g_emu, "alice"), 0);
 	assert_queue_clean();
 	daemon_stop();
 	/* forged ones past nobody's rate limit are dropped before the
 	 * sender check, so each is either forged or rate_limited */
-	ck_assert_int_eq(du_metric(W.state, "events_forged_total") +
-				 du_metric(W.state, "events_dropped_total{"
-						    "reason=\"rate_limited\"}"),
+	ck_assert_int_eq(h_metric(W.state, "events_forged_total") +
+				 h_metric(W.state, "events_dropped_total{"
+						   "reason=\"rate_limited\"}"),
 			 nf);
-	ck_assert_int_eq(du_metric(W.state, "events_dropped_total{reason="
-					    "\"malformed\"}"),
+	ck_assert_int_eq(h_metric(W.state, "events_dropped_total{reason="
+					   "\"malformed\"}"),
 			 nm);
-	ck_assert_int_lt(fs.rss_max, DT_ASAN_OR(FLOOD_RSS_ASAN, FLOOD_RSS_KIB));
+	ck_assert_int_lt(fs.rss_max, H_ASAN_OR(FLOOD_RSS_ASAN, FLOOD_RSS_KIB));
 }
 
 END_TEST
@@ -1130,8 +1081,17 @@ pam_setup(char *confdir, size_t cap)
 	fmt_check(snprintf(confdir, cap, "%s/pam.d", W.dir), cap);
 	ck_assert_int_eq(mkdir(confdir, 0700), 0);
 	FMT(args, "socket=%s spool=%s/queue daemon_user=root", W.sock, W.state);
-	ck_assert_int_eq(du_pam_service(confdir, "ftsync", PAM_MODULE, args),
+	ck_assert_int_eq(h_pam_service(confdir, "ftsync", PAM_MODULE, args),
 			 FT_OK);
+}
+
+/* One session of user through pam.d/ftsync; the pam_open_session code. */
+static int
+pam_session(const char *confdir, const char *user)
+{
+	const struct h_pam_login l = {user, "10.1.2.3", "ssh", NULL};
+
+	return h_pam_session(confdir, "ftsync", &l, NULL);
 }
 
 static void
@@ -1141,7 +1101,7 @@ assert_spooled(const char *user)
 	struct ft_event ev;
 	size_t len = 0;
 
-	ck_assert_int_eq(du_queue_path(W.state, user, path, sizeof(path)),
+	ck_assert_int_eq(h_queue_path(W.state, user, path, sizeof(path)),
 			 FT_OK);
 	text = h_read_file(path, &len);
 	ck_assert_msg(text != NULL, "no spool file for '%s'", user);
@@ -1158,15 +1118,14 @@ START_TEST(test_pam_end_to_end)
 	config(NULL);
 	daemon_start(); /* also creates state/queue, the module's spool */
 	pam_setup(confdir, sizeof(confdir));
-	ck_assert_int_eq(du_pam_session(confdir, "ftsync", "alice"),
-			 PAM_SUCCESS);
+	ck_assert_int_eq(pam_session(confdir, "alice"), PAM_SUCCESS);
 	wait_provisioned("alice");
 	assert_once("alice");
 	/* the daemon stopped: the module spools, the next start provisions */
 	daemon_stop();
-	ck_assert_int_eq(du_pam_session(confdir, "ftsync", "bob"), PAM_SUCCESS);
+	ck_assert_int_eq(pam_session(confdir, "bob"), PAM_SUCCESS);
 	assert_spooled("bob");
-	ck_assert_int_eq(du_emu_users_named(g_emu, "bob"), 0);
+	ck_assert_int_eq(h_emu_named(g_emu, "bob"), 0);
 	daemon_start();
 	wait_provisioned("bob");
 	/* the daemon killed (a stale socket): the same */
@@ -1174,15 +1133,14 @@ START_TEST(test_pam_end_to_end)
 	ck_assert_int_eq(h_proc_wait(W.d, WAIT_MS, &st), FT_OK);
 	h_proc_stop(W.d);
 	W.d = NULL;
-	ck_assert_int_eq(du_pam_session(confdir, "ftsync", "carol"),
-			 PAM_SUCCESS);
+	ck_assert_int_eq(pam_session(confdir, "carol"), PAM_SUCCESS);
 	assert_spooled("carol");
 	daemon_start();
 	wait_provisioned("carol");
 	/* a spool file written while it runs is seen at once (inotify) */
-	ck_assert_int_eq(du_spool(W.state, "dave"), FT_OK);
+	ck_assert_int_eq(h_spool(W.state, "dave"), FT_OK);
 	wait_provisioned("dave");
-	ck_assert_int_eq(du_emu_user_count(g_emu), 4);
+	ck_assert_int_eq(h_emu_people(g_emu), 4);
 	assert_queue_clean();
 	daemon_stop();
 }
@@ -1306,8 +1264,8 @@ static bool
 two_failed(void *arg)
 {
 	(void)arg;
-	return du_queue_count(W.state, "queue") == 0 &&
-	       du_queue_count(W.state, "queue/failed") == 2;
+	return h_queue_count(W.state, "queue") == 0 &&
+	       h_queue_count(W.state, "queue/failed") == 2;
 }
 
 START_TEST(test_unmappable_data)
@@ -1322,12 +1280,12 @@ START_TEST(test_unmappable_data)
 	login("bob"); /* barrier */
 	wait_provisioned("bob");
 	wait_or_fail(two_failed, NULL, "two files in queue/failed/");
-	ck_assert_int_eq(du_emu_users_named(g_emu, "hugesn"), 0);
-	ck_assert_int_eq(du_emu_users_named(g_emu, "badaudio"), 0);
-	ck_assert_int_eq(du_emu_user_count(g_emu), 1);
+	ck_assert_int_eq(h_emu_named(g_emu, "hugesn"), 0);
+	ck_assert_int_eq(h_emu_named(g_emu, "badaudio"), 0);
+	ck_assert_int_eq(h_emu_people(g_emu), 1);
 	assert_failed_file("hugesn", "uid=hugesn,ou=people", "'sn'");
 	assert_failed_file("badaudio", "uid=badaudio,ou=people", "'audio'");
-	ck_assert_int_eq(du_file_count(W.log, "failed 'hugesn'"), 1);
+	ck_assert_int_eq(h_file_count(W.log, "failed 'hugesn'"), 1);
 	daemon_stop();
 	ck_assert_int_eq(run_cmd(status, "status.out"), 0);
 	ck_assert_int_eq(out_count("status.out", "0 waiting, 2 failed"), 1);
@@ -1336,7 +1294,7 @@ START_TEST(test_unmappable_data)
 	ck_assert_int_eq(out_count("sync.out", "hugesn: failed: "), 1);
 	ck_assert_int_eq(out_count("sync.out", "badaudio: failed: "), 1);
 	ck_assert_int_eq(out_count("sync.out", "uid=badaudio,ou=people"), 1);
-	ck_assert_int_eq(du_emu_user_count(g_emu), 1);
+	ck_assert_int_eq(h_emu_people(g_emu), 1);
 }
 
 END_TEST
@@ -1344,10 +1302,10 @@ END_TEST
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
-daemon_suite(void)
+cmd_run_suite(void)
 {
-	Suite *s = suite_create("daemon");
-	TCase *tc = tcase_create("daemon");
+	Suite *s = suite_create("cmd_run");
+	TCase *tc = tcase_create("cmd_run");
 
 	tcase_set_timeout(tc, 90);
 	tcase_add_unchecked_fixture(tc, servers_setup, servers_teardown);

@@ -95,7 +95,7 @@ static void
 build(struct plan_recon *p, int status, unsigned long last_good)
 {
 	struct plan_recon_input in = {&pol, api0, &ldap,     status,
-				 "",   &ft,  &unmapped, last_good};
+				      "",   &ft,  &unmapped, last_good};
 
 	ck_assert_int_eq(plan_recon_build(&in, p), FT_OK);
 }

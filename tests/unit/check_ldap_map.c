@@ -558,7 +558,8 @@ START_TEST(test_no_uuid_attr)
 	const char *const *a;
 
 	cm.username = strdup("uid");
-	ck_assert_int_eq(ldap_map_compile(&cm, "uid", "", &map, NULL, 0), FT_OK);
+	ck_assert_int_eq(ldap_map_compile(&cm, "uid", "", &map, NULL, 0),
+			 FT_OK);
 	free_cm(&cm);
 	a = ldap_map_attrs(map);
 	ck_assert_str_eq(a[0], "uid");

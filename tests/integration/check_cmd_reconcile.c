@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * check_reconcile.c: suite 'reconcile': the full reconcile of DESIGN.md
+ * check_cmd_reconcile.c: suite 'cmd_reconcile': `ftrack-syncd reconcile` (syncd/cmd_reconcile.c), the full reconcile of DESIGN.md
  * section 4 and the markers of section 6, end to end: a real slapd, the
  * ftrack emulator and `ftrack-syncd reconcile` / `sync` / `run` as
  * processes.  What is checked is what an administrator sees: the users

@@ -3,7 +3,7 @@
  * pamtest_logs.c: the pam suite's logging cases: what the module says
  * through pam_syslog, at which level, how often (one line per login at
  * most), and what `debug` and `quiet` change.  Read from a private
- * /dev/log (pamtest_syslog.h).
+ * /dev/log (h_syslog_run, tests/lib/h_syslog.c).
  */
 #include <stdio.h>
 #include <string.h>

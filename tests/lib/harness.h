@@ -909,4 +909,131 @@ int h_syslog_run(h_syslog_fn fn, void *arg, int *ret_rc, char *buf, size_t cap);
  */
 int h_syslog_count(const char *buf, int prio, const char *needle);
 
+/* ---- the daemon suites' shared world (h_fixture.c) -------------------- */
+
+/*
+ * Unlike everything above, these helpers assert (ck_assert): use them in
+ * checked fixtures and tests only, never in unchecked fixtures, except
+ * h_fx_servers_setup and h_fx_servers_teardown, which are the unchecked
+ * fixture.  The suites cmd_run, cmd_sync, cmd_check and cmd_status share
+ * them: one slapd (people.ldif, H_FX_NPEOPLE people p0000.., and two
+ * people whose data cannot be mapped: hugesn and badaudio) and one
+ * emulator per test case; per test a folder, a config and a daemon.
+ */
+
+#define H_FX_WAIT_MS  20000u /* bound of every wait for the daemon */
+#define H_FX_NPEOPLE  1000   /* generated LDAP people p0000..p0999 */
+#define H_FX_PREFIX   "p"
+#define H_FX_UUID_KEY "ftrack_syncd.uuid"
+/* The config every test starts from: short timeouts, so faults resolve fast. */
+#define H_FX_BASE_CONFIG "ldap.timeout = 2\nftrack.timeout = 2\n"
+
+/* The servers of the unchecked fixture (started in the runner). */
+extern struct h_slapd *h_fx_slapd;
+extern struct h_emu *h_fx_emu;
+extern char *h_fx_base; /* holds the LDIF and every test's folder */
+
+/* This test's world (each test runs in its own fork). */
+struct h_fx_world {
+	char dir[PATH_MAX];
+	char state[PATH_MAX];
+	char sock[PATH_MAX];
+	char log[PATH_MAX];
+	char *conf;       /* DIR/ftrack-syncd.conf (h_fx_config) */
+	struct h_proc *d; /* the daemon (h_fx_daemon_start) */
+};
+
+extern struct h_fx_world h_fx;
+
+/* snprintf into an array, asserting that nothing was cut. */
+#define H_FX_FMT(buf, ...)                                                     \
+	h_fx_fmt_check(snprintf((buf), sizeof(buf), __VA_ARGS__), sizeof(buf))
+
+/* Assert that snprintf's n fits cap. */
+void h_fx_fmt_check(int n, size_t cap);
+
+/* Unchecked fixture: start (say why on stderr when not) and stop the
+ * servers. */
+void h_fx_servers_setup(void);
+void h_fx_servers_teardown(void);
+
+/* Checked fixture: reset the emulator, a fresh folder; stop the daemon. */
+void h_fx_world_setup(void);
+void h_fx_world_teardown(void);
+
+/* Assert that the file at log holds no sanitizer report (else show it). */
+void h_fx_assert_no_sanitizer_report(const char *log);
+
+/* Wait up to H_FX_WAIT_MS for cond(arg), else show the log and fail. */
+void h_fx_wait_or_fail(bool (*cond)(void *), void *arg, const char *what);
+
+/* Write h_fx.dir/ftrack-syncd.conf: short timeouts, then extra (NULL: none). */
+void h_fx_config(const char *extra);
+
+/* True when the daemon exited. */
+bool h_fx_daemon_exited(void);
+
+/* arg: NULL.  The daemon's socket takes a connection (or it exited). */
+bool h_fx_daemon_ready(void *arg);
+
+/* Start `ftrack-syncd -c CONF run` and wait until it listens. */
+void h_fx_daemon_start(void);
+
+/* SIGTERM: it must exit 0 within H_FX_WAIT_MS, with a clean log. */
+void h_fx_daemon_stop(void);
+
+/*
+ * Run `ftrack-syncd -c CONF args...` to completion; its stdout and stderr
+ * go to h_fx.dir/<out>.  Returns the exit code.
+ */
+int h_fx_run_cmd(const char *const args[], const char *out);
+
+/* Occurrences of text in h_fx.dir/<out>. */
+long h_fx_out_count(const char *out, const char *text);
+
+/* One login of user sent to the daemon's socket, asserted. */
+void h_fx_login(const char *user);
+
+/* arg: a user name.  In ftrack, and its queue file is gone. */
+bool h_fx_provisioned(void *arg);
+
+/* Wait until user is provisioned. */
+void h_fx_wait_provisioned(const char *user);
+
+/* arg: NULL.  Nothing in state/queue/. */
+bool h_fx_queue_empty(void *arg);
+
+/* arg: text expected in the daemon's log. */
+bool h_fx_log_has(void *arg);
+
+struct h_fx_mention {
+	long long since; /* emulator log seq */
+	const char *text;
+};
+
+/* arg: struct h_fx_mention.  An /api request after since holds text. */
+bool h_fx_emu_mentions(void *arg);
+
+/* The emulator log's last seq now. */
+long long h_fx_emu_seq(void);
+
+/* Exactly one ftrack user named user, with exactly one uuid marker. */
+void h_fx_assert_once(const char *user);
+
+/* Nothing in queue/ nor in queue/failed/. */
+void h_fx_assert_queue_clean(void);
+
+/* The entryUUID of the LDAP entry matching filter (caller frees). */
+char *h_fx_ldap_uuid(const char *filter);
+
+/* The ftrack user named user is active with these names and email. */
+void h_fx_assert_user(const char *user, const char *first, const char *last,
+		      const char *email);
+
+/* The uuid marker of user equals the entryUUID of the entry at filter. */
+void h_fx_assert_marker(const char *user, const char *filter);
+
+/* The 1-based number of the line of the file that holds text, or 0. */
+int h_fx_line_of(const char *path, const char *text);
+
 #endif

@@ -72,21 +72,7 @@ suite_teardown(void)
 
 /* ---- helpers that assert ------------------------------------------------- */
 
-static void fmt(char *buf, size_t cap, const char *f, ...) FT_PRINTF(3, 4);
-
 /* snprintf that must not truncate. */
-static void
-fmt(char *buf, size_t cap, const char *f, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, f);
-	n = vsnprintf(buf, cap, f, ap);
-	va_end(ap);
-	ck_assert_msg(n >= 0 && (size_t)n < cap, "'%s' does not fit", f);
-}
-
 static struct h_world *
 world(const char *extra)
 {
@@ -263,9 +249,9 @@ ldap_delete(struct h_world *w, const char *uid)
 {
 	char ldif[256];
 
-	fmt(ldif, sizeof(ldif),
-	    "dn: uid=%s,ou=people,dc=example,dc=com\nchangetype: delete\n",
-	    uid);
+	h_fx_fmt(ldif, sizeof(ldif),
+		 "dn: uid=%s,ou=people,dc=example,dc=com\nchangetype: delete\n",
+		 uid);
 	ldap_change(w, ldif);
 }
 
@@ -337,7 +323,7 @@ remove_held(const struct h_world *w)
 {
 	char path[4096];
 
-	fmt(path, sizeof(path), "%s/reports/%s", w->state, HELD);
+	h_fx_fmt(path, sizeof(path), "%s/reports/%s", w->state, HELD);
 	(void)unlink(path);
 }
 
@@ -546,12 +532,12 @@ restore_bob(struct h_world *w, const char *uuid)
 {
 	char ldif[1024], *now;
 
-	fmt(ldif, sizeof(ldif),
-	    "dn: uid=bob,ou=people,dc=example,dc=com\n"
-	    "changetype: add\nobjectClass: inetOrgPerson\n"
-	    "uid: bob\ncn: Bob Baker\ngivenName: Bob\nsn: Baker\n"
-	    "mail: bob@example.com\nentryUUID: %s\n",
-	    uuid);
+	h_fx_fmt(ldif, sizeof(ldif),
+		 "dn: uid=bob,ou=people,dc=example,dc=com\n"
+		 "changetype: add\nobjectClass: inetOrgPerson\n"
+		 "uid: bob\ncn: Bob Baker\ngivenName: Bob\nsn: Baker\n"
+		 "mail: bob@example.com\nentryUUID: %s\n",
+		 uuid);
 	ck_assert_int_eq(h_slapd_change(w->slapd, ldif, true), FT_OK);
 	now = h_ldap_entry_uuid(h_slapd_uri(w->slapd), "bob");
 	ck_assert_ptr_nonnull(now);
@@ -688,11 +674,11 @@ START_TEST(test_admin_deactivated_stays)
 
 	create_all(w, NULL);
 	id = user_id(w, "carol");
-	fmt(ops, sizeof(ops),
-	    "[{\"action\": \"update\", \"entity_type\": \"User\", "
-	    "\"entity_key\": [\"%s\"], \"entity_data\": "
-	    "{\"__entity_type__\": \"User\", \"is_active\": false}}]",
-	    id);
+	h_fx_fmt(ops, sizeof(ops),
+		 "[{\"action\": \"update\", \"entity_type\": \"User\", "
+		 "\"entity_key\": [\"%s\"], \"entity_data\": "
+		 "{\"__entity_type__\": \"User\", \"is_active\": false}}]",
+		 id);
 	res = h_emu_api(w->emu, ops);
 	ck_assert(json_is_array(res));
 	json_decref(res);
@@ -856,9 +842,9 @@ START_TEST(test_guard_ldap_dies_mid_read)
 	cut = h_relay_cutter(port_of(h_slapd_uri(w->slapd)), 3000,
 			     h_slapd_pid(w->slapd));
 	ck_assert_ptr_nonnull(cut);
-	fmt(extra, sizeof(extra),
-	    "ldap.uri = ldap://127.0.0.1:%d\nldap.page_size = 2\n",
-	    h_relay_port(cut));
+	h_fx_fmt(extra, sizeof(extra),
+		 "ldap.uri = ldap://127.0.0.1:%d\nldap.page_size = 2\n",
+		 h_relay_port(cut));
 	config(w, extra);
 	expect(w, "reconcile --apply", 3);
 	assert_held_by(w, "ldap_complete", false);
@@ -890,13 +876,13 @@ START_TEST(test_guard_size_limit)
 	w = h_world_start(H_LDIF_PEOPLE, 3, NULL);
 	ck_assert_ptr_nonnull(w);
 	/* the rootdn is above the size limit: a first good run as root */
-	fmt(secret, sizeof(secret), "%s/root.secret", w->dir);
+	h_fx_fmt(secret, sizeof(secret), "%s/root.secret", w->dir);
 	ck_assert_int_eq(h_write_file(secret, H_LDAP_ROOT_PW, 0600), FT_OK);
-	fmt(extra, sizeof(extra),
-	    "ldap.bind_dn = " H_LDAP_ROOT_DN "\n"
-	    "ldap.bind_password_file = %s\n"
-	    "policy.reconcile_create = yes\n",
-	    secret);
+	h_fx_fmt(extra, sizeof(extra),
+		 "ldap.bind_dn = " H_LDAP_ROOT_DN "\n"
+		 "ldap.bind_password_file = %s\n"
+		 "policy.reconcile_create = yes\n",
+		 secret);
 	config(w, extra);
 	expect(w, "reconcile --apply", 0);
 	ck_assert_int_eq(last_count(w, "create"), N_ENABLED);
@@ -1177,12 +1163,12 @@ START_TEST(test_rejected_batch_isolated)
 	ck_assert_int_gt(reads, 0);
 	/* the batch POST is refused, then, of the groups sent one by one,
 	 * the third is refused too */
-	fmt(spec, sizeof(spec),
-	    "[{\"skip\": %ld, \"exception\": \"ValidationError\", "
-	    "\"content\": \"refused by the test\"},"
-	    "{\"skip\": 2, \"exception\": \"ValidationError\", "
-	    "\"content\": \"refused by the test\"}]",
-	    reads);
+	h_fx_fmt(spec, sizeof(spec),
+		 "[{\"skip\": %ld, \"exception\": \"ValidationError\", "
+		 "\"content\": \"refused by the test\"},"
+		 "{\"skip\": 2, \"exception\": \"ValidationError\", "
+		 "\"content\": \"refused by the test\"}]",
+		 reads);
 	fault(w, spec);
 	expect(w, "reconcile --apply", 1);
 	rep = report(w, LAST);
@@ -1242,7 +1228,7 @@ big_world(const char *extra)
 	ck_assert_ptr_nonnull(suite_dir);
 	dir = h_tmpdir();
 	ck_assert_ptr_nonnull(dir);
-	fmt(path, sizeof(path), "%s/people.ldif", dir);
+	h_fx_fmt(path, sizeof(path), "%s/people.ldif", dir);
 	ck_assert_int_eq(h_write_ldif(path, "p", N_EXTRA, NULL), FT_OK);
 	w = h_world_start(path, 0, extra);
 	ck_assert_ptr_nonnull(w);
@@ -1264,7 +1250,7 @@ assert_converged(const struct h_world *w, unsigned extra)
 		assert_linked(w, people[i]);
 	}
 	for (i = 0; i < extra; i++) {
-		fmt(name, sizeof(name), "p%04u", i);
+		h_fx_fmt(name, sizeof(name), "p%04u", i);
 		ck_assert_msg(h_emu_named(w->emu, name) == 1, "'%s'", name);
 		ck_assert_int_eq(markers(w, name, MARK_UUID), 1);
 	}
@@ -1472,7 +1458,7 @@ metric(const struct h_world *w, const char *name)
 	unsigned long long v = 0;
 	long long ret = -1;
 
-	fmt(path, sizeof(path), "%s/metrics.prom", w->state);
+	h_fx_fmt(path, sizeof(path), "%s/metrics.prom", w->state);
 	text = h_read_file(path, NULL);
 	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
 		size_t n = strlen(name);
@@ -1522,7 +1508,7 @@ daemon_start(const struct h_world *w, char *log, size_t cap)
 	struct file_has ready = {log, "listening on", 1};
 	struct h_proc *d;
 
-	fmt(log, cap, "%s/daemon.log", w->dir);
+	h_fx_fmt(log, cap, "%s/daemon.log", w->dir);
 	d = h_daemon_start(w->conf, log);
 	ck_assert_ptr_nonnull(d);
 	wait_or_show(file_has_cond, &ready, 15000, log);

@@ -147,20 +147,6 @@ world_teardown(void)
 
 /* ---- small helpers that assert -------------------------------------------- */
 
-static void fmt(char *buf, size_t cap, const char *f, ...) FT_PRINTF(3, 4);
-
-static void
-fmt(char *buf, size_t cap, const char *f, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, f);
-	n = vsnprintf(buf, cap, f, ap);
-	va_end(ap);
-	ck_assert_msg(n >= 0 && (size_t)n < cap, "'%s' does not fit", f);
-}
-
 static void
 sleep_ms(long ms)
 {
@@ -187,8 +173,8 @@ wait_or_fail(bool (*cond)(void *), void *arg, const char *what)
 	if (W.emu != NULL) {
 		char emu_log[PATH_MAX];
 
-		fmt(emu_log, sizeof(emu_log), "%s/emulator.log",
-		    h_emu_dir(W.emu));
+		h_fx_fmt(emu_log, sizeof(emu_log), "%s/emulator.log",
+			 h_emu_dir(W.emu));
 		h_show_tail(emu_log);
 	}
 	ck_abort_msg("timed out after %u ms waiting for %s", WAIT_MS, what);
@@ -268,8 +254,8 @@ config(const char *more)
 {
 	char text[4096];
 
-	fmt(text, sizeof(text), "%s%s%s", BASE_CONFIG,
-	    W.extra != NULL ? W.extra : "", more != NULL ? more : "");
+	h_fx_fmt(text, sizeof(text), "%s%s%s", BASE_CONFIG,
+		 W.extra != NULL ? W.extra : "", more != NULL ? more : "");
 	free(W.conf);
 	W.conf = h_write_config(W.dir, W.slapd, W.emu, text);
 	ck_assert_ptr_nonnull(W.conf);
@@ -291,12 +277,12 @@ cmd(const char *words, char *out)
 	size_t n = 0;
 	int st = 0;
 
-	fmt(buf, sizeof(buf), "%s", words);
+	h_fx_fmt(buf, sizeof(buf), "%s", words);
 	for (w = strtok_r(buf, " ", &save); w != NULL && n < 15;
 	     w = strtok_r(NULL, " ", &save))
 		args[n++] = w;
 	args[n] = NULL;
-	fmt(out, PATH_MAX, "%s/cmd-%u.out", W.dir, ++W.nrun);
+	h_fx_fmt(out, PATH_MAX, "%s/cmd-%u.out", W.dir, ++W.nrun);
 	ck_assert_int_eq(h_daemon_run(W.conf, args, out, WAIT_MS, &st), FT_OK);
 	if (h_san_file(out)) {
 		h_show_tail(out);
@@ -355,9 +341,9 @@ world_up(unsigned sizelimit, const char *extra)
 {
 	W.dir = h_tmpdir();
 	ck_assert_ptr_nonnull(W.dir);
-	fmt(W.state, sizeof(W.state), "%s/state", W.dir);
-	fmt(W.sock, sizeof(W.sock), "%s/notify.sock", W.dir);
-	fmt(W.log, sizeof(W.log), "%s/daemon.log", W.dir);
+	h_fx_fmt(W.state, sizeof(W.state), "%s/state", W.dir);
+	h_fx_fmt(W.sock, sizeof(W.sock), "%s/notify.sock", W.dir);
+	h_fx_fmt(W.log, sizeof(W.log), "%s/daemon.log", W.dir);
 	W.extra = extra;
 	W.slapd = h_slapd_start(H_LDIF_PEOPLE, sizelimit);
 	ck_assert_msg(W.slapd != NULL, "slapd did not start");
@@ -465,7 +451,7 @@ wait_provisioned(const char *user)
 {
 	char what[256];
 
-	fmt(what, sizeof(what), "'%s' to be provisioned", user);
+	h_fx_fmt(what, sizeof(what), "'%s' to be provisioned", user);
 	wait_or_fail(provisioned, arg_of(user), what);
 }
 
@@ -488,7 +474,7 @@ wait_log(const char *text)
 {
 	char what[512];
 
-	fmt(what, sizeof(what), "'%s' in the daemon's log", text);
+	h_fx_fmt(what, sizeof(what), "'%s' in the daemon's log", text);
 	wait_or_fail(log_has, arg_of(text), what);
 }
 
@@ -624,7 +610,7 @@ log_by_arrival(long long seq)
 	json_t *log, *sorted;
 	size_t i, j, n;
 
-	fmt(path, sizeof(path), "/_emulator/log?since=%lld", seq);
+	h_fx_fmt(path, sizeof(path), "/_emulator/log?since=%lld", seq);
 	log = h_emu_get(W.emu, path);
 	ck_assert_ptr_nonnull(log);
 	n = json_array_size(log);
@@ -716,9 +702,9 @@ leaver(const char *uid)
 {
 	char ldif[256];
 
-	fmt(ldif, sizeof(ldif),
-	    "dn: uid=%s,ou=people,dc=example,dc=com\nchangetype: delete\n",
-	    uid);
+	h_fx_fmt(ldif, sizeof(ldif),
+		 "dn: uid=%s,ou=people,dc=example,dc=com\nchangetype: delete\n",
+		 uid);
 	ck_assert_int_eq(h_slapd_modify(W.slapd, ldif), FT_OK);
 	ck_assert_uint_lt(W.ngone, MAX_NAMES);
 	W.gone[W.ngone++] = uid;
@@ -730,7 +716,7 @@ uid_filter(const char *uid, char *buf, size_t cap)
 {
 	size_t len = 0;
 
-	fmt(buf, cap, "(uid=");
+	h_fx_fmt(buf, cap, "(uid=");
 	len = strlen(buf);
 	for (; *uid != '\0'; uid++) {
 		if (strchr("*()\\", *uid) != NULL)
@@ -772,7 +758,7 @@ report(const char *name)
 	char path[PATH_MAX];
 	json_error_t je;
 
-	fmt(path, sizeof(path), "%s/reports/%s", W.state, name);
+	h_fx_fmt(path, sizeof(path), "%s/reports/%s", W.state, name);
 	return json_load_file(path, 0, &je);
 }
 
@@ -940,7 +926,7 @@ state_on_tmpfs(const char *size)
 {
 	char opts[64];
 
-	fmt(opts, sizeof(opts), "size=%s,mode=0700", size);
+	h_fx_fmt(opts, sizeof(opts), "size=%s,mode=0700", size);
 	if (unshare(CLONE_NEWNS) < 0 ||
 	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		W.skipped = "not run: no private mount namespace here";
@@ -1031,8 +1017,8 @@ row_ldap_failover(void)
 
 	ck_assert_int_gt(closed, 0);
 	world_up(0, NULL);
-	fmt(extra, sizeof(extra), "ldap.uri = ldap://127.0.0.1:%d %s\n", closed,
-	    h_slapd_uri(W.slapd));
+	h_fx_fmt(extra, sizeof(extra), "ldap.uri = ldap://127.0.0.1:%d %s\n",
+		 closed, h_slapd_uri(W.slapd));
 	config(extra);
 	connected_daemon();
 	login("yamada");
@@ -1089,8 +1075,8 @@ row_ldap_garbage(void)
 	world_up(0, NULL);
 	W.relay = h_relay_start(H_RELAY_JUNK, 0);
 	ck_assert_ptr_nonnull(W.relay);
-	fmt(extra, sizeof(extra), "ldap.uri = ldap://127.0.0.1:%d\n",
-	    h_relay_port(W.relay));
+	h_fx_fmt(extra, sizeof(extra), "ldap.uri = ldap://127.0.0.1:%d\n",
+		 h_relay_port(W.relay));
 	config(extra);
 	leaver("dave");
 	daemon_start();
@@ -1125,9 +1111,9 @@ http_row(const char *spec, bool transient, const char *extra)
 	world_up(0, extra);
 	leaver("dave");
 	daemon_start();
-	fmt(faults, sizeof(faults),
-	    "[{\"count\": 1, %s}, {\"skip\": 1, \"count\": 1, %s}]", spec,
-	    spec);
+	h_fx_fmt(faults, sizeof(faults),
+		 "[{\"count\": 1, %s}, {\"skip\": 1, \"count\": 1, %s}]", spec,
+		 spec);
 	emu_fault(faults);
 	login("zoe");
 	wait_provisioned("zoe");
@@ -1135,9 +1121,9 @@ http_row(const char *spec, bool transient, const char *extra)
 	assert_fault_hit_write(0, 1); /* one look-up, then the write */
 	reads = dry_run_requests();
 	seq = emu_last_seq();
-	fmt(faults, sizeof(faults),
-	    "[{\"count\": 1, %s}, {\"skip\": %lld, \"count\": 1, %s}]", spec,
-	    reads, spec);
+	h_fx_fmt(faults, sizeof(faults),
+		 "[{\"count\": 1, %s}, {\"skip\": %lld, \"count\": 1, %s}]",
+		 spec, reads, spec);
 	emu_fault(faults);
 	if (!transient) {
 		expect_cmd(APPLY, 1);
@@ -1233,7 +1219,7 @@ reconcile_bg(void)
 	char out[PATH_MAX];
 	struct h_proc *p;
 
-	fmt(out, sizeof(out), "%s/bg-%u.out", W.dir, ++W.nrun);
+	h_fx_fmt(out, sizeof(out), "%s/bg-%u.out", W.dir, ++W.nrun);
 	p = h_proc_start(argv, out);
 	ck_assert_ptr_nonnull(p);
 	return p;
@@ -1280,7 +1266,7 @@ row_auth_revoked(void)
 	assert_waiting("zoe");
 	/* a new key: the key file rewritten and a reload */
 	emu_config("{\"personal_keys\": {\"" H_EMU_USER "\": \"new-key\"}}");
-	fmt(path, sizeof(path), "%s/ftrack.secret", W.dir);
+	h_fx_fmt(path, sizeof(path), "%s/ftrack.secret", W.dir);
 	ck_assert_int_eq(h_write_file(path, "new-key", 0600), FT_OK);
 	daemon_signal(SIGHUP);
 	wait_log("configuration reloaded");
@@ -1297,7 +1283,7 @@ row_seat_cap(void)
 	world_up(0, "policy.login_cooldown = 0\n");
 	daemon_start();
 	/* every seat taken: the API user and the seeded people */
-	fmt(spec, sizeof(spec), "{\"seat_cap\": %zu}", NSEEDED + 1);
+	h_fx_fmt(spec, sizeof(spec), "{\"seat_cap\": %zu}", NSEEDED + 1);
 	emu_config(spec);
 	login("zoe");
 	wait_provisioned("zoe");
@@ -1459,7 +1445,7 @@ row_state_full(void)
 		return;
 	leaver("dave");
 	daemon_start();
-	fmt(filler, sizeof(filler), "%s/filler", W.state);
+	h_fx_fmt(filler, sizeof(filler), "%s/filler", W.state);
 	fill_up(filler);
 	login("zoe");
 	wait_log("unable to journal the login of 'zoe'");
@@ -1529,7 +1515,7 @@ report_finished(const char *iso)
 	ck_assert_ptr_nonnull(rep);
 	ck_assert_int_eq(json_object_set_new(rep, "finished", json_string(iso)),
 			 0);
-	fmt(path, sizeof(path), "%s/reports/last-reconcile.json", W.state);
+	h_fx_fmt(path, sizeof(path), "%s/reports/last-reconcile.json", W.state);
 	ck_assert_int_eq(json_dump_file(rep, path, 0), 0);
 	json_decref(rep);
 }
@@ -1598,7 +1584,7 @@ row_sighup_broken(void)
 	wait_log("keeping the old one");
 	/* a secret file others may read */
 	config(NULL);
-	fmt(path, sizeof(path), "%s/ldap.secret", W.dir);
+	h_fx_fmt(path, sizeof(path), "%s/ldap.secret", W.dir);
 	ck_assert_int_eq(chmod(path, 0644), 0);
 	daemon_signal(SIGHUP);
 	wait_or_fail(two_refusals, NULL, "the second refused reload");
@@ -1774,9 +1760,9 @@ bound_world(struct h_slapd *s, struct h_emu *e, const char *extra)
 	if (W.dir == NULL)
 		W.dir = h_tmpdir();
 	ck_assert_ptr_nonnull(W.dir);
-	fmt(W.state, sizeof(W.state), "%s/state", W.dir);
-	fmt(W.sock, sizeof(W.sock), "%s/notify.sock", W.dir);
-	fmt(W.log, sizeof(W.log), "%s/daemon.log", W.dir);
+	h_fx_fmt(W.state, sizeof(W.state), "%s/state", W.dir);
+	h_fx_fmt(W.sock, sizeof(W.sock), "%s/notify.sock", W.dir);
+	h_fx_fmt(W.log, sizeof(W.log), "%s/daemon.log", W.dir);
 	free(W.conf);
 	W.conf = h_write_config(W.dir, s, e, extra);
 	ck_assert_ptr_nonnull(W.conf);
@@ -1827,12 +1813,13 @@ START_TEST(test_bound_queued)
 	daemon_stop();
 	ck_assert_int_eq(h_queue_count(W.state, "queue"), QUEUED_N + 1);
 	ck_assert_int_eq(h_queue_count(W.state, "queue/failed"), 0);
-	fmt(text, sizeof(text),
-	    "peak RSS %ld MiB (written in %.1f s, start-up scan and a login "
-	    "journaled in %.1f s; every user tried, none lost)",
-	    hwm / 1024, t_fill, t_scan);
-	fmt(bound, sizeof(bound), "peak RSS < %ld MiB%s", limit / 1024,
-	    H_ASAN_OR(" (ASan)", ""));
+	h_fx_fmt(
+		text, sizeof(text),
+		"peak RSS %ld MiB (written in %.1f s, start-up scan and a login "
+		"journaled in %.1f s; every user tried, none lost)",
+		hwm / 1024, t_fill, t_scan);
+	h_fx_fmt(bound, sizeof(bound), "peak RSS < %ld MiB%s", limit / 1024,
+		 H_ASAN_OR(" (ASan)", ""));
 	bound_line("100,000 queued logins, LDAP down", text, bound);
 	ck_assert_int_lt(hwm, limit);
 }
@@ -1856,7 +1843,7 @@ many_people(const char *prefix, unsigned n)
 
 	W.dir = h_tmpdir();
 	ck_assert_ptr_nonnull(W.dir);
-	fmt(path, sizeof(path), "%s/people.ldif", W.dir);
+	h_fx_fmt(path, sizeof(path), "%s/people.ldif", W.dir);
 	ck_assert_int_eq(h_write_ldif(path, prefix, n, NULL), FT_OK);
 	W.slapd = h_slapd_start(path, 0);
 	ck_assert_msg(W.slapd != NULL, "slapd did not start");
@@ -1872,7 +1859,7 @@ login_many(const char *prefix, unsigned n)
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
-		fmt(user, sizeof(user), "%s%04u", prefix, i);
+		h_fx_fmt(user, sizeof(user), "%s%04u", prefix, i);
 		ck_assert_int_eq(h_login(W.sock, user), FT_OK);
 	}
 }
@@ -1915,11 +1902,11 @@ START_TEST(test_bound_ldap_reconnects)
 	W.relay = h_relay_start(H_RELAY_LDAP, h_uri_port(h_slapd_uri(W.slapd)));
 	ck_assert_ptr_nonnull(W.relay);
 	/* one search per look-up: the relay cuts after each answer */
-	fmt(extra, sizeof(extra),
-	    "ldap.uri = ldap://127.0.0.1:%d\n-ldap.disabled_filter\n"
-	    "ldap.timeout = 5\nftrack.timeout = 10\n"
-	    "policy.reconcile_interval = 0\ndaemon.log_level = info\n",
-	    h_relay_port(W.relay));
+	h_fx_fmt(extra, sizeof(extra),
+		 "ldap.uri = ldap://127.0.0.1:%d\n-ldap.disabled_filter\n"
+		 "ldap.timeout = 5\nftrack.timeout = 10\n"
+		 "policy.reconcile_interval = 0\ndaemon.log_level = info\n",
+		 h_relay_port(W.relay));
 	bound_world(W.slapd, W.emu, extra);
 	daemon_start();
 	pid = h_proc_pid(W.d);
@@ -1934,8 +1921,9 @@ START_TEST(test_bound_ldap_reconnects)
 	ck_assert_int_eq(distinct_users(), want);
 	daemon_stop();
 	ck_assert_int_eq(h_queue_count(W.state, "queue/failed"), 0);
-	fmt(text, sizeof(text),
-	    "%ld reconnects; open fds %ld before, %ld after", acc, fds0, fds1);
+	h_fx_fmt(text, sizeof(text),
+		 "%ld reconnects; open fds %ld before, %ld after", acc, fds0,
+		 fds1);
 	bound_line("1,000 LDAP reconnects (a relay cuts every connection "
 		   "after each answer) while logins flow",
 		   text, "no fd leak: fds after <= before + 2");
@@ -1986,7 +1974,7 @@ http_failures_drive(void)
 		ck_assert_msg(now_s() < deadline, "%lld faults never taken",
 			      pending);
 		if (i < HTTP_FAILURES) {
-			fmt(user, sizeof(user), "h%04u", i++);
+			h_fx_fmt(user, sizeof(user), "h%04u", i++);
 			ck_assert_int_eq(h_login(W.sock, user), FT_OK);
 		}
 		do {
@@ -1997,7 +1985,7 @@ http_failures_drive(void)
 		pending = now;
 	}
 	for (; i < HTTP_FAILURES; i++) {
-		fmt(user, sizeof(user), "h%04u", i);
+		h_fx_fmt(user, sizeof(user), "h%04u", i);
 		ck_assert_int_eq(h_login(W.sock, user), FT_OK);
 	}
 }
@@ -2016,11 +2004,11 @@ START_TEST(test_bound_http_failures)
 	W.relay = h_relay_start(H_RELAY_HTTP, h_uri_port(h_emu_url(W.emu)));
 	ck_assert_ptr_nonnull(W.relay);
 	/* every request on a connection of its own: the relay cuts */
-	fmt(extra, sizeof(extra),
-	    "ftrack.server = http://127.0.0.1:%d\nldap.timeout = 5\n"
-	    "ftrack.timeout = 5\npolicy.reconcile_interval = 0\n"
-	    "daemon.log_level = error\n",
-	    h_relay_port(W.relay));
+	h_fx_fmt(extra, sizeof(extra),
+		 "ftrack.server = http://127.0.0.1:%d\nldap.timeout = 5\n"
+		 "ftrack.timeout = 5\npolicy.reconcile_interval = 0\n"
+		 "daemon.log_level = error\n",
+		 h_relay_port(W.relay));
 	bound_world(W.slapd, W.emu, extra);
 	daemon_start();
 	pid = h_proc_pid(W.d);
@@ -2037,12 +2025,13 @@ START_TEST(test_bound_http_failures)
 	ck_assert_int_eq(distinct_users(), want);
 	daemon_stop();
 	ck_assert_int_eq(h_queue_count(W.state, "queue/failed"), 0);
-	fmt(text, sizeof(text),
-	    "%d failed requests (%d invalid JSON or an exception, %d drops, "
-	    "%d 503s), %ld connections, in %.0f s; open fds %ld before, %ld "
-	    "after",
-	    HTTP_FAILURES, HTTP_FAILURES - 2 * HTTP_EACH, HTTP_EACH, HTTP_EACH,
-	    acc, now_s() - t0, fds0, fds1);
+	h_fx_fmt(
+		text, sizeof(text),
+		"%d failed requests (%d invalid JSON or an exception, %d drops, "
+		"%d 503s), %ld connections, in %.0f s; open fds %ld before, %ld "
+		"after",
+		HTTP_FAILURES, HTTP_FAILURES - 2 * HTTP_EACH, HTTP_EACH,
+		HTTP_EACH, acc, now_s() - t0, fds0, fds1);
 	bound_line("1,000 failed ftrack requests, each on a new connection",
 		   text, "no fd leak: fds after <= before + 2");
 	ck_assert_int_ge(acc, HTTP_FAILURES);
@@ -2075,11 +2064,11 @@ add_person(const char *uid)
 	char dn[512], ldif[1024];
 
 	dn_escape(uid, dn, sizeof(dn));
-	fmt(ldif, sizeof(ldif),
-	    "dn: uid=%s,ou=people,dc=example,dc=com\nchangetype: add\n"
-	    "objectClass: inetOrgPerson\nuid: %s\ncn: Odd Name\nsn: Name\n"
-	    "givenName: Odd\nmail: odd@example.com\n",
-	    dn, uid);
+	h_fx_fmt(ldif, sizeof(ldif),
+		 "dn: uid=%s,ou=people,dc=example,dc=com\nchangetype: add\n"
+		 "objectClass: inetOrgPerson\nuid: %s\ncn: Odd Name\nsn: Name\n"
+		 "givenName: Odd\nmail: odd@example.com\n",
+		 dn, uid);
 	ck_assert_int_eq(h_slapd_modify(W.slapd, ldif), FT_OK);
 }
 

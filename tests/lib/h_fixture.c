@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,4 +383,16 @@ h_fx_line_of(const char *path, const char *text)
 		line += *q == '\n';
 	free(buf);
 	return line;
+}
+
+void
+h_fx_fmt(char *buf, size_t cap, const char *f, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, f);
+	n = vsnprintf(buf, cap, f, ap);
+	va_end(ap);
+	ck_assert_msg(n >= 0 && (size_t)n < cap, "'%s' does not fit", f);
 }

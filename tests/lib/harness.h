@@ -10,9 +10,11 @@
  * its state folder (h_state.c), a "world" of slapd + emulator + config
  * with commands run as processes and their reports (h_world.c), a private
  * PAM world (h_pam.c), syslog capture (h_syslog.c) and sanitizer reports
- * (h_san.c).  tests/integration/check_harness.c tests it.
+ * (h_san.c); and the daemon suites' shared world, whose helpers assert
+ * (h_fixture.c).  tests/integration/check_harness.c tests it.
  *
- * Test code only (libcheck suites); single-threaded.  No function aborts or
+ * Test code only (libcheck suites); single-threaded.  No function (but the
+ * h_fx_* of h_fixture.c, see there) aborts or
  * calls ck_assert: failures are reported on stderr as "harness: unable to
  * ...", and returned as NULL or a negative FT_E_* code, so that the caller
  * asserts (ck_assert_ptr_nonnull, ck_assert_int_eq(r, FT_OK)).  That makes
@@ -951,6 +953,9 @@ extern struct h_fx_world h_fx;
 
 /* Assert that snprintf's n fits cap. */
 void h_fx_fmt_check(int n, size_t cap);
+
+/* vsnprintf into buf, asserting that nothing was cut. */
+void h_fx_fmt(char *buf, size_t cap, const char *f, ...) FT_PRINTF(3, 4);
 
 /* Unchecked fixture: start (say why on stderr when not) and stop the
  * servers. */

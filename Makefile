@@ -72,12 +72,18 @@ COMMON_SRCS = $(wildcard include/*.c)
 PAM_SRCS    = $(wildcard pam_ftrack/*.c)
 SYNCD_MAIN  = syncd/main.c
 SYNCD_SRCS  = $(filter-out $(SYNCD_MAIN),$(wildcard syncd/*.c))
-SUITE_SRCS  = $(sort $(wildcard tests/check_*.c tests/unit/check_*.c))
-TEST_SUPPORT_SRCS = $(filter-out $(SUITE_SRCS) tests/runner.c,$(wildcard tests/*.c))
+# tests/unit/check_<unit>.c: one unit's suite; tests/integration/check_*.c:
+# suites that run processes (and the pam suite's other files); tests/lib/:
+# the one test library (harness.h, prefix h_).  Suite NAME is check_NAME.c.
+SUITE_SRCS  = $(sort $(wildcard tests/unit/check_*.c tests/integration/check_*.c))
+TEST_SUPPORT_SRCS = $(wildcard tests/lib/*.c) \
+              $(filter-out $(SUITE_SRCS),$(wildcard tests/integration/*.c))
 SUITES      = $(patsubst check_%.c,%,$(notdir $(SUITE_SRCS)))
 SRCS        = $(COMMON_SRCS) $(PAM_SRCS) $(SYNCD_SRCS) $(wildcard $(SYNCD_MAIN))
 HDRS        = $(wildcard include/*.h pam_ftrack/*.h syncd/*.h)
-ALL_C       = $(SRCS) $(HDRS) $(wildcard tests/*.c tests/*.h tests/bench/*.c tests/fuzz/*.c tests/fuzz/*.h)
+ALL_C       = $(SRCS) $(HDRS) $(wildcard tests/*.c tests/*.h tests/unit/*.c \
+              tests/integration/*.c tests/integration/*.h tests/lib/*.c \
+              tests/lib/*.h tests/bench/*.c tests/fuzz/*.c tests/fuzz/*.h)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
@@ -122,7 +128,7 @@ $(B)/tests/suites.inc: $(SUITE_SRCS) Makefile
 
 $(call obj,tests/runner.c): $(B)/tests/suites.inc
 $(call obj,tests/runner.c): CPPFLAGS += -I$(B)/tests
-$(B)/tests/%.o: CPPFLAGS += -Itests -DFT_TEST_SRCDIR='"$(CURDIR)"' \
+$(B)/tests/%.o: CPPFLAGS += -Itests/lib -DFT_TEST_SRCDIR='"$(CURDIR)"' \
 	-DFT_TEST_BUILDDIR='"$(abspath $(B))"'
 $(B)/tests/%.o: CFLAGS += $(call pkg_cflags,check)
 
@@ -360,12 +366,12 @@ deb:
 # install/uninstall into a DESTDIR, the units (systemd-analyze verify and
 # security), the man pages, the pam-auth-update profile.
 check-install: all
-	bash tests/check_install.sh install
+	bash tests/integration/check_install.sh install
 
 # `make deb`, lintian, then the package installed, used and purged in a
 # throwaway root (an overlay of / in a private mount namespace).
 check-deb: deb
-	bash tests/check_install.sh deb $(DEB_OUT)
+	bash tests/integration/check_install.sh deb $(DEB_OUT)
 
 # ---- deps ------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# fault_matrix.sh: run the suite 'faults' (tests/check_faults.c) and write
+# fault_matrix.sh: run the suite 'faults' (tests/integration/check_faults.c) and write
 # its fault matrix and resource bounds, as Markdown tables, into README.md
 # between the lines <!-- fault-matrix:begin --> and <!-- fault-matrix:end -->.
 #

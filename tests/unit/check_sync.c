@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "config.h"
-#include "daemon_util.h"
 #include "ft_err.h"
 #include "harness.h"
 #include "sync.h"
@@ -62,7 +61,7 @@ world_setup(void)
 
 	ck_assert_msg(g_base != NULL && g_slapd != NULL && g_emu != NULL,
 		      "slapd or the emulator did not start");
-	ck_assert_int_eq(du_emu_reset(g_emu), FT_OK);
+	ck_assert_int_eq(h_emu_reset(g_emu), FT_OK);
 	memset(&W, 0, sizeof(W));
 	FMT(tmpl, "%s/t-XXXXXX", g_base);
 	ck_assert_ptr_nonnull(mkdtemp(tmpl));
@@ -203,8 +202,9 @@ assert_field(const char *username, const char *field, const char *want)
 static long long
 emu_writes(void)
 {
-	return du_emu_ops(g_emu, "create") + du_emu_ops(g_emu, "update") +
-	       du_emu_ops(g_emu, "delete");
+	return h_emu_stat2(g_emu, "operations", "create") +
+	       h_emu_stat2(g_emu, "operations", "update") +
+	       h_emu_stat2(g_emu, "operations", "delete");
 }
 
 /* ---- what each row does before and checks after ------------------------ */
@@ -260,16 +260,17 @@ prep_erin_conflict(void)
 static void
 post_alice_created(void)
 {
-	ck_assert_int_eq(du_emu_users_named(g_emu, "alice"), 1);
+	ck_assert_int_eq(h_emu_named(g_emu, "alice"), 1);
 	assert_field("alice", "email", "alice@example.com");
 	assert_field("alice", "is_active", "true");
-	ck_assert_int_eq(du_emu_markers(g_emu, "alice", MARK_UUID, NULL), 1);
+	ck_assert_int_eq(h_emu_user_markers(g_emu, "alice", MARK_UUID, NULL),
+			 1);
 }
 
 static void
 post_no_users(void)
 {
-	ck_assert_int_eq(du_emu_user_count(g_emu), 0);
+	ck_assert_int_eq(h_emu_people(g_emu), 0);
 }
 
 static void
@@ -282,16 +283,17 @@ post_bob_updated(void)
 static void
 post_carol_linked(void)
 {
-	ck_assert_int_eq(du_emu_users_named(g_emu, "carol"), 1);
-	ck_assert_int_eq(du_emu_markers(g_emu, "carol", MARK_UUID, NULL), 1);
+	ck_assert_int_eq(h_emu_named(g_emu, "carol"), 1);
+	ck_assert_int_eq(h_emu_user_markers(g_emu, "carol", MARK_UUID, NULL),
+			 1);
 }
 
 static void
 post_dave_renamed(void)
 {
-	ck_assert_int_eq(du_emu_users_named(g_emu, "dave"), 1);
-	ck_assert_int_eq(du_emu_users_named(g_emu, "dave-old"), 0);
-	ck_assert_int_eq(du_emu_markers(g_emu, "dave", MARK_UUID, NULL), 1);
+	ck_assert_int_eq(h_emu_named(g_emu, "dave"), 1);
+	ck_assert_int_eq(h_emu_named(g_emu, "dave-old"), 0);
+	ck_assert_int_eq(h_emu_user_markers(g_emu, "dave", MARK_UUID, NULL), 1);
 }
 
 static void
@@ -303,18 +305,19 @@ post_erin_active(void)
 static void
 post_erin_untouched(void)
 {
-	ck_assert_int_eq(du_emu_users_named(g_emu, "erin"), 1);
-	ck_assert_int_eq(du_emu_users_named(g_emu, "erin-old"), 1);
-	ck_assert_int_eq(du_emu_markers(g_emu, "erin", MARK_UUID, NULL), 0);
-	ck_assert_int_eq(du_emu_markers(g_emu, "erin-old", MARK_UUID, NULL), 1);
+	ck_assert_int_eq(h_emu_named(g_emu, "erin"), 1);
+	ck_assert_int_eq(h_emu_named(g_emu, "erin-old"), 1);
+	ck_assert_int_eq(h_emu_user_markers(g_emu, "erin", MARK_UUID, NULL), 0);
+	ck_assert_int_eq(h_emu_user_markers(g_emu, "erin-old", MARK_UUID, NULL),
+			 1);
 }
 
 static void
 post_batch(void)
 {
-	ck_assert_int_eq(du_emu_users_named(g_emu, "alice"), 1);
-	ck_assert_int_eq(du_emu_users_named(g_emu, "bob"), 1);
-	ck_assert_int_eq(du_emu_user_count(g_emu), 2);
+	ck_assert_int_eq(h_emu_named(g_emu, "alice"), 1);
+	ck_assert_int_eq(h_emu_named(g_emu, "bob"), 1);
+	ck_assert_int_eq(h_emu_people(g_emu), 2);
 }
 
 struct want {
@@ -497,7 +500,7 @@ START_TEST(test_batch_requests)
 	sync_counts(W.s, &searches, &http);
 	ck_assert_uint_eq(searches, 9);
 	ck_assert_uint_le(http, 3); /* the look-up and the writes */
-	ck_assert_int_eq(du_emu_user_count(g_emu), 9);
+	ck_assert_int_eq(h_emu_people(g_emu), 9);
 	assert_field("joerg", "last_name", "M\xc3\xbcller");
 	/* the same batch again: nothing to write */
 	run(logins, 9, res);
@@ -526,7 +529,7 @@ START_TEST(test_ftrack_rejects_write)
 	ck_assert_msg(res.outcome == SYNC_FAILED && res.err == FT_E_DATA,
 		      "%s err %d (%s)", sync_outcome_name(res.outcome), res.err,
 		      res.detail);
-	ck_assert_int_eq(du_emu_users_named(g_emu, "alice"), 0);
+	ck_assert_int_eq(h_emu_named(g_emu, "alice"), 0);
 	/* and a later login goes through */
 	sync_one("alice", SYNC_CREATED);
 }
@@ -549,7 +552,7 @@ START_TEST(test_ftrack_busy_write)
 	ck_assert_msg(res.outcome == SYNC_RETRY && res.err == FT_E_HTTP,
 		      "%s err %d (%s)", sync_outcome_name(res.outcome), res.err,
 		      res.detail);
-	ck_assert_int_eq(du_emu_users_named(g_emu, "bob"), 0);
+	ck_assert_int_eq(h_emu_named(g_emu, "bob"), 0);
 }
 
 END_TEST
@@ -579,7 +582,7 @@ START_TEST(test_odd_login)
 			      res.err == odd_logins[_i].err,
 		      "'%s': %s err %d (%s)", login,
 		      sync_outcome_name(res.outcome), res.err, res.detail);
-	ck_assert_int_eq(du_emu_user_count(g_emu), 0);
+	ck_assert_int_eq(h_emu_people(g_emu), 0);
 }
 
 END_TEST

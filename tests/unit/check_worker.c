@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include "config.h"
-#include "daemon_util.h"
 #include "ft_err.h"
 #include "harness.h"
 #include "log.h"
@@ -64,7 +63,7 @@ world_setup(void)
 
 	ck_assert_msg(g_base != NULL && g_slapd != NULL && g_emu != NULL,
 		      "slapd or the emulator did not start");
-	ck_assert_int_eq(du_emu_reset(g_emu), FT_OK);
+	ck_assert_int_eq(h_emu_reset(g_emu), FT_OK);
 	log_set(true, LOG_WARNING);
 	memset(&W, 0, sizeof(W));
 	FMT(tmpl, "%s/t-XXXXXX", g_base);
@@ -113,8 +112,8 @@ new_worker(bool ldap, const char *extra)
 static void
 submit(const char *user)
 {
-	ck_assert_int_eq(du_spool(W.state, user), FT_OK);
-	ck_assert(du_queued(W.state, user));
+	ck_assert_int_eq(h_spool(W.state, user), FT_OK);
+	ck_assert(h_queued(W.state, user));
 	ck_assert_int_eq(worker_submit(W.w, user), FT_OK);
 }
 
@@ -198,11 +197,11 @@ START_TEST(test_outcome)
 	ck_assert_uint_eq(st.batches, 1);
 	ck_assert(st.ldap_up);
 	if (r->user[0] != '\0') {
-		ck_assert(!du_queued(W.state, r->user));
-		ck_assert_int_eq(du_emu_users_named(g_emu, r->user),
+		ck_assert(!h_queued(W.state, r->user));
+		ck_assert_int_eq(h_emu_named(g_emu, r->user),
 				 r->in_ftrack ? 1 : 0);
 	}
-	ck_assert_int_eq(du_queue_count(W.state, "queue"), 0);
+	ck_assert_int_eq(h_queue_count(W.state, "queue"), 0);
 	ck_assert(worker_cooled(W.w, r->user) == r->cooled);
 	ck_assert(!worker_cooled(W.w, "somebody-else"));
 }
@@ -220,7 +219,7 @@ START_TEST(test_failed_file)
 	/* erin's marker on "erin-old", and another "erin": a conflict */
 	submit("erin");
 	wait_idle();
-	ck_assert_int_eq(du_emu_users_named(g_emu, "erin"), 1);
+	ck_assert_int_eq(h_emu_named(g_emu, "erin"), 1);
 	res = h_emu_user(g_emu, "erin");
 	id = strdup(json_string_value(json_object_get(res, "id")));
 	json_decref(res);
@@ -240,9 +239,9 @@ START_TEST(test_failed_file)
 	submit("erin");
 	wait_idle();
 	ck_assert_uint_eq(stats().outcomes[SYNC_FAILED], 1);
-	ck_assert(!du_queued(W.state, "erin"));
-	ck_assert_int_eq(du_queue_count(W.state, "queue/failed"), 1);
-	ck_assert_int_eq(du_queue_path(W.state, "erin", path, sizeof(path)),
+	ck_assert(!h_queued(W.state, "erin"));
+	ck_assert_int_eq(h_queue_count(W.state, "queue/failed"), 1);
+	ck_assert_int_eq(h_queue_path(W.state, "erin", path, sizeof(path)),
 			 FT_OK);
 	{
 		char failed[PATH_MAX + 128];
@@ -283,8 +282,8 @@ START_TEST(test_one_batch)
 	ck_assert_uint_eq(stats().outcomes[SYNC_CREATED], 9);
 	ck_assert_uint_eq(stats().ldap_searches, 9);
 	ck_assert_uint_le(stats().http_requests, 3);
-	ck_assert_int_eq(du_queue_count(W.state, "queue"), 0);
-	ck_assert_int_eq(du_emu_user_count(g_emu), 9);
+	ck_assert_int_eq(h_queue_count(W.state, "queue"), 0);
+	ck_assert_int_eq(h_emu_people(g_emu), 9);
 }
 
 END_TEST
@@ -346,7 +345,7 @@ START_TEST(test_retry_backoff_ldap_down)
 		ck_assert_msg(h_wait_until(retries_at_least, &k, WAIT_MS),
 			      "no retry %lu", k);
 		t[k] = now_s();
-		ck_assert(du_queued(W.state, "frank"));
+		ck_assert(h_queued(W.state, "frank"));
 	}
 	st = stats();
 	ck_assert(!st.ldap_up);
@@ -370,8 +369,8 @@ START_TEST(test_retry_backoff_ldap_down)
 	st = stats();
 	ck_assert_uint_eq(st.outcomes[SYNC_CREATED], 1);
 	ck_assert(st.ldap_up);
-	ck_assert(!du_queued(W.state, "frank"));
-	ck_assert_int_eq(du_emu_users_named(g_emu, "frank"), 1);
+	ck_assert(!h_queued(W.state, "frank"));
+	ck_assert_int_eq(h_emu_named(g_emu, "frank"), 1);
 	ck_assert(worker_config_retired(W.w, W.cfg[0]));
 	ck_assert(!worker_config_retired(W.w, W.cfg[1]));
 }
@@ -407,9 +406,9 @@ START_TEST(test_free_keeps_queue)
 	ck_assert(h_wait_until(retries_at_least, &one, WAIT_MS));
 	worker_free(W.w);
 	W.w = NULL;
-	ck_assert(du_queued(W.state, "yamada"));
-	ck_assert(du_queued(W.state, "joerg"));
-	ck_assert_int_eq(du_queue_count(W.state, "queue"), 2);
+	ck_assert(h_queued(W.state, "yamada"));
+	ck_assert(h_queued(W.state, "joerg"));
+	ck_assert_int_eq(h_queue_count(W.state, "queue"), 2);
 }
 
 END_TEST
@@ -436,7 +435,7 @@ START_TEST(test_free_unstarted)
 	worker_free(W.w);
 	W.w = NULL;
 	worker_free(NULL);
-	ck_assert(du_queued(W.state, "alice"));
+	ck_assert(h_queued(W.state, "alice"));
 }
 
 END_TEST

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pamtest_listen.h"
+#include "harness.h"
 #include "pamtest_suite.h"
 
 #define W       pamtest_world
@@ -28,7 +28,7 @@
 static int
 listen_sock(void)
 {
-	int fd = pamtest_listen(W.sock, 0666);
+	int fd = h_pam_listen(W.sock, 0666);
 
 	ck_assert_int_ge(fd, 0);
 	return fd;
@@ -41,17 +41,17 @@ listen_sock(void)
 static int
 cycles(const char *user, int n, int fd)
 {
-	const struct pamtest_login l = {user, "10.0.0.1", "pts/1", NULL};
-	struct pamtest_dgram d;
+	const struct h_pam_login l = {user, "10.0.0.1", "pts/1", NULL};
+	struct h_pam_dgram d;
 	pam_handle_t *pamh = NULL;
 	int i, bad = 0;
 
-	if (pamtest_start(&W, "ftest", &l, &pamh) != PAM_SUCCESS)
+	if (h_pam_start(W.confdir, "ftest", &l, &pamh) != PAM_SUCCESS)
 		return n;
 	for (i = 0; i < n; i++) {
 		bad += pam_open_session(pamh, 0) != PAM_SUCCESS;
 		if (fd >= 0)
-			bad += pamtest_recv(fd, 5000, &d) != 1 || !d.decoded;
+			bad += h_pam_recv(fd, 5000, &d) != 1 || !d.decoded;
 		bad += pam_close_session(pamh, 0) != PAM_SUCCESS;
 	}
 	(void)pam_end(pamh, PAM_SUCCESS);
@@ -63,20 +63,21 @@ write_ftest(const char *extra)
 {
 	char args[512];
 
-	pamtest_args(&W, extra, args, sizeof(args));
-	ck_assert_int_eq(pamtest_service(&W, "ftest", args), 0);
+	h_pam_args(&W, extra, args, sizeof(args));
+	ck_assert_int_eq(h_pam_service(W.confdir, "ftest", W.module, args), 0);
 }
 
 START_TEST(test_fd_cycles)
 {
-	int fd = listen_sock(), before;
+	int fd = listen_sock();
+	long before;
 
 	write_ftest(NULL);
 	ck_assert_int_eq(cycles("alice", 1, fd), 0); /* warm: libs, syslog */
-	before = pamtest_count_fds();
+	before = h_fd_count(getpid());
 	ck_assert_int_eq(cycles("alice", 10000, fd), 0);
-	ck_assert_int_eq(pamtest_count_fds(), before);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_fd_count(getpid()), before);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	close(fd);
 }
 
@@ -85,7 +86,8 @@ END_TEST
 START_TEST(test_fd_cycles_many_fds)
 {
 	struct rlimit rl;
-	int fd = listen_sock(), before, i, fds[2000];
+	int fd = listen_sock(), i, fds[2000];
+	long before;
 
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	if (rl.rlim_cur < 2200 && rl.rlim_max >= 2200) {
@@ -98,10 +100,10 @@ START_TEST(test_fd_cycles_many_fds)
 	}
 	write_ftest(NULL);
 	ck_assert_int_eq(cycles("alice", 1, fd), 0);
-	before = pamtest_count_fds();
+	before = h_fd_count(getpid());
 	ck_assert_int_ge(before, 2000);
 	ck_assert_int_eq(cycles("alice", 2000, fd), 0);
-	ck_assert_int_eq(pamtest_count_fds(), before);
+	ck_assert_int_eq(h_fd_count(getpid()), before);
 	/* nothing spooled: every event went through the socket above 2000 */
 	ck_assert_int_eq(pamtest_count_entries(W.spool), 0);
 	for (i = 0; i < 2000; i++)
@@ -136,10 +138,10 @@ static void *
 drainer_main(void *arg)
 {
 	struct drainer *dr = arg;
-	struct pamtest_dgram d;
+	struct h_pam_dgram d;
 
 	for (;;) {
-		if (pamtest_recv(dr->fd, 20, &d) == 1)
+		if (h_pam_recv(dr->fd, 20, &d) == 1)
 			dr->got++;
 		else if (atomic_load(&dr->stop))
 			break;
@@ -152,11 +154,12 @@ START_TEST(test_threads)
 	struct worker w[NTHREAD];
 	struct drainer dr = {.fd = listen_sock()};
 	pthread_t dth;
-	int before, i;
+	long before;
+	int i;
 
 	write_ftest(NULL);
 	ck_assert_int_eq(cycles("alice", 1, dr.fd), 0);
-	before = pamtest_count_fds();
+	before = h_fd_count(getpid());
 	memset(w, 0, sizeof(w));
 	ck_assert_int_eq(pthread_create(&dth, NULL, drainer_main, &dr), 0);
 	for (i = 0; i < NTHREAD; i++) {
@@ -171,7 +174,7 @@ START_TEST(test_threads)
 	atomic_store(&dr.stop, 1);
 	ck_assert_int_eq(pthread_join(dth, NULL), 0);
 	ck_assert_int_gt(dr.got, 0);
-	ck_assert_int_eq(pamtest_count_fds(), before);
+	ck_assert_int_eq(h_fd_count(getpid()), before);
 	close(dr.fd);
 }
 
@@ -182,7 +185,7 @@ struct hammer {
 	atomic_int stop;
 	atomic_int calls;
 	pam_handle_t *pamh;
-	pamtest_sm_fn fn;
+	h_pam_sm_fn fn;
 	const char *argv[16];
 	int argc;
 };
@@ -238,7 +241,7 @@ fork_exec_once(const unsigned char *inherit, int maxfd)
  */
 START_TEST(test_fork_exec)
 {
-	static const struct pamtest_login l = {"alice", NULL, NULL, NULL};
+	static const struct h_pam_login l = {"alice", NULL, NULL, NULL};
 	static unsigned char inherit[MAXFD];
 	char args[512];
 	struct hammer h;
@@ -252,11 +255,12 @@ START_TEST(test_fork_exec)
 		maxfd = fl >= 0 ? i : maxfd;
 	}
 	maxfd = maxfd + 64 < MAXFD ? maxfd + 64 : MAXFD;
-	pamtest_args(&W, NULL, args, sizeof(args));
-	h.argc = pamtest_split(args, h.argv, 16);
-	h.fn = pamtest_entry(&W, "pam_sm_open_session");
+	h_pam_args(&W, NULL, args, sizeof(args));
+	h.argc = h_pam_split(args, h.argv, 16);
+	h.fn = h_pam_entry(&W, "pam_sm_open_session");
 	ck_assert(h.fn != NULL);
-	ck_assert_int_eq(pamtest_start(&W, "ftest", &l, &h.pamh), PAM_SUCCESS);
+	ck_assert_int_eq(h_pam_start(W.confdir, "ftest", &l, &h.pamh),
+			 PAM_SUCCESS);
 	ck_assert_int_eq(pthread_create(&h.th, NULL, hammer_main, &h), 0);
 	for (i = 0; i < 300; i++)
 		ck_assert_int_eq(fork_exec_once(inherit, maxfd), 0);
@@ -281,8 +285,8 @@ static void
 every_path(void)
 {
 	/* numeric rhost: libpam's audit code resolves names */
-	static const struct pamtest_login bob = {"bob", "192.0.2.1", "t", NULL};
-	static const struct pamtest_login root = {"root", NULL, NULL, NULL};
+	static const struct h_pam_login bob = {"bob", "192.0.2.1", "t", NULL};
+	static const struct h_pam_login root = {"root", NULL, NULL, NULL};
 	int fd = listen_sock(), i;
 
 	ck_assert_int_eq(pamtest_login2("debug frobnicate", &bob), PAM_SUCCESS);

@@ -3,7 +3,7 @@
  * pamtest_logs.c: the pam suite's logging cases: what the module says
  * through pam_syslog, at which level, how often (one line per login at
  * most), and what `debug` and `quiet` change.  Read from a private
- * /dev/log (pamtest_syslog.h).
+ * /dev/log (h_syslog_run, tests/lib/h_syslog.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,15 +11,14 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "pamtest_listen.h"
+#include "harness.h"
 #include "pamtest_suite.h"
-#include "pamtest_syslog.h"
 
 #define W pamtest_world
 
 static char logbuf[65536];
 
-#define LINES(prio, needle) pamtest_syslog_count(logbuf, (prio), (needle))
+#define LINES(prio, needle) h_syslog_count(logbuf, (prio), (needle))
 #define ALL                 (-1)
 
 struct log_run {
@@ -33,7 +32,7 @@ static int
 log_fn(void *arg)
 {
 	const struct log_run *lr = arg;
-	const struct pamtest_login l = {lr->user, NULL, NULL, NULL};
+	const struct h_pam_login l = {lr->user, NULL, NULL, NULL};
 	int i, bad = 0;
 
 	if (lr->as_nobody &&
@@ -41,7 +40,8 @@ log_fn(void *arg)
 	     setresuid(PAMTEST_NOBODY, PAMTEST_NOBODY, PAMTEST_NOBODY) < 0))
 		return -1;
 	for (i = 0; i < lr->n; i++)
-		bad += pamtest_session(&W, "ftest", &l, NULL) != PAM_SUCCESS;
+		bad += h_pam_session(W.confdir, "ftest", &l, NULL) !=
+		       PAM_SUCCESS;
 	return bad;
 }
 
@@ -56,10 +56,10 @@ capture(const char *extra, const char *user, int n, int as_nobody)
 	char args[512];
 	int rc = -1, r;
 
-	pamtest_args(&W, extra, args, sizeof(args));
-	ck_assert_int_eq(pamtest_service(&W, "ftest", args), 0);
-	r = pamtest_syslog_run(log_fn, &lr, &rc, logbuf, sizeof(logbuf));
-	if (r == PAMTEST_SYSLOG_UNSUPPORTED) {
+	h_pam_args(&W, extra, args, sizeof(args));
+	ck_assert_int_eq(h_pam_service(W.confdir, "ftest", W.module, args), 0);
+	r = h_syslog_run(log_fn, &lr, &rc, logbuf, sizeof(logbuf));
+	if (r == H_SYSLOG_UNSUPPORTED) {
 		fprintf(stderr, "pam logs: no mount namespace here, skipped\n");
 		return 1;
 	}
@@ -83,7 +83,7 @@ END_TEST
 
 START_TEST(test_log_debug)
 {
-	int fd = pamtest_listen(W.sock, 0666);
+	int fd = h_pam_listen(W.sock, 0666);
 
 	ck_assert_int_ge(fd, 0);
 	if (capture(NULL, "alice", 1, 0))
@@ -94,7 +94,7 @@ START_TEST(test_log_debug)
 	ck_assert_int_eq(LINES(LOG_DEBUG, "event for 'alice' sent to"), 1);
 	ck_assert_int_eq(capture("debug", "root", 1, 0), 0);
 	ck_assert_int_eq(LINES(LOG_DEBUG, "'root' skipped"), 1);
-	ck_assert_int_eq(pamtest_drain(fd), 2);
+	ck_assert_int_eq(h_pam_drain(fd), 2);
 	close(fd);
 }
 
@@ -102,7 +102,7 @@ END_TEST
 
 START_TEST(test_log_bad_args)
 {
-	int fd = pamtest_listen(W.sock, 0666);
+	int fd = h_pam_listen(W.sock, 0666);
 
 	ck_assert_int_ge(fd, 0);
 	if (capture("frobnicate min_uid=abc", "alice", 1, 0))
@@ -110,7 +110,7 @@ START_TEST(test_log_bad_args)
 	ck_assert_msg(LINES(ALL, NULL) == 2, "log:\n%s", logbuf);
 	ck_assert_int_eq(LINES(LOG_ERR, "'frobnicate'"), 1);
 	ck_assert_int_eq(LINES(LOG_ERR, "'min_uid=abc'"), 1);
-	ck_assert_int_eq(pamtest_drain(fd), 1);
+	ck_assert_int_eq(h_pam_drain(fd), 1);
 	close(fd);
 }
 
@@ -130,7 +130,7 @@ START_TEST(test_log_quiet)
 	ck_assert_int_eq(capture("quiet spool=/nonexistent", "alice", 1, 0), 0);
 	ck_assert_int_eq(LINES(ALL, NULL), 1);
 	ck_assert_int_eq(LINES(LOG_ERR, "unable to spool the event"), 1);
-	fd = pamtest_listen(W.sock, 0666);
+	fd = h_pam_listen(W.sock, 0666);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(capture("quiet debug", "alice", 1, 0), 0);
 	ck_assert_int_eq(LINES(ALL, NULL), 0);
@@ -142,7 +142,7 @@ END_TEST
 /* A full queue: each spooled login says so once, at LOG_INFO only. */
 START_TEST(test_log_busy)
 {
-	int fd = pamtest_listen(W.sock, 0666), spooled;
+	int fd = h_pam_listen(W.sock, 0666), spooled;
 
 	ck_assert_int_ge(fd, 0);
 	if (capture(NULL, "bob", 40, 0))
@@ -150,7 +150,7 @@ START_TEST(test_log_busy)
 	spooled = LINES(LOG_INFO, "spooled in");
 	ck_assert_int_ge(spooled, 1);
 	ck_assert_int_eq(LINES(ALL, NULL), spooled);
-	ck_assert_int_eq(pamtest_drain(fd) + spooled, 40);
+	ck_assert_int_eq(h_pam_drain(fd) + spooled, 40);
 	close(fd);
 }
 
@@ -158,7 +158,7 @@ END_TEST
 
 START_TEST(test_log_untrusted_socket)
 {
-	int fd = pamtest_listen(W.sock, 0666);
+	int fd = h_pam_listen(W.sock, 0666);
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(chown(W.sock, PAMTEST_NOBODY, PAMTEST_NOBODY), 0);
@@ -167,7 +167,7 @@ START_TEST(test_log_untrusted_socket)
 	ck_assert_msg(LINES(ALL, NULL) == 1, "log:\n%s", logbuf);
 	ck_assert_int_eq(LINES(LOG_ERR, "not owned by root"), 1);
 	ck_assert_int_eq(LINES(LOG_ERR, "spooled in"), 1);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	close(fd);
 }
 

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pamtest_listen.h"
+#include "harness.h"
 #include "pamtest_suite.h"
 
 #define W pamtest_world
@@ -64,7 +64,7 @@ write_e2e(const char *module)
 	FILE *f;
 
 	snprintf(passdb, sizeof(passdb), "%s/passdb", W.dir);
-	ck_assert_int_eq(pamtest_write_file(passdb, "alice:secret:e2e\n"), 0);
+	ck_assert_int_eq(h_write_file(passdb, "alice:secret:e2e\n", 0644), 0);
 	snprintf(path, sizeof(path), "%s/e2e", W.confdir);
 	f = fopen(path, "we");
 	ck_assert_ptr_nonnull(f);
@@ -108,7 +108,7 @@ run_pamtester(const char *password)
 	snprintf(out_path, sizeof(out_path), "%s/pamtester.out", W.dir);
 	(void)unlink(in_path);
 	(void)unlink(out_path);
-	ck_assert_int_eq(pamtest_write_file(in_path, password), 0);
+	ck_assert_int_eq(h_write_file(in_path, password, 0644), 0);
 	in = open(in_path, O_RDONLY | O_CLOEXEC);
 	out = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	ck_assert(in >= 0 && out >= 0);
@@ -131,7 +131,7 @@ pamtester_output(void)
 	long n;
 
 	snprintf(path, sizeof(path), "%s/pamtester.out", W.dir);
-	n = pamtest_read_file(path, buf, sizeof(buf) - 1);
+	n = h_read_into(path, buf, sizeof(buf) - 1);
 	buf[n > 0 ? n : 0] = '\0';
 	return buf;
 }
@@ -139,7 +139,7 @@ pamtester_output(void)
 START_TEST(test_pamtester)
 {
 	const char *module = e2e_module();
-	struct pamtest_dgram d;
+	struct h_pam_dgram d;
 	int fd;
 
 	if (module == NULL)
@@ -147,22 +147,22 @@ START_TEST(test_pamtester)
 	ck_assert_msg(access(PAMTESTER, X_OK) == 0,
 		      "pamtester missing: run make deps");
 	write_e2e(module);
-	fd = pamtest_listen(W.sock, 0666);
+	fd = h_pam_listen(W.sock, 0666);
 	ck_assert_int_ge(fd, 0);
 	/* a wrong password: no session, so no event */
 	ck_assert_int_ne(run_pamtester("wrong\n"), 0);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	ck_assert_msg(run_pamtester("secret\n") == 0, "pamtester:\n%s",
 		      pamtester_output());
 	ck_assert_ptr_nonnull(
 		strstr(pamtester_output(), "successfully opened a session"));
-	ck_assert_int_eq(pamtest_recv(fd, 5000, &d), 1);
+	ck_assert_int_eq(h_pam_recv(fd, 5000, &d), 1);
 	ck_assert(d.decoded);
 	ck_assert_str_eq(d.ev.user, "alice");
 	ck_assert_str_eq(d.ev.service, "e2e");
 	ck_assert(d.has_cred);
 	ck_assert_int_eq(d.cred.uid, 0);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	close(fd);
 	/* the daemon is down: the login still works and is spooled */
 	ck_assert_int_eq(unlink(W.sock), 0);

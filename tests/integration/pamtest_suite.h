@@ -10,12 +10,12 @@
 
 #include <check.h>
 
-#include "pamtest_env.h"
+#include "harness.h"
 
 #define PAMTEST_NOBODY 65534
 
-/* The world of the running test (see pamtest_env.h). */
-extern struct pamtest_env pamtest_world;
+/* The world of the running test (see h_pam_env.h). */
+extern struct h_pam_env pamtest_world;
 
 /* Checked fixture: build and remove pamtest_world (asserts root). */
 void pamtest_world_setup(void);
@@ -27,7 +27,7 @@ void pamtest_world_teardown(void);
  * whose PAM code is returned.  extra: module arguments after the
  * world's own socket=, spool= and daemon_user=root.
  */
-int pamtest_login2(const char *extra, const struct pamtest_login *l);
+int pamtest_login2(const char *extra, const struct h_pam_login *l);
 
 /* Assert that user's spool file holds exactly msg (root, 0600). */
 void pamtest_assert_spooled(const char *user, const char *msg);

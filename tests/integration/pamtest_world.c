@@ -9,13 +9,13 @@
 #include "ft_proto.h"
 #include "pamtest_suite.h"
 
-struct pamtest_env pamtest_world;
+struct h_pam_env pamtest_world;
 
 void
 pamtest_world_setup(void)
 {
 	ck_assert_msg(geteuid() == 0, "the pam suite runs as root");
-	ck_assert_msg(pamtest_env_init(&pamtest_world, NULL) == 0,
+	ck_assert_msg(h_pam_env_init(&pamtest_world, NULL) == 0,
 		      "unable to set up a PAM world for %s",
 		      pamtest_world.module);
 }
@@ -23,22 +23,23 @@ pamtest_world_setup(void)
 void
 pamtest_world_teardown(void)
 {
-	pamtest_env_fini(&pamtest_world);
+	h_pam_env_fini(&pamtest_world);
 }
 
 int
-pamtest_login2(const char *extra, const struct pamtest_login *l)
+pamtest_login2(const char *extra, const struct h_pam_login *l)
 {
-	const struct pamtest_env *e = &pamtest_world;
+	const struct h_pam_env *e = &pamtest_world;
 	char args[1024];
 	int rc_close = -1;
 
-	pamtest_args(e, extra, args, sizeof(args));
-	ck_assert_int_eq(pamtest_service(e, "ftest", args), 0);
-	ck_assert_int_eq(pamtest_session(e, "ftest", l, &rc_close),
+	h_pam_args(e, extra, args, sizeof(args));
+	ck_assert_int_eq(h_pam_service(e->confdir, "ftest", e->module, args),
+			 0);
+	ck_assert_int_eq(h_pam_session(e->confdir, "ftest", l, &rc_close),
 			 PAM_SUCCESS);
 	ck_assert_int_eq(rc_close, PAM_SUCCESS);
-	return pamtest_call(e, "pam_sm_open_session", l, args);
+	return h_pam_call(e, "pam_sm_open_session", l, args);
 }
 
 void
@@ -49,11 +50,11 @@ pamtest_assert_spooled(const char *user, const char *msg)
 	struct stat st;
 	long n;
 
-	pamtest_spool_path(&pamtest_world, user, path, sizeof(path));
+	h_pam_spool_path(&pamtest_world, user, path, sizeof(path));
 	ck_assert_msg(lstat(path, &st) == 0, "no spool file %s", path);
 	ck_assert(S_ISREG(st.st_mode));
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
-	n = pamtest_read_file(path, buf, sizeof(buf));
+	n = h_read_into(path, buf, sizeof(buf));
 	ck_assert_int_eq(n, (long)strlen(msg));
 	ck_assert(memcmp(buf, msg, (size_t)n) == 0);
 	ck_assert_int_eq(ft_event_decode(buf, (size_t)n, &ev), 0);
@@ -66,7 +67,7 @@ pamtest_assert_not_spooled(const char *user)
 	char path[700];
 	struct stat st;
 
-	pamtest_spool_path(&pamtest_world, user, path, sizeof(path));
+	h_pam_spool_path(&pamtest_world, user, path, sizeof(path));
 	ck_assert_msg(lstat(path, &st) < 0, "unexpected spool file %s", path);
 }
 
@@ -75,7 +76,7 @@ pamtest_unspool(const char *user)
 {
 	char path[700];
 
-	pamtest_spool_path(&pamtest_world, user, path, sizeof(path));
+	h_pam_spool_path(&pamtest_world, user, path, sizeof(path));
 	ck_assert_msg(unlink(path) == 0, "no spool file %s", path);
 }
 

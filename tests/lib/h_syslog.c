@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* pamtest_syslog.c: capture syslog() of a child in a private /dev. */
-#include "pamtest_syslog.h"
+/* h_syslog.c: test library: capture syslog() of a child in a private /dev. */
+#include "harness.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "ft_util.h"
-#include "pamtest_listen.h"
 
 #define UNSUPPORTED_EXIT 77
 
@@ -25,22 +24,6 @@ struct reader {
 	int outfd;
 	atomic_int stop;
 };
-
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* Forward every message queued now, each as one line. */
 static void
@@ -55,7 +38,7 @@ forward(const struct reader *rd)
 				msg[i] = ' ';
 		}
 		msg[n] = '\n';
-		(void)write_all(rd->outfd, msg, (size_t)n + 1);
+		(void)h_write_all(rd->outfd, msg, (size_t)n + 1);
 	}
 }
 
@@ -92,7 +75,7 @@ private_dev(void)
 }
 
 static void FT_NORETURN
-child(int outfd, pamtest_syslog_fn fn, void *arg)
+child(int outfd, h_syslog_fn fn, void *arg)
 {
 	struct reader rd = {.outfd = outfd};
 	pthread_t th;
@@ -100,7 +83,7 @@ child(int outfd, pamtest_syslog_fn fn, void *arg)
 
 	if (private_dev() < 0)
 		_exit(UNSUPPORTED_EXIT);
-	rd.logfd = pamtest_listen("/dev/log", 0666);
+	rd.logfd = h_pam_listen("/dev/log", 0666);
 	if (rd.logfd < 0 || pthread_create(&th, NULL, reader_main, &rd) != 0)
 		_exit(2);
 	closelog(); /* forget any connection inherited from the parent */
@@ -108,8 +91,8 @@ child(int outfd, pamtest_syslog_fn fn, void *arg)
 	closelog();
 	atomic_store(&rd.stop, 1);
 	(void)pthread_join(th, NULL);
-	(void)write_all(outfd, "\n", 1);
-	(void)write_all(outfd, (const char *)&rc, sizeof(rc));
+	(void)h_write_all(outfd, "\n", 1);
+	(void)h_write_all(outfd, (const char *)&rc, sizeof(rc));
 	_exit(0);
 }
 
@@ -139,8 +122,7 @@ collect(int fd, int *ret_rc, char *buf, size_t cap)
 }
 
 int
-pamtest_syslog_run(pamtest_syslog_fn fn, void *arg, int *ret_rc, char *buf,
-		   size_t cap)
+h_syslog_run(h_syslog_fn fn, void *arg, int *ret_rc, char *buf, size_t cap)
 {
 	int p[2], status = 0, r;
 	pid_t pid;
@@ -160,12 +142,12 @@ pamtest_syslog_run(pamtest_syslog_fn fn, void *arg, int *ret_rc, char *buf,
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
 		return -1;
 	if (WEXITSTATUS(status) == UNSUPPORTED_EXIT)
-		return PAMTEST_SYSLOG_UNSUPPORTED;
+		return H_SYSLOG_UNSUPPORTED;
 	return WEXITSTATUS(status) == 0 ? r : -1;
 }
 
 int
-pamtest_syslog_count(const char *buf, int prio, const char *needle)
+h_syslog_count(const char *buf, int prio, const char *needle)
 {
 	const char *line = buf;
 	int n = 0;

@@ -739,7 +739,7 @@ END_TEST
 /* ---- the daemon's config --------------------------------------------- */
 
 static const char want_conf[] =
-	"; written by tests/harness.c (h_write_config)\n"
+	"; written by tests/lib/h_daemon.c (h_write_config)\n"
 	"\n[ldap]\n"
 	"uri = ldap://127.0.0.1:1\n"
 	"bind_dn = cn=ftrack-sync,ou=services,dc=example,dc=com\n"

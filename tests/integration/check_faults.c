@@ -42,27 +42,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon_util.h"
-#include "faults_util.h"
 #include "ft_err.h"
 #include "ft_util.h"
 #include "harness.h"
 
 Suite *faults_suite(void);
-
-#if defined(__SANITIZE_ADDRESS__)
-#define FX_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FX_ASAN 1
-#endif
-#endif
-
-#ifdef FX_ASAN
-#define FX_ASAN_OR(a, b) (a)
-#else
-#define FX_ASAN_OR(a, b) (b)
-#endif
 
 #define WAIT_MS  30000u /* bound of every wait */
 #define UUID_KEY "ftrack_syncd.uuid"
@@ -98,7 +82,7 @@ static struct {
 	struct h_emu *emu;
 	char *conf;
 	struct h_proc *d;
-	struct fu_relay *relay;
+	struct h_relay *relay;
 	const char *fresh[MAX_NAMES]; /* must end in ftrack once */
 	size_t nfresh;
 	const char *gone[MAX_NAMES]; /* deleted from LDAP */
@@ -149,7 +133,7 @@ static void
 world_teardown(void)
 {
 	h_proc_stop(W.d);
-	fu_relay_stop(W.relay);
+	h_relay_stop(W.relay);
 	h_emu_stop(W.emu);
 	h_slapd_stop(W.slapd);
 	free(W.conf);
@@ -162,20 +146,6 @@ world_teardown(void)
 }
 
 /* ---- small helpers that assert -------------------------------------------- */
-
-static void fmt(char *buf, size_t cap, const char *f, ...) FT_PRINTF(3, 4);
-
-static void
-fmt(char *buf, size_t cap, const char *f, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, f);
-	n = vsnprintf(buf, cap, f, ap);
-	va_end(ap);
-	ck_assert_msg(n >= 0 && (size_t)n < cap, "'%s' does not fit", f);
-}
 
 static void
 sleep_ms(long ms)
@@ -194,33 +164,18 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The last 6000 bytes of a file on stderr, to explain a failure. */
-static void
-dump_file(const char *path)
-{
-	size_t len = 0;
-	char *text = h_read_file(path, &len);
-	const char *from = text;
-
-	if (text != NULL && len > 6000)
-		from = text + len - 6000;
-	(void)fprintf(stderr, "---- %s (end) ----\n%s\n----\n", path,
-		      from != NULL ? from : "(none)");
-	free(text);
-}
-
 static void
 wait_or_fail(bool (*cond)(void *), void *arg, const char *what)
 {
 	if (h_wait_until(cond, arg, WAIT_MS))
 		return;
-	dump_file(W.log);
+	h_show_tail(W.log);
 	if (W.emu != NULL) {
 		char emu_log[PATH_MAX];
 
-		fmt(emu_log, sizeof(emu_log), "%s/emulator.log",
-		    h_emu_dir(W.emu));
-		dump_file(emu_log);
+		h_fx_fmt(emu_log, sizeof(emu_log), "%s/emulator.log",
+			 h_emu_dir(W.emu));
+		h_show_tail(emu_log);
 	}
 	ck_abort_msg("timed out after %u ms waiting for %s", WAIT_MS, what);
 }
@@ -255,6 +210,42 @@ skipped_by_env(const char *name)
 	return only != NULL && strstr(name, only) == NULL;
 }
 
+/*
+ * Append one line "kind|field|field|...\n" to the file named by
+ * $FAULT_MATRIX_OUT (nothing when it is unset or empty), in one write.
+ * A field must not hold '|' or a line break.  Returns FT_OK, FT_E_INVAL
+ * (a bad field) or FT_E_IO.
+ */
+static int
+matrix_line(const char *kind, const char *const fields[], size_t n)
+{
+	const char *out = getenv("FAULT_MATRIX_OUT");
+	char line[4096];
+	size_t len, i;
+	int fd, r = FT_OK;
+
+	if (out == NULL || out[0] == '\0')
+		return FT_OK;
+	len = (size_t)snprintf(line, sizeof(line), "%s", kind);
+	for (i = 0; i < n && len < sizeof(line); i++) {
+		if (strpbrk(fields[i], "|\r\n") != NULL)
+			return FT_E_INVAL;
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "|%s",
+					fields[i]);
+	}
+	if (len + 1 >= sizeof(line))
+		return FT_E_INVAL;
+	line[len++] = '\n';
+	fd = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return FT_E_IO;
+	if (!h_write_all(fd, line, len))
+		r = FT_E_IO;
+	if (close(fd) < 0)
+		r = FT_E_IO;
+	return r;
+}
+
 /* ---- the world ------------------------------------------------------------ */
 
 /* Write the config: BASE_CONFIG, the row's lines, then more. */
@@ -263,8 +254,8 @@ config(const char *more)
 {
 	char text[4096];
 
-	fmt(text, sizeof(text), "%s%s%s", BASE_CONFIG,
-	    W.extra != NULL ? W.extra : "", more != NULL ? more : "");
+	h_fx_fmt(text, sizeof(text), "%s%s%s", BASE_CONFIG,
+		 W.extra != NULL ? W.extra : "", more != NULL ? more : "");
 	free(W.conf);
 	W.conf = h_write_config(W.dir, W.slapd, W.emu, text);
 	ck_assert_ptr_nonnull(W.conf);
@@ -286,15 +277,15 @@ cmd(const char *words, char *out)
 	size_t n = 0;
 	int st = 0;
 
-	fmt(buf, sizeof(buf), "%s", words);
+	h_fx_fmt(buf, sizeof(buf), "%s", words);
 	for (w = strtok_r(buf, " ", &save); w != NULL && n < 15;
 	     w = strtok_r(NULL, " ", &save))
 		args[n++] = w;
 	args[n] = NULL;
-	fmt(out, PATH_MAX, "%s/cmd-%u.out", W.dir, ++W.nrun);
+	h_fx_fmt(out, PATH_MAX, "%s/cmd-%u.out", W.dir, ++W.nrun);
 	ck_assert_int_eq(h_daemon_run(W.conf, args, out, WAIT_MS, &st), FT_OK);
-	if (du_sanitizer_report(out)) {
-		dump_file(out);
+	if (h_san_file(out)) {
+		h_show_tail(out);
 		ck_abort_msg("sanitizer report from '%s'", words);
 	}
 	ck_assert_msg(WIFEXITED(st), "'%s': wait status 0x%x", words, st);
@@ -309,7 +300,7 @@ expect_cmd(const char *words, int code)
 	int got = cmd(words, out);
 
 	if (got != code)
-		dump_file(out);
+		h_show_tail(out);
 	ck_assert_msg(got == code, "'%s' exited %d, expected %d", words, got,
 		      code);
 }
@@ -321,11 +312,11 @@ expect_cmd_says(const char *words, int code, const char *text)
 	char out[PATH_MAX];
 	int got = cmd(words, out);
 
-	if (got != code || du_file_count(out, text) < 1)
-		dump_file(out);
+	if (got != code || h_file_count(out, text) < 1)
+		h_show_tail(out);
 	ck_assert_msg(got == code, "'%s' exited %d, expected %d", words, got,
 		      code);
-	ck_assert_msg(du_file_count(out, text) >= 1, "'%s' did not say '%s'",
+	ck_assert_msg(h_file_count(out, text) >= 1, "'%s' did not say '%s'",
 		      words, text);
 }
 
@@ -350,9 +341,9 @@ world_up(unsigned sizelimit, const char *extra)
 {
 	W.dir = h_tmpdir();
 	ck_assert_ptr_nonnull(W.dir);
-	fmt(W.state, sizeof(W.state), "%s/state", W.dir);
-	fmt(W.sock, sizeof(W.sock), "%s/notify.sock", W.dir);
-	fmt(W.log, sizeof(W.log), "%s/daemon.log", W.dir);
+	h_fx_fmt(W.state, sizeof(W.state), "%s/state", W.dir);
+	h_fx_fmt(W.sock, sizeof(W.sock), "%s/notify.sock", W.dir);
+	h_fx_fmt(W.log, sizeof(W.log), "%s/daemon.log", W.dir);
 	W.extra = extra;
 	W.slapd = h_slapd_start(H_LDIF_PEOPLE, sizelimit);
 	ck_assert_msg(W.slapd != NULL, "slapd did not start");
@@ -372,7 +363,7 @@ daemon_ready(void *arg)
 	(void)arg;
 	if (exited())
 		return true;
-	fd = du_sender_open(W.sock);
+	fd = h_sender_open(W.sock);
 	if (fd < 0)
 		return false;
 	(void)close(fd);
@@ -386,7 +377,7 @@ daemon_start(void)
 	ck_assert_ptr_nonnull(W.d);
 	(void)h_wait_until(daemon_ready, NULL, WAIT_MS);
 	if (exited()) {
-		dump_file(W.log);
+		h_show_tail(W.log);
 		ck_abort_msg("ftrack-syncd exited at start");
 	}
 	ck_assert_msg(daemon_ready(NULL), "ftrack-syncd does not listen");
@@ -402,10 +393,10 @@ daemon_stop(void)
 	r = h_proc_wait(W.d, WAIT_MS, &st);
 	h_proc_stop(W.d);
 	W.d = NULL;
-	if (du_sanitizer_report(W.log) || r != FT_OK || !WIFEXITED(st) ||
+	if (h_san_file(W.log) || r != FT_OK || !WIFEXITED(st) ||
 	    WEXITSTATUS(st) != 0)
-		dump_file(W.log);
-	ck_assert_msg(!du_sanitizer_report(W.log), "sanitizer report");
+		h_show_tail(W.log);
+	ck_assert_msg(!h_san_file(W.log), "sanitizer report");
 	ck_assert_msg(r == FT_OK, "ftrack-syncd did not stop on SIGTERM");
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		      "ftrack-syncd: wait status 0x%x after SIGTERM", st);
@@ -422,7 +413,7 @@ daemon_kill(void)
 	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	h_proc_stop(W.d);
 	W.d = NULL;
-	ck_assert_msg(!du_sanitizer_report(W.log), "sanitizer report");
+	ck_assert_msg(!h_san_file(W.log), "sanitizer report");
 }
 
 static void
@@ -435,7 +426,7 @@ daemon_signal(int sig)
 static void
 login(const char *user)
 {
-	int r = du_login(W.sock, user);
+	int r = h_login(W.sock, user);
 
 	ck_assert_msg(r == FT_OK, "unable to send the login of '%s': %s", user,
 		      r == FT_E_IO ? strerror(errno) : ft_strerror(r));
@@ -452,7 +443,7 @@ login(const char *user)
 static bool
 provisioned(void *arg)
 {
-	return !du_queued(W.state, arg) && du_emu_users_named(W.emu, arg) >= 1;
+	return !h_queued(W.state, arg) && h_emu_named(W.emu, arg) >= 1;
 }
 
 static void
@@ -460,7 +451,7 @@ wait_provisioned(const char *user)
 {
 	char what[256];
 
-	fmt(what, sizeof(what), "'%s' to be provisioned", user);
+	h_fx_fmt(what, sizeof(what), "'%s' to be provisioned", user);
 	wait_or_fail(provisioned, arg_of(user), what);
 }
 
@@ -468,14 +459,14 @@ wait_provisioned(const char *user)
 static bool
 in_ftrack(void *arg)
 {
-	return du_emu_users_named(W.emu, arg) >= 1;
+	return h_emu_named(W.emu, arg) >= 1;
 }
 
 /* arg: text expected in the daemon's log. */
 static bool
 log_has(void *arg)
 {
-	return du_file_count(W.log, arg) > 0;
+	return h_file_count(W.log, arg) > 0;
 }
 
 static void
@@ -483,7 +474,7 @@ wait_log(const char *text)
 {
 	char what[512];
 
-	fmt(what, sizeof(what), "'%s' in the daemon's log", text);
+	h_fx_fmt(what, sizeof(what), "'%s' in the daemon's log", text);
 	wait_or_fail(log_has, arg_of(text), what);
 }
 
@@ -491,14 +482,14 @@ static bool
 queue_empty(void *arg)
 {
 	(void)arg;
-	return du_queue_count(W.state, "queue") == 0;
+	return h_queue_count(W.state, "queue") == 0;
 }
 
 /* arg: a user.  Journaled in queue/. */
 static bool
 queued(void *arg)
 {
-	return du_queued(W.state, arg);
+	return h_queued(W.state, arg);
 }
 
 /* No emulator fault is waiting to be taken. */
@@ -506,29 +497,29 @@ static bool
 faults_taken(void *arg)
 {
 	(void)arg;
-	return du_emu_stat(W.emu, "faults_pending") == 0;
+	return h_emu_stat(W.emu, "faults_pending") == 0;
 }
 
 /* arg: long long *: the emulator answered at least that many requests. */
 static bool
 requests_at_least(void *arg)
 {
-	return du_emu_stat(W.emu, "requests") >= *(const long long *)arg;
+	return h_emu_stat(W.emu, "requests") >= *(const long long *)arg;
 }
 
 /* arg: int *: a request waits unread in the socket of that port. */
 static bool
 unread_at(void *arg)
 {
-	return fu_tcp_unread(*(const int *)arg) == 1;
+	return h_tcp_unread(*(const int *)arg) == 1;
 }
 
 /* The user is journaled and not in ftrack (yet). */
 static void
 assert_waiting(const char *user)
 {
-	ck_assert_msg(du_queued(W.state, user), "'%s' is not in queue/", user);
-	ck_assert_int_eq(du_emu_users_named(W.emu, user), 0);
+	ck_assert_msg(h_queued(W.state, user), "'%s' is not in queue/", user);
+	ck_assert_int_eq(h_emu_named(W.emu, user), 0);
 }
 
 /* ---- the emulator ---------------------------------------------------------- */
@@ -558,7 +549,7 @@ emu_config(const char *spec)
 static long long
 emu_requests(void)
 {
-	long long n = du_emu_stat(W.emu, "requests");
+	long long n = h_emu_stat(W.emu, "requests");
 
 	ck_assert_int_ge(n, 0);
 	return n;
@@ -569,7 +560,7 @@ static long long
 emu_last_seq(void)
 {
 	long long seq = -1;
-	char *log = du_emu_log(W.emu, 0, &seq);
+	char *log = h_emu_log(W.emu, 0, &seq);
 
 	ck_assert_ptr_nonnull(log);
 	free(log);
@@ -595,7 +586,7 @@ wait_faults_done(long n)
 
 	wait_or_fail(faults_taken, NULL, "every fault to be taken");
 	for (i = 0; i < WAIT_MS / 10; i++) {
-		char *log = du_emu_log(W.emu, 0, NULL);
+		char *log = h_emu_log(W.emu, 0, NULL);
 		const char *p = log;
 		long got = 0;
 
@@ -619,7 +610,7 @@ log_by_arrival(long long seq)
 	json_t *log, *sorted;
 	size_t i, j, n;
 
-	fmt(path, sizeof(path), "/_emulator/log?since=%lld", seq);
+	h_fx_fmt(path, sizeof(path), "/_emulator/log?since=%lld", seq);
 	log = h_emu_get(W.emu, path);
 	ck_assert_ptr_nonnull(log);
 	n = json_array_size(log);
@@ -692,7 +683,7 @@ static bool
 slapd_stopped(void *arg)
 {
 	(void)arg;
-	return fu_proc_stopped(h_slapd_pid(W.slapd));
+	return h_pid_stopped(h_slapd_pid(W.slapd));
 }
 
 /* Freeze slapd (SIGSTOP) and wait until it is stopped. */
@@ -711,47 +702,24 @@ leaver(const char *uid)
 {
 	char ldif[256];
 
-	fmt(ldif, sizeof(ldif),
-	    "dn: uid=%s,ou=people,dc=example,dc=com\nchangetype: delete\n",
-	    uid);
+	h_fx_fmt(ldif, sizeof(ldif),
+		 "dn: uid=%s,ou=people,dc=example,dc=com\nchangetype: delete\n",
+		 uid);
 	ck_assert_int_eq(h_slapd_modify(W.slapd, ldif), FT_OK);
 	ck_assert_uint_lt(W.ngone, MAX_NAMES);
 	W.gone[W.ngone++] = uid;
-}
-
-/* (uid=<uid escaped per RFC 4515>) into buf. */
-static void
-uid_filter(const char *uid, char *buf, size_t cap)
-{
-	size_t len = 0;
-
-	fmt(buf, cap, "(uid=");
-	len = strlen(buf);
-	for (; *uid != '\0'; uid++) {
-		if (strchr("*()\\", *uid) != NULL)
-			len += (size_t)snprintf(buf + len, cap - len, "\\%02x",
-						(unsigned char)*uid);
-		else if (len + 1 < cap)
-			buf[len++] = *uid;
-		ck_assert_uint_lt(len + 2, cap);
-	}
-	buf[len++] = ')';
-	buf[len] = '\0';
 }
 
 /* user's uuid marker equals the entryUUID of its LDAP entry. */
 static void
 assert_marker(const char *user)
 {
-	char filter[256], *want, *got = NULL;
+	char *want, *got = NULL;
 
-	uid_filter(user, filter, sizeof(filter));
-	want = h_ldap_values(h_slapd_uri(W.slapd), filter, "entryUUID");
-	ck_assert_ptr_nonnull(want);
-	ck_assert_msg(strchr(want, '\n') == want + strlen(want) - 1,
-		      "%s: not exactly one entryUUID", filter);
-	want[strlen(want) - 1] = '\0';
-	ck_assert_int_eq(du_emu_markers(W.emu, user, UUID_KEY, &got), 1);
+	/* NULL: no entry, or not exactly one entryUUID */
+	want = h_ldap_entry_uuid(h_slapd_uri(W.slapd), user);
+	ck_assert_msg(want != NULL, "'%s': not exactly one entryUUID", user);
+	ck_assert_int_eq(h_emu_user_markers(W.emu, user, UUID_KEY, &got), 1);
 	ck_assert_ptr_nonnull(got);
 	ck_assert_str_eq(got, want);
 	free(got);
@@ -767,7 +735,7 @@ report(const char *name)
 	char path[PATH_MAX];
 	json_error_t je;
 
-	fmt(path, sizeof(path), "%s/reports/%s", W.state, name);
+	h_fx_fmt(path, sizeof(path), "%s/reports/%s", W.state, name);
 	return json_load_file(path, 0, &je);
 }
 
@@ -850,17 +818,17 @@ assert_person(const json_t *users, const char *name)
 	bool left = is_gone(name) && W.gone_done;
 
 	ck_assert_msg(u != NULL, "'%s' is not in ftrack: lost", name);
-	ck_assert_int_eq(du_emu_markers(W.emu, name, UUID_KEY, NULL), 1);
+	ck_assert_int_eq(h_emu_user_markers(W.emu, name, UUID_KEY, NULL), 1);
 	if (!is_gone(name))
 		assert_marker(name);
 	if (!inactive_ok)
 		ck_assert_msg(json_is_true(json_object_get(u, "is_active")) ==
 				      !left,
 			      "'%s' is %s", name, left ? "active" : "inactive");
-	ck_assert_msg(du_emu_markers(W.emu, name, GONE_KEY, NULL) ==
+	ck_assert_msg(h_emu_user_markers(W.emu, name, GONE_KEY, NULL) ==
 			      (left ? 1 : 0),
 		      "'%s': wrong deactivated markers", name);
-	ck_assert_msg(!du_queued(W.state, name), "'%s' is still queued", name);
+	ck_assert_msg(!h_queued(W.state, name), "'%s' is still queued", name);
 }
 
 /* Nobody but the leavers inactive or marked; no user twice. */
@@ -919,8 +887,8 @@ assert_outcome(void)
 	for (i = 0; i < W.nfresh; i++)
 		assert_person(users, W.fresh[i]);
 	json_decref(users);
-	ck_assert_int_eq(du_queue_count(W.state, "queue"), 0);
-	ck_assert_int_eq(du_queue_count(W.state, "queue/failed"), 0);
+	ck_assert_int_eq(h_queue_count(W.state, "queue"), 0);
+	ck_assert_int_eq(h_queue_count(W.state, "queue/failed"), 0);
 }
 
 /* ---- a private tmpfs over state/ ----------------------------------------- */
@@ -935,7 +903,7 @@ state_on_tmpfs(const char *size)
 {
 	char opts[64];
 
-	fmt(opts, sizeof(opts), "size=%s,mode=0700", size);
+	h_fx_fmt(opts, sizeof(opts), "size=%s,mode=0700", size);
 	if (unshare(CLONE_NEWNS) < 0 ||
 	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		W.skipped = "not run: no private mount namespace here";
@@ -1026,8 +994,8 @@ row_ldap_failover(void)
 
 	ck_assert_int_gt(closed, 0);
 	world_up(0, NULL);
-	fmt(extra, sizeof(extra), "ldap.uri = ldap://127.0.0.1:%d %s\n", closed,
-	    h_slapd_uri(W.slapd));
+	h_fx_fmt(extra, sizeof(extra), "ldap.uri = ldap://127.0.0.1:%d %s\n",
+		 closed, h_slapd_uri(W.slapd));
 	config(extra);
 	connected_daemon();
 	login("yamada");
@@ -1082,10 +1050,10 @@ row_ldap_garbage(void)
 	char extra[128];
 
 	world_up(0, NULL);
-	W.relay = fu_relay_start(FU_RELAY_JUNK, 0);
+	W.relay = h_relay_start(H_RELAY_JUNK, 0);
 	ck_assert_ptr_nonnull(W.relay);
-	fmt(extra, sizeof(extra), "ldap.uri = ldap://127.0.0.1:%d\n",
-	    fu_relay_port(W.relay));
+	h_fx_fmt(extra, sizeof(extra), "ldap.uri = ldap://127.0.0.1:%d\n",
+		 h_relay_port(W.relay));
 	config(extra);
 	leaver("dave");
 	daemon_start();
@@ -1093,7 +1061,7 @@ row_ldap_garbage(void)
 	wait_log("retry 'zoe'");
 	assert_waiting("zoe");
 	expect_held();
-	ck_assert_int_ge(fu_relay_accepted(W.relay), 2);
+	ck_assert_int_ge(h_relay_accepted(W.relay), 2);
 	config(NULL); /* LDAP again: the login waiting is provisioned */
 	daemon_signal(SIGHUP);
 	wait_log("configuration reloaded");
@@ -1120,9 +1088,9 @@ http_row(const char *spec, bool transient, const char *extra)
 	world_up(0, extra);
 	leaver("dave");
 	daemon_start();
-	fmt(faults, sizeof(faults),
-	    "[{\"count\": 1, %s}, {\"skip\": 1, \"count\": 1, %s}]", spec,
-	    spec);
+	h_fx_fmt(faults, sizeof(faults),
+		 "[{\"count\": 1, %s}, {\"skip\": 1, \"count\": 1, %s}]", spec,
+		 spec);
 	emu_fault(faults);
 	login("zoe");
 	wait_provisioned("zoe");
@@ -1130,9 +1098,9 @@ http_row(const char *spec, bool transient, const char *extra)
 	assert_fault_hit_write(0, 1); /* one look-up, then the write */
 	reads = dry_run_requests();
 	seq = emu_last_seq();
-	fmt(faults, sizeof(faults),
-	    "[{\"count\": 1, %s}, {\"skip\": %lld, \"count\": 1, %s}]", spec,
-	    reads, spec);
+	h_fx_fmt(faults, sizeof(faults),
+		 "[{\"count\": 1, %s}, {\"skip\": %lld, \"count\": 1, %s}]",
+		 spec, reads, spec);
 	emu_fault(faults);
 	if (!transient) {
 		expect_cmd(APPLY, 1);
@@ -1228,7 +1196,7 @@ reconcile_bg(void)
 	char out[PATH_MAX];
 	struct h_proc *p;
 
-	fmt(out, sizeof(out), "%s/bg-%u.out", W.dir, ++W.nrun);
+	h_fx_fmt(out, sizeof(out), "%s/bg-%u.out", W.dir, ++W.nrun);
 	p = h_proc_start(argv, out);
 	ck_assert_ptr_nonnull(p);
 	return p;
@@ -1266,7 +1234,7 @@ row_auth_revoked(void)
 	st = bg_finish(bg);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status 0x%x", st);
 	assert_result("errors");
-	ck_assert_int_ge(du_emu_stat(W.emu, "requests"), target + 1);
+	ck_assert_int_ge(h_emu_stat(W.emu, "requests"), target + 1);
 	/* logins while revoked wait */
 	emu_config("{\"latency_ms\": 0}");
 	daemon_start();
@@ -1275,7 +1243,7 @@ row_auth_revoked(void)
 	assert_waiting("zoe");
 	/* a new key: the key file rewritten and a reload */
 	emu_config("{\"personal_keys\": {\"" H_EMU_USER "\": \"new-key\"}}");
-	fmt(path, sizeof(path), "%s/ftrack.secret", W.dir);
+	h_fx_fmt(path, sizeof(path), "%s/ftrack.secret", W.dir);
 	ck_assert_int_eq(h_write_file(path, "new-key", 0600), FT_OK);
 	daemon_signal(SIGHUP);
 	wait_log("configuration reloaded");
@@ -1292,7 +1260,7 @@ row_seat_cap(void)
 	world_up(0, "policy.login_cooldown = 0\n");
 	daemon_start();
 	/* every seat taken: the API user and the seeded people */
-	fmt(spec, sizeof(spec), "{\"seat_cap\": %zu}", NSEEDED + 1);
+	h_fx_fmt(spec, sizeof(spec), "{\"seat_cap\": %zu}", NSEEDED + 1);
 	emu_config(spec);
 	login("zoe");
 	wait_provisioned("zoe");
@@ -1347,7 +1315,7 @@ row_kill_lookup(void)
 	int port;
 
 	world_up(0, "ldap.timeout = 10\n");
-	port = fu_uri_port(h_slapd_uri(W.slapd));
+	port = h_uri_port(h_slapd_uri(W.slapd));
 	ck_assert_int_gt(port, 0);
 	daemon_start();
 	login("zoe");
@@ -1372,9 +1340,9 @@ row_kill_write(void)
 	login("zoe");
 	wait_or_fail(faults_taken, NULL, "zoe's write to reach ftrack");
 	daemon_kill();
-	ck_assert(du_queued(W.state, "zoe"));
+	ck_assert(h_queued(W.state, "zoe"));
 	wait_or_fail(in_ftrack, arg_of("zoe"), "the write to land");
-	ck_assert(du_queued(W.state, "zoe")); /* nobody took the answer */
+	ck_assert(h_queued(W.state, "zoe")); /* nobody took the answer */
 	daemon_start();
 	wait_or_fail(queue_empty, NULL, "the queue to empty");
 	wait_log("unchanged 'zoe'");
@@ -1389,7 +1357,7 @@ row_kill_reconcile_reads(void)
 
 	world_up(0, "ldap.timeout = 10\n");
 	leaver("dave");
-	port = fu_uri_port(h_slapd_uri(W.slapd));
+	port = h_uri_port(h_slapd_uri(W.slapd));
 	slapd_freeze();
 	bg = reconcile_bg();
 	wait_or_fail(unread_at, &port, "the reconcile's request in slapd");
@@ -1397,7 +1365,7 @@ row_kill_reconcile_reads(void)
 	st = bg_finish(bg);
 	ck_assert(WIFSIGNALED(st));
 	ck_assert_int_eq(h_slapd_resume(W.slapd), FT_OK);
-	ck_assert_int_eq(du_emu_ops(W.emu, "update"), 0);
+	ck_assert_int_eq(h_emu_stat2(W.emu, "operations", "update"), 0);
 	expect_applied();
 }
 
@@ -1423,7 +1391,8 @@ row_kill_reconcile_apply(void)
 		W.fresh[W.nfresh++] = unseeded[i];
 	target = dry_run_requests();
 	target += emu_requests() + 3;
-	writes = -(du_emu_ops(W.emu, "create") + du_emu_ops(W.emu, "update"));
+	writes = -(h_emu_stat2(W.emu, "operations", "create") +
+		   h_emu_stat2(W.emu, "operations", "update"));
 	emu_config("{\"latency_ms\": 300}");
 	bg = reconcile_bg();
 	wait_or_fail(requests_at_least, &target, "three writes");
@@ -1431,7 +1400,8 @@ row_kill_reconcile_apply(void)
 	st = bg_finish(bg);
 	ck_assert(WIFSIGNALED(st));
 	/* each creation and each deactivation is two operations */
-	writes += du_emu_ops(W.emu, "create") + du_emu_ops(W.emu, "update");
+	writes += h_emu_stat2(W.emu, "operations", "create") +
+		  h_emu_stat2(W.emu, "operations", "update");
 	ck_assert_msg(writes >= 6 && writes < (long long)(2 * (KILL_LEAVERS +
 							       NUNSEEDED)),
 		      "%lld writes before the kill", writes);
@@ -1452,7 +1422,7 @@ row_state_full(void)
 		return;
 	leaver("dave");
 	daemon_start();
-	fmt(filler, sizeof(filler), "%s/filler", W.state);
+	h_fx_fmt(filler, sizeof(filler), "%s/filler", W.state);
 	fill_up(filler);
 	login("zoe");
 	wait_log("unable to journal the login of 'zoe'");
@@ -1486,7 +1456,7 @@ row_state_readonly(void)
 	wait_or_fail(in_ftrack, arg_of("zoe"), "zoe, from memory");
 	/* the reconcile cannot take its lock: it does not run */
 	expect_cmd_says(APPLY, 1, "unable to start the reconcile");
-	ck_assert_int_eq(du_emu_ops(W.emu, "update"), 0);
+	ck_assert_int_eq(h_emu_stat2(W.emu, "operations", "update"), 0);
 	ck_assert_int_eq(mount(NULL, W.state, NULL, MS_REMOUNT | MS_BIND, NULL),
 			 0);
 	expect_applied();
@@ -1522,7 +1492,7 @@ report_finished(const char *iso)
 	ck_assert_ptr_nonnull(rep);
 	ck_assert_int_eq(json_object_set_new(rep, "finished", json_string(iso)),
 			 0);
-	fmt(path, sizeof(path), "%s/reports/last-reconcile.json", W.state);
+	h_fx_fmt(path, sizeof(path), "%s/reports/last-reconcile.json", W.state);
 	ck_assert_int_eq(json_dump_file(rep, path, 0), 0);
 	json_decref(rep);
 }
@@ -1531,7 +1501,7 @@ report_finished(const char *iso)
 static bool
 metrics_recent(void *arg)
 {
-	long long t = du_metric(W.state, "last_reconcile_timestamp_seconds");
+	long long t = h_metric(W.state, "last_reconcile_timestamp_seconds");
 
 	(void)arg;
 	return t > (long long)time(NULL) - 120 &&
@@ -1556,10 +1526,11 @@ row_clock(void)
 	wait_or_fail(metrics_recent, NULL, "the metrics to show the run");
 	assert_result("applied");
 	W.gone_done = true;
-	ck_assert_int_eq(du_metric(W.state, "user_changes_total{action="
-					    "\"deactivated\"}"),
+	ck_assert_int_eq(h_metric(W.state, "user_changes_total{action="
+					   "\"deactivated\"}"),
 			 1);
-	ck_assert_int_eq(du_emu_markers(W.emu, "dave", GONE_KEY, &value), 1);
+	ck_assert_int_eq(h_emu_user_markers(W.emu, "dave", GONE_KEY, &value),
+			 1);
 	assert_utc_now("the deactivated marker", value);
 	free(value);
 	rep = report("last-reconcile.json");
@@ -1574,7 +1545,7 @@ static bool
 two_refusals(void *arg)
 {
 	(void)arg;
-	return du_file_count(W.log, "keeping the old one") >= 2;
+	return h_file_count(W.log, "keeping the old one") >= 2;
 }
 
 static void
@@ -1590,7 +1561,7 @@ row_sighup_broken(void)
 	wait_log("keeping the old one");
 	/* a secret file others may read */
 	config(NULL);
-	fmt(path, sizeof(path), "%s/ldap.secret", W.dir);
+	h_fx_fmt(path, sizeof(path), "%s/ldap.secret", W.dir);
 	ck_assert_int_eq(chmod(path, 0644), 0);
 	daemon_signal(SIGHUP);
 	wait_or_fail(two_refusals, NULL, "the second refused reload");
@@ -1598,7 +1569,7 @@ row_sighup_broken(void)
 	wait_provisioned("yamada");
 	ck_assert(!exited());
 	expect_cmd_says(APPLY, 2, "ldap.secret");
-	ck_assert_int_eq(du_emu_ops(W.emu, "update"), 0);
+	ck_assert_int_eq(h_emu_stat2(W.emu, "operations", "update"), 0);
 	ck_assert_int_eq(chmod(path, 0600), 0);
 	daemon_signal(SIGHUP);
 	wait_log("configuration reloaded");
@@ -1744,7 +1715,7 @@ START_TEST(test_row)
 	}
 	(void)fprintf(stderr, "faults: %-58.58s %5.1f s\n", r->fault,
 		      now_s() - t0);
-	ck_assert_int_eq(fu_matrix_line("FAULT", fields, 4), FT_OK);
+	ck_assert_int_eq(matrix_line("FAULT", fields, 4), FT_OK);
 }
 
 END_TEST
@@ -1759,24 +1730,6 @@ END_TEST
 #define HTTP_EACH     10 /* drops, and 503s, of the HTTP failures */
 #define FD_SLACK      2  /* fds that may come and go (a connection) */
 
-/*
- * Under ASan, freed memory is held in a quarantine of 256 MiB by default,
- * which would be most of what the memory bound measures: keep it at 16
- * MiB for the daemon started next (it inherits the environment).
- */
-static void
-asan_small_quarantine(void)
-{
-#ifdef FX_ASAN
-	const char *old = getenv("ASAN_OPTIONS");
-	char opts[1024];
-
-	fmt(opts, sizeof(opts), "%s%squarantine_size_mb=16",
-	    old != NULL ? old : "", old != NULL && old[0] != '\0' ? ":" : "");
-	ck_assert_int_eq(setenv("ASAN_OPTIONS", opts, 1), 0);
-#endif
-}
-
 /* A folder for a bound test; s and e may be NULL (closed ports). */
 static void
 bound_world(struct h_slapd *s, struct h_emu *e, const char *extra)
@@ -1784,9 +1737,9 @@ bound_world(struct h_slapd *s, struct h_emu *e, const char *extra)
 	if (W.dir == NULL)
 		W.dir = h_tmpdir();
 	ck_assert_ptr_nonnull(W.dir);
-	fmt(W.state, sizeof(W.state), "%s/state", W.dir);
-	fmt(W.sock, sizeof(W.sock), "%s/notify.sock", W.dir);
-	fmt(W.log, sizeof(W.log), "%s/daemon.log", W.dir);
+	h_fx_fmt(W.state, sizeof(W.state), "%s/state", W.dir);
+	h_fx_fmt(W.sock, sizeof(W.sock), "%s/notify.sock", W.dir);
+	h_fx_fmt(W.log, sizeof(W.log), "%s/daemon.log", W.dir);
 	free(W.conf);
 	W.conf = h_write_config(W.dir, s, e, extra);
 	ck_assert_ptr_nonnull(W.conf);
@@ -1799,7 +1752,7 @@ bound_line(const char *what, const char *measured, const char *bound)
 
 	(void)fprintf(stderr, "faults: %s: %s (bound: %s)\n", what, measured,
 		      bound);
-	ck_assert_int_eq(fu_matrix_line("BOUND", fields, 3), FT_OK);
+	ck_assert_int_eq(matrix_line("BOUND", fields, 3), FT_OK);
 }
 
 /* arg: NULL.  The worker has failed every queued user at least once. */
@@ -1807,13 +1760,13 @@ static bool
 all_tried(void *arg)
 {
 	(void)arg;
-	return du_metric(W.state, "errors_total{kind=\"ldap\"}") >= QUEUED_N;
+	return h_metric(W.state, "errors_total{kind=\"ldap\"}") >= QUEUED_N;
 }
 
 START_TEST(test_bound_queued)
 {
 	char text[256], bound[64], probe[] = "probe";
-	long hwm, limit = FX_ASAN_OR(QUEUED_ASAN, QUEUED_KIB);
+	long hwm, limit = H_ASAN_OR(QUEUED_ASAN, QUEUED_KIB);
 	double t0 = now_s(), t_fill, t_scan;
 
 	if (skipped_by_env("100,000 queued"))
@@ -1822,27 +1775,28 @@ START_TEST(test_bound_queued)
 	bound_world(
 		NULL, NULL, /* LDAP and ftrack down: nothing drains */
 		"policy.reconcile_interval = 0\ndaemon.log_level = error\n");
-	ck_assert_int_eq(fu_queue_fill(W.state, "q", QUEUED_N), FT_OK);
+	ck_assert_int_eq(h_queue_fill(W.state, "q", QUEUED_N), FT_OK);
 	t_fill = now_s() - t0;
-	asan_small_quarantine();
+	ck_assert_int_eq(h_san_small_quarantine(), FT_OK);
 	t0 = now_s();
 	daemon_start();
 	/* the reader journals a login only after its start-up scan */
-	ck_assert_int_eq(du_login(W.sock, probe), FT_OK);
+	ck_assert_int_eq(h_login(W.sock, probe), FT_OK);
 	wait_or_fail(queued, probe, "the probe login to be journaled");
 	t_scan = now_s() - t0;
 	wait_or_fail(all_tried, NULL, "every queued user to be tried");
-	hwm = fu_status_kib(h_proc_pid(W.d), "VmHWM");
+	hwm = h_status_kib(h_proc_pid(W.d), "VmHWM");
 	ck_assert_int_gt(hwm, 0);
 	daemon_stop();
-	ck_assert_int_eq(du_queue_count(W.state, "queue"), QUEUED_N + 1);
-	ck_assert_int_eq(du_queue_count(W.state, "queue/failed"), 0);
-	fmt(text, sizeof(text),
-	    "peak RSS %ld MiB (written in %.1f s, start-up scan and a login "
-	    "journaled in %.1f s; every user tried, none lost)",
-	    hwm / 1024, t_fill, t_scan);
-	fmt(bound, sizeof(bound), "peak RSS < %ld MiB%s", limit / 1024,
-	    FX_ASAN_OR(" (ASan)", ""));
+	ck_assert_int_eq(h_queue_count(W.state, "queue"), QUEUED_N + 1);
+	ck_assert_int_eq(h_queue_count(W.state, "queue/failed"), 0);
+	h_fx_fmt(
+		text, sizeof(text),
+		"peak RSS %ld MiB (written in %.1f s, start-up scan and a login "
+		"journaled in %.1f s; every user tried, none lost)",
+		hwm / 1024, t_fill, t_scan);
+	h_fx_fmt(bound, sizeof(bound), "peak RSS < %ld MiB%s", limit / 1024,
+		 H_ASAN_OR(" (ASan)", ""));
 	bound_line("100,000 queued logins, LDAP down", text, bound);
 	ck_assert_int_lt(hwm, limit);
 }
@@ -1853,8 +1807,8 @@ END_TEST
 static bool
 users_there(void *arg)
 {
-	return du_emu_user_count(W.emu) >= *(const long *)arg &&
-	       du_queue_count(W.state, "queue") == 0;
+	return h_emu_people(W.emu) >= *(const long *)arg &&
+	       h_queue_count(W.state, "queue") == 0;
 }
 
 /* n users named <prefix>NNNN in LDAP (with the seed people), slapd,
@@ -1866,8 +1820,8 @@ many_people(const char *prefix, unsigned n)
 
 	W.dir = h_tmpdir();
 	ck_assert_ptr_nonnull(W.dir);
-	fmt(path, sizeof(path), "%s/people.ldif", W.dir);
-	ck_assert_int_eq(du_write_ldif(path, prefix, n, NULL), FT_OK);
+	h_fx_fmt(path, sizeof(path), "%s/people.ldif", W.dir);
+	ck_assert_int_eq(h_write_ldif(path, prefix, n, NULL), FT_OK);
 	W.slapd = h_slapd_start(path, 0);
 	ck_assert_msg(W.slapd != NULL, "slapd did not start");
 	W.emu = h_emu_start(NULL);
@@ -1882,8 +1836,8 @@ login_many(const char *prefix, unsigned n)
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
-		fmt(user, sizeof(user), "%s%04u", prefix, i);
-		ck_assert_int_eq(du_login(W.sock, user), FT_OK);
+		h_fx_fmt(user, sizeof(user), "%s%04u", prefix, i);
+		ck_assert_int_eq(h_login(W.sock, user), FT_OK);
 	}
 }
 
@@ -1922,31 +1876,31 @@ START_TEST(test_bound_ldap_reconnects)
 		return;
 
 	many_people("r", RECONNECTS);
-	W.relay = fu_relay_start(FU_RELAY_LDAP,
-				 fu_uri_port(h_slapd_uri(W.slapd)));
+	W.relay = h_relay_start(H_RELAY_LDAP, h_uri_port(h_slapd_uri(W.slapd)));
 	ck_assert_ptr_nonnull(W.relay);
 	/* one search per look-up: the relay cuts after each answer */
-	fmt(extra, sizeof(extra),
-	    "ldap.uri = ldap://127.0.0.1:%d\n-ldap.disabled_filter\n"
-	    "ldap.timeout = 5\nftrack.timeout = 10\n"
-	    "policy.reconcile_interval = 0\ndaemon.log_level = info\n",
-	    fu_relay_port(W.relay));
+	h_fx_fmt(extra, sizeof(extra),
+		 "ldap.uri = ldap://127.0.0.1:%d\n-ldap.disabled_filter\n"
+		 "ldap.timeout = 5\nftrack.timeout = 10\n"
+		 "policy.reconcile_interval = 0\ndaemon.log_level = info\n",
+		 h_relay_port(W.relay));
 	bound_world(W.slapd, W.emu, extra);
 	daemon_start();
 	pid = h_proc_pid(W.d);
-	ck_assert_int_eq(du_login(W.sock, "alice"), FT_OK);
+	ck_assert_int_eq(h_login(W.sock, "alice"), FT_OK);
 	wait_provisioned("alice");
-	fds0 = fu_fd_count(pid);
-	acc0 = fu_relay_accepted(W.relay);
+	fds0 = h_fd_count(pid);
+	acc0 = h_relay_accepted(W.relay);
 	login_many("r", RECONNECTS);
 	wait_or_fail(users_there, &want, "every login to be provisioned");
-	acc = fu_relay_accepted(W.relay) - acc0;
-	fds1 = fu_fd_count(pid);
+	acc = h_relay_accepted(W.relay) - acc0;
+	fds1 = h_fd_count(pid);
 	ck_assert_int_eq(distinct_users(), want);
 	daemon_stop();
-	ck_assert_int_eq(du_queue_count(W.state, "queue/failed"), 0);
-	fmt(text, sizeof(text),
-	    "%ld reconnects; open fds %ld before, %ld after", acc, fds0, fds1);
+	ck_assert_int_eq(h_queue_count(W.state, "queue/failed"), 0);
+	h_fx_fmt(text, sizeof(text),
+		 "%ld reconnects; open fds %ld before, %ld after", acc, fds0,
+		 fds1);
 	bound_line("1,000 LDAP reconnects (a relay cuts every connection "
 		   "after each answer) while logins flow",
 		   text, "no fd leak: fds after <= before + 2");
@@ -1987,7 +1941,7 @@ static void
 http_failures_drive(void)
 {
 	char user[32];
-	long long pending = du_emu_stat(W.emu, "faults_pending"), now;
+	long long pending = h_emu_stat(W.emu, "faults_pending"), now;
 	unsigned i = 0;
 	double deadline = now_s() + 150.0;
 
@@ -1997,19 +1951,19 @@ http_failures_drive(void)
 		ck_assert_msg(now_s() < deadline, "%lld faults never taken",
 			      pending);
 		if (i < HTTP_FAILURES) {
-			fmt(user, sizeof(user), "h%04u", i++);
-			ck_assert_int_eq(du_login(W.sock, user), FT_OK);
+			h_fx_fmt(user, sizeof(user), "h%04u", i++);
+			ck_assert_int_eq(h_login(W.sock, user), FT_OK);
 		}
 		do {
 			sleep_ms(5);
-			now = du_emu_stat(W.emu, "faults_pending");
+			now = h_emu_stat(W.emu, "faults_pending");
 			ck_assert_int_ge(now, 0);
 		} while (now == pending && now_s() < wait_until);
 		pending = now;
 	}
 	for (; i < HTTP_FAILURES; i++) {
-		fmt(user, sizeof(user), "h%04u", i);
-		ck_assert_int_eq(du_login(W.sock, user), FT_OK);
+		h_fx_fmt(user, sizeof(user), "h%04u", i);
+		ck_assert_int_eq(h_login(W.sock, user), FT_OK);
 	}
 }
 
@@ -2024,36 +1978,37 @@ START_TEST(test_bound_http_failures)
 		return;
 
 	many_people("h", HTTP_FAILURES);
-	W.relay = fu_relay_start(FU_RELAY_HTTP, fu_uri_port(h_emu_url(W.emu)));
+	W.relay = h_relay_start(H_RELAY_HTTP, h_uri_port(h_emu_url(W.emu)));
 	ck_assert_ptr_nonnull(W.relay);
 	/* every request on a connection of its own: the relay cuts */
-	fmt(extra, sizeof(extra),
-	    "ftrack.server = http://127.0.0.1:%d\nldap.timeout = 5\n"
-	    "ftrack.timeout = 5\npolicy.reconcile_interval = 0\n"
-	    "daemon.log_level = error\n",
-	    fu_relay_port(W.relay));
+	h_fx_fmt(extra, sizeof(extra),
+		 "ftrack.server = http://127.0.0.1:%d\nldap.timeout = 5\n"
+		 "ftrack.timeout = 5\npolicy.reconcile_interval = 0\n"
+		 "daemon.log_level = error\n",
+		 h_relay_port(W.relay));
 	bound_world(W.slapd, W.emu, extra);
 	daemon_start();
 	pid = h_proc_pid(W.d);
-	ck_assert_int_eq(du_login(W.sock, "alice"), FT_OK);
+	ck_assert_int_eq(h_login(W.sock, "alice"), FT_OK);
 	wait_provisioned("alice");
-	fds0 = fu_fd_count(pid);
-	acc0 = fu_relay_accepted(W.relay);
+	fds0 = h_fd_count(pid);
+	acc0 = h_relay_accepted(W.relay);
 	t0 = now_s();
 	http_failures_faults();
 	http_failures_drive();
 	wait_or_fail(users_there, &want, "every login to be provisioned");
-	acc = fu_relay_accepted(W.relay) - acc0;
-	fds1 = fu_fd_count(pid);
+	acc = h_relay_accepted(W.relay) - acc0;
+	fds1 = h_fd_count(pid);
 	ck_assert_int_eq(distinct_users(), want);
 	daemon_stop();
-	ck_assert_int_eq(du_queue_count(W.state, "queue/failed"), 0);
-	fmt(text, sizeof(text),
-	    "%d failed requests (%d invalid JSON or an exception, %d drops, "
-	    "%d 503s), %ld connections, in %.0f s; open fds %ld before, %ld "
-	    "after",
-	    HTTP_FAILURES, HTTP_FAILURES - 2 * HTTP_EACH, HTTP_EACH, HTTP_EACH,
-	    acc, now_s() - t0, fds0, fds1);
+	ck_assert_int_eq(h_queue_count(W.state, "queue/failed"), 0);
+	h_fx_fmt(
+		text, sizeof(text),
+		"%d failed requests (%d invalid JSON or an exception, %d drops, "
+		"%d 503s), %ld connections, in %.0f s; open fds %ld before, %ld "
+		"after",
+		HTTP_FAILURES, HTTP_FAILURES - 2 * HTTP_EACH, HTTP_EACH,
+		HTTP_EACH, acc, now_s() - t0, fds0, fds1);
 	bound_line("1,000 failed ftrack requests, each on a new connection",
 		   text, "no fd leak: fds after <= before + 2");
 	ck_assert_int_ge(acc, HTTP_FAILURES);
@@ -2086,11 +2041,11 @@ add_person(const char *uid)
 	char dn[512], ldif[1024];
 
 	dn_escape(uid, dn, sizeof(dn));
-	fmt(ldif, sizeof(ldif),
-	    "dn: uid=%s,ou=people,dc=example,dc=com\nchangetype: add\n"
-	    "objectClass: inetOrgPerson\nuid: %s\ncn: Odd Name\nsn: Name\n"
-	    "givenName: Odd\nmail: odd@example.com\n",
-	    dn, uid);
+	h_fx_fmt(ldif, sizeof(ldif),
+		 "dn: uid=%s,ou=people,dc=example,dc=com\nchangetype: add\n"
+		 "objectClass: inetOrgPerson\nuid: %s\ncn: Odd Name\nsn: Name\n"
+		 "givenName: Odd\nmail: odd@example.com\n",
+		 dn, uid);
 	ck_assert_int_eq(h_slapd_modify(W.slapd, ldif), FT_OK);
 }
 
@@ -2142,17 +2097,17 @@ START_TEST(test_attack_case)
 {
 	world_up(0, "policy.login_cooldown = 0\n");
 	daemon_start();
-	ck_assert_int_eq(du_login(W.sock, "ZOE"), FT_OK);
+	ck_assert_int_eq(h_login(W.sock, "ZOE"), FT_OK);
 	W.fresh[W.nfresh++] = "zoe";
 	wait_provisioned("zoe");
-	ck_assert(!du_queued(W.state, "ZOE"));
-	ck_assert_int_eq(du_login(W.sock, "Alice"), FT_OK);
-	ck_assert_int_eq(du_login(W.sock, "zoe"), FT_OK);
-	ck_assert_int_eq(du_login(W.sock, "bob"), FT_OK); /* a barrier */
+	ck_assert(!h_queued(W.state, "ZOE"));
+	ck_assert_int_eq(h_login(W.sock, "Alice"), FT_OK);
+	ck_assert_int_eq(h_login(W.sock, "zoe"), FT_OK);
+	ck_assert_int_eq(h_login(W.sock, "bob"), FT_OK); /* a barrier */
 	wait_log("unchanged 'bob'");
 	wait_or_fail(queue_empty, NULL, "the queue to empty");
-	ck_assert_int_eq(du_emu_users_named(W.emu, "ZOE"), 0);
-	ck_assert_int_eq(du_emu_users_named(W.emu, "Alice"), 0);
+	ck_assert_int_eq(h_emu_named(W.emu, "ZOE"), 0);
+	ck_assert_int_eq(h_emu_named(W.emu, "Alice"), 0);
 	assert_outcome(); /* zoe and alice once each */
 }
 

@@ -18,8 +18,7 @@
 #include <unistd.h>
 
 #include "ft_proto.h"
-#include "pamtest_env.h"
-#include "pamtest_listen.h"
+#include "harness.h"
 #include "pamtest_suite.h"
 
 Suite *pam_suite(void);
@@ -31,7 +30,7 @@ Suite *pam_suite(void);
 #define NOSPOOL pamtest_assert_not_spooled
 #define DIRECT  "pam_sm_open_session"
 
-static const struct pamtest_login alice = {"alice", "10.1.2.3", "ssh", NULL};
+static const struct h_pam_login alice = {"alice", "10.1.2.3", "ssh", NULL};
 
 static const char alice_msg[] =
 	"FTSYNC1\nuser=alice\nservice=ftest\nrhost=10.1.2.3\ntty=ssh\n";
@@ -46,7 +45,7 @@ static const char alice_msg[] =
 static int
 listen_sock(void)
 {
-	int fd = pamtest_listen(W.sock, 0666);
+	int fd = h_pam_listen(W.sock, 0666);
 
 	ck_assert_int_ge(fd, 0);
 	return fd;
@@ -54,12 +53,12 @@ listen_sock(void)
 
 START_TEST(test_event_fields)
 {
-	struct pamtest_dgram d;
+	struct h_pam_dgram d;
 	int fd = listen_sock(), i;
 
 	ck_assert_int_eq(LOGIN2(NULL, &alice), PAM_SUCCESS);
 	for (i = 0; i < 2; i++) {
-		ck_assert_int_eq(pamtest_recv(fd, 2000, &d), 1);
+		ck_assert_int_eq(h_pam_recv(fd, 2000, &d), 1);
 		ck_assert_uint_eq(d.len, strlen(alice_msg));
 		ck_assert(memcmp(d.data, alice_msg, d.len) == 0);
 		ck_assert(d.decoded);
@@ -72,7 +71,7 @@ START_TEST(test_event_fields)
 		ck_assert_int_eq(d.cred.gid, 0);
 		ck_assert_int_eq(d.cred.pid, getpid());
 	}
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	NOSPOOL("alice");
 	close(fd);
 }
@@ -81,29 +80,29 @@ END_TEST
 
 START_TEST(test_entry_points)
 {
-	static const struct pamtest_login bob = BARE("bob");
-	struct pamtest_dgram d;
+	static const struct h_pam_login bob = BARE("bob");
+	struct h_pam_dgram d;
 	char args[512];
 	int fd = listen_sock();
 
-	pamtest_args(&W, NULL, args, sizeof(args));
+	h_pam_args(&W, NULL, args, sizeof(args));
 	/* auth and account report the login but never vouch for it */
-	ck_assert_int_eq(pamtest_call(&W, "pam_sm_authenticate", &bob, args),
+	ck_assert_int_eq(h_pam_call(&W, "pam_sm_authenticate", &bob, args),
 			 PAM_IGNORE);
-	ck_assert_int_eq(pamtest_call(&W, "pam_sm_acct_mgmt", &bob, args),
+	ck_assert_int_eq(h_pam_call(&W, "pam_sm_acct_mgmt", &bob, args),
 			 PAM_IGNORE);
-	ck_assert_int_eq(pamtest_drain(fd), 2);
-	ck_assert_int_eq(pamtest_call(&W, "pam_sm_close_session", &bob, args),
+	ck_assert_int_eq(h_pam_drain(fd), 2);
+	ck_assert_int_eq(h_pam_call(&W, "pam_sm_close_session", &bob, args),
 			 PAM_IGNORE);
-	ck_assert_int_eq(pamtest_call(&W, "pam_sm_setcred", &bob, args),
+	ck_assert_int_eq(h_pam_call(&W, "pam_sm_setcred", &bob, args),
 			 PAM_IGNORE);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
-	ck_assert_int_eq(pamtest_call(&W, DIRECT, &bob, args), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_recv(fd, 2000, &d), 1);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
+	ck_assert_int_eq(h_pam_call(&W, DIRECT, &bob, args), PAM_SUCCESS);
+	ck_assert_int_eq(h_pam_recv(fd, 2000, &d), 1);
 	ck_assert_uint_eq(d.len, strlen(BARE_MSG("bob")));
 	ck_assert(memcmp(d.data, BARE_MSG("bob"), d.len) == 0);
 	/* not exported: no password stack entry */
-	ck_assert_int_eq(pamtest_call(&W, "pam_sm_chauthtok", &bob, args), -1);
+	ck_assert_int_eq(h_pam_call(&W, "pam_sm_chauthtok", &bob, args), -1);
 	close(fd);
 }
 
@@ -128,7 +127,7 @@ START_TEST(test_socket_is_regular_file)
 	close(fd);
 	ck_assert_int_eq(LOGIN2(NULL, &alice), PAM_SUCCESS);
 	SPOOLED("alice", alice_msg);
-	ck_assert_int_eq(pamtest_read_file(W.sock, buf, sizeof(buf)), 1);
+	ck_assert_int_eq(h_read_into(W.sock, buf, sizeof(buf)), 1);
 }
 
 END_TEST
@@ -139,11 +138,11 @@ START_TEST(test_socket_is_symlink)
 	int fd;
 
 	snprintf(real, sizeof(real), "%s/real.sock", W.run);
-	fd = pamtest_listen(real, 0666);
+	fd = h_pam_listen(real, 0666);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(symlink(real, W.sock), 0);
 	ck_assert_int_eq(LOGIN2(NULL, &alice), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	SPOOLED("alice", alice_msg);
 	close(fd);
 }
@@ -152,21 +151,21 @@ END_TEST
 
 START_TEST(test_socket_owner)
 {
-	static const struct pamtest_login bob = BARE("bob");
+	static const struct h_pam_login bob = BARE("bob");
 	int fd = listen_sock();
 
 	ck_assert_int_eq(chown(W.sock, NOBODY, NOBODY), 0);
 	ck_assert_int_eq(LOGIN2(NULL, &alice), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	SPOOLED("alice", alice_msg);
 	/* the daemon's own account may own it (the later one wins) */
 	ck_assert_int_eq(LOGIN2("daemon_user=nobody", &bob), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_drain(fd), 2);
+	ck_assert_int_eq(h_pam_drain(fd), 2);
 	NOSPOOL("bob");
 	/* a daemon user that does not resolve trusts nobody but root */
 	ck_assert_int_eq(LOGIN2("daemon_user=no-such-user-ftest", &bob),
 			 PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	SPOOLED("bob", BARE_MSG("bob"));
 	close(fd);
 }
@@ -177,23 +176,23 @@ END_TEST
 START_TEST(test_socket_folder)
 {
 	static const unsigned int modes[] = {0775, 0757, 01777};
-	static const struct pamtest_login bob = BARE("bob");
+	static const struct h_pam_login bob = BARE("bob");
 	int fd = listen_sock();
 	size_t i;
 
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		ck_assert_int_eq(chmod(W.run, modes[i]), 0);
 		ck_assert_int_eq(LOGIN2(NULL, &bob), PAM_SUCCESS);
-		ck_assert_int_eq(pamtest_drain(fd), 0);
+		ck_assert_int_eq(h_pam_drain(fd), 0);
 		SPOOLED("bob", BARE_MSG("bob"));
 		pamtest_unspool("bob");
 	}
 	ck_assert_int_eq(chmod(W.run, 0755), 0);
 	ck_assert_int_eq(chown(W.run, NOBODY, NOBODY), 0);
 	ck_assert_int_eq(LOGIN2(NULL, &bob), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	ck_assert_int_eq(LOGIN2("daemon_user=nobody", &alice), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_drain(fd), 2);
+	ck_assert_int_eq(h_pam_drain(fd), 2);
 	close(fd);
 }
 
@@ -202,15 +201,15 @@ END_TEST
 /* A listener that never reads: the queue fills, the spool takes over. */
 START_TEST(test_queue_full)
 {
-	static const struct pamtest_login bob = BARE("bob");
+	static const struct h_pam_login bob = BARE("bob");
 	char args[512];
 	int fd = listen_sock(), i, queued;
 
-	pamtest_args(&W, NULL, args, sizeof(args));
+	h_pam_args(&W, NULL, args, sizeof(args));
 	for (i = 0; i < 64; i++)
-		ck_assert_int_eq(pamtest_call(&W, DIRECT, &bob, args),
+		ck_assert_int_eq(h_pam_call(&W, DIRECT, &bob, args),
 				 PAM_SUCCESS);
-	queued = pamtest_drain(fd);
+	queued = h_pam_drain(fd);
 	ck_assert_int_ge(queued, 1);
 	ck_assert_int_lt(queued, 64);
 	SPOOLED("bob", BARE_MSG("bob"));
@@ -224,7 +223,7 @@ END_TEST
 static void
 assert_dropped(const char *extra)
 {
-	static const struct pamtest_login bob = BARE("bob");
+	static const struct h_pam_login bob = BARE("bob");
 
 	ck_assert_int_eq(LOGIN2(extra, &bob), PAM_IGNORE);
 }
@@ -241,7 +240,7 @@ START_TEST(test_spool_unusable)
 	ck_assert_int_ge(fd, 0); /* a regular file */
 	close(fd);
 	assert_dropped(NULL);
-	ck_assert_int_eq(pamtest_read_file(W.spool, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(h_read_into(W.spool, buf, sizeof(buf)), 0);
 	ck_assert_int_eq(unlink(W.spool), 0);
 	snprintf(other, sizeof(other), "%s/other", W.dir); /* a symlink */
 	ck_assert_int_eq(mkdir(other, 0700), 0);
@@ -263,13 +262,13 @@ END_TEST
 /* A spool folder of the daemon user: the file is handed over to it. */
 START_TEST(test_spool_daemon_owned)
 {
-	static const struct pamtest_login bob = BARE("bob");
+	static const struct h_pam_login bob = BARE("bob");
 	char path[700];
 	struct stat st;
 
 	ck_assert_int_eq(chown(W.spool, NOBODY, NOBODY), 0);
 	ck_assert_int_eq(LOGIN2("daemon_user=nobody", &bob), PAM_SUCCESS);
-	pamtest_spool_path(&W, "bob", path, sizeof(path));
+	h_pam_spool_path(&W, "bob", path, sizeof(path));
 	ck_assert_int_eq(lstat(path, &st), 0);
 	ck_assert(S_ISREG(st.st_mode));
 	ck_assert_int_eq(st.st_uid, NOBODY);
@@ -287,9 +286,9 @@ START_TEST(test_spool_symlink_planted)
 
 	snprintf(target, sizeof(target), "%s/target", W.dir);
 	snprintf(target2, sizeof(target2), "%s/target2", W.dir);
-	ck_assert_int_eq(pamtest_write_file(target, "original"), 0);
-	ck_assert_int_eq(pamtest_write_file(target2, "original2"), 0);
-	pamtest_spool_path(&W, "alice", path, sizeof(path));
+	ck_assert_int_eq(h_write_file(target, "original", 0644), 0);
+	ck_assert_int_eq(h_write_file(target2, "original2", 0644), 0);
+	h_pam_spool_path(&W, "alice", path, sizeof(path));
 	ck_assert_int_eq(symlink(target, path), 0);
 	/* ft_write_atomic's temp name for this thread */
 	snprintf(tmp, sizeof(tmp), "%s/.%s.%ld.%ld", W.spool,
@@ -297,9 +296,9 @@ START_TEST(test_spool_symlink_planted)
 	ck_assert_int_eq(symlink(target2, tmp), 0);
 	ck_assert_int_eq(LOGIN2(NULL, &alice), PAM_SUCCESS);
 	SPOOLED("alice", alice_msg);
-	ck_assert_int_eq(pamtest_read_file(target, buf, sizeof(buf)), 8);
+	ck_assert_int_eq(h_read_into(target, buf, sizeof(buf)), 8);
 	ck_assert(memcmp(buf, "original", 8) == 0);
-	ck_assert_int_eq(pamtest_read_file(target2, buf, sizeof(buf)), 9);
+	ck_assert_int_eq(h_read_into(target2, buf, sizeof(buf)), 9);
 	ck_assert(memcmp(buf, "original2", 9) == 0);
 	ck_assert_int_eq(lstat(tmp, &st), -1);
 	ck_assert_int_eq(pamtest_count_entries(W.spool), 1);
@@ -322,7 +321,7 @@ START_TEST(test_bad_args)
 		 "spool=queue daemon_user= debug=1 skip_users =x",
 		 longpath);
 	ck_assert_int_eq(LOGIN2(extra, &alice), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_drain(fd), 2);
+	ck_assert_int_eq(h_pam_drain(fd), 2);
 	NOSPOOL("alice");
 	close(fd);
 }
@@ -331,16 +330,16 @@ END_TEST
 
 START_TEST(test_user_unresolved)
 {
-	static const struct pamtest_login ghost = BARE("no-such-user-ftest");
-	struct pamtest_dgram d;
+	static const struct h_pam_login ghost = BARE("no-such-user-ftest");
+	struct h_pam_dgram d;
 	int fd = listen_sock();
 
 	/* min_uid applies only to users that resolve: the daemon decides */
 	ck_assert_int_eq(LOGIN2("min_uid=1000", &ghost), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_recv(fd, 2000, &d), 1);
+	ck_assert_int_eq(h_pam_recv(fd, 2000, &d), 1);
 	ck_assert(d.decoded);
 	ck_assert_str_eq(d.ev.user, "no-such-user-ftest");
-	ck_assert_int_eq(pamtest_drain(fd), 1);
+	ck_assert_int_eq(h_pam_drain(fd), 1);
 	close(fd);
 }
 
@@ -348,23 +347,23 @@ END_TEST
 
 START_TEST(test_skip_users)
 {
-	static const struct pamtest_login root = BARE("root");
-	static const struct pamtest_login bob = BARE("bob");
-	static const struct pamtest_login bo = BARE("bo");
-	static const struct pamtest_login carol = BARE("carol");
+	static const struct h_pam_login root = BARE("root");
+	static const struct h_pam_login bob = BARE("bob");
+	static const struct h_pam_login bo = BARE("bo");
+	static const struct h_pam_login carol = BARE("carol");
 	int fd = listen_sock();
 
 	ck_assert_int_eq(LOGIN2(NULL, &root), PAM_IGNORE); /* default: root */
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	ck_assert_int_eq(LOGIN2("skip_users=alice,bob", &bob), PAM_IGNORE);
 	ck_assert_int_eq(LOGIN2("skip_users=alice,bob", &alice), PAM_IGNORE);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	ck_assert_int_eq(LOGIN2("skip_users=alice,bob", &root), PAM_SUCCESS);
 	ck_assert_int_eq(LOGIN2("skip_users=alice,bob", &bo), PAM_SUCCESS);
 	ck_assert_int_eq(LOGIN2("skip_users=alice,bob", &carol), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_drain(fd), 6);
+	ck_assert_int_eq(h_pam_drain(fd), 6);
 	ck_assert_int_eq(LOGIN2("skip_users=", &root), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_drain(fd), 2);
+	ck_assert_int_eq(h_pam_drain(fd), 2);
 	NOSPOOL("root");
 	close(fd);
 }
@@ -373,17 +372,17 @@ END_TEST
 
 START_TEST(test_min_uid)
 {
-	static const struct pamtest_login daemon = BARE("daemon"); /* uid 1 */
-	static const struct pamtest_login nobody = BARE("nobody");
+	static const struct h_pam_login daemon = BARE("daemon"); /* uid 1 */
+	static const struct h_pam_login nobody = BARE("nobody");
 	int fd = listen_sock();
 
 	ck_assert_int_eq(LOGIN2("min_uid=1000", &daemon), PAM_IGNORE);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	ck_assert_int_eq(LOGIN2("min_uid=1000", &nobody), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_drain(fd), 2);
+	ck_assert_int_eq(h_pam_drain(fd), 2);
 	ck_assert_int_eq(LOGIN2("min_uid=1", &daemon), PAM_SUCCESS);
 	ck_assert_int_eq(LOGIN2(NULL, &daemon), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_drain(fd), 4);
+	ck_assert_int_eq(h_pam_drain(fd), 4);
 	close(fd);
 }
 
@@ -392,13 +391,13 @@ END_TEST
 /* Values the codec refuses: an optional field is left out, a user not. */
 START_TEST(test_bad_values)
 {
-	static const struct pamtest_login bad_user = BARE("al\xffice");
-	static const struct pamtest_login ctl_user = BARE("al\nice");
-	static const struct pamtest_login fields = {"bob", "10.0.0.\xc3\x28",
-						    "\x01tty", NULL};
-	struct pamtest_login big = BARE(NULL);
+	static const struct h_pam_login bad_user = BARE("al\xffice");
+	static const struct h_pam_login ctl_user = BARE("al\nice");
+	static const struct h_pam_login fields = {"bob", "10.0.0.\xc3\x28",
+						  "\x01tty", NULL};
+	struct h_pam_login big = BARE(NULL);
 	char user[300], args[512];
-	struct pamtest_dgram d;
+	struct h_pam_dgram d;
 	int fd = listen_sock();
 
 	ck_assert_int_eq(LOGIN2(NULL, &bad_user), PAM_IGNORE);
@@ -407,14 +406,14 @@ START_TEST(test_bad_values)
 	user[sizeof(user) - 1] = '\0';
 	big.user = user; /* 299 bytes: over FT_PROTO_VALUE_MAX */
 	ck_assert_int_eq(LOGIN2(NULL, &big), PAM_IGNORE);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	/* direct only: libpam's audit code would try to resolve the rhost */
-	pamtest_args(&W, NULL, args, sizeof(args));
-	ck_assert_int_eq(pamtest_call(&W, DIRECT, &fields, args), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_recv(fd, 2000, &d), 1);
+	h_pam_args(&W, NULL, args, sizeof(args));
+	ck_assert_int_eq(h_pam_call(&W, DIRECT, &fields, args), PAM_SUCCESS);
+	ck_assert_int_eq(h_pam_recv(fd, 2000, &d), 1);
 	ck_assert_uint_eq(d.len, strlen(BARE_MSG("bob")));
 	ck_assert(memcmp(d.data, BARE_MSG("bob"), d.len) == 0);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	close(fd);
 }
 
@@ -424,8 +423,8 @@ END_TEST
 START_TEST(test_long_fields)
 {
 	char user[257], service[257], rhost[257], tty[257];
-	struct pamtest_login big = {user, rhost, tty, service};
-	struct pamtest_dgram d;
+	struct h_pam_login big = {user, rhost, tty, service};
+	struct h_pam_dgram d;
 	char args[512];
 	int fd = listen_sock();
 
@@ -434,9 +433,9 @@ START_TEST(test_long_fields)
 	memset(rhost, 'r', 256);
 	memset(tty, 't', 256);
 	user[256] = service[256] = rhost[256] = tty[256] = '\0';
-	pamtest_args(&W, NULL, args, sizeof(args));
-	ck_assert_int_eq(pamtest_call(&W, DIRECT, &big, args), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_recv(fd, 2000, &d), 1);
+	h_pam_args(&W, NULL, args, sizeof(args));
+	ck_assert_int_eq(h_pam_call(&W, DIRECT, &big, args), PAM_SUCCESS);
+	ck_assert_int_eq(h_pam_recv(fd, 2000, &d), 1);
 	ck_assert(d.decoded);
 	ck_assert_str_eq(d.ev.user, user);
 	ck_assert_str_eq(d.ev.service, service);
@@ -449,15 +448,15 @@ END_TEST
 
 START_TEST(test_no_user)
 {
-	static const struct pamtest_login nouser = BARE(NULL);
-	static const struct pamtest_login empty = BARE("");
+	static const struct h_pam_login nouser = BARE(NULL);
+	static const struct h_pam_login empty = BARE("");
 	char args[512];
 	int fd = listen_sock();
 
-	pamtest_args(&W, NULL, args, sizeof(args));
-	ck_assert_int_eq(pamtest_call(&W, DIRECT, &nouser, args), PAM_IGNORE);
-	ck_assert_int_eq(pamtest_call(&W, DIRECT, &empty, args), PAM_IGNORE);
-	ck_assert_int_eq(pamtest_drain(fd), 0);
+	h_pam_args(&W, NULL, args, sizeof(args));
+	ck_assert_int_eq(h_pam_call(&W, DIRECT, &nouser, args), PAM_IGNORE);
+	ck_assert_int_eq(h_pam_call(&W, DIRECT, &empty, args), PAM_IGNORE);
+	ck_assert_int_eq(h_pam_drain(fd), 0);
 	close(fd);
 }
 
@@ -471,12 +470,12 @@ END_TEST
 static pid_t
 login_as(uid_t ruid, uid_t euid, int want)
 {
-	static const struct pamtest_login carol = BARE("carol");
+	static const struct h_pam_login carol = BARE("carol");
 	char args[512];
 	pid_t pid;
 	int status = -1;
 
-	pamtest_args(&W, NULL, args, sizeof(args));
+	h_pam_args(&W, NULL, args, sizeof(args));
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -487,9 +486,10 @@ login_as(uid_t ruid, uid_t euid, int want)
 			_exit(10);
 		if (getuid() != ruid || geteuid() != euid)
 			_exit(11);
-		if (pamtest_session(&W, "ftest", &carol, NULL) != PAM_SUCCESS)
+		if (h_pam_session(W.confdir, "ftest", &carol, NULL) !=
+		    PAM_SUCCESS)
 			_exit(12);
-		_exit(pamtest_call(&W, DIRECT, &carol, args) == want ? 0 : 13);
+		_exit(h_pam_call(&W, DIRECT, &carol, args) == want ? 0 : 13);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -500,13 +500,13 @@ login_as(uid_t ruid, uid_t euid, int want)
 /* su or sudo: real uid of a user, effective uid 0: the event says 0. */
 START_TEST(test_su_like)
 {
-	struct pamtest_dgram d;
+	struct h_pam_dgram d;
 	int fd = listen_sock(), i;
 	pid_t pid;
 
 	pid = login_as(NOBODY, 0, PAM_SUCCESS);
 	for (i = 0; i < 2; i++) {
-		ck_assert_int_eq(pamtest_recv(fd, 2000, &d), 1);
+		ck_assert_int_eq(h_pam_recv(fd, 2000, &d), 1);
 		ck_assert(d.decoded);
 		ck_assert_str_eq(d.ev.user, "carol");
 		ck_assert(d.has_cred);
@@ -521,14 +521,14 @@ END_TEST
 /* A screen locker runs PAM as the user: sent as that uid, never spooled. */
 START_TEST(test_not_root)
 {
-	struct pamtest_dgram d;
+	struct h_pam_dgram d;
 	int fd = listen_sock(), i;
 
 	ck_assert_int_eq(chmod(W.dir, 0755), 0);
 	ck_assert_int_eq(chmod(W.confdir, 0755), 0);
 	login_as(NOBODY, NOBODY, PAM_SUCCESS);
 	for (i = 0; i < 2; i++) {
-		ck_assert_int_eq(pamtest_recv(fd, 2000, &d), 1);
+		ck_assert_int_eq(h_pam_recv(fd, 2000, &d), 1);
 		ck_assert(d.has_cred);
 		ck_assert_int_eq(d.cred.uid, NOBODY);
 		ck_assert_int_eq(d.cred.gid, NOBODY);

@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* faults_util.c: support for the fault matrix suite (see faults_util.h). */
-#include "faults_util.h"
+/* h_net.c: test library: TCP helpers, HTTP (libcurl), relays that cut. */
+#include "harness.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
+#include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,15 +17,182 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon_util.h"
 #include "ft_err.h"
-#include "ft_proto.h"
 #include "ft_util.h"
-#include "harness.h"
+
+#define H_READ_MAX ((size_t)256 * 1024 * 1024)
+
+/* ---- TCP ------------------------------------------------------------- */
+
+int
+h_tcp_listen(int *ret_port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 64) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		(void)close(fd);
+		return -1;
+	}
+	*ret_port = ntohs(sa.sin_port);
+	return fd;
+}
+
+int
+h_tcp_connect(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)port);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		(void)close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+bool
+h_write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return false;
+		p += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
+/* ---- HTTP (libcurl) -------------------------------------------------- */
+
+struct http_buf {
+	char *p;
+	size_t len;
+};
+
+static size_t
+http_sink(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct http_buf *b = arg;
+	size_t n = size * nmemb;
+	char *bigger;
+
+	if (n > H_READ_MAX - b->len)
+		return 0; /* curl fails the transfer: CURLE_WRITE_ERROR */
+	bigger = realloc(b->p, b->len + n + 1);
+	if (bigger == NULL)
+		return 0;
+	b->p = bigger;
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return n;
+}
+
+static struct curl_slist *
+http_headers(const char *body, int flags)
+{
+	static const char *const hdrs[] = {
+		"Accept: application/json", "Content-Type: application/json",
+		"ftrack-user: " H_EMU_USER, "ftrack-api-key: " H_EMU_KEY,
+		"ftrack-strict-api: true",
+	};
+	struct curl_slist *list = NULL, *l;
+	const bool want[5] = {true, body != NULL, (flags & H_HTTP_AUTH) != 0,
+			      (flags & H_HTTP_AUTH) != 0,
+			      (flags & H_HTTP_STRICT) != 0};
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		if (!want[i])
+			continue;
+		l = curl_slist_append(list, hdrs[i]);
+		if (l == NULL) {
+			curl_slist_free_all(list);
+			return NULL;
+		}
+		list = l;
+	}
+	return list;
+}
+
+static int
+http_setup(CURL *c, const char *url, const char *method, const char *body,
+	   struct http_buf *b)
+{
+	CURLcode cc = CURLE_OK;
+
+	cc |= curl_easy_setopt(c, CURLOPT_URL, url);
+	cc |= curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	cc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cc |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+	cc |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	cc |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_sink);
+	cc |= curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	/* a bodiless POST still says Content-Length: 0 */
+	if (body == NULL && strcmp(method, "GET") != 0)
+		body = "";
+	if (body != NULL) {
+		cc |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		cc |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+				       (curl_off_t)strlen(body));
+	}
+	return cc == CURLE_OK ? FT_OK : FT_E_INTERNAL;
+}
+
+int
+h_emu_http(const struct h_emu *e, const char *method, const char *path,
+	   const char *body, int flags, long *ret_status, char **ret_body)
+{
+	struct http_buf b = {NULL, 0};
+	struct curl_slist *hdrs = NULL;
+	char url[PATH_MAX];
+	CURL *c = NULL;
+	CURLcode cc = CURLE_FAILED_INIT;
+	int r = FT_E_HTTP;
+
+	if (h_fmt(url, sizeof(url), "%s%s", h_emu_url(e), path) < 0)
+		return FT_E_TOOBIG;
+	c = curl_easy_init();
+	hdrs = http_headers(body, flags);
+	b.p = calloc(1, 1);
+	if (c == NULL || hdrs == NULL || b.p == NULL ||
+	    http_setup(c, url, method, body, &b) < 0 ||
+	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK)
+		goto out;
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK)
+		goto out;
+	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
+	*ret_body = b.p;
+	b.p = NULL;
+	r = FT_OK;
+out:
+	if (r < 0)
+		h_err("unable to %s %s: %s", method, url,
+		      curl_easy_strerror(cc));
+	free(b.p);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	return r;
+}
+
+/* ---- relays that cut, a server that answers junk ---------------------- */
 
 #define ANSWER_MAX   ((size_t)8 << 20) /* one answer kept to parse it */
 #define LDAP_OP_DONE 0x65              /* [APPLICATION 5] SearchResultDone */
@@ -38,9 +203,13 @@ static const char junk[] = "HTTP/1.0 400 Bad Request\r\n\r\n"
 
 /* ---- the relay ----------------------------------------------------------- */
 
-struct fu_relay {
+struct h_relay {
+	enum h_relay_kind kind;
 	pid_t pid;
-	int port;
+	int port;         /* where clients connect */
+	int port_to;      /* the server's port */
+	size_t cut_after; /* BYTES: server-to-client bytes before the cut */
+	pid_t kill_pid;   /* BYTES: killed at the cut (when > 0) */
 	long *shared; /* [0] accepted, [1] cuts: a page shared with the child */
 };
 
@@ -162,9 +331,13 @@ http_answered(const struct stream *s)
 	return cl >= 0 && s->len >= (size_t)(end - p) + 4 + (size_t)cl;
 }
 
-/* One client until either side closes or one answer went back: true then. */
+/*
+ * One client until either side closes (false) or the relay's cut came:
+ * one complete answer went back (LDAP, HTTP) or the byte budget ran out
+ * (BYTES: only what was left of it was sent).  True then.
+ */
 static bool
-relay_one(int c, int srv, enum fu_relay_kind kind)
+relay_one(int c, int srv, enum h_relay_kind kind, size_t *budget)
 {
 	struct pollfd pfd[2] = {{.fd = c, .events = POLLIN},
 				{.fd = srv, .events = POLLIN}};
@@ -184,11 +357,24 @@ relay_one(int c, int srv, enum fu_relay_kind kind)
 		}
 		if (pfd[1].revents) {
 			k = read(srv, buf, sizeof(buf));
-			if (k <= 0 || !h_write_all(c, buf, (size_t)k) ||
+			if (k <= 0)
+				break;
+			if (kind == H_RELAY_BYTES && (size_t)k >= *budget) {
+				(void)h_write_all(c, buf, *budget);
+				done = true;
+				break;
+			}
+			if (kind == H_RELAY_BYTES) {
+				*budget -= (size_t)k;
+				if (!h_write_all(c, buf, (size_t)k))
+					break;
+				continue;
+			}
+			if (!h_write_all(c, buf, (size_t)k) ||
 			    !stream_add(&s, buf, (size_t)k))
 				break;
-			done = kind == FU_RELAY_LDAP ? ldap_answered(&s)
-						     : http_answered(&s);
+			done = kind == H_RELAY_LDAP ? ldap_answered(&s)
+						    : http_answered(&s);
 		}
 	}
 	free(s.buf);
@@ -215,26 +401,39 @@ junk_one(int c)
 	drain(c, 1000);
 }
 
-/* shared: [0] accepted, [1] cuts, written with __atomic builtins */
+/*
+ * shared: [0] accepted, [1] cuts, written with __atomic builtins.  A
+ * BYTES relay kills kill_pid at its cut and exits, which closes the
+ * client, the server and the listening port at once.
+ */
 static void
-relay_main(int lfd, enum fu_relay_kind kind, int port,
+relay_main(int lfd, const struct h_relay *r,
 	   long *shared) /* NOLINT(readability-non-const-parameter) */
 {
+	size_t budget = r->cut_after;
+
 	for (;;) {
 		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), srv;
+		bool cut;
 
 		if (c < 0 && errno == EINTR)
 			continue;
 		if (c < 0)
 			_exit(1);
 		__atomic_add_fetch(&shared[0], 1, __ATOMIC_SEQ_CST);
-		if (kind == FU_RELAY_JUNK) {
+		if (r->kind == H_RELAY_JUNK) {
 			junk_one(c);
 			(void)close(c);
 			continue;
 		}
-		srv = h_tcp_connect(port);
-		if (srv >= 0 && relay_one(c, srv, kind))
+		srv = h_tcp_connect(r->port_to);
+		cut = srv >= 0 && relay_one(c, srv, r->kind, &budget);
+		if (cut && r->kind == H_RELAY_BYTES) {
+			if (r->kill_pid > 0)
+				(void)kill(r->kill_pid, SIGKILL);
+			_exit(0);
+		}
+		if (cut)
 			__atomic_add_fetch(&shared[1], 1, __ATOMIC_SEQ_CST);
 		(void)close(c);
 		if (srv >= 0)
@@ -242,15 +441,13 @@ relay_main(int lfd, enum fu_relay_kind kind, int port,
 	}
 }
 
-struct fu_relay *
-fu_relay_start(enum fu_relay_kind kind, int port)
+/* Fork the relay r (kind, port_to, cut_after, kill_pid set). */
+static struct h_relay *
+relay_fork(struct h_relay *r)
 {
-	struct fu_relay *r = calloc(1, sizeof(*r));
 	pid_t parent = getpid();
 	int lfd = -1;
 
-	if (r == NULL)
-		return NULL;
 	r->shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 			 /* cppcheck-suppress invalidFunctionArg */
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -265,14 +462,13 @@ fu_relay_start(enum fu_relay_kind kind, int port)
 		if (getppid() != parent)
 			_exit(1);
 		(void)signal(SIGPIPE, SIG_IGN);
-		relay_main(lfd, kind, port, r->shared);
+		relay_main(lfd, r, r->shared);
 	}
 	(void)close(lfd);
 	if (r->pid > 0)
 		return r;
 fail:
-	(void)fprintf(stderr, "faults: unable to start a relay: %s\n",
-		      strerror(errno));
+	h_err("unable to start a relay: %s", strerror(errno));
 	if (lfd >= 0)
 		(void)close(lfd);
 	if (r->shared != MAP_FAILED && r->shared != NULL)
@@ -281,26 +477,52 @@ fail:
 	return NULL;
 }
 
+struct h_relay *
+h_relay_start(enum h_relay_kind kind, int port)
+{
+	struct h_relay *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->kind = kind;
+	r->port_to = port;
+	return relay_fork(r);
+}
+
+struct h_relay *
+h_relay_cutter(int port, size_t cut_after, pid_t kill_pid)
+{
+	struct h_relay *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->kind = H_RELAY_BYTES;
+	r->port_to = port;
+	r->cut_after = cut_after;
+	r->kill_pid = kill_pid;
+	return relay_fork(r);
+}
+
 int
-fu_relay_port(const struct fu_relay *r)
+h_relay_port(const struct h_relay *r)
 {
 	return r->port;
 }
 
 long
-fu_relay_accepted(const struct fu_relay *r)
+h_relay_accepted(const struct h_relay *r)
 {
 	return __atomic_load_n(&r->shared[0], __ATOMIC_SEQ_CST);
 }
 
 long
-fu_relay_cuts(const struct fu_relay *r)
+h_relay_cuts(const struct h_relay *r)
 {
 	return __atomic_load_n(&r->shared[1], __ATOMIC_SEQ_CST);
 }
 
 void
-fu_relay_stop(struct fu_relay *r)
+h_relay_stop(struct h_relay *r)
 {
 	if (r == NULL)
 		return;
@@ -310,52 +532,7 @@ fu_relay_stop(struct fu_relay *r)
 	free(r);
 }
 
-/* ---- processes and sockets ------------------------------------------------ */
-
-long
-fu_fd_count(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	long n = 0;
-	DIR *d;
-
-	(void)snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (d == NULL)
-		return -1;
-	/* cppcheck-suppress readdirCalled */
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	(void)closedir(d);
-	return n;
-}
-
-long
-fu_status_kib(pid_t pid, const char *field)
-{
-	char path[64], key[64], *text, *p;
-	unsigned long long v = 0;
-	size_t len;
-
-	(void)snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	len = (size_t)snprintf(key, sizeof(key), "\n%s:", field);
-	if (len >= sizeof(key))
-		return -1;
-	text = h_read_file(path, NULL);
-	p = text != NULL ? strstr(text, key) : NULL;
-	if (p != NULL) {
-		p += len;
-		p += strspn(p, " \t");
-		p[strspn(p, "0123456789")] = '\0';
-	}
-	if (p == NULL || ft_parse_uint(p, LONG_MAX, &v) < 0) {
-		free(text);
-		return -1;
-	}
-	free(text);
-	return (long)v;
-}
+/* ---- /proc/net/tcp, URIs ----------------------------------------------- */
 
 /* One line of /proc/net/tcp: its local port, state and unread bytes. */
 static bool
@@ -379,7 +556,7 @@ tcp_line(const char *line, unsigned long *ret_port, unsigned long *ret_st,
 }
 
 int
-fu_tcp_unread(int port)
+h_tcp_unread(int port)
 {
 	char *text = h_read_file("/proc/net/tcp", NULL), *line, *next;
 	int found = 0;
@@ -403,24 +580,8 @@ fu_tcp_unread(int port)
 	return found;
 }
 
-bool
-fu_proc_stopped(pid_t pid)
-{
-	char path[64], *text, *p;
-	bool yes;
-
-	(void)snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	text = h_read_file(path, NULL);
-	/* "PID (comm) S ...": comm may hold spaces, the state follows the
-	 * last ')' */
-	p = text != NULL ? strrchr(text, ')') : NULL;
-	yes = p != NULL && p[1] == ' ' && p[2] == 'T';
-	free(text);
-	return yes;
-}
-
 int
-fu_uri_port(const char *uri)
+h_uri_port(const char *uri)
 {
 	const char *colon = strrchr(uri, ':');
 	unsigned long long v = 0;
@@ -437,88 +598,4 @@ fu_uri_port(const char *uri)
 	if (ft_parse_uint(digits, 65535, &v) < 0)
 		return -1;
 	return (int)v;
-}
-
-/* ---- the state folder ------------------------------------------------------ */
-
-static int
-put_event(int dfd, const char *user)
-{
-	char hex[2 * FT_PROTO_VALUE_MAX + 1], msg[FT_PROTO_MAX + 1];
-	size_t len = du_event(user, msg, sizeof(msg));
-	int fd, r;
-
-	if (len == 0)
-		return FT_E_INVAL;
-	r = ft_hex_encode(user, strlen(user), hex, sizeof(hex));
-	if (r < 0)
-		return r;
-	fd = openat(dfd, hex, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return FT_E_IO;
-	r = h_write_all(fd, msg, len) ? FT_OK : FT_E_IO;
-	if (close(fd) < 0)
-		r = FT_E_IO;
-	return r;
-}
-
-int
-fu_queue_fill(const char *state, const char *prefix, unsigned n)
-{
-	char path[PATH_MAX], user[64];
-	unsigned i;
-	int dfd, r = FT_OK;
-
-	if (snprintf(path, sizeof(path), "%s/queue", state) >=
-	    (int)sizeof(path))
-		return FT_E_TOOBIG;
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return FT_E_IO;
-	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return FT_E_IO;
-	for (i = 0; i < n && r == FT_OK; i++) {
-		if (snprintf(user, sizeof(user), "%s%06u", prefix, i) >=
-		    (int)sizeof(user))
-			r = FT_E_TOOBIG;
-		else
-			r = put_event(dfd, user);
-	}
-	if (r < 0)
-		(void)fprintf(stderr, "faults: unable to fill %s: %s\n", path,
-			      r == FT_E_IO ? strerror(errno) : ft_strerror(r));
-	(void)close(dfd);
-	return r;
-}
-
-/* ---- the matrix ------------------------------------------------------------- */
-
-int
-fu_matrix_line(const char *kind, const char *const fields[], size_t n)
-{
-	const char *out = getenv("FAULT_MATRIX_OUT");
-	char line[4096];
-	size_t len, i;
-	int fd, r = FT_OK;
-
-	if (out == NULL || out[0] == '\0')
-		return FT_OK;
-	len = (size_t)snprintf(line, sizeof(line), "%s", kind);
-	for (i = 0; i < n && len < sizeof(line); i++) {
-		if (strpbrk(fields[i], "|\r\n") != NULL)
-			return FT_E_INVAL;
-		len += (size_t)snprintf(line + len, sizeof(line) - len, "|%s",
-					fields[i]);
-	}
-	if (len + 1 >= sizeof(line))
-		return FT_E_INVAL;
-	line[len++] = '\n';
-	fd = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return FT_E_IO;
-	if (!h_write_all(fd, line, len))
-		r = FT_E_IO;
-	if (close(fd) < 0)
-		r = FT_E_IO;
-	return r;
 }

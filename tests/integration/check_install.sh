@@ -1,16 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# tests/check_install.sh: what an administrator gets from `make install`,
+# tests/integration/check_install.sh: what an administrator gets from `make install`,
 # the systemd units, the man pages and the Debian package.
 #
-#   bash tests/check_install.sh install        (make check-install)
+#   bash tests/integration/check_install.sh install        (make check-install)
 #       make install / uninstall into a DESTDIR (files, modes, kept config,
 #       PREFIX=/usr/local), tmpfiles.d applied to a scratch root, the units
 #       (systemd-analyze verify, systemd-analyze security --offline=true and
 #       its exposure score), the man pages (mandoc -T lint, man --warnings,
 #       every key, command, option, exit code and module argument
 #       documented), the pam-auth-update profile.
-#   bash tests/check_install.sh deb DEB_DIR    (make check-deb, after make deb)
+#   bash tests/integration/check_install.sh deb DEB_DIR    (make check-deb, after make deb)
 #       the .deb's contents and conffiles, lintian, then, as root, the
 #       package installed into a throwaway root (an overlay of / in a private
 #       mount namespace, chroot): the account, folders and modes, the PAM
@@ -25,7 +25,7 @@
 # "install: N passed, N failed, N skipped"; exit 1 when anything failed.
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 B=${B:-build}
 PYTHON=${PYTHON:-python3}
 MODE=${1:-install}
@@ -558,11 +558,11 @@ mode_deb() {
 	check "upgrade package built (version +check1)" repack || return
 	cp "$DEB" "$W/pkg.deb"
 	sed -n '/^# ---- inside the throwaway root ----$/,$p' \
-		"$ROOT/tests/check_install.sh" >"$W/inner.sh"
+		"$ROOT/tests/integration/check_install.sh" >"$W/inner.sh"
 	# a private mount namespace (nothing reaches the host's mounts) and a
 	# private pid namespace (whatever the root starts dies with it)
 	unshare --mount --propagation private --pid --fork --mount-proc \
-		bash "$ROOT/tests/check_install.sh" __root "$W" \
+		bash "$ROOT/tests/integration/check_install.sh" __root "$W" \
 		"$LDAP_PORT" "$EMU_URL" "$API_KEY" >"$W/root.out" 2>&1 </dev/null
 	cat "$W/root.out"
 	# one tally line per phase (chroot, setup, boot)
@@ -780,7 +780,7 @@ t_conffile() {
 # configure [LOG_TARGET]: the test servers, secrets owned by ftrack-syncd
 configure() {
 	cat >/etc/ftrack-syncd.conf <<EOF
-; written by tests/check_install.sh
+; written by tests/integration/check_install.sh
 [ldap]
 uri = ldap://127.0.0.1:$LDAP_PORT
 bind_dn = cn=ftrack-sync,ou=services,dc=example,dc=com
@@ -996,7 +996,7 @@ t_enable() {
 	}
 	cat >/etc/systemd/system/ftrack-check.service <<UNIT
 [Unit]
-Description=tests/check_install.sh: the service under systemd
+Description=tests/integration/check_install.sh: the service under systemd
 After=ftrack-syncd.service multi-user.target
 
 [Service]

@@ -7,7 +7,7 @@
 #include "ft_err.h"
 #include "ft_proto.h"
 
-Suite *proto_suite(void);
+Suite *ft_proto_suite(void);
 
 #define SET(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
 
@@ -222,9 +222,9 @@ START_TEST(test_encode_max_fits)
 END_TEST
 
 Suite *
-proto_suite(void)
+ft_proto_suite(void)
 {
-	Suite *s = suite_create("proto");
+	Suite *s = suite_create("ft_proto");
 	TCase *tc = tcase_create("codec");
 
 	tcase_add_test(tc, test_decode_full);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * check_reconcile.c: suite 'reconcile': the full reconcile of DESIGN.md
+ * check_cmd_reconcile.c: suite 'cmd_reconcile': `ftrack-syncd reconcile` (syncd/cmd_reconcile.c), the full reconcile of DESIGN.md
  * section 4 and the markers of section 6, end to end: a real slapd, the
  * ftrack emulator and `ftrack-syncd reconcile` / `sync` / `run` as
  * processes.  What is checked is what an administrator sees: the users
@@ -26,9 +26,8 @@
 #include "ft_err.h"
 #include "ft_util.h"
 #include "harness.h"
-#include "reconcile_util.h"
 
-Suite *reconcile_suite(void);
+Suite *cmd_reconcile_suite(void);
 
 #define MARK_UUID "ftrack_syncd.uuid"
 #define MARK_GONE "ftrack_syncd.deactivated"
@@ -73,53 +72,39 @@ suite_teardown(void)
 
 /* ---- helpers that assert ------------------------------------------------- */
 
-static void fmt(char *buf, size_t cap, const char *f, ...) FT_PRINTF(3, 4);
-
 /* snprintf that must not truncate. */
-static void
-fmt(char *buf, size_t cap, const char *f, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, f);
-	n = vsnprintf(buf, cap, f, ap);
-	va_end(ap);
-	ck_assert_msg(n >= 0 && (size_t)n < cap, "'%s' does not fit", f);
-}
-
-static struct ru_world *
+static struct h_world *
 world(const char *extra)
 {
-	struct ru_world *w;
+	struct h_world *w;
 
 	ck_assert_ptr_nonnull(suite_dir);
-	w = ru_start(H_LDIF_PEOPLE, 0, extra);
+	w = h_world_start(H_LDIF_PEOPLE, 0, extra);
 	ck_assert_ptr_nonnull(w);
 	return w;
 }
 
 static void
-config(struct ru_world *w, const char *extra)
+config(struct h_world *w, const char *extra)
 {
-	ck_assert_int_eq(ru_config(w, extra), FT_OK);
+	ck_assert_int_eq(h_world_config(w, extra), FT_OK);
 }
 
-/* Run args (see ru_cmd), expect exit code `code`; the outputs stay in r. */
+/* Run args (see h_cmd), expect exit code `code`; the outputs stay in r. */
 /* Fail when text holds a sanitizer report (shown on stderr). */
 static void
 no_sanitizer(const char *what, const char *text)
 {
-	if (!ru_sanitizer_report(text))
+	if (!h_san_text(text))
 		return;
 	(void)fprintf(stderr, "%s:\n%s\n", what, text);
 	ck_abort_msg("a sanitizer report in %s (see stderr)", what);
 }
 
 static void
-expect_run(struct ru_world *w, const char *args, int code, struct ru_run *r)
+expect_run(struct h_world *w, const char *args, int code, struct h_cmd_out *r)
 {
-	ck_assert_int_eq(ru_cmd(w, args, r), FT_OK);
+	ck_assert_int_eq(h_cmd(w, args, r), FT_OK);
 	no_sanitizer(args, r->err);
 	/* libcheck caps its messages: the outputs go to stderr */
 	if (r->code != code)
@@ -132,18 +117,18 @@ expect_run(struct ru_world *w, const char *args, int code, struct ru_run *r)
 }
 
 static void
-expect(struct ru_world *w, const char *args, int code)
+expect(struct h_world *w, const char *args, int code)
 {
-	struct ru_run r;
+	struct h_cmd_out r;
 
 	expect_run(w, args, code, &r);
-	ru_run_clear(&r);
+	h_cmd_clear(&r);
 }
 
 static json_t *
-report(const struct ru_world *w, const char *name)
+report(const struct h_world *w, const char *name)
 {
-	json_t *rep = ru_report(w, name);
+	json_t *rep = h_report(w, name);
 
 	ck_assert_msg(rep != NULL, "no readable reports/%s", name);
 	return rep;
@@ -160,10 +145,10 @@ assert_result(const json_t *rep, const char *result)
 
 /* counts.kind of the last report. */
 static long
-last_count(const struct ru_world *w, const char *kind)
+last_count(const struct h_world *w, const char *kind)
 {
 	json_t *rep = report(w, LAST);
-	long n = ru_report_count(rep, kind);
+	long n = h_report_count(rep, kind);
 
 	json_decref(rep);
 	return n;
@@ -171,25 +156,25 @@ last_count(const struct ru_world *w, const char *kind)
 
 /* The User row named name, which must exist. */
 static json_t *
-user(const struct ru_world *w, const char *name)
+user(const struct h_world *w, const char *name)
 {
-	json_t *u = ru_emu_user(w->emu, name);
+	json_t *u = h_emu_user_row(w->emu, name);
 
 	ck_assert_msg(u != NULL, "no ftrack user '%s'", name);
 	return u;
 }
 
 static char *
-user_id(const struct ru_world *w, const char *name)
+user_id(const struct h_world *w, const char *name)
 {
-	char *id = ru_emu_user_id(w->emu, name);
+	char *id = h_emu_user_id(w->emu, name);
 
 	ck_assert_msg(id != NULL, "no ftrack user '%s'", name);
 	return id;
 }
 
 static bool
-is_active(const struct ru_world *w, const char *name)
+is_active(const struct h_world *w, const char *name)
 {
 	json_t *u = user(w, name);
 	bool yes = json_is_true(json_object_get(u, "is_active"));
@@ -206,10 +191,10 @@ str_of(const json_t *obj, const char *key)
 
 /* Markers key on the user named name. */
 static long
-markers(const struct ru_world *w, const char *name, const char *key)
+markers(const struct h_world *w, const char *name, const char *key)
 {
 	char *id = user_id(w, name);
-	long n = ru_emu_markers(w->emu, id, key, NULL);
+	long n = h_emu_markers(w->emu, id, key, NULL);
 
 	free(id);
 	ck_assert_int_ge(n, 0);
@@ -218,13 +203,13 @@ markers(const struct ru_world *w, const char *name, const char *key)
 
 /* The user named name carries exactly one uuid marker: its entryUUID. */
 static void
-assert_linked(const struct ru_world *w, const char *name)
+assert_linked(const struct h_world *w, const char *name)
 {
 	char *id = user_id(w, name), *value = NULL;
-	char *uuid = ru_entry_uuid(w, name);
+	char *uuid = h_ldap_entry_uuid(h_slapd_uri(w->slapd), name);
 
 	ck_assert_msg(uuid != NULL, "no entryUUID for '%s'", name);
-	ck_assert_int_eq(ru_emu_markers(w->emu, id, MARK_UUID, &value), 1);
+	ck_assert_int_eq(h_emu_markers(w->emu, id, MARK_UUID, &value), 1);
 	ck_assert_ptr_nonnull(value);
 	ck_assert_str_eq(value, uuid);
 	free(value);
@@ -233,40 +218,40 @@ assert_linked(const struct ru_world *w, const char *name)
 }
 
 static void
-load_users(const struct ru_world *w, const char *json_rows)
+load_users(const struct h_world *w, const char *json_rows)
 {
-	ck_assert_int_eq(ru_emu_post(w->emu, "/_emulator/users", json_rows),
+	ck_assert_int_eq(h_emu_control(w->emu, "/_emulator/users", json_rows),
 			 FT_OK);
 }
 
 static void
-emu_config(const struct ru_world *w, const char *json_cfg)
+emu_config(const struct h_world *w, const char *json_cfg)
 {
-	ck_assert_int_eq(ru_emu_post(w->emu, "/_emulator/config", json_cfg),
+	ck_assert_int_eq(h_emu_control(w->emu, "/_emulator/config", json_cfg),
 			 FT_OK);
 }
 
 static void
-fault(const struct ru_world *w, const char *json_spec)
+fault(const struct h_world *w, const char *json_spec)
 {
-	ck_assert_int_eq(ru_emu_post(w->emu, "/_emulator/fault", json_spec),
+	ck_assert_int_eq(h_emu_control(w->emu, "/_emulator/fault", json_spec),
 			 FT_OK);
 }
 
 static void
-ldap_change(struct ru_world *w, const char *ldif)
+ldap_change(struct h_world *w, const char *ldif)
 {
-	ck_assert_int_eq(ru_ldap_change(w, ldif, false), FT_OK);
+	ck_assert_int_eq(h_slapd_change(w->slapd, ldif, false), FT_OK);
 }
 
 static void
-ldap_delete(struct ru_world *w, const char *uid)
+ldap_delete(struct h_world *w, const char *uid)
 {
 	char ldif[256];
 
-	fmt(ldif, sizeof(ldif),
-	    "dn: uid=%s,ou=people,dc=example,dc=com\nchangetype: delete\n",
-	    uid);
+	h_fx_fmt(ldif, sizeof(ldif),
+		 "dn: uid=%s,ou=people,dc=example,dc=com\nchangetype: delete\n",
+		 uid);
 	ldap_change(w, ldif);
 }
 
@@ -275,7 +260,7 @@ ldap_delete(struct ru_world *w, const char *uid)
  * with reconcile_create = yes; then the config becomes extra.
  */
 static void
-create_all(struct ru_world *w, const char *extra)
+create_all(struct h_world *w, const char *extra)
 {
 	config(w, "policy.reconcile_create = yes");
 	expect(w, "reconcile --apply", 0);
@@ -284,9 +269,9 @@ create_all(struct ru_world *w, const char *extra)
 }
 
 static json_t *
-snapshot(const struct ru_world *w)
+snapshot(const struct h_world *w)
 {
-	json_t *s = ru_emu_snapshot(w->emu);
+	json_t *s = h_emu_snapshot(w->emu);
 
 	ck_assert_ptr_nonnull(s);
 	return s;
@@ -294,7 +279,7 @@ snapshot(const struct ru_world *w)
 
 /* ftrack holds exactly what it held at `before` (consumed). */
 static void
-assert_unchanged(const struct ru_world *w, json_t *before)
+assert_unchanged(const struct h_world *w, json_t *before)
 {
 	json_t *now = snapshot(w);
 	bool same = json_equal(before, now);
@@ -316,10 +301,10 @@ assert_unchanged(const struct ru_world *w, json_t *before)
 /* The run was held: exit 3 seen by the caller, and here held.json and
  * last-reconcile.json say so, with guard `name` failed. */
 static void
-assert_held_by(const struct ru_world *w, const char *name, bool forceable)
+assert_held_by(const struct h_world *w, const char *name, bool forceable)
 {
 	json_t *rep = report(w, LAST), *held = report(w, HELD);
-	json_t *g = ru_report_guard(rep, name);
+	json_t *g = h_report_guard(rep, name);
 
 	assert_result(rep, "held");
 	assert_result(held, "held");
@@ -334,11 +319,11 @@ assert_held_by(const struct ru_world *w, const char *name, bool forceable)
 }
 
 static void
-remove_held(const struct ru_world *w)
+remove_held(const struct h_world *w)
 {
 	char path[4096];
 
-	fmt(path, sizeof(path), "%s/reports/%s", w->state, HELD);
+	h_fx_fmt(path, sizeof(path), "%s/reports/%s", w->state, HELD);
 	(void)unlink(path);
 }
 
@@ -394,8 +379,8 @@ static bool
 stat_min_cond(void *arg)
 {
 	const struct stat_min *s = arg;
-	long long v = s->group ? ru_emu_stat2(s->e, s->group, s->name)
-			       : ru_emu_stat(s->e, s->name);
+	long long v = s->group ? h_emu_stat2(s->e, s->group, s->name)
+			       : h_emu_stat(s->e, s->name);
 
 	return v >= s->min;
 }
@@ -404,7 +389,7 @@ stat_min_cond(void *arg)
 
 START_TEST(test_first_run_links)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	json_t *rep, *a, *u;
 
 	load_users(w, "[{\"username\": \"alice\", \"email\": "
@@ -417,17 +402,17 @@ START_TEST(test_first_run_links)
 	rep = report(w, LAST);
 	assert_result(rep, "applied");
 	ck_assert_str_eq(str_of(rep, "mode"), "apply");
-	ck_assert_int_eq(ru_report_count(rep, "link"), 2);
-	ck_assert_int_eq(ru_report_count(rep, "create"), 0);
-	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 0);
-	a = ru_report_action(rep, "alice");
+	ck_assert_int_eq(h_report_count(rep, "link"), 2);
+	ck_assert_int_eq(h_report_count(rep, "create"), 0);
+	ck_assert_int_eq(h_report_count(rep, "deactivate"), 0);
+	a = h_report_action(rep, "alice");
 	ck_assert_ptr_nonnull(a);
 	ck_assert_str_eq(str_of(a, "action"), "link");
 	ck_assert(json_is_true(json_object_get(a, "ok")));
 	json_decref(rep);
 	/* nobody created by default, the disabled one least of all */
-	ck_assert_int_eq(ru_emu_users(w->emu), 5);
-	ck_assert_int_eq(ru_emu_named(w->emu, "gone"), 0);
+	ck_assert_int_eq(h_emu_users(w->emu), 5);
+	ck_assert_int_eq(h_emu_named(w->emu, "gone"), 0);
 	assert_linked(w, "alice");
 	assert_linked(w, "bob");
 	/* linking brings the fields in line with LDAP */
@@ -445,28 +430,28 @@ START_TEST(test_first_run_links)
 	rep = report(w, LAST);
 	assert_result(rep, "in-sync");
 	json_decref(rep);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
 
 START_TEST(test_create_all)
 {
-	struct ru_world *w = world("policy.reconcile_create = yes");
+	struct h_world *w = world("policy.reconcile_create = yes");
 	json_t *u;
 	size_t i;
 
 	expect(w, "reconcile --apply", 0);
 	ck_assert_int_eq(last_count(w, "create"), N_ENABLED);
-	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + 1);
+	ck_assert_int_eq(h_emu_users(w->emu), N_ENABLED + 1);
 	for (i = 0; i < N_ENABLED; i++) {
-		ck_assert_msg(ru_emu_named(w->emu, people[i]) == 1, "'%s'",
+		ck_assert_msg(h_emu_named(w->emu, people[i]) == 1, "'%s'",
 			      people[i]);
 		ck_assert_msg(is_active(w, people[i]), "'%s'", people[i]);
 		ck_assert_int_eq(markers(w, people[i], MARK_GONE), 0);
 		assert_linked(w, people[i]);
 	}
-	ck_assert_int_eq(ru_emu_named(w->emu, "gone"), 0);
+	ck_assert_int_eq(h_emu_named(w->emu, "gone"), 0);
 	u = user(w, "joerg");
 	ck_assert_str_eq(str_of(u, "first_name"), "J\xc3\xb6rg");
 	ck_assert_str_eq(str_of(u, "last_name"), "M\xc3\xbcller");
@@ -479,8 +464,8 @@ START_TEST(test_create_all)
 	expect(w, "reconcile", 0);
 	ck_assert_int_eq(last_count(w, "none"), N_ENABLED);
 	expect(w, "reconcile --apply", 0);
-	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + 1);
-	ru_stop(w);
+	ck_assert_int_eq(h_emu_users(w->emu), N_ENABLED + 1);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -489,7 +474,7 @@ END_TEST
 
 START_TEST(test_mail_update)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	json_t *before, *after, *rep, *a, *writes, *op;
 	long long seq;
 	char *id;
@@ -497,24 +482,24 @@ START_TEST(test_mail_update)
 	create_all(w, NULL);
 	before = user(w, "alice");
 	id = user_id(w, "alice");
-	seq = ru_emu_last_seq(w->emu);
+	seq = h_emu_last_seq(w->emu);
 	ck_assert_int_ge(seq, 0);
 	ldap_change(w, "dn: uid=alice,ou=people,dc=example,dc=com\n"
 		       "changetype: modify\nreplace: mail\n"
 		       "mail: alice.liddell@example.com\n");
 	expect(w, "reconcile --apply", 0);
 	rep = report(w, LAST);
-	ck_assert_int_eq(ru_report_count(rep, "update"), 1);
-	ck_assert_int_eq(ru_report_count(rep, "none"), N_ENABLED - 1);
+	ck_assert_int_eq(h_report_count(rep, "update"), 1);
+	ck_assert_int_eq(h_report_count(rep, "none"), N_ENABLED - 1);
 	ck_assert_uint_eq(json_array_size(json_object_get(rep, "actions")), 1);
-	a = ru_report_action(rep, "alice");
+	a = h_report_action(rep, "alice");
 	ck_assert_ptr_nonnull(a);
 	ck_assert_str_eq(str_of(a, "action"), "update");
 	ck_assert_ptr_nonnull(strstr(str_of(a, "reason"), "email"));
 	ck_assert_ptr_null(strstr(str_of(a, "reason"), "name"));
 	json_decref(rep);
 	/* exactly one write: an update of alice's User, no marker touched */
-	writes = ru_emu_writes(w->emu, seq);
+	writes = h_emu_writes(w->emu, seq);
 	ck_assert_ptr_nonnull(writes);
 	ck_assert_uint_eq(json_array_size(writes), 1);
 	op = json_array_get(writes, 0);
@@ -534,7 +519,7 @@ START_TEST(test_mail_update)
 	json_decref(before);
 	json_decref(after);
 	free(id);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -543,18 +528,18 @@ END_TEST
 
 /* Add bob's entry again with the entryUUID uuid (Relax Rules control). */
 static void
-restore_bob(struct ru_world *w, const char *uuid)
+restore_bob(struct h_world *w, const char *uuid)
 {
 	char ldif[1024], *now;
 
-	fmt(ldif, sizeof(ldif),
-	    "dn: uid=bob,ou=people,dc=example,dc=com\n"
-	    "changetype: add\nobjectClass: inetOrgPerson\n"
-	    "uid: bob\ncn: Bob Baker\ngivenName: Bob\nsn: Baker\n"
-	    "mail: bob@example.com\nentryUUID: %s\n",
-	    uuid);
-	ck_assert_int_eq(ru_ldap_change(w, ldif, true), FT_OK);
-	now = ru_entry_uuid(w, "bob");
+	h_fx_fmt(ldif, sizeof(ldif),
+		 "dn: uid=bob,ou=people,dc=example,dc=com\n"
+		 "changetype: add\nobjectClass: inetOrgPerson\n"
+		 "uid: bob\ncn: Bob Baker\ngivenName: Bob\nsn: Baker\n"
+		 "mail: bob@example.com\nentryUUID: %s\n",
+		 uuid);
+	ck_assert_int_eq(h_slapd_change(w->slapd, ldif, true), FT_OK);
+	now = h_ldap_entry_uuid(h_slapd_uri(w->slapd), "bob");
 	ck_assert_ptr_nonnull(now);
 	ck_assert_str_eq(now, uuid);
 	free(now);
@@ -562,25 +547,25 @@ restore_bob(struct ru_world *w, const char *uuid)
 
 START_TEST(test_leaver_returns)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	char *uuid, *id, *id2, *when = NULL;
 	json_t *rep, *a;
 
 	create_all(w, NULL);
-	uuid = ru_entry_uuid(w, "bob");
+	uuid = h_ldap_entry_uuid(h_slapd_uri(w->slapd), "bob");
 	ck_assert_ptr_nonnull(uuid);
 	id = user_id(w, "bob");
 	ldap_delete(w, "bob");
 	expect(w, "reconcile --apply", 0);
 	rep = report(w, LAST);
-	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 1);
-	a = ru_report_action(rep, "bob");
+	ck_assert_int_eq(h_report_count(rep, "deactivate"), 1);
+	a = h_report_action(rep, "bob");
 	ck_assert_ptr_nonnull(a);
 	ck_assert_str_eq(str_of(a, "action"), "deactivate");
 	ck_assert(json_is_true(json_object_get(a, "ok")));
 	json_decref(rep);
 	ck_assert(!is_active(w, "bob"));
-	ck_assert_int_eq(ru_emu_markers(w->emu, id, MARK_GONE, &when), 1);
+	ck_assert_int_eq(h_emu_markers(w->emu, id, MARK_GONE, &when), 1);
 	ck_assert_msg(when != NULL && strlen(when) == 20 && when[10] == 'T' &&
 			      when[19] == 'Z',
 		      "not ISO 8601 UTC: '%s'", when ? when : "(null)");
@@ -592,7 +577,7 @@ START_TEST(test_leaver_returns)
 	 * backup or a recycle bin keeps it) and bob logs in */
 	restore_bob(w, uuid);
 	expect(w, "sync bob", 0);
-	ck_assert_int_eq(ru_emu_named(w->emu, "bob"), 1);
+	ck_assert_int_eq(h_emu_named(w->emu, "bob"), 1);
 	id2 = user_id(w, "bob");
 	ck_assert_str_eq(id2, id);
 	ck_assert(is_active(w, "bob"));
@@ -602,7 +587,7 @@ START_TEST(test_leaver_returns)
 	free(uuid);
 	free(id);
 	free(id2);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -615,7 +600,7 @@ END_TEST
  */
 START_TEST(test_leaver_recreated)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	char *id, *id2;
 
 	create_all(w, NULL);
@@ -630,7 +615,7 @@ START_TEST(test_leaver_recreated)
 		       "uid: bob\ncn: Bob Baker\ngivenName: Bob\nsn: Baker\n"
 		       "mail: bob@example.com\n");
 	expect(w, "sync bob", 0);
-	ck_assert_int_eq(ru_emu_named(w->emu, "bob"), 1);
+	ck_assert_int_eq(h_emu_named(w->emu, "bob"), 1);
 	id2 = user_id(w, "bob");
 	ck_assert_str_eq(id2, id);
 	ck_assert(is_active(w, "bob"));
@@ -641,14 +626,14 @@ START_TEST(test_leaver_recreated)
 	ck_assert_int_eq(last_count(w, "conflict"), 0);
 	free(id);
 	free(id2);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
 
 START_TEST(test_disabled_and_back)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	json_t *rep, *a;
 
 	create_all(w, NULL);
@@ -657,8 +642,8 @@ START_TEST(test_disabled_and_back)
 		       "employeeType: disabled\n");
 	expect(w, "reconcile --apply", 0);
 	rep = report(w, LAST);
-	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 1);
-	a = ru_report_action(rep, "erin");
+	ck_assert_int_eq(h_report_count(rep, "deactivate"), 1);
+	a = h_report_action(rep, "erin");
 	ck_assert_ptr_nonnull(a);
 	ck_assert_ptr_nonnull(strstr(str_of(a, "reason"), "disabled"));
 	ck_assert_int_eq(json_integer_value(json_object_get(
@@ -676,24 +661,24 @@ START_TEST(test_disabled_and_back)
 	ck_assert_int_eq(markers(w, "erin", MARK_GONE), 0);
 	ck_assert_int_eq(markers(w, "erin", MARK_UUID), 1);
 	expect(w, "reconcile", 0);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
 
 START_TEST(test_admin_deactivated_stays)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	char *id, ops[512];
 	json_t *res;
 
 	create_all(w, NULL);
 	id = user_id(w, "carol");
-	fmt(ops, sizeof(ops),
-	    "[{\"action\": \"update\", \"entity_type\": \"User\", "
-	    "\"entity_key\": [\"%s\"], \"entity_data\": "
-	    "{\"__entity_type__\": \"User\", \"is_active\": false}}]",
-	    id);
+	h_fx_fmt(ops, sizeof(ops),
+		 "[{\"action\": \"update\", \"entity_type\": \"User\", "
+		 "\"entity_key\": [\"%s\"], \"entity_data\": "
+		 "{\"__entity_type__\": \"User\", \"is_active\": false}}]",
+		 id);
 	res = h_emu_api(w->emu, ops);
 	ck_assert(json_is_array(res));
 	json_decref(res);
@@ -713,7 +698,7 @@ START_TEST(test_admin_deactivated_stays)
 	ck_assert_int_eq(last_count(w, "reactivate"), 1);
 	ck_assert(is_active(w, "carol"));
 	free(id);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -725,7 +710,7 @@ END_TEST
  */
 START_TEST(test_skipped_entry_kept)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	json_t *rep, *skipped, *a;
 
 	create_all(w, NULL);
@@ -743,17 +728,17 @@ START_TEST(test_skipped_entry_kept)
 	ck_assert_str_eq(str_of(skipped, "dn"),
 			 "uid=alice,ou=people,dc=example,dc=com");
 	ck_assert_ptr_nonnull(strstr(str_of(skipped, "reason"), "givenName"));
-	a = ru_report_action(rep, "alice");
+	a = h_report_action(rep, "alice");
 	ck_assert_ptr_nonnull(a);
 	ck_assert_str_eq(str_of(a, "action"), "skip");
 	ck_assert_str_eq(str_of(a, "reason"),
 			 "kept: its LDAP entry cannot be mapped "
 			 "(uid=alice,ou=people,dc=example,dc=com)");
-	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 0);
+	ck_assert_int_eq(h_report_count(rep, "deactivate"), 0);
 	json_decref(rep);
 	ck_assert(is_active(w, "alice"));
 	ck_assert_int_eq(markers(w, "alice", MARK_GONE), 0);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -762,40 +747,40 @@ END_TEST
 
 START_TEST(test_rename)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	char *id, *id2, *uuid, *value = NULL;
 	json_t *rep, *a;
 
 	create_all(w, NULL);
 	id = user_id(w, "carol");
-	uuid = ru_entry_uuid(w, "carol");
+	uuid = h_ldap_entry_uuid(h_slapd_uri(w->slapd), "carol");
 	ck_assert_ptr_nonnull(uuid);
 	ldap_change(w, "dn: uid=carol,ou=people,dc=example,dc=com\n"
 		       "changetype: modrdn\nnewrdn: uid=caroline\n"
 		       "deleteoldrdn: 1\n");
 	expect(w, "reconcile --apply", 0);
 	rep = report(w, LAST);
-	ck_assert_int_eq(ru_report_count(rep, "rename"), 1);
-	ck_assert_int_eq(ru_report_count(rep, "create"), 0);
-	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 0);
-	a = ru_report_action(rep, "caroline");
+	ck_assert_int_eq(h_report_count(rep, "rename"), 1);
+	ck_assert_int_eq(h_report_count(rep, "create"), 0);
+	ck_assert_int_eq(h_report_count(rep, "deactivate"), 0);
+	a = h_report_action(rep, "caroline");
 	ck_assert_ptr_nonnull(a);
 	ck_assert_str_eq(str_of(a, "action"), "rename");
 	json_decref(rep);
-	ck_assert_int_eq(ru_emu_named(w->emu, "carol"), 0);
-	ck_assert_int_eq(ru_emu_named(w->emu, "caroline"), 1);
-	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + 1);
+	ck_assert_int_eq(h_emu_named(w->emu, "carol"), 0);
+	ck_assert_int_eq(h_emu_named(w->emu, "caroline"), 1);
+	ck_assert_int_eq(h_emu_users(w->emu), N_ENABLED + 1);
 	id2 = user_id(w, "caroline");
 	ck_assert_str_eq(id2, id);
 	ck_assert(is_active(w, "caroline"));
-	ck_assert_int_eq(ru_emu_markers(w->emu, id, MARK_UUID, &value), 1);
+	ck_assert_int_eq(h_emu_markers(w->emu, id, MARK_UUID, &value), 1);
 	ck_assert_str_eq(value, uuid);
 	expect(w, "reconcile", 0);
 	free(value);
 	free(uuid);
 	free(id);
 	free(id2);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -804,7 +789,7 @@ END_TEST
 
 START_TEST(test_guard_ldap_down)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	json_t *before, *rep, *g;
 
 	create_all(w, NULL);
@@ -814,7 +799,7 @@ START_TEST(test_guard_ldap_down)
 	assert_held_by(w, "ldap_complete", false);
 	rep = report(w, LAST);
 	ck_assert_str_ne(str_of(json_object_get(rep, "ldap"), "error"), "");
-	g = ru_report_guard(rep, "max_deactivate");
+	g = h_report_guard(rep, "max_deactivate");
 	ck_assert_ptr_nonnull(g);
 	json_decref(rep);
 	/* a person cannot force past a directory that did not answer */
@@ -826,7 +811,7 @@ START_TEST(test_guard_ldap_down)
 	ck_assert_int_eq(h_slapd_restart(w->slapd), FT_OK);
 	expect(w, "reconcile --apply", 0);
 	ck_assert_int_eq(last_count(w, "deactivate"), 0);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -844,8 +829,8 @@ port_of(const char *uri)
 
 START_TEST(test_guard_ldap_dies_mid_read)
 {
-	struct ru_world *w = world(NULL);
-	struct ru_cutter *cut;
+	struct h_world *w = world(NULL);
+	struct h_relay *cut;
 	json_t *before, *rep, *ldap;
 	json_int_t entries;
 	char extra[256];
@@ -854,12 +839,12 @@ START_TEST(test_guard_ldap_dies_mid_read)
 	before = snapshot(w);
 	/* slapd is killed after it sent about 3 KiB of the answer: a few
 	 * pages of 2 entries, nowhere near all of them */
-	cut = ru_cutter_start(port_of(h_slapd_uri(w->slapd)), 3000,
-			      h_slapd_pid(w->slapd));
+	cut = h_relay_cutter(port_of(h_slapd_uri(w->slapd)), 3000,
+			     h_slapd_pid(w->slapd));
 	ck_assert_ptr_nonnull(cut);
-	fmt(extra, sizeof(extra),
-	    "ldap.uri = ldap://127.0.0.1:%d\nldap.page_size = 2\n",
-	    ru_cutter_port(cut));
+	h_fx_fmt(extra, sizeof(extra),
+		 "ldap.uri = ldap://127.0.0.1:%d\nldap.page_size = 2\n",
+		 h_relay_port(cut));
 	config(w, extra);
 	expect(w, "reconcile --apply", 3);
 	assert_held_by(w, "ldap_complete", false);
@@ -875,29 +860,29 @@ START_TEST(test_guard_ldap_dies_mid_read)
 	ck_assert_int_ne(h_ldap_bind(h_slapd_uri(w->slapd), NULL, NULL),
 			 0 /* LDAP_SUCCESS */);
 	assert_unchanged(w, before);
-	ru_cutter_stop(cut);
-	ru_stop(w);
+	h_relay_stop(cut);
+	h_world_stop(w);
 }
 
 END_TEST
 
 START_TEST(test_guard_size_limit)
 {
-	struct ru_world *w;
+	struct h_world *w;
 	json_t *before;
 	char extra[1024], secret[4096];
 
 	ck_assert_ptr_nonnull(suite_dir);
-	w = ru_start(H_LDIF_PEOPLE, 3, NULL);
+	w = h_world_start(H_LDIF_PEOPLE, 3, NULL);
 	ck_assert_ptr_nonnull(w);
 	/* the rootdn is above the size limit: a first good run as root */
-	fmt(secret, sizeof(secret), "%s/root.secret", w->dir);
+	h_fx_fmt(secret, sizeof(secret), "%s/root.secret", w->dir);
 	ck_assert_int_eq(h_write_file(secret, H_LDAP_ROOT_PW, 0600), FT_OK);
-	fmt(extra, sizeof(extra),
-	    "ldap.bind_dn = " H_LDAP_ROOT_DN "\n"
-	    "ldap.bind_password_file = %s\n"
-	    "policy.reconcile_create = yes\n",
-	    secret);
+	h_fx_fmt(extra, sizeof(extra),
+		 "ldap.bind_dn = " H_LDAP_ROOT_DN "\n"
+		 "ldap.bind_password_file = %s\n"
+		 "policy.reconcile_create = yes\n",
+		 secret);
 	config(w, extra);
 	expect(w, "reconcile --apply", 0);
 	ck_assert_int_eq(last_count(w, "create"), N_ENABLED);
@@ -911,14 +896,14 @@ START_TEST(test_guard_size_limit)
 	expect(w, "reconcile --apply", 3);
 	assert_held_by(w, "ldap_complete", false);
 	assert_unchanged(w, before);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
 
 START_TEST(test_guard_empty)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	json_t *before;
 
 	create_all(w, NULL);
@@ -937,14 +922,14 @@ START_TEST(test_guard_empty)
 	expect(w, "reconcile --apply", 3);
 	assert_held_by(w, "ldap_nonempty", false);
 	assert_unchanged(w, before);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
 
 START_TEST(test_guard_min_users)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	json_t *before;
 
 	create_all(w, NULL);
@@ -958,7 +943,7 @@ START_TEST(test_guard_min_users)
 	config(w, "policy.min_ldap_users = 14");
 	expect(w, "reconcile --apply", 0);
 	ck_assert_int_eq(last_count(w, "deactivate"), 1);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -967,7 +952,7 @@ START_TEST(test_guard_max_shrink)
 {
 	static const char *const leavers[] = {"alice", "bob",   "carol", "dave",
 					      "erin",  "frank", "joerg", "zoe"};
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	json_t *before, *held;
 	size_t i;
 
@@ -980,19 +965,19 @@ START_TEST(test_guard_max_shrink)
 	assert_held_by(w, "max_shrink", true);
 	/* the held plan is there for a person to read */
 	held = report(w, HELD);
-	ck_assert_int_eq(ru_report_count(held, "deactivate"), 8);
+	ck_assert_int_eq(h_report_count(held, "deactivate"), 8);
 	json_decref(held);
 	/* a held run is not a good run: it does not lower the mark */
 	expect(w, "reconcile --apply", 3);
 	assert_unchanged(w, before);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
 
 START_TEST(test_guard_sentinel)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	json_t *before, *rep, *g;
 
 	create_all(w, "policy.sentinel_users = alice, frank");
@@ -1002,19 +987,19 @@ START_TEST(test_guard_sentinel)
 	expect(w, "reconcile --apply", 3);
 	assert_held_by(w, "sentinel_users", true);
 	rep = report(w, LAST);
-	g = ru_report_guard(rep, "sentinel_users");
+	g = h_report_guard(rep, "sentinel_users");
 	ck_assert_ptr_nonnull(strstr(str_of(g, "detail"), "frank"));
 	ck_assert_ptr_null(strstr(str_of(g, "detail"), "alice"));
 	json_decref(rep);
 	assert_unchanged(w, before);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
 
 START_TEST(test_guard_max_deactivate_force)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	json_t *before, *rep;
 
 	create_all(w, "policy.max_deactivate = 2");
@@ -1039,7 +1024,7 @@ START_TEST(test_guard_max_deactivate_force)
 	rep = report(w, LAST);
 	assert_result(rep, "applied");
 	ck_assert(json_is_true(json_object_get(rep, "forced")));
-	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 3);
+	ck_assert_int_eq(h_report_count(rep, "deactivate"), 3);
 	json_decref(rep);
 	ck_assert(!is_active(w, "dave"));
 	ck_assert(!is_active(w, "erin"));
@@ -1047,7 +1032,7 @@ START_TEST(test_guard_max_deactivate_force)
 	ck_assert_int_eq(markers(w, "frank", MARK_GONE), 1);
 	ck_assert(is_active(w, "alice"));
 	expect(w, "reconcile", 0);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -1056,7 +1041,7 @@ END_TEST
 
 START_TEST(test_scope_all_protects)
 {
-	struct ru_world *w = world("policy.scope = all");
+	struct h_world *w = world("policy.scope = all");
 	json_t *rep;
 
 	load_users(w, "[{\"username\": \"outsider\", \"is_active\": true},"
@@ -1064,8 +1049,8 @@ START_TEST(test_scope_all_protects)
 		      "{\"username\": \"root\", \"is_active\": true}]");
 	expect(w, "reconcile --apply", 0);
 	rep = report(w, LAST);
-	ck_assert_int_eq(ru_report_count(rep, "deactivate"), 1);
-	ck_assert_ptr_nonnull(ru_report_action(rep, "outsider"));
+	ck_assert_int_eq(h_report_count(rep, "deactivate"), 1);
+	ck_assert_ptr_nonnull(h_report_action(rep, "outsider"));
 	json_decref(rep);
 	ck_assert(!is_active(w, "outsider"));
 	ck_assert_int_eq(markers(w, "outsider", MARK_GONE), 1);
@@ -1076,14 +1061,14 @@ START_TEST(test_scope_all_protects)
 	ck_assert_int_eq(markers(w, "admin", MARK_GONE), 0);
 	ck_assert_int_eq(markers(w, "root", MARK_GONE), 0);
 	ck_assert_int_eq(markers(w, H_EMU_USER, MARK_GONE), 0);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
 
 START_TEST(test_missing_delete)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	char *id;
 
 	create_all(w, "policy.missing = delete");
@@ -1091,11 +1076,11 @@ START_TEST(test_missing_delete)
 	ldap_delete(w, "dave");
 	expect(w, "reconcile --apply", 0);
 	ck_assert_int_eq(last_count(w, "delete"), 1);
-	ck_assert_int_eq(ru_emu_named(w->emu, "dave"), 0);
-	ck_assert_int_eq(ru_emu_markers(w->emu, id, MARK_UUID, NULL), 0);
-	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED);
+	ck_assert_int_eq(h_emu_named(w->emu, "dave"), 0);
+	ck_assert_int_eq(h_emu_markers(w->emu, id, MARK_UUID, NULL), 0);
+	ck_assert_int_eq(h_emu_users(w->emu), N_ENABLED);
 	free(id);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -1104,7 +1089,7 @@ END_TEST
 
 /* The actions of the last report that failed; the first one's user. */
 static long
-failed_actions(const struct ru_world *w, char **ret_user)
+failed_actions(const struct h_world *w, char **ret_user)
 {
 	json_t *rep = report(w, LAST), *a;
 	long n = 0;
@@ -1129,7 +1114,7 @@ failed_actions(const struct ru_world *w, char **ret_user)
 
 START_TEST(test_rejected_record)
 {
-	struct ru_world *w = world("policy.reconcile_create = yes");
+	struct h_world *w = world("policy.reconcile_create = yes");
 	json_t *rep, *a;
 	char *bad = NULL;
 	size_t i;
@@ -1141,7 +1126,7 @@ START_TEST(test_rejected_record)
 	expect(w, "reconcile --apply", 1);
 	rep = report(w, LAST);
 	assert_result(rep, "errors");
-	a = ru_report_action(rep, "alice");
+	a = h_report_action(rep, "alice");
 	ck_assert_ptr_nonnull(a);
 	ck_assert_str_eq(str_of(a, "action"), "create");
 	ck_assert(json_is_false(json_object_get(a, "ok")));
@@ -1152,18 +1137,18 @@ START_TEST(test_rejected_record)
 	free(bad);
 	/* the others were applied */
 	for (i = 1; i < N_ENABLED; i++)
-		ck_assert_msg(ru_emu_named(w->emu, people[i]) == 1, "'%s'",
+		ck_assert_msg(h_emu_named(w->emu, people[i]) == 1, "'%s'",
 			      people[i]);
-	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + 1);
+	ck_assert_int_eq(h_emu_users(w->emu), N_ENABLED + 1);
 	ck_assert_int_eq(markers(w, "ALICE", MARK_UUID), 0);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
 
 START_TEST(test_rejected_batch_isolated)
 {
-	struct ru_world *w = world("policy.reconcile_create = yes");
+	struct h_world *w = world("policy.reconcile_create = yes");
 	json_t *rep;
 	long reads;
 	char spec[512], *bad = NULL;
@@ -1178,12 +1163,12 @@ START_TEST(test_rejected_batch_isolated)
 	ck_assert_int_gt(reads, 0);
 	/* the batch POST is refused, then, of the groups sent one by one,
 	 * the third is refused too */
-	fmt(spec, sizeof(spec),
-	    "[{\"skip\": %ld, \"exception\": \"ValidationError\", "
-	    "\"content\": \"refused by the test\"},"
-	    "{\"skip\": 2, \"exception\": \"ValidationError\", "
-	    "\"content\": \"refused by the test\"}]",
-	    reads);
+	h_fx_fmt(spec, sizeof(spec),
+		 "[{\"skip\": %ld, \"exception\": \"ValidationError\", "
+		 "\"content\": \"refused by the test\"},"
+		 "{\"skip\": 2, \"exception\": \"ValidationError\", "
+		 "\"content\": \"refused by the test\"}]",
+		 reads);
 	fault(w, spec);
 	expect(w, "reconcile --apply", 1);
 	rep = report(w, LAST);
@@ -1191,25 +1176,25 @@ START_TEST(test_rejected_batch_isolated)
 	json_decref(rep);
 	ck_assert_int_eq(failed_actions(w, &bad), 1);
 	ck_assert_ptr_nonnull(bad);
-	ck_assert_int_eq(ru_emu_named(w->emu, bad), 0);
+	ck_assert_int_eq(h_emu_named(w->emu, bad), 0);
 	for (i = 0; i < N_ENABLED; i++)
-		missing += ru_emu_named(w->emu, people[i]) != 1;
+		missing += h_emu_named(w->emu, people[i]) != 1;
 	ck_assert_uint_eq(missing, 1);
-	ck_assert_int_eq(ru_emu_stat(w->emu, "faults_pending"), 0);
+	ck_assert_int_eq(h_emu_stat(w->emu, "faults_pending"), 0);
 	/* the next run makes up for it */
 	expect(w, "reconcile --apply", 0);
 	ck_assert_int_eq(last_count(w, "create"), 1);
-	ck_assert_int_eq(ru_emu_named(w->emu, bad), 1);
+	ck_assert_int_eq(h_emu_named(w->emu, bad), 1);
 	assert_linked(w, bad);
 	free(bad);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
 
 START_TEST(test_ftrack_refuses)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	json_t *before, *rep;
 
 	create_all(w, NULL);
@@ -1222,10 +1207,10 @@ START_TEST(test_ftrack_refuses)
 	rep = report(w, LAST);
 	assert_result(rep, "failed");
 	json_decref(rep);
-	ck_assert(!ru_report_exists(w, HELD));
+	ck_assert(!h_report_exists(w, HELD));
 	assert_unchanged(w, before);
 	ck_assert(is_active(w, "dave"));
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -1234,18 +1219,18 @@ END_TEST
 
 #define N_EXTRA 30
 
-static struct ru_world *
+static struct h_world *
 big_world(const char *extra)
 {
-	struct ru_world *w;
+	struct h_world *w;
 	char *dir, path[4096];
 
 	ck_assert_ptr_nonnull(suite_dir);
 	dir = h_tmpdir();
 	ck_assert_ptr_nonnull(dir);
-	fmt(path, sizeof(path), "%s/people.ldif", dir);
-	ck_assert_int_eq(ru_write_ldif(path, "p", N_EXTRA), FT_OK);
-	w = ru_start(path, 0, extra);
+	h_fx_fmt(path, sizeof(path), "%s/people.ldif", dir);
+	ck_assert_int_eq(h_write_ldif(path, "p", N_EXTRA, NULL), FT_OK);
+	w = h_world_start(path, 0, extra);
 	ck_assert_ptr_nonnull(w);
 	h_rmtree(dir);
 	free(dir);
@@ -1254,46 +1239,46 @@ big_world(const char *extra)
 
 /* Every enabled person is in ftrack once, with one uuid marker. */
 static void
-assert_converged(const struct ru_world *w, unsigned extra)
+assert_converged(const struct h_world *w, unsigned extra)
 {
 	char name[32];
 	unsigned i;
 
 	for (i = 0; i < N_ENABLED; i++) {
-		ck_assert_msg(ru_emu_named(w->emu, people[i]) == 1, "'%s'",
+		ck_assert_msg(h_emu_named(w->emu, people[i]) == 1, "'%s'",
 			      people[i]);
 		assert_linked(w, people[i]);
 	}
 	for (i = 0; i < extra; i++) {
-		fmt(name, sizeof(name), "p%04u", i);
-		ck_assert_msg(ru_emu_named(w->emu, name) == 1, "'%s'", name);
+		h_fx_fmt(name, sizeof(name), "p%04u", i);
+		ck_assert_msg(h_emu_named(w->emu, name) == 1, "'%s'", name);
 		ck_assert_int_eq(markers(w, name, MARK_UUID), 1);
 	}
-	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + extra + 1);
-	ck_assert_int_eq(ru_emu_stat2(w->emu, "entities", "Metadata"),
+	ck_assert_int_eq(h_emu_users(w->emu), N_ENABLED + extra + 1);
+	ck_assert_int_eq(h_emu_stat2(w->emu, "entities", "Metadata"),
 			 N_ENABLED + extra);
 }
 
 START_TEST(test_killed_mid_apply)
 {
-	struct ru_world *w = big_world("policy.reconcile_create = yes\n"
-				       "ftrack.batch_size = 1");
+	struct h_world *w = big_world("policy.reconcile_create = yes\n"
+				      "ftrack.batch_size = 1");
 	struct stat_min two = {w->emu, "operations", "create", 4};
-	struct ru_bg *bg;
-	struct ru_run r;
+	struct h_cmd_bg *bg;
+	struct h_cmd_out r;
 	long users;
 
 	emu_config(w, "{\"latency_ms\": 300}");
-	bg = ru_cmd_start(w, "reconcile --apply");
+	bg = h_cmd_start(w, "reconcile --apply");
 	ck_assert_ptr_nonnull(bg);
 	/* two users (and their markers) are in, the next is on its way */
 	ck_assert(h_wait_until(stat_min_cond, &two, 30000));
-	ck_assert_int_eq(kill(ru_cmd_pid(bg), SIGKILL), 0);
-	ck_assert_int_eq(ru_cmd_finish(bg, 10000, &r), FT_OK);
+	ck_assert_int_eq(kill(h_cmd_pid(bg), SIGKILL), 0);
+	ck_assert_int_eq(h_cmd_finish(bg, 10000, &r), FT_OK);
 	ck_assert_int_eq(r.signal, SIGKILL);
 	no_sanitizer("a background reconcile", r.err);
-	ru_run_clear(&r);
-	users = ru_emu_users(w->emu);
+	h_cmd_clear(&r);
+	users = h_emu_users(w->emu);
 	ck_assert_msg(users > 2 && users < N_ENABLED + N_EXTRA + 1,
 		      "%ld users after the kill", users);
 	/* run again: converged, nobody twice, no marker twice */
@@ -1303,7 +1288,7 @@ START_TEST(test_killed_mid_apply)
 			 N_ENABLED + N_EXTRA + 1 - users);
 	assert_converged(w, N_EXTRA);
 	expect(w, "reconcile", 0);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -1312,8 +1297,8 @@ END_TEST
 
 START_TEST(test_rate_limited)
 {
-	struct ru_world *w = big_world("policy.reconcile_create = yes\n"
-				       "ftrack.batch_size = 1");
+	struct h_world *w = big_world("policy.reconcile_create = yes\n"
+				      "ftrack.batch_size = 1");
 	json_t *rep;
 	long long requests;
 
@@ -1325,16 +1310,16 @@ START_TEST(test_rate_limited)
 	expect(w, "reconcile --apply", 0);
 	rep = report(w, LAST);
 	assert_result(rep, "applied");
-	ck_assert_int_eq(ru_report_count(rep, "create"), N_ENABLED + N_EXTRA);
+	ck_assert_int_eq(h_report_count(rep, "create"), N_ENABLED + N_EXTRA);
 	requests = json_integer_value(
 		json_object_get(json_object_get(rep, "ftrack"), "requests"));
 	json_decref(rep);
-	ck_assert_int_eq(ru_emu_stat(w->emu, "faults_pending"), 0);
-	ck_assert_int_eq(ru_emu_stat2(w->emu, "by_status", "429"), 3);
+	ck_assert_int_eq(h_emu_stat(w->emu, "faults_pending"), 0);
+	ck_assert_int_eq(h_emu_stat2(w->emu, "by_status", "429"), 3);
 	/* each refused request was sent again */
-	ck_assert_int_eq(requests, ru_emu_stat(w->emu, "requests"));
+	ck_assert_int_eq(requests, h_emu_stat(w->emu, "requests"));
 	assert_converged(w, N_EXTRA);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -1365,7 +1350,7 @@ assert_report_shape(const json_t *rep)
 	ck_assert(json_is_array(json_object_get(rep, "actions")));
 	ck_assert(json_is_array(json_object_get(rep, "skipped_entries")));
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		ck_assert_msg(ru_report_count(rep, kinds[i]) >= 0, "%s",
+		ck_assert_msg(h_report_count(rep, kinds[i]) >= 0, "%s",
 			      kinds[i]);
 	ck_assert(json_is_integer(
 		json_object_get(json_object_get(rep, "ldap"), "entries")));
@@ -1383,15 +1368,15 @@ assert_report_shape(const json_t *rep)
 
 START_TEST(test_dry_run_and_json)
 {
-	struct ru_world *w = world(NULL);
-	struct ru_run r;
+	struct h_world *w = world(NULL);
+	struct h_cmd_out r;
 	json_t *before, *printed, *rep, *a;
 	json_error_t je;
 
 	create_all(w, NULL);
 	expect_run(w, "reconcile", 0, &r);
 	ck_assert_ptr_nonnull(strstr(r.out, "in-sync"));
-	ru_run_clear(&r);
+	h_cmd_clear(&r);
 	ldap_change(w, "dn: uid=bob,ou=people,dc=example,dc=com\n"
 		       "changetype: modify\nreplace: mail\n"
 		       "mail: robert@example.com\n");
@@ -1400,17 +1385,17 @@ START_TEST(test_dry_run_and_json)
 	expect_run(w, "reconcile", 4, &r);
 	ck_assert_ptr_nonnull(strstr(r.out, "update"));
 	ck_assert_ptr_nonnull(strstr(r.out, "bob"));
-	ru_run_clear(&r);
+	h_cmd_clear(&r);
 	/* the JSON */
 	expect_run(w, "reconcile --json", 4, &r);
 	printed = json_loads(r.out, 0, &je);
 	ck_assert_msg(printed != NULL, "not JSON (%s):\n%s", je.text, r.out);
-	ru_run_clear(&r);
+	h_cmd_clear(&r);
 	assert_report_shape(printed);
 	ck_assert_str_eq(str_of(printed, "mode"), "dry-run");
 	assert_result(printed, "changes");
-	ck_assert_int_eq(ru_report_count(printed, "update"), 1);
-	a = ru_report_action(printed, "bob");
+	ck_assert_int_eq(h_report_count(printed, "update"), 1);
+	a = h_report_action(printed, "bob");
 	ck_assert_ptr_nonnull(a);
 	ck_assert_str_eq(str_of(a, "action"), "update");
 	ck_assert(json_is_string(json_object_get(a, "id")));
@@ -1427,39 +1412,39 @@ START_TEST(test_dry_run_and_json)
 	expect_run(w, "status", 0, &r);
 	ck_assert_ptr_nonnull(strstr(r.out, "last reconcile:"));
 	ck_assert_ptr_nonnull(strstr(r.out, "changes"));
-	ru_run_clear(&r);
+	h_cmd_clear(&r);
 	/* --force only with --apply */
 	expect(w, "reconcile --force", 2);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
 
 START_TEST(test_one_at_a_time)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	struct stat_min connected = {w->emu, NULL, "api_connections", 1};
-	struct ru_bg *bg;
-	struct ru_run r;
+	struct h_cmd_bg *bg;
+	struct h_cmd_out r;
 	json_t *rep;
 
 	emu_config(w, "{\"latency_ms\": 1500}");
-	bg = ru_cmd_start(w, "reconcile");
+	bg = h_cmd_start(w, "reconcile");
 	ck_assert_ptr_nonnull(bg);
 	/* it holds the lock once it talks to ftrack (after LDAP) */
 	ck_assert(h_wait_until(stat_min_cond, &connected, 20000));
 	expect_run(w, "reconcile --apply", 1, &r);
 	ck_assert_ptr_nonnull(strstr(r.err, "another one is running"));
-	ru_run_clear(&r);
-	ck_assert_int_eq(ru_cmd_finish(bg, 30000, &r), FT_OK);
+	h_cmd_clear(&r);
+	ck_assert_int_eq(h_cmd_finish(bg, 30000, &r), FT_OK);
 	no_sanitizer("a background reconcile", r.err);
 	ck_assert_int_eq(r.code, 0);
-	ru_run_clear(&r);
+	h_cmd_clear(&r);
 	/* the report is the first run's */
 	rep = report(w, LAST);
 	ck_assert_str_eq(str_of(rep, "mode"), "dry-run");
 	json_decref(rep);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
@@ -1467,13 +1452,13 @@ END_TEST
 /* ---- 10. the daemon --------------------------------------------------------- */
 
 static long long
-metric(const struct ru_world *w, const char *name)
+metric(const struct h_world *w, const char *name)
 {
 	char path[4096], *text, *p;
 	unsigned long long v = 0;
 	long long ret = -1;
 
-	fmt(path, sizeof(path), "%s/metrics.prom", w->state);
+	h_fx_fmt(path, sizeof(path), "%s/metrics.prom", w->state);
 	text = h_read_file(path, NULL);
 	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
 		size_t n = strlen(name);
@@ -1518,12 +1503,12 @@ reconciled_cond(void *arg)
 }
 
 static struct h_proc *
-daemon_start(const struct ru_world *w, char *log, size_t cap)
+daemon_start(const struct h_world *w, char *log, size_t cap)
 {
 	struct file_has ready = {log, "listening on", 1};
 	struct h_proc *d;
 
-	fmt(log, cap, "%s/daemon.log", w->dir);
+	h_fx_fmt(log, cap, "%s/daemon.log", w->dir);
 	d = h_daemon_start(w->conf, log);
 	ck_assert_ptr_nonnull(d);
 	wait_or_show(file_has_cond, &ready, 15000, log);
@@ -1549,7 +1534,7 @@ daemon_stop(struct h_proc *d, const char *log)
 
 START_TEST(test_daemon_sigusr1)
 {
-	struct ru_world *w = world("policy.reconcile_create = yes");
+	struct h_world *w = world("policy.reconcile_create = yes");
 	char log[4096];
 	struct file_has started = {log, "reconcile started (SIGUSR1)", 1};
 	struct file_has refused = {log, "not started: one is running", 1};
@@ -1559,7 +1544,7 @@ START_TEST(test_daemon_sigusr1)
 
 	emu_config(w, "{\"latency_ms\": 300}");
 	d = daemon_start(w, log, sizeof(log));
-	ck_assert(!ru_report_exists(w, LAST));
+	ck_assert(!h_report_exists(w, LAST));
 	ck_assert_int_eq(h_proc_signal(d, SIGUSR1), FT_OK);
 	wait_or_show(file_has_cond, &started, 15000, log);
 	/* a second request while it runs is refused, not queued */
@@ -1570,21 +1555,21 @@ START_TEST(test_daemon_sigusr1)
 	ck_assert_int_eq(file_count(log, "reconcile started"), 1);
 	rep = report(w, LAST);
 	assert_result(rep, "applied");
-	ck_assert_int_eq(ru_report_count(rep, "create"), N_ENABLED);
+	ck_assert_int_eq(h_report_count(rep, "create"), N_ENABLED);
 	json_decref(rep);
-	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + 1);
+	ck_assert_int_eq(h_emu_users(w->emu), N_ENABLED + 1);
 	ts = metric(w, "ftrack_syncd_last_reconcile_timestamp_seconds");
 	ck_assert_msg(ts >= t0 && ts <= (long long)time(NULL) + 1,
 		      "last reconcile at %lld (test started at %lld)", ts, t0);
 	daemon_stop(d, log);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
 
 START_TEST(test_daemon_interval)
 {
-	struct ru_world *w = world(NULL);
+	struct h_world *w = world(NULL);
 	char log[4096];
 	struct file_has started = {log,
 				   "reconcile started "
@@ -1603,20 +1588,20 @@ START_TEST(test_daemon_interval)
 	rep = report(w, LAST);
 	assert_result(rep, "applied");
 	json_decref(rep);
-	ck_assert_int_eq(ru_emu_users(w->emu), N_ENABLED + 1);
+	ck_assert_int_eq(h_emu_users(w->emu), N_ENABLED + 1);
 	ts = metric(w, "ftrack_syncd_last_reconcile_timestamp_seconds");
 	ck_assert_msg(ts >= t0, "last reconcile at %lld (test started %lld)",
 		      ts, t0);
-	ru_stop(w);
+	h_world_stop(w);
 }
 
 END_TEST
 
 Suite *
-reconcile_suite(void)
+cmd_reconcile_suite(void)
 {
-	Suite *s = suite_create("reconcile");
-	TCase *tc = tcase_create("reconcile");
+	Suite *s = suite_create("cmd_reconcile");
+	TCase *tc = tcase_create("cmd_reconcile");
 
 	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
 	tcase_set_timeout(tc, 120);

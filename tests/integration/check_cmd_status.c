@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * check_cmd_status.c: suite 'cmd_status': `ftrack-syncd status`
+ * (syncd/cmd_status.c) after LDAP data that cannot be mapped: the
+ * daemon files the logins in queue/failed/, status counts them, and
+ * `sync` says why.
+ * The world is the daemon suites' fixture (tests/lib/h_fixture.c; see
+ * check_cmd_run.c).
+ */
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pwd.h>
+#include <security/pam_appl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ft_err.h"
+#include "ft_proto.h"
+#include "ft_util.h"
+#include "harness.h"
+
+Suite *cmd_status_suite(void);
+
+/* ---- 14. data that cannot be mapped --------------------------------- */
+
+/* state/queue/failed/<hex of user> holds user's event and the reason. */
+static void
+assert_failed_file(const char *user, const char *dn, const char *attr)
+{
+	char hex[2 * FT_PROTO_VALUE_MAX + 1], path[PATH_MAX], *text;
+	struct ft_event ev;
+	size_t len = 0;
+
+	ck_assert_int_eq(ft_hex_encode(user, strlen(user), hex, sizeof(hex)),
+			 FT_OK);
+	H_FX_FMT(path, "%s/queue/failed/%s", h_fx.state, hex);
+	text = h_read_file(path, &len);
+	ck_assert_msg(text != NULL, "no queue/failed/ file for '%s'", user);
+	ck_assert_int_eq(ft_event_decode(text, len, &ev), FT_OK);
+	ck_assert_str_eq(ev.user, user);
+	ck_assert_msg(strstr(text, "\nerror=") != NULL, "no reason: %s", text);
+	ck_assert_msg(strstr(text, dn) != NULL, "no DN: %s", text);
+	ck_assert_msg(strstr(text, attr) != NULL, "no attribute: %s", text);
+	free(text);
+}
+
+static bool
+two_failed(void *arg)
+{
+	(void)arg;
+	return h_queue_count(h_fx.state, "queue") == 0 &&
+	       h_queue_count(h_fx.state, "queue/failed") == 2;
+}
+
+START_TEST(test_unmappable_data)
+{
+	static const char *const sync[] = {"sync", "hugesn", "badaudio", NULL};
+	static const char *const status[] = {"status", NULL};
+
+	h_fx_config("mapping.first_name = audio\n");
+	h_fx_daemon_start();
+	h_fx_login("hugesn");
+	h_fx_login("badaudio");
+	h_fx_login("bob"); /* barrier */
+	h_fx_wait_provisioned("bob");
+	h_fx_wait_or_fail(two_failed, NULL, "two files in queue/failed/");
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "hugesn"), 0);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "badaudio"), 0);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 1);
+	assert_failed_file("hugesn", "uid=hugesn,ou=people", "'sn'");
+	assert_failed_file("badaudio", "uid=badaudio,ou=people", "'audio'");
+	ck_assert_int_eq(h_file_count(h_fx.log, "failed 'hugesn'"), 1);
+	h_fx_daemon_stop();
+	ck_assert_int_eq(h_fx_run_cmd(status, "status.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("status.out", "0 waiting, 2 failed"),
+			 1);
+	/* `sync` says why, and exits 1 */
+	ck_assert_int_eq(h_fx_run_cmd(sync, "sync.out"), 1);
+	ck_assert_int_eq(h_fx_out_count("sync.out", "hugesn: failed: "), 1);
+	ck_assert_int_eq(h_fx_out_count("sync.out", "badaudio: failed: "), 1);
+	ck_assert_int_eq(h_fx_out_count("sync.out", "uid=badaudio,ou=people"),
+			 1);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 1);
+}
+
+END_TEST
+
+/* ---- the suite ------------------------------------------------------- */
+
+Suite *
+cmd_status_suite(void)
+{
+	Suite *s = suite_create("cmd_status");
+	TCase *tc = tcase_create("cmd_status");
+
+	tcase_set_timeout(tc, 90);
+	tcase_add_unchecked_fixture(tc, h_fx_servers_setup,
+				    h_fx_servers_teardown);
+	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
+	tcase_add_test(tc, test_unmappable_data);
+	suite_add_tcase(s, tc);
+	return s;
+}

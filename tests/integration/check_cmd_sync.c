@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * check_cmd_sync.c: suite 'cmd_sync': `ftrack-syncd sync USER...`
+ * (syncd/cmd_sync.c) against a real slapd and the ftrack emulator: an
+ * LDAP change updates the user (and nothing when nothing differs),
+ * people who are not LDAP users are named and left alone.
+ * The world is the daemon suites' fixture (tests/lib/h_fixture.c; see
+ * check_cmd_run.c).
+ */
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pwd.h>
+#include <security/pam_appl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ft_err.h"
+#include "ft_proto.h"
+#include "ft_util.h"
+#include "harness.h"
+
+Suite *cmd_sync_suite(void);
+
+/* ---- 3. a change in LDAP --------------------------------------------- */
+
+START_TEST(test_ldap_change_sync)
+{
+	static const char *const args[] = {"sync", "alice", NULL};
+	static const char modify[] =
+		"dn: uid=alice,ou=people,dc=example,dc=com\n"
+		"changetype: modify\n"
+		"replace: mail\n"
+		"mail: alice.archer@example.com\n";
+	static const char restore[] =
+		"dn: uid=alice,ou=people,dc=example,dc=com\n"
+		"changetype: modify\n"
+		"replace: mail\n"
+		"mail: alice@example.com\n";
+	long long seq;
+	char *log;
+
+	h_fx_config(NULL);
+	ck_assert_int_eq(h_fx_run_cmd(args, "sync1.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("sync1.out", "alice: created: "), 1);
+	ck_assert_int_eq(h_slapd_modify(h_fx_slapd, modify), FT_OK);
+	seq = h_fx_emu_seq();
+	ck_assert_int_eq(h_fx_run_cmd(args, "sync2.out"), 0);
+	ck_assert_int_eq(
+		h_fx_out_count("sync2.out", "alice: updated: changed: email\n"),
+		1);
+	h_fx_assert_user("alice", "Alice", "Archer",
+			 "alice.archer@example.com");
+	h_fx_assert_once("alice");
+	log = h_emu_log(h_fx_emu, seq, NULL);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_msg(strstr(log, "\"update\"") != NULL, "no update: %s", log);
+	ck_assert_msg(strstr(log, "\"create\"") == NULL, "a create: %s", log);
+	free(log);
+	/* nothing differs now: no write at all */
+	seq = h_fx_emu_seq();
+	ck_assert_int_eq(h_fx_run_cmd(args, "sync3.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("sync3.out", "alice: unchanged: "), 1);
+	log = h_emu_log(h_fx_emu, seq, NULL);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_msg(strstr(log, "\"update\"") == NULL, "an update: %s", log);
+	free(log);
+	ck_assert_int_eq(h_slapd_modify(h_fx_slapd, restore), FT_OK);
+}
+
+END_TEST
+
+/* ---- 4. not in LDAP, disabled ---------------------------------------- */
+
+START_TEST(test_not_ldap_users)
+{
+	static const char *const args[] = {"sync", "gone", "nosuchuser", NULL};
+
+	h_fx_config(NULL);
+	h_fx_daemon_start();
+	h_fx_login("nosuchuser");
+	h_fx_login("gone");
+	h_fx_login("bob"); /* barrier */
+	h_fx_wait_provisioned("bob");
+	h_fx_wait_or_fail(h_fx_queue_empty, NULL, "the queue to empty");
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "nosuchuser"), 0);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "gone"), 0);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 1);
+	h_fx_assert_queue_clean();
+	h_fx_daemon_stop();
+	/* the same through `sync`, which says why */
+	ck_assert_int_eq(h_fx_run_cmd(args, "sync.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("sync.out", "gone: not-ldap: "), 1);
+	ck_assert_int_eq(h_fx_out_count("sync.out", "nosuchuser: not-ldap: "),
+			 1);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 1);
+}
+
+END_TEST
+
+/* ---- the suite ------------------------------------------------------- */
+
+Suite *
+cmd_sync_suite(void)
+{
+	Suite *s = suite_create("cmd_sync");
+	TCase *tc = tcase_create("cmd_sync");
+
+	tcase_set_timeout(tc, 90);
+	tcase_add_unchecked_fixture(tc, h_fx_servers_setup,
+				    h_fx_servers_teardown);
+	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
+	tcase_add_test(tc, test_ldap_change_sync);
+	tcase_add_test(tc, test_not_ldap_users);
+	suite_add_tcase(s, tc);
+	return s;
+}

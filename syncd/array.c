@@ -27,6 +27,8 @@ array_grow(void *pv, size_t *cap, size_t want, size_t size, size_t first,
 	}
 	if (max != 0 && n > max)
 		n = max;
+	if (n > SIZE_MAX / size) /* refused here, not by the allocator */
+		return FT_E_NOMEM;
 	memcpy(&v, pv, sizeof(v));
 	nv = reallocarray(v, n, size);
 	if (nv == NULL)

@@ -140,7 +140,8 @@ FT_MUST_USE int ftrack_users_by_uuid(struct ftrack_client *c,
  * markers.  Per chunk of FTRACK_LOOKUP_CHUNK names and uuids: one POST
  * asks for both (nothing found: done, as for a first login), a second for
  * the markers of what was found and the users known only by a marker.
- * On failure list is as it was.
+ * usernames (uuids) may be NULL when nn (nu) is 0.  On failure list is
+ * as it was.
  */
 FT_MUST_USE int ftrack_users_lookup(struct ftrack_client *c,
 				    const char *const usernames[], size_t nn,

@@ -494,7 +494,9 @@ ftrack_users_lookup(struct ftrack_client *c, const char *const usernames[],
 
 		a = nn - i < FTRACK_LOOKUP_CHUNK ? nn - i : FTRACK_LOOKUP_CHUNK;
 		b = nu - j < FTRACK_LOOKUP_CHUNK ? nu - j : FTRACK_LOOKUP_CHUNK;
-		r = lookup_chunk(c, usernames + i, a, uuids + j, b, &part, err,
+		/* no arithmetic on a NULL array that comes with a count of 0 */
+		r = lookup_chunk(c, a > 0 ? usernames + i : NULL, a,
+				 b > 0 ? uuids + j : NULL, b, &part, err,
 				 errlen);
 		if (r == FT_OK)
 			r = move_users(&got, &part);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* h_ftrack.c: test library: an emulator and an ftrack client (asserts). */
+/* h_ftrack.c: test library: emulator, ftrack client, users, failing jansson. */
 #include "h_ftrack.h"
 
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,4 +132,28 @@ h_ft_get_one(const char *username, struct ft_user_list *list)
 			 FT_OK);
 	ck_assert_uint_eq(list->n, 1);
 	ck_assert_str_eq(list->v[0].username, username);
+}
+
+/* Allocations jansson may still make (h_ft_oom_after). */
+static int fail_after;
+
+static void *
+failing_malloc(size_t n)
+{
+	if (fail_after-- <= 0)
+		return NULL;
+	return malloc(n);
+}
+
+void
+h_ft_oom_after(int n)
+{
+	fail_after = n;
+	json_set_alloc_funcs(failing_malloc, free);
+}
+
+void
+h_ft_oom_off(void)
+{
+	json_set_alloc_funcs(malloc, free);
 }

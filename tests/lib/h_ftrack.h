@@ -2,7 +2,9 @@
 /*
  * h_ftrack.h: test library: an emulator and an ftrack client for the
  * suites of the ftrack client units (ftrack_client, ftrack_query,
- * ftrack_batch), prefix h_ft_, in tests/lib/h_ftrack.c.
+ * ftrack_batch), users, and a failing allocator for jansson (also for the
+ * ftrack_json and ftrack_reply suites), prefix h_ft_, in
+ * tests/lib/h_ftrack.c.
  *
  * Unlike harness.h, these helpers assert (ck_assert): use them in checked
  * tests only, never in unchecked fixtures.  One emulator and one client
@@ -62,5 +64,12 @@ char *h_ft_create(const char *username, const char *uuid);
  * found exactly once.
  */
 void h_ft_get_one(const char *username, struct ft_user_list *list);
+
+/*
+ * From now on jansson's allocations fail once n more have succeeded
+ * (json_set_alloc_funcs); h_ft_oom_off gives it malloc back.
+ */
+void h_ft_oom_after(int n);
+void h_ft_oom_off(void);
 
 #endif

@@ -13,6 +13,7 @@
 
 struct h_emu *h_ft_emu;
 struct ftrack_client *h_ft_cl;
+const char *const h_ft_none[1] = {NULL};
 
 void
 h_ft_client(const char *key, unsigned timeout, unsigned batch_size)
@@ -127,8 +128,8 @@ h_ft_get_one(const char *username, struct ft_user_list *list)
 	const char *const names[] = {username};
 	char err[256] = "";
 
-	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 1, NULL, 0, list,
-					     err, sizeof(err)),
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 1, h_ft_none, 0,
+					     list, err, sizeof(err)),
 			 FT_OK);
 	ck_assert_uint_eq(list->n, 1);
 	ck_assert_str_eq(list->v[0].username, username);

@@ -24,6 +24,12 @@ extern struct h_emu *h_ft_emu;        /* this test's emulator, or NULL */
 extern struct ftrack_client *h_ft_cl; /* this test's client, or NULL */
 
 /*
+ * An empty list of names or uuids for ftrack_users_lookup, which indexes
+ * its lists even when their count is 0 (NULL + 0 is undefined in C).
+ */
+extern const char *const h_ft_none[1];
+
+/*
  * Replace h_ft_cl by a new client of h_ft_emu's server as H_EMU_USER with
  * key, the timeout (seconds) and batch_size given, and a quick retry
  * policy: 4 attempts, back-off 20 ms to 200 ms, 30 s per request.

@@ -151,8 +151,8 @@ START_TEST(test_batch_bad_record)
 		else
 			ck_assert_ptr_null(res.message);
 	}
-	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 3, NULL, 0, &list,
-					     err, sizeof(err)),
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 3, h_ft_none, 0,
+					     &list, err, sizeof(err)),
 			 FT_OK);
 	ck_assert_uint_eq(list.n, 3);
 	for (i = 0; i < list.n; i++) {

@@ -145,8 +145,8 @@ START_TEST(test_retry_dropped)
 					    err, sizeof(err)),
 			 FT_OK);
 	h_ft_fault("{\"count\":1,\"drop\":true}");
-	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 1, NULL, 0, &list,
-					     err, sizeof(err)),
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 1, h_ft_none, 0,
+					     &list, err, sizeof(err)),
 			 FT_OK);
 	ck_assert_uint_eq(list.n, 1);
 	ck_assert_int_eq(h_ft_stat("faults_pending"), 0);
@@ -290,8 +290,9 @@ START_TEST(test_keepalive)
 						    sizeof(version), err,
 						    sizeof(err)),
 				 FT_OK);
-		ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 1, NULL, 0,
-						     &list, err, sizeof(err)),
+		ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 1,
+						     h_ft_none, 0, &list, err,
+						     sizeof(err)),
 				 FT_OK);
 		ck_assert_uint_eq(list.n, 1);
 		ft_user_list_clear(&list);

@@ -34,8 +34,8 @@ START_TEST(test_create_then_lookup)
 	ck_assert(json_is_true(json_object_get(u, "is_active")));
 	json_decref(u);
 	before = h_ft_requests();
-	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 3, NULL, 0, &list,
-					     err, sizeof(err)),
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 3, h_ft_none, 0,
+					     &list, err, sizeof(err)),
 			 FT_OK);
 	ck_assert_uint_eq(h_ft_requests() - before, 2); /* users, markers */
 	ck_assert_uint_eq(list.n, 1);
@@ -50,8 +50,8 @@ START_TEST(test_create_then_lookup)
 	ft_user_list_clear(&list);
 	/* nobody found: one request, no marker query */
 	before = h_ft_requests();
-	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names + 1, 2, NULL, 0,
-					     &list, err, sizeof(err)),
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names + 1, 2, h_ft_none,
+					     0, &list, err, sizeof(err)),
 			 FT_OK);
 	ck_assert_uint_eq(list.n, 0);
 	ck_assert_uint_eq(h_ft_requests() - before, 1);
@@ -116,8 +116,8 @@ START_TEST(test_markers_and_rename)
 	ftrack_batch_free(b);
 	before = h_ft_requests();
 	/* the uuid markers, then the user known only by its marker */
-	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, NULL, 0, uuids, 2, &list,
-					     err, sizeof(err)),
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, h_ft_none, 0, uuids, 2,
+					     &list, err, sizeof(err)),
 			 FT_OK);
 	ck_assert_uint_eq(h_ft_requests() - before, 2);
 	ck_assert_uint_eq(list.n, 1);
@@ -255,8 +255,8 @@ START_TEST(test_paging_all)
 	ck_assert_uint_le(h_ft_requests() - before, 9);
 	ck_assert_uint_ge(h_ft_requests() - before, 8);
 	/* lookups follow the pages too */
-	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 50, NULL, 0, &list,
-					     err, sizeof(err)),
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 50, h_ft_none, 0,
+					     &list, err, sizeof(err)),
 			 FT_OK);
 	ck_assert_uint_eq(list.n, 50);
 	for (i = 0; i < list.n; i++)

@@ -112,28 +112,6 @@ FT_MUST_USE int ftrack_server_info(struct ftrack_client *c, char *version,
 				   size_t vlen, char *err, size_t errlen);
 
 /*
- * Append to list the Users whose username is one of usernames[0..n), with
- * uuid and deactivated filled from their markers.  Names not found are
- * simply absent; the order is the server's.  At most 2 requests per
- * FTRACK_LOOKUP_CHUNK names (one for the users, one for their markers),
- * more only when the server pages.  On failure list is as it was.
- */
-FT_MUST_USE int ftrack_users_get(struct ftrack_client *c,
-				 const char *const usernames[], size_t n,
-				 struct ft_user_list *list, char *err,
-				 size_t errlen);
-
-/*
- * As ftrack_users_get, for the Users whose ftrack_syncd.uuid marker is one
- * of uuids[0..n) (an LDAP account that was renamed): at most 2 requests
- * per FTRACK_LOOKUP_CHUNK uuids.
- */
-FT_MUST_USE int ftrack_users_by_uuid(struct ftrack_client *c,
-				     const char *const uuids[], size_t n,
-				     struct ft_user_list *list, char *err,
-				     size_t errlen);
-
-/*
  * The on-demand look-up: append to list the Users whose username is one of
  * usernames[0..nn) or whose ftrack_syncd.uuid marker is one of
  * uuids[0..nu), each once, with uuid and deactivated filled from their

@@ -212,79 +212,6 @@ move_users(struct ft_user_list *to, struct ft_user_list *from)
 
 /* ---- lookups ------------------------------------------------------------ */
 
-/* Run the one query "<head> (values...)<tail>" to its end. */
-static int
-run_in(struct ftrack_client *c, const char *head, const char *const values[],
-       size_t n, const char *tail, enum cursor_kind kind,
-       struct ft_user_list *users, struct ftrack_marker_list *markers,
-       char *err, size_t errlen)
-{
-	struct cursor cu = {NULL, kind, 0, -1, 0};
-	char *expr = NULL;
-	int r;
-
-	r = ftrack_expr_in(head, values, n, tail, &expr);
-	if (r == FT_OK)
-		r = cursor_init(&cu, expr, kind, FTRACK_DEFAULT_PAGE);
-	if (r == FT_OK)
-		r = cursors_run(c, &cu, 1, users, markers, err, errlen);
-	else
-		snprintf(err, errlen, "unable to build a query: %s",
-			 ft_strerror(r));
-	free(cu.expr);
-	return r;
-}
-
-/* The markers of users (all of them), attached. */
-static int
-users_markers(struct ftrack_client *c, struct ft_user_list *users, char *err,
-	      size_t errlen)
-{
-	struct ftrack_marker_list ml = {NULL, 0, 0};
-	const char **ids = calloc(users->n ? users->n : 1, sizeof(*ids));
-	size_t i, k;
-	int r = ids != NULL ? FT_OK : FT_E_NOMEM;
-
-	for (i = 0; i < users->n && ids != NULL; i++)
-		ids[i] = users->v[i].id;
-	for (i = 0; i < users->n && r == FT_OK; i += k) {
-		k = users->n - i < FTRACK_LOOKUP_CHUNK ? users->n - i
-						       : FTRACK_LOOKUP_CHUNK;
-		r = run_in(c,
-			   MARKER_SELECT " where key in " MARKER_KEYS
-					 " and parent_id in",
-			   ids + i, k, MARKER_ORDER, CUR_MARKERS, NULL, &ml,
-			   err, errlen);
-	}
-	if (r == FT_OK)
-		r = attach_all(users, &ml);
-	ftrack_marker_list_clear(&ml);
-	free(ids);
-	return r;
-}
-
-int
-ftrack_users_get(struct ftrack_client *c, const char *const usernames[],
-		 size_t n, struct ft_user_list *list, char *err, size_t errlen)
-{
-	struct ft_user_list got = {NULL, 0, 0};
-	size_t i, k;
-	int r = FT_OK;
-
-	for (i = 0; i < n && r == FT_OK; i += k) {
-		k = n - i < FTRACK_LOOKUP_CHUNK ? n - i : FTRACK_LOOKUP_CHUNK;
-		r = run_in(c, USER_SELECT " where username in", usernames + i,
-			   k, " order by id", CUR_USERS, &got, NULL, err,
-			   errlen);
-	}
-	if (r == FT_OK && got.n > 0)
-		r = users_markers(c, &got, err, errlen);
-	if (r == FT_OK)
-		r = move_users(list, &got);
-	ft_user_list_clear(&got);
-	return r;
-}
-
 /* Users with ids[0..n) and their markers, both in the same POSTs. */
 int
 ftrack_users_by_ids(struct ftrack_client *c, const char *const ids[], size_t n,
@@ -313,55 +240,6 @@ ftrack_users_by_ids(struct ftrack_client *c, const char *const ids[], size_t n,
 	ftrack_marker_list_clear(&ml);
 	free(e0);
 	free(e1);
-	return r;
-}
-
-/* The users whose uuid marker is one of uuids[0..n), n <= chunk. */
-static int
-by_uuid_chunk(struct ftrack_client *c, const char *const uuids[], size_t n,
-	      struct ft_user_list *got, char *err, size_t errlen)
-{
-	struct ftrack_marker_list ml = {NULL, 0, 0};
-	const char **ids = NULL;
-	size_t i, k;
-	int r;
-
-	r = run_in(c,
-		   MARKER_SELECT " where key is \"" FTRACK_MARKER_UUID
-				 "\" and value in",
-		   uuids, n, MARKER_ORDER, CUR_MARKERS, NULL, &ml, err, errlen);
-	if (r == FT_OK && ml.n > 0) {
-		ids = calloc(ml.n, sizeof(*ids));
-		r = ids != NULL ? FT_OK : FT_E_NOMEM;
-	}
-	for (i = 0; ids != NULL && i < ml.n; i++)
-		ids[i] = ml.v[i].parent_id;
-	for (i = 0; i < ml.n && r == FT_OK; i += k) {
-		k = ml.n - i < FTRACK_LOOKUP_CHUNK ? ml.n - i
-						   : FTRACK_LOOKUP_CHUNK;
-		r = ftrack_users_by_ids(c, ids + i, k, got, err, errlen);
-	}
-	free(ids);
-	ftrack_marker_list_clear(&ml);
-	return r;
-}
-
-int
-ftrack_users_by_uuid(struct ftrack_client *c, const char *const uuids[],
-		     size_t n, struct ft_user_list *list, char *err,
-		     size_t errlen)
-{
-	struct ft_user_list got = {NULL, 0, 0};
-	size_t i, k;
-	int r = FT_OK;
-
-	for (i = 0; i < n && r == FT_OK; i += k) {
-		k = n - i < FTRACK_LOOKUP_CHUNK ? n - i : FTRACK_LOOKUP_CHUNK;
-		r = by_uuid_chunk(c, uuids + i, k, &got, err, errlen);
-	}
-	if (r == FT_OK)
-		r = move_users(list, &got);
-	ft_user_list_clear(&got);
 	return r;
 }
 

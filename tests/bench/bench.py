@@ -64,7 +64,7 @@ LDAP_ATTRS = ["uid", "mail", "givenName", "sn", "entryUUID"]
 USER_SELECT = ("select id, username, first_name, last_name, email, is_active "
                "from User")
 MARKER_KEY = "ftrack_syncd.uuid"
-# The reconcile's marker listing, as syncd/ftrack_api.c sends it.
+# The reconcile's marker listing, as syncd/ftrack_query.c sends it.
 MARKER_LIST = ('select parent_id, key, value from Metadata where key in '
                '("ftrack_syncd.uuid", '
                '"ftrack_syncd.deactivated") order by parent_id, key')

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* check_ftrack_batch.c: write batches, commits, isolation (emulator). */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_err.h"
+#include "ft_user.h"
+#include "ftrack_api.h"
+#include "h_ftrack.h"
+#include "harness.h"
+
+Suite *ftrack_batch_suite(void);
+
+/* ---- writes ------------------------------------------------------------- */
+
+START_TEST(test_update_only_changed)
+{
+	struct ft_user_list list = {NULL, 0, 0};
+	struct ft_user u = h_ft_mkuser("jdoe", "Johnny", NULL, NULL);
+	struct ftrack_batch *b = NULL;
+	char err[256] = "", ops[512];
+	char *id;
+	json_t *r;
+
+	h_ft_start(NULL);
+	id = h_ft_create("jdoe", NULL);
+	/* someone else changes the e-mail meanwhile */
+	snprintf(
+		ops, sizeof(ops),
+		"[{\"action\":\"update\",\"entity_type\":\"User\",\"entity_key\":"
+		"[\"%s\"],\"entity_data\":{\"__entity_type__\":\"User\","
+		"\"email\":\"other@example.com\"}}]",
+		id);
+	r = h_emu_api(h_ft_emu, ops);
+	ck_assert(json_is_array(r));
+	json_decref(r);
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	ck_assert_int_eq(
+		ftrack_batch_update_user(b, id, &u, FTRACK_F_FIRST_NAME, NULL),
+		FT_OK);
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_OK);
+	ftrack_batch_free(b);
+	h_ft_get_one("jdoe", &list);
+	ck_assert_str_eq(list.v[0].first_name, "Johnny");
+	ck_assert_str_eq(list.v[0].last_name, "Last");
+	ck_assert_str_eq(list.v[0].email, "other@example.com"); /* untouched */
+	ft_user_list_clear(&list);
+	/* deactivate */
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	u.is_active = false;
+	ck_assert_int_eq(
+		ftrack_batch_update_user(b, id, &u, FTRACK_F_IS_ACTIVE, NULL),
+		FT_OK);
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_OK);
+	ftrack_batch_free(b);
+	h_ft_get_one("jdoe", &list);
+	ck_assert(!list.v[0].is_active);
+	ck_assert_str_eq(list.v[0].first_name, "Johnny");
+	ft_user_list_clear(&list);
+	ft_user_clear(&u);
+	free(id);
+	h_ft_stop();
+}
+
+END_TEST
+
+/* ---- batches ------------------------------------------------------------ */
+
+START_TEST(test_batch_chunks)
+{
+	struct ftrack_batch *b = NULL;
+	struct ftrack_result res;
+	char name[32], err[256] = "";
+	long long before;
+	json_t *all;
+	size_t i;
+
+	h_ft_start(NULL);
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	for (i = 0; i < 250; i++) {
+		struct ft_user u;
+
+		snprintf(name, sizeof(name), "user%03zu", i);
+		u = h_ft_mkuser(name, "F", "L", NULL);
+		ck_assert_int_eq(ftrack_batch_create_user(b, &u, NULL, NULL),
+				 FT_OK);
+		ft_user_clear(&u);
+	}
+	ck_assert_uint_eq(ftrack_batch_count(b), 250);
+	before = h_ft_stat("requests");
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_int_eq(h_ft_stat("requests") - before, 3);
+	ck_assert_uint_eq(h_ft_requests(), 3);
+	for (i = 0; i < 250; i++) {
+		ck_assert_int_eq(ftrack_batch_result(b, i, &res), FT_OK);
+		ck_assert_int_eq(res.code, FT_OK);
+	}
+	ck_assert_int_eq(ftrack_batch_result(b, 250, &res), FT_E_INVAL);
+	/* a batch is committed once */
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_E_INVAL);
+	ftrack_batch_free(b);
+	all = h_emu_get(h_ft_emu, "/_emulator/users");
+	ck_assert_uint_eq(json_array_size(all), 251); /* + the API user */
+	json_decref(all);
+	h_ft_stop();
+}
+
+END_TEST
+
+/* Create three users (with markers) in one batch, "taken" already exists. */
+START_TEST(test_batch_bad_record)
+{
+	const char *const names[] = {"alice", "taken", "bob"};
+	struct ft_user_list list = {NULL, 0, 0};
+	struct ftrack_batch *b = NULL;
+	struct ftrack_result res;
+	char err[256] = "", uuid[32];
+	size_t i, op[3];
+	char *taken;
+
+	h_ft_start(NULL);
+	taken = h_ft_create("taken", "entry-taken");
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	for (i = 0; i < 3; i++) {
+		struct ft_user u =
+			h_ft_mkuser(names[i], "F", "L", "x@example.com");
+
+		snprintf(uuid, sizeof(uuid), "entry-%zu", i);
+		ck_assert_int_eq(ftrack_batch_create_user(b, &u, uuid, &op[i]),
+				 FT_OK);
+		ck_assert_uint_eq(op[i], 2 * i);
+		ft_user_clear(&u);
+	}
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_E_DATA);
+	ck_assert_ptr_nonnull(strstr(err, "DuplicateEntryError"));
+	/* 1 refused POST, then the 3 groups one by one */
+	ck_assert_uint_eq(h_ft_requests(), 1 + 1 + 3);
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(ftrack_batch_result(b, i, &res), FT_OK);
+		ck_assert_int_eq(res.code, i / 2 == 1 ? FT_E_DATA : FT_OK);
+		if (i / 2 == 1)
+			ck_assert_ptr_nonnull(strstr(res.message, "Duplicate"));
+		else
+			ck_assert_ptr_null(res.message);
+	}
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 3, h_ft_none, 0,
+					     &list, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(list.n, 3);
+	for (i = 0; i < list.n; i++) {
+		if (strcmp(list.v[i].username, "taken") == 0) {
+			ck_assert_str_eq(list.v[i].id, taken);
+			ck_assert_str_eq(list.v[i].uuid, "entry-taken");
+		} else {
+			ck_assert_str_eq(list.v[i].uuid,
+					 strcmp(list.v[i].username, "alice") ==
+							 0
+						 ? "entry-0"
+						 : "entry-2");
+		}
+	}
+	ft_user_list_clear(&list);
+	free(taken);
+	ftrack_batch_free(b);
+	h_ft_stop();
+}
+
+END_TEST
+
+START_TEST(test_batch_stops_on_transient)
+{
+	struct ftrack_batch *b = NULL;
+	struct ftrack_result res;
+	char err[256] = "";
+	size_t i;
+
+	h_ft_start(NULL);
+	h_ft_client(H_EMU_KEY, 10, 2);
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	for (i = 0; i < 6; i++) {
+		char name[16];
+		struct ft_user u;
+
+		snprintf(name, sizeof(name), "u%zu", i);
+		u = h_ft_mkuser(name, NULL, NULL, NULL);
+		ck_assert_int_eq(ftrack_batch_create_user(b, &u, NULL, NULL),
+				 FT_OK);
+		ft_user_clear(&u);
+	}
+	/* the first POST goes through, then the server stays down */
+	h_ft_fault("{\"skip\":1,\"count\":100,\"status\":503}");
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_E_HTTP);
+	ck_assert_ptr_nonnull(strstr(err, "503"));
+	ck_assert_uint_eq(h_ft_requests(), 1 + 4); /* 4 tries of the 2nd POST */
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(ftrack_batch_result(b, i, &res), FT_OK);
+		ck_assert_int_eq(res.code, i < 2 ? FT_OK : FT_E_HTTP);
+	}
+	ftrack_batch_free(b);
+	h_ft_stop();
+}
+
+END_TEST
+
+START_TEST(test_batch_auth_refused)
+{
+	struct ft_user u = h_ft_mkuser("x", NULL, NULL, NULL);
+	struct ftrack_batch *b = NULL;
+	struct ftrack_result res;
+	char err[256] = "";
+
+	h_ft_start(NULL);
+	h_ft_client("bad-key", 10, 100);
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	ck_assert_int_eq(ftrack_batch_create_user(b, &u, "e", NULL), FT_OK);
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_E_AUTH);
+	ck_assert_int_eq(ftrack_batch_result(b, 1, &res), FT_OK);
+	ck_assert_int_eq(res.code, FT_E_AUTH);
+	ck_assert_uint_eq(h_ft_requests(), 1);
+	ftrack_batch_free(b);
+	ft_user_clear(&u);
+	h_ft_stop();
+}
+
+END_TEST
+
+/*
+ * The first attempt's answer is lost (client timeout) but the server
+ * applies it; the resent create meets DuplicateEntryError, recognises its
+ * own id and counts as done: one user, no error.
+ */
+START_TEST(test_lost_answer_no_duplicate)
+{
+	struct ft_user u = h_ft_mkuser("lost", NULL, NULL, NULL);
+	struct ft_user_list list = {NULL, 0, 0};
+	struct ftrack_batch *b = NULL;
+	struct ftrack_result res;
+	struct ftrack_stats st;
+	char err[256] = "";
+	json_t *all;
+
+	h_ft_start(NULL);
+	h_ft_client(H_EMU_KEY, 1, 100);
+	/* the resend must come after the slow first attempt was applied */
+	ftrack_client_set_retry(
+		h_ft_cl,
+		&(struct ftrack_retry){.attempts = 3, .base_ms = 2000});
+	h_ft_fault("{\"count\":1,\"delay_ms\":1200}");
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	ck_assert_int_eq(ftrack_batch_create_user(b, &u, "entry-lost", NULL),
+			 FT_OK);
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_int_eq(ftrack_batch_result(b, 0, &res), FT_OK);
+	ck_assert_int_eq(res.code, FT_OK);
+	ftrack_client_stats(h_ft_cl, &st);
+	ck_assert_uint_eq(st.retries, 1);
+	ck_assert_int_eq(h_ft_stat("requests"), 3); /* slow, dup, check */
+	h_ft_get_one("lost", &list);
+	ck_assert_str_eq(list.v[0].id, res.id);
+	ck_assert_str_eq(list.v[0].uuid, "entry-lost");
+	all = h_emu_get(h_ft_emu, "/_emulator/users");
+	ck_assert_uint_eq(json_array_size(all), 2);
+	json_decref(all);
+	ft_user_list_clear(&list);
+	ftrack_batch_free(b);
+	ft_user_clear(&u);
+	h_ft_stop();
+}
+
+END_TEST
+
+Suite *
+ftrack_batch_suite(void)
+{
+	Suite *s = suite_create("ftrack_batch");
+	TCase *a = tcase_create("api");
+	TCase *f = tcase_create("faults");
+
+	tcase_set_timeout(a, 60);
+	tcase_set_timeout(f, 60);
+	tcase_add_test(a, test_update_only_changed);
+	tcase_add_test(a, test_batch_chunks);
+	tcase_add_test(a, test_batch_bad_record);
+	tcase_add_test(a, test_batch_auth_refused);
+	tcase_add_test(f, test_batch_stops_on_transient);
+	tcase_add_test(f, test_lost_answer_no_duplicate);
+	suite_add_tcase(s, a);
+	suite_add_tcase(s, f);
+	return s;
+}

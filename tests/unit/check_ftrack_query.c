@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* check_ftrack_query.c: look-ups, markers, renames, listings (emulator). */
+#include <check.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_err.h"
+#include "ft_user.h"
+#include "ftrack_api.h"
+#include "h_ftrack.h"
+#include "harness.h"
+
+Suite *ftrack_query_suite(void);
+
+/* ---- look-ups ----------------------------------------------------------- */
+
+START_TEST(test_create_then_lookup)
+{
+	const char *const names[] = {"jdoe", "nobody", "o\"brien) or (x"};
+	struct ft_user_list list = {NULL, 0, 0};
+	char err[256] = "";
+	unsigned long before;
+	char *id;
+	json_t *u;
+
+	h_ft_start(NULL);
+	id = h_ft_create("jdoe", "entry-uuid-1");
+	u = h_emu_user(h_ft_emu, "jdoe");
+	ck_assert_ptr_nonnull(u);
+	ck_assert_str_eq(json_string_value(json_object_get(u, "id")), id);
+	ck_assert(json_is_true(json_object_get(u, "is_active")));
+	json_decref(u);
+	before = h_ft_requests();
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 3, h_ft_none, 0,
+					     &list, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(h_ft_requests() - before, 2); /* users, markers */
+	ck_assert_uint_eq(list.n, 1);
+	ck_assert_str_eq(list.v[0].id, id);
+	ck_assert_str_eq(list.v[0].username, "jdoe");
+	ck_assert_str_eq(list.v[0].first_name, "First");
+	ck_assert_str_eq(list.v[0].last_name, "Last");
+	ck_assert_ptr_null(list.v[0].email);
+	ck_assert(list.v[0].is_active);
+	ck_assert_str_eq(list.v[0].uuid, "entry-uuid-1");
+	ck_assert_ptr_null(list.v[0].deactivated);
+	ft_user_list_clear(&list);
+	/* nobody found: one request, no marker query */
+	before = h_ft_requests();
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names + 1, 2, h_ft_none,
+					     0, &list, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(list.n, 0);
+	ck_assert_uint_eq(h_ft_requests() - before, 1);
+	free(id);
+	h_ft_stop();
+}
+
+END_TEST
+
+/* Commit one marker change to user id; asserts success. */
+static void
+marker_op(const char *id, const char *key, const char *value, bool exists)
+{
+	struct ftrack_batch *b = NULL;
+	char err[256] = "";
+
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	if (value != NULL)
+		ck_assert_int_eq(ftrack_batch_set_marker(b, id, key, value,
+							 exists, NULL),
+				 FT_OK);
+	else
+		ck_assert_int_eq(ftrack_batch_delete_marker(b, id, key, NULL),
+				 FT_OK);
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_OK);
+	ftrack_batch_free(b);
+}
+
+START_TEST(test_markers_and_rename)
+{
+	const char *const uuids[] = {"entry-2", "entry-unknown"};
+	struct ft_user_list list = {NULL, 0, 0};
+	struct ft_user nu = h_ft_mkuser("jd-renamed", NULL, NULL, NULL);
+	struct ftrack_batch *b = NULL;
+	char err[256] = "";
+	unsigned long before;
+	char *id;
+
+	h_ft_start(NULL);
+	id = h_ft_create("jd", "entry-2");
+	marker_op(id, FTRACK_MARKER_DEACTIVATED, "2024-01-02T03:04:05Z", false);
+	h_ft_get_one("jd", &list);
+	ck_assert_str_eq(list.v[0].deactivated, "2024-01-02T03:04:05Z");
+	ft_user_list_clear(&list);
+	marker_op(id, FTRACK_MARKER_DEACTIVATED, "2025-06-07T08:09:10Z", true);
+	h_ft_get_one("jd", &list);
+	ck_assert_str_eq(list.v[0].deactivated, "2025-06-07T08:09:10Z");
+	ft_user_list_clear(&list);
+	marker_op(id, FTRACK_MARKER_DEACTIVATED, NULL, true);
+	h_ft_get_one("jd", &list);
+	ck_assert_ptr_null(list.v[0].deactivated);
+	ck_assert_str_eq(list.v[0].uuid, "entry-2");
+	ft_user_list_clear(&list);
+	/* the LDAP account was renamed: find the user by its uuid marker */
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	ck_assert_int_eq(
+		ftrack_batch_update_user(b, id, &nu, FTRACK_F_USERNAME, NULL),
+		FT_OK);
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_OK);
+	ftrack_batch_free(b);
+	before = h_ft_requests();
+	/* the uuid markers, then the user known only by its marker */
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, h_ft_none, 0, uuids, 2,
+					     &list, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(h_ft_requests() - before, 2);
+	ck_assert_uint_eq(list.n, 1);
+	ck_assert_str_eq(list.v[0].id, id);
+	ck_assert_str_eq(list.v[0].username, "jd-renamed");
+	ck_assert_str_eq(list.v[0].uuid, "entry-2");
+	ft_user_list_clear(&list);
+	ft_user_clear(&nu);
+	free(id);
+	h_ft_stop();
+}
+
+END_TEST
+
+/* The on-demand look-up: a first login costs one POST, others two. */
+START_TEST(test_lookup_requests)
+{
+	const char *names[] = {"newbie", "al", "bo-new"};
+	const char *uuids[] = {"u-newbie", "u-al", "u-bo"};
+	struct ft_user_list list = {NULL, 0, 0};
+	char err[256] = "";
+	unsigned long before;
+	char *al, *bo;
+	size_t i;
+
+	h_ft_start(NULL);
+	al = h_ft_create("al", "u-al");
+	bo = h_ft_create("bo", "u-bo"); /* renamed to bo-new in LDAP */
+	marker_op(bo, FTRACK_MARKER_DEACTIVATED, "2026-01-01T00:00:00Z", false);
+	before = h_ft_requests();
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 1, uuids, 1, &list,
+					     err, sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(h_ft_requests() - before, 1);
+	ck_assert_uint_eq(list.n, 0);
+	before = h_ft_requests();
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 3, uuids, 3, &list,
+					     err, sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(h_ft_requests() - before, 2);
+	ck_assert_uint_eq(list.n, 2); /* each once */
+	for (i = 0; i < list.n; i++) {
+		const struct ft_user *u = &list.v[i];
+
+		if (strcmp(u->id, al) == 0) {
+			ck_assert_str_eq(u->username, "al");
+			ck_assert_str_eq(u->uuid, "u-al");
+			ck_assert_ptr_null(u->deactivated);
+		} else {
+			ck_assert_str_eq(u->id, bo);
+			ck_assert_str_eq(u->username, "bo");
+			ck_assert_str_eq(u->uuid, "u-bo");
+			ck_assert_str_eq(u->deactivated,
+					 "2026-01-01T00:00:00Z");
+		}
+	}
+	ft_user_list_clear(&list);
+	free(al);
+	free(bo);
+	h_ft_stop();
+}
+
+END_TEST
+
+/* ---- paging and listing ------------------------------------------------- */
+
+struct seen {
+	size_t n;
+	size_t with_uuid;
+	size_t deactivated;
+};
+
+static int
+count_user(void *ctx, struct ft_user *u)
+{
+	struct seen *s = ctx;
+
+	ck_assert_ptr_nonnull(u->id);
+	ck_assert_ptr_nonnull(u->username);
+	s->n++;
+	if (u->uuid != NULL) {
+		ck_assert_int_eq(strncmp(u->uuid, "entry-", 6), 0);
+		ck_assert_str_eq(u->uuid + 6, u->username);
+		s->with_uuid++;
+	}
+	if (u->deactivated != NULL)
+		s->deactivated++;
+	return 0;
+}
+
+static int
+stop_at_3(void *ctx, struct ft_user *u)
+{
+	size_t *n = ctx;
+
+	(void)u;
+	return ++*n == 3 ? FT_E_CONFLICT : 0;
+}
+
+START_TEST(test_paging_all)
+{
+	const char *const extra[] = {"--page-max", "7", NULL};
+	const char *names[50];
+	struct ft_user_list list = {NULL, 0, 0};
+	struct ftrack_batch *b = NULL;
+	struct seen seen = {0, 0, 0};
+	char name[50][16], uuid[32], err[256] = "";
+	unsigned long before;
+	size_t i, n = 0;
+
+	h_ft_start(extra);
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	for (i = 0; i < 50; i++) {
+		struct ft_user u;
+
+		snprintf(name[i], sizeof(name[i]), "p%02zu", i);
+		names[i] = name[i];
+		snprintf(uuid, sizeof(uuid), "entry-p%02zu", i);
+		u = h_ft_mkuser(name[i], NULL, NULL, NULL);
+		ck_assert_int_eq(ftrack_batch_create_user(b, &u, uuid, NULL),
+				 FT_OK);
+		ft_user_clear(&u);
+	}
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(h_ft_requests(), 1); /* 100 operations in one POST */
+	before = h_ft_requests();
+	ck_assert_int_eq(ftrack_users_all(h_ft_cl, 500, count_user, &seen, err,
+					  sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(seen.n, 51); /* + the API user */
+	ck_assert_uint_eq(seen.with_uuid, 50);
+	ck_assert_uint_eq(seen.deactivated, 0);
+	/* 51 users and 50 markers, 7 a page, pages paired in one POST */
+	ck_assert_uint_le(h_ft_requests() - before, 9);
+	ck_assert_uint_ge(h_ft_requests() - before, 8);
+	/* lookups follow the pages too */
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 50, h_ft_none, 0,
+					     &list, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(list.n, 50);
+	for (i = 0; i < list.n; i++)
+		ck_assert_ptr_nonnull(list.v[i].uuid);
+	ft_user_list_clear(&list);
+	/* the callback can stop the listing */
+	ck_assert_int_eq(
+		ftrack_users_all(h_ft_cl, 5, stop_at_3, &n, err, sizeof(err)),
+		FT_E_CONFLICT);
+	ck_assert_uint_eq(n, 3);
+	ftrack_batch_free(b);
+	h_ft_stop();
+}
+
+END_TEST
+
+Suite *
+ftrack_query_suite(void)
+{
+	Suite *s = suite_create("ftrack_query");
+	TCase *a = tcase_create("api");
+
+	tcase_set_timeout(a, 60);
+	tcase_add_test(a, test_create_then_lookup);
+	tcase_add_test(a, test_markers_and_rename);
+	tcase_add_test(a, test_lookup_requests);
+	tcase_add_test(a, test_paging_all);
+	suite_add_tcase(s, a);
+	return s;
+}

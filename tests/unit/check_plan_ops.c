@@ -6,7 +6,6 @@
  * failures, and a deactivation that never lands without its marker.
  */
 #include <check.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,47 +14,20 @@
 #include "ft_err.h"
 #include "ft_user.h"
 #include "ftrack_api.h"
+#include "h_ftrack.h"
 #include "harness.h"
 #include "plan_ops.h"
 #include "plan_user.h"
 
 Suite *plan_ops_suite(void);
 
-static struct h_emu *emu;
-static struct ftrack_client *cl;
-static struct config cfg;
-static char cfg_server[256], cfg_user[64], cfg_key[64];
-
+/* h_ft_start(): one emulator and one client (h_ft_cl) per test; POSTs of
+ * batch_size operations. */
 static void
 start(unsigned batch_size)
 {
-	struct ftrack_retry retry = {.attempts = 2,
-				     .base_ms = 20,
-				     .max_ms = 100,
-				     .deadline_ms = 20000};
-
-	emu = h_emu_start(NULL);
-	ck_assert_ptr_nonnull(emu);
-	memset(&cfg, 0, sizeof(cfg));
-	(void)snprintf(cfg_server, sizeof(cfg_server), "%s", h_emu_url(emu));
-	(void)snprintf(cfg_user, sizeof(cfg_user), "%s", H_EMU_USER);
-	(void)snprintf(cfg_key, sizeof(cfg_key), "%s", H_EMU_KEY);
-	cfg.ftrack.server = cfg_server;
-	cfg.ftrack.api_user = cfg_user;
-	cfg.ftrack.api_key = cfg_key;
-	cfg.ftrack.timeout = 10;
-	cfg.ftrack.batch_size = batch_size;
-	ck_assert_int_eq(ftrack_client_new(&cfg, &cl), FT_OK);
-	ftrack_client_set_retry(cl, &retry);
-}
-
-static void
-stop(void)
-{
-	ftrack_client_free(cl);
-	cl = NULL;
-	h_emu_stop(emu);
-	emu = NULL;
+	h_ft_start(NULL);
+	h_ft_client(H_EMU_KEY, 10, batch_size);
 }
 
 static struct ft_user
@@ -82,8 +54,8 @@ fetch(const char *username)
 	struct ft_user u;
 	char err[256] = "";
 
-	ck_assert_int_eq(ftrack_users_lookup(cl, names, 1, NULL, 0, &list, err,
-					     sizeof(err)),
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 1, NULL, 0, &list,
+					     err, sizeof(err)),
 			 FT_OK);
 	ck_assert_uint_eq(list.n, 1);
 	u = list.v[0];
@@ -100,7 +72,7 @@ write_one(const struct plan_action *a, char **msg)
 	int code = 12345;
 
 	*msg = NULL;
-	(void)plan_ops_write(cl, a, NULL, 1, &code, msg, err, sizeof(err));
+	(void)plan_ops_write(h_ft_cl, a, NULL, 1, &code, msg, err, sizeof(err));
 	return code;
 }
 
@@ -164,7 +136,7 @@ START_TEST(test_each_kind)
 	ft_user_clear(&g);
 	ft_user_clear(&f);
 	ft_user_clear(&l);
-	stop();
+	h_ft_stop();
 }
 
 END_TEST
@@ -193,7 +165,7 @@ START_TEST(test_link_marks_uuid)
 	ft_user_clear(&g);
 	ft_user_clear(&f);
 	ft_user_clear(&l);
-	stop();
+	h_ft_stop();
 }
 
 END_TEST
@@ -221,8 +193,8 @@ START_TEST(test_isolation_per_person)
 		acts[i] = action(PLAN_CREATE, 0, &l[i], NULL);
 		codes[i] = 12345;
 	}
-	ck_assert_int_eq(plan_ops_write(cl, acts, NULL, 5, codes, msgs, err,
-					sizeof(err)),
+	ck_assert_int_eq(plan_ops_write(h_ft_cl, acts, NULL, 5, codes, msgs,
+					err, sizeof(err)),
 			 FT_E_DATA);
 	ck_assert_ptr_nonnull(strstr(err, "Duplicate"));
 	for (i = 0; i < 5; i++) {
@@ -249,7 +221,7 @@ START_TEST(test_isolation_per_person)
 		ft_user_clear(&f);
 	}
 	ft_user_clear(&taken);
-	stop();
+	h_ft_stop();
 }
 
 END_TEST
@@ -272,19 +244,20 @@ START_TEST(test_want_and_invalid)
 		acts[i] = action(PLAN_CREATE, 0, &l[i], NULL);
 	/* an update without the ftrack id it needs */
 	acts[2] = action(PLAN_UPDATE, PLAN_F_EMAIL, &l[2], NULL);
-	(void)plan_ops_write(cl, acts, want, 3, codes, msgs, err, sizeof(err));
+	(void)plan_ops_write(h_ft_cl, acts, want, 3, codes, msgs, err,
+			     sizeof(err));
 	ck_assert_int_eq(codes[0], FT_OK);
 	ck_assert_int_eq(codes[1], 222);
 	ck_assert_int_eq(codes[2], FT_E_INVAL);
-	ck_assert_int_eq(ftrack_users_lookup(cl, names, 1, NULL, 0, &list, err,
-					     sizeof(err)),
+	ck_assert_int_eq(ftrack_users_lookup(h_ft_cl, names, 1, NULL, 0, &list,
+					     err, sizeof(err)),
 			 FT_OK);
 	ck_assert_uint_eq(list.n, 0); /* w1 was not created */
 	for (i = 0; i < 3; i++) {
 		ck_assert_ptr_null(msgs[i]);
 		ft_user_clear(&l[i]);
 	}
-	stop();
+	h_ft_stop();
 }
 
 END_TEST
@@ -300,7 +273,6 @@ START_TEST(test_transient_keeps_persons_whole)
 	struct plan_action acts[4], a;
 	int codes[4];
 	char *msgs[4] = {NULL}, err[256] = "", *msg = NULL, name[8];
-	json_t *r;
 	size_t i;
 
 	start(2); /* two operations a POST: one deactivation (user+marker) */
@@ -314,20 +286,16 @@ START_TEST(test_transient_keeps_persons_whole)
 				 PLAN_F_DEACTIVATE | PLAN_F_MARK_GONE, NULL,
 				 &f[i]);
 	}
-	r = h_emu_post(emu, "/_emulator/fault",
-		       "{\"skip\":1,\"count\":100,\"status\":503}");
-	ck_assert_ptr_nonnull(r);
-	json_decref(r);
-	ck_assert_int_eq(plan_ops_write(cl, acts, NULL, 4, codes, msgs, err,
-					sizeof(err)),
+	h_ft_fault("{\"skip\":1,\"count\":100,\"status\":503}");
+	ck_assert_int_eq(plan_ops_write(h_ft_cl, acts, NULL, 4, codes, msgs,
+					err, sizeof(err)),
 			 FT_E_HTTP);
 	ck_assert_int_eq(codes[0], FT_OK);
 	for (i = 1; i < 4; i++) {
 		ck_assert_int_eq(codes[i], FT_E_HTTP);
 		ck_assert(ft_err_transient(codes[i]));
 	}
-	r = h_emu_post(emu, "/_emulator/fault", "{\"count\":0}");
-	json_decref(r);
+	h_ft_fault("{\"count\":0}");
 	for (i = 0; i < 4; i++) {
 		struct ft_user g = fetch(f[i].username);
 
@@ -339,7 +307,7 @@ START_TEST(test_transient_keeps_persons_whole)
 		ft_user_clear(&l[i]);
 		free(msgs[i]);
 	}
-	stop();
+	h_ft_stop();
 }
 
 END_TEST

@@ -755,23 +755,6 @@ json_t *h_report_action(const json_t *rep, const char *user);
 /* The guard named name of rep (borrowed), or NULL. */
 json_t *h_report_guard(const json_t *rep, const char *name);
 
-/* ---- the reports -------------------------------------------------------- */
-
-/* state/reports/<name> parsed, or NULL (missing or not JSON). */
-FT_MUST_USE json_t *h_report(const struct h_world *w, const char *name);
-
-/* True when state/reports/<name> exists. */
-bool h_report_exists(const struct h_world *w, const char *name);
-
-/* counts.<kind> of a report, or -1. */
-long h_report_count(const json_t *rep, const char *kind);
-
-/* The action of rep about user (borrowed), or NULL. */
-json_t *h_report_action(const json_t *rep, const char *user);
-
-/* The guard named name of rep (borrowed), or NULL. */
-json_t *h_report_guard(const json_t *rep, const char *name);
-
 /* ---- sanitizer reports (h_san.c) --------------------------------------- */
 
 /*

@@ -39,13 +39,13 @@ START_TEST(test_check)
 	h_fx_config(NULL);
 	ck_assert_int_eq(h_fx_run_cmd(args, "check-ok.out"), 0);
 	/* a wrong API key */
-	H_FX_FMT(path, "%s/ftrack.secret", h_fx.dir);
+	H_FMT(path, "%s/ftrack.secret", h_fx.dir);
 	ck_assert_int_eq(h_write_file(path, "wrong-key", 0600), FT_OK);
 	ck_assert_int_eq(h_fx_run_cmd(args, "check-key.out"), 1);
 	ck_assert_int_ge(h_fx_out_count("check-key.out", "ftrack:  FAILED"), 1);
 	/* a wrong LDAP password */
 	h_fx_config(NULL);
-	H_FX_FMT(path, "%s/ldap.secret", h_fx.dir);
+	H_FMT(path, "%s/ldap.secret", h_fx.dir);
 	ck_assert_int_eq(h_write_file(path, "wrong-password", 0600), FT_OK);
 	ck_assert_int_eq(h_fx_run_cmd(args, "check-ldap.out"), 1);
 	ck_assert_int_ge(h_fx_out_count("check-ldap.out", "ldap:    FAILED"),
@@ -55,7 +55,7 @@ START_TEST(test_check)
 	line = h_fx_line_of(h_fx.conf, "no_such_key");
 	ck_assert_int_gt(line, 0);
 	ck_assert_int_eq(h_fx_run_cmd(args, "check-bad.out"), 2);
-	H_FX_FMT(where, "%s:%d:", h_fx.conf, line);
+	H_FMT(where, "%s:%d:", h_fx.conf, line);
 	ck_assert_int_ge(h_fx_out_count("check-bad.out", where), 1);
 }
 

@@ -255,8 +255,7 @@ fault_case_run(const struct fault_case *c, long long skip)
 	char body[256];
 	json_t *r;
 
-	H_FX_FMT(body, "{\"skip\": %lld, %s}", c->on_write ? skip : 0,
-		 c->fault);
+	H_FMT(body, "{\"skip\": %lld, %s}", c->on_write ? skip : 0, c->fault);
 	r = h_emu_post(h_fx_emu, "/_emulator/fault", body);
 	ck_assert_ptr_nonnull(r);
 	json_decref(r);
@@ -322,7 +321,7 @@ START_TEST(test_sigkill_mid_batch)
 	ck_assert_ptr_nonnull(r);
 	json_decref(r);
 	for (i = 0; i < KILL_N; i++) {
-		H_FX_FMT(user, H_FX_PREFIX "%04d", i);
+		H_FMT(user, H_FX_PREFIX "%04d", i);
 		h_fx_login(user);
 	}
 	h_fx_wait_or_fail(writes_started, NULL, "the first write");
@@ -338,7 +337,7 @@ START_TEST(test_sigkill_mid_batch)
 	h_fx_wait_or_fail(all_killed_users_there, NULL,
 			  "every user after restart");
 	for (i = 0; i < KILL_N; i++) {
-		H_FX_FMT(user, H_FX_PREFIX "%04d", i);
+		H_FMT(user, H_FX_PREFIX "%04d", i);
 		h_fx_assert_once(user);
 	}
 	ck_assert_int_eq(h_emu_people(h_fx_emu), KILL_N);
@@ -365,7 +364,7 @@ assert_written_or_queued(void)
 		long in;
 		bool queued;
 
-		H_FX_FMT(user, H_FX_PREFIX "%04d", i);
+		H_FMT(user, H_FX_PREFIX "%04d", i);
 		in = h_emu_named(h_fx_emu, user);
 		queued = h_queued(h_fx.state, user);
 		ck_assert_msg((in == 1 && !queued) || (in == 0 && queued),
@@ -392,7 +391,7 @@ START_TEST(test_sigterm_mid_batch)
 	ck_assert_ptr_nonnull(r);
 	json_decref(r);
 	for (i = 0; i < KILL_N; i++) {
-		H_FX_FMT(user, H_FX_PREFIX "%04d", i);
+		H_FMT(user, H_FX_PREFIX "%04d", i);
 		h_fx_login(user);
 	}
 	h_fx_wait_or_fail(writes_started, NULL, "the first write");
@@ -404,7 +403,7 @@ START_TEST(test_sigterm_mid_batch)
 	h_fx_wait_or_fail(all_killed_users_there, NULL,
 			  "every user after restart");
 	for (i = 0; i < KILL_N; i++) {
-		H_FX_FMT(user, H_FX_PREFIX "%04d", i);
+		H_FMT(user, H_FX_PREFIX "%04d", i);
 		h_fx_assert_once(user);
 	}
 	ck_assert_int_eq(h_emu_people(h_fx_emu), KILL_N);
@@ -469,10 +468,10 @@ START_TEST(test_forged_and_malformed)
 	h_fx_wait_or_fail(h_fx_queue_empty, NULL, "the queue to empty");
 	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
 	ck_assert_int_eq(h_emu_people(h_fx_emu), 1);
-	H_FX_FMT(line,
-		 "forged login event dropped: uid %u may not report "
-		 "'alice'",
-		 (unsigned)uid);
+	H_FMT(line,
+	      "forged login event dropped: uid %u may not report "
+	      "'alice'",
+	      (unsigned)uid);
 	ck_assert_int_eq(h_file_count(h_fx.log, line), 1);
 	h_fx_daemon_stop();
 	ck_assert_int_eq(h_metric(h_fx.state, "events_forged_total"), 1);
@@ -527,7 +526,7 @@ static void
 flood_wait(struct flood_state *fs, const char *user, bool all)
 {
 	if (user != NULL)
-		H_FX_FMT(fs->user, "%s", user);
+		H_FMT(fs->user, "%s", user);
 	fs->all = all;
 	fs->polls = 0;
 	h_fx_wait_or_fail(flood_cond, fs, all ? "every flood login" : user);
@@ -550,7 +549,7 @@ flood_valid(struct flood_counts *c)
 		size_t len;
 		int r;
 
-		H_FX_FMT(user, H_FX_PREFIX "%04d", i);
+		H_FMT(user, H_FX_PREFIX "%04d", i);
 		len = h_event(user, msg, sizeof(msg));
 		r = h_sender_send(fd, msg, len, MSG_DONTWAIT);
 		if (r == FT_E_AGAIN && i % 2 == 0) {
@@ -645,10 +644,10 @@ pam_setup(char *confdir, size_t cap)
 {
 	char args[PATH_MAX * 2];
 
-	h_fx_fmt_check(snprintf(confdir, cap, "%s/pam.d", h_fx.dir), cap);
+	h_fmt_check(snprintf(confdir, cap, "%s/pam.d", h_fx.dir), cap);
 	ck_assert_int_eq(mkdir(confdir, 0700), 0);
-	H_FX_FMT(args, "socket=%s spool=%s/queue daemon_user=root", h_fx.sock,
-		 h_fx.state);
+	H_FMT(args, "socket=%s spool=%s/queue daemon_user=root", h_fx.sock,
+	      h_fx.state);
 	ck_assert_int_eq(h_pam_service(confdir, "ftsync", PAM_MODULE, args),
 			 FT_OK);
 }
@@ -732,7 +731,7 @@ START_TEST(test_sighup)
 	h_fx_config("nosuchsection.key = 1\n");
 	line = h_fx_line_of(h_fx.conf, "[nosuchsection]");
 	ck_assert_int_gt(line, 0);
-	H_FX_FMT(where, "%s:%d:", h_fx.conf, line);
+	H_FMT(where, "%s:%d:", h_fx.conf, line);
 	ck_assert_int_eq(h_proc_signal(h_fx.d, SIGHUP), FT_OK);
 	h_fx_wait_or_fail(h_fx_log_has, where, "the reload error in the log");
 	ck_assert(!h_fx_daemon_exited());

@@ -41,7 +41,7 @@ assert_failed_file(const char *user, const char *dn, const char *attr)
 
 	ck_assert_int_eq(ft_hex_encode(user, strlen(user), hex, sizeof(hex)),
 			 FT_OK);
-	H_FX_FMT(path, "%s/queue/failed/%s", h_fx.state, hex);
+	H_FMT(path, "%s/queue/failed/%s", h_fx.state, hex);
 	text = h_read_file(path, &len);
 	ck_assert_msg(text != NULL, "no queue/failed/ file for '%s'", user);
 	ck_assert_int_eq(ft_event_decode(text, len, &ev), FT_OK);

@@ -25,7 +25,7 @@ char *h_fx_base;
 struct h_fx_world h_fx;
 
 void
-h_fx_fmt_check(int n, size_t cap)
+h_fmt_check(int n, size_t cap)
 {
 	ck_assert_msg(n >= 0 && (size_t)n < cap, "text cut");
 }
@@ -79,6 +79,16 @@ h_fx_servers_setup(void)
 }
 
 void
+h_fx_servers_setup_people(void)
+{
+	h_fx_base = h_tmpdir();
+	if (h_fx_base == NULL)
+		return;
+	h_fx_slapd = h_slapd_start(H_LDIF_PEOPLE, 0);
+	h_fx_emu = h_emu_start(NULL);
+}
+
+void
 h_fx_servers_teardown(void)
 {
 	h_emu_stop(h_fx_emu);
@@ -99,12 +109,12 @@ h_fx_world_setup(void)
 		      "slapd or the emulator did not start");
 	ck_assert_int_eq(h_emu_reset(h_fx_emu), FT_OK);
 	memset(&h_fx, 0, sizeof(h_fx));
-	H_FX_FMT(tmpl, "%s/t-XXXXXX", h_fx_base);
+	H_FMT(tmpl, "%s/t-XXXXXX", h_fx_base);
 	ck_assert_ptr_nonnull(mkdtemp(tmpl));
-	H_FX_FMT(h_fx.dir, "%s", tmpl);
-	H_FX_FMT(h_fx.state, "%s/state", h_fx.dir);
-	H_FX_FMT(h_fx.sock, "%s/notify.sock", h_fx.dir);
-	H_FX_FMT(h_fx.log, "%s/daemon.log", h_fx.dir);
+	H_FMT(h_fx.dir, "%s", tmpl);
+	H_FMT(h_fx.state, "%s/state", h_fx.dir);
+	H_FMT(h_fx.sock, "%s/notify.sock", h_fx.dir);
+	H_FMT(h_fx.log, "%s/daemon.log", h_fx.dir);
 }
 
 void
@@ -215,7 +225,7 @@ h_fx_run_cmd(const char *const args[], const char *out)
 	char path[PATH_MAX];
 	int st = 0;
 
-	H_FX_FMT(path, "%s/%s", h_fx.dir, out);
+	H_FMT(path, "%s/%s", h_fx.dir, out);
 	(void)unlink(path);
 	ck_assert_int_eq(h_daemon_run(h_fx.conf, args, path, H_FX_WAIT_MS, &st),
 			 FT_OK);
@@ -230,7 +240,7 @@ h_fx_out_count(const char *out, const char *text)
 {
 	char path[PATH_MAX];
 
-	H_FX_FMT(path, "%s/%s", h_fx.dir, out);
+	H_FMT(path, "%s/%s", h_fx.dir, out);
 	return h_file_count(path, text);
 }
 
@@ -259,8 +269,8 @@ h_fx_wait_provisioned(const char *user)
 {
 	char what[512], name[FT_PROTO_VALUE_MAX + 1];
 
-	H_FX_FMT(what, "'%s' to be provisioned", user);
-	H_FX_FMT(name, "%s", user);
+	H_FMT(what, "'%s' to be provisioned", user);
+	H_FMT(name, "%s", user);
 	h_fx_wait_or_fail(h_fx_provisioned, name, what);
 }
 

@@ -97,6 +97,17 @@ void h_err(const char *fmt, ...) FT_PRINTF(1, 2);
 FT_MUST_USE int h_fmt(char *buf, size_t cap, const char *fmt, ...)
 	FT_PRINTF(3, 4);
 
+/*
+ * snprintf into an array, asserting (libcheck: for suites, not for the
+ * rest of the library) that nothing was cut; h_fmt_check is in
+ * h_fixture.c, with the other helpers that assert.
+ */
+#define H_FMT(buf, ...)                                                        \
+	h_fmt_check(snprintf((buf), sizeof(buf), __VA_ARGS__), sizeof(buf))
+
+/* Assert that snprintf's n fits cap. */
+void h_fmt_check(int n, size_t cap);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 long long h_now_ms(void);
 
@@ -930,13 +941,6 @@ struct h_fx_world {
 
 extern struct h_fx_world h_fx;
 
-/* snprintf into an array, asserting that nothing was cut. */
-#define H_FX_FMT(buf, ...)                                                     \
-	h_fx_fmt_check(snprintf((buf), sizeof(buf), __VA_ARGS__), sizeof(buf))
-
-/* Assert that snprintf's n fits cap. */
-void h_fx_fmt_check(int n, size_t cap);
-
 /* vsnprintf into buf, asserting that nothing was cut. */
 void h_fx_fmt(char *buf, size_t cap, const char *f, ...) FT_PRINTF(3, 4);
 
@@ -944,6 +948,11 @@ void h_fx_fmt(char *buf, size_t cap, const char *f, ...) FT_PRINTF(3, 4);
  * servers. */
 void h_fx_servers_setup(void);
 void h_fx_servers_teardown(void);
+
+/* h_fx_servers_setup with tests/data/people.ldif (H_LDIF_PEOPLE) instead
+ * of the generated people: for the unit suites that run the product's
+ * code in-process (sync, worker). */
+void h_fx_servers_setup_people(void);
 
 /* Checked fixture: reset the emulator, a fresh folder; stop the daemon. */
 void h_fx_world_setup(void);

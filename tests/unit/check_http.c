@@ -21,10 +21,6 @@
 
 Suite *http_suite(void);
 
-#define FMT(buf, ...)                                                          \
-	ck_assert_int_lt(snprintf((buf), sizeof(buf), __VA_ARGS__),            \
-			 (int)sizeof(buf))
-
 #define HEAD_MAX (16 * 1024)
 #define BODY_MAX ((size_t)64 * 1024 * 1024)
 
@@ -276,7 +272,7 @@ client(const char *u, size_t max_body, unsigned timeout)
 static struct http *
 srv_client(size_t max_body, unsigned timeout)
 {
-	FMT(url, "http://127.0.0.1:%d/api", srv.port);
+	H_FMT(url, "http://127.0.0.1:%d/api", srv.port);
 	return client(url, max_body, timeout);
 }
 
@@ -575,7 +571,7 @@ START_TEST(test_refused)
 	char u[64], err[256];
 
 	ck_assert_int_gt(port, 0);
-	FMT(u, "http://127.0.0.1:%d/api", port);
+	H_FMT(u, "http://127.0.0.1:%d/api", port);
 	h = client(u, 0, 5);
 	ck_assert_int_eq(post(h, "[]", &resp, err, sizeof(err)), FT_E_HTTP);
 	ck_assert(resp.transient);
@@ -689,7 +685,7 @@ START_TEST(test_emulator)
 	int i;
 
 	ck_assert_ptr_nonnull(e);
-	FMT(u, "%s/api", h_emu_url(e));
+	H_FMT(u, "%s/api", h_emu_url(e));
 	o.url = u;
 	ck_assert_int_eq(http_new(&o, &h), FT_OK);
 	for (i = 0; i < 3; i++) {
@@ -766,9 +762,9 @@ tls_setup(void)
 
 	tls_dir = h_tmpdir();
 	ck_assert_ptr_nonnull(tls_dir);
-	FMT(tls_cert, "%s/cert.pem", tls_dir);
-	FMT(tls_key, "%s/key.pem", tls_dir);
-	FMT(log, "%s/tls.log", tls_dir);
+	H_FMT(tls_cert, "%s/cert.pem", tls_dir);
+	H_FMT(tls_key, "%s/key.pem", tls_dir);
+	H_FMT(log, "%s/tls.log", tls_dir);
 	{
 		const char *const argv[] = {"openssl",
 					    "req",
@@ -795,7 +791,7 @@ tls_setup(void)
 	}
 	tls_port = h_free_port();
 	ck_assert_int_gt(tls_port, 0);
-	FMT(port, "%d", tls_port);
+	H_FMT(port, "%d", tls_port);
 	{
 		const char *const argv[] = {"python3", "-c",    tls_server_py,
 					    tls_cert,  tls_key, port,
@@ -843,8 +839,8 @@ START_TEST(test_tls)
 	char u[128], missing[600], err[256];
 	int r;
 
-	FMT(u, "https://%s:%d/api", c->host, tls_port);
-	FMT(missing, "%s/no-such-ca.pem", tls_dir);
+	H_FMT(u, "https://%s:%d/api", c->host, tls_port);
+	H_FMT(missing, "%s/no-such-ca.pem", tls_dir);
 	o.url = u;
 	o.ca_file = c->ca == 1 ? tls_cert : c->ca == 2 ? missing : NULL;
 	ck_assert_int_eq(http_new(&o, &h), FT_OK);

@@ -22,15 +22,13 @@
 #include "ft_err.h"
 #include "ft_proto.h"
 #include "ft_util.h"
+#include "harness.h"
 #include "queue.h"
 
 Suite *queue_suite(void);
 
 #define SET(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
 #define MAXSEEN       16
-#define FMT(buf, ...)                                                          \
-	ck_assert_int_lt(snprintf((buf), sizeof(buf), __VA_ARGS__),            \
-			 (int)sizeof(buf))
 
 static char tmpdir[64];
 static char state[128];
@@ -380,7 +378,7 @@ START_TEST(test_fail)
 	ck_assert_uint_eq(strlen(err), FT_PROTO_VALUE_MAX);
 	ck_assert_str_eq(ev.service, "login");
 	/* an admin moves it back to retry: decodes (error= skipped) */
-	FMT(from, "%s", sp("queue/failed/616c696365"));
+	H_FMT(from, "%s", sp("queue/failed/616c696365"));
 	ck_assert_int_eq(rename(from, sp("queue/616c696365")), 0);
 	ck_assert_int_eq(scan(&s), FT_OK);
 	ck_assert_uint_eq(s.n, 1);
@@ -485,12 +483,12 @@ START_TEST(test_damaged)
 	for (i = 0; i < NDAMAGES; i++) {
 		ck_assert_msg(reported(&s, damages[i].name), "%s",
 			      damages[i].name);
-		FMT(rel, "queue/failed/%s.damaged", damages[i].name);
+		H_FMT(rel, "queue/failed/%s.damaged", damages[i].name);
 		ck_assert_msg(exists(rel), "%s", rel);
 	}
 	for (i = 0; i < 4; i++) {
 		ck_assert(reported(&s, special[i]));
-		FMT(rel, "queue/failed/%s.damaged", special[i]);
+		H_FMT(rel, "queue/failed/%s.damaged", special[i]);
 		ck_assert_msg(exists(rel), "%s", rel);
 	}
 	/* the symlink was moved, not followed: its target is untouched */
@@ -641,7 +639,7 @@ START_TEST(test_symlinks_refused)
 	char elsewhere[128], link[128];
 
 	ck_assert_int_eq(mkdir(state, 0700), 0);
-	FMT(elsewhere, "%s/elsewhere", tmpdir);
+	H_FMT(elsewhere, "%s/elsewhere", tmpdir);
 	ck_assert_int_eq(mkdir(elsewhere, 0700), 0);
 	ck_assert_int_eq(symlink("../elsewhere", sp("queue")), 0);
 	ck_assert_int_eq(queue_open(state, &q), FT_E_PERM);
@@ -652,7 +650,7 @@ START_TEST(test_symlinks_refused)
 	ck_assert_int_eq(queue_open(state, &q), FT_E_PERM);
 	ck_assert_int_eq(unlink(sp("queue")), 0);
 	/* and a symlinked state folder */
-	FMT(link, "%s/link", tmpdir);
+	H_FMT(link, "%s/link", tmpdir);
 	ck_assert_int_eq(symlink("state", link), 0);
 	ck_assert_int_eq(queue_open(link, &q), FT_E_PERM);
 	ck_assert_int_eq(queue_open(state, &q), FT_OK);
@@ -671,7 +669,7 @@ START_TEST(test_order_and_limit)
 	for (i = 0; i < 5; i++) {
 		put(users[i], "sshd");
 		hex(users[i], name, sizeof(name));
-		FMT(rel, "queue/%s", name);
+		H_FMT(rel, "queue/%s", name);
 		/* u1 oldest ... u5 newest, whatever the directory order */
 		set_mtime(rel, (time_t)(1000000 + 100 * (5 - i)));
 	}
@@ -784,15 +782,15 @@ START_TEST(test_disk_full)
 	struct ft_event ev;
 	struct seen s;
 
-	FMT(mnt, "%s/mnt", tmpdir);
+	H_FMT(mnt, "%s/mnt", tmpdir);
 	ck_assert_int_eq(mkdir(mnt, 0700), 0);
 	if (!private_tmpfs(mnt))
 		return;
-	FMT(state, "%s/state", mnt);
+	H_FMT(state, "%s/state", mnt);
 	ck_assert_int_eq(queue_open(state, &q), FT_OK);
 	put("alice", "sshd");
 	put("bob", "sshd");
-	FMT(filler, "%s/filler", mnt);
+	H_FMT(filler, "%s/filler", mnt);
 	fill_up(filler);
 	ev = mkev("alice", "newer");
 	errno = 0;
@@ -807,7 +805,7 @@ START_TEST(test_disk_full)
 	ck_assert_uint_eq(s.nd, 0);
 	for (size_t i = 0; i < 2; i++)
 		ck_assert_str_eq(s.ev[i].service, "sshd");
-	FMT(rel, "queue/.616c696365.%ld.%ld", (long)getpid(), (long)gettid());
+	H_FMT(rel, "queue/.616c696365.%ld.%ld", (long)getpid(), (long)gettid());
 	ck_assert(!exists(rel));
 	/* space comes back: puts work again */
 	ck_assert_int_eq(unlink(filler), 0);

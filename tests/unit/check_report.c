@@ -17,9 +17,6 @@
 
 Suite *report_suite(void);
 
-#define FMT(buf, ...)                                                          \
-	ck_assert_int_lt(snprintf((buf), sizeof(buf), __VA_ARGS__),            \
-			 (int)sizeof(buf))
 #define S(lit) ((char *)(uintptr_t)(lit))
 
 #define FINISHED      "2024-05-06T07:08:09Z"
@@ -36,7 +33,7 @@ setup(void)
 
 	state = h_tmpdir();
 	ck_assert_ptr_nonnull(state);
-	FMT(path, "%s/reports", state);
+	H_FMT(path, "%s/reports", state);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	state_fd = open(state, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	reports_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -157,7 +154,7 @@ load(const char *rel)
 	json_error_t jerr;
 	json_t *o;
 
-	FMT(path, "%s/%s", state, rel);
+	H_FMT(path, "%s/%s", state, rel);
 	o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	ck_assert_msg(o != NULL, "%s: %s", path, jerr.text);
 	return o;
@@ -206,7 +203,7 @@ no_temp_files(const char *sub)
 	struct dirent *de;
 	DIR *d;
 
-	FMT(path, "%s/%s", state, sub);
+	H_FMT(path, "%s/%s", state, sub);
 	d = opendir(path);
 	ck_assert_ptr_nonnull(d);
 	while ((de = readdir(d)) != NULL)
@@ -229,7 +226,7 @@ START_TEST(test_write_full)
 
 	ck_assert_int_eq(report_write(&r, reports_fd, "last-reconcile.json"),
 			 FT_OK);
-	FMT(path, "%s/reports/last-reconcile.json", state);
+	H_FMT(path, "%s/reports/last-reconcile.json", state);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
 	no_temp_files("reports");
@@ -264,7 +261,7 @@ START_TEST(test_write_full)
 		char want[32];
 
 		a = json_array_get(v, i);
-		FMT(want, "detail %zu", i);
+		H_FMT(want, "detail %zu", i);
 		ck_assert_str_eq(str_at(a, "name"), guard_names[i]);
 		ck_assert_str_eq(str_at(a, "detail"), want);
 		ck_assert(json_is_true(json_object_get(a, "ok")) ==
@@ -489,7 +486,7 @@ put(const char *rel, const char *text)
 {
 	char path[512];
 
-	FMT(path, "%s/%s", state, rel);
+	H_FMT(path, "%s/%s", state, rel);
 	ck_assert_int_eq(h_write_file(path, text, 0600), FT_OK);
 }
 
@@ -516,8 +513,8 @@ START_TEST(test_summary_minimal_and_symlink)
 	put("reports/real.json",
 	    "{\"result\": \"held\", \"mode\": \"apply\", \"finished\": \"" FINISHED
 	    "\"}");
-	FMT(target, "%s/reports/real.json", state);
-	FMT(link, "%s/reports/last-reconcile.json", state);
+	H_FMT(target, "%s/reports/real.json", state);
+	H_FMT(link, "%s/reports/last-reconcile.json", state);
 	ck_assert_int_eq(symlink(target, link), 0);
 	ck_assert_int_eq(report_read_summary(reports_fd, &sum), FT_E_PROTO);
 	ck_assert_int_eq(unlink(link), 0);
@@ -588,8 +585,8 @@ START_TEST(test_last_good_symlink_and_folder)
 	unsigned long n = 99;
 
 	put("elsewhere.json", "{\"population\": 12}");
-	FMT(target, "%s/elsewhere.json", state);
-	FMT(link, "%s/last-good.json", state);
+	H_FMT(target, "%s/elsewhere.json", state);
+	H_FMT(link, "%s/last-good.json", state);
 	ck_assert_int_eq(symlink(target, link), 0);
 	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_E_PROTO);
 	ck_assert_uint_eq(n, 0);
@@ -657,8 +654,8 @@ START_TEST(test_status_line)
 	ck_assert_int_eq(report_write(&r, reports_fd, "last-reconcile.json"),
 			 FT_OK);
 	got = status_line();
-	FMT(want, "last reconcile:  %s (%s/reports/last-reconcile.json)\n",
-	    c->want, state);
+	H_FMT(want, "last reconcile:  %s (%s/reports/last-reconcile.json)\n",
+	      c->want, state);
 	ck_assert_str_eq(got, want);
 	free(got);
 }
@@ -671,8 +668,8 @@ START_TEST(test_status_never)
 	char want[1024];
 	char *got;
 
-	FMT(want, "last reconcile:  never (%s/reports/last-reconcile.json)\n",
-	    state);
+	H_FMT(want, "last reconcile:  never (%s/reports/last-reconcile.json)\n",
+	      state);
 	got = status_line();
 	ck_assert_str_eq(got, want);
 	free(got);
@@ -691,10 +688,10 @@ START_TEST(test_status_partial)
 	char *got;
 
 	put("reports/last-reconcile.json", "{\"counts\": {\"create\": 2}}");
-	FMT(want,
-	    "last reconcile:  ?, ?: 2 create "
-	    "(%s/reports/last-reconcile.json)\n",
-	    state);
+	H_FMT(want,
+	      "last reconcile:  ?, ?: 2 create "
+	      "(%s/reports/last-reconcile.json)\n",
+	      state);
 	got = status_line();
 	ck_assert_str_eq(got, want);
 	free(got);

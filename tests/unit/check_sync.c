@@ -15,37 +15,10 @@
 
 Suite *sync_suite(void);
 
-#define FMT(buf, ...)                                                          \
-	ck_assert_int_lt(snprintf((buf), sizeof(buf), __VA_ARGS__),            \
-			 (int)sizeof(buf))
 #define MARK_UUID "ftrack_syncd.uuid"
 #define MAXLOGINS 6
 
 /* One slapd and one emulator for the suite (unchecked fixture, runner). */
-static struct h_slapd *g_slapd;
-static struct h_emu *g_emu;
-static char *g_base;
-
-static void
-servers_setup(void)
-{
-	g_base = h_tmpdir();
-	g_slapd = h_slapd_start(H_LDIF_PEOPLE, 0);
-	g_emu = h_emu_start(NULL);
-}
-
-static void
-servers_teardown(void)
-{
-	h_emu_stop(g_emu);
-	g_emu = NULL;
-	h_slapd_stop(g_slapd);
-	g_slapd = NULL;
-	h_rmtree(g_base);
-	free(g_base);
-	g_base = NULL;
-}
-
 /* Per test: an empty ftrack, a config, a sync. */
 static struct {
 	char dir[PATH_MAX];
@@ -57,20 +30,15 @@ static struct {
 static void
 world_setup(void)
 {
-	char tmpl[PATH_MAX];
-
-	ck_assert_msg(g_base != NULL && g_slapd != NULL && g_emu != NULL,
-		      "slapd or the emulator did not start");
-	ck_assert_int_eq(h_emu_reset(g_emu), FT_OK);
+	h_fx_world_setup(); /* the emulator reset, a fresh h_fx.dir */
 	memset(&W, 0, sizeof(W));
-	FMT(tmpl, "%s/t-XXXXXX", g_base);
-	ck_assert_ptr_nonnull(mkdtemp(tmpl));
-	FMT(W.dir, "%s", tmpl);
+	H_FMT(W.dir, "%s", h_fx.dir);
 }
 
 static void
 world_teardown(void)
 {
+	h_fx_world_teardown();
 	sync_free(W.s);
 	config_free(W.cfg);
 	free(W.conf);
@@ -88,8 +56,8 @@ world_sync(bool ldap, bool ftrack, const char *extra)
 	free(W.conf);
 	W.s = NULL;
 	W.cfg = NULL;
-	W.conf = h_write_config(W.dir, ldap ? g_slapd : NULL,
-				ftrack ? g_emu : NULL, extra);
+	W.conf = h_write_config(W.dir, ldap ? h_fx_slapd : NULL,
+				ftrack ? h_fx_emu : NULL, extra);
 	ck_assert_ptr_nonnull(W.conf);
 	ck_assert_msg(config_load(W.conf, &W.cfg, err, sizeof(err)) == FT_OK,
 		      "%s", err);
@@ -121,7 +89,7 @@ sync_one(const char *login, enum sync_outcome want)
 static void
 emu_ops(const char *ops)
 {
-	json_t *res = h_emu_api(g_emu, ops);
+	json_t *res = h_emu_api(h_fx_emu, ops);
 
 	ck_assert_msg(json_is_array(res), "emulator refused %s", ops);
 	json_decref(res);
@@ -130,7 +98,7 @@ emu_ops(const char *ops)
 static char *
 emu_id(const char *username)
 {
-	json_t *u = h_emu_user(g_emu, username);
+	json_t *u = h_emu_user(h_fx_emu, username);
 	const char *id = json_string_value(json_object_get(u, "id"));
 	char *ret;
 
@@ -148,11 +116,11 @@ emu_update(const char *username, const char *data)
 	char *id = emu_id(username);
 	char ops[1024];
 
-	FMT(ops,
-	    "[{\"action\": \"update\", \"entity_type\": \"User\", "
-	    "\"entity_key\": [\"%s\"], \"entity_data\": "
-	    "{\"__entity_type__\": \"User\", %s}}]",
-	    id, data);
+	H_FMT(ops,
+	      "[{\"action\": \"update\", \"entity_type\": \"User\", "
+	      "\"entity_key\": [\"%s\"], \"entity_data\": "
+	      "{\"__entity_type__\": \"User\", %s}}]",
+	      id, data);
 	emu_ops(ops);
 	free(id);
 }
@@ -162,19 +130,19 @@ emu_create(const char *username)
 {
 	char ops[1024];
 
-	FMT(ops,
-	    "[{\"action\": \"create\", \"entity_type\": \"User\", "
-	    "\"entity_data\": {\"__entity_type__\": \"User\", "
-	    "\"username\": \"%s\", \"first_name\": \"By\", "
-	    "\"last_name\": \"Hand\", \"is_active\": true}}]",
-	    username);
+	H_FMT(ops,
+	      "[{\"action\": \"create\", \"entity_type\": \"User\", "
+	      "\"entity_data\": {\"__entity_type__\": \"User\", "
+	      "\"username\": \"%s\", \"first_name\": \"By\", "
+	      "\"last_name\": \"Hand\", \"is_active\": true}}]",
+	      username);
 	emu_ops(ops);
 }
 
 static char *
 emu_field(const char *username, const char *field)
 {
-	json_t *u = h_emu_user(g_emu, username);
+	json_t *u = h_emu_user(h_fx_emu, username);
 	json_t *v = json_object_get(u, field);
 	char *ret;
 
@@ -202,9 +170,9 @@ assert_field(const char *username, const char *field, const char *want)
 static long long
 emu_writes(void)
 {
-	return h_emu_stat2(g_emu, "operations", "create") +
-	       h_emu_stat2(g_emu, "operations", "update") +
-	       h_emu_stat2(g_emu, "operations", "delete");
+	return h_emu_stat2(h_fx_emu, "operations", "create") +
+	       h_emu_stat2(h_fx_emu, "operations", "update") +
+	       h_emu_stat2(h_fx_emu, "operations", "delete");
 }
 
 /* ---- what each row does before and checks after ------------------------ */
@@ -260,17 +228,17 @@ prep_erin_conflict(void)
 static void
 post_alice_created(void)
 {
-	ck_assert_int_eq(h_emu_named(g_emu, "alice"), 1);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 1);
 	assert_field("alice", "email", "alice@example.com");
 	assert_field("alice", "is_active", "true");
-	ck_assert_int_eq(h_emu_user_markers(g_emu, "alice", MARK_UUID, NULL),
+	ck_assert_int_eq(h_emu_user_markers(h_fx_emu, "alice", MARK_UUID, NULL),
 			 1);
 }
 
 static void
 post_no_users(void)
 {
-	ck_assert_int_eq(h_emu_people(g_emu), 0);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 0);
 }
 
 static void
@@ -283,17 +251,18 @@ post_bob_updated(void)
 static void
 post_carol_linked(void)
 {
-	ck_assert_int_eq(h_emu_named(g_emu, "carol"), 1);
-	ck_assert_int_eq(h_emu_user_markers(g_emu, "carol", MARK_UUID, NULL),
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "carol"), 1);
+	ck_assert_int_eq(h_emu_user_markers(h_fx_emu, "carol", MARK_UUID, NULL),
 			 1);
 }
 
 static void
 post_dave_renamed(void)
 {
-	ck_assert_int_eq(h_emu_named(g_emu, "dave"), 1);
-	ck_assert_int_eq(h_emu_named(g_emu, "dave-old"), 0);
-	ck_assert_int_eq(h_emu_user_markers(g_emu, "dave", MARK_UUID, NULL), 1);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "dave"), 1);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "dave-old"), 0);
+	ck_assert_int_eq(h_emu_user_markers(h_fx_emu, "dave", MARK_UUID, NULL),
+			 1);
 }
 
 static void
@@ -305,19 +274,20 @@ post_erin_active(void)
 static void
 post_erin_untouched(void)
 {
-	ck_assert_int_eq(h_emu_named(g_emu, "erin"), 1);
-	ck_assert_int_eq(h_emu_named(g_emu, "erin-old"), 1);
-	ck_assert_int_eq(h_emu_user_markers(g_emu, "erin", MARK_UUID, NULL), 0);
-	ck_assert_int_eq(h_emu_user_markers(g_emu, "erin-old", MARK_UUID, NULL),
-			 1);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "erin"), 1);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "erin-old"), 1);
+	ck_assert_int_eq(h_emu_user_markers(h_fx_emu, "erin", MARK_UUID, NULL),
+			 0);
+	ck_assert_int_eq(
+		h_emu_user_markers(h_fx_emu, "erin-old", MARK_UUID, NULL), 1);
 }
 
 static void
 post_batch(void)
 {
-	ck_assert_int_eq(h_emu_named(g_emu, "alice"), 1);
-	ck_assert_int_eq(h_emu_named(g_emu, "bob"), 1);
-	ck_assert_int_eq(h_emu_people(g_emu), 2);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 1);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "bob"), 1);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 2);
 }
 
 struct want {
@@ -500,7 +470,7 @@ START_TEST(test_batch_requests)
 	sync_counts(W.s, &searches, &http);
 	ck_assert_uint_eq(searches, 9);
 	ck_assert_uint_le(http, 3); /* the look-up and the writes */
-	ck_assert_int_eq(h_emu_people(g_emu), 9);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 9);
 	assert_field("joerg", "last_name", "M\xc3\xbcller");
 	/* the same batch again: nothing to write */
 	run(logins, 9, res);
@@ -519,7 +489,7 @@ START_TEST(test_ftrack_rejects_write)
 
 	world_sync(true, true, NULL);
 	/* the look-up passes, the write gets a ValidationError */
-	f = h_emu_post(g_emu, "/_emulator/fault",
+	f = h_emu_post(h_fx_emu, "/_emulator/fault",
 		       "{\"count\": 1, \"skip\": 1, \"status\": 400, "
 		       "\"exception\": \"ValidationError\", "
 		       "\"content\": \"bad value\"}");
@@ -529,7 +499,7 @@ START_TEST(test_ftrack_rejects_write)
 	ck_assert_msg(res.outcome == SYNC_FAILED && res.err == FT_E_DATA,
 		      "%s err %d (%s)", sync_outcome_name(res.outcome), res.err,
 		      res.detail);
-	ck_assert_int_eq(h_emu_named(g_emu, "alice"), 0);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
 	/* and a later login goes through */
 	sync_one("alice", SYNC_CREATED);
 }
@@ -544,7 +514,7 @@ START_TEST(test_ftrack_busy_write)
 	json_t *f;
 
 	world_sync(true, true, NULL);
-	f = h_emu_post(g_emu, "/_emulator/fault",
+	f = h_emu_post(h_fx_emu, "/_emulator/fault",
 		       "{\"count\": 50, \"skip\": 1, \"status\": 503}");
 	ck_assert_ptr_nonnull(f);
 	json_decref(f);
@@ -552,7 +522,7 @@ START_TEST(test_ftrack_busy_write)
 	ck_assert_msg(res.outcome == SYNC_RETRY && res.err == FT_E_HTTP,
 		      "%s err %d (%s)", sync_outcome_name(res.outcome), res.err,
 		      res.detail);
-	ck_assert_int_eq(h_emu_named(g_emu, "bob"), 0);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "bob"), 0);
 }
 
 END_TEST
@@ -582,7 +552,7 @@ START_TEST(test_odd_login)
 			      res.err == odd_logins[_i].err,
 		      "'%s': %s err %d (%s)", login,
 		      sync_outcome_name(res.outcome), res.err, res.detail);
-	ck_assert_int_eq(h_emu_people(g_emu), 0);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 0);
 }
 
 END_TEST
@@ -639,7 +609,8 @@ sync_suite(void)
 			    (int)(sizeof(names) / sizeof(names[0])));
 	suite_add_tcase(s, tp);
 
-	tcase_add_unchecked_fixture(tc, servers_setup, servers_teardown);
+	tcase_add_unchecked_fixture(tc, h_fx_servers_setup_people,
+				    h_fx_servers_teardown);
 	tcase_add_checked_fixture(tc, world_setup, world_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_outcome, 0, (int)NROWS);

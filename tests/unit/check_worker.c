@@ -19,34 +19,7 @@
 
 Suite *worker_suite(void);
 
-#define FMT(buf, ...)                                                          \
-	ck_assert_int_lt(snprintf((buf), sizeof(buf), __VA_ARGS__),            \
-			 (int)sizeof(buf))
 #define WAIT_MS 20000
-
-static struct h_slapd *g_slapd;
-static struct h_emu *g_emu;
-static char *g_base;
-
-static void
-servers_setup(void)
-{
-	g_base = h_tmpdir();
-	g_slapd = h_slapd_start(H_LDIF_PEOPLE, 0);
-	g_emu = h_emu_start(NULL);
-}
-
-static void
-servers_teardown(void)
-{
-	h_emu_stop(g_emu);
-	g_emu = NULL;
-	h_slapd_stop(g_slapd);
-	g_slapd = NULL;
-	h_rmtree(g_base);
-	free(g_base);
-	g_base = NULL;
-}
 
 /* Per test: a state folder and its queue, up to two configs, a worker. */
 static struct {
@@ -59,17 +32,11 @@ static struct {
 static void
 world_setup(void)
 {
-	char tmpl[PATH_MAX];
-
-	ck_assert_msg(g_base != NULL && g_slapd != NULL && g_emu != NULL,
-		      "slapd or the emulator did not start");
-	ck_assert_int_eq(h_emu_reset(g_emu), FT_OK);
+	h_fx_world_setup(); /* the emulator reset, a fresh h_fx.dir */
 	log_set(true, LOG_WARNING);
 	memset(&W, 0, sizeof(W));
-	FMT(tmpl, "%s/t-XXXXXX", g_base);
-	ck_assert_ptr_nonnull(mkdtemp(tmpl));
-	FMT(W.dir, "%s", tmpl);
-	FMT(W.state, "%s/state", W.dir);
+	H_FMT(W.dir, "%s", h_fx.dir);
+	H_FMT(W.state, "%s/state", W.dir);
 	ck_assert_int_eq(mkdir(W.state, 0700), 0);
 	ck_assert_int_eq(queue_open(W.state, &W.q), FT_OK);
 }
@@ -77,6 +44,7 @@ world_setup(void)
 static void
 world_teardown(void)
 {
+	h_fx_world_teardown();
 	worker_free(W.w);
 	config_free(W.cfg[0]);
 	config_free(W.cfg[1]);
@@ -91,9 +59,9 @@ load_config(int i, bool ldap, const char *extra)
 	char dir[PATH_MAX + 16], err[512] = "";
 	char *conf;
 
-	FMT(dir, "%s/c%d", W.dir, i);
+	H_FMT(dir, "%s/c%d", W.dir, i);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
-	conf = h_write_config(dir, ldap ? g_slapd : NULL, g_emu, extra);
+	conf = h_write_config(dir, ldap ? h_fx_slapd : NULL, h_fx_emu, extra);
 	ck_assert_ptr_nonnull(conf);
 	ck_assert_msg(config_load(conf, &W.cfg[i], err, sizeof(err)) == FT_OK,
 		      "%s", err);
@@ -198,7 +166,7 @@ START_TEST(test_outcome)
 	ck_assert(st.ldap_up);
 	if (r->user[0] != '\0') {
 		ck_assert(!h_queued(W.state, r->user));
-		ck_assert_int_eq(h_emu_named(g_emu, r->user),
+		ck_assert_int_eq(h_emu_named(h_fx_emu, r->user),
 				 r->in_ftrack ? 1 : 0);
 	}
 	ck_assert_int_eq(h_queue_count(W.state, "queue"), 0);
@@ -219,20 +187,20 @@ START_TEST(test_failed_file)
 	/* erin's marker on "erin-old", and another "erin": a conflict */
 	submit("erin");
 	wait_idle();
-	ck_assert_int_eq(h_emu_named(g_emu, "erin"), 1);
-	res = h_emu_user(g_emu, "erin");
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "erin"), 1);
+	res = h_emu_user(h_fx_emu, "erin");
 	id = strdup(json_string_value(json_object_get(res, "id")));
 	json_decref(res);
 	ck_assert_ptr_nonnull(id);
-	FMT(ops,
-	    "[{\"action\": \"update\", \"entity_type\": \"User\", "
-	    "\"entity_key\": [\"%s\"], \"entity_data\": {\"__entity_type__\": "
-	    "\"User\", \"username\": \"erin-old\"}}, {\"action\": \"create\", "
-	    "\"entity_type\": \"User\", \"entity_data\": {\"__entity_type__\": "
-	    "\"User\", \"username\": \"erin\", \"is_active\": true}}]",
-	    id);
+	H_FMT(ops,
+	      "[{\"action\": \"update\", \"entity_type\": \"User\", "
+	      "\"entity_key\": [\"%s\"], \"entity_data\": {\"__entity_type__\": "
+	      "\"User\", \"username\": \"erin-old\"}}, {\"action\": \"create\", "
+	      "\"entity_type\": \"User\", \"entity_data\": {\"__entity_type__\": "
+	      "\"User\", \"username\": \"erin\", \"is_active\": true}}]",
+	      id);
 	free(id);
-	res = h_emu_api(g_emu, ops);
+	res = h_emu_api(h_fx_emu, ops);
 	ck_assert(json_is_array(res));
 	json_decref(res);
 	/* a new login after the cooldown would do the same; submit does */
@@ -247,7 +215,7 @@ START_TEST(test_failed_file)
 		char failed[PATH_MAX + 128];
 		const char *slash = strrchr(path, '/');
 
-		FMT(failed, "%s/queue/failed%s", W.state, slash);
+		H_FMT(failed, "%s/queue/failed%s", W.state, slash);
 		text = h_read_file(failed, NULL);
 	}
 	ck_assert_ptr_nonnull(text);
@@ -283,7 +251,7 @@ START_TEST(test_one_batch)
 	ck_assert_uint_eq(stats().ldap_searches, 9);
 	ck_assert_uint_le(stats().http_requests, 3);
 	ck_assert_int_eq(h_queue_count(W.state, "queue"), 0);
-	ck_assert_int_eq(h_emu_people(g_emu), 9);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 9);
 }
 
 END_TEST
@@ -370,7 +338,7 @@ START_TEST(test_retry_backoff_ldap_down)
 	ck_assert_uint_eq(st.outcomes[SYNC_CREATED], 1);
 	ck_assert(st.ldap_up);
 	ck_assert(!h_queued(W.state, "frank"));
-	ck_assert_int_eq(h_emu_named(g_emu, "frank"), 1);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "frank"), 1);
 	ck_assert(worker_config_retired(W.w, W.cfg[0]));
 	ck_assert(!worker_config_retired(W.w, W.cfg[1]));
 }
@@ -446,7 +414,8 @@ worker_suite(void)
 	Suite *s = suite_create("worker");
 	TCase *tc = tcase_create("servers");
 
-	tcase_add_unchecked_fixture(tc, servers_setup, servers_teardown);
+	tcase_add_unchecked_fixture(tc, h_fx_servers_setup_people,
+				    h_fx_servers_teardown);
 	tcase_add_checked_fixture(tc, world_setup, world_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_outcome, 0, (int)NROWS);

@@ -485,7 +485,7 @@ row_state_full(void)
 	fw_leaver("dave");
 	fw_daemon_start();
 	h_fx_fmt(filler, sizeof(filler), "%s/filler", fw.w->state);
-	fw_fill_up(filler);
+	h_fill_up(filler);
 	fw_login("zoe");
 	fw_wait_log("unable to journal the login of 'zoe'");
 	fw_wait_or_fail(fw_in_ftrack, fw_arg("zoe"), "zoe, from memory");

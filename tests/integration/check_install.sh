@@ -63,17 +63,9 @@ check() {
 }
 have() { command -v "$1" >/dev/null 2>&1; }
 
-stop_pid() {
-	local pid=$1 i
-	[[ "$pid" != 0 ]] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
+# stop_pid PID: TERM, up to 5 s, then KILL (tests/lib/proc.sh).
+# shellcheck source=tests/lib/proc.sh
+. "$ROOT/tests/lib/proc.sh"
 
 cleanup() {
 	local rc=$?

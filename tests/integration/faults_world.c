@@ -930,25 +930,3 @@ fw_state_on_tmpfs(const char *size)
 	}
 	return true;
 }
-
-void
-fw_fill_up(const char *path)
-{
-	static char block[65536];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	size_t chunk = sizeof(block);
-
-	ck_assert_int_ge(fd, 0);
-	for (;;) {
-		ssize_t n = write(fd, block, chunk);
-
-		if (n < 0 && errno == ENOSPC && chunk > 1) {
-			chunk = 1;
-			continue;
-		}
-		if (n < 0)
-			break;
-	}
-	ck_assert_int_eq(errno, ENOSPC);
-	(void)close(fd);
-}

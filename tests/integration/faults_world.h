@@ -285,7 +285,4 @@ void fw_assert_outcome(void);
  */
 bool fw_state_on_tmpfs(const char *size);
 
-/* Fill the file system of path (a new file) until ENOSPC. */
-void fw_fill_up(const char *path);
-
 #endif

@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -405,4 +406,26 @@ h_fx_fmt(char *buf, size_t cap, const char *f, ...)
 	n = vsnprintf(buf, cap, f, ap);
 	va_end(ap);
 	ck_assert_msg(n >= 0 && (size_t)n < cap, "'%s' does not fit", f);
+}
+
+void
+h_fill_up(const char *path)
+{
+	static const char block[65536];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t chunk = sizeof(block);
+
+	ck_assert_int_ge(fd, 0);
+	for (;;) {
+		ssize_t n = write(fd, block, chunk);
+
+		if (n < 0 && errno == ENOSPC && chunk > 1) {
+			chunk = 1; /* the last bytes, one at a time */
+			continue;
+		}
+		if (n < 0)
+			break;
+	}
+	ck_assert_int_eq(errno, ENOSPC);
+	(void)close(fd);
 }

@@ -108,6 +108,13 @@ FT_MUST_USE int h_fmt(char *buf, size_t cap, const char *fmt, ...)
 /* Assert that snprintf's n fits cap. */
 void h_fmt_check(int n, size_t cap);
 
+/*
+ * Write the file path (0600) until its file system is full (ENOSPC, the
+ * last bytes one at a time), asserting; in h_fixture.c.  For a tmpfs the
+ * test mounted itself.
+ */
+void h_fill_up(const char *path);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 long long h_now_ms(void);
 

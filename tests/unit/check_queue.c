@@ -731,29 +731,6 @@ START_TEST(test_depth_counts)
 
 END_TEST
 
-/* Fill the file system of path until ENOSPC; returns the filler's path. */
-static void
-fill_up(const char *path)
-{
-	static const char block[4096];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	size_t chunk = sizeof(block);
-
-	ck_assert_int_ge(fd, 0);
-	for (;;) {
-		ssize_t n = write(fd, block, chunk);
-
-		if (n < 0 && errno == ENOSPC && chunk > 1) {
-			chunk = 1;
-			continue;
-		}
-		if (n < 0)
-			break;
-	}
-	ck_assert_int_eq(errno, ENOSPC);
-	(void)close(fd);
-}
-
 static bool
 private_tmpfs(const char *mnt)
 {
@@ -791,7 +768,7 @@ START_TEST(test_disk_full)
 	put("alice", "sshd");
 	put("bob", "sshd");
 	H_FMT(filler, "%s/filler", mnt);
-	fill_up(filler);
+	h_fill_up(filler);
 	ev = mkev("alice", "newer");
 	errno = 0;
 	ck_assert_int_eq(queue_put(q, &ev), FT_E_IO);

@@ -357,6 +357,13 @@ lookup_chunk(struct ftrack_client *c, const char *const names[], size_t nn,
 	return r;
 }
 
+/* v + i while i < n, else NULL: no arithmetic on a NULL array of 0. */
+static const char *const *
+rest_of(const char *const v[], size_t i, size_t n)
+{
+	return i < n ? v + i : NULL;
+}
+
 int
 ftrack_users_lookup(struct ftrack_client *c, const char *const usernames[],
 		    size_t nn, const char *const uuids[], size_t nu,
@@ -372,10 +379,8 @@ ftrack_users_lookup(struct ftrack_client *c, const char *const usernames[],
 
 		a = nn - i < FTRACK_LOOKUP_CHUNK ? nn - i : FTRACK_LOOKUP_CHUNK;
 		b = nu - j < FTRACK_LOOKUP_CHUNK ? nu - j : FTRACK_LOOKUP_CHUNK;
-		/* no arithmetic on a NULL array that comes with a count of 0 */
-		r = lookup_chunk(c, a > 0 ? usernames + i : NULL, a,
-				 b > 0 ? uuids + j : NULL, b, &part, err,
-				 errlen);
+		r = lookup_chunk(c, rest_of(usernames, i, nn), a,
+				 rest_of(uuids, j, nu), b, &part, err, errlen);
 		if (r == FT_OK)
 			r = move_users(&got, &part);
 		ft_user_list_clear(&part);

@@ -8,6 +8,10 @@
  * spool folder.  It logs at most one line per call about the event (plus
  * one LOG_ERR per bad argument), only through pam_syslog.  No static
  * mutable state, no allocation, no fd left open; thread-safe.
+ *
+ * The answer does not depend on what happened to the event: the session
+ * entry points always answer PAM_SUCCESS, the auth ones always
+ * PAM_IGNORE (see the comments at each).
  */
 #include <errno.h>
 #include <security/pam_ext.h>
@@ -152,7 +156,7 @@ reason(int r, int err, const char *why, char *buf, size_t cap)
 }
 
 /* Root fallback: spool the event; sock_prio rates the socket failure. */
-static int
+static void
 spool(struct pft_call *c, int sock_prio, const char *sock_why)
 {
 	const struct pft_args *a = c->a;
@@ -168,16 +172,15 @@ spool(struct pft_call *c, int sock_prio, const char *sock_why)
 			c->user, a->spool,
 			reason(r, errno, why, ebuf, sizeof(ebuf)), a->socket,
 			sock_why);
-		return PAM_IGNORE;
+		return;
 	}
 	pft_log(c->pamh, a, sock_prio,
 		"unable to hand the event for '%s' to '%s': %s; spooled in '%s'",
 		c->user, a->socket, sock_why, a->spool);
-	return PAM_SUCCESS;
 }
 
 /* The daemon did not take the event (r, why): spool it or drop it. */
-static int
+static void
 fallback(struct pft_call *c, int r, const char *why)
 {
 	const struct pft_args *a = c->a;
@@ -191,31 +194,37 @@ fallback(struct pft_call *c, int r, const char *why)
 		prio = LOG_ERR;
 	else
 		prio = r == FT_E_AGAIN ? LOG_INFO : LOG_NOTICE;
-	if (geteuid() == 0)
-		return spool(c, prio, sock_why);
+	if (geteuid() == 0) {
+		spool(c, prio, sock_why);
+		return;
+	}
 	pft_log(c->pamh, a, prio == LOG_ERR ? LOG_ERR : LOG_NOTICE,
 		"unable to hand the event for '%s' to '%s': %s; event dropped (only root may spool)",
 		c->user, a->socket, sock_why);
-	return PAM_IGNORE;
 }
 
-/* Send, else fall back.  Returns the PAM code of the call. */
-static int
+/* Send, else fall back (spool or drop, logged). */
+static void
 deliver(struct pft_call *c)
 {
 	const char *why = "";
 	int r;
 
 	r = pft_sock_send(c->a->socket, &c->trust, c->msg, c->len, &why);
-	if (r < 0)
-		return fallback(c, r, why);
+	if (r < 0) {
+		fallback(c, r, why);
+		return;
+	}
 	pft_log(c->pamh, c->a, LOG_DEBUG, "event for '%s' sent to '%s'",
 		c->user, c->a->socket);
-	return PAM_SUCCESS;
 }
 
-/* The one operation of every working entry point. */
-static int
+/*
+ * The one operation of every reporting entry point: report the login
+ * (sent, spooled, dropped or skipped, and logged as such).  The outcome
+ * is not the caller's answer: see the entry points.
+ */
+static void
 notify(pam_handle_t *pamh, int argc, const char **argv)
 {
 	struct pft_args a;
@@ -227,11 +236,11 @@ notify(pam_handle_t *pamh, int argc, const char **argv)
 	pft_args_parse(pamh, argc, argv, &a);
 	memset(&ev, 0, sizeof(ev));
 	if (collect(pamh, &a, &ev) < 0)
-		return PAM_IGNORE;
+		return;
 	if (encode(&ev, msg, sizeof(msg), &len) < 0) {
 		pft_log(pamh, &a, LOG_ERR,
 			"unable to encode the event for '%s'", ev.user);
-		return PAM_IGNORE;
+		return;
 	}
 	memset(&c, 0, sizeof(c));
 	c.pamh = pamh;
@@ -240,26 +249,36 @@ notify(pam_handle_t *pamh, int argc, const char **argv)
 	c.user = ev.user;
 	c.msg = msg;
 	c.len = len;
-	return deliver(&c);
+	deliver(&c);
 }
 
+/*
+ * In the session stack the module answers PAM_SUCCESS whatever became
+ * of the event, as pam_mkhomedir and pam_lastlog do.  libpam turns a
+ * stack whose every module answered PAM_IGNORE into PAM_PERM_DENIED, so
+ * a PAM_IGNORE here would fail the login (and every close) of a stack
+ * that holds only pam_ftrack.  The session stack runs after the login
+ * was decided: a success here vouches for nothing.
+ */
 int
 pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
-	return notify(pamh, argc, argv);
+	notify(pamh, argc, argv);
+	return PAM_SUCCESS;
 }
 
 /*
  * In the auth and account stacks the module reports the login but always
  * answers PAM_IGNORE: it checks no credential, so a PAM_SUCCESS there
- * could let a login through if a stack ever marked it `sufficient`.
+ * could let a login through if a stack ever marked it `sufficient`, and
+ * a stack of only pam_ftrack must keep refusing.
  */
 int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
-	(void)notify(pamh, argc, argv);
+	notify(pamh, argc, argv);
 	return PAM_IGNORE;
 }
 
@@ -267,10 +286,15 @@ int
 pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
-	(void)notify(pamh, argc, argv);
+	notify(pamh, argc, argv);
 	return PAM_IGNORE;
 }
 
+/*
+ * Nothing to do at close, but a session entry point: PAM_SUCCESS (see
+ * pam_sm_open_session; libpam replays open_session's chain at close, and
+ * a PAM_IGNORE here fails the close even after a successful open).
+ */
 int
 pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
@@ -278,9 +302,16 @@ pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	(void)flags;
 	(void)argc;
 	(void)argv;
-	return PAM_IGNORE;
+	return PAM_SUCCESS;
 }
 
+/*
+ * Part of the auth stack: PAM_IGNORE like pam_sm_authenticate.  Without
+ * a frozen chain (pam_setcred called with no pam_authenticate before,
+ * as sshd does after a public key) a success could, under `sufficient`,
+ * skip the later modules' setcred.  There is no pam_sm_chauthtok: a
+ * password line naming pam_ftrack gets PAM_MODULE_UNKNOWN from libpam.
+ */
 int
 pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {

@@ -3,7 +3,8 @@
  * pamtest_e2e.c: the pam suite's end-to-end case: pamtester, a real PAM
  * application, run under pam_wrapper with a private service folder,
  * authenticates a user against pam_matrix (a password file) and opens
- * a session; pam_ftrack's event reaches the test's socket.
+ * a session; pam_ftrack's event reaches the test's socket.  Then a
+ * service whose only line is pam_ftrack's session line.
  *
  * pamtester is not built with sanitizers, and an ASan-instrumented
  * module cannot load into it; the sanitizer build therefore drives the
@@ -78,8 +79,21 @@ write_e2e(const char *module)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+/* One pamtester run: service, user and up to 4 operations (NULL ends). */
+struct pamtester_run {
+	const char *service;
+	const char *user;
+	const char *ops[4];
+};
+
+/* The whole stack of service "e2e" for alice. */
+static const struct pamtester_run e2e_run = {
+	"e2e",
+	"alice",
+	{"authenticate", "acct_mgmt", "open_session", "close_session"}};
+
 static void
-exec_pamtester(int in, int out)
+exec_pamtester(int in, int out, const struct pamtester_run *run)
 {
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		_exit(126);
@@ -88,17 +102,18 @@ exec_pamtester(int in, int out)
 	    setenv("PAM_WRAPPER_SERVICE_DIR", W.confdir, 1) < 0)
 		_exit(126);
 	(void)unsetenv("ASAN_OPTIONS");
-	execl(PAMTESTER, "pamtester", "-v", "e2e", "alice", "authenticate",
-	      "acct_mgmt", "open_session", "close_session", (char *)NULL);
+	/* the first NULL among ops ends the list */
+	execl(PAMTESTER, "pamtester", "-v", run->service, run->user,
+	      run->ops[0], run->ops[1], run->ops[2], run->ops[3], (char *)NULL);
 	_exit(127);
 }
 
 /*
- * Run pamtester with password on its stdin; its output goes to
+ * Run pamtester (run) with password on its stdin; its output goes to
  * W.dir/pamtester.out.  Returns its exit status.
  */
 static int
-run_pamtester(const char *password)
+run_pamtester_as(const char *password, const struct pamtester_run *run)
 {
 	char in_path[160], out_path[160];
 	int in, out, status = -1;
@@ -115,12 +130,18 @@ run_pamtester(const char *password)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
-		exec_pamtester(in, out);
+		exec_pamtester(in, out, run);
 	close(in);
 	close(out);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
 	return WEXITSTATUS(status);
+}
+
+static int
+run_pamtester(const char *password)
+{
+	return run_pamtester_as(password, &e2e_run);
 }
 
 static const char *
@@ -172,6 +193,62 @@ START_TEST(test_pamtester)
 
 END_TEST
 
+/*
+ * Issue 12 item 6: a service whose session stack holds only
+ * `session required pam_ftrack.so ...` (and nothing else at all):
+ * `pamtester -v alone USER open_session close_session` succeeds when
+ * the event is sent, spooled or skipped.
+ */
+static void
+assert_pamtester_alone(const char *what, const char *user)
+{
+	const struct pamtester_run run = {
+		"alone", user, {"open_session", "close_session", NULL, NULL}};
+	const char *out;
+	int rc = run_pamtester_as("", &run);
+
+	out = pamtester_output();
+	ck_assert_msg(rc == 0, "%s: pamtester exit %d:\n%s", what, rc, out);
+	ck_assert_msg(strstr(out, "successfully opened a session") != NULL,
+		      "%s:\n%s", what, out);
+	ck_assert_msg(strstr(out, "session has successfully been closed") !=
+			      NULL,
+		      "%s:\n%s", what, out);
+}
+
+START_TEST(test_pamtester_alone)
+{
+	const char *module = e2e_module();
+	struct h_pam_dgram d;
+	char args[512];
+	int fd;
+
+	if (module == NULL)
+		return;
+	ck_assert_msg(access(PAMTESTER, X_OK) == 0,
+		      "pamtester missing: run make deps");
+	h_pam_args(&W, NULL, args, sizeof(args));
+	ck_assert_int_eq(h_pam_service_alone(W.confdir, "alone", "session",
+					     "required", module, args),
+			 0);
+	fd = h_pam_listen(W.sock, 0666);
+	ck_assert_int_ge(fd, 0);
+	assert_pamtester_alone("sent", "alice");
+	ck_assert_int_eq(h_pam_recv(fd, 5000, &d), 1);
+	ck_assert(d.decoded);
+	ck_assert_str_eq(d.ev.user, "alice");
+	ck_assert_str_eq(d.ev.service, "alone");
+	ck_assert_int_eq(h_pam_drain(fd), 0);
+	assert_pamtester_alone("skipped (root)", "root");
+	ck_assert_int_eq(h_pam_drain(fd), 0);
+	close(fd);
+	ck_assert_int_eq(unlink(W.sock), 0);
+	assert_pamtester_alone("spooled", "alice");
+	pamtest_assert_spooled("alice", "FTSYNC1\nuser=alice\nservice=alone\n");
+}
+
+END_TEST
+
 TCase *
 pamtest_e2e_tcase(void)
 {
@@ -180,5 +257,6 @@ pamtest_e2e_tcase(void)
 	tcase_add_checked_fixture(tc, pamtest_world_setup,
 				  pamtest_world_teardown);
 	tcase_add_test(tc, test_pamtester);
+	tcase_add_test(tc, test_pamtester_alone);
 	return tc;
 }

@@ -290,14 +290,14 @@ every_path(void)
 	int fd = listen_sock(), i;
 
 	ck_assert_int_eq(pamtest_login2("debug frobnicate", &bob), PAM_SUCCESS);
-	ck_assert_int_eq(pamtest_login2(NULL, &root), PAM_IGNORE);
+	ck_assert_int_eq(pamtest_login2(NULL, &root), PAM_SUCCESS);
 	for (i = 0; i < 20; i++) /* queue full: spooled */
 		ck_assert_int_eq(pamtest_login2("debug", &bob), PAM_SUCCESS);
 	close(fd);
 	ck_assert_int_eq(unlink(W.sock), 0);
 	ck_assert_int_eq(pamtest_login2("debug", &bob), PAM_SUCCESS);
 	ck_assert_int_eq(pamtest_login2("spool=/nonexistent", &bob),
-			 PAM_IGNORE);
+			 PAM_SUCCESS);
 }
 
 static bool

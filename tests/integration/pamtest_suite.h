@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pamtest_suite.h: the shared fixture of the pam suite and the test
- * cases that live in their own files (hygiene, logs, end to end).
+ * cases that live in their own files (hygiene, logs, end to end, a
+ * session stack of only pam_ftrack).
  * check_pam.c assembles them into `pam`.  Test support code: the world
  * is set up in each test's own process (libcheck fork mode).
  */
@@ -44,5 +45,6 @@ int pamtest_count_entries(const char *dir);
 TCase *pamtest_hygiene_tcase(void);
 TCase *pamtest_logs_tcase(void);
 TCase *pamtest_e2e_tcase(void);
+TCase *pamtest_alone_tcase(void);
 
 #endif

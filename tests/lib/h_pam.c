@@ -133,6 +133,25 @@ h_pam_service(const char *confdir, const char *service, const char *module,
 }
 
 int
+h_pam_service_alone(const char *confdir, const char *service, const char *type,
+		    const char *control, const char *module, const char *args)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int r;
+
+	if (FMT(path, "%s/%s", confdir, service) < 0)
+		return FT_E_TOOBIG;
+	f = fopen(path, "we");
+	if (f == NULL)
+		return FT_E_IO;
+	r = fprintf(f, "%s %s %s %s\n", type, control, module, args);
+	if (fclose(f) != 0 || r < 0)
+		return FT_E_IO;
+	return FT_OK;
+}
+
+int
 h_pam_start(const char *confdir, const char *service,
 	    const struct h_pam_login *l, pam_handle_t **ret_pamh)
 {

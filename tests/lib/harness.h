@@ -833,6 +833,15 @@ FT_MUST_USE int h_pam_service(const char *confdir, const char *service,
 			      const char *module, const char *args);
 
 /*
+ * Write confdir/service with one line, `<type> <control> <module> args`
+ * (type: session, auth, account): a stack that holds only the module,
+ * and no line of any other type.  Returns FT_OK or an FT_E_* code.
+ */
+FT_MUST_USE int h_pam_service_alone(const char *confdir, const char *service,
+				    const char *type, const char *control,
+				    const char *module, const char *args);
+
+/*
  * pam_start_confdir(service, confdir) and set the items of l.  Returns a
  * PAM code; on PAM_SUCCESS *ret_pamh is the handle (pam_end is the
  * caller's).

@@ -686,10 +686,9 @@ nobody_seen(void *arg)
 	return h_file_count(h_fx.log, "not-ldap 'nobody'") >= nobody_want;
 }
 
-/* nobody reports its own login (a screen locker); wait until the worker
- * has had it (not in LDAP: "not-ldap", at debug) for the n-th time. */
+/* nobody reports its own login (a screen locker). */
 static void
-nobody_own_login(uid_t uid, gid_t gid, long n)
+nobody_send(uid_t uid, gid_t gid)
 {
 	static const char own[] = "FTSYNC1\nuser=nobody\nservice=screen\n";
 	int fd = h_sender_open(h_fx.sock);
@@ -698,6 +697,14 @@ nobody_own_login(uid_t uid, gid_t gid, long n)
 	ck_assert_int_eq(
 		h_sender_send_as(fd, own, sizeof(own) - 1, 0, uid, gid), FT_OK);
 	(void)close(fd);
+}
+
+/* nobody_send(), then wait until the worker has had it (not in LDAP:
+ * "not-ldap", at debug) for the n-th time. */
+static void
+nobody_own_login(uid_t uid, gid_t gid, long n)
+{
+	nobody_send(uid, gid);
 	nobody_want = n;
 	h_fx_wait_or_fail(nobody_seen, NULL, "the login of nobody");
 }
@@ -881,6 +888,39 @@ START_TEST(test_sighup)
 
 END_TEST
 
+/* nonroot_rate 0 accepts no non-root sender; SIGHUP with another value
+ * takes effect at once. */
+START_TEST(test_sighup_nonroot_rate)
+{
+	char line[128], reloaded[] = "reloaded";
+	uid_t uid;
+	gid_t gid;
+
+	nobody_ids(&uid, &gid);
+	h_fx_config("daemon.log_level = debug\ndaemon.nonroot_rate = 0\n");
+	h_fx_daemon_start();
+	nobody_send(uid, gid);
+	h_fx_login("bob"); /* barrier */
+	h_fx_wait_provisioned("bob");
+	ck_assert_int_eq(h_file_count(h_fx.log, "not-ldap 'nobody'"), 0);
+	H_FMT(line,
+	      "login event of 'nobody' from uid %u dropped: over "
+	      "nonroot_rate",
+	      (unsigned)uid);
+	ck_assert_int_eq(h_file_count(h_fx.log, line), 1);
+	h_fx_config("daemon.log_level = debug\n");
+	ck_assert_int_eq(h_proc_signal(h_fx.d, SIGHUP), FT_OK);
+	h_fx_wait_or_fail(h_fx_log_has, reloaded, "the reload");
+	nobody_own_login(uid, gid, 1);
+	h_fx_daemon_stop();
+	ck_assert_int_eq(h_metric(h_fx.state, "events_dropped_total{reason="
+					      "\"nonroot_rate\"}"),
+			 1);
+	ck_assert_int_eq(h_metric(h_fx.state, "sender_lookups_total"), 1);
+}
+
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
@@ -907,6 +947,7 @@ cmd_run_suite(void)
 	tcase_add_test(tc, test_flood_many_uids);
 	tcase_add_test(tc, test_pam_end_to_end);
 	tcase_add_test(tc, test_sighup);
+	tcase_add_test(tc, test_sighup_nonroot_rate);
 	suite_add_tcase(s, tc);
 	return s;
 }

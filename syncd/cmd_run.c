@@ -43,8 +43,9 @@
 #define READ_BURST       1024  /* datagrams per wake, then other fds */
 #define SCAN_EVERY_MS    60000 /* full queue scan (inotify backstop) */
 #define METRICS_EVERY_MS 10000
-#define RATE_BURST       20 /* non-root sender: events at once */
-#define RATE_PER_MINUTE  60 /* non-root sender: events a minute */
+#define RATE_BURST       20    /* non-root sender: events at once */
+#define RATE_PER_MINUTE  60    /* non-root sender: events a minute */
+#define QUIET_EVERY_MS   60000 /* at most one line a minute on unlogged drops */
 
 struct server {
 	const char *config_path;
@@ -53,10 +54,13 @@ struct server {
 	struct queue *q;
 	struct worker *w;
 	int sock, sigfd, inofd;
-	struct ratelimit rl;      /* events per non-root uid */
-	struct ratelimit warn_rl; /* forged-event log lines per uid */
-	struct metrics m;         /* the reader's own counters */
-	struct ft_event *burst;   /* READ_BURST events being journaled */
+	struct ratelimit rl;      /* events per non-root uid, and all of them */
+	struct ratelimit warn_rl; /* log lines about dropped events */
+	struct listener_senders *senders; /* the sender rule's memory */
+	unsigned long long unlogged[LISTENER_RATE_NONROOT + 1]; /* by verdict */
+	uint64_t next_unlogged_ms; /* no summary of them before */
+	struct metrics m;          /* the reader's own counters */
+	struct ft_event *burst;    /* READ_BURST events being journaled */
 	uint64_t next_scan_ms, next_metrics_ms, next_reconcile_ms;
 	pid_t reconcile_pid;
 	uint64_t reconcile_started_ms;
@@ -160,30 +164,86 @@ scan_queue(struct server *s)
 		log_error("unable to scan the queue: %s", errtext(r));
 }
 
+/* The limits of the sender rule, from the configuration. */
+static void
+init_limits(struct server *s)
+{
+	ratelimit_init(&s->rl, RATE_BURST, RATE_PER_MINUTE,
+		       s->cfg->daemon.nonroot_rate);
+	/* lines about drops: 5 at once and 5 a minute for one uid, 20 at
+	 * once and 60 a minute for all of them (a share of 1/4 each) */
+	ratelimit_init(&s->warn_rl, 5, 5, 60);
+}
+
 /*
- * Whether a well-formed login from uid is to be provisioned.  The rate
- * limit comes first, so that a flood from one user costs neither NSS
- * look-ups nor log lines; forged events are logged within their own
- * limit.
+ * One line about the drops that were not logged one by one, if any, at
+ * most once a minute (force: now, at the stop).
+ */
+static void
+log_unlogged(struct server *s, bool force)
+{
+	unsigned long long forged = s->unlogged[LISTENER_FORGED],
+			   uid = s->unlogged[LISTENER_RATE_UID],
+			   nonroot = s->unlogged[LISTENER_RATE_NONROOT];
+	uint64_t now = timing_now_ms();
+
+	if (forged + uid + nonroot == 0 ||
+	    (!force && now < s->next_unlogged_ms))
+		return;
+	log_warn("%llu more login events dropped (%llu forged, %llu over a "
+		 "uid's rate limit, %llu over nonroot_rate); not logged one "
+		 "by one, at most one such line a minute",
+		 forged + uid + nonroot, forged, uid, nonroot);
+	memset(s->unlogged, 0, sizeof(s->unlogged));
+	s->next_unlogged_ms = now + QUIET_EVERY_MS;
+}
+
+/*
+ * Count an event the sender rule refused, and log it within warn_rl (a
+ * few lines for one uid, a few more for all: never a line per datagram;
+ * the rest goes into log_unlogged()).
+ */
+static void
+refused(struct server *s, enum listener_verdict v, const struct ft_event *ev,
+	uid_t uid, uint64_t now)
+{
+	if (v == LISTENER_FORGED)
+		s->m.events_forged++;
+	else
+		s->m.events_dropped[v == LISTENER_RATE_UID
+					    ? METRICS_DROP_RATE_LIMITED
+					    : METRICS_DROP_NONROOT_RATE]++;
+	if (!ratelimit_allow(&s->warn_rl, uid, now)) {
+		s->unlogged[v]++;
+		return;
+	}
+	if (v == LISTENER_FORGED)
+		log_warn("forged login event dropped: uid %u may not report "
+			 "'%s'",
+			 (unsigned)uid, ev->user);
+	else
+		log_warn("login event of '%s' from uid %u dropped: over %s",
+			 ev->user, (unsigned)uid,
+			 v == LISTENER_RATE_UID ? "its rate limit"
+						: "nonroot_rate");
+}
+
+/*
+ * Whether a well-formed login from uid is to be provisioned.  The sender
+ * rule (listener_judge) puts the checks that need no NSS look-up first:
+ * uid 0, a remembered answer, the rate limits; a flood from many uids
+ * costs neither look-ups nor a log line per datagram.
  */
 static bool
 admit(struct server *s, const struct ft_event *ev, uid_t uid)
 {
 	const struct config_policy *pol = &s->cfg->policy;
 	uint64_t now = timing_now_ms();
+	enum listener_verdict v;
 
-	if (!ratelimit_allow(&s->rl, uid, now)) {
-		s->m.events_dropped[METRICS_DROP_RATE_LIMITED]++;
-		log_debug("login of '%s' from uid %u over the rate limit",
-			  ev->user, (unsigned)uid);
-		return false;
-	}
-	if (!listener_sender_ok(uid, ev->user)) {
-		s->m.events_forged++;
-		if (ratelimit_allow(&s->warn_rl, uid, now))
-			log_warn("forged login event dropped: uid %u may not "
-				 "report '%s'",
-				 (unsigned)uid, ev->user);
+	v = listener_judge(s->senders, &s->rl, uid, ev->user, now);
+	if (v != LISTENER_OK) {
+		refused(s, v, ev, uid, now);
 		return false;
 	}
 	if (pol->on_login == ON_LOGIN_IGNORE ||
@@ -340,6 +400,7 @@ write_metrics(struct server *s)
 	s->next_metrics_ms = timing_now_ms() + METRICS_EVERY_MS;
 	note_reconcile(s);
 	m = s->m;
+	m.sender_lookups = listener_senders_lookups(s->senders);
 	worker_stats(s->w, &ws);
 	m.user_changes[METRICS_USER_CREATED] = ws.outcomes[SYNC_CREATED];
 	m.user_changes[METRICS_USER_UPDATED] =
@@ -456,6 +517,8 @@ reload(struct server *s)
 	worker_set_config(s->w, cfg);
 	s->retired = s->cfg;
 	s->cfg = cfg;
+	if (cfg->daemon.nonroot_rate != s->retired->daemon.nonroot_rate)
+		init_limits(s); /* every bucket full again */
 	log_info("configuration reloaded from %s", cfg->path);
 }
 
@@ -508,6 +571,7 @@ tick(struct server *s)
 		scan_queue(s);
 	if (now >= s->next_metrics_ms)
 		write_metrics(s);
+	log_unlogged(s, false);
 	if (s->next_reconcile_ms && now >= s->next_reconcile_ms)
 		start_reconcile(s, "reconcile_interval");
 	if (s->retired != NULL && worker_config_retired(s->w, s->retired)) {
@@ -564,7 +628,8 @@ server_open(struct server *s)
 		return r;
 	}
 	s->burst = calloc(READ_BURST, sizeof(*s->burst));
-	if (s->burst == NULL) {
+	s->senders = listener_senders_new();
+	if (s->burst == NULL || s->senders == NULL) {
 		log_error("unable to start: out of memory");
 		return FT_E_NOMEM;
 	}
@@ -596,6 +661,7 @@ server_close(struct server *s)
 		(void)close(s->inofd);
 	queue_free(s->q);
 	free(s->burst);
+	listener_senders_free(s->senders);
 	config_free(s->retired);
 	config_free(s->cfg);
 }
@@ -612,8 +678,7 @@ cmd_run(int argc, char **argv, const char *config_path)
 	code = cmd_open_noargs(argc, argv, config_path, false, &s.cfg);
 	if (code != EXIT_OK)
 		return code;
-	ratelimit_init(&s.rl, RATE_BURST, RATE_PER_MINUTE);
-	ratelimit_init(&s.warn_rl, 5, 5);
+	init_limits(&s);
 	r = server_open(&s);
 	if (r == FT_OK) {
 		if (s.cfg->policy.reconcile_interval > 0)
@@ -624,6 +689,7 @@ cmd_run(int argc, char **argv, const char *config_path)
 		note_reconcile(&s);
 		scan_queue(&s);
 		serve(&s);
+		log_unlogged(&s, true);
 		write_metrics(&s);
 		log_info("stopped");
 	}

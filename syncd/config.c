@@ -131,6 +131,8 @@ const struct key conf_keys[] = {
 	E("daemon", "log_level", daemon.log_level, log_level_words, "info"),
 	E("daemon", "log_target", daemon.log_target, log_target_words,
 	  "syslog"),
+	K("daemon", "nonroot_rate", K_UINT, 0, daemon.nonroot_rate, 0,
+	  NONROOT_RATE_MAX, "240"),
 };
 
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) == CONF_NKEYS,

@@ -108,6 +108,7 @@ struct config_daemon {
 	char *state_dir;
 	int log_level; /* LOG_ERR, LOG_WARNING, LOG_INFO or LOG_DEBUG */
 	enum log_target log_target;
+	unsigned nonroot_rate; /* login events a minute, non-root senders */
 };
 
 struct config {

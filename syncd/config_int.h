@@ -25,6 +25,7 @@
 #define SUN_PATH_MAX     107         /* sockaddr_un.sun_path - 1 */
 #define PATH_MAX_LEN     4095
 #define MSG_MAX          512
+#define NONROOT_RATE_MAX 600000UL /* [daemon] nonroot_rate: 10,000 a second */
 
 /* Enum fields are stored through an int. */
 _Static_assert(sizeof(enum tls_require) == sizeof(int), "enum size");
@@ -72,7 +73,7 @@ struct key {
 	size_t secret;   /* F_SECRET: offset of the secret it names */
 };
 
-#define CONF_NKEYS 41 /* entries of conf_keys (checked in config.c) */
+#define CONF_NKEYS 42 /* entries of conf_keys (checked in config.c) */
 
 /* Every key of DESIGN.md section 5, in the order of the dump. */
 extern const struct key conf_keys[CONF_NKEYS];

@@ -7,6 +7,7 @@
 #include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "ft_err.h"
+#include "ratelimit.h"
 
 static int
 ensure_parent(const char *path)
@@ -75,17 +77,203 @@ listener_open(const char *path, int *ret_fd)
 	return FT_OK;
 }
 
-bool
-listener_sender_ok(uid_t uid, const char *user)
+/* The default listener_getpw_fn: getpwnam_r (NSS). */
+static int
+getpw_nss(const char *user, uid_t *ret_uid, void *arg)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
+	int e;
+
+	(void)arg;
+	e = getpwnam_r(user, &pw, buf, sizeof(buf), &res);
+	/* getpwnam_r(3): these mean "no such user" for some backends */
+	if (e == ENOENT || e == ESRCH || e == EBADF || e == EPERM)
+		return 0;
+	if (e != 0)
+		return -1;
+	if (res == NULL)
+		return 0;
+	*ret_uid = pw.pw_uid;
+	return 1;
+}
+
+bool
+listener_sender_ok(uid_t uid, const char *user)
+{
+	uid_t pw_uid = 0;
 
 	if (uid == 0)
 		return true;
-	if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
-		return false;
-	return pw.pw_uid == uid;
+	return getpw_nss(user, &pw_uid, NULL) == 1 && pw_uid == uid;
+}
+
+/* ---- the sender rule's memory ------------------------------------------ */
+
+#define CACHE_WAYS 4 /* entries per set */
+#define CACHE_SETS (LISTENER_CACHE_SIZE / CACHE_WAYS)
+
+_Static_assert(CACHE_SETS *CACHE_WAYS == LISTENER_CACHE_SIZE &&
+		       (CACHE_SETS & (CACHE_SETS - 1)) == 0,
+	       "LISTENER_CACHE_SIZE: a power of two sets of CACHE_WAYS");
+
+struct sender_entry {
+	char user[FT_PROTO_VALUE_MAX + 1];
+	uid_t uid; /* the passwd uid of user, when found */
+	bool used;
+	bool found; /* user exists */
+	bool owned; /* uid itself reported user: forgotten last */
+	uint64_t fresh_until_ms;
+	uint64_t seen_ms; /* the last use, to forget the oldest */
+};
+
+struct listener_senders {
+	listener_getpw_fn getpw;
+	void *arg;
+	unsigned long long lookups;
+	struct sender_entry set[CACHE_SETS][CACHE_WAYS];
+};
+
+struct listener_senders *
+listener_senders_new(void)
+{
+	struct listener_senders *ls = calloc(1, sizeof(*ls));
+
+	if (ls != NULL)
+		ls->getpw = getpw_nss;
+	return ls;
+}
+
+void
+listener_senders_free(struct listener_senders *ls)
+{
+	free(ls);
+}
+
+void
+listener_senders_set_getpw(struct listener_senders *ls, listener_getpw_fn fn,
+			   void *arg)
+{
+	memset(ls->set, 0, sizeof(ls->set));
+	ls->getpw = fn != NULL ? fn : getpw_nss;
+	ls->arg = fn != NULL ? arg : NULL;
+}
+
+unsigned long long
+listener_senders_lookups(const struct listener_senders *ls)
+{
+	return ls->lookups;
+}
+
+/* The set of user (FNV-1a). */
+static struct sender_entry *
+set_of(struct listener_senders *ls, const char *user)
+{
+	uint32_t h = 2166136261u;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)user; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	return ls->set[h & (CACHE_SETS - 1)];
+}
+
+/* The entry of user, fresh or stale, or NULL. */
+static struct sender_entry *
+cache_find(struct listener_senders *ls, const char *user)
+{
+	struct sender_entry *set = set_of(ls, user);
+	size_t i;
+
+	for (i = 0; i < CACHE_WAYS; i++)
+		if (set[i].used && strcmp(set[i].user, user) == 0)
+			return &set[i];
+	return NULL;
+}
+
+/* Where a new answer goes: a free way, else the oldest not owned, else
+ * the oldest. */
+static struct sender_entry *
+cache_victim(struct listener_senders *ls, const char *user)
+{
+	struct sender_entry *set = set_of(ls, user), *v = &set[0];
+	size_t i;
+
+	for (i = 0; i < CACHE_WAYS; i++) {
+		struct sender_entry *e = &set[i];
+
+		if (!e->used)
+			return e;
+		if (e->owned != v->owned ? !e->owned : e->seen_ms < v->seen_ms)
+			v = e;
+	}
+	return v;
+}
+
+/*
+ * Ask NSS about user and remember the answer in e (user's entry, stale)
+ * or, e NULL, in a new one.  Returns the entry, or NULL on an error.  An
+ * unchanged answer keeps its owner mark; a changed one drops it.
+ */
+static struct sender_entry *
+cache_lookup(struct listener_senders *ls, struct sender_entry *e,
+	     const char *user, uint64_t now_ms)
+{
+	uid_t pw_uid = 0;
+	bool same;
+	int r;
+
+	ls->lookups++;
+	r = ls->getpw(user, &pw_uid, ls->arg);
+	if (r < 0)
+		return NULL;
+	same = e != NULL && e->found && r == 1 && e->uid == pw_uid;
+	if (e == NULL)
+		e = cache_victim(ls, user);
+	if (!same) {
+		memset(e, 0, sizeof(*e));
+		(void)snprintf(e->user, sizeof(e->user), "%s", user);
+		e->used = true;
+	}
+	e->found = r == 1;
+	e->uid = pw_uid;
+	e->fresh_until_ms = now_ms + (r == 1 ? LISTENER_CACHE_OWN_MS
+					     : LISTENER_CACHE_NONE_MS);
+	e->seen_ms = now_ms;
+	return e;
+}
+
+static enum listener_verdict
+rate_verdict(enum ratelimit_verdict v)
+{
+	return v == RATELIMIT_UID ? LISTENER_RATE_UID : LISTENER_RATE_NONROOT;
+}
+
+enum listener_verdict
+listener_judge(struct listener_senders *ls, struct ratelimit *rl, uid_t uid,
+	       const char *user, uint64_t now_ms)
+{
+	struct sender_entry *e;
+	enum ratelimit_verdict v;
+	bool fresh, mine;
+
+	if (uid == 0)
+		return LISTENER_OK;
+	e = cache_find(ls, user);
+	fresh = e != NULL && now_ms < e->fresh_until_ms;
+	mine = e != NULL && e->found && e->uid == uid;
+	if (fresh && !mine)
+		return LISTENER_FORGED;
+	v = ratelimit_take(rl, uid, mine && (fresh || e->owned), now_ms);
+	if (v != RATELIMIT_OK)
+		return rate_verdict(v);
+	if (!fresh) {
+		e = cache_lookup(ls, e, user, now_ms);
+		if (e == NULL || !e->found || e->uid != uid)
+			return LISTENER_FORGED;
+	}
+	e->owned = true;
+	e->seen_ms = now_ms;
+	return LISTENER_OK;
 }
 
 /* Close any descriptors a sender passed us (SCM_RIGHTS). */

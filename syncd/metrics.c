@@ -18,7 +18,7 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const drop_names[] = {"malformed", "rate_limited", "skipped",
-					 "journal"};
+					 "journal", "nonroot_rate"};
 static const char *const action_names[] = {"created",     "updated",
 					   "deactivated", "reactivated",
 					   "deleted",     "linked"};
@@ -110,7 +110,7 @@ format_events(struct out *o, const struct metrics *m)
 {
 	put_one(o, "events_received_total", "counter",
 		"Well-formed login events read from the socket (some are then "
-		"dropped: rate_limited, forged, skipped).",
+		"dropped: forged, rate_limited, nonroot_rate, skipped).",
 		m->events_received);
 	put_one(o, "events_forged_total", "counter",
 		"Login events dropped because the sender may not report that user.",
@@ -118,6 +118,9 @@ format_events(struct out *o, const struct metrics *m)
 	put_labelled(o, "events_dropped_total",
 		     "Login events dropped, by reason.", "reason", drop_names,
 		     m->events_dropped, METRICS_DROP_COUNT);
+	put_one(o, "sender_lookups_total", "counter",
+		"NSS (passwd) look-ups made to judge non-root senders.",
+		m->sender_lookups);
 	put_labelled(o, "user_changes_total",
 		     "Changes made to ftrack users, by action.", "action",
 		     action_names, m->user_changes, METRICS_USER_COUNT);

@@ -12,8 +12,13 @@
  * Exposed names (prefix ftrack_syncd_; counters end in _total):
  *   events_received_total                 counter  well-formed login events
  *   events_forged_total                   counter  sender not allowed
- *   events_dropped_total{reason}          counter  malformed, rate_limited,
- *                                                  skipped, journal
+ *   events_dropped_total{reason}          counter  malformed, rate_limited
+ *                                                  (a uid over its own rate),
+ *                                                  skipped, journal,
+ *                                                  nonroot_rate (all non-root
+ *                                                  senders over it)
+ *   sender_lookups_total                  counter  NSS (passwd) look-ups made
+ *                                                  for the sender rule
  *   user_changes_total{action}            counter  created, updated,
  *                                                  deactivated, reactivated,
  *                                                  deleted, linked
@@ -44,6 +49,7 @@ enum metrics_drop {
 	METRICS_DROP_RATE_LIMITED, /* "rate_limited": sender over its rate */
 	METRICS_DROP_SKIPPED,      /* "skipped": skip_users, on_login=ignore */
 	METRICS_DROP_JOURNAL,      /* "journal": could not write the queue */
+	METRICS_DROP_NONROOT_RATE, /* "nonroot_rate": all non-root over it */
 	METRICS_DROP_COUNT
 };
 
@@ -78,6 +84,7 @@ struct metrics {
 	unsigned long long events_received;
 	unsigned long long events_forged;
 	unsigned long long events_dropped[METRICS_DROP_COUNT];
+	unsigned long long sender_lookups;
 	unsigned long long user_changes[METRICS_USER_COUNT];
 	unsigned long long errors[METRICS_ERR_COUNT];
 	unsigned long long http_requests;

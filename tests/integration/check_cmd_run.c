@@ -636,6 +636,141 @@ START_TEST(test_flood)
 
 END_TEST
 
+/* ---- 10b. a flood from many uids (issue 12 item 4) -------------------- */
+
+#define MANY_UIDS      300    /* a user namespace maps 65,536 */
+#define MANY_EACH      25     /* datagrams from each */
+#define MANY_FIRST_UID 100000 /* Debian's first subordinate uid */
+
+/* The daemon's defaults (README "The daemon"): nonroot_rate 240 a
+ * minute, 80 at once, of which a look-up may not take the last 20; the
+ * lines about dropped events: 20 at once, 60 a minute, for all uids. */
+#define NONROOT_LOOKUPS_AT_ONCE 60
+#define NONROOT_PER_S           4
+#define DROP_LINES_AT_ONCE      20
+#define NEGATIVE_TTL_MS         20000 /* "no such user" remembered */
+
+/* MANY_EACH datagrams from each of MANY_UIDS uids, sent as root with
+ * those uids in the credentials; user NULL: a name of its own each. */
+static void
+flood_from_many_uids(const char *user)
+{
+	char name[32], msg[FT_PROTO_MAX + 1];
+	int fd = h_sender_open(h_fx.sock), i, j;
+
+	ck_assert_int_ge(fd, 0);
+	for (i = 0; i < MANY_UIDS; i++) {
+		uid_t uid = (uid_t)(MANY_FIRST_UID + i);
+
+		for (j = 0; j < MANY_EACH; j++) {
+			size_t len;
+
+			H_FMT(name, "f%ux%d", (unsigned)uid, j);
+			len = h_event(user != NULL ? user : name, msg,
+				      sizeof(msg));
+			ck_assert_uint_gt(len, 0);
+			ck_assert_int_eq(h_sender_send_as(fd, msg, len, 0, uid,
+							  (gid_t)uid),
+					 FT_OK);
+		}
+	}
+	(void)close(fd);
+}
+
+static long nobody_want;
+
+static bool
+nobody_seen(void *arg)
+{
+	(void)arg;
+	return h_file_count(h_fx.log, "not-ldap 'nobody'") >= nobody_want;
+}
+
+/* nobody reports its own login (a screen locker). */
+static void
+nobody_send(uid_t uid, gid_t gid)
+{
+	static const char own[] = "FTSYNC1\nuser=nobody\nservice=screen\n";
+	int fd = h_sender_open(h_fx.sock);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(
+		h_sender_send_as(fd, own, sizeof(own) - 1, 0, uid, gid), FT_OK);
+	(void)close(fd);
+}
+
+/* nobody_send(), then wait until the worker has had it (not in LDAP:
+ * "not-ldap", at debug) for the n-th time. */
+static void
+nobody_own_login(uid_t uid, gid_t gid, long n)
+{
+	nobody_send(uid, gid);
+	nobody_want = n;
+	h_fx_wait_or_fail(nobody_seen, NULL, "the login of nobody");
+}
+
+/*
+ * 300 uids send 25 forged logins each, all of 'alice' (what the issue
+ * measured: 1,500 log lines and 6,000 NSS look-ups), then 25 each of
+ * names of their own (every one a look-up, so the non-root bucket cuts
+ * them); a screen locker of a user seen before still gets through, the
+ * log gets a few lines, not one per uid, and the look-ups stay within
+ * the bound of the non-root bucket.
+ */
+START_TEST(test_flood_many_uids)
+{
+	long long t0, secs, forged, limited, nonroot, lookups, lines, bound;
+	uid_t uid;
+	gid_t gid;
+
+	nobody_ids(&uid, &gid);
+	h_fx_config("daemon.log_level = debug\npolicy.login_cooldown = 0\n");
+	h_fx_daemon_start();
+	nobody_own_login(uid, gid, 1);
+	t0 = h_now_ms();
+	flood_from_many_uids("alice");
+	flood_from_many_uids(NULL);
+	nobody_own_login(uid, gid, 2);
+	h_fx_daemon_stop();
+	secs = (h_now_ms() - t0) / 1000 + 1;
+	forged = h_metric(h_fx.state, "events_forged_total");
+	limited = h_metric(h_fx.state,
+			   "events_dropped_total{reason=\"rate_limited\"}");
+	nonroot = h_metric(h_fx.state,
+			   "events_dropped_total{reason=\"nonroot_rate\"}");
+	lookups = h_metric(h_fx.state, "sender_lookups_total");
+	lines = h_file_count(h_fx.log, "dropped");
+	(void)fprintf(stderr,
+		      "daemon: %d uids x %d x 2 forged datagrams in %lld s: "
+		      "%lld forged, %lld rate_limited, %lld nonroot_rate, "
+		      "%lld NSS look-ups, %lld log lines about drops\n",
+		      MANY_UIDS, MANY_EACH, secs, forged, limited, nonroot,
+		      lookups, lines);
+	ck_assert_int_eq(h_metric(h_fx.state, "events_received_total"),
+			 2 * MANY_UIDS * MANY_EACH + 2);
+	ck_assert_int_eq(forged + limited + nonroot, 2 * MANY_UIDS * MANY_EACH);
+	/* the non-root bucket cut the names of their own: no more than
+	 * its look-ups got past the limits (the first uids are over their
+	 * own limit of 20 before the bucket runs dry) */
+	ck_assert_int_gt(nonroot, 0);
+	ck_assert_int_ge(nonroot + limited, MANY_UIDS * MANY_EACH -
+						    NONROOT_LOOKUPS_AT_ONCE -
+						    NONROOT_PER_S * secs);
+	/* nobody, alice (again when "no such user" expired), and what
+	 * the non-root bucket let through to a look-up */
+	bound = 2 + secs * 1000 / NEGATIVE_TTL_MS + NONROOT_LOOKUPS_AT_ONCE +
+		NONROOT_PER_S * secs;
+	ck_assert_msg(lookups >= 0 && lookups <= bound,
+		      "%lld NSS look-ups, bound %lld", lookups, bound);
+	/* a line per drop within 20 at once and 1 a second, a summary at
+	 * the first unlogged drop, one a minute and one at the stop */
+	bound = DROP_LINES_AT_ONCE + secs + 2 + secs / 60;
+	ck_assert_msg(lines <= bound, "%lld log lines about drops, bound %lld",
+		      lines, bound);
+}
+
+END_TEST
+
 /* ---- 11. through the PAM stack --------------------------------------- */
 
 /* pam.d/ftsync in h_fx.dir: pam_ftrack pointing at this world. */
@@ -753,6 +888,39 @@ START_TEST(test_sighup)
 
 END_TEST
 
+/* nonroot_rate 0 accepts no non-root sender; SIGHUP with another value
+ * takes effect at once. */
+START_TEST(test_sighup_nonroot_rate)
+{
+	char line[128], reloaded[] = "reloaded";
+	uid_t uid;
+	gid_t gid;
+
+	nobody_ids(&uid, &gid);
+	h_fx_config("daemon.log_level = debug\ndaemon.nonroot_rate = 0\n");
+	h_fx_daemon_start();
+	nobody_send(uid, gid);
+	h_fx_login("bob"); /* barrier */
+	h_fx_wait_provisioned("bob");
+	ck_assert_int_eq(h_file_count(h_fx.log, "not-ldap 'nobody'"), 0);
+	H_FMT(line,
+	      "login event of 'nobody' from uid %u dropped: over "
+	      "nonroot_rate",
+	      (unsigned)uid);
+	ck_assert_int_eq(h_file_count(h_fx.log, line), 1);
+	h_fx_config("daemon.log_level = debug\n");
+	ck_assert_int_eq(h_proc_signal(h_fx.d, SIGHUP), FT_OK);
+	h_fx_wait_or_fail(h_fx_log_has, reloaded, "the reload");
+	nobody_own_login(uid, gid, 1);
+	h_fx_daemon_stop();
+	ck_assert_int_eq(h_metric(h_fx.state, "events_dropped_total{reason="
+					      "\"nonroot_rate\"}"),
+			 1);
+	ck_assert_int_eq(h_metric(h_fx.state, "sender_lookups_total"), 1);
+}
+
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
@@ -776,8 +944,10 @@ cmd_run_suite(void)
 	tcase_add_test(tc, test_sigterm_mid_batch);
 	tcase_add_test(tc, test_forged_and_malformed);
 	tcase_add_test(tc, test_flood);
+	tcase_add_test(tc, test_flood_many_uids);
 	tcase_add_test(tc, test_pam_end_to_end);
 	tcase_add_test(tc, test_sighup);
+	tcase_add_test(tc, test_sighup_nonroot_rate);
 	suite_add_tcase(s, tc);
 	return s;
 }

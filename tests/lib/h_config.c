@@ -359,6 +359,7 @@ const struct h_cfg_field h_cfg_defaults[] = {
 	FC("daemon.log_level", H_CFG_INT, daemon.log_level, NULL, LOG_INFO),
 	FC("daemon.log_target", H_CFG_INT, daemon.log_target, NULL,
 	   LOG_TARGET_SYSLOG),
+	FC("daemon.nonroot_rate", H_CFG_UINT, daemon.nonroot_rate, NULL, 240),
 };
 
 const size_t h_cfg_ndefaults =

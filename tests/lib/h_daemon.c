@@ -328,11 +328,18 @@ h_sender_open(const char *path)
 int
 h_sender_send(int fd, const void *msg, size_t len, int flags)
 {
+	return h_sender_send_as(fd, msg, len, flags, geteuid(), getegid());
+}
+
+int
+h_sender_send_as(int fd, const void *msg, size_t len, int flags, uid_t uid,
+		 gid_t gid)
+{
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(struct ucred))];
 	} ctl;
-	struct ucred cred = {getpid(), geteuid(), getegid()};
+	struct ucred cred = {getpid(), uid, gid};
 
 	union {
 		/* cppcheck-suppress unusedStructMember */

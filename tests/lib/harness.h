@@ -604,6 +604,15 @@ FT_MUST_USE int h_sender_open(const char *path);
 FT_MUST_USE int h_sender_send(int fd, const void *msg, size_t len, int flags);
 
 /*
+ * h_sender_send() with uid and gid in the credentials instead of this
+ * process's: as root (CAP_SETUID, CAP_SETGID) any uid, as the kernel
+ * lets a user-namespace root send from any uid of its uid_map; the
+ * daemon sees that uid.
+ */
+FT_MUST_USE int h_sender_send_as(int fd, const void *msg, size_t len, int flags,
+				 uid_t uid, gid_t gid);
+
+/*
  * The login event of user (service "ftest") as FTSYNC1 text into buf.
  * Returns its length, or 0 when the user cannot be encoded.
  */

@@ -52,7 +52,8 @@ static const char default_dump[] =
 	"daemon.socket = /run/ftrack-syncd/notify.sock\n"
 	"daemon.state_dir = /var/lib/ftrack-syncd\n"
 	"daemon.log_level = info\n"
-	"daemon.log_target = syslog\n";
+	"daemon.log_target = syslog\n"
+	"daemon.nonroot_rate = 240\n";
 
 START_TEST(test_dump_defaults)
 {
@@ -65,7 +66,7 @@ START_TEST(test_dump_defaults)
 	config_dump(c, h_cfg_collect, &d);
 	h_cfg_subst(default_dump, want, sizeof(want));
 	ck_assert_str_eq(d.text, want);
-	ck_assert_int_eq(d.lines, 43);
+	ck_assert_int_eq(d.lines, 44);
 	config_free(c);
 }
 

@@ -212,6 +212,14 @@ static const struct good goods[] = {
 	  LOG_TARGET_SYSLOG, NULL),
 	G("daemon", "log_target", "stderr", H_CFG_INT, daemon.log_target, NULL,
 	  LOG_TARGET_STDERR, NULL),
+	G("daemon", "nonroot_rate", "0", H_CFG_UINT, daemon.nonroot_rate, NULL,
+	  0, NULL),
+	G("daemon", "nonroot_rate", "1", H_CFG_UINT, daemon.nonroot_rate, NULL,
+	  1, NULL),
+	G("daemon", "nonroot_rate", "240", H_CFG_UINT, daemon.nonroot_rate,
+	  NULL, 240, NULL),
+	G("daemon", "nonroot_rate", "600000", H_CFG_UINT, daemon.nonroot_rate,
+	  NULL, 600000, NULL),
 };
 
 #define NGOODS (sizeof(goods) / sizeof(goods[0]))
@@ -398,6 +406,11 @@ static const struct bad bads[] = {
 	 "'verbose' is not one of: error, warning, info, debug"},
 	{"daemon", "log_level", "notice", "is not one of"},
 	{"daemon", "log_target", "file", "is not one of: syslog, stderr"},
+	{"daemon", "nonroot_rate", "600001",
+	 "'600001' is not a number from 0 to 600000"},
+	{"daemon", "nonroot_rate", "-1", "is not a number from 0 to 600000"},
+	{"daemon", "nonroot_rate", "240/min", "is not a number"},
+	{"daemon", "nonroot_rate", "", "must not be empty"},
 };
 
 #define NBADS (sizeof(bads) / sizeof(bads[0]))

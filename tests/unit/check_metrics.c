@@ -358,6 +358,7 @@ sample_metrics(void)
 	m.events_forged = 3;
 	for (i = 0; i < METRICS_DROP_COUNT; i++)
 		m.events_dropped[i] = 10 + i;
+	m.sender_lookups = 42;
 	for (i = 0; i < METRICS_USER_COUNT; i++)
 		m.user_changes[i] = 100 + i;
 	for (i = 0; i < METRICS_ERR_COUNT; i++)
@@ -383,7 +384,7 @@ START_TEST(test_format_valid)
 	size_t len;
 
 	format(&m, buf, sizeof(buf), &len, &ps);
-	ck_assert_uint_eq(ps.nf, 13);
+	ck_assert_uint_eq(ps.nf, 14);
 	ck_assert(value(buf, P "events_received_total") == 1001);
 	ck_assert(value(buf, P "events_forged_total") == 3);
 	ck_assert(value(buf, P "events_dropped_total{reason=\"malformed\"}") ==
@@ -392,6 +393,9 @@ START_TEST(test_format_valid)
 			"events_dropped_total{reason=\"rate_limited\"}") == 11);
 	ck_assert(value(buf, P "events_dropped_total{reason=\"journal\"}") ==
 		  13);
+	ck_assert(value(buf, P
+			"events_dropped_total{reason=\"nonroot_rate\"}") == 14);
+	ck_assert(value(buf, P "sender_lookups_total") == 42);
 	ck_assert(value(buf, P "user_changes_total{action=\"created\"}") ==
 		  100);
 	ck_assert(value(buf, P "user_changes_total{action=\"linked\"}") == 105);
@@ -424,7 +428,8 @@ START_TEST(test_format_zero)
 
 	memset(&m, 0, sizeof(m));
 	format(&m, buf, sizeof(buf), &len, &ps);
-	ck_assert_uint_eq(ps.nf, 13);
+	ck_assert_uint_eq(ps.nf, 14);
+	ck_assert(value(buf, P "sender_lookups_total") == 0);
 	ck_assert(value(buf, P "last_reconcile_result{result=\"ok\"}") == 0);
 	ck_assert(value(buf, P "last_reconcile_result{result=\"held\"}") == 0);
 	ck_assert(value(buf, P "last_reconcile_result{result=\"failed\"}") ==

@@ -39,8 +39,9 @@ void h_ls_set(char **field, const char *value);
 
 /*
  * A config for uri: the sync account's bind, people, the disabled filter
- * of people.ldif, uid and entryUUID, TLS demand, timeout 5 s, pages of
- * 500, the default mapping.  Free with h_ls_cfg_free.
+ * of people.ldif, uid and entryUUID, TLS demand, insecure_ldap (the
+ * password goes to slapd's high port), timeout 5 s, pages of 500, the
+ * default mapping.  Free with h_ls_cfg_free.
  */
 struct config *h_ls_cfg_new(const char *uri);
 void h_ls_cfg_free(struct config *c);

@@ -552,8 +552,10 @@ void h_emu_stop(struct h_emu *e);
  * both 0600, and create DIR/state (0700).  The file holds:
  *   [ldap]   uri, bind_dn, bind_password_file, search_base,
  *            search_filter (objectClass=inetOrgPerson),
- *            disabled_filter (employeeType=disabled)
- *   [ftrack] server, api_user, api_key_file
+ *            disabled_filter (employeeType=disabled),
+ *            insecure_ldap yes (a password bind to slapd's high port)
+ *   [ftrack] server, api_user, api_key_file,
+ *            insecure_http yes (the emulator's http://127.0.0.1:PORT)
  *   [daemon] socket DIR/notify.sock, state_dir DIR/state,
  *            log_target stderr, log_level debug
  * s or e NULL: the uri or server is a closed port (ldap://127.0.0.1:1,

@@ -356,11 +356,20 @@ int
 ldap_src_connect(struct ldap_src *src, char *err, size_t errlen)
 {
 	const struct config_ldap *c = &src->cfg->ldap;
+	char why[LDAP_SRC_REASON_MAX];
 	LDAP *ld = NULL;
 	int rc, r = FT_E_LDAP;
 
 	if (src->ld != NULL)
 		return FT_OK;
+	/* config_load refused it already; never send the password anyway */
+	r = config_ldap_bind_check(c, why, sizeof(why));
+	if (r < 0) {
+		lsrc_msg(err, errlen, "refusing to bind as '%s': %s",
+			 c->bind_dn, why);
+		return r;
+	}
+	r = FT_E_LDAP;
 	rc = ldap_initialize(&ld, c->uri);
 	if (rc != LDAP_SUCCESS) {
 		lsrc_msg(err, errlen, "unable to use LDAP uri '%s': %s", c->uri,

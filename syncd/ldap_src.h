@@ -11,7 +11,10 @@
  * timeout, referrals not followed (a referral counts as a partial
  * answer), the TLS settings on a fresh TLS context of its own, StartTLS
  * when start_tls is set (a failure is an error, never a plaintext
- * fallback), then a simple bind as bind_dn or an anonymous bind.
+ * fallback), then a simple bind as bind_dn or an anonymous bind.  A
+ * password bind that config_ldap_bind_check() refuses (plain ldap:// to a
+ * host other than a loopback address on a port below 1024, without
+ * insecure_ldap) is never attempted: no connection is made.
  *
  * Errors: FT_E_LDAP_DOWN when the server cannot be reached, timed out, or
  * said it is busy or unavailable (worth retrying; the connection is
@@ -65,7 +68,9 @@ void ldap_src_free(struct ldap_src *src);
 
 /*
  * Connect and bind now, unless connected already (for `check`).
- * Returns FT_OK, FT_E_LDAP_DOWN or FT_E_LDAP with the reason in err.
+ * Returns FT_OK, FT_E_LDAP_DOWN or FT_E_LDAP with the reason in err, or
+ * FT_E_CONFIG (before any connection) when the transport rule refuses the
+ * password bind (config_ldap_bind_check).
  */
 FT_MUST_USE int ldap_src_connect(struct ldap_src *src, char *err,
 				 size_t errlen);

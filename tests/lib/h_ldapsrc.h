@@ -70,4 +70,17 @@ void h_ls_coll_skip(void *ctx, const struct ft_user *id, const char *reason);
 int h_ls_search_all(struct ldap_src *src, struct h_ls_coll *c,
 		    struct ldap_src_stats *st);
 
+/*
+ * A self-signed certificate for 127.0.0.1 (CN and IP subjectAltName):
+ * DIR/NAME.crt and DIR/NAME.key, made by openssl; it is its own CA.
+ */
+void h_ls_make_cert(const char *dir, const char *name);
+
+/*
+ * Give slapd s the certificate h_ls_make_cert(its folder, "server") and
+ * restart it: StartTLS then works on its ldap:// URI, with
+ * DIR/server.crt as the CA.
+ */
+void h_ls_enable_tls(struct h_slapd *s);
+
 #endif

@@ -156,6 +156,16 @@ FT_MUST_USE int h_tcp_connect(int port);
 bool h_write_all(int fd, const char *p, size_t n);
 
 /*
+ * A recorder for a listening socket lfd (h_tcp_listen) that nobody serves:
+ * accept the first client (waiting at most wait_ms for one; the kernel
+ * keeps what it sent, even after it gave up and closed) and read what it
+ * sent until it is quiet for 200 ms, into buf (capacity cap,
+ * NUL-terminated; binary data may hold NULs).  Returns the byte count, or
+ * -1 when no client came.
+ */
+long h_tcp_take(int lfd, char *buf, size_t cap, unsigned wait_ms);
+
+/*
  * 1 when an established IPv4 TCP connection whose local port is port
  * holds bytes its owner has not read yet (a request waiting in a
  * stopped server's socket), 0 when none does, -1 on error.

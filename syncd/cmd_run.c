@@ -457,6 +457,7 @@ reload(struct server *s)
 	s->retired = s->cfg;
 	s->cfg = cfg;
 	log_info("configuration reloaded from %s", cfg->path);
+	cmd_log_warnings(cfg);
 }
 
 static void
@@ -612,6 +613,7 @@ cmd_run(int argc, char **argv, const char *config_path)
 	code = cmd_open_noargs(argc, argv, config_path, false, &s.cfg);
 	if (code != EXIT_OK)
 		return code;
+	cmd_log_warnings(s.cfg);
 	ratelimit_init(&s.rl, RATE_BURST, RATE_PER_MINUTE);
 	ratelimit_init(&s.warn_rl, 5, 5);
 	r = server_open(&s);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "array.h"
 #include "ft_err.h"
@@ -248,16 +249,33 @@ tls_reqcert(enum tls_require t)
 	return LDAP_OPT_X_TLS_DEMAND;
 }
 
+/*
+ * The CA file of a handle: tls_ca_file, else the system's bundle when it
+ * is there.  A handle's new TLS context starts from scratch (libldap
+ * copies no TLS file names into a handle, and main() sets LDAPNOINIT
+ * anyway), so nothing else names one; NULL: none, every certificate fails.
+ */
+static const char *
+ca_file(const struct config_ldap *c)
+{
+	if (c->tls_ca_file != NULL && *c->tls_ca_file != '\0')
+		return c->tls_ca_file;
+	if (access(LDAP_SRC_SYSTEM_CA, R_OK) == 0)
+		return LDAP_SRC_SYSTEM_CA;
+	return NULL;
+}
+
 /* TLS options apply to a handle only once it has its own new context. */
 static int
 set_tls(LDAP *ld, const struct config_ldap *c, char *err, size_t errlen)
 {
 	int reqcert = tls_reqcert(c->tls_require_cert), is_server = 0, r;
+	const char *ca = ca_file(c);
 
 	r = set_opt(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &reqcert,
 		    "unable to set tls_require_cert", err, errlen);
-	if (r == FT_OK && c->tls_ca_file != NULL && *c->tls_ca_file != '\0')
-		r = set_opt(ld, LDAP_OPT_X_TLS_CACERTFILE, c->tls_ca_file,
+	if (r == FT_OK && ca != NULL)
+		r = set_opt(ld, LDAP_OPT_X_TLS_CACERTFILE, ca,
 			    "unable to set tls_ca_file", err, errlen);
 	if (r == FT_OK)
 		r = set_opt(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server,

@@ -73,7 +73,7 @@ log_warning_line(void *ctx, const char *line)
 {
 	const struct warn_ctx *w = ctx;
 
-	log_warn("%s: warning: %s", w->path, line);
+	log_warn("%s: %s", w->path, line);
 }
 
 void

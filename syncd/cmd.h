@@ -50,7 +50,7 @@ int cmd_open_noargs(int argc, char **argv, const char *path, bool log_stderr,
 /*
  * Log each transport warning of cfg (config_warnings: insecure_http,
  * insecure_ldap, a tls_require_cert other than demand) at LOG_WARNING as
- * "<config path>: warning: <text>".  `run` does, at start and after each
+ * "<config path>: <text>".  `run` does, at start and after each
  * reload.
  */
 void cmd_log_warnings(const struct config *cfg);

@@ -72,8 +72,7 @@ name_is_loopback(const char *name, bool v6)
 }
 
 bool
-conf_host_is_loopback(const char *hostport, size_t len,
-		      unsigned long *ret_port)
+conf_host_is_loopback(const char *hostport, size_t len, unsigned long *ret_port)
 {
 	char name[HOST_MAX];
 	unsigned long port;
@@ -166,12 +165,13 @@ config_ldap_bind_check(const struct config_ldap *c, char *why, size_t whylen)
 	bad = next_plain(&p, c->start_tls, &n);
 	if (bad == NULL)
 		return FT_OK;
-	(void)snprintf(why, whylen,
-		       "'%.*s' would get the bind password in clear text: use "
-		       "ldaps://, or ldap:// with start_tls = yes (ldapi:// and "
-		       "a loopback address on a port below 1024 are allowed); "
-		       "insecure_ldap = yes in [ldap] allows it (tests only)",
-		       (int)(n > 128 ? 128 : n), bad);
+	(void)snprintf(
+		why, whylen,
+		"'%.*s' would get the bind password in clear text: use "
+		"ldaps://, or ldap:// with start_tls = yes (ldapi:// and "
+		"a loopback address on a port below 1024 are allowed); "
+		"insecure_ldap = yes in [ldap] allows it (tests only)",
+		(int)(n > 128 ? 128 : n), bad);
 	return FT_E_CONFIG;
 }
 
@@ -183,32 +183,43 @@ server_is_http(const struct config_ftrack *f)
 	return f->server != NULL && strncasecmp(f->server, "http://", 7) == 0;
 }
 
+/* An http:// server without insecure_http: refused at its line. */
+static int
+check_server(struct load *l)
+{
+	const struct config *cfg = l->cfg;
+	const char *env = getenv("FTRACK_SERVER");
+
+	if (!server_is_http(&cfg->ftrack) || cfg->ftrack.insecure_http)
+		return FT_OK;
+	if (env != NULL && *env != '\0')
+		return conf_fail(
+			l, 0, FT_E_CONFIG,
+			"environment FTRACK_SERVER: '%.128s' would get "
+			"the API key in clear text: use https://, or "
+			"set insecure_http = yes in [ftrack] (tests "
+			"only)",
+			cfg->ftrack.server);
+	return conf_fail(l, l->seen[conf_key_find("ftrack", "server")],
+			 FT_E_CONFIG,
+			 "[ftrack] server: '%.128s' would get the API key in "
+			 "clear text: use https://, or set insecure_http = "
+			 "yes in [ftrack] (tests only)",
+			 cfg->ftrack.server);
+}
+
 /* The file's rules for both transports (after the environment). */
 int
 conf_check_transport(struct load *l)
 {
-	const struct config *cfg = l->cfg;
-	const char *env = getenv("FTRACK_SERVER");
 	char why[MSG_MAX];
-	int line;
+	int r;
 
-	if (server_is_http(&cfg->ftrack) && !cfg->ftrack.insecure_http) {
-		line = l->seen[conf_key_find("ftrack", "server")];
-		if (env != NULL && *env != '\0')
-			return conf_fail(
-				l, 0, FT_E_CONFIG,
-				"environment FTRACK_SERVER: '%.128s' would get "
-				"the API key in clear text: use https://, or "
-				"set insecure_http = yes in [ftrack] (tests "
-				"only)",
-				cfg->ftrack.server);
-		return conf_fail(l, line, FT_E_CONFIG,
-				 "[ftrack] server: '%.128s' would get the API "
-				 "key in clear text: use https://, or set "
-				 "insecure_http = yes in [ftrack] (tests only)",
-				 cfg->ftrack.server);
-	}
-	if (config_ldap_bind_check(&cfg->ldap, why, sizeof(why)) < 0)
+	r = check_server(l);
+	if (r < 0)
+		return r;
+	r = config_ldap_bind_check(&l->cfg->ldap, why, sizeof(why));
+	if (r < 0)
 		return conf_fail(l, l->seen[conf_key_find("ldap", "uri")],
 				 FT_E_CONFIG, "[ldap] uri: %s", why);
 	return FT_OK;
@@ -221,11 +232,12 @@ warn_ldap(const struct config_ldap *c,
 	  void (*emit)(void *ctx, const char *line), void *ctx)
 {
 	char line[MSG_MAX];
-	const char *p = c->uri != NULL ? c->uri : "", *bad;
+	const char *p = c->uri != NULL ? c->uri : "";
 	size_t n = 0;
 
 	while (binds_with_password(c) && c->insecure_ldap) {
-		bad = next_plain(&p, c->start_tls, &n);
+		const char *bad = next_plain(&p, c->start_tls, &n);
+
 		if (bad == NULL)
 			break;
 		(void)snprintf(line, sizeof(line),
@@ -250,9 +262,9 @@ void
 config_warnings(const struct config *cfg,
 		void (*emit)(void *ctx, const char *line), void *ctx)
 {
-	char line[MSG_MAX];
-
 	if (server_is_http(&cfg->ftrack) && cfg->ftrack.insecure_http) {
+		char line[MSG_MAX];
+
 		(void)snprintf(line, sizeof(line),
 			       "[ftrack] insecure_http = yes: the API key goes "
 			       "in clear text to '%.128s'; any local user who "

@@ -11,12 +11,12 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <security/pam_appl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -86,8 +86,9 @@ START_TEST(test_check_refuses_plain_transports)
 	line = h_fx_line_of(h_fx.conf, "uri = ldap://127.0.0.1:");
 	ck_assert_int_gt(line, 0);
 	ck_assert_int_eq(h_fx_run_cmd(args, "check-ldap.out"), 2);
-	H_FMT(where, "%s:%d: [ldap] uri: 'ldap://127.0.0.1:%d' would get the "
-		     "bind password in clear text",
+	H_FMT(where,
+	      "%s:%d: [ldap] uri: 'ldap://127.0.0.1:%d' would get the "
+	      "bind password in clear text",
 	      h_fx.conf, line, port);
 	ck_assert_int_eq(h_fx_out_count("check-ldap.out", where), 1);
 	ck_assert_int_eq(h_fx_out_count("check-ldap.out", "config:  ok"), 0);
@@ -223,8 +224,9 @@ START_TEST(test_check_system_ca)
 	struct h_slapd *s;
 
 	if (geteuid() != 0 || access(LDAP_SRC_SYSTEM_CA, R_OK) != 0) {
-		fprintf(stderr, "test_check_system_ca: not run: needs root and "
-				"%s\n",
+		fprintf(stderr,
+			"test_check_system_ca: not run: needs root and "
+			"%s\n",
 			LDAP_SRC_SYSTEM_CA);
 		return;
 	}

@@ -798,12 +798,14 @@ END_TEST
  * logged as a warning at start and after each reload; it still works. */
 START_TEST(test_run_warns_insecure)
 {
-	static const char http[] = "warning: [ftrack] insecure_http = yes";
-	static const char ldap[] = "warning: [ldap] insecure_ldap = yes";
-	static const char cert[] = "warning: [ldap] tls_require_cert = allow";
+	char http[PATH_MAX + 64], ldap[PATH_MAX + 64], cert[PATH_MAX + 64];
 	char reloaded[] = "reloaded";
 
 	h_fx_config("ldap.tls_require_cert = allow\n");
+	H_FMT(http, "warning: %s: [ftrack] insecure_http = yes: ", h_fx.conf);
+	H_FMT(ldap, "warning: %s: [ldap] insecure_ldap = yes: ", h_fx.conf);
+	H_FMT(cert,
+	      "warning: %s: [ldap] tls_require_cert = allow: ", h_fx.conf);
 	h_fx_daemon_start();
 	ck_assert_int_eq(h_file_count(h_fx.log, http), 1);
 	ck_assert_int_eq(h_file_count(h_fx.log, ldap), 1);

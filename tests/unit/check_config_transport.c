@@ -48,8 +48,8 @@ static const struct ldap_row ldap_rows[] = {
 	{"ldap://localhost:8389", BIND, "'ldap://localhost:8389'", 0},
 	{"ldap://[::1]:3890", BIND, "'ldap://[::1]:3890'", 0},
 	{"ldap://10.0.0.5:389", BIND, "'ldap://10.0.0.5:389'", 0},
-	{"ldap://localhost.example.com", BIND,
-	 "'ldap://localhost.example.com'", 0},
+	{"ldap://localhost.example.com", BIND, "'ldap://localhost.example.com'",
+	 0},
 	{"ldap:///", BIND, "'ldap:///'", 0},
 	/* an escape is not decoded, so never taken for loopback */
 	{"ldap://%31%32%37.0.0.1", BIND, "'ldap://%31%32%37.0.0.1'", 0},
@@ -90,8 +90,7 @@ START_TEST(test_ldap_bind)
 	struct config *c;
 	int line, n = 0;
 
-	(void)snprintf(text, sizeof(text), "uri = %s\n%s", row->uri,
-		       row->more);
+	(void)snprintf(text, sizeof(text), "uri = %s\n%s", row->uri, row->more);
 	line = h_cfg_build("ldap", "uri", "ldap", text);
 	if (row->refused != NULL) {
 		/* the file and the uri line, the URI and what to do */
@@ -168,8 +167,7 @@ START_TEST(test_http_needs_insecure_http)
 	ck_assert_ptr_null(strstr(h_cfg.err, "sekrit"));
 	line = h_cfg_build("ftrack", "server", "ftrack",
 			   "insecure_http = no\nserver = HTTP://localhost:9");
-	h_cfg_load_fails(FT_E_CONFIG,
-			 h_cfg_at(line + 1, "[ftrack] server: "),
+	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(line + 1, "[ftrack] server: "),
 			 "'HTTP://localhost:9'");
 	/* allowed with insecure_http, before or after the server line */
 	h_cfg_build("ftrack", "server", "ftrack",
@@ -251,8 +249,7 @@ warnings_of(const char *xsec, const char *xtext)
 
 	memset(&l, 0, sizeof(l));
 	h_cfg_build(strcmp(xsec, "ftrack") == 0 ? "ftrack" : NULL,
-		    strcmp(xsec, "ftrack") == 0 ? "server" : NULL, xsec,
-		    xtext);
+		    strcmp(xsec, "ftrack") == 0 ? "server" : NULL, xsec, xtext);
 	c = h_cfg_load_ok();
 	config_warnings(c, collect, &l);
 	config_free(c);

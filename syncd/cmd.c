@@ -62,3 +62,24 @@ cmd_open_noargs(int argc, char **argv, const char *path, bool log_stderr,
 	}
 	return cmd_open(path, log_stderr, ret);
 }
+
+/* config_warnings' emit for cmd_log_warnings; ctx: the config's path. */
+struct warn_ctx {
+	const char *path;
+};
+
+static void
+log_warning_line(void *ctx, const char *line)
+{
+	const struct warn_ctx *w = ctx;
+
+	log_warn("%s: %s", w->path, line);
+}
+
+void
+cmd_log_warnings(const struct config *cfg)
+{
+	struct warn_ctx w = {cfg->path};
+
+	config_warnings(cfg, log_warning_line, &w);
+}

@@ -47,6 +47,14 @@ int cmd_open(const char *path, bool log_stderr, struct config **ret);
 int cmd_open_noargs(int argc, char **argv, const char *path, bool log_stderr,
 		    struct config **ret);
 
+/*
+ * Log each transport warning of cfg (config_warnings: insecure_http,
+ * insecure_ldap, a tls_require_cert other than demand) at LOG_WARNING as
+ * "<config path>: <text>".  `run` does, at start and after each
+ * reload.
+ */
+void cmd_log_warnings(const struct config *cfg);
+
 int cmd_run(int argc, char **argv, const char *config_path);
 int cmd_sync(int argc, char **argv, const char *config_path);
 int cmd_reconcile(int argc, char **argv, const char *config_path);

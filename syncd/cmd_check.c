@@ -53,6 +53,13 @@ check_ftrack(const struct config *cfg)
 	return true;
 }
 
+static void
+print_warning(void *ctx, const char *line)
+{
+	(void)ctx;
+	printf("warning: %s\n", line);
+}
+
 int
 cmd_check(int argc, char **argv, const char *config_path)
 {
@@ -64,6 +71,7 @@ cmd_check(int argc, char **argv, const char *config_path)
 	if (code != EXIT_OK)
 		return code;
 	printf("config:  ok: %s\n", cfg->path);
+	config_warnings(cfg, print_warning, NULL);
 	ok = check_ldap(cfg);
 	ok = check_ftrack(cfg) && ok;
 	config_free(cfg);

@@ -520,6 +520,7 @@ reload(struct server *s)
 	if (cfg->daemon.nonroot_rate != s->retired->daemon.nonroot_rate)
 		init_limits(s); /* every bucket full again */
 	log_info("configuration reloaded from %s", cfg->path);
+	cmd_log_warnings(cfg);
 }
 
 static void
@@ -678,6 +679,7 @@ cmd_run(int argc, char **argv, const char *config_path)
 	code = cmd_open_noargs(argc, argv, config_path, false, &s.cfg);
 	if (code != EXIT_OK)
 		return code;
+	cmd_log_warnings(s.cfg);
 	init_limits(&s);
 	r = server_open(&s);
 	if (r == FT_OK) {

@@ -84,6 +84,7 @@ const struct key conf_keys[] = {
 	  "demand"),
 	K("ldap", "timeout", K_UINT, 0, ldap.timeout, 1, 3600, "10"),
 	K("ldap", "page_size", K_UINT, 0, ldap.page_size, 0, 100000, "500"),
+	K("ldap", "insecure_ldap", K_BOOL, 0, ldap.insecure_ldap, 0, 0, "no"),
 	{"ftrack", "server", K_URL, F_EMPTY | F_REQ, OFF(ftrack.server), 0, 0,
 	 NULL, NULL, "FTRACK_SERVER", 0},
 	{"ftrack", "api_user", K_STR, F_EMPTY | F_REQ, OFF(ftrack.api_user), 0,
@@ -94,6 +95,8 @@ const struct key conf_keys[] = {
 	K("ftrack", "batch_size", K_UINT, 0, ftrack.batch_size, 1, 1000, "100"),
 	K("ftrack", "tls_ca_file", K_PATH, F_EMPTY, ftrack.tls_ca_file, 0, 0,
 	  NULL),
+	K("ftrack", "insecure_http", K_BOOL, 0, ftrack.insecure_http, 0, 0,
+	  "no"),
 	K("mapping", "username", K_MAP, 0, mapping.username, 0, 0, "uid"),
 	K("mapping", "email", K_MAP, F_EMPTY, mapping.email, 0, 0, "mail"),
 	K("mapping", "first_name", K_MAP, F_EMPTY, mapping.first_name, 0, 0,
@@ -175,8 +178,8 @@ conf_fail(struct load *l, int line, int r, const char *fmt, ...)
 	return r;
 }
 
-static size_t
-key_find(const char *section, const char *name)
+size_t
+conf_key_find(const char *section, const char *name)
 {
 	size_t i;
 
@@ -291,7 +294,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 
 	if (l->failed)
 		return 0;
-	i = key_find(section, name);
+	i = conf_key_find(section, name);
 	if (*section == '\0')
 		conf_fail(l, l->lineno, FT_E_CONFIG,
 			  "%.64s: key outside a section; put it under [ldap], "
@@ -447,9 +450,9 @@ static int
 check_consistent(struct load *l)
 {
 	const struct config_ldap *c = &l->cfg->ldap;
-	size_t i = key_find("ldap", "bind_dn");
-	size_t j = key_find("ldap", "bind_password_file");
-	size_t t = key_find("ldap", "start_tls");
+	size_t i = conf_key_find("ldap", "bind_dn");
+	size_t j = conf_key_find("ldap", "bind_password_file");
+	size_t t = conf_key_find("ldap", "start_tls");
 
 	if ((c->bind_dn == NULL) != (c->bind_password_file == NULL))
 		return conf_fail(
@@ -509,6 +512,8 @@ config_load(const char *path, struct config **ret, char *err, size_t errlen)
 		r = check_required(&l);
 	if (r == FT_OK)
 		r = check_consistent(&l);
+	if (r == FT_OK)
+		r = conf_check_transport(&l);
 	if (r == FT_OK)
 		r = conf_read_secrets(&l);
 	if (r == FT_OK) {

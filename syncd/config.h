@@ -66,16 +66,18 @@ struct config_ldap {
 	enum tls_require tls_require_cert; /* default demand */
 	unsigned timeout;                  /* seconds, default 10 */
 	unsigned page_size;                /* default 500; 0: no paging */
+	bool insecure_ldap; /* a password over plain ldap:// (tests only) */
 };
 
 struct config_ftrack {
-	char *server; /* https://..., or http:// to loopback */
+	char *server; /* https://..., or http:// to loopback (insecure_http) */
 	char *api_user;
 	char *api_key_file;
 	char *api_key;       /* the secret, from the file or FTRACK_API_KEY */
 	unsigned timeout;    /* seconds, default 30 */
 	unsigned batch_size; /* default 100 */
 	char *tls_ca_file;
+	bool insecure_http; /* http:// to loopback (tests, the demo) */
 };
 
 /* ftrack field = LDAP attribute or template ({attr}, {attr|lower}). */
@@ -141,5 +143,26 @@ bool strlist_has(const struct strlist *list, const char *name);
  */
 void config_dump(const struct config *cfg,
 		 void (*emit)(void *ctx, const char *line), void *ctx);
+
+/*
+ * The transport rule for the LDAP bind (DESIGN.md 13): FT_OK when there
+ * is no bind_dn (anonymous: no password), insecure_ldap is set, or every
+ * URI of uri (split at blanks and commas, as libldap does) is ldaps://,
+ * ldapi://, ldap:// with start_tls, or ldap:// to a loopback address on a
+ * port below 1024 (389 when none is given).  Otherwise FT_E_CONFIG with
+ * why (the first URI refused, and what to do) in why (capacity whylen).
+ * config_load() refuses such a file; ldap_src checks again before a bind.
+ */
+FT_MUST_USE int config_ldap_bind_check(const struct config_ldap *c, char *why,
+				       size_t whylen);
+
+/*
+ * The transport warnings for cfg, one line each without a prefix, through
+ * emit: an http:// server that insecure_http lets through, each ldap://
+ * URI that insecure_ldap lets the bind password go to in clear text, and
+ * a tls_require_cert other than demand.  None: emit is not called.
+ */
+void config_warnings(const struct config *cfg,
+		     void (*emit)(void *ctx, const char *line), void *ctx);
 
 #endif

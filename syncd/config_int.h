@@ -4,7 +4,8 @@
  * caller sees: the key table, one load's state, the value rules.
  * config.c (the table, the file, the environment, loading), config_value.c
  * (value checks and setters), config_secret.c (the secret files),
- * config_dump.c (the effective config).  Non-logging; not thread-safe.
+ * config_dump.c (the effective config), config_transport.c (DESIGN.md
+ * 13: where the secrets may go).  Non-logging; not thread-safe.
  */
 #ifndef CONFIG_INT_H
 #define CONFIG_INT_H
@@ -73,7 +74,7 @@ struct key {
 	size_t secret;   /* F_SECRET: offset of the secret it names */
 };
 
-#define CONF_NKEYS 42 /* entries of conf_keys (checked in config.c) */
+#define CONF_NKEYS 44 /* entries of conf_keys (checked in config.c) */
 
 /* Every key of DESIGN.md section 5, in the order of the dump. */
 extern const struct key conf_keys[CONF_NKEYS];
@@ -117,5 +118,23 @@ void conf_strlist_clear(struct strlist *l);
 
 /* Read every *_file secret named by the config (modes checked). */
 int conf_read_secrets(struct load *l);
+
+/* The index in conf_keys of [section] name; CONF_NKEYS when unknown. */
+size_t conf_key_find(const char *section, const char *name);
+
+/*
+ * True when hostport (len bytes: host[:port] or [v6][:port]) names a
+ * loopback address (127.0.0.0/8, [::1], localhost); the port (0: none) in
+ * *ret_port when not NULL.
+ */
+bool conf_host_is_loopback(const char *hostport, size_t len,
+			   unsigned long *ret_port);
+
+/*
+ * DESIGN.md 13 for the loaded file: an http:// server without
+ * insecure_http, a password bind config_ldap_bind_check() refuses.
+ * Records the error at the server or uri line; returns FT_E_CONFIG.
+ */
+int conf_check_transport(struct load *l);
 
 #endif

@@ -96,43 +96,6 @@ check_path(const char *v, unsigned long max)
 	return NULL;
 }
 
-/* True when host (len bytes, maybe with ":port", IPv6 in [ ]) is loopback. */
-static bool
-host_is_loopback(const char *host, size_t len)
-{
-	char buf[256];
-	char *name = buf, *port;
-	struct in_addr a4;
-	struct in6_addr a6;
-	unsigned long long n;
-
-	if (len >= sizeof(buf))
-		return false;
-	memcpy(buf, host, len);
-	buf[len] = '\0';
-	if (buf[0] == '[') {
-		name = buf + 1;
-		port = strchr(name, ']');
-		if (port == NULL || (port[1] != '\0' && port[1] != ':'))
-			return false;
-		*port++ = '\0';
-	} else {
-		port = strchr(buf, ':');
-	}
-	if (port != NULL && *port == ':') {
-		*port = '\0';
-		if (ft_parse_uint(port + 1, 65535, &n) != FT_OK)
-			return false;
-	}
-	if (buf[0] == '[')
-		return inet_pton(AF_INET6, name, &a6) == 1 &&
-		       IN6_IS_ADDR_LOOPBACK(&a6);
-	if (strcasecmp(name, "localhost") == 0)
-		return true;
-	return inet_pton(AF_INET, name, &a4) == 1 &&
-	       (ntohl(a4.s_addr) >> 24) == 127;
-}
-
 static const char *
 check_url(const char *v)
 {
@@ -151,7 +114,7 @@ check_url(const char *v)
 		return "names no host";
 	if (strpbrk(v, " \t?#@") != NULL)
 		return "must not contain blanks, '?', '#' or '@'";
-	if (host == v + 7 && !host_is_loopback(host, len))
+	if (host == v + 7 && !conf_host_is_loopback(host, len, NULL))
 		return "may use http:// only to a loopback address (127.0.0.0/8, "
 		       "localhost, [::1]); use https://";
 	return NULL;

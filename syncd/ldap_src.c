@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "array.h"
 #include "ft_err.h"
@@ -248,16 +249,33 @@ tls_reqcert(enum tls_require t)
 	return LDAP_OPT_X_TLS_DEMAND;
 }
 
+/*
+ * The CA file of a handle: tls_ca_file, else the system's bundle when it
+ * is there.  A handle's new TLS context starts from scratch (libldap
+ * copies no TLS file names into a handle, and main() sets LDAPNOINIT
+ * anyway), so nothing else names one; NULL: none, every certificate fails.
+ */
+static const char *
+ca_file(const struct config_ldap *c)
+{
+	if (c->tls_ca_file != NULL && *c->tls_ca_file != '\0')
+		return c->tls_ca_file;
+	if (access(LDAP_SRC_SYSTEM_CA, R_OK) == 0)
+		return LDAP_SRC_SYSTEM_CA;
+	return NULL;
+}
+
 /* TLS options apply to a handle only once it has its own new context. */
 static int
 set_tls(LDAP *ld, const struct config_ldap *c, char *err, size_t errlen)
 {
 	int reqcert = tls_reqcert(c->tls_require_cert), is_server = 0, r;
+	const char *ca = ca_file(c);
 
 	r = set_opt(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &reqcert,
 		    "unable to set tls_require_cert", err, errlen);
-	if (r == FT_OK && c->tls_ca_file != NULL && *c->tls_ca_file != '\0')
-		r = set_opt(ld, LDAP_OPT_X_TLS_CACERTFILE, c->tls_ca_file,
+	if (r == FT_OK && ca != NULL)
+		r = set_opt(ld, LDAP_OPT_X_TLS_CACERTFILE, ca,
 			    "unable to set tls_ca_file", err, errlen);
 	if (r == FT_OK)
 		r = set_opt(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server,
@@ -356,11 +374,20 @@ int
 ldap_src_connect(struct ldap_src *src, char *err, size_t errlen)
 {
 	const struct config_ldap *c = &src->cfg->ldap;
+	char why[LDAP_SRC_REASON_MAX];
 	LDAP *ld = NULL;
 	int rc, r = FT_E_LDAP;
 
 	if (src->ld != NULL)
 		return FT_OK;
+	/* config_load refused it already; never send the password anyway */
+	r = config_ldap_bind_check(c, why, sizeof(why));
+	if (r < 0) {
+		lsrc_msg(err, errlen, "refusing to bind as '%s': %s",
+			 c->bind_dn, why);
+		return r;
+	}
+	r = FT_E_LDAP;
 	rc = ldap_initialize(&ld, c->uri);
 	if (rc != LDAP_SUCCESS) {
 		lsrc_msg(err, errlen, "unable to use LDAP uri '%s': %s", c->uri,

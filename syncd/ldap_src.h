@@ -9,9 +9,14 @@
  * ldap_initialize over the space-separated URI list of [ldap] uri (libldap
  * tries them in order), LDAPv3, network and operation timeouts of [ldap]
  * timeout, referrals not followed (a referral counts as a partial
- * answer), the TLS settings on a fresh TLS context of its own, StartTLS
- * when start_tls is set (a failure is an error, never a plaintext
- * fallback), then a simple bind as bind_dn or an anonymous bind.
+ * answer), the TLS settings on a fresh TLS context of its own (the CA
+ * file is tls_ca_file, else LDAP_SRC_SYSTEM_CA; ldap.conf and ldaprc are
+ * not read, as main() sets LDAPNOINIT), StartTLS when start_tls is set (a
+ * failure is an error, never a plaintext fallback), then a simple bind as
+ * bind_dn or an anonymous bind.  A password bind that
+ * config_ldap_bind_check() refuses (plain ldap:// to a host other than a
+ * loopback address on a port below 1024, without insecure_ldap) is never
+ * attempted: no connection is made.
  *
  * Errors: FT_E_LDAP_DOWN when the server cannot be reached, timed out, or
  * said it is busy or unavailable (worth retrying; the connection is
@@ -40,6 +45,11 @@
 #define LDAP_SRC_PDU_MAX     (16UL * 1024 * 1024) /* bytes per LDAP message */
 #define LDAP_SRC_REASON_MAX  512
 
+/* The CA bundle used when [ldap] tls_ca_file is unset (Debian's). */
+#ifndef LDAP_SRC_SYSTEM_CA
+#define LDAP_SRC_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
+#endif
+
 struct ldap_src;
 
 /* What a search_all run saw; filled in whatever the outcome. */
@@ -65,7 +75,9 @@ void ldap_src_free(struct ldap_src *src);
 
 /*
  * Connect and bind now, unless connected already (for `check`).
- * Returns FT_OK, FT_E_LDAP_DOWN or FT_E_LDAP with the reason in err.
+ * Returns FT_OK, FT_E_LDAP_DOWN or FT_E_LDAP with the reason in err, or
+ * FT_E_CONFIG (before any connection) when the transport rule refuses the
+ * password bind (config_ldap_bind_check).
  */
 FT_MUST_USE int ldap_src_connect(struct ldap_src *src, char *err,
 				 size_t errlen);

@@ -2,6 +2,7 @@
 /* main.c: ftrack-syncd's command line: global options and dispatch. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -57,6 +58,16 @@ main(int argc, char **argv)
 	size_t i;
 	int c;
 
+	/*
+	 * Before any libldap call: libldap would otherwise read ldap.conf,
+	 * ~/ldaprc and an ldaprc in the current folder (after the privilege
+	 * drop, any folder) and LDAP* variables, which could add a CA or a
+	 * client certificate; the config file is the only source.
+	 */
+	if (setenv("LDAPNOINIT", "1", 1) < 0) {
+		fputs("ftrack-syncd: unable to set LDAPNOINIT\n", stderr);
+		return EXIT_ERRORS;
+	}
 	/* '+': stop at the command; its own options are its business */
 	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (c) {

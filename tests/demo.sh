@@ -338,12 +338,16 @@ search_base = $PEOPLE
 search_filter = (objectClass=inetOrgPerson)
 disabled_filter = (employeeType=disabled)
 timeout = 5
+; slapd on a high port of 127.0.0.1 without TLS: a real host uses ldaps://
+insecure_ldap = yes
 
 [ftrack]
 server = $EMU_URL
 api_user = ftrack-sync
 api_key_file = $W/ftrack.secret
 timeout = 10
+; the emulator speaks http:// on 127.0.0.1: a real host uses https://
+insecure_http = yes
 
 [policy]
 on_login = create
@@ -403,14 +407,24 @@ step1_servers() {
 	write_config
 	ok "config $CONF:"
 	say "      on_login = create, login_cooldown = 0, max_deactivate = 2,"
-	say "      reconcile_interval = 0 (run by hand below), log_level = debug"
+	say "      reconcile_interval = 0 (run by hand below), log_level = debug,"
+	say "      insecure_ldap = yes and insecure_http = yes (plain LDAP to a"
+	say "      high port, http:// to the emulator: refused without them)"
 	show "$SYNCD" -c "$CONF" check || fail "ftrack-syncd check failed"
+	grep -q '^warning: \[ftrack\] insecure_http = yes: ' "$W/show.out" &&
+		grep -q '^warning: \[ldap\] insecure_ldap = yes: ' "$W/show.out" ||
+		fail "check did not warn about insecure_http and insecure_ldap"
+	ok "check warns about both exceptions"
 
 	"$SYNCD" -c "$CONF" run 2>"$W/ftrack-syncd.log" &
 	DAEMON_PID=$!
 	wait_for 10 grep -q 'listening on' "$W/ftrack-syncd.log" ||
 		fail "the daemon did not start listening"
 	ok "ftrack-syncd run (pid $DAEMON_PID), listening on $W/run/notify.sock"
+	[[ $(grep -c ': warning: .*: \[[a-z]*\] insecure_' "$W/ftrack-syncd.log") == 2 ]] ||
+		fail "the daemon did not warn at start"
+	ok "and warns at start too:"
+	log_since 0 ': warning: '
 }
 
 write_pam_service() {

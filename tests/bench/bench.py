@@ -509,9 +509,11 @@ def write_config(dirpath, slapd, emu, policy=None):
             "bind_password_file = %s/ldap.secret" % dirpath,
             "search_base = %s" % PEOPLE,
             "search_filter = %s" % LDAP_FILTER, "page_size = %d" % PAGE,
+            "; plain LDAP to a high port, http:// to the emulator",
+            "insecure_ldap = yes",
             "[ftrack]", "server = %s" % emu.url, "api_user = %s" % API_USER,
             "api_key_file = %s/ftrack.secret" % dirpath,
-            "batch_size = %d" % BATCH,
+            "batch_size = %d" % BATCH, "insecure_http = yes",
             "[policy]"] + ["%s = %s" % kv for kv in pol.items()] + [
             "[daemon]", "socket = %s/notify.sock" % dirpath,
             "state_dir = %s" % state,

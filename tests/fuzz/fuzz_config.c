@@ -11,7 +11,8 @@
  * missing, which is just another error.  Checked: a result or a code in
  * the documented set, a non-empty one-line error on failure, the required
  * keys on success, and that the key never shows in the error or in
- * config_dump's lines (unless the input itself holds the canary text).
+ * config_dump's or config_warnings' lines (unless the input itself holds
+ * the canary text).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -97,6 +98,14 @@ emit(void *ctx, const char *line)
 		fuzz_fail("config_dump shows the API key");
 }
 
+/* config_warnings: one line each, never the key. */
+static void
+emit_warning(void *ctx, const char *line)
+{
+	fuzz_check(*line != '\0' && strchr(line, '\n') == NULL);
+	emit(ctx, line);
+}
+
 static void
 check_loaded(const struct config *cfg)
 {
@@ -115,6 +124,7 @@ check_loaded(const struct config *cfg)
 		for (j = 0; j < lists[i]->n; j++)
 			fuzz_check(lists[i]->v[j] != NULL);
 	config_dump(cfg, emit, NULL);
+	config_warnings(cfg, emit_warning, NULL);
 }
 
 static void

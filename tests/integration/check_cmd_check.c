@@ -11,11 +11,13 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <security/pam_appl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -24,7 +26,9 @@
 #include "ft_err.h"
 #include "ft_proto.h"
 #include "ft_util.h"
+#include "h_ldapsrc.h"
 #include "harness.h"
+#include "ldap_src.h"
 
 Suite *cmd_check_suite(void);
 
@@ -61,6 +65,191 @@ START_TEST(test_check)
 
 END_TEST
 
+/* ---- transport security (issue 12) ------------------------------------ */
+
+/*
+ * A plain transport the config does not allow: exit 2 with file:line and
+ * the reason, before anything is sent: a listening socket nobody serves
+ * stands for LDAP and records that no client came.
+ */
+START_TEST(test_check_refuses_plain_transports)
+{
+	static const char *const args[] = {"check", NULL};
+	char extra[256], where[PATH_MAX + 64], got[4096];
+	long long seq = h_fx_emu_seq();
+	int port, lfd = h_tcp_listen(&port), line;
+
+	ck_assert_int_ge(lfd, 0);
+	H_FMT(extra, "-ldap.insecure_ldap\nldap.uri = ldap://127.0.0.1:%d\n",
+	      port);
+	h_fx_config(extra);
+	line = h_fx_line_of(h_fx.conf, "uri = ldap://127.0.0.1:");
+	ck_assert_int_gt(line, 0);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-ldap.out"), 2);
+	H_FMT(where,
+	      "%s:%d: [ldap] uri: 'ldap://127.0.0.1:%d' would get the "
+	      "bind password in clear text",
+	      h_fx.conf, line, port);
+	ck_assert_int_eq(h_fx_out_count("check-ldap.out", where), 1);
+	ck_assert_int_eq(h_fx_out_count("check-ldap.out", "config:  ok"), 0);
+	ck_assert_int_eq(h_tcp_take(lfd, got, sizeof(got), 500), -1);
+	/* http:// without insecure_http */
+	h_fx_config("-ftrack.insecure_http\n");
+	line = h_fx_line_of(h_fx.conf, "server = http://127.0.0.1:");
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-http.out"), 2);
+	H_FMT(where, "%s:%d: [ftrack] server: ", h_fx.conf, line);
+	ck_assert_int_eq(h_fx_out_count("check-http.out", where), 1);
+	ck_assert_int_eq(h_fx_out_count("check-http.out",
+					"would get the API key in clear text"),
+			 1);
+	ck_assert_int_eq(h_fx_emu_seq(), seq);
+	(void)close(lfd);
+}
+
+END_TEST
+
+/* What the exceptions let through is printed, and check still passes. */
+START_TEST(test_check_warns_insecure)
+{
+	static const char *const args[] = {"check", NULL};
+	char want[512];
+
+	h_fx_config("ldap.tls_require_cert = never\n");
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-warn.out"), 0);
+	H_FMT(want,
+	      "\nwarning: [ftrack] insecure_http = yes: the API key goes in "
+	      "clear text to '%s'",
+	      h_emu_url(h_fx_emu));
+	ck_assert_int_eq(h_fx_out_count("check-warn.out", want), 1);
+	H_FMT(want,
+	      "\nwarning: [ldap] insecure_ldap = yes: the bind password goes "
+	      "in clear text to '%s'",
+	      h_slapd_uri(h_fx_slapd));
+	ck_assert_int_eq(h_fx_out_count("check-warn.out", want), 1);
+	ck_assert_int_eq(h_fx_out_count("check-warn.out",
+					"\nwarning: [ldap] tls_require_cert = "
+					"never: "),
+			 1);
+	ck_assert_int_eq(h_fx_out_count("check-warn.out", "config:  ok"), 1);
+	ck_assert_int_eq(h_fx_out_count("check-warn.out", "ldap:    ok"), 1);
+	ck_assert_int_eq(h_fx_out_count("check-warn.out", "ftrack:  ok"), 1);
+	/* demand: no certificate warning */
+	h_fx_config(NULL);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-demand.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("check-demand.out", "warning: "), 2);
+	ck_assert_int_eq(h_fx_out_count("check-demand.out", "tls_require_cert"),
+			 0);
+}
+
+END_TEST
+
+/*
+ * A slapd of this test's own with StartTLS and a certificate that is its
+ * own CA, copied to h_fx.dir/ca/server.crt.
+ */
+static struct h_slapd *
+tls_slapd(void)
+{
+	struct h_slapd *s = h_slapd_start(H_LDIF_PEOPLE, 0);
+	char path[PATH_MAX], *pem;
+
+	ck_assert_ptr_nonnull(s);
+	h_ls_enable_tls(s);
+	H_FMT(path, "%s/server.crt", h_slapd_dir(s));
+	pem = h_read_file(path, NULL);
+	ck_assert_ptr_nonnull(pem);
+	H_FMT(path, "%s/ca", h_fx.dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	H_FMT(path, "%s/ca/server.crt", h_fx.dir);
+	ck_assert_int_eq(h_write_file(path, pem, 0644), FT_OK);
+	free(pem);
+	return s;
+}
+
+/* h_fx.conf for s: StartTLS (so no insecure_ldap), demand, then extra. */
+static void
+tls_config(const struct h_slapd *s, const char *extra)
+{
+	char text[1024];
+
+	H_FMT(text, "%s-ldap.insecure_ldap\nldap.start_tls = yes\n%s",
+	      H_FX_BASE_CONFIG, extra);
+	free(h_fx.conf);
+	h_fx.conf = h_write_config(h_fx.dir, s, h_fx_emu, text);
+	ck_assert_ptr_nonnull(h_fx.conf);
+}
+
+/*
+ * LDAPNOINIT: an ldaprc in the current folder (so in whatever folder the
+ * daemon runs in) is not read.  This one binds the client's sockets to an
+ * address that is not on this host (TEST-NET-1, RFC 5737), which libldap
+ * would apply to every connection: nothing would connect.
+ */
+START_TEST(test_check_ignores_ldaprc)
+{
+	static const char *const args[] = {"check", NULL};
+	char path[PATH_MAX];
+
+	h_fx_config(NULL);
+	H_FMT(path, "%s/ldaprc", h_fx.dir);
+	ck_assert_int_eq(h_write_file(path,
+				      "URI ldap://192.0.2.1\n"
+				      "SOCKET_BIND_ADDRESSES 192.0.2.1\n",
+				      0644),
+			 FT_OK);
+	ck_assert_int_eq(chdir(h_fx.dir), 0);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-ldaprc.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("check-ldaprc.out", "ldap:    ok"), 1);
+	/* nor ~/ldaprc, ~/.ldaprc, $LDAPRC or an LDAP* variable */
+	ck_assert_int_eq(setenv("HOME", h_fx.dir, 1), 0);
+	ck_assert_int_eq(setenv("LDAPRC", path, 1), 0);
+	ck_assert_int_eq(setenv("LDAPSOCKET_BIND_ADDRESSES", "192.0.2.1", 1),
+			 0);
+	ck_assert_int_eq(chdir("/"), 0);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-home.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("check-home.out", "ldap:    ok"), 1);
+}
+
+END_TEST
+
+/*
+ * Without ldap.conf (LDAPNOINIT), tls_ca_file unset still means the
+ * system's bundle: in a private mount namespace the server's CA is
+ * bind-mounted over LDAP_SRC_SYSTEM_CA.  Needs root.
+ */
+START_TEST(test_check_system_ca)
+{
+	static const char *const args[] = {"check", NULL};
+	char path[PATH_MAX];
+	struct h_slapd *s;
+
+	if (geteuid() != 0 || access(LDAP_SRC_SYSTEM_CA, R_OK) != 0) {
+		fprintf(stderr,
+			"test_check_system_ca: not run: needs root and "
+			"%s\n",
+			LDAP_SRC_SYSTEM_CA);
+		return;
+	}
+	s = tls_slapd();
+	tls_config(s, "");
+	/* the real bundle does not know this CA */
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-system.out"), 1);
+	ck_assert_int_eq(h_fx_out_count("check-system.out",
+					"ldap:    FAILED: StartTLS failed"),
+			 1);
+	H_FMT(path, "%s/ca/server.crt", h_fx.dir);
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL),
+			 0);
+	ck_assert_int_eq(mount(path, LDAP_SRC_SYSTEM_CA, NULL, MS_BIND, NULL),
+			 0);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-bundle.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("check-bundle.out", "ldap:    ok"), 1);
+	h_slapd_stop(s);
+}
+
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
@@ -74,6 +263,10 @@ cmd_check_suite(void)
 				    h_fx_servers_teardown);
 	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
 	tcase_add_test(tc, test_check);
+	tcase_add_test(tc, test_check_refuses_plain_transports);
+	tcase_add_test(tc, test_check_warns_insecure);
+	tcase_add_test(tc, test_check_ignores_ldaprc);
+	tcase_add_test(tc, test_check_system_ca);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -917,6 +917,75 @@ START_TEST(test_sighup_nonroot_rate)
 					      "\"nonroot_rate\"}"),
 			 1);
 	ck_assert_int_eq(h_metric(h_fx.state, "sender_lookups_total"), 1);
+
+/* ---- 14. transport security (issue 12) ------------------------------ */
+
+/*
+ * A plain transport the config does not allow: `run` exits 2 before it
+ * listens or asks anything of ftrack, with file:line and the reason.
+ */
+START_TEST(test_run_refuses_plain_transports)
+{
+	static const char *const args[] = {"run", NULL};
+	char where[PATH_MAX + 64];
+	long long seq = h_fx_emu_seq();
+	int line;
+
+	/* http:// without insecure_http: the server line */
+	h_fx_config("-ftrack.insecure_http\n");
+	line = h_fx_line_of(h_fx.conf, "server = http://127.0.0.1:");
+	ck_assert_int_gt(line, 0);
+	ck_assert_int_eq(h_fx_run_cmd(args, "run-http.out"), 2);
+	H_FMT(where, "%s:%d: [ftrack] server: ", h_fx.conf, line);
+	ck_assert_int_eq(h_fx_out_count("run-http.out", where), 1);
+	ck_assert_int_eq(h_fx_out_count("run-http.out",
+					"would get the API key in clear text"),
+			 1);
+	/* a password over ldap:// to slapd's high port: the uri line */
+	h_fx_config("-ldap.insecure_ldap\n");
+	line = h_fx_line_of(h_fx.conf, "uri = ldap://127.0.0.1:");
+	ck_assert_int_gt(line, 0);
+	ck_assert_int_eq(h_fx_run_cmd(args, "run-ldap.out"), 2);
+	H_FMT(where, "%s:%d: [ldap] uri: ", h_fx.conf, line);
+	ck_assert_int_eq(h_fx_out_count("run-ldap.out", where), 1);
+	ck_assert_int_eq(h_fx_out_count("run-ldap.out",
+					"would get the bind password in clear "
+					"text"),
+			 1);
+	/* neither started: no socket, no request to ftrack */
+	ck_assert_int_eq(access(h_fx.sock, F_OK), -1);
+	ck_assert_int_eq(h_fx_emu_seq(), seq);
+}
+
+END_TEST
+
+/* What insecure_http, insecure_ldap and tls_require_cert let through is
+ * logged as a warning at start and after each reload; it still works. */
+START_TEST(test_run_warns_insecure)
+{
+	char http[PATH_MAX + 64], ldap[PATH_MAX + 64], cert[PATH_MAX + 64];
+	char reloaded[] = "reloaded";
+
+	h_fx_config("ldap.tls_require_cert = allow\n");
+	H_FMT(http, "warning: %s: [ftrack] insecure_http = yes: ", h_fx.conf);
+	H_FMT(ldap, "warning: %s: [ldap] insecure_ldap = yes: ", h_fx.conf);
+	H_FMT(cert,
+	      "warning: %s: [ldap] tls_require_cert = allow: ", h_fx.conf);
+	h_fx_daemon_start();
+	ck_assert_int_eq(h_file_count(h_fx.log, http), 1);
+	ck_assert_int_eq(h_file_count(h_fx.log, ldap), 1);
+	ck_assert_int_eq(h_file_count(h_fx.log, cert), 1);
+	ck_assert_int_ge(h_file_count(h_fx.log, h_emu_url(h_fx_emu)), 1);
+	h_fx_login("alice");
+	h_fx_wait_provisioned("alice");
+	/* a reload warns again, about what the new config holds */
+	h_fx_config(NULL);
+	ck_assert_int_eq(h_proc_signal(h_fx.d, SIGHUP), FT_OK);
+	h_fx_wait_or_fail(h_fx_log_has, reloaded, "the reload");
+	ck_assert_int_eq(h_file_count(h_fx.log, http), 2);
+	ck_assert_int_eq(h_file_count(h_fx.log, ldap), 2);
+	ck_assert_int_eq(h_file_count(h_fx.log, cert), 1);
+	h_fx_daemon_stop();
 }
 
 END_TEST
@@ -948,6 +1017,8 @@ cmd_run_suite(void)
 	tcase_add_test(tc, test_pam_end_to_end);
 	tcase_add_test(tc, test_sighup);
 	tcase_add_test(tc, test_sighup_nonroot_rate);
+	tcase_add_test(tc, test_run_refuses_plain_transports);
+	tcase_add_test(tc, test_run_warns_insecure);
 	suite_add_tcase(s, tc);
 	return s;
 }

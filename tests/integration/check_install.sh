@@ -780,12 +780,16 @@ bind_password_file = /etc/ftrack-syncd/ldap.secret
 search_base = ou=people,dc=example,dc=com
 disabled_filter = (employeeType=disabled)
 timeout = 5
+; the test slapd: plain LDAP on a high port
+insecure_ldap = yes
 
 [ftrack]
 server = $EMU_URL
 api_user = ftrack-sync
 api_key_file = /etc/ftrack-syncd/ftrack.secret
 timeout = 10
+; the emulator: http:// on 127.0.0.1
+insecure_http = yes
 
 [policy]
 reconcile_interval = 0
@@ -807,7 +811,9 @@ t_check() {
 		cat /tmp/check.out
 		return 1
 	}
-	grep -q '^ldap: *ok' /tmp/check.out && grep -q '^ftrack: *ok' /tmp/check.out
+	grep -q '^ldap: *ok' /tmp/check.out && grep -q '^ftrack: *ok' /tmp/check.out &&
+		grep -q '^warning: \[ftrack\] insecure_http = yes: ' /tmp/check.out &&
+		grep -q '^warning: \[ldap\] insecure_ldap = yes: ' /tmp/check.out
 }
 
 # As documented: a root-owned secret is unreadable to the daemon: exit 2.

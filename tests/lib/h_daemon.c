@@ -173,9 +173,13 @@ conf_defaults(struct conf *c, const char *dir, const char *uri,
 	r |= conf_set(c, "ldap", "search_filter",
 		      "(objectClass=inetOrgPerson)");
 	r |= conf_set(c, "ldap", "disabled_filter", H_LDAP_DISABLED);
+	/* a password to slapd on a high port, plain: allowed for tests */
+	r |= conf_set(c, "ldap", "insecure_ldap", "yes");
 	r |= conf_set(c, "ftrack", "server", server);
 	r |= conf_set(c, "ftrack", "api_user", H_EMU_USER);
 	r |= conf_set(c, "ftrack", "api_key_file", path[1]);
+	/* the emulator speaks http:// on 127.0.0.1 */
+	r |= conf_set(c, "ftrack", "insecure_http", "yes");
 	r |= conf_set(c, "daemon", "socket", path[2]);
 	r |= conf_set(c, "daemon", "state_dir", path[3]);
 	r |= conf_set(c, "daemon", "log_target", "stderr");

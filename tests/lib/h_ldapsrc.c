@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "ft_err.h"
 
@@ -70,6 +71,7 @@ h_ls_cfg_new(const char *uri)
 	h_ls_set(&c->ldap.login_attribute, "uid");
 	h_ls_set(&c->ldap.uuid_attribute, "entryUUID");
 	c->ldap.tls_require_cert = TLS_DEMAND;
+	c->ldap.insecure_ldap = true; /* slapd listens on a high port */
 	c->ldap.timeout = 5;
 	c->ldap.page_size = 500;
 	h_ls_set(&c->mapping.username, "uid");
@@ -155,4 +157,62 @@ h_ls_search_all(struct ldap_src *src, struct h_ls_coll *c,
 		struct ldap_src_stats *st)
 {
 	return ldap_src_search_all(src, h_ls_coll_user, h_ls_coll_skip, c, st);
+}
+
+/* ---- TLS: a certificate, a slapd that uses it ------------------------- */
+
+void
+h_ls_make_cert(const char *dir, const char *name)
+{
+	char key[512], crt[512], log[512];
+	const char *argv[] = {"openssl",
+			      "req",
+			      "-x509",
+			      "-newkey",
+			      "ec",
+			      "-pkeyopt",
+			      "ec_paramgen_curve:prime256v1",
+			      "-nodes",
+			      "-keyout",
+			      key,
+			      "-out",
+			      crt,
+			      "-days",
+			      "2",
+			      "-subj",
+			      "/CN=127.0.0.1",
+			      "-addext",
+			      "subjectAltName=IP:127.0.0.1",
+			      NULL};
+	int st = -1;
+
+	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
+	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, name);
+	snprintf(log, sizeof(log), "%s/openssl-%s.log", dir, name);
+	ck_assert_int_eq(h_run(argv, log, 30000, &st), FT_OK);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "openssl failed, see %s", log);
+}
+
+void
+h_ls_enable_tls(struct h_slapd *s)
+{
+	const char *dir = h_slapd_dir(s);
+	char path[512], *conf, *text;
+	size_t len = 0;
+
+	h_ls_make_cert(dir, "server");
+	snprintf(path, sizeof(path), "%s/slapd.conf", dir);
+	conf = h_read_file(path, &len);
+	ck_assert_ptr_nonnull(conf);
+	/* global directives: before the first line of the generated file */
+	ck_assert_int_ge(asprintf(&text,
+				  "TLSCertificateFile %s/server.crt\n"
+				  "TLSCertificateKeyFile %s/server.key\n%s",
+				  dir, dir, conf),
+			 0);
+	ck_assert_int_eq(h_write_file(path, text, 0600), FT_OK);
+	free(text);
+	free(conf);
+	ck_assert_int_eq(h_slapd_restart(s), FT_OK);
 }

@@ -39,8 +39,9 @@ void h_ls_set(char **field, const char *value);
 
 /*
  * A config for uri: the sync account's bind, people, the disabled filter
- * of people.ldif, uid and entryUUID, TLS demand, timeout 5 s, pages of
- * 500, the default mapping.  Free with h_ls_cfg_free.
+ * of people.ldif, uid and entryUUID, TLS demand, insecure_ldap (the
+ * password goes to slapd's high port), timeout 5 s, pages of 500, the
+ * default mapping.  Free with h_ls_cfg_free.
  */
 struct config *h_ls_cfg_new(const char *uri);
 void h_ls_cfg_free(struct config *c);
@@ -68,5 +69,18 @@ void h_ls_coll_skip(void *ctx, const struct ft_user *id, const char *reason);
 /* ldap_src_search_all into c, the stats in *st. */
 int h_ls_search_all(struct ldap_src *src, struct h_ls_coll *c,
 		    struct ldap_src_stats *st);
+
+/*
+ * A self-signed certificate for 127.0.0.1 (CN and IP subjectAltName):
+ * DIR/NAME.crt and DIR/NAME.key, made by openssl; it is its own CA.
+ */
+void h_ls_make_cert(const char *dir, const char *name);
+
+/*
+ * Give slapd s the certificate h_ls_make_cert(its folder, "server") and
+ * restart it: StartTLS then works on its ldap:// URI, with
+ * DIR/server.crt as the CA.
+ */
+void h_ls_enable_tls(struct h_slapd *s);
 
 #endif

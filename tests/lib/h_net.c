@@ -47,6 +47,43 @@ h_tcp_listen(int *ret_port)
 	return fd;
 }
 
+/* Read what fd holds until it is quiet for 200 ms, closed, or buf full. */
+static long
+read_quiet(int fd, char *buf, size_t cap)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	size_t n = 0;
+	ssize_t k;
+
+	while (n + 1 < cap && poll(&pfd, 1, 200) > 0) {
+		k = read(fd, buf + n, cap - 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	buf[n] = '\0';
+	return (long)n;
+}
+
+long
+h_tcp_take(int lfd, char *buf, size_t cap, unsigned wait_ms)
+{
+	struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+	long n;
+	int fd;
+
+	if (cap == 0 || poll(&pfd, 1, (int)wait_ms) <= 0)
+		return -1;
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read_quiet(fd, buf, cap);
+	(void)close(fd);
+	return n;
+}
+
 int
 h_tcp_connect(int port)
 {

@@ -156,6 +156,16 @@ FT_MUST_USE int h_tcp_connect(int port);
 bool h_write_all(int fd, const char *p, size_t n);
 
 /*
+ * A recorder for a listening socket lfd (h_tcp_listen) that nobody serves:
+ * accept the first client (waiting at most wait_ms for one; the kernel
+ * keeps what it sent, even after it gave up and closed) and read what it
+ * sent until it is quiet for 200 ms, into buf (capacity cap,
+ * NUL-terminated; binary data may hold NULs).  Returns the byte count, or
+ * -1 when no client came.
+ */
+long h_tcp_take(int lfd, char *buf, size_t cap, unsigned wait_ms);
+
+/*
  * 1 when an established IPv4 TCP connection whose local port is port
  * holds bytes its owner has not read yet (a request waiting in a
  * stopped server's socket), 0 when none does, -1 on error.
@@ -552,8 +562,10 @@ void h_emu_stop(struct h_emu *e);
  * both 0600, and create DIR/state (0700).  The file holds:
  *   [ldap]   uri, bind_dn, bind_password_file, search_base,
  *            search_filter (objectClass=inetOrgPerson),
- *            disabled_filter (employeeType=disabled)
- *   [ftrack] server, api_user, api_key_file
+ *            disabled_filter (employeeType=disabled),
+ *            insecure_ldap yes (a password bind to slapd's high port)
+ *   [ftrack] server, api_user, api_key_file,
+ *            insecure_http yes (the emulator's http://127.0.0.1:PORT)
  *   [daemon] socket DIR/notify.sock, state_dir DIR/state,
  *            log_target stderr, log_level debug
  * s or e NULL: the uri or server is a closed port (ldap://127.0.0.1:1,

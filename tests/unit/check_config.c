@@ -196,6 +196,7 @@ START_TEST(test_comments_and_blanks)
 		    "disabled_filter =                ; e.g. AD\n"
 		    "bind_dn = cn=a;b,dc=x\n"
 		    "  bind_password_file = @DIR@/ldap.secret\n"
+		    "insecure_ldap = yes ; slapd on port 3890\n"
 		    "[mapping]\n"
 		    "full_name =   ; unset\n"
 		    "email = {uid|lower}@example.com ; inline\n"
@@ -228,7 +229,8 @@ START_TEST(test_crlf_bom_and_indent)
 			 "[ftrack]\r\n"
 			 "  server = http://127.0.0.1:9\r\n"
 			 "  api_user = u\r\n"
-			 "  api_key_file = /nonexistent\r\n",
+			 "  api_key_file = /nonexistent\r\n"
+			 "  insecure_http = yes\r\n",
 			 0600);
 	setenv("FTRACK_API_KEY", "k", 1);
 	c = h_cfg_load_ok();
@@ -329,7 +331,7 @@ START_TEST(test_env_overrides)
 {
 	struct config *c;
 
-	h_cfg_build(NULL, NULL, NULL, NULL);
+	h_cfg_build(NULL, NULL, "ftrack", "insecure_http = yes");
 	setenv("FTRACK_SERVER", "http://127.0.0.1:8123/", 1);
 	setenv("FTRACK_API_USER", "tester", 1);
 	setenv("FTRACK_API_KEY", "env-key", 1);
@@ -343,7 +345,8 @@ START_TEST(test_env_overrides)
 	 * read when FTRACK_API_KEY is set */
 	h_cfg_write_text(h_cfg.path,
 			 "[ldap]\nuri = ldap://h\nsearch_base = dc=x\n"
-			 "[ftrack]\napi_key_file = /nonexistent/key\n",
+			 "[ftrack]\napi_key_file = /nonexistent/key\n"
+			 "insecure_http = yes\n",
 			 0600);
 	c = h_cfg_load_ok();
 	ck_assert_str_eq(c->ftrack.api_key, "env-key");

@@ -24,6 +24,7 @@ static const char default_dump[] =
 	"ldap.tls_require_cert = demand\n"
 	"ldap.timeout = 10\n"
 	"ldap.page_size = 500\n"
+	"ldap.insecure_ldap = no\n"
 	"ftrack.server = https://ftrack.example.com\n"
 	"ftrack.api_user = ftrack-sync\n"
 	"ftrack.api_key_file = @DIR@/ftrack.secret\n"
@@ -31,6 +32,7 @@ static const char default_dump[] =
 	"ftrack.timeout = 30\n"
 	"ftrack.batch_size = 100\n"
 	"ftrack.tls_ca_file =\n"
+	"ftrack.insecure_http = no\n"
 	"mapping.username = uid\n"
 	"mapping.email = mail\n"
 	"mapping.first_name = givenName\n"
@@ -66,7 +68,7 @@ START_TEST(test_dump_defaults)
 	config_dump(c, h_cfg_collect, &d);
 	h_cfg_subst(default_dump, want, sizeof(want));
 	ck_assert_str_eq(d.text, want);
-	ck_assert_int_eq(d.lines, 44);
+	ck_assert_int_eq(d.lines, 46);
 	config_free(c);
 }
 
@@ -79,7 +81,8 @@ START_TEST(test_dump_masks_secrets)
 
 	h_cfg_build(NULL, NULL, "ldap",
 		    "bind_dn = cn=sync,dc=example,dc=com\n"
-		    "bind_password_file = @DIR@/ldap.secret");
+		    "bind_password_file = @DIR@/ldap.secret\n"
+		    "insecure_ldap = yes");
 	c = h_cfg_load_ok();
 	ck_assert_str_eq(c->ldap.bind_password, "ldap-pw");
 	config_dump(c, h_cfg_collect, &d);

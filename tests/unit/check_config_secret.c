@@ -145,7 +145,8 @@ START_TEST(test_secret_owner)
 	ck_assert_int_eq(chmod(h_cfg.pw, 0644), 0);
 	line = h_cfg_build(
 		NULL, NULL, "ldap",
-		"bind_dn = cn=x\nbind_password_file = @DIR@/ldap.secret");
+		"bind_dn = cn=x\nbind_password_file = @DIR@/ldap.secret\n"
+		"insecure_ldap = yes");
 	h_cfg_load_fails(FT_E_PERM,
 			 h_cfg_at(line + 1, "[ldap] bind_password_file: "),
 			 "run chmod 600");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* check_config_value.c: config_value.c: every key with good and bad values. */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -48,17 +49,23 @@ struct good {
 		sec, key, value, NULL, kind, H_CFG_OFF(f), s, n, dump          \
 	}
 #define GS(sec, key, value, f) G(sec, key, value, H_CFG_STR, f, value, 0, NULL)
+/* An http:// server: allowed with insecure_http (config_transport.c). */
+#define GH(value, s, dump)                                                     \
+	{                                                                      \
+		"ftrack", "server", value, "insecure_http = yes", H_CFG_STR,   \
+			H_CFG_OFF(ftrack.server), s, 0, dump                   \
+	}
 
 static const struct good goods[] = {
 	GS("ldap", "uri", "ldaps://a.example.com ldap://b.example.com:389",
 	   ldap.uri),
 	GS("ldap", "uri", "ldapi://%2Frun%2Fslapd%2Fldapi", ldap.uri),
 	{"ldap", "bind_dn", "cn=sync,ou=services,dc=example,dc=com",
-	 "bind_password_file = @DIR@/ldap.secret", H_CFG_STR,
-	 H_CFG_OFF(ldap.bind_dn), "cn=sync,ou=services,dc=example,dc=com", 0,
-	 NULL},
+	 "bind_password_file = @DIR@/ldap.secret\ninsecure_ldap = yes",
+	 H_CFG_STR, H_CFG_OFF(ldap.bind_dn),
+	 "cn=sync,ou=services,dc=example,dc=com", 0, NULL},
 	{"ldap", "bind_password_file", "@DIR@/ldap.secret",
-	 "bind_dn = cn=sync,dc=example,dc=com", H_CFG_STR,
+	 "bind_dn = cn=sync,dc=example,dc=com\ninsecure_ldap = yes", H_CFG_STR,
 	 H_CFG_OFF(ldap.bind_password_file), "@DIR@/ldap.secret", 0, NULL},
 	GS("ldap", "search_base", "dc=example,dc=com", ldap.search_base),
 	GS("ldap", "search_filter", "(&(objectClass=person)(!(uid=svc-*)))",
@@ -96,6 +103,10 @@ static const struct good goods[] = {
 	G("ldap", "page_size", "0", H_CFG_UINT, ldap.page_size, NULL, 0, NULL),
 	G("ldap", "page_size", "1000", H_CFG_UINT, ldap.page_size, NULL, 1000,
 	  NULL),
+	G("ldap", "insecure_ldap", "yes", H_CFG_BOOL, ldap.insecure_ldap, NULL,
+	  1, NULL),
+	G("ldap", "insecure_ldap", "no", H_CFG_BOOL, ldap.insecure_ldap, NULL,
+	  0, NULL),
 	GS("ftrack", "server", "https://studio.ftrackapp.com", ftrack.server),
 	G("ftrack", "server", "https://studio.ftrackapp.com/", H_CFG_STR,
 	  ftrack.server, "https://studio.ftrackapp.com", 0,
@@ -103,13 +114,13 @@ static const struct good goods[] = {
 	G("ftrack", "server", "https://h.example.com:8443/ftrack//", H_CFG_STR,
 	  ftrack.server, "https://h.example.com:8443/ftrack", 0,
 	  "https://h.example.com:8443/ftrack"),
-	GS("ftrack", "server", "http://127.0.0.1:8080", ftrack.server),
-	GS("ftrack", "server", "http://127.45.6.7", ftrack.server),
-	G("ftrack", "server", "http://localhost:1234/", H_CFG_STR,
-	  ftrack.server, "http://localhost:1234", 0, "http://localhost:1234"),
-	GS("ftrack", "server", "http://LocalHost", ftrack.server),
-	GS("ftrack", "server", "http://[::1]:5000", ftrack.server),
-	GS("ftrack", "server", "http://[::1]", ftrack.server),
+	GH("http://127.0.0.1:8080", "http://127.0.0.1:8080", NULL),
+	GH("http://127.45.6.7", "http://127.45.6.7", NULL),
+	GH("http://localhost:1234/", "http://localhost:1234",
+	   "http://localhost:1234"),
+	GH("http://LocalHost", "http://LocalHost", NULL),
+	GH("http://[::1]:5000", "http://[::1]:5000", NULL),
+	GH("http://[::1]", "http://[::1]", NULL),
 	GS("ftrack", "api_user", "robot@example.com", ftrack.api_user),
 	GS("ftrack", "api_key_file", "@DIR@/ldap.secret", ftrack.api_key_file),
 	G("ftrack", "timeout", "1", H_CFG_UINT, ftrack.timeout, NULL, 1, NULL),
@@ -120,6 +131,10 @@ static const struct good goods[] = {
 	G("ftrack", "batch_size", "1000", H_CFG_UINT, ftrack.batch_size, NULL,
 	  1000, NULL),
 	GS("ftrack", "tls_ca_file", "/etc/ssl/ftrack.pem", ftrack.tls_ca_file),
+	G("ftrack", "insecure_http", "yes", H_CFG_BOOL, ftrack.insecure_http,
+	  NULL, 1, NULL),
+	G("ftrack", "insecure_http", "off", H_CFG_BOOL, ftrack.insecure_http,
+	  NULL, 0, "no"),
 	GS("mapping", "username", "{uid|lower}", mapping.username),
 	GS("mapping", "username", "sAMAccountName", mapping.username),
 	GS("mapping", "email", "{uid|lower}@example.com", mapping.email),
@@ -224,6 +239,19 @@ static const struct good goods[] = {
 
 #define NGOODS (sizeof(goods) / sizeof(goods[0]))
 
+/* Whether the row's second line sets "section.key" name. */
+static bool
+also_sets(const struct good *g, const char *name)
+{
+	const char *key = strchr(name, '.');
+	char want[128];
+
+	if (g->also == NULL || key == NULL)
+		return false;
+	(void)snprintf(want, sizeof(want), "%s =", key + 1);
+	return strstr(g->also, want) != NULL;
+}
+
 START_TEST(test_good_value)
 {
 	const struct good *g = &goods[_i];
@@ -242,11 +270,12 @@ START_TEST(test_good_value)
 		       *(g->dump ? g->dump : g->value) ? " " : "",
 		       g->dump ? g->dump : g->value);
 	dump_has(c, line);
-	/* every other key keeps its default */
+	/* every other key keeps its default (but those the row sets too) */
 	for (i = 0; i < h_cfg_ndefaults; i++)
 		if (h_cfg_defaults[i].off != g->off &&
 		    strcmp(h_cfg_defaults[i].name, what) != 0 &&
-		    strstr(h_cfg_defaults[i].name, "bind_") == NULL)
+		    strstr(h_cfg_defaults[i].name, "bind_") == NULL &&
+		    !also_sets(g, h_cfg_defaults[i].name))
 			h_cfg_check_field(
 				c, h_cfg_defaults[i].name,
 				h_cfg_defaults[i].kind, h_cfg_defaults[i].off,
@@ -299,6 +328,8 @@ static const struct bad bads[] = {
 	{"ldap", "uuid_attribute", "cn;a_b", "must be an attribute name"},
 	{"ldap", "start_tls", "maybe", "'maybe' is not yes or no"},
 	{"ldap", "start_tls", "", "must not be empty"},
+	{"ldap", "insecure_ldap", "sometimes", "'sometimes' is not yes or no"},
+	{"ldap", "insecure_ldap", "", "must not be empty"},
 	{"ldap", "tls_require_cert", "hard",
 	 "'hard' is not one of: never, allow, try, demand"},
 	{"ldap", "tls_require_cert", "Demand", "is not one of"},
@@ -343,6 +374,8 @@ static const struct bad bads[] = {
 	{"ftrack", "batch_size", "1001",
 	 "'1001' is not a number from 1 to 1000"},
 	{"ftrack", "tls_ca_file", "ca.pem", "must be an absolute path"},
+	{"ftrack", "insecure_http", "2", "'2' is not yes or no"},
+	{"ftrack", "insecure_http", "", "must not be empty"},
 	{"mapping", "username", "", "must not be empty"},
 	/* the mapping unit's own grammar and words (ldap_map_check) */
 	{"mapping", "username", "{uid",

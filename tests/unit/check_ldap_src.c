@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ft_err.h"
@@ -114,6 +115,79 @@ START_TEST(test_starttls_unavailable)
 
 END_TEST
 
+/* ---- the transport rule: no password over plain ldap:// ----------------- */
+
+/* The StartTLS extended operation's OID (RFC 4511 4.14.1). */
+#define STARTTLS_OID "1.3.6.1.4.1.1466.20037"
+
+static bool
+has(const char *buf, long n, const char *s)
+{
+	return n > 0 && memmem(buf, (size_t)n, s, strlen(s)) != NULL;
+}
+
+START_TEST(test_no_password_in_clear)
+{
+	char uri[64], got[4096], err[LDAP_SRC_REASON_MAX];
+	struct ldap_src_stats st;
+	struct h_ls_coll k = {0};
+	struct ldap_src *src;
+	struct config *c;
+	struct ft_user u;
+	int port, lfd = h_tcp_listen(&port);
+	long n;
+
+	/* a listening socket nobody serves records what a client sends */
+	ck_assert_int_ge(lfd, 0);
+	snprintf(uri, sizeof(uri), "ldap://127.0.0.1:%d", port);
+	c = h_ls_cfg_new(uri);
+	c->ldap.timeout = 1;
+	/* refused (a config made by hand, past config_load): no connection */
+	c->ldap.insecure_ldap = false;
+	src = h_ls_src_new(c);
+	ck_assert_int_eq(ldap_src_connect(src, err, sizeof(err)), FT_E_CONFIG);
+	ck_assert_msg(strstr(err, "refusing to bind as '" H_LDAP_SYNC_DN "'") !=
+				      NULL &&
+			      strstr(err, uri) != NULL,
+		      "%s", err);
+	ck_assert_ptr_null(strstr(err, H_LDAP_SYNC_PW));
+	ck_assert_int_eq(h_ls_lookup(src, "alice", &u, err, sizeof(err)),
+			 FT_E_CONFIG);
+	ck_assert_int_eq(h_ls_search_all(src, &k, &st), FT_E_CONFIG);
+	ck_assert_ptr_nonnull(strstr(st.reason, "refusing to bind"));
+	ldap_src_free(src);
+	ck_assert_int_eq(h_tcp_take(lfd, got, sizeof(got), 300), -1);
+	/* start_tls: allowed, and StartTLS goes first, never the password */
+	c->ldap.start_tls = true;
+	src = h_ls_src_new(c);
+	ck_assert_int_ne(ldap_src_connect(src, err, sizeof(err)), FT_OK);
+	ldap_src_free(src);
+	n = h_tcp_take(lfd, got, sizeof(got), 3000);
+	ck_assert_msg(has(got, n, STARTTLS_OID), "%ld bytes", n);
+	ck_assert(!has(got, n, H_LDAP_SYNC_PW));
+	/* the recorder works: insecure_ldap sends the password as it is */
+	c->ldap.start_tls = false;
+	c->ldap.insecure_ldap = true;
+	src = h_ls_src_new(c);
+	ck_assert_int_ne(ldap_src_connect(src, err, sizeof(err)), FT_OK);
+	ldap_src_free(src);
+	n = h_tcp_take(lfd, got, sizeof(got), 3000);
+	ck_assert_msg(has(got, n, H_LDAP_SYNC_PW), "%ld bytes", n);
+	ck_assert(has(got, n, H_LDAP_SYNC_DN));
+	/* anonymous over plain ldap://: no password, so no refusal */
+	c->ldap.insecure_ldap = false;
+	h_ls_set(&c->ldap.bind_dn, NULL);
+	h_ls_set(&c->ldap.bind_password, NULL);
+	src = h_ls_src_new(c);
+	ck_assert_int_ne(ldap_src_connect(src, err, sizeof(err)), FT_E_CONFIG);
+	ldap_src_free(src);
+	ck_assert_int_ge(h_tcp_take(lfd, got, sizeof(got), 3000), 0);
+	(void)close(lfd);
+	h_ls_cfg_free(c);
+}
+
+END_TEST
+
 /* ---- faults: each test has its own slapd --------------------------------- */
 
 static bool
@@ -205,64 +279,6 @@ END_TEST
 
 /* ---- TLS: a slapd with a generated certificate ------------------------- */
 
-/* A self-signed certificate for 127.0.0.1: DIR/NAME.crt and DIR/NAME.key. */
-static void
-make_cert(const char *dir, const char *name)
-{
-	char key[512], crt[512], log[512];
-	const char *argv[] = {"openssl",
-			      "req",
-			      "-x509",
-			      "-newkey",
-			      "ec",
-			      "-pkeyopt",
-			      "ec_paramgen_curve:prime256v1",
-			      "-nodes",
-			      "-keyout",
-			      key,
-			      "-out",
-			      crt,
-			      "-days",
-			      "2",
-			      "-subj",
-			      "/CN=127.0.0.1",
-			      "-addext",
-			      "subjectAltName=IP:127.0.0.1",
-			      NULL};
-	int st = -1;
-
-	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
-	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, name);
-	snprintf(log, sizeof(log), "%s/openssl-%s.log", dir, name);
-	ck_assert_int_eq(h_run(argv, log, 30000, &st), FT_OK);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		      "openssl failed, see %s", log);
-}
-
-/* Give slapd the certificate DIR/server.{crt,key} and restart it. */
-static void
-enable_tls(struct h_slapd *s)
-{
-	const char *dir = h_slapd_dir(s);
-	char path[512], *conf, *text;
-	size_t len = 0;
-
-	make_cert(dir, "server");
-	snprintf(path, sizeof(path), "%s/slapd.conf", dir);
-	conf = h_read_file(path, &len);
-	ck_assert_ptr_nonnull(conf);
-	/* global directives: before the first line of the generated file */
-	ck_assert_int_ge(asprintf(&text,
-				  "TLSCertificateFile %s/server.crt\n"
-				  "TLSCertificateKeyFile %s/server.key\n%s",
-				  dir, dir, conf),
-			 0);
-	ck_assert_int_eq(h_write_file(path, text, 0600), FT_OK);
-	free(text);
-	free(conf);
-	ck_assert_int_eq(h_slapd_restart(s), FT_OK);
-}
-
 static int
 tls_lookup(struct config *c, const char *ca, enum tls_require req, char *err,
 	   size_t errlen)
@@ -288,8 +304,8 @@ START_TEST(test_starttls_ca)
 	struct config *c = h_ls_cfg_new(h_slapd_uri(s));
 	char right[512], wrong[512], err[LDAP_SRC_REASON_MAX];
 
-	enable_tls(s);
-	make_cert(h_slapd_dir(s), "other");
+	h_ls_enable_tls(s);
+	h_ls_make_cert(h_slapd_dir(s), "other");
 	snprintf(right, sizeof(right), "%s/server.crt", h_slapd_dir(s));
 	snprintf(wrong, sizeof(wrong), "%s/other.crt", h_slapd_dir(s));
 	c->ldap.start_tls = true;
@@ -339,6 +355,7 @@ ldap_src_suite(void)
 	tcase_add_test(tc, test_bind);
 	tcase_add_test(tc, test_failover);
 	tcase_add_test(tc, test_starttls_unavailable);
+	tcase_add_test(tc, test_no_password_in_clear);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tf, 60);
 	tcase_add_test(tf, test_server_down_and_back);

@@ -917,6 +917,9 @@ START_TEST(test_sighup_nonroot_rate)
 					      "\"nonroot_rate\"}"),
 			 1);
 	ck_assert_int_eq(h_metric(h_fx.state, "sender_lookups_total"), 1);
+}
+
+END_TEST
 
 /* ---- 14. transport security (issue 12) ------------------------------ */
 

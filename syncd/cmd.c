@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "ft_clean.h"
 #include "log.h"
 
 int
@@ -21,9 +22,10 @@ cmd_become_daemon_user(const struct config *cfg)
 		return 0;
 	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 ||
 	    setuid(st.st_uid) < 0) {
-		fprintf(stderr,
-			"ftrack-syncd: unable to become uid %u, the owner of "
-			"'%s': %s\n",
+		ft_clean_print(
+			stderr,
+			"ftrack-syncd: unable to become uid %u, the owner "
+			"of '%s': %s",
 			(unsigned)st.st_uid, cfg->daemon.state_dir,
 			strerror(errno));
 		return -1;
@@ -38,7 +40,7 @@ cmd_open(const char *path, bool log_stderr, struct config **ret)
 	char err[1024];
 
 	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ftrack-syncd: %s\n", err);
+		ft_clean_print(stderr, "ftrack-syncd: %s", err);
 		return EXIT_USAGE;
 	}
 	log_init("ftrack-syncd",
@@ -57,7 +59,8 @@ cmd_open_noargs(int argc, char **argv, const char *path, bool log_stderr,
 		struct config **ret)
 {
 	if (argc > 1) {
-		fprintf(stderr, "usage: ftrack-syncd [-c FILE] %s\n", argv[0]);
+		ft_clean_print(stderr, "usage: ftrack-syncd [-c FILE] %s",
+			       argv[0]);
 		return EXIT_USAGE;
 	}
 	return cmd_open(path, log_stderr, ret);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ft_clean.h"
 #include "ft_err.h"
 #include "ft_util.h"
 
@@ -134,16 +135,53 @@ report_json(const struct report *r)
 	return o;
 }
 
+/*
+ * o (consumed) as JSON text that is plain printable ASCII: jansson
+ * escapes the controls and, with JSON_ENSURE_ASCII, every non-ASCII
+ * character (C1 controls, bidi overrides) as \uXXXX; DEL, which it
+ * leaves raw, becomes \u007f here.  The same values decode, and the text
+ * is safe on a terminal: `reconcile --json`, or a report read with cat.
+ * NULL on OOM; the caller frees.
+ */
+static char *
+dump_ascii(json_t *o)
+{
+	char *text, *out;
+	size_t dels = 0, i, j;
+
+	if (o == NULL)
+		return NULL;
+	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+				     JSON_ENSURE_ASCII);
+	json_decref(o);
+	if (text == NULL)
+		return NULL;
+	for (i = 0; text[i] != '\0'; i++)
+		dels += text[i] == 0x7f;
+	if (dels == 0)
+		return text;
+	/* DEL is inside a string: the JSON grammar has no other place */
+	out = malloc(i + 5 * dels + 1);
+	for (i = j = 0; out != NULL && text[i] != '\0'; i++) {
+		if (text[i] != 0x7f) {
+			out[j++] = text[i];
+			continue;
+		}
+		memcpy(out + j, "\\u007f", 6);
+		j += 6;
+	}
+	if (out != NULL)
+		out[j] = '\0';
+	free(text);
+	return out;
+}
+
 static int
 write_json(json_t *o, int dirfd, const char *name)
 {
-	char *text;
+	char *text = dump_ascii(o);
 	int r;
 
-	if (o == NULL)
-		return FT_E_NOMEM;
-	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(o);
 	if (text == NULL)
 		return FT_E_NOMEM;
 	r = ft_write_atomic(dirfd, name, text, strlen(text));
@@ -160,15 +198,16 @@ report_write(const struct report *r, int dirfd, const char *name)
 int
 report_print_json(const struct report *r, FILE *out)
 {
-	json_t *o = report_json(r);
+	char *text = dump_ascii(report_json(r));
 	int e;
 
-	if (o == NULL)
+	if (text == NULL)
 		return FT_E_NOMEM;
-	e = json_dumpf(o, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	fputc('\n', out);
-	return e == 0 ? FT_OK : FT_E_IO;
+	e = fputs(text, out);
+	free(text);
+	if (e == EOF || fputc('\n', out) == EOF)
+		return FT_E_IO;
+	return FT_OK;
 }
 
 int
@@ -270,36 +309,53 @@ report_read_summary(int reports_dirfd, struct report_summary *ret)
 	return FT_OK;
 }
 
+/* " <n> <kind>" for each count of the report but none and skip, with
+ * commas, into buf (cap bytes; cut when full: it is cleaned when shown). */
+static void
+counts_text(json_t *counts, char *buf, size_t cap)
+{
+	const char *key, *sep = "";
+	size_t used = 0;
+	json_t *v;
+	int n;
+
+	buf[0] = '\0';
+	json_object_foreach(counts, key, v)
+	{
+		if (strcmp(key, "none") == 0 || strcmp(key, "skip") == 0 ||
+		    json_integer_value(v) <= 0)
+			continue;
+		n = snprintf(buf + used, cap - used, "%s %lld %s", sep,
+			     (long long)json_integer_value(v), key);
+		if (n < 0 || (size_t)n >= cap - used)
+			break;
+		used += (size_t)n;
+		sep = ",";
+	}
+	buf[used] = '\0';
+}
+
 void
 report_print_status(const char *state_dir, FILE *out)
 {
-	char path[4096];
+	char path[4096], counts[1024];
 	json_error_t jerr;
-	json_t *root, *counts, *v;
-	const char *key, *result, *finished;
-	const char *sep = "";
+	json_t *root;
+	const char *result, *finished;
 
 	(void)snprintf(path, sizeof(path), "%s/reports/last-reconcile.json",
 		       state_dir);
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		fprintf(out, "last reconcile:  never (%s)\n", path);
+		ft_clean_print(out, "last reconcile:  never (%s)", path);
 		return;
 	}
 	result = json_string_value(json_object_get(root, "result"));
 	finished = json_string_value(json_object_get(root, "finished"));
-	fprintf(out, "last reconcile:  %s, %s:", finished ? finished : "?",
-		result ? result : "?");
-	counts = json_object_get(root, "counts");
-	json_object_foreach(counts, key, v)
-	{
-		if (strcmp(key, "none") != 0 && strcmp(key, "skip") != 0 &&
-		    json_integer_value(v) > 0) {
-			fprintf(out, "%s %lld %s", sep,
-				(long long)json_integer_value(v), key);
-			sep = ",";
-		}
-	}
-	fprintf(out, "%s (%s)\n", *sep ? "" : " nothing to change", path);
+	counts_text(json_object_get(root, "counts"), counts, sizeof(counts));
+	/* every field is the file's: the one cleaner shows them */
+	ft_clean_print(out, "last reconcile:  %s, %s:%s (%s)",
+		       finished ? finished : "?", result ? result : "?",
+		       counts[0] ? counts : " nothing to change", path);
 	json_decref(root);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "ft_clean.h"
 #include "ft_err.h"
 #include "ft_util.h"
 #include "state.h"
@@ -347,47 +348,6 @@ queue_remove(struct queue *q, const char *user)
 	return FT_OK;
 }
 
-/* Length of the text character at p (NUL-terminated), 0 when not one. */
-static size_t
-text_char_len(const char *p)
-{
-	size_t n;
-
-	for (n = 1; n <= 4; n++) {
-		if (p[n - 1] == '\0')
-			return 0;
-		if (ft_proto_value_ok(p, n) == FT_OK)
-			return n;
-	}
-	return 0;
-}
-
-/* Copy in to out as a codec value of at most max bytes; returns length. */
-static size_t
-sanitize_value(const char *in, char *out, size_t max)
-{
-	size_t i = 0, o = 0;
-
-	while (in[i] != '\0') {
-		size_t n = text_char_len(in + i);
-		unsigned char c = (unsigned char)in[i];
-
-		if (n == 0) {
-			if (o + 1 > max)
-				break;
-			out[o++] = (c < 0x20 || c == 0x7f) ? ' ' : '?';
-			i++;
-			continue;
-		}
-		if (o + n > max)
-			break;
-		memcpy(out + o, in + i, n);
-		o += n;
-		i += n;
-	}
-	return o;
-}
-
 /* Append "error=<reason>\n" within room bytes; returns the bytes added. */
 static size_t
 append_error(char *dst, size_t room, const char *reason)
@@ -400,9 +360,15 @@ append_error(char *dst, size_t room, const char *reason)
 	max = room - klen - 1;
 	if (max > FT_PROTO_VALUE_MAX)
 		max = FT_PROTO_VALUE_MAX;
-	vlen = sanitize_value(reason != NULL ? reason : "", dst + klen, max);
+	/*
+	 * The one cleaner makes a codec value (UTF-8, no control character)
+	 * of at most max bytes, as the file needs, and it escapes the bidi
+	 * overrides the codec would take, for whoever reads the file.
+	 */
+	vlen = ft_clean(dst + klen, max + 1, reason ? reason : "",
+			reason ? strlen(reason) : 0);
 	if (vlen == 0)
-		vlen = sanitize_value("unknown", dst + klen, max);
+		vlen = ft_clean(dst + klen, max + 1, "unknown", 7);
 	memcpy(dst, ERROR_KEY, klen);
 	dst[klen + vlen] = '\n';
 	return klen + vlen + 1;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,10 +17,33 @@
 
 #define LAST_GOOD "last-good.json"
 
+/*
+ * s as a JSON string, NULL as null.  Text that is not UTF-8 (the bytes of
+ * a server's answer in an error message) goes through the one cleaner
+ * first, since a JSON string must be UTF-8: jansson would refuse it, and
+ * the action or section holding it would be missing from the report.
+ */
 static json_t *
-str_or_null(const char *s)
+json_text(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	size_t len;
+	char *clean;
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	len = strlen(s);
+	if (ft_utf8_valid(s, len))
+		return json_stringn(s, len);
+	if (len > (SIZE_MAX - 1) / FT_CLEAN_GROWTH)
+		return NULL;
+	clean = malloc(FT_CLEAN_CAP(len));
+	if (clean == NULL)
+		return NULL;
+	(void)ft_clean(clean, FT_CLEAN_CAP(len), s, len);
+	j = json_string(clean);
+	free(clean);
+	return j;
 }
 
 static json_t *
@@ -31,10 +55,10 @@ guards_json(const struct plan_recon *p)
 	for (i = 0; a && i < GUARD_COUNT; i++) {
 		const struct plan_guard *g = &p->guard[i];
 
-		json_array_append_new(a, json_pack("{s:s?, s:b, s:b, s:s}",
-						   "name", g->name, "ok", g->ok,
-						   "forceable", g->forceable,
-						   "detail", g->detail));
+		json_array_append_new(
+			a, json_pack("{s:s?, s:b, s:b, s:o}", "name", g->name,
+				     "ok", g->ok, "forceable", g->forceable,
+				     "detail", json_text(g->detail)));
 	}
 	return a;
 }
@@ -58,10 +82,12 @@ action_json(const struct report *r, size_t i)
 	const struct ft_user *u = a->ldap ? a->ldap : a->ftrack;
 	json_t *o;
 
-	o = json_pack("{s:s, s:s?, s:s?, s:s?, s:s}", "action",
-		      plan_kind_name(a->kind), "user", u ? u->username : NULL,
-		      "id", a->ftrack ? a->ftrack->id : NULL, "dn",
-		      a->ldap ? a->ldap->dn : NULL, "reason", a->reason);
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o}", "action",
+		      plan_kind_name(a->kind), "user",
+		      json_text(u ? u->username : NULL), "id",
+		      json_text(a->ftrack ? a->ftrack->id : NULL), "dn",
+		      json_text(a->ldap ? a->ldap->dn : NULL), "reason",
+		      json_text(a->reason));
 	if (o != NULL && r->codes != NULL) {
 		json_object_set_new(o, "ok",
 				    json_boolean(r->codes[i] == FT_OK));
@@ -69,7 +95,7 @@ action_json(const struct report *r, size_t i)
 			o, "error",
 			r->codes[i] == FT_OK
 				? json_null()
-				: str_or_null(
+				: json_text(
 					  r->messages[i]
 						  ? r->messages[i]
 						  : ft_strerror(r->codes[i])));
@@ -95,9 +121,10 @@ skipped_json(const struct report *r)
 	size_t i;
 
 	for (i = 0; a && i < r->nskipped; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s}", "dn",
-						   r->skipped[i].dn, "reason",
-						   r->skipped[i].reason));
+		json_array_append_new(
+			a, json_pack("{s:o, s:o}", "dn",
+				     json_text(r->skipped[i].dn), "reason",
+				     json_text(r->skipped[i].reason)));
 	return a;
 }
 
@@ -113,13 +140,14 @@ report_json(const struct report *r)
 
 	if (o == NULL)
 		return NULL;
-	json_object_set_new(o, "ldap",
-			    json_pack("{s:I, s:I, s:I, s:I, s:s}", "entries",
-				      (json_int_t)r->ldap_entries, "disabled",
-				      (json_int_t)r->ldap_disabled, "skipped",
-				      (json_int_t)r->ldap_skipped, "pages",
-				      (json_int_t)r->ldap_pages, "error",
-				      r->ldap_error ? r->ldap_error : ""));
+	json_object_set_new(
+		o, "ldap",
+		json_pack("{s:I, s:I, s:I, s:I, s:o}", "entries",
+			  (json_int_t)r->ldap_entries, "disabled",
+			  (json_int_t)r->ldap_disabled, "skipped",
+			  (json_int_t)r->ldap_skipped, "pages",
+			  (json_int_t)r->ldap_pages, "error",
+			  json_text(r->ldap_error ? r->ldap_error : "")));
 	json_object_set_new(o, "ftrack",
 			    json_pack("{s:I, s:I, s:I}", "users",
 				      (json_int_t)r->ftrack_users, "requests",
@@ -139,7 +167,7 @@ report_json(const struct report *r)
  * o (consumed) as JSON text that is plain printable ASCII: jansson
  * escapes the controls and, with JSON_ENSURE_ASCII, every non-ASCII
  * character (C1 controls, bidi overrides) as \uXXXX; DEL, which it
- * leaves raw, becomes \u007f here.  The same values decode, and the text
+ * leaves raw, becomes \u007F here.  The same values decode, and the text
  * is safe on a terminal: `reconcile --json`, or a report read with cat.
  * NULL on OOM; the caller frees.
  */
@@ -167,7 +195,7 @@ dump_ascii(json_t *o)
 			out[j++] = text[i];
 			continue;
 		}
-		memcpy(out + j, "\\u007f", 6);
+		memcpy(out + j, "\\u007F", 6);
 		j += 6;
 	}
 	if (out != NULL)

@@ -26,7 +26,6 @@
 #include "timing.h"
 
 #define DIR_FLAGS      (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-#define FILE_FLAGS     (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 #define FAILED_DIR     "failed"
 #define DAMAGED_SUFFIX ".damaged"
 #define ERROR_KEY      "error="
@@ -177,72 +176,39 @@ why_errno(char *why, const char *what, int err)
 		       strerror_r(err, tmp, sizeof(tmp)));
 }
 
-static int
-read_upto(int fd, char *buf, size_t cap, size_t *ret_len)
-{
-	size_t len = 0;
-
-	while (len < cap) {
-		ssize_t n = read(fd, buf + len, cap - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return FT_E_IO;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*ret_len = len;
-	return FT_OK;
-}
-
-/* stat and read an open spool file; FT_E_PROTO with why when unfit. */
-static int
-read_open_file(int fd, char *buf, size_t *ret_len, char *why)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		goto fail;
-	if (!S_ISREG(st.st_mode)) {
-		(void)snprintf(why, WHY_MAX, "not a regular file");
-		return FT_E_PROTO;
-	}
-	if (st.st_size > FT_PROTO_MAX) {
-		(void)snprintf(why, WHY_MAX, "larger than %d bytes",
-			       FT_PROTO_MAX);
-		return FT_E_PROTO;
-	}
-	if (read_upto(fd, buf, FT_PROTO_MAX + 1, ret_len) == FT_OK)
-		return FT_OK;
-fail:
-	why_errno(why, "unreadable", errno);
-	return FT_E_PROTO;
-}
-
 /*
- * Read a spool file (at most FT_PROTO_MAX + 1 bytes into buf) without
- * following a symlink or waiting on a FIFO.  Returns FT_OK, FT_E_NOTFOUND
- * (gone), or FT_E_PROTO with the reason in why (WHY_MAX bytes).
+ * Read a spool file (at most FT_PROTO_MAX + 1 bytes into buf) on the state
+ * folder's terms (state_open_file: no symlink, no waiting on a FIFO, a
+ * regular file, size-capped).  Returns FT_OK, FT_E_NOTFOUND (gone), or
+ * FT_E_PROTO with the reason in why (WHY_MAX bytes).
  */
 static int
 read_spool_file(int dirfd, const char *name, char *buf, size_t *ret_len,
 		char *why)
 {
-	int fd, r;
+	const char *words = NULL;
+	size_t size = 0;
+	int fd = -1, r;
 
-	fd = openat(dirfd, name, FILE_FLAGS);
-	if (fd < 0 && errno == ENOENT)
-		return FT_E_NOTFOUND;
-	if (fd < 0) {
-		why_errno(why, errno == ELOOP ? "symbolic link" : "unreadable",
-			  errno);
+	r = state_open_file(dirfd, name, FT_PROTO_MAX, &fd, &size, &words);
+	if (r == FT_E_NOTFOUND)
+		return r;
+	if (r == FT_E_TOOBIG) {
+		(void)snprintf(why, WHY_MAX, "larger than %d bytes",
+			       FT_PROTO_MAX);
 		return FT_E_PROTO;
 	}
-	r = read_open_file(fd, buf, ret_len, why);
+	if (r == FT_E_IO)
+		why_errno(why, words, errno);
+	else if (r < 0)
+		(void)snprintf(why, WHY_MAX, "%s", words);
+	if (r < 0)
+		return FT_E_PROTO;
+	r = state_read_fd(fd, buf, FT_PROTO_MAX + 1, ret_len);
+	if (r < 0)
+		why_errno(why, "unreadable", errno);
 	(void)close(fd);
-	return r;
+	return r < 0 ? FT_E_PROTO : FT_OK;
 }
 
 /* Why len bytes of buf are not a good event of user; NULL when they are. */

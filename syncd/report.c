@@ -14,8 +14,48 @@
 #include "ft_clean.h"
 #include "ft_err.h"
 #include "ft_util.h"
+#include "state.h"
 
-#define LAST_GOOD "last-good.json"
+#define LAST_GOOD      "last-good.json"
+#define LAST_RECONCILE "last-reconcile.json"
+
+/*
+ * The most a report or last-good.json may hold to be read back (the state
+ * folder's rule: state files are size-capped).  A report is about 300
+ * bytes an action: 64 MiB is some 200,000 changes in one run.
+ */
+#define REPORT_READ_MAX    ((size_t)64 << 20)
+#define LAST_GOOD_READ_MAX ((size_t)4096)
+
+/*
+ * Read the JSON state file name of dirfd with the one reader (state.c: no
+ * symlink, no waiting on a FIFO, a regular file, at most max bytes) and
+ * parse it into *ret (the caller decrefs).  Returns FT_OK, FT_E_PROTO (not
+ * JSON, duplicate keys), or state_read_file()'s code and words in *ret_why.
+ */
+static int
+read_json(int dirfd, const char *name, size_t max, json_t **ret,
+	  const char **ret_why)
+{
+	json_error_t jerr;
+	char *text = NULL;
+	size_t len = 0;
+	json_t *o;
+	int r;
+
+	r = state_read_file(dirfd, name, max, &text, &len, ret_why);
+	if (r < 0)
+		return r;
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
+	if (o == NULL) {
+		if (ret_why != NULL)
+			*ret_why = "not JSON";
+		return FT_E_PROTO;
+	}
+	*ret = o;
+	return FT_OK;
+}
 
 /*
  * s as a JSON string, NULL as null.  Text that is not UTF-8 (the bytes of
@@ -241,16 +281,15 @@ report_print_json(const struct report *r, FILE *out)
 int
 report_last_good_read(int dirfd, unsigned long *ret_n)
 {
-	json_error_t jerr;
-	json_t *o, *v;
-	int fd;
+	json_t *o = NULL, *v;
+	int r;
 
 	*ret_n = 0;
-	fd = openat(dirfd, LAST_GOOD, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? FT_OK : FT_E_PROTO;
-	o = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
-	(void)close(fd);
+	r = read_json(dirfd, LAST_GOOD, LAST_GOOD_READ_MAX, &o, NULL);
+	if (r == FT_E_NOTFOUND)
+		return FT_OK;
+	if (r < 0)
+		return FT_E_PROTO;
 	v = json_object_get(o, "population");
 	if (!json_is_integer(v) || json_integer_value(v) < 0) {
 		json_decref(o);
@@ -307,17 +346,15 @@ int
 report_read_summary(int reports_dirfd, struct report_summary *ret)
 {
 	struct report_summary sum;
-	json_error_t jerr;
 	const char *result, *mode;
-	json_t *o;
-	int fd;
+	json_t *o = NULL;
+	int r;
 
-	fd = openat(reports_dirfd, "last-reconcile.json",
-		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? FT_E_NOTFOUND : FT_E_PROTO;
-	o = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
-	(void)close(fd);
+	r = read_json(reports_dirfd, LAST_RECONCILE, REPORT_READ_MAX, &o, NULL);
+	if (r == FT_E_NOTFOUND)
+		return r;
+	if (r < 0)
+		return FT_E_PROTO;
 	memset(&sum, 0, sizeof(sum));
 	result = json_string_value(json_object_get(o, "result"));
 	mode = json_string_value(json_object_get(o, "mode"));
@@ -363,19 +400,56 @@ counts_text(json_t *counts, char *buf, size_t cap)
 	buf[used] = '\0';
 }
 
+/*
+ * Open state_dir/reports (never through a symlink) for the status line;
+ * -1 when there is none (errno ENOENT) or it cannot be opened.
+ */
+static int
+open_reports(const char *state_dir)
+{
+	int sfd, rfd, saved;
+
+	sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0)
+		return -1;
+	rfd = openat(sfd, "reports",
+		     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	saved = errno;
+	(void)close(sfd);
+	errno = saved;
+	return rfd;
+}
+
 void
 report_print_status(const char *state_dir, FILE *out)
 {
 	char path[4096], counts[1024];
-	json_error_t jerr;
-	json_t *root;
-	const char *result, *finished;
+	const char *result, *finished, *why = "unreadable";
+	json_t *root = NULL;
+	int rfd, r;
 
-	(void)snprintf(path, sizeof(path), "%s/reports/last-reconcile.json",
+	(void)snprintf(path, sizeof(path), "%s/reports/" LAST_RECONCILE,
 		       state_dir);
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
+	rfd = open_reports(state_dir);
+	r = rfd < 0 ? (errno == ENOENT ? FT_E_NOTFOUND : FT_E_IO)
+		    : read_json(rfd, LAST_RECONCILE, REPORT_READ_MAX, &root,
+				&why);
+	if (rfd >= 0)
+		(void)close(rfd);
+	if (r == FT_E_NOTFOUND || r == FT_E_PROTO) {
 		ft_clean_print(out, "last reconcile:  never (%s)", path);
+		return;
+	}
+	if (r == FT_E_TOOBIG && strcmp(why, "too large") == 0) {
+		ft_clean_print(out,
+			       "last reconcile:  unreadable: larger than %zu "
+			       "bytes (%s)",
+			       REPORT_READ_MAX, path);
+		return;
+	}
+	if (r < 0) {
+		ft_clean_print(out, "last reconcile:  unreadable: %s (%s)",
+			       r == FT_E_IO ? strerror(errno) : why, path);
 		return;
 	}
 	result = json_string_value(json_object_get(root, "result"));

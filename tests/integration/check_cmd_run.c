@@ -74,6 +74,29 @@ START_TEST(test_login_creates)
 
 END_TEST
 
+/*
+ * A named pipe in place of reports/last-reconcile.json: the daemon reads
+ * the report at start (for its metrics) with the one state-file reader,
+ * which does not wait for a writer, so logins are still served.  (Before,
+ * the open blocked the main loop for good.)
+ */
+START_TEST(test_report_fifo_logins_served)
+{
+	static const char *const status[] = {"status", NULL};
+	char path[PATH_MAX];
+
+	h_fx_config(NULL);
+	ck_assert_int_eq(h_fx_run_cmd(status, "status.out"), 0); /* folders */
+	H_FMT(path, "%s/reports/last-reconcile.json", h_fx.state);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	h_fx_daemon_start();
+	h_fx_login("alice");
+	h_fx_wait_provisioned("alice");
+	h_fx_daemon_stop();
+}
+
+END_TEST
+
 /* multi has two mail and two givenName values: the first ones count. */
 START_TEST(test_login_multi_valued)
 {
@@ -766,6 +789,7 @@ cmd_run_suite(void)
 				    h_fx_servers_teardown);
 	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
 	tcase_add_test(tc, test_login_creates);
+	tcase_add_test(tc, test_report_fifo_logins_served);
 	tcase_add_test(tc, test_login_multi_valued);
 	tcase_add_test(tc, test_cooldown);
 	tcase_add_test(tc, test_cooldown_zero);

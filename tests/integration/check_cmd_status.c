@@ -140,6 +140,66 @@ START_TEST(test_status_report_fields_escaped)
 
 END_TEST
 
+/*
+ * A named pipe in place of the report: `status` must not wait for a
+ * writer.  Run with a bound (10 s); killed at the bound is a failure.
+ */
+START_TEST(test_status_report_fifo)
+{
+	static const char *const args[] = {"status", NULL};
+	char path[PATH_MAX], out[PATH_MAX];
+	int st = 0;
+
+	status_world(path, sizeof(path));
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	H_FMT(out, "%s/status-fifo.out", h_fx.dir);
+	ck_assert_msg(
+		h_daemon_run(h_fx.conf, args, out, 10000, &st) == FT_OK,
+		"`status` still ran after 10 s with a FIFO as the report");
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert_int_eq(h_fx_out_count("status-fifo.out",
+					"last reconcile:  unreadable: "
+					"not a regular file ("),
+			 1);
+}
+
+END_TEST
+
+/* A symlink in place of the report is not followed; a file over the size
+ * cap is not read. */
+START_TEST(test_status_report_link_and_size)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+
+	status_world(path, sizeof(path));
+	H_FMT(target, "%s/elsewhere.json", h_fx.dir);
+	ck_assert_int_eq(h_write_file(target,
+				      "{\"mode\": \"apply\", \"result\": "
+				      "\"linked\", \"finished\": "
+				      "\"2026-01-01T00:00:00Z\"}\n",
+				      0600),
+			 FT_OK);
+	ck_assert_int_eq(symlink(target, path), 0);
+	ck_assert_int_eq(h_fx_run_cmd(status_args, "status-link.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("status-link.out", "linked"), 0);
+	ck_assert_int_eq(h_fx_out_count("status-link.out",
+					"last reconcile:  unreadable: "
+					"a symbolic link ("),
+			 1);
+	/* 1 TiB, sparse: refused by its size, never read */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(h_write_file(path, "{}", 0600), FT_OK);
+	ck_assert_int_eq(truncate(path, 1LL << 40), 0);
+	ck_assert_int_eq(h_fx_run_cmd(status_args, "status-big.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("status-big.out",
+					"last reconcile:  unreadable: "
+					"larger than "),
+			 1);
+}
+
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
@@ -154,6 +214,8 @@ cmd_status_suite(void)
 	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
 	tcase_add_test(tc, test_unmappable_data);
 	tcase_add_test(tc, test_status_report_fields_escaped);
+	tcase_add_test(tc, test_status_report_fifo);
+	tcase_add_test(tc, test_status_report_link_and_size);
 	suite_add_tcase(s, tc);
 	return s;
 }

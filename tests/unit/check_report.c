@@ -600,6 +600,35 @@ START_TEST(test_summary_minimal_and_symlink)
 
 END_TEST
 
+/*
+ * A FIFO in place of the report or of last-good.json is refused at once
+ * (before, the daemon's main loop and the reconcile waited for a writer);
+ * a file over the cap is not read.
+ */
+START_TEST(test_read_fifo_and_cap)
+{
+	struct report_summary sum;
+	char path[512];
+	unsigned long n = 99;
+
+	H_FMT(path, "%s/reports/last-reconcile.json", state);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(report_read_summary(reports_fd, &sum), FT_E_PROTO);
+	H_FMT(path, "%s/last-good.json", state);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_E_PROTO);
+	ck_assert_uint_eq(n, 0);
+	/* a last-good.json of 1 MiB (sparse): over its 4 KiB cap */
+	ck_assert_int_eq(unlink(path), 0);
+	put("last-good.json", "{\"population\": 12}");
+	ck_assert_int_eq(truncate(path, 1 << 20), 0);
+	n = 99;
+	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_E_PROTO);
+	ck_assert_uint_eq(n, 0);
+}
+
+END_TEST
+
 /* ---- last-good.json ---------------------------------------------------- */
 
 static const unsigned long good_ns[] = {0, 1, 15, 100000, 4294967296UL};
@@ -793,6 +822,7 @@ report_suite(void)
 
 	tcase_add_checked_fixture(tr, setup, teardown);
 	tcase_add_test(tr, test_summary_of_written);
+	tcase_add_test(tr, test_read_fifo_and_cap);
 	tcase_add_loop_test(
 		tr, test_summary_flags, 0,
 		(int)(sizeof(result_cases) / sizeof(result_cases[0])));

@@ -4,6 +4,8 @@
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +13,27 @@
 #include "config.h"
 #include "ft_clean.h"
 #include "log.h"
+
+int
+cmd_no_core_dumps(const char **ret_what)
+{
+	struct rlimit rl;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		*ret_what = "prctl(PR_SET_DUMPABLE)";
+		return -1;
+	}
+	if (getrlimit(RLIMIT_CORE, &rl) == 0 && rl.rlim_cur == 0 &&
+	    rl.rlim_max == 0)
+		return 0; /* LimitCORE=0 in the unit, whose filter has no
+			     setrlimit */
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_CORE, &rl) < 0) {
+		*ret_what = "setrlimit(RLIMIT_CORE)";
+		return -1;
+	}
+	return 0;
+}
 
 int
 cmd_become_daemon_user(const struct config *cfg)
@@ -37,8 +60,13 @@ int
 cmd_open(const char *path, bool log_stderr, struct config **ret)
 {
 	struct config *cfg = NULL;
+	const char *what = NULL;
 	char err[1024];
+	int dumps, dumps_errno;
 
+	/* before the secrets are read, and again once the uid changed */
+	dumps = cmd_no_core_dumps(&what);
+	dumps_errno = errno;
 	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
 		ft_clean_print(stderr, "ftrack-syncd: %s", err);
 		return EXIT_USAGE;
@@ -50,6 +78,13 @@ cmd_open(const char *path, bool log_stderr, struct config **ret)
 		config_free(cfg);
 		return EXIT_ERRORS;
 	}
+	if (dumps == 0 && cmd_no_core_dumps(&what) < 0) {
+		dumps = -1;
+		dumps_errno = errno;
+	}
+	if (dumps < 0)
+		log_warn("unable to turn core dumps off (%s): %s", what,
+			 strerror(dumps_errno));
 	*ret = cfg;
 	return EXIT_OK;
 }

@@ -53,20 +53,36 @@ piece_code_point(struct piece *pc, unsigned cp)
 	pc->len = 6;
 }
 
+/* The letter of the short escapes \\ \t \n \r; '\0' for any other byte. */
+static char
+short_escape(unsigned char c)
+{
+	switch (c) {
+	case '\\':
+		return '\\';
+	case '\t':
+		return 't';
+	case '\n':
+		return 'n';
+	case '\r':
+		return 'r';
+	default:
+		return '\0';
+	}
+}
+
 /* The piece for the character at in (left > 0 bytes); returns the input
  * bytes it stands for. */
 static size_t
 next_piece(const char *in, size_t left, struct piece *pc)
 {
 	unsigned char c = (unsigned char)in[0];
+	char letter = short_escape(c);
 	unsigned cp = 0;
 	size_t n;
 
-	if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
-		piece_short(pc, c == '\\'   ? '\\'
-				: c == '\t' ? 't'
-				: c == '\n' ? 'n'
-					    : 'r');
+	if (letter != '\0') {
+		piece_short(pc, letter);
 		return 1;
 	}
 	n = ft_utf8_next(in, left, &cp);

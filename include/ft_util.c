@@ -53,15 +53,20 @@ ft_parse_bool(const char *s, bool *ret)
 	return FT_E_INVAL;
 }
 
-/* Length of the UTF-8 sequence at p (left bytes), or 0 when invalid. */
-static size_t
-utf8_seq(const unsigned char *p, size_t left)
+size_t
+ft_utf8_next(const char *s, size_t left, unsigned *ret_cp)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	unsigned int cp;
 	size_t n, i;
 
-	if (p[0] < 0x80)
-		return 1;
+	if (left == 0)
+		return 0;
+	if (p[0] < 0x80) {
+		n = 1;
+		cp = p[0];
+		goto out;
+	}
 	if (p[0] >= 0xc2 && p[0] <= 0xdf)
 		n = 2;
 	else if (p[0] >= 0xe0 && p[0] <= 0xef)
@@ -81,17 +86,19 @@ utf8_seq(const unsigned char *p, size_t left)
 	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
 	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
+out:
+	if (ret_cp != NULL)
+		*ret_cp = cp;
 	return n;
 }
 
 bool
 ft_utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 
 	while (i < len) {
-		size_t n = utf8_seq(p + i, len - i);
+		size_t n = ft_utf8_next(s + i, len - i, NULL);
 
 		if (n == 0)
 			return false;

@@ -30,6 +30,13 @@ FT_MUST_USE int ft_parse_bool(const char *s, bool *ret);
 bool ft_utf8_valid(const char *s, size_t len);
 
 /*
+ * The length (1 to 4) of the valid UTF-8 character that starts s (left
+ * bytes readable), its code point in *ret_cp when not NULL; 0 when s does
+ * not start a valid one (or left is 0), *ret_cp then untouched.
+ */
+size_t ft_utf8_next(const char *s, size_t left, unsigned *ret_cp);
+
+/*
  * Hex-encode len bytes of in (lowercase) into out of capacity cap,
  * NUL-terminated.  Returns FT_OK or FT_E_TOOBIG.
  */

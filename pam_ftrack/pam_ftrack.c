@@ -6,7 +6,9 @@
  * Each pam_sm_* call parses its arguments, builds the event from PAM
  * items, sends it to the daemon's socket and, as root, falls back to the
  * spool folder.  It logs at most one line per call about the event (plus
- * one LOG_ERR per bad argument), only through pam_syslog.  No static
+ * one LOG_ERR per bad argument), only through pam_syslog, every line
+ * through the one cleaner (ft_clean.h: a user name with a bidi override
+ * or an escape is logged escaped).  No static
  * mutable state, no allocation, no fd left open; thread-safe.
  *
  * The answer does not depend on what happened to the event: the session
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "ft_attrs.h"
+#include "ft_clean.h"
 #include "ft_err.h"
 #include "ft_proto.h"
 #include "pft_args.h"
@@ -35,6 +38,7 @@ static void FT_PRINTF(4, 5)
 	pft_log(pam_handle_t *pamh, const struct pft_args *a, int prio,
 		const char *fmt, ...)
 {
+	char line[FT_CLEAN_LINE_OUT];
 	va_list ap;
 
 	if (prio == LOG_DEBUG && !a->debug)
@@ -42,8 +46,9 @@ static void FT_PRINTF(4, 5)
 	if (a->quiet && prio > LOG_ERR)
 		return;
 	va_start(ap, fmt);
-	pam_vsyslog(pamh, prio, fmt, ap);
+	(void)ft_clean_vfmt(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	pam_syslog(pamh, prio, "%s", line);
 }
 
 /* Copy an optional PAM item into dst when it may travel in an event. */

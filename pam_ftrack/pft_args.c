@@ -9,12 +9,24 @@
 #include <sys/un.h>
 #include <syslog.h>
 
+#include "ft_clean.h"
 #include "ft_err.h"
 #include "ft_proto.h"
 #include "ft_util.h"
 
 #define PFT_DEFAULT_SKIP        "root"
 #define PFT_DEFAULT_DAEMON_USER "ftrack-syncd"
+
+/* Say that arg is refused (cleaned, as every line the module logs). */
+static void
+log_bad_arg(const pam_handle_t *pamh, const char *arg)
+{
+	char shown[FT_CLEAN_CAP(64)];
+
+	pam_syslog(pamh, LOG_ERR,
+		   "unable to use argument '%s': unknown or bad value, ignored",
+		   ft_clean_str(shown, sizeof(shown), arg));
+}
 
 /* An absolute path shorter than max bytes. */
 static bool
@@ -81,10 +93,7 @@ pft_args_parse(const pam_handle_t *pamh, int argc, const char **argv,
 		else if (strcmp(arg, "quiet") == 0)
 			a.quiet = true;
 		else if (strchr(arg, '=') == NULL || !apply_value(&a, arg))
-			pam_syslog(
-				pamh, LOG_ERR,
-				"unable to use argument '%s': unknown or bad value, ignored",
-				arg);
+			log_bad_arg(pamh, arg);
 	}
 	*ret_args = a;
 }

@@ -4,12 +4,36 @@
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "config.h"
+#include "ft_clean.h"
 #include "log.h"
+
+int
+cmd_no_core_dumps(const char **ret_what)
+{
+	struct rlimit rl;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		*ret_what = "prctl(PR_SET_DUMPABLE)";
+		return -1;
+	}
+	if (getrlimit(RLIMIT_CORE, &rl) == 0 && rl.rlim_cur == 0 &&
+	    rl.rlim_max == 0)
+		return 0; /* LimitCORE=0 in the unit, whose filter has no
+			     setrlimit */
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_CORE, &rl) < 0) {
+		*ret_what = "setrlimit(RLIMIT_CORE)";
+		return -1;
+	}
+	return 0;
+}
 
 int
 cmd_become_daemon_user(const struct config *cfg)
@@ -21,9 +45,10 @@ cmd_become_daemon_user(const struct config *cfg)
 		return 0;
 	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 ||
 	    setuid(st.st_uid) < 0) {
-		fprintf(stderr,
-			"ftrack-syncd: unable to become uid %u, the owner of "
-			"'%s': %s\n",
+		ft_clean_print(
+			stderr,
+			"ftrack-syncd: unable to become uid %u, the owner "
+			"of '%s': %s",
 			(unsigned)st.st_uid, cfg->daemon.state_dir,
 			strerror(errno));
 		return -1;
@@ -35,10 +60,15 @@ int
 cmd_open(const char *path, bool log_stderr, struct config **ret)
 {
 	struct config *cfg = NULL;
+	const char *what = NULL;
 	char err[1024];
+	int dumps, dumps_errno;
 
+	/* before the secrets are read, and again once the uid changed */
+	dumps = cmd_no_core_dumps(&what);
+	dumps_errno = errno;
 	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ftrack-syncd: %s\n", err);
+		ft_clean_print(stderr, "ftrack-syncd: %s", err);
 		return EXIT_USAGE;
 	}
 	log_init("ftrack-syncd",
@@ -48,6 +78,13 @@ cmd_open(const char *path, bool log_stderr, struct config **ret)
 		config_free(cfg);
 		return EXIT_ERRORS;
 	}
+	if (dumps == 0 && cmd_no_core_dumps(&what) < 0) {
+		dumps = -1;
+		dumps_errno = errno;
+	}
+	if (dumps < 0)
+		log_warn("unable to turn core dumps off (%s): %s", what,
+			 strerror(dumps_errno));
 	*ret = cfg;
 	return EXIT_OK;
 }
@@ -57,7 +94,8 @@ cmd_open_noargs(int argc, char **argv, const char *path, bool log_stderr,
 		struct config **ret)
 {
 	if (argc > 1) {
-		fprintf(stderr, "usage: ftrack-syncd [-c FILE] %s\n", argv[0]);
+		ft_clean_print(stderr, "usage: ftrack-syncd [-c FILE] %s",
+			       argv[0]);
 		return EXIT_USAGE;
 	}
 	return cmd_open(path, log_stderr, ret);

@@ -32,9 +32,27 @@ enum exit_code {
 int cmd_become_daemon_user(const struct config *cfg);
 
 /*
- * The prologue of every command: load the config at path (printing a
- * file:line error), start the log (on stderr when log_stderr, else where
- * [daemon] log_target says), then cmd_become_daemon_user().  On EXIT_OK
+ * No core dump of this process: the secrets are in its memory once the
+ * config is read, and libcurl and libldap keep copies in buffers we cannot
+ * wipe.  Both knobs, as each covers what the other does not:
+ * PR_SET_DUMPABLE 0 stops a dump whatever RLIMIT_CORE or a core_pattern
+ * pipe says (unless fs.suid_dumpable is 2), and closes /proc/PID/mem,
+ * environ and ptrace(2) to other processes of the same uid (only
+ * CAP_SYS_PTRACE passes); the kernel resets it on a uid change and on
+ * execve.  RLIMIT_CORE 0, soft and hard, is kept across execve (the
+ * reconcile child) and tells a pipe such as systemd-coredump to store
+ * nothing; when it is 0 already (LimitCORE=0 in the units, whose system
+ * call filter refuses setrlimit) it is left alone.  Returns 0, or -1 with
+ * the call that failed in *ret_what (errno set).
+ */
+int cmd_no_core_dumps(const char **ret_what);
+
+/*
+ * The prologue of every command: core dumps off (cmd_no_core_dumps, before
+ * the config and its secrets are read, and again after the account
+ * change; a failure is logged as a warning), load the config at path
+ * (printing a file:line error), start the log (on stderr when log_stderr,
+ * else where [daemon] log_target says), then cmd_become_daemon_user().  On EXIT_OK
  * *ret is the config, freed by the caller with config_free(); otherwise
  * EXIT_USAGE (bad config) or EXIT_ERRORS (could not change account).
  */

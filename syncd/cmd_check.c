@@ -4,6 +4,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "ft_clean.h"
 #include "ft_err.h"
 #include "ftrack_api.h"
 #include "ldap_src.h"
@@ -20,12 +21,12 @@ check_ldap(const struct config *cfg)
 		r = ldap_src_connect(src, err, sizeof(err));
 	ldap_src_free(src);
 	if (r < 0) {
-		printf("ldap:    FAILED: %s\n", err);
+		ft_clean_print(stdout, "ldap:    FAILED: %s", err);
 		return false;
 	}
-	printf("ldap:    ok: %s, bound %s%s\n", cfg->ldap.uri,
-	       cfg->ldap.bind_dn ? "as " : "anonymously",
-	       cfg->ldap.bind_dn ? cfg->ldap.bind_dn : "");
+	ft_clean_print(stdout, "ldap:    ok: %s, bound %s%s", cfg->ldap.uri,
+		       cfg->ldap.bind_dn ? "as " : "anonymously",
+		       cfg->ldap.bind_dn ? cfg->ldap.bind_dn : "");
 	return true;
 }
 
@@ -45,11 +46,12 @@ check_ftrack(const struct config *cfg)
 	}
 	ftrack_client_free(c);
 	if (r < 0) {
-		printf("ftrack:  FAILED: %s (%s)\n", err, ft_strerror(r));
+		ft_clean_print(stdout, "ftrack:  FAILED: %s (%s)", err,
+			       ft_strerror(r));
 		return false;
 	}
-	printf("ftrack:  ok: %s, version %s, as '%s'\n", cfg->ftrack.server,
-	       version, cfg->ftrack.api_user);
+	ft_clean_print(stdout, "ftrack:  ok: %s, version %s, as '%s'",
+		       cfg->ftrack.server, version, cfg->ftrack.api_user);
 	return true;
 }
 
@@ -57,7 +59,7 @@ static void
 print_warning(void *ctx, const char *line)
 {
 	(void)ctx;
-	printf("warning: %s\n", line);
+	ft_clean_print(stdout, "warning: %s", line);
 }
 
 int
@@ -70,7 +72,7 @@ cmd_check(int argc, char **argv, const char *config_path)
 	code = cmd_open_noargs(argc, argv, config_path, true, &cfg);
 	if (code != EXIT_OK)
 		return code;
-	printf("config:  ok: %s\n", cfg->path);
+	ft_clean_print(stdout, "config:  ok: %s", cfg->path);
 	config_warnings(cfg, print_warning, NULL);
 	ok = check_ldap(cfg);
 	ok = check_ftrack(cfg) && ok;

@@ -19,6 +19,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "ft_clean.h"
 #include "ft_err.h"
 #include "ftrack_api.h"
 #include "ldap_src.h"
@@ -174,29 +175,36 @@ user_of(const struct plan_action *a)
 	return u && u->username ? u->username : "?";
 }
 
+/* The plan, one line per action; every line through the one cleaner
+ * (ftrack usernames, DNs and reasons are data from outside). */
 static void
 print_table(const struct run *run)
 {
 	const struct plan_recon *p = &run->plan;
 	size_t i;
 
-	printf("ftrack-syncd reconcile (%s%s): %lu LDAP entries (%lu "
-	       "disabled, %lu skipped), %lu ftrack users\n",
-	       run->rep.mode, run->force ? ", forced" : "",
-	       run->rep.ldap_entries, run->rep.ldap_disabled,
-	       run->rep.ldap_skipped, run->rep.ftrack_users);
-	if (p->n > 0)
-		printf("\n  %-11s %-24s %s\n", "ACTION", "USER", "REASON");
+	ft_clean_print(stdout,
+		       "ftrack-syncd reconcile (%s%s): %lu LDAP entries (%lu "
+		       "disabled, %lu skipped), %lu ftrack users",
+		       run->rep.mode, run->force ? ", forced" : "",
+		       run->rep.ldap_entries, run->rep.ldap_disabled,
+		       run->rep.ldap_skipped, run->rep.ftrack_users);
+	if (p->n > 0) {
+		putchar('\n');
+		ft_clean_print(stdout, "  %-11s %-24s %s", "ACTION", "USER",
+			       "REASON");
+	}
 	for (i = 0; i < p->n; i++) {
 		const struct plan_action *a = &p->v[i];
+		bool failed = run->codes != NULL && run->codes[i] != FT_OK;
 
-		printf("  %-11s %-24s %s", plan_kind_name(a->kind), user_of(a),
-		       a->reason);
-		if (run->codes != NULL && run->codes[i] != FT_OK)
-			printf("  [FAILED: %s]",
-			       run->messages[i] ? run->messages[i]
-						: ft_strerror(run->codes[i]));
-		putchar('\n');
+		ft_clean_print(stdout, "  %-11s %-24s %s%s%s%s",
+			       plan_kind_name(a->kind), user_of(a), a->reason,
+			       failed ? "  [FAILED: " : "",
+			       !failed            ? ""
+			       : run->messages[i] ? run->messages[i]
+						  : ft_strerror(run->codes[i]),
+			       failed ? "]" : "");
 	}
 }
 
@@ -204,22 +212,28 @@ static void
 print_summary(const struct run *run)
 {
 	const struct plan_recon *p = &run->plan;
-	const char *sep = "";
-	int k;
+	char totals[512];
+	size_t used = 0;
+	int k, n;
 
-	printf("\nTotals:");
 	for (k = PLAN_CREATE; k <= PLAN_SKIP; k++) {
 		if (p->count[k] == 0)
 			continue;
-		printf("%s %zu %s", sep, p->count[k],
-		       plan_kind_name((enum plan_kind)k));
-		sep = ",";
+		n = snprintf(totals + used, sizeof(totals) - used, " %zu %s,",
+			     p->count[k], plan_kind_name((enum plan_kind)k));
+		if (n > 0 && (size_t)n < sizeof(totals) - used)
+			used += (size_t)n;
 	}
-	printf("%s %zu in sync\nGuards:\n", sep, p->count[PLAN_NONE]);
+	totals[used] = '\0';
+	putchar('\n');
+	ft_clean_print(stdout, "Totals:%s %zu in sync", totals,
+		       p->count[PLAN_NONE]);
+	ft_clean_print(stdout, "Guards:");
 	for (k = 0; k < GUARD_COUNT; k++)
-		printf("  %-15s %-5s %s\n", p->guard[k].name,
-		       p->guard[k].ok ? "ok" : "HELD", p->guard[k].detail);
-	printf("Result: %s\n", run->rep.result);
+		ft_clean_print(stdout, "  %-15s %-5s %s", p->guard[k].name,
+			       p->guard[k].ok ? "ok" : "HELD",
+			       p->guard[k].detail);
+	ft_clean_print(stdout, "Result: %s", run->rep.result);
 }
 
 static void
@@ -231,7 +245,8 @@ print_plan(struct run *run)
 		return;
 	}
 	if (run->rep.plan == NULL) {
-		printf("ftrack-syncd reconcile: %s\n", run->rep.result);
+		ft_clean_print(stdout, "ftrack-syncd reconcile: %s",
+			       run->rep.result);
 		return;
 	}
 	print_table(run);

@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "ft_clean.h"
 #include "ft_err.h"
 #include "queue.h"
 #include "report.h"
@@ -48,11 +49,14 @@ print_queue(const char *dir)
 		r = queue_failed_count(q, &failed);
 	queue_free(q);
 	if (r < 0)
-		printf("queue:           unreadable: %s (%s/queue)\n",
-		       ft_strerror(r), dir);
+		ft_clean_print(stdout,
+			       "queue:           unreadable: %s (%s/queue)",
+			       ft_strerror(r), dir);
 	else
-		printf("queue:           %zu waiting, %zu failed (%s/queue)\n",
-		       waiting, failed, dir);
+		ft_clean_print(
+			stdout,
+			"queue:           %zu waiting, %zu failed (%s/queue)",
+			waiting, failed, dir);
 }
 
 int
@@ -66,19 +70,21 @@ cmd_status(int argc, char **argv, const char *config_path)
 	code = cmd_open_noargs(argc, argv, config_path, true, &cfg);
 	if (code != EXIT_OK)
 		return code;
-	printf("daemon:          %s %s\n",
-	       daemon_listening(cfg->daemon.socket) ? "listening on"
-						    : "NOT listening on",
-	       cfg->daemon.socket);
+	ft_clean_print(stdout, "daemon:          %s %s",
+		       daemon_listening(cfg->daemon.socket)
+			       ? "listening on"
+			       : "NOT listening on",
+		       cfg->daemon.socket);
 	print_queue(cfg->daemon.state_dir);
 	report_print_status(cfg->daemon.state_dir, stdout);
 	(void)snprintf(path, sizeof(path), "%s/metrics.prom",
 		       cfg->daemon.state_dir);
 	if (stat(path, &st) == 0)
-		printf("metrics:         %s (written %lld s ago)\n", path,
-		       (long long)(time(NULL) - st.st_mtime));
+		ft_clean_print(stdout,
+			       "metrics:         %s (written %lld s ago)", path,
+			       (long long)(time(NULL) - st.st_mtime));
 	else
-		printf("metrics:         none yet (%s)\n", path);
+		ft_clean_print(stdout, "metrics:         none yet (%s)", path);
 	config_free(cfg);
 	return EXIT_OK;
 }

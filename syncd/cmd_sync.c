@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "ft_clean.h"
 #include "ft_proto.h"
 #include "sync.h"
 
@@ -22,8 +23,9 @@ sync_chunk(struct sync *s, char **users, size_t n)
 	}
 	sync_users(s, (const char *const *)users, n, res);
 	for (i = 0; i < n; i++) {
-		printf("%s: %s: %s\n", users[i],
-		       sync_outcome_name(res[i].outcome), res[i].detail);
+		ft_clean_print(stdout, "%s: %s: %s", users[i],
+			       sync_outcome_name(res[i].outcome),
+			       res[i].detail);
 		if (res[i].outcome == SYNC_RETRY ||
 		    res[i].outcome == SYNC_FAILED)
 			code = EXIT_ERRORS;
@@ -55,7 +57,7 @@ cmd_sync(int argc, char **argv, const char *config_path)
 	if (code != EXIT_OK)
 		return code;
 	if (sync_new(cfg, &s, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ftrack-syncd: %s\n", err);
+		ft_clean_print(stderr, "ftrack-syncd: %s", err);
 		config_free(cfg);
 		return EXIT_ERRORS;
 	}

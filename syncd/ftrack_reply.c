@@ -17,25 +17,34 @@ struct ftrack_reply {
 
 /* ---- classifying replies ------------------------------------------------ */
 
-/* Copy s into out, control characters as spaces, truncated to fit. */
+/*
+ * Copy s into out (capacity cap) as it is, cut after a whole character
+ * (a byte that is not UTF-8 counts as one).  The server's text is not
+ * cleaned here: whatever shows it, the log or a command's output, passes
+ * it through the one cleaner (ft_clean.h), which escapes every control
+ * and bidi character visibly; cleaning here as well would escape it twice.
+ */
 static void
-copy_clean(char *out, size_t cap, const char *s)
+copy_text(char *out, size_t cap, const char *s)
 {
-	size_t i;
+	size_t len = strlen(s), i = 0;
 
 	if (cap == 0)
 		return;
-	for (i = 0; s[i] != '\0' && i + 1 < cap; i++) {
-		unsigned char c = (unsigned char)s[i];
+	while (i < len) {
+		size_t n = ft_utf8_next(s + i, len - i, NULL);
 
-		out[i] = s[i];
-		if (c < 0x20 || c == 0x7f)
-			out[i] = ' ';
+		if (n == 0)
+			n = 1;
+		if (i + n > cap - 1)
+			break;
+		i += n;
 	}
+	memcpy(out, s, i);
 	out[i] = '\0';
 }
 
-/* Write "<prefix><s>" into err, cleaned, truncated. */
+/* Write "<prefix><s>" into err, truncated. */
 static void
 set_err(char *err, size_t errlen, const char *prefix, const char *s)
 {
@@ -44,7 +53,7 @@ set_err(char *err, size_t errlen, const char *prefix, const char *s)
 
 	if (n < 0)
 		tmp[0] = '\0';
-	copy_clean(err, errlen, tmp); /* a truncated message is fine */
+	copy_text(err, errlen, tmp); /* a truncated message is fine */
 }
 
 static bool
@@ -94,7 +103,7 @@ classify_error(const json_t *root, long status, char *exc, size_t exclen,
 
 	if (json_is_string(e)) {
 		if (exc != NULL)
-			copy_clean(exc, exclen, json_string_value(e));
+			copy_text(exc, exclen, json_string_value(e));
 		snprintf(prefix, sizeof(prefix), "%.*s: ", FTRACK_EXC_MAX,
 			 json_string_value(e));
 		set_err(err, errlen, prefix, content);
@@ -134,7 +143,7 @@ classify_invalid(const char *body, size_t len, long status, char *err,
 	if (len > 0) {
 		size_t used = strlen(err);
 
-		copy_clean(err + used, errlen - used, head);
+		copy_text(err + used, errlen - used, head);
 	}
 	return FT_E_MALFORMED;
 }
@@ -154,7 +163,7 @@ ftrack_reply_parse(const char *body, size_t len, long status, size_t nops,
 		err = dummy;
 		errlen = sizeof(dummy);
 	}
-	copy_clean(exc, exc != NULL ? exclen : 0, "");
+	copy_text(exc, exc != NULL ? exclen : 0, "");
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
 			  &jerr);
 	if (root == NULL)

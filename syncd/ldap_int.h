@@ -43,8 +43,9 @@ struct view {
 };
 
 /*
- * Format into buf (capacity len); control characters (from a server's
- * diagnostic text or a DN) become '?' so that a log line stays one line.
+ * Format into buf (capacity len), cut to fit.  The text is kept as it is
+ * (a server's diagnostic, a DN): what shows it, the log or a command's
+ * output, cleans it (ft_clean.h).
  */
 void lsrc_vmsg(char *buf, size_t len, const char *fmt, va_list ap)
 	FT_PRINTF(3, 0);

@@ -20,21 +20,17 @@
 #include "timing.h"
 
 /*
- * Format into buf; control characters (from a server's diagnostic text
- * or a DN) become '?' so that the caller's log stays one line each.
+ * Format into buf, text as it is: a server's diagnostic or a DN is shown
+ * by the log or a command's output, which pass it through the one cleaner
+ * (ft_clean.h); turning its controls into '?' here hid what they were.
  */
 void
 lsrc_vmsg(char *buf, size_t len, const char *fmt, va_list ap)
 {
-	char *p;
-
 	if (buf == NULL || len == 0)
 		return;
 	/* A message cut short is still a message. */
 	(void)vsnprintf(buf, len, fmt, ap);
-	for (p = buf; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
 }
 
 void

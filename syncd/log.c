@@ -6,6 +6,8 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
+#include "ft_clean.h"
+
 static atomic_bool log_stderr = true;
 static atomic_int log_level = LOG_INFO;
 
@@ -53,13 +55,14 @@ prio_word(int prio)
 void
 log_msg(int prio, const char *fmt, ...)
 {
-	char line[2048];
+	char line[FT_CLEAN_LINE_OUT];
 	va_list ap;
 
 	if (!log_enabled(prio))
 		return;
+	/* Every line, whatever the caller passed: one line, no escapes. */
 	va_start(ap, fmt);
-	(void)vsnprintf(line, sizeof(line), fmt, ap);
+	(void)ft_clean_vfmt(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (atomic_load(&log_stderr))
 		fprintf(stderr, "ftrack-syncd: %s: %s\n", prio_word(prio),

@@ -5,6 +5,10 @@
  * Only drivers (main.c, cmd_run.c, the command implementations) log; units
  * return FT_E_* codes and reasons.  Messages read "unable to <verb>
  * <object>: <reason>", with user-controlled strings in single quotes.
+ * Every line passes through the one cleaner (ft_clean.h) after it is
+ * formatted: whatever an argument holds (a newline, a terminal escape, a
+ * bidi override), the line is one line of printable text, at most
+ * FT_CLEAN_LINE_MAX bytes before escaping, cut with a visible mark.
  * Thread-safe after log_init (syslog(3) and a single fprintf are).
  */
 #ifndef LOG_H
@@ -24,7 +28,7 @@ void log_set(bool to_stderr, int max_level);
 /* True when prio would be written (to skip building costly messages). */
 bool log_enabled(int prio);
 
-/* Log one line at prio (LOG_ERR ... LOG_DEBUG). */
+/* Log one line at prio (LOG_ERR ... LOG_DEBUG), cleaned. */
 void log_msg(int prio, const char *fmt, ...) FT_PRINTF(2, 3);
 
 #define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)

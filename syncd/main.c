@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "ft_clean.h"
 #include "ft_err.h"
 #include "http.h"
 
@@ -104,7 +105,9 @@ main(int argc, char **argv)
 			return commands[i].fn(n, argv + argc - n, config_path);
 		}
 	}
-	fprintf(stderr, "ftrack-syncd: unknown command '%s'\n\n%s",
-		argv[optind], usage_text);
+	ft_clean_print(stderr, "ftrack-syncd: unknown command '%s'",
+		       argv[optind]);
+	fputc('\n', stderr);
+	fputs(usage_text, stderr);
 	return EXIT_USAGE;
 }

@@ -19,13 +19,13 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "ft_clean.h"
 #include "ft_err.h"
 #include "ft_util.h"
 #include "state.h"
 #include "timing.h"
 
 #define DIR_FLAGS      (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-#define FILE_FLAGS     (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 #define FAILED_DIR     "failed"
 #define DAMAGED_SUFFIX ".damaged"
 #define ERROR_KEY      "error="
@@ -176,72 +176,39 @@ why_errno(char *why, const char *what, int err)
 		       strerror_r(err, tmp, sizeof(tmp)));
 }
 
-static int
-read_upto(int fd, char *buf, size_t cap, size_t *ret_len)
-{
-	size_t len = 0;
-
-	while (len < cap) {
-		ssize_t n = read(fd, buf + len, cap - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return FT_E_IO;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*ret_len = len;
-	return FT_OK;
-}
-
-/* stat and read an open spool file; FT_E_PROTO with why when unfit. */
-static int
-read_open_file(int fd, char *buf, size_t *ret_len, char *why)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		goto fail;
-	if (!S_ISREG(st.st_mode)) {
-		(void)snprintf(why, WHY_MAX, "not a regular file");
-		return FT_E_PROTO;
-	}
-	if (st.st_size > FT_PROTO_MAX) {
-		(void)snprintf(why, WHY_MAX, "larger than %d bytes",
-			       FT_PROTO_MAX);
-		return FT_E_PROTO;
-	}
-	if (read_upto(fd, buf, FT_PROTO_MAX + 1, ret_len) == FT_OK)
-		return FT_OK;
-fail:
-	why_errno(why, "unreadable", errno);
-	return FT_E_PROTO;
-}
-
 /*
- * Read a spool file (at most FT_PROTO_MAX + 1 bytes into buf) without
- * following a symlink or waiting on a FIFO.  Returns FT_OK, FT_E_NOTFOUND
- * (gone), or FT_E_PROTO with the reason in why (WHY_MAX bytes).
+ * Read a spool file (at most FT_PROTO_MAX + 1 bytes into buf) on the state
+ * folder's terms (state_open_file: no symlink, no waiting on a FIFO, a
+ * regular file, size-capped).  Returns FT_OK, FT_E_NOTFOUND (gone), or
+ * FT_E_PROTO with the reason in why (WHY_MAX bytes).
  */
 static int
 read_spool_file(int dirfd, const char *name, char *buf, size_t *ret_len,
 		char *why)
 {
-	int fd, r;
+	const char *words = NULL;
+	size_t size = 0;
+	int fd = -1, r;
 
-	fd = openat(dirfd, name, FILE_FLAGS);
-	if (fd < 0 && errno == ENOENT)
-		return FT_E_NOTFOUND;
-	if (fd < 0) {
-		why_errno(why, errno == ELOOP ? "symbolic link" : "unreadable",
-			  errno);
+	r = state_open_file(dirfd, name, FT_PROTO_MAX, &fd, &size, &words);
+	if (r == FT_E_NOTFOUND)
+		return r;
+	if (r == FT_E_TOOBIG) {
+		(void)snprintf(why, WHY_MAX, "larger than %d bytes",
+			       FT_PROTO_MAX);
 		return FT_E_PROTO;
 	}
-	r = read_open_file(fd, buf, ret_len, why);
+	if (r == FT_E_IO)
+		why_errno(why, words, errno);
+	else if (r < 0)
+		(void)snprintf(why, WHY_MAX, "%s", words);
+	if (r < 0)
+		return FT_E_PROTO;
+	r = state_read_fd(fd, buf, FT_PROTO_MAX + 1, ret_len);
+	if (r < 0)
+		why_errno(why, "unreadable", errno);
 	(void)close(fd);
-	return r;
+	return r < 0 ? FT_E_PROTO : FT_OK;
 }
 
 /* Why len bytes of buf are not a good event of user; NULL when they are. */
@@ -347,47 +314,6 @@ queue_remove(struct queue *q, const char *user)
 	return FT_OK;
 }
 
-/* Length of the text character at p (NUL-terminated), 0 when not one. */
-static size_t
-text_char_len(const char *p)
-{
-	size_t n;
-
-	for (n = 1; n <= 4; n++) {
-		if (p[n - 1] == '\0')
-			return 0;
-		if (ft_proto_value_ok(p, n) == FT_OK)
-			return n;
-	}
-	return 0;
-}
-
-/* Copy in to out as a codec value of at most max bytes; returns length. */
-static size_t
-sanitize_value(const char *in, char *out, size_t max)
-{
-	size_t i = 0, o = 0;
-
-	while (in[i] != '\0') {
-		size_t n = text_char_len(in + i);
-		unsigned char c = (unsigned char)in[i];
-
-		if (n == 0) {
-			if (o + 1 > max)
-				break;
-			out[o++] = (c < 0x20 || c == 0x7f) ? ' ' : '?';
-			i++;
-			continue;
-		}
-		if (o + n > max)
-			break;
-		memcpy(out + o, in + i, n);
-		o += n;
-		i += n;
-	}
-	return o;
-}
-
 /* Append "error=<reason>\n" within room bytes; returns the bytes added. */
 static size_t
 append_error(char *dst, size_t room, const char *reason)
@@ -400,9 +326,15 @@ append_error(char *dst, size_t room, const char *reason)
 	max = room - klen - 1;
 	if (max > FT_PROTO_VALUE_MAX)
 		max = FT_PROTO_VALUE_MAX;
-	vlen = sanitize_value(reason != NULL ? reason : "", dst + klen, max);
+	/*
+	 * The one cleaner makes a codec value (UTF-8, no control character)
+	 * of at most max bytes, as the file needs, and it escapes the bidi
+	 * overrides the codec would take, for whoever reads the file.
+	 */
+	vlen = ft_clean(dst + klen, max + 1, reason ? reason : "",
+			reason ? strlen(reason) : 0);
 	if (vlen == 0)
-		vlen = sanitize_value("unknown", dst + klen, max);
+		vlen = ft_clean(dst + klen, max + 1, "unknown", 7);
 	memcpy(dst, ERROR_KEY, klen);
 	dst[klen + vlen] = '\n';
 	return klen + vlen + 1;

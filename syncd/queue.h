@@ -113,10 +113,11 @@ FT_MUST_USE int queue_remove(struct queue *q, const char *user);
  * Permanent failure: move user's queue file to failed/ (rename, so an
  * event arriving later is a fresh file in queue/) and rewrite it there
  * atomically with an `error=<reason>` line, replacing any earlier error
- * line.  The reason is sanitised to the codec's value rules (C0/DEL
- * become ' ', other bytes that are not valid UTF-8 text become '?', at
- * most FT_PROTO_VALUE_MAX bytes and cut further so that the file stays
- * within FT_PROTO_MAX; empty or NULL: "unknown").  The result decodes
+ * line.  The reason goes through the one cleaner (ft_clean.h: controls,
+ * C1, bidi overrides and bytes that are not UTF-8 escaped visibly), which
+ * also makes it a codec value: at most FT_PROTO_VALUE_MAX bytes, cut
+ * further (with the cleaner's mark) so that the file stays within
+ * FT_PROTO_MAX; empty or NULL: "unknown".  The result decodes
  * with ft_event_decode().  Returns FT_OK; FT_E_NOTFOUND (no such file);
  * FT_E_PROTO (moved, but its content did not decode, so it was left as
  * it was); FT_E_INVAL/FT_E_TOOBIG (bad name); FT_E_IO (errno set).

@@ -5,20 +5,85 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "ft_clean.h"
 #include "ft_err.h"
 #include "ft_util.h"
+#include "state.h"
 
-#define LAST_GOOD "last-good.json"
+#define LAST_GOOD      "last-good.json"
+#define LAST_RECONCILE "last-reconcile.json"
 
-static json_t *
-str_or_null(const char *s)
+/*
+ * The most a report or last-good.json may hold to be read back (the state
+ * folder's rule: state files are size-capped).  A report is about 300
+ * bytes an action: 64 MiB is some 200,000 changes in one run.
+ */
+#define REPORT_READ_MAX    ((size_t)64 << 20)
+#define LAST_GOOD_READ_MAX ((size_t)4096)
+
+/*
+ * Read the JSON state file name of dirfd with the one reader (state.c: no
+ * symlink, no waiting on a FIFO, a regular file, at most max bytes) and
+ * parse it into *ret (the caller decrefs).  Returns FT_OK, FT_E_PROTO (not
+ * JSON, duplicate keys), or state_read_file()'s code and words in *ret_why.
+ */
+static int
+read_json(int dirfd, const char *name, size_t max, json_t **ret,
+	  const char **ret_why)
 {
-	return s ? json_string(s) : json_null();
+	json_error_t jerr;
+	char *text = NULL;
+	size_t len = 0;
+	json_t *o;
+	int r;
+
+	r = state_read_file(dirfd, name, max, &text, &len, ret_why);
+	if (r < 0)
+		return r;
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
+	if (o == NULL) {
+		if (ret_why != NULL)
+			*ret_why = "not JSON";
+		return FT_E_PROTO;
+	}
+	*ret = o;
+	return FT_OK;
+}
+
+/*
+ * s as a JSON string, NULL as null.  Text that is not UTF-8 (the bytes of
+ * a server's answer in an error message) goes through the one cleaner
+ * first, since a JSON string must be UTF-8: jansson would refuse it, and
+ * the action or section holding it would be missing from the report.
+ */
+static json_t *
+json_text(const char *s)
+{
+	size_t len;
+	char *clean;
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	len = strlen(s);
+	if (ft_utf8_valid(s, len))
+		return json_stringn(s, len);
+	if (len > (SIZE_MAX - 1) / FT_CLEAN_GROWTH)
+		return NULL;
+	clean = malloc(FT_CLEAN_CAP(len));
+	if (clean == NULL)
+		return NULL;
+	(void)ft_clean(clean, FT_CLEAN_CAP(len), s, len);
+	j = json_string(clean);
+	free(clean);
+	return j;
 }
 
 static json_t *
@@ -30,10 +95,10 @@ guards_json(const struct plan_recon *p)
 	for (i = 0; a && i < GUARD_COUNT; i++) {
 		const struct plan_guard *g = &p->guard[i];
 
-		json_array_append_new(a, json_pack("{s:s?, s:b, s:b, s:s}",
-						   "name", g->name, "ok", g->ok,
-						   "forceable", g->forceable,
-						   "detail", g->detail));
+		json_array_append_new(
+			a, json_pack("{s:s?, s:b, s:b, s:o}", "name", g->name,
+				     "ok", g->ok, "forceable", g->forceable,
+				     "detail", json_text(g->detail)));
 	}
 	return a;
 }
@@ -57,10 +122,12 @@ action_json(const struct report *r, size_t i)
 	const struct ft_user *u = a->ldap ? a->ldap : a->ftrack;
 	json_t *o;
 
-	o = json_pack("{s:s, s:s?, s:s?, s:s?, s:s}", "action",
-		      plan_kind_name(a->kind), "user", u ? u->username : NULL,
-		      "id", a->ftrack ? a->ftrack->id : NULL, "dn",
-		      a->ldap ? a->ldap->dn : NULL, "reason", a->reason);
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o}", "action",
+		      plan_kind_name(a->kind), "user",
+		      json_text(u ? u->username : NULL), "id",
+		      json_text(a->ftrack ? a->ftrack->id : NULL), "dn",
+		      json_text(a->ldap ? a->ldap->dn : NULL), "reason",
+		      json_text(a->reason));
 	if (o != NULL && r->codes != NULL) {
 		json_object_set_new(o, "ok",
 				    json_boolean(r->codes[i] == FT_OK));
@@ -68,7 +135,7 @@ action_json(const struct report *r, size_t i)
 			o, "error",
 			r->codes[i] == FT_OK
 				? json_null()
-				: str_or_null(
+				: json_text(
 					  r->messages[i]
 						  ? r->messages[i]
 						  : ft_strerror(r->codes[i])));
@@ -94,9 +161,10 @@ skipped_json(const struct report *r)
 	size_t i;
 
 	for (i = 0; a && i < r->nskipped; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s}", "dn",
-						   r->skipped[i].dn, "reason",
-						   r->skipped[i].reason));
+		json_array_append_new(
+			a, json_pack("{s:o, s:o}", "dn",
+				     json_text(r->skipped[i].dn), "reason",
+				     json_text(r->skipped[i].reason)));
 	return a;
 }
 
@@ -112,13 +180,14 @@ report_json(const struct report *r)
 
 	if (o == NULL)
 		return NULL;
-	json_object_set_new(o, "ldap",
-			    json_pack("{s:I, s:I, s:I, s:I, s:s}", "entries",
-				      (json_int_t)r->ldap_entries, "disabled",
-				      (json_int_t)r->ldap_disabled, "skipped",
-				      (json_int_t)r->ldap_skipped, "pages",
-				      (json_int_t)r->ldap_pages, "error",
-				      r->ldap_error ? r->ldap_error : ""));
+	json_object_set_new(
+		o, "ldap",
+		json_pack("{s:I, s:I, s:I, s:I, s:o}", "entries",
+			  (json_int_t)r->ldap_entries, "disabled",
+			  (json_int_t)r->ldap_disabled, "skipped",
+			  (json_int_t)r->ldap_skipped, "pages",
+			  (json_int_t)r->ldap_pages, "error",
+			  json_text(r->ldap_error ? r->ldap_error : "")));
 	json_object_set_new(o, "ftrack",
 			    json_pack("{s:I, s:I, s:I}", "users",
 				      (json_int_t)r->ftrack_users, "requests",
@@ -134,16 +203,53 @@ report_json(const struct report *r)
 	return o;
 }
 
+/*
+ * o (consumed) as JSON text that is plain printable ASCII: jansson
+ * escapes the controls and, with JSON_ENSURE_ASCII, every non-ASCII
+ * character (C1 controls, bidi overrides) as \uXXXX; DEL, which it
+ * leaves raw, becomes \u007F here.  The same values decode, and the text
+ * is safe on a terminal: `reconcile --json`, or a report read with cat.
+ * NULL on OOM; the caller frees.
+ */
+static char *
+dump_ascii(json_t *o)
+{
+	char *text, *out;
+	size_t dels = 0, i, j;
+
+	if (o == NULL)
+		return NULL;
+	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+				     JSON_ENSURE_ASCII);
+	json_decref(o);
+	if (text == NULL)
+		return NULL;
+	for (i = 0; text[i] != '\0'; i++)
+		dels += text[i] == 0x7f;
+	if (dels == 0)
+		return text;
+	/* DEL is inside a string: the JSON grammar has no other place */
+	out = malloc(i + 5 * dels + 1);
+	for (i = j = 0; out != NULL && text[i] != '\0'; i++) {
+		if (text[i] != 0x7f) {
+			out[j++] = text[i];
+			continue;
+		}
+		memcpy(out + j, "\\u007F", 6);
+		j += 6;
+	}
+	if (out != NULL)
+		out[j] = '\0';
+	free(text);
+	return out;
+}
+
 static int
 write_json(json_t *o, int dirfd, const char *name)
 {
-	char *text;
+	char *text = dump_ascii(o);
 	int r;
 
-	if (o == NULL)
-		return FT_E_NOMEM;
-	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(o);
 	if (text == NULL)
 		return FT_E_NOMEM;
 	r = ft_write_atomic(dirfd, name, text, strlen(text));
@@ -160,30 +266,30 @@ report_write(const struct report *r, int dirfd, const char *name)
 int
 report_print_json(const struct report *r, FILE *out)
 {
-	json_t *o = report_json(r);
+	char *text = dump_ascii(report_json(r));
 	int e;
 
-	if (o == NULL)
+	if (text == NULL)
 		return FT_E_NOMEM;
-	e = json_dumpf(o, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	fputc('\n', out);
-	return e == 0 ? FT_OK : FT_E_IO;
+	e = fputs(text, out);
+	free(text);
+	if (e == EOF || fputc('\n', out) == EOF)
+		return FT_E_IO;
+	return FT_OK;
 }
 
 int
 report_last_good_read(int dirfd, unsigned long *ret_n)
 {
-	json_error_t jerr;
-	json_t *o, *v;
-	int fd;
+	json_t *o = NULL, *v;
+	int r;
 
 	*ret_n = 0;
-	fd = openat(dirfd, LAST_GOOD, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? FT_OK : FT_E_PROTO;
-	o = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
-	(void)close(fd);
+	r = read_json(dirfd, LAST_GOOD, LAST_GOOD_READ_MAX, &o, NULL);
+	if (r == FT_E_NOTFOUND)
+		return FT_OK;
+	if (r < 0)
+		return FT_E_PROTO;
 	v = json_object_get(o, "population");
 	if (!json_is_integer(v) || json_integer_value(v) < 0) {
 		json_decref(o);
@@ -240,17 +346,15 @@ int
 report_read_summary(int reports_dirfd, struct report_summary *ret)
 {
 	struct report_summary sum;
-	json_error_t jerr;
 	const char *result, *mode;
-	json_t *o;
-	int fd;
+	json_t *o = NULL;
+	int r;
 
-	fd = openat(reports_dirfd, "last-reconcile.json",
-		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? FT_E_NOTFOUND : FT_E_PROTO;
-	o = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
-	(void)close(fd);
+	r = read_json(reports_dirfd, LAST_RECONCILE, REPORT_READ_MAX, &o, NULL);
+	if (r == FT_E_NOTFOUND)
+		return r;
+	if (r < 0)
+		return FT_E_PROTO;
 	memset(&sum, 0, sizeof(sum));
 	result = json_string_value(json_object_get(o, "result"));
 	mode = json_string_value(json_object_get(o, "mode"));
@@ -270,36 +374,90 @@ report_read_summary(int reports_dirfd, struct report_summary *ret)
 	return FT_OK;
 }
 
+/* " <n> <kind>" for each count of the report but none and skip, with
+ * commas, into buf (cap bytes; cut when full: it is cleaned when shown). */
+static void
+counts_text(json_t *counts, char *buf, size_t cap)
+{
+	const char *key, *sep = "";
+	size_t used = 0;
+	json_t *v;
+	int n;
+
+	buf[0] = '\0';
+	json_object_foreach(counts, key, v)
+	{
+		if (strcmp(key, "none") == 0 || strcmp(key, "skip") == 0 ||
+		    json_integer_value(v) <= 0)
+			continue;
+		n = snprintf(buf + used, cap - used, "%s %lld %s", sep,
+			     (long long)json_integer_value(v), key);
+		if (n < 0 || (size_t)n >= cap - used)
+			break;
+		used += (size_t)n;
+		sep = ",";
+	}
+	buf[used] = '\0';
+}
+
+/*
+ * Open state_dir/reports (never through a symlink) for the status line;
+ * -1 when there is none (errno ENOENT) or it cannot be opened.
+ */
+static int
+open_reports(const char *state_dir)
+{
+	int sfd, rfd, saved;
+
+	sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0)
+		return -1;
+	rfd = openat(sfd, "reports",
+		     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	saved = errno;
+	(void)close(sfd);
+	errno = saved;
+	return rfd;
+}
+
 void
 report_print_status(const char *state_dir, FILE *out)
 {
-	char path[4096];
-	json_error_t jerr;
-	json_t *root, *counts, *v;
-	const char *key, *result, *finished;
-	const char *sep = "";
+	char path[4096], counts[1024];
+	const char *result, *finished, *why = "unreadable";
+	json_t *root = NULL;
+	int rfd, r;
 
-	(void)snprintf(path, sizeof(path), "%s/reports/last-reconcile.json",
+	(void)snprintf(path, sizeof(path), "%s/reports/" LAST_RECONCILE,
 		       state_dir);
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		fprintf(out, "last reconcile:  never (%s)\n", path);
+	rfd = open_reports(state_dir);
+	r = rfd < 0 ? (errno == ENOENT ? FT_E_NOTFOUND : FT_E_IO)
+		    : read_json(rfd, LAST_RECONCILE, REPORT_READ_MAX, &root,
+				&why);
+	if (rfd >= 0)
+		(void)close(rfd);
+	if (r == FT_E_NOTFOUND || r == FT_E_PROTO) {
+		ft_clean_print(out, "last reconcile:  never (%s)", path);
+		return;
+	}
+	if (r == FT_E_TOOBIG && strcmp(why, "too large") == 0) {
+		ft_clean_print(out,
+			       "last reconcile:  unreadable: larger than %zu "
+			       "bytes (%s)",
+			       REPORT_READ_MAX, path);
+		return;
+	}
+	if (r < 0) {
+		ft_clean_print(out, "last reconcile:  unreadable: %s (%s)",
+			       r == FT_E_IO ? strerror(errno) : why, path);
 		return;
 	}
 	result = json_string_value(json_object_get(root, "result"));
 	finished = json_string_value(json_object_get(root, "finished"));
-	fprintf(out, "last reconcile:  %s, %s:", finished ? finished : "?",
-		result ? result : "?");
-	counts = json_object_get(root, "counts");
-	json_object_foreach(counts, key, v)
-	{
-		if (strcmp(key, "none") != 0 && strcmp(key, "skip") != 0 &&
-		    json_integer_value(v) > 0) {
-			fprintf(out, "%s %lld %s", sep,
-				(long long)json_integer_value(v), key);
-			sep = ",";
-		}
-	}
-	fprintf(out, "%s (%s)\n", *sep ? "" : " nothing to change", path);
+	counts_text(json_object_get(root, "counts"), counts, sizeof(counts));
+	/* every field is the file's: the one cleaner shows them */
+	ft_clean_print(out, "last reconcile:  %s, %s:%s (%s)",
+		       finished ? finished : "?", result ? result : "?",
+		       counts[0] ? counts : " nothing to change", path);
 	json_decref(root);
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -14,7 +15,8 @@
 
 #include "ft_err.h"
 
-#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define DIR_FLAGS  (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define FILE_FLAGS (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 
 static int
 state_check_dir(int fd)
@@ -146,5 +148,94 @@ state_lock(int dirfd, const char *name, int *ret_fd)
 		return errno == EWOULDBLOCK ? FT_E_AGAIN : FT_E_IO;
 	}
 	*ret_fd = fd;
+	return FT_OK;
+}
+
+static int
+refuse(int fd, int r, const char *why, const char **ret_why)
+{
+	int saved = errno;
+
+	if (fd >= 0)
+		(void)close(fd);
+	if (ret_why != NULL)
+		*ret_why = why;
+	errno = saved;
+	return r;
+}
+
+int
+state_open_file(int dirfd, const char *name, size_t max, int *ret_fd,
+		size_t *ret_size, const char **ret_why)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(dirfd, name, FILE_FLAGS);
+	if (fd < 0 && errno == ENOENT)
+		return refuse(-1, FT_E_NOTFOUND, "no such file", ret_why);
+	if (fd < 0 && errno == ELOOP)
+		return refuse(-1, FT_E_PERM, "a symbolic link", ret_why);
+	if (fd < 0)
+		return refuse(-1, FT_E_IO, "unreadable", ret_why);
+	if (fstat(fd, &st) < 0)
+		return refuse(fd, FT_E_IO, "unreadable", ret_why);
+	if (!S_ISREG(st.st_mode))
+		return refuse(fd, FT_E_PERM, "not a regular file", ret_why);
+	if (st.st_size < 0 || (unsigned long long)st.st_size > max)
+		return refuse(fd, FT_E_TOOBIG, "too large", ret_why);
+	*ret_fd = fd;
+	*ret_size = (size_t)st.st_size;
+	return FT_OK;
+}
+
+int
+state_read_fd(int fd, char *buf, size_t cap, size_t *ret_len)
+{
+	size_t len = 0;
+
+	while (len < cap) {
+		ssize_t n = read(fd, buf + len, cap - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return FT_E_IO;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret_len = len;
+	return FT_OK;
+}
+
+int
+state_read_file(int dirfd, const char *name, size_t max, char **ret_buf,
+		size_t *ret_len, const char **ret_why)
+{
+	size_t size = 0, len = 0;
+	char *buf;
+	int fd = -1, r;
+
+	r = state_open_file(dirfd, name, max, &fd, &size, ret_why);
+	if (r < 0)
+		return r;
+	/* one byte more than fstat said: a file that fills it grew */
+	buf = malloc(size + 2);
+	if (buf == NULL)
+		return refuse(fd, FT_E_NOMEM, "out of memory", ret_why);
+	r = state_read_fd(fd, buf, size + 1, &len);
+	if (r == FT_OK && len > size)
+		r = FT_E_TOOBIG;
+	if (r < 0) {
+		free(buf);
+		return refuse(fd, r,
+			      r == FT_E_IO ? "unreadable" : "grew while read",
+			      ret_why);
+	}
+	(void)close(fd);
+	buf[len] = '\0';
+	*ret_buf = buf;
+	*ret_len = len;
 	return FT_OK;
 }

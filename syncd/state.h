@@ -7,11 +7,15 @@
  * writable by group or others, and owned by us or root: state_open_dir()
  * makes and opens one only on those terms.  Temp files (".<name>...")
  * older than STATE_STALE_TEMP_SECONDS are swept.  A lock is an flock(2) on
- * a file of the folder, held while its fd is open.  Non-logging;
- * thread-safe (no state of its own).
+ * a file of the folder, held while its fd is open.  A state file is read
+ * only by state_open_file()/state_read_file(): never through a symlink,
+ * never waiting (a FIFO in its place), a regular file, size-capped
+ * (DESIGN.md 13).  Non-logging; thread-safe (no state of its own).
  */
 #ifndef STATE_H
 #define STATE_H
+
+#include <stddef.h>
 
 #include "ft_attrs.h"
 
@@ -42,5 +46,36 @@ int state_sweep_one(void *ctx, int dirfd, const char *name);
  * FT_E_AGAIN when another process holds it, FT_E_IO otherwise.
  */
 FT_MUST_USE int state_lock(int dirfd, const char *name, int *ret_fd);
+
+/*
+ * Open the state file `name` of dirfd for reading, with O_NOFOLLOW (a
+ * symlink is refused), O_NONBLOCK (a FIFO in its place does not wait for
+ * a writer), O_NOCTTY and O_CLOEXEC, then fstat it: a regular file of at
+ * most max bytes.  Returns FT_OK with *ret_fd (the caller closes it) and
+ * *ret_size; else closes it and returns FT_E_NOTFOUND (no such file),
+ * FT_E_PERM (a symlink, or not a regular file), FT_E_TOOBIG (over max) or
+ * FT_E_IO (errno set), with the words for a person in *ret_why (a static
+ * string, when ret_why is not NULL): "a symbolic link", "not a regular
+ * file", "too large", "unreadable".
+ */
+FT_MUST_USE int state_open_file(int dirfd, const char *name, size_t max,
+				int *ret_fd, size_t *ret_size,
+				const char **ret_why);
+
+/*
+ * Read fd until end of file or cap bytes into buf (EINTR and short reads
+ * handled); *ret_len gets the bytes read.  FT_OK or FT_E_IO (errno set).
+ */
+FT_MUST_USE int state_read_fd(int fd, char *buf, size_t cap, size_t *ret_len);
+
+/*
+ * The whole state file `name` of dirfd, on state_open_file()'s terms, into
+ * a new NUL-terminated buffer *ret_buf (the caller frees it) of *ret_len
+ * bytes.  Returns what state_open_file() returns, FT_E_NOMEM, or FT_E_TOOBIG
+ * ("grew while read") when the file held more than fstat said.
+ */
+FT_MUST_USE int state_read_file(int dirfd, const char *name, size_t max,
+				char **ret_buf, size_t *ret_len,
+				const char **ret_why);
 
 #endif

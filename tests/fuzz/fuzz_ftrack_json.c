@@ -7,12 +7,15 @@
  * parsed; on success every result index (and one past the end) goes
  * through ftrack_reply_users, _markers, _next, _data_len,
  * _server_version and _entity_id.  Checked: codes in the documented set,
- * a one-line control-character-free error and exception name, counts
+ * an error and exception name within their buffers that, as shown (the
+ * log and the commands pass them through the one cleaner, ft_clean.h),
+ * are one line free of C0 and C1 controls, DEL and bidi overrides, counts
  * that match what was appended, lists unchanged on failure, and every
  * decoded string within its limit, UTF-8, without NUL.
  */
 #include <string.h>
 
+#include "ft_clean.h"
 #include "ft_err.h"
 #include "ft_user.h"
 #include "ft_util.h"
@@ -22,18 +25,35 @@
 static const long statuses[16] = {200, 201, 400, 401, 403, 404, 409, 422,
 				  429, 500, 502, 503, 504, 0,   302, 599};
 
-/* NUL-terminated within cap, no C0 control character, no DEL. */
+/*
+ * NUL-terminated within cap; the text is kept as the server sent it and
+ * shown through the one cleaner: as shown, valid UTF-8 with no C0 or C1
+ * control, DEL, bidi override or isolate, nor U+2028/U+2029.
+ */
 static void
 check_clean(const char *s, size_t cap)
 {
-	size_t i, len = strnlen(s, cap);
+	size_t len = strnlen(s, cap), n, i = 0;
+	char *shown;
 
 	fuzz_check(len < cap);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	shown = malloc(FT_CLEAN_CAP(len));
+	if (shown == NULL)
+		fuzz_fail("out of memory");
+	n = ft_clean(shown, FT_CLEAN_CAP(len), s, len);
+	while (i < n) {
+		unsigned cp = 0;
+		size_t k = ft_utf8_next(shown + i, n - i, &cp);
 
-		fuzz_check(c >= 0x20 && c != 0x7f);
+		fuzz_check(k > 0);
+		fuzz_check(cp >= 0x20 && cp != 0x7f &&
+			   !(cp >= 0x80 && cp <= 0x9f) &&
+			   !(cp >= 0x202a && cp <= 0x202e) &&
+			   !(cp >= 0x2066 && cp <= 0x2069) && cp != 0x2028 &&
+			   cp != 0x2029);
+		i += k;
 	}
+	free(shown);
 }
 
 /* A decoded string: NULL, or UTF-8 of at most max bytes. */

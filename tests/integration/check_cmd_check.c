@@ -250,6 +250,34 @@ START_TEST(test_check_system_ca)
 
 END_TEST
 
+/*
+ * Issue 12: ftrack's error text reached the terminal with its C1 controls
+ * and bidi overrides (only C0 ones were blanked).  `check` prints it
+ * through the one cleaner: every one of them escaped, visibly.
+ */
+START_TEST(test_check_server_text_escaped)
+{
+	static const char *const args[] = {"check", NULL};
+
+	h_fx_config(NULL);
+	ck_assert_int_eq(
+		h_emu_control(h_fx_emu, "/_emulator/fault",
+			      "{\"status\": 400, \"exception\": "
+			      "\"ValidationError\", \"content\": \"bad "
+			      "\\u009b31m \\u202e \\u001b]0;x\\u0007 \\u0085 "
+			      "end\"}"),
+		FT_OK);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-text.out"), 1);
+	h_fx_assert_out_clean("check-text.out");
+	ck_assert_int_eq(h_fx_out_count("check-text.out",
+					"ftrack:  FAILED: ValidationError: bad "
+					"\\u009b31m \\u202e \\x1b]0;x\\x07 "
+					"\\u0085 end"),
+			 1);
+}
+
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
@@ -263,6 +291,7 @@ cmd_check_suite(void)
 				    h_fx_servers_teardown);
 	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
 	tcase_add_test(tc, test_check);
+	tcase_add_test(tc, test_check_server_text_escaped);
 	tcase_add_test(tc, test_check_refuses_plain_transports);
 	tcase_add_test(tc, test_check_warns_insecure);
 	tcase_add_test(tc, test_check_ignores_ldaprc);

@@ -1420,6 +1420,77 @@ START_TEST(test_dry_run_and_json)
 
 END_TEST
 
+/* out (len bytes) holds nothing the one cleaner hides; else show it. */
+static void
+assert_shown_clean(const char *what, const char *out)
+{
+	const char *bad = h_text_hidden(out, strlen(out));
+
+	if (bad != NULL)
+		(void)fprintf(stderr, "%s:\n%s\n", what, out);
+	ck_assert_msg(bad == NULL, "%s: byte 0x%02x at %ld shown raw", what,
+		      bad != NULL ? (unsigned char)*bad : 0,
+		      bad != NULL ? (long)(bad - out) : -1L);
+}
+
+/* An ftrack username made to retitle the terminal and clear the screen,
+ * with a C1 CSI, a bidi override and DEL. */
+#define EVIL_JSON "ev\\u001b]0;pwned\\u0007il\\u001b[2J\\u009b31m\\u202e\\u007f"
+#define EVIL_RAW                                                               \
+	"ev\x1b]0;pwned\x07il\x1b[2J\xc2\x9b"                                  \
+	"31m\xe2\x80\xae\x7f"
+#define EVIL_SHOWN "ev\\x1b]0;pwned\\x07il\\x1b[2J\\u009b31m\\u202e\\x7f"
+
+/*
+ * Issue 12: `reconcile` printed ftrack usernames as they came.  The table,
+ * the summary and the log show them escaped; --json and the report files
+ * are JSON with every control and non-ASCII character as \uXXXX, and still
+ * decode to the same name.
+ */
+START_TEST(test_username_escaped)
+{
+	struct h_world *w = world("policy.scope = all");
+	struct h_cmd_out r;
+	json_t *printed, *rep;
+	json_error_t je;
+	char path[4096], *text;
+
+	load_users(w,
+		   "[{\"username\": \"" EVIL_JSON "\", \"is_active\": true}]");
+	expect_run(w, "reconcile", 4, &r);
+	assert_shown_clean("reconcile", r.out);
+	assert_shown_clean("reconcile (stderr)", r.err);
+	ck_assert_msg(strstr(r.out, "deactivate  " EVIL_SHOWN) != NULL,
+		      "no escaped name in:\n%s", r.out);
+	h_cmd_clear(&r);
+	expect_run(w, "reconcile --json", 4, &r);
+	assert_shown_clean("reconcile --json", r.out);
+	printed = json_loads(r.out, 0, &je);
+	ck_assert_msg(printed != NULL, "not JSON (%s):\n%s", je.text, r.out);
+	ck_assert_ptr_nonnull(h_report_action(printed, EVIL_RAW));
+	json_decref(printed);
+	h_cmd_clear(&r);
+	h_fx_fmt(path, sizeof(path), "%s/reports/%s", w->state, LAST);
+	text = h_read_file(path, NULL);
+	ck_assert_ptr_nonnull(text);
+	assert_shown_clean(LAST, text);
+	free(text);
+	rep = report(w, LAST);
+	ck_assert_ptr_nonnull(h_report_action(rep, EVIL_RAW));
+	json_decref(rep);
+	/* applied: the log line says who, escaped */
+	expect_run(w, "reconcile --apply", 0, &r);
+	assert_shown_clean("reconcile --apply", r.out);
+	assert_shown_clean("reconcile --apply (stderr)", r.err);
+	ck_assert_msg(strstr(r.err, "deactivate '" EVIL_SHOWN "'") != NULL,
+		      "no escaped name in the log:\n%s", r.err);
+	h_cmd_clear(&r);
+	ck_assert(!is_active(w, EVIL_RAW));
+	h_world_stop(w);
+}
+
+END_TEST
+
 START_TEST(test_one_at_a_time)
 {
 	struct h_world *w = world(NULL);
@@ -1630,6 +1701,7 @@ cmd_reconcile_suite(void)
 	tcase_add_test(tc, test_killed_mid_apply);
 	tcase_add_test(tc, test_rate_limited);
 	tcase_add_test(tc, test_dry_run_and_json);
+	tcase_add_test(tc, test_username_escaped);
 	tcase_add_test(tc, test_one_at_a_time);
 	tcase_add_test(tc, test_daemon_sigusr1);
 	tcase_add_test(tc, test_daemon_interval);

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -70,6 +71,83 @@ START_TEST(test_login_creates)
 	ck_assert_int_eq(h_metric(h_fx.state, "user_changes_total{action="
 					      "\"created\"}"),
 			 2);
+}
+
+END_TEST
+
+/*
+ * A named pipe in place of reports/last-reconcile.json: the daemon reads
+ * the report at start (for its metrics) with the one state-file reader,
+ * which does not wait for a writer, so logins are still served.  (Before,
+ * the open blocked the main loop for good.)
+ */
+START_TEST(test_report_fifo_logins_served)
+{
+	static const char *const status[] = {"status", NULL};
+	char path[PATH_MAX];
+
+	h_fx_config(NULL);
+	ck_assert_int_eq(h_fx_run_cmd(status, "status.out"), 0); /* folders */
+	H_FMT(path, "%s/reports/last-reconcile.json", h_fx.state);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	h_fx_daemon_start();
+	h_fx_login("alice");
+	h_fx_wait_provisioned("alice");
+	h_fx_daemon_stop();
+}
+
+END_TEST
+
+/* The soft and hard "Max core file size" of /proc/PID/limits into lim. */
+static void
+core_limits(pid_t pid, char lim[2][32])
+{
+	char path[64], *text;
+	const char *p;
+	int i;
+
+	H_FMT(path, "/proc/%d/limits", (int)pid);
+	text = h_read_file(path, NULL);
+	ck_assert_ptr_nonnull(text);
+	p = strstr(text, "Max core file size");
+	ck_assert_ptr_nonnull(p);
+	p += strlen("Max core file size");
+	for (i = 0; i < 2; i++) {
+		size_t n;
+
+		p += strspn(p, " ");
+		n = strcspn(p, " \n");
+		ck_assert_uint_gt(n, 0);
+		ck_assert_uint_lt(n, 32);
+		memcpy(lim[i], p, n);
+		lim[i][n] = '\0';
+		p += n;
+	}
+	free(text);
+}
+
+/*
+ * The running daemon dumps no core (its memory holds the API key and the
+ * bind password, and libcurl's and libldap's copies of them): its
+ * RLIMIT_CORE is 0, soft and hard, though it was started with one.  (Its
+ * "dumpable" flag is checked in-process by check_cmd: /proc does not show
+ * it.)
+ */
+START_TEST(test_no_core_dumps)
+{
+	struct rlimit rl = {1 << 20, RLIM_INFINITY};
+	char lim[2][32];
+
+	/* this test's process (a fork of the runner) passes it on */
+	ck_assert_int_eq(setrlimit(RLIMIT_CORE, &rl), 0);
+	h_fx_config(NULL);
+	h_fx_daemon_start();
+	core_limits(h_proc_pid(h_fx.d), lim);
+	ck_assert_str_eq(lim[0], "0");
+	ck_assert_str_eq(lim[1], "0");
+	h_fx_login("alice"); /* and it serves */
+	h_fx_wait_provisioned("alice");
+	h_fx_daemon_stop();
 }
 
 END_TEST
@@ -1006,6 +1084,8 @@ cmd_run_suite(void)
 				    h_fx_servers_teardown);
 	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
 	tcase_add_test(tc, test_login_creates);
+	tcase_add_test(tc, test_report_fifo_logins_served);
+	tcase_add_test(tc, test_no_core_dumps);
 	tcase_add_test(tc, test_login_multi_valued);
 	tcase_add_test(tc, test_cooldown);
 	tcase_add_test(tc, test_cooldown_zero);

@@ -93,6 +93,113 @@ START_TEST(test_unmappable_data)
 
 END_TEST
 
+/* ---- a report an attacker wrote: shown escaped, read safely ---------- */
+
+static const char *const status_args[] = {"status", NULL};
+
+/* Run `status` once (it makes state/, queue/ and reports/); the path of
+ * reports/last-reconcile.json into path. */
+static void
+status_world(char *path, size_t cap)
+{
+	h_fx_config(NULL);
+	ck_assert_int_eq(h_fx_run_cmd(status_args, "status-first.out"), 0);
+	h_fx_fmt(path, cap, "%s/reports/last-reconcile.json", h_fx.state);
+}
+
+/*
+ * Every field `status` prints from reports/last-reconcile.json passes
+ * through the one cleaner: escapes that retitle the terminal and clear
+ * the screen, a C1 CSI, bidi overrides and a line separator come out as
+ * visible escapes (issue 12: ESC/BEL reached root's terminal).
+ */
+START_TEST(test_status_report_fields_escaped)
+{
+	char path[PATH_MAX];
+
+	status_world(path, sizeof(path));
+	ck_assert_int_eq(
+		h_write_file(
+			path,
+			"{\"mode\": \"apply\", \"result\": "
+			"\"app\\u001b]0;pwned\\u0007lied\\u009b2J\\u202e\", "
+			"\"finished\": \"2026-01-01T00:00:00Z\\u001b[2J\", "
+			"\"counts\": {\"cre\\u001b[31mate\\u2028\": 2, "
+			"\"update\": 1}}\n",
+			0600),
+		FT_OK);
+	ck_assert_int_eq(h_fx_run_cmd(status_args, "status.out"), 0);
+	h_fx_assert_out_clean("status.out");
+	ck_assert_int_eq(
+		h_fx_out_count("status.out",
+			       "last reconcile:  2026-01-01T00:00:00Z\\x1b[2J, "
+			       "app\\x1b]0;pwned\\x07lied\\u009b2J\\u202e: "
+			       "2 cre\\x1b[31mate\\u2028, 1 update ("),
+		1);
+}
+
+END_TEST
+
+/*
+ * A named pipe in place of the report: `status` must not wait for a
+ * writer.  Run with a bound (10 s); killed at the bound is a failure.
+ */
+START_TEST(test_status_report_fifo)
+{
+	static const char *const args[] = {"status", NULL};
+	char path[PATH_MAX], out[PATH_MAX];
+	int st = 0;
+
+	status_world(path, sizeof(path));
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	H_FMT(out, "%s/status-fifo.out", h_fx.dir);
+	ck_assert_msg(
+		h_daemon_run(h_fx.conf, args, out, 10000, &st) == FT_OK,
+		"`status` still ran after 10 s with a FIFO as the report");
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert_int_eq(h_fx_out_count("status-fifo.out",
+					"last reconcile:  unreadable: "
+					"not a regular file ("),
+			 1);
+}
+
+END_TEST
+
+/* A symlink in place of the report is not followed; a file over the size
+ * cap is not read. */
+START_TEST(test_status_report_link_and_size)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+
+	status_world(path, sizeof(path));
+	H_FMT(target, "%s/elsewhere.json", h_fx.dir);
+	ck_assert_int_eq(h_write_file(target,
+				      "{\"mode\": \"apply\", \"result\": "
+				      "\"linked\", \"finished\": "
+				      "\"2026-01-01T00:00:00Z\"}\n",
+				      0600),
+			 FT_OK);
+	ck_assert_int_eq(symlink(target, path), 0);
+	ck_assert_int_eq(h_fx_run_cmd(status_args, "status-link.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("status-link.out", "linked"), 0);
+	ck_assert_int_eq(h_fx_out_count("status-link.out",
+					"last reconcile:  unreadable: "
+					"a symbolic link ("),
+			 1);
+	/* 1 TiB, sparse: refused by its size, never read */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(h_write_file(path, "{}", 0600), FT_OK);
+	ck_assert_int_eq(truncate(path, 1LL << 40), 0);
+	ck_assert_int_eq(h_fx_run_cmd(status_args, "status-big.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("status-big.out",
+					"last reconcile:  unreadable: "
+					"larger than "),
+			 1);
+}
+
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
@@ -106,6 +213,9 @@ cmd_status_suite(void)
 				    h_fx_servers_teardown);
 	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
 	tcase_add_test(tc, test_unmappable_data);
+	tcase_add_test(tc, test_status_report_fields_escaped);
+	tcase_add_test(tc, test_status_report_fifo);
+	tcase_add_test(tc, test_status_report_link_and_size);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -105,6 +105,26 @@ START_TEST(test_not_ldap_users)
 
 END_TEST
 
+/*
+ * Issue 12: the per-user lines of `sync` print the name and the detail
+ * through the one cleaner: a name the codec takes (valid UTF-8, no
+ * control character) may still hold a bidi override or a line separator.
+ */
+START_TEST(test_sync_line_escaped)
+{
+	static const char *const args[] = {
+		"sync", "ev\xe2\x80\xaeil\xe2\x80\xa8x", NULL};
+
+	h_fx_config(NULL);
+	ck_assert_int_eq(h_fx_run_cmd(args, "sync.out"), 0);
+	h_fx_assert_out_clean("sync.out");
+	ck_assert_int_eq(
+		h_fx_out_count("sync.out", "ev\\u202eil\\u2028x: not-ldap: "),
+		1);
+}
+
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
@@ -119,6 +139,7 @@ cmd_sync_suite(void)
 	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
 	tcase_add_test(tc, test_ldap_change_sync);
 	tcase_add_test(tc, test_not_ldap_users);
+	tcase_add_test(tc, test_sync_line_escaped);
 	suite_add_tcase(s, tc);
 	return s;
 }

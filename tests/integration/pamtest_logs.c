@@ -201,6 +201,26 @@ START_TEST(test_log_bad_user)
 
 END_TEST
 
+/*
+ * A user name the codec takes (valid UTF-8, no control character) but
+ * that holds a bidi override is logged escaped (the one cleaner,
+ * include/ft_clean.h); the event itself carries the name unchanged.
+ */
+START_TEST(test_log_bidi_user)
+{
+	if (capture(NULL, "evil\xe2\x80\xaegpj.exe", 1, 0))
+		return;
+	ck_assert_msg(LINES(ALL, NULL) == 1, "log:\n%s", logbuf);
+	ck_assert_int_eq(LINES(LOG_NOTICE, "'evil\\u202egpj.exe'"), 1);
+	ck_assert_msg(strstr(logbuf, "\xe2\x80\xae") == NULL, "raw U+202E: %s",
+		      logbuf);
+	pamtest_assert_spooled("evil\xe2\x80\xaegpj.exe",
+			       "FTSYNC1\nuser=evil\xe2\x80\xaegpj.exe\n"
+			       "service=ftest\n");
+}
+
+END_TEST
+
 TCase *
 pamtest_logs_tcase(void)
 {
@@ -216,5 +236,6 @@ pamtest_logs_tcase(void)
 	tcase_add_test(tc, test_log_untrusted_socket);
 	tcase_add_test(tc, test_log_not_root);
 	tcase_add_test(tc, test_log_bad_user);
+	tcase_add_test(tc, test_log_bidi_user);
 	return tc;
 }

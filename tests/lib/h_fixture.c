@@ -246,6 +246,25 @@ h_fx_out_count(const char *out, const char *text)
 }
 
 void
+h_fx_assert_out_clean(const char *out)
+{
+	char path[PATH_MAX], *text;
+	const char *bad;
+	size_t len = 0;
+
+	H_FMT(path, "%s/%s", h_fx.dir, out);
+	text = h_read_file(path, &len);
+	ck_assert_msg(text != NULL, "no output %s", path);
+	bad = h_text_hidden(text, len);
+	if (bad != NULL)
+		h_show_log("output with a raw control or bidi character", path);
+	ck_assert_msg(bad == NULL, "%s: byte 0x%02x at offset %ld is shown raw",
+		      out, bad != NULL ? (unsigned char)*bad : 0,
+		      bad != NULL ? (long)(bad - text) : -1L);
+	free(text);
+}
+
+void
 h_fx_login(const char *user)
 {
 	int r = h_login(h_fx.sock, user);

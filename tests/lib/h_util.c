@@ -296,6 +296,28 @@ h_show_tail(const char *path)
 	free(text);
 }
 
+/* ---- text a person sees ----------------------------------------------- */
+
+const char *
+h_text_hidden(const char *text, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned cp = 0;
+		size_t n = ft_utf8_next(text + i, len - i, &cp);
+
+		if (n == 0 || (cp < 0x20 && cp != '\n') || cp == 0x7f ||
+		    (cp >= 0x80 && cp <= 0x9f) ||
+		    (cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+		    cp == 0x2029)
+			return text + i;
+		i += n;
+	}
+	return NULL;
+}
+
 /* ---- /proc ------------------------------------------------------------ */
 
 long

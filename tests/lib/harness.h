@@ -244,6 +244,14 @@ long h_read_into(const char *path, char *buf, size_t cap);
 long h_file_count(const char *path, const char *text);
 
 /*
+ * The first thing in len bytes of text that the one cleaner hides
+ * (include/ft_clean.h: a control character but '\n', DEL, a C1 control,
+ * a bidi override or isolate, U+2028/U+2029, a byte that is not UTF-8),
+ * or NULL when there is none: for output a person sees.
+ */
+const char *h_text_hidden(const char *text, size_t len);
+
+/*
  * Call cond(arg) every 10 ms until it returns true or timeout_ms passed.
  * Returns the last answer of cond (it is always asked at least once, and
  * once more at the deadline).
@@ -1024,6 +1032,10 @@ int h_fx_run_cmd(const char *const args[], const char *out);
 
 /* Occurrences of text in h_fx.dir/<out>. */
 long h_fx_out_count(const char *out, const char *text);
+
+/* h_fx.dir/<out> holds nothing the one cleaner hides (h_text_hidden);
+ * else it is shown on stderr and the test fails. */
+void h_fx_assert_out_clean(const char *out);
 
 /* One login of user sent to the daemon's socket, asserted. */
 void h_fx_login(const char *user);

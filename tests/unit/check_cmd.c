@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -198,6 +200,54 @@ START_TEST(test_become_owner)
 
 END_TEST
 
+/*
+ * Every command holds the secrets once the config is read (and libcurl
+ * and libldap keep copies in buffers we cannot wipe): cmd_open turns core
+ * dumps off, both ways: RLIMIT_CORE 0 (soft and hard, inherited by the
+ * reconcile child) and not dumpable (which also closes /proc/PID/mem and
+ * ptrace to other processes of the same uid).  In a child of its own, as
+ * a process that could dump before; also after becoming another account
+ * (the kernel resets "dumpable" when the uid changes).
+ */
+START_TEST(test_open_no_core_dumps)
+{
+	int i, status = -1;
+	pid_t pid;
+
+	write_cfg("");
+	for (i = 0; i < 2; i++) {
+		if (i == 1 && geteuid() != 0)
+			break; /* only root changes account */
+		if (i == 1)
+			ck_assert_int_eq(chown(state, 65534, 65534), 0);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			struct rlimit rl = {1 << 20, RLIM_INFINITY};
+			char out[1024];
+			bool ok;
+
+			ok = setrlimit(RLIMIT_CORE, &rl) == 0 &&
+			     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0 &&
+			     prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
+			ok = ok &&
+			     capture(open_it, out, sizeof(out)) == EXIT_OK;
+			ok = ok && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0 &&
+			     getrlimit(RLIMIT_CORE, &rl) == 0 &&
+			     rl.rlim_cur == 0 && rl.rlim_max == 0;
+			config_free(opened);
+			_exit(ok ? 0 : 1);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status));
+		ck_assert_msg(WEXITSTATUS(status) == 0,
+			      "core dumps still on after cmd_open (case %d)",
+			      i);
+	}
+}
+
+END_TEST
+
 /* A root-owned state_dir, or one not there: stay who we are. */
 START_TEST(test_become_nobody_else)
 {
@@ -230,6 +280,7 @@ cmd_suite(void)
 	tcase_add_test(tc, test_open_noargs);
 	tcase_add_test(tc, test_become_owner);
 	tcase_add_test(tc, test_become_nobody_else);
+	tcase_add_test(tc, test_open_no_core_dumps);
 	suite_add_tcase(s, tc);
 	return s;
 }

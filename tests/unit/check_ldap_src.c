@@ -15,6 +15,7 @@
 #include "ft_user.h"
 #include "h_ldapsrc.h"
 #include "harness.h"
+#include "ldap_int.h"
 #include "ldap_src.h"
 
 Suite *ldap_src_suite(void);
@@ -342,6 +343,25 @@ START_TEST(test_starttls_ca)
 
 END_TEST
 
+/*
+ * A reason keeps the server's or the entry's text as it is (cut to the
+ * buffer): the one cleaner escapes it where it is shown, the log and every
+ * command's output, instead of turning controls into '?' here (which hid
+ * what they were, and let C1 controls and bidi overrides through).
+ */
+START_TEST(test_reason_text_kept)
+{
+	char buf[32];
+
+	lsrc_msg(buf, sizeof(buf), "entry '%s': %s", "uid=a\x1b[2J",
+		 "b\xc2\x9b\xe2\x80\xae");
+	ck_assert_str_eq(buf, "entry 'uid=a\x1b[2J': b\xc2\x9b\xe2\x80\xae");
+	lsrc_msg(buf, 8, "%s", "0123456789");
+	ck_assert_str_eq(buf, "0123456");
+}
+
+END_TEST
+
 Suite *
 ldap_src_suite(void)
 {
@@ -356,6 +376,7 @@ ldap_src_suite(void)
 	tcase_add_test(tc, test_failover);
 	tcase_add_test(tc, test_starttls_unavailable);
 	tcase_add_test(tc, test_no_password_in_clear);
+	tcase_add_test(tc, test_reason_text_kept);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tf, 60);
 	tcase_add_test(tf, test_server_down_and_back);

@@ -159,12 +159,14 @@ END_TEST
 
 /* ---- format and bounds ------------------------------------------------- */
 
-/* A message over the line buffer is cut, never overflowing. */
+/* A message over the line buffer is cut, never overflowing, and marked
+ * as cut (the cleaner's mark, "\\..."). */
 START_TEST(test_long_message_truncated)
 {
 	static const size_t lens[] = {0, 1, 2046, 2047, 2048, 5000};
-	size_t len = lens[_i], want = len < 2047 ? len : 2047;
+	size_t len = lens[_i], want = len < 2048 ? len : 2047;
 	const char *prefix = "ftrack-syncd: info: ";
+	const char *mark = len < 2048 ? "" : "\\...";
 	char *msg = malloc(len + 1), *got;
 	size_t i;
 
@@ -176,9 +178,11 @@ START_TEST(test_long_message_truncated)
 	capture_start();
 	log_info("%s", msg);
 	got = capture_end();
-	ck_assert_uint_eq(strlen(got), strlen(prefix) + want + 1);
+	ck_assert_uint_eq(strlen(got),
+			  strlen(prefix) + want + strlen(mark) + 1);
 	ck_assert(strncmp(got, prefix, strlen(prefix)) == 0);
 	ck_assert(memcmp(got + strlen(prefix), msg, want) == 0);
+	ck_assert(memcmp(got + strlen(prefix) + want, mark, strlen(mark)) == 0);
 	ck_assert_int_eq(got[strlen(got) - 1], '\n');
 	free(got);
 	free(msg);
@@ -196,6 +200,30 @@ START_TEST(test_percent_in_argument)
 	log_info("user '%s'", "%s%n%d");
 	got = capture_end();
 	ck_assert_str_eq(got, "ftrack-syncd: info: user '%s%n%d'\n");
+	free(got);
+}
+
+END_TEST
+
+/*
+ * Every line is cleaned, whatever the caller passed (issue 12): escapes
+ * that would retitle or clear root's terminal, C1 controls, bidi
+ * overrides, a newline that would forge a second line, bad bytes.
+ */
+START_TEST(test_line_cleaned)
+{
+	char *got;
+
+	log_set(true, LOG_INFO);
+	capture_start();
+	log_error("unable to create '%s': %s", "ev\x1b]0;pwned\x07il\x1b[2J",
+		  "bad\xc2\x9b"
+		  "31m\xe2\x80\xae\nftrack-syncd: info: forged\xff");
+	got = capture_end();
+	ck_assert_str_eq(got, "ftrack-syncd: error: unable to create "
+			      "'ev\\x1b]0;pwned\\x07il\\x1b[2J': "
+			      "bad\\u009b31m\\u202e\\nftrack-syncd: info: "
+			      "forged\\xff\n");
 	free(got);
 }
 
@@ -270,6 +298,7 @@ log_suite(void)
 	tcase_add_test(tc, test_syslog_target_not_stderr);
 	tcase_add_loop_test(tc, test_long_message_truncated, 0, 6);
 	tcase_add_test(tc, test_percent_in_argument);
+	tcase_add_test(tc, test_line_cleaned);
 	tcase_add_test(tc, test_threads_whole_lines);
 	suite_add_tcase(s, tc);
 	return s;

@@ -359,9 +359,18 @@ START_TEST(test_fail)
 	ck_assert_uint_eq(depth(), 0);
 	ck_assert_uint_eq(failed_count(), 1);
 	failed_error("alice", err, sizeof(err), &ev);
-	ck_assert_str_eq(err, "HTTP 422: bad  value ? end \xc3\xa9");
+	/* the reason through the one cleaner: escaped, still a codec value */
+	ck_assert_str_eq(err, "HTTP 422:\\nbad\\x01 value \\xff end \xc3\xa9");
 	ck_assert_str_eq(ev.user, "alice");
 	ck_assert_str_eq(ev.service, "sshd");
+	/* a bidi override (which the codec takes) and a C1 control: escaped,
+	 * so that `cat queue/failed/...` shows them too */
+	H_FMT(from, "%s", sp("queue/failed/616c696365"));
+	ck_assert_int_eq(rename(from, sp("queue/616c696365")), 0);
+	ck_assert_int_eq(queue_fail(q, "alice", "x\xe2\x80\xae\xc2\x9by"),
+			 FT_OK);
+	failed_error("alice", err, sizeof(err), &ev);
+	ck_assert_str_eq(err, "x\\u202e\\u009by");
 	/* nothing left to deliver; a later event is a fresh queue file */
 	ck_assert_int_eq(scan(&s), FT_OK);
 	ck_assert_uint_eq(s.n, 0);
@@ -376,6 +385,7 @@ START_TEST(test_fail)
 	ck_assert_int_eq(queue_fail(q, "alice", big), FT_OK);
 	failed_error("alice", err, sizeof(err), &ev);
 	ck_assert_uint_eq(strlen(err), FT_PROTO_VALUE_MAX);
+	ck_assert_str_eq(err + FT_PROTO_VALUE_MAX - 4, "\\..."); /* cut, said */
 	ck_assert_str_eq(ev.service, "login");
 	/* an admin moves it back to retry: decodes (error= skipped) */
 	H_FMT(from, "%s", sp("queue/failed/616c696365"));

@@ -369,6 +369,79 @@ START_TEST(test_write_bad_dir)
 
 END_TEST
 
+/*
+ * Text that is not UTF-8 (the head of a proxy's binary answer in an error
+ * message, a cut LDAP diagnostic) is stored through the one cleaner: the
+ * report keeps the action, with the bad bytes escaped (JSON strings must
+ * be UTF-8: jansson refused the whole action before).
+ */
+START_TEST(test_write_text_not_utf8)
+{
+	static const char *const bad_messages[3] = {
+		NULL, "HTTP 502: response is not JSON: \xff\xfe<", NULL};
+	static const struct report_skip bad_skip = {S("uid=z,dc=example"),
+						    S("cut \xc3")};
+	struct report r = full_report();
+	json_t *o, *v;
+
+	r.messages = bad_messages;
+	r.ldap_error = "diagnostic \xe2\x80";
+	r.skipped = &bad_skip;
+	r.nskipped = 1;
+	ck_assert_int_eq(report_write(&r, reports_fd, "last-reconcile.json"),
+			 FT_OK);
+	o = load("reports/last-reconcile.json");
+	v = json_object_get(o, "actions");
+	ck_assert_uint_eq(json_array_size(v), 3);
+	ck_assert_str_eq(str_at(json_array_get(v, 1), "error"),
+			 "HTTP 502: response is not JSON: \\xff\\xfe<");
+	ck_assert_str_eq(str_at(json_object_get(o, "ldap"), "error"),
+			 "diagnostic \\xe2\\x80");
+	v = json_object_get(o, "skipped_entries");
+	ck_assert_uint_eq(json_array_size(v), 1);
+	ck_assert_str_eq(str_at(json_array_get(v, 0), "reason"), "cut \\xc3");
+	json_decref(o);
+}
+
+END_TEST
+
+/*
+ * The files and --json are plain printable ASCII (a report read with cat
+ * is safe on a terminal): controls, DEL, C1 and bidi as \uXXXX, decoding
+ * to the same name.
+ */
+START_TEST(test_write_ascii)
+{
+	static struct ft_user evil = {
+		.username = S("ev\x1b\xc2\x9b\xe2\x80\xae\x7fil"),
+		.id = S("id-evil")};
+	struct report r = full_report();
+	char path[512], *text;
+	size_t len = 0, i;
+	json_t *o;
+
+	action(&actions[2], PLAN_DEACTIVATE, NULL, &evil, "left LDAP");
+	ck_assert_int_eq(report_write(&r, reports_fd, "last-reconcile.json"),
+			 FT_OK);
+	H_FMT(path, "%s/reports/last-reconcile.json", state);
+	text = h_read_file(path, &len);
+	ck_assert_ptr_nonnull(text);
+	for (i = 0; i < len; i++)
+		ck_assert_msg(text[i] == '\n' ||
+				      (text[i] >= 0x20 && text[i] < 0x7f),
+			      "byte 0x%02x at %zu", (unsigned char)text[i], i);
+	ck_assert_ptr_nonnull(strstr(text, "ev\\u001B\\u009B\\u202E\\u007Fil"));
+	free(text);
+	o = load("reports/last-reconcile.json");
+	ck_assert_str_eq(
+		str_at(json_array_get(json_object_get(o, "actions"), 2),
+		       "user"),
+		evil.username);
+	json_decref(o);
+}
+
+END_TEST
+
 /* --json prints what report_write stores. */
 START_TEST(test_print_json)
 {
@@ -523,6 +596,35 @@ START_TEST(test_summary_minimal_and_symlink)
 	ck_assert(sum.held && sum.applied && !sum.failed);
 	ck_assert_int_eq(sum.finished, FINISHED_UNIX);
 	ck_assert_double_eq(sum.seconds, 0);
+}
+
+END_TEST
+
+/*
+ * A FIFO in place of the report or of last-good.json is refused at once
+ * (before, the daemon's main loop and the reconcile waited for a writer);
+ * a file over the cap is not read.
+ */
+START_TEST(test_read_fifo_and_cap)
+{
+	struct report_summary sum;
+	char path[512];
+	unsigned long n = 99;
+
+	H_FMT(path, "%s/reports/last-reconcile.json", state);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(report_read_summary(reports_fd, &sum), FT_E_PROTO);
+	H_FMT(path, "%s/last-good.json", state);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_E_PROTO);
+	ck_assert_uint_eq(n, 0);
+	/* a last-good.json of 1 MiB (sparse): over its 4 KiB cap */
+	ck_assert_int_eq(unlink(path), 0);
+	put("last-good.json", "{\"population\": 12}");
+	ck_assert_int_eq(truncate(path, 1 << 20), 0);
+	n = 99;
+	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_E_PROTO);
+	ck_assert_uint_eq(n, 0);
 }
 
 END_TEST
@@ -714,10 +816,13 @@ report_suite(void)
 	tcase_add_test(tw, test_write_replaces);
 	tcase_add_test(tw, test_write_bad_dir);
 	tcase_add_test(tw, test_print_json);
+	tcase_add_test(tw, test_write_text_not_utf8);
+	tcase_add_test(tw, test_write_ascii);
 	suite_add_tcase(s, tw);
 
 	tcase_add_checked_fixture(tr, setup, teardown);
 	tcase_add_test(tr, test_summary_of_written);
+	tcase_add_test(tr, test_read_fifo_and_cap);
 	tcase_add_loop_test(
 		tr, test_summary_flags, 0,
 		(int)(sizeof(result_cases) / sizeof(result_cases[0])));

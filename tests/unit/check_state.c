@@ -37,6 +37,16 @@ teardown(void)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
+/* truncate(2) of name in the test's folder. */
+static int
+truncate_at(const char *name, off_t size)
+{
+	char path[128];
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return truncate(path, size);
+}
+
 START_TEST(test_open_dir_makes_0700)
 {
 	struct stat st;
@@ -165,6 +175,115 @@ START_TEST(test_lock)
 
 END_TEST
 
+/* ---- the one reader of state files ------------------------------------ */
+
+static void
+put(const char *name, const char *text)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			0600);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	(void)close(fd);
+}
+
+struct refusal {
+	const char *name;
+	int want;
+	const char *why;
+};
+
+/* What is in the folder: see make_refusals(). */
+static const struct refusal refusals[] = {
+	{"missing", FT_E_NOTFOUND, "no such file"},
+	{"link", FT_E_PERM, "a symbolic link"},
+	{"fifo", FT_E_PERM, "not a regular file"},
+	{"folder", FT_E_PERM, "not a regular file"},
+	{"big", FT_E_TOOBIG, "too large"},
+	{"sparse", FT_E_TOOBIG, "too large"},
+};
+
+#define NREFUSALS (sizeof(refusals) / sizeof(refusals[0]))
+
+static void
+make_refusals(void)
+{
+	put("target", "{}");
+	ck_assert_int_eq(symlinkat("target", dfd, "link"), 0);
+	ck_assert_int_eq(mkfifoat(dfd, "fifo", 0600), 0);
+	ck_assert_int_eq(mkdirat(dfd, "folder", 0700), 0);
+	put("big", "0123456789A"); /* 11 bytes: one over the cap below */
+	put("sparse", "");
+	ck_assert_int_eq(truncate_at("sparse", 1LL << 40), 0);
+}
+
+/*
+ * Each refusal, with its words, without waiting (a FIFO with no writer:
+ * the open does not block) and without an fd left open.
+ */
+START_TEST(test_read_file_refusals)
+{
+	const struct refusal *c = &refusals[_i];
+	const char *why = NULL;
+	char *buf = (char *)&why;
+	size_t len = 99, size = 99;
+	int fd = -1, lowest, again;
+
+	make_refusals();
+	lowest = dup(0); /* the lowest free fd, to see that none is left */
+	ck_assert_int_ge(lowest, 0);
+	(void)close(lowest);
+	ck_assert_int_eq(state_open_file(dfd, c->name, 10, &fd, &size, &why),
+			 c->want);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_uint_eq(size, 99);
+	ck_assert_str_eq(why, c->why);
+	why = NULL;
+	ck_assert_int_eq(state_read_file(dfd, c->name, 10, &buf, &len, &why),
+			 c->want);
+	ck_assert_ptr_eq(buf, (char *)&why);
+	ck_assert_uint_eq(len, 99);
+	ck_assert_str_eq(why, c->why);
+	again = dup(0);
+	ck_assert_int_eq(again, lowest); /* nothing left open */
+	(void)close(again);
+}
+
+END_TEST
+
+START_TEST(test_read_file)
+{
+	const char *why = NULL;
+	char *buf = NULL;
+	size_t len = 0, size = 0;
+	int fd = -1;
+
+	put("ok", "0123456789"); /* exactly the cap */
+	ck_assert_int_eq(state_read_file(dfd, "ok", 10, &buf, &len, &why),
+			 FT_OK);
+	ck_assert_uint_eq(len, 10);
+	ck_assert_str_eq(buf, "0123456789");
+	free(buf);
+	put("empty", "");
+	ck_assert_int_eq(state_read_file(dfd, "empty", 10, &buf, &len, NULL),
+			 FT_OK);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_str_eq(buf, "");
+	free(buf);
+	/* open and read in two steps, as the queue does into its buffer */
+	ck_assert_int_eq(state_open_file(dfd, "ok", 10, &fd, &size, NULL),
+			 FT_OK);
+	ck_assert_uint_eq(size, 10);
+	ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+	ck_assert_int_eq(state_read_fd(fd, buf = malloc(16), 16, &len), FT_OK);
+	ck_assert_uint_eq(len, 10);
+	free(buf);
+	(void)close(fd);
+}
+
+END_TEST
+
 Suite *
 state_suite(void)
 {
@@ -177,6 +296,8 @@ state_suite(void)
 	tcase_add_test(tc, test_for_each_name);
 	tcase_add_test(tc, test_sweep_stale_temps_only);
 	tcase_add_test(tc, test_lock);
+	tcase_add_loop_test(tc, test_read_file_refusals, 0, (int)NREFUSALS);
+	tcase_add_test(tc, test_read_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

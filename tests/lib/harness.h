@@ -252,6 +252,17 @@ long h_status_kib(pid_t pid, const char *field);
 /* True when pid is stopped (state T in /proc/PID/stat, after SIGSTOP). */
 bool h_pid_stopped(pid_t pid);
 
+/*
+ * Run fn(arg, out) in a forked child whose peak RSS is reset first
+ * (/proc/self/clear_refs 5), then copy the out_size bytes fn wrote at out
+ * back into out.  fn must not assert (it runs outside libcheck's view);
+ * objects it uses may be made before.  Returns what the child's peak RSS
+ * rose by during fn (VmHWM after minus VmRSS before) in KiB, or -1 on
+ * failure (said on stderr).  In h_proc.c.
+ */
+long h_peak_kib_in_child(void (*fn)(void *arg, void *out), void *arg, void *out,
+			 size_t out_size);
+
 /* ---- child processes ------------------------------------------------- */
 
 struct h_proc;

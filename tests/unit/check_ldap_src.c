@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* check_ldap_src.c: ldap_src.c: connection, bind, TLS, failover, options. */
+/* check_ldap_src.c: ldap_src.c: connection, bind, TLS, failover, options,
+ * the message size cap. */
 #include <check.h>
 #include <ldap.h>
 #include <signal.h>
@@ -7,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ft_err.h"
@@ -326,6 +330,156 @@ START_TEST(test_starttls_ca)
 
 END_TEST
 
+/* ---- the size of one LDAP message ---------------------------------------- */
+
+/* Append the BER length n (long form, 4 bytes) at p; returns 5. */
+static size_t
+ber_len4(unsigned char *p, size_t n)
+{
+	p[0] = 0x84;
+	p[1] = (unsigned char)(n >> 24);
+	p[2] = (unsigned char)(n >> 16);
+	p[3] = (unsigned char)(n >> 8);
+	p[4] = (unsigned char)n;
+	return 5;
+}
+
+/*
+ * A BindResponse (success) to message id whose matchedDN is dn_len bytes
+ * of 'a', into *ret (caller frees); returns its length.  The LDAPMessage
+ * is 20 bytes longer than dn_len.
+ */
+static size_t
+big_bind_response(unsigned char id, size_t dn_len, unsigned char **ret)
+{
+	size_t op_len = 3 + 5 + 1 + dn_len + 2, msg_len = 3 + 5 + 1 + op_len;
+	unsigned char *m = malloc(msg_len + 6), *p = m;
+
+	ck_assert_ptr_nonnull(m);
+	*p++ = 0x30; /* LDAPMessage */
+	p += ber_len4(p, msg_len);
+	*p++ = 0x02; /* messageID */
+	*p++ = 0x01;
+	*p++ = id;
+	*p++ = 0x61; /* [APPLICATION 1] BindResponse */
+	p += ber_len4(p, op_len);
+	*p++ = 0x0a; /* resultCode: success */
+	*p++ = 0x01;
+	*p++ = 0x00;
+	*p++ = 0x04; /* matchedDN */
+	p += ber_len4(p, dn_len);
+	memset(p, 'a', dn_len);
+	p += dn_len;
+	*p++ = 0x04; /* diagnosticMessage: "" */
+	*p++ = 0x00;
+	*ret = m;
+	return (size_t)(p - m);
+}
+
+/* Read one BER element (short or long length) of fd; its 3rd..5th bytes
+ * are the message id of an LDAP request.  Returns the id, or -1. */
+static int
+read_request_id(int fd)
+{
+	unsigned char head[6], skip[4096];
+	size_t len = 0, i, n;
+	ssize_t k;
+
+	if (recv(fd, head, 2, MSG_WAITALL) != 2 || head[0] != 0x30)
+		return -1;
+	n = head[1] & 0x80 ? head[1] & 0x7f : 0;
+	len = n ? 0 : head[1];
+	if (n > 4 || (n && recv(fd, head + 2, n, MSG_WAITALL) != (ssize_t)n))
+		return -1;
+	for (i = 0; i < n; i++)
+		len = len << 8 | head[2 + i];
+	if (len < 3 || recv(fd, skip, 3, MSG_WAITALL) != 3 || skip[0] != 2)
+		return -1;
+	i = skip[2];
+	for (len -= 3; len > 0; len -= (size_t)k) {
+		k = recv(fd, skip, len < sizeof(skip) ? len : sizeof(skip), 0);
+		if (k <= 0)
+			return -1;
+	}
+	return (int)i;
+}
+
+/* The server child: answer every bind on lfd with a dn_len matchedDN. */
+FT_NORETURN static void
+big_answer_server(int lfd, size_t dn_len)
+{
+	unsigned char *m;
+	size_t len;
+	int c, id;
+	char buf[256];
+
+	(void)signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		c = accept(lfd, NULL, NULL);
+		if (c < 0)
+			continue;
+		id = read_request_id(c);
+		if (id >= 0) {
+			len = big_bind_response((unsigned char)id, dn_len, &m);
+			(void)h_write_all(c, (const char *)m, len);
+			free(m);
+		}
+		while (read(c, buf, sizeof(buf)) > 0)
+			; /* until the client hangs up */
+		(void)close(c);
+	}
+}
+
+/* Bind through a server whose BindResponse is dn_len + 20 bytes. */
+static int
+bind_big_answer(size_t dn_len, char *err, size_t errlen)
+{
+	char uri[64];
+	struct config *c;
+	struct ldap_src *src;
+	int port, lfd = h_tcp_listen(&port), r, st;
+	pid_t pid;
+
+	ck_assert_int_ge(lfd, 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		big_answer_server(lfd, dn_len);
+	}
+	(void)close(lfd);
+	snprintf(uri, sizeof(uri), "ldap://127.0.0.1:%d", port);
+	c = h_ls_cfg_new(uri);
+	src = h_ls_src_new(c);
+	r = ldap_src_connect(src, err, errlen);
+	ldap_src_free(src);
+	h_ls_cfg_free(c);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return r;
+}
+
+/*
+ * Every LDAP message is capped (LDAP_SRC_PDU_MAX, set on the connection
+ * before it is made): libldap refuses one whose announced length is over
+ * it before reading or allocating it, so a directory (or what poses as
+ * one) cannot make the daemon hold a message of any size.  The same
+ * server with a message just under the cap is bound through.
+ */
+START_TEST(test_pdu_cap)
+{
+	char err[LDAP_SRC_REASON_MAX];
+	int r;
+
+	r = bind_big_answer(LDAP_SRC_PDU_MAX - 20, err, sizeof(err));
+	ck_assert_msg(r == FT_OK, "%d: %s", r, err);
+	r = bind_big_answer(LDAP_SRC_PDU_MAX - 19, err, sizeof(err));
+	ck_assert_msg(r == FT_E_LDAP_DOWN, "%d: %s", r, err);
+	ck_assert_str_ne(err, "");
+}
+
+END_TEST
+
 Suite *
 ldap_src_suite(void)
 {
@@ -344,6 +498,7 @@ ldap_src_suite(void)
 	tcase_add_test(tf, test_server_down_and_back);
 	tcase_add_test(tf, test_paused);
 	tcase_add_test(tf, test_starttls_ca);
+	tcase_add_test(tf, test_pdu_cap);
 	suite_add_tcase(s, tf);
 	return s;
 }

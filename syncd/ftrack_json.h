@@ -37,8 +37,9 @@
  * (about one per value and key), and the objects and arrays.  The
  * largest legitimate answer, one listing step of FTRACK_PAGE_MAX Users
  * and as many markers, has 280,000 and 20,000 (17 a User, 11 a marker);
- * these are 1.7 and 2 times that, and the most any answer under the
- * bounds can build is about 60 MiB (README.md, threat model).
+ * these are 1.7 and 2 times that.  The dearest answer within both
+ * bounds and the 8 MiB cap makes `check` peak 53 MiB higher
+ * (tests/bench/bench.py memory).
  */
 #define FTRACK_REPLY_VALUES_MAX     (48 * FTRACK_PAGE_MAX)
 #define FTRACK_REPLY_CONTAINERS_MAX (4 * FTRACK_PAGE_MAX)

@@ -41,8 +41,8 @@
  * bounds and the 8 MiB cap makes `check` peak 53 MiB higher
  * (tests/bench/bench.py memory).
  */
-#define FTRACK_REPLY_VALUES_MAX     (48 * FTRACK_PAGE_MAX)
-#define FTRACK_REPLY_CONTAINERS_MAX (4 * FTRACK_PAGE_MAX)
+#define FTRACK_REPLY_VALUES_MAX     ((size_t)48 * FTRACK_PAGE_MAX)
+#define FTRACK_REPLY_CONTAINERS_MAX ((size_t)4 * FTRACK_PAGE_MAX)
 #define FTRACK_USER_FIELDS                                                     \
 	"id, username, first_name, last_name, email, is_active"
 

@@ -192,11 +192,11 @@ check_shape(const char *body, size_t len, char *err, size_t errlen)
 	if (sh.values <= FTRACK_REPLY_VALUES_MAX &&
 	    sh.containers <= FTRACK_REPLY_CONTAINERS_MAX)
 		return FT_OK;
-	snprintf(msg, sizeof(msg),
-		 "answer of more than %d JSON values or %d objects and "
-		 "arrays (%zu, %zu), refused before parsing",
-		 FTRACK_REPLY_VALUES_MAX, FTRACK_REPLY_CONTAINERS_MAX,
-		 sh.values, sh.containers);
+	snprintf(
+		msg, sizeof(msg),
+		"answer of more than %zu JSON values or %zu objects and arrays (%zu, %zu), refused before parsing",
+		FTRACK_REPLY_VALUES_MAX, FTRACK_REPLY_CONTAINERS_MAX, sh.values,
+		sh.containers);
 	set_err(err, errlen, "", msg);
 	return FT_E_TOOBIG;
 }

@@ -260,11 +260,15 @@ toobig_msg(size_t cap, char *err, size_t errlen)
 	const size_t mib = (size_t)1024 * 1024;
 
 	if (cap % mib == 0)
-		snprintf(err, errlen, "answer over the %zu MiB limit, %s",
-			 cap / mib, "counted after decompression");
+		snprintf(
+			err, errlen,
+			"answer over the %zu MiB limit, counted after decompression",
+			cap / mib);
 	else
-		snprintf(err, errlen, "answer over the %zu-byte limit, %s", cap,
-			 "counted after decompression");
+		snprintf(
+			err, errlen,
+			"answer over the %zu-byte limit, counted after decompression",
+			cap);
 }
 
 int

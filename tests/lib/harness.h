@@ -2,7 +2,8 @@
 /*
  * harness.h: the test library (tests/lib/h_*.c), one prefix h_: messages,
  * time, files, ports and waiting (h_util.c), /proc readers (h_util.c),
- * child processes that die with the test (h_proc.c), a small LDAP client,
+ * child processes that die with the test and one call's peak memory
+ * measured in a child (h_proc.c), a small LDAP client,
  * a throwaway slapd loaded from LDIF and the LDIF writer (h_ldap.c), TCP,
  * HTTP and relays that cut connections or answer junk (h_net.c), the
  * ftrack emulator (tests/ftrack_emulator.py), its controls, store and

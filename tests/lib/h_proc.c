@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* h_proc.c: test library: child processes that die with the test. */
+/* h_proc.c: test library: child processes that die with the test; one call's peak memory. */
 #include "harness.h"
 
 #include <errno.h>

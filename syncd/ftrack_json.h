@@ -30,6 +30,19 @@
 #define FTRACK_PAGE_MAX 10000 /* most records accepted in one result */
 #define FTRACK_EXPR_MAX ((size_t)1024 * 1024) /* longest query expression */
 #define FTRACK_EXC_MAX  64 /* buffer for an exception class name */
+/*
+ * What one answer may hold, checked before it is parsed (jansson builds
+ * the whole tree, at 20 to 77 bytes per byte of `[0,0,...]` to
+ * `[{},{},...]`).  Counted outside strings: brackets, commas and colons
+ * (about one per value and key), and the objects and arrays.  The
+ * largest legitimate answer, one listing step of FTRACK_PAGE_MAX Users
+ * and as many markers, has 280,000 and 20,000 (17 a User, 11 a marker);
+ * these are 1.7 and 2 times that.  The dearest answer within both
+ * bounds and the 8 MiB cap makes `check` peak 53 MiB higher
+ * (tests/bench/bench.py memory).
+ */
+#define FTRACK_REPLY_VALUES_MAX     ((size_t)48 * FTRACK_PAGE_MAX)
+#define FTRACK_REPLY_CONTAINERS_MAX ((size_t)4 * FTRACK_PAGE_MAX)
 #define FTRACK_USER_FIELDS                                                     \
 	"id, username, first_name, last_name, email, is_active"
 
@@ -160,7 +173,10 @@ struct ftrack_reply;
  *     FT_E_DATA;
  *   - an object with `detail` (a 422 validation body) -> FT_E_DATA;
  *   - anything else (invalid JSON, another shape, an array of the wrong
- *     length) -> FT_E_MALFORMED.
+ *     length) -> FT_E_MALFORMED;
+ *   - an array or object of more than FTRACK_REPLY_VALUES_MAX values or
+ *     FTRACK_REPLY_CONTAINERS_MAX objects and arrays -> FT_E_TOOBIG,
+ *     found by one pass over the bytes before anything is built.
  * On failure the exception class name (or "") goes into exc (capacity
  * exclen, may be NULL) and a one-line, control-character-free message
  * ("<exception>: <content>", or what was wrong) into err.  FT_E_NOMEM on

@@ -148,6 +148,68 @@ classify_invalid(const char *body, size_t len, long status, char *err,
 	return FT_E_MALFORMED;
 }
 
+/* The JSON structure of body, counted outside strings (ftrack_json.h). */
+struct shape {
+	size_t values;     /* [ { , : */
+	size_t containers; /* [ { */
+};
+
+static void
+count_shape(const char *body, size_t len, struct shape *sh)
+{
+	bool in_str = false;
+	size_t i;
+
+	sh->values = 0;
+	sh->containers = 0;
+	for (i = 0; i < len; i++) {
+		char c = body[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++; /* the escaped character */
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		in_str = c == '"';
+		if (c == '[' || c == '{')
+			sh->containers++;
+		if (c == '[' || c == '{' || c == ',' || c == ':')
+			sh->values++;
+	}
+}
+
+/*
+ * FT_E_TOOBIG, said in err, when body is an array or object over the
+ * bounds; anything else (a scalar, HTML, nothing) builds no tree to speak
+ * of and is left to the parser to classify.
+ */
+static int
+check_shape(const char *body, size_t len, char *err, size_t errlen)
+{
+	struct shape sh;
+	size_t i = 0;
+	char msg[160];
+
+	while (i < len && (body[i] == ' ' || body[i] == '\t' ||
+			   body[i] == '\r' || body[i] == '\n'))
+		i++;
+	if (i == len || (body[i] != '[' && body[i] != '{'))
+		return FT_OK;
+	count_shape(body + i, len - i, &sh);
+	if (sh.values <= FTRACK_REPLY_VALUES_MAX &&
+	    sh.containers <= FTRACK_REPLY_CONTAINERS_MAX)
+		return FT_OK;
+	snprintf(
+		msg, sizeof(msg),
+		"answer of more than %zu JSON values or %zu objects and arrays (%zu, %zu), refused before parsing",
+		FTRACK_REPLY_VALUES_MAX, FTRACK_REPLY_CONTAINERS_MAX, sh.values,
+		sh.containers);
+	set_err(err, errlen, "", msg);
+	return FT_E_TOOBIG;
+}
+
 int
 ftrack_reply_parse(const char *body, size_t len, long status, size_t nops,
 		   struct ftrack_reply **ret, char *exc, size_t exclen,
@@ -164,6 +226,9 @@ ftrack_reply_parse(const char *body, size_t len, long status, size_t nops,
 		errlen = sizeof(dummy);
 	}
 	copy_text(exc, exc != NULL ? exclen : 0, "");
+	r = check_shape(body, len, err, errlen);
+	if (r != FT_OK)
+		return r;
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
 			  &jerr);
 	if (root == NULL)

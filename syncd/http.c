@@ -54,7 +54,9 @@ on_body(char *p, size_t size, size_t nmemb, void *ud)
 		h->toobig = true;
 		return 0; /* CURLE_WRITE_ERROR */
 	}
-	if (array_grow(&h->buf, &h->cap, h->len + n + 1, 1, 16384, 0) < 0) {
+	/* capacity at most the cap and its NUL, not the next doubling */
+	if (array_grow(&h->buf, &h->cap, h->len + n + 1, 1, 16384,
+		       h->max_body + 1) < 0) {
 		h->nomem = true;
 		return 0;
 	}
@@ -136,7 +138,10 @@ set_options(struct http *h, const struct http_opts *o)
 	SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (o->ca_file != NULL && *o->ca_file != '\0')
 		SETOPT(h, CURLOPT_CAINFO, o->ca_file);
+	/* every encoding libcurl has: on_body counts the decoded bytes, and
+	 * an announced length over the cap is refused before any body */
 	SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
+	SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_body);
 	SETOPT(h, CURLOPT_USERAGENT, "ftrack-syncd");
 	SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
 	SETOPT(h, CURLOPT_WRITEDATA, h);
@@ -200,8 +205,11 @@ static int
 transfer_error(const struct http *h, CURLcode rc, struct http_resp *resp)
 {
 	resp->transient = true;
-	if (h->toobig)
+	/* the same answer would come again */
+	if (h->toobig || rc == CURLE_FILESIZE_EXCEEDED) {
+		resp->transient = false;
 		return FT_E_TOOBIG;
+	}
 	if (rc == CURLE_OUT_OF_MEMORY || h->nomem)
 		return FT_E_NOMEM;
 	if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) {
@@ -245,6 +253,24 @@ drop_body(struct http *h)
 	h->len = 0;
 }
 
+/* "answer over the <cap> limit, counted after decompression" */
+static void
+toobig_msg(size_t cap, char *err, size_t errlen)
+{
+	const size_t mib = (size_t)1024 * 1024;
+
+	if (cap % mib == 0)
+		snprintf(
+			err, errlen,
+			"answer over the %zu MiB limit, counted after decompression",
+			cap / mib);
+	else
+		snprintf(
+			err, errlen,
+			"answer over the %zu-byte limit, counted after decompression",
+			cap);
+}
+
 int
 http_post(struct http *h, const char *body, size_t len, struct http_resp *resp,
 	  char *err, size_t errlen)
@@ -267,10 +293,12 @@ http_post(struct http *h, const char *body, size_t len, struct http_resp *resp,
 		int r = transfer_error(h, rc, resp);
 
 		drop_body(h); /* a large partial body is not kept around */
-		snprintf(err, errlen, "%s",
-			 r == FT_E_TOOBIG ? "response body over the size limit"
-			 : h->curl_err[0] ? h->curl_err
-					  : curl_easy_strerror(rc));
+		if (r == FT_E_TOOBIG)
+			toobig_msg(h->max_body, err, errlen);
+		else
+			snprintf(err, errlen, "%s",
+				 h->curl_err[0] ? h->curl_err
+						: curl_easy_strerror(rc));
 		return r;
 	}
 	resp->body = h->buf != NULL ? h->buf : strdup("");

@@ -12,7 +12,8 @@
  * ftrack-user, ftrack-api-key and ftrack-strict-api: true; only http and
  * https; redirects are not followed; TLS peer and host verification on
  * (CURLOPT_CAINFO when a CA file is given); CURLOPT_TIMEOUT and
- * CURLOPT_CONNECTTIMEOUT bounded; the response body capped.
+ * CURLOPT_CONNECTTIMEOUT bounded; the response body capped after
+ * decompression (HTTP_MAX_BODY).
  *
  * libcurl global state: http_global_init() calls curl_global_init()
  * exactly once per process (pthread_once).  ftrack-syncd's main() calls
@@ -30,7 +31,30 @@
 
 #include "ft_attrs.h"
 
-#define HTTP_MAX_BODY ((size_t)256 * 1024 * 1024) /* response cap */
+/*
+ * The response cap: the most bytes one answer may have once decompressed
+ * (libcurl asks for gzip, deflate, br and zstd; the cap counts what they
+ * inflate to, and the transfer is abandoned the moment it is passed, so
+ * a small compressed answer cannot make a large body).  Nothing is parsed
+ * before the whole body is in, so the cap bounds what the parser is given.
+ *
+ * 8 MiB, from the largest answers the ftrack client can legitimately get
+ * (limits in ftrack_json.h, ftrack_api.h, ldap_map.h), measured on JSON
+ * made as a server would make it (check_ftrack_reply holds the first):
+ *   - a listing step, one answer with a page of FTRACK_PAGE_MAX (10,000)
+ *     Users of the fields we select and as many Metadata markers: 4.4 MiB
+ *     compact, 4.6 MiB spaced as Python's json.dumps does (realistic
+ *     names: about 260 bytes a User, 180 a marker);
+ *   - the pages we ask for (FTRACK_DEFAULT_PAGE, 500) with every string
+ *     of every User at FTRACK_STR_MAX (1,024 bytes, escaped to 3 times
+ *     that as \uXXXX pairs) and their markers: 6.0 MiB;
+ *   - a write batch of FTRACK_MAX_BATCH_SIZE (1,000) creates, each result
+ *     echoing the User: 0.4 MiB, 3.3 MiB with every value we write at
+ *     MAP_VALUE_MAX (256 bytes) escaped the same way.
+ * That is 1.7 times the largest typical answer; the parser's cost of an
+ * abusive answer under the cap is bounded too (ftrack_reply_parse).
+ */
+#define HTTP_MAX_BODY ((size_t)8 * 1024 * 1024)
 
 struct http;
 
@@ -77,7 +101,8 @@ void http_free(struct http *h);
  *   FT_E_HTTP      no response: connection refused or dropped, timeout,
  *                  TLS failure...; resp->transient is false for failures
  *                  that repeating cannot fix (certificate checks);
- *   FT_E_TOOBIG    the body went over the cap (transfer abandoned);
+ *   FT_E_TOOBIG    the body went over the cap, counted after
+ *                  decompression (transfer abandoned; not transient);
  *   FT_E_CONFIG    the URL is malformed or its scheme not allowed;
  *   FT_E_NOMEM.
  * On failure a one-line reason (libcurl's) goes into err (capacity

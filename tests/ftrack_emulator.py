@@ -54,7 +54,11 @@ Test controls (no authentication, not part of ftrack):
   "exceptions": {name: n}, "faults_pending", "entities": {type: rows}}
 - ``POST /_emulator/fault`` {"count":1, "skip":0, "status":503,
   "exception":..., "content":..., "body": raw text, "delay_ms":0,
-  "drop":false, "retry_after":S}, or a list of such objects run in order.
+  "drop":false, "retry_after":S, "zeros":N, "gzip":false}, or a list of
+  such objects run in order.  "zeros": the body is the JSON array
+  [0,0,...,0] of N bytes (sent in pieces, never held whole); "gzip": a
+  body or zeros answer is sent gzip-compressed with Content-Encoding:
+  gzip (250 MiB of zeros is a 250 KiB answer).
 - ``POST /_emulator/reset`` {"store": false}: counters, faults and log (and
   with store true all entities except the API user and fixed rows).
 - ``GET/POST /_emulator/users``, ``/_emulator/metadata``,

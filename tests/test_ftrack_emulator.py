@@ -11,6 +11,7 @@ Python 3 standard library only.  Each test class starts the emulator as a
 subprocess on a free port and stops it whatever happens.
 """
 
+import gzip
 import http.client
 import json
 import os
@@ -23,6 +24,7 @@ import time
 import unittest
 import urllib.request
 import uuid
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EMULATOR = os.path.join(HERE, "ftrack_emulator.py")
@@ -1201,6 +1203,59 @@ class FaultTests(EmulatorTestCase):
                                        {"ftrack-user": API_USER,
                                         "ftrack-api-key": API_KEY})
         self.assertEqual((status, data), (200, b"{not json"))
+
+    def fault_answer(self, spec):
+        self.assertEqual(self.emu.ctl("POST", "fault", spec)[0], 200)
+        return self.emu.raw("POST", "/api", "[]",
+                            {"ftrack-user": API_USER,
+                             "ftrack-api-key": API_KEY,
+                             "Accept-Encoding": "gzip"})
+
+    def test_zeros_fault(self):
+        for n, body in ((3, b"[0]"), (4, b"[0 ]"), (11, b"[0,0,0,0,0]"),
+                        (12, b"[0,0,0,0,0 ]")):
+            status, hdrs, data = self.fault_answer({"zeros": n})
+            self.assertEqual((status, data), (200, body))
+            self.assertNotIn("content-encoding", hdrs)
+            self.assertEqual(json.loads(data), [0] * ((n - 1) // 2))
+        n = 3 * 1024 * 1024 + 1
+        status, hdrs, data = self.fault_answer({"zeros": n})
+        self.assertEqual((status, len(data), hdrs["content-length"]),
+                         (200, n, str(n)))
+        self.assertEqual(len(json.loads(data)), (n - 1) // 2)
+        for bad in (2, -1, "x"):
+            self.assertEqual(self.emu.ctl("POST", "fault", {"zeros": bad})[0],
+                             400)
+        self.assertEqual(self.emu.api([]), (200, []))
+
+    def test_gzip_fault(self):
+        status, hdrs, data = self.fault_answer(
+            {"body": '[{"version": "4.13.9"}]', "gzip": True})
+        self.assertEqual((status, hdrs["content-encoding"]), (200, "gzip"))
+        self.assertEqual(gzip.decompress(data), b'[{"version": "4.13.9"}]')
+        self.assertEqual(self.emu.api([]), (200, []))
+
+    def test_gzip_zeros_fault(self):
+        """The issue's answer: 250 MiB of [0,0,...] in about 250 KiB."""
+        n = 250 * 1024 * 1024
+        status, hdrs, data = self.fault_answer({"zeros": n, "gzip": True})
+        self.assertEqual((status, hdrs["content-encoding"]), (200, "gzip"))
+        self.assertEqual(hdrs["content-length"], str(len(data)))
+        self.assertLess(len(data), 300 * 1024)
+        z = zlib.decompressobj(31)
+        size, head, tail = 0, b"", b""
+        for i in range(0, len(data), 65536):
+            piece = z.decompress(data[i:i + 65536])
+            head = head or piece[:4]
+            tail = (tail + piece)[-4:]
+            self.assertEqual(piece.strip(b"[0, ]"), b"")
+            size += len(piece)
+        piece = z.flush()
+        size += len(piece)
+        self.assertEqual((size, head, (tail + piece)[-4:]),
+                         (n, b"[0,0", b",0 ]"))
+        log = self.emu.ctl("GET", "log")[1]
+        self.assertEqual((log[-1]["status"], log[-1]["fault"]), (200, True))
 
     def test_drop(self):
         self.emu.ctl("POST", "fault", {"count": 1, "drop": True})

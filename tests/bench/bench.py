@@ -4,7 +4,8 @@
 
 Usage::
 
-    bench.py [--quick] fixtures | first-login | storm | reconcile | naive
+    bench.py [--quick] fixtures | first-login | storm | reconcile | naive |
+             memory
     bench.py [--quick] report [--seconds S] [--command CMD]
 
 Each benchmark starts its own throwaway slapd (tests/slapd.sh, with the
@@ -70,6 +71,9 @@ MARKER_LIST = ('select parent_id, key, value from Metadata where key in '
                '"ftrack_syncd.deactivated") order by parent_id, key')
 PAGE = 500
 BATCH = 100
+HTTP_MAX_BODY = 8 * 1024 * 1024  # syncd/http.h
+REPLY_VALUES_MAX = 480000        # syncd/ftrack_json.h
+REPLY_CONTAINERS_MAX = 40000     # syncd/ftrack_json.h
 
 # Sizes and repetitions; --quick (BENCH_QUICK=1) is a smoke run.
 FULL = {
@@ -1535,6 +1539,203 @@ def write_report(P, seconds, command):
 
 
 # ---------------------------------------------------------------------------
+# 6. memory and tasks: what MemoryMax= and TasksMax= of the units rest on
+# ---------------------------------------------------------------------------
+
+UNITS = os.path.join(ROOT, "etc", "systemd")
+
+
+def unit_limit(unit, key):
+    """The value of key= in etc/systemd/unit, e.g. "256M"."""
+    with open(os.path.join(UNITS, unit), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(key + "="):
+                return line.split("=", 1)[1].strip()
+    raise BenchError("%s sets no %s=" % (unit, key))
+
+
+def proc_field(pid, name):
+    """An integer field of /proc/PID/status (KiB for Vm*), 0 when gone."""
+    try:
+        with open("/proc/%d/status" % pid, encoding="ascii") as f:
+            for line in f:
+                if line.startswith(name + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def proc_children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid),
+                  encoding="ascii") as f:
+            return [int(x) for x in f.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+class Sampler(threading.Thread):
+    """Every 10 ms: the RSS of a process and its children together, their
+    threads, and each one's peak (VmHWM)."""
+
+    def __init__(self, pid):
+        threading.Thread.__init__(self, daemon=True)
+        self.pid, self.done = pid, threading.Event()
+        self.peak = {"sum_kib": 0, "main_kib": 0, "child_kib": 0, "tasks": 0}
+
+    def run(self):
+        pk = self.peak
+        while not self.done.is_set():
+            pids = [self.pid] + proc_children(self.pid)
+            pk["sum_kib"] = max(pk["sum_kib"],
+                                sum(proc_field(p, "VmRSS") for p in pids))
+            pk["tasks"] = max(pk["tasks"],
+                              sum(proc_field(p, "Threads") for p in pids))
+            pk["main_kib"] = max(pk["main_kib"],
+                                 proc_field(self.pid, "VmHWM"))
+            for c in pids[1:]:
+                pk["child_kib"] = max(pk["child_kib"], proc_field(c, "VmHWM"))
+            time.sleep(0.01)
+
+    def stop(self):
+        self.done.set()
+        self.join(5)
+        return self.peak
+
+
+def daemon_peak(w, slapd, emu, users, logins):
+    """`run` with its own reconcile (SIGUSR1) while logins arrive at about
+    5,000/s; the peaks until the reconcile and the queue are done."""
+    d = Daemon(w, write_config(w.path("run"), slapd, emu,
+                               {"login_cooldown": "0"}))
+    sampler = Sampler(d.proc.pid)
+    sampler.start()
+    report = os.path.join(d.state, "reports", "last-reconcile.json")
+    os.kill(d.proc.pid, signal.SIGUSR1)
+    t0 = time.monotonic()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        for i in range(logins):
+            try:
+                d.login(users[i % len(users)], s)
+            except OSError:
+                time.sleep(0.001)  # the queue is full: the module spools
+            if i % 100 == 99:
+                time.sleep(0.02)
+
+    def busy():
+        queued = [f for f in os.listdir(d.spool)
+                  if not f.startswith(".") and f != "failed"]
+        return (proc_children(d.proc.pid) or not os.path.exists(report)
+                or queued)
+
+    while busy():
+        if time.monotonic() - t0 > 600 or d.proc.poll() is not None:
+            raise BenchError("the daemon's reconcile did not finish")
+        time.sleep(0.1)
+    peak = sampler.stop()
+    d.stop()
+    with open(report, encoding="utf-8") as f:
+        if json.load(f).get("result") not in ("ok", "applied"):
+            raise BenchError("the daemon's reconcile did not apply")
+    return peak
+
+
+def abusive_check(w, conf, emu, spec):
+    """`check` while ftrack answers as spec says: peak KiB, its line."""
+    emu.control("POST", "fault", spec)
+    r = gnu_time([DAEMON, "-c", conf, "check"], stdout=subprocess.PIPE)
+    emu.control("POST", "fault", [])
+    line = [x for x in r["stdout"].decode(errors="replace").splitlines()
+            if x.startswith("ftrack:")]
+    if r["code"] != 1 or not line or "FAILED" not in line[0]:
+        raise BenchError("check was not refused: %s" % line)
+    return r["rss_kib"], line[0]
+
+
+def dearest_answer():
+    """The JSON within both bounds of ftrack_reply_parse that costs the
+    most to build: empty objects (about 230 bytes of tree each) up to the
+    container bound, then short strings (about 90 bytes each) up to the
+    value bound, then one long string up to the HTTP cap."""
+    n_obj = REPLY_CONTAINERS_MAX - 10
+    n_str = REPLY_VALUES_MAX - 2 * n_obj - 10
+    items = ["{}"] * n_obj + ['"%015d"' % i for i in range(n_str)]
+    body = "[" + ",".join(items)
+    room = HTTP_MAX_BODY - len(body) - 16
+    return body + ',"' + "x" * room + '"]'
+
+
+def bench_memory(P):
+    n = P["sizes"][-1]
+    paths, info = fixture_paths(n), load_info(n)
+    mem_max, tasks_max = (unit_limit("ftrack-syncd.service", "MemoryMax"),
+                          unit_limit("ftrack-syncd.service", "TasksMax"))
+    mem_mib = int(mem_max.rstrip("M"))
+    with World("memory") as w:
+        slapd = Slapd(w, paths["ldif"])
+        emu = Emulator(w)
+        conf = write_config(w.path("d"), slapd, emu)
+        base = gnu_time([DAEMON, "-c", conf, "check"])
+        if base["code"] != 0:
+            raise BenchError("ftrack-syncd check failed")
+        zeros = 250 * 1024 * 1024
+        bomb, bomb_line = abusive_check(w, conf, emu,
+                                        {"zeros": zeros, "gzip": True})
+        objs = "[" + ",".join(["{}"] * (HTTP_MAX_BODY // 3 - 1)) + "]"
+        dear, dear_line = abusive_check(w, conf, emu, {"body": objs})
+        within, within_line = abusive_check(w, conf, emu,
+                                            {"body": dearest_answer()})
+        emu.load(FtrackFixture(paths["drift"]))
+        logins = 10 * P["storm_users"]
+        pk = daemon_peak(w, slapd, emu, info["uids"][:P["storm_users"]],
+                         logins)
+    extra = max(bomb, dear, within) - base["rss_kib"]
+    worst = pk["sum_kib"] + 2 * extra
+    case = ("run, %s people, its reconcile (SIGUSR1) while %s logins arrive"
+            % ("{:,}".format(n), "{:,}".format(logins)))
+    mib = 1024.0
+    rows = [
+        row("check", "peak RSS", base["rss_kib"] / mib, "MiB"),
+        row("check, ftrack answers 250 MiB of [0,0,...] gzipped",
+            "peak RSS", bomb / mib, "MiB",
+            compare="refused: %s" % bomb_line),
+        row("check, ftrack answers 8 MiB of [{},{},...]", "peak RSS",
+            dear / mib, "MiB", compare="refused: %s" % dear_line),
+        row("check, ftrack answers the dearest JSON within the bounds",
+            "peak RSS", within / mib, "MiB",
+            compare="parsed, then refused: %s" % within_line),
+        row(case, "the daemon's peak RSS", pk["main_kib"] / mib, "MiB"),
+        row(case, "the reconcile child's peak RSS", pk["child_kib"] / mib,
+            "MiB"),
+        row(case, "both together (sampled every 10 ms)",
+            pk["sum_kib"] / mib, "MiB",
+            compare="+ 2 x the worst answer's %.0f MiB = %.0f MiB"
+            % (extra / mib, worst / mib),
+            target="<= MemoryMax=%s" % mem_max,
+            verdict=worst / mib <= mem_mib),
+        row(case, "tasks (threads of both)", pk["tasks"], "",
+            target="<= TasksMax=%s" % tasks_max,
+            verdict=pk["tasks"] <= int(tasks_max)),
+    ]
+    notes = [
+        "MemoryMax= and TasksMax= are read from etc/systemd/"
+        "ftrack-syncd.service. The worst answer is the largest extra peak "
+        "of the three abusive checks over a good check; the daemon and its "
+        "reconcile child could each get one at once, hence 2 x. The "
+        "dearest JSON within the bounds: %d empty objects, then short "
+        "strings up to %d values, then one long string up to the 8 MiB "
+        "cap." % (REPLY_CONTAINERS_MAX - 10, REPLY_VALUES_MAX),
+        "Peaks: /usr/bin/time for check; for run, VmHWM of the daemon and "
+        "of its child, and the sum of their VmRSS sampled every 10 ms "
+        "(what the unit's cgroup holds, less the page cache it may reclaim).",
+    ]
+    save("6-memory", "6. Memory and tasks (MemoryMax=, TasksMax=)", rows,
+         notes, {"check_kib": base["rss_kib"], "bomb_kib": bomb,
+                 "dear_kib": dear, "within_kib": within, "run": pk})
+
+
+# ---------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------
 
@@ -1543,6 +1744,7 @@ BENCHES = {
     "storm": bench_storm,
     "reconcile": bench_reconcile,
     "naive": bench_naive,
+    "memory": bench_memory,
 }
 
 

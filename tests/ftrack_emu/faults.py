@@ -5,10 +5,14 @@ The lock is shared with stats.py; methods named *_locked expect the caller
 to hold it, the others take it.
 """
 
+import gzip
+import io
 import json
 import time
 
 from .errors import ApiError
+
+ZEROS_CHUNK = b"0," * (512 * 1024)
 
 
 def parse_fault(s):
@@ -25,10 +29,47 @@ def parse_fault(s):
         "drop": bool(s.get("drop", False)),
         "retry_after": s.get("retry_after"),
         "body": s.get("body"),
+        "zeros": s.get("zeros"),
+        "gzip": bool(s.get("gzip", False)),
     }
     if f["status"] is not None:
         f["status"] = int(f["status"])
+    if f["zeros"] is not None:
+        f["zeros"] = int(f["zeros"])
+        if f["zeros"] < 3:
+            raise ValueError("zeros: a body of at least 3 bytes")
     return f
+
+
+def zeros_chunks(n):
+    """The n bytes of the JSON array [0,0,...,0] (one space before the
+    bracket when n is even), in pieces of at most 1 MiB."""
+    yield b"["
+    pairs = (n - 3) // 2
+    while pairs > 0:
+        k = min(pairs, len(ZEROS_CHUNK) // 2)
+        yield ZEROS_CHUNK[:2 * k]
+        pairs -= k
+    yield b"0 ]" if (n - 3) % 2 else b"0]"
+
+
+def fault_body(fault):
+    """The length and chunks of the body of a body or zeros fault,
+    gzip-compressed when the fault says so, and the extra headers that go
+    with them."""
+    if fault["zeros"] is not None:
+        length, chunks = fault["zeros"], zeros_chunks(fault["zeros"])
+    else:
+        body = fault["body"].encode("utf-8")
+        length, chunks = len(body), [body]
+    if not fault["gzip"]:
+        return length, chunks, {}
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as z:
+        for c in chunks:
+            z.write(c)
+    body = out.getvalue()
+    return len(body), [body], {"Content-Encoding": "gzip"}
 
 
 class Faults:
@@ -89,12 +130,13 @@ def answer(h, fault, entry, strict, t0, record):
     if fault.get("retry_after") is not None:
         extra["Retry-After"] = str(fault["retry_after"])
     status = fault.get("status")
-    if fault.get("body") is not None:
+    if fault.get("body") is not None or fault.get("zeros") is not None:
         status = status or 200
         entry["status"] = status
         record(entry)
-        h.send(status, fault["body"].encode("utf-8"), "application/json",
-               extra)
+        length, chunks, more = fault_body(fault)
+        extra.update(more)
+        h.send_chunks(status, length, chunks, "application/json", extra)
         return True
     if fault.get("exception"):
         err = ApiError(fault["exception"], fault.get("content") or "", None)

@@ -56,25 +56,40 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.emu.verbose:
             sys.stderr.write("%s - %s\n" % (self.address_string(), fmt % args))
 
-    def send(self, status, body, ctype="application/json", extra=None):
+    def head(self, status, length, ctype, extra):
+        """The status line and headers of an answer of length bytes."""
         reason = self.responses.get(status, ("Unknown",))[0]
         lines = [
             "HTTP/1.1 %d %s" % (status, reason),
             "Server: %s" % self.server_version,
             "Date: %s" % self.date_time_string(),
             "Content-Type: %s" % ctype,
-            "Content-Length: %d" % len(body),
+            "Content-Length: %d" % length,
         ]
         for k, v in (extra or {}).items():
             lines.append("%s: %s" % (k, v))
         if self.close_connection:
             lines.append("Connection: close")
-        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def send(self, status, body, ctype="application/json", extra=None):
+        data = self.head(status, len(body), ctype, extra)
         if self.command != "HEAD":
             data += body
         self.wfile.write(data)
         self.wfile.flush()
         self.log_request(status, len(body))
+
+    def send_chunks(self, status, length, chunks, ctype="application/json",
+                    extra=None):
+        """send() of a body of length bytes given as an iterable of bytes,
+        so that a large one need not be held whole."""
+        self.wfile.write(self.head(status, length, ctype, extra))
+        if self.command != "HEAD":
+            for c in chunks:
+                self.wfile.write(c)
+        self.wfile.flush()
+        self.log_request(status, length)
 
     def read_body(self):
         te = (self.headers.get("Transfer-Encoding") or "").lower()

@@ -2,7 +2,8 @@
 /*
  * check_cmd_check.c: suite 'cmd_check': `ftrack-syncd check`
  * (syncd/cmd_check.c): exit 0 with a good config, 1 with a wrong API key
- * or LDAP password, 2 and file:line: with a bad line.
+ * or LDAP password or an answer over the size cap, 2 and file:line: with
+ * a bad line.
  * The world is the daemon suites' fixture (tests/lib/h_fixture.c; see
  * check_cmd_run.c).
  */
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -61,6 +63,50 @@ START_TEST(test_check)
 	ck_assert_int_eq(h_fx_run_cmd(args, "check-bad.out"), 2);
 	H_FMT(where, "%s:%d:", h_fx.conf, line);
 	ck_assert_int_ge(h_fx_out_count("check-bad.out", where), 1);
+}
+
+END_TEST
+
+/* The largest peak RSS of the children reaped so far, in KiB. */
+static long
+children_peak_kib(void)
+{
+	struct rusage ru;
+
+	ck_assert_int_eq(getrusage(RUSAGE_CHILDREN, &ru), 0);
+	return ru.ru_maxrss;
+}
+
+/*
+ * The issue's answer: ftrack answers the server-information request with
+ * 250 MiB of [0,0,...] gzipped to about 250 KiB (it made `check` peak at
+ * 5.2 GiB).  check says why, exits 1, and peaks where a good check does,
+ * give or take the 8 MiB cap (the peak of every child this test reaped,
+ * the good check's first).
+ */
+START_TEST(test_check_gzip_bomb)
+{
+	static const char *const args[] = {"check", NULL};
+	long good, bomb;
+
+	h_fx_config(NULL);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-ok.out"), 0);
+	good = children_peak_kib();
+	ck_assert_int_eq(
+		h_emu_control(h_fx_emu, "/_emulator/fault",
+			      "{\"zeros\": 262144000, \"gzip\": true}"),
+		FT_OK);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-bomb.out"), 1);
+	bomb = children_peak_kib();
+	ck_assert_int_eq(
+		h_fx_out_count("check-bomb.out",
+			       "ftrack:  FAILED: answer over the 8 MiB limit, "
+			       "counted after decompression (too large)\n"),
+		1);
+	ck_assert_int_eq(h_fx_out_count("check-bomb.out", "ldap:    ok"), 1);
+	ck_assert_msg(bomb < good + 64 * 1024,
+		      "check peaked at %ld KiB, a good check at %ld KiB", bomb,
+		      good);
 }
 
 END_TEST
@@ -296,6 +342,7 @@ cmd_check_suite(void)
 	tcase_add_test(tc, test_check_warns_insecure);
 	tcase_add_test(tc, test_check_ignores_ldaprc);
 	tcase_add_test(tc, test_check_system_ca);
+	tcase_add_test(tc, test_check_gzip_bomb);
 	suite_add_tcase(s, tc);
 	return s;
 }

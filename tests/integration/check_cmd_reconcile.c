@@ -1215,6 +1215,39 @@ START_TEST(test_ftrack_refuses)
 
 END_TEST
 
+/*
+ * ftrack answers the listing with 250 MiB of [0,0,...] gzipped to about
+ * 250 KiB (the issue's answer; the reconcile child reads with the same
+ * client as `check`): the run fails on the 8 MiB cap, says so, writes
+ * nothing, and the next run applies.
+ */
+START_TEST(test_ftrack_answer_too_big)
+{
+	struct h_world *w = world(NULL);
+	struct h_cmd_out r;
+	json_t *before, *rep;
+
+	create_all(w, NULL);
+	ldap_delete(w, "dave");
+	before = snapshot(w);
+	fault(w, "{\"zeros\": 262144000, \"gzip\": true}");
+	expect_run(w, "reconcile --apply", 1, &r);
+	ck_assert_msg(strstr(r.err, "answer over the 8 MiB limit, counted "
+				    "after decompression") != NULL,
+		      "%s", r.err);
+	h_cmd_clear(&r);
+	rep = report(w, LAST);
+	assert_result(rep, "failed");
+	json_decref(rep);
+	assert_unchanged(w, before);
+	ck_assert(is_active(w, "dave"));
+	expect(w, "reconcile --apply", 0);
+	ck_assert(!is_active(w, "dave"));
+	h_world_stop(w);
+}
+
+END_TEST
+
 /* ---- 7. killed during the apply, run again ------------------------------- */
 
 #define N_EXTRA 30
@@ -1698,6 +1731,7 @@ cmd_reconcile_suite(void)
 	tcase_add_test(tc, test_rejected_record);
 	tcase_add_test(tc, test_rejected_batch_isolated);
 	tcase_add_test(tc, test_ftrack_refuses);
+	tcase_add_test(tc, test_ftrack_answer_too_big);
 	tcase_add_test(tc, test_killed_mid_apply);
 	tcase_add_test(tc, test_rate_limited);
 	tcase_add_test(tc, test_dry_run_and_json);

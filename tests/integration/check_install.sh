@@ -247,6 +247,23 @@ t_verify_fails() {
 		systemd-analyze verify ftrack-syncd.service >/dev/null 2>&1)
 }
 
+# Both services cap memory and tasks (MemoryMax=, TasksMax=), with the
+# values README.md and ftrack-syncd(8) give.
+t_limits() {
+	local u key v
+	for u in ftrack-syncd.service ftrack-syncd-reconcile.service; do
+		for key in MemoryMax TasksMax; do
+			v=$(sed -n "s/^$key=//p" "$W/units/$u")
+			[[ -n "$v" && "$v" != *$'\n'* ]] ||
+				{ echo "$u: not one $key= line" && return 1; }
+			grep -qF "\`$key=$v\`" "$ROOT/README.md" ||
+				{ echo "README.md does not give $key=$v" && return 1; }
+			grep -qF "$key=$v" "$ROOT/etc/man/ftrack-syncd.8" ||
+				{ echo "ftrack-syncd(8) does not give $key=$v" && return 1; }
+		done
+	done
+}
+
 # exposure UNITFILE: the overall exposure score, e.g. 1.2
 exposure() {
 	systemd-analyze security --offline=true "$1" 2>/dev/null |
@@ -403,6 +420,7 @@ mode_install() {
 		if check "units staged" stage_units; then
 			check "systemd-analyze verify: the three units, clean" t_verify
 			check "systemd-analyze verify notices a missing program" t_verify_fails
+			check "both services set MemoryMax= and TasksMax=, as README.md and ftrack-syncd(8) say" t_limits
 			check "ftrack-syncd.service exposure <= $SECURITY_MAX" \
 				t_security ftrack-syncd.service "$SECURITY_MAX"
 			check "ftrack-syncd-reconcile.service exposure <= $SECURITY_MAX" \

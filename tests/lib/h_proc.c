@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* h_proc.c: test library: child processes that die with the test. */
+/* h_proc.c: test library: child processes that die with the test; one call's peak memory. */
 #include "harness.h"
 
 #include <errno.h>
@@ -251,4 +251,76 @@ h_run(const char *const argv[], const char *log_path, unsigned timeout_ms,
 	if (r == FT_OK && ret_status != NULL)
 		*ret_status = st;
 	return r;
+}
+
+/* ---- the peak memory of one call --------------------------------------- */
+
+/* In the child: reset the peak, run fn, send its out and the growth. */
+FT_NORETURN static void
+peak_child(void (*fn)(void *arg, void *out), void *arg, void *out,
+	   size_t out_size, int fd)
+{
+	long before, after, grew = -1;
+	int cfd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+
+	if (cfd < 0 || write(cfd, "5", 1) != 1)
+		_exit(2);
+	(void)close(cfd);
+	before = h_status_kib(getpid(), "VmRSS");
+	fn(arg, out);
+	after = h_status_kib(getpid(), "VmHWM");
+	if (before >= 0 && after >= 0)
+		grew = after - before;
+	if (!h_write_all(fd, (const char *)&grew, sizeof(grew)) ||
+	    !h_write_all(fd, out, out_size))
+		_exit(3);
+	_exit(0);
+}
+
+/* Read exactly n bytes of fd into p; false on EOF or error. */
+static bool
+read_exactly(int fd, char *p, size_t n)
+{
+	size_t got = 0;
+	ssize_t k;
+
+	while (got < n) {
+		k = read(fd, p + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return false;
+		got += (size_t)k;
+	}
+	return true;
+}
+
+long
+h_peak_kib_in_child(void (*fn)(void *arg, void *out), void *arg, void *out,
+		    size_t out_size)
+{
+	long grew = -1;
+	int p[2], st = -1;
+	bool ok;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		(void)close(p[0]);
+		peak_child(fn, arg, out, out_size, p[1]);
+	}
+	(void)close(p[1]);
+	ok = pid > 0 && read_exactly(p[0], (char *)&grew, sizeof(grew)) &&
+	     read_exactly(p[0], out, out_size);
+	(void)close(p[0]);
+	if (pid > 0 && waitpid(pid, &st, 0) != pid)
+		st = -1;
+	if (!ok || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "harness: unable to measure in a child: %d\n",
+			st);
+		return -1;
+	}
+	return grew;
 }

@@ -2,7 +2,8 @@
 /*
  * harness.h: the test library (tests/lib/h_*.c), one prefix h_: messages,
  * time, files, ports and waiting (h_util.c), /proc readers (h_util.c),
- * child processes that die with the test (h_proc.c), a small LDAP client,
+ * child processes that die with the test and one call's peak memory
+ * measured in a child (h_proc.c), a small LDAP client,
  * a throwaway slapd loaded from LDIF and the LDIF writer (h_ldap.c), TCP,
  * HTTP and relays that cut connections or answer junk (h_net.c), the
  * ftrack emulator (tests/ftrack_emulator.py), its controls, store and
@@ -269,6 +270,17 @@ long h_status_kib(pid_t pid, const char *field);
 
 /* True when pid is stopped (state T in /proc/PID/stat, after SIGSTOP). */
 bool h_pid_stopped(pid_t pid);
+
+/*
+ * Run fn(arg, out) in a forked child whose peak RSS is reset first
+ * (/proc/self/clear_refs 5), then copy the out_size bytes fn wrote at out
+ * back into out.  fn must not assert (it runs outside libcheck's view);
+ * objects it uses may be made before.  Returns what the child's peak RSS
+ * rose by during fn (VmHWM after minus VmRSS before) in KiB, or -1 on
+ * failure (said on stderr).  In h_proc.c.
+ */
+long h_peak_kib_in_child(void (*fn)(void *arg, void *out), void *arg, void *out,
+			 size_t out_size);
 
 /* ---- child processes ------------------------------------------------- */
 

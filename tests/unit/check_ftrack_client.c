@@ -223,6 +223,62 @@ START_TEST(test_malformed_answers)
 
 END_TEST
 
+/* What server_info_in_child saw. */
+struct info_result {
+	int r;
+	unsigned long requests;
+	char err[256];
+};
+
+/* h_peak_kib_in_child: ftrack_server_info on h_ft_cl into out. */
+static void
+server_info_in_child(void *arg, void *out)
+{
+	struct info_result *res = out;
+	struct ftrack_stats st;
+	char version[64];
+
+	(void)arg;
+	res->r = ftrack_server_info(h_ft_cl, version, sizeof(version), res->err,
+				    sizeof(res->err));
+	ftrack_client_stats(h_ft_cl, &st);
+	res->requests = st.requests;
+}
+
+/*
+ * The issue's answer through the client: 250 MiB of [0,0,...] gzipped to
+ * about 250 KiB, as the answer to the server-information request (what
+ * `check` sends first): too big, not retried, a message that says why,
+ * and the call costs far less than the body (peak RSS, in a child).
+ */
+START_TEST(test_gzip_bomb)
+{
+	struct info_result res;
+	char version[64], err[256];
+	long grew;
+
+	h_ft_start(NULL);
+	h_ft_fault("{\"count\": 5, \"zeros\": 262144000, \"gzip\": true}");
+	memset(&res, 0, sizeof(res));
+	grew = h_peak_kib_in_child(server_info_in_child, NULL, &res,
+				   sizeof(res));
+	ck_assert_msg(res.r == FT_E_TOOBIG, "%d: %s", res.r, res.err);
+	ck_assert_str_eq(res.err, "answer over the 8 MiB limit, counted "
+				  "after decompression");
+	ck_assert_uint_eq(res.requests, 1);
+	ck_assert_msg(grew >= 0 && grew < 64 * 1024,
+		      "the call grew the process by %ld KiB", grew);
+	ck_assert_int_eq(h_ft_stat("faults_pending"), 4);
+	/* the client (here, the parent's) still works once ftrack does */
+	h_ft_fault("[]");
+	ck_assert_int_eq(ftrack_server_info(h_ft_cl, version, sizeof(version),
+					    err, sizeof(err)),
+			 FT_OK);
+	h_ft_stop();
+}
+
+END_TEST
+
 /* The http unit: any status is a response; the body cap holds. */
 START_TEST(test_http_cap)
 {
@@ -325,6 +381,7 @@ ftrack_client_suite(void)
 	tcase_add_test(f, test_stop_flag);
 	tcase_add_test(f, test_malformed_answers);
 	tcase_add_test(f, test_http_cap);
+	tcase_add_test(f, test_gzip_bomb);
 	suite_add_tcase(s, a);
 	suite_add_tcase(s, f);
 	return s;

@@ -10,6 +10,7 @@
 #include "ft_user.h"
 #include "ftrack_json.h"
 #include "h_ftrack.h"
+#include "http.h" /* HTTP_MAX_BODY: what the parser can be given */
 
 Suite *ftrack_reply_suite(void);
 
@@ -472,6 +473,148 @@ START_TEST(test_oom)
 
 END_TEST
 
+/* ---- what parsing may cost ---------------------------------------------- */
+
+/* What one parse did (parse_in_child). */
+struct parse_job {
+	const char *body;
+	size_t len, nops;
+};
+
+struct parse_result {
+	int r;
+	char err[256];
+};
+
+/* h_peak_kib_in_child: parse the job arg into out, then free the tree. */
+static void
+parse_in_child(void *arg, void *out)
+{
+	const struct parse_job *job = arg;
+	struct parse_result *res = out;
+	struct ftrack_reply *rep = NULL;
+
+	res->r = ftrack_reply_parse(job->body, job->len, 200, job->nops, &rep,
+				    NULL, 0, res->err, sizeof(res->err));
+	ftrack_reply_free(rep);
+}
+
+/*
+ * Answers just under the HTTP cap made of the cheapest JSON values to
+ * send and the dearest to build: jansson makes 20 (zeros) to 77 (empty
+ * objects) bytes of tree per byte, 160 to 620 MiB here.
+ */
+static const char *const dear_items[] = {"{}", "[]", "0", "\"\"", "{\"\":0}"};
+
+START_TEST(test_parse_bound)
+{
+	const char *item = dear_items[_i];
+	size_t n = strlen(item), len = 1, cap = HTTP_MAX_BODY;
+	struct parse_job job = {NULL, 0, 1};
+	struct parse_result res;
+	char *body = malloc(cap);
+	long grew;
+
+	ck_assert_ptr_nonnull(body);
+	body[0] = '[';
+	while (len + 2 * n + 2 < cap) {
+		memcpy(body + len, item, n);
+		len += n;
+		body[len++] = ',';
+	}
+	memcpy(body + len, item, n);
+	len += n;
+	body[len++] = ']';
+	job.body = body;
+	job.len = len;
+	memset(&res, 0, sizeof(res));
+	grew = h_peak_kib_in_child(parse_in_child, &job, &res, sizeof(res));
+	ck_assert_msg(res.r == FT_E_TOOBIG, "[%s, ...]: %d (%s)", item, res.r,
+		      res.err);
+	ck_assert_msg(strstr(res.err, "JSON values") != NULL &&
+			      strstr(res.err, "refused before parsing") != NULL,
+		      "%s", res.err);
+	ck_assert_msg(grew >= 0 && grew < 64 * 1024, "[%s, ...]: grew %ld KiB",
+		      item, grew);
+	free(body);
+}
+
+END_TEST
+
+/* Append one record of the largest listing step (see test_parse_page). */
+static size_t
+page_record(char *p, size_t cap, size_t i, bool marker)
+{
+	int n;
+
+	if (marker)
+		n = snprintf(
+			p, cap,
+			"%s{\"__entity_type__\": \"Metadata\", "
+			"\"parent_id\": \"%08zx-2dc7-11ec-8000-00155d01a7b3\", "
+			"\"key\": \"" FTRACK_MARKER_UUID "\", "
+			"\"value\": \"%08zx-9c4e-4f1a-b8e2-7d3c5a1f9e60\", "
+			"\"parent_type\": \"User\"}",
+			i ? ", " : "", i, i);
+	else
+		n = snprintf(
+			p, cap,
+			"%s{\"__entity_type__\": \"User\", "
+			"\"id\": \"%08zx-2dc7-11ec-8000-00155d01a7b3\", "
+			"\"username\": \"user.name%06zu\", "
+			"\"first_name\": \"Firstname%06zu\", "
+			"\"last_name\": \"Lastname-Longer%06zu\", "
+			"\"email\": \"firstname.lastname%06zu"
+			"@studio.example.com\", "
+			"\"is_active\": true, \"resource_type\": \"user\"}",
+			i ? ", " : "", i, i, i, i, i);
+	ck_assert(n > 0 && (size_t)n < cap);
+	return (size_t)n;
+}
+
+/*
+ * The largest legitimate answer the cap and the parse bound were computed
+ * from (http.h): one listing step of FTRACK_PAGE_MAX Users of the fields
+ * we select and as many markers, spaced as Python's json.dumps spaces
+ * it.  It fits both, and decodes whole.
+ */
+START_TEST(test_parse_page)
+{
+	size_t cap = HTTP_MAX_BODY, len, i;
+	char *body = malloc(cap);
+	struct ftrack_reply *rep;
+	struct ft_user_list users = {NULL, 0, 0};
+	struct ftrack_marker_list ml = {NULL, 0, 0};
+
+	ck_assert_ptr_nonnull(body);
+	len = (size_t)snprintf(body, cap,
+			       "[{\"action\": \"query\", \"data\": [");
+	for (i = 0; i < FTRACK_PAGE_MAX; i++)
+		len += page_record(body + len, cap - len, i, false);
+	len += (size_t)snprintf(body + len, cap - len,
+				"], \"metadata\": {\"next\": {\"offset\": "
+				"%d}}}, {\"action\": \"query\", \"data\": [",
+				FTRACK_PAGE_MAX);
+	for (i = 0; i < FTRACK_PAGE_MAX; i++)
+		len += page_record(body + len, cap - len, i, true);
+	len += (size_t)snprintf(body + len, cap - len,
+				"], \"metadata\": {\"next\": {\"offset\": "
+				"%d}}}]",
+				FTRACK_PAGE_MAX);
+	ck_assert_uint_lt(len, cap - 1);
+	rep = parse_ok(body, 2);
+	ck_assert_int_eq(ftrack_reply_users(rep, 0, &users, NULL), FT_OK);
+	ck_assert_int_eq(ftrack_reply_markers(rep, 1, &ml, NULL), FT_OK);
+	ck_assert_uint_eq(users.n, FTRACK_PAGE_MAX);
+	ck_assert_uint_eq(ml.n, FTRACK_PAGE_MAX);
+	ft_user_list_clear(&users);
+	ftrack_marker_list_clear(&ml);
+	ftrack_reply_free(rep);
+	free(body);
+}
+
+END_TEST
+
 Suite *
 ftrack_reply_suite(void)
 {
@@ -494,6 +637,9 @@ ftrack_reply_suite(void)
 	tcase_add_loop_test(d, test_next_offset, 0,
 			    (int)(sizeof(next_table) / sizeof(next_table[0])));
 	tcase_add_test(d, test_server_version_and_id);
+	tcase_add_loop_test(d, test_parse_bound, 0,
+			    (int)(sizeof(dear_items) / sizeof(dear_items[0])));
+	tcase_add_test(d, test_parse_page);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, d);
 	return s;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* check_ldap_src.c: ldap_src.c: connection, bind, TLS, failover, options. */
+/* check_ldap_src.c: ldap_src.c: connection, bind, TLS, failover, options,
+ * the message size cap. */
 #include <check.h>
 #include <ldap.h>
 #include <signal.h>
@@ -7,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -280,6 +283,66 @@ END_TEST
 
 /* ---- TLS: a slapd with a generated certificate ------------------------- */
 
+/* A self-signed certificate for 127.0.0.1: DIR/NAME.crt and DIR/NAME.key. */
+static void
+make_cert(const char *dir, const char *name)
+{
+	char key[512], crt[512], log[512];
+	const char *argv[] = {"openssl",
+			      "req",
+			      "-x509",
+			      "-newkey",
+			      "ec",
+			      "-pkeyopt",
+			      "ec_paramgen_curve:prime256v1",
+			      "-nodes",
+			      "-keyout",
+			      key,
+			      "-out",
+			      crt,
+			      "-days",
+			      "2",
+			      "-subj",
+			      "/CN=127.0.0.1",
+			      "-addext",
+			      "subjectAltName=IP:127.0.0.1",
+			      NULL};
+	int st = -1;
+
+	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
+	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, name);
+	snprintf(log, sizeof(log), "%s/openssl-%s.log", dir, name);
+	ck_assert_int_eq(h_run(argv, log, 30000, &st), FT_OK);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "openssl failed, see %s", log);
+}
+
+/* Give slapd the certificate DIR/server.{crt,key} and restart it. */
+static void
+enable_tls(struct h_slapd *s)
+{
+	const char *dir = h_slapd_dir(s);
+	char path[512], *conf, *text;
+	size_t len = 0;
+
+	make_cert(dir, "server");
+	snprintf(path, sizeof(path), "%s/slapd.conf", dir);
+	conf = h_read_file(path, &len);
+	ck_assert_ptr_nonnull(conf);
+	/* global directives: before the first line of the generated file */
+	ck_assert_int_ge(asprintf(&text,
+				  "TLSCertificateFile %s/server.crt\n"
+				  "TLSCertificateKeyFile %s/server.key\n%s",
+				  dir, dir, conf),
+			 0);
+	ck_assert_int_eq(h_write_file(path, text, 0600), FT_OK);
+	free(text);
+	free(conf);
+	ck_assert_int_eq(h_slapd_restart(s), FT_OK);
+}
+
+/* ---- TLS: a slapd with a generated certificate ------------------------- */
+
 static int
 tls_lookup(struct config *c, const char *ca, enum tls_require req, char *err,
 	   size_t errlen)
@@ -343,6 +406,156 @@ START_TEST(test_starttls_ca)
 
 END_TEST
 
+/* ---- the size of one LDAP message ---------------------------------------- */
+
+/* Append the BER length n (long form, 4 bytes) at p; returns 5. */
+static size_t
+ber_len4(unsigned char *p, size_t n)
+{
+	p[0] = 0x84;
+	p[1] = (unsigned char)(n >> 24);
+	p[2] = (unsigned char)(n >> 16);
+	p[3] = (unsigned char)(n >> 8);
+	p[4] = (unsigned char)n;
+	return 5;
+}
+
+/*
+ * A BindResponse (success) to message id whose matchedDN is dn_len bytes
+ * of 'a', into *ret (caller frees); returns its length.  The LDAPMessage
+ * is 20 bytes longer than dn_len.
+ */
+static size_t
+big_bind_response(unsigned char id, size_t dn_len, unsigned char **ret)
+{
+	size_t op_len = 3 + 5 + 1 + dn_len + 2, msg_len = 3 + 5 + 1 + op_len;
+	unsigned char *m = malloc(msg_len + 6), *p = m;
+
+	ck_assert_ptr_nonnull(m);
+	*p++ = 0x30; /* LDAPMessage */
+	p += ber_len4(p, msg_len);
+	*p++ = 0x02; /* messageID */
+	*p++ = 0x01;
+	*p++ = id;
+	*p++ = 0x61; /* [APPLICATION 1] BindResponse */
+	p += ber_len4(p, op_len);
+	*p++ = 0x0a; /* resultCode: success */
+	*p++ = 0x01;
+	*p++ = 0x00;
+	*p++ = 0x04; /* matchedDN */
+	p += ber_len4(p, dn_len);
+	memset(p, 'a', dn_len);
+	p += dn_len;
+	*p++ = 0x04; /* diagnosticMessage: "" */
+	*p++ = 0x00;
+	*ret = m;
+	return (size_t)(p - m);
+}
+
+/* Read one BER element (short or long length) of fd; its 3rd..5th bytes
+ * are the message id of an LDAP request.  Returns the id, or -1. */
+static int
+read_request_id(int fd)
+{
+	unsigned char head[6], skip[4096];
+	size_t len = 0, i, n;
+	ssize_t k;
+
+	if (recv(fd, head, 2, MSG_WAITALL) != 2 || head[0] != 0x30)
+		return -1;
+	n = head[1] & 0x80 ? head[1] & 0x7f : 0;
+	len = n ? 0 : head[1];
+	if (n > 4 || (n && recv(fd, head + 2, n, MSG_WAITALL) != (ssize_t)n))
+		return -1;
+	for (i = 0; i < n; i++)
+		len = len << 8 | head[2 + i];
+	if (len < 3 || recv(fd, skip, 3, MSG_WAITALL) != 3 || skip[0] != 2)
+		return -1;
+	i = skip[2];
+	for (len -= 3; len > 0; len -= (size_t)k) {
+		k = recv(fd, skip, len < sizeof(skip) ? len : sizeof(skip), 0);
+		if (k <= 0)
+			return -1;
+	}
+	return (int)i;
+}
+
+/* The server child: answer every bind on lfd with a dn_len matchedDN. */
+FT_NORETURN static void
+big_answer_server(int lfd, size_t dn_len)
+{
+	unsigned char *m;
+	size_t len;
+	int c, id;
+	char buf[256];
+
+	(void)signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		c = accept(lfd, NULL, NULL);
+		if (c < 0)
+			continue;
+		id = read_request_id(c);
+		if (id >= 0) {
+			len = big_bind_response((unsigned char)id, dn_len, &m);
+			(void)h_write_all(c, (const char *)m, len);
+			free(m);
+		}
+		while (read(c, buf, sizeof(buf)) > 0)
+			; /* until the client hangs up */
+		(void)close(c);
+	}
+}
+
+/* Bind through a server whose BindResponse is dn_len + 20 bytes. */
+static int
+bind_big_answer(size_t dn_len, char *err, size_t errlen)
+{
+	char uri[64];
+	struct config *c;
+	struct ldap_src *src;
+	int port, lfd = h_tcp_listen(&port), r, st;
+	pid_t pid;
+
+	ck_assert_int_ge(lfd, 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		big_answer_server(lfd, dn_len);
+	}
+	(void)close(lfd);
+	snprintf(uri, sizeof(uri), "ldap://127.0.0.1:%d", port);
+	c = h_ls_cfg_new(uri);
+	src = h_ls_src_new(c);
+	r = ldap_src_connect(src, err, errlen);
+	ldap_src_free(src);
+	h_ls_cfg_free(c);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return r;
+}
+
+/*
+ * Every LDAP message is capped (LDAP_SRC_PDU_MAX, set on the connection
+ * before it is made): libldap refuses one whose announced length is over
+ * it before reading or allocating it, so a directory (or what poses as
+ * one) cannot make the daemon hold a message of any size.  The same
+ * server with a message just under the cap is bound through.
+ */
+START_TEST(test_pdu_cap)
+{
+	char err[LDAP_SRC_REASON_MAX];
+	int r;
+
+	r = bind_big_answer(LDAP_SRC_PDU_MAX - 20, err, sizeof(err));
+	ck_assert_msg(r == FT_OK, "%d: %s", r, err);
+	r = bind_big_answer(LDAP_SRC_PDU_MAX - 19, err, sizeof(err));
+	ck_assert_msg(r == FT_E_LDAP_DOWN, "%d: %s", r, err);
+	ck_assert_str_ne(err, "");
+}
+
+END_TEST
+
 /*
  * A reason keeps the server's or the entry's text as it is (cut to the
  * buffer): the one cleaner escapes it where it is shown, the log and every
@@ -382,6 +595,7 @@ ldap_src_suite(void)
 	tcase_add_test(tf, test_server_down_and_back);
 	tcase_add_test(tf, test_paused);
 	tcase_add_test(tf, test_starttls_ca);
+	tcase_add_test(tf, test_pdu_cap);
 	suite_add_tcase(s, tf);
 	return s;
 }

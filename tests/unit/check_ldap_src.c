@@ -283,64 +283,6 @@ END_TEST
 
 /* ---- TLS: a slapd with a generated certificate ------------------------- */
 
-/* A self-signed certificate for 127.0.0.1: DIR/NAME.crt and DIR/NAME.key. */
-static void
-make_cert(const char *dir, const char *name)
-{
-	char key[512], crt[512], log[512];
-	const char *argv[] = {"openssl",
-			      "req",
-			      "-x509",
-			      "-newkey",
-			      "ec",
-			      "-pkeyopt",
-			      "ec_paramgen_curve:prime256v1",
-			      "-nodes",
-			      "-keyout",
-			      key,
-			      "-out",
-			      crt,
-			      "-days",
-			      "2",
-			      "-subj",
-			      "/CN=127.0.0.1",
-			      "-addext",
-			      "subjectAltName=IP:127.0.0.1",
-			      NULL};
-	int st = -1;
-
-	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
-	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, name);
-	snprintf(log, sizeof(log), "%s/openssl-%s.log", dir, name);
-	ck_assert_int_eq(h_run(argv, log, 30000, &st), FT_OK);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		      "openssl failed, see %s", log);
-}
-
-/* Give slapd the certificate DIR/server.{crt,key} and restart it. */
-static void
-enable_tls(struct h_slapd *s)
-{
-	const char *dir = h_slapd_dir(s);
-	char path[512], *conf, *text;
-	size_t len = 0;
-
-	make_cert(dir, "server");
-	snprintf(path, sizeof(path), "%s/slapd.conf", dir);
-	conf = h_read_file(path, &len);
-	ck_assert_ptr_nonnull(conf);
-	/* global directives: before the first line of the generated file */
-	ck_assert_int_ge(asprintf(&text,
-				  "TLSCertificateFile %s/server.crt\n"
-				  "TLSCertificateKeyFile %s/server.key\n%s",
-				  dir, dir, conf),
-			 0);
-	ck_assert_int_eq(h_write_file(path, text, 0600), FT_OK);
-	free(text);
-	free(conf);
-	ck_assert_int_eq(h_slapd_restart(s), FT_OK);
-}
-
 /* ---- TLS: a slapd with a generated certificate ------------------------- */
 
 static int

@@ -181,6 +181,13 @@ void ftrack_batch_free(struct ftrack_batch *b);
 size_t ftrack_batch_count(const struct ftrack_batch *b);
 
 /*
+ * Drop the operations of b from index n on (n >= the count: nothing), so
+ * that a caller can take back what it added for one person when a later
+ * adder failed.  Before the commit only (after it: nothing).
+ */
+void ftrack_batch_truncate(struct ftrack_batch *b, size_t n);
+
+/*
  * Create an active User from u (username required; first_name, last_name,
  * email) with a new random (uuid4) id, plus, when uuid is not NULL, its
  * ftrack_syncd.uuid marker in the same group (operation *ret_op + 1).

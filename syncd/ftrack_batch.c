@@ -185,7 +185,7 @@ int
 ftrack_batch_create_user(struct ftrack_batch *b, const struct ft_user *u,
 			 const char *uuid, size_t *ret_op)
 {
-	size_t n0 = b->n, groups0 = b->groups;
+	size_t n0 = b->n;
 	char id[37];
 	struct bop o;
 	int r;
@@ -201,10 +201,7 @@ ftrack_batch_create_user(struct ftrack_batch *b, const struct ft_user *u,
 	if (r == FT_OK && uuid != NULL)
 		r = add_marker(b, id, FTRACK_MARKER_UUID, uuid, false, NULL);
 	if (r != FT_OK) {
-		while (b->n > n0)
-			bop_clear(&b->v[--b->n]);
-		ftrack_ops_truncate(b->ops, n0);
-		b->groups = groups0;
+		ftrack_batch_truncate(b, n0);
 		return r;
 	}
 	if (ret_op != NULL)
@@ -263,6 +260,17 @@ ftrack_batch_delete_user(struct ftrack_batch *b, const char *id, size_t *ret_op)
 		return r;
 	r = ftrack_ops_delete_user(b->ops, id);
 	return bop_finish(b, &o, r, ret_op);
+}
+
+void
+ftrack_batch_truncate(struct ftrack_batch *b, size_t n)
+{
+	if (b->committed)
+		return;
+	while (b->n > n)
+		bop_clear(&b->v[--b->n]);
+	ftrack_ops_truncate(b->ops, b->n);
+	b->groups = b->n > 0 ? b->v[b->n - 1].group + 1 : 0;
 }
 
 int

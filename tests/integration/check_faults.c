@@ -482,7 +482,10 @@ row_kill_write(void)
 	ck_assert(h_queued(fw.w->state, "zoe")); /* nobody took the answer */
 	fw_daemon_start();
 	fw_wait_or_fail(fw_queue_empty, NULL, "the queue to empty");
-	fw_wait_log("unchanged 'zoe'");
+	/* the write carried the seat marker; its answer lost, the marker was
+	 * not removed then: the next look at zoe (active) removes it */
+	fw_wait_log("updated 'zoe': has a seat: waiting marker removed");
+	ck_assert_int_eq(h_emu_named(fw.w->emu, "zoe"), 1);
 }
 
 /* A reconcile killed while its LDAP read waits in a frozen slapd. */
@@ -808,8 +811,8 @@ static const struct row rows[] = {
 	 "the login stays in queue/ and is provisioned at the next start",
 	 "nothing", "nobody", row_kill_lookup},
 	{"daemon SIGKILLed during the ftrack write (it lands later)",
-	 "the login stays in queue/; the next start finds the user and "
-	 "changes nothing (no duplicate)",
+	 "the login stays in queue/; the next start finds the user (no "
+	 "duplicate) and only removes the seat marker the write carried",
 	 "nothing", "nobody", row_kill_write},
 	{"reconcile SIGKILLed during its reads",
 	 "nothing written; the next run applies (exit 0)", "nothing", "nobody",
@@ -1131,6 +1134,9 @@ START_TEST(test_attack_case)
 	ck_assert_int_eq(h_login(fw.sock, "ZOE"), FT_OK);
 	fw_fresh("zoe");
 	fw_wait_provisioned("zoe");
+	/* ZOE's file goes once its outcome is in, after the write's last
+	 * request (the seat marker's removal), not with zoe in ftrack */
+	fw_wait_or_fail(fw_queue_empty, NULL, "ZOE's queue file to go");
 	ck_assert(!h_queued(fw.w->state, "ZOE"));
 	ck_assert_int_eq(h_login(fw.sock, "Alice"), FT_OK);
 	ck_assert_int_eq(h_login(fw.sock, "zoe"), FT_OK);

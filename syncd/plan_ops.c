@@ -171,19 +171,20 @@ settle_seat(const struct ftrack_batch *b, const struct plan_action *a,
 
 /*
  * Every wanted action's code and message from the committed batch b; the
- * seat markers of those now active removed in one more commit.  When that
- * cannot be done, or fails, the markers stay on active users and
- * plan_user removes them at the next look; the writes themselves stand.
+ * seat markers of those now active removed in one more commit, whose
+ * result is returned.  When that cannot be done, or fails, the markers
+ * stay on active users and plan_user removes them at the next look; the
+ * writes themselves stand.
  */
-static void
+static int
 settle_all(struct ftrack_client *c, const struct ftrack_batch *b,
 	   const struct plan_action *acts, const bool *want, size_t n,
 	   const size_t *first, const size_t *nops, const char *now_iso,
 	   int *codes, char **messages)
 {
 	struct ftrack_batch *cleanup = NULL;
-	char err[256];
 	size_t i;
+	int r = FT_OK;
 
 	if (ftrack_batch_new(&cleanup) < 0)
 		cleanup = NULL;
@@ -203,10 +204,13 @@ settle_all(struct ftrack_client *c, const struct ftrack_batch *b,
 			cleanup = NULL;
 		}
 	}
-	if (cleanup != NULL && ftrack_batch_count(cleanup) > 0 &&
-	    ftrack_batch_commit(c, cleanup, err, sizeof(err)) < 0)
-		err[0] = '\0'; /* nothing more to do about it */
+	if (cleanup != NULL && ftrack_batch_count(cleanup) > 0) {
+		char err[256];
+
+		r = ftrack_batch_commit(c, cleanup, err, sizeof(err));
+	}
 	ftrack_batch_free(cleanup);
+	return r;
 }
 
 int
@@ -242,7 +246,9 @@ plan_ops_write(struct ftrack_client *c, const struct plan_action *acts,
 	r = FT_OK;
 	if (ftrack_batch_count(b) > 0)
 		r = ftrack_batch_commit(c, b, err, errlen);
-	settle_all(c, b, acts, want, n, first, nops, when, codes, messages);
+	/* a failed cleanup is no failure of these writes (see above) */
+	(void)settle_all(c, b, acts, want, n, first, nops, when, codes,
+			 messages);
 out:
 	ftrack_batch_free(b);
 	free(first);

@@ -44,6 +44,8 @@ ft_strerror(int err)
 		return "malformed ftrack response";
 	case FT_E_CONFLICT:
 		return "identity conflict";
+	case FT_E_SEAT:
+		return "no free seat in the ftrack licence";
 	}
 	return "unknown error";
 }

@@ -30,6 +30,7 @@ enum ft_err {
 	FT_E_DATA = -16,      /* ftrack rejected the data (permanent) */
 	FT_E_MALFORMED = -17, /* ftrack answered in an unexpected shape */
 	FT_E_CONFLICT = -18,  /* two records claim one identity */
+	FT_E_SEAT = -19,      /* ftrack kept or refused a seat: licence full */
 };
 
 /* Text for an FT_E_* code (or FT_OK); a static string, never NULL. */
@@ -43,7 +44,9 @@ const char *ft_strerror(int err);
  * and a malformed message (FT_E_PROTO).  Everything else is transient,
  * including a revoked key (FT_E_AUTH), a failed bind (FT_E_LDAP) and an
  * I/O error: a login waits and is retried, at the longest back-off, and
- * never goes to failed/ for a fault of ours or of a server.
+ * never goes to failed/ for a fault of ours or of a server.  A seat the
+ * licence does not give (FT_E_SEAT) is transient too: it is asked for
+ * again until one is free.
  */
 int ft_err_transient(int err);
 

@@ -200,7 +200,10 @@ print_table(const struct run *run)
 
 		ft_clean_print(stdout, "  %-11s %-24s %s%s%s%s",
 			       plan_kind_name(a->kind), user_of(a), a->reason,
-			       failed ? "  [FAILED: " : "",
+			       !failed ? ""
+			       : run->codes[i] == FT_E_SEAT
+				       ? "  [WAITING FOR A SEAT: "
+				       : "  [FAILED: ",
 			       !failed            ? ""
 			       : run->messages[i] ? run->messages[i]
 						  : ft_strerror(run->codes[i]),
@@ -264,6 +267,11 @@ log_changes(const struct run *run)
 
 		if (a->kind == PLAN_CONFLICT)
 			log_warn("conflict '%s': %s", user_of(a), a->reason);
+		else if (run->codes[i] == FT_E_SEAT)
+			log_warn("waiting for a seat '%s' (%s): %s", user_of(a),
+				 plan_kind_name(a->kind),
+				 run->messages[i] ? run->messages[i]
+						  : ft_strerror(FT_E_SEAT));
 		else if (run->codes[i] == FT_OK)
 			log_info("%s '%s': %s", plan_kind_name(a->kind),
 				 user_of(a), a->reason);
@@ -291,8 +299,10 @@ apply_plan(struct run *run)
 	if (plan_ops_write(run->ft, run->plan.v, NULL, n, run->codes,
 			   run->messages, err, sizeof(err)) < 0)
 		log_warn("some changes were not applied: %s", err);
+	/* a person waiting for a seat is asked again at the next run (or
+	 * login): not a failure of this one */
 	for (size_t i = 0; i < n; i++)
-		failed += run->codes[i] != FT_OK;
+		failed += run->codes[i] != FT_OK && run->codes[i] != FT_E_SEAT;
 	r = failed ? FT_E_DATA : FT_OK;
 out:
 	run->rep.apply_seconds = timing_now_s() - t0;

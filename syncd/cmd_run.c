@@ -285,7 +285,8 @@ journal_burst(struct server *s, const struct ft_event *ev, size_t n)
 		log_error("unable to flush the queue: %s", strerror(errno));
 	}
 	for (i = 0; i < n; i++) {
-		if (worker_submit(s->w, ev[i].user) < 0)
+		/* a login: one waiting for a seat is tried again now */
+		if (worker_login(s->w, ev[i].user) < 0)
 			log_error("unable to queue '%s': out of memory",
 				  ev[i].user);
 	}
@@ -415,6 +416,8 @@ write_metrics(struct server *s)
 	m.http_requests = ws.http_requests;
 	m.ldap_up = ws.ldap_up;
 	m.ftrack_up = ws.ftrack_up;
+	m.seat_waiting = ws.seat_waiting;
+	m.seat_refused = ws.outcomes[SYNC_SEAT_WAITING];
 	if (queue_depth(s->q, &depth) == FT_OK)
 		m.queue_depth = depth;
 	if (queue_failed_count(s->q, &failed) == FT_OK)

@@ -27,6 +27,7 @@ sync_chunk(struct sync *s, char **users, size_t n)
 			       sync_outcome_name(res[i].outcome),
 			       res[i].detail);
 		if (res[i].outcome == SYNC_RETRY ||
+		    res[i].outcome == SYNC_SEAT_WAITING ||
 		    res[i].outcome == SYNC_FAILED)
 			code = EXIT_ERRORS;
 	}

@@ -19,6 +19,7 @@ ft_user_clear(struct ft_user *u)
 	free(u->last_name);
 	free(u->uuid);
 	free(u->deactivated);
+	free(u->seat_waiting);
 	free(u->dn);
 	free(u->login);
 	free(u->id);

@@ -16,20 +16,23 @@
 #include "ft_attrs.h"
 
 struct ft_user {
-	char *username;    /* ftrack username (mapped from LDAP) */
-	char *email;       /* NULL: none */
-	char *first_name;  /* NULL: none */
-	char *last_name;   /* NULL: none */
-	char *uuid;        /* LDAP: uuid_attribute in text form (objectGUID and
-			   * other binary ids as lowercase hex); ftrack: the
-			   * ftrack_syncd.uuid marker, NULL when unmanaged */
-	char *deactivated; /* ftrack only: ftrack_syncd.deactivated marker
-			    * (ISO 8601 UTC), NULL when absent */
-	char *dn;          /* LDAP only: the entry's DN */
-	char *login;       /* LDAP only: login_attribute value (PAM name) */
-	char *id;          /* ftrack only: the User id */
-	bool is_active;    /* ftrack only */
-	bool disabled;     /* LDAP only: matched disabled_filter */
+	char *username;     /* ftrack username (mapped from LDAP) */
+	char *email;        /* NULL: none */
+	char *first_name;   /* NULL: none */
+	char *last_name;    /* NULL: none */
+	char *uuid;         /* LDAP: uuid_attribute in text form (objectGUID and
+			    * other binary ids as lowercase hex); ftrack: the
+			    * ftrack_syncd.uuid marker, NULL when unmanaged */
+	char *deactivated;  /* ftrack only: ftrack_syncd.deactivated marker
+			     * (ISO 8601 UTC), NULL when absent */
+	char *seat_waiting; /* ftrack only: ftrack_syncd.seat_waiting marker
+			     * (ISO 8601 UTC: since when ftrack keeps the
+			     * user inactive), NULL when absent */
+	char *dn;           /* LDAP only: the entry's DN */
+	char *login;        /* LDAP only: login_attribute value (PAM name) */
+	char *id;           /* ftrack only: the User id */
+	bool is_active;     /* ftrack only */
+	bool disabled;      /* LDAP only: matched disabled_filter */
 };
 
 struct ft_user_list {

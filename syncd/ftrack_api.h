@@ -41,8 +41,9 @@
 #include "ft_user.h"
 
 /* The daemon's markers: Metadata on the User (DESIGN.md section 6). */
-#define FTRACK_MARKER_UUID        "ftrack_syncd.uuid"
-#define FTRACK_MARKER_DEACTIVATED "ftrack_syncd.deactivated"
+#define FTRACK_MARKER_UUID         "ftrack_syncd.uuid"
+#define FTRACK_MARKER_DEACTIVATED  "ftrack_syncd.deactivated"
+#define FTRACK_MARKER_SEAT_WAITING "ftrack_syncd.seat_waiting"
 
 /* User attributes an update may carry (ftrack_batch_update_user). */
 enum ftrack_field {
@@ -114,8 +115,8 @@ FT_MUST_USE int ftrack_server_info(struct ftrack_client *c, char *version,
 /*
  * The on-demand look-up: append to list the Users whose username is one of
  * usernames[0..nn) or whose ftrack_syncd.uuid marker is one of
- * uuids[0..nu), each once, with uuid and deactivated filled from their
- * markers.  Per chunk of FTRACK_LOOKUP_CHUNK names and uuids: one POST
+ * uuids[0..nu), each once, with uuid, deactivated and seat_waiting filled
+ * from their markers.  Per chunk of FTRACK_LOOKUP_CHUNK names and uuids: one POST
  * asks for both (nothing found: done, as for a first login), a second for
  * the markers of what was found and the users known only by a marker.
  * usernames (uuids) may be NULL when nn (nu) is 0.  On failure list is
@@ -163,6 +164,11 @@ struct ftrack_result {
 	int code;            /* FT_OK, or why it failed or was not done */
 	const char *message; /* ftrack's or the transport's reason, or NULL */
 	const char *id;      /* the user's id (a create: the new id) */
+	/* a write asking is_active true (a create; an update of
+	 * FTRACK_F_IS_ACTIVE with is_active true) that landed: 1 when the
+	 * user is active after it, 0 when ftrack kept the user inactive (no
+	 * free seat); -1 not known, or another operation */
+	int active;
 };
 
 /* A new, empty batch (free with ftrack_batch_free). */
@@ -173,6 +179,13 @@ void ftrack_batch_free(struct ftrack_batch *b);
 
 /* Number of operations in b. */
 size_t ftrack_batch_count(const struct ftrack_batch *b);
+
+/*
+ * Drop the operations of b from index n on (n >= the count: nothing), so
+ * that a caller can take back what it added for one person when a later
+ * adder failed.  Before the commit only (after it: nothing).
+ */
+void ftrack_batch_truncate(struct ftrack_batch *b, size_t n);
 
 /*
  * Create an active User from u (username required; first_name, last_name,
@@ -190,7 +203,8 @@ FT_MUST_USE int ftrack_batch_update_user(struct ftrack_batch *b, const char *id,
 
 /*
  * Set marker key of User user_id to value: an update when the marker
- * exists (the caller knows from ft_user.uuid/deactivated), else a create.
+ * exists (the caller knows from ft_user.uuid/deactivated/seat_waiting),
+ * else a create.
  */
 FT_MUST_USE int ftrack_batch_set_marker(struct ftrack_batch *b,
 					const char *user_id, const char *key,
@@ -208,13 +222,22 @@ FT_MUST_USE int ftrack_batch_delete_user(struct ftrack_batch *b, const char *id,
 
 /*
  * Send b: up to the configured batch_size operations per POST, groups
- * kept whole.  When ftrack rejects a POST (FT_E_DATA), its groups are sent
- * again one by one, so that only the group with the bad record fails.
- * When a POST fails transiently after its retries (or with FT_E_AUTH),
- * the commit stops there: the rest is marked not done with that code.
+ * kept whole.  When ftrack rejects a POST (FT_E_DATA, or FT_E_SEAT: an
+ * exception saying the licence has no seat for it), its groups are sent
+ * again one by one, so that only the group with the bad record (or the
+ * one asking for a seat) fails.  When a POST fails transiently after its
+ * retries (or with FT_E_AUTH), the commit stops there: the rest is marked
+ * not done with that code.
+ *
+ * Every write that asks for is_active true and landed has its is_active
+ * read back (ftrack_result.active): from ftrack's answer, which carries
+ * the entity; for answers that do not, one query for all of them at the
+ * end (a failed query leaves active -1).
+ *
  * Returns FT_OK (every operation applied), FT_E_DATA (some groups
- * rejected, the others applied), or the code that stopped the commit.
- * err gets the first failure's reason.  A batch is committed once.
+ * rejected, the others applied), FT_E_SEAT (some groups refused a seat,
+ * none rejected otherwise), or the code that stopped the commit.  err
+ * gets the first failure's reason.  A batch is committed once.
  */
 FT_MUST_USE int ftrack_batch_commit(struct ftrack_client *c,
 				    struct ftrack_batch *b, char *err,

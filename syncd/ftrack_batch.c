@@ -27,6 +27,8 @@ struct bop {
 	char *value;
 	int code;
 	char *message;
+	bool wants_active; /* asks is_active true: read it back */
+	int active;        /* 1, 0, -1 (see struct ftrack_result) */
 };
 
 struct ftrack_batch {
@@ -112,6 +114,7 @@ bop_prepare(struct ftrack_batch *b, struct bop *o, enum bop_kind kind,
 		return r;
 	o->kind = kind;
 	o->code = FT_E_AGAIN;
+	o->active = -1;
 	o->user_id = dup_or_null(user_id, &r);
 	o->key = dup_or_null(key, &r);
 	o->value = dup_or_null(value, &r);
@@ -182,7 +185,7 @@ int
 ftrack_batch_create_user(struct ftrack_batch *b, const struct ft_user *u,
 			 const char *uuid, size_t *ret_op)
 {
-	size_t n0 = b->n, groups0 = b->groups;
+	size_t n0 = b->n;
 	char id[37];
 	struct bop o;
 	int r;
@@ -192,15 +195,13 @@ ftrack_batch_create_user(struct ftrack_batch *b, const struct ft_user *u,
 		r = bop_prepare(b, &o, BOP_CREATE_USER, id, NULL, NULL);
 	if (r != FT_OK)
 		return r;
+	o.wants_active = true; /* a create asks is_active true */
 	r = ftrack_ops_create_user(b->ops, id, u);
 	r = bop_finish(b, &o, r, NULL);
 	if (r == FT_OK && uuid != NULL)
 		r = add_marker(b, id, FTRACK_MARKER_UUID, uuid, false, NULL);
 	if (r != FT_OK) {
-		while (b->n > n0)
-			bop_clear(&b->v[--b->n]);
-		ftrack_ops_truncate(b->ops, n0);
-		b->groups = groups0;
+		ftrack_batch_truncate(b, n0);
 		return r;
 	}
 	if (ret_op != NULL)
@@ -219,6 +220,7 @@ ftrack_batch_update_user(struct ftrack_batch *b, const char *id,
 	r = bop_prepare(b, &o, BOP_OTHER, id, NULL, NULL);
 	if (r != FT_OK)
 		return r;
+	o.wants_active = (fields & FTRACK_F_IS_ACTIVE) && u->is_active;
 	r = ftrack_ops_update_user(b->ops, id, u, fields);
 	return bop_finish(b, &o, r, ret_op);
 }
@@ -260,6 +262,17 @@ ftrack_batch_delete_user(struct ftrack_batch *b, const char *id, size_t *ret_op)
 	return bop_finish(b, &o, r, ret_op);
 }
 
+void
+ftrack_batch_truncate(struct ftrack_batch *b, size_t n)
+{
+	if (b->committed)
+		return;
+	while (b->n > n)
+		bop_clear(&b->v[--b->n]);
+	ftrack_ops_truncate(b->ops, b->n);
+	b->groups = b->n > 0 ? b->v[b->n - 1].group + 1 : 0;
+}
+
 int
 ftrack_batch_result(const struct ftrack_batch *b, size_t i,
 		    struct ftrack_result *ret)
@@ -269,6 +282,7 @@ ftrack_batch_result(const struct ftrack_batch *b, size_t i,
 	ret->code = b->v[i].code;
 	ret->message = b->v[i].message;
 	ret->id = b->v[i].user_id;
+	ret->active = b->v[i].active;
 	return FT_OK;
 }
 
@@ -312,17 +326,25 @@ mark(struct ftrack_batch *b, size_t first, size_t end, int code,
 	}
 }
 
-/* Record the ids ftrack gave the created users of [first, end). */
+/*
+ * Record what the answers of [first, end) say: the ids ftrack gave the
+ * created users, and is_active of the writes that asked for it.
+ */
 static void
-note_created(struct ftrack_batch *b, size_t first, size_t end,
+note_answers(struct ftrack_batch *b, size_t first, size_t end,
 	     const struct ftrack_reply *rep)
 {
 	char id[FTRACK_ID_MAX + 1];
 	size_t i;
 
 	for (i = first; i < end; i++) {
+		bool active;
 		char *d;
 
+		if (b->v[i].wants_active &&
+		    ftrack_reply_entity_bool(rep, i - first, "is_active",
+					     &active) == FT_OK)
+			b->v[i].active = active;
 		if (b->v[i].kind != BOP_CREATE_USER ||
 		    ftrack_reply_entity_id(rep, i - first, id, sizeof(id)) !=
 			    FT_OK ||
@@ -338,21 +360,17 @@ note_created(struct ftrack_batch *b, size_t first, size_t end,
 
 /* Does user u carry marker key with value (only our markers are read)? */
 static bool
-marker_matches(const struct ft_user *u, const char *key, const char *value)
+marker_matches(struct ft_user *u, const char *key, const char *value)
 {
-	const char *have = NULL;
+	char **have = ftrack_marker_field(u, key);
 
-	if (strcmp(key, FTRACK_MARKER_UUID) == 0)
-		have = u->uuid;
-	else if (strcmp(key, FTRACK_MARKER_DEACTIVATED) == 0)
-		have = u->deactivated;
-	return have != NULL && strcmp(have, value) == 0;
+	return have != NULL && *have != NULL && strcmp(*have, value) == 0;
 }
 
 /* True when every create of [first, end) is found in users. */
 static bool
 creates_found(const struct ftrack_batch *b, size_t first, size_t end,
-	      const struct ft_user_list *users)
+	      struct ft_user_list *users)
 {
 	size_t i, j;
 
@@ -373,15 +391,38 @@ creates_found(const struct ftrack_batch *b, size_t first, size_t end,
 	return true;
 }
 
+/* is_active of the users read back, for the writes of [first, end) that
+ * asked for it and do not know yet. */
+static void
+note_users(struct ftrack_batch *b, size_t first, size_t end,
+	   const struct ft_user_list *users)
+{
+	size_t i, j;
+
+	for (i = first; i < end; i++) {
+		struct bop *o = &b->v[i];
+
+		if (!o->wants_active || o->active >= 0)
+			continue;
+		for (j = 0; j < users->n; j++) {
+			if (strcmp(users->v[j].id, o->user_id) == 0) {
+				o->active = users->v[j].is_active;
+				break;
+			}
+		}
+	}
+}
+
 /*
  * A POST sent again answered DuplicateEntryError: was an earlier attempt
  * applied, its answer lost?  Yes when every create of [first, end) exists
  * now: the users by their ids (random, ours), the markers with our
- * values.  Returns FT_OK (applied), FT_E_DATA (no) or another failure.
+ * values.  Returns FT_OK (applied; is_active of the creates noted),
+ * FT_E_DATA (no) or another failure.
  */
 static int
-check_applied(struct ftrack_client *c, const struct ftrack_batch *b,
-	      size_t first, size_t end, char *err, size_t errlen)
+check_applied(struct ftrack_client *c, struct ftrack_batch *b, size_t first,
+	      size_t end, char *err, size_t errlen)
 {
 	const char **ids = calloc(end - first, sizeof(*ids));
 	struct ft_user_list users = {NULL, 0, 0};
@@ -397,6 +438,8 @@ check_applied(struct ftrack_client *c, const struct ftrack_batch *b,
 		r = ftrack_users_by_ids(c, ids, n, &users, err, errlen);
 	if (r == FT_OK && !creates_found(b, first, end, &users))
 		r = FT_E_DATA;
+	if (r == FT_OK)
+		note_users(b, first, end, &users);
 	ft_user_list_clear(&users);
 	free(ids);
 	return r;
@@ -430,11 +473,26 @@ send_range(struct ftrack_client *c, struct ftrack_batch *b, size_t first,
 	}
 	if (r == FT_OK) {
 		if (rep != NULL)
-			note_created(b, first, end, rep);
+			note_answers(b, first, end, rep);
 		mark(b, first, end, FT_OK, NULL, false);
 	}
 	ftrack_reply_free(rep);
 	return r;
+}
+
+/* ftrack refused the POST for its data (one record of it, perhaps): the
+ * groups are worth sending alone. */
+static bool
+refused(int r)
+{
+	return r == FT_E_DATA || r == FT_E_SEAT;
+}
+
+/* The worse of two refusals: a data error outweighs a seat refused. */
+static int
+worse(int worst, int r)
+{
+	return worst == FT_E_DATA || r == FT_OK ? worst : r;
 }
 
 /* Send the groups of [first, end) one by one: only bad ones fail. */
@@ -452,9 +510,9 @@ isolate(struct ftrack_client *c, struct ftrack_batch *b, size_t first,
 		gend = group_end(b, g);
 		why[0] = '\0';
 		r = send_range(c, b, g, gend, why, sizeof(why));
-		if (r == FT_E_DATA) {
-			mark(b, g, gend, FT_E_DATA, why, false);
-			worst = FT_E_DATA;
+		if (refused(r)) {
+			mark(b, g, gend, r, why, false);
+			worst = worse(worst, r);
 		} else if (r != FT_OK) {
 			snprintf(msg, msglen, "%s", why);
 			return r;
@@ -470,13 +528,36 @@ commit_chunk(struct ftrack_client *c, struct ftrack_batch *b, size_t first,
 {
 	int r = send_range(c, b, first, end, msg, msglen);
 
-	if (r != FT_E_DATA)
+	if (!refused(r))
 		return r;
 	if (group_end(b, first) >= end) {
-		mark(b, first, end, FT_E_DATA, msg, false);
-		return FT_E_DATA;
+		mark(b, first, end, r, msg, false);
+		return r;
 	}
 	return isolate(c, b, first, end, msg, msglen);
+}
+
+/*
+ * The writes that asked for is_active true, landed, and whose answers
+ * did not say it: one query for all of them (a failure leaves them -1).
+ */
+static void
+read_back(struct ftrack_client *c, struct ftrack_batch *b)
+{
+	const char **ids = calloc(b->n + 1, sizeof(*ids));
+	struct ft_user_list users = {NULL, 0, 0};
+	char err[256];
+	size_t i, n = 0;
+
+	for (i = 0; ids != NULL && i < b->n; i++)
+		if (b->v[i].wants_active && b->v[i].code == FT_OK &&
+		    b->v[i].active < 0)
+			ids[n++] = b->v[i].user_id;
+	if (n > 0 &&
+	    ftrack_users_by_ids(c, ids, n, &users, err, sizeof(err)) == FT_OK)
+		note_users(b, 0, b->n, &users);
+	ft_user_list_clear(&users);
+	free(ids);
 }
 
 int
@@ -498,14 +579,17 @@ ftrack_batch_commit(struct ftrack_client *c, struct ftrack_batch *b, char *err,
 		r = commit_chunk(c, b, i, end, msg, sizeof(msg));
 		if (r != FT_OK && worst == FT_OK)
 			snprintf(err, errlen, "%s", msg);
-		if (r == FT_E_DATA) {
-			worst = FT_E_DATA;
+		if (refused(r)) {
+			worst = worse(worst, r);
 			continue;
 		}
 		if (r != FT_OK) {
+			/* stopped: what landed is not read back either (the
+			 * caller retries those people, and sees then) */
 			mark(b, i, b->n, r, msg, true);
 			return r;
 		}
 	}
+	read_back(c, b);
 	return worst;
 }

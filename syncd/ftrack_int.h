@@ -20,7 +20,8 @@
 #define USER_SELECT   "select " FTRACK_USER_FIELDS " from User"
 #define MARKER_SELECT "select parent_id, key, value from Metadata"
 #define MARKER_KEYS                                                            \
-	"(\"" FTRACK_MARKER_UUID "\", \"" FTRACK_MARKER_DEACTIVATED "\")"
+	"(\"" FTRACK_MARKER_UUID "\", \"" FTRACK_MARKER_DEACTIVATED            \
+	"\", \"" FTRACK_MARKER_SEAT_WAITING "\")"
 #define MARKER_ORDER " order by parent_id, key"
 
 struct ftrack_client {
@@ -48,6 +49,12 @@ struct call {
 int ftrack_call_ops(struct ftrack_client *c, const struct ftrack_ops *ops,
 		    size_t first, size_t n, struct call *k,
 		    struct ftrack_reply **ret, char *err, size_t errlen);
+
+/*
+ * The field of u that the marker key fills (uuid, deactivated,
+ * seat_waiting), or NULL for a key that is none of FTRACK_MARKER_*.
+ */
+char **ftrack_marker_field(struct ft_user *u, const char *key);
 
 /* Append the Users with ids[0..n) and their markers (see ftrack_query.c). */
 int ftrack_users_by_ids(struct ftrack_client *c, const char *const ids[],

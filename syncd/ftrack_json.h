@@ -166,7 +166,9 @@ struct ftrack_reply;
  *   - an array of nops elements: success, *ret is the decoded reply (free
  *     with ftrack_reply_free);
  *   - status 429, 502, 503 or 504: FT_E_HTTP (server busy);
- *   - an object with a string `exception`: InvalidCredentialsError,
+ *   - an object with a string `exception`: a class naming a licence or
+ *     a content with the word licence/license -> FT_E_SEAT (no free
+ *     seat); InvalidCredentialsError,
  *     FTAuthenticationError, PermissionError -> FT_E_AUTH; ValidationError,
  *     ParseError, DuplicateEntryError, IntegrityError, ValueError ->
  *     FT_E_DATA; any other -> FT_E_HTTP when status >= 500, else
@@ -240,5 +242,15 @@ FT_MUST_USE int ftrack_reply_next(const struct ftrack_reply *r, size_t i,
  */
 FT_MUST_USE int ftrack_reply_entity_id(const struct ftrack_reply *r, size_t i,
 				       char *out, size_t cap);
+
+/*
+ * The boolean attribute name (e.g. "is_active") of the entity in the
+ * `data` of create/update result i into *ret.  Returns FT_OK,
+ * FT_E_NOTFOUND (no such result, no entity, the attribute missing or
+ * null: a server that answers less than asked) or FT_E_MALFORMED (not a
+ * boolean); *ret is written only on FT_OK.
+ */
+FT_MUST_USE int ftrack_reply_entity_bool(const struct ftrack_reply *r, size_t i,
+					 const char *name, bool *ret);
 
 #endif

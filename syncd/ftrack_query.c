@@ -158,7 +158,19 @@ marker_first(const struct ftrack_marker_list *ml, const char *id)
 	return lo;
 }
 
-/* Fill u->uuid and u->deactivated from the sorted markers. */
+char **
+ftrack_marker_field(struct ft_user *u, const char *key)
+{
+	if (strcmp(key, FTRACK_MARKER_UUID) == 0)
+		return &u->uuid;
+	if (strcmp(key, FTRACK_MARKER_DEACTIVATED) == 0)
+		return &u->deactivated;
+	if (strcmp(key, FTRACK_MARKER_SEAT_WAITING) == 0)
+		return &u->seat_waiting;
+	return NULL;
+}
+
+/* Fill u->uuid, deactivated and seat_waiting from the sorted markers. */
 static int
 attach_markers(struct ft_user *u, const struct ftrack_marker_list *ml)
 {
@@ -166,12 +178,8 @@ attach_markers(struct ft_user *u, const struct ftrack_marker_list *ml)
 
 	for (i = marker_first(ml, u->id);
 	     i < ml->n && strcmp(ml->v[i].parent_id, u->id) == 0; i++) {
-		char **dst = NULL;
+		char **dst = ftrack_marker_field(u, ml->v[i].key);
 
-		if (strcmp(ml->v[i].key, FTRACK_MARKER_UUID) == 0)
-			dst = &u->uuid;
-		else if (strcmp(ml->v[i].key, FTRACK_MARKER_DEACTIVATED) == 0)
-			dst = &u->deactivated;
 		if (dst == NULL)
 			continue;
 		free(*dst);

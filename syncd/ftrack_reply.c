@@ -2,10 +2,12 @@
 /* ftrack_reply.c: ftrack replies, classified and decoded (jansson). */
 #include "ftrack_json.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "array.h"
 #include "ft_err.h"
@@ -67,9 +69,40 @@ name_in(const char *name, const char *const list[], size_t n)
 	return false;
 }
 
-/* The FT_E_* code of an ftrack exception class (ftrack-api.md 7, 10). */
+/* Does s hold "licen" (any case), ending a word there when word is set:
+ * "licence", "license", "licences" but not "licensed"? */
+static bool
+says_licence(const char *s, bool word)
+{
+	const char *p;
+
+	for (p = s; *p != '\0'; p++) {
+		const char *e = p + 7; /* after "licence" or "license" */
+
+		if (strncasecmp(p, "licen", 5) != 0)
+			continue;
+		if (!word)
+			return true;
+		if (strchr("cCsS", p[5]) == NULL || p[5] == '\0' ||
+		    tolower((unsigned char)p[6]) != 'e')
+			continue;
+		if (tolower((unsigned char)*e) == 's')
+			e++;
+		if (!isalpha((unsigned char)*e))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The FT_E_* code of an ftrack exception class (ftrack-api.md 7, 10).
+ * XXX: what a server answers when the licence has no seat for a write
+ * asking is_active true is unknown (ftrack-api.md 5: it may keep the user
+ * inactive silently); an exception whose class names a licence, or whose
+ * text has the word licence/license, is taken for that: FT_E_SEAT.
+ */
 static int
-exception_code(const char *exc, long status)
+exception_code(const char *exc, const char *content, long status)
 {
 	static const char *const auth[] = {"InvalidCredentialsError",
 					   "FTAuthenticationError",
@@ -78,6 +111,8 @@ exception_code(const char *exc, long status)
 					   "DuplicateEntryError",
 					   "IntegrityError", "ValueError"};
 
+	if (says_licence(exc, false) || says_licence(content, true))
+		return FT_E_SEAT;
 	if (name_in(exc, auth, sizeof(auth) / sizeof(auth[0])))
 		return FT_E_AUTH;
 	if (name_in(exc, data, sizeof(data) / sizeof(data[0])))
@@ -109,7 +144,7 @@ classify_error(const json_t *root, long status, char *exc, size_t exclen,
 		set_err(err, errlen, prefix, content);
 		if (status_busy(status))
 			return FT_E_HTTP;
-		return exception_code(json_string_value(e), status);
+		return exception_code(json_string_value(e), content, status);
 	}
 	snprintf(prefix, sizeof(prefix), "HTTP %ld", status);
 	if (status_busy(status)) {
@@ -567,5 +602,20 @@ ftrack_reply_entity_id(const struct ftrack_reply *r, size_t i, char *out,
 	n = snprintf(out, cap, "%s", json_string_value(id));
 	if (n < 0 || (size_t)n >= cap)
 		return FT_E_TOOBIG;
+	return FT_OK;
+}
+
+int
+ftrack_reply_entity_bool(const struct ftrack_reply *r, size_t i,
+			 const char *name, bool *ret)
+{
+	const json_t *d = json_object_get(json_array_get(r->root, i), "data");
+	const json_t *v = json_object_get(d, name);
+
+	if (v == NULL || json_is_null(v))
+		return FT_E_NOTFOUND;
+	if (!json_is_boolean(v))
+		return FT_E_MALFORMED;
+	*ret = json_is_true(v);
 	return FT_OK;
 }

@@ -163,6 +163,14 @@ format_state(struct out *o, const struct metrics *m)
 		m->ldap_up ? 1 : 0);
 	put_one(o, "ftrack_up", "gauge",
 		"1 when the last ftrack request worked.", m->ftrack_up ? 1 : 0);
+	put_one(o, "seat_waiting", "gauge",
+		"Logins this daemon keeps waiting for a seat: ftrack kept the "
+		"user inactive, or refused the write, for want of a free seat "
+		"in the licence.",
+		m->seat_waiting);
+	put_one(o, "seat_refused_total", "counter",
+		"On-demand writes that asked ftrack for a seat and got none.",
+		m->seat_refused);
 }
 
 int
@@ -192,6 +200,7 @@ metrics_error_kind(int ft_err)
 	case FT_E_HTTP:
 	case FT_E_AUTH:
 	case FT_E_MALFORMED:
+	case FT_E_SEAT:
 		return METRICS_ERR_FTRACK;
 	case FT_E_DATA:
 	case FT_E_CONFLICT:

@@ -33,6 +33,13 @@
  *                                                  (ok, held, failed), 0 for
  *                                                  the others; all 0: never
  *   ldap_up, ftrack_up                    gauge    1: last contact worked
+ *   seat_waiting                          gauge    logins this daemon keeps
+ *                                                  waiting for a seat (no
+ *                                                  free seat in the licence)
+ *   seat_refused_total                    counter  on-demand writes that
+ *                                                  asked for a seat and got
+ *                                                  none (kept inactive or
+ *                                                  refused)
  * Forged events are counted only in events_forged_total, not as dropped.
  */
 #ifndef METRICS_H
@@ -95,11 +102,13 @@ struct metrics {
 	enum metrics_result last_reconcile_result;
 	bool ldap_up;
 	bool ftrack_up;
+	unsigned long long seat_waiting; /* gauge */
+	unsigned long long seat_refused; /* counter */
 };
 
 /*
  * The error kind of an FT_E_* code: LDAP_DOWN, LDAP, PARTIAL -> ldap;
- * HTTP, AUTH, MALFORMED -> ftrack; DATA, CONFLICT, PROTO, INVAL ->
+ * HTTP, AUTH, MALFORMED, SEAT -> ftrack; DATA, CONFLICT, PROTO, INVAL ->
  * data; anything else (IO, NOMEM, ...) -> io.
  */
 enum metrics_error metrics_error_kind(int ft_err);

@@ -28,6 +28,13 @@ user_fields(unsigned f)
 	return out;
 }
 
+/* Does a ask ftrack for is_active true (a create, a reactivation)? */
+static bool
+asks_seat(const struct plan_action *a)
+{
+	return a->kind == PLAN_CREATE || (a->fields & PLAN_F_ACTIVATE);
+}
+
 static int
 apply_markers(struct ftrack_batch *b, const struct plan_action *a,
 	      const char *now_iso)
@@ -49,6 +56,33 @@ apply_markers(struct ftrack_batch *b, const struct plan_action *a,
 	if (r == FT_OK && (a->fields & PLAN_F_UNMARK_GONE))
 		r = ftrack_batch_delete_marker(b, f->id,
 					       FTRACK_MARKER_DEACTIVATED, NULL);
+	/* in the same group as the write asking for the seat, so that no
+	 * crash leaves a user kept inactive without it (DESIGN.md 6) */
+	if (r == FT_OK && asks_seat(a) && f->seat_waiting == NULL)
+		r = ftrack_batch_set_marker(b, f->id,
+					    FTRACK_MARKER_SEAT_WAITING, now_iso,
+					    false, NULL);
+	if (r == FT_OK && (a->fields & PLAN_F_UNMARK_WAIT))
+		r = ftrack_batch_delete_marker(
+			b, f->id, FTRACK_MARKER_SEAT_WAITING, NULL);
+	return r;
+}
+
+/* A create, with its uuid marker and the seat marker, in one group. */
+static int
+add_create(struct ftrack_batch *b, const struct plan_action *a,
+	   const char *now_iso, size_t *ret_op)
+{
+	struct ftrack_result fr;
+	int r;
+
+	r = ftrack_batch_create_user(b, a->ldap, a->ldap->uuid, ret_op);
+	if (r == FT_OK)
+		r = ftrack_batch_result(b, *ret_op, &fr);
+	if (r == FT_OK)
+		r = ftrack_batch_set_marker(b, fr.id,
+					    FTRACK_MARKER_SEAT_WAITING, now_iso,
+					    false, NULL);
 	return r;
 }
 
@@ -66,8 +100,7 @@ add_action(struct ftrack_batch *b, const struct plan_action *a,
 
 	*ret_op = ftrack_batch_count(b);
 	if (a->kind == PLAN_CREATE)
-		return ftrack_batch_create_user(b, a->ldap, a->ldap->uuid,
-						ret_op);
+		return add_create(b, a, now_iso, ret_op);
 	if (a->ftrack == NULL || a->ftrack->id == NULL)
 		return a->fields ? FT_E_INVAL : FT_OK;
 	if (a->kind == PLAN_DELETE)
@@ -102,6 +135,84 @@ collect(const struct ftrack_batch *b, size_t first, size_t n, int *code,
 	}
 }
 
+/*
+ * A write of a that asked for a seat and landed: active, the user's id is
+ * returned (its seat marker is to go; *code stays FT_OK); kept inactive,
+ * FT_E_SEAT; not known, a transient FT_E_MALFORMED (the person is looked
+ * at again).  NULL when there is no marker to remove.
+ */
+static const char *
+settle_seat(const struct ftrack_batch *b, const struct plan_action *a,
+	    size_t first, const char *now_iso, int *code, char **msg)
+{
+	struct ftrack_result fr;
+	char text[160];
+
+	if (*code != FT_OK || !asks_seat(a) ||
+	    ftrack_batch_result(b, first, &fr) < 0)
+		return NULL;
+	if (fr.active == 1)
+		return fr.id;
+	*code = fr.active == 0 ? FT_E_SEAT : FT_E_MALFORMED;
+	if (fr.active == 0)
+		(void)snprintf(text, sizeof(text),
+			       "ftrack kept the user inactive: no free seat in "
+			       "the licence (waiting since %s)",
+			       a->ftrack && a->ftrack->seat_waiting
+				       ? a->ftrack->seat_waiting
+				       : now_iso);
+	else
+		(void)snprintf(text, sizeof(text),
+			       "written, but ftrack did not say whether the "
+			       "user is active (is_active not read back)");
+	*msg = strdup(text);
+	return NULL;
+}
+
+/*
+ * Every wanted action's code and message from the committed batch b; the
+ * seat markers of those now active removed in one more commit, whose
+ * result is returned.  When that cannot be done, or fails, the markers
+ * stay on active users and plan_user removes them at the next look; the
+ * writes themselves stand.
+ */
+static int
+settle_all(struct ftrack_client *c, const struct ftrack_batch *b,
+	   const struct plan_action *acts, const bool *want, size_t n,
+	   const size_t *first, const size_t *nops, const char *now_iso,
+	   int *codes, char **messages)
+{
+	struct ftrack_batch *cleanup = NULL;
+	size_t i;
+	int r = FT_OK;
+
+	if (ftrack_batch_new(&cleanup) < 0)
+		cleanup = NULL;
+	for (i = 0; i < n; i++) {
+		const char *id;
+
+		if ((want != NULL && !want[i]) || codes[i] != FT_OK)
+			continue;
+		collect(b, first[i], nops[i], &codes[i], &messages[i]);
+		id = settle_seat(b, &acts[i], first[i], now_iso, &codes[i],
+				 &messages[i]);
+		if (id != NULL && cleanup != NULL &&
+		    ftrack_batch_delete_marker(cleanup, id,
+					       FTRACK_MARKER_SEAT_WAITING,
+					       NULL) < 0) {
+			ftrack_batch_free(cleanup);
+			cleanup = NULL;
+		}
+	}
+	if (cleanup != NULL && ftrack_batch_count(cleanup) > 0) {
+		char err[256];
+
+		r = ftrack_batch_commit(c, cleanup, err, sizeof(err));
+	}
+	ftrack_batch_free(cleanup);
+	return r;
+}
+
 int
 plan_ops_write(struct ftrack_client *c, const struct plan_action *acts,
 	       const bool *want, size_t n, int *codes, char **messages,
@@ -128,14 +239,16 @@ plan_ops_write(struct ftrack_client *c, const struct plan_action *acts,
 		if (want != NULL && !want[i])
 			continue;
 		codes[i] = add_action(b, &acts[i], when, &first[i]);
+		if (codes[i] != FT_OK) /* a person is written whole or not */
+			ftrack_batch_truncate(b, before);
 		nops[i] = ftrack_batch_count(b) - before;
 	}
 	r = FT_OK;
 	if (ftrack_batch_count(b) > 0)
 		r = ftrack_batch_commit(c, b, err, errlen);
-	for (i = 0; i < n; i++)
-		if ((want == NULL || want[i]) && codes[i] == FT_OK)
-			collect(b, first[i], nops[i], &codes[i], &messages[i]);
+	/* a failed cleanup is no failure of these writes (see above) */
+	(void)settle_all(c, b, acts, want, n, first, nops, when, codes,
+			 messages);
 out:
 	ftrack_batch_free(b);
 	free(first);

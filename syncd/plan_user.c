@@ -96,18 +96,25 @@ describe_fields(struct plan_action *a, const char *prefix)
 	}
 }
 
-/* The inactive/active state of an existing user under the policy. */
+/*
+ * The inactive/active state of an existing user under the policy.  A user
+ * waiting for a seat (ftrack kept inactive a user the sync asked to be
+ * active) is asked again whatever `reactivate` says: that write was
+ * decided already, and nobody deactivated the user.
+ */
 static void
 plan_activity(const struct config_policy *pol, const struct ft_user *f,
 	      struct plan_action *a)
 {
 	if (f->is_active) {
-		/* reactivated by hand: the stale marker goes */
+		/* reactivated by hand, or a seat given: stale markers go */
 		if (f->deactivated != NULL)
 			a->fields |= PLAN_F_UNMARK_GONE;
+		if (f->seat_waiting != NULL)
+			a->fields |= PLAN_F_UNMARK_WAIT;
 		return;
 	}
-	if (pol->reactivate == REACTIVATE_ALWAYS ||
+	if (f->seat_waiting != NULL || pol->reactivate == REACTIVATE_ALWAYS ||
 	    (pol->reactivate == REACTIVATE_SYNC_DEACTIVATED &&
 	     f->deactivated != NULL)) {
 		a->fields |= PLAN_F_ACTIVATE;
@@ -121,6 +128,15 @@ static void
 plan_summarise(const struct config_policy *pol, const struct ft_user *f,
 	       struct plan_action *a, enum plan_kind base)
 {
+	if ((a->fields & PLAN_F_ACTIVATE) && f->seat_waiting != NULL) {
+		a->kind = PLAN_REACTIVATE;
+		reason(a, "%swaiting for a seat since %s; asked again",
+		       (a->fields & PLAN_F_MARK_UUID) && f->uuid != NULL
+			       ? "back in LDAP with a new entry (relinked); "
+			       : "",
+		       f->seat_waiting);
+		return;
+	}
 	if (a->fields & PLAN_F_ACTIVATE) {
 		a->kind = PLAN_REACTIVATE;
 		if (f->deactivated != NULL && (a->fields & PLAN_F_MARK_UUID) &&
@@ -148,9 +164,13 @@ plan_summarise(const struct config_policy *pol, const struct ft_user *f,
 		       a->ldap->dn ? a->ldap->dn : "its LDAP entry");
 		return;
 	}
-	if (a->fields & ~(unsigned)PLAN_F_UNMARK_GONE) {
+	if (a->fields & ~(unsigned)(PLAN_F_UNMARK_GONE | PLAN_F_UNMARK_WAIT)) {
 		a->kind = PLAN_UPDATE;
 		describe_fields(a, "changed: ");
+		return;
+	}
+	if (a->fields & PLAN_F_UNMARK_WAIT) {
+		set(a, PLAN_UPDATE, "has a seat: waiting marker removed");
 		return;
 	}
 	if (!f->is_active && a->fields == 0) {
@@ -170,13 +190,15 @@ plan_summarise(const struct config_policy *pol, const struct ft_user *f,
  * A login that left (the sync deactivated its user) and came back with a
  * new LDAP entry: the seat is given back, relinked to the new entry, when
  * the policy would reactivate it anyway.  With reactivate = never it
- * stays a conflict for a person to decide.
+ * stays a conflict for a person to decide.  A user waiting for a seat is
+ * the sync's own pending write for that login: relinked and asked again.
  */
 static bool
 returning(const struct config_policy *pol, const struct ft_user *f)
 {
-	return !f->is_active && f->deactivated != NULL &&
-	       pol->reactivate != REACTIVATE_NEVER;
+	return !f->is_active && (f->seat_waiting != NULL ||
+				 (f->deactivated != NULL &&
+				  pol->reactivate != REACTIVATE_NEVER));
 }
 
 /* Find the ftrack user this LDAP person is, or a conflict. */
@@ -294,7 +316,14 @@ plan_missing(const struct config_policy *pol, const char *api_user,
 		set(ret, PLAN_SKIP, keep);
 	else if (pol->missing == MISSING_DELETE)
 		set(ret, PLAN_DELETE, "not in LDAP; missing = delete");
-	else if (!ftrack->is_active)
+	else if (ftrack->seat_waiting != NULL) {
+		/* the seat request is withdrawn; a return reactivates */
+		ret->kind = PLAN_DEACTIVATE;
+		ret->fields = PLAN_F_DEACTIVATE | PLAN_F_MARK_GONE |
+			      PLAN_F_UNMARK_WAIT;
+		reason(ret, "not in LDAP (was waiting for a seat since %s)",
+		       ftrack->seat_waiting);
+	} else if (!ftrack->is_active)
 		set(ret, PLAN_NONE, "not in LDAP and already inactive");
 	else {
 		ret->fields = PLAN_F_DEACTIVATE | PLAN_F_MARK_GONE;

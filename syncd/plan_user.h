@@ -7,7 +7,11 @@
  * under the [policy] of the configuration, and says what to write and why.
  * The on-demand path calls it for each login; the full reconcile for each
  * LDAP entry.  plan_missing() decides about an ftrack user that no LDAP
- * entry accounts for (reconcile only).
+ * entry accounts for (reconcile only).  A user with the seat_waiting
+ * marker (ftrack kept inactive a user the sync asked to be active: no free
+ * seat) is asked again (PLAN_REACTIVATE) under any `reactivate`; once
+ * active, its marker is removed; one that left LDAP is deactivated with
+ * the deactivated marker in place of the seat_waiting one.
  *
  * No I/O, no allocation: results point into the caller's structs (borrowed)
  * and hold the reason in a fixed buffer.  Thread-safe.
@@ -39,11 +43,12 @@ enum plan_field {
 	PLAN_F_EMAIL = 1u << 1,
 	PLAN_F_FIRST_NAME = 1u << 2,
 	PLAN_F_LAST_NAME = 1u << 3,
-	PLAN_F_ACTIVATE = 1u << 4,    /* is_active = true */
-	PLAN_F_DEACTIVATE = 1u << 5,  /* is_active = false */
-	PLAN_F_MARK_UUID = 1u << 6,   /* create the uuid marker */
-	PLAN_F_MARK_GONE = 1u << 8,   /* create the deactivated marker */
-	PLAN_F_UNMARK_GONE = 1u << 9, /* delete the deactivated marker */
+	PLAN_F_ACTIVATE = 1u << 4,     /* is_active = true */
+	PLAN_F_DEACTIVATE = 1u << 5,   /* is_active = false */
+	PLAN_F_MARK_UUID = 1u << 6,    /* create the uuid marker */
+	PLAN_F_MARK_GONE = 1u << 8,    /* create the deactivated marker */
+	PLAN_F_UNMARK_GONE = 1u << 9,  /* delete the deactivated marker */
+	PLAN_F_UNMARK_WAIT = 1u << 10, /* delete the seat_waiting marker */
 };
 
 #define PLAN_REASON_MAX 256

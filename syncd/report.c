@@ -131,6 +131,8 @@ action_json(const struct report *r, size_t i)
 	if (o != NULL && r->codes != NULL) {
 		json_object_set_new(o, "ok",
 				    json_boolean(r->codes[i] == FT_OK));
+		json_object_set_new(o, "waiting_for_seat",
+				    json_boolean(r->codes[i] == FT_E_SEAT));
 		json_object_set_new(
 			o, "error",
 			r->codes[i] == FT_OK

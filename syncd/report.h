@@ -34,7 +34,8 @@ struct report {
 	const char *ldap_error; /* "" when the read was complete */
 	unsigned long ftrack_users, http_requests, connections;
 	const struct plan_recon *plan;
-	const int *codes;            /* per plan action; NULL: not applied */
+	const int *codes;            /* per plan action; NULL: not applied;
+				      * FT_E_SEAT: waiting for a seat */
 	const char *const *messages; /* per plan action; NULL entries ok */
 	const struct report_skip *skipped;
 	size_t nskipped; /* listed (at most a cap) */

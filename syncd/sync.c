@@ -37,8 +37,9 @@ const char *
 sync_outcome_name(enum sync_outcome o)
 {
 	static const char *const names[] = {
-		"created",   "updated",  "linked",  "renamed", "reactivated",
-		"unchanged", "not-ldap", "skipped", "retry",   "failed",
+		"created",          "updated",   "linked",   "renamed",
+		"reactivated",      "unchanged", "not-ldap", "skipped",
+		"waiting-for-seat", "retry",     "failed",
 	};
 
 	if ((unsigned)o >= sizeof(names) / sizeof(names[0]))
@@ -272,6 +273,9 @@ round_settle(struct round *rd)
 			result(&rd->res[i], outcome_of(a->kind),
 			       a->kind == PLAN_CONFLICT ? FT_E_CONFLICT : FT_OK,
 			       a->reason);
+		else if (code == FT_E_SEAT)
+			result(&rd->res[i], SYNC_SEAT_WAITING, code,
+			       rd->msgs[i] ? rd->msgs[i] : ft_strerror(code));
 		else
 			result(&rd->res[i],
 			       ft_err_transient(code) ? SYNC_RETRY

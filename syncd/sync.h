@@ -30,15 +30,19 @@ enum sync_outcome {
 	SYNC_RENAMED,
 	SYNC_REACTIVATED,
 	SYNC_UNCHANGED,
-	SYNC_NOT_LDAP, /* not an LDAP user (or disabled): nothing to do */
-	SYNC_SKIPPED,  /* policy left it alone (detail says why) */
-	SYNC_RETRY,    /* transient failure: keep queued, retry later */
-	SYNC_FAILED,   /* permanent failure: move to failed/ */
+	SYNC_NOT_LDAP,     /* not an LDAP user (or disabled): nothing to do */
+	SYNC_SKIPPED,      /* policy left it alone (detail says why) */
+	SYNC_SEAT_WAITING, /* no free seat in the licence: ftrack kept the
+			    * user inactive (its seat_waiting marker set) or
+			    * refused the write; keep queued, retry later */
+	SYNC_RETRY,        /* transient failure: keep queued, retry later */
+	SYNC_FAILED,       /* permanent failure: move to failed/ */
 };
 
 struct sync_result {
 	enum sync_outcome outcome;
-	int err; /* FT_E_* for SYNC_RETRY and SYNC_FAILED, else FT_OK */
+	int err; /* FT_E_* for SYNC_RETRY, SYNC_FAILED and SYNC_SEAT_WAITING
+		  * (FT_E_SEAT), else FT_OK */
 	char detail[PLAN_REASON_MAX + 64];
 };
 
@@ -65,7 +69,8 @@ void sync_users(struct sync *s, const char *const logins[], size_t n,
 void sync_counts(const struct sync *s, unsigned long *ret_ldap_searches,
 		 unsigned long *ret_http_requests);
 
-/* The word for an outcome: "created", "updated", ... */
+/* The word for an outcome: "created", "updated", ...,
+ * "waiting-for-seat", "retry", "failed". */
 const char *sync_outcome_name(enum sync_outcome o);
 
 #endif

@@ -23,6 +23,7 @@ struct pending {
 	unsigned attempts;
 	bool in_flight;
 	bool ready;
+	bool seat_waiting; /* the last try: no free seat in the licence */
 };
 
 struct worker {
@@ -241,6 +242,7 @@ log_prio(enum sync_outcome o)
 	case SYNC_UNCHANGED:
 	case SYNC_NOT_LDAP:
 		return LOG_DEBUG;
+	case SYNC_SEAT_WAITING:
 	case SYNC_RETRY:
 		return LOG_WARNING;
 	case SYNC_FAILED:
@@ -262,7 +264,7 @@ settle_file(struct worker *w, const char *user, const struct sync_result *r)
 {
 	int e;
 
-	if (r->outcome == SYNC_RETRY)
+	if (r->outcome == SYNC_RETRY || r->outcome == SYNC_SEAT_WAITING)
 		return;
 	e = r->outcome == SYNC_FAILED ? queue_fail(w->q, user, r->detail)
 				      : queue_remove(w->q, user);
@@ -271,29 +273,55 @@ settle_file(struct worker *w, const char *user, const struct sync_result *r)
 			  e == FT_E_IO ? strerror(errno) : ft_strerror(e));
 }
 
+/* Under the lock: whether p waits for a seat, kept in the count. */
+static void
+set_seat_waiting(struct worker *w, struct pending *p, bool yes)
+{
+	if (p->seat_waiting == yes)
+		return;
+	p->seat_waiting = yes;
+	if (yes)
+		w->st.seat_waiting++;
+	else
+		w->st.seat_waiting--;
+}
+
+/* Under the lock: p is tried again after the back-off. */
+static void
+schedule_retry(struct worker *w, struct pending *p, uint64_t now)
+{
+	p->due_ms = now + queue_backoff_ms(p->attempts, timing_rand(&w->rnd));
+	p->attempts++;
+	p->in_flight = false;
+	if (p->due_ms < w->next_retry_ms)
+		w->next_retry_ms = p->due_ms;
+}
+
 /* Under the lock: record one result in the maps and counters. */
 static void
 settle_state(struct worker *w, char *user, const struct sync_result *r,
 	     uint64_t now)
 {
 	struct pending *p = umap_get(w->pending, user);
+	bool again =
+		r->outcome == SYNC_RETRY || r->outcome == SYNC_SEAT_WAITING;
 
 	w->st.outcomes[r->outcome]++;
 	if (r->outcome == SYNC_RETRY || r->outcome == SYNC_FAILED)
 		w->st.errors[metrics_error_kind(r->err)]++;
-	if (r->outcome == SYNC_RETRY && p != NULL) {
-		p->due_ms = now +
-			    queue_backoff_ms(p->attempts, timing_rand(&w->rnd));
-		p->attempts++;
-		p->in_flight = false;
-		if (p->due_ms < w->next_retry_ms)
-			w->next_retry_ms = p->due_ms;
+	if (again && p != NULL) {
+		set_seat_waiting(w, p, r->outcome == SYNC_SEAT_WAITING);
+		schedule_retry(w, p, now);
 		if (r->err == FT_E_LDAP_DOWN)
 			w->st.ldap_up = false;
 		else if (r->err == FT_E_HTTP || r->err == FT_E_MALFORMED)
 			w->st.ftrack_up = false;
+		else if (r->outcome == SYNC_SEAT_WAITING)
+			w->st.ldap_up = w->st.ftrack_up = true;
 		return;
 	}
+	if (p != NULL)
+		set_seat_waiting(w, p, false);
 	free(umap_del(w->pending, user));
 	if (r->outcome != SYNC_FAILED && umap_put_num(w->recent, user, now) < 0)
 		log_warn("out of memory: '%s' may be looked up again", user);
@@ -435,33 +463,62 @@ worker_free(struct worker *w)
 	free(w);
 }
 
-int
-worker_submit(struct worker *w, const char *user)
+/* Under the lock: user due now (new, or a seat waiter when now_seat). */
+static int
+submit_locked(struct worker *w, const char *user, bool now_seat)
 {
-	struct pending *p;
-	int r = FT_OK;
+	struct pending *p = umap_get(w->pending, user);
+	int r;
 
-	pthread_mutex_lock(&w->mu);
-	if (umap_get(w->pending, user) != NULL)
-		goto out;
-	r = FT_E_NOMEM;
+	if (p != NULL) {
+		/* a seat may have been freed: try now, not at the back-off's
+		 * end (a retry for any other reason keeps its back-off) */
+		if (!now_seat || !p->seat_waiting || p->in_flight || p->ready)
+			return FT_OK;
+		r = ready_push(w, user);
+		if (r == FT_OK)
+			p->ready = true;
+		return r;
+	}
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
-		goto out;
+		return FT_E_NOMEM;
 	if (umap_put(w->pending, user, p) < 0) {
 		free(p);
-		goto out;
+		return FT_E_NOMEM;
 	}
 	r = ready_push(w, user);
 	if (r < 0) {
 		free(umap_del(w->pending, user));
-		goto out;
+		return r;
 	}
 	p->ready = true;
-	pthread_cond_signal(&w->cv);
-out:
+	return FT_OK;
+}
+
+static int
+submit(struct worker *w, const char *user, bool now_seat)
+{
+	int r;
+
+	pthread_mutex_lock(&w->mu);
+	r = submit_locked(w, user, now_seat);
+	if (r == FT_OK)
+		pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	return r;
+}
+
+int
+worker_submit(struct worker *w, const char *user)
+{
+	return submit(w, user, false);
+}
+
+int
+worker_login(struct worker *w, const char *user)
+{
+	return submit(w, user, true);
 }
 
 bool

@@ -7,8 +7,9 @@
  * logins that arrived while the previous batch ran are provisioned
  * together, and a lone login starts at once, with no waiting),
  * runs sync_users() on them and then removes the queue file (success),
- * schedules a retry with back-off (transient failure) or moves the file
- * to queue/failed/ (permanent failure).  One operation per user at a
+ * schedules a retry with back-off (transient failure, or no free seat in
+ * the licence: SYNC_SEAT_WAITING, logged at warning at each try) or moves
+ * the file to queue/failed/ (permanent failure).  One operation per user at a
  * time; a user provisioned within login_cooldown is not looked up again.
  *
  * Threading: every function here is called from the reader thread; the
@@ -37,9 +38,10 @@ struct worker_stats {
 	unsigned long batches;
 	unsigned long ldap_searches;
 	unsigned long http_requests;
-	size_t pending; /* users queued or in flight */
-	bool ldap_up;   /* last LDAP contact worked */
-	bool ftrack_up; /* last ftrack contact worked */
+	size_t pending;      /* users queued or in flight */
+	size_t seat_waiting; /* of them, waiting for a seat (last try) */
+	bool ldap_up;        /* last LDAP contact worked */
+	bool ftrack_up;      /* last ftrack contact worked */
 };
 
 /*
@@ -65,6 +67,14 @@ void worker_free(struct worker *w);
  * Returns FT_OK or FT_E_NOMEM.
  */
 FT_MUST_USE int worker_submit(struct worker *w, const char *user);
+
+/*
+ * A new login of user (the socket, not a queue scan): as worker_submit,
+ * and a user waiting for a seat (its last try: SYNC_SEAT_WAITING) is tried
+ * again now, not at the end of its back-off, since a seat may have been
+ * freed.  A retry for any other reason keeps its back-off.
+ */
+FT_MUST_USE int worker_login(struct worker *w, const char *user);
 
 /* True when user was provisioned within login_cooldown of now. */
 bool worker_cooled(struct worker *w, const char *user);

@@ -11,7 +11,8 @@ Usage::
 
     python3 tests/ftrack_emulator.py --port 0 --api-user ftrack-sync \\
         --api-key SECRET [--global-key KEY] [--state FILE] [--latency-ms N] \\
-        [--page-max N] [--seat-cap N] [--strict-default] [--omit-nulls] \\
+        [--page-max N] [--seat-cap N] [--seat-cap-exception NAME] \\
+        [--write-answers full|id] [--strict-default] [--omit-nulls] \\
         [--case-insensitive] [--server-version V] [--schemas FILE] [--verbose]
 
 The first line printed on stdout is ``listening on http://127.0.0.1:PORT``.
@@ -45,7 +46,16 @@ Behaviour worth knowing (choices where ftrack-api.md says [INFERRED] or
 - with no ``order by`` rows come in primary-key order when an index answered
   the where clause, else in insertion order.
 - seat cap (--seat-cap): a create, update or bulk load that would exceed it
-  silently keeps ``is_active`` false.  The API user is always active.
+  silently keeps ``is_active`` false (the answer says so).  The API user is
+  always active.  Whether a real server does that or refuses the write is
+  unknown (ftrack-api.md section 5), so --seat-cap-exception NAME (config
+  ``seat_cap_exception``) makes such a create or update fail with exception
+  NAME instead (strict status 403), rolling its batch back; bulk loads are
+  still kept inactive.
+- write answers: a create answers the whole entity (nulls left out), an
+  update the attributes it set plus the key and ``resource_type``, like the
+  JS fixtures; --write-answers id (config ``write_answers``) answers only
+  ``__entity_type__`` and the key, as a leaner server might.
 
 Test controls (no authentication, not part of ftrack):
 
@@ -65,9 +75,9 @@ Test controls (no authentication, not part of ftrack):
   ``/_emulator/entities/<Type>``: dump all rows / bulk-load a JSON array
   (all or nothing) -> {"loaded", "total"}.
 - ``GET/POST /_emulator/config`` {"latency_ms", "page_max", "seat_cap",
-  "strict_default", "omit_nulls", "case_insensitive", "server_version",
-  "duplicate_exception", "personal_keys": {user: key or null},
-  "global_keys": [..]}.
+  "seat_cap_exception", "write_answers", "strict_default", "omit_nulls",
+  "case_insensitive", "server_version", "duplicate_exception",
+  "personal_keys": {user: key or null}, "global_keys": [..]}.
 - ``GET  /_emulator/log[?since=SEQ]``: the last 1000 non-control requests.
 - ``POST /_emulator/save`` {"path": optional}: write the state file now.
 """

@@ -137,6 +137,7 @@ class Emulator:
     def reset(self, store=True):
         self.ctl("POST", "config",
                  {"latency_ms": 0, "page_max": None, "seat_cap": None,
+                  "seat_cap_exception": None, "write_answers": "full",
                   "strict_default": False, "omit_nulls": False,
                   "duplicate_exception": "DuplicateEntryError",
                   "case_insensitive": False, "server_version": "4.13.9",
@@ -1162,6 +1163,90 @@ class SeatCapTests(EmulatorTestCase):
             self.assertIs(res[0]["data"]["is_active"], False)
         finally:
             emu.stop()
+
+    def test_seat_cap_exception(self):
+        # the second mode: the write that would take a seat past the cap
+        # fails with an exception, and so does its whole batch
+        self.emu.ctl("POST", "config", {"seat_cap": 2,
+                                        "seat_cap_exception": "LicenseError"})
+        try:
+            res = self.emu.ok([create_op("e1", is_active=True)])
+            e1 = res[0]["data"]["id"]
+            body = self.assertError(
+                self.emu.api([create_op("e2", is_active=False),
+                              create_op("e3", is_active=True)]),
+                "LicenseError", contains="licence")
+            self.assertIn("2 active users", body["content"])
+            self.assertEqual(
+                self.emu.query('select id from User where username in '
+                               '("e2", "e3")')["data"], [])
+            # strict mode: a 4xx status with the same body
+            self.assertError(self.emu.api([create_op("e3", is_active=True)],
+                                          strict=True),
+                             "LicenseError", status=403)
+            # a reactivation past the cap is refused too
+            e4 = self.emu.ok([create_op("e4", is_active=False)])[0]
+            e4 = e4["data"]["id"]
+            self.assertError(self.emu.api([update_op(e4, is_active=True)]),
+                             "LicenseError")
+            # writes that take no new seat go through
+            self.emu.ok([update_op(e1, first_name="still here",
+                                   is_active=True),
+                         update_op(e4, first_name="waiting")])
+            # a seat freed: the refused write now lands
+            self.emu.ok([update_op(e1, is_active=False)])
+            res = self.emu.ok([update_op(e4, is_active=True)])
+            self.assertIs(res[0]["data"]["is_active"], True)
+            # a bulk load (a test control) is never refused
+            status, _ = self.emu.ctl("POST", "users",
+                                     [{"username": "e5", "is_active": True}])
+            self.assertEqual(status, 200)
+            # null: back to keeping the user inactive silently
+            cfg = self.emu.ctl("POST", "config",
+                               {"seat_cap_exception": None})[1]
+            self.assertIsNone(cfg["seat_cap_exception"])
+            res = self.emu.ok([create_op("e6", is_active=True)])
+            self.assertIs(res[0]["data"]["is_active"], False)
+        finally:
+            self.emu.reset()
+
+    def test_seat_cap_exception_from_command_line(self):
+        emu = Emulator("--seat-cap", "1", "--seat-cap-exception",
+                       "SeatError")
+        try:
+            self.assertError(emu.api([create_op("x", is_active=True)]),
+                             "SeatError", contains="licence")
+            self.assertEqual(emu.ctl("GET", "config")[1]
+                             ["seat_cap_exception"], "SeatError")
+        finally:
+            emu.stop()
+
+
+class WriteAnswerTests(EmulatorTestCase):
+    def test_id_only_answers(self):
+        # "id": create and update answers carry only the entity's key, as a
+        # server might that returns less than the JS fixtures show
+        cfg = self.emu.ctl("POST", "config", {"write_answers": "id"})[1]
+        self.assertEqual(cfg["write_answers"], "id")
+        try:
+            res = self.emu.ok([create_op("w1", is_active=True)])
+            uid = res[0]["data"]["id"]
+            self.assertEqual(res[0]["data"],
+                             {"__entity_type__": "User", "id": uid})
+            res = self.emu.ok([update_op(uid, first_name="W")])
+            self.assertEqual(res[0]["data"],
+                             {"__entity_type__": "User", "id": uid})
+            row = self.emu.query('select first_name, is_active from User '
+                                 'where id is "%s"' % uid)["data"][0]
+            self.assertEqual((row["first_name"], row["is_active"]),
+                             ("W", True))
+            status, _ = self.emu.ctl("POST", "config",
+                                     {"write_answers": "some"})
+            self.assertEqual(status, 400)
+        finally:
+            self.emu.reset()
+        res = self.emu.ok([create_op("w2", is_active=True)])
+        self.assertIs(res[0]["data"]["is_active"], True)
 
 
 class FaultTests(EmulatorTestCase):

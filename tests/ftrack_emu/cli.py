@@ -28,6 +28,11 @@ def make_parser():
                    help="clamp every query limit to N")
     p.add_argument("--seat-cap", type=int, default=None,
                    help="at most N active users")
+    p.add_argument("--seat-cap-exception", default=None, metavar="NAME",
+                   help="refuse a write past --seat-cap with exception NAME "
+                   "(default: keep is_active false silently)")
+    p.add_argument("--write-answers", default="full", choices=("full", "id"),
+                   help="create/update answers: the entity, or only its id")
     p.add_argument("--strict-default", action="store_true",
                    help="strict error statuses when the ftrack-strict-api "
                    "header is absent")

@@ -1,12 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
 """The settings that can change at run time (/_emulator/config)."""
 
+WRITE_ANSWERS = ("full", "id")
+
 
 class Config:
     def __init__(self, args):
         self.latency_ms = args.latency_ms
         self.page_max = args.page_max
         self.seat_cap = args.seat_cap
+        # None: a write past the cap keeps is_active false silently; else
+        # the exception class that refuses it (and its whole batch)
+        self.seat_cap_exception = getattr(args, "seat_cap_exception", None)
+        # "full": create/update answers carry the entity; "id": only its key
+        self.write_answers = getattr(args, "write_answers", "full")
         self.strict_default = args.strict_default
         self.omit_nulls = args.omit_nulls
         self.case_insensitive = args.case_insensitive
@@ -25,6 +32,8 @@ class Config:
             "latency_ms": self.latency_ms,
             "page_max": self.page_max,
             "seat_cap": self.seat_cap,
+            "seat_cap_exception": self.seat_cap_exception,
+            "write_answers": self.write_answers,
             "strict_default": self.strict_default,
             "omit_nulls": self.omit_nulls,
             "case_insensitive": self.case_insensitive,
@@ -46,6 +55,14 @@ class Config:
         for k in ("strict_default", "omit_nulls", "case_insensitive"):
             if k in cfg:
                 setattr(self, k, bool(cfg[k]))
+        if "seat_cap_exception" in cfg:
+            v = cfg["seat_cap_exception"]
+            self.seat_cap_exception = None if v is None else str(v)
+        if "write_answers" in cfg:
+            if cfg["write_answers"] not in WRITE_ANSWERS:
+                raise ValueError("write_answers: one of %s"
+                                 % ", ".join(WRITE_ANSWERS))
+            self.write_answers = cfg["write_answers"]
         if "server_version" in cfg:
             self.server_version = str(cfg["server_version"])
         if "duplicate_exception" in cfg:

@@ -11,6 +11,9 @@ STRICT_STATUS = {
     "ValueError": 400,
     "DuplicateEntryError": 409,
     "IntegrityError": 409,
+    # the licence refusing a seat (seat_cap_exception): the name is ours,
+    # what a real server answers is unknown (ftrack-api.md section 5)
+    "LicenseError": 403,
 }
 
 

@@ -6,8 +6,9 @@ import copy
 import json
 import uuid
 
-from .errors import (ApiError, attribute_error, duplicate_entry, not_found,
-                     unknown_attribute, validation_error)
+from .errors import (STRICT_STATUS, ApiError, attribute_error,
+                     duplicate_entry, not_found, unknown_attribute,
+                     validation_error)
 from .query import parse_query
 from .values import check_type, norm
 
@@ -83,12 +84,36 @@ class Operations:
                         % (et.name, a, json.dumps(v)),
                         self.config.duplicate_exception)
 
-    def _enforce_seat(self, et, table, rec, previously_active):
+    def _enforce_seat(self, et, table, rec, previously_active, bulk=False):
+        """A write that would take a seat past the cap: kept inactive, or
+        (seat_cap_exception, not for a bulk load) refused."""
         cap = self.config.seat_cap
         if (et.seat_attr and cap is not None
                 and rec.get(et.seat_attr) is True and not previously_active):
             if self.store.active_count(table) >= cap:
+                exc = self.config.seat_cap_exception
+                if exc and not bulk:
+                    raise ApiError(
+                        exc, "No free seat: the licence allows %d active "
+                        "users." % cap, STRICT_STATUS.get(exc, 403))
                 rec[et.seat_attr] = False
+
+    def _answer(self, et, rec, attrs):
+        """The data of a create/update answer: attrs of rec (None: every
+        non-null one), or only the key (write_answers "id")."""
+        out = {"__entity_type__": et.name}
+        if self.config.write_answers == "id":
+            for a in et.pk:
+                out[a] = rec.get(a)
+            return out
+        if attrs is None:
+            for a, v in rec.items():
+                if v is not None:
+                    out[a] = v
+            return out
+        for a in attrs:
+            out[a] = rec.get(a)
+        return out
 
     def create_record(self, et, values, entity_key=None, bulk=False):
         table = self.store.tables[et.name]
@@ -112,7 +137,7 @@ class Operations:
                 % (et.name, list(pk)),
                 self.config.duplicate_exception)
         self._check_unique(et, table, rec, pk)
-        self._enforce_seat(et, table, rec, False)
+        self._enforce_seat(et, table, rec, False, bulk)
         self.store.insert(table, rec)
         return rec
 
@@ -124,11 +149,7 @@ class Operations:
         key = op.get("entity_key")
         key = self.entity_key(et, key) if key is not None else None
         rec = self.create_record(et, values, key)
-        out = {"__entity_type__": et.name}
-        for a, v in rec.items():
-            if v is not None:
-                out[a] = v
-        return {"action": "create", "data": out}
+        return {"action": "create", "data": self._answer(et, rec, None)}
 
     def op_update(self, op, ctx):
         et = self.store.entity_type(op.get("entity_type"))
@@ -153,12 +174,8 @@ class Operations:
         if et.seat_attr:
             self._enforce_seat(et, table, new, old.get(et.seat_attr) is True)
         self.store.replace(table, key, new)
-        out = {"__entity_type__": et.name}
-        for a in values:
-            out[a] = new.get(a)
-        for a in et.pk + et.system_projections:
-            out[a] = new.get(a)
-        return {"action": "update", "data": out}
+        attrs = list(values) + et.pk + et.system_projections
+        return {"action": "update", "data": self._answer(et, new, attrs)}
 
     def _delete(self, et, key):
         table = self.store.tables[et.name]
@@ -283,7 +300,7 @@ class Operations:
         data = dict(row)
         data.pop("__entity_type__", None)
         values = self._data_values(et, data)
-        self.create_record(et, values)
+        self.create_record(et, values, bulk=True)
 
     def bulk_load(self, et, rows):
         if not isinstance(rows, list):

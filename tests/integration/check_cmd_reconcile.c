@@ -703,6 +703,75 @@ START_TEST(test_admin_deactivated_stays)
 
 END_TEST
 
+#define MARK_SEAT "ftrack_syncd.seat_waiting"
+
+/* The action of the last report about user, which must be there: its
+ * kind, whether it landed, whether it waits for a seat. */
+static void
+assert_last_action(const struct h_world *w, const char *user, const char *kind,
+		   bool ok, bool waiting)
+{
+	json_t *rep = report(w, LAST), *a = h_report_action(rep, user);
+
+	ck_assert_msg(a != NULL, "'%s' is not in the report", user);
+	ck_assert_str_eq(str_of(a, "action"), kind);
+	ck_assert_msg(json_is_true(json_object_get(a, "ok")) == ok,
+		      "'%s': ok is not %d", user, ok);
+	ck_assert_msg(json_is_true(json_object_get(a, "waiting_for_seat")) ==
+			      waiting,
+		      "'%s': waiting_for_seat is not %d", user, waiting);
+	json_decref(rep);
+}
+
+/*
+ * People waiting for a seat (ftrack kept the new users inactive) are not
+ * taken for seats an administrator took back: the reconcile asks again
+ * (exit 0, "waiting for a seat" in its report, nobody deactivated), and
+ * once a seat is free it activates them and removes the marker.  One who
+ * leaves LDAP while waiting loses the marker and stays inactive, with the
+ * sync's deactivated marker (so that a return is a reactivation).
+ */
+START_TEST(test_seat_waiting)
+{
+	struct h_world *w = world(NULL);
+	struct h_cmd_out r;
+
+	emu_config(w, "{\"seat_cap\": 1}"); /* the API user's seat only */
+	expect_run(w, "sync alice bob", 1, &r);
+	ck_assert_ptr_nonnull(strstr(r.out, "alice: waiting-for-seat: "));
+	ck_assert_ptr_nonnull(strstr(r.out, "bob: waiting-for-seat: "));
+	h_cmd_clear(&r);
+	ck_assert(!is_active(w, "alice"));
+	ck_assert_int_eq(markers(w, "alice", MARK_SEAT), 1);
+	/* still full: asked again, exit 0, nobody deactivated */
+	expect_run(w, "reconcile --apply", 0, &r);
+	ck_assert_ptr_nonnull(strstr(r.err, "waiting for a seat"));
+	h_cmd_clear(&r);
+	assert_last_action(w, "alice", "reactivate", false, true);
+	assert_last_action(w, "bob", "reactivate", false, true);
+	ck_assert_int_eq(last_count(w, "deactivate"), 0);
+	ck_assert_int_eq(markers(w, "alice", MARK_SEAT), 1);
+	ck_assert_int_eq(markers(w, "alice", MARK_GONE), 0);
+	/* bob leaves LDAP while waiting: the request is withdrawn */
+	ldap_delete(w, "bob");
+	expect(w, "reconcile --apply", 0);
+	assert_last_action(w, "bob", "deactivate", true, false);
+	ck_assert(!is_active(w, "bob"));
+	ck_assert_int_eq(markers(w, "bob", MARK_SEAT), 0);
+	ck_assert_int_eq(markers(w, "bob", MARK_GONE), 1);
+	/* a seat free: alice gets it, her marker goes */
+	emu_config(w, "{\"seat_cap\": null}");
+	expect(w, "reconcile --apply", 0);
+	assert_last_action(w, "alice", "reactivate", true, false);
+	ck_assert(is_active(w, "alice"));
+	ck_assert_int_eq(markers(w, "alice", MARK_SEAT), 0);
+	ck_assert(!is_active(w, "bob"));
+	expect(w, "reconcile", 0);
+	h_world_stop(w);
+}
+
+END_TEST
+
 /*
  * An entry that is still in LDAP but cannot be mapped (one attribute with
  * a control character: "hostile LDAP data" of DESIGN.md 9) is skipped with
@@ -1716,6 +1785,7 @@ cmd_reconcile_suite(void)
 	tcase_add_test(tc, test_leaver_recreated);
 	tcase_add_test(tc, test_disabled_and_back);
 	tcase_add_test(tc, test_admin_deactivated_stays);
+	tcase_add_test(tc, test_seat_waiting);
 	tcase_add_test(tc, test_skipped_entry_kept);
 	tcase_add_test(tc, test_rename);
 	tcase_add_test(tc, test_guard_ldap_down);

@@ -311,11 +311,47 @@ row_auth_revoked(void)
 	fw_expect_applied();
 }
 
+/* A metric of metrics.prom (rewritten every 10 s) has a value. */
+struct metric_want {
+	const char *sample;
+	long long value;
+};
+
+static bool
+metric_is(void *arg)
+{
+	const struct metric_want *m = arg;
+
+	return h_metric(fw.w->state, m->sample) == m->value;
+}
+
+/* zoe in ftrack: active or not, and how many seat markers. */
+static void
+assert_zoe(bool active, long seat_marks)
+{
+	json_t *u = h_emu_user_row(fw.w->emu, "zoe");
+
+	ck_assert_msg(u != NULL, "zoe is not in ftrack");
+	ck_assert_msg(json_is_true(json_object_get(u, "is_active")) == active,
+		      "zoe is %s", active ? "inactive" : "active");
+	json_decref(u);
+	ck_assert_int_eq(
+		h_emu_user_markers(fw.w->emu, "zoe", FW_SEAT_KEY, NULL),
+		seat_marks);
+}
+
+/*
+ * Every seat taken, and ftrack keeps the new user inactive (is_active
+ * false in its answer, no error): zoe waits for a seat, with the marker,
+ * retried with back-off; the reconcile asks again and deactivates nobody;
+ * a seat freed, her next login activates her.
+ */
 static void
 row_seat_cap(void)
 {
+	struct metric_want waiting = {"seat_waiting", 1};
 	char spec[64];
-	json_t *u;
+	json_t *rep, *a;
 
 	fw_world_up(0, "policy.login_cooldown = 0\n");
 	fw_daemon_start();
@@ -323,21 +359,61 @@ row_seat_cap(void)
 	h_fx_fmt(spec, sizeof(spec), "{\"seat_cap\": %d}", FW_NSEEDED + 1);
 	fw_emu_config(spec);
 	fw_login("zoe");
-	fw_wait_provisioned("zoe");
-	fw.seatless = "zoe";
-	fw_wait_log("created 'zoe'");
-	u = h_emu_user(fw.w->emu, "zoe");
-	ck_assert_ptr_nonnull(u);
-	ck_assert_msg(json_is_false(json_object_get(u, "is_active")),
-		      "zoe got a seat past the cap");
-	json_decref(u);
-	/* a seat free again: the next login does not take it */
+	fw_wait_log("warning: waiting-for-seat 'zoe': ");
+	ck_assert_int_ge(h_file_count(fw.log, "licence"), 1);
+	assert_zoe(false, 1);
+	ck_assert(fw_queued(fw_arg("zoe")));
+	fw_wait_or_fail(metric_is, &waiting, "seat_waiting 1 in metrics.prom");
+	/* retried with back-off, still waiting */
+	fw_wait_or_fail(fw_log_count_at_least,
+			&(struct fw_log_want){"waiting-for-seat 'zoe'", 2},
+			"a second try for zoe");
+	/* the reconcile asks again, and takes her for no one's leaver */
+	fw_expect_applied();
+	rep = h_report(fw.w, "last-reconcile.json");
+	a = h_report_action(rep, "zoe");
+	ck_assert_msg(a != NULL, "zoe is not in the reconcile's report");
+	ck_assert_str_eq(json_string_value(json_object_get(a, "action")),
+			 "reactivate");
+	ck_assert(json_is_true(json_object_get(a, "waiting_for_seat")));
+	json_decref(rep);
+	assert_zoe(false, 1);
+	/* a seat free again: the next login activates her */
 	fw_emu_config("{\"seat_cap\": null}");
 	fw_login("zoe");
-	fw_wait_log("skipped 'zoe'");
-	/* the reconcile leaves everyone as they are */
-	fw_expect_cmd(FW_APPLY, 0);
-	fw_assert_result("applied");
+	fw_wait_log("reactivated 'zoe'");
+	fw_wait_provisioned("zoe");
+	assert_zoe(true, 0);
+	waiting.value = 0;
+	fw_wait_or_fail(metric_is, &waiting, "seat_waiting 0 in metrics.prom");
+}
+
+/*
+ * Every seat taken, and ftrack refuses the write with an exception (the
+ * other way a server may say it; its whole POST fails): zoe waits, not in
+ * ftrack; the reconcile applies; a seat freed, her next login creates her.
+ */
+static void
+row_seat_cap_exception(void)
+{
+	char spec[128];
+
+	fw_world_up(0, "policy.login_cooldown = 0\n");
+	fw_daemon_start();
+	h_fx_fmt(spec, sizeof(spec),
+		 "{\"seat_cap\": %d, \"seat_cap_exception\": "
+		 "\"LicenseError\"}",
+		 FW_NSEEDED + 1);
+	fw_emu_config(spec);
+	fw_login("zoe");
+	fw_wait_log("warning: waiting-for-seat 'zoe': LicenseError");
+	fw_assert_waiting("zoe");
+	fw_expect_applied();
+	fw_emu_config("{\"seat_cap\": null}");
+	fw_login("zoe");
+	fw_wait_log("created 'zoe'");
+	fw_wait_provisioned("zoe");
+	assert_zoe(true, 0);
 }
 
 /* ---- rows: SIGKILL ---------------------------------------------------------- */
@@ -406,7 +482,10 @@ row_kill_write(void)
 	ck_assert(h_queued(fw.w->state, "zoe")); /* nobody took the answer */
 	fw_daemon_start();
 	fw_wait_or_fail(fw_queue_empty, NULL, "the queue to empty");
-	fw_wait_log("unchanged 'zoe'");
+	/* the write carried the seat marker; its answer lost, the marker was
+	 * not removed then: the next look at zoe (active) removes it */
+	fw_wait_log("updated 'zoe': has a seat: waiting marker removed");
+	ck_assert_int_eq(h_emu_named(fw.w->emu, "zoe"), 1);
 }
 
 /* A reconcile killed while its LDAP read waits in a frozen slapd. */
@@ -710,12 +789,21 @@ static const struct row rows[] = {
 	 "written; logins wait (retried) and are provisioned after a new key "
 	 "in the key file and SIGHUP",
 	 "nothing", "nobody", row_auth_revoked},
-	{"ftrack seat cap reached",
-	 "the new user is created inactive (no seat); the daemon logs "
-	 "'created', and at later logins 'skipped' (as if deactivated by "
-	 "hand): no warning, and no seat once one is free",
-	 "nothing (the account is there; its seat is never asked for again)",
-	 "nobody", row_seat_cap},
+	{"ftrack seat cap reached (the user kept inactive)",
+	 "the new user is created inactive with the seat_waiting marker; the "
+	 "daemon warns 'waiting-for-seat' naming the licence, counts it "
+	 "(ftrack_syncd_seat_waiting 1) and keeps it in queue/, retried with "
+	 "back-off; the reconcile asks again (exit 0) and deactivates nobody; "
+	 "once a seat is free the next login activates the user and the marker "
+	 "goes",
+	 "nothing", "nobody", row_seat_cap},
+	{"ftrack seat cap reached (the write refused with an exception)",
+	 "the create is refused (its POST fails whole; the others of a batch "
+	 "are sent again without it); the daemon warns 'waiting-for-seat' "
+	 "with ftrack's words and keeps the login in queue/, retried with "
+	 "back-off; the reconcile applies (exit 0); once a seat is free the "
+	 "next login creates the user",
+	 "nothing", "nobody", row_seat_cap_exception},
 	{"daemon SIGKILLed after journaling, before the look-up",
 	 "the login stays in queue/ and is provisioned at the next start",
 	 "nothing", "nobody", row_kill_queued},
@@ -723,8 +811,8 @@ static const struct row rows[] = {
 	 "the login stays in queue/ and is provisioned at the next start",
 	 "nothing", "nobody", row_kill_lookup},
 	{"daemon SIGKILLed during the ftrack write (it lands later)",
-	 "the login stays in queue/; the next start finds the user and "
-	 "changes nothing (no duplicate)",
+	 "the login stays in queue/; the next start finds the user (no "
+	 "duplicate) and only removes the seat marker the write carried",
 	 "nothing", "nobody", row_kill_write},
 	{"reconcile SIGKILLed during its reads",
 	 "nothing written; the next run applies (exit 0)", "nothing", "nobody",
@@ -1046,6 +1134,9 @@ START_TEST(test_attack_case)
 	ck_assert_int_eq(h_login(fw.sock, "ZOE"), FT_OK);
 	fw_fresh("zoe");
 	fw_wait_provisioned("zoe");
+	/* ZOE's file goes once its outcome is in, after the write's last
+	 * request (the seat marker's removal), not with zoe in ftrack */
+	fw_wait_or_fail(fw_queue_empty, NULL, "ZOE's queue file to go");
 	ck_assert(!h_queued(fw.w->state, "ZOE"));
 	ck_assert_int_eq(h_login(fw.sock, "Alice"), FT_OK);
 	ck_assert_int_eq(h_login(fw.sock, "zoe"), FT_OK);

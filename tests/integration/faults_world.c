@@ -478,6 +478,14 @@ fw_log_has(void *arg)
 }
 
 bool
+fw_log_count_at_least(void *arg)
+{
+	const struct fw_log_want *w = arg;
+
+	return h_file_count(fw.log, w->text) >= w->times;
+}
+
+bool
 fw_faults_taken(void *arg)
 {
 	(void)arg;
@@ -836,7 +844,6 @@ static void
 assert_person(const char *name)
 {
 	json_t *u = h_emu_user_row(fw.w->emu, name);
-	bool inactive_ok = fw.seatless != NULL && !strcmp(name, fw.seatless);
 	bool gone = in_list(fw.gone, fw.ngone, name);
 	bool left = gone && fw.gone_done;
 
@@ -845,10 +852,8 @@ assert_person(const char *name)
 		h_emu_user_markers(fw.w->emu, name, H_FX_UUID_KEY, NULL), 1);
 	if (!gone)
 		assert_marker(name);
-	if (!inactive_ok)
-		ck_assert_msg(json_is_true(json_object_get(u, "is_active")) ==
-				      !left,
-			      "'%s' is %s", name, left ? "active" : "inactive");
+	ck_assert_msg(json_is_true(json_object_get(u, "is_active")) == !left,
+		      "'%s' is %s", name, left ? "active" : "inactive");
 	json_decref(u);
 	ck_assert_msg(h_emu_user_markers(fw.w->emu, name, FW_GONE_KEY, NULL) ==
 			      (left ? 1 : 0),
@@ -857,9 +862,9 @@ assert_person(const char *name)
 		      name);
 }
 
-/* Deactivated markers in ftrack. */
+/* Markers of key in ftrack. */
 static long
-gone_marks(void)
+marks_of(const char *key)
 {
 	json_t *meta = h_emu_get(fw.w->emu, "/_emulator/metadata"), *m;
 	long marks = 0;
@@ -869,7 +874,7 @@ gone_marks(void)
 	json_array_foreach(meta, i, m)
 	{
 		marks += strcmp(json_string_value(json_object_get(m, "key")),
-				FW_GONE_KEY) == 0;
+				key) == 0;
 	}
 	json_decref(meta);
 	return marks;
@@ -885,13 +890,14 @@ assert_nobody_else(void)
 	ck_assert_ptr_nonnull(users);
 	inactive = assert_once_each(users);
 	json_decref(users);
-	marks = gone_marks();
+	marks = marks_of(FW_GONE_KEY);
 	want = fw.gone_done ? (long)fw.ngone : 0;
 	ck_assert_msg(marks == want, "%ld deactivated markers, expected %ld",
 		      marks, want);
-	ck_assert_msg(inactive == want + (fw.seatless != NULL),
-		      "%ld inactive users, expected %ld", inactive,
-		      want + (fw.seatless != NULL));
+	ck_assert_msg(inactive == want, "%ld inactive users, expected %ld",
+		      inactive, want);
+	marks = marks_of(FW_SEAT_KEY);
+	ck_assert_msg(marks == 0, "%ld left waiting for a seat", marks);
 }
 
 void

@@ -11,7 +11,7 @@
  * (ck_assert), so they are for checked fixtures and tests only, except
  * fw_suite_setup and fw_suite_teardown, which are the unchecked fixture.
  * Strings given to fw_* functions are borrowed; those kept in fw (the
- * names of fw_login, fw_leaver, fw_fresh, fw.seatless, fw.skipped) must
+ * names of fw_login, fw_leaver, fw_fresh, fw.skipped) must
  * be static text or outlive the test.
  */
 #ifndef FAULTS_WORLD_H
@@ -26,6 +26,7 @@
 
 #define FW_WAIT_MS  30000u /* bound of every wait */
 #define FW_GONE_KEY "ftrack_syncd.deactivated"
+#define FW_SEAT_KEY "ftrack_syncd.seat_waiting"
 #define FW_DRY_RUN  "reconcile"
 #define FW_APPLY    "reconcile --apply"
 #define FW_NAMES    16 /* logins and leavers a world keeps track of */
@@ -50,9 +51,8 @@ struct fw_world {
 	size_t nfresh;
 	const char *gone[FW_NAMES]; /* deleted from LDAP */
 	size_t ngone;
-	bool gone_done;       /* a completed reconcile deactivated them */
-	const char *seatless; /* created without a seat (seat cap) */
-	const char *skipped;  /* why the row could not run here */
+	bool gone_done;      /* a completed reconcile deactivated them */
+	const char *skipped; /* why the row could not run here */
 };
 
 extern struct fw_world fw;
@@ -191,6 +191,15 @@ bool fw_queue_empty(void *arg);
 /* arg: text expected in the daemon's log. */
 bool fw_log_has(void *arg);
 
+/* A text and how often the daemon's log must hold it. */
+struct fw_log_want {
+	const char *text;
+	long times;
+};
+
+/* arg: struct fw_log_want *.  The log holds text at least times times. */
+bool fw_log_count_at_least(void *arg);
+
 /* arg: NULL.  No emulator fault is waiting to be taken. */
 bool fw_faults_taken(void *arg);
 
@@ -271,8 +280,9 @@ void fw_assert_waiting(const char *user);
  * The closing checks of every row (the daemon stopped first, if it
  * runs): nothing lost (every seeded and fresh person once in ftrack with
  * one uuid marker, the one of its LDAP entry, nothing in queue/ nor
- * queue/failed/, nobody twice) and nobody wrongly deactivated (only the
- * leavers, and only after a completed reconcile, inactive and marked).
+ * queue/failed/, nobody twice, nobody left waiting for a seat) and nobody
+ * wrongly deactivated (only the leavers, and only after a completed
+ * reconcile, inactive and marked).
  */
 void fw_assert_outcome(void);
 

@@ -300,7 +300,10 @@ int
 h_emu_reset(const struct h_emu *e)
 {
 	int a = h_emu_control(e, "/_emulator/reset", "{\"store\": true}");
-	int b = h_emu_control(e, "/_emulator/config", "{\"latency_ms\": 0}");
+	int b = h_emu_control(e, "/_emulator/config",
+			      "{\"latency_ms\": 0, \"seat_cap\": null, "
+			      "\"seat_cap_exception\": null, "
+			      "\"write_answers\": \"full\"}");
 
 	return a == FT_OK && b == FT_OK ? FT_OK : FT_E_HTTP;
 }

@@ -509,7 +509,8 @@ FT_MUST_USE int h_emu_control(const struct h_emu *e, const char *path,
 			      const char *body);
 
 /* Reset the emulator: counters, faults, log, every entity except the API
- * user, and latency 0.  Returns FT_OK or FT_E_HTTP. */
+ * user, latency 0, no seat cap, whole write answers.  Returns FT_OK or
+ * FT_E_HTTP. */
 FT_MUST_USE int h_emu_reset(const struct h_emu *e);
 
 /* An integer member of /_emulator/stats ("requests"), or -1. */

@@ -175,6 +175,166 @@ START_TEST(test_batch_bad_record)
 
 END_TEST
 
+/* ---- seats: is_active read back --------------------------------------- */
+
+static void
+emu_config(const char *spec)
+{
+	ck_assert_int_eq(h_emu_control(h_ft_emu, "/_emulator/config", spec),
+			 FT_OK);
+}
+
+/* An inactive user made by hand (no seat needed); returns its id. */
+static char *
+create_inactive(const char *name)
+{
+	char ops[512];
+	json_t *r;
+	char *id;
+
+	snprintf(ops, sizeof(ops),
+		 "[{\"action\":\"create\",\"entity_type\":\"User\","
+		 "\"entity_data\":{\"__entity_type__\":\"User\","
+		 "\"username\":\"%s\",\"is_active\":false}}]",
+		 name);
+	r = h_emu_api(h_ft_emu, ops);
+	ck_assert(json_is_array(r));
+	id = strdup(json_string_value(json_object_get(
+		json_object_get(json_array_get(r, 0), "data"), "id")));
+	json_decref(r);
+	ck_assert_ptr_nonnull(id);
+	return id;
+}
+
+/*
+ * One batch: a create that gets the last seat, a create and a
+ * reactivation that ftrack keeps inactive, an update that asks nothing
+ * of the seat, a marker.  The answers say which writes got a seat
+ * (active 1 or 0); the others are not about it (-1).  read_by_query: the
+ * answers carry no is_active, which is then read with one query.
+ */
+static void
+check_read_back(bool read_by_query)
+{
+	struct ft_user a = h_ft_mkuser("a", NULL, NULL, NULL),
+		       b2 = h_ft_mkuser("b", NULL, NULL, NULL),
+		       c = h_ft_mkuser("c", "Cee", NULL, NULL);
+	static const int want[] = {1, -1, 0, -1, 0, -1, -1};
+	struct ftrack_batch *b = NULL;
+	struct ftrack_result res;
+	char err[256] = "", *cid, *did;
+	unsigned long before;
+	size_t i;
+
+	h_ft_start(NULL);
+	cid = create_inactive("c");
+	did = h_ft_create("d", NULL);
+	/* the API user, d and one more */
+	emu_config(read_by_query
+			   ? "{\"seat_cap\": 3, \"write_answers\": \"id\"}"
+			   : "{\"seat_cap\": 3}");
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	ck_assert_int_eq(ftrack_batch_create_user(b, &a, "entry-a", NULL),
+			 FT_OK);
+	ck_assert_int_eq(ftrack_batch_create_user(b, &b2, "entry-b", NULL),
+			 FT_OK);
+	c.is_active = true;
+	ck_assert_int_eq(ftrack_batch_update_user(b, cid, &c,
+						  FTRACK_F_FIRST_NAME |
+							  FTRACK_F_IS_ACTIVE,
+						  NULL),
+			 FT_OK);
+	ck_assert_int_eq(
+		ftrack_batch_update_user(b, did, &c, FTRACK_F_FIRST_NAME, NULL),
+		FT_OK);
+	ck_assert_int_eq(ftrack_batch_set_marker(b, did, "k", "v", false, NULL),
+			 FT_OK);
+	before = h_ft_requests();
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(h_ft_requests() - before, read_by_query ? 2 : 1);
+	ck_assert_uint_eq(ftrack_batch_count(b), 7);
+	for (i = 0; i < 7; i++) {
+		ck_assert_int_eq(ftrack_batch_result(b, i, &res), FT_OK);
+		ck_assert_int_eq(res.code, FT_OK);
+		ck_assert_msg(res.active == want[i], "op %zu: active %d", i,
+			      res.active);
+	}
+	ftrack_batch_free(b);
+	ft_user_clear(&a);
+	ft_user_clear(&b2);
+	ft_user_clear(&c);
+	free(cid);
+	free(did);
+	h_ft_stop();
+}
+
+START_TEST(test_batch_reads_back_activity)
+{
+	check_read_back(false);
+}
+
+END_TEST
+
+START_TEST(test_batch_reads_back_by_query)
+{
+	check_read_back(true);
+}
+
+END_TEST
+
+/*
+ * A server that refuses a seat with an exception fails the whole POST:
+ * the groups are sent again one by one, so only the one asking for the
+ * seat is refused (FT_E_SEAT, with ftrack's words); the others land.
+ */
+START_TEST(test_batch_seat_refused_isolated)
+{
+	struct ft_user x = h_ft_mkuser("x", NULL, NULL, NULL),
+		       e = h_ft_mkuser("e", NULL, NULL, "e@example.com");
+	struct ft_user_list list = {NULL, 0, 0};
+	struct ftrack_batch *b = NULL;
+	struct ftrack_result res;
+	char err[256] = "", *eid;
+	size_t i;
+
+	h_ft_start(NULL);
+	eid = h_ft_create("e", NULL);
+	emu_config("{\"seat_cap\": 2, "
+		   "\"seat_cap_exception\": \"LicenseError\"}");
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	ck_assert_int_eq(
+		ftrack_batch_update_user(b, eid, &e, FTRACK_F_EMAIL, NULL),
+		FT_OK);
+	ck_assert_int_eq(ftrack_batch_create_user(b, &x, "entry-x", NULL),
+			 FT_OK);
+	ck_assert_int_eq(ftrack_batch_set_marker(b, eid, "k", "v", false, NULL),
+			 FT_OK);
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_E_SEAT);
+	ck_assert_ptr_nonnull(strstr(err, "LicenseError"));
+	/* the refused POST, then the three groups alone */
+	ck_assert_uint_eq(h_ft_requests(), 1 + 1 + 3);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(ftrack_batch_result(b, i, &res), FT_OK);
+		ck_assert_int_eq(res.code,
+				 i == 1 || i == 2 ? FT_E_SEAT : FT_OK);
+		if (res.code == FT_E_SEAT)
+			ck_assert_ptr_nonnull(strstr(res.message, "licence"));
+	}
+	h_ft_get_one("e", &list);
+	ck_assert_str_eq(list.v[0].email, "e@example.com");
+	ft_user_list_clear(&list);
+	ck_assert_int_eq(h_emu_named(h_ft_emu, "x"), 0);
+	ftrack_batch_free(b);
+	ft_user_clear(&x);
+	ft_user_clear(&e);
+	free(eid);
+	h_ft_stop();
+}
+
+END_TEST
+
 START_TEST(test_batch_stops_on_transient)
 {
 	struct ftrack_batch *b = NULL;
@@ -293,6 +453,9 @@ ftrack_batch_suite(void)
 	tcase_add_test(a, test_batch_chunks);
 	tcase_add_test(a, test_batch_bad_record);
 	tcase_add_test(a, test_batch_auth_refused);
+	tcase_add_test(a, test_batch_reads_back_activity);
+	tcase_add_test(a, test_batch_reads_back_by_query);
+	tcase_add_test(a, test_batch_seat_refused_isolated);
 	tcase_add_test(f, test_batch_stops_on_transient);
 	tcase_add_test(f, test_lost_answer_no_duplicate);
 	suite_add_tcase(s, a);

@@ -132,6 +132,51 @@ START_TEST(test_markers_and_rename)
 
 END_TEST
 
+static int
+keep_seat(void *ctx, struct ft_user *u)
+{
+	char **seat = ctx;
+
+	if (u->seat_waiting != NULL) {
+		ck_assert_ptr_null(*seat);
+		*seat = u->seat_waiting; /* moved out: the client clears *u */
+		u->seat_waiting = NULL;
+	}
+	return 0;
+}
+
+/* The seat marker is read with the others, by look-ups and listings. */
+START_TEST(test_seat_marker)
+{
+	struct ft_user_list list = {NULL, 0, 0};
+	char err[256] = "", *seat = NULL, *id;
+
+	h_ft_start(NULL);
+	id = h_ft_create("sw", "entry-sw");
+	marker_op(id, FTRACK_MARKER_SEAT_WAITING, "2026-02-03T04:05:06Z",
+		  false);
+	marker_op(id, "another.key", "not ours", false);
+	h_ft_get_one("sw", &list);
+	ck_assert_str_eq(list.v[0].seat_waiting, "2026-02-03T04:05:06Z");
+	ck_assert_str_eq(list.v[0].uuid, "entry-sw");
+	ck_assert_ptr_null(list.v[0].deactivated);
+	ft_user_list_clear(&list);
+	ck_assert_int_eq(ftrack_users_all(h_ft_cl, 0, keep_seat, &seat, err,
+					  sizeof(err)),
+			 FT_OK);
+	ck_assert_ptr_nonnull(seat);
+	ck_assert_str_eq(seat, "2026-02-03T04:05:06Z");
+	free(seat);
+	marker_op(id, FTRACK_MARKER_SEAT_WAITING, NULL, true);
+	h_ft_get_one("sw", &list);
+	ck_assert_ptr_null(list.v[0].seat_waiting);
+	ft_user_list_clear(&list);
+	free(id);
+	h_ft_stop();
+}
+
+END_TEST
+
 /* The on-demand look-up: a first login costs one POST, others two. */
 START_TEST(test_lookup_requests)
 {
@@ -283,6 +328,7 @@ ftrack_query_suite(void)
 	tcase_add_test(a, test_create_then_lookup);
 	tcase_add_test(a, test_markers_and_rename);
 	tcase_add_test(a, test_lookup_requests);
+	tcase_add_test(a, test_seat_marker);
 	tcase_add_test(a, test_paging_all);
 	suite_add_tcase(s, a);
 	return s;

@@ -69,6 +69,31 @@ static const struct {
 	{"<html>Bad Gateway</html>", 502, 1, FT_E_HTTP, "", "HTTP 502"},
 	{"", 504, 1, FT_E_HTTP, "", "HTTP 504"},
 	{"[]", 429, 1, FT_E_HTTP, "", "HTTP 429"},
+	/* the licence refusing a seat: whatever its class, never a data
+	 * error (the write is asked for again) nor retried inside the call
+	 * (it is no busy server); what a real server says is unknown */
+	{"{\"exception\":\"LicenseError\",\"content\":\"No free seat: the "
+	 "licence allows 9 active users.\"}",
+	 403, 1, FT_E_SEAT, "LicenseError", "LicenseError: No free seat"},
+	{"{\"exception\":\"LicenseError\",\"content\":\"x\"}", 500, 1,
+	 FT_E_SEAT, "LicenseError", ""},
+	{"{\"exception\":\"LicenceExceeded\"}", 200, 1, FT_E_SEAT,
+	 "LicenceExceeded", ""},
+	{"{\"exception\":\"ValidationError\",\"content\":\"The LICENSE "
+	 "allows no more active users\"}",
+	 400, 1, FT_E_SEAT, "ValidationError", "no more active"},
+	{"{\"exception\":\"PermissionError\",\"content\":\"license "
+	 "full\"}",
+	 403, 1, FT_E_SEAT, "PermissionError", ""},
+	{"{\"exception\":\"LicenseError\",\"content\":\"x\"}", 503, 1,
+	 FT_E_HTTP, "LicenseError", ""},
+	/* the word, not a longer one that holds it */
+	{"{\"exception\":\"ValidationError\",\"content\":\"Unknown "
+	 "attribute \\\"licensed\\\"\"}",
+	 400, 1, FT_E_DATA, "ValidationError", ""},
+	{"{\"exception\":\"ValidationError\",\"content\":\"all licences "
+	 "in use\"}",
+	 400, 1, FT_E_SEAT, "ValidationError", ""},
 	/* the FastAPI-style 422 body */
 	{"{\"detail\":[{\"loc\":[\"body\",0],\"msg\":\"field required\","
 	 "\"type\":\"value_error.missing\"}]}",
@@ -447,6 +472,43 @@ START_TEST(test_server_version_and_id)
 
 END_TEST
 
+/* is_active read back from create and update answers (0, 1 or absent). */
+START_TEST(test_entity_bool)
+{
+	struct ftrack_reply *rep = parse_ok(
+		"[{\"action\":\"create\",\"data\":{\"__entity_type__\":"
+		"\"User\",\"id\":\"" ID1 "\",\"is_active\":false}},"
+		"{\"action\":\"update\",\"data\":{\"__entity_type__\":"
+		"\"User\",\"id\":\"" ID1 "\",\"is_active\":true}},"
+		"{\"action\":\"update\",\"data\":{\"id\":\"" ID1 "\"}},"
+		"{\"action\":\"update\",\"data\":{\"is_active\":null}},"
+		"{\"action\":\"update\",\"data\":{\"is_active\":1}},"
+		"{\"action\":\"delete\",\"data\":true}]",
+		6);
+	bool v = true;
+
+	ck_assert_int_eq(ftrack_reply_entity_bool(rep, 0, "is_active", &v),
+			 FT_OK);
+	ck_assert(!v);
+	ck_assert_int_eq(ftrack_reply_entity_bool(rep, 1, "is_active", &v),
+			 FT_OK);
+	ck_assert(v);
+	ck_assert_int_eq(ftrack_reply_entity_bool(rep, 2, "is_active", &v),
+			 FT_E_NOTFOUND);
+	ck_assert_int_eq(ftrack_reply_entity_bool(rep, 3, "is_active", &v),
+			 FT_E_NOTFOUND);
+	ck_assert_int_eq(ftrack_reply_entity_bool(rep, 4, "is_active", &v),
+			 FT_E_MALFORMED);
+	ck_assert_int_eq(ftrack_reply_entity_bool(rep, 5, "is_active", &v),
+			 FT_E_NOTFOUND);
+	ck_assert_int_eq(ftrack_reply_entity_bool(rep, 9, "is_active", &v),
+			 FT_E_NOTFOUND);
+	ck_assert(v); /* left alone on failure */
+	ftrack_reply_free(rep);
+}
+
+END_TEST
+
 /* ---- out of memory ------------------------------------------------------ */
 
 START_TEST(test_oom)
@@ -640,6 +702,7 @@ ftrack_reply_suite(void)
 	tcase_add_loop_test(d, test_parse_bound, 0,
 			    (int)(sizeof(dear_items) / sizeof(dear_items[0])));
 	tcase_add_test(d, test_parse_page);
+	tcase_add_test(d, test_entity_bool);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, d);
 	return s;

@@ -371,6 +371,8 @@ sample_metrics(void)
 	m.last_reconcile_result = METRICS_RESULT_HELD;
 	m.ldap_up = true;
 	m.ftrack_up = false;
+	m.seat_waiting = 4;
+	m.seat_refused = 9;
 	return m;
 }
 
@@ -384,7 +386,7 @@ START_TEST(test_format_valid)
 	size_t len;
 
 	format(&m, buf, sizeof(buf), &len, &ps);
-	ck_assert_uint_eq(ps.nf, 14);
+	ck_assert_uint_eq(ps.nf, 16);
 	ck_assert(value(buf, P "events_received_total") == 1001);
 	ck_assert(value(buf, P "events_forged_total") == 3);
 	ck_assert(value(buf, P "events_dropped_total{reason=\"malformed\"}") ==
@@ -415,6 +417,11 @@ START_TEST(test_format_valid)
 		  0);
 	ck_assert(value(buf, P "ldap_up") == 1);
 	ck_assert(value(buf, P "ftrack_up") == 0);
+	ck_assert(value(buf, P "seat_waiting") == 4);
+	ck_assert(value(buf, P "seat_refused_total") == 9);
+	ck_assert_ptr_nonnull(strstr(buf, "# TYPE " P "seat_waiting gauge\n"));
+	ck_assert_ptr_nonnull(
+		strstr(buf, "# TYPE " P "seat_refused_total counter\n"));
 }
 
 END_TEST
@@ -428,8 +435,9 @@ START_TEST(test_format_zero)
 
 	memset(&m, 0, sizeof(m));
 	format(&m, buf, sizeof(buf), &len, &ps);
-	ck_assert_uint_eq(ps.nf, 14);
+	ck_assert_uint_eq(ps.nf, 16);
 	ck_assert(value(buf, P "sender_lookups_total") == 0);
+	ck_assert(value(buf, P "seat_waiting") == 0);
 	ck_assert(value(buf, P "last_reconcile_result{result=\"ok\"}") == 0);
 	ck_assert(value(buf, P "last_reconcile_result{result=\"held\"}") == 0);
 	ck_assert(value(buf, P "last_reconcile_result{result=\"failed\"}") ==
@@ -529,6 +537,7 @@ static const struct kind_row kind_rows[] = {
 	{FT_E_HTTP, METRICS_ERR_FTRACK},
 	{FT_E_AUTH, METRICS_ERR_FTRACK},
 	{FT_E_MALFORMED, METRICS_ERR_FTRACK},
+	{FT_E_SEAT, METRICS_ERR_FTRACK},
 	{FT_E_DATA, METRICS_ERR_DATA},
 	{FT_E_CONFLICT, METRICS_ERR_DATA},
 	{FT_E_PROTO, METRICS_ERR_DATA},

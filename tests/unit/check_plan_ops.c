@@ -6,6 +6,7 @@
  * failures, and a deactivation that never lands without its marker.
  */
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +313,245 @@ START_TEST(test_transient_keeps_persons_whole)
 
 END_TEST
 
+/* ---- seats ------------------------------------------------------------ */
+
+#define SEAT FTRACK_MARKER_SEAT_WAITING
+
+static void
+emu_config(const char *spec)
+{
+	ck_assert_int_eq(h_emu_control(h_ft_emu, "/_emulator/config", spec),
+			 FT_OK);
+}
+
+/* The requests after seq as text: "create User, create Metadata; query"
+ * (each request's operations, requests apart by "; "). */
+static void
+requests_since(long long seq, char *out, size_t cap)
+{
+	char *text = h_emu_log(h_ft_emu, seq, NULL);
+	json_t *log = text != NULL ? json_loads(text, 0, NULL) : NULL, *el, *op;
+	size_t i, j, len = 0;
+
+	ck_assert_ptr_nonnull(log);
+	out[0] = '\0';
+	json_array_foreach(log, i, el)
+	{
+		json_array_foreach(json_object_get(el, "ops"), j, op)
+		{
+			const char *t = json_string_value(
+				json_object_get(op, "entity_type"));
+
+			len += (size_t)snprintf(
+				out + len, cap - len, "%s%s%s%s",
+				j > 0 ? ", " : (i > 0 ? "; " : ""),
+				json_string_value(
+					json_object_get(op, "action")),
+				t != NULL ? " " : "", t != NULL ? t : "");
+			ck_assert_uint_lt(len, cap);
+		}
+	}
+	json_decref(log);
+	free(text);
+}
+
+/*
+ * Every write asking for a seat carries the seat_waiting marker in its
+ * own POST (a crash cannot lose it); ftrack answering the user active,
+ * the marker is removed by one more POST.
+ */
+START_TEST(test_seat_marker_in_the_write)
+{
+	struct ft_user l = person("alice", "uuid-alice"), f;
+	struct plan_action a;
+	char *msg = NULL, seen[512];
+	long long seq;
+
+	start(100);
+	seq = h_emu_last_seq(h_ft_emu);
+	a = action(PLAN_CREATE, 0, &l, NULL);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	ck_assert_ptr_null(msg);
+	requests_since(seq, seen, sizeof(seen));
+	ck_assert_str_eq(seen, "create User, create Metadata, create Metadata; "
+			       "delete Metadata");
+	f = fetch("alice");
+	ck_assert(f.is_active);
+	ck_assert_ptr_null(f.seat_waiting);
+	ck_assert_int_eq(h_emu_user_markers(h_ft_emu, "alice", SEAT, NULL), 0);
+	ft_user_clear(&f);
+	ft_user_clear(&l);
+	h_ft_stop();
+}
+
+END_TEST
+
+/*
+ * ftrack keeps the users inactive (no free seat): FT_E_SEAT, the marker
+ * stays, in the create's group, and in a reactivation's in place of the
+ * deactivated marker it removes.  A seat freed: asked again, active, the
+ * marker gone.
+ */
+START_TEST(test_seat_kept_inactive)
+{
+	struct ft_user l = person("alice", "uuid-alice"),
+		       m = person("bob", "uuid-bob"), f, g;
+	struct plan_action a;
+	char *msg = NULL, *since = NULL;
+
+	start(100);
+	a = action(PLAN_CREATE, 0, &m, NULL);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	f = fetch("bob");
+	a = action(PLAN_DEACTIVATE, PLAN_F_DEACTIVATE | PLAN_F_MARK_GONE, NULL,
+		   &f);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	ft_user_clear(&f);
+	f = fetch("bob");
+	emu_config("{\"seat_cap\": 1}"); /* the API user's */
+	/* a create */
+	a = action(PLAN_CREATE, 0, &l, NULL);
+	ck_assert_int_eq(write_one(&a, &msg), FT_E_SEAT);
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_ptr_nonnull(strstr(msg, "licence"));
+	free(msg);
+	g = fetch("alice");
+	ck_assert(!g.is_active);
+	ck_assert_str_eq(g.uuid, "uuid-alice");
+	ck_assert_ptr_nonnull(g.seat_waiting);
+	ck_assert_uint_eq(strlen(g.seat_waiting), 20); /* ISO 8601 UTC */
+	since = strdup(g.seat_waiting);
+	/* a reactivation */
+	a = action(PLAN_REACTIVATE, PLAN_F_ACTIVATE | PLAN_F_UNMARK_GONE, &m,
+		   &f);
+	ck_assert_int_eq(write_one(&a, &msg), FT_E_SEAT);
+	free(msg);
+	ft_user_clear(&f);
+	f = fetch("bob");
+	ck_assert(!f.is_active);
+	ck_assert_ptr_null(f.deactivated);
+	ck_assert_ptr_nonnull(f.seat_waiting);
+	/* still full: asked again, the marker kept as it was */
+	a = action(PLAN_REACTIVATE, PLAN_F_ACTIVATE, &l, &g);
+	ck_assert_int_eq(write_one(&a, &msg), FT_E_SEAT);
+	free(msg);
+	ft_user_clear(&g);
+	g = fetch("alice");
+	ck_assert_str_eq(g.seat_waiting, since);
+	ck_assert_int_eq(h_emu_user_markers(h_ft_emu, "alice", SEAT, NULL), 1);
+	/* a seat free */
+	emu_config("{\"seat_cap\": null}");
+	a = action(PLAN_REACTIVATE, PLAN_F_ACTIVATE, &l, &g);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	ft_user_clear(&g);
+	g = fetch("alice");
+	ck_assert(g.is_active);
+	ck_assert_ptr_null(g.seat_waiting);
+	/* a stale marker on an active user goes by itself */
+	a = action(PLAN_REACTIVATE, PLAN_F_ACTIVATE, &m, &f);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	ft_user_clear(&f);
+	f = fetch("bob");
+	ck_assert(f.is_active);
+	ck_assert_ptr_null(f.seat_waiting);
+	free(since);
+	ft_user_clear(&f);
+	ft_user_clear(&g);
+	ft_user_clear(&l);
+	ft_user_clear(&m);
+	h_ft_stop();
+}
+
+END_TEST
+
+/*
+ * A server that refuses the seat with an exception fails the whole POST:
+ * the person asking is FT_E_SEAT with ftrack's words, nothing of theirs
+ * written; the others of the batch get through.
+ */
+START_TEST(test_seat_refused_others_through)
+{
+	struct ft_user l[3] = {person("r0", "u0"), person("r1", "u1"),
+			       person("r2", "u2")},
+		       f1, f2;
+	struct plan_action acts[3], a;
+	int codes[3] = {1, 1, 1};
+	char *msgs[3] = {NULL, NULL, NULL}, err[256] = "", *msg = NULL;
+	size_t i;
+
+	start(100);
+	a = action(PLAN_CREATE, 0, &l[1], NULL);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	f1 = fetch("r1");
+	free(l[2].uuid);
+	l[2].uuid = NULL;
+	a = action(PLAN_CREATE, 0, &l[2], NULL);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	f2 = fetch("r2");
+	free(l[2].uuid);
+	l[2].uuid = strdup("u2");
+	emu_config("{\"seat_cap\": 3, "
+		   "\"seat_cap_exception\": \"LicenseError\"}");
+	free(l[1].email);
+	l[1].email = strdup("new@example.com");
+	acts[0] = action(PLAN_CREATE, 0, &l[0], NULL);
+	acts[1] = action(PLAN_UPDATE, PLAN_F_EMAIL, &l[1], &f1);
+	acts[2] = action(PLAN_LINK, PLAN_F_MARK_UUID, &l[2], &f2);
+	(void)plan_ops_write(h_ft_cl, acts, NULL, 3, codes, msgs, err,
+			     sizeof(err));
+	ck_assert_int_eq(codes[0], FT_E_SEAT);
+	ck_assert_ptr_nonnull(msgs[0]);
+	ck_assert_ptr_nonnull(strstr(msgs[0], "LicenseError"));
+	ck_assert_int_eq(codes[1], FT_OK);
+	ck_assert_int_eq(codes[2], FT_OK);
+	ck_assert_int_eq(h_emu_named(h_ft_emu, "r0"), 0);
+	ft_user_clear(&f1);
+	f1 = fetch("r1");
+	ck_assert_str_eq(f1.email, "new@example.com");
+	ft_user_clear(&f2);
+	f2 = fetch("r2");
+	ck_assert_str_eq(f2.uuid, "u2");
+	for (i = 0; i < 3; i++) {
+		free(msgs[i]);
+		ft_user_clear(&l[i]);
+	}
+	ft_user_clear(&f1);
+	ft_user_clear(&f2);
+	h_ft_stop();
+}
+
+END_TEST
+
+/* The answers do not say is_active and the query that would fails: the
+ * write stands, the person is retried (transient), the marker kept. */
+START_TEST(test_seat_not_read_back)
+{
+	struct ft_user l = person("alice", "uuid-alice"), f;
+	struct plan_action a;
+	char *msg = NULL;
+	int code;
+
+	start(100);
+	emu_config("{\"write_answers\": \"id\"}");
+	h_ft_fault("{\"skip\": 1, \"count\": 100, \"status\": 503}");
+	a = action(PLAN_CREATE, 0, &l, NULL);
+	code = write_one(&a, &msg);
+	ck_assert_msg(code != FT_OK && ft_err_transient(code), "code %d (%s)",
+		      code, msg ? msg : "");
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_ptr_nonnull(strstr(msg, "is_active"));
+	free(msg);
+	h_ft_fault("{\"count\": 0}");
+	f = fetch("alice");
+	ck_assert(f.is_active);
+	ck_assert_ptr_nonnull(f.seat_waiting); /* removed at the next look */
+	ft_user_clear(&f);
+	ft_user_clear(&l);
+	h_ft_stop();
+}
+
+END_TEST
+
 Suite *
 plan_ops_suite(void)
 {
@@ -324,6 +564,10 @@ plan_ops_suite(void)
 	tcase_add_test(tc, test_isolation_per_person);
 	tcase_add_test(tc, test_want_and_invalid);
 	tcase_add_test(tc, test_transient_keeps_persons_whole);
+	tcase_add_test(tc, test_seat_marker_in_the_write);
+	tcase_add_test(tc, test_seat_kept_inactive);
+	tcase_add_test(tc, test_seat_refused_others_through);
+	tcase_add_test(tc, test_seat_not_read_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

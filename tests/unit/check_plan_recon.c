@@ -250,6 +250,85 @@ population(size_t n, size_t ftrack_extra)
 	}
 }
 
+/* The last ftrack user added waits for a seat since when. */
+static void
+mark_waiting(const char *when)
+{
+	ft.v[ft.n - 1].seat_waiting = dup(when);
+}
+
+/*
+ * People waiting for a seat: in LDAP, asked again under every reactivate
+ * policy (never a seat taken back by hand); gone from LDAP or disabled
+ * there, the request withdrawn with the deactivated marker; a seat given
+ * meanwhile, the marker removed.
+ */
+START_TEST(test_waiting_for_seat)
+{
+	static const enum reactivate_policy pols[] = {
+		REACTIVATE_NEVER, REACTIVATE_SYNC_DEACTIVATED,
+		REACTIVATE_ALWAYS};
+	const struct plan_action *a;
+	struct plan_recon p;
+	size_t k;
+
+	add_ldap("wait", "u1", "w@x", false);
+	add_ldap("off", "u2", "o@x", true);
+	add_ldap("seated", "u4", "s@x", false);
+	add_ldap("byhand", "u5", "b@x", false);
+	add_ft("wait", "u1", "w@x", false, NULL);
+	mark_waiting("2026-11-02T00:00:00Z");
+	add_ft("off", "u2", "o@x", false, NULL);
+	mark_waiting("2026-11-02T00:00:00Z");
+	add_ft("left", "u3", "l@x", false, NULL);
+	mark_waiting("2026-11-02T00:00:00Z");
+	add_ft("seated", "u4", "s@x", true, NULL);
+	mark_waiting("2026-11-02T00:00:00Z");
+	add_ft("byhand", "u5", "b@x", false, NULL); /* no marker at all */
+	/* enough active people that the two withdrawn requests, which
+	 * count as deactivations, pass max_deactivate (50%) */
+	add_ldap("p1", "u6", "p@x", false);
+	add_ft("p1", "u6", "p@x", true, NULL);
+	add_ldap("p2", "u7", "p@x", false);
+	add_ft("p2", "u7", "p@x", true, NULL);
+	add_ldap("p3", "u8", "p@x", false);
+	add_ft("p3", "u8", "p@x", true, NULL);
+	for (k = 0; k < sizeof(pols) / sizeof(pols[0]); k++) {
+		pol.reactivate = pols[k];
+		build(&p, FT_OK, 0);
+		a = find(&p, "wait");
+		ck_assert_ptr_nonnull(a);
+		ck_assert_int_eq(a->kind, PLAN_REACTIVATE);
+		ck_assert_uint_eq(a->fields, PLAN_F_ACTIVATE);
+		a = find(&p, "off");
+		ck_assert_ptr_nonnull(a);
+		ck_assert_int_eq(a->kind, PLAN_DEACTIVATE);
+		ck_assert_uint_eq(a->fields, PLAN_F_DEACTIVATE |
+						     PLAN_F_MARK_GONE |
+						     PLAN_F_UNMARK_WAIT);
+		ck_assert_ptr_nonnull(strstr(a->reason, "disabled in LDAP"));
+		a = find(&p, "left");
+		ck_assert_ptr_nonnull(a);
+		ck_assert_int_eq(a->kind, PLAN_DEACTIVATE);
+		ck_assert_uint_eq(a->fields, PLAN_F_DEACTIVATE |
+						     PLAN_F_MARK_GONE |
+						     PLAN_F_UNMARK_WAIT);
+		a = find(&p, "seated");
+		ck_assert_ptr_nonnull(a);
+		ck_assert_int_eq(a->kind, PLAN_UPDATE);
+		ck_assert_uint_eq(a->fields, PLAN_F_UNMARK_WAIT);
+		a = find(&p, "byhand");
+		ck_assert_int_eq(a != NULL, pols[k] == REACTIVATE_ALWAYS);
+		ck_assert_uint_eq(p.count[PLAN_REACTIVATE],
+				  pols[k] == REACTIVATE_ALWAYS ? 2 : 1);
+		ck_assert_uint_eq(p.count[PLAN_DEACTIVATE], 2);
+		ck_assert(!plan_recon_held(&p, false));
+		plan_recon_free(&p);
+	}
+}
+
+END_TEST
+
 START_TEST(test_guard_ldap_incomplete)
 {
 	struct plan_recon p;
@@ -457,6 +536,7 @@ plan_recon_suite(void)
 	tcase_add_loop_test(
 		tc, test_missing_policy, 0,
 		(int)(sizeof(missing_tab) / sizeof(missing_tab[0])));
+	tcase_add_test(tc, test_waiting_for_seat);
 	tcase_add_test(tc, test_guard_ldap_incomplete);
 	tcase_add_test(tc, test_guard_empty);
 	tcase_add_test(tc, test_guard_min_users);

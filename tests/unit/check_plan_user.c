@@ -233,6 +233,92 @@ START_TEST(test_stale_marker_on_active_user)
 
 END_TEST
 
+/*
+ * A user the sync asked to be active and ftrack kept inactive (the
+ * seat_waiting marker): asked again, whatever `reactivate` says (the
+ * write was decided already; nobody deactivated this user), never taken
+ * for a seat an administrator took back.  Once active, the marker goes.
+ */
+#define SINCE "2026-11-02T00:00:00Z"
+
+static const struct {
+	enum reactivate_policy pol;
+	bool active;
+	const char *gone;     /* deactivated marker */
+	const char *new_mail; /* LDAP's mail, when it differs */
+	enum plan_kind kind;
+	unsigned fields;
+	const char *reason;
+} waiting[] = {
+	{REACTIVATE_SYNC_DEACTIVATED, false, NULL, NULL, PLAN_REACTIVATE,
+	 PLAN_F_ACTIVATE, "waiting for a seat since " SINCE "; asked again"},
+	{REACTIVATE_NEVER, false, NULL, NULL, PLAN_REACTIVATE, PLAN_F_ACTIVATE,
+	 "waiting for a seat since " SINCE "; asked again"},
+	{REACTIVATE_ALWAYS, false, NULL, NULL, PLAN_REACTIVATE, PLAN_F_ACTIVATE,
+	 "waiting for a seat since " SINCE "; asked again"},
+	/* both markers (a crash between two writes): the stale one goes */
+	{REACTIVATE_NEVER, false, "2026-11-01", NULL, PLAN_REACTIVATE,
+	 PLAN_F_ACTIVATE | PLAN_F_UNMARK_GONE,
+	 "waiting for a seat since " SINCE "; asked again"},
+	{REACTIVATE_SYNC_DEACTIVATED, false, NULL, "new@x", PLAN_REACTIVATE,
+	 PLAN_F_ACTIVATE | PLAN_F_EMAIL,
+	 "waiting for a seat since " SINCE "; asked again"},
+	/* a seat given (by us, another host, or an administrator) */
+	{REACTIVATE_SYNC_DEACTIVATED, true, NULL, NULL, PLAN_UPDATE,
+	 PLAN_F_UNMARK_WAIT, "has a seat: waiting marker removed"},
+	{REACTIVATE_NEVER, true, "2026-11-01", NULL, PLAN_UPDATE,
+	 PLAN_F_UNMARK_WAIT | PLAN_F_UNMARK_GONE,
+	 "has a seat: waiting marker removed"},
+	{REACTIVATE_SYNC_DEACTIVATED, true, NULL, "new@x", PLAN_UPDATE,
+	 PLAN_F_UNMARK_WAIT | PLAN_F_EMAIL, "changed: email"},
+};
+
+START_TEST(test_waiting_for_seat)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice", "u1", "a@x");
+	struct ft_user f =
+		F("alice", "u1", "a@x", waiting[_i].active, waiting[_i].gone);
+	struct plan_action a;
+
+	f.seat_waiting = (char *)(uintptr_t)SINCE;
+	if (waiting[_i].new_mail != NULL)
+		l.email = (char *)(uintptr_t)waiting[_i].new_mail;
+	p.reactivate = waiting[_i].pol;
+	plan_user(&p, "ftrack-sync", &l, &f, &f, true, &a);
+	ck_assert_int_eq(a.kind, waiting[_i].kind);
+	ck_assert_uint_eq(a.fields, waiting[_i].fields);
+	ck_assert_str_eq(a.reason, waiting[_i].reason);
+	ck_assert_ptr_eq(a.ftrack, &f);
+}
+
+END_TEST
+
+/* Waiting, and the login comes back with a new LDAP entry: relinked and
+ * asked again, as a returning leaver is (even with reactivate = never:
+ * the seat was asked for, not taken back). */
+START_TEST(test_waiting_with_new_entry)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("bob", "u-new", "b@x");
+	struct ft_user f = F("bob", "u-old", "b@x", false, NULL);
+	struct plan_action a;
+
+	f.seat_waiting = (char *)(uintptr_t)SINCE;
+	p.reactivate = REACTIVATE_NEVER;
+	plan_user(&p, "ftrack-sync", &l, &f, NULL, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_REACTIVATE);
+	ck_assert_uint_eq(a.fields, PLAN_F_MARK_UUID | PLAN_F_ACTIVATE);
+	ck_assert_ptr_nonnull(strstr(a.reason, "new entry (relinked)"));
+	ck_assert_ptr_nonnull(strstr(a.reason, "waiting for a seat"));
+	/* active under the old entry: still a conflict */
+	f.is_active = true;
+	plan_user(&p, "ftrack-sync", &l, &f, NULL, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_CONFLICT);
+}
+
+END_TEST
+
 START_TEST(test_user_skips)
 {
 	struct config_policy p = policy();
@@ -295,6 +381,46 @@ START_TEST(test_missing)
 
 END_TEST
 
+/*
+ * Left LDAP while waiting for a seat: the request is withdrawn (the
+ * marker goes) and the user stays inactive, marked as the sync's own
+ * deactivation, so that a return is a reactivation; unless kept.
+ */
+static const struct {
+	const char *name;
+	bool active;
+	enum missing_policy missing;
+	enum plan_kind kind;
+	unsigned fields;
+} miss_waiting[] = {
+	{"bob", false, MISSING_DEACTIVATE, PLAN_DEACTIVATE,
+	 PLAN_F_DEACTIVATE | PLAN_F_MARK_GONE | PLAN_F_UNMARK_WAIT},
+	{"bob", true, MISSING_DEACTIVATE, PLAN_DEACTIVATE,
+	 PLAN_F_DEACTIVATE | PLAN_F_MARK_GONE | PLAN_F_UNMARK_WAIT},
+	{"bob", false, MISSING_DELETE, PLAN_DELETE, 0},
+	{"bob", false, MISSING_IGNORE, PLAN_SKIP, 0},
+	{"admin", false, MISSING_DEACTIVATE, PLAN_SKIP, 0},
+};
+
+START_TEST(test_missing_waiting)
+{
+	struct config_policy p = policy();
+	struct ft_user f = F(miss_waiting[_i].name, "u2", NULL,
+			     miss_waiting[_i].active, NULL);
+	struct plan_action a;
+
+	f.seat_waiting = (char *)(uintptr_t)SINCE;
+	p.missing = miss_waiting[_i].missing;
+	plan_missing(&p, "ftrack-sync", &f, &a);
+	ck_assert_int_eq(a.kind, miss_waiting[_i].kind);
+	ck_assert_uint_eq(a.fields, miss_waiting[_i].fields);
+	if (a.kind == PLAN_DEACTIVATE)
+		ck_assert_str_eq(a.reason, "not in LDAP (was waiting for a "
+					   "seat since " SINCE ")");
+}
+
+END_TEST
+
 START_TEST(test_kind_names)
 {
 	ck_assert_str_eq(plan_kind_name(PLAN_CREATE), "create");
@@ -319,9 +445,15 @@ plan_user_suite(void)
 			    (int)(sizeof(react) / sizeof(react[0])));
 	tcase_add_test(tc, test_returning_with_new_entry);
 	tcase_add_test(tc, test_stale_marker_on_active_user);
+	tcase_add_loop_test(tc, test_waiting_for_seat, 0,
+			    (int)(sizeof(waiting) / sizeof(waiting[0])));
+	tcase_add_test(tc, test_waiting_with_new_entry);
 	tcase_add_test(tc, test_user_skips);
 	tcase_add_loop_test(tc, test_missing, 0,
 			    (int)(sizeof(miss) / sizeof(miss[0])));
+	tcase_add_loop_test(
+		tc, test_missing_waiting, 0,
+		(int)(sizeof(miss_waiting) / sizeof(miss_waiting[0])));
 	tcase_add_test(tc, test_kind_names);
 	suite_add_tcase(s, tc);
 	return s;

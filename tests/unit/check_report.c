@@ -300,6 +300,33 @@ START_TEST(test_write_full)
 
 END_TEST
 
+/* An action waiting for a seat: not ok, ftrack's words, and flagged. */
+START_TEST(test_write_seat_waiting)
+{
+	static const int seat_codes[3] = {FT_OK, FT_E_SEAT, FT_E_HTTP};
+	static const char *const seat_msgs[3] = {
+		NULL, "ftrack kept the user inactive: no free seat", NULL};
+	struct report r = full_report();
+	json_t *o, *v;
+
+	r.codes = seat_codes;
+	r.messages = seat_msgs;
+	ck_assert_int_eq(report_write(&r, reports_fd, "seat.json"), FT_OK);
+	o = load("reports/seat.json");
+	v = json_object_get(o, "actions");
+	ck_assert(json_is_false(
+		json_object_get(json_array_get(v, 0), "waiting_for_seat")));
+	ck_assert(json_is_true(
+		json_object_get(json_array_get(v, 1), "waiting_for_seat")));
+	ck_assert(json_is_false(json_object_get(json_array_get(v, 1), "ok")));
+	ck_assert_str_eq(str_at(json_array_get(v, 1), "error"), seat_msgs[1]);
+	ck_assert(json_is_false(
+		json_object_get(json_array_get(v, 2), "waiting_for_seat")));
+	json_decref(o);
+}
+
+END_TEST
+
 /* A dry run (no codes) and a run without a plan. */
 START_TEST(test_write_dry_run_and_no_plan)
 {
@@ -813,6 +840,7 @@ report_suite(void)
 	tcase_add_checked_fixture(tw, setup, teardown);
 	tcase_add_test(tw, test_write_full);
 	tcase_add_test(tw, test_write_dry_run_and_no_plan);
+	tcase_add_test(tw, test_write_seat_waiting);
 	tcase_add_test(tw, test_write_replaces);
 	tcase_add_test(tw, test_write_bad_dir);
 	tcase_add_test(tw, test_print_json);

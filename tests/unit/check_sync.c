@@ -527,6 +527,170 @@ START_TEST(test_ftrack_busy_write)
 
 END_TEST
 
+/* ---- seats: ftrack keeps a user inactive, or refuses the write ------- */
+
+#define MARK_SEAT "ftrack_syncd.seat_waiting"
+#define MARK_GONE "ftrack_syncd.deactivated"
+
+static void
+emu_config(const char *spec)
+{
+	ck_assert_int_eq(h_emu_control(h_fx_emu, "/_emulator/config", spec),
+			 FT_OK);
+}
+
+/* One login: the outcome named want, and detail holding text. */
+static void
+sync_one_named(const char *login, const char *want, const char *text)
+{
+	struct sync_result res;
+
+	run(&login, 1, &res);
+	ck_assert_msg(strcmp(sync_outcome_name(res.outcome), want) == 0,
+		      "'%s': %s (%s), want %s", login,
+		      sync_outcome_name(res.outcome), res.detail, want);
+	ck_assert_msg(text == NULL || strstr(res.detail, text) != NULL,
+		      "'%s': detail '%s' lacks '%s'", login, res.detail, text);
+	ck_assert_int_eq(res.err,
+			 res.outcome == SYNC_SEAT_WAITING ? FT_E_SEAT : FT_OK);
+}
+
+static long
+markers_of(const char *username, const char *key)
+{
+	return h_emu_user_markers(h_fx_emu, username, key, NULL);
+}
+
+/* The sync's own deactivation of username, as the reconcile makes it. */
+static void
+emu_sync_deactivated(const char *username)
+{
+	char *id = emu_id(username);
+	char ops[1024];
+
+	H_FMT(ops,
+	      "[{\"action\": \"update\", \"entity_type\": \"User\", "
+	      "\"entity_key\": [\"%s\"], \"entity_data\": "
+	      "{\"__entity_type__\": \"User\", \"is_active\": false}}, "
+	      "{\"action\": \"create\", \"entity_type\": \"Metadata\", "
+	      "\"entity_data\": {\"__entity_type__\": \"Metadata\", "
+	      "\"parent_id\": \"%s\", \"parent_type\": \"User\", "
+	      "\"key\": \"" MARK_GONE "\", "
+	      "\"value\": \"2026-11-01T00:00:00Z\"}}]",
+	      id, id);
+	emu_ops(ops);
+	free(id);
+}
+
+/*
+ * A new user that ftrack keeps inactive (the licence full, said only by
+ * is_active false in the answer): waiting for a seat, with the marker, and
+ * asked again until a seat is free; then active and the marker gone.
+ */
+START_TEST(test_seat_kept_inactive_create)
+{
+	world_sync(true, true, NULL);
+	emu_config("{\"seat_cap\": 1}"); /* the API user holds the one seat */
+	sync_one_named("alice", "waiting-for-seat", "licence");
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 1);
+	assert_field("alice", "is_active", "false");
+	ck_assert_int_eq(markers_of("alice", MARK_UUID), 1);
+	ck_assert_int_eq(markers_of("alice", MARK_SEAT), 1);
+	/* still full: asked again, still waiting, nobody twice */
+	sync_one_named("alice", "waiting-for-seat", "licence");
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 1);
+	ck_assert_int_eq(markers_of("alice", MARK_SEAT), 1);
+	/* a seat free: activated, the marker removed */
+	emu_config("{\"seat_cap\": null}");
+	sync_one_named("alice", "reactivated", "seat");
+	assert_field("alice", "is_active", "true");
+	ck_assert_int_eq(markers_of("alice", MARK_SEAT), 0);
+	ck_assert_int_eq(markers_of("alice", MARK_UUID), 1);
+	sync_one("alice", SYNC_UNCHANGED);
+}
+
+END_TEST
+
+/* A returning person's reactivation kept inactive: the deactivated marker
+ * goes in the same write, so the seat marker must take its place. */
+START_TEST(test_seat_kept_inactive_reactivation)
+{
+	world_sync(true, true, NULL);
+	sync_one("bob", SYNC_CREATED);
+	emu_sync_deactivated("bob");
+	emu_config("{\"seat_cap\": 1}");
+	sync_one_named("bob", "waiting-for-seat", "licence");
+	assert_field("bob", "is_active", "false");
+	ck_assert_int_eq(markers_of("bob", MARK_GONE), 0);
+	ck_assert_int_eq(markers_of("bob", MARK_SEAT), 1);
+	/* not taken for a seat an administrator took back by hand */
+	sync_one_named("bob", "waiting-for-seat", "licence");
+	emu_config("{\"seat_cap\": null}");
+	sync_one_named("bob", "reactivated", NULL);
+	assert_field("bob", "is_active", "true");
+	ck_assert_int_eq(markers_of("bob", MARK_SEAT), 0);
+	ck_assert_int_eq(markers_of("bob", MARK_GONE), 0);
+}
+
+END_TEST
+
+/*
+ * The other way a server may say it: an exception for the write that
+ * asked for the seat, which fails its whole POST.  The others of the
+ * batch still get through; the refused one waits, with nothing written.
+ */
+START_TEST(test_seat_refused_by_exception)
+{
+	static const char *const logins[] = {"alice", "bob", "carol"};
+	struct sync_result res[3];
+
+	world_sync(true, true, NULL);
+	sync_one("bob", SYNC_CREATED);
+	emu_update("bob", "\"email\": \"old@example.com\"");
+	emu_create("carol"); /* by hand, active, not linked yet */
+	/* the API user, bob and carol hold the three seats */
+	emu_config("{\"seat_cap\": 3, "
+		   "\"seat_cap_exception\": \"LicenseError\"}");
+	run(logins, 3, res);
+	ck_assert_msg(strcmp(sync_outcome_name(res[0].outcome),
+			     "waiting-for-seat") == 0 &&
+			      strstr(res[0].detail, "LicenseError") != NULL,
+		      "alice: %s (%s)", sync_outcome_name(res[0].outcome),
+		      res[0].detail);
+	ck_assert_msg(res[1].outcome == SYNC_UPDATED, "bob: %s (%s)",
+		      sync_outcome_name(res[1].outcome), res[1].detail);
+	ck_assert_msg(res[2].outcome == SYNC_LINKED, "carol: %s (%s)",
+		      sync_outcome_name(res[2].outcome), res[2].detail);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
+	assert_field("bob", "email", "bob@example.com");
+	ck_assert_int_eq(markers_of("carol", MARK_UUID), 1);
+	/* a seat free: created */
+	emu_config("{\"seat_cap\": null}");
+	sync_one("alice", SYNC_CREATED);
+	assert_field("alice", "is_active", "true");
+	ck_assert_int_eq(markers_of("alice", MARK_SEAT), 0);
+}
+
+END_TEST
+
+/* A server whose write answers do not carry is_active: it is read back
+ * with one query, and the outcome is the same. */
+START_TEST(test_seat_read_back_by_query)
+{
+	world_sync(true, true, NULL);
+	emu_config("{\"seat_cap\": 1, \"write_answers\": \"id\"}");
+	sync_one_named("alice", "waiting-for-seat", "licence");
+	ck_assert_int_eq(markers_of("alice", MARK_SEAT), 1);
+	emu_config("{\"seat_cap\": null}");
+	sync_one_named("dave", "created", NULL);
+	assert_field("dave", "is_active", "true");
+	ck_assert_int_eq(markers_of("dave", MARK_SEAT), 0);
+	sync_one_named("alice", "reactivated", NULL);
+	ck_assert_int_eq(markers_of("alice", MARK_SEAT), 0);
+}
+
+END_TEST
+
 /* Odd logins: an empty one fails at once (not retried); control
  * characters are escaped in the filter and simply match nobody. */
 static const struct {
@@ -571,6 +735,7 @@ static const struct {
 	{SYNC_UNCHANGED, "unchanged"},
 	{SYNC_NOT_LDAP, "not-ldap"},
 	{SYNC_SKIPPED, "skipped"},
+	{SYNC_SEAT_WAITING, "waiting-for-seat"},
 	{SYNC_RETRY, "retry"},
 	{SYNC_FAILED, "failed"},
 	{(enum sync_outcome)99, "?"},
@@ -617,6 +782,10 @@ sync_suite(void)
 	tcase_add_test(tc, test_batch_requests);
 	tcase_add_test(tc, test_ftrack_rejects_write);
 	tcase_add_test(tc, test_ftrack_busy_write);
+	tcase_add_test(tc, test_seat_kept_inactive_create);
+	tcase_add_test(tc, test_seat_kept_inactive_reactivation);
+	tcase_add_test(tc, test_seat_refused_by_exception);
+	tcase_add_test(tc, test_seat_read_back_by_query);
 	tcase_add_loop_test(tc, test_odd_login, 0,
 			    (int)(sizeof(odd_logins) / sizeof(odd_logins[0])));
 	tcase_add_test(tc, test_new_offline);

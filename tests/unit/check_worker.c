@@ -362,6 +362,105 @@ START_TEST(test_submit_while_waiting_retry)
 
 END_TEST
 
+/* ---- seats --------------------------------------------------------------- */
+
+static void
+emu_config(const char *spec)
+{
+	ck_assert_int_eq(h_emu_control(h_fx_emu, "/_emulator/config", spec),
+			 FT_OK);
+}
+
+static bool
+seat_waits_at_least(void *arg)
+{
+	return stats().outcomes[SYNC_SEAT_WAITING] >= *(unsigned long *)arg;
+}
+
+/*
+ * No free seat: the login stays in queue/ and is asked again with the
+ * back-off (a warning each time, not an error); a seat freed, the next
+ * try activates the user and the file goes.
+ */
+START_TEST(test_seat_waiting_retried)
+{
+	unsigned long two = 2;
+	struct worker_stats st;
+	double t0, t1;
+
+	new_worker(true, NULL);
+	emu_config("{\"seat_cap\": 1}");
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	t0 = now_s();
+	submit("alice");
+	ck_assert(h_wait_until(seat_waits_at_least, &two, WAIT_MS));
+	t1 = now_s();
+	ck_assert_msg(t1 - t0 >= 0.75, "asked again after %.2f s", t1 - t0);
+	st = stats();
+	ck_assert(h_queued(W.state, "alice"));
+	ck_assert_uint_eq(st.pending, 1);
+	ck_assert_uint_eq(st.outcomes[SYNC_RETRY], 0);
+	ck_assert_uint_eq(st.outcomes[SYNC_FAILED], 0);
+	ck_assert_uint_eq(st.errors[METRICS_ERR_FTRACK] +
+				  st.errors[METRICS_ERR_DATA] +
+				  st.errors[METRICS_ERR_IO],
+			  0);
+	ck_assert(st.ftrack_up);
+	ck_assert(!worker_cooled(W.w, "alice"));
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 1);
+	ck_assert_int_eq(h_queue_count(W.state, "queue/failed"), 0);
+	/* a seat free: the next try of the back-off activates alice */
+	emu_config("{\"seat_cap\": null}");
+	wait_idle();
+	st = stats();
+	ck_assert_uint_eq(st.outcomes[SYNC_REACTIVATED], 1);
+	ck_assert(!h_queued(W.state, "alice"));
+	ck_assert_int_eq(h_emu_user_markers(h_fx_emu, "alice",
+					    "ftrack_syncd.seat_waiting", NULL),
+			 0);
+	ck_assert(worker_cooled(W.w, "alice"));
+}
+
+END_TEST
+
+/*
+ * A login while waiting for a seat is tried at once, not at the end of
+ * the back-off (the third wait is 3.2-4.8 s); the count of people
+ * waiting follows.
+ */
+START_TEST(test_seat_waiting_login_now)
+{
+	unsigned long three = 3;
+	double t0;
+
+	new_worker(true, NULL);
+	emu_config("{\"seat_cap\": 1}");
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	submit("bob");
+	ck_assert(h_wait_until(seat_waits_at_least, &three, WAIT_MS));
+	ck_assert_uint_eq(stats().seat_waiting, 1);
+	/* a queue scan finding the file changes nothing */
+	ck_assert_int_eq(worker_submit(W.w, "bob"), FT_OK);
+	ck_assert_uint_eq(stats().pending, 1);
+	emu_config("{\"seat_cap\": null}");
+	t0 = now_s();
+	ck_assert_int_eq(worker_login(W.w, "bob"), FT_OK);
+	wait_idle();
+	ck_assert_msg(now_s() - t0 < 2.5, "activated after %.2f s",
+		      now_s() - t0);
+	ck_assert_uint_eq(stats().outcomes[SYNC_REACTIVATED], 1);
+	ck_assert_uint_eq(stats().outcomes[SYNC_SEAT_WAITING], 3);
+	ck_assert_uint_eq(stats().seat_waiting, 0);
+	ck_assert(!h_queued(W.state, "bob"));
+	/* a login of someone not queued is a submit */
+	ck_assert_int_eq(h_spool(W.state, "carol"), FT_OK);
+	ck_assert_int_eq(worker_login(W.w, "carol"), FT_OK);
+	wait_idle();
+	ck_assert_uint_eq(stats().outcomes[SYNC_CREATED], 1);
+}
+
+END_TEST
+
 /* Stopping keeps what is still queued on disk for the next start. */
 START_TEST(test_free_keeps_queue)
 {
@@ -425,6 +524,8 @@ worker_suite(void)
 	tcase_add_test(tc, test_retry_backoff_ldap_down);
 	tcase_add_test(tc, test_submit_while_waiting_retry);
 	tcase_add_test(tc, test_free_keeps_queue);
+	tcase_add_test(tc, test_seat_waiting_retried);
+	tcase_add_test(tc, test_seat_waiting_login_now);
 	tcase_add_test(tc, test_config_before_start);
 	tcase_add_test(tc, test_free_unstarted);
 	suite_add_tcase(s, tc);

@@ -24,7 +24,7 @@
 
 #include "harness.h"
 
-#define FW_WAIT_MS  30000u /* bound of every wait */
+#define FW_WAIT_MS  H_ASAN_OR(120000u, 30000u) /* every wait; ASan: slower */
 #define FW_GONE_KEY "ftrack_syncd.deactivated"
 #define FW_SEAT_KEY "ftrack_syncd.seat_waiting"
 #define FW_DRY_RUN  "reconcile"

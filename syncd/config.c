@@ -107,7 +107,7 @@ const struct key conf_keys[] = {
 	  NULL),
 	E("policy", "on_login", policy.on_login, on_login_words, "create"),
 	K("policy", "reconcile_interval", K_ULONG, 0, policy.reconcile_interval,
-	  0, SECONDS_MAX, "3600"),
+	  0, SECONDS_MAX, "0"),
 	K("policy", "reconcile_create", K_BOOL, 0, policy.reconcile_create, 0,
 	  0, "no"),
 	E("policy", "missing", policy.missing, missing_words, "deactivate"),

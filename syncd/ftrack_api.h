@@ -113,6 +113,24 @@ FT_MUST_USE int ftrack_server_info(struct ftrack_client *c, char *version,
 				   size_t vlen, char *err, size_t errlen);
 
 /*
+ * What the API user may do, as far as ftrack can be asked without
+ * changing anything (for `check`).  ftrack documents no operation that
+ * tells a key's permissions, so only reading is tried, as the sync reads:
+ * one User, and one ftrack_syncd.* Metadata record, each query alone in
+ * its POST.  Whether the key may create and update a User cannot be told
+ * without writing one, and is not tried.
+ */
+struct ftrack_probe {
+	int users; /* FT_OK: Users can be read; else the FT_E_* of the query */
+	int markers; /* FT_OK: the markers (Metadata) can be read */
+	char users_err[512];
+	char markers_err[512];
+};
+
+/* Run both reads on c (each with c's retry policy) into *ret. */
+void ftrack_probe(struct ftrack_client *c, struct ftrack_probe *ret);
+
+/*
  * The on-demand look-up: append to list the Users whose username is one of
  * usernames[0..nn) or whose ftrack_syncd.uuid marker is one of
  * uuids[0..nu), each once, with uuid, deactivated and seat_waiting filled

@@ -3,7 +3,8 @@
  * ftrack_int.h: what the three files of the ftrack client share, and no
  * caller sees: the client's fields, one call with its retries, the
  * queries by id.  ftrack_client.c (client, retries), ftrack_query.c
- * (queries, cursors, look-ups, listings), ftrack_batch.c (write batches).
+ * (queries, cursors, look-ups, listings), ftrack_batch.c (write batches),
+ * ftrack_probe.c (the read probes of `check`).
  * Not thread-safe on one client.
  */
 #ifndef FTRACK_INT_H

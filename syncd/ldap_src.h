@@ -35,6 +35,7 @@
 #ifndef LDAP_SRC_H
 #define LDAP_SRC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -98,6 +99,26 @@ FT_MUST_USE int ldap_src_connect(struct ldap_src *src, char *err,
 FT_MUST_USE int ldap_src_lookup(struct ldap_src *src, const char *login,
 				struct ft_user *ret_user, char *err,
 				size_t errlen);
+
+/* What ldap_src_count saw on the first page. */
+struct ldap_src_count {
+	unsigned long entries;    /* entries of search_filter on it */
+	unsigned long references; /* continuation references on it */
+	bool more;                /* more pages follow, or a size limit hit */
+	char referrals[LDAP_SRC_REASON_MAX]; /* their URLs, ", " between */
+};
+
+/*
+ * Count the entries of search_filter under search_base on the first page
+ * only (for `check`): one search asking for no attribute, with the paged
+ * results control of page_size entries (page_size 0: no control and a
+ * size limit of 1,000 entries), so that more sets ret->more.  Continuation
+ * references are counted (and their URLs noted, cut to fit), not
+ * followed.  Returns FT_OK with *ret filled, FT_E_LDAP_DOWN or FT_E_LDAP
+ * (bind, bad base or filter, another result code) with the reason in err.
+ */
+FT_MUST_USE int ldap_src_count(struct ldap_src *src, struct ldap_src_count *ret,
+			       char *err, size_t errlen);
 
 /*
  * Read every entry of search_filter under search_base, with the paged

@@ -335,7 +335,7 @@ const struct h_cfg_field h_cfg_defaults[] = {
 	FC("policy.on_login", H_CFG_INT, policy.on_login, NULL,
 	   ON_LOGIN_CREATE),
 	FC("policy.reconcile_interval", H_CFG_ULONG, policy.reconcile_interval,
-	   NULL, 3600),
+	   NULL, 0),
 	FC("policy.reconcile_create", H_CFG_BOOL, policy.reconcile_create, NULL,
 	   0),
 	FC("policy.missing", H_CFG_INT, policy.missing, NULL,

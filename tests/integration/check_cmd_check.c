@@ -3,7 +3,9 @@
  * check_cmd_check.c: suite 'cmd_check': `ftrack-syncd check`
  * (syncd/cmd_check.c): exit 0 with a good config, 1 with a wrong API key
  * or LDAP password or an answer over the size cap, 2 and file:line: with
- * a bad line.
+ * a bad line; the people counted under search_base (first page), a login
+ * looked up (--user), the reads ftrack allows, the effective config
+ * (--dump), and nothing written to ftrack.
  * The world is the daemon suites' fixture (tests/lib/h_fixture.c; see
  * check_cmd_run.c).
  */
@@ -324,6 +326,232 @@ START_TEST(test_check_server_text_escaped)
 
 END_TEST
 
+/* ---- the real path (issue 13) ---------------------------------------- */
+
+/* The operations after seq that are neither queries nor server info. */
+static size_t
+writes_since(long long seq)
+{
+	json_t *w = h_emu_writes(h_fx_emu, seq), *op;
+	size_t i, n = 0;
+
+	ck_assert_ptr_nonnull(w);
+	json_array_foreach(w, i, op)
+	{
+		const char *a =
+			json_string_value(json_object_get(op, "action"));
+
+		n += a == NULL || strcmp(a, "query_server_information") != 0;
+	}
+	json_decref(w);
+	return n;
+}
+
+/* The generated people whose uid starts with prefix (H_FX_PREFIX%04u). */
+static unsigned long
+generated_with(const char *prefix)
+{
+	unsigned long n = 0;
+	char uid[32];
+	unsigned i;
+
+	for (i = 0; i < H_FX_NPEOPLE; i++) {
+		H_FMT(uid, "%s%04u", H_FX_PREFIX, i);
+		n += strncmp(uid, prefix, strlen(prefix)) == 0 ? 1 : 0;
+	}
+	return n;
+}
+
+/*
+ * check counts the entries of search_filter under search_base: all of
+ * them when they fit in one page, "at least" a page when more follow;
+ * none at all fails (a reconcile would be held by ldap_nonempty).
+ */
+START_TEST(test_check_counts_people)
+{
+	static const char *const args[] = {"check", NULL};
+	char extra[256], want[512], prefix[16];
+	unsigned long n;
+
+	H_FMT(prefix, "%s00", H_FX_PREFIX);
+	n = generated_with(prefix);
+	ck_assert_uint_gt(n, 3);
+	H_FMT(extra,
+	      "ldap.search_filter = (&(objectClass=inetOrgPerson)"
+	      "(uid=%s*))\n",
+	      prefix);
+	h_fx_config(extra);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-count.out"), 0);
+	H_FMT(want,
+	      "\nldap:    %lu entries under '%s' match "
+	      "(&(objectClass=inetOrgPerson)(uid=%s*))\n",
+	      n, H_LDAP_PEOPLE, prefix);
+	ck_assert_int_eq(h_fx_out_count("check-count.out", want), 1);
+	/* a page smaller than the population: at least a page */
+	H_FMT(extra,
+	      "ldap.search_filter = (&(objectClass=inetOrgPerson)"
+	      "(uid=%s*))\nldap.page_size = %lu\n",
+	      prefix, n - 2);
+	h_fx_config(extra);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-page.out"), 0);
+	H_FMT(want,
+	      "\nldap:    at least %lu entries under '%s' match "
+	      "(&(objectClass=inetOrgPerson)(uid=%s*)) (first page "
+	      "only; more pages follow)\n",
+	      n - 2, H_LDAP_PEOPLE, prefix);
+	ck_assert_int_eq(h_fx_out_count("check-page.out", want), 1);
+	/* nobody: exit 1, and why */
+	h_fx_config("ldap.search_filter = (uid=no-such-person)\n");
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-none.out"), 1);
+	ck_assert_int_eq(h_fx_out_count("check-none.out",
+					"ldap:    FAILED: no entry under '"),
+			 1);
+	ck_assert_int_eq(h_fx_out_count("check-none.out", "ldap_nonempty"), 1);
+	ck_assert_int_eq(h_fx_out_count("check-none.out", "ftrack:  ok"), 1);
+}
+
+END_TEST
+
+/*
+ * check --user: the entry, what the mapping makes of it, disabled or not
+ * found, and what ftrack holds; nothing is written to ftrack.
+ */
+START_TEST(test_check_user)
+{
+	static const char *const alice[] = {"check", "--user", "alice", NULL};
+	static const char *const gone[] = {"check", "--user", "gone", NULL};
+	static const char *const nobody[] = {"check", "--user", "nobody", NULL};
+	static const char *const sync[] = {"sync", "alice", NULL};
+	long long seq;
+
+	h_fx_config(NULL);
+	seq = h_fx_emu_seq();
+	ck_assert_int_eq(h_fx_run_cmd(alice, "check-alice.out"), 0);
+	ck_assert_int_eq(
+		h_fx_out_count("check-alice.out",
+			       "\nuser:    'alice': uid=alice," H_LDAP_PEOPLE
+			       "\n"),
+		1);
+	ck_assert_int_eq(h_fx_out_count("check-alice.out",
+					"\nuser:    maps to username 'alice', "
+					"email 'alice@example.com', first "
+					"name 'Alice', last name 'Archer', "
+					"uuid '"),
+			 1);
+	ck_assert_int_eq(h_fx_out_count("check-alice.out",
+					"\nuser:    not in ftrack: its first "
+					"login creates it (on_login = "
+					"create)\n"),
+			 1);
+	ck_assert_uint_eq(writes_since(seq), 0);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
+	/* once synced: the user and its marker */
+	ck_assert_int_eq(h_fx_run_cmd(sync, "sync.out"), 0);
+	ck_assert_int_eq(h_fx_run_cmd(alice, "check-synced.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("check-synced.out",
+					"\nuser:    in ftrack: 'alice' (id "),
+			 1);
+	ck_assert_int_eq(h_fx_out_count("check-synced.out",
+					"), active, linked to this entry by "
+					"its ftrack_syncd.uuid marker\n"),
+			 1);
+	/* disabled: said, and not a failure */
+	ck_assert_int_eq(h_fx_run_cmd(gone, "check-gone.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("check-gone.out",
+					"\nuser:    'gone' is disabled "
+					"(disabled_filter)"),
+			 1);
+	/* not found: exit 1 */
+	ck_assert_int_eq(h_fx_run_cmd(nobody, "check-nobody.out"), 1);
+	ck_assert_int_eq(h_fx_out_count("check-nobody.out",
+					"\nuser:    FAILED: 'nobody': not "
+					"found"),
+			 1);
+}
+
+END_TEST
+
+/*
+ * The reads a sync makes are tried, each on its own: a key that may not
+ * read the markers fails check and says which read; create and update
+ * are reported as not checked, never tried.
+ */
+START_TEST(test_check_rights)
+{
+	static const char *const args[] = {"check", NULL};
+	static const char *const usage[] = {"check", "--user", NULL};
+	long long seq;
+
+	h_fx_config(NULL);
+	seq = h_fx_emu_seq();
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-rights.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("check-rights.out",
+					"\nftrack:  read users: ok\n"),
+			 1);
+	ck_assert_int_eq(h_fx_out_count("check-rights.out",
+					"\nftrack:  read the sync's markers "
+					"(Metadata): ok\n"),
+			 1);
+	ck_assert_int_eq(h_fx_out_count("check-rights.out",
+					"\nftrack:  create and update a user: "
+					"not checked: "),
+			 1);
+	ck_assert_uint_eq(writes_since(seq), 0);
+	/* the third request (server information, users, markers) refused */
+	ck_assert_int_eq(
+		h_emu_control(h_fx_emu, "/_emulator/fault",
+			      "{\"skip\": 2, \"exception\": "
+			      "\"PermissionError\", \"content\": \"Permission "
+			      "denied: cannot read Metadata.\"}"),
+		FT_OK);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-denied.out"), 1);
+	ck_assert_int_eq(h_fx_out_count("check-denied.out",
+					"\nftrack:  read users: ok\n"),
+			 1);
+	ck_assert_int_eq(h_fx_out_count("check-denied.out",
+					"\nftrack:  read the sync's markers "
+					"(Metadata): FAILED: PermissionError: "
+					"Permission denied: cannot read "
+					"Metadata."),
+			 1);
+	/* --user without a login: usage */
+	ck_assert_int_eq(h_fx_run_cmd(usage, "check-usage.out"), 2);
+	ck_assert_int_eq(h_fx_out_count("check-usage.out",
+					"usage: ftrack-syncd [-c FILE] check "
+					"[--user LOGIN] [--dump]"),
+			 1);
+}
+
+END_TEST
+
+/* --dump: every key once, defaults filled in, secrets never shown. */
+START_TEST(test_check_dump)
+{
+	static const char *const args[] = {"check", "--dump", NULL};
+	long long seq;
+	char want[PATH_MAX + 64];
+
+	h_fx_config(NULL);
+	seq = h_fx_emu_seq();
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-dump.out"), 0);
+	ck_assert_int_eq(
+		h_fx_out_count("check-dump.out", "\nldap.timeout = 2\n"), 1);
+	ck_assert_int_eq(h_fx_out_count("check-dump.out",
+					"\npolicy.reconcile_interval = 0\n"),
+			 1);
+	ck_assert_int_eq(
+		h_fx_out_count("check-dump.out", "\nftrack.api_key = (set)\n"),
+		1);
+	ck_assert_int_eq(h_fx_out_count("check-dump.out", H_EMU_KEY), 0);
+	ck_assert_int_eq(h_fx_out_count("check-dump.out", "sync-secret"), 0);
+	H_FMT(want, "\ndaemon.state_dir = %s\n", h_fx.state);
+	ck_assert_int_eq(h_fx_out_count("check-dump.out", want), 1);
+	ck_assert_int_eq(h_fx_out_count("check-dump.out", "ldap:    "), 0);
+	ck_assert_int_eq(h_fx_emu_seq(), seq);
+}
+
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
@@ -343,6 +571,10 @@ cmd_check_suite(void)
 	tcase_add_test(tc, test_check_ignores_ldaprc);
 	tcase_add_test(tc, test_check_system_ca);
 	tcase_add_test(tc, test_check_gzip_bomb);
+	tcase_add_test(tc, test_check_counts_people);
+	tcase_add_test(tc, test_check_user);
+	tcase_add_test(tc, test_check_rights);
+	tcase_add_test(tc, test_check_dump);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -381,9 +381,17 @@ guard_deactivate(const struct plan_recon_input *in, struct plan_recon *p)
 		active += in->ftrack->v[i].is_active;
 	leavers = p->count[PLAN_DEACTIVATE] + p->count[PLAN_DELETE];
 	limit = limit_of(l, active);
-	guard(p, GUARD_MAX_DEACTIVATE, leavers <= limit, true,
-	      "%lu to deactivate or delete, limit %lu (%lu%s of %lu active)",
-	      leavers, limit, l->value, l->percent ? "%" : "", active);
+	/* the setting spelt out: "limit 2 (2 of 8 active)" read as a share */
+	if (l->percent)
+		guard(p, GUARD_MAX_DEACTIVATE, leavers <= limit, true,
+		      "%lu to deactivate or delete, limit %lu (max_deactivate "
+		      "%lu%% of %lu active users, rounded up)",
+		      leavers, limit, l->value, active);
+	else
+		guard(p, GUARD_MAX_DEACTIVATE, leavers <= limit, true,
+		      "%lu to deactivate or delete, limit %lu (max_deactivate "
+		      "%lu users; %lu active users)",
+		      leavers, limit, l->value, active);
 }
 
 static void

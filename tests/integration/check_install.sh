@@ -9,7 +9,9 @@
 #       (systemd-analyze verify, systemd-analyze security --offline=true and
 #       its exposure score), the man pages (mandoc -T lint, man --warnings,
 #       every key, command, option, exit code and module argument
-#       documented), the pam-auth-update profile.
+#       documented), README.md, the man pages and the annotated config
+#       against the binary's keys and defaults and the code's guards, the
+#       pam-auth-update profile.
 #   bash tests/integration/check_install.sh deb DEB_DIR    (make check-deb, after make deb)
 #       the .deb's contents and conffiles, lintian, then, as root, the
 #       package installed into a throwaway root (an overlay of / in a private
@@ -312,44 +314,152 @@ t_man_warnings() {
 	return $rc
 }
 
-# Every key of the annotated example is in ftrack-syncd.conf(5), under its
-# section, with the same default.
+# The docs agree with the code.  The keys and their defaults come from the
+# binary (`check --dump` of a config holding only the required keys, so
+# every other key shows its default), the guards from syncd/plan_recon.c
+# (guard_names): so a key or guard added to the code must be documented.
+#   - every key: in README.md's Configuration section (a table row
+#     | `key` | default | under the paragraph that starts with `[section]`),
+#     in ftrack-syncd.conf(5) (.BI key " = " under .SH "[section]", with
+#     "Default: value."), and in the annotated etc/ftrack-syncd.conf (a
+#     `key = value` line under [section]), each with the binary's default;
+#     the required keys and secret files show an example, not a default;
+#   - every guard: in README.md and ftrack-syncd(8);
+#   - no key the binary does not know in the annotated config or the page;
+#   - README.md, the three man pages, the annotated config and --help never
+#     refer to DESIGN.md (a user cannot see it).
 t_conf_keys() {
-	"$PYTHON" - "$ROOT/etc/ftrack-syncd.conf" "$ROOT/etc/man/ftrack-syncd.conf.5" <<'PY'
+	local min=$W/docs-min.conf dump=$W/docs-dump.txt help=$W/docs-help.txt
+	printf '%s\n' '[ldap]' 'uri = ldaps://ldap.example.com' \
+		'search_base = dc=example,dc=com' '[ftrack]' \
+		'server = https://ftrack.example.com' 'api_user = ftrack-sync' >"$min"
+	FTRACK_API_KEY=docs-test "$ROOT/$B/syncd/ftrack-syncd" -c "$min" \
+		check --dump >"$dump" || { cat "$dump" && return 1; }
+	"$ROOT/$B/syncd/ftrack-syncd" --help >"$help" || return 1
+	"$PYTHON" - "$ROOT" "$dump" "$help" <<'PY'
 import re, sys
 
-example, page = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+root, dump_path, help_path = sys.argv[1:4]
+def read(rel):
+    return open(rel if rel.startswith("/") else root + "/" + rel).read()
+
+example = read("etc/ftrack-syncd.conf")
+page = read("etc/man/ftrack-syncd.conf.5")
+syncd_page = read("etc/man/ftrack-syncd.8")
+readme = read("README.md")
 # required keys and secret files show an example, not a default
 no_default = {"uri", "search_base", "server", "api_user", "bind_dn",
               "bind_password_file", "api_key_file"}
-keys, section = [], None
+bad = 0
+def fail(msg):
+    global bad
+    print(msg)
+    bad += 1
+
+# the binary's keys, in table order; "(set)"/"(unset)": a secret's line
+keys = []
+for line in open(dump_path).read().splitlines():
+    m = re.match(r"(\w+)\.(\w+) =(?: (.*))?$", line)
+    if not m:
+        fail("check --dump: unexpected line %r" % line); continue
+    value = (m.group(3) or "").strip()
+    if value in ("(set)", "(unset)"):
+        continue
+    keys.append((m.group(1), m.group(2), value))
+if len(keys) < 10:
+    fail("check --dump gave %d keys" % len(keys))
+known = {(s, k) for s, k, _ in keys}
+
+# the annotated example: section -> {key: value}
+ex, section = {}, None
 for line in example.splitlines():
     m = re.match(r"\[(\w+)\]", line)
     if m:
         section = m.group(1)
     m = re.match(r"(\w+) = ?(.*)", line)
     if m:
-        keys.append((section, m.group(1), m.group(2).strip()))
+        ex.setdefault(section, {})[m.group(1)] = m.group(2).strip()
 
-sections = {m.group(1): m.end() for m in re.finditer(r'^\.SH "\[(\w+)\]"$', page, re.M)}
-bad = 0
-for section, key, value in keys:
+# README.md's Configuration section: section -> {key: default cell}
+conf = re.search(r"^## Configuration\n(.*?)(?=^## )", readme, re.M | re.S)
+rd, section = {}, None
+for line in (conf.group(1) if conf else "").splitlines():
+    m = re.match(r"`\[(\w+)\]`", line)
+    if m:
+        section = m.group(1)
+    m = re.match(r"\| `(\w+)` \| (.*?) \|", line)
+    if m and section:
+        rd.setdefault(section, {})[m.group(1)] = m.group(2).strip()
+if not conf:
+    fail("README.md: no Configuration section")
+
+sections = {m.group(1): m.end()
+            for m in re.finditer(r'^\.SH "\[(\w+)\]"$', page, re.M)}
+def page_entry(section, key):
     start = sections.get(section)
     if start is None:
-        print("no section [%s]" % section); bad += 1; continue
+        return None
     end = page.find("\n.SH ", start)
     body = page[start:end]
-    m = re.search(r'^\.BI %s " = "[^\n]*\n(.*?)(?=^\.TP$|\Z)' % key, body, re.M | re.S)
+    m = re.search(r'^\.BI %s " = "[^\n]*\n(.*?)(?=^\.TP$|\Z)' % key, body,
+                  re.M | re.S)
     if not m:
-        print("[%s] %s: not documented" % (section, key)); bad += 1; continue
-    if key in no_default:
-        continue
-    text = " ".join(re.sub(r"^\.B[RI]? ", "", l).replace('"', "")
+        return None
+    return " ".join(re.sub(r"^\.B[RI]? ", "", l).replace('"', "")
                     for l in m.group(1).splitlines()).replace("\\-", "-")
-    want = (r"Default: (unset|none)" if value == "" else
-            r"Default: %s\s*\." % re.escape(value))
-    if not re.search(want, text):
-        print("[%s] %s: default %r not in: %s" % (section, key, value, text)); bad += 1
+
+for section, key, value in keys:
+    where = "[%s] %s" % (section, key)
+    text = page_entry(section, key)
+    if text is None:
+        fail("ftrack-syncd.conf(5): %s: not documented" % where)
+    elif key not in no_default:
+        want = (r"Default: (unset|none)" if value == "" else
+                r"Default: %s\s*\." % re.escape(value))
+        if not re.search(want, text):
+            fail("ftrack-syncd.conf(5): %s: default %r not in: %s"
+                 % (where, value, text))
+    got = ex.get(section, {}).get(key)
+    if got is None:
+        fail("etc/ftrack-syncd.conf: %s: no `%s = ` line" % (where, key))
+    elif key not in no_default and got != value:
+        fail("etc/ftrack-syncd.conf: %s = %r, the binary's default is %r"
+             % (where, got, value))
+    cell = rd.get(section, {}).get(key)
+    if cell is None:
+        fail("README.md Configuration: %s: no | `%s` | row under `[%s]`"
+             % (where, key, section))
+    elif key not in no_default:
+        want = "(none)" if value == "" else "`%s`" % value
+        if cell != want:
+            fail("README.md Configuration: %s: default %s, the binary's is %s"
+                 % (where, cell, want))
+
+for section, body in ex.items():
+    for key in body:
+        if (section, key) not in known:
+            fail("etc/ftrack-syncd.conf: [%s] %s: not a key of the binary"
+                 % (section, key))
+for m in re.finditer(r'^\.BI (\w+) " = "', page, re.M):
+    if m.group(1) not in {k for _, k, _ in keys}:
+        fail("ftrack-syncd.conf(5): %s: not a key of the binary" % m.group(1))
+
+# the guards, from the code
+src = read("syncd/plan_recon.c")
+m = re.search(r"guard_names\[[A-Z_]*\]\s*=\s*\{(.*?)\};", src, re.S)
+guards = re.findall(r'"(\w+)"', m.group(1)) if m else []
+if len(guards) < 3:
+    fail("syncd/plan_recon.c: no guard_names found")
+for g in guards:
+    for name, text in (("README.md", readme), ("ftrack-syncd(8)", syncd_page)):
+        if not re.search(r"\b%s\b" % g, text):
+            fail("%s: guard %s not named" % (name, g))
+
+# no DESIGN.md where a user reads
+for rel in ("README.md", "etc/ftrack-syncd.conf", "etc/man/ftrack-syncd.8",
+            "etc/man/ftrack-syncd.conf.5", "etc/man/pam_ftrack.8", help_path):
+    if "DESIGN" in read(rel):
+        fail("%s: refers to DESIGN.md" % rel.replace(root + "/", ""))
 sys.exit(1 if bad else 0)
 PY
 }
@@ -441,7 +551,7 @@ mode_install() {
 	else
 		skip "man --warnings (no man-db)"
 	fi
-	check "ftrack-syncd.conf(5): every key of the example, with its default" t_conf_keys
+	check "README.md, ftrack-syncd.conf(5), the annotated config: every key of the binary with its default; README.md and ftrack-syncd(8): every guard; no DESIGN.md" t_conf_keys
 	check "ftrack-syncd(8): every command, option, signal, exit code, variable" t_syncd_page
 	check "pam_ftrack(8): every module argument" t_pam_page
 	check "pam-auth-update profile: off by default, session optional" t_pam_profile

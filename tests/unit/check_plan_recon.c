@@ -436,21 +436,22 @@ static const struct {
 	bool percent;
 	size_t leavers; /* of 20 active ftrack users */
 	bool ok;
-} deact_tab[] =
-	{
-		{5, true, 1, true}, /* 5% of 20 = 1 */
-		{5, true, 2, false},
-		{6, true, 2, true}, /* 6% of 20 = 1.2, rounded up: 2 */
-		{0, true, 1, false},
-		{0, true, 0, true},
-		{3, false, 3, true},
-		{3, false, 4, false},
-		{100, true, 20, true},
+	unsigned long limit;
+} deact_tab[] = {
+	{5, true, 1, true, 1}, /* 5% of 20 = 1 */
+	{5, true, 2, false, 1},
+	{6, true, 2, true, 2}, /* 6% of 20 = 1.2, rounded up: 2 */
+	{0, true, 1, false, 0},
+	{0, true, 0, true, 0},
+	{3, false, 3, true, 3},
+	{3, false, 4, false, 3},
+	{100, true, 20, true, 20},
 };
 
 START_TEST(test_guard_deactivate)
 {
 	struct plan_recon p;
+	char want[256];
 	size_t n = 20 - deact_tab[_i].leavers;
 
 	population(n, deact_tab[_i].leavers);
@@ -461,6 +462,22 @@ START_TEST(test_guard_deactivate)
 	build(&p, FT_OK, 0);
 	ck_assert_uint_eq(p.count[PLAN_DEACTIVATE], deact_tab[_i].leavers);
 	ck_assert_int_eq(p.guard[GUARD_MAX_DEACTIVATE].ok, deact_tab[_i].ok);
+	/* the setting spelt out, never "limit 3 (3 of 20 active)" */
+	if (deact_tab[_i].percent)
+		(void)snprintf(
+			want, sizeof(want),
+			"%zu to deactivate or delete, limit %lu (max_deactivate "
+			"%lu%% of 20 active users, rounded up)",
+			deact_tab[_i].leavers, deact_tab[_i].limit,
+			deact_tab[_i].value);
+	else
+		(void)snprintf(
+			want, sizeof(want),
+			"%zu to deactivate or delete, limit %lu (max_deactivate "
+			"%lu users; 20 active users)",
+			deact_tab[_i].leavers, deact_tab[_i].limit,
+			deact_tab[_i].value);
+	ck_assert_str_eq(p.guard[GUARD_MAX_DEACTIVATE].detail, want);
 	ck_assert_int_eq(plan_recon_held(&p, false), !deact_tab[_i].ok);
 	ck_assert(!plan_recon_held(&p, true)); /* a person may force it */
 	plan_recon_free(&p);

@@ -367,7 +367,8 @@ guard_sentinels(const struct plan_recon_input *in, struct plan_recon *p)
 	else if (ok)
 		guard(p, GUARD_SENTINELS, true, true, "all %zu present", s->n);
 	else
-		guard(p, GUARD_SENTINELS, false, true, "missing: %s", missing);
+		guard(p, GUARD_SENTINELS, false, true,
+		      "missing or disabled in LDAP: %s", missing);
 }
 
 static void

@@ -424,7 +424,7 @@ START_TEST(test_guard_sentinels)
 	ck_assert(!p.guard[GUARD_SENTINELS].ok);
 	/* a disabled sentinel is as missing as an absent one */
 	ck_assert_str_eq(p.guard[GUARD_SENTINELS].detail,
-			 "missing: 'ghost', 'off'");
+			 "missing or disabled in LDAP: 'ghost', 'off'");
 	ck_assert(plan_recon_held(&p, false));
 	plan_recon_free(&p);
 }

@@ -524,6 +524,47 @@ START_TEST(test_check_rights)
 
 END_TEST
 
+/*
+ * A continuation reference under search_base (a referral object, as AD
+ * sends for DomainDnsZones from the domain root): check counts the
+ * people, names the reference in a warning and says a reconcile holds on
+ * it; the people are still counted.  A slapd of this test's own.
+ */
+START_TEST(test_check_names_referrals)
+{
+	static const char *const args[] = {"check", NULL};
+	struct h_slapd *s = h_slapd_start(H_LDIF_PEOPLE, 0);
+	char text[512];
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(
+		h_slapd_modify(s, "dn: ou=zones," H_LDAP_PEOPLE "\n"
+				  "changetype: add\n"
+				  "objectClass: referral\n"
+				  "objectClass: extensibleObject\n"
+				  "ou: zones\n"
+				  "ref: ldap://zones.example.com/"
+				  "DC=DomainDnsZones,DC=example,DC=com\n"),
+		FT_OK);
+	H_FMT(text, "%s", H_FX_BASE_CONFIG);
+	free(h_fx.conf);
+	h_fx.conf = h_write_config(h_fx.dir, s, h_fx_emu, text);
+	ck_assert_ptr_nonnull(h_fx.conf);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-ref.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("check-ref.out",
+					"\nwarning: [ldap] 1 continuation "
+					"reference (not followed): "
+					"ldap://zones.example.com/"),
+			 1);
+	ck_assert_int_eq(h_fx_out_count("check-ref.out", "(ldap_complete)"), 1);
+	H_FMT(text, "\nldap:    %d entries under '%s' match ", H_LDAP_NPEOPLE,
+	      H_LDAP_PEOPLE);
+	ck_assert_int_eq(h_fx_out_count("check-ref.out", text), 1);
+	h_slapd_stop(s);
+}
+
+END_TEST
+
 /* --dump: every key once, defaults filled in, secrets never shown. */
 START_TEST(test_check_dump)
 {
@@ -575,6 +616,7 @@ cmd_check_suite(void)
 	tcase_add_test(tc, test_check_user);
 	tcase_add_test(tc, test_check_rights);
 	tcase_add_test(tc, test_check_dump);
+	tcase_add_test(tc, test_check_names_referrals);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -447,7 +447,8 @@ DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
            clang-format clang-tidy cppcheck valgrind libclang-rt-14-dev \
            python3-pyflakes pycodestyle \
            debhelper lintian mandoc systemd systemd-container \
-           rpm rpmlint selinux-policy-dev checkpolicy semodule-utils
+           rpm rpmlint selinux-policy-dev checkpolicy semodule-utils \
+           selinux-utils cpio file bzip2
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

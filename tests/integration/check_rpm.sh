@@ -601,6 +601,30 @@ t_as_lint() {
 	if have shellcheck; then shellcheck -s sh "$SCRIPT"; fi
 }
 
+# ftrack-authselect(8): clean for mandoc and man, and names every command
+# and option the script's usage gives.
+t_as_man() {
+	local page=$ROOT/etc/man/ftrack-authselect.8 out x rc=0
+	if have mandoc; then
+		out=$(mandoc -T lint -W all "$page" 2>&1) && [[ -z "$out" ]] ||
+			{ printf '%s\n' "$out" && rc=1; }
+	fi
+	if have man; then
+		out=$(MANWIDTH=80 man --warnings -E UTF-8 -l "$page" 2>&1 >/dev/null) &&
+			[[ -z "$out" ]] || { printf '%s\n' "$out" && rc=1; }
+	fi
+	sh "$SCRIPT" --help >"$W/usage" || return 1
+	for x in enable disable status; do
+		grep -q "^  $x " "$W/usage" && grep -q "^\.B $x$" "$page" ||
+			{ echo "command $x" && rc=1; }
+	done
+	for x in -d --apply -q; do
+		grep -q "^  $x " "$W/usage" && grep -qF -- "${x//-/\\-}" "$page" ||
+			{ echo "option $x" && rc=1; }
+	done
+	return $rc
+}
+
 # render DIR OUT: the PAM files authselect would write from the profile
 # with no feature on ({include if} lines out, {if not} kept, {if} gone),
 # pam_ftrack pointed at the test's socket and spool, and pam_systemd out
@@ -716,13 +740,11 @@ mode_authselect() {
 		check "disable: the original bytes back; again: nothing to do" t_as_disable
 	check "a profile without session lines; the profile's own crond line left alone; -q" t_as_edge
 	check "refuses a missing profile, a symlinked file (nothing changed), a bad command" t_as_refuses
-	local x
-	for x in pamtester; do
-		have "$x" || {
-			skip "the stacks through libpam: no $x (make deps)"
-			return
-		}
-	done
+	check "ftrack-authselect(8): mandoc and man clean; every command and option" t_as_man
+	have pamtester || {
+		skip "the stacks through libpam: no pamtester (make deps)"
+		return
+	}
 	[[ -e "$MODULE" ]] || {
 		fail "no $MODULE: run 'make' first"
 		return

@@ -468,6 +468,39 @@ t_se_login_fails() {
 		! login_ok "$W/more.rules" >/dev/null
 }
 
+# Every macro the module calls is on tests/data/selinux-interfaces.txt
+# (checked against EL9's policy); an EL9-only name is called only in the
+# branch of an ifdef() on Debian's name, a Debian-only one only in that
+# ifdef's first branch.
+se_calls() {
+	cat "$ROOT"/etc/selinux/ftrack_syncd.{te,if} | grep -v '^[[:space:]]*#' |
+		grep -oE '\b[a-z_]+\(' | tr -d '(' | sort -u |
+		grep -vx -e ifdef -e 'ftrack_syncd_[a-z_]*'
+}
+
+t_se_interfaces() {
+	local list=$ROOT/tests/data/selinux-interfaces.txt n kind other rc=0
+	for n in $(se_calls); do
+		grep -q "^$n " "$list" || { echo "$n: not on $list (check it against EL9's policy)" && rc=1; }
+	done
+	while read -r n kind other; do
+		case $kind in
+		both | refpolicy) ;;
+		el9)
+			# every call sits in the else branch of ifdef(`OTHER', ...)
+			awk -v n="$n" -v o="$other" '
+				index($0, "ifdef(`" o "'"'"'") { open = 1 }
+				$0 ~ "^[[:space:]]*" n "\\(" { if (!open) bad = 1; calls++ }
+				/^'"'"'\)/ { open = 0 }
+				END { exit bad || !calls }' "$ROOT"/etc/selinux/ftrack_syncd.{te,if} ||
+				{ echo "$n: called outside ifdef(\`$other', ...)" && rc=1; }
+			;;
+		*) echo "$n: unknown kind $kind" && rc=1 ;;
+		esac
+	done < <(grep -v '^#' "$list" | grep .)
+	return $rc
+}
+
 # Booleans, types, the ports' type: declared as the README documents.
 t_se_decl() {
 	local te=$ROOT/etc/selinux/ftrack_syncd.te t rc=0
@@ -509,6 +542,7 @@ mode_selinux() {
 	else
 		skip "file contexts (no selabel_lookup; make deps installs selinux-utils)"
 	fi
+	check "every interface called is on the list checked against EL9's policy (38.1.x)" t_se_interfaces
 	check "types, booleans (off) and the port type, as README.md documents" t_se_decl
 }
 

@@ -427,7 +427,10 @@ rpm: srpm
 # rpmspec --parse, rpmlint (spec, SRPM, the shim-built RPMs), the payload
 # (rpm -qlvp --dump against tests/data/rpm-payload.txt), the scriptlets
 # (bash -n).
-check-rpm: rpm
+# Without rpmbuild the script reports the checks as skipped.
+check-rpm:
+	@if command -v rpmbuild >/dev/null 2>&1; then $(MAKE) --no-print-directory rpm; \
+	else echo "check-rpm: no rpmbuild (make deps installs rpm): not building"; fi
 	bash tests/integration/check_rpm.sh rpm $(RPM_OUT)
 
 # etc/selinux/ftrack_syncd.{te,fc,if} compiled with selinux-policy-dev.

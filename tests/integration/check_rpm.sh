@@ -28,7 +28,7 @@
 #
 # A tool that is missing is reported as skipped (`make deps` installs them
 # all).  Every temporary folder is removed whatever happens.  The last line
-# reads "rpm: N passed, N failed, N skipped"; exit 1 when anything failed.
+# reads "MODE: N passed, N failed, N skipped"; exit 1 when anything failed.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -814,5 +814,5 @@ rpm | selinux | authselect)
 	exit 2
 	;;
 esac
-echo "rpm: $PASSED passed, $FAILED failed, $SKIPPED skipped"
+echo "$MODE: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 [[ $FAILED == 0 ]]

@@ -616,6 +616,18 @@ t_as_edge() {
 		grep -c 'pam_succeed_if.so service in crond quiet use_uid' "$W/e/password-auth" | grep -qx 1
 }
 
+# A line the administrator wrote, with a path and arguments, counts: enable
+# adds nothing, disable removes it.
+t_as_own_line() {
+	profile o || return 1
+	printf 'session optional /usr/lib64/security/pam_ftrack.so min_uid=1000\n' >>"$W/o/system-auth"
+	cp "$W/o/system-auth" "$W/o.sa"
+	sh "$SCRIPT" -d "$W/o" enable >"$W/out" || return 1
+	grep -q 'system-auth: pam_ftrack already there' "$W/out" && cmp "$W/o.sa" "$W/o/system-auth" &&
+		sh "$SCRIPT" -q -d "$W/o" disable && cmp "$FIX/system-auth" "$W/o/system-auth" &&
+		cmp "$FIX/password-auth" "$W/o/password-auth"
+}
+
 t_as_refuses() {
 	local rc=0
 	sh "$SCRIPT" -d "$W/none" enable >"$W/out" 2>&1 && return 1
@@ -773,6 +785,7 @@ mode_authselect() {
 		check "enable again: nothing changes" t_as_idempotent &&
 		check "disable: the original bytes back; again: nothing to do" t_as_disable
 	check "a profile without session lines; the profile's own crond line left alone; -q" t_as_edge
+	check "the administrator's own pam_ftrack line (a path, arguments) counts and is removed" t_as_own_line
 	check "refuses a missing profile, a symlinked file (nothing changed), a bad command" t_as_refuses
 	check "ftrack-authselect(8): mandoc and man clean; every command and option" t_as_man
 	have pamtester || {

@@ -427,7 +427,7 @@ login_ok() {
 	$2 ~ /^ftrack_syncd_var_lib_t:dir$/ && $3 == "search" && NF == 3 { next }
 	# the /var/run -> /run link, read to search the folder behind it
 	$2 == "var_run_t:lnk_file" { for (i = 3; i <= NF; i++) if ($i !~ /^(getattr|read)$/) bad = 1; if (!bad) next }
-	$2 ~ /^ftrack_syncd_spool_t:(dir|file)$/ { next }
+	$2 ~ /^ftrack_syncd_spool_t:(dir|file)$/ { for (i = 3; i <= NF; i++) if ($i !~ /^(open|read|getattr|search|write|add_name|remove_name|create|setattr|rename|unlink)$/) bad = 1; if (!bad) next }
 	$2 !~ /^ftrack_syncd/ && $2 ~ /:dir$/ { for (i = 3; i <= NF; i++) if ($i !~ /^(getattr|search|open|read|lock|ioctl)$/) bad = 1; if (!bad) next }
 	{ print "not allowed for a login domain: " $0; err = 1; bad = 0 }
 	END { exit err }' "$1"

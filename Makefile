@@ -426,7 +426,7 @@ rpm: srpm
 
 # rpmspec --parse, rpmlint (spec, SRPM, the shim-built RPMs), the payload
 # (rpm -qlvp --dump against tests/data/rpm-payload.txt), the scriptlets
-# (bash -n).
+# (bash -n); as root, rpm -i/-U/-e of those RPMs in a throwaway root.
 # Without rpmbuild the script reports the checks as skipped.
 check-rpm:
 	@if command -v rpmbuild >/dev/null 2>&1; then $(MAKE) --no-print-directory rpm; \

@@ -10,7 +10,10 @@
 #       (0 errors; every warning named in the spec), the payload: every
 #       path, mode, owner, group and flag (rpm -qlvp --dump, %{FILEFLAGS})
 #       against tests/data/rpm-payload.txt, and every scriptlet
-#       (rpm -qp --scripts) through bash -n.
+#       (rpm -qp --scripts) through bash -n; then, as root, the RPMs
+#       installed, upgraded and erased with their scriptlets by Debian's
+#       rpm in a throwaway root (an overlay of / in a private mount
+#       namespace, chroot).
 #   bash tests/integration/check_rpm.sh selinux       (make check-selinux)
 #       etc/selinux/ftrack_syncd.{te,if,fc} built into a policy package
 #       with selinux-policy-dev's Makefile (m4, checkmodule,
@@ -327,7 +330,82 @@ mode_rpm() {
 	check "scriptlets: accounts, tmpfiles, units, authselect on erase, SELinux module" t_scriptlet_contents
 	check "%pre makes ftrack-syncd and ftrack-syncd-ext as sysusers.d says" t_pre_accounts
 	check "the state folders of the RPM match tmpfiles.d (owner, group, mode)" t_tmpfiles_agree
+	rpm_root
 }
+
+# ---- rpm, as root: the shim-built RPMs installed in a throwaway root ----------
+# rpm -i, -U and -e with their scriptlets in an overlay of / (a private
+# mount namespace; writes go to a tmpfs that goes with it), chroot: the
+# accounts of %pre, owners and modes as %files says, rpm -V, an upgrade
+# that keeps a changed config, erase (pam_ftrack out of an authselect
+# profile, the config saved).  What EL's own macros would add (systemd
+# presets, semodule) does not run here: see the shims.
+
+# The upgrade: the same spec rebuilt with a later release (.payloadcheck.1).
+build_upgrade() {
+	local t=$W/rb
+	mkdir -p "$t" && cp -r "$RPM_DIR/SOURCES" "$t/" || return 1
+	mapfile -t args < <(shim_args)
+	args=("${args[@]/#dist .payloadcheck/dist .payloadcheck.1}")
+	rpmbuild --quiet --define "_topdir $t" --nodeps "${args[@]}" -bb "$SPEC" \
+		>"$t/log" 2>&1 || { tail -n 30 "$t/log" && return 1; }
+	mkdir -p "$W/pkgs/new" &&
+		cp "$t"/RPMS/*/*.rpm "$W/pkgs/new/" && cp "${RPMS[@]}" "$W/pkgs/" &&
+		[[ $(ls "$W/pkgs/new" | grep -c '\.payloadcheck\.1\.') == 2 ]]
+}
+
+rpm_root() {
+	local x tally p f k
+	if [[ "$(id -u)" != 0 ]]; then
+		skip "installing the RPMs into a throwaway root needs root"
+		return
+	fi
+	for x in unshare chroot useradd groupadd systemd-tmpfiles; do
+		have "$x" || {
+			skip "installing the RPMs into a throwaway root: no $x"
+			return
+		}
+	done
+	check "upgrade RPMs built (release 1.payloadcheck.1)" build_upgrade || return
+	cp "$ROOT/tests/data/authselect/system-auth" "$ROOT/tests/data/authselect/password-auth" "$W/pkgs/"
+	sed -n '/^# ---- inside the throwaway root ----$/,$p' "$0" >"$W/pkgs/inner.sh"
+	unshare --mount --propagation private --pid --fork --mount-proc \
+		bash "$0" __root "$W" >"$W/root.out" 2>&1 </dev/null
+	cat "$W/root.out"
+	tally=$(sed -n 's/^root: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$W/root.out")
+	if [[ -z "$tally" ]]; then
+		fail "the throwaway root did not finish (see above)"
+		return
+	fi
+	read -r p f <<<"$tally"
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+}
+
+# In the private mount namespace: / under an overlay, chroot into it.
+enter_root() {
+	local w=$1 ov=$1/ov r rc=0
+	r=$ov/root
+	mkdir -p "$ov" && mount -t tmpfs -o mode=0755 tmpfs "$ov" &&
+		mkdir -p "$ov/up" "$ov/work" "$r" &&
+		mount -t overlay overlay -o "lowerdir=/,upperdir=$ov/up,workdir=$ov/work" "$r" &&
+		mkdir -p "$r/opt/ftrack-rpm" && cp -r "$w/pkgs/." "$r/opt/ftrack-rpm/" &&
+		mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" &&
+		mount -t tmpfs -o mode=0755 tmpfs "$r/run" &&
+		mount -t tmpfs -o mode=1777 tmpfs "$r/tmp" || {
+		echo "  FAIL  unable to make the throwaway root (overlay of /)"
+		echo "root: 0 passed, 1 failed"
+		exit 0
+	}
+	chroot "$r" /bin/bash /opt/ftrack-rpm/inner.sh || rc=$?
+	exit 0
+}
+
+if [[ "$MODE" == __root ]]; then
+	trap - EXIT
+	enter_root "$2"
+fi
+
 
 # ---- selinux: the policy module ----------------------------------------------
 
@@ -829,3 +907,111 @@ rpm | selinux | authselect)
 esac
 echo "$MODE: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 [[ $FAILED == 0 ]]
+exit
+
+# ---- inside the throwaway root ----
+# Runs as /opt/ftrack-rpm/inner.sh in the throwaway root (chroot): the
+# RPMs in /opt/ftrack-rpm (the upgrade in new/), the fixture profile;
+# prints one line per check and "root: N passed, N failed".
+set -uo pipefail
+PKG=/opt/ftrack-rpm
+PASSED=0 FAILED=0
+RPM=(rpm --dbpath /var/lib/rpm)
+check() {
+	local d=$1 rc=0
+	shift
+	"$@" >/tmp/check.log 2>&1 </dev/null || rc=$?
+	if [[ $rc == 0 ]]; then
+		PASSED=$((PASSED + 1))
+		printf '  ok    %s\n' "$d"
+		return 0
+	fi
+	FAILED=$((FAILED + 1))
+	printf '  FAIL  %s\n' "$d"
+	sed 's/^/        /' /tmp/check.log
+	return 1
+}
+trap 'echo "root: $PASSED passed, $FAILED failed"' EXIT
+own() { stat -c '%U %G %a' "$1"; }
+
+t_install() {
+	mkdir -p /var/lib/rpm && "${RPM[@]}" --initdb &&
+		"${RPM[@]}" -i --nodeps "$PKG"/ftrack-ldap-sync-0*.rpm "$PKG"/ftrack-ldap-sync-selinux-*.rpm
+}
+
+t_accounts() {
+	local n uid home shell
+	for n in ftrack-syncd ftrack-syncd-ext; do
+		IFS=: read -r _ _ uid _ _ home shell < <(getent passwd "$n") || { echo "no $n" && return 1; }
+		getent group "$n" >/dev/null || { echo "no group $n" && return 1; }
+		((uid < 1000)) || { echo "$n: uid $uid is not a system uid" && return 1; }
+		[[ "$shell" == */nologin ]] || { echo "$n: shell $shell" && return 1; }
+		[[ "$n" != ftrack-syncd || "$home" == /var/lib/ftrack-syncd ]] ||
+			{ echo "$n: home $home" && return 1; }
+	done
+}
+
+t_owners() {
+	local p want got rc=0
+	while read -r p want; do
+		got=$(own "$p" 2>&1)
+		[[ "$got" == "$want" ]] || { echo "$p: $got, not $want" && rc=1; }
+	done <<'EOF'
+/etc/ftrack-syncd root ftrack-syncd 750
+/etc/ftrack-syncd.conf root root 644
+/var/lib/ftrack-syncd ftrack-syncd ftrack-syncd 755
+/var/lib/ftrack-syncd/queue ftrack-syncd ftrack-syncd 700
+/var/lib/ftrack-syncd/queue/failed ftrack-syncd ftrack-syncd 700
+/var/lib/ftrack-syncd/reports ftrack-syncd ftrack-syncd 700
+/usr/sbin/ftrack-syncd root root 755
+/usr/sbin/ftrack-authselect root root 755
+/usr/lib64/security/pam_ftrack.so root root 644
+EOF
+	return $rc
+}
+
+t_verify() {
+	"${RPM[@]}" -V --nodeps ftrack-ldap-sync ftrack-ldap-sync-selinux
+}
+
+# The custom profile with pam_ftrack, made with the installed script;
+# and a changed config.
+t_profile() {
+	mkdir -p /etc/authselect/custom/ftrack &&
+		cp "$PKG/system-auth" "$PKG/password-auth" /etc/authselect/custom/ftrack/ &&
+		/usr/sbin/ftrack-authselect -q enable &&
+		grep -q pam_ftrack.so /etc/authselect/custom/ftrack/system-auth &&
+		echo '; changed by the administrator' >>/etc/ftrack-syncd.conf &&
+		cp /etc/ftrack-syncd.conf /tmp/conf.mine
+}
+
+t_upgrade() {
+	local uid
+	uid=$(id -u ftrack-syncd)
+	"${RPM[@]}" -U --nodeps "$PKG"/new/*.rpm || return 1
+	"${RPM[@]}" -q ftrack-ldap-sync | grep -q '\.payloadcheck\.1\.' &&
+		cmp /tmp/conf.mine /etc/ftrack-syncd.conf &&
+		[[ "$(id -u ftrack-syncd)" == "$uid" ]] &&
+		grep -q pam_ftrack.so /etc/authselect/custom/ftrack/system-auth &&
+		[[ "$(own /var/lib/ftrack-syncd/queue)" == "ftrack-syncd ftrack-syncd 700" ]]
+}
+
+t_erase() {
+	"${RPM[@]}" -e ftrack-ldap-sync ftrack-ldap-sync-selinux || return 1
+	[[ ! -e /usr/sbin/ftrack-syncd && ! -e /usr/lib64/security/pam_ftrack.so ]] &&
+		[[ ! -e /etc/ftrack-syncd.conf ]] && cmp /tmp/conf.mine /etc/ftrack-syncd.conf.rpmsave &&
+		! grep -q '^[^#]*pam_ftrack' /etc/authselect/custom/ftrack/system-auth \
+			/etc/authselect/custom/ftrack/password-auth &&
+		cmp "$PKG/system-auth" /etc/authselect/custom/ftrack/system-auth &&
+		[[ ! -e /var/lib/ftrack-syncd ]] &&
+		getent passwd ftrack-syncd >/dev/null
+}
+
+echo "root: the shim-built RPMs in a throwaway root (rpm -i, -U, -e with their scriptlets)"
+check "rpm -i both RPMs (%pre, %post)" t_install || exit
+check "%pre: the system accounts ftrack-syncd and ftrack-syncd-ext" t_accounts
+check "owners and modes as %files says (the accounts resolved)" t_owners
+check "rpm -V: both packages verify" t_verify
+check "an authselect profile with pam_ftrack (the installed script), a changed config" t_profile
+check "rpm -U: config kept, account kept, profile kept" t_upgrade
+check "rpm -e: pam_ftrack out of the profile (%preun), config saved as .rpmsave, accounts kept" t_erase

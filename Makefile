@@ -391,8 +391,8 @@ check-deb: deb
 
 RPM_OUT     = $(B)/rpm
 # the first line of debian/changelog: "ftrack-ldap-sync (0.1.0) unstable; ..."
-VERSION    := $(shell sed -n '1{s/^[^ ]* .//;s/. .*//;p;}' debian/changelog)
-RPM_NV      = ftrack-ldap-sync-$(VERSION)
+RPM_VERSION := $(shell sed -n '1{s/^[^ ]* .//;s/. .*//;p;}' debian/changelog)
+RPM_NV      = ftrack-ldap-sync-$(RPM_VERSION)
 RPMBUILD    = rpmbuild --define '_topdir $(abspath $(RPM_OUT))'
 RPM_SHIM    = --nodeps --load $(CURDIR)/etc/rpm/macros.shim \
               --define '_ft_shim_dir $(CURDIR)/etc/rpm' --define 'dist .payloadcheck'
@@ -400,11 +400,11 @@ RPM_SHIM    = --nodeps --load $(CURDIR)/etc/rpm/macros.shim \
 .PHONY: srpm rpm check-rpm check-selinux check-authselect
 
 srpm:
-	@case '$(VERSION)' in ''|*-*) echo "srpm: no RPM version in debian/changelog: '$(VERSION)'"; \
+	@case '$(RPM_VERSION)' in ''|*-*) echo "srpm: no RPM version in debian/changelog: '$(RPM_VERSION)'"; \
 		exit 1;; esac
 	rm -rf $(RPM_OUT) && mkdir -p $(RPM_OUT)/SOURCES $(RPM_OUT)/SPECS $(RPM_OUT)/$(RPM_NV)
 	awk -f etc/rpm/changelog.awk debian/changelog >$(RPM_OUT)/changelog
-	sed 's/@VERSION@/$(VERSION)/' etc/rpm/ftrack-ldap-sync.spec | \
+	sed 's/@VERSION@/$(RPM_VERSION)/' etc/rpm/ftrack-ldap-sync.spec | \
 		awk -v f=$(RPM_OUT)/changelog '$$0 == "@CHANGELOG@" { \
 			while ((getline l <f) > 0) print l; next } { print }' \
 		>$(RPM_OUT)/SPECS/ftrack-ldap-sync.spec

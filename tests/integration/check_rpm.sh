@@ -216,7 +216,11 @@ t_payload_binaries() {
 		bzip2 -t "$x/usr/share/selinux/packages/targeted/ftrack_syncd.pp.bz2" &&
 		cmp "$ROOT/etc/sysusers.d/ftrack-ldap-sync.conf" "$x/usr/lib/sysusers.d/ftrack-ldap-sync.conf" &&
 		cmp "$ROOT/etc/ftrack-syncd.conf" "$x/etc/ftrack-syncd.conf" &&
-		grep -q '^ExecStart=/usr/sbin/ftrack-syncd run$' "$x/usr/lib/systemd/system/ftrack-syncd.service"
+		grep -q '^ExecStart=/usr/sbin/ftrack-syncd run$' "$x/usr/lib/systemd/system/ftrack-syncd.service" || return 1
+	# the daemon's own version (FT_VERSION) is debian/changelog's
+	"$x/usr/sbin/ftrack-syncd" --version >"$W/version" 2>&1 &&
+		grep -qx "ftrack-syncd $VERSION" "$W/version" ||
+		{ echo "ftrack-syncd --version: $(cat "$W/version"), not $VERSION" && return 1; }
 }
 
 # every scriptlet of every RPM, one file each
@@ -322,7 +326,7 @@ mode_rpm() {
 	fi
 	check "payload (rpm -qlvp --dump): paths, modes, owners, flags as tests/data/rpm-payload.txt" t_payload
 	if have file && have nm && have bzip2; then
-		check "payload: the daemon, the PAM module, the script, the policy package, config and units" t_payload_binaries
+		check "payload: the daemon (version $VERSION), the PAM module, the script, the policy package, config, units" t_payload_binaries
 	else
 		skip "payload binaries (no file, nm or bzip2)"
 	fi

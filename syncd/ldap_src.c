@@ -592,10 +592,11 @@ void
 lsrc_held_msg(char *err, size_t errlen, const char *urls)
 {
 	lsrc_msg(err, errlen,
-		 "the server sent a continuation reference to %s, which is not "
-		 "followed and may hold people; if it holds none, add its "
-		 "naming context (e.g. DomainDnsZones) or a URL pattern to "
-		 "[ldap] ignore_referrals, or search the Global Catalog "
-		 "(port 3268/3269)",
+		 "the server referred part of the search to %s (continuation "
+		 "references are not followed, and these may hold people); "
+		 "if they hold none, add their naming context (e.g. "
+		 "DomainDnsZones) or a URL pattern to [ldap] "
+		 "ignore_referrals, or search the Global Catalog (port "
+		 "3268/3269)",
 		 *urls != '\0' ? urls : "(no URL)");
 }

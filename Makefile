@@ -381,7 +381,8 @@ DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
            slapd ldap-utils libpam-wrapper pamtester python3 curl \
            clang-format clang-tidy cppcheck valgrind libclang-rt-14-dev \
            python3-pyflakes pycodestyle \
-           debhelper lintian mandoc systemd systemd-container
+           debhelper lintian mandoc systemd systemd-container \
+           samba samba-ad-provision samba-dsdb-modules samba-vfs-modules
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

@@ -89,8 +89,8 @@ FT_MUST_USE int lsrc_map(const struct ldap_src *src, const struct map_entry *me,
  * or FT_E_PARTIAL with the reason when the message cannot be read.
  */
 FT_MUST_USE int lsrc_reference(struct ldap_src *src, LDAPMessage *m,
-			       char ***ret_urls, bool *ret_ignored,
-			       char *err, size_t errlen);
+			       char ***ret_urls, bool *ret_ignored, char *err,
+			       size_t errlen);
 
 /* Append each URL of urls, quoted, to the list in buf (capacity len),
  * ", "-separated, once; a URL that does not fit is left out. */

@@ -173,10 +173,9 @@ enum ldap_expiry ldap_map_expiry_format(const char *attr);
  * 'soon' is not a number of days since 1970-01-01"); *ret_expired is
  * untouched on failure.  Pure.
  */
-FT_MUST_USE int ldap_map_expiry_judge(const char *attr,
-				      const struct map_val *v, time_t now,
-				      bool *ret_expired, char *reason,
-				      size_t reasonlen);
+FT_MUST_USE int ldap_map_expiry_judge(const char *attr, const struct map_val *v,
+				      time_t now, bool *ret_expired,
+				      char *reason, size_t reasonlen);
 
 /*
  * Whether entry has expired at now by its attribute attr (NULL or "": no

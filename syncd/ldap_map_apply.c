@@ -427,7 +427,8 @@ static bool
 filetime_passed(uint64_t ft, time_t now)
 {
 	/* now * 10^7 >= ft  <=>  now >= ceil(ft / 10^7) */
-	return now_since_1601(now) >= (ft + FILETIME_PER_S - 1) / FILETIME_PER_S;
+	return now_since_1601(now) >=
+	       (ft + FILETIME_PER_S - 1) / FILETIME_PER_S;
 }
 
 static int
@@ -445,8 +446,8 @@ judge_filetime(const char *attr, const struct map_val *v, time_t now,
 			 FILETIME_NEVER);
 		return FT_E_INVAL;
 	}
-	*ret_expired = ft != 0 && ft != FILETIME_NEVER &&
-		       filetime_passed(ft, now);
+	*ret_expired =
+		ft != 0 && ft != FILETIME_NEVER && filetime_passed(ft, now);
 	return FT_OK;
 }
 
@@ -469,8 +470,8 @@ judge_days(const char *attr, const struct map_val *v, time_t now,
 			 (int)(v->len > 32 ? 32 : v->len), v->p, why);
 		return FT_E_INVAL;
 	}
-	*ret_expired = !neg && now >= 0 &&
-		       (uint64_t)(now / SECONDS_PER_DAY) >= days;
+	*ret_expired =
+		!neg && now >= 0 && (uint64_t)(now / SECONDS_PER_DAY) >= days;
 	return FT_OK;
 }
 
@@ -483,8 +484,7 @@ ldap_map_expiry_judge(const char *attr, const struct map_val *v, time_t now,
 		return judge_filetime(attr, v, now, ret_expired, reason,
 				      reasonlen);
 	case LDAP_EXPIRY_DAYS:
-		return judge_days(attr, v, now, ret_expired, reason,
-				  reasonlen);
+		return judge_days(attr, v, now, ret_expired, reason, reasonlen);
 	case LDAP_EXPIRY_NONE:
 		break;
 	}

@@ -364,9 +364,8 @@ ldap_src_search_all(struct ldap_src *src,
 		    void *ctx, struct ldap_src_stats *stats)
 {
 	struct ldap_src_stats local = {0};
-	struct run run = {src,          on_user, on_skip, ctx, NULL,
-			  {NULL, 0, 0}, false,   0,       0,   0,
-			  0,            ""};
+	struct run run = {src,   on_user, on_skip, ctx, NULL, {NULL, 0, 0},
+			  false, 0,       0,       0,   0,    ""};
 	double t0;
 	bool reused = src->ld != NULL;
 	int r;

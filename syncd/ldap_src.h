@@ -72,10 +72,11 @@ struct ldap_src_stats {
 	unsigned long skipped;  /* entries given to on_skip */
 	unsigned long disabled; /* users delivered with disabled set */
 	unsigned long pages;    /* search requests (both searches) */
-	unsigned long referrals_ignored; /* references ignore_referrals skipped */
+	unsigned long
+		referrals_ignored; /* references ignore_referrals skipped */
 	char ignored[LDAP_SRC_REASON_MAX]; /* their URLs, quoted, cut to fit */
-	double seconds;         /* wall time of the run */
-	char reason[LDAP_SRC_REASON_MAX]; /* why it failed; "" on success */
+	double seconds;                    /* wall time of the run */
+	char reason[LDAP_SRC_REASON_MAX];  /* why it failed; "" on success */
 };
 
 /*

@@ -354,10 +354,12 @@ START_TEST(test_expires_and_referrals)
 	line = h_cfg_build(NULL, NULL, "ldap",
 			   "expires_attribute = pwdEndTime");
 	h_cfg_load_fails(FT_E_CONFIG,
-			 h_cfg_at(line, "[ldap] expires_attribute: "
-					"'pwdEndTime' is neither accountExpires"),
+			 h_cfg_at(line,
+				  "[ldap] expires_attribute: "
+				  "'pwdEndTime' is neither accountExpires"),
 			 "shadowExpire");
-	line = h_cfg_build(NULL, NULL, "ldap", "expires_attribute = not an attr");
+	line = h_cfg_build(NULL, NULL, "ldap",
+			   "expires_attribute = not an attr");
 	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(line, ""), "expires_attribute");
 }
 

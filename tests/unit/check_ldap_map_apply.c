@@ -618,7 +618,8 @@ static const struct xcase xcases[] = {
 	 "is not a FILETIME"},
 	{"accountExpires", "99999999999999999999", 0, FT_E_INVAL, false,
 	 "is not a FILETIME"},
-	{"accountExpires", "-1", 0, FT_E_INVAL, false, "'-1' is not a FILETIME"},
+	{"accountExpires", "-1", 0, FT_E_INVAL, false,
+	 "'-1' is not a FILETIME"},
 	{"accountExpires", "", 0, FT_E_INVAL, false, "is not a FILETIME"},
 	{"accountExpires", "12a", 0, FT_E_INVAL, false, "'12a'"},
 	{"accountExpires", " 1", 0, FT_E_INVAL, false, "is not a FILETIME"},
@@ -683,8 +684,8 @@ START_TEST(test_expired_entry)
 	const struct tattr ta[] = {A("uid", "a"),
 				   {"shadowExpire", {"1", "-1", NULL}, 0},
 				   {NULL, {NULL}, 0}};
-	const struct tattr bad[] = {A("uid", "a"), A("shadowExpire", "0"),
-				    {NULL, {NULL}, 0}};
+	const struct tattr bad[] = {
+		A("uid", "a"), A("shadowExpire", "0"), {NULL, {NULL}, 0}};
 	struct map_attr attrs[MAXA];
 	struct map_val vals[MAXA][MAXV];
 	struct map_entry e;
@@ -701,9 +702,9 @@ START_TEST(test_expired_entry)
 			 FT_OK);
 	ck_assert(!expired);
 	expired = true;
-	ck_assert_int_eq(ldap_map_expired("", &e, NOW, &expired, reason,
-					  sizeof(reason)),
-			 FT_OK);
+	ck_assert_int_eq(
+		ldap_map_expired("", &e, NOW, &expired, reason, sizeof(reason)),
+		FT_OK);
 	ck_assert(!expired);
 	expired = true;
 	ck_assert_int_eq(ldap_map_expired("accountExpires", &e, NOW, &expired,

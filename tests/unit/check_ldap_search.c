@@ -304,22 +304,21 @@ START_TEST(test_referral_ignored)
 END_TEST
 
 /* shadowExpire (nis schema; they are shadowAccounts) on four people; "gone" is disabled_filter's. */
-static const char shadow_ldif[] =
-	"dn: uid=alice,ou=people,dc=example,dc=com\n"
-	"changetype: modify\n"
-	"add: shadowExpire\nshadowExpire: 1\n"
-	"\n"
-	"dn: uid=bob,ou=people,dc=example,dc=com\n"
-	"changetype: modify\n"
-	"add: shadowExpire\nshadowExpire: 999999\n"
-	"\n"
-	"dn: uid=carol,ou=people,dc=example,dc=com\n"
-	"changetype: modify\n"
-	"add: shadowExpire\nshadowExpire: -1\n"
-	"\n"
-	"dn: uid=dave,ou=people,dc=example,dc=com\n"
-	"changetype: modify\n"
-	"add: shadowExpire\nshadowExpire: 0\n";
+static const char shadow_ldif[] = "dn: uid=alice,ou=people,dc=example,dc=com\n"
+				  "changetype: modify\n"
+				  "add: shadowExpire\nshadowExpire: 1\n"
+				  "\n"
+				  "dn: uid=bob,ou=people,dc=example,dc=com\n"
+				  "changetype: modify\n"
+				  "add: shadowExpire\nshadowExpire: 999999\n"
+				  "\n"
+				  "dn: uid=carol,ou=people,dc=example,dc=com\n"
+				  "changetype: modify\n"
+				  "add: shadowExpire\nshadowExpire: -1\n"
+				  "\n"
+				  "dn: uid=dave,ou=people,dc=example,dc=com\n"
+				  "changetype: modify\n"
+				  "add: shadowExpire\nshadowExpire: 0\n";
 
 START_TEST(test_expires_shadow)
 {

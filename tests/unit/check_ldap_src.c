@@ -559,7 +559,8 @@ static const struct rcase rcases[] = {
 START_TEST(test_referral_ignored_table)
 {
 	static char n1[] = "DomainDnsZones", n2[] = "ForestDnsZones",
-		    n3[] = "configuration", p1[] = "ldaps://gc.corp.example.com:*";
+		    n3[] = "configuration",
+		    p1[] = "ldaps://gc.corp.example.com:*";
 	char *names[] = {n1, n2, n3, p1};
 	struct strlist list = {names, 4};
 	const struct rcase *c = &rcases[_i];

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ldap_int.h: what the three files of the LDAP source share, and no
+ * ldap_int.h: what the four files of the LDAP source share, and no
  * caller sees: ldap_src.c (set-up, connection, entries), ldap_lookup.c
- * (one person by login), ldap_search.c (the paged full read).  The only
+ * (one person by login), ldap_search.c (the paged full read),
+ * ldap_referral.c (continuation references and ignore_referrals).  The only
  * header besides ldap_src.h that names libldap's types.
  */
 #ifndef LDAP_INT_H

@@ -517,78 +517,6 @@ START_TEST(test_reason_text_kept)
 
 END_TEST
 
-/* ---- continuation references: what ignore_referrals covers ------------- */
-
-struct rcase {
-	const char *url;
-	bool ignored;
-};
-
-static const struct rcase rcases[] = {
-	{"ldap://corp.example.com/DC=DomainDnsZones,DC=corp,DC=example,DC=com",
-	 true},
-	{"ldap://ForestDnsZones.corp.example.com/"
-	 "DC=ForestDnsZones,DC=corp,DC=example,DC=com",
-	 true},
-	{"ldap://corp.example.com/CN=Configuration,DC=corp,DC=example,DC=com",
-	 true},
-	{"ldap://corp.example.com/dc=domaindnszones,dc=corp,dc=example,dc=com"
-	 "??sub",
-	 true},
-	{"ldap://corp.example.com/DC=Domain%44nsZones,DC=corp", true},
-	{"ldap://corp.example.com/DC=Domain\\44nsZones,DC=corp", true},
-	/* libldap's DN reader drops the blank before a value */
-	{"ldap://corp.example.com/DC=%20DomainDnsZones,DC=corp", true},
-	{"ldap://corp.example.com/OU=Staff,DC=corp,DC=example,DC=com", false},
-	{"ldap://corp.example.com/OU=Staff,DC=DomainDnsZones,DC=corp", false},
-	{"ldap://corp.example.com/DC=DomainDnsZonesX,DC=corp", false},
-	{"ldap://corp.example.com/DC=DomainDnsZones+CN=x,DC=corp", false},
-	{"ldap://corp.example.com/DC=#04024869,DC=corp", false},
-	{"ldap://corp.example.com/", false},
-	{"ldap://corp.example.com", false},
-	{"ldaps://gc.corp.example.com:3269/OU=Staff,DC=corp", true},
-	{"ldaps://GC.corp.example.com:3269/OU=Staff,DC=corp", true},
-	{"ldaps://gc.corp.example.com/OU=Staff,DC=corp", false},
-	{"ldap://gc.corp.example.com:3269/OU=Staff,DC=corp", false},
-	{"DomainDnsZones", false},
-	{"not a URL at all", false},
-	{"ldap://corp.example.com/DomainDnsZones", false},
-	{"", false},
-};
-
-START_TEST(test_referral_ignored_table)
-{
-	static char n1[] = "DomainDnsZones", n2[] = "ForestDnsZones",
-		    n3[] = "configuration",
-		    p1[] = "ldaps://gc.corp.example.com:*";
-	char *names[] = {n1, n2, n3, p1};
-	struct strlist list = {names, 4};
-	const struct rcase *c = &rcases[_i];
-
-	ck_assert_msg(ldap_src_referral_ignored(&list, c->url) == c->ignored,
-		      "'%s': expected %s", c->url,
-		      c->ignored ? "ignored" : "not ignored");
-}
-
-END_TEST
-
-START_TEST(test_referral_ignored_lists)
-{
-	static char all[] = "ldap://*", none[] = "";
-	char *v1[] = {all}, *v2[] = {none};
-	struct strlist every = {v1, 1}, empty = {v2, 1}, nothing = {NULL, 0};
-	const char *url = "ldap://x.example.com/OU=Staff,DC=example,DC=com";
-
-	ck_assert(ldap_src_referral_ignored(&every, url));
-	ck_assert(!ldap_src_referral_ignored(&every, "ldaps://x/OU=y"));
-	ck_assert(!ldap_src_referral_ignored(&empty, url));
-	ck_assert(!ldap_src_referral_ignored(&nothing, url));
-	ck_assert(!ldap_src_referral_ignored(NULL, url));
-	ck_assert(!ldap_src_referral_ignored(&every, NULL));
-}
-
-END_TEST
-
 Suite *
 ldap_src_suite(void)
 {
@@ -604,9 +532,6 @@ ldap_src_suite(void)
 	tcase_add_test(tc, test_starttls_unavailable);
 	tcase_add_test(tc, test_no_password_in_clear);
 	tcase_add_test(tc, test_reason_text_kept);
-	tcase_add_loop_test(tc, test_referral_ignored_table, 0,
-			    (int)(sizeof(rcases) / sizeof(rcases[0])));
-	tcase_add_test(tc, test_referral_ignored_lists);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tf, 60);
 	tcase_add_test(tf, test_server_down_and_back);

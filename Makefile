@@ -451,7 +451,8 @@ DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
            python3-pyflakes pycodestyle \
            debhelper lintian mandoc systemd systemd-container \
            rpm rpmlint selinux-policy-dev checkpolicy semodule-utils \
-           selinux-utils cpio file bzip2
+           selinux-utils cpio file bzip2 \
+           samba samba-ad-provision samba-dsdb-modules samba-vfs-modules
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

@@ -110,6 +110,10 @@ read_ldap(struct run *run)
 	run->rep.ldap_skipped = run->lst.skipped;
 	run->rep.ldap_pages = run->lst.pages;
 	run->rep.ldap_error = run->ldap_status == FT_OK ? "" : run->lst.reason;
+	if (run->lst.referrals_ignored > 0)
+		log_info("LDAP continuation references skipped by "
+			 "ignore_referrals: %lu, to %s",
+			 run->lst.referrals_ignored, run->lst.ignored);
 	if (run->ldap_status < 0)
 		log_error("unable to read LDAP completely: %s",
 			  run->lst.reason[0] ? run->lst.reason

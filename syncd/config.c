@@ -85,6 +85,10 @@ const struct key conf_keys[] = {
 	K("ldap", "timeout", K_UINT, 0, ldap.timeout, 1, 3600, "10"),
 	K("ldap", "page_size", K_UINT, 0, ldap.page_size, 0, 100000, "500"),
 	K("ldap", "insecure_ldap", K_BOOL, 0, ldap.insecure_ldap, 0, 0, "no"),
+	K("ldap", "ignore_referrals", K_LIST, 0, ldap.ignore_referrals, 0, 0,
+	  NULL),
+	K("ldap", "expires_attribute", K_ATTR, F_EMPTY, ldap.expires_attribute,
+	  0, 0, NULL),
 	{"ftrack", "server", K_URL, F_EMPTY | F_REQ, OFF(ftrack.server), 0, 0,
 	 NULL, NULL, "FTRACK_SERVER", 0},
 	{"ftrack", "api_user", K_STR, F_EMPTY | F_REQ, OFF(ftrack.api_user), 0,
@@ -466,6 +470,15 @@ check_consistent(struct load *l)
 			l, l->seen[t], FT_E_CONFIG,
 			"[ldap] start_tls: ldaps:// URIs are already TLS; "
 			"set start_tls = no or use ldap://");
+	if (c->expires_attribute != NULL &&
+	    ldap_map_expiry_format(c->expires_attribute) == LDAP_EXPIRY_NONE)
+		return conf_fail(
+			l, l->seen[conf_key_find("ldap", "expires_attribute")],
+			FT_E_CONFIG,
+			"[ldap] expires_attribute: '%s' is neither "
+			"accountExpires (AD, FILETIME) nor shadowExpire (days "
+			"since 1970-01-01)",
+			c->expires_attribute);
 	return FT_OK;
 }
 

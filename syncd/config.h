@@ -67,6 +67,8 @@ struct config_ldap {
 	unsigned timeout;                  /* seconds, default 10 */
 	unsigned page_size;                /* default 500; 0: no paging */
 	bool insecure_ldap; /* a password over plain ldap:// (tests only) */
+	struct strlist ignore_referrals; /* referrals skipped (ldap_src.h) */
+	char *expires_attribute; /* accountExpires | shadowExpire; NULL: none */
 };
 
 struct config_ftrack {

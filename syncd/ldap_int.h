@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ldap_int.h: what the three files of the LDAP source share, and no
+ * ldap_int.h: what the files of the LDAP source share, and no
  * caller sees: ldap_src.c (set-up, connection, entries), ldap_lookup.c
  * (one person by login), ldap_search.c (the paged full read),
- * ldap_count.c (the first page counted, for `check`).  The only
+ * ldap_count.c (the first page counted, for `check`), ldap_referral.c
+ * (continuation references and ignore_referrals).  The only
  * header besides ldap_src.h that names libldap's types.
  */
 #ifndef LDAP_INT_H
@@ -12,7 +13,9 @@
 #include <lber.h>
 #include <ldap.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "ft_attrs.h"
 #include "ldap_map.h"
@@ -70,5 +73,32 @@ struct timeval lsrc_op_timeout(const struct ldap_src *src);
 void lsrc_view_fill(LDAP *ld, LDAPMessage *e, struct view *v,
 		    struct map_entry *me);
 void lsrc_view_clear(struct view *v);
+
+/*
+ * Map the entry me at time now: ldap_map_apply(), then ldap_map_expired()
+ * with expires_attribute; an expired entry comes back with disabled set.
+ * Returns FT_OK with *ret_user (ft_user_clear), FT_E_INVAL with the
+ * reason (a bad entry) or FT_E_NOMEM; *ret_user is untouched on failure.
+ */
+FT_MUST_USE int lsrc_map(const struct ldap_src *src, const struct map_entry *me,
+			 time_t now, struct ft_user *ret_user, char *reason,
+			 size_t reasonlen);
+
+/*
+ * The URLs of continuation reference m into *ret_urls (NULL-terminated,
+ * ldap_memvfree; may be NULL when the message holds none) and whether
+ * ignore_referrals covers every one (none: not covered).  Returns FT_OK
+ * or FT_E_PARTIAL with the reason when the message cannot be read.
+ */
+FT_MUST_USE int lsrc_reference(struct ldap_src *src, LDAPMessage *m,
+			       char ***ret_urls, bool *ret_ignored, char *err,
+			       size_t errlen);
+
+/* Append each URL of urls, quoted, to the list in buf (capacity len),
+ * ", "-separated, once; a URL that does not fit is left out. */
+void lsrc_note_urls(char *buf, size_t len, char *const *urls);
+
+/* "... continuation reference(s) to <urls> ...: how to ignore them". */
+void lsrc_held_msg(char *err, size_t errlen, const char *urls);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "array.h"
 #include "ft_err.h"
@@ -83,12 +84,13 @@ map_found(struct ldap_src *src, LDAPMessage *e, struct ft_user *ret_user,
 	int r;
 
 	lsrc_view_fill(src->ld, e, &v, &me);
-	r = ldap_map_apply(src->map, &me, &u, reason, sizeof(reason));
+	/* the wall clock: expiry dates are dates, not durations */
+	r = lsrc_map(src, &me, time(NULL), &u, reason, sizeof(reason));
 	if (r < 0)
 		lsrc_msg(err, errlen, "entry '%s': %s",
 			 v.dn != NULL ? v.dn : "", reason);
 	lsrc_view_clear(&v);
-	if (r == FT_OK)
+	if (r == FT_OK && !u.disabled)
 		r = check_disabled(src, u.dn, &u.disabled, err, errlen);
 	if (r == FT_OK) {
 		*ret_user = u;
@@ -114,6 +116,40 @@ conflict(struct ldap_src *src, LDAPMessage *res, char *err, size_t errlen)
 	return FT_E_CONFLICT;
 }
 
+/*
+ * No entry came back: FT_E_NOTFOUND, unless a continuation reference
+ * ignore_referrals does not cover came instead (the person may be there).
+ */
+static int
+not_found(struct ldap_src *src, LDAPMessage *res, char *err, size_t errlen)
+{
+	char held[LDAP_SRC_REASON_MAX / 2] = "";
+	LDAPMessage *m;
+	bool any = false;
+	int r = FT_OK;
+
+	for (m = ldap_first_reference(src->ld, res); m != NULL && r == FT_OK;
+	     m = ldap_next_reference(src->ld, m)) {
+		char **urls = NULL;
+		bool ignored = false;
+
+		r = lsrc_reference(src, m, &urls, &ignored, err, errlen);
+		if (r == FT_OK && !ignored) {
+			any = true;
+			lsrc_note_urls(held, sizeof(held), urls);
+		}
+		ldap_memvfree((void **)urls);
+	}
+	if (r < 0)
+		return r;
+	if (any) {
+		lsrc_held_msg(err, errlen, held);
+		return FT_E_PARTIAL;
+	}
+	lsrc_msg(err, errlen, "no entry has that login");
+	return FT_E_NOTFOUND;
+}
+
 static int
 lookup_result(struct ldap_src *src, int rc, LDAPMessage *res,
 	      struct ft_user *ret_user, char *err, size_t errlen)
@@ -126,16 +162,15 @@ lookup_result(struct ldap_src *src, int rc, LDAPMessage *res,
 	n = ldap_count_entries(src->ld, res);
 	if (n >= 2)
 		return conflict(src, res, err, errlen);
-	/* Continuation references (AD's DNS zones) are not followed; a
-	 * referral of the whole base, or a server limit of 1, is partial. */
+	/* A referral of the whole base, or a server limit of 1, is partial;
+	 * continuation references (never followed) matter when nothing came
+	 * back: the entry found is the person, whatever else was referred. */
 	if (rc != LDAP_SUCCESS) {
 		lsrc_describe(src->ld, rc, "incomplete answer", err, errlen);
 		return FT_E_PARTIAL;
 	}
-	if (n <= 0) {
-		lsrc_msg(err, errlen, "no entry has that login");
-		return FT_E_NOTFOUND;
-	}
+	if (n <= 0)
+		return not_found(src, res, err, errlen);
 	return map_found(src, ldap_first_entry(src->ld, res), ret_user, err,
 			 errlen);
 }

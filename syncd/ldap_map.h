@@ -43,6 +43,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "config.h"
 #include "ft_attrs.h"
@@ -138,5 +139,53 @@ FT_MUST_USE int ldap_map_identity(const struct ldap_map *map,
 				  struct ft_user *ret_id);
 
 const char *const *ldap_map_attrs(const struct ldap_map *map);
+
+/*
+ * [ldap] expires_attribute: the format is told by the attribute's name,
+ * matched case-insensitively, and nothing else:
+ * - accountExpires (Active Directory): a FILETIME, the decimal count of
+ *   100-ns intervals since 1601-01-01 00:00 UTC.  0 and
+ *   9223372036854775807 mean never; the account is expired from that
+ *   instant on (now >= the time).
+ * - shadowExpire (RFC 2307, shadow(5)): the decimal count of days since
+ *   1970-01-01 00:00 UTC.  -1 means never; the account is expired from
+ *   the start (00:00 UTC) of that day on (days since the epoch of now >=
+ *   the value), as shadow's own login check reads it.  0 is refused:
+ *   shadow(5) says it must not be used, being read either as never or as
+ *   expired on 1970-01-01.
+ * An entry without the attribute never expires.  Any other value
+ * (not a decimal integer, out of range, other negative numbers) cannot be
+ * judged: the entry is a bad one, like an entry that cannot be mapped.
+ */
+enum ldap_expiry {
+	LDAP_EXPIRY_NONE,     /* not an attribute whose format is known */
+	LDAP_EXPIRY_FILETIME, /* accountExpires */
+	LDAP_EXPIRY_DAYS,     /* shadowExpire */
+};
+
+/* The format of attribute attr (NULL: LDAP_EXPIRY_NONE).  Pure. */
+enum ldap_expiry ldap_map_expiry_format(const char *attr);
+
+/*
+ * Judge one value v of attribute attr (its format by the name) at time now
+ * (seconds since 1970-01-01 UTC).  Returns FT_OK with *ret_expired set,
+ * or FT_E_INVAL with the reason in reason (e.g. "'shadowExpire' value
+ * 'soon' is not a number of days since 1970-01-01"); *ret_expired is
+ * untouched on failure.  Pure.
+ */
+FT_MUST_USE int ldap_map_expiry_judge(const char *attr, const struct map_val *v,
+				      time_t now, bool *ret_expired,
+				      char *reason, size_t reasonlen);
+
+/*
+ * Whether entry has expired at now by its attribute attr (NULL or "": no
+ * expires_attribute, never expired; the first value is judged, an absent
+ * attribute never expires).  Returns FT_OK with *ret_expired set, or
+ * FT_E_INVAL (ldap_map_expiry_judge) with the reason.  Pure.
+ */
+FT_MUST_USE int ldap_map_expired(const char *attr,
+				 const struct map_entry *entry, time_t now,
+				 bool *ret_expired, char *reason,
+				 size_t reasonlen);
 
 #endif

@@ -3,6 +3,7 @@
 #include "ldap_map.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,4 +368,146 @@ ldap_map_identity(const struct ldap_map *map, const struct map_entry *entry,
 	}
 	*ret_id = u;
 	return FT_OK;
+}
+
+/* ---- expiry ---------------------------------------------------------- */
+
+#define FILETIME_NEVER   9223372036854775807ULL /* AD: never expires */
+#define FILETIME_PER_S   10000000ULL            /* 100-ns intervals */
+#define FILETIME_TO_UNIX 11644473600ULL /* seconds, 1601-01-01 to 1970 */
+#define EXPIRY_DIGITS    19             /* digits of FILETIME_NEVER */
+#define SECONDS_PER_DAY  86400
+
+enum ldap_expiry
+ldap_map_expiry_format(const char *attr)
+{
+	if (attr == NULL)
+		return LDAP_EXPIRY_NONE;
+	if (strcasecmp(attr, "accountExpires") == 0)
+		return LDAP_EXPIRY_FILETIME;
+	if (strcasecmp(attr, "shadowExpire") == 0)
+		return LDAP_EXPIRY_DAYS;
+	return LDAP_EXPIRY_NONE;
+}
+
+/* An optional '-' then 1 to 19 decimal digits, at most FILETIME_NEVER. */
+static bool
+parse_int64(const struct map_val *v, bool *ret_neg, uint64_t *ret)
+{
+	size_t i = v->len > 0 && v->p[0] == '-' ? 1 : 0;
+	uint64_t n = 0;
+
+	if (v->len <= i || v->len - i > EXPIRY_DIGITS)
+		return false;
+	for (; i < v->len; i++) {
+		if (v->p[i] < '0' || v->p[i] > '9')
+			return false;
+		n = n * 10 + (uint64_t)(v->p[i] - '0');
+	}
+	if (n > FILETIME_NEVER)
+		return false;
+	*ret_neg = v->p[0] == '-';
+	*ret = n;
+	return true;
+}
+
+/* now as whole seconds since 1601-01-01 UTC (0 before that). */
+static uint64_t
+now_since_1601(time_t now)
+{
+	if (now < 0)
+		return (uint64_t)-now > FILETIME_TO_UNIX
+			       ? 0
+			       : FILETIME_TO_UNIX - (uint64_t)-now;
+	return (uint64_t)now + FILETIME_TO_UNIX;
+}
+
+/* FILETIME ft (not 0, not never) has passed when now >= ft. */
+static bool
+filetime_passed(uint64_t ft, time_t now)
+{
+	/* now * 10^7 >= ft  <=>  now >= ceil(ft / 10^7) */
+	return now_since_1601(now) >=
+	       (ft + FILETIME_PER_S - 1) / FILETIME_PER_S;
+}
+
+static int
+judge_filetime(const char *attr, const struct map_val *v, time_t now,
+	       bool *ret_expired, char *reason, size_t rl)
+{
+	uint64_t ft = 0;
+	bool neg = false;
+
+	if (!parse_int64(v, &neg, &ft) || neg) {
+		lmap_msg(reason, rl,
+			 "'%s' value '%.*s' is not a FILETIME (0 to %llu "
+			 "100-ns intervals since 1601-01-01 UTC)",
+			 attr, (int)(v->len > 32 ? 32 : v->len), v->p,
+			 FILETIME_NEVER);
+		return FT_E_INVAL;
+	}
+	*ret_expired =
+		ft != 0 && ft != FILETIME_NEVER && filetime_passed(ft, now);
+	return FT_OK;
+}
+
+static int
+judge_days(const char *attr, const struct map_val *v, time_t now,
+	   bool *ret_expired, char *reason, size_t rl)
+{
+	uint64_t days = 0;
+	bool neg = false;
+	const char *why = NULL;
+
+	if (!parse_int64(v, &neg, &days) || (neg && days != 1))
+		why = "is not a number of days since 1970-01-01 (-1: never)";
+	else if (!neg && days == 0)
+		why = "is 0, which shadow(5) says must not be used (read "
+		      "as never or as 1970-01-01); set -1 or remove it for "
+		      "never";
+	if (why != NULL) {
+		lmap_msg(reason, rl, "'%s' value '%.*s' %s", attr,
+			 (int)(v->len > 32 ? 32 : v->len), v->p, why);
+		return FT_E_INVAL;
+	}
+	*ret_expired =
+		!neg && now >= 0 && (uint64_t)(now / SECONDS_PER_DAY) >= days;
+	return FT_OK;
+}
+
+int
+ldap_map_expiry_judge(const char *attr, const struct map_val *v, time_t now,
+		      bool *ret_expired, char *reason, size_t reasonlen)
+{
+	switch (ldap_map_expiry_format(attr)) {
+	case LDAP_EXPIRY_FILETIME:
+		return judge_filetime(attr, v, now, ret_expired, reason,
+				      reasonlen);
+	case LDAP_EXPIRY_DAYS:
+		return judge_days(attr, v, now, ret_expired, reason, reasonlen);
+	case LDAP_EXPIRY_NONE:
+		break;
+	}
+	lmap_msg(reason, reasonlen, "'%s' is not an expiry attribute",
+		 attr != NULL ? attr : "");
+	return FT_E_INVAL;
+}
+
+int
+ldap_map_expired(const char *attr, const struct map_entry *entry, time_t now,
+		 bool *ret_expired, char *reason, size_t reasonlen)
+{
+	const struct map_val *v;
+
+	if (attr == NULL || *attr == '\0') {
+		*ret_expired = false;
+		return FT_OK;
+	}
+	v = first_value(entry, attr);
+	if (v == NULL) {
+		*ret_expired = false;
+		return FT_OK;
+	}
+	return ldap_map_expiry_judge(attr, v, now, ret_expired, reason,
+				     reasonlen);
 }

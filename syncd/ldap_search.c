@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "array.h"
 #include "ft_err.h"
@@ -73,6 +74,9 @@ struct run {
 	bool collecting;           /* first pass: DNs of disabled entries */
 	unsigned long page_msgs;   /* entries and references this page */
 	unsigned long empty_pages; /* in a row */
+	time_t now;                /* what expires_attribute is judged at */
+	unsigned long nheld;       /* references not ignored */
+	char held[LDAP_SRC_REASON_MAX / 2]; /* their URLs (lsrc_note_urls) */
 };
 
 static int partial(struct run *run, const char *fmt, ...) FT_PRINTF(2, 3);
@@ -111,7 +115,7 @@ deliver(struct run *run, LDAPMessage *e)
 	int r;
 
 	lsrc_view_fill(run->src->ld, e, &v, &me);
-	r = ldap_map_apply(run->src->map, &me, &u, reason, sizeof(reason));
+	r = lsrc_map(run->src, &me, run->now, &u, reason, sizeof(reason));
 	if (r == FT_E_INVAL) {
 		run->st->skipped++;
 		r = run->on_skip != NULL
@@ -123,7 +127,7 @@ deliver(struct run *run, LDAPMessage *e)
 			run->on_skip(run->ctx, &u, reason);
 		}
 	} else if (r == FT_OK) {
-		u.disabled = dnset_has(&run->disabled, u.dn);
+		u.disabled = u.disabled || dnset_has(&run->disabled, u.dn);
 		run->st->disabled += u.disabled ? 1 : 0;
 		r = run->on_user(run->ctx, &u);
 		if (r < 0)
@@ -150,6 +154,33 @@ on_entry(struct run *run, LDAPMessage *e)
 		return collect(run, e);
 	run->st->entries++;
 	return deliver(run, e);
+}
+
+/*
+ * A continuation reference: skipped when ignore_referrals covers it,
+ * else noted; the search is read on so that the reason names them all.
+ */
+static int
+on_reference(struct run *run, LDAPMessage *m)
+{
+	char **urls = NULL;
+	bool ignored = false;
+	int r;
+
+	r = lsrc_reference(run->src, m, &urls, &ignored, run->st->reason,
+			   sizeof(run->st->reason));
+	if (r < 0)
+		return r;
+	if (ignored) {
+		run->st->referrals_ignored += run->collecting ? 0 : 1;
+		lsrc_note_urls(run->st->ignored, sizeof(run->st->ignored),
+			       urls);
+	} else {
+		run->nheld++;
+		lsrc_note_urls(run->held, sizeof(run->held), urls);
+	}
+	ldap_memvfree((void **)urls);
+	return FT_OK;
 }
 
 /* The page's cookie from the paged-results response control. */
@@ -230,9 +261,8 @@ read_page(struct run *run, int msgid, struct berval *cookie)
 			run->page_msgs++;
 			r = on_entry(run, m);
 		} else if (rc == LDAP_RES_SEARCH_REFERENCE) {
-			r = partial(
-				run,
-				"the server sent a continuation reference (referrals are not followed)");
+			run->page_msgs++;
+			r = on_reference(run, m);
 		} else if (rc == LDAP_RES_SEARCH_RESULT) {
 			r = on_done(run, m, cookie);
 			ldap_msgfree(m);
@@ -301,6 +331,8 @@ run_once(struct run *run)
 	struct ldap_src *src = run->src;
 	int r;
 
+	run->nheld = 0;
+	run->held[0] = '\0';
 	r = ldap_src_connect(src, run->st->reason, sizeof(run->st->reason));
 	if (r == FT_OK && src->disabled_all != NULL) {
 		char *attrs[] = {src->no_attrs, NULL};
@@ -314,6 +346,11 @@ run_once(struct run *run)
 	}
 	if (r == FT_OK)
 		r = paged_search(run, src->filter, src->attrs);
+	if (r == FT_OK && run->nheld > 0) {
+		lsrc_held_msg(run->st->reason, sizeof(run->st->reason),
+			      run->held);
+		r = FT_E_PARTIAL;
+	}
 	if (r < 0)
 		lsrc_drop(src);
 	return r;
@@ -327,13 +364,15 @@ ldap_src_search_all(struct ldap_src *src,
 		    void *ctx, struct ldap_src_stats *stats)
 {
 	struct ldap_src_stats local = {0};
-	struct run run = {src,          on_user, on_skip, ctx, NULL,
-			  {NULL, 0, 0}, false,   0,       0};
+	struct run run = {src,   on_user, on_skip, ctx, NULL, {NULL, 0, 0},
+			  false, 0,       0,       0,   0,    ""};
 	double t0;
 	bool reused = src->ld != NULL;
 	int r;
 
 	run.st = stats != NULL ? stats : &local;
+	/* the wall clock: expiry dates are dates, not durations */
+	run.now = time(NULL);
 	t0 = timing_now_s();
 	memset(run.st, 0, sizeof(*run.st));
 	r = run_once(&run);

@@ -78,20 +78,29 @@ make_filters(struct ldap_src *src)
 	return r;
 }
 
+/* The mapped attributes, and expires_attribute when set and not one. */
 static int
 copy_attrs(struct ldap_src *src)
 {
 	const char *const *a = ldap_map_attrs(src->map);
+	const char *exp = src->cfg->ldap.expires_attribute;
 	size_t i, n = 0;
 
 	while (a[n] != NULL)
 		n++;
-	src->attrs = calloc(n + 1, sizeof(*src->attrs));
+	src->attrs = calloc(n + 2, sizeof(*src->attrs));
 	if (src->attrs == NULL)
 		return FT_E_NOMEM;
 	for (i = 0; i < n; i++) {
 		src->attrs[i] = strdup(a[i]);
 		if (src->attrs[i] == NULL)
+			return FT_E_NOMEM;
+		if (exp != NULL && strcasecmp(a[i], exp) == 0)
+			exp = NULL;
+	}
+	if (exp != NULL && *exp != '\0') {
+		src->attrs[n] = strdup(exp);
+		if (src->attrs[n] == NULL)
 			return FT_E_NOMEM;
 	}
 	return FT_OK;
@@ -468,4 +477,25 @@ lsrc_view_clear(struct view *v)
 	ldap_memfree(v->dn);
 	v->n = 0;
 	v->dn = NULL;
+}
+
+int
+lsrc_map(const struct ldap_src *src, const struct map_entry *me, time_t now,
+	 struct ft_user *ret_user, char *reason, size_t reasonlen)
+{
+	struct ft_user u = {0};
+	bool expired = false;
+	int r;
+
+	r = ldap_map_apply(src->map, me, &u, reason, reasonlen);
+	if (r == FT_OK)
+		r = ldap_map_expired(src->cfg->ldap.expires_attribute, me, now,
+				     &expired, reason, reasonlen);
+	if (r < 0) {
+		ft_user_clear(&u);
+		return r;
+	}
+	u.disabled = expired;
+	*ret_user = u;
+	return FT_OK;
 }

@@ -18,6 +18,19 @@
  * loopback address on a port below 1024, without insecure_ldap) is never
  * attempted: no connection is made.
  *
+ * Continuation references (RFC 4511 4.5.3, what Active Directory sends
+ * for DomainDnsZones, ForestDnsZones and Configuration under a domain
+ * root) are never followed.  One whose every URL ldap_src_referral_ignored()
+ * accepts is skipped (search_all counts and names it in its stats); any
+ * other makes the answer incomplete (FT_E_PARTIAL, the reason naming its
+ * URLs and how to ignore them).
+ *
+ * [ldap] expires_attribute (ldap_map_expired(): accountExpires or
+ * shadowExpire) is requested with the mapped attributes; an entry expired
+ * at the time of the search is delivered with disabled set, exactly like
+ * one matching disabled_filter, and an entry whose value cannot be judged
+ * is a bad entry (not mapped, with the DN and the reason).
+ *
  * Errors: FT_E_LDAP_DOWN when the server cannot be reached, timed out, or
  * said it is busy or unavailable (worth retrying; the connection is
  * dropped and made again next time); FT_E_LDAP when it refused (bad
@@ -44,7 +57,7 @@
 
 #define LDAP_SRC_ENTRIES_MAX 10000000UL           /* entries per search_all */
 #define LDAP_SRC_PDU_MAX     (16UL * 1024 * 1024) /* bytes per LDAP message */
-#define LDAP_SRC_REASON_MAX  512
+#define LDAP_SRC_REASON_MAX  1024
 
 /* The CA bundle used when [ldap] tls_ca_file is unset (Debian's). */
 #ifndef LDAP_SRC_SYSTEM_CA
@@ -59,8 +72,11 @@ struct ldap_src_stats {
 	unsigned long skipped;  /* entries given to on_skip */
 	unsigned long disabled; /* users delivered with disabled set */
 	unsigned long pages;    /* search requests (both searches) */
-	double seconds;         /* wall time of the run */
-	char reason[LDAP_SRC_REASON_MAX]; /* why it failed; "" on success */
+	unsigned long
+		referrals_ignored; /* references ignore_referrals skipped */
+	char ignored[LDAP_SRC_REASON_MAX]; /* their URLs, quoted, cut to fit */
+	double seconds;                    /* wall time of the run */
+	char reason[LDAP_SRC_REASON_MAX];  /* why it failed; "" on success */
 };
 
 /*
@@ -88,12 +104,14 @@ FT_MUST_USE int ldap_src_connect(struct ldap_src *src, char *err,
  * (&<search_filter>(<login_attribute>=<login escaped per RFC 4515>)) over
  * the subtree of search_base, at most 2 entries; then, when
  * disabled_filter is set, a base search of the entry's DN with
- * disabled_filter sets ret_user->disabled.  A connection found dead
+ * disabled_filter sets ret_user->disabled (as does an expiry passed).  A connection found dead
  * (closed while idle) is made again once within the call.
  * Returns FT_OK with *ret_user filled (caller frees with ft_user_clear;
  * untouched otherwise), FT_E_NOTFOUND (no entry), FT_E_CONFLICT (two
  * entries), FT_E_INVAL (empty login, or the entry cannot be mapped: the
- * reason names the DN), FT_E_PARTIAL (only a referral came back),
+ * reason names the DN), FT_E_PARTIAL (the whole base was referred, or no entry came back
+ * but a continuation reference that ignore_referrals does not cover did:
+ * the person may be there; an entry that did come back is used),
  * FT_E_LDAP_DOWN, FT_E_LDAP or FT_E_NOMEM; the reason is in err.
  */
 FT_MUST_USE int ldap_src_lookup(struct ldap_src *src, const char *login,
@@ -138,7 +156,9 @@ FT_MUST_USE int ldap_src_count(struct ldap_src *src, struct ldap_src_count *ret,
  *
  * Returns FT_OK only when the directory answered in full.  FT_E_PARTIAL
  * for any sign of an incomplete answer: a size, time or admin limit, a
- * referral or continuation reference, a result code other than success,
+ * referral, a continuation reference ignore_referrals does not cover (the
+ * search is read to its end first, so that the reason names every such
+ * URL), a result code other than success,
  * a page response without the paged-results control, too many empty
  * pages.  FT_E_LDAP_DOWN when the connection failed or timed out, FT_E_LDAP
  * when the server refused (bind, unsupported critical control, bad
@@ -152,5 +172,21 @@ ldap_src_search_all(struct ldap_src *src,
 		    void (*on_skip)(void *ctx, const struct ft_user *id,
 				    const char *reason),
 		    void *ctx, struct ldap_src_stats *stats);
+
+/*
+ * Whether [ldap] ignore_referrals (the list; NULL or empty: nothing is
+ * ignored) covers referral URL url.  The URL must parse with
+ * ldap_url_parse(); then an item containing "://" is an fnmatch(3)
+ * pattern (*, ?, [...]; case ignored) matched against the whole URL as
+ * the server sent it, and any other item is a name matched,
+ * case-insensitively, against the value of the first RDN of the URL's DN
+ * as ldap_str2dn() reads it (escapes decoded; a multi-valued or
+ * hex-encoded first RDN matches no name): "DomainDnsZones" covers
+ * ldap://corp.example.com/DC=DomainDnsZones,DC=corp,DC=example,DC=com.
+ * A URL that does not parse is never covered; one without a DN is
+ * covered by a pattern only.
+ * Pure.
+ */
+bool ldap_src_referral_ignored(const struct strlist *ignore, const char *url);
 
 #endif

@@ -93,6 +93,7 @@ h_ls_cfg_free(struct config *c)
 			   &c->ldap.login_attribute,
 			   &c->ldap.uuid_attribute,
 			   &c->ldap.tls_ca_file,
+			   &c->ldap.expires_attribute,
 			   &c->mapping.username,
 			   &c->mapping.email,
 			   &c->mapping.first_name,

@@ -1095,4 +1095,74 @@ void h_fx_assert_marker(const char *user, const char *filter);
 /* The 1-based number of the line of the file that holds text, or 0. */
 int h_fx_line_of(const char *path, const char *text);
 
+/* ---- a Samba Active Directory DC (h_samba.c) ------------------------- */
+
+#define H_SAMBA_REALM "CORP.EXAMPLE.COM"
+#define H_SAMBA_BASE  "DC=corp,DC=example,DC=com"
+#define H_SAMBA_URI   "ldap://127.0.0.1" /* port 389: a loopback port < 1024 */
+#define H_SAMBA_ADMIN "CN=Administrator,CN=Users," H_SAMBA_BASE
+#define H_SAMBA_PW    "Ftr4ck!Sync-T3st" /* the Administrator's and users' */
+
+struct h_samba;
+
+/*
+ * Whether this machine can run an AD DC: samba and samba-tool in PATH and
+ * the provisioning data (Debian: samba samba-ad-provision
+ * samba-dsdb-modules samba-vfs-modules).  When not, why says what is
+ * missing (for the suite's "skipped" message).
+ */
+bool h_samba_available(char *why, size_t len);
+
+/*
+ * `samba-tool domain provision` of realm H_SAMBA_REALM (domain CORP, DC
+ * dc1, --use-rfc2307, the internal DNS, so that the DomainDnsZones and
+ * ForestDnsZones partitions exist) into a new h_tmpdir() folder, every
+ * path of its smb.conf in that folder, interfaces 127.0.0.1 only with
+ * `bind interfaces only`.  Not started yet: add people with
+ * h_samba_tool, then h_samba_run.  Takes seconds: once per suite.
+ * Returns the DC (h_samba_stop) or NULL (said on stderr, with the log).
+ */
+FT_MUST_USE struct h_samba *h_samba_provision(void);
+
+/*
+ * Run `samba-tool args... -H <its sam.ldb> -s <its smb.conf>` (args
+ * NULL-terminated, e.g. {"user", "disable", "carol", NULL}) to completion
+ * within 60 s, output appended to the DC's folder's samba-tool.log.
+ * Returns FT_OK when it exited 0, else FT_E_IO (the log is shown).
+ */
+FT_MUST_USE int h_samba_tool(const struct h_samba *s, const char *const args[]);
+
+/*
+ * Start `samba -i -M single` (foreground, one process) serving only LDAP
+ * (server services = ldap; simple binds over plain ldap:// allowed) on
+ * 127.0.0.1 (ports 389, 636, 3268, 3269, fixed), and wait up to 60 s for
+ * an anonymous bind at H_SAMBA_URI.  Returns FT_OK or FT_E_IO (the log
+ * is shown; the process is stopped).
+ */
+FT_MUST_USE int h_samba_run(struct h_samba *s);
+
+/* The DC's folder (its smb.conf is etc/smb.conf); borrowed. */
+const char *h_samba_dir(const struct h_samba *s);
+
+/* Stop the DC this process started (its pid: SIGTERM, then SIGKILL),
+ * remove its folder, free.  NULL is a no-op. */
+void h_samba_stop(struct h_samba *s);
+
+/*
+ * A world (struct h_world, no slapd) of the emulator and a config for the
+ * DC: h_samba_world_config(w, extra).  Returns it (h_world_stop) or NULL.
+ */
+FT_MUST_USE struct h_world *h_samba_world(const char *extra);
+
+/*
+ * Rewrite w's config: H_WORLD_BASE, then the DC's [ldap] and [mapping]
+ * (uri H_SAMBA_URI, bind as H_SAMBA_ADMIN with DIR/ad.secret, search_base
+ * H_SAMBA_BASE (the domain root), search_filter
+ * (&(objectCategory=person)(objectClass=user)(!(isCriticalSystemObject=TRUE))),
+ * AD's disabled_filter, sAMAccountName, objectGUID, page_size 1000,
+ * username = sAMAccountName), then extra (as for h_write_config).
+ * Returns FT_OK or FT_E_*.
+ */
+FT_MUST_USE int h_samba_world_config(struct h_world *w, const char *extra);
+
 #endif

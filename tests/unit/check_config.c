@@ -325,6 +325,46 @@ START_TEST(test_start_tls_with_ldaps)
 
 END_TEST
 
+START_TEST(test_expires_and_referrals)
+{
+	struct config *c;
+	int line;
+
+	h_cfg_build(NULL, NULL, "ldap",
+		    "expires_attribute = accountexpires\n"
+		    "ignore_referrals = DomainDnsZones, ForestDnsZones "
+		    "ldap://*.corp.example.com/CN=Configuration?*");
+	c = h_cfg_load_ok();
+	ck_assert_str_eq(c->ldap.expires_attribute, "accountexpires");
+	ck_assert_uint_eq(c->ldap.ignore_referrals.n, 3);
+	ck_assert_str_eq(c->ldap.ignore_referrals.v[0], "DomainDnsZones");
+	ck_assert_str_eq(c->ldap.ignore_referrals.v[2],
+			 "ldap://*.corp.example.com/CN=Configuration?*");
+	config_free(c);
+	h_cfg_build(NULL, NULL, "ldap", "expires_attribute = shadowExpire");
+	c = h_cfg_load_ok();
+	ck_assert_str_eq(c->ldap.expires_attribute, "shadowExpire");
+	config_free(c);
+	/* empty: none */
+	h_cfg_build(NULL, NULL, "ldap", "expires_attribute =");
+	c = h_cfg_load_ok();
+	ck_assert_ptr_null(c->ldap.expires_attribute);
+	config_free(c);
+	/* an attribute whose format is not known is refused at its line */
+	line = h_cfg_build(NULL, NULL, "ldap",
+			   "expires_attribute = pwdEndTime");
+	h_cfg_load_fails(FT_E_CONFIG,
+			 h_cfg_at(line,
+				  "[ldap] expires_attribute: "
+				  "'pwdEndTime' is neither accountExpires"),
+			 "shadowExpire");
+	line = h_cfg_build(NULL, NULL, "ldap",
+			   "expires_attribute = not an attr");
+	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(line, ""), "expires_attribute");
+}
+
+END_TEST
+
 /* ---- environment ---------------------------------------------------------- */
 
 START_TEST(test_env_overrides)
@@ -612,6 +652,7 @@ config_suite(void)
 	tcase_add_test(tc, test_empty_file);
 	tcase_add_test(tc, test_bind_pairs);
 	tcase_add_test(tc, test_start_tls_with_ldaps);
+	tcase_add_test(tc, test_expires_and_referrals);
 	tcase_add_test(tc, test_env_overrides);
 	tcase_add_test(tc, test_env_checked);
 	tcase_add_test(tc, test_config_path);

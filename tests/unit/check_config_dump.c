@@ -25,6 +25,8 @@ static const char default_dump[] =
 	"ldap.timeout = 10\n"
 	"ldap.page_size = 500\n"
 	"ldap.insecure_ldap = no\n"
+	"ldap.ignore_referrals =\n"
+	"ldap.expires_attribute =\n"
 	"ftrack.server = https://ftrack.example.com\n"
 	"ftrack.api_user = ftrack-sync\n"
 	"ftrack.api_key_file = @DIR@/ftrack.secret\n"
@@ -68,7 +70,7 @@ START_TEST(test_dump_defaults)
 	config_dump(c, h_cfg_collect, &d);
 	h_cfg_subst(default_dump, want, sizeof(want));
 	ck_assert_str_eq(d.text, want);
-	ck_assert_int_eq(d.lines, 46);
+	ck_assert_int_eq(d.lines, 48);
 	config_free(c);
 }
 

@@ -187,11 +187,116 @@ START_TEST(test_lookup_errors)
 
 END_TEST
 
+/* ---- referrals and expiry: a slapd of the test's own ----------------- */
+
+static const char own_ldif[] =
+	"dn: ou=elsewhere,ou=people,dc=example,dc=com\n"
+	"changetype: add\n"
+	"objectClass: referral\n"
+	"objectClass: extensibleObject\n"
+	"ou: elsewhere\n"
+	"ref: ldap://127.0.0.1:1/ou=elsewhere,dc=example,dc=com\n"
+	"\n"
+	"dn: uid=alice,ou=people,dc=example,dc=com\n"
+	"changetype: modify\n"
+	"add: shadowExpire\nshadowExpire: 1\n"
+	"\n"
+	"dn: uid=bob,ou=people,dc=example,dc=com\n"
+	"changetype: modify\n"
+	"add: shadowExpire\nshadowExpire: 999999\n"
+	"\n"
+	"dn: uid=dave,ou=people,dc=example,dc=com\n"
+	"changetype: modify\n"
+	"add: shadowExpire\nshadowExpire: 0\n";
+
+/* Not found here, and referred elsewhere: the person may be there. */
+static void
+lookup_referred(struct config *c)
+{
+	static char name[] = "Elsewhere";
+	char *names[] = {name};
+	char err[LDAP_SRC_REASON_MAX];
+	struct ldap_src *src = h_ls_src_new(c);
+	struct ft_user u;
+
+	ck_assert_int_eq(h_ls_lookup(src, "nobody", &u, err, sizeof(err)),
+			 FT_E_PARTIAL);
+	ck_assert_msg(strstr(err, "'ldap://127.0.0.1:1/ou=elsewhere,") !=
+				      NULL &&
+			      strstr(err, "ignore_referrals") != NULL,
+		      "%s", err);
+	/* the entry that is here is the person, referral or not */
+	ck_assert_int_eq(h_ls_lookup(src, "erin", &u, err, sizeof(err)), FT_OK);
+	ft_user_clear(&u);
+	ldap_src_free(src);
+	/* the same rule as the full read: ignored, it is simply not found */
+	c->ldap.ignore_referrals.v = names;
+	c->ldap.ignore_referrals.n = 1;
+	src = h_ls_src_new(c);
+	ck_assert_int_eq(h_ls_lookup(src, "nobody", &u, err, sizeof(err)),
+			 FT_E_NOTFOUND);
+	ldap_src_free(src);
+}
+
+/* shadowExpire past: disabled; future: not; 0: a bad entry. */
+static void
+lookup_expired(struct config *c)
+{
+	char err[LDAP_SRC_REASON_MAX];
+	struct ldap_src *src;
+	struct ft_user u;
+
+	h_ls_set(&c->ldap.expires_attribute, "shadowExpire");
+	src = h_ls_src_new(c);
+	ck_assert_int_eq(h_ls_lookup(src, "alice", &u, err, sizeof(err)),
+			 FT_OK);
+	ck_assert(u.disabled);
+	ft_user_clear(&u);
+	ck_assert_int_eq(h_ls_lookup(src, "bob", &u, err, sizeof(err)), FT_OK);
+	ck_assert(!u.disabled);
+	ft_user_clear(&u);
+	ck_assert_int_eq(h_ls_lookup(src, "gone", &u, err, sizeof(err)), FT_OK);
+	ck_assert(u.disabled); /* disabled_filter still applies */
+	ft_user_clear(&u);
+	ck_assert_int_eq(h_ls_lookup(src, "dave", &u, err, sizeof(err)),
+			 FT_E_INVAL);
+	ck_assert_msg(strstr(err, "'uid=dave,ou=people,dc=example,dc=com'") !=
+				      NULL &&
+			      strstr(err, "'shadowExpire' value '0'") != NULL,
+		      "%s", err);
+	ldap_src_free(src);
+	/* without the key the values are not looked at */
+	h_ls_set(&c->ldap.expires_attribute, NULL);
+	src = h_ls_src_new(c);
+	ck_assert_int_eq(h_ls_lookup(src, "alice", &u, err, sizeof(err)),
+			 FT_OK);
+	ck_assert(!u.disabled);
+	ft_user_clear(&u);
+	ldap_src_free(src);
+}
+
+START_TEST(test_lookup_referral_and_expiry)
+{
+	struct h_slapd *s = h_ls_own_slapd(0);
+	struct config *c = h_ls_cfg_new(h_slapd_uri(s));
+
+	ck_assert_int_eq(h_slapd_modify(s, own_ldif), FT_OK);
+	lookup_referred(c);
+	c->ldap.ignore_referrals.v = NULL;
+	c->ldap.ignore_referrals.n = 0;
+	lookup_expired(c);
+	h_ls_cfg_free(c);
+	h_slapd_stop(s);
+}
+
+END_TEST
+
 Suite *
 ldap_lookup_suite(void)
 {
 	Suite *s = suite_create("ldap_lookup");
 	TCase *tc = tcase_create("shared");
+	TCase *tf = tcase_create("own");
 
 	tcase_add_unchecked_fixture(tc, h_ls_shared_setup,
 				    h_ls_shared_teardown);
@@ -204,5 +309,8 @@ ldap_lookup_suite(void)
 	tcase_add_test(tc, test_lookup_disabled);
 	tcase_add_test(tc, test_lookup_errors);
 	suite_add_tcase(s, tc);
+	tcase_set_timeout(tf, 60);
+	tcase_add_test(tf, test_lookup_referral_and_expiry);
+	suite_add_tcase(s, tf);
 	return s;
 }

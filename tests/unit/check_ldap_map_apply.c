@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* check_ldap_map_apply.c: ldap_map_apply.c: entry -> ft_user, and identity. */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -588,6 +589,137 @@ START_TEST(test_identity_table)
 
 END_TEST
 
+/* ---- expiry ----------------------------------------------------------- */
+
+#define NOW    ((time_t)1796299200) /* 2026-12-03T12:00:00Z: day 20790 */
+#define NOW_FT "134407728000000000" /* the same instant as a FILETIME */
+
+struct xcase {
+	const char *attr, *value;
+	time_t now; /* 0: NOW */
+	int rc;
+	bool expired;
+	const char *reason; /* a substring of the reason on FT_E_INVAL */
+};
+
+static const struct xcase xcases[] = {
+	{"accountExpires", "0", 0, FT_OK, false, NULL},
+	{"accountExpires", "9223372036854775807", 0, FT_OK, false, NULL},
+	{"accountExpires", NOW_FT, 0, FT_OK, true, NULL},
+	{"accountExpires", "134407728000000001", 0, FT_OK, false, NULL},
+	{"accountExpires", "134407727999999999", 0, FT_OK, true, NULL},
+	{"accountExpires", "134409456000000000", 0, FT_OK, false, NULL},
+	{"accountExpires", "1", 0, FT_OK, true, NULL},
+	{"accountexpires", "1", 0, FT_OK, true, NULL},
+	{"accountExpires", NOW_FT, NOW - 1, FT_OK, false, NULL},
+	{"accountExpires", "116444736000000000", 0, FT_OK, true, NULL},
+	{"accountExpires", "116444736000000000", -1, FT_OK, false, NULL},
+	{"accountExpires", "9223372036854775808", 0, FT_E_INVAL, false,
+	 "is not a FILETIME"},
+	{"accountExpires", "99999999999999999999", 0, FT_E_INVAL, false,
+	 "is not a FILETIME"},
+	{"accountExpires", "-1", 0, FT_E_INVAL, false,
+	 "'-1' is not a FILETIME"},
+	{"accountExpires", "", 0, FT_E_INVAL, false, "is not a FILETIME"},
+	{"accountExpires", "12a", 0, FT_E_INVAL, false, "'12a'"},
+	{"accountExpires", " 1", 0, FT_E_INVAL, false, "is not a FILETIME"},
+	{"shadowExpire", "20790", 0, FT_OK, true, NULL},
+	{"shadowExpire", "20791", 0, FT_OK, false, NULL},
+	{"shadowExpire", "20791", 20791 * 86400 - 1, FT_OK, false, NULL},
+	{"shadowExpire", "20791", 20791 * 86400, FT_OK, true, NULL},
+	{"shadowExpire", "20789", 0, FT_OK, true, NULL},
+	{"shadowExpire", "1", 0, FT_OK, true, NULL},
+	{"SHADOWEXPIRE", "99999", 0, FT_OK, false, NULL},
+	{"shadowExpire", "-1", 0, FT_OK, false, NULL},
+	{"shadowExpire", "0", 0, FT_E_INVAL, false, "shadow(5)"},
+	{"shadowExpire", "-2", 0, FT_E_INVAL, false, "days since 1970-01-01"},
+	{"shadowExpire", "+5", 0, FT_E_INVAL, false, "days since 1970-01-01"},
+	{"shadowExpire", "soon", 0, FT_E_INVAL, false,
+	 "'shadowExpire' value 'soon' is not"},
+	{"mail", "1", 0, FT_E_INVAL, false, "not an expiry attribute"},
+};
+
+START_TEST(test_expiry_table)
+{
+	const struct xcase *c = &xcases[_i];
+	struct map_val v = {c->value, strlen(c->value)};
+	char reason[256] = "";
+	bool expired = !c->expired;
+	int r;
+
+	r = ldap_map_expiry_judge(c->attr, &v, c->now != 0 ? c->now : NOW,
+				  &expired, reason, sizeof(reason));
+	ck_assert_msg(r == c->rc, "%s '%s': %d (%s)", c->attr, c->value, r,
+		      reason);
+	if (r == FT_OK)
+		ck_assert_msg(expired == c->expired, "%s '%s': expired %d",
+			      c->attr, c->value, expired);
+	else
+		ck_assert_msg(strstr(reason, c->reason) != NULL,
+			      "%s '%s': reason '%s'", c->attr, c->value,
+			      reason);
+}
+
+END_TEST
+
+START_TEST(test_expiry_format)
+{
+	ck_assert_int_eq(ldap_map_expiry_format("accountExpires"),
+			 LDAP_EXPIRY_FILETIME);
+	ck_assert_int_eq(ldap_map_expiry_format("ACCOUNTEXPIRES"),
+			 LDAP_EXPIRY_FILETIME);
+	ck_assert_int_eq(ldap_map_expiry_format("shadowExpire"),
+			 LDAP_EXPIRY_DAYS);
+	ck_assert_int_eq(ldap_map_expiry_format("shadowExpireX"),
+			 LDAP_EXPIRY_NONE);
+	ck_assert_int_eq(ldap_map_expiry_format(""), LDAP_EXPIRY_NONE);
+	ck_assert_int_eq(ldap_map_expiry_format(NULL), LDAP_EXPIRY_NONE);
+}
+
+END_TEST
+
+/* The entry's first value is judged; no attribute, or none set: never. */
+START_TEST(test_expired_entry)
+{
+	const struct tattr ta[] = {A("uid", "a"),
+				   {"shadowExpire", {"1", "-1", NULL}, 0},
+				   {NULL, {NULL}, 0}};
+	const struct tattr bad[] = {
+		A("uid", "a"), A("shadowExpire", "0"), {NULL, {NULL}, 0}};
+	struct map_attr attrs[MAXA];
+	struct map_val vals[MAXA][MAXV];
+	struct map_entry e;
+	char reason[256] = "";
+	bool expired = false;
+
+	build_entry(ta, attrs, vals, &e);
+	ck_assert_int_eq(ldap_map_expired("shadowexpire", &e, NOW, &expired,
+					  reason, sizeof(reason)),
+			 FT_OK);
+	ck_assert(expired);
+	ck_assert_int_eq(ldap_map_expired(NULL, &e, NOW, &expired, reason,
+					  sizeof(reason)),
+			 FT_OK);
+	ck_assert(!expired);
+	expired = true;
+	ck_assert_int_eq(
+		ldap_map_expired("", &e, NOW, &expired, reason, sizeof(reason)),
+		FT_OK);
+	ck_assert(!expired);
+	expired = true;
+	ck_assert_int_eq(ldap_map_expired("accountExpires", &e, NOW, &expired,
+					  reason, sizeof(reason)),
+			 FT_OK);
+	ck_assert(!expired); /* absent: never */
+	build_entry(bad, attrs, vals, &e);
+	ck_assert_int_eq(ldap_map_expired("shadowExpire", &e, NOW, &expired,
+					  reason, sizeof(reason)),
+			 FT_E_INVAL);
+	ck_assert_ptr_nonnull(strstr(reason, "'shadowExpire' value '0'"));
+}
+
+END_TEST
+
 Suite *
 ldap_map_apply_suite(void)
 {
@@ -597,6 +729,10 @@ ldap_map_apply_suite(void)
 	tcase_add_loop_test(tc, test_apply_table, 0,
 			    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_login_copied);
+	tcase_add_loop_test(tc, test_expiry_table, 0,
+			    (int)(sizeof(xcases) / sizeof(xcases[0])));
+	tcase_add_test(tc, test_expiry_format);
+	tcase_add_test(tc, test_expired_entry);
 	tcase_add_test(tc, test_no_uuid_attr);
 	tcase_add_test(tc, test_bad_dn);
 	tcase_add_loop_test(tc, test_identity_table, 0,

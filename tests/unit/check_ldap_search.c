@@ -26,6 +26,15 @@ find(const struct h_ls_coll *c, const char *login)
 	return NULL;
 }
 
+static bool
+is_disabled(const struct h_ls_coll *c, const char *login)
+{
+	const struct ft_user *u = find(c, login);
+
+	ck_assert_msg(u != NULL, "missing %s", login);
+	return u != NULL && u->disabled;
+}
+
 /* Every person, each once, fully mapped, gone disabled. */
 static void
 assert_everyone(const struct h_ls_coll *c, const struct ldap_src_stats *st,
@@ -193,6 +202,27 @@ START_TEST(test_sizelimit_partial)
 
 END_TEST
 
+/* Two continuation references under the base: one into a naming context
+ * holding no people, one into a subtree that may hold some. */
+static const char refs_ldif[] =
+	"dn: ou=zones,ou=people,dc=example,dc=com\n"
+	"changetype: add\n"
+	"objectClass: referral\n"
+	"objectClass: extensibleObject\n"
+	"ou: zones\n"
+	"ref: ldap://127.0.0.1:1/DC=DomainDnsZones,DC=example,DC=com\n"
+	"\n"
+	"dn: ou=elsewhere,ou=people,dc=example,dc=com\n"
+	"changetype: add\n"
+	"objectClass: referral\n"
+	"objectClass: extensibleObject\n"
+	"ou: elsewhere\n"
+	"ref: ldap://127.0.0.1:1/ou=elsewhere,dc=example,dc=com\n";
+
+/* slapd writes the attribute types in lower case */
+#define ZONES_URL "'ldap://127.0.0.1:1/dc=DomainDnsZones,dc=example,dc=com"
+#define ELSE_URL  "'ldap://127.0.0.1:1/ou=elsewhere,dc=example,dc=com"
+
 START_TEST(test_referral_partial)
 {
 	struct h_slapd *s = h_ls_own_slapd(0);
@@ -203,24 +233,129 @@ START_TEST(test_referral_partial)
 	char err[LDAP_SRC_REASON_MAX];
 	struct ft_user u;
 
-	ck_assert_int_eq(h_slapd_modify(s, "dn: ou=elsewhere,ou=people,"
-					   "dc=example,dc=com\n"
-					   "changetype: add\n"
-					   "objectClass: referral\n"
-					   "objectClass: extensibleObject\n"
-					   "ou: elsewhere\n"
-					   "ref: ldap://127.0.0.1:1/"
-					   "ou=elsewhere,dc=example,dc=com\n"),
-			 FT_OK);
+	ck_assert_int_eq(h_slapd_modify(s, refs_ldif), FT_OK);
 	src = h_ls_src_new(c);
 	ck_assert_int_eq(h_ls_search_all(src, &k, &st), FT_E_PARTIAL);
-	ck_assert_msg(strstr(st.reason, "reference") != NULL, "%s", st.reason);
+	/* the reason names every referral and how to ignore it */
+	ck_assert_msg(strstr(st.reason, "continuation reference") != NULL &&
+			      strstr(st.reason, ZONES_URL) != NULL &&
+			      strstr(st.reason, ELSE_URL) != NULL &&
+			      strstr(st.reason, "ignore_referrals") != NULL &&
+			      strstr(st.reason, "3268") != NULL,
+		      "%s", st.reason);
+	ck_assert_uint_eq(st.referrals_ignored, 0);
 	ft_user_list_clear(&k.list);
 	/* a lookup does not follow continuation references either, and
 	 * still finds the entry that is here */
 	ck_assert_int_eq(h_ls_lookup(src, "alice", &u, err, sizeof(err)),
 			 FT_OK);
 	ft_user_clear(&u);
+	ldap_src_free(src);
+	h_ls_cfg_free(c);
+	h_slapd_stop(s);
+}
+
+END_TEST
+
+/* ignore_referrals: a name covers the one, a URL pattern the other. */
+START_TEST(test_referral_ignored)
+{
+	static char zones[] = "domaindnszones", forest[] = "ForestDnsZones",
+		    pat[] = "ldap://127.0.0.1:1/ou=elsewhere,*";
+	char *names[] = {zones, forest, pat};
+	struct h_slapd *s = h_ls_own_slapd(0);
+	struct config *c = h_ls_cfg_new(h_slapd_uri(s));
+	unsigned sizes[] = {0, 2};
+	struct ldap_src_stats st;
+	struct h_ls_coll k = {0};
+	struct ldap_src *src;
+	size_t i;
+
+	ck_assert_int_eq(h_slapd_modify(s, refs_ldif), FT_OK);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		/* the name alone: the other still holds the run */
+		c->ldap.page_size = sizes[i];
+		c->ldap.ignore_referrals.v = names;
+		c->ldap.ignore_referrals.n = 2;
+		src = h_ls_src_new(c);
+		ck_assert_int_eq(h_ls_search_all(src, &k, &st), FT_E_PARTIAL);
+		ck_assert_msg(strstr(st.reason, ELSE_URL) != NULL &&
+				      strstr(st.reason, ZONES_URL) == NULL,
+			      "%s", st.reason);
+		ft_user_list_clear(&k.list);
+		/* both covered: the answer is complete */
+		c->ldap.ignore_referrals.n = 3;
+		ck_assert_msg(h_ls_search_all(src, &k, &st) == FT_OK, "%s",
+			      st.reason);
+		assert_everyone(&k, &st, true);
+		ck_assert_uint_eq(st.referrals_ignored, 2);
+		ck_assert_msg(strstr(st.ignored, ZONES_URL) != NULL &&
+				      strstr(st.ignored, ELSE_URL) != NULL,
+			      "%s", st.ignored);
+		ft_user_list_clear(&k.list);
+		ldap_src_free(src);
+	}
+	c->ldap.ignore_referrals.v = NULL;
+	c->ldap.ignore_referrals.n = 0;
+	h_ls_cfg_free(c);
+	h_slapd_stop(s);
+}
+
+END_TEST
+
+/* shadowExpire (nis schema; they are shadowAccounts) on four people; "gone" is disabled_filter's. */
+static const char shadow_ldif[] = "dn: uid=alice,ou=people,dc=example,dc=com\n"
+				  "changetype: modify\n"
+				  "add: shadowExpire\nshadowExpire: 1\n"
+				  "\n"
+				  "dn: uid=bob,ou=people,dc=example,dc=com\n"
+				  "changetype: modify\n"
+				  "add: shadowExpire\nshadowExpire: 999999\n"
+				  "\n"
+				  "dn: uid=carol,ou=people,dc=example,dc=com\n"
+				  "changetype: modify\n"
+				  "add: shadowExpire\nshadowExpire: -1\n"
+				  "\n"
+				  "dn: uid=dave,ou=people,dc=example,dc=com\n"
+				  "changetype: modify\n"
+				  "add: shadowExpire\nshadowExpire: 0\n";
+
+START_TEST(test_expires_shadow)
+{
+	struct h_slapd *s = h_ls_own_slapd(0);
+	struct config *c = h_ls_cfg_new(h_slapd_uri(s));
+	struct ldap_src_stats st;
+	struct h_ls_coll k = {0};
+	struct ldap_src *src;
+
+	ck_assert_int_eq(h_slapd_modify(s, shadow_ldif), FT_OK);
+	h_ls_set(&c->ldap.expires_attribute, "shadowExpire");
+	c->ldap.page_size = 3;
+	src = h_ls_src_new(c);
+	ck_assert_msg(h_ls_search_all(src, &k, &st) == FT_OK, "%s", st.reason);
+	/* dave's 0 cannot be judged: a bad entry, with its DN and reason */
+	ck_assert_uint_eq(st.entries, H_LDAP_NPEOPLE);
+	ck_assert_uint_eq(st.skipped, 1);
+	ck_assert_str_eq(k.skip_dn, "uid=dave,ou=people,dc=example,dc=com");
+	ck_assert_msg(strstr(k.skip_reason, "'shadowExpire' value '0'") != NULL,
+		      "%s", k.skip_reason);
+	ck_assert_str_eq(k.skip_login, "dave");
+	/* alice expired in 1970: disabled, counted with "gone" */
+	ck_assert_uint_eq(k.list.n, H_LDAP_NPEOPLE - 1);
+	ck_assert_uint_eq(st.disabled, 2);
+	ck_assert(is_disabled(&k, "alice"));
+	ck_assert(is_disabled(&k, "gone"));
+	ck_assert(!is_disabled(&k, "bob"));
+	ck_assert(!is_disabled(&k, "carol"));
+	ck_assert(!is_disabled(&k, "erin"));
+	ft_user_list_clear(&k.list);
+	ldap_src_free(src);
+	/* without expires_attribute the values are not looked at */
+	h_ls_set(&c->ldap.expires_attribute, NULL);
+	src = h_ls_src_new(c);
+	ck_assert_int_eq(h_ls_search_all(src, &k, &st), FT_OK);
+	assert_everyone(&k, &st, true);
+	ft_user_list_clear(&k.list);
 	ldap_src_free(src);
 	h_ls_cfg_free(c);
 	h_slapd_stop(s);
@@ -267,6 +402,8 @@ ldap_search_suite(void)
 	tcase_set_timeout(tf, 60);
 	tcase_add_test(tf, test_sizelimit_partial);
 	tcase_add_test(tf, test_referral_partial);
+	tcase_add_test(tf, test_referral_ignored);
+	tcase_add_test(tf, test_expires_shadow);
 	tcase_add_test(tf, test_killed_mid_read);
 	suite_add_tcase(s, tf);
 	return s;

@@ -33,13 +33,18 @@ print_count(const struct config *cfg, const struct ldap_src_count *n)
 		       n->entries == 1 && !n->more ? "entry" : "entries",
 		       cfg->ldap.search_base, cfg->ldap.search_filter,
 		       n->more ? " (first page only; more pages follow)" : "");
+	if (n->ignored > 0)
+		ft_clean_print(stdout,
+			       "ldap:    %lu continuation %s skipped "
+			       "(ignore_referrals)",
+			       n->ignored,
+			       n->ignored == 1 ? "reference" : "references");
 	if (n->references > 0)
 		ft_clean_print(
 			stdout,
 			"warning: [ldap] %lu continuation %s (not "
-			"followed): %s; a reconcile is held on a "
-			"referral (ldap_complete) unless ignore_referrals "
-			"lists it",
+			"followed, not in ignore_referrals): %s; a reconcile "
+			"is held on them (ldap_complete)",
 			n->references,
 			n->references == 1 ? "reference" : "references",
 			n->referrals);

@@ -14,21 +14,26 @@
 /* Entries asked for without paging (page_size = 0): a size limit. */
 #define COUNT_UNPAGED_MAX 1000
 
-/* Append the URLs of continuation reference m to ret->referrals. */
+/* Count continuation reference m, ignored or not by ignore_referrals (the
+ * rule of the full read), and note the URLs of those that are not; one
+ * that cannot be read counts as not ignored. */
 static void
-note_referral(LDAP *ld, LDAPMessage *m, struct ldap_src_count *ret)
+note_referral(struct ldap_src *src, LDAPMessage *m, struct ldap_src_count *ret)
 {
 	char **urls = NULL;
-	size_t i, n = strlen(ret->referrals);
+	char err[LDAP_SRC_REASON_MAX];
+	bool ignored = false;
 
-	if (ldap_parse_reference(ld, m, &urls, NULL, 0) != LDAP_SUCCESS)
+	if (lsrc_reference(src, m, &urls, &ignored, err, sizeof(err)) !=
+	    FT_OK) {
+		ret->references++;
 		return;
-	for (i = 0; urls != NULL && urls[i] != NULL; i++) {
-		if (n + 1 >= sizeof(ret->referrals))
-			break;
-		n += (size_t)snprintf(ret->referrals + n,
-				      sizeof(ret->referrals) - n, "%s%s",
-				      n > 0 ? ", " : "", urls[i]);
+	}
+	if (ignored)
+		ret->ignored++;
+	else {
+		ret->references++;
+		lsrc_note_urls(ret->referrals, sizeof(ret->referrals), urls);
 	}
 	ber_memvfree((void **)urls);
 }
@@ -67,10 +72,9 @@ count_result(struct ldap_src *src, LDAPMessage *res, struct ldap_src_count *ret,
 
 		if (t == LDAP_RES_SEARCH_ENTRY)
 			ret->entries++;
-		else if (t == LDAP_RES_SEARCH_REFERENCE) {
-			ret->references++;
-			note_referral(src->ld, m, ret);
-		} else if (t == LDAP_RES_SEARCH_RESULT)
+		else if (t == LDAP_RES_SEARCH_REFERENCE)
+			note_referral(src, m, ret);
+		else if (t == LDAP_RES_SEARCH_RESULT)
 			(void)ldap_parse_result(src->ld, m, &code, NULL, &diag,
 						NULL, &sctrls, 0);
 	}

@@ -121,9 +121,11 @@ FT_MUST_USE int ldap_src_lookup(struct ldap_src *src, const char *login,
 /* What ldap_src_count saw on the first page. */
 struct ldap_src_count {
 	unsigned long entries;    /* entries of search_filter on it */
-	unsigned long references; /* continuation references on it */
+	unsigned long references; /* continuation references on it that
+				   * ignore_referrals does not cover */
+	unsigned long ignored;    /* those it covers */
 	bool more;                /* more pages follow, or a size limit hit */
-	char referrals[LDAP_SRC_REASON_MAX]; /* their URLs, ", " between */
+	char referrals[LDAP_SRC_REASON_MAX]; /* URLs not covered, quoted */
 };
 
 /*

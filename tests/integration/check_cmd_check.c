@@ -528,7 +528,9 @@ END_TEST
  * A continuation reference under search_base (a referral object, as AD
  * sends for DomainDnsZones from the domain root): check counts the
  * people, names the reference in a warning and says a reconcile holds on
- * it; the people are still counted.  A slapd of this test's own.
+ * it; the people are still counted.  With the naming context in
+ * ignore_referrals the reference is counted as skipped, no warning.  A
+ * slapd of this test's own.
  */
 START_TEST(test_check_names_referrals)
 {
@@ -553,13 +555,28 @@ START_TEST(test_check_names_referrals)
 	ck_assert_int_eq(h_fx_run_cmd(args, "check-ref.out"), 0);
 	ck_assert_int_eq(h_fx_out_count("check-ref.out",
 					"\nwarning: [ldap] 1 continuation "
-					"reference (not followed): "
-					"ldap://zones.example.com/"),
+					"reference (not followed, not in "
+					"ignore_referrals): "
+					"'ldap://zones.example.com/"),
 			 1);
 	ck_assert_int_eq(h_fx_out_count("check-ref.out", "(ldap_complete)"), 1);
 	H_FMT(text, "\nldap:    %d entries under '%s' match ", H_LDAP_NPEOPLE,
 	      H_LDAP_PEOPLE);
 	ck_assert_int_eq(h_fx_out_count("check-ref.out", text), 1);
+
+	H_FMT(text, "%sldap.ignore_referrals = domaindnszones\n",
+	      H_FX_BASE_CONFIG);
+	free(h_fx.conf);
+	h_fx.conf = h_write_config(h_fx.dir, s, h_fx_emu, text);
+	ck_assert_ptr_nonnull(h_fx.conf);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-ign.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("check-ign.out",
+					"\nldap:    1 continuation reference "
+					"skipped (ignore_referrals)\n"),
+			 1);
+	ck_assert_int_eq(h_fx_out_count("check-ign.out", "warning: [ldap] 1 "
+							 "continuation"),
+			 0);
 	h_slapd_stop(s);
 }
 

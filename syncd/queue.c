@@ -314,6 +314,34 @@ queue_remove(struct queue *q, const char *user)
 	return FT_OK;
 }
 
+int
+queue_move(struct queue *q, const char *from, const char *to)
+{
+	char name[NAME_CAP];
+	char why[WHY_MAX];
+	struct ft_event ev;
+	size_t len;
+	int r;
+
+	r = user_file_name(from, name, sizeof(name));
+	if (r < 0)
+		return r;
+	len = strnlen(to, sizeof(ev.user));
+	if (len == sizeof(ev.user))
+		return FT_E_TOOBIG;
+	r = load_event(q->queue_fd, name, &ev, why);
+	if (r < 0)
+		return r;
+	memcpy(ev.user, to, len + 1);
+	/* durable under its new name first: a crash leaves both, never none */
+	r = put(q, &ev, true);
+	if (r < 0)
+		return r;
+	if (unlinkat(q->queue_fd, name, 0) < 0 && errno != ENOENT)
+		return FT_E_IO;
+	return FT_OK;
+}
+
 /* Append "error=<reason>\n" within room bytes; returns the bytes added. */
 static size_t
 append_error(char *dst, size_t room, const char *reason)

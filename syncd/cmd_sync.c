@@ -50,10 +50,11 @@ logins_of(const struct config *cfg, char **names, size_t n)
 
 		if (login_name(cfg->ldap.login_format, names[i], names[i],
 			       len + 1) < 0) {
-			ft_clean_print(stderr,
-				       "ftrack-syncd: '%s': [ldap] login_format "
-				       "leaves no valid login name",
-				       names[i]);
+			ft_clean_print(
+				stderr,
+				"ftrack-syncd: '%s': [ldap] login_format "
+				"leaves no valid login name",
+				names[i]);
 			return EXIT_USAGE;
 		}
 	}

@@ -32,9 +32,9 @@ login_name(unsigned fmt, const char *raw, char *ret, size_t cap)
 	p = (fmt & LOGIN_STRIP_DOMAIN) ? strchr(start, '\\') : NULL;
 	if (p != NULL)
 		start = p + 1;
-	p = (fmt & LOGIN_STRIP_REALM) ? memrchr(start, '@',
-						(size_t)(end - start))
-				      : NULL;
+	p = (fmt & LOGIN_STRIP_REALM)
+		    ? memrchr(start, '@', (size_t)(end - start))
+		    : NULL;
 	if (p != NULL)
 		end = p;
 	len = (size_t)(end - start);

@@ -33,13 +33,12 @@ bool login_valid(const char *s);
 
 /*
  * The login of the PAM name raw under the flags fmt, into ret (capacity
- * cap; the result is never longer than raw; ret may be raw, to work in
- * place).  In this order, whatever
- * the order of the words: strip-domain drops everything up to and
- * including the first '\'; strip-realm drops the last '@' and what
- * follows it; lower folds ASCII A-Z (a non-ASCII letter keeps its case:
- * LDAP's matching ignores case anyway, and the mapping, not the login,
- * names the ftrack user).  fmt 0: raw as is.  Returns FT_OK;
+ * cap; the result is never longer than raw; ret may be raw itself).  In
+ * this order, whatever the order of the words: strip-domain drops all up
+ * to and including the first '\'; strip-realm drops the last '@' and
+ * what follows it; lower folds ASCII A-Z (a non-ASCII letter keeps its
+ * case: LDAP's matching ignores case anyway, and the mapping, not the
+ * login, names the ftrack user).  fmt 0: raw as is.  Returns FT_OK;
  * FT_E_INVAL when raw or the result is not login_valid() (e.g. "@CORP"
  * under strip-realm); FT_E_TOOBIG when cap is too small.  *ret is
  * written only on success.

@@ -105,8 +105,8 @@ struct metrics {
 	enum metrics_result last_reconcile_result;
 	bool ldap_up;
 	bool ftrack_up;
-	unsigned long long seat_waiting; /* gauge */
-	unsigned long long seat_refused; /* counter */
+	unsigned long long seat_waiting;    /* gauge */
+	unsigned long long seat_refused;    /* counter */
 	unsigned long long logins_not_ldap; /* counter: not-ldap outcomes */
 };
 

@@ -16,8 +16,8 @@
 #include "login.h"
 #include "umap.h"
 
-#define WORKER_BATCH   200   /* logins per sync_users() call */
-#define SWEEP_EVERY_MS 60000 /* forget cooled users this often */
+#define WORKER_BATCH      200   /* logins per sync_users() call */
+#define SWEEP_EVERY_MS    60000 /* forget cooled users this often */
 #define NOT_LDAP_EVERY_MS 60000 /* at most one not-ldap line a minute at info */
 
 struct pending {
@@ -45,9 +45,9 @@ struct worker {
 	uint64_t next_sweep_ms;
 	uint64_t rnd;
 	struct worker_stats st;
-	struct sync *sync;           /* the thread's own */
-	struct sync_result *results; /* WORKER_BATCH of them */
-	uint64_t not_ldap_next_ms;   /* the thread's: no info line before */
+	struct sync *sync;            /* the thread's own */
+	struct sync_result *results;  /* WORKER_BATCH of them */
+	uint64_t not_ldap_next_ms;    /* the thread's: no info line before */
 	unsigned long not_ldap_quiet; /* not-ldap lines at debug since then */
 };
 

@@ -141,10 +141,10 @@ START_TEST(test_sync_login_format)
 	h_fx_assert_once("bob");
 	ck_assert_int_eq(h_emu_people(h_fx_emu), 2);
 	ck_assert_int_eq(h_fx_run_cmd(empty, "empty.out"), 2);
-	ck_assert_int_eq(
-		h_fx_out_count("empty.out", "'@CORP': [ldap] login_format "
-					    "leaves no valid login name"),
-		1);
+	ck_assert_int_eq(h_fx_out_count("empty.out",
+					"'@CORP': [ldap] login_format "
+					"leaves no valid login name"),
+			 1);
 	ck_assert_int_eq(h_emu_people(h_fx_emu), 2);
 }
 

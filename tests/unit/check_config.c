@@ -631,11 +631,11 @@ START_TEST(test_login_format)
 	/* an unknown word names the file, the line, the word and the words */
 	line = h_cfg_build(NULL, NULL, "ldap",
 			   "timeout = 5\nlogin_format = strip-realm, upper");
-	h_cfg_load_fails(
-		FT_E_CONFIG,
-		h_cfg_at(line + 1, "[ldap] login_format: 'upper' is not one "
-				   "of: strip-realm, strip-domain, lower"),
-		NULL);
+	h_cfg_load_fails(FT_E_CONFIG,
+			 h_cfg_at(line + 1,
+				  "[ldap] login_format: 'upper' is not one "
+				  "of: strip-realm, strip-domain, lower"),
+			 NULL);
 	line = h_cfg_build(NULL, NULL, "ldap", "login_format = Strip-Realm");
 	h_cfg_load_fails(FT_E_CONFIG,
 			 h_cfg_at(line, "[ldap] login_format: 'Strip-Realm'"),

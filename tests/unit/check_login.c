@@ -17,7 +17,7 @@ Suite *login_suite(void);
 static const struct {
 	unsigned fmt;
 	const char *raw;
-	int want;         /* FT_OK or the error */
+	int want;          /* FT_OK or the error */
 	const char *login; /* the result when FT_OK */
 } rows[] = {
 	/* empty format: as is, whatever the name holds */
@@ -69,7 +69,8 @@ START_TEST(test_login_name)
 	if (r == FT_OK)
 		ck_assert_str_eq(out, rows[_i].login);
 	else
-		ck_assert_str_eq(out, "untouched"); /* written only on success */
+		ck_assert_str_eq(out,
+				 "untouched"); /* written only on success */
 	/* in place gives the same */
 	if (r == FT_OK) {
 		char buf[FT_PROTO_VALUE_MAX + 1];

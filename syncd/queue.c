@@ -22,6 +22,7 @@
 #include "ft_clean.h"
 #include "ft_err.h"
 #include "ft_util.h"
+#include "login.h"
 #include "state.h"
 #include "timing.h"
 
@@ -158,11 +159,9 @@ user_file_name(const char *user, char *out, size_t cap)
 	if (user == NULL)
 		return FT_E_INVAL;
 	len = strnlen(user, FT_PROTO_VALUE_MAX + 1);
-	if (len == 0)
-		return FT_E_INVAL;
 	if (len > QUEUE_USER_MAX)
 		return FT_E_TOOBIG;
-	if (ft_proto_value_ok(user, len) < 0)
+	if (!login_valid(user))
 		return FT_E_INVAL;
 	return ft_hex_encode(user, len, out, cap);
 }
@@ -245,8 +244,7 @@ load_event(int dirfd, const char *name, struct ft_event *ret_ev, char *why)
 	size_t len = 0;
 	int r;
 
-	if (ft_hex_decode(name, user, sizeof(user)) < 0 ||
-	    ft_proto_value_ok(user, strlen(user)) < 0) {
+	if (ft_hex_decode(name, user, sizeof(user)) < 0 || !login_valid(user)) {
 		(void)snprintf(why, WHY_MAX,
 			       "file name is not the hex of a valid user name");
 		return FT_E_PROTO;

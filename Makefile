@@ -214,6 +214,7 @@ check: deps
 	$(MAKE) sanitize
 	$(MAKE) check-install
 	$(MAKE) check-deb
+	$(MAKE) check-sssd
 	@echo "check: all suites passed"
 
 demo: deps all
@@ -311,7 +312,7 @@ MAN8         = pam_ftrack.8 ftrack-syncd.8
 MAN5         = ftrack-syncd.conf.5
 CONF         = $(DESTDIR)$(SYSCONFDIR)/ftrack-syncd.conf
 
-.PHONY: check-install check-deb deb
+.PHONY: check-install check-deb check-sssd deb
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) \
@@ -374,6 +375,12 @@ check-install: all
 check-deb: deb
 	bash tests/integration/check_install.sh deb $(DEB_OUT)
 
+# A real sssd (use_fully_qualified_names) in a throwaway root: a login as
+# alice@corp.example.com through pam_sss and pam_ftrack, with and without
+# [ldap] login_format (skipped unless root).
+check-sssd: all
+	bash tests/integration/check_sssd.sh
+
 # ---- deps ------------------------------------------------------------------
 
 DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
@@ -381,7 +388,8 @@ DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
            slapd ldap-utils libpam-wrapper pamtester python3 curl \
            clang-format clang-tidy cppcheck valgrind libclang-rt-14-dev \
            python3-pyflakes pycodestyle \
-           debhelper lintian mandoc systemd systemd-container
+           debhelper lintian mandoc systemd systemd-container \
+           sssd-ldap libpam-sss libnss-sss
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

@@ -16,9 +16,8 @@
 #include "login.h"
 #include "umap.h"
 
-#define WORKER_BATCH      200   /* logins per sync_users() call */
-#define SWEEP_EVERY_MS    60000 /* forget cooled users this often */
-#define NOT_LDAP_EVERY_MS 60000 /* at most one not-ldap line a minute at info */
+#define WORKER_BATCH   200   /* logins per sync_users() call */
+#define SWEEP_EVERY_MS 60000 /* forget cooled users this often */
 
 struct pending {
 	uint64_t due_ms;
@@ -47,6 +46,7 @@ struct worker {
 	struct worker_stats st;
 	struct sync *sync;            /* the thread's own */
 	struct sync_result *results;  /* WORKER_BATCH of them */
+	uint64_t not_ldap_every_ms;   /* WORKER_NOT_LDAP_EVERY_MS */
 	uint64_t not_ldap_next_ms;    /* the thread's: no info line before */
 	unsigned long not_ldap_quiet; /* not-ldap lines at debug since then */
 };
@@ -94,6 +94,7 @@ worker_new(const struct config *cfg, struct queue *q, struct worker **ret)
 	w->q = q;
 	w->rnd = timing_seed();
 	w->next_retry_ms = UINT64_MAX;
+	w->not_ldap_every_ms = WORKER_NOT_LDAP_EVERY_MS;
 	w->st.ldap_up = w->st.ftrack_up = true;
 	w->pending = umap_new();
 	w->recent = umap_new();
@@ -383,7 +384,7 @@ log_not_ldap(struct worker *w, const char *user, const struct sync_result *r)
 			"login_format (strip-realm, strip-domain) wrong?"
 		      : "",
 		 quiet);
-	w->not_ldap_next_ms = now + NOT_LDAP_EVERY_MS;
+	w->not_ldap_next_ms = now + w->not_ldap_every_ms;
 	w->not_ldap_quiet = 0;
 }
 
@@ -558,6 +559,12 @@ int
 worker_login(struct worker *w, const char *user)
 {
 	return submit(w, user, true);
+}
+
+void
+worker_set_not_ldap_every(struct worker *w, uint64_t ms)
+{
+	w->not_ldap_every_ms = ms;
 }
 
 bool

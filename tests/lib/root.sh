@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
 # tests/lib/root.sh: shell helpers shared by the suites that run real servers
 # and, as root, a throwaway root: tests/integration/check_install.sh and
 # tests/integration/check_sssd.sh (sourced, bash, after tests/lib/proc.sh).
@@ -48,6 +49,7 @@ print(s.getsockname()[1])'
 # start_servers: slapd with tests/data/people.ldif in $W/slapd and the
 # emulator, each on a free port; sets LDAP_PORT, SLAPD_PID, API_KEY,
 # EMU_PID and EMU_URL (the caller stops both PIDs with stop_pid).
+# shellcheck disable=SC2034 # the variables are for the caller
 start_servers() {
 	local i j
 	for ((i = 0; i < 5; i++)); do

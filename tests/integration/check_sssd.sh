@@ -35,7 +35,9 @@ SLAPD_PID=0 EMU_PID=0
 # shellcheck source=tests/lib/root.sh
 . "$ROOT/tests/lib/root.sh"
 
-PAMDIR=/lib/$(gcc -print-multiarch 2>/dev/null)/security
+# where pam_sss.so is: libpam's module folder
+PAMDIR=$(pkg-config --variable=securedir pam 2>/dev/null)
+PAMDIR=${PAMDIR:-/lib/$(gcc -print-multiarch 2>/dev/null)/security}
 
 # In the private namespaces: the root, the files, the inner part.
 enter_root() {

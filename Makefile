@@ -171,6 +171,7 @@ FUZZ_MAXLEN_ldap_map    = 2048
 FUZZ_MAXLEN_quote       = 1024
 FUZZ_MAXLEN_ldap_filter = 300
 FUZZ_MAXLEN_clean       = 4200
+FUZZ_MAXLEN_login       = 300
 
 $(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(FUZZ_DRIVER) $(SYNCD_LIB) \
 		$(COMMON_LIB)
@@ -219,6 +220,7 @@ check: deps
 	$(MAKE) check-rpm
 	$(MAKE) check-selinux
 	$(MAKE) check-authselect
+	$(MAKE) check-sssd
 	@echo "check: all suites passed"
 
 demo: deps all
@@ -316,7 +318,7 @@ MAN8         = pam_ftrack.8 ftrack-syncd.8
 MAN5         = ftrack-syncd.conf.5
 CONF         = $(DESTDIR)$(SYSCONFDIR)/ftrack-syncd.conf
 
-.PHONY: check-install check-deb deb
+.PHONY: check-install check-deb check-sssd deb
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) \
@@ -442,6 +444,12 @@ check-selinux:
 check-authselect: all
 	bash tests/integration/check_rpm.sh authselect
 
+# A real sssd (use_fully_qualified_names) in a throwaway root: a login as
+# alice@corp.example.com through pam_sss and pam_ftrack, with and without
+# [ldap] login_format (skipped unless root).
+check-sssd: all
+	bash tests/integration/check_sssd.sh
+
 # ---- deps ------------------------------------------------------------------
 
 DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
@@ -452,7 +460,8 @@ DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
            debhelper lintian mandoc systemd systemd-container \
            rpm rpmlint selinux-policy-dev checkpolicy semodule-utils \
            selinux-utils cpio file bzip2 \
-           samba samba-ad-provision samba-dsdb-modules samba-vfs-modules
+           samba samba-ad-provision samba-dsdb-modules samba-vfs-modules \
+           sssd-ldap libpam-sss libnss-sss
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

@@ -33,6 +33,7 @@
 #include "ft_util.h"
 #include "listener.h"
 #include "log.h"
+#include "login.h"
 #include "metrics.h"
 #include "queue.h"
 #include "ratelimit.h"
@@ -46,6 +47,7 @@
 #define RATE_BURST       20    /* non-root sender: events at once */
 #define RATE_PER_MINUTE  60    /* non-root sender: events a minute */
 #define QUIET_EVERY_MS   60000 /* at most one line a minute on unlogged drops */
+#define NO_LOGIN         "[ldap] login_format leaves no valid login name"
 
 struct server {
 	const char *config_path;
@@ -122,10 +124,56 @@ watch_queue(const struct config *cfg, int *ret_fd)
 	return FT_OK;
 }
 
-/* A login found in queue/ (scan or inotify): provision unless cooled. */
-static void
-take_queued(struct server *s, const char *user)
+/*
+ * The one place where a name PAM had (a datagram's, a spool file's)
+ * becomes the login the daemon works with: [ldap] login_format applied
+ * into ret (FT_PROTO_VALUE_MAX + 1 bytes), so that ALICE@CORP and alice
+ * are one queue file, one cooldown, one look-up.  False when no valid
+ * login is left (e.g. "@CORP" under strip-realm).
+ */
+static bool
+login_of(const struct server *s, const char *name, char *ret)
 {
+	return login_name(s->cfg->ldap.login_format, name, ret,
+			  FT_PROTO_VALUE_MAX + 1) == FT_OK;
+}
+
+/*
+ * A queue file of name (scan or inotify): journaled again under its
+ * login when login_format changes the name (the PAM module spools what
+ * PAM had), then provisioned unless cooled.
+ */
+static void
+take_queued(struct server *s, const char *name)
+{
+	char user[FT_PROTO_VALUE_MAX + 1];
+	int r;
+
+	if (!login_of(s, name, user)) {
+		/* like a damaged file: kept in failed/, not provisioned */
+		r = queue_fail(s->q, name, NO_LOGIN);
+		if (r == FT_OK)
+			log_warn("queue file of '%s' moved to failed/: %s",
+				 name, NO_LOGIN);
+		else if (r != FT_E_NOTFOUND)
+			log_error("unable to move the queue file of '%s' to "
+				  "failed/: %s",
+				  name, errtext(r));
+		return;
+	}
+	if (strcmp(user, name) != 0) {
+		r = queue_move(s->q, name, user);
+		if (r == FT_E_NOTFOUND)
+			return; /* gone: taken already */
+		if (r == FT_E_PROTO) {
+			s->next_scan_ms = 0; /* damaged: the scan moves it */
+			return;
+		}
+		if (r < 0)
+			log_error("unable to journal the login of '%s' as "
+				  "'%s': %s",
+				  name, user, errtext(r));
+	}
 	if (worker_cooled(s->w, user)) {
 		/* coalesced: provisioned moments ago */
 		if (queue_remove(s->q, user) < 0)
@@ -232,20 +280,31 @@ refused(struct server *s, enum listener_verdict v, const struct ft_event *ev,
  * Whether a well-formed login from uid is to be provisioned.  The sender
  * rule (listener_judge) puts the checks that need no NSS look-up first:
  * uid 0, a remembered answer, the rate limits; a flood from many uids
- * costs neither look-ups nor a log line per datagram.
+ * costs neither look-ups nor a log line per datagram.  Then ev->user
+ * becomes its login (login_of), which skip_users, the cooldown and the
+ * journal see.
  */
 static bool
-admit(struct server *s, const struct ft_event *ev, uid_t uid)
+admit(struct server *s, struct ft_event *ev, uid_t uid)
 {
 	const struct config_policy *pol = &s->cfg->policy;
+	char login[sizeof(ev->user)];
 	uint64_t now = timing_now_ms();
 	enum listener_verdict v;
 
+	/* the sender rule judges the name PAM had: the one NSS knows */
 	v = listener_judge(s->senders, &s->rl, uid, ev->user, now);
 	if (v != LISTENER_OK) {
 		refused(s, v, ev, uid, now);
 		return false;
 	}
+	if (!login_of(s, ev->user, login)) {
+		s->m.events_dropped[METRICS_DROP_MALFORMED]++;
+		log_debug("login event of '%s' dropped: %s", ev->user,
+			  NO_LOGIN);
+		return false;
+	}
+	memcpy(ev->user, login, sizeof(login));
 	if (pol->on_login == ON_LOGIN_IGNORE ||
 	    strlist_has(&pol->skip_users, ev->user)) {
 		s->m.events_dropped[METRICS_DROP_SKIPPED]++;
@@ -418,6 +477,7 @@ write_metrics(struct server *s)
 	m.ftrack_up = ws.ftrack_up;
 	m.seat_waiting = ws.seat_waiting;
 	m.seat_refused = ws.outcomes[SYNC_SEAT_WAITING];
+	m.logins_not_ldap = ws.outcomes[SYNC_NOT_LDAP];
 	if (queue_depth(s->q, &depth) == FT_OK)
 		m.queue_depth = depth;
 	if (queue_failed_count(s->q, &failed) == FT_OK)

@@ -7,7 +7,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "ft_clean.h"
-#include "ft_proto.h"
+#include "login.h"
 #include "sync.h"
 
 static int
@@ -35,6 +35,32 @@ sync_chunk(struct sync *s, char **users, size_t n)
 	return code;
 }
 
+/*
+ * Each name becomes its login ([ldap] login_format), in place (a login is
+ * never longer than its name), as the daemon makes it of a login event;
+ * the outcomes name the logins.
+ */
+static int
+logins_of(const struct config *cfg, char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+
+		if (login_name(cfg->ldap.login_format, names[i], names[i],
+			       len + 1) < 0) {
+			ft_clean_print(
+				stderr,
+				"ftrack-syncd: '%s': [ldap] login_format "
+				"leaves no valid login name",
+				names[i]);
+			return EXIT_USAGE;
+		}
+	}
+	return EXIT_OK;
+}
+
 int
 cmd_sync(int argc, char **argv, const char *config_path)
 {
@@ -48,8 +74,7 @@ cmd_sync(int argc, char **argv, const char *config_path)
 		return EXIT_USAGE;
 	}
 	for (i = 1; i < argc; i++) {
-		if (argv[i][0] == '\0' ||
-		    ft_proto_value_ok(argv[i], strlen(argv[i])) < 0) {
+		if (!login_valid(argv[i])) {
 			fprintf(stderr, "ftrack-syncd: invalid user name\n");
 			return EXIT_USAGE;
 		}
@@ -57,6 +82,11 @@ cmd_sync(int argc, char **argv, const char *config_path)
 	code = cmd_open(config_path, true, &cfg);
 	if (code != EXIT_OK)
 		return code;
+	code = logins_of(cfg, argv + 1, (size_t)(argc - 1));
+	if (code != EXIT_OK) {
+		config_free(cfg);
+		return code;
+	}
 	if (sync_new(cfg, &s, err, sizeof(err)) < 0) {
 		ft_clean_print(stderr, "ftrack-syncd: %s", err);
 		config_free(cfg);

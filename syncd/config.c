@@ -21,6 +21,7 @@
 #include "ft_err.h"
 #include "ft_util.h"
 #include "ldap_map.h"
+#include "login.h"
 
 static const struct word tls_words[] = {{"never", TLS_NEVER},
 					{"allow", TLS_ALLOW},
@@ -48,6 +49,11 @@ static const struct word log_level_words[] = {{"error", LOG_ERR},
 					      {"info", LOG_INFO},
 					      {"debug", LOG_DEBUG},
 					      {NULL, 0}};
+static const struct word login_format_words[] = {
+	{"strip-realm", LOGIN_STRIP_REALM},
+	{"strip-domain", LOGIN_STRIP_DOMAIN},
+	{"lower", LOGIN_LOWER},
+	{NULL, 0}};
 static const struct word log_target_words[] = {{"syslog", LOG_TARGET_SYSLOG},
 					       {"stderr", LOG_TARGET_STDERR},
 					       {NULL, 0}};
@@ -78,6 +84,8 @@ const struct key conf_keys[] = {
 	  "uid"),
 	K("ldap", "uuid_attribute", K_ATTR, 0, ldap.uuid_attribute, 0, 0,
 	  "entryUUID"),
+	{"ldap", "login_format", K_FLAGS, F_EMPTY, OFF(ldap.login_format), 0, 0,
+	 login_format_words, NULL, NULL, 0},
 	K("ldap", "start_tls", K_BOOL, 0, ldap.start_tls, 0, 0, "no"),
 	K("ldap", "tls_ca_file", K_PATH, F_EMPTY, ldap.tls_ca_file, 0, 0, NULL),
 	E("ldap", "tls_require_cert", ldap.tls_require_cert, tls_words,

@@ -61,6 +61,7 @@ struct config_ldap {
 	char *disabled_filter; /* NULL: none */
 	char *login_attribute; /* default uid */
 	char *uuid_attribute;  /* default entryUUID */
+	unsigned login_format; /* LOGIN_* flags (login.h); 0: names as is */
 	bool start_tls;
 	char *tls_ca_file;
 	enum tls_require tls_require_cert; /* default demand */

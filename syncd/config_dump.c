@@ -43,6 +43,19 @@ format_list(const struct strlist *l, char *buf, size_t len)
 				      i > 0 ? ", " : "", l->v[i]);
 }
 
+/* The words of the flags set in v, comma-separated, in table order. */
+static void
+format_flags(const struct word *w, unsigned v, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (; w->name != NULL && n < len; w++)
+		if (v & (unsigned)w->value)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+					      n > 0 ? ", " : "", w->name);
+}
+
 /* The value of k in config syntax; dumping may truncate a long value. */
 static void
 format_value(const struct config *cfg, const struct key *k, char *buf,
@@ -73,6 +86,9 @@ format_value(const struct config *cfg, const struct key *k, char *buf,
 	case K_LIMIT:
 		(void)snprintf(buf, len, "%lu%s", lim->value,
 			       lim->percent ? "%" : "");
+		return;
+	case K_FLAGS:
+		format_flags(k->words, *(const unsigned *)p, buf, len);
 		return;
 	case K_STR:
 	case K_PATH:

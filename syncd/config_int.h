@@ -50,6 +50,7 @@ enum kind {
 	K_ENUM,   /* an int-sized enum, one of words */
 	K_LIST,   /* struct strlist */
 	K_LIMIT,  /* struct limit: count 0..max or percentage 0..100 */
+	K_FLAGS,  /* unsigned: a set of words (comma-separated), OR-ed */
 };
 
 #define F_EMPTY  0x1u /* an empty value unsets the key (NULL) */
@@ -74,7 +75,7 @@ struct key {
 	size_t secret;   /* F_SECRET: offset of the secret it names */
 };
 
-#define CONF_NKEYS 46 /* entries of conf_keys (checked in config.c) */
+#define CONF_NKEYS 47 /* entries of conf_keys (checked in config.c) */
 
 /* Every key of DESIGN.md section 5, in the order of the dump. */
 extern const struct key conf_keys[CONF_NKEYS];

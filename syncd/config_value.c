@@ -156,6 +156,7 @@ check_string(const struct key *k, const char *v)
 	case K_ENUM:
 	case K_LIST:
 	case K_LIMIT:
+	case K_FLAGS:
 		break;
 	}
 	return NULL;
@@ -275,23 +276,63 @@ set_number(const struct key *k, void *p, const char *v, char *msg,
 	return FT_OK;
 }
 
+/* The word of k that is v[0..len); NULL when none is. */
+static const struct word *
+find_word(const struct key *k, const char *v, size_t len)
+{
+	const struct word *w;
+
+	for (w = k->words; w->name != NULL; w++)
+		if (strlen(w->name) == len && strncmp(w->name, v, len) == 0)
+			return w;
+	return NULL;
+}
+
+/* "'v' is not one of: a, b, c" for v[0..len); returns FT_E_CONFIG. */
 static int
-set_enum(const struct key *k, void *p, const char *v, char *msg, size_t msglen)
+not_a_word(const struct key *k, const char *v, size_t len, char *msg,
+	   size_t msglen)
 {
 	const struct word *w;
 	size_t n;
 
-	for (w = k->words; w->name != NULL; w++) {
-		if (strcmp(w->name, v) == 0) {
-			memcpy(p, &w->value, sizeof(int));
-			return FT_OK;
-		}
-	}
-	n = (size_t)snprintf(msg, msglen, "'%.64s' is not one of", v);
+	n = (size_t)snprintf(msg, msglen, "'%.*s' is not one of",
+			     (int)(len > 64 ? 64 : len), v);
 	for (w = k->words; w->name != NULL && n < msglen; w++)
 		n += (size_t)snprintf(msg + n, msglen - n, "%s %s",
 				      w == k->words ? ":" : ",", w->name);
 	return FT_E_CONFIG;
+}
+
+static int
+set_enum(const struct key *k, void *p, const char *v, char *msg, size_t msglen)
+{
+	const struct word *w = find_word(k, v, strlen(v));
+
+	if (w == NULL)
+		return not_a_word(k, v, strlen(v), msg, msglen);
+	memcpy(p, &w->value, sizeof(int));
+	return FT_OK;
+}
+
+/* Words separated by commas and/or blanks, OR-ed; empty: none. */
+static int
+set_flags(const struct key *k, unsigned *p, const char *v, char *msg,
+	  size_t msglen)
+{
+	unsigned flags = 0;
+
+	for (v += strspn(v, ", \t"); *v != '\0'; v += strspn(v, ", \t")) {
+		size_t len = strcspn(v, ", \t");
+		const struct word *w = find_word(k, v, len);
+
+		if (w == NULL)
+			return not_a_word(k, v, len, msg, msglen);
+		flags |= (unsigned)w->value;
+		v += len;
+	}
+	*p = flags;
+	return FT_OK;
 }
 
 static int
@@ -360,6 +401,8 @@ conf_set_value(struct config *cfg, const struct key *k, const char *v,
 		return set_list(p, v);
 	case K_LIMIT:
 		return set_limit(p, v, k->max, msg, msglen);
+	case K_FLAGS:
+		return set_flags(k, p, v, msg, msglen);
 	case K_STR:
 	case K_PATH:
 	case K_URI:

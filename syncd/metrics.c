@@ -128,6 +128,10 @@ format_events(struct out *o, const struct metrics *m)
 		     m->errors, METRICS_ERR_COUNT);
 	put_one(o, "http_requests_total", "counter",
 		"HTTP requests sent to the ftrack server.", m->http_requests);
+	put_one(o, "logins_not_ldap_total", "counter",
+		"Logins looked up that are no LDAP user (not in LDAP, or "
+		"disabled): nothing provisioned.",
+		m->logins_not_ldap);
 }
 
 static void

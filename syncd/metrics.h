@@ -40,6 +40,9 @@
  *                                                  asked for a seat and got
  *                                                  none (kept inactive or
  *                                                  refused)
+ *   logins_not_ldap_total                 counter  logins looked up and found
+ *                                                  no LDAP user (not in LDAP,
+ *                                                  or disabled)
  * Forged events are counted only in events_forged_total, not as dropped.
  */
 #ifndef METRICS_H
@@ -102,8 +105,9 @@ struct metrics {
 	enum metrics_result last_reconcile_result;
 	bool ldap_up;
 	bool ftrack_up;
-	unsigned long long seat_waiting; /* gauge */
-	unsigned long long seat_refused; /* counter */
+	unsigned long long seat_waiting;    /* gauge */
+	unsigned long long seat_refused;    /* counter */
+	unsigned long long logins_not_ldap; /* counter: not-ldap outcomes */
 };
 
 /*

@@ -22,6 +22,7 @@
 #include "ft_clean.h"
 #include "ft_err.h"
 #include "ft_util.h"
+#include "login.h"
 #include "state.h"
 #include "timing.h"
 
@@ -158,11 +159,9 @@ user_file_name(const char *user, char *out, size_t cap)
 	if (user == NULL)
 		return FT_E_INVAL;
 	len = strnlen(user, FT_PROTO_VALUE_MAX + 1);
-	if (len == 0)
-		return FT_E_INVAL;
 	if (len > QUEUE_USER_MAX)
 		return FT_E_TOOBIG;
-	if (ft_proto_value_ok(user, len) < 0)
+	if (!login_valid(user))
 		return FT_E_INVAL;
 	return ft_hex_encode(user, len, out, cap);
 }
@@ -245,8 +244,7 @@ load_event(int dirfd, const char *name, struct ft_event *ret_ev, char *why)
 	size_t len = 0;
 	int r;
 
-	if (ft_hex_decode(name, user, sizeof(user)) < 0 ||
-	    ft_proto_value_ok(user, strlen(user)) < 0) {
+	if (ft_hex_decode(name, user, sizeof(user)) < 0 || !login_valid(user)) {
 		(void)snprintf(why, WHY_MAX,
 			       "file name is not the hex of a valid user name");
 		return FT_E_PROTO;
@@ -307,6 +305,34 @@ queue_remove(struct queue *q, const char *user)
 	int r;
 
 	r = user_file_name(user, name, sizeof(name));
+	if (r < 0)
+		return r;
+	if (unlinkat(q->queue_fd, name, 0) < 0 && errno != ENOENT)
+		return FT_E_IO;
+	return FT_OK;
+}
+
+int
+queue_move(struct queue *q, const char *from, const char *to)
+{
+	char name[NAME_CAP];
+	char why[WHY_MAX];
+	struct ft_event ev;
+	size_t len;
+	int r;
+
+	r = user_file_name(from, name, sizeof(name));
+	if (r < 0)
+		return r;
+	len = strnlen(to, sizeof(ev.user));
+	if (len == sizeof(ev.user))
+		return FT_E_TOOBIG;
+	r = load_event(q->queue_fd, name, &ev, why);
+	if (r < 0)
+		return r;
+	memcpy(ev.user, to, len + 1);
+	/* durable under its new name first: a crash leaves both, never none */
+	r = put(q, &ev, true);
 	if (r < 0)
 		return r;
 	if (unlinkat(q->queue_fd, name, 0) < 0 && errno != ENOENT)

@@ -110,6 +110,18 @@ FT_MUST_USE int queue_sync(struct queue *q);
 FT_MUST_USE int queue_remove(struct queue *q, const char *user);
 
 /*
+ * Journal the event of queue/<hex(from)> as the login to (its user field
+ * rewritten; the other fields kept), replacing an older event of to, then
+ * remove from's file: the PAM module spools the name PAM had, the daemon
+ * works with the login [ldap] login_format makes of it.  The new file is
+ * durable before the old one goes, so a crash leaves both, never none.
+ * Returns FT_OK; FT_E_NOTFOUND (no such file); FT_E_PROTO (from's file is
+ * damaged: left for queue_scan() to move aside); FT_E_INVAL/FT_E_TOOBIG
+ * (a bad name); FT_E_IO (errno set).
+ */
+FT_MUST_USE int queue_move(struct queue *q, const char *from, const char *to);
+
+/*
  * Permanent failure: move user's queue file to failed/ (rename, so an
  * event arriving later is a fresh file in queue/) and rewrite it there
  * atomically with an `error=<reason>` line, replacing any earlier error

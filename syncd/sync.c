@@ -129,7 +129,8 @@ round_lookup(struct sync *s, struct round *rd)
 		else if (r == FT_OK)
 			rd->wanted[i] = true;
 		else if (r == FT_E_NOTFOUND)
-			result(res, SYNC_NOT_LDAP, FT_OK, "not in LDAP");
+			result(res, SYNC_NOT_LDAP, FT_E_NOTFOUND,
+			       "not in LDAP");
 		else if (!ft_err_transient(r))
 			result(res, SYNC_FAILED, r, err);
 		else {

@@ -42,7 +42,8 @@ enum sync_outcome {
 struct sync_result {
 	enum sync_outcome outcome;
 	int err; /* FT_E_* for SYNC_RETRY, SYNC_FAILED and SYNC_SEAT_WAITING
-		  * (FT_E_SEAT), else FT_OK */
+		  * (FT_E_SEAT); SYNC_NOT_LDAP: FT_E_NOTFOUND when no entry
+		  * matched, FT_OK when disabled; else FT_OK */
 	char detail[PLAN_REASON_MAX + 64];
 };
 

@@ -13,6 +13,7 @@
 #include "array.h"
 #include "ft_err.h"
 #include "log.h"
+#include "login.h"
 #include "umap.h"
 
 #define WORKER_BATCH   200   /* logins per sync_users() call */
@@ -43,8 +44,11 @@ struct worker {
 	uint64_t next_sweep_ms;
 	uint64_t rnd;
 	struct worker_stats st;
-	struct sync *sync;           /* the thread's own */
-	struct sync_result *results; /* WORKER_BATCH of them */
+	struct sync *sync;            /* the thread's own */
+	struct sync_result *results;  /* WORKER_BATCH of them */
+	uint64_t not_ldap_every_ms;   /* WORKER_NOT_LDAP_EVERY_MS */
+	uint64_t not_ldap_next_ms;    /* the thread's: no info line before */
+	unsigned long not_ldap_quiet; /* not-ldap lines at debug since then */
 };
 
 static int
@@ -90,6 +94,7 @@ worker_new(const struct config *cfg, struct queue *q, struct worker **ret)
 	w->q = q;
 	w->rnd = timing_seed();
 	w->next_retry_ms = UINT64_MAX;
+	w->not_ldap_every_ms = WORKER_NOT_LDAP_EVERY_MS;
 	w->st.ldap_up = w->st.ftrack_up = true;
 	w->pending = umap_new();
 	w->recent = umap_new();
@@ -240,7 +245,7 @@ log_prio(enum sync_outcome o)
 {
 	switch (o) {
 	case SYNC_UNCHANGED:
-	case SYNC_NOT_LDAP:
+	case SYNC_NOT_LDAP: /* log_not_ldap(): at info, rate-limited */
 		return LOG_DEBUG;
 	case SYNC_SEAT_WAITING:
 	case SYNC_RETRY:
@@ -352,6 +357,37 @@ run_batch(struct worker *w, char **batch, size_t n)
 	sync_users(w->sync, (const char *const *)batch, n, w->results);
 }
 
+/*
+ * A not-ldap outcome: at info at most once a minute, saying how many went
+ * to debug since the last such line; the rest at debug.  A name LDAP does
+ * not know that holds '@' or '\' (SSSD's qualified names) gets a hint.
+ */
+static void
+log_not_ldap(struct worker *w, const char *user, const struct sync_result *r)
+{
+	uint64_t now = timing_now_ms();
+	bool hint = r->err == FT_E_NOTFOUND && login_qualified(user);
+	char quiet[160] = "";
+
+	if (now < w->not_ldap_next_ms) {
+		w->not_ldap_quiet++;
+		log_debug("not-ldap '%s': %s", user, r->detail);
+		return;
+	}
+	if (w->not_ldap_quiet > 0)
+		(void)snprintf(quiet, sizeof(quiet),
+			       " (and %lu more not-ldap logins since the last "
+			       "such line, logged at debug only)",
+			       w->not_ldap_quiet);
+	log_info("not-ldap '%s': %s%s%s", user, r->detail,
+		 hint ? "; the name holds '@' or '\\': is [ldap] "
+			"login_format (strip-realm, strip-domain) wrong?"
+		      : "",
+		 quiet);
+	w->not_ldap_next_ms = now + w->not_ldap_every_ms;
+	w->not_ldap_quiet = 0;
+}
+
 /* Outside the lock: one log line and the queue file of each result. */
 static void
 settle_files(struct worker *w, char **batch, size_t n)
@@ -361,8 +397,12 @@ settle_files(struct worker *w, char **batch, size_t n)
 	for (i = 0; i < n; i++) {
 		const struct sync_result *r = &w->results[i];
 
-		log_msg(log_prio(r->outcome), "%s '%s': %s",
-			sync_outcome_name(r->outcome), batch[i], r->detail);
+		if (r->outcome == SYNC_NOT_LDAP)
+			log_not_ldap(w, batch[i], r);
+		else
+			log_msg(log_prio(r->outcome), "%s '%s': %s",
+				sync_outcome_name(r->outcome), batch[i],
+				r->detail);
 		settle_file(w, batch[i], r);
 	}
 }
@@ -519,6 +559,12 @@ int
 worker_login(struct worker *w, const char *user)
 {
 	return submit(w, user, true);
+}
+
+void
+worker_set_not_ldap_every(struct worker *w, uint64_t ms)
+{
+	w->not_ldap_every_ms = ms;
 }
 
 bool

@@ -76,6 +76,15 @@ FT_MUST_USE int worker_submit(struct worker *w, const char *user);
  */
 FT_MUST_USE int worker_login(struct worker *w, const char *user);
 
+/*
+ * A not-ldap outcome is logged at info at most once every
+ * WORKER_NOT_LDAP_EVERY_MS (with the count of those since that went to
+ * debug only; a qualified name LDAP does not know gets a login_format
+ * hint); tests may set another interval before worker_start().
+ */
+#define WORKER_NOT_LDAP_EVERY_MS 60000u
+void worker_set_not_ldap_every(struct worker *w, uint64_t ms);
+
 /* True when user was provisioned within login_cooldown of now. */
 bool worker_cooled(struct worker *w, const char *user);
 

@@ -76,6 +76,80 @@ START_TEST(test_login_creates)
 END_TEST
 
 /*
+ * [ldap] login_format: every spelling of one person (SSSD's qualified
+ * names, any case, a spool file the PAM module left) is one login: one
+ * queue file, one look-up, one ftrack user under the plain login.  A name
+ * that leaves nothing is dropped as malformed.
+ */
+START_TEST(test_login_format)
+{
+	static const char *const status[] = {"status", NULL};
+
+	h_fx_config("ldap.login_format = strip-realm, strip-domain, lower\n");
+	ck_assert_int_eq(h_fx_run_cmd(status, "status.out"), 0); /* folders */
+	/* left by the PAM module while the daemon was down */
+	ck_assert_int_eq(h_spool(h_fx.state, "Bob@CORP.EXAMPLE.COM"), FT_OK);
+	h_fx_daemon_start();
+	h_fx_wait_provisioned("bob");
+	h_fx_login("ALICE@corp.example.com");
+	h_fx_wait_provisioned("alice");
+	h_fx_login("CORP\\Alice");
+	h_fx_login("alice");
+	h_fx_login("@CORP");
+	h_fx_login("carol"); /* barrier: after the others */
+	h_fx_wait_provisioned("carol");
+	h_fx_wait_or_fail(h_fx_queue_empty, NULL, "the queue to empty");
+	h_fx_assert_once("alice");
+	h_fx_assert_once("bob");
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 3);
+	/* one look-up of alice; the later spellings are within the cooldown */
+	ck_assert_int_eq(h_file_count(h_fx.log, "created 'alice'"), 1);
+	ck_assert_int_eq(h_file_count(h_fx.log, "login of 'alice' within "
+						"login_cooldown"),
+			 2);
+	ck_assert_int_eq(h_file_count(h_fx.log, "ALICE@"), 0);
+	ck_assert_int_eq(h_file_count(h_fx.log, "'@CORP' dropped: [ldap] "
+						"login_format leaves no valid "
+						"login name"),
+			 1);
+	h_fx_assert_queue_clean();
+	h_fx_daemon_stop();
+	ck_assert_int_eq(h_metric(h_fx.state, "events_dropped_total{reason="
+					      "\"malformed\"}"),
+			 1);
+	ck_assert_int_eq(h_metric(h_fx.state, "logins_not_ldap_total"), 0);
+}
+
+END_TEST
+
+/*
+ * Without login_format a qualified name is not found: counted, and logged
+ * at info (not only at debug) with a hint, at most one such line a minute.
+ */
+START_TEST(test_not_ldap_logged)
+{
+	static char hint[] =
+		"info: not-ldap 'alice@corp.example.com': not in LDAP; the "
+		"name holds '@' or '\\\\': is [ldap] login_format (strip-realm, "
+		"strip-domain) wrong?";
+
+	h_fx_config("daemon.log_level = info\n");
+	h_fx_daemon_start();
+	h_fx_login("alice@corp.example.com");
+	h_fx_wait_or_fail(h_fx_log_has, hint, "the not-ldap line");
+	h_fx_login("bob@corp.example.com");
+	h_fx_login("carol"); /* barrier */
+	h_fx_wait_provisioned("carol");
+	h_fx_daemon_stop();
+	/* the second within the minute: counted, not logged at info */
+	ck_assert_int_eq(h_file_count(h_fx.log, "not-ldap '"), 1);
+	ck_assert_int_eq(h_metric(h_fx.state, "logins_not_ldap_total"), 2);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 1);
+}
+
+END_TEST
+
+/*
  * A named pipe in place of reports/last-reconcile.json: the daemon reads
  * the report at start (for its metrics) with the one state-file reader,
  * which does not wait for a writer, so logins are still served.  (Before,
@@ -1086,6 +1160,8 @@ cmd_run_suite(void)
 				    h_fx_servers_teardown);
 	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
 	tcase_add_test(tc, test_login_creates);
+	tcase_add_test(tc, test_login_format);
+	tcase_add_test(tc, test_not_ldap_logged);
 	tcase_add_test(tc, test_report_fifo_logins_served);
 	tcase_add_test(tc, test_no_core_dumps);
 	tcase_add_test(tc, test_login_multi_valued);

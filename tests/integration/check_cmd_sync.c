@@ -125,6 +125,31 @@ START_TEST(test_sync_line_escaped)
 
 END_TEST
 
+/* `sync` applies [ldap] login_format as the daemon does, and names the
+ * login it worked with; a name that leaves nothing is a usage error. */
+START_TEST(test_sync_login_format)
+{
+	static const char *const args[] = {"sync", "ALICE@CORP.EXAMPLE.COM",
+					   "CORP\\bob", NULL};
+	static const char *const empty[] = {"sync", "alice", "@CORP", NULL};
+
+	h_fx_config("ldap.login_format = strip-domain, strip-realm, lower\n");
+	ck_assert_int_eq(h_fx_run_cmd(args, "sync.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("sync.out", "alice: created: "), 1);
+	ck_assert_int_eq(h_fx_out_count("sync.out", "bob: created: "), 1);
+	h_fx_assert_once("alice");
+	h_fx_assert_once("bob");
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 2);
+	ck_assert_int_eq(h_fx_run_cmd(empty, "empty.out"), 2);
+	ck_assert_int_eq(h_fx_out_count("empty.out",
+					"'@CORP': [ldap] login_format "
+					"leaves no valid login name"),
+			 1);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 2);
+}
+
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
@@ -139,6 +164,7 @@ cmd_sync_suite(void)
 	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
 	tcase_add_test(tc, test_ldap_change_sync);
 	tcase_add_test(tc, test_not_ldap_users);
+	tcase_add_test(tc, test_sync_login_format);
 	tcase_add_test(tc, test_sync_line_escaped);
 	suite_add_tcase(s, tc);
 	return s;

@@ -31,43 +31,17 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 B=${B:-build}
 PYTHON=${PYTHON:-python3}
 MODE=${1:-install}
-PASSED=0 FAILED=0 SKIPPED=0
 W=""
 SLAPD_PID=0 EMU_PID=0
 SECURITY_MAX=1.5 # the exposure score ftrack-syncd.service must stay under
 
-pass() {
-	PASSED=$((PASSED + 1))
-	printf '  ok    %s\n' "$*"
-}
-skip() {
-	SKIPPED=$((SKIPPED + 1))
-	printf '  skip  %s\n' "$*"
-}
-fail() {
-	FAILED=$((FAILED + 1))
-	printf '  FAIL  %s\n' "$*"
-}
-# check DESCRIPTION COMMAND...: one test, run in this shell (it may start
-# servers); what the command prints is shown when it fails.  Returns its
-# status.
-check() {
-	local d=$1 rc=0
-	shift
-	"$@" >"$W/check.log" 2>&1 </dev/null || rc=$?
-	if [[ $rc == 0 ]]; then
-		pass "$d"
-		return 0
-	fi
-	fail "$d"
-	sed 's/^/        /' "$W/check.log"
-	return 1
-}
-have() { command -v "$1" >/dev/null 2>&1; }
-
-# stop_pid PID: TERM, up to 5 s, then KILL (tests/lib/proc.sh).
+# stop_pid PID: TERM, up to 5 s, then KILL (tests/lib/proc.sh); the tally
+# (pass, skip, fail, check, have), start_servers, overlay_root and in_root
+# (tests/lib/root.sh).
 # shellcheck source=tests/lib/proc.sh
 . "$ROOT/tests/lib/proc.sh"
+# shellcheck source=tests/lib/root.sh
+. "$ROOT/tests/lib/root.sh"
 
 cleanup() {
 	local rc=$?
@@ -603,42 +577,6 @@ t_lintian() {
 	}
 }
 
-free_port() {
-	"$PYTHON" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-start_servers() {
-	local i
-	for ((i = 0; i < 5; i++)); do
-		LDAP_PORT=$(free_port)
-		"$ROOT/tests/slapd.sh" start "$W/slapd" "$LDAP_PORT" \
-			"$ROOT/tests/data/people.ldif" >>"$W/slapd.log" 2>&1 &
-		SLAPD_PID=$!
-		for ((j = 0; j < 150; j++)); do
-			kill -0 "$SLAPD_PID" 2>/dev/null || break
-			ldapsearch -x -H "ldap://127.0.0.1:$LDAP_PORT" -s base \
-				-b dc=example,dc=com -LLL dn >/dev/null 2>&1 && break 2
-			sleep 0.1
-		done
-		stop_pid "$SLAPD_PID"
-		SLAPD_PID=0
-	done
-	[[ $SLAPD_PID != 0 ]] || { echo "slapd did not start" && return 1; }
-	API_KEY=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-	"$PYTHON" "$ROOT/tests/ftrack_emulator.py" --port 0 --api-user ftrack-sync \
-		--api-key "$API_KEY" >"$W/emulator.out" 2>"$W/emulator.log" &
-	EMU_PID=$!
-	for ((i = 0; i < 150; i++)); do
-		grep -q '^listening on http://' "$W/emulator.out" && break
-		sleep 0.1
-	done
-	EMU_URL=$(sed -n 's/^listening on //p' "$W/emulator.out" | head -n 1)
-	[[ -n "$EMU_URL" ]] || { echo "the emulator did not start" && return 1; }
-}
-
 # An upgrade: the same package as version X+check1.
 repack() {
 	local x=$W/repack v
@@ -698,31 +636,20 @@ mode_deb() {
 	done < <(printf '%s\n' "$tally" | grep .)
 }
 
-# In the private mount namespace: / as the lower layer of an overlay whose
-# writes land in a tmpfs that goes away with the namespace.  The test's
-# files go to /opt/ftrack-check in it.
+# In the private mount namespace: a throwaway root (overlay_root); the
+# test's files go to /opt/ftrack-check in it.
 make_root() {
 	local w=$1 ov=$2
-	mkdir -p "$ov" &&
-		mount -t tmpfs -o mode=0755 tmpfs "$ov" &&
-		mkdir -p "$ov/up" "$ov/work" "$ov/root" &&
-		mount -t overlay overlay \
-			-o "lowerdir=/,upperdir=$ov/up,workdir=$ov/work" "$ov/root" &&
+	overlay_root "$ov" &&
 		mkdir -p "$ov/root/opt/ftrack-check" &&
 		cp "$w/pkg.deb" "$w/upgrade.deb" "$w/inner.sh" "$ov/root/opt/ftrack-check/"
 }
 
-# in_root ROOT ARGS...: chroot with /proc, /dev, an empty /run and /tmp.
-in_root() {
-	local r=$1 rc=0
+# inner ROOT PHASE ARGS...: the inner part in ROOT (in_root).
+inner() {
+	local r=$1
 	shift
-	mount -t proc proc "$r/proc" &&
-		mount --rbind /dev "$r/dev" &&
-		mount -t tmpfs -o mode=0755 tmpfs "$r/run" &&
-		mount -t tmpfs -o mode=1777 tmpfs "$r/tmp" || return 1
-	chroot "$r" /bin/bash /opt/ftrack-check/inner.sh "$@" || rc=$?
-	umount -R "$r/tmp" "$r/run" "$r/dev" "$r/proc"
-	return $rc
+	in_root "$r" /bin/bash /opt/ftrack-check/inner.sh "$@"
 }
 
 # Three phases: the package used in a chroot (then upgraded and purged);
@@ -732,7 +659,7 @@ in_root() {
 enter_root() {
 	local w=$1 rc=0
 	shift
-	make_root "$w" "$w/ov1" && in_root "$w/ov1/root" chroot "$@" || {
+	make_root "$w" "$w/ov1" && inner "$w/ov1/root" chroot "$@" || {
 		echo "unable to make the throwaway root (overlay of /)"
 		echo "root: 0 passed, 1 failed, 0 skipped"
 	}
@@ -742,7 +669,7 @@ enter_root() {
 		echo "root: 0 passed, 0 failed, 0 skipped"
 		exit 0
 	fi
-	make_root "$w" "$w/ov2" && in_root "$w/ov2/root" setup "$@" || {
+	make_root "$w" "$w/ov2" && inner "$w/ov2/root" setup "$@" || {
 		echo "root: 0 passed, 1 failed, 0 skipped"
 		echo "root: 0 passed, 0 failed, 0 skipped"
 		exit 0

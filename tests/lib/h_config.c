@@ -316,6 +316,7 @@ const struct h_cfg_field h_cfg_defaults[] = {
 	FC("ldap.login_attribute", H_CFG_STR, ldap.login_attribute, "uid", 0),
 	FC("ldap.uuid_attribute", H_CFG_STR, ldap.uuid_attribute, "entryUUID",
 	   0),
+	FC("ldap.login_format", H_CFG_UINT, ldap.login_format, NULL, 0),
 	FC("ldap.start_tls", H_CFG_BOOL, ldap.start_tls, NULL, 0),
 	FC("ldap.tls_ca_file", H_CFG_NULL, ldap.tls_ca_file, NULL, 0),
 	FC("ldap.tls_require_cert", H_CFG_INT, ldap.tls_require_cert, NULL,

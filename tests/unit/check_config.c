@@ -11,6 +11,7 @@
 #include "config.h"
 #include "ft_err.h"
 #include "h_config.h"
+#include "login.h"
 
 Suite *config_suite(void);
 
@@ -631,6 +632,63 @@ START_TEST(test_example_lists_every_key)
 
 END_TEST
 
+/* ---- [ldap] login_format: a set of words ------------------------------- */
+
+START_TEST(test_login_format)
+{
+	static const struct {
+		const char *v;
+		unsigned want;
+		const char *dump;
+	} ok[] = {
+		{"", 0, "ldap.login_format ="},
+		{"strip-realm", LOGIN_STRIP_REALM,
+		 "ldap.login_format = strip-realm"},
+		{"lower, strip-domain", LOGIN_LOWER | LOGIN_STRIP_DOMAIN,
+		 "ldap.login_format = strip-domain, lower"},
+		{"strip-realm,strip-domain lower, lower",
+		 LOGIN_STRIP_REALM | LOGIN_STRIP_DOMAIN | LOGIN_LOWER,
+		 "ldap.login_format = strip-realm, strip-domain, lower"},
+	};
+	static struct h_cfg_dump d;
+	char text[128];
+	struct config *c;
+	size_t i;
+	int line;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		(void)snprintf(text, sizeof(text), "login_format = %s",
+			       ok[i].v);
+		h_cfg_build(NULL, NULL, "ldap", text);
+		c = h_cfg_load_ok();
+		ck_assert_uint_eq(c->ldap.login_format, ok[i].want);
+		memset(&d, 0, sizeof(d));
+		config_dump(c, h_cfg_collect, &d);
+		ck_assert_msg(strstr(d.text, ok[i].dump) != NULL, "%s in %s",
+			      ok[i].dump, d.text);
+		config_free(c);
+	}
+	/* an unknown word names the file, the line, the word and the words */
+	line = h_cfg_build(NULL, NULL, "ldap",
+			   "timeout = 5\nlogin_format = strip-realm, upper");
+	h_cfg_load_fails(FT_E_CONFIG,
+			 h_cfg_at(line + 1,
+				  "[ldap] login_format: 'upper' is not one "
+				  "of: strip-realm, strip-domain, lower"),
+			 NULL);
+	line = h_cfg_build(NULL, NULL, "ldap", "login_format = Strip-Realm");
+	h_cfg_load_fails(FT_E_CONFIG,
+			 h_cfg_at(line, "[ldap] login_format: 'Strip-Realm'"),
+			 NULL);
+	/* only in [ldap] */
+	line = h_cfg_build(NULL, NULL, "policy", "login_format = lower");
+	h_cfg_load_fails(FT_E_CONFIG,
+			 h_cfg_at(line, "[policy] login_format: unknown key"),
+			 NULL);
+}
+
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -662,6 +720,7 @@ config_suite(void)
 	tcase_add_test(tc, test_error_buffer_small);
 	tcase_add_test(tc, test_example_config);
 	tcase_add_test(tc, test_example_lists_every_key);
+	tcase_add_test(tc, test_login_format);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -19,6 +19,7 @@ static const char default_dump[] =
 	"ldap.disabled_filter =\n"
 	"ldap.login_attribute = uid\n"
 	"ldap.uuid_attribute = entryUUID\n"
+	"ldap.login_format =\n"
 	"ldap.start_tls = no\n"
 	"ldap.tls_ca_file =\n"
 	"ldap.tls_require_cert = demand\n"
@@ -70,7 +71,7 @@ START_TEST(test_dump_defaults)
 	config_dump(c, h_cfg_collect, &d);
 	h_cfg_subst(default_dump, want, sizeof(want));
 	ck_assert_str_eq(d.text, want);
-	ck_assert_int_eq(d.lines, 48);
+	ck_assert_int_eq(d.lines, 49);
 	config_free(c);
 }
 

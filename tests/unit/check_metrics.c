@@ -373,6 +373,7 @@ sample_metrics(void)
 	m.ftrack_up = false;
 	m.seat_waiting = 4;
 	m.seat_refused = 9;
+	m.logins_not_ldap = 31;
 	return m;
 }
 
@@ -386,7 +387,7 @@ START_TEST(test_format_valid)
 	size_t len;
 
 	format(&m, buf, sizeof(buf), &len, &ps);
-	ck_assert_uint_eq(ps.nf, 16);
+	ck_assert_uint_eq(ps.nf, 17);
 	ck_assert(value(buf, P "events_received_total") == 1001);
 	ck_assert(value(buf, P "events_forged_total") == 3);
 	ck_assert(value(buf, P "events_dropped_total{reason=\"malformed\"}") ==
@@ -422,6 +423,9 @@ START_TEST(test_format_valid)
 	ck_assert_ptr_nonnull(strstr(buf, "# TYPE " P "seat_waiting gauge\n"));
 	ck_assert_ptr_nonnull(
 		strstr(buf, "# TYPE " P "seat_refused_total counter\n"));
+	ck_assert(value(buf, P "logins_not_ldap_total") == 31);
+	ck_assert_ptr_nonnull(
+		strstr(buf, "# TYPE " P "logins_not_ldap_total counter\n"));
 }
 
 END_TEST
@@ -435,8 +439,9 @@ START_TEST(test_format_zero)
 
 	memset(&m, 0, sizeof(m));
 	format(&m, buf, sizeof(buf), &len, &ps);
-	ck_assert_uint_eq(ps.nf, 16);
+	ck_assert_uint_eq(ps.nf, 17);
 	ck_assert(value(buf, P "sender_lookups_total") == 0);
+	ck_assert(value(buf, P "logins_not_ldap_total") == 0);
 	ck_assert(value(buf, P "seat_waiting") == 0);
 	ck_assert(value(buf, P "last_reconcile_result{result=\"ok\"}") == 0);
 	ck_assert(value(buf, P "last_reconcile_result{result=\"held\"}") == 0);

@@ -581,6 +581,44 @@ START_TEST(test_pam_fallback)
 
 END_TEST
 
+/* A spool file of the name PAM had, journaled again as its login: the
+ * other fields kept, an older event of the login replaced, one file. */
+START_TEST(test_move)
+{
+	struct seen s;
+	char from[128], rel[160];
+
+	ck_assert_int_eq(queue_open(state, &q), FT_OK);
+	put("alice", "sshd");
+	put("ALICE@CORP", "gdm-password");
+	ck_assert_uint_eq(depth(), 2);
+	ck_assert_int_eq(queue_move(q, "ALICE@CORP", "alice"), FT_OK);
+	ck_assert_uint_eq(depth(), 1);
+	hex("ALICE@CORP", from, sizeof(from));
+	(void)snprintf(rel, sizeof(rel), "queue/%s", from);
+	ck_assert(!exists(rel));
+	ck_assert_int_eq(scan(&s), FT_OK);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_uint_eq(s.nd, 0);
+	ck_assert_str_eq(s.ev[0].user, "alice");
+	ck_assert_str_eq(s.ev[0].service, "gdm-password");
+	ck_assert_str_eq(s.ev[0].rhost, "10.1.2.3");
+	/* gone, a bad target, a damaged source (left for the scan) */
+	ck_assert_int_eq(queue_move(q, "ALICE@CORP", "alice"), FT_E_NOTFOUND);
+	put("bob@corp", "sshd");
+	ck_assert_int_eq(queue_move(q, "bob@corp", ""), FT_E_INVAL);
+	ck_assert_int_eq(queue_move(q, "bob@corp", "bad\nname"), FT_E_INVAL);
+	hex("bob@corp", from, sizeof(from));
+	(void)snprintf(rel, sizeof(rel), "queue/%s", from);
+	ck_assert(exists(rel));
+	write_raw(rel, "FTSYNC1\nuser=someone-else\n", 26);
+	ck_assert_int_eq(queue_move(q, "bob@corp", "bob"), FT_E_PROTO);
+	ck_assert(exists(rel));
+	ck_assert_int_eq(queue_move(q, "", "bob"), FT_E_INVAL);
+}
+
+END_TEST
+
 START_TEST(test_stale_temps)
 {
 	time_t old = time(NULL) - (time_t)2 * QUEUE_STALE_TEMP_SECONDS;
@@ -883,6 +921,7 @@ queue_suite(void)
 	tcase_add_test(files, test_damaged);
 	tcase_add_test(files, test_damage_reasons);
 	tcase_add_test(files, test_pam_fallback);
+	tcase_add_test(files, test_move);
 	tcase_add_test(files, test_stale_temps);
 	tcase_add_test(files, test_unsafe_modes);
 	tcase_add_test(files, test_symlinks_refused);

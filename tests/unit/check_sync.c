@@ -349,7 +349,7 @@ static const struct row rows[] = {
 	 .post = post_erin_active},
 	{.name = "not in LDAP",
 	 .prep = prep_none,
-	 .login = {{"nosuchuser", SYNC_NOT_LDAP, FT_OK}},
+	 .login = {{"nosuchuser", SYNC_NOT_LDAP, FT_E_NOTFOUND}},
 	 .detail = "not in LDAP",
 	 .searches = 1,
 	 .post = post_no_users},
@@ -382,7 +382,7 @@ static const struct row rows[] = {
 	{.name = "batch",
 	 .prep = prep_none,
 	 .login = {{"alice", SYNC_CREATED, FT_OK},
-		   {"nosuchuser", SYNC_NOT_LDAP, FT_OK},
+		   {"nosuchuser", SYNC_NOT_LDAP, FT_E_NOTFOUND},
 		   {"gone", SYNC_NOT_LDAP, FT_OK},
 		   {"bob", SYNC_CREATED, FT_OK},
 		   {"alice", SYNC_CREATED, FT_OK},
@@ -699,10 +699,10 @@ static const struct {
 	int err;
 } odd_logins[] = {
 	{"", SYNC_FAILED, FT_E_INVAL},
-	{"bad\x01name", SYNC_NOT_LDAP, FT_OK},
-	{"tab\tname", SYNC_NOT_LDAP, FT_OK},
-	{"alice)(uid=*", SYNC_NOT_LDAP, FT_OK},
-	{"*", SYNC_NOT_LDAP, FT_OK},
+	{"bad\x01name", SYNC_NOT_LDAP, FT_E_NOTFOUND},
+	{"tab\tname", SYNC_NOT_LDAP, FT_E_NOTFOUND},
+	{"alice)(uid=*", SYNC_NOT_LDAP, FT_E_NOTFOUND},
+	{"*", SYNC_NOT_LDAP, FT_E_NOTFOUND},
 };
 
 START_TEST(test_odd_login)

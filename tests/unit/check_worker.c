@@ -2,6 +2,7 @@
 /* check_worker.c: the provisioning thread against a slapd and the ftrack
  * emulator: queue files, outcomes, cooldown, back-off, config swaps. */
 #include <check.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ft_err.h"
@@ -507,6 +509,59 @@ START_TEST(test_free_unstarted)
 
 END_TEST
 
+/* ---- not-ldap at info, at most once an interval -------------------------- */
+
+/* The log (stderr) into path from here on, at info. */
+static void
+log_to(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	(void)close(fd);
+	log_set(true, LOG_INFO);
+}
+
+/*
+ * Two not-ldap logins in one batch: the first at info (with the hint: the
+ * name is qualified), the second at debug only; after the interval the
+ * next one at info says how many were not.  Disabled: no hint.
+ */
+START_TEST(test_not_ldap_quiet)
+{
+	char log[PATH_MAX + 16];
+
+	H_FMT(log, "%s/worker.log", W.dir);
+	log_to(log);
+	new_worker(true, NULL);
+	worker_set_not_ldap_every(W.w, 2000);
+	submit("alice@corp.example.com");
+	submit("bob@corp.example.com");
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	wait_idle();
+	ck_assert_int_eq(
+		h_file_count(log, "info: not-ldap 'alice@corp.example.com': "
+				  "not in LDAP; the name holds '@' or '\\\\': "
+				  "is [ldap] login_format (strip-realm, "
+				  "strip-domain) wrong?\n"),
+		1);
+	ck_assert_int_eq(h_file_count(log, "not-ldap 'bob@"), 0);
+	usleep(2100 * 1000);
+	submit("gone");
+	wait_idle();
+	ck_assert_int_eq(h_file_count(log,
+				      "info: not-ldap 'gone': disabled in "
+				      "LDAP (and 1 more not-ldap logins "
+				      "since the last such line, logged at "
+				      "debug only)\n"),
+			 1);
+	ck_assert_uint_eq(stats().outcomes[SYNC_NOT_LDAP], 3);
+	ck_assert_int_eq(h_queue_count(W.state, "queue"), 0);
+}
+
+END_TEST
+
 Suite *
 worker_suite(void)
 {
@@ -528,6 +583,7 @@ worker_suite(void)
 	tcase_add_test(tc, test_seat_waiting_login_now);
 	tcase_add_test(tc, test_config_before_start);
 	tcase_add_test(tc, test_free_unstarted);
+	tcase_add_test(tc, test_not_ldap_quiet);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -16,6 +16,7 @@
 #include "ft_err.h"
 #include "ftrack_api.h"
 #include "ldap_src.h"
+#include "login.h"
 
 /* What the run found and carries from one step to the next. */
 struct check {
@@ -299,6 +300,36 @@ print_line(void *ctx, const char *line)
 	ft_clean_print(stdout, "%s", line);
 }
 
+/*
+ * The login the daemon would make of --user's name (login_format), in a
+ * copy *ret_copy that *name then points to; EXIT_OK, or EXIT_USAGE when
+ * it leaves none.
+ */
+static int
+login_of(const struct config *cfg, const char **name, char **ret_copy)
+{
+	char *copy = strdup(*name);
+
+	if (copy == NULL ||
+	    login_name(cfg->ldap.login_format, *name, copy,
+		       strlen(*name) + 1) < 0) {
+		ft_clean_print(stderr,
+			       "ftrack-syncd: '%s': %s", *name,
+			       copy == NULL ? "out of memory"
+					    : "[ldap] login_format leaves no "
+					      "valid login name");
+		free(copy);
+		return EXIT_USAGE;
+	}
+	if (strcmp(copy, *name) != 0)
+		ft_clean_print(stdout,
+			       "user:    '%s' is the login '%s' (login_format)",
+			       *name, copy);
+	*name = copy;
+	*ret_copy = copy;
+	return EXIT_OK;
+}
+
 /* --user LOGIN and --dump; EXIT_OK, or EXIT_USAGE after saying why. */
 static int
 parse_args(int argc, char **argv, const char **ret_login, bool *ret_dump)
@@ -331,6 +362,7 @@ cmd_check(int argc, char **argv, const char *config_path)
 {
 	struct check k = {NULL, NULL, {0}, false};
 	struct config *cfg = NULL;
+	char *login = NULL;
 	bool dump = false;
 	int code;
 
@@ -346,11 +378,17 @@ cmd_check(int argc, char **argv, const char *config_path)
 	}
 	ft_clean_print(stdout, "config:  ok: %s", cfg->path);
 	config_warnings(cfg, print_warning, NULL);
+	if (k.login != NULL) {
+		code = login_of(cfg, &k.login, &login);
+		if (code != EXIT_OK)
+			goto out;
+	}
 	k.ok = check_ldap(&k);
 	k.ok = check_ftrack(&k) && k.ok;
 	code = k.ok ? EXIT_OK : EXIT_ERRORS;
 out:
 	ft_user_clear(&k.user);
+	free(login);
 	config_free(cfg);
 	return code;
 }

@@ -471,6 +471,35 @@ START_TEST(test_check_user)
 
 END_TEST
 
+/* check --user applies login_format as the daemon does; a name it
+ * leaves nothing of is a usage error. */
+START_TEST(test_check_user_login_format)
+{
+	static const char *const qual[] = {"check", "--user",
+					   "CORP\\Alice@corp.example.com", NULL};
+	static const char *const empty[] = {"check", "--user", "@corp", NULL};
+
+	h_fx_config("ldap.login_format = strip-domain, strip-realm, lower\n");
+	ck_assert_int_eq(h_fx_run_cmd(qual, "check-qual.out"), 0);
+	ck_assert_int_eq(
+		h_fx_out_count("check-qual.out",
+			       "\nuser:    'CORP\\\\Alice@corp.example.com' "
+			       "is the login 'alice' (login_format)\n"),
+		1);
+	ck_assert_int_eq(
+		h_fx_out_count("check-qual.out",
+			       "\nuser:    'alice': uid=alice," H_LDAP_PEOPLE
+			       "\n"),
+		1);
+	ck_assert_int_eq(h_fx_run_cmd(empty, "check-empty.out"), 2);
+	ck_assert_int_eq(h_fx_out_count("check-empty.out",
+					"'@corp': [ldap] login_format leaves "
+					"no valid login name"),
+			 1);
+}
+
+END_TEST
+
 /*
  * The reads a sync makes are tried, each on its own: a key that may not
  * read the markers fails check and says which read; create and update
@@ -631,6 +660,7 @@ cmd_check_suite(void)
 	tcase_add_test(tc, test_check_gzip_bomb);
 	tcase_add_test(tc, test_check_counts_people);
 	tcase_add_test(tc, test_check_user);
+	tcase_add_test(tc, test_check_user_login_format);
 	tcase_add_test(tc, test_check_rights);
 	tcase_add_test(tc, test_check_dump);
 	tcase_add_test(tc, test_check_names_referrals);

@@ -40,6 +40,8 @@ SECURITY_MAX=1.5 # the exposure score ftrack-syncd.service must stay under
 # (tests/lib/root.sh).
 # shellcheck source=tests/lib/proc.sh
 . "$ROOT/tests/lib/proc.sh"
+# shellcheck source=tests/lib/tally.sh
+. "$ROOT/tests/lib/tally.sh"
 # shellcheck source=tests/lib/root.sh
 . "$ROOT/tests/lib/root.sh"
 
@@ -587,7 +589,7 @@ repack() {
 }
 
 mode_deb() {
-	local out=${1:-$ROOT/$B/deb} tally
+	local out=${1:-$ROOT/$B/deb}
 	echo "install: the Debian package in $out"
 	DEB=$(ls "$out"/ftrack-ldap-sync_*.deb 2>/dev/null | head -n 1)
 	CHANGES=$(ls "$out"/ftrack-ldap-sync_*.changes 2>/dev/null | head -n 1)
@@ -615,25 +617,10 @@ mode_deb() {
 	check "test servers started (slapd, ftrack emulator)" start_servers || return
 	check "upgrade package built (version +check1)" repack || return
 	cp "$DEB" "$W/pkg.deb"
-	sed -n '/^# ---- inside the throwaway root ----$/,$p' \
-		"$ROOT/tests/integration/check_install.sh" >"$W/inner.sh"
-	# a private mount namespace (nothing reaches the host's mounts) and a
-	# private pid namespace (whatever the root starts dies with it)
-	unshare --mount --propagation private --pid --fork --mount-proc \
-		bash "$ROOT/tests/integration/check_install.sh" __root "$W" \
-		"$LDAP_PORT" "$EMU_URL" "$API_KEY" >"$W/root.out" 2>&1 </dev/null
-	cat "$W/root.out"
+	inner_script "$ROOT/tests/integration/check_install.sh" "$W/inner.sh"
 	# one tally line per phase (chroot, setup, boot)
-	tally=$(sed -n 's/^root: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
-		"$W/root.out")
-	if [[ $(printf '%s\n' "$tally" | grep -c .) != 3 ]]; then
-		fail "the throwaway root did not finish (see above)"
-	fi
-	while read -r p f k; do
-		PASSED=$((PASSED + p))
-		FAILED=$((FAILED + f))
-		SKIPPED=$((SKIPPED + k))
-	done < <(printf '%s\n' "$tally" | grep .)
+	in_namespaces 3 "$ROOT/tests/integration/check_install.sh" "$W" \
+		"$LDAP_PORT" "$EMU_URL" "$API_KEY"
 }
 
 # In the private mount namespace: a throwaway root (overlay_root); the
@@ -722,42 +709,12 @@ PASSED=0 FAILED=0 DAEMON_PID=0
 SYNCD=/usr/sbin/ftrack-syncd
 as_daemon() { runuser -u ftrack-syncd -- "$@"; }
 
-pass() {
-	PASSED=$((PASSED + 1))
-	printf '  ok    %s\n' "$*"
-}
-fail() {
-	FAILED=$((FAILED + 1))
-	printf '  FAIL  %s\n' "$*"
-}
-check() {
-	local d=$1 rc=0
-	shift
-	"$@" >/tmp/check.log 2>&1 </dev/null || rc=$?
-	if [[ $rc == 0 ]]; then
-		pass "$d"
-		return 0
-	fi
-	fail "$d"
-	sed 's/^/        /' /tmp/check.log
-	return 1
-}
 finish() {
 	stop_daemon >/dev/null 2>&1
 	echo "root: $PASSED passed, $FAILED failed, 0 skipped"
 	exit 0
 }
 trap finish EXIT
-
-wait_for() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # ftrack_has USER: the emulator has USER, active
 ftrack_has() {
@@ -1080,7 +1037,7 @@ phase_setup() {
 main_pid() { systemctl show -p MainPID --value ftrack-syncd.service; }
 unit_prop() { systemctl show -p "$2" --value "$1"; }
 journal() { journalctl -q -u ftrack-syncd.service --no-pager; }
-journal_has() { journal | grep -q "$1"; }
+journal_has() { journal | grep -- "$1" >/dev/null; } # reads it all: no SIGPIPE under pipefail
 
 t_active() {
 	wait_for 20 test -S /run/ftrack-syncd/notify.sock &&

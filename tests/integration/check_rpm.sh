@@ -38,36 +38,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 B=${B:-build}
 PYTHON=${PYTHON:-python3}
 MODE=${1:-}
-PASSED=0 FAILED=0 SKIPPED=0
 W=""
-
-pass() {
-	PASSED=$((PASSED + 1))
-	printf '  ok    %s\n' "$*"
-}
-skip() {
-	SKIPPED=$((SKIPPED + 1))
-	printf '  skip  %s\n' "$*"
-}
-fail() {
-	FAILED=$((FAILED + 1))
-	printf '  FAIL  %s\n' "$*"
-}
-# check DESCRIPTION COMMAND...: one test; what the command prints is shown
-# when it fails.  Returns its status.
-check() {
-	local d=$1 rc=0
-	shift
-	"$@" >"$W/check.log" 2>&1 </dev/null || rc=$?
-	if [[ $rc == 0 ]]; then
-		pass "$d"
-		return 0
-	fi
-	fail "$d"
-	sed 's/^/        /' "$W/check.log"
-	return 1
-}
-have() { command -v "$1" >/dev/null 2>&1; }
+# shellcheck source=tests/lib/proc.sh
+. "$ROOT/tests/lib/proc.sh"
+# shellcheck source=tests/lib/tally.sh
+. "$ROOT/tests/lib/tally.sh"
+# shellcheck source=tests/lib/root.sh
+. "$ROOT/tests/lib/root.sh"
 
 cleanup() {
 	local rc=$?
@@ -347,19 +324,20 @@ mode_rpm() {
 
 # The upgrade: the same spec rebuilt with a later release (.payloadcheck.1).
 build_upgrade() {
-	local t=$W/rb
+	local t=$W/rb new
 	mkdir -p "$t" && cp -r "$RPM_DIR/SOURCES" "$t/" || return 1
 	mapfile -t args < <(shim_args)
 	args=("${args[@]/#dist .payloadcheck/dist .payloadcheck.1}")
 	rpmbuild --quiet --define "_topdir $t" --nodeps "${args[@]}" -bb "$SPEC" \
 		>"$t/log" 2>&1 || { tail -n 30 "$t/log" && return 1; }
 	mkdir -p "$W/pkgs/new" &&
-		cp "$t"/RPMS/*/*.rpm "$W/pkgs/new/" && cp "${RPMS[@]}" "$W/pkgs/" &&
-		[[ $(ls "$W/pkgs/new" | grep -c '\.payloadcheck\.1\.') == 2 ]]
+		cp "$t"/RPMS/*/*.rpm "$W/pkgs/new/" && cp "${RPMS[@]}" "$W/pkgs/" || return 1
+	new=("$W"/pkgs/new/*.payloadcheck.1.*)
+	[[ ${#new[@]} == 2 && -e ${new[0]} ]]
 }
 
 rpm_root() {
-	local x tally p f k
+	local x
 	if [[ "$(id -u)" != 0 ]]; then
 		skip "installing the RPMs into a throwaway root needs root"
 		return
@@ -372,36 +350,21 @@ rpm_root() {
 	done
 	check "upgrade RPMs built (release 1.payloadcheck.1)" build_upgrade || return
 	cp "$ROOT/tests/data/authselect/system-auth" "$ROOT/tests/data/authselect/password-auth" "$W/pkgs/"
-	sed -n '/^# ---- inside the throwaway root ----$/,$p' "$0" >"$W/pkgs/inner.sh"
-	unshare --mount --propagation private --pid --fork --mount-proc \
-		bash "$0" __root "$W" >"$W/root.out" 2>&1 </dev/null
-	cat "$W/root.out"
-	tally=$(sed -n 's/^root: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$W/root.out")
-	if [[ -z "$tally" ]]; then
-		fail "the throwaway root did not finish (see above)"
-		return
-	fi
-	read -r p f <<<"$tally"
-	PASSED=$((PASSED + p))
-	FAILED=$((FAILED + f))
+	inner_script "$ROOT/tests/integration/check_rpm.sh" "$W/pkgs/inner.sh"
+	in_namespaces 1 "$ROOT/tests/integration/check_rpm.sh" "$W"
 }
 
-# In the private mount namespace: / under an overlay, chroot into it.
+# In the private mount namespace: a throwaway root (overlay_root); the
+# RPMs and fixtures go to /opt/ftrack-rpm in it.
 enter_root() {
-	local w=$1 ov=$1/ov r rc=0
-	r=$ov/root
-	mkdir -p "$ov" && mount -t tmpfs -o mode=0755 tmpfs "$ov" &&
-		mkdir -p "$ov/up" "$ov/work" "$r" &&
-		mount -t overlay overlay -o "lowerdir=/,upperdir=$ov/up,workdir=$ov/work" "$r" &&
-		mkdir -p "$r/opt/ftrack-rpm" && cp -r "$w/pkgs/." "$r/opt/ftrack-rpm/" &&
-		mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" &&
-		mount -t tmpfs -o mode=0755 tmpfs "$r/run" &&
-		mount -t tmpfs -o mode=1777 tmpfs "$r/tmp" || {
+	local w=$1 r=$1/ov/root
+	overlay_root "$w/ov" && mkdir -p "$r/opt/ftrack-rpm" &&
+		cp -r "$w/pkgs/." "$r/opt/ftrack-rpm/" || {
 		echo "  FAIL  unable to make the throwaway root (overlay of /)"
-		echo "root: 0 passed, 1 failed"
+		echo "root: 0 passed, 1 failed, 0 skipped"
 		exit 0
 	}
-	chroot "$r" /bin/bash /opt/ftrack-rpm/inner.sh || rc=$?
+	in_root "$r" /bin/bash /opt/ftrack-rpm/inner.sh || true
 	exit 0
 }
 
@@ -878,7 +841,7 @@ mode_authselect() {
 		fail "no $MODULE: run 'make' first"
 		return
 	}
-	ldconfig -p 2>/dev/null | grep -q "$PAM_WRAPPER" || {
+	ldconfig -p 2>/dev/null | grep "$PAM_WRAPPER" >/dev/null || { # (all read: grep -q would SIGPIPE ldconfig under pipefail)
 		skip "the stacks through libpam: no $PAM_WRAPPER (make deps installs libpam-wrapper)"
 		return
 	}
@@ -916,26 +879,11 @@ exit
 # ---- inside the throwaway root ----
 # Runs as /opt/ftrack-rpm/inner.sh in the throwaway root (chroot): the
 # RPMs in /opt/ftrack-rpm (the upgrade in new/), the fixture profile;
-# prints one line per check and "root: N passed, N failed".
+# prints one line per check and "root: N passed, N failed, N skipped".
 set -uo pipefail
 PKG=/opt/ftrack-rpm
-PASSED=0 FAILED=0
 RPM=(rpm --dbpath /var/lib/rpm)
-check() {
-	local d=$1 rc=0
-	shift
-	"$@" >/tmp/check.log 2>&1 </dev/null || rc=$?
-	if [[ $rc == 0 ]]; then
-		PASSED=$((PASSED + 1))
-		printf '  ok    %s\n' "$d"
-		return 0
-	fi
-	FAILED=$((FAILED + 1))
-	printf '  FAIL  %s\n' "$d"
-	sed 's/^/        /' /tmp/check.log
-	return 1
-}
-trap 'echo "root: $PASSED passed, $FAILED failed"' EXIT
+trap 'echo "root: $PASSED passed, $FAILED failed, $SKIPPED skipped"' EXIT
 own() { stat -c '%U %G %a' "$1"; }
 
 t_install() {

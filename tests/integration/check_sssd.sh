@@ -32,6 +32,8 @@ SLAPD_PID=0 EMU_PID=0
 # stop_pid (proc.sh); the tally, the servers, the throwaway root (root.sh)
 # shellcheck source=tests/lib/proc.sh
 . "$ROOT/tests/lib/proc.sh"
+# shellcheck source=tests/lib/tally.sh
+. "$ROOT/tests/lib/tally.sh"
 # shellcheck source=tests/lib/root.sh
 . "$ROOT/tests/lib/root.sh"
 
@@ -73,7 +75,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 main() {
-	local x tally
+	local x
 	echo "sssd: a real sssd with use_fully_qualified_names, pam_sss and pam_ftrack"
 	if [[ "$(id -u)" != 0 ]]; then
 		skip "sssd in a throwaway root needs root (run make check-sssd as root)"
@@ -94,24 +96,9 @@ main() {
 		return
 	}
 	check "test servers started (slapd, ftrack emulator)" start_servers || return
-	sed -n '/^# ---- inside the throwaway root ----$/,$p' \
-		"$ROOT/tests/integration/check_sssd.sh" >"$W/inner.sh"
-	# a private mount namespace (nothing reaches the host's mounts) and a
-	# private pid namespace (sssd and the daemon die with it)
-	unshare --mount --propagation private --pid --fork --mount-proc \
-		bash "$ROOT/tests/integration/check_sssd.sh" __root "$W" \
-		"$LDAP_PORT" "$EMU_URL" "$API_KEY" >"$W/root.out" 2>&1 </dev/null
-	cat "$W/root.out"
-	tally=$(sed -n 's/^root: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
-		"$W/root.out" | tail -n 1)
-	if [[ -z "$tally" ]]; then
-		fail "the throwaway root did not finish (see above)"
-		return
-	fi
-	read -r p f k <<<"$tally"
-	PASSED=$((PASSED + p))
-	FAILED=$((FAILED + f))
-	SKIPPED=$((SKIPPED + k))
+	inner_script "$ROOT/tests/integration/check_sssd.sh" "$W/inner.sh"
+	in_namespaces 1 "$ROOT/tests/integration/check_sssd.sh" "$W" \
+		"$LDAP_PORT" "$EMU_URL" "$API_KEY"
 }
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/ftrack-sssd.XXXXXX")
@@ -133,51 +120,9 @@ SERVICE=ftrack-sssd
 DOMAIN=corp.example.com
 PASSED=0 FAILED=0 SSSD_PID=0 DAEMON_PID=0
 
-pass() {
-	PASSED=$((PASSED + 1))
-	printf '  ok    %s\n' "$*"
-}
-fail() {
-	FAILED=$((FAILED + 1))
-	printf '  FAIL  %s\n' "$*"
-}
-check() {
-	local d=$1 rc=0
-	shift
-	"$@" >/tmp/check.log 2>&1 </dev/null || rc=$?
-	if [[ $rc == 0 ]]; then
-		pass "$d"
-		return 0
-	fi
-	fail "$d"
-	sed 's/^/        /' /tmp/check.log
-	return 1
-}
-wait_for() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# stop PID: TERM, up to 10 s, then KILL
-stop() {
-	local i
-	[[ $1 != 0 ]] || return 0
-	kill -TERM "$1" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
 finish() {
-	stop "$DAEMON_PID"
-	stop "$SSSD_PID"
+	stop_pid "$DAEMON_PID"
+	stop_pid "$SSSD_PID"
 	echo "root: $PASSED passed, $FAILED failed, 0 skipped"
 	exit 0
 }
@@ -286,7 +231,7 @@ EOF
 }
 
 stop_daemon() {
-	stop "$DAEMON_PID"
+	stop_pid "$DAEMON_PID"
 	DAEMON_PID=0
 }
 

@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-# tests/lib/proc.sh: shell helpers shared by tests/demo.sh and
-# tests/integration/check_install.sh (sourced, bash).
+# shellcheck shell=bash
+# tests/lib/proc.sh: process helpers shared by tests/demo.sh and the shell
+# suites (check_install.sh, check_sssd.sh, check_rpm.sh, and the parts
+# they run in a throwaway root, which get this file prepended).  Sourced,
+# bash.
 
 # Stop one process we started: TERM, up to 5 s, then KILL; 0 is no process.
 stop_pid() {
@@ -13,4 +16,24 @@ stop_pid() {
 	done
 	kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
+}
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s for up to SECONDS s; 0 once
+# it succeeds.
+wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# free_port: a TCP port free on 127.0.0.1 now.
+free_port() {
+	"${PYTHON:-python3}" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }

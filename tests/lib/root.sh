@@ -2,49 +2,12 @@
 # shellcheck shell=bash
 # tests/lib/root.sh: shell helpers shared by the suites that run real servers
 # and, as root, a throwaway root: tests/integration/check_install.sh and
-# tests/integration/check_sssd.sh (sourced, bash, after tests/lib/proc.sh).
+# tests/integration/check_sssd.sh (sourced, bash, after tests/lib/proc.sh
+# and tests/lib/tally.sh).
 # The caller sets ROOT (the source tree), W (its temporary folder) and may
 # set PYTHON.
 
-# ---- the tally: one line per test, "SUITE: N passed, N failed, N skipped" --
-PASSED=0 FAILED=0 SKIPPED=0
-pass() {
-	PASSED=$((PASSED + 1))
-	printf '  ok    %s\n' "$*"
-}
-skip() {
-	SKIPPED=$((SKIPPED + 1))
-	printf '  skip  %s\n' "$*"
-}
-fail() {
-	FAILED=$((FAILED + 1))
-	printf '  FAIL  %s\n' "$*"
-}
-# check DESCRIPTION COMMAND...: one test, run in this shell (it may start
-# servers); what the command prints is shown when it fails.  Returns its
-# status.
-check() {
-	local d=$1 rc=0
-	shift
-	"$@" >"$W/check.log" 2>&1 </dev/null || rc=$?
-	if [[ $rc == 0 ]]; then
-		pass "$d"
-		return 0
-	fi
-	fail "$d"
-	sed 's/^/        /' "$W/check.log"
-	return 1
-}
-have() { command -v "$1" >/dev/null 2>&1; }
-
 # ---- the servers: slapd and the ftrack emulator on 127.0.0.1 ----------------
-
-free_port() {
-	"${PYTHON:-python3}" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
 
 # start_servers: slapd with tests/data/people.ldif in $W/slapd and the
 # emulator, each on a free port; sets LDAP_PORT, SLAPD_PID, API_KEY,
@@ -106,4 +69,37 @@ in_root() {
 	chroot "$r" "$@" || rc=$?
 	umount -R "$r/tmp" "$r/run" "$r/dev" "$r/proc"
 	return $rc
+}
+
+# inner_script SUITE OUT: the part of SUITE from its "# ---- inside the
+# throwaway root ----" line on, after proc.sh and tally.sh, written to OUT
+# (the script a suite runs in its throwaway root).
+inner_script() {
+	{
+		cat "$ROOT/tests/lib/proc.sh" "$ROOT/tests/lib/tally.sh"
+		sed -n '/^# ---- inside the throwaway root ----$/,$p' "$1"
+	} >"$2"
+}
+
+# in_namespaces PHASES SUITE ARGS...: `bash SUITE __root ARGS...` in a
+# private mount namespace (nothing reaches the host's mounts) and a
+# private pid namespace (whatever it starts dies with it); its output is
+# shown and its "root: N passed, N failed, N skipped" lines, one a phase,
+# added to the tally: fewer than PHASES is a failure.
+in_namespaces() {
+	local phases=$1 suite=$2 tally p f k
+	shift 2
+	unshare --mount --propagation private --pid --fork --mount-proc \
+		bash "$suite" __root "$@" >"$W/root.out" 2>&1 </dev/null
+	cat "$W/root.out"
+	tally=$(sed -n 's/^root: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
+		"$W/root.out")
+	if (($(printf '%s\n' "$tally" | grep -c .) < phases)); then
+		fail "the throwaway root did not finish (see above)"
+	fi
+	while read -r p f k; do
+		PASSED=$((PASSED + p))
+		FAILED=$((FAILED + f))
+		SKIPPED=$((SKIPPED + k))
+	done < <(printf '%s\n' "$tally" | grep .)
 }

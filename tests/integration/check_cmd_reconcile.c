@@ -4,9 +4,10 @@
  * section 4 and the markers of section 6, end to end: a real slapd, the
  * ftrack emulator and `ftrack-syncd reconcile` / `sync` / `run` as
  * processes.  What is checked is what an administrator sees: the users
- * and markers in ftrack, the exit codes, reports/last-reconcile.json and
- * held.json, the daemon's log and metrics.  (The plan's table-driven
- * tests live in check_plan_recon.c.)
+ * and markers in ftrack, the exit codes, reports/last-apply.json,
+ * last-dry-run.json, runs/RUN.json and held.json, `reconcile --undo`, the
+ * daemon's log and metrics.  (The plan's table-driven tests live in
+ * check_plan_recon.c and check_plan_undo.c.)
  *
  * Every test builds its own world (slapd + emulator + config) in a folder
  * under a suite folder that the unchecked fixture removes, so a failed
@@ -31,8 +32,9 @@ Suite *cmd_reconcile_suite(void);
 
 #define MARK_UUID "ftrack_syncd.uuid"
 #define MARK_GONE "ftrack_syncd.deactivated"
-#define LAST      "last-reconcile.json"
+#define LAST      H_REPORT_LAST
 #define HELD      "held.json"
+#define APPLY_TS  "ftrack_syncd_last_reconcile_timestamp_seconds{run=\"apply\"}"
 #define N_ENABLED 14 /* enabled people of people.ldif */
 
 /* The enabled people of people.ldif ("gone" is the disabled one). */
@@ -299,7 +301,7 @@ assert_unchanged(const struct h_world *w, json_t *before)
 }
 
 /* The run was held: exit 3 seen by the caller, and here held.json and
- * last-reconcile.json say so, with guard `name` failed. */
+ * the last report say so, with guard `name` failed. */
 static void
 assert_held_by(const struct h_world *w, const char *name, bool forceable)
 {
@@ -1512,7 +1514,7 @@ START_TEST(test_dry_run_and_json)
 	assert_unchanged(w, before);
 	/* `status` shows the last run */
 	expect_run(w, "status", 0, &r);
-	ck_assert_ptr_nonnull(strstr(r.out, "last reconcile:"));
+	ck_assert_ptr_nonnull(strstr(r.out, "last dry run:"));
 	ck_assert_ptr_nonnull(strstr(r.out, "changes"));
 	h_cmd_clear(&r);
 	/* --force only with --apply */
@@ -1672,7 +1674,7 @@ wait_or_show(bool (*cond)(void *), void *arg, unsigned ms, const char *log)
 static bool
 reconciled_cond(void *arg)
 {
-	return metric(arg, "ftrack_syncd_last_reconcile_timestamp_seconds") > 0;
+	return metric(arg, APPLY_TS) > 0;
 }
 
 static struct h_proc *
@@ -1731,7 +1733,7 @@ START_TEST(test_daemon_sigusr1)
 	ck_assert_int_eq(h_report_count(rep, "create"), N_ENABLED);
 	json_decref(rep);
 	ck_assert_int_eq(h_emu_users(w->emu), N_ENABLED + 1);
-	ts = metric(w, "ftrack_syncd_last_reconcile_timestamp_seconds");
+	ts = metric(w, APPLY_TS);
 	ck_assert_msg(ts >= t0 && ts <= (long long)time(NULL) + 1,
 		      "last reconcile at %lld (test started at %lld)", ts, t0);
 	daemon_stop(d, log);
@@ -1762,7 +1764,7 @@ START_TEST(test_daemon_interval)
 	assert_result(rep, "applied");
 	json_decref(rep);
 	ck_assert_int_eq(h_emu_users(w->emu), N_ENABLED + 1);
-	ts = metric(w, "ftrack_syncd_last_reconcile_timestamp_seconds");
+	ts = metric(w, APPLY_TS);
 	ck_assert_msg(ts >= t0, "last reconcile at %lld (test started %lld)",
 		      ts, t0);
 	h_world_stop(w);

@@ -98,17 +98,17 @@ END_TEST
 static const char *const status_args[] = {"status", NULL};
 
 /* Run `status` once (it makes state/, queue/ and reports/); the path of
- * reports/last-reconcile.json into path. */
+ * reports/last-apply.json into path. */
 static void
 status_world(char *path, size_t cap)
 {
 	h_fx_config(NULL);
 	ck_assert_int_eq(h_fx_run_cmd(status_args, "status-first.out"), 0);
-	h_fx_fmt(path, cap, "%s/reports/last-reconcile.json", h_fx.state);
+	h_fx_fmt(path, cap, "%s/reports/last-apply.json", h_fx.state);
 }
 
 /*
- * Every field `status` prints from reports/last-reconcile.json passes
+ * Every field `status` prints from reports/last-apply.json passes
  * through the one cleaner: escapes that retitle the terminal and clear
  * the screen, a C1 CSI, bidi overrides and a line separator come out as
  * visible escapes (issue 12: ESC/BEL reached root's terminal).
@@ -132,7 +132,7 @@ START_TEST(test_status_report_fields_escaped)
 	h_fx_assert_out_clean("status.out");
 	ck_assert_int_eq(
 		h_fx_out_count("status.out",
-			       "last reconcile:  2026-01-01T00:00:00Z\\x1b[2J, "
+			       "last apply:      2026-01-01T00:00:00Z\\x1b[2J, "
 			       "app\\x1b]0;pwned\\x07lied\\u009b2J\\u202e: "
 			       "2 cre\\x1b[31mate\\u2028, 1 update ("),
 		1);
@@ -159,7 +159,7 @@ START_TEST(test_status_report_fifo)
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
 	ck_assert_int_eq(h_fx_out_count("status-fifo.out",
-					"last reconcile:  unreadable: "
+					"last apply:      unreadable: "
 					"not a regular file ("),
 			 1);
 }
@@ -184,7 +184,7 @@ START_TEST(test_status_report_link_and_size)
 	ck_assert_int_eq(h_fx_run_cmd(status_args, "status-link.out"), 0);
 	ck_assert_int_eq(h_fx_out_count("status-link.out", "linked"), 0);
 	ck_assert_int_eq(h_fx_out_count("status-link.out",
-					"last reconcile:  unreadable: "
+					"last apply:      unreadable: "
 					"a symbolic link ("),
 			 1);
 	/* 1 TiB, sparse: refused by its size, never read */
@@ -193,7 +193,7 @@ START_TEST(test_status_report_link_and_size)
 	ck_assert_int_eq(truncate(path, 1LL << 40), 0);
 	ck_assert_int_eq(h_fx_run_cmd(status_args, "status-big.out"), 0);
 	ck_assert_int_eq(h_fx_out_count("status-big.out",
-					"last reconcile:  unreadable: "
+					"last apply:      unreadable: "
 					"larger than "),
 			 1);
 }

@@ -266,15 +266,16 @@ print_table(const struct run *run)
 			       run->undone.result, run->undone.finished,
 			       run->rep.ftrack_users);
 	else
-		ft_clean_print(stdout,
-			       "ftrack-syncd reconcile (%s%s%s%s): %lu LDAP "
-			       "entries (%lu disabled, %lu skipped), %lu ftrack "
-			       "users",
-			       run->rep.mode, run->force ? ", forced" : "",
-			       run->rep.run ? ", run " : "",
-			       run->rep.run ? run->rep.run : "",
-			       run->rep.ldap_entries, run->rep.ldap_disabled,
-			       run->rep.ldap_skipped, run->rep.ftrack_users);
+		ft_clean_print(
+			stdout,
+			"ftrack-syncd reconcile (%s%s%s%s): %lu LDAP "
+			"entries (%lu disabled, %lu skipped), %lu ftrack "
+			"users",
+			run->rep.mode, run->force ? ", forced" : "",
+			run->rep.run ? ", run " : "",
+			run->rep.run ? run->rep.run : "", run->rep.ldap_entries,
+			run->rep.ldap_disabled, run->rep.ldap_skipped,
+			run->rep.ftrack_users);
 	if (p->n > 0) {
 		putchar('\n');
 		ft_clean_print(stdout, "  %-11s %-24s %s", "ACTION", "USER",
@@ -327,10 +328,11 @@ print_summary(const struct run *run)
 	}
 	ft_clean_print(stdout, "Result: %s", run->rep.result);
 	if (run->kept_run)
-		ft_clean_print(stdout,
-			       "Run: %s (reports/runs/%s.json; to put back what "
-			       "it changed: ftrack-syncd reconcile --undo %s)",
-			       run->rep.run, run->rep.run, run->rep.run);
+		ft_clean_print(
+			stdout,
+			"Run: %s (reports/runs/%s.json; to put back what "
+			"it changed: ftrack-syncd reconcile --undo %s)",
+			run->rep.run, run->rep.run, run->rep.run);
 }
 
 static void
@@ -594,10 +596,11 @@ cmd_reconcile(int argc, char **argv, const char *config_path)
 		return EXIT_ERRORS;
 	run->t0 = timing_now_s();
 	if (parse_args(run, argc, argv) < 0) {
-		fprintf(stderr, "usage: ftrack-syncd [-c FILE] reconcile "
-				"[--apply [--force]] [--json]\n"
-				"       ftrack-syncd [-c FILE] reconcile --undo "
-				"RUN [--apply] [--json]\n");
+		fprintf(stderr,
+			"usage: ftrack-syncd [-c FILE] reconcile "
+			"[--apply [--force]] [--json]\n"
+			"       ftrack-syncd [-c FILE] reconcile --undo "
+			"RUN [--apply] [--json]\n");
 		free(run);
 		return EXIT_USAGE;
 	}

@@ -391,7 +391,8 @@ note_reconcile(struct server *s)
 				sum.done[PLAN_CREATE];
 			s->recon_done[METRICS_USER_UPDATED] +=
 				sum.done[PLAN_UPDATE] + sum.done[PLAN_RENAME];
-			s->recon_done[METRICS_USER_LINKED] += sum.done[PLAN_LINK];
+			s->recon_done[METRICS_USER_LINKED] +=
+				sum.done[PLAN_LINK];
 			s->recon_done[METRICS_USER_REACTIVATED] +=
 				sum.done[PLAN_REACTIVATE];
 		}
@@ -402,8 +403,9 @@ note_reconcile(struct server *s)
 			     : sum.failed ? METRICS_RESULT_FAILED
 					  : METRICS_RESULT_OK;
 		for (i = 0; i < METRICS_CHANGE_COUNT; i++)
-			mr->changes[i] = sum.applied ? sum.done[change_kinds[i]]
-						     : sum.planned[change_kinds[i]];
+			mr->changes[i] = sum.applied
+						 ? sum.done[change_kinds[i]]
+						 : sum.planned[change_kinds[i]];
 	}
 }
 

@@ -24,9 +24,9 @@ static const char *const action_names[] = {"created",     "updated",
 					   "deleted",     "linked"};
 static const char *const kind_names[] = {"ldap", "ftrack", "data", "io"};
 static const char *const run_names[] = {"apply", "dry_run"};
-static const char *const change_names[] = {
-	"create",     "update",     "link",  "rename",
-	"reactivate", "deactivate", "delete"};
+static const char *const change_names[] = {"create", "update",     "link",
+					   "rename", "reactivate", "deactivate",
+					   "delete"};
 
 _Static_assert(NELEM(drop_names) == METRICS_DROP_COUNT, "drop names");
 _Static_assert(NELEM(action_names) == METRICS_USER_COUNT, "action names");
@@ -109,8 +109,8 @@ put_double(struct out *o, const char *name, const char *labels, double v)
 		advance(o, snprintf(AT(o), PREFIX "%s%s %sInf\n", name, labels,
 				    v > 0 ? "+" : "-"));
 	else
-		advance(o, snprintf(AT(o), PREFIX "%s%s %.9g\n", name, labels,
-				    v));
+		advance(o,
+			snprintf(AT(o), PREFIX "%s%s %.9g\n", name, labels, v));
 }
 
 static void

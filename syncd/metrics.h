@@ -124,12 +124,14 @@ struct metrics {
 	unsigned long long http_requests;
 	unsigned long long queue_depth;
 	unsigned long long failed_depth;
+
 	struct metrics_reconcile {
 		long long time;  /* unix seconds; 0: never */
 		double duration; /* seconds */
 		enum metrics_result result;
 		unsigned long long changes[METRICS_CHANGE_COUNT];
 	} last_reconcile[METRICS_RUN_COUNT];
+
 	bool ldap_up;
 	bool ftrack_up;
 	unsigned long long seat_waiting; /* gauge */

@@ -17,8 +17,7 @@ same(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static void append(char *buf, size_t cap, const char *fmt, ...)
-	FT_PRINTF(3, 4);
+static void append(char *buf, size_t cap, const char *fmt, ...) FT_PRINTF(3, 4);
 
 static void
 append(char *buf, size_t cap, const char *fmt, ...)
@@ -115,9 +114,8 @@ undo_fields(const struct plan_undo_input *in, const struct report_change *c,
 
 /* is_active and the deactivated marker. */
 static void
-undo_activity(const struct plan_undo_input *in,
-	      const struct report_change *c, const struct ft_user *f,
-	      struct plan_action *a, struct notes *n)
+undo_activity(const struct plan_undo_input *in, const struct report_change *c,
+	      const struct ft_user *f, struct plan_action *a, struct notes *n)
 {
 	bool changed = (c->fields & (PLAN_F_ACTIVATE | PLAN_F_DEACTIVATE)) &&
 		       c->before.is_active != c->after.is_active;

@@ -3,8 +3,8 @@
 #include "plan_user.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 static void reason(struct plan_action *a, const char *fmt, ...) FT_PRINTF(2, 3);
@@ -332,9 +332,8 @@ plan_missing(const struct config_policy *pol, const char *api_user,
 	}
 }
 
-const unsigned PLAN_FIELDS[PLAN_NFIELDS] = {PLAN_F_USERNAME, PLAN_F_EMAIL,
-					    PLAN_F_FIRST_NAME,
-					    PLAN_F_LAST_NAME};
+const unsigned PLAN_FIELDS[PLAN_NFIELDS] = {
+	PLAN_F_USERNAME, PLAN_F_EMAIL, PLAN_F_FIRST_NAME, PLAN_F_LAST_NAME};
 
 const char *
 plan_field_name(unsigned bit)

@@ -155,19 +155,18 @@ changes_json(const struct plan_action *a)
 			pair_json(json_boolean(f->is_active),
 				  json_boolean(a->fields & PLAN_F_ACTIVATE)));
 	if (o && l && (a->fields & PLAN_F_MARK_UUID))
-		json_object_set_new(o, FTRACK_MARKER_UUID,
-				    pair_json(json_text(f->uuid),
-					      json_text(l->uuid)));
+		json_object_set_new(
+			o, FTRACK_MARKER_UUID,
+			pair_json(json_text(f->uuid), json_text(l->uuid)));
 	if (o && (a->fields & PLAN_F_UNMARK_UUID))
 		json_object_set_new(o, FTRACK_MARKER_UUID,
 				    pair_json(json_text(f->uuid), json_null()));
 	if (o && (a->fields & (PLAN_F_MARK_GONE | PLAN_F_UNMARK_GONE)))
-		json_object_set_new(
-			o, FTRACK_MARKER_DEACTIVATED,
-			pair_json(json_text(f->deactivated),
-				  a->fields & PLAN_F_MARK_GONE
-					  ? json_string("set")
-					  : json_null()));
+		json_object_set_new(o, FTRACK_MARKER_DEACTIVATED,
+				    pair_json(json_text(f->deactivated),
+					      a->fields & PLAN_F_MARK_GONE
+						      ? json_string("set")
+						      : json_null()));
 	if (o != NULL && json_object_size(o) == 0) {
 		json_decref(o);
 		return NULL;
@@ -452,7 +451,8 @@ report_run_id(int reports_dirfd, const char *started, char *buf, size_t cap)
 		if (n < 0 || (size_t)n >= cap)
 			break;
 		(void)snprintf(name, sizeof(name), "%s.json", buf);
-		if (fd < 0 || faccessat(fd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fd < 0 ||
+		    faccessat(fd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 			goto out;
 	}
 	buf[0] = '\0';
@@ -523,7 +523,8 @@ prune_runs(int runs_fd)
 	if (r == FT_OK && rn.n > REPORT_RUNS_KEPT) {
 		qsort(rn.v, rn.n, sizeof(*rn.v), cmp_run);
 		for (i = 0; i + REPORT_RUNS_KEPT < rn.n; i++)
-			if (unlinkat(runs_fd, rn.v[i], 0) < 0 && errno != ENOENT)
+			if (unlinkat(runs_fd, rn.v[i], 0) < 0 &&
+			    errno != ENOENT)
 				r = FT_E_IO;
 	}
 	for (i = 0; i < rn.n; i++)
@@ -567,7 +568,8 @@ dup_json(json_t *v)
 static int
 read_pair(json_t *pair, char **before, char **after)
 {
-	json_t *o = json_object_get(pair, "old"), *n = json_object_get(pair, "new");
+	json_t *o = json_object_get(pair, "old"),
+	       *n = json_object_get(pair, "new");
 
 	if (!json_is_object(pair) || o == NULL || n == NULL ||
 	    (!json_is_string(o) && !json_is_null(o)) ||
@@ -762,8 +764,8 @@ count_planned(json_t *counts, struct report_summary *sum)
 	int k;
 
 	for (k = PLAN_NONE; k <= PLAN_SKIP; k++) {
-		json_int_t v = json_integer_value(
-			json_object_get(counts, plan_kind_name((enum plan_kind)k)));
+		json_int_t v = json_integer_value(json_object_get(
+			counts, plan_kind_name((enum plan_kind)k)));
 
 		sum->planned[k] = v > 0 ? (unsigned long)v : 0;
 	}
@@ -778,8 +780,8 @@ static int
 read_last(int reports_dirfd, enum report_which which, json_t **ret_o,
 	  const char **ret_name, const char **ret_why)
 {
-	const char *name = which == REPORT_APPLY ? REPORT_LAST_APPLY
-						 : REPORT_LAST_DRY_RUN;
+	const char *name =
+		which == REPORT_APPLY ? REPORT_LAST_APPLY : REPORT_LAST_DRY_RUN;
 	const char *mode;
 	json_t *o = NULL;
 	int r;

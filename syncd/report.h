@@ -28,9 +28,9 @@
 #define REPORT_LAST_DRY_RUN "last-dry-run.json"
 /* What versions before 0.2 wrote for every run; read as the last apply
  * when it records one and there is no last-apply.json (upgrades). */
-#define REPORT_LAST_OLD     "last-reconcile.json"
-#define REPORT_RUNS_KEPT    50 /* reports/runs/RUN.json kept */
-#define REPORT_RUN_ID_MAX   32 /* "20240506T070809Z-99" and a NUL fit */
+#define REPORT_LAST_OLD   "last-reconcile.json"
+#define REPORT_RUNS_KEPT  50 /* reports/runs/RUN.json kept */
+#define REPORT_RUN_ID_MAX 32 /* "20240506T070809Z-99" and a NUL fit */
 
 /* An LDAP entry the run skipped, with why. */
 struct report_skip {
@@ -39,10 +39,10 @@ struct report_skip {
 };
 
 struct report {
-	const char *mode;   /* "dry-run" or "apply" */
-	const char *run;    /* apply: the RUN id; NULL for a dry run */
+	const char *mode;    /* "dry-run" or "apply" */
+	const char *run;     /* apply: the RUN id; NULL for a dry run */
 	const char *undo_of; /* `--undo RUN`: that RUN; else NULL */
-	const char *result; /* "in-sync", "changes", "applied", "errors",
+	const char *result;  /* "in-sync", "changes", "applied", "errors",
 			       "held" or "failed" */
 	bool forced;
 	char started[32], finished[32]; /* ISO 8601 UTC */
@@ -74,8 +74,8 @@ const char *report_last_name(const struct report *r);
  * id already.  buf: at least REPORT_RUN_ID_MAX bytes.  Returns FT_OK or
  * FT_E_INVAL (started is not such a time, or 99 runs in one second).
  */
-FT_MUST_USE int report_run_id(int reports_dirfd, const char *started,
-			      char *buf, size_t cap);
+FT_MUST_USE int report_run_id(int reports_dirfd, const char *started, char *buf,
+			      size_t cap);
 
 /* True when s can be a RUN id (letters, digits, '-'; no path). */
 bool report_run_id_valid(const char *s);
@@ -91,9 +91,9 @@ FT_MUST_USE int report_write_run(const struct report *r, int reports_dirfd);
 /* One change an applied run made (or tried), as read back from its report. */
 struct report_change {
 	enum plan_kind kind;
-	bool ok;       /* it landed (not failed, not waiting for a seat) */
-	char *user;    /* the username the report shows; NULL: none */
-	char *id;      /* the ftrack user id; NULL for a create */
+	bool ok;         /* it landed (not failed, not waiting for a seat) */
+	char *user;      /* the username the report shows; NULL: none */
+	char *id;        /* the ftrack user id; NULL for a create */
 	unsigned fields; /* PLAN_F_* written: USERNAME, EMAIL, FIRST_NAME,
 			  * LAST_NAME, ACTIVATE or DEACTIVATE (is_active),
 			  * MARK_UUID or UNMARK_UUID, MARK_GONE or

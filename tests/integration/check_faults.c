@@ -636,8 +636,7 @@ report_finished(const char *iso)
 			 0);
 	ck_assert_int_eq(json_object_set_new(rep, "mode", json_string("apply")),
 			 0);
-	h_fx_fmt(path, sizeof(path), "%s/reports/last-apply.json",
-		 fw.w->state);
+	h_fx_fmt(path, sizeof(path), "%s/reports/last-apply.json", fw.w->state);
 	ck_assert_int_eq(json_dump_file(rep, path, 0), 0);
 	json_decref(rep);
 }
@@ -646,8 +645,8 @@ report_finished(const char *iso)
 static bool
 metrics_recent(void *arg)
 {
-	long long t = h_metric(fw.w->state,
-			       "last_reconcile_timestamp_seconds{run=\"apply\"}");
+	long long t = h_metric(
+		fw.w->state, "last_reconcile_timestamp_seconds{run=\"apply\"}");
 
 	(void)arg;
 	return t > (long long)time(NULL) - 120 &&

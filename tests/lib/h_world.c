@@ -238,8 +238,10 @@ report_name(const struct h_world *w, const char *name)
 	hd = stat(d, &sd) == 0;
 	if (ha && hd)
 		return sa.st_mtim.tv_sec > sd.st_mtim.tv_sec ||
-				       (sa.st_mtim.tv_sec == sd.st_mtim.tv_sec &&
-					sa.st_mtim.tv_nsec >= sd.st_mtim.tv_nsec)
+				       (sa.st_mtim.tv_sec ==
+						sd.st_mtim.tv_sec &&
+					sa.st_mtim.tv_nsec >=
+						sd.st_mtim.tv_nsec)
 			       ? "last-apply.json"
 			       : "last-dry-run.json";
 	return hd ? "last-dry-run.json" : "last-apply.json";

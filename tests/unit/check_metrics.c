@@ -439,9 +439,9 @@ START_TEST(test_format_valid)
 			       "{run=\"apply\",action=\"create\"}") == 30);
 	ck_assert(value(buf, P "last_reconcile_changes"
 			       "{run=\"apply\",action=\"delete\"}") == 36);
-	ck_assert(value(buf, P "last_reconcile_changes"
-			       "{run=\"dry_run\",action=\"deactivate\"}") ==
-		  45);
+	ck_assert(value(buf,
+			P "last_reconcile_changes"
+			  "{run=\"dry_run\",action=\"deactivate\"}") == 45);
 	ck_assert(value(buf, P "ldap_up") == 1);
 	ck_assert(value(buf, P "ftrack_up") == 0);
 	ck_assert(value(buf, P "seat_waiting") == 4);

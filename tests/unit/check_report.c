@@ -505,11 +505,13 @@ START_TEST(test_summary_of_written)
 	struct report_summary sum;
 	int k;
 
-	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum), FT_E_NOTFOUND);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_E_NOTFOUND);
 	ck_assert_int_eq(report_write(&r, reports_fd, "last-apply.json"),
 			 FT_OK);
 	memset(&sum, 0xa5, sizeof(sum));
-	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum), FT_OK);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_OK);
 	ck_assert_int_eq(sum.finished, FINISHED_UNIX);
 	ck_assert_double_eq(sum.seconds, 8.5);
 	ck_assert(!sum.held);
@@ -548,7 +550,8 @@ START_TEST(test_summary_flags)
 	r.result = c->result;
 	ck_assert_int_eq(report_write(&r, reports_fd, "last-apply.json"),
 			 FT_OK);
-	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum), FT_OK);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_OK);
 	ck_assert_msg(sum.held == c->held && sum.failed == c->failed &&
 			      sum.applied == c->applied,
 		      "%s/%s: held %d failed %d applied %d", c->mode, c->result,
@@ -597,7 +600,8 @@ START_TEST(test_summary_refuses_damaged)
 	put("reports/last-apply.json", bad_reports[_i]);
 	memset(&sum, 0x5a, sizeof(sum));
 	before = sum;
-	ck_assert_msg(report_read_summary(reports_fd, REPORT_APPLY, &sum) == FT_E_PROTO,
+	ck_assert_msg(report_read_summary(reports_fd, REPORT_APPLY, &sum) ==
+			      FT_E_PROTO,
 		      "accepted: %s", bad_reports[_i]);
 	ck_assert(memcmp(&sum, &before, sizeof(sum)) == 0); /* untouched */
 }
@@ -616,10 +620,12 @@ START_TEST(test_summary_minimal_and_symlink)
 	H_FMT(target, "%s/reports/real.json", state);
 	H_FMT(link, "%s/reports/last-apply.json", state);
 	ck_assert_int_eq(symlink(target, link), 0);
-	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum), FT_E_PROTO);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_E_PROTO);
 	ck_assert_int_eq(unlink(link), 0);
 	ck_assert_int_eq(rename(target, link), 0);
-	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum), FT_OK);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_OK);
 	ck_assert(sum.held && sum.applied && !sum.failed);
 	ck_assert_int_eq(sum.finished, FINISHED_UNIX);
 	ck_assert_double_eq(sum.seconds, 0);
@@ -640,7 +646,8 @@ START_TEST(test_read_fifo_and_cap)
 
 	H_FMT(path, "%s/reports/last-apply.json", state);
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
-	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum), FT_E_PROTO);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_E_PROTO);
 	H_FMT(path, "%s/last-good.json", state);
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
 	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_E_PROTO);
@@ -934,11 +941,16 @@ struct id_case {
 };
 
 static const struct id_case id_cases[] = {
-	{"20240506T070809Z", true},  {"20240506T070809Z-02", true},
-	{"a", true},                 {"", false},
-	{"../x", false},             {"x/y", false},
-	{"x.json", false},           {"x y", false},
-	{"-", true},                 {"0123456789012345678901234567890", true},
+	{"20240506T070809Z", true},
+	{"20240506T070809Z-02", true},
+	{"a", true},
+	{"", false},
+	{"../x", false},
+	{"x/y", false},
+	{"x.json", false},
+	{"x y", false},
+	{"-", true},
+	{"0123456789012345678901234567890", true},
 	{"01234567890123456789012345678901", false},
 };
 
@@ -963,9 +975,9 @@ START_TEST(test_run_id_unique)
 	ck_assert_str_eq(id, "20240506T070801Z");
 	ck_assert_int_eq(report_run_id(reports_fd, "junk", id, sizeof(id)),
 			 FT_E_INVAL);
-	ck_assert_int_eq(report_run_id(reports_fd, "2024-05-06T07:08:01Z", id,
-				       8),
-			 FT_E_INVAL);
+	ck_assert_int_eq(
+		report_run_id(reports_fd, "2024-05-06T07:08:01Z", id, 8),
+		FT_E_INVAL);
 	/* each id taken gives the next one */
 	for (i = 1; i <= 3; i++) {
 		char want[REPORT_RUN_ID_MAX];
@@ -1006,8 +1018,8 @@ START_TEST(test_run_retention)
 	for (i = 0; i < REPORT_RUNS_KEPT + 5; i++) {
 		H_FMT(path, "%s/reports/runs/20240506T0708%02dZ%s.json", state,
 		      i / 2, i % 2 ? "-02" : "");
-		ck_assert_msg((stat(path, &st) == 0) == (i >= 5),
-			      "%s: kept %d", path, stat(path, &st) == 0);
+		ck_assert_msg((stat(path, &st) == 0) == (i >= 5), "%s: kept %d",
+			      path, stat(path, &st) == 0);
 	}
 	r.run = "../escape";
 	ck_assert_int_eq(report_write_run(&r, reports_fd), FT_E_INVAL);
@@ -1021,19 +1033,16 @@ static struct ft_user dan_ft = {.username = S("dan"),
 				.email = S("dan@old"),
 				.uuid = S("u-dan"),
 				.is_active = true};
-static struct ft_user dan_l = {.username = S("dan"),
-			       .email = S("dan@new"),
-			       .uuid = S("u-dan")};
+static struct ft_user dan_l = {
+	.username = S("dan"), .email = S("dan@new"), .uuid = S("u-dan")};
 static struct ft_user eve_ft = {.username = S("eve"),
 				.id = S("id-eve"),
 				.uuid = S("u-eve"),
 				.is_active = true};
-static struct ft_user fay_ft = {.username = S("fay"),
-				.id = S("id-fay"),
-				.uuid = S("u-fay")};
-static struct ft_user fay_l = {.username = S("faye"),
-			       .first_name = S("Faye"),
-			       .uuid = S("u-fay")};
+static struct ft_user fay_ft = {
+	.username = S("fay"), .id = S("id-fay"), .uuid = S("u-fay")};
+static struct ft_user fay_l = {
+	.username = S("faye"), .first_name = S("Faye"), .uuid = S("u-fay")};
 static struct ft_user gil_ft = {.username = S("gil"), .id = S("id-gil")};
 static struct ft_user gil_l = {.username = S("gil"), .uuid = S("u-gil")};
 
@@ -1133,12 +1142,12 @@ START_TEST(test_run_read_refuses)
 	const char *why = "";
 	char path[512];
 
-	ck_assert_int_eq(report_read_run(reports_fd, "20240506T070801Z", &rr,
-					 &why),
-			 FT_E_NOTFOUND);
-	ck_assert_int_eq(report_read_run(reports_fd, "../last-apply", &rr,
-					 &why),
-			 FT_E_INVAL);
+	ck_assert_int_eq(
+		report_read_run(reports_fd, "20240506T070801Z", &rr, &why),
+		FT_E_NOTFOUND);
+	ck_assert_int_eq(
+		report_read_run(reports_fd, "../last-apply", &rr, &why),
+		FT_E_INVAL);
 	ck_assert_int_eq(report_write_run(&r, reports_fd), FT_OK);
 	H_FMT(path, "reports/runs/%s.json", r.run);
 	put(path, "{\"mode\": \"apply\"");
@@ -1160,18 +1169,18 @@ START_TEST(test_run_read_refuses)
 		H_FMT(other, "%s/reports/runs/20200101T000000Z.json", state);
 		ck_assert_int_eq(rename(path, other), 0);
 	}
-	ck_assert_int_eq(report_read_run(reports_fd, "20200101T000000Z", &rr,
-					 &why),
-			 FT_E_PROTO);
+	ck_assert_int_eq(
+		report_read_run(reports_fd, "20200101T000000Z", &rr, &why),
+		FT_E_PROTO);
 	/* an action with a field it cannot have */
 	put("reports/runs/20200101T000000Z.json",
 	    "{\"mode\": \"apply\", \"result\": \"applied\", \"run\": "
 	    "\"20200101T000000Z\", \"finished\": \"" FINISHED "\", "
 	    "\"actions\": [{\"action\": \"update\", \"ok\": true, "
 	    "\"changes\": {\"password\": {\"old\": \"a\", \"new\": \"b\"}}}]}");
-	ck_assert_int_eq(report_read_run(reports_fd, "20200101T000000Z", &rr,
-					 &why),
-			 FT_E_PROTO);
+	ck_assert_int_eq(
+		report_read_run(reports_fd, "20200101T000000Z", &rr, &why),
+		FT_E_PROTO);
 	ck_assert_str_eq(why, "an action is not what the run wrote");
 }
 

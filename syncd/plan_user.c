@@ -3,7 +3,6 @@
 #include "plan_user.h"
 
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -372,8 +371,16 @@ plan_field_slot(struct ft_user *u, unsigned bit)
 const char *
 plan_field_get(const struct ft_user *u, unsigned bit)
 {
-	/* only read: the one cast that lets both share the switch */
-	char **slot = plan_field_slot((struct ft_user *)(uintptr_t)u, bit);
-
-	return slot != NULL ? *slot : NULL;
+	switch (bit) {
+	case PLAN_F_USERNAME:
+		return u->username;
+	case PLAN_F_EMAIL:
+		return u->email;
+	case PLAN_F_FIRST_NAME:
+		return u->first_name;
+	case PLAN_F_LAST_NAME:
+		return u->last_name;
+	default:
+		return NULL;
+	}
 }

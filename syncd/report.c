@@ -466,7 +466,6 @@ out:
 struct run_names {
 	char **v;
 	size_t n, cap;
-	int err;
 };
 
 static int
@@ -513,7 +512,7 @@ cmp_run(const void *a, const void *b)
 static int
 prune_runs(int runs_fd)
 {
-	struct run_names rn = {NULL, 0, 0, FT_OK};
+	struct run_names rn = {NULL, 0, 0};
 	time_t now = time(NULL);
 	size_t i;
 	int r;

@@ -2004,6 +2004,18 @@ START_TEST(test_undo)
 	/* done once: a second undo finds nothing left to put back */
 	h_fx_fmt(args, sizeof(args), "reconcile --undo %s", run);
 	expect(w, args, 0);
+	/* and the undo undone: the first run's changes are back */
+	h_fx_fmt(args, sizeof(args), "reconcile --undo %s --apply", run2);
+	expect(w, args, 0);
+	ck_assert(!is_active(w, "dave"));
+	ck_assert_int_eq(markers(w, "dave", MARK_GONE), 1);
+	ck_assert_int_eq(h_emu_named(w->emu, "caroline"), 1);
+	{
+		char *m = email_of(w, "bob");
+
+		ck_assert_str_eq(m, "robert@example.com");
+		free(m);
+	}
 	/* unknown runs, ids that are not ids, --force */
 	expect_run(w, "reconcile --undo 20990101T000000Z", 2, &r);
 	ck_assert_msg(strstr(r.err, "no report of run 20990101T000000Z"),

@@ -2022,6 +2022,24 @@ START_TEST(test_undo)
 		      "stderr:\n%s", r.err);
 	h_cmd_clear(&r);
 	expect(w, "reconcile --undo ../last-apply", 2);
+	{
+		char path[4096];
+
+		h_fx_fmt(path, sizeof(path),
+			 "%s/reports/runs/20200101T000000Z.json", w->state);
+		ck_assert_int_eq(h_write_file(path, "{\"mode\": ", 0600),
+				 FT_OK);
+	}
+	expect_run(w, "reconcile --undo 20200101T000000Z", 2, &r);
+	ck_assert_msg(strstr(r.err, "the report of run 20200101T000000Z "
+				    "cannot be read") &&
+			      strstr(r.err, "not JSON"),
+		      "stderr:\n%s", r.err);
+	h_cmd_clear(&r);
+	/* the option is in --help */
+	expect_run(w, "--help", 0, &r);
+	ck_assert_ptr_nonnull(strstr(r.out, "reconcile --undo RUN"));
+	h_cmd_clear(&r);
 	h_fx_fmt(args, sizeof(args), "reconcile --undo %s --apply --force",
 		 run);
 	expect(w, args, 2);

@@ -543,10 +543,12 @@ report_write_run(const struct report *r, int reports_dirfd)
 	(void)snprintf(name, sizeof(name), "%s.json", r->run);
 	e = open_runs(reports_dirfd, true, &fd);
 	if (e < 0)
-		return e == FT_E_PERM ? FT_E_IO : e;
+		return e;
 	e = report_write(r, fd, name);
+	/* the report is written: an old one that cannot be removed now is
+	 * tried again by the next run */
 	if (e == FT_OK)
-		e = prune_runs(fd);
+		(void)prune_runs(fd);
 	(void)close(fd);
 	return e;
 }

@@ -84,7 +84,8 @@ bool report_run_id_valid(const char *s);
  * Write r as reports/runs/<r->run>.json (the folder made 0700 when
  * missing, never followed through a symlink), then remove the oldest run
  * reports beyond REPORT_RUNS_KEPT.  Returns FT_OK, FT_E_INVAL (r->run is
- * not a RUN id), FT_E_NOMEM or FT_E_IO (errno set).
+ * not a RUN id), FT_E_PERM (runs/ is a symlink, another owner's or open to
+ * others), FT_E_NOMEM or FT_E_IO (errno set).
  */
 FT_MUST_USE int report_write_run(const struct report *r, int reports_dirfd);
 

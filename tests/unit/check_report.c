@@ -1027,6 +1027,34 @@ START_TEST(test_run_retention)
 
 END_TEST
 
+/* runs/ is never followed through a symlink, to write or to read. */
+START_TEST(test_runs_symlink)
+{
+	struct report r = full_report();
+	struct report_run rr;
+	char target[512], link[512];
+	const char *why = "";
+
+	H_FMT(target, "%s/elsewhere", state);
+	H_FMT(link, "%s/reports/runs", state);
+	ck_assert_int_eq(mkdir(target, 0700), 0);
+	ck_assert_int_eq(symlink(target, link), 0);
+	r.run = "20240506T070801Z";
+	ck_assert_int_eq(report_write_run(&r, reports_fd), FT_E_PERM);
+	ck_assert_int_eq(report_read_run(reports_fd, r.run, &rr, &why),
+			 FT_E_IO);
+	no_temp_files("elsewhere");
+	{
+		char path[512];
+		struct stat st;
+
+		H_FMT(path, "%s/elsewhere/20240506T070801Z.json", state);
+		ck_assert_int_ne(stat(path, &st), 0);
+	}
+}
+
+END_TEST
+
 /* The ftrack users as the run read them, and what LDAP says. */
 static struct ft_user dan_ft = {.username = S("dan"),
 				.id = S("id-dan"),
@@ -1240,6 +1268,7 @@ report_suite(void)
 			    (int)(sizeof(id_cases) / sizeof(id_cases[0])));
 	tcase_add_test(tu, test_run_id_unique);
 	tcase_add_test(tu, test_run_retention);
+	tcase_add_test(tu, test_runs_symlink);
 	tcase_add_test(tu, test_run_round_trip);
 	tcase_add_test(tu, test_run_read_refuses);
 	suite_add_tcase(s, tu);

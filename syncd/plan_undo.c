@@ -45,26 +45,101 @@ note(char *buf, size_t cap, const char *what)
 	append(buf, cap, "%s%s", buf[0] ? ", " : "", what);
 }
 
-static const struct ft_user *
-by_id(const struct ft_user_list *l, const char *id)
+/*
+ * The ftrack users sorted by id and by username, looked up by bsearch: a
+ * run of 100,000 changes against 100,000 users is two sorts, not 10^10
+ * comparisons.  Users without the key are left out.
+ */
+struct index {
+	const struct ft_user **by_id, **by_name;
+	size_t n_id, n_name;
+};
+
+static int
+cmp_id(const void *pa, const void *pb)
+{
+	const struct ft_user *a = *(const struct ft_user *const *)pa;
+	const struct ft_user *b = *(const struct ft_user *const *)pb;
+
+	return strcmp(a->id, b->id);
+}
+
+static int
+cmp_name(const void *pa, const void *pb)
+{
+	const struct ft_user *a = *(const struct ft_user *const *)pa;
+	const struct ft_user *b = *(const struct ft_user *const *)pb;
+
+	return strcmp(a->username, b->username);
+}
+
+static int
+index_build(const struct ft_user_list *l, struct index *ix)
 {
 	size_t i;
 
-	for (i = 0; id != NULL && i < l->n; i++)
-		if (same(l->v[i].id, id))
-			return &l->v[i];
-	return NULL;
+	memset(ix, 0, sizeof(*ix));
+	ix->by_id = calloc(l->n + 1, sizeof(const struct ft_user *));
+	ix->by_name = calloc(l->n + 1, sizeof(const struct ft_user *));
+	if (ix->by_id == NULL || ix->by_name == NULL)
+		return FT_E_NOMEM;
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i].id != NULL)
+			ix->by_id[ix->n_id++] = &l->v[i];
+		if (l->v[i].username != NULL)
+			ix->by_name[ix->n_name++] = &l->v[i];
+	}
+	if (ix->n_id > 1)
+		qsort(ix->by_id, ix->n_id, sizeof(const struct ft_user *),
+		      cmp_id);
+	if (ix->n_name > 1)
+		qsort(ix->by_name, ix->n_name, sizeof(const struct ft_user *),
+		      cmp_name);
+	return FT_OK;
+}
+
+static void
+index_free(struct index *ix)
+{
+	free(ix->by_id);
+	free(ix->by_name);
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* bsearch: the key is the text itself, the element a user */
+static int
+key_id(const void *key, const void *elem)
+{
+	return strcmp(key, (*(const struct ft_user *const *)elem)->id);
+}
+
+static int
+key_name(const void *key, const void *elem)
+{
+	return strcmp(key, (*(const struct ft_user *const *)elem)->username);
 }
 
 static const struct ft_user *
-by_name(const struct ft_user_list *l, const char *name)
+by_id(const struct index *ix, const char *id)
 {
-	size_t i;
+	const struct ft_user *const *hit =
+		id == NULL ? NULL
+			   : bsearch(id, ix->by_id, ix->n_id,
+				     sizeof(const struct ft_user *), key_id);
 
-	for (i = 0; name != NULL && i < l->n; i++)
-		if (same(l->v[i].username, name))
-			return &l->v[i];
-	return NULL;
+	return hit != NULL ? *hit : NULL;
+}
+
+static const struct ft_user *
+by_name(const struct index *ix, const char *name)
+{
+	const struct ft_user *const *hit =
+		name == NULL
+			? NULL
+			: bsearch(name, ix->by_name, ix->n_name,
+				  sizeof(const struct ft_user *), key_name);
+
+	return hit != NULL ? *hit : NULL;
 }
 
 /*
@@ -73,7 +148,7 @@ by_name(const struct ft_user_list *l, const char *name)
  * another user has the old one now).
  */
 static void
-undo_fields(const struct plan_undo_input *in, const struct report_change *c,
+undo_fields(const struct index *ix, const struct report_change *c,
 	    const struct ft_user *f, struct ft_user *t, struct plan_action *a,
 	    struct notes *n)
 {
@@ -85,9 +160,8 @@ undo_fields(const struct plan_undo_input *in, const struct report_change *c,
 		const char *now = plan_field_get(f, bit);
 		const char *name = plan_field_name(bit);
 		const struct ft_user *holder =
-			bit == PLAN_F_USERNAME
-				? by_name(in->ftrack, c->before.username)
-				: NULL;
+			bit == PLAN_F_USERNAME ? by_name(ix, c->before.username)
+					       : NULL;
 
 		if (!(c->fields & bit) ||
 		    same(now, plan_field_get(&c->before, bit)))
@@ -198,8 +272,9 @@ skip(struct plan_action *a, const char *why)
  * change at all (in sync, a skip or a conflict of that run): not listed.
  */
 static bool
-undo_one(const struct plan_undo_input *in, const struct report_change *c,
-	 struct ft_user *t, struct plan_action *a)
+undo_one(const struct plan_undo_input *in, const struct index *ix,
+	 const struct report_change *c, struct ft_user *t,
+	 struct plan_action *a)
 {
 	const struct ft_user *f;
 	struct notes n = {"", "", ""};
@@ -225,7 +300,7 @@ undo_one(const struct plan_undo_input *in, const struct report_change *c,
 		skip(a, "deleted by that run: cannot be brought back");
 		return true;
 	}
-	f = by_id(in->ftrack, c->id);
+	f = by_id(ix, c->id);
 	if (f == NULL) {
 		skip(a, "no longer in ftrack: left as is");
 		return true;
@@ -236,7 +311,7 @@ undo_one(const struct plan_undo_input *in, const struct report_change *c,
 		return true;
 	}
 	t->username = f->username; /* shown, and kept unless put back */
-	undo_fields(in, c, f, t, a, &n);
+	undo_fields(ix, c, f, t, a, &n);
 	undo_activity(in, c, f, a, &n);
 	undo_uuid(c, f, t, a, &n);
 	set_reason(a, in->run, c, &n);
@@ -253,25 +328,29 @@ plan_undo_build(const struct plan_undo_input *in, struct plan_undo *ret)
 {
 	const struct report_run *run = in->run;
 	struct plan_undo u;
+	struct index ix;
 	size_t i;
 
 	memset(&u, 0, sizeof(u));
 	u.plan.v = calloc(run->n + 1, sizeof(*u.plan.v));
 	u.target = calloc(run->n + 1, sizeof(*u.target));
-	if (u.plan.v == NULL || u.target == NULL) {
+	if (index_build(in->ftrack, &ix) < 0 || u.plan.v == NULL ||
+	    u.target == NULL) {
+		index_free(&ix);
 		plan_undo_free(&u);
 		return FT_E_NOMEM;
 	}
 	for (i = 0; i < run->n; i++) {
 		struct plan_action *a = &u.plan.v[u.plan.n];
 
-		if (!undo_one(in, &run->v[i], &u.target[u.plan.n], a))
+		if (!undo_one(in, &ix, &run->v[i], &u.target[u.plan.n], a))
 			continue;
 		/* the action points at its own target: fixed in place */
 		a->ldap = &u.target[u.plan.n];
 		u.plan.count[a->kind]++;
 		u.plan.n++;
 	}
+	index_free(&ix);
 	for (i = 0; i < GUARD_COUNT; i++) {
 		u.plan.guard[i].ok = true;
 		u.plan.guard[i].name = "";

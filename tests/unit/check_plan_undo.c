@@ -452,6 +452,65 @@ START_TEST(test_undo_counts)
 
 END_TEST
 
+/* Many users, listed in no order: each change finds its own user (by
+ * id, and the rename's old name by username). */
+START_TEST(test_undo_many_unordered)
+{
+	enum { N = 2000 };
+
+	static char ids[N][16], names[N][16], olds[N][16];
+	static struct ft_user now[N];
+	static struct report_change ch[N];
+	struct config_policy pol;
+	struct ft_user_list ftrack = {now, N, N};
+	struct report_run run = {.v = ch, .n = N};
+	struct plan_undo_input in = {&pol, "api", &run, &ftrack};
+	struct plan_undo u;
+	size_t i;
+
+	memset(&pol, 0, sizeof(pol));
+	for (i = 0; i < N; i++) {
+		size_t k = (i * 7919) % N; /* a permutation of 0..N-1 */
+
+		H_FMT(ids[k], "id-%05zu", k);
+		H_FMT(names[k], "new%05zu", k);
+		H_FMT(olds[k], "old%05zu", k);
+		memset(&now[i], 0, sizeof(now[i]));
+		now[i].id = ids[k];
+		now[i].username = names[k];
+	}
+	/* user 0 of the list has taken the old name of change 1 */
+	now[0].username = olds[1];
+	for (i = 0; i < N; i++) {
+		memset(&ch[i], 0, sizeof(ch[i]));
+		ch[i].kind = PLAN_RENAME;
+		ch[i].ok = true;
+		ch[i].id = ids[i];
+		ch[i].user = names[i];
+		ch[i].fields = PLAN_F_USERNAME;
+		ch[i].before.username = olds[i];
+		ch[i].after.username = names[i];
+	}
+	ck_assert_int_eq(plan_undo_build(&in, &u), FT_OK);
+	ck_assert_uint_eq(u.plan.n, N);
+	for (i = 0; i < N; i++) {
+		const struct plan_action *a = &u.plan.v[i];
+
+		ck_assert_ptr_nonnull(a->ftrack);
+		ck_assert_str_eq(a->ftrack->id, ids[i]);
+		if (i == 1 || a->ftrack == &now[0]) {
+			/* its old name is taken, or its name was changed */
+			ck_assert_int_eq(a->kind, PLAN_SKIP);
+			continue;
+		}
+		ck_assert_int_eq(a->kind, PLAN_RENAME);
+		ck_assert_str_eq(a->ldap->username, olds[i]);
+	}
+	plan_undo_free(&u);
+}
+
+END_TEST
+
 Suite *
 plan_undo_suite(void)
 {
@@ -460,6 +519,7 @@ plan_undo_suite(void)
 
 	tcase_add_loop_test(t, test_undo_table, 0, (int)NCASES);
 	tcase_add_test(t, test_undo_counts);
+	tcase_add_test(t, test_undo_many_unordered);
 	suite_add_tcase(s, t);
 	return s;
 }

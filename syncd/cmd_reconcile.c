@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cmd_reconcile.c: `ftrack-syncd reconcile [--apply] [--force] [--json]`.
+ * cmd_reconcile.c: `ftrack-syncd reconcile [--apply [--force]] [--json]`
+ * and `reconcile --undo RUN [--apply] [--json]`.
  *
  * Reads every LDAP entry and every ftrack user, builds the plan with its
  * guards (plan_recon.c), prints it, and with --apply writes it in batches.
- * A held run writes nothing.  Every run leaves reports/last-reconcile.json
- * (and held.json when held); a lock file keeps two runs from overlapping.
+ * A held run writes nothing.  Every run leaves its report (an apply
+ * reports/last-apply.json, a dry run reports/last-dry-run.json, held.json
+ * when held); an applied run that wrote changes keeps it as
+ * reports/runs/RUN.json too.  --undo RUN reads that report and every
+ * ftrack user, and plans (plan_undo.c) what puts back what that run
+ * changed; it is applied, and reported, like any other plan.  A lock file
+ * keeps two runs from overlapping.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +32,7 @@
 #include "log.h"
 #include "plan_ops.h"
 #include "plan_recon.h"
+#include "plan_undo.h"
 #include "queue.h"
 #include "report.h"
 #include "state.h"
@@ -36,6 +43,11 @@
 struct run {
 	struct config *cfg;
 	bool apply, force, json;
+	const char *undo;             /* --undo RUN; NULL otherwise */
+	struct report_run undone;     /* that run's report */
+	struct ft_user *undo_targets; /* the undo plan's values to put back */
+	char run_id[REPORT_RUN_ID_MAX];
+	bool kept_run; /* its report is in reports/runs/ */
 	struct queue *q;
 	struct ft_user_list ldap, ftrack;
 	struct ft_user_list unmapped; /* identities of skipped entries */
@@ -171,6 +183,67 @@ build_plan(struct run *run)
 	return r;
 }
 
+/*
+ * Read the report of the run to undo, reports/runs/RUN.json.  EXIT_OK, or
+ * EXIT_USAGE with the reason on stderr: no such run, not a RUN id, or a
+ * report that cannot be read (nothing is read from ftrack then).
+ */
+static int
+read_undone(struct run *run)
+{
+	const char *why = "";
+	char path[4096];
+	int r;
+
+	r = report_read_run(queue_reports_dirfd(run->q), run->undo,
+			    &run->undone, &why);
+	(void)snprintf(path, sizeof(path), "%s/reports/runs/%s.json",
+		       run->cfg->daemon.state_dir, run->undo);
+	if (r == FT_OK)
+		return EXIT_OK;
+	if (r == FT_E_INVAL)
+		ft_clean_print(stderr,
+			       "ftrack-syncd: '%s' is not a RUN id (what an "
+			       "applied run prints, e.g. 20240506T070809Z)",
+			       run->undo);
+	else if (r == FT_E_NOTFOUND)
+		ft_clean_print(stderr,
+			       "ftrack-syncd: no report of run %s (%s): only "
+			       "applied runs that changed something are kept, "
+			       "the last %d",
+			       run->undo, path, REPORT_RUNS_KEPT);
+	else
+		ft_clean_print(stderr,
+			       "ftrack-syncd: the report of run %s cannot be "
+			       "read (%s): %s",
+			       run->undo, path,
+			       r == FT_E_IO ? strerror(errno)
+			       : why[0]     ? why
+					    : ft_strerror(r));
+	return EXIT_USAGE;
+}
+
+static int
+build_undo(struct run *run)
+{
+	struct plan_undo_input in = {
+		.policy = &run->cfg->policy,
+		.api_user = run->cfg->ftrack.api_user,
+		.run = &run->undone,
+		.ftrack = &run->ftrack,
+	};
+	struct plan_undo u;
+	int r;
+
+	r = plan_undo_build(&in, &u);
+	if (r < 0)
+		return r;
+	run->plan = u.plan;
+	run->undo_targets = u.target;
+	run->rep.plan = &run->plan;
+	return FT_OK;
+}
+
 static const char *
 user_of(const struct plan_action *a)
 {
@@ -187,12 +260,26 @@ print_table(const struct run *run)
 	const struct plan_recon *p = &run->plan;
 	size_t i;
 
-	ft_clean_print(stdout,
-		       "ftrack-syncd reconcile (%s%s): %lu LDAP entries (%lu "
-		       "disabled, %lu skipped), %lu ftrack users",
-		       run->rep.mode, run->force ? ", forced" : "",
-		       run->rep.ldap_entries, run->rep.ldap_disabled,
-		       run->rep.ldap_skipped, run->rep.ftrack_users);
+	if (run->undo != NULL)
+		ft_clean_print(stdout,
+			       "ftrack-syncd reconcile --undo %s (%s%s%s): %zu "
+			       "changes of that run (%s, %s), %lu ftrack users",
+			       run->undo, run->rep.mode,
+			       run->rep.run ? ", run " : "",
+			       run->rep.run ? run->rep.run : "", p->n,
+			       run->undone.result, run->undone.finished,
+			       run->rep.ftrack_users);
+	else
+		ft_clean_print(
+			stdout,
+			"ftrack-syncd reconcile (%s%s%s%s): %lu LDAP "
+			"entries (%lu disabled, %lu skipped), %lu ftrack "
+			"users",
+			run->rep.mode, run->force ? ", forced" : "",
+			run->rep.run ? ", run " : "",
+			run->rep.run ? run->rep.run : "", run->rep.ldap_entries,
+			run->rep.ldap_disabled, run->rep.ldap_skipped,
+			run->rep.ftrack_users);
 	if (p->n > 0) {
 		putchar('\n');
 		ft_clean_print(stdout, "  %-11s %-24s %s", "ACTION", "USER",
@@ -235,12 +322,21 @@ print_summary(const struct run *run)
 	putchar('\n');
 	ft_clean_print(stdout, "Totals:%s %zu in sync", totals,
 		       p->count[PLAN_NONE]);
-	ft_clean_print(stdout, "Guards:");
-	for (k = 0; k < GUARD_COUNT; k++)
-		ft_clean_print(stdout, "  %-15s %-5s %s", p->guard[k].name,
-			       p->guard[k].ok ? "ok" : "HELD",
-			       p->guard[k].detail);
+	if (run->undo == NULL) {
+		ft_clean_print(stdout, "Guards:");
+		for (k = 0; k < GUARD_COUNT; k++)
+			ft_clean_print(stdout, "  %-15s %-5s %s",
+				       p->guard[k].name,
+				       p->guard[k].ok ? "ok" : "HELD",
+				       p->guard[k].detail);
+	}
 	ft_clean_print(stdout, "Result: %s", run->rep.result);
+	if (run->kept_run)
+		ft_clean_print(
+			stdout,
+			"Run: %s (reports/runs/%s.json; to put back what "
+			"it changed: ftrack-syncd reconcile --undo %s)",
+			run->rep.run, run->rep.run, run->rep.run);
 }
 
 static void
@@ -326,14 +422,21 @@ write_reports(struct run *run, bool held)
 	timing_now_iso(run->rep.finished, sizeof(run->rep.finished));
 	run->rep.seconds = timing_now_s() - run->t0;
 	r = report_write(&run->rep, queue_reports_dirfd(run->q),
-			 "last-reconcile.json");
+			 report_last_name(&run->rep));
 	if (r == FT_OK && held)
 		r = report_write(&run->rep, queue_reports_dirfd(run->q),
 				 "held.json");
+	/* the record `--undo RUN` reads: every applied run that wrote, or
+	 * tried to write, a change */
+	if (r == FT_OK && run->rep.run != NULL && run->codes != NULL &&
+	    plan_recon_changes(&run->plan) > 0) {
+		r = report_write_run(&run->rep, queue_reports_dirfd(run->q));
+		run->kept_run = r == FT_OK;
+	}
 	if (r < 0)
 		log_error("unable to write the reconcile report: %s",
 			  r == FT_E_IO ? strerror(errno) : ft_strerror(r));
-	if (!held && run->ldap_status == FT_OK &&
+	if (!held && run->undo == NULL && run->ldap_status == FT_OK &&
 	    report_last_good_write(queue_state_dirfd(run->q),
 				   run->plan.population, run->rep.finished) < 0)
 		log_error("unable to write last-good.json");
@@ -374,6 +477,7 @@ parse_args(struct run *run, int argc, char **argv)
 		{"apply", no_argument, NULL, 'a'},
 		{"force", no_argument, NULL, 'f'},
 		{"json", no_argument, NULL, 'j'},
+		{"undo", required_argument, NULL, 'u'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -385,11 +489,21 @@ parse_args(struct run *run, int argc, char **argv)
 			run->force = true;
 		else if (c == 'j')
 			run->json = true;
+		else if (c == 'u')
+			run->undo = optarg;
 		else
 			return FT_E_INVAL;
 	}
 	if (optind != argc || (run->force && !run->apply))
 		return FT_E_INVAL;
+	/* an undo passes no guard that --force could override */
+	if (run->undo != NULL && run->force) {
+		fputs("ftrack-syncd: reconcile --undo takes no --force (an undo "
+		      "reads no LDAP and puts back only what is still as that "
+		      "run left it: there is no guard to override)\n",
+		      stderr);
+		return FT_E_INVAL;
+	}
 	return FT_OK;
 }
 
@@ -407,6 +521,8 @@ run_free(struct run *run)
 	free(run->messages);
 	free(run->codes);
 	plan_recon_free(&run->plan);
+	free(run->undo_targets);
+	report_run_free(&run->undone);
 	ft_user_list_clear(&run->ldap);
 	ft_user_list_clear(&run->ftrack);
 	ft_user_list_clear(&run->unmapped);
@@ -433,6 +549,28 @@ reconcile(struct run *run)
 		return EXIT_ERRORS;
 	}
 	timing_now_iso(run->rep.started, sizeof(run->rep.started));
+	if (run->apply) {
+		if (report_run_id(queue_reports_dirfd(run->q), run->rep.started,
+				  run->run_id, sizeof(run->run_id)) == FT_OK)
+			run->rep.run = run->run_id;
+		else
+			log_warn("no RUN id for this run: its report is not "
+				 "kept in reports/runs/");
+	}
+	if (run->undo != NULL) {
+		code = read_undone(run);
+		if (code != EXIT_OK)
+			goto out;
+		code = EXIT_ERRORS;
+		if (read_ftrack(run) < 0)
+			goto out;
+		if (build_undo(run) < 0) {
+			log_error("unable to plan: out of memory");
+			goto out;
+		}
+		code = conclude(run);
+		goto out;
+	}
 	/* Read ftrack even when LDAP failed: the held plan then shows what
 	 * the incomplete answer would have done, and nothing is written. */
 	read_ldap(run);
@@ -462,8 +600,11 @@ cmd_reconcile(int argc, char **argv, const char *config_path)
 		return EXIT_ERRORS;
 	run->t0 = timing_now_s();
 	if (parse_args(run, argc, argv) < 0) {
-		fprintf(stderr, "usage: ftrack-syncd [-c FILE] reconcile "
-				"[--apply [--force]] [--json]\n");
+		fprintf(stderr,
+			"usage: ftrack-syncd [-c FILE] reconcile "
+			"[--apply [--force]] [--json]\n"
+			"       ftrack-syncd [-c FILE] reconcile --undo "
+			"RUN [--apply] [--json]\n");
 		free(run);
 		return EXIT_USAGE;
 	}
@@ -473,6 +614,7 @@ cmd_reconcile(int argc, char **argv, const char *config_path)
 		return code;
 	}
 	run->rep.mode = run->apply ? "apply" : "dry-run";
+	run->rep.undo_of = run->undo;
 	run->rep.forced = run->force;
 	run->rep.skipped = run->skips;
 	run->rep.ldap_error = "";

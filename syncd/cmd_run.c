@@ -66,7 +66,8 @@ struct server {
 	uint64_t next_scan_ms, next_metrics_ms, next_reconcile_ms;
 	pid_t reconcile_pid;
 	uint64_t reconcile_started_ms;
-	long long report_seen; /* finished time of the last report counted */
+	/* finished time of the last report taken, by run (apply, dry run) */
+	long long report_seen[METRICS_RUN_COUNT];
 	bool report_primed;
 	unsigned long long recon_done[METRICS_USER_COUNT]; /* by reconciles */
 	bool stop;
@@ -411,42 +412,60 @@ read_inotify(struct server *s)
 	}
 }
 
+/* The plan's kinds that are changes, in the metrics' order. */
+static const enum plan_kind change_kinds[METRICS_CHANGE_COUNT] = {
+	PLAN_CREATE,     PLAN_UPDATE,     PLAN_LINK,  PLAN_RENAME,
+	PLAN_REACTIVATE, PLAN_DEACTIVATE, PLAN_DELETE};
+
 /*
- * Take the last reconcile (run by this daemon, or by the timer) from its
- * report; the changes it applied are counted once.  A report is new when
- * its finished time differs from the last one seen, not only when it is
- * later: after the wall clock was set back (or a run when it was ahead),
- * later runs must still reach the metrics.
+ * Take the last apply and the last dry run (run by this daemon, or by the
+ * timer) from their reports; the changes an apply made are counted once.
+ * A report is new when its finished time differs from the last one seen,
+ * not only when it is later: after the wall clock was set back (or a run
+ * when it was ahead), later runs must still reach the metrics.
  */
 static void
 note_reconcile(struct server *s)
 {
+	static const enum report_which which[METRICS_RUN_COUNT] = {
+		REPORT_APPLY, REPORT_DRY_RUN};
 	struct report_summary sum;
-
 	bool count = s->report_primed;
+	size_t k, i;
 
 	s->report_primed = true; /* reports older than the daemon: not ours */
-	if (report_read_summary(queue_reports_dirfd(s->q), &sum) < 0 ||
-	    sum.finished == s->report_seen)
-		return;
-	if (count && sum.applied) {
-		s->m.user_changes[METRICS_USER_DEACTIVATED] +=
-			sum.done[PLAN_DEACTIVATE];
-		s->m.user_changes[METRICS_USER_DELETED] +=
-			sum.done[PLAN_DELETE];
-		s->recon_done[METRICS_USER_CREATED] += sum.done[PLAN_CREATE];
-		s->recon_done[METRICS_USER_UPDATED] +=
-			sum.done[PLAN_UPDATE] + sum.done[PLAN_RENAME];
-		s->recon_done[METRICS_USER_LINKED] += sum.done[PLAN_LINK];
-		s->recon_done[METRICS_USER_REACTIVATED] +=
-			sum.done[PLAN_REACTIVATE];
+	for (k = 0; k < METRICS_RUN_COUNT; k++) {
+		struct metrics_reconcile *mr = &s->m.last_reconcile[k];
+
+		if (report_read_summary(queue_reports_dirfd(s->q), which[k],
+					&sum) < 0 ||
+		    sum.finished == s->report_seen[k])
+			continue;
+		if (count && sum.applied) {
+			s->m.user_changes[METRICS_USER_DEACTIVATED] +=
+				sum.done[PLAN_DEACTIVATE];
+			s->m.user_changes[METRICS_USER_DELETED] +=
+				sum.done[PLAN_DELETE];
+			s->recon_done[METRICS_USER_CREATED] +=
+				sum.done[PLAN_CREATE];
+			s->recon_done[METRICS_USER_UPDATED] +=
+				sum.done[PLAN_UPDATE] + sum.done[PLAN_RENAME];
+			s->recon_done[METRICS_USER_LINKED] +=
+				sum.done[PLAN_LINK];
+			s->recon_done[METRICS_USER_REACTIVATED] +=
+				sum.done[PLAN_REACTIVATE];
+		}
+		s->report_seen[k] = sum.finished;
+		mr->time = sum.finished;
+		mr->duration = sum.seconds;
+		mr->result = sum.held     ? METRICS_RESULT_HELD
+			     : sum.failed ? METRICS_RESULT_FAILED
+					  : METRICS_RESULT_OK;
+		for (i = 0; i < METRICS_CHANGE_COUNT; i++)
+			mr->changes[i] = sum.applied
+						 ? sum.done[change_kinds[i]]
+						 : sum.planned[change_kinds[i]];
 	}
-	s->report_seen = sum.finished;
-	s->m.last_reconcile_time = sum.finished;
-	s->m.last_reconcile_duration = sum.seconds;
-	s->m.last_reconcile_result = sum.held     ? METRICS_RESULT_HELD
-				     : sum.failed ? METRICS_RESULT_FAILED
-						  : METRICS_RESULT_OK;
 }
 
 static void
@@ -539,12 +558,17 @@ reap_reconcile(struct server *s)
 	    WEXITSTATUS(status) != EXIT_USAGE) {
 		log_info("reconcile finished (exit %d)", WEXITSTATUS(status));
 	} else {
-		/* it wrote no report: say so in the metrics */
-		s->m.last_reconcile_time = (long long)time(NULL);
-		s->m.last_reconcile_duration =
+		/* it wrote no report: say so in the metrics (the daemon
+		 * starts only --apply runs) */
+		struct metrics_reconcile *mr =
+			&s->m.last_reconcile[METRICS_RUN_APPLY];
+
+		mr->time = (long long)time(NULL);
+		mr->duration =
 			(double)(timing_now_ms() - s->reconcile_started_ms) /
 			1000.0;
-		s->m.last_reconcile_result = METRICS_RESULT_FAILED;
+		mr->result = METRICS_RESULT_FAILED;
+		memset(mr->changes, 0, sizeof(mr->changes));
 		log_error("reconcile failed (%s %d)",
 			  WIFEXITED(status) ? "exit" : "signal",
 			  WIFEXITED(status) ? WEXITSTATUS(status)

@@ -23,10 +23,16 @@ static const char *const action_names[] = {"created",     "updated",
 					   "deactivated", "reactivated",
 					   "deleted",     "linked"};
 static const char *const kind_names[] = {"ldap", "ftrack", "data", "io"};
+static const char *const run_names[] = {"apply", "dry_run"};
+static const char *const change_names[] = {"create", "update",     "link",
+					   "rename", "reactivate", "deactivate",
+					   "delete"};
 
 _Static_assert(NELEM(drop_names) == METRICS_DROP_COUNT, "drop names");
 _Static_assert(NELEM(action_names) == METRICS_USER_COUNT, "action names");
 _Static_assert(NELEM(kind_names) == METRICS_ERR_COUNT, "kind names");
+_Static_assert(NELEM(run_names) == METRICS_RUN_COUNT, "run names");
+_Static_assert(NELEM(change_names) == METRICS_CHANGE_COUNT, "change names");
 
 /* A bounded text buffer; the first overflow sticks in err. */
 struct out {
@@ -93,16 +99,18 @@ put_labelled(struct out *o, const char *name, const char *help,
 		put_u(o, name, label, values[i], v[i]);
 }
 
+/* One sample of a double; labels: "" or a label set with its braces. */
 static void
-put_double(struct out *o, const char *name, double v)
+put_double(struct out *o, const char *name, const char *labels, double v)
 {
 	if (isnan(v))
-		advance(o, snprintf(AT(o), PREFIX "%s NaN\n", name));
+		advance(o, snprintf(AT(o), PREFIX "%s%s NaN\n", name, labels));
 	else if (isinf(v))
-		advance(o, snprintf(AT(o), PREFIX "%s %sInf\n", name,
+		advance(o, snprintf(AT(o), PREFIX "%s%s %sInf\n", name, labels,
 				    v > 0 ? "+" : "-"));
 	else
-		advance(o, snprintf(AT(o), PREFIX "%s %.9g\n", name, v));
+		advance(o,
+			snprintf(AT(o), PREFIX "%s%s %.9g\n", name, labels, v));
 }
 
 static void
@@ -134,35 +142,68 @@ format_events(struct out *o, const struct metrics *m)
 		m->logins_not_ldap);
 }
 
+/* The last_reconcile_* families, one sample set per run label. */
 static void
-format_state(struct out *o, const struct metrics *m)
+format_reconcile(struct out *o, const struct metrics *m)
 {
 	static const char *const results[] = {"ok", "held", "failed"};
 
 	static const enum metrics_result codes[] = {
 		METRICS_RESULT_OK, METRICS_RESULT_HELD, METRICS_RESULT_FAILED};
 
-	size_t i;
+	char labels[64];
+	size_t i, k;
 
+	put_family(o, "last_reconcile_timestamp_seconds", "gauge",
+		   "When the last reconcile ended (unix time), by run: apply "
+		   "(the last --apply) or dry_run; 0: never.");
+	for (k = 0; k < METRICS_RUN_COUNT; k++)
+		advance(o, snprintf(AT(o),
+				    PREFIX "last_reconcile_timestamp_seconds"
+					   "{run=\"%s\"} %lld\n",
+				    run_names[k], m->last_reconcile[k].time));
+	put_family(o, "last_reconcile_duration_seconds", "gauge",
+		   "How long the last reconcile took, by run.");
+	for (k = 0; k < METRICS_RUN_COUNT; k++) {
+		(void)snprintf(labels, sizeof(labels), "{run=\"%s\"}",
+			       run_names[k]);
+		put_double(o, "last_reconcile_duration_seconds", labels,
+			   m->last_reconcile[k].duration);
+	}
+	put_family(o, "last_reconcile_result", "gauge",
+		   "1 for the result of the last reconcile, by run; all 0: "
+		   "never ran.");
+	for (k = 0; k < METRICS_RUN_COUNT; k++)
+		for (i = 0; i < NELEM(results); i++)
+			advance(o, snprintf(AT(o),
+					    PREFIX "last_reconcile_result"
+						   "{run=\"%s\",result=\"%s\"} "
+						   "%d\n",
+					    run_names[k], results[i],
+					    m->last_reconcile[k].result ==
+						    codes[i]));
+	put_family(o, "last_reconcile_changes", "gauge",
+		   "Changes of the last reconcile, by run and action: made by "
+		   "the apply, planned by the dry run.");
+	for (k = 0; k < METRICS_RUN_COUNT; k++)
+		for (i = 0; i < METRICS_CHANGE_COUNT; i++)
+			advance(o, snprintf(AT(o),
+					    PREFIX "last_reconcile_changes"
+						   "{run=\"%s\",action=\"%s\"} "
+						   "%llu\n",
+					    run_names[k], change_names[i],
+					    m->last_reconcile[k].changes[i]));
+}
+
+static void
+format_state(struct out *o, const struct metrics *m)
+{
 	put_one(o, "queue_depth", "gauge", "Events waiting in the queue.",
 		m->queue_depth);
 	put_one(o, "queue_failed_depth", "gauge",
 		"Files in queue/failed/ (permanent failures, damaged files).",
 		m->failed_depth);
-	put_family(o, "last_reconcile_timestamp_seconds", "gauge",
-		   "When the last reconcile ended (unix time); 0: never.");
-	advance(o, snprintf(AT(o),
-			    PREFIX "last_reconcile_timestamp_seconds %lld\n",
-			    m->last_reconcile_time));
-	put_family(o, "last_reconcile_duration_seconds", "gauge",
-		   "How long the last reconcile took.");
-	put_double(o, "last_reconcile_duration_seconds",
-		   m->last_reconcile_duration);
-	put_family(o, "last_reconcile_result", "gauge",
-		   "1 for the result of the last reconcile; all 0: never ran.");
-	for (i = 0; i < NELEM(results); i++)
-		put_u(o, "last_reconcile_result", "result", results[i],
-		      m->last_reconcile_result == codes[i] ? 1 : 0);
+	format_reconcile(o, m);
 	put_one(o, "ldap_up", "gauge", "1 when the last LDAP operation worked.",
 		m->ldap_up ? 1 : 0);
 	put_one(o, "ftrack_up", "gauge",

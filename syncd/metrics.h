@@ -26,12 +26,20 @@
  *   http_requests_total                   counter  requests sent to ftrack
  *   queue_depth                           gauge    files in queue/
  *   queue_failed_depth                    gauge    files in queue/failed/
- *   last_reconcile_timestamp_seconds      gauge    end of the last run (unix
+ * The last reconcile of each kind, label run = apply (the last `--apply`
+ * run: applied, partly failed, held or failed) or dry_run (the last dry
+ * run), so that an hourly dry run never hides a held or failed apply:
+ *   last_reconcile_timestamp_seconds{run} gauge    end of that run (unix
  *                                                  time), 0: never
- *   last_reconcile_duration_seconds       gauge
- *   last_reconcile_result{result}         gauge    1 for the last result
- *                                                  (ok, held, failed), 0 for
- *                                                  the others; all 0: never
+ *   last_reconcile_duration_seconds{run}  gauge
+ *   last_reconcile_result{run,result}     gauge    1 for its result (ok,
+ *                                                  held, failed), 0 for the
+ *                                                  others; all 0: never
+ *   last_reconcile_changes{run,action}    gauge    apply: changes it made;
+ *                                                  dry_run: changes planned
+ *                                                  (create, update, link,
+ *                                                  rename, reactivate,
+ *                                                  deactivate, delete)
  *   ldap_up, ftrack_up                    gauge    1: last contact worked
  *   seat_waiting                          gauge    logins this daemon keeps
  *                                                  waiting for a seat (no
@@ -83,6 +91,25 @@ enum metrics_error {
 	METRICS_ERR_COUNT
 };
 
+/* Which last reconcile (label run=...). */
+enum metrics_run {
+	METRICS_RUN_APPLY, /* "apply" */
+	METRICS_RUN_DRY,   /* "dry_run" */
+	METRICS_RUN_COUNT
+};
+
+/* A change a reconcile made or plans (label action=...): the plan's words. */
+enum metrics_change {
+	METRICS_CHANGE_CREATE,
+	METRICS_CHANGE_UPDATE,
+	METRICS_CHANGE_LINK,
+	METRICS_CHANGE_RENAME,
+	METRICS_CHANGE_REACTIVATE,
+	METRICS_CHANGE_DEACTIVATE,
+	METRICS_CHANGE_DELETE,
+	METRICS_CHANGE_COUNT
+};
+
 enum metrics_result {
 	METRICS_RESULT_NONE, /* no reconcile yet */
 	METRICS_RESULT_OK,
@@ -100,9 +127,14 @@ struct metrics {
 	unsigned long long http_requests;
 	unsigned long long queue_depth;
 	unsigned long long failed_depth;
-	long long last_reconcile_time;  /* unix seconds; 0: never */
-	double last_reconcile_duration; /* seconds */
-	enum metrics_result last_reconcile_result;
+
+	struct metrics_reconcile {
+		long long time;  /* unix seconds; 0: never */
+		double duration; /* seconds */
+		enum metrics_result result;
+		unsigned long long changes[METRICS_CHANGE_COUNT];
+	} last_reconcile[METRICS_RUN_COUNT];
+
 	bool ldap_up;
 	bool ftrack_up;
 	unsigned long long seat_waiting;    /* gauge */
@@ -123,7 +155,7 @@ enum metrics_error metrics_error_kind(int ft_err);
  * FT_OK and the length without the NUL in *ret_len, or FT_E_TOOBIG.
  * Pure.  METRICS_TEXT_MAX is always enough.
  */
-#define METRICS_TEXT_MAX 8192
+#define METRICS_TEXT_MAX 16384
 FT_MUST_USE int metrics_format(const struct metrics *m, char *buf, size_t cap,
 			       size_t *ret_len);
 

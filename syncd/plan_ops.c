@@ -49,6 +49,9 @@ apply_markers(struct ftrack_batch *b, const struct plan_action *a,
 					    a->ldap->uuid, f->uuid != NULL,
 					    NULL);
 	}
+	if (r == FT_OK && (a->fields & PLAN_F_UNMARK_UUID))
+		r = ftrack_batch_delete_marker(b, f->id, FTRACK_MARKER_UUID,
+					       NULL);
 	if (r == FT_OK && (a->fields & PLAN_F_MARK_GONE))
 		r = ftrack_batch_set_marker(b, f->id, FTRACK_MARKER_DEACTIVATED,
 					    now_iso, f->deactivated != NULL,

@@ -330,3 +330,57 @@ plan_missing(const struct config_policy *pol, const char *api_user,
 		set(ret, PLAN_DEACTIVATE, "not in LDAP");
 	}
 }
+
+const unsigned PLAN_FIELDS[PLAN_NFIELDS] = {
+	PLAN_F_USERNAME, PLAN_F_EMAIL, PLAN_F_FIRST_NAME, PLAN_F_LAST_NAME};
+
+const char *
+plan_field_name(unsigned bit)
+{
+	switch (bit) {
+	case PLAN_F_USERNAME:
+		return "username";
+	case PLAN_F_EMAIL:
+		return "email";
+	case PLAN_F_FIRST_NAME:
+		return "first_name";
+	case PLAN_F_LAST_NAME:
+		return "last_name";
+	default:
+		return NULL;
+	}
+}
+
+char **
+plan_field_slot(struct ft_user *u, unsigned bit)
+{
+	switch (bit) {
+	case PLAN_F_USERNAME:
+		return &u->username;
+	case PLAN_F_EMAIL:
+		return &u->email;
+	case PLAN_F_FIRST_NAME:
+		return &u->first_name;
+	case PLAN_F_LAST_NAME:
+		return &u->last_name;
+	default:
+		return NULL;
+	}
+}
+
+const char *
+plan_field_get(const struct ft_user *u, unsigned bit)
+{
+	switch (bit) {
+	case PLAN_F_USERNAME:
+		return u->username;
+	case PLAN_F_EMAIL:
+		return u->email;
+	case PLAN_F_FIRST_NAME:
+		return u->first_name;
+	case PLAN_F_LAST_NAME:
+		return u->last_name;
+	default:
+		return NULL;
+	}
+}

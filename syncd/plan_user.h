@@ -49,6 +49,8 @@ enum plan_field {
 	PLAN_F_MARK_GONE = 1u << 8,    /* create the deactivated marker */
 	PLAN_F_UNMARK_GONE = 1u << 9,  /* delete the deactivated marker */
 	PLAN_F_UNMARK_WAIT = 1u << 10, /* delete the seat_waiting marker */
+	PLAN_F_UNMARK_UUID = 1u << 15, /* delete the uuid marker (an undone
+					* link: `reconcile --undo`) */
 };
 
 #define PLAN_REASON_MAX 256
@@ -80,6 +82,18 @@ void plan_user(const struct config_policy *pol, const char *api_user,
  */
 void plan_missing(const struct config_policy *pol, const char *api_user,
 		  const struct ft_user *ftrack, struct plan_action *ret);
+
+/*
+ * The text fields a plan writes: PLAN_FIELDS[i] is a PLAN_F_* bit of a
+ * user field, plan_field_name() its name in ftrack ("username", "email",
+ * "first_name", "last_name"), plan_field_slot() where u holds it and
+ * plan_field_get() its value (NULL for a bit that is not one of them).
+ */
+#define PLAN_NFIELDS 4
+extern const unsigned PLAN_FIELDS[PLAN_NFIELDS];
+const char *plan_field_name(unsigned bit);
+char **plan_field_slot(struct ft_user *u, unsigned bit);
+const char *plan_field_get(const struct ft_user *u, unsigned bit);
 
 /* The word for a kind: "create", "update", ... */
 const char *plan_kind_name(enum plan_kind kind);

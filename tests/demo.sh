@@ -238,7 +238,7 @@ active() {
 	awk -F '\t' '$2 == "is_active" && $3 == "True" { printf "%s ", $1 }' "$W/ft.tsv"
 }
 
-# A reconcile report (last-reconcile.json, held.json), in a few lines.
+# A reconcile report (last-apply.json, last-dry-run.json, held.json), in a few lines.
 report_summary() {
 	"$PYTHON" - "$1" <<'PY'
 import json, sys
@@ -581,8 +581,11 @@ step6_files() {
 		metrics "$w" "$s/metrics.prom" "(/var/lib/ftrack-syncd/metrics.prom)" \
 		queue "$w" "$s/queue/" "(/var/lib/ftrack-syncd/queue/)"
 	show "$SYNCD" -c "$CONF" status || fail "ftrack-syncd status failed"
-	say "  reports/last-reconcile.json (JSON), summed up:"
-	report_summary "$s/reports/last-reconcile.json" | indent
+	say "  reports/last-apply.json (JSON: the last --apply, here the held one),"
+	say "  summed up; the dry run after it did not overwrite it:"
+	report_summary "$s/reports/last-apply.json" | indent
+	say "  reports/last-dry-run.json (the last dry run), summed up:"
+	report_summary "$s/reports/last-dry-run.json" | indent
 
 	say "  The daemon stops on SIGTERM (systemctl stop), writing its metrics:"
 	kill -TERM "$DAEMON_PID"

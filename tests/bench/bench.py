@@ -1018,7 +1018,7 @@ def reconcile_once(w, conf, emu, slapd, lat, kind, info, list_cfg):
         raise BenchError("reconcile --apply exited %d (see %s)"
                          % (r["code"], w.path("reconcile.log")))
     st = emu.stats()
-    with open(os.path.join(state, "reports", "last-reconcile.json"),
+    with open(os.path.join(state, "reports", "last-apply.json"),
               encoding="utf-8") as f:
         rep = json.load(f)
     if (rep.get("result") not in ("ok", "applied", "success")
@@ -1221,7 +1221,7 @@ def bench_reconcile(P):
         "requests, for comparison. After every bulk load the emulator's "
         "sorted listings are rebuilt untimed, so all timed runs see the same "
         "warm emulator. The daemon's split comes from its report "
-        "(reports/last-reconcile.json).",
+        "(reports/last-apply.json).",
         "Formula: N = ftrack users before the run (fixture + the API user), C "
         "= planned changes. TCP connections: the emulator's api_connections. "
         "Peak RSS extra: over `ftrack-syncd check` on the same config (%s "
@@ -1611,7 +1611,7 @@ def daemon_peak(w, slapd, emu, users, logins):
                                {"login_cooldown": "0"}))
     sampler = Sampler(d.proc.pid)
     sampler.start()
-    report = os.path.join(d.state, "reports", "last-reconcile.json")
+    report = os.path.join(d.state, "reports", "last-apply.json")
     os.kill(d.proc.pid, signal.SIGUSR1)
     t0 = time.monotonic()
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:

@@ -4,9 +4,10 @@
  * section 4 and the markers of section 6, end to end: a real slapd, the
  * ftrack emulator and `ftrack-syncd reconcile` / `sync` / `run` as
  * processes.  What is checked is what an administrator sees: the users
- * and markers in ftrack, the exit codes, reports/last-reconcile.json and
- * held.json, the daemon's log and metrics.  (The plan's table-driven
- * tests live in check_plan_recon.c.)
+ * and markers in ftrack, the exit codes, reports/last-apply.json,
+ * last-dry-run.json, runs/RUN.json and held.json, `reconcile --undo`, the
+ * daemon's log and metrics.  (The plan's table-driven tests live in
+ * check_plan_recon.c and check_plan_undo.c.)
  *
  * Every test builds its own world (slapd + emulator + config) in a folder
  * under a suite folder that the unchecked fixture removes, so a failed
@@ -31,8 +32,9 @@ Suite *cmd_reconcile_suite(void);
 
 #define MARK_UUID "ftrack_syncd.uuid"
 #define MARK_GONE "ftrack_syncd.deactivated"
-#define LAST      "last-reconcile.json"
+#define LAST      H_REPORT_LAST
 #define HELD      "held.json"
+#define APPLY_TS  "ftrack_syncd_last_reconcile_timestamp_seconds{run=\"apply\"}"
 #define N_ENABLED 14 /* enabled people of people.ldif */
 
 /* The enabled people of people.ldif ("gone" is the disabled one). */
@@ -299,7 +301,7 @@ assert_unchanged(const struct h_world *w, json_t *before)
 }
 
 /* The run was held: exit 3 seen by the caller, and here held.json and
- * last-reconcile.json say so, with guard `name` failed. */
+ * the last report say so, with guard `name` failed. */
 static void
 assert_held_by(const struct h_world *w, const char *name, bool forceable)
 {
@@ -1512,7 +1514,7 @@ START_TEST(test_dry_run_and_json)
 	assert_unchanged(w, before);
 	/* `status` shows the last run */
 	expect_run(w, "status", 0, &r);
-	ck_assert_ptr_nonnull(strstr(r.out, "last reconcile:"));
+	ck_assert_ptr_nonnull(strstr(r.out, "last dry run:"));
 	ck_assert_ptr_nonnull(strstr(r.out, "changes"));
 	h_cmd_clear(&r);
 	/* --force only with --apply */
@@ -1572,10 +1574,10 @@ START_TEST(test_username_escaped)
 	ck_assert_ptr_nonnull(h_report_action(printed, EVIL_RAW));
 	json_decref(printed);
 	h_cmd_clear(&r);
-	h_fx_fmt(path, sizeof(path), "%s/reports/%s", w->state, LAST);
+	h_fx_fmt(path, sizeof(path), "%s/reports/last-dry-run.json", w->state);
 	text = h_read_file(path, NULL);
 	ck_assert_ptr_nonnull(text);
-	assert_shown_clean(LAST, text);
+	assert_shown_clean("last-dry-run.json", text);
 	free(text);
 	rep = report(w, LAST);
 	ck_assert_ptr_nonnull(h_report_action(rep, EVIL_RAW));
@@ -1672,7 +1674,7 @@ wait_or_show(bool (*cond)(void *), void *arg, unsigned ms, const char *log)
 static bool
 reconciled_cond(void *arg)
 {
-	return metric(arg, "ftrack_syncd_last_reconcile_timestamp_seconds") > 0;
+	return metric(arg, APPLY_TS) > 0;
 }
 
 static struct h_proc *
@@ -1731,7 +1733,7 @@ START_TEST(test_daemon_sigusr1)
 	ck_assert_int_eq(h_report_count(rep, "create"), N_ENABLED);
 	json_decref(rep);
 	ck_assert_int_eq(h_emu_users(w->emu), N_ENABLED + 1);
-	ts = metric(w, "ftrack_syncd_last_reconcile_timestamp_seconds");
+	ts = metric(w, APPLY_TS);
 	ck_assert_msg(ts >= t0 && ts <= (long long)time(NULL) + 1,
 		      "last reconcile at %lld (test started at %lld)", ts, t0);
 	daemon_stop(d, log);
@@ -1762,9 +1764,290 @@ START_TEST(test_daemon_interval)
 	assert_result(rep, "applied");
 	json_decref(rep);
 	ck_assert_int_eq(h_emu_users(w->emu), N_ENABLED + 1);
-	ts = metric(w, "ftrack_syncd_last_reconcile_timestamp_seconds");
+	ts = metric(w, APPLY_TS);
 	ck_assert_msg(ts >= t0, "last reconcile at %lld (test started %lld)",
 		      ts, t0);
+	h_world_stop(w);
+}
+
+END_TEST
+
+/* ---- 11. the last apply and the last dry run apart; --undo ---------------- */
+
+static bool
+apply_held_cond(void *arg)
+{
+	return metric(arg, "ftrack_syncd_last_reconcile_result"
+			   "{run=\"apply\",result=\"held\"}") == 1 &&
+	       metric(arg, "ftrack_syncd_last_reconcile_result"
+			   "{run=\"dry_run\",result=\"ok\"}") == 1;
+}
+
+/*
+ * A held apply, then the hourly dry run that finds the run would pass:
+ * the dry run writes its own report, and `status` and the metrics still
+ * show the held apply beside it.
+ */
+START_TEST(test_dry_run_keeps_held_apply)
+{
+	struct h_world *w = world(NULL);
+	struct h_cmd_out r;
+	char log[4096];
+	struct h_proc *d;
+	json_t *rep;
+
+	create_all(w, "policy.max_deactivate = 1");
+	ldap_delete(w, "dave");
+	ldap_delete(w, "erin");
+	expect(w, "reconcile --apply", 3);
+	assert_held_by(w, "max_deactivate", true);
+	config(w, "policy.max_deactivate = 5");
+	expect(w, "reconcile", 4);
+	rep = report(w, "last-apply.json");
+	assert_result(rep, "held");
+	ck_assert_str_eq(str_of(rep, "mode"), "apply");
+	ck_assert_ptr_nonnull(str_of(rep, "run"));
+	json_decref(rep);
+	rep = report(w, "last-dry-run.json");
+	assert_result(rep, "changes");
+	ck_assert_int_eq(h_report_count(rep, "deactivate"), 2);
+	json_decref(rep);
+	ck_assert(!h_report_exists(w, "last-reconcile.json"));
+	expect_run(w, "status", 0, &r);
+	ck_assert_msg(strstr(r.out, "last apply:") &&
+			      strstr(r.out, ", held: ") &&
+			      strstr(r.out, "last-apply.json)"),
+		      "status:\n%s", r.out);
+	ck_assert_msg(strstr(r.out, "last dry run:") &&
+			      strstr(r.out, ", changes: ") &&
+			      strstr(r.out, "last-dry-run.json)"),
+		      "status:\n%s", r.out);
+	h_cmd_clear(&r);
+	/* the daemon's metrics: the apply held, the dry run fine */
+	d = daemon_start(w, log, sizeof(log));
+	wait_or_show(apply_held_cond, w, 30000, log);
+	ck_assert_int_eq(metric(w, "ftrack_syncd_last_reconcile_changes"
+				   "{run=\"dry_run\",action=\"deactivate\"}"),
+			 2);
+	ck_assert_int_eq(metric(w, "ftrack_syncd_last_reconcile_changes"
+				   "{run=\"apply\",action=\"deactivate\"}"),
+			 0);
+	ck_assert_int_gt(metric(w, APPLY_TS), 0);
+	daemon_stop(d, log);
+	ck_assert(is_active(w, "dave"));
+	h_world_stop(w);
+}
+
+END_TEST
+
+/* The RUN id the last apply's report names (the caller frees). */
+static char *
+last_run_id(const struct h_world *w)
+{
+	json_t *rep = report(w, "last-apply.json");
+	const char *id = str_of(rep, "run");
+	char *copy;
+
+	ck_assert_ptr_nonnull(id);
+	copy = strdup(id);
+	json_decref(rep);
+	ck_assert_ptr_nonnull(copy);
+	return copy;
+}
+
+static char *
+email_of(const struct h_world *w, const char *name)
+{
+	json_t *u = user(w, name);
+	char *e = strdup(str_of(u, "email") ? str_of(u, "email") : "");
+
+	json_decref(u);
+	ck_assert_ptr_nonnull(e);
+	return e;
+}
+
+static void
+set_email(const struct h_world *w, const char *name, const char *email)
+{
+	char *id = user_id(w, name), ops[512];
+	json_t *res;
+
+	h_fx_fmt(ops, sizeof(ops),
+		 "[{\"action\": \"update\", \"entity_type\": \"User\", "
+		 "\"entity_key\": [\"%s\"], \"entity_data\": "
+		 "{\"__entity_type__\": \"User\", \"email\": \"%s\"}}]",
+		 id, email);
+	res = h_emu_api(w->emu, ops);
+	ck_assert(json_is_array(res));
+	json_decref(res);
+	free(id);
+}
+
+/* The line of out that names both a and b, or NULL. */
+static bool
+line_has(const char *out, const char *a, const char *b)
+{
+	const char *p = out;
+
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char line[1024];
+
+		if (len < sizeof(line)) {
+			memcpy(line, p, len);
+			line[len] = '\0';
+			if (strstr(line, a) && strstr(line, b))
+				return true;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * An applied run deactivates dave, renames carol to caroline and changes
+ * bob's and erin's mail; an administrator then sets erin's mail by hand.
+ * `--undo RUN` plans putting all of it back but erin's mail (exit 4,
+ * nothing written), `--undo RUN --apply` does it, as an applied run with
+ * a RUN of its own; unknown runs and --force are usage errors.
+ */
+START_TEST(test_undo)
+{
+	struct h_world *w = world(NULL);
+	char *bob_mail, *erin_mail, *carol_id, *run, *run2, args[256];
+	json_t *before, *printed, *rep;
+	json_error_t je;
+	struct h_cmd_out r;
+
+	create_all(w, NULL);
+	bob_mail = email_of(w, "bob");
+	erin_mail = email_of(w, "erin");
+	carol_id = user_id(w, "carol");
+	ldap_delete(w, "dave");
+	ldap_change(w, "dn: uid=bob,ou=people,dc=example,dc=com\n"
+		       "changetype: modify\nreplace: mail\n"
+		       "mail: robert@example.com\n");
+	ldap_change(w, "dn: uid=erin,ou=people,dc=example,dc=com\n"
+		       "changetype: modify\nreplace: mail\n"
+		       "mail: erin.new@example.com\n");
+	ldap_change(w, "dn: uid=carol,ou=people,dc=example,dc=com\n"
+		       "changetype: modrdn\nnewrdn: uid=caroline\n"
+		       "deleteoldrdn: 1\n");
+	expect_run(w, "reconcile --apply", 0, &r);
+	run = last_run_id(w);
+	ck_assert_msg(strstr(r.out, run) && strstr(r.out, "--undo"),
+		      "the run's id is not shown:\n%s", r.out);
+	h_cmd_clear(&r);
+	h_fx_fmt(args, sizeof(args), "runs/%s.json", run);
+	ck_assert(h_report_exists(w, args));
+	ck_assert(!is_active(w, "dave"));
+	ck_assert_int_eq(h_emu_named(w->emu, "caroline"), 1);
+	/* by hand, after that run */
+	set_email(w, "erin", "erin.by.hand@example.com");
+
+	/* the undo's dry run: the plan, nothing written */
+	before = snapshot(w);
+	h_fx_fmt(args, sizeof(args), "reconcile --undo %s", run);
+	expect_run(w, args, 4, &r);
+	ck_assert_msg(line_has(r.out, "reactivate", "dave") &&
+			      line_has(r.out, "rename", "carol") &&
+			      line_has(r.out, "update", "bob") &&
+			      line_has(r.out, "erin", "changed since that run"),
+		      "the undo plan:\n%s", r.out);
+	h_cmd_clear(&r);
+	h_fx_fmt(args, sizeof(args), "reconcile --undo %s --json", run);
+	expect_run(w, args, 4, &r);
+	printed = json_loads(r.out, 0, &je);
+	ck_assert_msg(printed != NULL, "not JSON (%s):\n%s", je.text, r.out);
+	h_cmd_clear(&r);
+	ck_assert_str_eq(str_of(printed, "undo_of"), run);
+	ck_assert_str_eq(str_of(printed, "mode"), "dry-run");
+	ck_assert_int_eq(h_report_count(printed, "reactivate"), 1);
+	ck_assert_int_eq(h_report_count(printed, "rename"), 1);
+	ck_assert_int_eq(h_report_count(printed, "update"), 1);
+	json_decref(printed);
+	assert_unchanged(w, before);
+
+	/* applied: everyone back as they were, erin's mail as set by hand */
+	h_fx_fmt(args, sizeof(args), "reconcile --undo %s --apply", run);
+	expect_run(w, args, 0, &r);
+	h_cmd_clear(&r);
+	ck_assert(is_active(w, "dave"));
+	ck_assert_int_eq(markers(w, "dave", MARK_GONE), 0);
+	ck_assert_int_eq(h_emu_named(w->emu, "caroline"), 0);
+	{
+		char *id = user_id(w, "carol");
+
+		ck_assert_str_eq(id, carol_id);
+		free(id);
+	}
+	{
+		char *m = email_of(w, "bob");
+
+		ck_assert_str_eq(m, bob_mail);
+		free(m);
+		m = email_of(w, "erin");
+		ck_assert_str_eq(m, "erin.by.hand@example.com");
+		ck_assert_str_ne(m, erin_mail);
+		free(m);
+	}
+	/* the undo is an applied run with its own RUN, itself undoable */
+	rep = report(w, "last-apply.json");
+	assert_result(rep, "applied");
+	ck_assert_str_eq(str_of(rep, "undo_of"), run);
+	json_decref(rep);
+	run2 = last_run_id(w);
+	ck_assert_str_ne(run2, run);
+	h_fx_fmt(args, sizeof(args), "runs/%s.json", run2);
+	ck_assert(h_report_exists(w, args));
+	/* done once: a second undo finds nothing left to put back */
+	h_fx_fmt(args, sizeof(args), "reconcile --undo %s", run);
+	expect(w, args, 0);
+	/* and the undo undone: the first run's changes are back */
+	h_fx_fmt(args, sizeof(args), "reconcile --undo %s --apply", run2);
+	expect(w, args, 0);
+	ck_assert(!is_active(w, "dave"));
+	ck_assert_int_eq(markers(w, "dave", MARK_GONE), 1);
+	ck_assert_int_eq(h_emu_named(w->emu, "caroline"), 1);
+	{
+		char *m = email_of(w, "bob");
+
+		ck_assert_str_eq(m, "robert@example.com");
+		free(m);
+	}
+	/* unknown runs, ids that are not ids, --force */
+	expect_run(w, "reconcile --undo 20990101T000000Z", 2, &r);
+	ck_assert_msg(strstr(r.err, "no report of run 20990101T000000Z"),
+		      "stderr:\n%s", r.err);
+	h_cmd_clear(&r);
+	expect(w, "reconcile --undo ../last-apply", 2);
+	{
+		char path[4096];
+
+		h_fx_fmt(path, sizeof(path),
+			 "%s/reports/runs/20200101T000000Z.json", w->state);
+		ck_assert_int_eq(h_write_file(path, "{\"mode\": ", 0600),
+				 FT_OK);
+	}
+	expect_run(w, "reconcile --undo 20200101T000000Z", 2, &r);
+	ck_assert_msg(strstr(r.err, "the report of run 20200101T000000Z "
+				    "cannot be read") &&
+			      strstr(r.err, "not JSON"),
+		      "stderr:\n%s", r.err);
+	h_cmd_clear(&r);
+	/* the option is in --help */
+	expect_run(w, "--help", 0, &r);
+	ck_assert_ptr_nonnull(strstr(r.out, "reconcile --undo RUN"));
+	h_cmd_clear(&r);
+	h_fx_fmt(args, sizeof(args), "reconcile --undo %s --apply --force",
+		 run);
+	expect(w, args, 2);
+	free(run);
+	free(run2);
+	free(bob_mail);
+	free(erin_mail);
+	free(carol_id);
 	h_world_stop(w);
 }
 
@@ -1809,6 +2092,8 @@ cmd_reconcile_suite(void)
 	tcase_add_test(tc, test_one_at_a_time);
 	tcase_add_test(tc, test_daemon_sigusr1);
 	tcase_add_test(tc, test_daemon_interval);
+	tcase_add_test(tc, test_dry_run_keeps_held_apply);
+	tcase_add_test(tc, test_undo);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -150,7 +150,7 @@ START_TEST(test_not_ldap_logged)
 END_TEST
 
 /*
- * A named pipe in place of reports/last-reconcile.json: the daemon reads
+ * A named pipe in place of reports/last-apply.json: the daemon reads
  * the report at start (for its metrics) with the one state-file reader,
  * which does not wait for a writer, so logins are still served.  (Before,
  * the open blocked the main loop for good.)
@@ -162,7 +162,7 @@ START_TEST(test_report_fifo_logins_served)
 
 	h_fx_config(NULL);
 	ck_assert_int_eq(h_fx_run_cmd(status, "status.out"), 0); /* folders */
-	H_FMT(path, "%s/reports/last-reconcile.json", h_fx.state);
+	H_FMT(path, "%s/reports/last-apply.json", h_fx.state);
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
 	h_fx_daemon_start();
 	h_fx_login("alice");

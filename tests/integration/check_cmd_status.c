@@ -3,7 +3,9 @@
  * check_cmd_status.c: suite 'cmd_status': `ftrack-syncd status`
  * (syncd/cmd_status.c) after LDAP data that cannot be mapped: the
  * daemon files the logins in queue/failed/, status counts them, and
- * `sync` says why.
+ * `sync` says why; reports that are not ours, shown escaped or not read;
+ * the last apply and the last dry run shown apart, and the report an
+ * older version wrote.
  * The world is the daemon suites' fixture (tests/lib/h_fixture.c; see
  * check_cmd_run.c).
  */
@@ -98,17 +100,17 @@ END_TEST
 static const char *const status_args[] = {"status", NULL};
 
 /* Run `status` once (it makes state/, queue/ and reports/); the path of
- * reports/last-reconcile.json into path. */
+ * reports/last-apply.json into path. */
 static void
 status_world(char *path, size_t cap)
 {
 	h_fx_config(NULL);
 	ck_assert_int_eq(h_fx_run_cmd(status_args, "status-first.out"), 0);
-	h_fx_fmt(path, cap, "%s/reports/last-reconcile.json", h_fx.state);
+	h_fx_fmt(path, cap, "%s/reports/last-apply.json", h_fx.state);
 }
 
 /*
- * Every field `status` prints from reports/last-reconcile.json passes
+ * Every field `status` prints from reports/last-apply.json passes
  * through the one cleaner: escapes that retitle the terminal and clear
  * the screen, a C1 CSI, bidi overrides and a line separator come out as
  * visible escapes (issue 12: ESC/BEL reached root's terminal).
@@ -132,7 +134,7 @@ START_TEST(test_status_report_fields_escaped)
 	h_fx_assert_out_clean("status.out");
 	ck_assert_int_eq(
 		h_fx_out_count("status.out",
-			       "last reconcile:  2026-01-01T00:00:00Z\\x1b[2J, "
+			       "last apply:      2026-01-01T00:00:00Z\\x1b[2J, "
 			       "app\\x1b]0;pwned\\x07lied\\u009b2J\\u202e: "
 			       "2 cre\\x1b[31mate\\u2028, 1 update ("),
 		1);
@@ -159,7 +161,7 @@ START_TEST(test_status_report_fifo)
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
 	ck_assert_int_eq(h_fx_out_count("status-fifo.out",
-					"last reconcile:  unreadable: "
+					"last apply:      unreadable: "
 					"not a regular file ("),
 			 1);
 }
@@ -184,7 +186,7 @@ START_TEST(test_status_report_link_and_size)
 	ck_assert_int_eq(h_fx_run_cmd(status_args, "status-link.out"), 0);
 	ck_assert_int_eq(h_fx_out_count("status-link.out", "linked"), 0);
 	ck_assert_int_eq(h_fx_out_count("status-link.out",
-					"last reconcile:  unreadable: "
+					"last apply:      unreadable: "
 					"a symbolic link ("),
 			 1);
 	/* 1 TiB, sparse: refused by its size, never read */
@@ -193,9 +195,112 @@ START_TEST(test_status_report_link_and_size)
 	ck_assert_int_eq(truncate(path, 1LL << 40), 0);
 	ck_assert_int_eq(h_fx_run_cmd(status_args, "status-big.out"), 0);
 	ck_assert_int_eq(h_fx_out_count("status-big.out",
-					"last reconcile:  unreadable: "
+					"last apply:      unreadable: "
 					"larger than "),
 			 1);
+}
+
+END_TEST
+
+/* ---- the last apply and the last dry run -------------------------- */
+
+/* h_fx.dir/<out> as text (the caller frees). */
+static char *
+out_text(const char *out)
+{
+	char path[PATH_MAX], *text;
+
+	H_FMT(path, "%s/%s", h_fx.dir, out);
+	text = h_read_file(path, NULL);
+	ck_assert_ptr_nonnull(text);
+	return text;
+}
+
+/* The line of text that starts with prefix (the caller frees), or NULL. */
+static char *
+line_of(const char *text, const char *prefix)
+{
+	const char *p = text;
+
+	while (p != NULL && *p != '\0') {
+		size_t len = strcspn(p, "\n");
+
+		if (strncmp(p, prefix, strlen(prefix)) == 0)
+			return strndup(p, len);
+		p = p[len] == '\n' ? p + len + 1 : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * A real apply held by a guard, then a real dry run that is not: `status`
+ * shows each on its own line, the held apply not hidden by the dry run;
+ * then the file an older version wrote, read as the last apply when it
+ * records one and ignored when it records a dry run.
+ */
+START_TEST(test_status_apply_and_dry_run)
+{
+	static const char *const apply[] = {"reconcile", "--apply", NULL};
+	static const char *const dry[] = {"reconcile", NULL};
+	char path[PATH_MAX], *text, *a, *d;
+	int code;
+
+	h_fx_config("policy.sentinel_users = nosuchperson\n");
+	ck_assert_int_eq(h_fx_run_cmd(apply, "apply.out"), 3);
+	h_fx_config(NULL);
+	code = h_fx_run_cmd(dry, "dry.out");
+	ck_assert_msg(code == 0 || code == 4, "the dry run exited %d", code);
+	ck_assert_int_eq(h_fx_run_cmd(status_args, "status.out"), 0);
+	h_fx_assert_out_clean("status.out");
+	text = out_text("status.out");
+	a = line_of(text, "last apply:      ");
+	d = line_of(text, "last dry run:    ");
+	ck_assert_msg(a != NULL && d != NULL, "status:\n%s", text);
+	ck_assert_msg(strstr(a, ", held:") && strstr(a, ", run ") &&
+			      strstr(a, "/reports/last-apply.json)"),
+		      "%s", a);
+	ck_assert_msg(strstr(d, code == 0 ? ", in-sync:" : ", changes:") &&
+			      strstr(d, "/reports/last-dry-run.json)") &&
+			      !strstr(d, ", run "),
+		      "%s", d);
+	free(a);
+	free(d);
+	free(text);
+
+	/* an upgrade: no last-apply.json, an older last-reconcile.json */
+	H_FMT(path, "%s/reports/last-apply.json", h_fx.state);
+	ck_assert_int_eq(unlink(path), 0);
+	H_FMT(path, "%s/reports/last-reconcile.json", h_fx.state);
+	ck_assert_int_eq(h_write_file(path,
+				      "{\"mode\": \"apply\", \"result\": "
+				      "\"errors\", \"finished\": "
+				      "\"2025-01-02T03:04:05Z\", \"counts\": "
+				      "{\"deactivate\": 3}}\n",
+				      0600),
+			 FT_OK);
+	ck_assert_int_eq(h_fx_run_cmd(status_args, "status-old.out"), 0);
+	ck_assert_int_eq(
+		h_fx_out_count("status-old.out",
+			       "last apply:      2025-01-02T03:04:05Z, "
+			       "errors: 3 deactivate ("),
+		1);
+	ck_assert_int_eq(h_fx_out_count("status-old.out",
+					"/reports/last-reconcile.json)"),
+			 1);
+	ck_assert_int_eq(h_write_file(path,
+				      "{\"mode\": \"dry-run\", \"result\": "
+				      "\"in-sync\", \"finished\": "
+				      "\"2025-01-02T03:04:05Z\"}\n",
+				      0600),
+			 FT_OK);
+	ck_assert_int_eq(h_fx_run_cmd(status_args, "status-old-dry.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("status-old-dry.out",
+					"last apply:      never ("),
+			 1);
+	/* the dry run's own report is still there, and shown */
+	ck_assert_int_eq(
+		h_fx_out_count("status-old-dry.out", "last dry run:    never"),
+		0);
 }
 
 END_TEST
@@ -216,6 +321,7 @@ cmd_status_suite(void)
 	tcase_add_test(tc, test_status_report_fields_escaped);
 	tcase_add_test(tc, test_status_report_fifo);
 	tcase_add_test(tc, test_status_report_link_and_size);
+	tcase_add_test(tc, test_status_apply_and_dry_run);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -370,7 +370,7 @@ row_seat_cap(void)
 			"a second try for zoe");
 	/* the reconcile asks again, and takes her for no one's leaver */
 	fw_expect_applied();
-	rep = h_report(fw.w, "last-reconcile.json");
+	rep = h_report(fw.w, H_REPORT_LAST);
 	a = h_report_action(rep, "zoe");
 	ck_assert_msg(a != NULL, "zoe is not in the reconcile's report");
 	ck_assert_str_eq(json_string_value(json_object_get(a, "action")),
@@ -623,18 +623,20 @@ assert_utc_now(const char *what, const char *iso)
 		      "%s: '%s' is not now in UTC", what, iso);
 }
 
-/* Rewrite the last report's "finished" time. */
+/* The last report, with its "finished" time rewritten, as the last
+ * apply's. */
 static void
 report_finished(const char *iso)
 {
 	char path[PATH_MAX];
-	json_t *rep = h_report(fw.w, "last-reconcile.json");
+	json_t *rep = h_report(fw.w, H_REPORT_LAST);
 
 	ck_assert_ptr_nonnull(rep);
 	ck_assert_int_eq(json_object_set_new(rep, "finished", json_string(iso)),
 			 0);
-	h_fx_fmt(path, sizeof(path), "%s/reports/last-reconcile.json",
-		 fw.w->state);
+	ck_assert_int_eq(json_object_set_new(rep, "mode", json_string("apply")),
+			 0);
+	h_fx_fmt(path, sizeof(path), "%s/reports/last-apply.json", fw.w->state);
 	ck_assert_int_eq(json_dump_file(rep, path, 0), 0);
 	json_decref(rep);
 }
@@ -643,7 +645,8 @@ report_finished(const char *iso)
 static bool
 metrics_recent(void *arg)
 {
-	long long t = h_metric(fw.w->state, "last_reconcile_timestamp_seconds");
+	long long t = h_metric(
+		fw.w->state, "last_reconcile_timestamp_seconds{run=\"apply\"}");
 
 	(void)arg;
 	return t > (long long)time(NULL) - 120 &&
@@ -675,7 +678,7 @@ row_clock(void)
 		h_emu_user_markers(fw.w->emu, "dave", FW_GONE_KEY, &value), 1);
 	assert_utc_now("the deactivated marker", value);
 	free(value);
-	rep = h_report(fw.w, "last-reconcile.json");
+	rep = h_report(fw.w, H_REPORT_LAST);
 	assert_utc_now("started",
 		       json_string_value(json_object_get(rep, "started")));
 	assert_utc_now("finished",

@@ -847,7 +847,7 @@ t_root_admin() {
 	rc=0
 	"$SYNCD" reconcile >/tmp/check4.out 2>&1 || rc=$?
 	[[ $rc == 0 || $rc == 4 ]] || { echo "reconcile as root: exit $rc" && cat /tmp/check4.out && return 1; }
-	[[ $(stat -c %U /var/lib/ftrack-syncd/reports/last-reconcile.json) == ftrack-syncd ]] ||
+	[[ $(stat -c %U /var/lib/ftrack-syncd/reports/last-dry-run.json) == ftrack-syncd ]] ||
 		{ echo "the report is not the daemon's" && return 1; }
 }
 
@@ -926,7 +926,7 @@ t_spooled() {
 }
 
 t_reconcile() {
-	local rc=0 r=/var/lib/ftrack-syncd/reports/last-reconcile.json
+	local rc=0 r=/var/lib/ftrack-syncd/reports/last-dry-run.json
 	as_daemon "$SYNCD" reconcile >/tmp/reconcile.out 2>&1 || rc=$?
 	[[ $rc == 0 || $rc == 4 ]] || { echo "exit $rc" && cat /tmp/reconcile.out && return 1; }
 	[[ "$(own "$r")" == "ftrack-syncd ftrack-syncd 600" ]] || { ls -la "$r" && return 1; }
@@ -941,7 +941,7 @@ t_upgrade() {
 		[[ "$(id -u ftrack-syncd)" == "$uid" ]] &&
 		grep -q pam_ftrack /etc/pam.d/common-session &&
 		[[ -s /etc/ftrack-syncd/ftrack.secret ]] &&
-		[[ -e /var/lib/ftrack-syncd/reports/last-reconcile.json ]]
+		[[ -e /var/lib/ftrack-syncd/reports/last-dry-run.json ]]
 }
 
 t_remove() {
@@ -1096,7 +1096,7 @@ t_usr1() {
 t_reconcile_unit() {
 	systemctl start ftrack-syncd-reconcile.service &&
 		[[ "$(unit_prop ftrack-syncd-reconcile.service Result)" == success ]] &&
-		[[ "$(stat -c %U /var/lib/ftrack-syncd/reports/last-reconcile.json)" == ftrack-syncd ]] || {
+		[[ "$(stat -c %U /var/lib/ftrack-syncd/reports/last-apply.json)" == ftrack-syncd ]] || {
 		systemctl status --no-pager ftrack-syncd-reconcile.service
 		journalctl -q -u ftrack-syncd-reconcile.service --no-pager | tail -n 20
 		return 1

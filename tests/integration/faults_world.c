@@ -786,10 +786,10 @@ assert_marker(const char *user)
 void
 fw_assert_result(const char *result)
 {
-	json_t *rep = h_report(fw.w, "last-reconcile.json");
+	json_t *rep = h_report(fw.w, H_REPORT_LAST);
 	const char *got = json_string_value(json_object_get(rep, "result"));
 
-	ck_assert_msg(got != NULL, "no result in last-reconcile.json");
+	ck_assert_msg(got != NULL, "no result in the last report");
 	ck_assert_str_eq(got, result);
 	json_decref(rep);
 }
@@ -797,7 +797,7 @@ fw_assert_result(const char *result)
 void
 fw_assert_ldap_error(const char *text)
 {
-	json_t *rep = h_report(fw.w, "last-reconcile.json");
+	json_t *rep = h_report(fw.w, H_REPORT_LAST);
 	const char *err = json_string_value(
 		json_object_get(json_object_get(rep, "ldap"), "error"));
 

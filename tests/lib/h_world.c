@@ -217,12 +217,43 @@ h_cmd_clear(struct h_cmd_out *r)
 
 /* ---- reports ------------------------------------------------------------ */
 
+/* name, or for H_REPORT_LAST the newer of the two last-* reports. */
+static const char *
+report_name(const struct h_world *w, const char *name)
+{
+	char a[PATH_MAX], d[PATH_MAX];
+	struct stat sa, sd;
+	bool ha, hd;
+
+	if (strcmp(name, H_REPORT_LAST) != 0)
+		return name;
+	int na = snprintf(a, sizeof(a), "%s/reports/last-apply.json", w->state);
+	int nd = snprintf(d, sizeof(d), "%s/reports/last-dry-run.json",
+			  w->state);
+
+	if (na < 0 || (size_t)na >= sizeof(a) || nd < 0 ||
+	    (size_t)nd >= sizeof(d))
+		return name;
+	ha = stat(a, &sa) == 0;
+	hd = stat(d, &sd) == 0;
+	if (ha && hd)
+		return sa.st_mtim.tv_sec > sd.st_mtim.tv_sec ||
+				       (sa.st_mtim.tv_sec ==
+						sd.st_mtim.tv_sec &&
+					sa.st_mtim.tv_nsec >=
+						sd.st_mtim.tv_nsec)
+			       ? "last-apply.json"
+			       : "last-dry-run.json";
+	return hd ? "last-dry-run.json" : "last-apply.json";
+}
+
 json_t *
 h_report(const struct h_world *w, const char *name)
 {
 	char path[PATH_MAX];
 	json_error_t e;
-	int n = snprintf(path, sizeof(path), "%s/reports/%s", w->state, name);
+	int n = snprintf(path, sizeof(path), "%s/reports/%s", w->state,
+			 report_name(w, name));
 
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return NULL;
@@ -234,7 +265,8 @@ h_report_exists(const struct h_world *w, const char *name)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	int n = snprintf(path, sizeof(path), "%s/reports/%s", w->state, name);
+	int n = snprintf(path, sizeof(path), "%s/reports/%s", w->state,
+			 report_name(w, name));
 
 	return n > 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0;
 }

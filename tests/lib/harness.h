@@ -800,10 +800,17 @@ void h_cmd_clear(struct h_cmd_out *r);
 
 /* ---- the reports -------------------------------------------------------- */
 
-/* state/reports/<name> parsed, or NULL (missing or not JSON). */
+/*
+ * The name that stands for the last run of either kind: the newer (by
+ * modification time) of last-apply.json and last-dry-run.json.
+ */
+#define H_REPORT_LAST "(last run)"
+
+/* state/reports/<name> parsed, or NULL (missing or not JSON); name may
+ * be H_REPORT_LAST. */
 FT_MUST_USE json_t *h_report(const struct h_world *w, const char *name);
 
-/* True when state/reports/<name> exists. */
+/* True when state/reports/<name> exists (name: or H_REPORT_LAST). */
 bool h_report_exists(const struct h_world *w, const char *name);
 
 /* counts.<kind> of a report, or -1. */

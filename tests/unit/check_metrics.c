@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ft_err.h"
+#include "harness.h"
 #include "metrics.h"
 
 Suite *metrics_suite(void);
@@ -366,9 +367,16 @@ sample_metrics(void)
 	m.http_requests = 77;
 	m.queue_depth = 5;
 	m.failed_depth = 2;
-	m.last_reconcile_time = 1700000000;
-	m.last_reconcile_duration = 12.5;
-	m.last_reconcile_result = METRICS_RESULT_HELD;
+	m.last_reconcile[METRICS_RUN_APPLY].time = 1700000000;
+	m.last_reconcile[METRICS_RUN_APPLY].duration = 12.5;
+	m.last_reconcile[METRICS_RUN_APPLY].result = METRICS_RESULT_HELD;
+	m.last_reconcile[METRICS_RUN_DRY].time = 1700003600;
+	m.last_reconcile[METRICS_RUN_DRY].duration = 3.25;
+	m.last_reconcile[METRICS_RUN_DRY].result = METRICS_RESULT_OK;
+	for (i = 0; i < METRICS_CHANGE_COUNT; i++) {
+		m.last_reconcile[METRICS_RUN_APPLY].changes[i] = 30 + i;
+		m.last_reconcile[METRICS_RUN_DRY].changes[i] = 40 + i;
+	}
 	m.ldap_up = true;
 	m.ftrack_up = false;
 	m.seat_waiting = 4;
@@ -409,13 +417,32 @@ START_TEST(test_format_valid)
 	ck_assert(value(buf, P "http_requests_total") == 77);
 	ck_assert(value(buf, P "queue_depth") == 5);
 	ck_assert(value(buf, P "queue_failed_depth") == 2);
-	ck_assert(value(buf, P "last_reconcile_timestamp_seconds") ==
-		  1700000000.0);
-	ck_assert(value(buf, P "last_reconcile_duration_seconds") == 12.5);
-	ck_assert(value(buf, P "last_reconcile_result{result=\"held\"}") == 1);
-	ck_assert(value(buf, P "last_reconcile_result{result=\"ok\"}") == 0);
-	ck_assert(value(buf, P "last_reconcile_result{result=\"failed\"}") ==
-		  0);
+	/* the held apply is not hidden by the later dry run */
+	ck_assert(value(buf, P "last_reconcile_timestamp_seconds"
+			       "{run=\"apply\"}") == 1700000000.0);
+	ck_assert(value(buf, P "last_reconcile_timestamp_seconds"
+			       "{run=\"dry_run\"}") == 1700003600.0);
+	ck_assert(value(buf, P "last_reconcile_duration_seconds"
+			       "{run=\"apply\"}") == 12.5);
+	ck_assert(value(buf, P "last_reconcile_duration_seconds"
+			       "{run=\"dry_run\"}") == 3.25);
+	ck_assert(value(buf, P "last_reconcile_result"
+			       "{run=\"apply\",result=\"held\"}") == 1);
+	ck_assert(value(buf, P "last_reconcile_result"
+			       "{run=\"apply\",result=\"ok\"}") == 0);
+	ck_assert(value(buf, P "last_reconcile_result"
+			       "{run=\"apply\",result=\"failed\"}") == 0);
+	ck_assert(value(buf, P "last_reconcile_result"
+			       "{run=\"dry_run\",result=\"ok\"}") == 1);
+	ck_assert(value(buf, P "last_reconcile_result"
+			       "{run=\"dry_run\",result=\"held\"}") == 0);
+	ck_assert(value(buf, P "last_reconcile_changes"
+			       "{run=\"apply\",action=\"create\"}") == 30);
+	ck_assert(value(buf, P "last_reconcile_changes"
+			       "{run=\"apply\",action=\"delete\"}") == 36);
+	ck_assert(value(buf,
+			P "last_reconcile_changes"
+			  "{run=\"dry_run\",action=\"deactivate\"}") == 45);
 	ck_assert(value(buf, P "ldap_up") == 1);
 	ck_assert(value(buf, P "ftrack_up") == 0);
 	ck_assert(value(buf, P "seat_waiting") == 4);
@@ -435,7 +462,7 @@ START_TEST(test_format_zero)
 	struct metrics m;
 	char buf[METRICS_TEXT_MAX];
 	struct parsed ps;
-	size_t len;
+	size_t len, i;
 
 	memset(&m, 0, sizeof(m));
 	format(&m, buf, sizeof(buf), &len, &ps);
@@ -443,11 +470,29 @@ START_TEST(test_format_zero)
 	ck_assert(value(buf, P "sender_lookups_total") == 0);
 	ck_assert(value(buf, P "logins_not_ldap_total") == 0);
 	ck_assert(value(buf, P "seat_waiting") == 0);
-	ck_assert(value(buf, P "last_reconcile_result{result=\"ok\"}") == 0);
-	ck_assert(value(buf, P "last_reconcile_result{result=\"held\"}") == 0);
-	ck_assert(value(buf, P "last_reconcile_result{result=\"failed\"}") ==
-		  0);
-	ck_assert(value(buf, P "last_reconcile_timestamp_seconds") == 0);
+	for (i = 0; i < 2; i++) {
+		const char *run = i ? "dry_run" : "apply";
+		char key[160];
+
+		H_FMT(key, P "last_reconcile_result{run=\"%s\",result=\"ok\"}",
+		      run);
+		ck_assert(value(buf, key) == 0);
+		H_FMT(key,
+		      P "last_reconcile_result{run=\"%s\",result=\"held\"}",
+		      run);
+		ck_assert(value(buf, key) == 0);
+		H_FMT(key,
+		      P "last_reconcile_result{run=\"%s\",result=\"failed\"}",
+		      run);
+		ck_assert(value(buf, key) == 0);
+		H_FMT(key, P "last_reconcile_timestamp_seconds{run=\"%s\"}",
+		      run);
+		ck_assert(value(buf, key) == 0);
+		H_FMT(key,
+		      P "last_reconcile_changes{run=\"%s\",action=\"update\"}",
+		      run);
+		ck_assert(value(buf, key) == 0);
+	}
 	ck_assert(value(buf, P "errors_total{kind=\"ftrack\"}") == 0);
 }
 
@@ -456,9 +501,9 @@ END_TEST
 START_TEST(test_format_results)
 {
 	static const char *const keys[] = {
-		P "last_reconcile_result{result=\"ok\"}",
-		P "last_reconcile_result{result=\"held\"}",
-		P "last_reconcile_result{result=\"failed\"}"};
+		P "last_reconcile_result{run=\"apply\",result=\"ok\"}",
+		P "last_reconcile_result{run=\"apply\",result=\"held\"}",
+		P "last_reconcile_result{run=\"apply\",result=\"failed\"}"};
 
 	static const enum metrics_result res[] = {
 		METRICS_RESULT_OK, METRICS_RESULT_HELD, METRICS_RESULT_FAILED};
@@ -468,7 +513,7 @@ START_TEST(test_format_results)
 	size_t len, i, j;
 
 	for (i = 0; i < 3; i++) {
-		m.last_reconcile_result = res[i];
+		m.last_reconcile[METRICS_RUN_APPLY].result = res[i];
 		format(&m, buf, sizeof(buf), &len, &ps);
 		for (j = 0; j < 3; j++)
 			ck_assert(value(buf, keys[j]) == (i == j ? 1 : 0));
@@ -488,23 +533,24 @@ START_TEST(test_format_extremes)
 	for (i = 0; i < METRICS_ERR_COUNT; i++)
 		m.errors[i] = ULLONG_MAX;
 	m.events_received = ULLONG_MAX;
-	m.last_reconcile_time = LLONG_MAX;
+	m.last_reconcile[METRICS_RUN_APPLY].time = LLONG_MAX;
 	for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
-		m.last_reconcile_duration = durations[i];
+		m.last_reconcile[METRICS_RUN_APPLY].duration = durations[i];
 		format(&m, buf, sizeof(buf), &len, &ps);
-		ck_assert(fabs(value(buf, P "last_reconcile_duration_seconds") -
+		ck_assert(fabs(value(buf, P "last_reconcile_duration_seconds"
+					    "{run=\"apply\"}") -
 			       durations[i]) <= 1e-8 * fabs(durations[i]));
 	}
 	ck_assert_ptr_nonnull(strstr(buf, P "events_received_total "
 					    "18446744073709551615\n"));
-	m.last_reconcile_duration = NAN;
+	m.last_reconcile[METRICS_RUN_APPLY].duration = NAN;
 	format(&m, buf, sizeof(buf), &len, &ps);
-	ck_assert_ptr_nonnull(
-		strstr(buf, P "last_reconcile_duration_seconds NaN\n"));
-	m.last_reconcile_duration = INFINITY;
+	ck_assert_ptr_nonnull(strstr(buf, P "last_reconcile_duration_seconds"
+					    "{run=\"apply\"} NaN\n"));
+	m.last_reconcile[METRICS_RUN_APPLY].duration = INFINITY;
 	format(&m, buf, sizeof(buf), &len, &ps);
-	ck_assert_ptr_nonnull(
-		strstr(buf, P "last_reconcile_duration_seconds +Inf\n"));
+	ck_assert_ptr_nonnull(strstr(buf, P "last_reconcile_duration_seconds"
+					    "{run=\"apply\"} +Inf\n"));
 }
 
 END_TEST

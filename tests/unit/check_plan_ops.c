@@ -171,6 +171,33 @@ START_TEST(test_link_marks_uuid)
 
 END_TEST
 
+/* An undone link (`reconcile --undo`): the uuid marker goes, nothing else
+ * of the user changes. */
+START_TEST(test_unlink_removes_uuid)
+{
+	struct ft_user l = person("carl", "uuid-carl"), f, g;
+	struct plan_action a;
+	char *msg = NULL;
+
+	start(100);
+	a = action(PLAN_CREATE, 0, &l, NULL);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	f = fetch("carl");
+	ck_assert_str_eq(f.uuid, "uuid-carl");
+	a = action(PLAN_UPDATE, PLAN_F_UNMARK_UUID, &l, &f);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	g = fetch("carl");
+	ck_assert_ptr_null(g.uuid);
+	ck_assert(g.is_active);
+	ck_assert_str_eq(g.email, "someone@example.com");
+	ft_user_clear(&g);
+	ft_user_clear(&f);
+	ft_user_clear(&l);
+	h_ft_stop();
+}
+
+END_TEST
+
 /*
  * One POST of five persons is refused (one username is taken): each is
  * sent again alone, so only that one fails, with ftrack's words; every
@@ -561,6 +588,7 @@ plan_ops_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_each_kind);
 	tcase_add_test(tc, test_link_marks_uuid);
+	tcase_add_test(tc, test_unlink_removes_uuid);
 	tcase_add_test(tc, test_isolation_per_person);
 	tcase_add_test(tc, test_want_and_invalid);
 	tcase_add_test(tc, test_transient_keeps_persons_whole);

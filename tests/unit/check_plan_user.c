@@ -430,6 +430,36 @@ START_TEST(test_kind_names)
 
 END_TEST
 
+/* The text fields' bits, names and slots agree, for `--undo` and the
+ * reports' old and new values. */
+START_TEST(test_field_names_and_slots)
+{
+	static const char *const names[PLAN_NFIELDS] = {
+		"username", "email", "first_name", "last_name"};
+	struct ft_user u = {0};
+	char *vals[PLAN_NFIELDS] = {
+		(char *)(uintptr_t) "u", (char *)(uintptr_t) "e",
+		(char *)(uintptr_t) "f", (char *)(uintptr_t) "l"};
+	size_t i;
+
+	for (i = 0; i < PLAN_NFIELDS; i++) {
+		unsigned bit = PLAN_FIELDS[i];
+
+		ck_assert_str_eq(plan_field_name(bit), names[i]);
+		*plan_field_slot(&u, bit) = vals[i];
+		ck_assert_ptr_eq(plan_field_get(&u, bit), vals[i]);
+	}
+	ck_assert_ptr_eq(u.username, vals[0]);
+	ck_assert_ptr_eq(u.email, vals[1]);
+	ck_assert_ptr_eq(u.first_name, vals[2]);
+	ck_assert_ptr_eq(u.last_name, vals[3]);
+	ck_assert_ptr_null(plan_field_name(PLAN_F_ACTIVATE));
+	ck_assert_ptr_null(plan_field_slot(&u, PLAN_F_MARK_UUID));
+	ck_assert_ptr_null(plan_field_get(&u, PLAN_F_UNMARK_UUID));
+}
+
+END_TEST
+
 Suite *
 plan_user_suite(void)
 {
@@ -437,6 +467,7 @@ plan_user_suite(void)
 	TCase *tc = tcase_create("user");
 
 	tcase_add_test(tc, test_create);
+	tcase_add_test(tc, test_field_names_and_slots);
 	tcase_add_test(tc, test_in_sync_and_update);
 	tcase_add_test(tc, test_link);
 	tcase_add_test(tc, test_rename);

@@ -224,13 +224,13 @@ START_TEST(test_write_full)
 	json_t *o, *v, *a;
 	size_t i;
 
-	ck_assert_int_eq(report_write(&r, reports_fd, "last-reconcile.json"),
+	ck_assert_int_eq(report_write(&r, reports_fd, "last-apply.json"),
 			 FT_OK);
-	H_FMT(path, "%s/reports/last-reconcile.json", state);
+	H_FMT(path, "%s/reports/last-apply.json", state);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
 	no_temp_files("reports");
-	o = load("reports/last-reconcile.json");
+	o = load("reports/last-apply.json");
 	ck_assert_str_eq(str_at(o, "mode"), "apply");
 	ck_assert_str_eq(str_at(o, "result"), "errors");
 	ck_assert(json_is_true(json_object_get(o, "forced")));
@@ -415,9 +415,9 @@ START_TEST(test_write_text_not_utf8)
 	r.ldap_error = "diagnostic \xe2\x80";
 	r.skipped = &bad_skip;
 	r.nskipped = 1;
-	ck_assert_int_eq(report_write(&r, reports_fd, "last-reconcile.json"),
+	ck_assert_int_eq(report_write(&r, reports_fd, "last-apply.json"),
 			 FT_OK);
-	o = load("reports/last-reconcile.json");
+	o = load("reports/last-apply.json");
 	v = json_object_get(o, "actions");
 	ck_assert_uint_eq(json_array_size(v), 3);
 	ck_assert_str_eq(str_at(json_array_get(v, 1), "error"),
@@ -448,9 +448,9 @@ START_TEST(test_write_ascii)
 	json_t *o;
 
 	action(&actions[2], PLAN_DEACTIVATE, NULL, &evil, "left LDAP");
-	ck_assert_int_eq(report_write(&r, reports_fd, "last-reconcile.json"),
+	ck_assert_int_eq(report_write(&r, reports_fd, "last-apply.json"),
 			 FT_OK);
-	H_FMT(path, "%s/reports/last-reconcile.json", state);
+	H_FMT(path, "%s/reports/last-apply.json", state);
 	text = h_read_file(path, &len);
 	ck_assert_ptr_nonnull(text);
 	for (i = 0; i < len; i++)
@@ -459,7 +459,7 @@ START_TEST(test_write_ascii)
 			      "byte 0x%02x at %zu", (unsigned char)text[i], i);
 	ck_assert_ptr_nonnull(strstr(text, "ev\\u001B\\u009B\\u202E\\u007Fil"));
 	free(text);
-	o = load("reports/last-reconcile.json");
+	o = load("reports/last-apply.json");
 	ck_assert_str_eq(
 		str_at(json_array_get(json_object_get(o, "actions"), 2),
 		       "user"),
@@ -505,11 +505,13 @@ START_TEST(test_summary_of_written)
 	struct report_summary sum;
 	int k;
 
-	ck_assert_int_eq(report_read_summary(reports_fd, &sum), FT_E_NOTFOUND);
-	ck_assert_int_eq(report_write(&r, reports_fd, "last-reconcile.json"),
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_E_NOTFOUND);
+	ck_assert_int_eq(report_write(&r, reports_fd, "last-apply.json"),
 			 FT_OK);
 	memset(&sum, 0xa5, sizeof(sum));
-	ck_assert_int_eq(report_read_summary(reports_fd, &sum), FT_OK);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_OK);
 	ck_assert_int_eq(sum.finished, FINISHED_UNIX);
 	ck_assert_double_eq(sum.seconds, 8.5);
 	ck_assert(!sum.held);
@@ -546,9 +548,10 @@ START_TEST(test_summary_flags)
 
 	r.mode = c->mode;
 	r.result = c->result;
-	ck_assert_int_eq(report_write(&r, reports_fd, "last-reconcile.json"),
+	ck_assert_int_eq(report_write(&r, reports_fd, "last-apply.json"),
 			 FT_OK);
-	ck_assert_int_eq(report_read_summary(reports_fd, &sum), FT_OK);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_OK);
 	ck_assert_msg(sum.held == c->held && sum.failed == c->failed &&
 			      sum.applied == c->applied,
 		      "%s/%s: held %d failed %d applied %d", c->mode, c->result,
@@ -594,10 +597,11 @@ START_TEST(test_summary_refuses_damaged)
 {
 	struct report_summary sum, before;
 
-	put("reports/last-reconcile.json", bad_reports[_i]);
+	put("reports/last-apply.json", bad_reports[_i]);
 	memset(&sum, 0x5a, sizeof(sum));
 	before = sum;
-	ck_assert_msg(report_read_summary(reports_fd, &sum) == FT_E_PROTO,
+	ck_assert_msg(report_read_summary(reports_fd, REPORT_APPLY, &sum) ==
+			      FT_E_PROTO,
 		      "accepted: %s", bad_reports[_i]);
 	ck_assert(memcmp(&sum, &before, sizeof(sum)) == 0); /* untouched */
 }
@@ -614,12 +618,14 @@ START_TEST(test_summary_minimal_and_symlink)
 	    "{\"result\": \"held\", \"mode\": \"apply\", \"finished\": \"" FINISHED
 	    "\"}");
 	H_FMT(target, "%s/reports/real.json", state);
-	H_FMT(link, "%s/reports/last-reconcile.json", state);
+	H_FMT(link, "%s/reports/last-apply.json", state);
 	ck_assert_int_eq(symlink(target, link), 0);
-	ck_assert_int_eq(report_read_summary(reports_fd, &sum), FT_E_PROTO);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_E_PROTO);
 	ck_assert_int_eq(unlink(link), 0);
 	ck_assert_int_eq(rename(target, link), 0);
-	ck_assert_int_eq(report_read_summary(reports_fd, &sum), FT_OK);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_OK);
 	ck_assert(sum.held && sum.applied && !sum.failed);
 	ck_assert_int_eq(sum.finished, FINISHED_UNIX);
 	ck_assert_double_eq(sum.seconds, 0);
@@ -638,9 +644,10 @@ START_TEST(test_read_fifo_and_cap)
 	char path[512];
 	unsigned long n = 99;
 
-	H_FMT(path, "%s/reports/last-reconcile.json", state);
+	H_FMT(path, "%s/reports/last-apply.json", state);
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
-	ck_assert_int_eq(report_read_summary(reports_fd, &sum), FT_E_PROTO);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_E_PROTO);
 	H_FMT(path, "%s/last-good.json", state);
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
 	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_E_PROTO);
@@ -754,7 +761,7 @@ static const struct status_case status_cases[] = {
 	{"errors",
 	 {4, 1, 1, 0, 0, 0, 1, 0, 0, 2},
 	 true,
-	 FINISHED ", errors: 1 create, 1 update, 1 deactivate"},
+	 FINISHED ", errors: 1 create, 1 update, 1 deactivate, 2 failed"},
 	{"in-sync",
 	 {9, 0, 0, 0, 0, 0, 0, 0, 0, 3},
 	 true,
@@ -780,11 +787,15 @@ START_TEST(test_status_line)
 	r.result = c->result;
 	if (!c->plan)
 		r.plan = NULL;
-	ck_assert_int_eq(report_write(&r, reports_fd, "last-reconcile.json"),
+	if (strcmp(c->result, "errors") != 0)
+		r.codes = NULL; /* nothing failed */
+	ck_assert_int_eq(report_write(&r, reports_fd, "last-apply.json"),
 			 FT_OK);
 	got = status_line();
-	H_FMT(want, "last reconcile:  %s (%s/reports/last-reconcile.json)\n",
-	      c->want, state);
+	H_FMT(want,
+	      "last apply:      %s (%s/reports/last-apply.json)\n"
+	      "last dry run:    never (%s/reports/last-dry-run.json)\n",
+	      c->want, state, state);
 	ck_assert_str_eq(got, want);
 	free(got);
 }
@@ -797,12 +808,15 @@ START_TEST(test_status_never)
 	char want[1024];
 	char *got;
 
-	H_FMT(want, "last reconcile:  never (%s/reports/last-reconcile.json)\n",
-	      state);
+	H_FMT(want,
+	      "last apply:      never (%s/reports/last-apply.json)\n"
+	      "last dry run:    never (%s/reports/last-dry-run.json)\n",
+	      state, state);
 	got = status_line();
 	ck_assert_str_eq(got, want);
 	free(got);
-	put("reports/last-reconcile.json", "{\"result\": ");
+	put("reports/last-apply.json", "{\"result\": ");
+	put("reports/last-dry-run.json", "{\"result\": ");
 	got = status_line();
 	ck_assert_str_eq(got, want);
 	free(got);
@@ -816,14 +830,386 @@ START_TEST(test_status_partial)
 	char want[1024];
 	char *got;
 
-	put("reports/last-reconcile.json", "{\"counts\": {\"create\": 2}}");
+	put("reports/last-dry-run.json", "{\"counts\": {\"create\": 2}}");
 	H_FMT(want,
-	      "last reconcile:  ?, ?: 2 create "
-	      "(%s/reports/last-reconcile.json)\n",
-	      state);
+	      "last apply:      never (%s/reports/last-apply.json)\n"
+	      "last dry run:    ?, ?: 2 create "
+	      "(%s/reports/last-dry-run.json)\n",
+	      state, state);
 	got = status_line();
 	ck_assert_str_eq(got, want);
 	free(got);
+}
+
+END_TEST
+
+/* ---- the last apply and the last dry run apart; older reports --------- */
+
+/* A held apply then an in-sync dry run: status and the summaries show
+ * both, each from its own file. */
+START_TEST(test_status_apply_and_dry_run)
+{
+	struct report r = full_report();
+	struct report_summary sum;
+	char want[2048];
+	char *got;
+
+	r.result = "held";
+	r.codes = NULL;
+	r.run = "20240506T070801Z";
+	ck_assert_int_eq(report_write(&r, reports_fd, report_last_name(&r)),
+			 FT_OK);
+	r = full_report();
+	r.mode = "dry-run";
+	r.result = "in-sync";
+	r.codes = NULL;
+	memset(plan.count, 0, sizeof(plan.count));
+	ck_assert_str_eq(report_last_name(&r), "last-dry-run.json");
+	ck_assert_int_eq(report_write(&r, reports_fd, report_last_name(&r)),
+			 FT_OK);
+	got = status_line();
+	H_FMT(want,
+	      "last apply:      " FINISHED ", held: 1 create, 1 update, "
+	      "1 deactivate, run 20240506T070801Z (%s/reports/last-apply.json)\n"
+	      "last dry run:    " FINISHED ", in-sync: nothing to change "
+	      "(%s/reports/last-dry-run.json)\n",
+	      state, state);
+	ck_assert_str_eq(got, want);
+	free(got);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_OK);
+	ck_assert(sum.held && sum.applied);
+	ck_assert_uint_eq(sum.planned[PLAN_DEACTIVATE], 1);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_DRY_RUN, &sum),
+			 FT_OK);
+	ck_assert(!sum.held && !sum.applied && !sum.failed);
+	ck_assert_uint_eq(sum.planned[PLAN_DEACTIVATE], 0);
+}
+
+END_TEST
+
+/*
+ * An older version's last-reconcile.json: read as the last apply when it
+ * records one and there is no last-apply.json; a dry run's is ignored;
+ * last-apply.json wins over it.
+ */
+START_TEST(test_old_report_upgrade)
+{
+	struct report r = full_report();
+	struct report_summary sum;
+	char want[2048];
+	char *got;
+
+	r.codes = NULL;
+	r.result = "held";
+	ck_assert_int_eq(report_write(&r, reports_fd, REPORT_LAST_OLD), FT_OK);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_OK);
+	ck_assert(sum.held && sum.applied);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_DRY_RUN, &sum),
+			 FT_E_NOTFOUND);
+	got = status_line();
+	H_FMT(want,
+	      "last apply:      " FINISHED ", held: 1 create, 1 update, "
+	      "1 deactivate (%s/reports/last-reconcile.json)\n"
+	      "last dry run:    never (%s/reports/last-dry-run.json)\n",
+	      state, state);
+	ck_assert_str_eq(got, want);
+	free(got);
+	r.mode = "dry-run";
+	r.result = "changes";
+	ck_assert_int_eq(report_write(&r, reports_fd, REPORT_LAST_OLD), FT_OK);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_E_NOTFOUND);
+	r.mode = "apply";
+	ck_assert_int_eq(report_write(&r, reports_fd, REPORT_LAST_OLD), FT_OK);
+	r.result = "applied";
+	ck_assert_int_eq(report_write(&r, reports_fd, REPORT_LAST_APPLY),
+			 FT_OK);
+	ck_assert_int_eq(report_read_summary(reports_fd, REPORT_APPLY, &sum),
+			 FT_OK);
+	ck_assert(!sum.held); /* last-apply.json's, not the old file's */
+}
+
+END_TEST
+
+/* ---- RUN ids, runs/RUN.json, and reading a run back -------------------- */
+
+struct id_case {
+	const char *s;
+	bool ok;
+};
+
+static const struct id_case id_cases[] = {
+	{"20240506T070809Z", true},
+	{"20240506T070809Z-02", true},
+	{"a", true},
+	{"", false},
+	{"../x", false},
+	{"x/y", false},
+	{"x.json", false},
+	{"x y", false},
+	{"-", true},
+	{"0123456789012345678901234567890", true},
+	{"01234567890123456789012345678901", false},
+};
+
+START_TEST(test_run_id_valid)
+{
+	const struct id_case *c = &id_cases[_i];
+
+	ck_assert_msg(report_run_id_valid(c->s) == c->ok, "'%s'", c->s);
+}
+
+END_TEST
+
+START_TEST(test_run_id_unique)
+{
+	struct report r = full_report();
+	char id[REPORT_RUN_ID_MAX];
+	int i;
+
+	ck_assert_int_eq(report_run_id(reports_fd, "2024-05-06T07:08:01Z", id,
+				       sizeof(id)),
+			 FT_OK);
+	ck_assert_str_eq(id, "20240506T070801Z");
+	ck_assert_int_eq(report_run_id(reports_fd, "junk", id, sizeof(id)),
+			 FT_E_INVAL);
+	ck_assert_int_eq(
+		report_run_id(reports_fd, "2024-05-06T07:08:01Z", id, 8),
+		FT_E_INVAL);
+	/* each id taken gives the next one */
+	for (i = 1; i <= 3; i++) {
+		char want[REPORT_RUN_ID_MAX];
+
+		ck_assert_int_eq(report_run_id(reports_fd,
+					       "2024-05-06T07:08:01Z", id,
+					       sizeof(id)),
+				 FT_OK);
+		if (i == 1)
+			H_FMT(want, "20240506T070801Z");
+		else
+			H_FMT(want, "20240506T070801Z-%02d", i);
+		ck_assert_str_eq(id, want);
+		r.run = id;
+		ck_assert_int_eq(report_write_run(&r, reports_fd), FT_OK);
+	}
+	no_temp_files("reports/runs");
+}
+
+END_TEST
+
+/* Only the newest REPORT_RUNS_KEPT run reports stay; "X-02" is newer
+ * than "X". */
+START_TEST(test_run_retention)
+{
+	struct report r = full_report();
+	char id[REPORT_RUN_ID_MAX], path[512];
+	struct stat st;
+	int i;
+
+	for (i = 0; i < REPORT_RUNS_KEPT + 5; i++) {
+		H_FMT(id, "20240506T0708%02dZ", i / 2);
+		if (i % 2)
+			H_FMT(id, "20240506T0708%02dZ-02", i / 2);
+		r.run = id;
+		ck_assert_int_eq(report_write_run(&r, reports_fd), FT_OK);
+	}
+	for (i = 0; i < REPORT_RUNS_KEPT + 5; i++) {
+		H_FMT(path, "%s/reports/runs/20240506T0708%02dZ%s.json", state,
+		      i / 2, i % 2 ? "-02" : "");
+		ck_assert_msg((stat(path, &st) == 0) == (i >= 5), "%s: kept %d",
+			      path, stat(path, &st) == 0);
+	}
+	r.run = "../escape";
+	ck_assert_int_eq(report_write_run(&r, reports_fd), FT_E_INVAL);
+}
+
+END_TEST
+
+/* runs/ is never followed through a symlink, to write or to read. */
+START_TEST(test_runs_symlink)
+{
+	struct report r = full_report();
+	struct report_run rr;
+	char target[512], link[512];
+	const char *why = "";
+
+	H_FMT(target, "%s/elsewhere", state);
+	H_FMT(link, "%s/reports/runs", state);
+	ck_assert_int_eq(mkdir(target, 0700), 0);
+	ck_assert_int_eq(symlink(target, link), 0);
+	r.run = "20240506T070801Z";
+	ck_assert_int_eq(report_write_run(&r, reports_fd), FT_E_PERM);
+	ck_assert_int_eq(report_read_run(reports_fd, r.run, &rr, &why),
+			 FT_E_IO);
+	no_temp_files("elsewhere");
+	{
+		char path[512];
+		struct stat st;
+
+		H_FMT(path, "%s/elsewhere/20240506T070801Z.json", state);
+		ck_assert_int_ne(stat(path, &st), 0);
+	}
+}
+
+END_TEST
+
+/* The ftrack users as the run read them, and what LDAP says. */
+static struct ft_user dan_ft = {.username = S("dan"),
+				.id = S("id-dan"),
+				.email = S("dan@old"),
+				.uuid = S("u-dan"),
+				.is_active = true};
+static struct ft_user dan_l = {
+	.username = S("dan"), .email = S("dan@new"), .uuid = S("u-dan")};
+static struct ft_user eve_ft = {.username = S("eve"),
+				.id = S("id-eve"),
+				.uuid = S("u-eve"),
+				.is_active = true};
+static struct ft_user fay_ft = {
+	.username = S("fay"), .id = S("id-fay"), .uuid = S("u-fay")};
+static struct ft_user fay_l = {
+	.username = S("faye"), .first_name = S("Faye"), .uuid = S("u-fay")};
+static struct ft_user gil_ft = {.username = S("gil"), .id = S("id-gil")};
+static struct ft_user gil_l = {.username = S("gil"), .uuid = S("u-gil")};
+
+static const char *const run_msgs[5] = {NULL, NULL, NULL, NULL, "no"};
+
+/* An applied run: an update, a deactivation, a rename with a first name
+ * and a reactivation, a link, and a create that failed. */
+static struct report
+run_report(struct plan_action *acts, int *ok)
+{
+	struct report r = full_report();
+	size_t i;
+
+	memset(&plan, 0, sizeof(plan));
+	action(&acts[0], PLAN_UPDATE, &dan_l, &dan_ft, "changed: email");
+	acts[0].fields = PLAN_F_EMAIL;
+	action(&acts[1], PLAN_DEACTIVATE, NULL, &eve_ft, "left LDAP");
+	acts[1].fields = PLAN_F_DEACTIVATE | PLAN_F_MARK_GONE;
+	action(&acts[2], PLAN_REACTIVATE, &fay_l, &fay_ft, "back");
+	acts[2].fields = PLAN_F_USERNAME | PLAN_F_FIRST_NAME | PLAN_F_ACTIVATE;
+	action(&acts[3], PLAN_LINK, &gil_l, &gil_ft, "linked");
+	acts[3].fields = PLAN_F_MARK_UUID;
+	action(&acts[4], PLAN_CREATE, &alice, NULL, "new");
+	acts[4].fields = PLAN_F_USERNAME | PLAN_F_ACTIVATE;
+	plan.v = acts;
+	plan.n = 5;
+	for (i = 0; i < 5; i++) {
+		plan.count[acts[i].kind]++;
+		ok[i] = i == 4 ? FT_E_DATA : FT_OK;
+	}
+	r.plan = &plan;
+	r.codes = ok;
+	r.messages = run_msgs;
+	r.result = "errors";
+	r.run = "20240506T070801Z";
+	return r;
+}
+
+START_TEST(test_run_round_trip)
+{
+	struct plan_action acts[5];
+	int ok[5];
+	struct report r = run_report(acts, ok);
+	struct report_run rr;
+	const struct report_change *c;
+	const char *why = "x";
+
+	ck_assert_int_eq(report_write_run(&r, reports_fd), FT_OK);
+	ck_assert_int_eq(report_read_run(reports_fd, r.run, &rr, &why), FT_OK);
+	ck_assert_str_eq(rr.run, "20240506T070801Z");
+	ck_assert_str_eq(rr.result, "errors");
+	ck_assert_str_eq(rr.finished, FINISHED);
+	ck_assert(!rr.undo);
+	ck_assert_uint_eq(rr.n, 5);
+	c = &rr.v[0];
+	ck_assert(c->kind == PLAN_UPDATE && c->ok);
+	ck_assert_str_eq(c->id, "id-dan");
+	ck_assert_uint_eq(c->fields, PLAN_F_EMAIL);
+	ck_assert_str_eq(c->before.email, "dan@old");
+	ck_assert_str_eq(c->after.email, "dan@new");
+	c = &rr.v[1];
+	ck_assert(c->kind == PLAN_DEACTIVATE && c->ok);
+	ck_assert_uint_eq(c->fields, PLAN_F_DEACTIVATE | PLAN_F_MARK_GONE);
+	ck_assert(c->before.is_active && !c->after.is_active);
+	ck_assert_ptr_null(c->before.deactivated);
+	ck_assert_str_eq(c->after.deactivated, "set");
+	c = &rr.v[2];
+	ck_assert_uint_eq(c->fields, PLAN_F_USERNAME | PLAN_F_FIRST_NAME |
+					     PLAN_F_ACTIVATE);
+	ck_assert_str_eq(c->before.username, "fay");
+	ck_assert_str_eq(c->after.username, "faye");
+	ck_assert_ptr_null(c->before.first_name);
+	ck_assert_str_eq(c->after.first_name, "Faye");
+	ck_assert(!c->before.is_active && c->after.is_active);
+	c = &rr.v[3];
+	ck_assert_uint_eq(c->fields, PLAN_F_MARK_UUID);
+	ck_assert_ptr_null(c->before.uuid);
+	ck_assert_str_eq(c->after.uuid, "u-gil");
+	c = &rr.v[4];
+	ck_assert(c->kind == PLAN_CREATE && !c->ok);
+	ck_assert_ptr_null(c->id);
+	ck_assert_str_eq(c->user, "alice");
+	ck_assert_uint_eq(c->fields, 0); /* a create records no old values */
+	report_run_free(&rr);
+	ck_assert_uint_eq(rr.n, 0);
+}
+
+END_TEST
+
+/* Runs that are not there, not ours, or not a RUN id. */
+START_TEST(test_run_read_refuses)
+{
+	struct plan_action acts[5];
+	int ok[5];
+	struct report r = run_report(acts, ok);
+	struct report_run rr;
+	const char *why = "";
+	char path[512];
+
+	ck_assert_int_eq(
+		report_read_run(reports_fd, "20240506T070801Z", &rr, &why),
+		FT_E_NOTFOUND);
+	ck_assert_int_eq(
+		report_read_run(reports_fd, "../last-apply", &rr, &why),
+		FT_E_INVAL);
+	ck_assert_int_eq(report_write_run(&r, reports_fd), FT_OK);
+	H_FMT(path, "reports/runs/%s.json", r.run);
+	put(path, "{\"mode\": \"apply\"");
+	ck_assert_int_eq(report_read_run(reports_fd, r.run, &rr, &why),
+			 FT_E_PROTO);
+	ck_assert_str_eq(why, "not JSON");
+	r.mode = "dry-run";
+	ck_assert_int_eq(report_write_run(&r, reports_fd), FT_OK);
+	ck_assert_int_eq(report_read_run(reports_fd, r.run, &rr, &why),
+			 FT_E_PROTO);
+	ck_assert_str_eq(why, "not a report of an applied run");
+	/* a report filed under another run's name */
+	r.mode = "apply";
+	ck_assert_int_eq(report_write_run(&r, reports_fd), FT_OK);
+	H_FMT(path, "%s/reports/runs/%s.json", state, r.run);
+	{
+		char other[512];
+
+		H_FMT(other, "%s/reports/runs/20200101T000000Z.json", state);
+		ck_assert_int_eq(rename(path, other), 0);
+	}
+	ck_assert_int_eq(
+		report_read_run(reports_fd, "20200101T000000Z", &rr, &why),
+		FT_E_PROTO);
+	/* an action with a field it cannot have */
+	put("reports/runs/20200101T000000Z.json",
+	    "{\"mode\": \"apply\", \"result\": \"applied\", \"run\": "
+	    "\"20200101T000000Z\", \"finished\": \"" FINISHED "\", "
+	    "\"actions\": [{\"action\": \"update\", \"ok\": true, "
+	    "\"changes\": {\"password\": {\"old\": \"a\", \"new\": \"b\"}}}]}");
+	ck_assert_int_eq(
+		report_read_run(reports_fd, "20200101T000000Z", &rr, &why),
+		FT_E_PROTO);
+	ck_assert_str_eq(why, "an action is not what the run wrote");
 }
 
 END_TEST
@@ -836,6 +1222,7 @@ report_suite(void)
 	TCase *tr = tcase_create("read");
 	TCase *tg = tcase_create("last_good");
 	TCase *ts = tcase_create("status");
+	TCase *tu;
 
 	tcase_add_checked_fixture(tw, setup, teardown);
 	tcase_add_test(tw, test_write_full);
@@ -871,6 +1258,19 @@ report_suite(void)
 	tcase_add_loop_test(ts, test_status_line, 0, (int)NSTATUS);
 	tcase_add_test(ts, test_status_never);
 	tcase_add_test(ts, test_status_partial);
+	tcase_add_test(ts, test_status_apply_and_dry_run);
+	tcase_add_test(ts, test_old_report_upgrade);
 	suite_add_tcase(s, ts);
+
+	tu = tcase_create("runs");
+	tcase_add_checked_fixture(tu, setup, teardown);
+	tcase_add_loop_test(tu, test_run_id_valid, 0,
+			    (int)(sizeof(id_cases) / sizeof(id_cases[0])));
+	tcase_add_test(tu, test_run_id_unique);
+	tcase_add_test(tu, test_run_retention);
+	tcase_add_test(tu, test_runs_symlink);
+	tcase_add_test(tu, test_run_round_trip);
+	tcase_add_test(tu, test_run_read_refuses);
+	suite_add_tcase(s, tu);
 	return s;
 }

@@ -49,6 +49,8 @@ enum plan_field {
 	PLAN_F_MARK_GONE = 1u << 8,    /* create the deactivated marker */
 	PLAN_F_UNMARK_GONE = 1u << 9,  /* delete the deactivated marker */
 	PLAN_F_UNMARK_WAIT = 1u << 10, /* delete the seat_waiting marker */
+	PLAN_F_MARK_EMAIL = 1u << 11,  /* create the linked_by marker: linked
+					* by e-mail, its username is kept */
 };
 
 #define PLAN_REASON_MAX 256
@@ -72,6 +74,42 @@ void plan_user(const struct config_policy *pol, const char *api_user,
 	       const struct ft_user *ldap, const struct ft_user *by_name,
 	       const struct ft_user *by_uuid, bool create_ok,
 	       struct plan_action *ret);
+
+/*
+ * The ftrack users an LDAP person may be, in the order they are tried:
+ * the uuid marker, the exact username, then (link_by = email only) the
+ * e-mail address.  by_email[0..n_email): every ftrack user whose email
+ * equals the person's with ASCII case folded (ft_email_cmp), tried only
+ * when by_uuid and by_name are NULL; one is linked, two or more are a
+ * conflict (no link, no create; the reason names their usernames).
+ * email_twin: another LDAP entry has the same address (the reconcile
+ * knows; the login path cannot), so an e-mail match is a conflict too.
+ */
+struct plan_match {
+	const struct ft_user *by_name;
+	const struct ft_user *by_uuid;
+	const struct ft_user *const *by_email; /* NULL when n_email is 0 */
+	size_t n_email;
+	bool email_twin;
+};
+
+/*
+ * plan_user() with every candidate of m.  A user linked by e-mail (its
+ * linked_by marker, or linked now) keeps its ftrack username: username is
+ * not a synced field for it, and it is found by its uuid marker alone (an
+ * ftrack user named like the LDAP login is then another user, not a
+ * conflict).
+ */
+void plan_user_match(const struct config_policy *pol, const char *api_user,
+		     const struct ft_user *ldap, const struct plan_match *m,
+		     bool create_ok, struct plan_action *ret);
+
+/*
+ * How action a links its ftrack user to the LDAP entry: "username" or
+ * "email" when it writes the uuid marker on an existing user (a link, or
+ * a relink of a returning user), NULL when it makes no link.
+ */
+const char *plan_link_by(const struct plan_action *a);
 
 /*
  * Decide for an ftrack user that no LDAP entry accounts for (left the

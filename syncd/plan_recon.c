@@ -53,7 +53,7 @@ struct build {
 	const struct plan_recon_input *in;
 	size_t unidentified; /* unmapped entries with no identity at all */
 	struct plan_recon *p;
-	size_t cap;
+	size_t cap, ucap;
 	/* indexes by position, not copies of the keys: 100,000 users cost
 	 * a few MiB here, not tens */
 	const struct ft_user **by_name; /* ftrack users sorted by username */
@@ -62,6 +62,12 @@ struct build {
 	size_t n_uuid;
 	bool *twin; /* [ldap n]: another LDAP entry has this username */
 	bool *seen; /* [ftrack n]: accounted for by an LDAP entry */
+	/* link_by = email only (else NULL/0) */
+	const struct ft_user **by_mail; /* unclaimed users, by e-mail */
+	size_t n_mail;
+	bool *claimed;   /* [ftrack n]: an LDAP entry's by username/uuid */
+	bool *mail_twin; /* [ldap n]: another LDAP entry has this e-mail */
+	const struct ft_user **cand; /* scratch: one entry's matches */
 };
 
 /* Count a; list it too when it changes something or is worth a look. */
@@ -141,6 +147,112 @@ lookup(const struct build *b, bool uuid, const char *key)
 	return hit ? *hit : NULL;
 }
 
+static int
+cmp_mail(const void *a, const void *b)
+{
+	const struct ft_user *const *x = a, *const *y = b;
+
+	return ft_email_cmp((*x)->email, (*y)->email);
+}
+
+/* The unclaimed ftrack users whose e-mail is l's into b->cand. */
+static size_t
+email_matches(const struct build *b, const struct ft_user *l)
+{
+	size_t lo = 0, hi = b->n_mail, k = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ft_email_cmp(b->by_mail[mid]->email, l->email) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo < b->n_mail &&
+	       ft_email_cmp(b->by_mail[lo]->email, l->email) == 0)
+		b->cand[k++] = b->by_mail[lo++];
+	return k;
+}
+
+static void
+claim(struct build *b, const struct ft_user *f)
+{
+	if (f != NULL)
+		b->claimed[f - b->in->ftrack->v] = true;
+}
+
+/*
+ * The users some LDAP entry (or unmapped identity) has by username or uuid
+ * marker are its own: never another's by e-mail (the order of the rules).
+ */
+static void
+claim_all(struct build *b)
+{
+	const struct ft_user_list *l = b->in->ldap, *u = b->in->unmapped;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		claim(b, lookup(b, false, l->v[i].username));
+		claim(b, lookup(b, true, l->v[i].uuid));
+	}
+	for (i = 0; u != NULL && i < u->n; i++) {
+		claim(b, lookup(b, false, u->v[i].username));
+		claim(b, lookup(b, false, u->v[i].login));
+		claim(b, lookup(b, true, u->v[i].uuid));
+	}
+}
+
+/* Mark LDAP entries sharing an e-mail address (case folded). */
+static int
+find_mail_twins(struct build *b)
+{
+	const struct ft_user_list *l = b->in->ldap;
+	const struct ft_user **v =
+		calloc(l->n + 1, sizeof(const struct ft_user *));
+	size_t i, n = 0;
+
+	if (v == NULL)
+		return FT_E_NOMEM;
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].email != NULL && l->v[i].email[0] != '\0')
+			v[n++] = &l->v[i];
+	if (n > 1)
+		qsort(v, n, sizeof(const struct ft_user *), cmp_mail);
+	for (i = 1; i < n; i++) {
+		if (ft_email_cmp(v[i - 1]->email, v[i]->email) != 0)
+			continue;
+		b->mail_twin[v[i - 1] - l->v] = true;
+		b->mail_twin[v[i] - l->v] = true;
+	}
+	free(v);
+	return FT_OK;
+}
+
+/* link_by = email: the index of unclaimed users by e-mail address. */
+static int
+index_mail(struct build *b)
+{
+	const struct ft_user_list *l = b->in->ftrack;
+	size_t i;
+
+	b->by_mail = calloc(l->n + 1, sizeof(const struct ft_user *));
+	b->cand = calloc(l->n + 1, sizeof(const struct ft_user *));
+	b->claimed = calloc(l->n + 1, sizeof(*b->claimed));
+	b->mail_twin = calloc(b->in->ldap->n + 1, sizeof(*b->mail_twin));
+	if (!b->by_mail || !b->cand || !b->claimed || !b->mail_twin)
+		return FT_E_NOMEM;
+	claim_all(b);
+	for (i = 0; i < l->n; i++)
+		if (!b->claimed[i] && l->v[i].id != NULL &&
+		    l->v[i].email != NULL && l->v[i].email[0] != '\0')
+			b->by_mail[b->n_mail++] = &l->v[i];
+	if (b->n_mail > 1)
+		qsort(b->by_mail, b->n_mail, sizeof(const struct ft_user *),
+		      cmp_mail);
+	return find_mail_twins(b);
+}
+
 /* Mark LDAP entries that share a username with another entry. */
 static int
 find_twins(struct build *b)
@@ -171,6 +283,7 @@ index_users(struct build *b)
 {
 	const struct ft_user_list *l = b->in->ftrack;
 	size_t i;
+	int r;
 
 	b->by_name = calloc(l->n + 1, sizeof(const struct ft_user *));
 	b->by_uuid = calloc(l->n + 1, sizeof(const struct ft_user *));
@@ -190,7 +303,10 @@ index_users(struct build *b)
 	if (b->n_uuid > 1)
 		qsort(b->by_uuid, b->n_uuid, sizeof(const struct ft_user *),
 		      cmp_uuid);
-	return find_twins(b);
+	r = find_twins(b);
+	if (r == FT_OK && b->in->link_by_email)
+		r = index_mail(b);
+	return r;
 }
 
 /* An LDAP entry that is disabled: its ftrack user is a leaver. */
@@ -209,19 +325,39 @@ plan_disabled(struct build *b, const struct ft_user *l, const struct ft_user *f)
 	return keep(b, &a);
 }
 
+/*
+ * link_by = email, for an entry with no ftrack user by uuid marker or
+ * username: its matches by e-mail into m, each kept (accounted for)
+ * whatever the plan does with them: a conflict is left for a person.
+ */
+static void
+match_email(struct build *b, const struct ft_user *l, struct plan_match *m)
+{
+	size_t i;
+
+	if (!b->in->link_by_email || m->by_name != NULL ||
+	    m->by_uuid != NULL || l->email == NULL || l->email[0] == '\0')
+		return;
+	m->n_email = email_matches(b, l);
+	m->by_email = m->n_email ? b->cand : NULL;
+	m->email_twin = b->mail_twin[l - b->in->ldap->v];
+	for (i = 0; i < m->n_email; i++)
+		(void)account(b, b->cand[i]);
+}
+
 static int
 plan_entry(struct build *b, const struct ft_user *l)
 {
-	const struct ft_user *by_name = lookup(b, false, l->username);
-	const struct ft_user *by_uuid = lookup(b, true, l->uuid);
+	struct plan_match m = {lookup(b, false, l->username),
+			       lookup(b, true, l->uuid), NULL, 0, false};
 	struct plan_action a;
 	int r;
 
 	if (l->disabled)
-		return plan_disabled(b, l, by_uuid ? by_uuid : by_name);
-	r = account(b, by_name);
+		return plan_disabled(b, l, m.by_uuid ? m.by_uuid : m.by_name);
+	r = account(b, m.by_name);
 	if (r == FT_OK)
-		r = account(b, by_uuid);
+		r = account(b, m.by_uuid);
 	if (r < 0)
 		return r;
 	if (b->twin[l - b->in->ldap->v]) {
@@ -233,8 +369,9 @@ plan_entry(struct build *b, const struct ft_user *l)
 			       l->username, l->dn ? l->dn : "?");
 		return keep(b, &a);
 	}
-	plan_user(b->in->policy, b->in->api_user, l, by_name, by_uuid,
-		  b->in->policy->reconcile_create, &a);
+	match_email(b, l, &m);
+	plan_user_match(b->in->policy, b->in->api_user, l, &m,
+			b->in->policy->reconcile_create, &a);
 	return keep(b, &a);
 }
 
@@ -267,6 +404,28 @@ plan_unmapped(struct build *b, const struct ft_user *id)
 }
 
 static int
+add_unaccounted(struct build *b, const struct ft_user *f)
+{
+	struct plan_recon *p = b->p;
+	int r = array_grow(&p->unaccounted, &b->ucap, p->n_unaccounted + 1,
+			   sizeof(*p->unaccounted), 64, 0);
+
+	if (r < 0)
+		return r;
+	p->unaccounted[p->n_unaccounted++] = f;
+	return FT_OK;
+}
+
+static int
+cmp_username(const void *a, const void *b)
+{
+	const struct ft_user *const *x = a, *const *y = b;
+
+	return strcmp((*x)->username ? (*x)->username : "",
+		      (*y)->username ? (*y)->username : "");
+}
+
+static int
 plan_leavers(struct build *b)
 {
 	const struct ft_user_list *l = b->in->ftrack;
@@ -281,6 +440,10 @@ plan_leavers(struct build *b)
 			continue;
 		plan_missing(b->in->policy, b->in->api_user, f, &a);
 		r = keep(b, &a);
+		if (r == FT_OK && f->uuid == NULL &&
+		    plan_protected_reason(b->in->policy, b->in->api_user, f) ==
+			    NULL)
+			r = add_unaccounted(b, f);
 	}
 	return r;
 }
@@ -431,12 +594,19 @@ plan_recon_build(const struct plan_recon_input *in, struct plan_recon *ret)
 	free(b.by_uuid);
 	free(b.twin);
 	free(b.seen);
+	free(b.by_mail);
+	free(b.cand);
+	free(b.claimed);
+	free(b.mail_twin);
 	if (r < 0) {
 		plan_recon_free(ret);
 		return r;
 	}
 	if (ret->n > 1)
 		qsort(ret->v, ret->n, sizeof(*ret->v), cmp_action);
+	if (ret->n_unaccounted > 1)
+		qsort(ret->unaccounted, ret->n_unaccounted,
+		      sizeof(*ret->unaccounted), cmp_username);
 	check_guards(in, ret, b.unidentified);
 	return FT_OK;
 }
@@ -445,6 +615,7 @@ void
 plan_recon_free(struct plan_recon *p)
 {
 	free(p->v);
+	free(p->unaccounted);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -376,9 +376,9 @@ plan_link_by(const struct plan_action *a)
 	return "username";
 }
 
-static const char *
-plan_keep_reason(const struct config_policy *pol, const char *api_user,
-		 const struct ft_user *f)
+const char *
+plan_protected_reason(const struct config_policy *pol, const char *api_user,
+		      const struct ft_user *f)
 {
 	if (eq(api_user, f->username))
 		return "the API user itself";
@@ -386,6 +386,17 @@ plan_keep_reason(const struct config_policy *pol, const char *api_user,
 		return "in protected_users";
 	if (strlist_has(&pol->skip_users, f->username))
 		return "in skip_users";
+	return NULL;
+}
+
+static const char *
+plan_keep_reason(const struct config_policy *pol, const char *api_user,
+		 const struct ft_user *f)
+{
+	const char *why = plan_protected_reason(pol, api_user, f);
+
+	if (why != NULL)
+		return why;
 	if (pol->scope == SCOPE_MANAGED && f->uuid == NULL)
 		return "not managed (no uuid marker)";
 	if (pol->missing == MISSING_IGNORE)

@@ -119,6 +119,15 @@ const char *plan_link_by(const struct plan_action *a);
 void plan_missing(const struct config_policy *pol, const char *api_user,
 		  const struct ft_user *ftrack, struct plan_action *ret);
 
+/*
+ * Why the configuration keeps ftrack user f out of the sync whatever LDAP
+ * says ("the API user itself", "in protected_users", "in skip_users"), or
+ * NULL.  plan_missing() keeps these first.
+ */
+const char *plan_protected_reason(const struct config_policy *pol,
+				  const char *api_user,
+				  const struct ft_user *f);
+
 /* The word for a kind: "create", "update", ... */
 const char *plan_kind_name(enum plan_kind kind);
 

@@ -91,13 +91,30 @@ teardown(void)
 	ft_user_list_clear(&unmapped);
 }
 
+/* The plan, with link_by = email when by_email. */
+static void
+build_linked(struct plan_recon *p, int status, unsigned long last_good,
+	     bool by_email)
+{
+	struct plan_recon_input in = {
+		.policy = &pol,
+		.api_user = api0,
+		.ldap = &ldap,
+		.ldap_status = status,
+		.ldap_reason = "",
+		.ftrack = &ft,
+		.unmapped = &unmapped,
+		.last_good = last_good,
+		.link_by_email = by_email,
+	};
+
+	ck_assert_int_eq(plan_recon_build(&in, p), FT_OK);
+}
+
 static void
 build(struct plan_recon *p, int status, unsigned long last_good)
 {
-	struct plan_recon_input in = {&pol, api0, &ldap,     status,
-				      "",   &ft,  &unmapped, last_good};
-
-	ck_assert_int_eq(plan_recon_build(&in, p), FT_OK);
+	build_linked(p, status, last_good, false);
 }
 
 /* The action for user name, or NULL. */

@@ -151,8 +151,12 @@ static int
 cmp_mail(const void *a, const void *b)
 {
 	const struct ft_user *const *x = a, *const *y = b;
+	int d = ft_email_cmp((*x)->email, (*y)->email);
 
-	return ft_email_cmp((*x)->email, (*y)->email);
+	/* then by username: a conflict names its candidates in one order */
+	return d != 0 ? d
+		      : strcmp((*x)->username ? (*x)->username : "",
+			       (*y)->username ? (*y)->username : "");
 }
 
 /* The unclaimed ftrack users whose e-mail is l's into b->cand. */

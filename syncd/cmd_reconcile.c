@@ -223,8 +223,9 @@ print_links(const struct plan_recon *p)
 	if (n == 0)
 		return;
 	putchar('\n');
-	ft_clean_print(stdout, "Links (%zu): existing ftrack users the plan "
-			       "links to an LDAP login",
+	ft_clean_print(stdout,
+		       "Links (%zu): existing ftrack users the plan "
+		       "links to an LDAP login",
 		       n);
 	ft_clean_print(stdout, "  %-11s %-24s %s", "BY", "LDAP USER",
 		       "FTRACK USER");
@@ -249,9 +250,10 @@ print_unaccounted(const struct plan_recon *p)
 	if (p->n_unaccounted == 0)
 		return;
 	putchar('\n');
-	ft_clean_print(stdout, "Unaccounted (%zu): ftrack users no LDAP login "
-			       "accounts for (not linked, not matched, not "
-			       "protected)",
+	ft_clean_print(stdout,
+		       "Unaccounted (%zu): ftrack users no LDAP login "
+		       "accounts for (not linked, not matched, not "
+		       "protected)",
 		       p->n_unaccounted);
 	ft_clean_print(stdout, "  %-24s %-32s %s", "USERNAME", "EMAIL",
 		       "STATE");

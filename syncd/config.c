@@ -43,9 +43,8 @@ static const struct word reactivate_words[] = {
 	{"sync-deactivated", REACTIVATE_SYNC_DEACTIVATED},
 	{"always", REACTIVATE_ALWAYS},
 	{NULL, 0}};
-static const struct word link_by_words[] = {{"username", LINK_BY_USERNAME},
-					    {"email", LINK_BY_EMAIL},
-					    {NULL, 0}};
+static const struct word link_by_words[] = {
+	{"username", LINK_BY_USERNAME}, {"email", LINK_BY_EMAIL}, {NULL, 0}};
 static const struct word log_level_words[] = {{"error", LOG_ERR},
 					      {"warning", LOG_WARNING},
 					      {"info", LOG_INFO},

@@ -80,7 +80,7 @@ struct config_ftrack {
 	unsigned timeout;    /* seconds, default 30 */
 	unsigned batch_size; /* default 100 */
 	char *tls_ca_file;
-	bool insecure_http; /* http:// to loopback (tests, the demo) */
+	bool insecure_http;   /* http:// to loopback (tests, the demo) */
 	enum link_by link_by; /* default username */
 };
 

@@ -453,9 +453,9 @@ static int
 email_chunk(struct ftrack_client *c, const char *const emails[], size_t n,
 	    struct ft_user_list *got, char *err, size_t errlen)
 {
-	static const char *const heads[2] = {USER_SELECT " where email in",
-					     ""};
+	static const char *const heads[2] = {USER_SELECT " where email in", ""};
 	static const char *const tails[2] = {" order by id", ""};
+
 	static const enum cursor_kind kinds[2] = {CUR_USERS, CUR_MARKERS};
 	struct ftrack_marker_list none = {NULL, 0, 0};
 	char **low = calloc(n + 1, sizeof(*low));

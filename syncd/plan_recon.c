@@ -339,8 +339,8 @@ match_email(struct build *b, const struct ft_user *l, struct plan_match *m)
 {
 	size_t i;
 
-	if (!b->in->link_by_email || m->by_name != NULL ||
-	    m->by_uuid != NULL || l->email == NULL || l->email[0] == '\0')
+	if (!b->in->link_by_email || m->by_name != NULL || m->by_uuid != NULL ||
+	    l->email == NULL || l->email[0] == '\0')
 		return;
 	m->n_email = email_matches(b, l);
 	m->by_email = m->n_email ? b->cand : NULL;
@@ -412,7 +412,7 @@ add_unaccounted(struct build *b, const struct ft_user *f)
 {
 	struct plan_recon *p = b->p;
 	int r = array_grow(&p->unaccounted, &b->ucap, p->n_unaccounted + 1,
-			   sizeof(*p->unaccounted), 64, 0);
+			   sizeof(const struct ft_user *), 64, 0);
 
 	if (r < 0)
 		return r;
@@ -610,7 +610,7 @@ plan_recon_build(const struct plan_recon_input *in, struct plan_recon *ret)
 		qsort(ret->v, ret->n, sizeof(*ret->v), cmp_action);
 	if (ret->n_unaccounted > 1)
 		qsort(ret->unaccounted, ret->n_unaccounted,
-		      sizeof(*ret->unaccounted), cmp_username);
+		      sizeof(const struct ft_user *), cmp_username);
 	check_guards(in, ret, b.unidentified);
 	return FT_OK;
 }

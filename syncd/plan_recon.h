@@ -61,7 +61,7 @@ struct plan_recon_input {
 	 * leavers, and one that cannot be identified at all holds the run */
 	const struct ft_user_list *unmapped;
 	unsigned long last_good; /* population then; 0: none */
-	bool link_by_email; /* [ftrack] link_by = email */
+	bool link_by_email;      /* [ftrack] link_by = email */
 };
 
 struct plan_recon {

@@ -163,7 +163,8 @@ plan_summarise(const struct config_policy *pol, const struct ft_user *f,
 		reason(a,
 		       "existing ftrack user '%s' linked by e-mail to %s; its "
 		       "username is kept",
-		       f->username, a->ldap->dn ? a->ldap->dn : "its LDAP entry");
+		       f->username,
+		       a->ldap->dn ? a->ldap->dn : "its LDAP entry");
 		return;
 	}
 	if (base == PLAN_LINK) {
@@ -213,10 +214,11 @@ returning(const struct config_policy *pol, const struct ft_user *f)
 static void
 name_candidates(struct plan_action *a, const struct plan_match *m)
 {
-	size_t i, len;
+	size_t i;
 
 	for (i = 0; i < m->n_email; i++) {
-		len = strlen(a->reason);
+		size_t len = strlen(a->reason);
+
 		(void)snprintf(a->reason + len, sizeof(a->reason) - len,
 			       "%s'%s'", i ? ", " : "",
 			       m->by_email[i]->username
@@ -235,21 +237,25 @@ plan_email(const struct config_policy *pol, const char *api_user,
 
 	a->kind = PLAN_CONFLICT;
 	if (m->n_email > 1) {
-		reason(a, "%zu ftrack users have the e-mail '%s' (not linked, "
-			  "not created): ",
+		reason(a,
+		       "%zu ftrack users have the e-mail '%s' (not linked, "
+		       "not created): ",
 		       m->n_email, l->email);
 		name_candidates(a, m);
 	} else if (m->email_twin)
-		reason(a, "another LDAP entry has the e-mail '%s' of '%s' "
-			  "(not linked, not created)",
+		reason(a,
+		       "another LDAP entry has the e-mail '%s' of '%s' "
+		       "(not linked, not created)",
 		       l->email, f->username);
 	else if (eq(api_user, f->username))
-		reason(a, "the e-mail '%s' is the API user's (not linked, not "
-			  "created)",
+		reason(a,
+		       "the e-mail '%s' is the API user's (not linked, not "
+		       "created)",
 		       l->email);
 	else if (f->uuid != NULL && !returning(pol, f))
-		reason(a, "'%s' (e-mail '%s') is linked to another LDAP entry "
-			  "(uuid %s)",
+		reason(a,
+		       "'%s' (e-mail '%s') is linked to another LDAP entry "
+		       "(uuid %s)",
 		       f->username, l->email, f->uuid);
 	else
 		a->kind = PLAN_NONE;

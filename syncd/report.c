@@ -170,13 +170,13 @@ links_json(const struct plan_recon *p)
 		if (by == NULL)
 			continue;
 		json_array_append_new(
-			a, json_pack("{s:s, s:o, s:o, s:o, s:o, s:s}", "by", by,
-				     "ldap_user", json_text(x->ldap->username),
-				     "ftrack_user",
-				     json_text(x->ftrack->username), "id",
-				     json_text(x->ftrack->id), "dn",
-				     json_text(x->ldap->dn), "action",
-				     plan_kind_name(x->kind)));
+			a,
+			json_pack("{s:s, s:o, s:o, s:o, s:o, s:s}", "by", by,
+				  "ldap_user", json_text(x->ldap->username),
+				  "ftrack_user", json_text(x->ftrack->username),
+				  "id", json_text(x->ftrack->id), "dn",
+				  json_text(x->ldap->dn), "action",
+				  plan_kind_name(x->kind)));
 	}
 	return a;
 }
@@ -194,8 +194,8 @@ unaccounted_json(const struct plan_recon *p)
 		json_array_append_new(
 			a, json_pack("{s:o, s:o, s:o, s:b}", "username",
 				     json_text(u->username), "email",
-				     json_text(u->email), "id", json_text(u->id),
-				     "active", u->is_active));
+				     json_text(u->email), "id",
+				     json_text(u->id), "active", u->is_active));
 	}
 	return a;
 }
@@ -247,8 +247,7 @@ report_json(const struct report *r)
 	json_object_set_new(o, "links",
 			    r->plan ? links_json(r->plan) : json_array());
 	json_object_set_new(o, "unaccounted",
-			    r->plan ? unaccounted_json(r->plan)
-				    : json_array());
+			    r->plan ? unaccounted_json(r->plan) : json_array());
 	json_object_set_new(o, "actions", actions_json(r));
 	json_object_set_new(o, "skipped_entries", skipped_json(r));
 	return o;

@@ -24,15 +24,15 @@ struct round {
 	size_t n;
 	const char *const *logins;
 	struct sync_result *res;
-	struct ft_user *ldap;      /* [n] */
-	bool *wanted;              /* [n]: found in LDAP, to plan */
-	struct ft_user_list found; /* ftrack users by username or uuid */
-	struct ft_user_list mailed; /* link_by = email: by e-mail address */
+	struct ft_user *ldap;        /* [n] */
+	bool *wanted;                /* [n]: found in LDAP, to plan */
+	struct ft_user_list found;   /* ftrack users by username or uuid */
+	struct ft_user_list mailed;  /* link_by = email: by e-mail address */
 	const struct ft_user **cand; /* scratch: one person's e-mail matches */
-	struct plan_action *act;   /* [n] */
-	int *codes;                /* [n]: how its writes went */
-	char **msgs;               /* [n]: ftrack's words for a failure */
-	size_t *same;              /* [n]: index of the first equal login */
+	struct plan_action *act;     /* [n] */
+	int *codes;                  /* [n]: how its writes went */
+	char **msgs;                 /* [n]: ftrack's words for a failure */
+	size_t *same;                /* [n]: index of the first equal login */
 };
 
 const char *
@@ -225,20 +225,30 @@ wants_email(const struct sync *s, const struct round *rd, size_t i)
 	       find_user(&rd->found, NULL, l->uuid) == NULL;
 }
 
+/* The addresses of the logins that need their e-mail candidates. */
+static size_t
+round_emails(const struct sync *s, const struct round *rd, const char **mails)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < rd->n; i++)
+		if (wants_email(s, rd, i))
+			mails[k++] = rd->ldap[i].email;
+	return k;
+}
+
 /* Step 2b: the ftrack users with the e-mail of those not found. */
 static void
 round_fetch_email(struct sync *s, struct round *rd)
 {
 	const char **mails = calloc(rd->n + 1, sizeof(*mails));
 	char err[512] = "out of memory";
-	size_t i, k = 0;
 	int r = FT_E_NOMEM;
 
-	rd->cand = calloc(rd->n + 1, sizeof(*rd->cand));
+	rd->cand = calloc(rd->n + 1, sizeof(const struct ft_user *));
 	if (mails != NULL && rd->cand != NULL) {
-		for (i = 0; i < rd->n; i++)
-			if (wants_email(s, rd, i))
-				mails[k++] = rd->ldap[i].email;
+		size_t k = round_emails(s, rd, mails);
+
 		r = k == 0 ? FT_OK
 			   : ftrack_users_by_email(s->ft, mails, k, &rd->mailed,
 						   err, sizeof(err));

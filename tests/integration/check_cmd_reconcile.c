@@ -1644,17 +1644,18 @@ START_TEST(test_link_by_email_dry_run)
 	json_t *before, *printed, *e;
 	json_error_t je;
 
-	load_users(w, "[{\"username\": \"Alice@Example.com\", \"email\": "
-		      "\"ALICE@example.com\", \"is_active\": true},"
-		      "{\"username\": \"bob\", \"email\": \"bob@example.com\", "
-		      "\"is_active\": true},"
-		      "{\"username\": \"e1\", \"email\": \"erin@example.com\", "
-		      "\"is_active\": true},"
-		      "{\"username\": \"e2\", \"email\": \"Erin@example.com\", "
-		      "\"is_active\": false},"
-		      "{\"username\": \"stray\", \"email\": \"stray@x.example\", "
-		      "\"is_active\": true},"
-		      "{\"username\": \"admin\", \"is_active\": true}]");
+	load_users(w,
+		   "[{\"username\": \"Alice@Example.com\", \"email\": "
+		   "\"ALICE@example.com\", \"is_active\": true},"
+		   "{\"username\": \"bob\", \"email\": \"bob@example.com\", "
+		   "\"is_active\": true},"
+		   "{\"username\": \"e1\", \"email\": \"erin@example.com\", "
+		   "\"is_active\": true},"
+		   "{\"username\": \"e2\", \"email\": \"Erin@example.com\", "
+		   "\"is_active\": false},"
+		   "{\"username\": \"stray\", \"email\": \"stray@x.example\", "
+		   "\"is_active\": true},"
+		   "{\"username\": \"admin\", \"is_active\": true}]");
 	before = snapshot(w);
 	expect_run(w, "reconcile", 4, &r);
 	ck_assert_msg(strstr(r.out, "Links (2): ") != NULL, "%s", r.out);

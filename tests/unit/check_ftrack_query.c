@@ -308,25 +308,24 @@ START_TEST(test_lookup_by_email)
 	b2 = mail_user("bob2", "BOB@Studio.example", false);
 	q = mail_user("quote", "o\"brien') or (x@x", false);
 	/* as given: found in both modes, with its markers */
-	ck_assert_uint_eq(by_email("Alice.Smith@Studio.example", got,
-				   sizeof(got), &req),
-			  1);
+	ck_assert_uint_eq(
+		by_email("Alice.Smith@Studio.example", got, sizeof(got), &req),
+		1);
 	ck_assert_str_eq(got, "Alice.Smith@Studio.example");
 	ck_assert_uint_eq(req, 2); /* the users, their markers */
 	/* LDAP in another case than ftrack's mixed case: only a server
 	 * that folds case finds it (the reconcile compares every user) */
-	ck_assert_uint_eq(by_email("alice.smith@studio.example", got,
-				   sizeof(got), &req),
-			  ci ? 1 : 0);
+	ck_assert_uint_eq(
+		by_email("alice.smith@studio.example", got, sizeof(got), &req),
+		ci ? 1 : 0);
 	/* mixed case in LDAP, lower case in ftrack: found in both modes */
-	ck_assert_uint_eq(by_email("Bob@Studio.Example", got, sizeof(got),
-				   &req),
-			  ci ? 2 : 1);
+	ck_assert_uint_eq(
+		by_email("Bob@Studio.Example", got, sizeof(got), &req),
+		ci ? 2 : 1);
 	ck_assert_str_eq(got, ci ? "bob|bob2" : "bob");
 	/* a value with quotes stays one value */
-	ck_assert_uint_eq(by_email("o\"brien') or (x@x", got, sizeof(got),
-				   &req),
-			  1);
+	ck_assert_uint_eq(
+		by_email("o\"brien') or (x@x", got, sizeof(got), &req), 1);
 	ck_assert_str_eq(got, "quote");
 	/* nobody: one request */
 	ck_assert_uint_eq(by_email("nobody@x", got, sizeof(got), &req), 0);

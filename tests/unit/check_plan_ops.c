@@ -187,8 +187,8 @@ START_TEST(test_link_by_email_marks)
 	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
 	f = fetch("Carol.Ng@Studio.example");
 	a = action(PLAN_LINK,
-		   PLAN_F_MARK_UUID | PLAN_F_MARK_EMAIL | PLAN_F_FIRST_NAME,
-		   &l, &f);
+		   PLAN_F_MARK_UUID | PLAN_F_MARK_EMAIL | PLAN_F_FIRST_NAME, &l,
+		   &f);
 	free(l.first_name);
 	l.first_name = strdup("Carol");
 	ck_assert_int_eq(write_one(&a, &msg), FT_OK);

@@ -437,6 +437,7 @@ M(const struct ft_user *by_name, const struct ft_user *by_uuid,
 }
 
 START_TEST(test_link_by_email)
+
 {
 	struct config_policy p = policy();
 	struct ft_user l = L("alice", "u1", MAIL_L);
@@ -452,7 +453,8 @@ START_TEST(test_link_by_email)
 	ck_assert_uint_eq(a.fields,
 			  PLAN_F_MARK_UUID | PLAN_F_MARK_EMAIL | PLAN_F_EMAIL);
 	ck_assert_str_eq(plan_link_by(&a), "email");
-	ck_assert_ptr_nonnull(strstr(a.reason, "'" MAIL_F "' linked by e-mail"));
+	ck_assert_ptr_nonnull(
+		strstr(a.reason, "'" MAIL_F "' linked by e-mail"));
 	ck_assert_ptr_nonnull(strstr(a.reason, "username is kept"));
 	/* the same address: nothing to write but the markers */
 	l.email = (char *)(uintptr_t)MAIL_F;
@@ -506,8 +508,8 @@ END_TEST
 /* Cases where a single e-mail match is not linked: all conflicts. */
 static const struct {
 	const char *what;
-	const char *uuid;   /* the candidate's uuid marker */
-	const char *gone;   /* its deactivated marker */
+	const char *uuid; /* the candidate's uuid marker */
+	const char *gone; /* its deactivated marker */
 	bool active, twin, api;
 	const char *reason; /* part of the reason */
 } email_conflicts[] = {
@@ -523,9 +525,9 @@ START_TEST(test_link_by_email_refused)
 {
 	struct config_policy p = policy();
 	struct ft_user l = L("alice", "u1", MAIL_L);
-	struct ft_user f = F(MAIL_F, email_conflicts[_i].uuid, MAIL_F,
-			     email_conflicts[_i].active,
-			     email_conflicts[_i].gone);
+	struct ft_user f =
+		F(MAIL_F, email_conflicts[_i].uuid, MAIL_F,
+		  email_conflicts[_i].active, email_conflicts[_i].gone);
 	const struct ft_user *c[] = {&f};
 	struct plan_match m = M(NULL, NULL, c, 1);
 	struct plan_action a;
@@ -557,9 +559,9 @@ START_TEST(test_link_by_email_two_users)
 	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
 	ck_assert_int_eq(a.kind, PLAN_CONFLICT);
 	ck_assert_ptr_null(a.ftrack);
-	ck_assert_str_eq(a.reason, "2 ftrack users have the e-mail '" MAIL_L
-				   "' (not linked, not created): '" MAIL_F
-				   "', 'asmith'");
+	ck_assert_str_eq(a.reason,
+			 "2 ftrack users have the e-mail '" MAIL_L
+			 "' (not linked, not created): '" MAIL_F "', 'asmith'");
 }
 
 END_TEST

@@ -415,7 +415,8 @@ START_TEST(test_write_links_and_unaccounted)
 	ck_assert_uint_eq(json_array_size(u), 2);
 	ck_assert_str_eq(str_at(json_array_get(u, 0), "username"), "Stray");
 	ck_assert_str_eq(str_at(json_array_get(u, 0), "email"), "stray@x");
-	ck_assert(json_is_true(json_object_get(json_array_get(u, 0), "active")));
+	ck_assert(
+		json_is_true(json_object_get(json_array_get(u, 0), "active")));
 	ck_assert(json_is_null(json_object_get(json_array_get(u, 1), "email")));
 	ck_assert(
 		json_is_false(json_object_get(json_array_get(u, 1), "active")));

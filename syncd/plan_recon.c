@@ -10,6 +10,7 @@
 
 #include "array.h"
 #include "ft_err.h"
+#include "plan_mail.h"
 
 static const char *const guard_names[GUARD_COUNT] = {
 	"ldap_complete", "ldap_nonempty",  "min_ldap_users",
@@ -62,12 +63,9 @@ struct build {
 	size_t n_uuid;
 	bool *twin; /* [ldap n]: another LDAP entry has this username */
 	bool *seen; /* [ftrack n]: accounted for by an LDAP entry */
-	/* link_by = email only (else NULL/0) */
-	const struct ft_user **by_mail; /* unclaimed users, by e-mail */
-	size_t n_mail;
-	bool *claimed;   /* [ftrack n]: an LDAP entry's by username/uuid */
-	bool *mail_twin; /* [ldap n]: another LDAP entry has this e-mail */
-	const struct ft_user **cand; /* scratch: one entry's matches */
+	/* link_by = email only (else empty) */
+	struct plan_mail mail; /* the unclaimed users by e-mail address */
+	bool *claimed; /* [ftrack n]: an LDAP entry's by username/uuid */
 };
 
 /* Count a; list it too when it changes something or is worth a look. */
@@ -147,38 +145,6 @@ lookup(const struct build *b, bool uuid, const char *key)
 	return hit ? *hit : NULL;
 }
 
-static int
-cmp_mail(const void *a, const void *b)
-{
-	const struct ft_user *const *x = a, *const *y = b;
-	int d = ft_email_cmp((*x)->email, (*y)->email);
-
-	/* then by username: a conflict names its candidates in one order */
-	return d != 0 ? d
-		      : strcmp((*x)->username ? (*x)->username : "",
-			       (*y)->username ? (*y)->username : "");
-}
-
-/* The unclaimed ftrack users whose e-mail is l's into b->cand. */
-static size_t
-email_matches(const struct build *b, const struct ft_user *l)
-{
-	size_t lo = 0, hi = b->n_mail, k = 0;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ft_email_cmp(b->by_mail[mid]->email, l->email) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	while (lo < b->n_mail &&
-	       ft_email_cmp(b->by_mail[lo]->email, l->email) == 0)
-		b->cand[k++] = b->by_mail[lo++];
-	return k;
-}
-
 static void
 claim(struct build *b, const struct ft_user *f)
 {
@@ -207,54 +173,21 @@ claim_all(struct build *b)
 	}
 }
 
-/* Mark LDAP entries sharing an e-mail address (case folded). */
-static int
-find_mail_twins(struct build *b)
-{
-	const struct ft_user_list *l = b->in->ldap;
-	const struct ft_user **v =
-		calloc(l->n + 1, sizeof(const struct ft_user *));
-	size_t i, n = 0;
-
-	if (v == NULL)
-		return FT_E_NOMEM;
-	for (i = 0; i < l->n; i++)
-		if (l->v[i].email != NULL && l->v[i].email[0] != '\0')
-			v[n++] = &l->v[i];
-	if (n > 1)
-		qsort(v, n, sizeof(const struct ft_user *), cmp_mail);
-	for (i = 1; i < n; i++) {
-		if (ft_email_cmp(v[i - 1]->email, v[i]->email) != 0)
-			continue;
-		b->mail_twin[v[i - 1] - l->v] = true;
-		b->mail_twin[v[i] - l->v] = true;
-	}
-	free(v);
-	return FT_OK;
-}
-
 /* link_by = email: the index of unclaimed users by e-mail address. */
 static int
 index_mail(struct build *b)
 {
-	const struct ft_user_list *l = b->in->ftrack;
-	size_t i;
+	struct plan_mail m;
+	int r;
 
-	b->by_mail = calloc(l->n + 1, sizeof(const struct ft_user *));
-	b->cand = calloc(l->n + 1, sizeof(const struct ft_user *));
-	b->claimed = calloc(l->n + 1, sizeof(*b->claimed));
-	b->mail_twin = calloc(b->in->ldap->n + 1, sizeof(*b->mail_twin));
-	if (!b->by_mail || !b->cand || !b->claimed || !b->mail_twin)
+	b->claimed = calloc(b->in->ftrack->n + 1, sizeof(*b->claimed));
+	if (b->claimed == NULL)
 		return FT_E_NOMEM;
 	claim_all(b);
-	for (i = 0; i < l->n; i++)
-		if (!b->claimed[i] && l->v[i].id != NULL &&
-		    l->v[i].email != NULL && l->v[i].email[0] != '\0')
-			b->by_mail[b->n_mail++] = &l->v[i];
-	if (b->n_mail > 1)
-		qsort(b->by_mail, b->n_mail, sizeof(const struct ft_user *),
-		      cmp_mail);
-	return find_mail_twins(b);
+	r = plan_mail_build(&m, b->in->ftrack, b->claimed, b->in->ldap);
+	if (r == FT_OK)
+		b->mail = m;
+	return r;
 }
 
 /* Mark LDAP entries that share a username with another entry. */
@@ -342,11 +275,11 @@ match_email(struct build *b, const struct ft_user *l, struct plan_match *m)
 	if (!b->in->link_by_email || m->by_name != NULL || m->by_uuid != NULL ||
 	    l->email == NULL || l->email[0] == '\0')
 		return;
-	m->n_email = email_matches(b, l);
-	m->by_email = m->n_email ? b->cand : NULL;
-	m->email_twin = b->mail_twin[l - b->in->ldap->v];
+	m->n_email = plan_mail_matches(&b->mail, l->email);
+	m->by_email = m->n_email ? b->mail.cand : NULL;
+	m->email_twin = b->mail.twin[l - b->in->ldap->v];
 	for (i = 0; i < m->n_email; i++)
-		(void)account(b, b->cand[i]);
+		(void)account(b, b->mail.cand[i]);
 }
 
 static int
@@ -598,10 +531,8 @@ plan_recon_build(const struct plan_recon_input *in, struct plan_recon *ret)
 	free(b.by_uuid);
 	free(b.twin);
 	free(b.seen);
-	free(b.by_mail);
-	free(b.cand);
+	plan_mail_free(&b.mail);
 	free(b.claimed);
-	free(b.mail_twin);
 	if (r < 0) {
 		plan_recon_free(ret);
 		return r;

@@ -28,7 +28,7 @@ struct round {
 	bool *wanted;                /* [n]: found in LDAP, to plan */
 	struct ft_user_list found;   /* ftrack users by username or uuid */
 	struct ft_user_list mailed;  /* link_by = email: by e-mail address */
-	const struct ft_user **cand; /* scratch: one person's e-mail matches */
+	const struct ft_user **cand; /* [mailed.n]: one person's matches */
 	struct plan_action *act;     /* [n] */
 	int *codes;                  /* [n]: how its writes went */
 	char **msgs;                 /* [n]: ftrack's words for a failure */
@@ -245,13 +245,18 @@ round_fetch_email(struct sync *s, struct round *rd)
 	char err[512] = "out of memory";
 	int r = FT_E_NOMEM;
 
-	rd->cand = calloc(rd->n + 1, sizeof(const struct ft_user *));
-	if (mails != NULL && rd->cand != NULL) {
+	if (mails != NULL) {
 		size_t k = round_emails(s, rd, mails);
 
 		r = k == 0 ? FT_OK
 			   : ftrack_users_by_email(s->ft, mails, k, &rd->mailed,
 						   err, sizeof(err));
+	}
+	/* room for every user found: any number may share one address */
+	if (r == FT_OK) {
+		rd->cand = calloc(rd->mailed.n + 1,
+				  sizeof(const struct ft_user *));
+		r = rd->cand != NULL ? FT_OK : FT_E_NOMEM;
 	}
 	if (r < 0)
 		round_fail_wanted(rd, r, err);

@@ -242,6 +242,15 @@ prep_alice_two_mails(void)
 	emu_update("aliceold", "\"email\": \"alice@example.com\"");
 }
 
+/* more accounts with one address than logins in the batch */
+static void
+prep_alice_three_mails(void)
+{
+	prep_alice_two_mails();
+	emu_create("alice-2019");
+	emu_update("alice-2019", "\"email\": \"alice@example.com\"");
+}
+
 static void
 post_alice_linked_by_mail(void)
 {
@@ -275,6 +284,13 @@ post_alice_none_linked(void)
 			 0);
 	ck_assert_int_eq(
 		h_emu_user_markers(h_fx_emu, "aliceold", MARK_UUID, NULL), 0);
+}
+
+static void
+post_no_alice(void)
+{
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 3);
 }
 
 static void
@@ -382,6 +398,13 @@ static const struct row rows[] = {
 	 .detail = "2 ftrack users have the e-mail 'alice@example.com'",
 	 .searches = 1,
 	 .post = post_alice_none_linked},
+	{.name = "three users with the e-mail",
+	 .extra = "ftrack.link_by = email",
+	 .prep = prep_alice_three_mails,
+	 .login = {{"alice", SYNC_FAILED, FT_E_CONFLICT}},
+	 .detail = "3 ftrack users have the e-mail 'alice@example.com'",
+	 .searches = 1,
+	 .post = post_no_alice},
 	{.name = "created",
 	 .prep = prep_none,
 	 .login = {{"alice", SYNC_CREATED, FT_OK}},

@@ -3,8 +3,10 @@
  * plan.h: what to do about one person, as a pure function.
  *
  * plan_user() compares a person found in LDAP with the ftrack user of the
- * same username and the ftrack user carrying the same LDAP uuid marker,
- * under the [policy] of the configuration, and says what to write and why.
+ * same username and the ftrack user carrying the same LDAP uuid marker
+ * (plan_user_match(): and, with link_by = email, the ftrack users with the
+ * same e-mail address), under the [policy] of the configuration, and says
+ * what to write and why.
  * The on-demand path calls it for each login; the full reconcile for each
  * LDAP entry.  plan_missing() decides about an ftrack user that no LDAP
  * entry accounts for (reconcile only).  A user with the seat_waiting

@@ -171,6 +171,7 @@ build_plan(struct run *run)
 		.ldap_reason = run->lst.reason,
 		.ftrack = &run->ftrack,
 		.unmapped = &run->unmapped,
+		.link_by_email = run->cfg->ftrack.link_by == LINK_BY_EMAIL,
 	};
 	int r;
 
@@ -302,6 +303,61 @@ print_table(const struct run *run)
 	}
 }
 
+/* Every link the plan makes, with both names (a pilot looks at them). */
+static void
+print_links(const struct plan_recon *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n; i++)
+		n += plan_link_by(&p->v[i]) != NULL;
+	if (n == 0)
+		return;
+	putchar('\n');
+	ft_clean_print(stdout,
+		       "Links (%zu): existing ftrack users the plan "
+		       "links to an LDAP login",
+		       n);
+	ft_clean_print(stdout, "  %-11s %-24s %s", "BY", "LDAP USER",
+		       "FTRACK USER");
+	for (i = 0; i < p->n; i++) {
+		const struct plan_action *a = &p->v[i];
+		const char *by = plan_link_by(a);
+
+		if (by != NULL)
+			ft_clean_print(stdout, "  %-11s %-24s %s", by,
+				       user_of(a),
+				       a->ftrack->username ? a->ftrack->username
+							   : "?");
+	}
+}
+
+/* The ftrack users that no LDAP login accounts for. */
+static void
+print_unaccounted(const struct plan_recon *p)
+{
+	size_t i;
+
+	if (p->n_unaccounted == 0)
+		return;
+	putchar('\n');
+	ft_clean_print(stdout,
+		       "Unaccounted (%zu): ftrack users no LDAP login "
+		       "accounts for (not linked, not matched, not "
+		       "protected)",
+		       p->n_unaccounted);
+	ft_clean_print(stdout, "  %-24s %-32s %s", "USERNAME", "EMAIL",
+		       "STATE");
+	for (i = 0; i < p->n_unaccounted; i++) {
+		const struct ft_user *u = p->unaccounted[i];
+
+		ft_clean_print(stdout, "  %-24s %-32s %s",
+			       u->username ? u->username : "?",
+			       u->email ? u->email : "-",
+			       u->is_active ? "active" : "inactive");
+	}
+}
+
 static void
 print_summary(const struct run *run)
 {
@@ -353,6 +409,8 @@ print_plan(struct run *run)
 		return;
 	}
 	print_table(run);
+	print_links(&run->plan);
+	print_unaccounted(&run->plan);
 	print_summary(run);
 }
 

@@ -44,6 +44,8 @@ static const struct word reactivate_words[] = {
 	{"sync-deactivated", REACTIVATE_SYNC_DEACTIVATED},
 	{"always", REACTIVATE_ALWAYS},
 	{NULL, 0}};
+static const struct word link_by_words[] = {
+	{"username", LINK_BY_USERNAME}, {"email", LINK_BY_EMAIL}, {NULL, 0}};
 static const struct word log_level_words[] = {{"error", LOG_ERR},
 					      {"warning", LOG_WARNING},
 					      {"info", LOG_INFO},
@@ -109,6 +111,7 @@ const struct key conf_keys[] = {
 	  NULL),
 	K("ftrack", "insecure_http", K_BOOL, 0, ftrack.insecure_http, 0, 0,
 	  "no"),
+	E("ftrack", "link_by", ftrack.link_by, link_by_words, "username"),
 	K("mapping", "username", K_MAP, 0, mapping.username, 0, 0, "uid"),
 	K("mapping", "email", K_MAP, F_EMPTY, mapping.email, 0, 0, "mail"),
 	K("mapping", "first_name", K_MAP, F_EMPTY, mapping.first_name, 0, 0,

@@ -39,6 +39,9 @@ enum reactivate_policy {
 
 enum log_target { LOG_TARGET_SYSLOG, LOG_TARGET_STDERR };
 
+/* How an existing ftrack user is found for an LDAP person not linked yet. */
+enum link_by { LINK_BY_USERNAME, LINK_BY_EMAIL };
+
 /* A count, or a percentage when percent is set (max_shrink, ...). */
 struct limit {
 	unsigned long value;
@@ -80,7 +83,8 @@ struct config_ftrack {
 	unsigned timeout;    /* seconds, default 30 */
 	unsigned batch_size; /* default 100 */
 	char *tls_ca_file;
-	bool insecure_http; /* http:// to loopback (tests, the demo) */
+	bool insecure_http;   /* http:// to loopback (tests, the demo) */
+	enum link_by link_by; /* default username */
 };
 
 /* ftrack field = LDAP attribute or template ({attr}, {attr|lower}). */

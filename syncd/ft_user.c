@@ -8,6 +8,32 @@
 #include "array.h"
 #include "ft_err.h"
 
+static int
+fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+int
+ft_email_cmp(const char *a, const char *b)
+{
+	const unsigned char *x = (const unsigned char *)a;
+	const unsigned char *y = (const unsigned char *)b;
+
+	while (*x != '\0' && fold(*x) == fold(*y)) {
+		x++;
+		y++;
+	}
+	return fold(*x) - fold(*y);
+}
+
+bool
+ft_user_linked_by_email(const struct ft_user *u)
+{
+	return u->linked_by != NULL &&
+	       strcmp(u->linked_by, FT_LINKED_BY_EMAIL) == 0;
+}
+
 void
 ft_user_clear(struct ft_user *u)
 {
@@ -20,6 +46,7 @@ ft_user_clear(struct ft_user *u)
 	free(u->uuid);
 	free(u->deactivated);
 	free(u->seat_waiting);
+	free(u->linked_by);
 	free(u->dn);
 	free(u->login);
 	free(u->id);

@@ -28,6 +28,10 @@ struct ft_user {
 	char *seat_waiting; /* ftrack only: ftrack_syncd.seat_waiting marker
 			     * (ISO 8601 UTC: since when ftrack keeps the
 			     * user inactive), NULL when absent */
+	char *linked_by;    /* ftrack only: ftrack_syncd.linked_by marker
+			     * (FT_LINKED_BY_EMAIL: linked by its e-mail
+			     * address, its username is never synced), NULL
+			     * when absent */
 	char *dn;           /* LDAP only: the entry's DN */
 	char *login;        /* LDAP only: login_attribute value (PAM name) */
 	char *id;           /* ftrack only: the User id */
@@ -35,11 +39,24 @@ struct ft_user {
 	bool disabled;      /* LDAP only: matched disabled_filter */
 };
 
+/* The linked_by marker's value for a user linked by e-mail address. */
+#define FT_LINKED_BY_EMAIL "email"
+
 struct ft_user_list {
 	struct ft_user *v;
 	size_t n;
 	size_t cap;
 };
+
+/*
+ * Compare two e-mail addresses as strcmp() does, with the ASCII letters
+ * folded to lower case (whatever the locale; other bytes as they are).
+ * The one rule for "the same e-mail address" of link_by = email.
+ */
+int ft_email_cmp(const char *a, const char *b);
+
+/* True when u is linked by e-mail (its linked_by marker says so). */
+bool ft_user_linked_by_email(const struct ft_user *u);
 
 /* Free the strings of u and zero it; NULL is a no-op. */
 void ft_user_clear(struct ft_user *u);

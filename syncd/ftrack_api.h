@@ -44,6 +44,8 @@
 #define FTRACK_MARKER_UUID         "ftrack_syncd.uuid"
 #define FTRACK_MARKER_DEACTIVATED  "ftrack_syncd.deactivated"
 #define FTRACK_MARKER_SEAT_WAITING "ftrack_syncd.seat_waiting"
+/* how the user was linked: FT_LINKED_BY_EMAIL (link_by = email) */
+#define FTRACK_MARKER_LINKED_BY "ftrack_syncd.linked_by"
 
 /* User attributes an update may carry (ftrack_batch_update_user). */
 enum ftrack_field {
@@ -145,6 +147,22 @@ FT_MUST_USE int ftrack_users_lookup(struct ftrack_client *c,
 				    const char *const uuids[], size_t nu,
 				    struct ft_user_list *list, char *err,
 				    size_t errlen);
+
+/*
+ * The on-demand look-up by e-mail (link_by = email): append to list the
+ * Users whose email equals one of emails[0..n) with ASCII case folded
+ * (ft_email_cmp), each once, with their markers.  ftrack's query language
+ * has no case-insensitive operator and whether `in` folds case is not
+ * known, so each address is asked for as given and in lower case (`email
+ * in (...)`) and the answers are compared here: a server that folds case
+ * finds every spelling, one that does not finds those two.  Per chunk of
+ * FTRACK_LOOKUP_CHUNK / 2 addresses: one POST for the users, one for
+ * their markers (when any was found).  On failure list is as it was.
+ */
+FT_MUST_USE int ftrack_users_by_email(struct ftrack_client *c,
+				      const char *const emails[], size_t n,
+				      struct ft_user_list *list, char *err,
+				      size_t errlen);
 
 /*
  * Every User, with its markers, handed to on_user(ctx, u) one at a time.

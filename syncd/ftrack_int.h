@@ -22,7 +22,8 @@
 #define MARKER_SELECT "select parent_id, key, value from Metadata"
 #define MARKER_KEYS                                                            \
 	"(\"" FTRACK_MARKER_UUID "\", \"" FTRACK_MARKER_DEACTIVATED            \
-	"\", \"" FTRACK_MARKER_SEAT_WAITING "\")"
+	"\", \"" FTRACK_MARKER_SEAT_WAITING "\", \"" FTRACK_MARKER_LINKED_BY   \
+	"\")"
 #define MARKER_ORDER " order by parent_id, key"
 
 struct ftrack_client {
@@ -53,7 +54,7 @@ int ftrack_call_ops(struct ftrack_client *c, const struct ftrack_ops *ops,
 
 /*
  * The field of u that the marker key fills (uuid, deactivated,
- * seat_waiting), or NULL for a key that is none of FTRACK_MARKER_*.
+ * seat_waiting, linked_by), or NULL for a key that is none of FTRACK_MARKER_*.
  */
 char **ftrack_marker_field(struct ft_user *u, const char *key);
 

@@ -167,10 +167,12 @@ ftrack_marker_field(struct ft_user *u, const char *key)
 		return &u->deactivated;
 	if (strcmp(key, FTRACK_MARKER_SEAT_WAITING) == 0)
 		return &u->seat_waiting;
+	if (strcmp(key, FTRACK_MARKER_LINKED_BY) == 0)
+		return &u->linked_by;
 	return NULL;
 }
 
-/* Fill u->uuid, deactivated and seat_waiting from the sorted markers. */
+/* Fill u->uuid, deactivated, seat_waiting, linked_by from the markers. */
 static int
 attach_markers(struct ft_user *u, const struct ftrack_marker_list *ml)
 {
@@ -394,6 +396,117 @@ ftrack_users_lookup(struct ftrack_client *c, const char *const usernames[],
 		ft_user_list_clear(&part);
 		i += a;
 		j += b;
+	}
+	if (r == FT_OK)
+		r = move_users(list, &got);
+	ft_user_list_clear(&got);
+	return r;
+}
+
+/* ---- the look-up by e-mail -------------------------------------------- */
+
+/* The address s with its ASCII letters in lower case (caller frees). */
+static char *
+ascii_lower(const char *s)
+{
+	char *out = strdup(s);
+	size_t i;
+
+	for (i = 0; out != NULL && out[i] != '\0'; i++)
+		if (out[i] >= 'A' && out[i] <= 'Z')
+			out[i] = (char)(out[i] - 'A' + 'a');
+	return out;
+}
+
+static bool
+email_asked(const struct ft_user *u, const char *const emails[], size_t n)
+{
+	size_t i;
+
+	for (i = 0; u->email != NULL && i < n; i++)
+		if (ft_email_cmp(u->email, emails[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Keep the users of got asked for (and not in to yet), moved to to. */
+static int
+move_asked(struct ft_user_list *to, struct ft_user_list *got,
+	   const char *const emails[], size_t n)
+{
+	size_t i;
+	int r = FT_OK;
+
+	for (i = 0; r == FT_OK && i < got->n; i++) {
+		struct ft_user *u = &got->v[i];
+
+		if (u->id == NULL || has_id(to, u->id) ||
+		    !email_asked(u, emails, n))
+			continue;
+		r = ft_user_list_push(to, u);
+	}
+	return r;
+}
+
+/* One chunk: the users with the addresses (as given, lower case). */
+static int
+email_chunk(struct ftrack_client *c, const char *const emails[], size_t n,
+	    struct ft_user_list *got, char *err, size_t errlen)
+{
+	static const char *const heads[2] = {USER_SELECT " where email in", ""};
+	static const char *const tails[2] = {" order by id", ""};
+
+	static const enum cursor_kind kinds[2] = {CUR_USERS, CUR_MARKERS};
+	struct ftrack_marker_list none = {NULL, 0, 0};
+	char **low = calloc(n + 1, sizeof(*low));
+	const char **vals = calloc(2 * n + 1, sizeof(*vals));
+	size_t cnt[2] = {0, 0}, i;
+	int r = low && vals ? FT_OK : FT_E_NOMEM;
+
+	for (i = 0; r == FT_OK && i < n; i++) {
+		vals[cnt[0]++] = emails[i];
+		low[i] = ascii_lower(emails[i]);
+		if (low[i] == NULL)
+			r = FT_E_NOMEM;
+		else if (strcmp(low[i], emails[i]) != 0)
+			vals[cnt[0]++] = low[i];
+	}
+	if (r == FT_OK) {
+		const char *const *values[2] = {vals, NULL};
+
+		r = run_in_pair(c, heads, values, cnt, tails, kinds, got, &none,
+				err, errlen);
+	}
+	if (r == FT_OK && got->n > 0)
+		r = lookup_rest(c, got, &none, err, errlen);
+	else if (r == FT_E_NOMEM)
+		snprintf(err, errlen, "out of memory");
+	ftrack_marker_list_clear(&none);
+	for (i = 0; low != NULL && i < n; i++)
+		free(low[i]);
+	free(low);
+	free(vals);
+	return r;
+}
+
+int
+ftrack_users_by_email(struct ftrack_client *c, const char *const emails[],
+		      size_t n, struct ft_user_list *list, char *err,
+		      size_t errlen)
+{
+	struct ft_user_list got = {NULL, 0, 0};
+	size_t i = 0, step = FTRACK_LOOKUP_CHUNK / 2;
+	int r = FT_OK;
+
+	while (r == FT_OK && i < n) {
+		struct ft_user_list part = {NULL, 0, 0};
+		size_t a = n - i < step ? n - i : step;
+
+		r = email_chunk(c, emails + i, a, &part, err, errlen);
+		if (r == FT_OK)
+			r = move_asked(&got, &part, emails + i, a);
+		ft_user_list_clear(&part);
+		i += a;
 	}
 	if (r == FT_OK)
 		r = move_users(list, &got);

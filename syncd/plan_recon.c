@@ -10,6 +10,7 @@
 
 #include "array.h"
 #include "ft_err.h"
+#include "plan_mail.h"
 
 static const char *const guard_names[GUARD_COUNT] = {
 	"ldap_complete", "ldap_nonempty",  "min_ldap_users",
@@ -53,7 +54,7 @@ struct build {
 	const struct plan_recon_input *in;
 	size_t unidentified; /* unmapped entries with no identity at all */
 	struct plan_recon *p;
-	size_t cap;
+	size_t cap, ucap;
 	/* indexes by position, not copies of the keys: 100,000 users cost
 	 * a few MiB here, not tens */
 	const struct ft_user **by_name; /* ftrack users sorted by username */
@@ -62,6 +63,9 @@ struct build {
 	size_t n_uuid;
 	bool *twin; /* [ldap n]: another LDAP entry has this username */
 	bool *seen; /* [ftrack n]: accounted for by an LDAP entry */
+	/* link_by = email only (else empty) */
+	struct plan_mail mail; /* the unclaimed users by e-mail address */
+	bool *claimed; /* [ftrack n]: an LDAP entry's by username/uuid */
 };
 
 /* Count a; list it too when it changes something or is worth a look. */
@@ -141,6 +145,51 @@ lookup(const struct build *b, bool uuid, const char *key)
 	return hit ? *hit : NULL;
 }
 
+static void
+claim(struct build *b, const struct ft_user *f)
+{
+	if (f != NULL)
+		b->claimed[f - b->in->ftrack->v] = true;
+}
+
+/*
+ * The users some LDAP entry (or unmapped identity) has by username or uuid
+ * marker are its own: never another's by e-mail (the order of the rules).
+ */
+static void
+claim_all(struct build *b)
+{
+	const struct ft_user_list *l = b->in->ldap, *u = b->in->unmapped;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		claim(b, lookup(b, false, l->v[i].username));
+		claim(b, lookup(b, true, l->v[i].uuid));
+	}
+	for (i = 0; u != NULL && i < u->n; i++) {
+		claim(b, lookup(b, false, u->v[i].username));
+		claim(b, lookup(b, false, u->v[i].login));
+		claim(b, lookup(b, true, u->v[i].uuid));
+	}
+}
+
+/* link_by = email: the index of unclaimed users by e-mail address. */
+static int
+index_mail(struct build *b)
+{
+	struct plan_mail m;
+	int r;
+
+	b->claimed = calloc(b->in->ftrack->n + 1, sizeof(*b->claimed));
+	if (b->claimed == NULL)
+		return FT_E_NOMEM;
+	claim_all(b);
+	r = plan_mail_build(&m, b->in->ftrack, b->claimed, b->in->ldap);
+	if (r == FT_OK)
+		b->mail = m;
+	return r;
+}
+
 /* Mark LDAP entries that share a username with another entry. */
 static int
 find_twins(struct build *b)
@@ -171,6 +220,7 @@ index_users(struct build *b)
 {
 	const struct ft_user_list *l = b->in->ftrack;
 	size_t i;
+	int r;
 
 	b->by_name = calloc(l->n + 1, sizeof(const struct ft_user *));
 	b->by_uuid = calloc(l->n + 1, sizeof(const struct ft_user *));
@@ -190,7 +240,10 @@ index_users(struct build *b)
 	if (b->n_uuid > 1)
 		qsort(b->by_uuid, b->n_uuid, sizeof(const struct ft_user *),
 		      cmp_uuid);
-	return find_twins(b);
+	r = find_twins(b);
+	if (r == FT_OK && b->in->link_by_email)
+		r = index_mail(b);
+	return r;
 }
 
 /* An LDAP entry that is disabled: its ftrack user is a leaver. */
@@ -209,19 +262,39 @@ plan_disabled(struct build *b, const struct ft_user *l, const struct ft_user *f)
 	return keep(b, &a);
 }
 
+/*
+ * link_by = email, for an entry with no ftrack user by uuid marker or
+ * username: its matches by e-mail into m, each kept (accounted for)
+ * whatever the plan does with them: a conflict is left for a person.
+ */
+static void
+match_email(struct build *b, const struct ft_user *l, struct plan_match *m)
+{
+	size_t i;
+
+	if (!b->in->link_by_email || m->by_name != NULL || m->by_uuid != NULL ||
+	    l->email == NULL || l->email[0] == '\0')
+		return;
+	m->n_email = plan_mail_matches(&b->mail, l->email);
+	m->by_email = m->n_email ? b->mail.cand : NULL;
+	m->email_twin = b->mail.twin[l - b->in->ldap->v];
+	for (i = 0; i < m->n_email; i++)
+		(void)account(b, b->mail.cand[i]);
+}
+
 static int
 plan_entry(struct build *b, const struct ft_user *l)
 {
-	const struct ft_user *by_name = lookup(b, false, l->username);
-	const struct ft_user *by_uuid = lookup(b, true, l->uuid);
+	struct plan_match m = {lookup(b, false, l->username),
+			       lookup(b, true, l->uuid), NULL, 0, false};
 	struct plan_action a;
 	int r;
 
 	if (l->disabled)
-		return plan_disabled(b, l, by_uuid ? by_uuid : by_name);
-	r = account(b, by_name);
+		return plan_disabled(b, l, m.by_uuid ? m.by_uuid : m.by_name);
+	r = account(b, m.by_name);
 	if (r == FT_OK)
-		r = account(b, by_uuid);
+		r = account(b, m.by_uuid);
 	if (r < 0)
 		return r;
 	if (b->twin[l - b->in->ldap->v]) {
@@ -233,8 +306,9 @@ plan_entry(struct build *b, const struct ft_user *l)
 			       l->username, l->dn ? l->dn : "?");
 		return keep(b, &a);
 	}
-	plan_user(b->in->policy, b->in->api_user, l, by_name, by_uuid,
-		  b->in->policy->reconcile_create, &a);
+	match_email(b, l, &m);
+	plan_user_match(b->in->policy, b->in->api_user, l, &m,
+			b->in->policy->reconcile_create, &a);
 	return keep(b, &a);
 }
 
@@ -267,6 +341,28 @@ plan_unmapped(struct build *b, const struct ft_user *id)
 }
 
 static int
+add_unaccounted(struct build *b, const struct ft_user *f)
+{
+	struct plan_recon *p = b->p;
+	int r = array_grow(&p->unaccounted, &b->ucap, p->n_unaccounted + 1,
+			   sizeof(const struct ft_user *), 64, 0);
+
+	if (r < 0)
+		return r;
+	p->unaccounted[p->n_unaccounted++] = f;
+	return FT_OK;
+}
+
+static int
+cmp_username(const void *a, const void *b)
+{
+	const struct ft_user *const *x = a, *const *y = b;
+
+	return strcmp((*x)->username ? (*x)->username : "",
+		      (*y)->username ? (*y)->username : "");
+}
+
+static int
 plan_leavers(struct build *b)
 {
 	const struct ft_user_list *l = b->in->ftrack;
@@ -281,6 +377,10 @@ plan_leavers(struct build *b)
 			continue;
 		plan_missing(b->in->policy, b->in->api_user, f, &a);
 		r = keep(b, &a);
+		if (r == FT_OK && f->uuid == NULL &&
+		    plan_protected_reason(b->in->policy, b->in->api_user, f) ==
+			    NULL)
+			r = add_unaccounted(b, f);
 	}
 	return r;
 }
@@ -440,12 +540,17 @@ plan_recon_build(const struct plan_recon_input *in, struct plan_recon *ret)
 	free(b.by_uuid);
 	free(b.twin);
 	free(b.seen);
+	plan_mail_free(&b.mail);
+	free(b.claimed);
 	if (r < 0) {
 		plan_recon_free(ret);
 		return r;
 	}
 	if (ret->n > 1)
 		qsort(ret->v, ret->n, sizeof(*ret->v), cmp_action);
+	if (ret->n_unaccounted > 1)
+		qsort(ret->unaccounted, ret->n_unaccounted,
+		      sizeof(const struct ft_user *), cmp_username);
 	check_guards(in, ret, b.unidentified);
 	return FT_OK;
 }
@@ -454,6 +559,7 @@ void
 plan_recon_free(struct plan_recon *p)
 {
 	free(p->v);
+	free(p->unaccounted);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -12,6 +12,12 @@
  * the population, sentinels, number of deactivations) can be, by a person
  * who looked at the held plan (`reconcile --apply --force`).
  *
+ * With link_by = email, an LDAP person with no ftrack user by uuid marker
+ * or by username is matched by e-mail address (plan_match): against the
+ * ftrack users that no other LDAP entry has by username or uuid marker.
+ * The links the plan makes are its actions for which plan_link_by() is
+ * not NULL; the ftrack users nobody accounts for are listed apart.
+ *
  * No I/O.  The plan borrows the users of both lists: keep them alive
  * until plan_recon_free().  Not thread-safe on one plan.
  */
@@ -55,6 +61,7 @@ struct plan_recon_input {
 	 * leavers, and one that cannot be identified at all holds the run */
 	const struct ft_user_list *unmapped;
 	unsigned long last_good; /* population then; 0: none */
+	bool link_by_email;      /* [ftrack] link_by = email */
 };
 
 struct plan_recon {
@@ -63,6 +70,12 @@ struct plan_recon {
 	size_t count[PLAN_SKIP + 1]; /* per kind, skips and no-ops too */
 	struct plan_guard guard[GUARD_COUNT];
 	unsigned long population; /* LDAP entries read */
+	/* ftrack users no LDAP entry accounts for and no rule keeps: not
+	 * linked (no uuid marker), not matched by username or e-mail, not
+	 * the API user, not in protected_users or skip_users; sorted by
+	 * username (borrowed, like the actions) */
+	const struct ft_user **unaccounted;
+	size_t n_unaccounted;
 };
 
 /*

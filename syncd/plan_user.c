@@ -158,6 +158,15 @@ plan_summarise(const struct config_policy *pol, const struct ft_user *f,
 		       a->ldap->username);
 		return;
 	}
+	if (base == PLAN_LINK && (a->fields & PLAN_F_MARK_EMAIL)) {
+		a->kind = PLAN_LINK;
+		reason(a,
+		       "existing ftrack user '%s' linked by e-mail to %s; its "
+		       "username is kept",
+		       f->username,
+		       a->ldap->dn ? a->ldap->dn : "its LDAP entry");
+		return;
+	}
 	if (base == PLAN_LINK) {
 		a->kind = PLAN_LINK;
 		reason(a, "existing ftrack user linked to %s",
@@ -201,13 +210,75 @@ returning(const struct config_policy *pol, const struct ft_user *f)
 				  pol->reactivate != REACTIVATE_NEVER));
 }
 
+/* Append ", 'name'" for each candidate to the reason (cut when full). */
+static void
+name_candidates(struct plan_action *a, const struct plan_match *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_email; i++) {
+		size_t len = strlen(a->reason);
+
+		(void)snprintf(a->reason + len, sizeof(a->reason) - len,
+			       "%s'%s'", i ? ", " : "",
+			       m->by_email[i]->username
+				       ? m->by_email[i]->username
+				       : "?");
+	}
+}
+
+/* The one ftrack user with the person's e-mail address, or a conflict. */
+static const struct ft_user *
+plan_email(const struct config_policy *pol, const char *api_user,
+	   const struct ft_user *l, const struct plan_match *m,
+	   struct plan_action *a, enum plan_kind *ret_base)
+{
+	const struct ft_user *f = m->by_email[0];
+
+	a->kind = PLAN_CONFLICT;
+	if (m->n_email > 1) {
+		reason(a,
+		       "%zu ftrack users have the e-mail '%s' (not linked, "
+		       "not created): ",
+		       m->n_email, l->email);
+		name_candidates(a, m);
+	} else if (m->email_twin)
+		reason(a,
+		       "another LDAP entry has the e-mail '%s' of '%s' "
+		       "(not linked, not created)",
+		       l->email, f->username);
+	else if (eq(api_user, f->username))
+		reason(a,
+		       "the e-mail '%s' is the API user's (not linked, not "
+		       "created)",
+		       l->email);
+	else if (f->uuid != NULL && !returning(pol, f))
+		reason(a,
+		       "'%s' (e-mail '%s') is linked to another LDAP entry "
+		       "(uuid %s)",
+		       f->username, l->email, f->uuid);
+	else
+		a->kind = PLAN_NONE;
+	if (a->kind == PLAN_CONFLICT)
+		return NULL;
+	*ret_base = f->uuid != NULL ? PLAN_UPDATE : PLAN_LINK;
+	a->fields |= PLAN_F_MARK_UUID; /* a returning user: relinked */
+	if (!ft_user_linked_by_email(f))
+		a->fields |= PLAN_F_MARK_EMAIL;
+	return f;
+}
+
 /* Find the ftrack user this LDAP person is, or a conflict. */
 static const struct ft_user *
-plan_target(const struct config_policy *pol, const struct ft_user *l,
-	    const struct ft_user *by_name, const struct ft_user *by_uuid,
+plan_target(const struct config_policy *pol, const char *api_user,
+	    const struct ft_user *l, const struct plan_match *m,
 	    struct plan_action *a, enum plan_kind *ret_base)
 {
+	const struct ft_user *by_name = m->by_name, *by_uuid = m->by_uuid;
+
 	*ret_base = PLAN_UPDATE;
+	if (by_uuid != NULL && ft_user_linked_by_email(by_uuid))
+		return by_uuid; /* its username is kept: the marker decides */
 	if (by_uuid != NULL && by_name != NULL && by_uuid != by_name) {
 		a->kind = PLAN_CONFLICT;
 		reason(a, "uuid marker is on '%s' but '%s' is another user",
@@ -236,6 +307,8 @@ plan_target(const struct config_policy *pol, const struct ft_user *l,
 		*ret_base = PLAN_LINK;
 		a->fields |= PLAN_F_MARK_UUID;
 	}
+	if (by_name == NULL && m->n_email > 0 && l->email != NULL)
+		return plan_email(pol, api_user, l, m, a, ret_base);
 	return by_name;
 }
 
@@ -254,10 +327,9 @@ plan_skip_reason(const struct config_policy *pol, const char *api_user,
 }
 
 void
-plan_user(const struct config_policy *pol, const char *api_user,
-	  const struct ft_user *ldap, const struct ft_user *by_name,
-	  const struct ft_user *by_uuid, bool create_ok,
-	  struct plan_action *ret)
+plan_user_match(const struct config_policy *pol, const char *api_user,
+		const struct ft_user *ldap, const struct plan_match *m,
+		bool create_ok, struct plan_action *ret)
 {
 	const char *skip = plan_skip_reason(pol, api_user, ldap);
 	const struct ft_user *f;
@@ -269,7 +341,7 @@ plan_user(const struct config_policy *pol, const char *api_user,
 		set(ret, PLAN_SKIP, skip);
 		return;
 	}
-	f = plan_target(pol, ldap, by_name, by_uuid, ret, &base);
+	f = plan_target(pol, api_user, ldap, m, ret, &base);
 	if (ret->kind == PLAN_CONFLICT)
 		return;
 	ret->ftrack = f;
@@ -287,9 +359,32 @@ plan_user(const struct config_policy *pol, const char *api_user,
 	}
 }
 
-static const char *
-plan_keep_reason(const struct config_policy *pol, const char *api_user,
-		 const struct ft_user *f)
+void
+plan_user(const struct config_policy *pol, const char *api_user,
+	  const struct ft_user *ldap, const struct ft_user *by_name,
+	  const struct ft_user *by_uuid, bool create_ok,
+	  struct plan_action *ret)
+{
+	const struct plan_match m = {by_name, by_uuid, NULL, 0, false};
+
+	plan_user_match(pol, api_user, ldap, &m, create_ok, ret);
+}
+
+const char *
+plan_link_by(const struct plan_action *a)
+{
+	if (a->kind == PLAN_CREATE || a->ftrack == NULL ||
+	    !(a->fields & PLAN_F_MARK_UUID))
+		return NULL;
+	if ((a->fields & PLAN_F_MARK_EMAIL) ||
+	    ft_user_linked_by_email(a->ftrack))
+		return "email";
+	return "username";
+}
+
+const char *
+plan_protected_reason(const struct config_policy *pol, const char *api_user,
+		      const struct ft_user *f)
 {
 	if (eq(api_user, f->username))
 		return "the API user itself";
@@ -297,6 +392,17 @@ plan_keep_reason(const struct config_policy *pol, const char *api_user,
 		return "in protected_users";
 	if (strlist_has(&pol->skip_users, f->username))
 		return "in skip_users";
+	return NULL;
+}
+
+static const char *
+plan_keep_reason(const struct config_policy *pol, const char *api_user,
+		 const struct ft_user *f)
+{
+	const char *why = plan_protected_reason(pol, api_user, f);
+
+	if (why != NULL)
+		return why;
 	if (pol->scope == SCOPE_MANAGED && f->uuid == NULL)
 		return "not managed (no uuid marker)";
 	if (pol->missing == MISSING_IGNORE)

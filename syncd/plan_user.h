@@ -3,8 +3,10 @@
  * plan.h: what to do about one person, as a pure function.
  *
  * plan_user() compares a person found in LDAP with the ftrack user of the
- * same username and the ftrack user carrying the same LDAP uuid marker,
- * under the [policy] of the configuration, and says what to write and why.
+ * same username and the ftrack user carrying the same LDAP uuid marker
+ * (plan_user_match(): and, with link_by = email, the ftrack users with the
+ * same e-mail address), under the [policy] of the configuration, and says
+ * what to write and why.
  * The on-demand path calls it for each login; the full reconcile for each
  * LDAP entry.  plan_missing() decides about an ftrack user that no LDAP
  * entry accounts for (reconcile only).  A user with the seat_waiting
@@ -49,6 +51,8 @@ enum plan_field {
 	PLAN_F_MARK_GONE = 1u << 8,    /* create the deactivated marker */
 	PLAN_F_UNMARK_GONE = 1u << 9,  /* delete the deactivated marker */
 	PLAN_F_UNMARK_WAIT = 1u << 10, /* delete the seat_waiting marker */
+	PLAN_F_MARK_EMAIL = 1u << 11,  /* create the linked_by marker: linked
+					* by e-mail, its username is kept */
 	PLAN_F_UNMARK_UUID = 1u << 15, /* delete the uuid marker (an undone
 					* link: `reconcile --undo`) */
 };
@@ -76,6 +80,42 @@ void plan_user(const struct config_policy *pol, const char *api_user,
 	       struct plan_action *ret);
 
 /*
+ * The ftrack users an LDAP person may be, in the order they are tried:
+ * the uuid marker, the exact username, then (link_by = email only) the
+ * e-mail address.  by_email[0..n_email): every ftrack user whose email
+ * equals the person's with ASCII case folded (ft_email_cmp), tried only
+ * when by_uuid and by_name are NULL; one is linked, two or more are a
+ * conflict (no link, no create; the reason names their usernames).
+ * email_twin: another LDAP entry has the same address (the reconcile
+ * knows; the login path cannot), so an e-mail match is a conflict too.
+ */
+struct plan_match {
+	const struct ft_user *by_name;
+	const struct ft_user *by_uuid;
+	const struct ft_user *const *by_email; /* NULL when n_email is 0 */
+	size_t n_email;
+	bool email_twin;
+};
+
+/*
+ * plan_user() with every candidate of m.  A user linked by e-mail (its
+ * linked_by marker, or linked now) keeps its ftrack username: username is
+ * not a synced field for it, and it is found by its uuid marker alone (an
+ * ftrack user named like the LDAP login is then another user, not a
+ * conflict).
+ */
+void plan_user_match(const struct config_policy *pol, const char *api_user,
+		     const struct ft_user *ldap, const struct plan_match *m,
+		     bool create_ok, struct plan_action *ret);
+
+/*
+ * How action a links its ftrack user to the LDAP entry: "username" or
+ * "email" when it writes the uuid marker on an existing user (a link, or
+ * a relink of a returning user), NULL when it makes no link.
+ */
+const char *plan_link_by(const struct plan_action *a);
+
+/*
  * Decide for an ftrack user that no LDAP entry accounts for (left the
  * directory, or disabled there).  now_iso: the time for the marker text,
  * only used in the reason.
@@ -94,6 +134,15 @@ extern const unsigned PLAN_FIELDS[PLAN_NFIELDS];
 const char *plan_field_name(unsigned bit);
 char **plan_field_slot(struct ft_user *u, unsigned bit);
 const char *plan_field_get(const struct ft_user *u, unsigned bit);
+
+/*
+ * Why the configuration keeps ftrack user f out of the sync whatever LDAP
+ * says ("the API user itself", "in protected_users", "in skip_users"), or
+ * NULL.  plan_missing() keeps these first.
+ */
+const char *plan_protected_reason(const struct config_policy *pol,
+				  const char *api_user,
+				  const struct ft_user *f);
 
 /* The word for a kind: "create", "update", ... */
 const char *plan_kind_name(enum plan_kind kind);

@@ -221,6 +221,50 @@ actions_json(const struct report *r)
 	return a;
 }
 
+/* Every link the plan makes: both names, and by which rule. */
+static json_t *
+links_json(const struct plan_recon *p)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < p->n; i++) {
+		const struct plan_action *x = &p->v[i];
+		const char *by = plan_link_by(x);
+
+		if (by == NULL)
+			continue;
+		json_array_append_new(
+			a,
+			json_pack("{s:s, s:o, s:o, s:o, s:o, s:s}", "by", by,
+				  "ldap_user", json_text(x->ldap->username),
+				  "ftrack_user", json_text(x->ftrack->username),
+				  "id", json_text(x->ftrack->id), "dn",
+				  json_text(x->ldap->dn), "action",
+				  plan_kind_name(x->kind)));
+	}
+	return a;
+}
+
+/* The ftrack users no LDAP login accounts for. */
+static json_t *
+unaccounted_json(const struct plan_recon *p)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < p->n_unaccounted; i++) {
+		const struct ft_user *u = p->unaccounted[i];
+
+		json_array_append_new(
+			a, json_pack("{s:o, s:o, s:o, s:b}", "username",
+				     json_text(u->username), "email",
+				     json_text(u->email), "id",
+				     json_text(u->id), "active", u->is_active));
+	}
+	return a;
+}
+
 static json_t *
 skipped_json(const struct report *r)
 {
@@ -270,6 +314,10 @@ report_json(const struct report *r)
 	if (r->plan != NULL) {
 		json_object_set_new(o, "counts", counts_json(r->plan));
 	}
+	json_object_set_new(o, "links",
+			    r->plan ? links_json(r->plan) : json_array());
+	json_object_set_new(o, "unaccounted",
+			    r->plan ? unaccounted_json(r->plan) : json_array());
 	json_object_set_new(o, "actions", actions_json(r));
 	json_object_set_new(o, "skipped_entries", skipped_json(r));
 	return o;

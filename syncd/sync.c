@@ -24,13 +24,15 @@ struct round {
 	size_t n;
 	const char *const *logins;
 	struct sync_result *res;
-	struct ft_user *ldap;      /* [n] */
-	bool *wanted;              /* [n]: found in LDAP, to plan */
-	struct ft_user_list found; /* ftrack users by username or uuid */
-	struct plan_action *act;   /* [n] */
-	int *codes;                /* [n]: how its writes went */
-	char **msgs;               /* [n]: ftrack's words for a failure */
-	size_t *same;              /* [n]: index of the first equal login */
+	struct ft_user *ldap;        /* [n] */
+	bool *wanted;                /* [n]: found in LDAP, to plan */
+	struct ft_user_list found;   /* ftrack users by username or uuid */
+	struct ft_user_list mailed;  /* link_by = email: by e-mail address */
+	const struct ft_user **cand; /* [mailed.n]: one person's matches */
+	struct plan_action *act;     /* [n] */
+	int *codes;                  /* [n]: how its writes went */
+	char **msgs;                 /* [n]: ftrack's words for a failure */
+	size_t *same;                /* [n]: index of the first equal login */
 };
 
 const char *
@@ -209,6 +211,85 @@ find_user(const struct ft_user_list *l, const char *name, const char *uuid)
 	return NULL;
 }
 
+/*
+ * link_by = email: does login i need its e-mail candidates (no ftrack user
+ * by uuid marker or by username, and an address to look for)?
+ */
+static bool
+wants_email(const struct sync *s, const struct round *rd, size_t i)
+{
+	const struct ft_user *l = &rd->ldap[i];
+
+	return s->cfg->ftrack.link_by == LINK_BY_EMAIL && rd->wanted[i] &&
+	       l->email != NULL && l->email[0] != '\0' &&
+	       find_user(&rd->found, l->username, NULL) == NULL &&
+	       find_user(&rd->found, NULL, l->uuid) == NULL;
+}
+
+/* The addresses of the logins that need their e-mail candidates. */
+static size_t
+round_emails(const struct sync *s, const struct round *rd, const char **mails)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < rd->n; i++)
+		if (wants_email(s, rd, i))
+			mails[k++] = rd->ldap[i].email;
+	return k;
+}
+
+/* Step 2b: the ftrack users with the e-mail of those not found. */
+static void
+round_fetch_email(struct sync *s, struct round *rd)
+{
+	const char **mails = calloc(rd->n + 1, sizeof(*mails));
+	char err[512] = "out of memory";
+	int r = FT_E_NOMEM;
+
+	if (mails != NULL) {
+		size_t k = round_emails(s, rd, mails);
+
+		r = k == 0 ? FT_OK
+			   : ftrack_users_by_email(s->ft, mails, k, &rd->mailed,
+						   err, sizeof(err));
+	}
+	/* room for every user found: any number may share one address */
+	if (r == FT_OK) {
+		rd->cand = calloc(rd->mailed.n + 1,
+				  sizeof(const struct ft_user *));
+		r = rd->cand != NULL ? FT_OK : FT_E_NOMEM;
+	}
+	if (r < 0)
+		round_fail_wanted(rd, r, err);
+	free(mails);
+}
+
+/* Does another login of the round have the e-mail address of login i? */
+static bool
+email_twin(const struct round *rd, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < rd->n; j++)
+		if (j != i && rd->wanted[j] && rd->ldap[j].email != NULL &&
+		    ft_email_cmp(rd->ldap[j].email, rd->ldap[i].email) == 0)
+			return true;
+	return false;
+}
+
+/* The candidates of l by e-mail into rd->cand; their number. */
+static size_t
+email_candidates(const struct round *rd, const struct ft_user *l)
+{
+	size_t i, k = 0;
+
+	for (i = 0; l->email != NULL && i < rd->mailed.n; i++)
+		if (rd->mailed.v[i].email != NULL &&
+		    ft_email_cmp(rd->mailed.v[i].email, l->email) == 0)
+			rd->cand[k++] = &rd->mailed.v[i];
+	return k;
+}
+
 /* Step 3: decide, and write the decisions. */
 static void
 round_plan(struct sync *s, struct round *rd)
@@ -219,13 +300,19 @@ round_plan(struct sync *s, struct round *rd)
 
 	for (i = 0; i < rd->n; i++) {
 		const struct ft_user *l = &rd->ldap[i];
+		struct plan_match m = {NULL, NULL, NULL, 0, false};
 
 		if (!rd->wanted[i])
 			continue;
-		plan_user(&cfg->policy, cfg->ftrack.api_user, l,
-			  find_user(&rd->found, l->username, NULL),
-			  find_user(&rd->found, NULL, l->uuid),
-			  cfg->policy.on_login == ON_LOGIN_CREATE, &rd->act[i]);
+		m.by_name = find_user(&rd->found, l->username, NULL);
+		m.by_uuid = find_user(&rd->found, NULL, l->uuid);
+		if (m.by_name == NULL && m.by_uuid == NULL)
+			m.n_email = email_candidates(rd, l);
+		m.by_email = m.n_email ? rd->cand : NULL;
+		m.email_twin = m.n_email > 0 && email_twin(rd, i);
+		plan_user_match(&cfg->policy, cfg->ftrack.api_user, l, &m,
+				cfg->policy.on_login == ON_LOGIN_CREATE,
+				&rd->act[i]);
 	}
 	/* the per-person codes say it all: the commit's failure is one */
 	(void)plan_ops_write(s->ft, rd->act, rd->wanted, rd->n, rd->codes,
@@ -294,6 +381,8 @@ round_free(struct round *rd)
 	for (i = 0; rd->ldap != NULL && i < rd->n; i++)
 		ft_user_clear(&rd->ldap[i]);
 	ft_user_list_clear(&rd->found);
+	ft_user_list_clear(&rd->mailed);
+	free(rd->cand);
 	free(rd->ldap);
 	free(rd->wanted);
 	free(rd->act);
@@ -344,6 +433,7 @@ sync_users(struct sync *s, const char *const logins[], size_t n,
 	round_dedup(&rd);
 	round_lookup(s, &rd);
 	round_fetch(s, &rd);
+	round_fetch_email(s, &rd);
 	round_plan(s, &rd);
 	round_settle(&rd);
 	for (i = 0; i < n; i++)

@@ -4,8 +4,10 @@
  *
  * The on-demand path of DESIGN.md section 4: for each login, look the
  * person up in LDAP, then fetch the matching ftrack users (by username and
- * by uuid marker) for the whole batch in a few requests, decide with
- * plan_user() and write every change of the batch in batched requests.
+ * by uuid marker; with link_by = email, by e-mail address for those found
+ * neither way) for the whole batch in a few requests, decide with
+ * plan_user_match() and write every change of the batch in batched
+ * requests.
  *
  * A struct sync owns one LDAP connection and one ftrack connection
  * (keep-alive); it is used by one thread at a time.  Non-logging: each

@@ -1030,6 +1030,20 @@ class QueryTests(EmulatorTestCase):
                                 strict=True)
         self.assertEqual((st, body["content"]), (400, content))
 
+    def test_email_in_both_case_modes(self):
+        # the daemon's look-up by e-mail (link_by = email): the address as
+        # given and in lower case; only a folding server finds other cases
+        where = 'email in ("Alice@Example.COM", "alice@example.com")'
+        self.assertEqual(self.names(where), ["alice"])
+        self.assertEqual(self.names('email in ("BOB@example.org", '
+                                    '"bob@example.org")'), ["bob"])
+        self.assertEqual(self.names('email in ("ALICE@EXAMPLE.COM")'), [])
+        self.emu.ctl("POST", "config", {"case_insensitive": True})
+        self.assertEqual(self.names('email in ("ALICE@EXAMPLE.COM")'),
+                         ["alice"])
+        self.assertEqual(self.names('email in ("Ci@Example.com", '
+                                    '"BOB@EXAMPLE.ORG")'), ["bob", "jenkins"])
+
     def test_case_insensitive_option(self):
         self.emu.ctl("POST", "config", {"case_insensitive": True})
         self.assertEqual(self.names('username is "ALICE"'), ["alice"])

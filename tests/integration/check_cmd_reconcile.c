@@ -203,12 +203,13 @@ markers(const struct h_world *w, const char *name, const char *key)
 	return n;
 }
 
-/* The user named name carries exactly one uuid marker: its entryUUID. */
+/* The ftrack user name carries exactly one uuid marker: the entryUUID of
+ * the LDAP login uid. */
 static void
-assert_linked(const struct h_world *w, const char *name)
+assert_linked_to(const struct h_world *w, const char *name, const char *uid)
 {
 	char *id = user_id(w, name), *value = NULL;
-	char *uuid = h_ldap_entry_uuid(h_slapd_uri(w->slapd), name);
+	char *uuid = h_ldap_entry_uuid(h_slapd_uri(w->slapd), uid);
 
 	ck_assert_msg(uuid != NULL, "no entryUUID for '%s'", name);
 	ck_assert_int_eq(h_emu_markers(w->emu, id, MARK_UUID, &value), 1);
@@ -217,6 +218,13 @@ assert_linked(const struct h_world *w, const char *name)
 	free(value);
 	free(uuid);
 	free(id);
+}
+
+/* The user named name carries exactly one uuid marker: its entryUUID. */
+static void
+assert_linked(const struct h_world *w, const char *name)
+{
+	assert_linked_to(w, name, name);
 }
 
 static void
@@ -1453,6 +1461,8 @@ assert_report_shape(const json_t *rep)
 	ck_assert(json_is_number(json_object_get(rep, "seconds")));
 	ck_assert(json_is_array(json_object_get(rep, "actions")));
 	ck_assert(json_is_array(json_object_get(rep, "skipped_entries")));
+	ck_assert(json_is_array(json_object_get(rep, "links")));
+	ck_assert(json_is_array(json_object_get(rep, "unaccounted")));
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		ck_assert_msg(h_report_count(rep, kinds[i]) >= 0, "%s",
 			      kinds[i]);
@@ -1519,6 +1529,186 @@ START_TEST(test_dry_run_and_json)
 	h_cmd_clear(&r);
 	/* --force only with --apply */
 	expect(w, "reconcile --force", 2);
+	h_world_stop(w);
+}
+
+END_TEST
+
+/* ---- link_by = email: hosted ftrack's existing accounts ----------------- */
+
+#define MARK_LINKED "ftrack_syncd.linked_by"
+
+/* The entry of the array key of rep whose field is value (borrowed). */
+static json_t *
+entry_with(const json_t *rep, const char *key, const char *field,
+	   const char *value)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(rep, key), i, e)
+	{
+		const char *v = str_of(e, field);
+
+		if (v != NULL && strcmp(v, value) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * The on-demand path: a first login links the mixed-case, e-mail-named
+ * account (no second user, no second seat), its username is never
+ * changed afterwards (not by a login, not by a reconcile, not once
+ * link_by is back to username), and two ftrack users with one address
+ * are a conflict: no link, no create, their usernames in the reason.
+ * The emulator folds case here, as a server whose `in` ignores case.
+ */
+START_TEST(test_link_by_email_login)
+{
+	struct h_world *w = world("ftrack.link_by = email");
+	struct h_cmd_out r;
+	json_t *u;
+	long users;
+
+	emu_config(w, "{\"case_insensitive\": true}");
+	load_users(w, "[{\"username\": \"Carol.Archer@Example.com\", "
+		      "\"email\": \"Carol.Archer@Example.COM\", "
+		      "\"first_name\": \"C\", \"is_active\": true},"
+		      "{\"username\": \"dave1\", \"email\": "
+		      "\"dave@example.com\", \"is_active\": true},"
+		      "{\"username\": \"Dave2\", \"email\": "
+		      "\"DAVE@Example.com\", \"is_active\": true}]");
+	ldap_change(w, "dn: uid=carol,ou=people,dc=example,dc=com\n"
+		       "changetype: modify\nreplace: mail\n"
+		       "mail: carol.archer@example.com\n");
+	users = h_emu_users(w->emu);
+	expect_run(w, "sync carol", 0, &r);
+	ck_assert_msg(strstr(r.out, "carol: linked: existing ftrack user "
+				    "'Carol.Archer@Example.com' linked by "
+				    "e-mail") != NULL,
+		      "%s", r.out);
+	h_cmd_clear(&r);
+	ck_assert_int_eq(h_emu_users(w->emu), users); /* nobody created */
+	ck_assert_int_eq(h_emu_named(w->emu, "carol"), 0);
+	assert_linked_to(w, "Carol.Archer@Example.com", "carol");
+	ck_assert_int_eq(markers(w, "Carol.Archer@Example.com", MARK_LINKED),
+			 1);
+	u = user(w, "Carol.Archer@Example.com");
+	ck_assert_str_eq(str_of(u, "email"), "carol.archer@example.com");
+	ck_assert_str_eq(str_of(u, "first_name"), "Carol");
+	json_decref(u);
+	/* later: the uuid marker finds it, the username stays */
+	expect_run(w, "sync carol", 0, &r);
+	ck_assert_ptr_nonnull(strstr(r.out, "carol: unchanged: "));
+	h_cmd_clear(&r);
+	expect(w, "reconcile --apply", 0);
+	config(w, "ftrack.link_by = username");
+	expect(w, "reconcile --apply", 0);
+	expect_run(w, "sync carol", 0, &r);
+	ck_assert_ptr_nonnull(strstr(r.out, "carol: unchanged: "));
+	h_cmd_clear(&r);
+	ck_assert_int_eq(h_emu_named(w->emu, "Carol.Archer@Example.com"), 1);
+	ck_assert_int_eq(h_emu_named(w->emu, "carol"), 0);
+	/* two ftrack users with dave's address: a conflict */
+	config(w, "ftrack.link_by = email");
+	expect_run(w, "sync dave", 1, &r);
+	ck_assert_msg(strstr(r.out, "dave: failed: 2 ftrack users have the "
+				    "e-mail 'dave@example.com' (not linked, "
+				    "not created): ") != NULL,
+		      "%s", r.out);
+	ck_assert_ptr_nonnull(strstr(r.out, "'dave1'"));
+	ck_assert_ptr_nonnull(strstr(r.out, "'Dave2'"));
+	h_cmd_clear(&r);
+	ck_assert_int_eq(h_emu_named(w->emu, "dave"), 0);
+	ck_assert_int_eq(markers(w, "dave1", MARK_UUID), 0);
+	ck_assert_int_eq(markers(w, "Dave2", MARK_UUID), 0);
+	/* link_by = username (the default) is today's rule: a second user */
+	config(w, NULL);
+	expect(w, "sync dave", 0);
+	ck_assert_int_eq(h_emu_named(w->emu, "dave"), 1);
+	h_world_stop(w);
+}
+
+END_TEST
+
+/*
+ * The reconcile, on a server that compares case (the emulator's default):
+ * the dry run shows, before anything is written, every link it would make
+ * (by username or by e-mail, both names) and every ftrack user no LDAP
+ * login accounts for; the apply makes the links and creates nobody twice.
+ */
+START_TEST(test_link_by_email_dry_run)
+{
+	struct h_world *w = world("ftrack.link_by = email\n"
+				  "policy.reconcile_create = yes");
+	struct h_cmd_out r;
+	json_t *before, *printed, *e;
+	json_error_t je;
+
+	load_users(w,
+		   "[{\"username\": \"Alice@Example.com\", \"email\": "
+		   "\"ALICE@example.com\", \"is_active\": true},"
+		   "{\"username\": \"bob\", \"email\": \"bob@example.com\", "
+		   "\"is_active\": true},"
+		   "{\"username\": \"e1\", \"email\": \"erin@example.com\", "
+		   "\"is_active\": true},"
+		   "{\"username\": \"e2\", \"email\": \"Erin@example.com\", "
+		   "\"is_active\": false},"
+		   "{\"username\": \"stray\", \"email\": \"stray@x.example\", "
+		   "\"is_active\": true},"
+		   "{\"username\": \"admin\", \"is_active\": true}]");
+	before = snapshot(w);
+	expect_run(w, "reconcile", 4, &r);
+	ck_assert_msg(strstr(r.out, "Links (2): ") != NULL, "%s", r.out);
+	ck_assert_ptr_nonnull(strstr(r.out, "  email       alice"));
+	ck_assert_ptr_nonnull(strstr(r.out, "Alice@Example.com\n"));
+	ck_assert_ptr_nonnull(strstr(r.out, "  username    bob"));
+	ck_assert_ptr_nonnull(strstr(r.out, "Unaccounted (1): "));
+	ck_assert_ptr_nonnull(strstr(r.out, "  stray "));
+	ck_assert_ptr_nonnull(strstr(r.out, "stray@x.example"));
+	ck_assert_ptr_null(strstr(r.out, "  admin "));
+	ck_assert_ptr_nonnull(strstr(r.out, "2 ftrack users have the e-mail "
+					    "'erin@example.com'"));
+	h_cmd_clear(&r);
+	expect_run(w, "reconcile --json", 4, &r);
+	printed = json_loads(r.out, 0, &je);
+	ck_assert_msg(printed != NULL, "not JSON (%s):\n%s", je.text, r.out);
+	h_cmd_clear(&r);
+	assert_report_shape(printed);
+	ck_assert_uint_eq(json_array_size(json_object_get(printed, "links")),
+			  2);
+	e = entry_with(printed, "links", "ldap_user", "alice");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(str_of(e, "by"), "email");
+	ck_assert_str_eq(str_of(e, "ftrack_user"), "Alice@Example.com");
+	e = entry_with(printed, "links", "ldap_user", "bob");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(str_of(e, "by"), "username");
+	ck_assert_uint_eq(
+		json_array_size(json_object_get(printed, "unaccounted")), 1);
+	e = entry_with(printed, "unaccounted", "username", "stray");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(str_of(e, "email"), "stray@x.example");
+	ck_assert(json_is_true(json_object_get(e, "active")));
+	ck_assert_str_eq(str_of(h_report_action(printed, "erin"), "action"),
+			 "conflict");
+	json_decref(printed);
+	assert_unchanged(w, before); /* the dry runs wrote nothing */
+	expect(w, "reconcile --apply", 0);
+	assert_linked_to(w, "Alice@Example.com", "alice");
+	ck_assert_int_eq(markers(w, "Alice@Example.com", MARK_LINKED), 1);
+	ck_assert_int_eq(markers(w, "bob", MARK_LINKED), 0);
+	ck_assert_int_eq(h_emu_named(w->emu, "alice"), 0);
+	ck_assert_int_eq(h_emu_named(w->emu, "erin"), 0);
+	ck_assert_int_eq(h_emu_named(w->emu, "carol"), 1); /* created */
+	ck_assert_int_eq(markers(w, "e1", MARK_UUID), 0);
+	ck_assert(is_active(w, "e1"));
+	/* converged but for the conflict; the username is the studio's */
+	expect_run(w, "reconcile", 0, &r);
+	ck_assert_msg(strstr(r.out, "Links (") == NULL, "%s", r.out);
+	h_cmd_clear(&r);
+	ck_assert_int_eq(h_emu_named(w->emu, "Alice@Example.com"), 1);
 	h_world_stop(w);
 }
 
@@ -2062,6 +2252,8 @@ cmd_reconcile_suite(void)
 	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_first_run_links);
+	tcase_add_test(tc, test_link_by_email_login);
+	tcase_add_test(tc, test_link_by_email_dry_run);
 	tcase_add_test(tc, test_create_all);
 	tcase_add_test(tc, test_mail_update);
 	tcase_add_test(tc, test_leaver_returns);

@@ -150,6 +150,92 @@ START_TEST(test_sync_login_format)
 
 END_TEST
 
+/* ---- link_by = email: a conflict at login ----------------------------- */
+
+/* arg: the path of a failed/ file; it holds its error line (queue_fail
+ * moves the file first, then rewrites it with the reason). */
+static bool
+failed_with_reason(void *arg)
+{
+	char *text = h_read_file(arg, NULL);
+	bool yes = text != NULL && strstr(text, "\nerror=") != NULL;
+
+	free(text);
+	return yes;
+}
+
+/* The account alice@example.com has its uuid marker; the queue is empty. */
+static bool
+linked(void *arg)
+{
+	char *id = h_emu_user_id(h_fx_emu, "alice@example.com");
+	long n = id ? h_emu_markers(h_fx_emu, id, "ftrack_syncd.uuid", NULL)
+		    : -1;
+
+	(void)arg;
+	free(id);
+	return n == 1 && !h_queued(h_fx.state, "alice");
+}
+
+/*
+ * Two ftrack users hold alice's address: her login links neither and
+ * creates nobody; it is a permanent failure (queue/failed/ with the
+ * reason naming both), since only an administrator can settle it; her
+ * next login after that is tried afresh and links the one left.
+ */
+START_TEST(test_link_conflict_at_login)
+{
+	char path[PATH_MAX], ops[1024], *text, *id;
+
+	h_fx_config("ftrack.link_by = email\n");
+	ck_assert_int_eq(
+		h_emu_control(h_fx_emu, "/_emulator/users",
+			      "[{\"username\": \"alice@example.com\", "
+			      "\"email\": \"alice@example.com\", "
+			      "\"is_active\": true},"
+			      "{\"username\": \"aliceold\", \"email\": "
+			      "\"alice@example.com\", \"is_active\": true}]"),
+		FT_OK);
+	h_fx_daemon_start();
+	h_fx_login("alice");
+	H_FMT(path, "%s/queue/failed/616c696365", h_fx.state);
+	h_fx_wait_or_fail(failed_with_reason, path,
+			  "alice's login in queue/failed");
+	ck_assert_int_eq(h_queue_count(h_fx.state, "queue/failed"), 1);
+	text = h_read_file(path, NULL);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_msg(strstr(text, "error=2 ftrack users have the e-mail "
+				   "'alice@example.com' (not linked, not "
+				   "created): '") != NULL,
+		      "%s", text);
+	ck_assert_msg(strstr(text, "'aliceold'") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "'alice@example.com'") != NULL, "%s", text);
+	free(text);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 2);
+	/* the administrator retires the old account's address */
+	h_fx_daemon_stop();
+	id = h_emu_user_id(h_fx_emu, "aliceold");
+	ck_assert_ptr_nonnull(id);
+	H_FMT(ops,
+	      "[{\"action\": \"update\", \"entity_type\": \"User\", "
+	      "\"entity_key\": [\"%s\"], \"entity_data\": "
+	      "{\"__entity_type__\": \"User\", \"email\": "
+	      "\"old@example.com\"}}]",
+	      id);
+	free(id);
+	json_decref(h_emu_api(h_fx_emu, ops));
+	h_fx_daemon_start();
+	h_fx_login("alice");
+	h_fx_wait_or_fail(linked, NULL, "alice's account to be linked");
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 2);
+	h_fx_assert_marker("alice@example.com", "(uid=alice)");
+	h_fx_daemon_stop();
+}
+
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
@@ -166,6 +252,7 @@ cmd_sync_suite(void)
 	tcase_add_test(tc, test_not_ldap_users);
 	tcase_add_test(tc, test_sync_login_format);
 	tcase_add_test(tc, test_sync_line_escaped);
+	tcase_add_test(tc, test_link_conflict_at_login);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -331,6 +331,7 @@ const struct h_cfg_field h_cfg_defaults[] = {
 	FC("ftrack.batch_size", H_CFG_UINT, ftrack.batch_size, NULL, 100),
 	FC("ftrack.tls_ca_file", H_CFG_NULL, ftrack.tls_ca_file, NULL, 0),
 	FC("ftrack.insecure_http", H_CFG_BOOL, ftrack.insecure_http, NULL, 0),
+	FC("ftrack.link_by", H_CFG_INT, ftrack.link_by, NULL, LINK_BY_USERNAME),
 	FC("mapping.username", H_CFG_STR, mapping.username, "uid", 0),
 	FC("mapping.email", H_CFG_STR, mapping.email, "mail", 0),
 	FC("mapping.first_name", H_CFG_STR, mapping.first_name, "givenName", 0),

@@ -41,6 +41,23 @@ START_TEST(test_defaults)
 
 END_TEST
 
+/* [ftrack] link_by: username (the default, tested above) or email. */
+START_TEST(test_link_by)
+{
+	struct config *c;
+
+	h_cfg_build(NULL, NULL, "ftrack", "link_by = email");
+	c = h_cfg_load_ok();
+	ck_assert_int_eq(c->ftrack.link_by, LINK_BY_EMAIL);
+	config_free(c);
+	h_cfg_build(NULL, NULL, "ftrack", "link_by = username");
+	c = h_cfg_load_ok();
+	ck_assert_int_eq(c->ftrack.link_by, LINK_BY_USERNAME);
+	config_free(c);
+}
+
+END_TEST
+
 /* ---- file structure ------------------------------------------------------- */
 
 START_TEST(test_unknown_section)
@@ -697,6 +714,7 @@ config_suite(void)
 
 	h_cfg_fixtures(tc);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_link_by);
 	tcase_add_test(tc, test_unknown_section);
 	tcase_add_test(tc, test_unknown_key);
 	tcase_add_test(tc, test_duplicate_key);

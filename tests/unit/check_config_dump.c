@@ -36,6 +36,7 @@ static const char default_dump[] =
 	"ftrack.batch_size = 100\n"
 	"ftrack.tls_ca_file =\n"
 	"ftrack.insecure_http = no\n"
+	"ftrack.link_by = username\n"
 	"mapping.username = uid\n"
 	"mapping.email = mail\n"
 	"mapping.first_name = givenName\n"
@@ -71,7 +72,7 @@ START_TEST(test_dump_defaults)
 	config_dump(c, h_cfg_collect, &d);
 	h_cfg_subst(default_dump, want, sizeof(want));
 	ck_assert_str_eq(d.text, want);
-	ck_assert_int_eq(d.lines, 49);
+	ck_assert_int_eq(d.lines, 50);
 	config_free(c);
 }
 

@@ -180,6 +180,51 @@ START_TEST(test_growth)
 
 END_TEST
 
+/* The one rule for "the same e-mail address": ASCII case folded only. */
+static const struct {
+	const char *a, *b;
+	int sign; /* of ft_email_cmp(a, b) */
+} emails[] = {
+	{"alice@example.com", "alice@example.com", 0},
+	{"Alice.Smith@Studio.Example", "alice.smith@studio.example", 0},
+	{"ALICE@X", "alice@x", 0},
+	{"alice@x", "alice@y", -1},
+	{"alice@x", "alice@x.com", -1},
+	{"bob@x", "Alice@x", 1},
+	{"", "", 0},
+	{"", "a", -1},
+	{"[@x", "a@x", -1}, /* '[' is not a folded 'Z' + 1 */
+	{"\xc3\x89mile@x", "\xc3\xa9mile@x", -1}, /* not ASCII: as is */
+};
+
+START_TEST(test_email_cmp)
+{
+	int d = ft_email_cmp(emails[_i].a, emails[_i].b);
+	int back = ft_email_cmp(emails[_i].b, emails[_i].a);
+
+	ck_assert_int_eq((d > 0) - (d < 0), emails[_i].sign);
+	ck_assert_int_eq((back > 0) - (back < 0), -emails[_i].sign);
+}
+
+END_TEST
+
+START_TEST(test_linked_by_email)
+{
+	struct ft_user u;
+
+	memset(&u, 0, sizeof(u));
+	ck_assert(!ft_user_linked_by_email(&u));
+	u.linked_by = strdup(FT_LINKED_BY_EMAIL);
+	ck_assert(ft_user_linked_by_email(&u));
+	ft_user_clear(&u); /* frees linked_by too (ASan checks) */
+	ck_assert_ptr_null(u.linked_by);
+	u.linked_by = strdup("username");
+	ck_assert(!ft_user_linked_by_email(&u));
+	ft_user_clear(&u);
+}
+
+END_TEST
+
 START_TEST(test_list_clear_empty)
 {
 	struct ft_user_list list = {NULL, 0, 0};
@@ -202,6 +247,9 @@ ft_user_suite(void)
 	tcase_add_loop_test(tc, test_push_takes_ownership, 0, (int)NUSERS);
 	tcase_add_loop_test(tc, test_growth, 0, 8);
 	tcase_add_test(tc, test_list_clear_empty);
+	tcase_add_loop_test(tc, test_email_cmp, 0,
+			    (int)(sizeof(emails) / sizeof(emails[0])));
+	tcase_add_test(tc, test_linked_by_email);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -227,6 +227,152 @@ START_TEST(test_lookup_requests)
 
 END_TEST
 
+/* ---- the look-up by e-mail (link_by = email) ---------------------------- */
+
+/* Create username with email (and a linked_by marker when linked). */
+static char *
+mail_user(const char *username, const char *email, bool linked)
+{
+	struct ft_user u = h_ft_mkuser(username, "First", "Last", email);
+	struct ftrack_batch *b = NULL;
+	struct ftrack_result fr;
+	char err[256] = "";
+	size_t op = 0;
+	char *id;
+
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	ck_assert_int_eq(ftrack_batch_create_user(b, &u, NULL, &op), FT_OK);
+	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_int_eq(ftrack_batch_result(b, op, &fr), FT_OK);
+	id = strdup(fr.id);
+	ftrack_batch_free(b);
+	ft_user_clear(&u);
+	if (linked)
+		marker_op(id, FTRACK_MARKER_LINKED_BY, FT_LINKED_BY_EMAIL,
+			  false);
+	return id;
+}
+
+/* The usernames found for one address, sorted, "|"-joined, into buf. */
+static size_t
+by_email(const char *address, char *buf, size_t cap, unsigned long *ret_req)
+{
+	const char *const mails[] = {address};
+	struct ft_user_list list = {NULL, 0, 0};
+	char err[256] = "";
+	unsigned long before = h_ft_requests();
+	size_t i, j, n;
+
+	ck_assert_int_eq(ftrack_users_by_email(h_ft_cl, mails, 1, &list, err,
+					       sizeof(err)),
+			 FT_OK);
+	*ret_req = h_ft_requests() - before;
+	buf[0] = '\0';
+	for (i = 0; i < list.n; i++) /* few: a selection sort by username */
+		for (j = i + 1; j < list.n; j++)
+			if (strcmp(list.v[j].username, list.v[i].username) <
+			    0) {
+				struct ft_user t = list.v[i];
+
+				list.v[i] = list.v[j];
+				list.v[j] = t;
+			}
+	for (i = 0; i < list.n; i++) {
+		ck_assert_int_eq(ft_email_cmp(list.v[i].email, address), 0);
+		(void)snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s",
+			       i ? "|" : "", list.v[i].username);
+	}
+	n = list.n;
+	ft_user_list_clear(&list);
+	return n;
+}
+
+/*
+ * Both behaviours of `in` the protocol leaves open (case-sensitive, the
+ * emulator's default, and folding case): the address is asked for as
+ * given and in lower case, and the answers compared without case.
+ */
+START_TEST(test_lookup_by_email)
+{
+	static const char *const ci_args[] = {"--case-insensitive", NULL};
+	bool ci = _i == 1;
+	unsigned long req;
+	char got[256];
+	char *a, *b1, *b2, *q;
+
+	h_ft_start(ci ? ci_args : NULL);
+	a = mail_user("Alice.Smith@Studio.example",
+		      "Alice.Smith@Studio.example", true);
+	b1 = mail_user("bob", "bob@studio.example", false);
+	b2 = mail_user("bob2", "BOB@Studio.example", false);
+	q = mail_user("quote", "o\"brien') or (x@x", false);
+	/* as given: found in both modes, with its markers */
+	ck_assert_uint_eq(
+		by_email("Alice.Smith@Studio.example", got, sizeof(got), &req),
+		1);
+	ck_assert_str_eq(got, "Alice.Smith@Studio.example");
+	ck_assert_uint_eq(req, 2); /* the users, their markers */
+	/* LDAP in another case than ftrack's mixed case: only a server
+	 * that folds case finds it (the reconcile compares every user) */
+	ck_assert_uint_eq(
+		by_email("alice.smith@studio.example", got, sizeof(got), &req),
+		ci ? 1 : 0);
+	/* mixed case in LDAP, lower case in ftrack: found in both modes */
+	ck_assert_uint_eq(
+		by_email("Bob@Studio.Example", got, sizeof(got), &req),
+		ci ? 2 : 1);
+	ck_assert_str_eq(got, ci ? "bob|bob2" : "bob");
+	/* a value with quotes stays one value */
+	ck_assert_uint_eq(
+		by_email("o\"brien') or (x@x", got, sizeof(got), &req), 1);
+	ck_assert_str_eq(got, "quote");
+	/* nobody: one request */
+	ck_assert_uint_eq(by_email("nobody@x", got, sizeof(got), &req), 0);
+	ck_assert_uint_eq(req, 1);
+	free(a);
+	free(b1);
+	free(b2);
+	free(q);
+	h_ft_stop();
+}
+
+END_TEST
+
+/* Several addresses, some shared: each user once, markers attached. */
+START_TEST(test_lookup_by_email_many)
+{
+	const char *mails[150];
+	char names[150][32], addr[150][40];
+	struct ft_user_list list = {NULL, 0, 0};
+	char err[256] = "";
+	char *a;
+	size_t i, linked = 0;
+
+	h_ft_start(NULL);
+	a = mail_user("Dup@X.example", "dup@x.example", true);
+	free(a);
+	for (i = 0; i < 150; i++) {
+		(void)snprintf(names[i], sizeof(names[i]), "m%03zu", i);
+		(void)snprintf(addr[i], sizeof(addr[i]), "M%03zu@x.example", i);
+		mails[i] = i % 2 ? addr[i] : "DUP@x.example";
+		if (i % 2)
+			free(mail_user(names[i], addr[i], false));
+	}
+	/* 150 addresses: three chunks of 50 */
+	ck_assert_int_eq(ftrack_users_by_email(h_ft_cl, mails, 150, &list, err,
+					       sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(list.n, 75 + 1);
+	for (i = 0; i < list.n; i++)
+		linked += ft_user_linked_by_email(&list.v[i]);
+	ck_assert_uint_eq(linked, 1);
+	ft_user_list_clear(&list);
+	h_ft_stop();
+}
+
+END_TEST
+
 /* ---- paging and listing ------------------------------------------------- */
 
 struct seen {
@@ -329,6 +475,8 @@ ftrack_query_suite(void)
 	tcase_add_test(a, test_markers_and_rename);
 	tcase_add_test(a, test_lookup_requests);
 	tcase_add_test(a, test_seat_marker);
+	tcase_add_loop_test(a, test_lookup_by_email, 0, 2);
+	tcase_add_test(a, test_lookup_by_email_many);
 	tcase_add_test(a, test_paging_all);
 	suite_add_tcase(s, a);
 	return s;

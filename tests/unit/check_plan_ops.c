@@ -199,6 +199,42 @@ START_TEST(test_unlink_removes_uuid)
 END_TEST
 
 /*
+ * A link by e-mail: the uuid marker and the linked_by marker in one group,
+ * and the ftrack username (the studio's e-mail login) left as it is.
+ */
+START_TEST(test_link_by_email_marks)
+{
+	struct ft_user made = person("Carol.Ng@Studio.example", NULL), f, g;
+	struct ft_user l = person("carol", "uuid-carol");
+	struct plan_action a;
+	char *msg = NULL;
+
+	start(100);
+	a = action(PLAN_CREATE, 0, &made, NULL);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	f = fetch("Carol.Ng@Studio.example");
+	a = action(PLAN_LINK,
+		   PLAN_F_MARK_UUID | PLAN_F_MARK_EMAIL | PLAN_F_FIRST_NAME, &l,
+		   &f);
+	free(l.first_name);
+	l.first_name = strdup("Carol");
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	g = fetch("Carol.Ng@Studio.example");
+	ck_assert_str_eq(g.uuid, "uuid-carol");
+	ck_assert_str_eq(g.linked_by, FT_LINKED_BY_EMAIL);
+	ck_assert_str_eq(g.first_name, "Carol");
+	ck_assert(ft_user_linked_by_email(&g));
+	ck_assert_int_eq(h_emu_named(h_ft_emu, "carol"), 0);
+	ft_user_clear(&g);
+	ft_user_clear(&f);
+	ft_user_clear(&l);
+	ft_user_clear(&made);
+	h_ft_stop();
+}
+
+END_TEST
+
+/*
  * One POST of five persons is refused (one username is taken): each is
  * sent again alone, so only that one fails, with ftrack's words; every
  * other create lands with its marker.
@@ -589,6 +625,7 @@ plan_ops_suite(void)
 	tcase_add_test(tc, test_each_kind);
 	tcase_add_test(tc, test_link_marks_uuid);
 	tcase_add_test(tc, test_unlink_removes_uuid);
+	tcase_add_test(tc, test_link_by_email_marks);
 	tcase_add_test(tc, test_isolation_per_person);
 	tcase_add_test(tc, test_want_and_invalid);
 	tcase_add_test(tc, test_transient_keeps_persons_whole);

@@ -91,13 +91,30 @@ teardown(void)
 	ft_user_list_clear(&unmapped);
 }
 
+/* The plan, with link_by = email when by_email. */
+static void
+build_linked(struct plan_recon *p, int status, unsigned long last_good,
+	     bool by_email)
+{
+	struct plan_recon_input in = {
+		.policy = &pol,
+		.api_user = api0,
+		.ldap = &ldap,
+		.ldap_status = status,
+		.ldap_reason = "",
+		.ftrack = &ft,
+		.unmapped = &unmapped,
+		.last_good = last_good,
+		.link_by_email = by_email,
+	};
+
+	ck_assert_int_eq(plan_recon_build(&in, p), FT_OK);
+}
+
 static void
 build(struct plan_recon *p, int status, unsigned long last_good)
 {
-	struct plan_recon_input in = {&pol, api0, &ldap,     status,
-				      "",   &ft,  &unmapped, last_good};
-
-	ck_assert_int_eq(plan_recon_build(&in, p), FT_OK);
+	build_linked(p, status, last_good, false);
 }
 
 /* The action for user name, or NULL. */
@@ -159,6 +176,118 @@ START_TEST(test_every_action)
 	ck_assert_int_eq(p.v[0].kind, PLAN_RENAME);
 	ck_assert_int_eq(p.v[p.n - 1].kind, PLAN_DEACTIVATE);
 	ck_assert(!plan_recon_held(&p, false));
+	plan_recon_free(&p);
+}
+
+END_TEST
+
+/* The ftrack users nobody accounts for, "|"-joined, into buf. */
+static const char *
+unaccounted(const struct plan_recon *p, char *buf, size_t cap)
+{
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < p->n_unaccounted; i++)
+		(void)snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s",
+			       i ? "|" : "", p->unaccounted[i]->username);
+	return buf;
+}
+
+/* The ftrack users of the hosted-ftrack cases (link_by tests). */
+static void
+hosted_world(void)
+{
+	add_ldap("alice", "u1", "Alice.Smith@Studio.example", false);
+	add_ldap("bob", "u2", "bob@x", false);
+	add_ldap("carol", "u3", "carol@x", false);
+	add_ldap("dave", "u4", "dave@x", false);
+	add_ldap("erin", "u5", "DAVE@x", false); /* dave's address too */
+	add_ldap("hal", "u7", "hal@x", false);
+	add_ldap("ivy", "u8", "ivy@x", false);
+	add_ldap("jo", "u9", "jo@x", false);
+	add_ft("alice.smith@studio.example", NULL, "alice.smith@studio.example",
+	       true, NULL);
+	add_ft("bob", NULL, "bob@x", true, NULL);
+	add_ft("bobby", NULL, "BOB@x", true, NULL); /* bob is linked by name */
+	add_ft("Carol@x", NULL, "carol@x", true, NULL);
+	add_ft("cnew", NULL, "CAROL@X", true, NULL);
+	add_ft("dave.x", NULL, "dave@x", true, NULL);
+	add_ft("hal", NULL, "ivy@x", true, NULL); /* hal's by username */
+	add_ft("Jo@X", "u9", "jo@x", true, NULL);
+	ft.v[ft.n - 1].linked_by = dup(FT_LINKED_BY_EMAIL);
+	add_ft("stray", NULL, "stray@x", true, NULL);
+	add_ft("left", "u99", "left@x", true, NULL);
+	add_ft("admin", NULL, "admin@x", true, NULL);
+	add_ft("ftrack-sync", NULL, "sync@x", true, NULL);
+}
+
+START_TEST(test_link_by_email)
+{
+	struct plan_recon p;
+	const struct plan_action *a;
+	char buf[512];
+
+	hosted_world();
+	build_linked(&p, FT_OK, 0, true);
+	a = find(&p, "alice");
+	ck_assert_int_eq(a->kind, PLAN_LINK);
+	ck_assert_str_eq(plan_link_by(a), "email");
+	ck_assert_str_eq(a->ftrack->username, "alice.smith@studio.example");
+	ck_assert_uint_eq(a->fields & PLAN_F_USERNAME, 0);
+	a = find(&p, "bob");
+	ck_assert_int_eq(a->kind, PLAN_LINK);
+	ck_assert_str_eq(plan_link_by(a), "username");
+	ck_assert_str_eq(a->ftrack->username, "bob");
+	a = find(&p, "carol");
+	ck_assert_int_eq(a->kind, PLAN_CONFLICT);
+	ck_assert_str_eq(a->reason, "2 ftrack users have the e-mail 'carol@x' "
+				    "(not linked, not created): 'Carol@x', "
+				    "'cnew'");
+	ck_assert_int_eq(find(&p, "dave")->kind, PLAN_CONFLICT);
+	ck_assert_int_eq(find(&p, "erin")->kind, PLAN_CONFLICT);
+	ck_assert_ptr_nonnull(
+		strstr(find(&p, "erin")->reason, "another LDAP entry"));
+	ck_assert_int_eq(find(&p, "hal")->kind, PLAN_LINK);
+	ck_assert_ptr_null(find(&p, "ivy")); /* hal's user is not ivy's */
+	ck_assert_ptr_null(find(&p, "jo"));  /* linked by e-mail: in sync */
+	ck_assert_uint_eq(p.count[PLAN_NONE], 1);
+	ck_assert_str_eq(unaccounted(&p, buf, sizeof(buf)), "bobby|stray");
+	plan_recon_free(&p);
+	/* link_by = username: today's plan; the e-mail accounts are
+	 * unaccounted, and jo keeps its username all the same */
+	build_linked(&p, FT_OK, 0, false);
+	ck_assert_ptr_null(find(&p, "alice"));
+	ck_assert_ptr_null(find(&p, "carol"));
+	ck_assert_ptr_null(find(&p, "jo"));
+	ck_assert_str_eq(unaccounted(&p, buf, sizeof(buf)),
+			 "Carol@x|alice.smith@studio.example|bobby|cnew|"
+			 "dave.x|stray");
+	plan_recon_free(&p);
+}
+
+END_TEST
+
+/* scope = all: the users an e-mail conflict names are kept, not leavers. */
+START_TEST(test_link_by_email_conflict_kept)
+{
+	struct plan_recon p;
+	size_t i;
+
+	hosted_world();
+	pol.scope = SCOPE_ALL;
+	build_linked(&p, FT_OK, 0, true);
+	for (i = 0; i < p.n; i++) {
+		const struct ft_user *f = p.v[i].ftrack;
+
+		if (p.v[i].kind != PLAN_DEACTIVATE)
+			continue;
+		ck_assert_msg(strcmp(f->username, "left") == 0 ||
+				      strcmp(f->username, "stray") == 0 ||
+				      strcmp(f->username, "bobby") == 0,
+			      "'%s' deactivated", f->username);
+	}
+	ck_assert_uint_eq(p.count[PLAN_DEACTIVATE], 3);
 	plan_recon_free(&p);
 }
 
@@ -548,6 +677,8 @@ plan_recon_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_every_action);
+	tcase_add_test(tc, test_link_by_email);
+	tcase_add_test(tc, test_link_by_email_conflict_kept);
 	tcase_add_test(tc, test_create_policy);
 	tcase_add_test(tc, test_conflicts);
 	tcase_add_loop_test(

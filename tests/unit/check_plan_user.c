@@ -421,6 +421,232 @@ START_TEST(test_missing_waiting)
 
 END_TEST
 
+/* ---- link_by = email -------------------------------------------------- */
+
+#define MAIL_L "Alice.Smith@Studio.example"
+#define MAIL_F "alice.smith@studio.example"
+
+/* A match with the e-mail candidates c[0..n). */
+static struct plan_match
+M(const struct ft_user *by_name, const struct ft_user *by_uuid,
+  const struct ft_user *const *c, size_t n) {
+	struct plan_match m = {by_name, by_uuid, n ? c : NULL, n, false};
+
+	return m;
+
+}
+
+START_TEST(test_link_by_email)
+
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice", "u1", MAIL_L);
+	struct ft_user f = F(MAIL_F, NULL, MAIL_F, true, NULL);
+	const struct ft_user *c[] = {&f};
+	struct plan_match m = M(NULL, NULL, c, 1);
+	struct plan_action a;
+
+	plan_user_match(&p, "ftrack-sync", &l, &m, false, &a);
+	ck_assert_int_eq(a.kind, PLAN_LINK);
+	ck_assert_ptr_eq(a.ftrack, &f);
+	/* the uuid and linked_by markers; the username stays the studio's */
+	ck_assert_uint_eq(a.fields,
+			  PLAN_F_MARK_UUID | PLAN_F_MARK_EMAIL | PLAN_F_EMAIL);
+	ck_assert_str_eq(plan_link_by(&a), "email");
+	ck_assert_ptr_nonnull(
+		strstr(a.reason, "'" MAIL_F "' linked by e-mail"));
+	ck_assert_ptr_nonnull(strstr(a.reason, "username is kept"));
+	/* the same address: nothing to write but the markers */
+	l.email = (char *)(uintptr_t)MAIL_F;
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_uint_eq(a.fields, PLAN_F_MARK_UUID | PLAN_F_MARK_EMAIL);
+	/* no candidate: created (or skipped), as without link_by */
+	m = M(NULL, NULL, NULL, 0);
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_CREATE);
+	ck_assert_ptr_null(plan_link_by(&a));
+	/* an LDAP person without an address is never matched by one */
+	l.email = NULL;
+	m = M(NULL, NULL, c, 1);
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_CREATE);
+}
+
+END_TEST
+
+/* The order: uuid marker, then exact username, then e-mail. */
+START_TEST(test_link_precedence)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice", "u1", MAIL_F);
+	struct ft_user mine = F("alice", "u1", MAIL_F, true, NULL);
+	struct ft_user named = F("alice", NULL, "other@x", true, NULL);
+	struct ft_user taken = F("alice", "u9", "other@x", true, NULL);
+	struct ft_user mailed = F(MAIL_F, NULL, MAIL_F, true, NULL);
+	const struct ft_user *c[] = {&mailed};
+	struct plan_match m = M(NULL, &mine, c, 1);
+	struct plan_action a;
+
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_NONE);
+	ck_assert_ptr_eq(a.ftrack, &mine);
+	m = M(&named, NULL, c, 1);
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_LINK);
+	ck_assert_ptr_eq(a.ftrack, &named);
+	ck_assert_str_eq(plan_link_by(&a), "username");
+	ck_assert_uint_eq(a.fields & PLAN_F_MARK_EMAIL, 0);
+	/* a username conflict stays one: e-mail is not tried */
+	m = M(&taken, NULL, c, 1);
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_CONFLICT);
+	ck_assert_ptr_nonnull(strstr(a.reason, "uuid u9"));
+}
+
+END_TEST
+
+/* Cases where a single e-mail match is not linked: all conflicts. */
+static const struct {
+	const char *what;
+	const char *uuid; /* the candidate's uuid marker */
+	const char *gone; /* its deactivated marker */
+	bool active, twin, api;
+	const char *reason; /* part of the reason */
+} email_conflicts[] = {
+	{"linked to another entry", "u9", NULL, true, false, false,
+	 "is linked to another LDAP entry (uuid u9)"},
+	{"another LDAP entry has it", NULL, NULL, true, true, false,
+	 "another LDAP entry has the e-mail"},
+	{"the API user", NULL, NULL, true, false, true,
+	 "is the API user's (not linked, not created)"},
+};
+
+START_TEST(test_link_by_email_refused)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice", "u1", MAIL_L);
+	struct ft_user f =
+		F(MAIL_F, email_conflicts[_i].uuid, MAIL_F,
+		  email_conflicts[_i].active, email_conflicts[_i].gone);
+	const struct ft_user *c[] = {&f};
+	struct plan_match m = M(NULL, NULL, c, 1);
+	struct plan_action a;
+
+	m.email_twin = email_conflicts[_i].twin;
+	if (email_conflicts[_i].api)
+		f.username = (char *)(uintptr_t) "ftrack-sync";
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_msg(a.kind == PLAN_CONFLICT, "%s: %s",
+		      email_conflicts[_i].what, a.reason);
+	ck_assert_ptr_null(a.ftrack);
+	ck_assert_uint_eq(a.fields, 0);
+	ck_assert_msg(strstr(a.reason, email_conflicts[_i].reason) != NULL,
+		      "%s: %s", email_conflicts[_i].what, a.reason);
+}
+
+END_TEST
+
+START_TEST(test_link_by_email_two_users)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice", "u1", MAIL_L);
+	struct ft_user f1 = F(MAIL_F, NULL, MAIL_F, true, NULL);
+	struct ft_user f2 = F("asmith", NULL, MAIL_L, false, NULL);
+	const struct ft_user *c[] = {&f1, &f2};
+	struct plan_match m = M(NULL, NULL, c, 2);
+	struct plan_action a;
+
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_CONFLICT);
+	ck_assert_ptr_null(a.ftrack);
+	ck_assert_str_eq(a.reason,
+			 "2 ftrack users have the e-mail '" MAIL_L
+			 "' (not linked, not created): '" MAIL_F "', 'asmith'");
+}
+
+END_TEST
+
+/* A user linked by e-mail that left and came back with a new entry. */
+START_TEST(test_link_by_email_returning)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice", "u2", MAIL_F);
+	struct ft_user f =
+		F(MAIL_F, "u1", MAIL_F, false, "2026-01-01T00:00:00Z");
+	const struct ft_user *c[] = {&f};
+	struct plan_match m = M(NULL, NULL, c, 1);
+	struct plan_action a;
+
+	f.linked_by = (char *)(uintptr_t)FT_LINKED_BY_EMAIL;
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_REACTIVATE);
+	ck_assert_uint_eq(a.fields, PLAN_F_MARK_UUID | PLAN_F_ACTIVATE |
+					    PLAN_F_UNMARK_GONE);
+	ck_assert_str_eq(plan_link_by(&a), "email");
+	/* reactivate = never: left for a person */
+	p.reactivate = REACTIVATE_NEVER;
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_CONFLICT);
+}
+
+END_TEST
+
+/* Linked by e-mail: username is not synced, the uuid marker decides. */
+START_TEST(test_linked_by_email_keeps_username)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("alice", "u1", MAIL_F);
+	struct ft_user f = F(MAIL_F, "u1", MAIL_F, true, NULL);
+	struct ft_user other = F("alice", NULL, "other@x", true, NULL);
+	struct plan_match m = M(NULL, &f, NULL, 0);
+	struct plan_action a;
+
+	f.linked_by = (char *)(uintptr_t)FT_LINKED_BY_EMAIL;
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_NONE);
+	ck_assert_uint_eq(a.fields, 0);
+	/* other fields are still synced; the username never */
+	f.first_name = (char *)(uintptr_t) "Old";
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_UPDATE);
+	ck_assert_uint_eq(a.fields, PLAN_F_FIRST_NAME);
+	/* an ftrack user named like the login is another user, no conflict */
+	m = M(&other, &f, NULL, 0);
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_UPDATE);
+	ck_assert_ptr_eq(a.ftrack, &f);
+	/* without the marker (or with another value) it is a rename */
+	f.linked_by = (char *)(uintptr_t) "username";
+	m = M(NULL, &f, NULL, 0);
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_RENAME);
+	ck_assert(a.fields & PLAN_F_USERNAME);
+	f.linked_by = NULL;
+	plan_user(&p, "ftrack-sync", &l, NULL, &f, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_RENAME);
+}
+
+END_TEST
+
+START_TEST(test_protected_reason)
+{
+	struct config_policy p = policy();
+	struct ft_user api = F("ftrack-sync", NULL, NULL, true, NULL);
+	struct ft_user adm = F("admin", NULL, NULL, true, NULL);
+	struct ft_user root = F("root", NULL, NULL, true, NULL);
+	struct ft_user bob = F("bob", NULL, NULL, true, NULL);
+
+	ck_assert_str_eq(plan_protected_reason(&p, "ftrack-sync", &api),
+			 "the API user itself");
+	ck_assert_str_eq(plan_protected_reason(&p, "ftrack-sync", &adm),
+			 "in protected_users");
+	ck_assert_str_eq(plan_protected_reason(&p, "ftrack-sync", &root),
+			 "in skip_users");
+	ck_assert_ptr_null(plan_protected_reason(&p, "ftrack-sync", &bob));
+}
+
+END_TEST
+
 START_TEST(test_kind_names)
 {
 	ck_assert_str_eq(plan_kind_name(PLAN_CREATE), "create");
@@ -485,6 +711,15 @@ plan_user_suite(void)
 	tcase_add_loop_test(
 		tc, test_missing_waiting, 0,
 		(int)(sizeof(miss_waiting) / sizeof(miss_waiting[0])));
+	tcase_add_test(tc, test_link_by_email);
+	tcase_add_test(tc, test_link_precedence);
+	tcase_add_loop_test(tc, test_link_by_email_refused, 0,
+			    sizeof(email_conflicts) /
+				    sizeof(email_conflicts[0]));
+	tcase_add_test(tc, test_link_by_email_two_users);
+	tcase_add_test(tc, test_link_by_email_returning);
+	tcase_add_test(tc, test_linked_by_email_keeps_username);
+	tcase_add_test(tc, test_protected_reason);
 	tcase_add_test(tc, test_kind_names);
 	suite_add_tcase(s, tc);
 	return s;

@@ -367,6 +367,72 @@ START_TEST(test_write_dry_run_and_no_plan)
 
 END_TEST
 
+/* The links (both names, by which rule) and the unaccounted users. */
+START_TEST(test_write_links_and_unaccounted)
+{
+	static struct ft_user dana = {
+		.username = S("dana"),
+		.dn = S("uid=dana,ou=people,dc=example,dc=com")};
+	static struct ft_user dana_ft = {.username = S("Dana.K@Studio.example"),
+					 .id = S("id-dana")};
+	static struct ft_user stray = {.username = S("Stray"),
+				       .email = S("stray@x"),
+				       .id = S("id-stray"),
+				       .is_active = true};
+	static struct ft_user quiet = {.username = S("quiet"),
+				       .id = S("id-quiet")};
+	const struct ft_user *un[] = {&stray, &quiet};
+	struct plan_action acts[4];
+	struct report r = full_report();
+	json_t *o, *l, *u;
+
+	action(&acts[0], PLAN_LINK, &dana, &dana_ft, "linked by e-mail");
+	acts[0].fields = PLAN_F_MARK_UUID | PLAN_F_MARK_EMAIL;
+	action(&acts[1], PLAN_LINK, &bob, &bob_ft, "linked");
+	acts[1].fields = PLAN_F_MARK_UUID;
+	action(&acts[2], PLAN_CREATE, &alice, NULL, "new");
+	acts[2].fields = PLAN_F_MARK_UUID;
+	action(&acts[3], PLAN_UPDATE, &bob, &bob_ft, "changed");
+	plan.v = acts;
+	plan.n = 4;
+	plan.unaccounted = un;
+	plan.n_unaccounted = 2;
+	r.codes = NULL;
+	r.messages = NULL;
+	ck_assert_int_eq(report_write(&r, reports_fd, "links.json"), FT_OK);
+	o = load("reports/links.json");
+	l = json_object_get(o, "links");
+	ck_assert_uint_eq(json_array_size(l), 2); /* not the create */
+	ck_assert_str_eq(str_at(json_array_get(l, 0), "by"), "email");
+	ck_assert_str_eq(str_at(json_array_get(l, 0), "ldap_user"), "dana");
+	ck_assert_str_eq(str_at(json_array_get(l, 0), "ftrack_user"),
+			 "Dana.K@Studio.example");
+	ck_assert_str_eq(str_at(json_array_get(l, 0), "id"), "id-dana");
+	ck_assert_str_eq(str_at(json_array_get(l, 0), "action"), "link");
+	ck_assert_str_eq(str_at(json_array_get(l, 1), "by"), "username");
+	ck_assert_str_eq(str_at(json_array_get(l, 1), "ftrack_user"), "bob");
+	u = json_object_get(o, "unaccounted");
+	ck_assert_uint_eq(json_array_size(u), 2);
+	ck_assert_str_eq(str_at(json_array_get(u, 0), "username"), "Stray");
+	ck_assert_str_eq(str_at(json_array_get(u, 0), "email"), "stray@x");
+	ck_assert(
+		json_is_true(json_object_get(json_array_get(u, 0), "active")));
+	ck_assert(json_is_null(json_object_get(json_array_get(u, 1), "email")));
+	ck_assert(
+		json_is_false(json_object_get(json_array_get(u, 1), "active")));
+	json_decref(o);
+	/* no plan: both lists empty */
+	r.plan = NULL;
+	ck_assert_int_eq(report_write(&r, reports_fd, "none.json"), FT_OK);
+	o = load("reports/none.json");
+	ck_assert_uint_eq(json_array_size(json_object_get(o, "links")), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(o, "unaccounted")),
+			  0);
+	json_decref(o);
+}
+
+END_TEST
+
 /* A second write replaces the first whole. */
 START_TEST(test_write_replaces)
 {
@@ -1227,6 +1293,7 @@ report_suite(void)
 	tcase_add_checked_fixture(tw, setup, teardown);
 	tcase_add_test(tw, test_write_full);
 	tcase_add_test(tw, test_write_dry_run_and_no_plan);
+	tcase_add_test(tw, test_write_links_and_unaccounted);
 	tcase_add_test(tw, test_write_seat_waiting);
 	tcase_add_test(tw, test_write_replaces);
 	tcase_add_test(tw, test_write_bad_dir);

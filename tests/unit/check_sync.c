@@ -225,6 +225,74 @@ prep_erin_conflict(void)
 	emu_create("erin");
 }
 
+/* hosted ftrack: alice's account is named by her (mixed-case) e-mail */
+static void
+prep_alice_by_mail(void)
+{
+	emu_create("Alice.L@Example.com");
+	emu_update("Alice.L@Example.com", "\"email\": \"alice@example.com\"");
+}
+
+/* two accounts hold alice's address */
+static void
+prep_alice_two_mails(void)
+{
+	prep_alice_by_mail();
+	emu_create("aliceold");
+	emu_update("aliceold", "\"email\": \"alice@example.com\"");
+}
+
+/* more accounts with one address than logins in the batch */
+static void
+prep_alice_three_mails(void)
+{
+	prep_alice_two_mails();
+	emu_create("alice-2019");
+	emu_update("alice-2019", "\"email\": \"alice@example.com\"");
+}
+
+static void
+post_alice_linked_by_mail(void)
+{
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 1);
+	ck_assert_int_eq(h_emu_user_markers(h_fx_emu, "Alice.L@Example.com",
+					    MARK_UUID, NULL),
+			 1);
+	ck_assert_int_eq(h_emu_user_markers(h_fx_emu, "Alice.L@Example.com",
+					    "ftrack_syncd.linked_by", NULL),
+			 1);
+	assert_field("Alice.L@Example.com", "first_name", "Alice");
+}
+
+static void
+post_alice_second_user(void)
+{
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 1);
+	ck_assert_int_eq(h_emu_user_markers(h_fx_emu, "Alice.L@Example.com",
+					    MARK_UUID, NULL),
+			 0);
+}
+
+static void
+post_alice_none_linked(void)
+{
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 2);
+	ck_assert_int_eq(h_emu_user_markers(h_fx_emu, "Alice.L@Example.com",
+					    MARK_UUID, NULL),
+			 0);
+	ck_assert_int_eq(
+		h_emu_user_markers(h_fx_emu, "aliceold", MARK_UUID, NULL), 0);
+}
+
+static void
+post_no_alice(void)
+{
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 3);
+}
+
 static void
 post_alice_created(void)
 {
@@ -309,6 +377,34 @@ struct row {
 };
 
 static const struct row rows[] = {
+	{.name = "linked by e-mail",
+	 .extra = "ftrack.link_by = email",
+	 .prep = prep_alice_by_mail,
+	 .login = {{"alice", SYNC_LINKED, FT_OK}},
+	 .detail = "'Alice.L@Example.com' linked by e-mail",
+	 .writes = true,
+	 .searches = 1,
+	 .post = post_alice_linked_by_mail},
+	{.name = "link_by = username: e-mail not looked at",
+	 .prep = prep_alice_by_mail,
+	 .login = {{"alice", SYNC_CREATED, FT_OK}},
+	 .writes = true,
+	 .searches = 1,
+	 .post = post_alice_second_user},
+	{.name = "two users with the e-mail",
+	 .extra = "ftrack.link_by = email",
+	 .prep = prep_alice_two_mails,
+	 .login = {{"alice", SYNC_FAILED, FT_E_CONFLICT}},
+	 .detail = "2 ftrack users have the e-mail 'alice@example.com'",
+	 .searches = 1,
+	 .post = post_alice_none_linked},
+	{.name = "three users with the e-mail",
+	 .extra = "ftrack.link_by = email",
+	 .prep = prep_alice_three_mails,
+	 .login = {{"alice", SYNC_FAILED, FT_E_CONFLICT}},
+	 .detail = "3 ftrack users have the e-mail 'alice@example.com'",
+	 .searches = 1,
+	 .post = post_no_alice},
 	{.name = "created",
 	 .prep = prep_none,
 	 .login = {{"alice", SYNC_CREATED, FT_OK}},
@@ -476,6 +572,34 @@ START_TEST(test_batch_requests)
 	run(logins, 9, res);
 	for (i = 0; i < 9; i++)
 		ck_assert_int_eq(res[i].outcome, SYNC_UNCHANGED);
+}
+
+END_TEST
+
+/*
+ * link_by = email costs one more request only for the logins found
+ * neither by uuid marker nor by username, and none with the default.
+ */
+START_TEST(test_email_lookup_requests)
+{
+	static const char *const logins[] = {"alice", "bob"};
+	struct sync_result res[2];
+	unsigned long searches, h0, h1;
+
+	world_sync(true, true, NULL);
+	run(logins, 2, res);
+	sync_counts(W.s, &searches, &h0); /* look-up, creates (+ read-back) */
+	world_sync(true, true, "ftrack.link_by = email");
+	run(logins, 2, res);
+	ck_assert_int_eq(res[0].outcome, SYNC_UNCHANGED);
+	sync_counts(W.s, &searches, &h1);
+	ck_assert_uint_eq(h1, 2); /* by name and uuid, then the markers */
+	ck_assert_int_eq(h_emu_reset(h_fx_emu), FT_OK);
+	world_sync(true, true, "ftrack.link_by = email");
+	run(logins, 2, res);
+	ck_assert_int_eq(res[0].outcome, SYNC_CREATED);
+	sync_counts(W.s, &searches, &h1);
+	ck_assert_uint_eq(h1, h0 + 1); /* the one by e-mail, for both */
 }
 
 END_TEST
@@ -780,6 +904,7 @@ sync_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_outcome, 0, (int)NROWS);
 	tcase_add_test(tc, test_batch_requests);
+	tcase_add_test(tc, test_email_lookup_requests);
 	tcase_add_test(tc, test_ftrack_rejects_write);
 	tcase_add_test(tc, test_ftrack_busy_write);
 	tcase_add_test(tc, test_seat_kept_inactive_create);

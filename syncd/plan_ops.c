@@ -52,6 +52,12 @@ apply_markers(struct ftrack_batch *b, const struct plan_action *a,
 	if (r == FT_OK && (a->fields & PLAN_F_UNMARK_UUID))
 		r = ftrack_batch_delete_marker(b, f->id, FTRACK_MARKER_UUID,
 					       NULL);
+	/* an undone link by e-mail: the marker that kept its username goes
+	 * with the uuid marker it came with */
+	if (r == FT_OK && (a->fields & PLAN_F_UNMARK_UUID) &&
+	    f->linked_by != NULL)
+		r = ftrack_batch_delete_marker(b, f->id,
+					       FTRACK_MARKER_LINKED_BY, NULL);
 	/* with the uuid marker, in the same group: a user linked by e-mail
 	 * is never without the marker that keeps its username */
 	if (r == FT_OK && (a->fields & PLAN_F_MARK_EMAIL))

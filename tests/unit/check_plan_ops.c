@@ -200,7 +200,8 @@ END_TEST
 
 /*
  * A link by e-mail: the uuid marker and the linked_by marker in one group,
- * and the ftrack username (the studio's e-mail login) left as it is.
+ * and the ftrack username (the studio's e-mail login) left as it is; the
+ * link undone removes both.
  */
 START_TEST(test_link_by_email_marks)
 {
@@ -225,6 +226,14 @@ START_TEST(test_link_by_email_marks)
 	ck_assert_str_eq(g.first_name, "Carol");
 	ck_assert(ft_user_linked_by_email(&g));
 	ck_assert_int_eq(h_emu_named(h_ft_emu, "carol"), 0);
+	/* undone (reconcile --undo): both markers go, the user stays */
+	a = action(PLAN_UPDATE, PLAN_F_UNMARK_UUID, &l, &g);
+	ck_assert_int_eq(write_one(&a, &msg), FT_OK);
+	ft_user_clear(&f);
+	f = fetch("Carol.Ng@Studio.example");
+	ck_assert_ptr_null(f.uuid);
+	ck_assert_ptr_null(f.linked_by);
+	ck_assert(!ft_user_linked_by_email(&f));
 	ft_user_clear(&g);
 	ft_user_clear(&f);
 	ft_user_clear(&l);

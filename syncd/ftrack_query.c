@@ -363,11 +363,13 @@ ftrack_own_read(struct ftrack_client *c, const char *api_user,
 		snprintf(err, errlen, "no ftrack user named '%s'", api_user);
 		r = FT_E_NOTFOUND;
 	}
-	if (r == FT_OK)
+	if (r == FT_OK) {
 		r = own_take(&o, &ml);
-	if (r == FT_E_TOOBIG)
-		snprintf(err, errlen, "more than %d records on the API user",
-			 FTRACK_OWN_MAX);
+		if (r == FT_E_TOOBIG)
+			snprintf(err, errlen,
+				 "more than %d records on the API user",
+				 FTRACK_OWN_MAX);
+	}
 	if (r == FT_OK)
 		*ret = o;
 	else

@@ -1956,6 +1956,84 @@ START_TEST(test_newer_schema_refused)
 
 END_TEST
 
+/*
+ * A run killed on host 1 (kill -9 mid-apply) leaves its lease: host 2 is
+ * refused until it expires, then takes it over and converges.
+ */
+START_TEST(test_killed_other_host)
+{
+	struct h_world *w = big_world("policy.reconcile_create = yes\n"
+				      "ftrack.batch_size = 1");
+	struct stat_min some = {w->emu, "operations", "create", 4 + 3};
+	struct h_world w2;
+	struct h_cmd_bg *bg;
+	struct h_cmd_out r;
+	char pid[64], *v, *sp, expired[512], body[2048];
+	size_t k;
+
+	host2(w, &w2, "policy.reconcile_create = yes\nftrack.batch_size = 1");
+	emu_config(w, "{\"latency_ms\": 300}");
+	bg = h_cmd_start(w, "reconcile --apply");
+	ck_assert_ptr_nonnull(bg);
+	ck_assert(h_wait_until(stat_min_cond, &some, 30000));
+	h_fx_fmt(pid, sizeof(pid), "(pid %ld)", (long)h_cmd_pid(bg));
+	ck_assert_int_eq(kill(h_cmd_pid(bg), SIGKILL), 0);
+	ck_assert_int_eq(h_cmd_finish(bg, 10000, &r), FT_OK);
+	ck_assert_int_eq(r.signal, SIGKILL);
+	h_cmd_clear(&r);
+	emu_config(w, "{\"latency_ms\": 0}");
+	expect_run(&w2, "reconcile --apply", 3, &r);
+	ck_assert_msg(strstr(r.err, pid) != NULL, "%s", r.err);
+	h_cmd_clear(&r);
+	/* an hour passes: the lease (and its token, same value) expire */
+	v = own(w, MARK_LEASE);
+	ck_assert_ptr_nonnull(v);
+	sp = strchr(v, ' ');
+	ck_assert_ptr_nonnull(sp);
+	sp = strchr(sp + 1, ' ');
+	ck_assert_ptr_nonnull(sp);
+	k = (size_t)(sp - v);
+	h_fx_fmt(expired, sizeof(expired), "%.*s 2000-01-01T00:00:00Z %s",
+		 (int)k, v, strrchr(v, ' ') + 1);
+	h_fx_fmt(body, sizeof(body),
+		 "[" META_UPDATE(MARK_LEASE, "%s") ", " META_UPDATE(
+			 MARK_TOKEN "%s", "%s") "]",
+		 expired, strrchr(v, ' ') + 1, expired);
+	api_ops(w, body);
+	free(v);
+	expect(&w2, "reconcile --apply", 0);
+	assert_converged(w, N_EXTRA);
+	v = own(w, MARK_LEASE);
+	ck_assert_ptr_null(v);
+	host2_free(&w2);
+	h_world_stop(w);
+}
+
+END_TEST
+
+/* status when ftrack cannot be reached: it says so, shows the cache. */
+START_TEST(test_status_ftrack_down)
+{
+	struct h_world *w = world(NULL);
+	struct h_cmd_out r;
+	char host[256];
+
+	create_all(w, "ftrack.server = http://127.0.0.1:1");
+	this_host(host, sizeof(host));
+	expect_run(w, "status", 0, &r);
+	ck_assert_msg(strstr(r.out, "reconcile lease: unknown: unable to read "
+				    "ftrack") &&
+			      strstr(r.out, "last good run:   ") &&
+			      strstr(r.out, host) &&
+			      strstr(r.out, "(this host's cache, "
+					    "last-good.json)"),
+		      "%s", r.out);
+	h_cmd_clear(&r);
+	h_world_stop(w);
+}
+
+END_TEST
+
 /* ---- 10. the daemon --------------------------------------------------------- */
 
 static long long
@@ -2146,6 +2224,8 @@ cmd_reconcile_suite(void)
 	tcase_add_test(tc, test_max_shrink_moves);
 	tcase_add_test(tc, test_dry_run_not_good);
 	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_killed_other_host);
+	tcase_add_test(tc, test_status_ftrack_down);
 	tcase_add_test(tc, test_daemon_sigusr1);
 	tcase_add_test(tc, test_daemon_interval);
 	suite_add_tcase(s, tc);

@@ -28,8 +28,8 @@
 #include "ft_clean.h"
 #include "ft_err.h"
 #include "ftrack_api.h"
-#include "lease.h"
 #include "ldap_src.h"
+#include "lease.h"
 #include "log.h"
 #include "plan_ops.h"
 #include "plan_recon.h"
@@ -148,8 +148,7 @@ read_ftrack(struct run *run)
 	int r;
 
 	t0 = timing_now_s();
-	r = ftrack_users_all(run->ft, 0, on_ftrack_user, run, err,
-			     sizeof(err));
+	r = ftrack_users_all(run->ft, 0, on_ftrack_user, run, err, sizeof(err));
 	run->rep.ftrack_seconds = timing_now_s() - t0;
 	run->rep.ftrack_users = run->ftrack.n;
 	if (r < 0)
@@ -523,7 +522,7 @@ static int
 open_ftrack(struct run *run)
 {
 	const char *api_user = run->cfg->ftrack.api_user;
-	char err[512] = "", line[768];
+	char err[512] = "";
 	int r;
 
 	r = ftrack_client_new(run->cfg, &run->ft);
@@ -537,7 +536,7 @@ open_ftrack(struct run *run)
 		return EXIT_ERRORS;
 	}
 	if (lease_schema_check(&run->view) != FT_OK) {
-		char ver[32] = "not a number";
+		char ver[32] = "not a number", line[768];
 
 		if (run->view.schema_ok)
 			(void)snprintf(ver, sizeof(ver), "%llu",
@@ -577,10 +576,9 @@ open_ftrack(struct run *run)
 static void
 close_ftrack(struct run *run)
 {
-	const struct report_last_good *g =
-		run->good_run ? &run->good_now
-		: run->good_from_cache ? &run->good
-				       : NULL;
+	const struct report_last_good *g = run->good_run ? &run->good_now
+					   : run->good_from_cache ? &run->good
+								  : NULL;
 	char err[512] = "";
 	int r;
 

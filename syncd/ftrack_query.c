@@ -339,7 +339,9 @@ ftrack_own_read(struct ftrack_client *c, const char *api_user,
 		" order by id",
 		" or key like \"" FTRACK_MARKER_LEASE "%\"" MARKER_ORDER,
 	};
+
 	static const enum cursor_kind kinds[2] = {CUR_USERS, CUR_MARKERS};
+
 	static const char *const keys[2] = {FTRACK_MARKER_SCHEMA,
 					    FTRACK_MARKER_LAST_GOOD};
 	const char *const names[1] = {api_user};

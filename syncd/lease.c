@@ -16,7 +16,7 @@
 #include "ft_util.h"
 #include "timing.h"
 
-#define WORDS_MAX 4
+#define WORDS_MAX  4
 #define TAKE_TRIES 3
 
 /* ---- values ------------------------------------------------------------- */
@@ -116,8 +116,7 @@ lease_last_good_parse(const char *text, struct report_last_good *ret)
 }
 
 int
-lease_last_good_format(const struct report_last_good *g, char *out,
-		       size_t cap)
+lease_last_good_format(const struct report_last_good *g, char *out, size_t cap)
 {
 	int n;
 
@@ -163,9 +162,8 @@ view_fill(struct lease_view *v, const struct ftrack_own *o)
 	}
 	s = ftrack_own_get(o, FTRACK_MARKER_SCHEMA);
 	v->schema = s != NULL;
-	v->schema_ok = s != NULL &&
-		       ft_parse_uint(s, 0xffffffffULL, &v->schema_version) ==
-			       FT_OK;
+	v->schema_ok = s != NULL && ft_parse_uint(s, 0xffffffffULL,
+						  &v->schema_version) == FT_OK;
 	s = ftrack_own_get(o, FTRACK_MARKER_LAST_GOOD);
 	v->last_good = s != NULL;
 	v->last_good_ok =
@@ -220,7 +218,8 @@ lease_schema_check(const struct lease_view *v)
 	if (!v->schema)
 		return FT_OK;
 	if (!v->schema_ok ||
-	    v->schema_version > (unsigned long long)FTRACK_MARKER_SCHEMA_VERSION)
+	    v->schema_version >
+		    (unsigned long long)FTRACK_MARKER_SCHEMA_VERSION)
 		return FT_E_CONFIG;
 	return FT_OK;
 }
@@ -290,8 +289,8 @@ is_mine(const struct lease *l, const struct lease_view *v)
 
 int
 lease_take(struct lease *l, struct ftrack_client *c, const char *api_user,
-	   const char *note, long long now, struct lease_view *view,
-	   char *err, size_t errlen)
+	   const char *note, long long now, struct lease_view *view, char *err,
+	   size_t errlen)
 {
 	int tries, r = FT_E_INTERNAL;
 
@@ -310,8 +309,8 @@ lease_take(struct lease *l, struct ftrack_client *c, const char *api_user,
 		if (st == LEASE_HELD)
 			return FT_E_AGAIN;
 		if (st == LEASE_STUCK) {
-			snprintf(err, errlen,
-				 "the reconcile lease '%s' is %s", view->lease_text,
+			snprintf(err, errlen, "the reconcile lease '%s' is %s",
+				 view->lease_text,
 				 view->lease_ok ? "without its token"
 						: "unreadable");
 			return FT_E_PROTO;
@@ -356,9 +355,10 @@ lease_renew(struct lease *l, const char *api_user, long long now,
 	if (r == FT_OK)
 		r = ftrack_batch_set_marker(b, l->user_id, FTRACK_MARKER_LEASE,
 					    value, true, NULL);
-	if (r == FT_OK && (!view->schema || (view->schema_ok &&
-					     view->schema_version <
-						     FTRACK_MARKER_SCHEMA_VERSION)))
+	if (r == FT_OK &&
+	    (!view->schema ||
+	     (view->schema_ok &&
+	      view->schema_version < FTRACK_MARKER_SCHEMA_VERSION)))
 		r = ftrack_batch_set_marker(b, l->user_id, FTRACK_MARKER_SCHEMA,
 					    num, view->schema, NULL);
 	if (r == FT_OK)
@@ -368,8 +368,8 @@ lease_renew(struct lease *l, const char *api_user, long long now,
 		l->mine = next;
 		return FT_OK;
 	}
-	if (r != FT_E_DATA || lease_view_read(l->c, api_user, view, err,
-					      errlen) != FT_OK)
+	if (r != FT_E_DATA ||
+	    lease_view_read(l->c, api_user, view, err, errlen) != FT_OK)
 		return r;
 	if (!is_mine(l, view)) {
 		l->held = false;
@@ -479,8 +479,9 @@ print_cache(FILE *out, const char *state_dir)
 	if (r == FT_OK)
 		print_good(out, &g, "this host's cache, last-good.json");
 	else
-		ft_clean_print(out, "last good run:   unknown (%s/last-good.json "
-				    "unreadable)",
+		ft_clean_print(out,
+			       "last good run:   unknown (%s/last-good.json "
+			       "unreadable)",
 			       state_dir);
 }
 
@@ -503,8 +504,9 @@ lease_print_status(const struct config *cfg, FILE *out)
 	}
 	ftrack_client_free(c);
 	if (r != FT_OK) {
-		ft_clean_print(out, "reconcile lease: unknown: unable to read "
-				    "ftrack: %s (%s)",
+		ft_clean_print(out,
+			       "reconcile lease: unknown: unable to read "
+			       "ftrack: %s (%s)",
 			       err[0] ? err : "no client", ft_strerror(r));
 		print_cache(out, cfg->daemon.state_dir);
 		return;

@@ -1163,7 +1163,8 @@ class MetadataTests(EmulatorTestCase):
                                   % (api, key))["data"]
             return rows[0]["value"] if rows else None
 
-        lease, tok = "ftrack_syncd.reconcile_lease", "ftrack_syncd.reconcile_lease."
+        lease = "ftrack_syncd.reconcile_lease"
+        tok = lease + "."
         self.emu.ok([mcreate(lease, "a 1 T na"), mcreate(tok + "na", "x")])
         # a second host's take: the duplicate undoes its token create too
         self.assertError(self.emu.api([mcreate(lease, "b 2 T nb"),

@@ -1823,9 +1823,10 @@ START_TEST(test_lease_left_behind)
 
 	create_all(w, NULL);
 	ldap_delete(w, "dave");
-	api_ops(w, "[" META_CREATE(MARK_LEASE, LEASE_OF("2099-01-01T00:00:00Z"))
-		   ", " META_CREATE(MARK_TOKEN OLD_NONCE,
-				    LEASE_OF("2099-01-01T00:00:00Z")) "]");
+	api_ops(w,
+		"[" META_CREATE(MARK_LEASE, LEASE_OF("2099-01-01T00:00:00Z")) ", " META_CREATE(
+			MARK_TOKEN OLD_NONCE,
+			LEASE_OF("2099-01-01T00:00:00Z")) "]");
 	expect_run(w, "reconcile --apply", 3, &r);
 	ck_assert_msg(strstr(r.err, "host 'deadhost' (pid 99) holds the "
 				    "reconcile lease until "
@@ -1836,15 +1837,17 @@ START_TEST(test_lease_left_behind)
 	/* a dry run needs no lease */
 	expect(w, "reconcile", 4);
 	expect_run(w, "status", 0, &r);
-	ck_assert_msg(strstr(r.out, "reconcile lease: held by deadhost (pid 99) "
-				    "until 2099-01-01T00:00:00Z"),
+	ck_assert_msg(strstr(r.out,
+			     "reconcile lease: held by deadhost (pid 99) "
+			     "until 2099-01-01T00:00:00Z"),
 		      "%s", r.out);
 	ck_assert_ptr_nonnull(strstr(r.out, "(in ftrack)"));
 	h_cmd_clear(&r);
 	/* time passes: the lease expires */
-	api_ops(w, "[" META_UPDATE(MARK_LEASE, LEASE_OF("2000-01-01T00:00:00Z"))
-		   ", " META_UPDATE(MARK_TOKEN OLD_NONCE,
-				    LEASE_OF("2000-01-01T00:00:00Z")) "]");
+	api_ops(w,
+		"[" META_UPDATE(MARK_LEASE, LEASE_OF("2000-01-01T00:00:00Z")) ", " META_UPDATE(
+			MARK_TOKEN OLD_NONCE,
+			LEASE_OF("2000-01-01T00:00:00Z")) "]");
 	expect(w, "reconcile --apply", 0);
 	ck_assert(!is_active(w, "dave"));
 	v = own(w, MARK_LEASE);
@@ -1943,10 +1946,11 @@ START_TEST(test_newer_schema_refused)
 	api_ops(w, "[" META_UPDATE(MARK_SCHEMA, "2") "]");
 	before = snapshot(w);
 	expect_run(w, "reconcile --apply", 2, &r);
-	ck_assert_msg(strstr(r.err, "marker schema 2, newer than this "
-				    "version's 1") &&
-			      strstr(r.err, "upgrade the reconciling host last"),
-		      "%s", r.err);
+	ck_assert_msg(
+		strstr(r.err, "marker schema 2, newer than this "
+			      "version's 1") &&
+			strstr(r.err, "upgrade the reconciling host last"),
+		"%s", r.err);
 	h_cmd_clear(&r);
 	expect(w, "reconcile", 2);
 	assert_unchanged(w, before);

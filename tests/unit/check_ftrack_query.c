@@ -289,9 +289,9 @@ START_TEST(test_own_records)
 	h_ft_start(NULL);
 	api = h_emu_user_id(h_ft_emu, H_EMU_USER);
 	ck_assert_ptr_nonnull(api);
-	ck_assert_int_eq(ftrack_own_read(h_ft_cl, H_EMU_USER, &o, err,
-					 sizeof(err)),
-			 FT_OK);
+	ck_assert_int_eq(
+		ftrack_own_read(h_ft_cl, H_EMU_USER, &o, err, sizeof(err)),
+		FT_OK);
 	ck_assert_str_eq(o.user_id, api);
 	ck_assert_uint_eq(o.n, 0);
 	ftrack_own_clear(&o);
@@ -308,9 +308,9 @@ START_TEST(test_own_records)
 	marker_op(jd, FTRACK_MARKER_LEASE, "someone else's", false);
 	marker_op(jd, FTRACK_MARKER_SCHEMA, "99", false);
 	before = h_ft_requests();
-	ck_assert_int_eq(ftrack_own_read(h_ft_cl, H_EMU_USER, &o, err,
-					 sizeof(err)),
-			 FT_OK);
+	ck_assert_int_eq(
+		ftrack_own_read(h_ft_cl, H_EMU_USER, &o, err, sizeof(err)),
+		FT_OK);
 	ck_assert_uint_eq(h_ft_requests() - before, 1);
 	ck_assert_uint_eq(o.n, 4);
 	ck_assert_str_eq(ftrack_own_get(&o, FTRACK_MARKER_LEASE),

@@ -83,9 +83,9 @@ START_TEST(test_last_good_round_trip)
 			 FT_E_PROTO);
 	ck_assert_int_eq(lease_last_good_parse("15 yesterday h", &h),
 			 FT_E_PROTO);
-	ck_assert_int_eq(lease_last_good_parse("15 2027-01-15T08:00:00Z h i",
-					       &h),
-			 FT_E_PROTO);
+	ck_assert_int_eq(
+		lease_last_good_parse("15 2027-01-15T08:00:00Z h i", &h),
+		FT_E_PROTO);
 }
 
 END_TEST

@@ -692,8 +692,8 @@ START_TEST(test_last_good_without_host)
 {
 	struct report_last_good n;
 
-	put("last-good.json", "{\"population\": 12, \"time\": \"" FINISHED
-			      "\"}");
+	put("last-good.json",
+	    "{\"population\": 12, \"time\": \"" FINISHED "\"}");
 	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_OK);
 	ck_assert_uint_eq(n.population, 12);
 	ck_assert_str_eq(n.time, FINISHED);

@@ -329,6 +329,10 @@ lease_take(struct lease *l, struct ftrack_client *c, const char *api_user,
 			l->held = true;
 			return FT_OK;
 		}
+		/* still no lease: ftrack refused the records themselves
+		 * (err keeps its reason), not a quicker host */
+		if (r == FT_OK && !view->lease)
+			return FT_E_DATA;
 	}
 	return r == FT_OK ? FT_E_AGAIN : r;
 }

@@ -557,10 +557,21 @@ open_ftrack(struct run *run)
 		       (long long)time(NULL), &run->view, err, sizeof(err));
 	if (r == FT_E_AGAIN)
 		return lease_refused(run);
+	if (r == FT_E_PROTO) {
+		char line[768];
+
+		(void)snprintf(line, sizeof(line),
+			       "not started: %s; once no reconcile runs on any "
+			       "host, delete the Metadata %s* of the API user",
+			       err, FTRACK_MARKER_LEASE);
+		log_error("reconcile %s", line);
+		say(run, line);
+		return EXIT_HELD;
+	}
 	if (r < 0) {
 		log_error("unable to take the reconcile lease: %s (%s)", err,
 			  ft_strerror(r));
-		return r == FT_E_PROTO ? EXIT_HELD : EXIT_ERRORS;
+		return EXIT_ERRORS;
 	}
 	if (run->note[0] != '\0' &&
 	    strcmp(run->note, run->view.held.nonce) == 0)

@@ -1862,6 +1862,29 @@ START_TEST(test_lease_left_behind)
 
 END_TEST
 
+/* A lease without its token (edited by hand) is never taken over. */
+START_TEST(test_lease_stuck)
+{
+	struct h_world *w = world(NULL);
+	struct h_cmd_out r;
+	json_t *before;
+
+	api_ops(w, "[" META_CREATE(MARK_LEASE,
+				   LEASE_OF("2000-01-01T00:00:00Z")) "]");
+	before = snapshot(w);
+	expect_run(w, "reconcile --apply", 3, &r);
+	ck_assert_msg(strstr(r.err, "without its token") &&
+			      strstr(r.err, "delete the Metadata "
+					    "ftrack_syncd.reconcile_lease*"),
+		      "%s", r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "without its token"));
+	h_cmd_clear(&r);
+	assert_unchanged(w, before);
+	h_world_stop(w);
+}
+
+END_TEST
+
 /* max_shrink's mark is ftrack's: moving the job to another host keeps it. */
 START_TEST(test_max_shrink_moves)
 {
@@ -2225,6 +2248,7 @@ cmd_reconcile_suite(void)
 	tcase_add_test(tc, test_one_at_a_time);
 	tcase_add_test(tc, test_two_hosts_at_once);
 	tcase_add_test(tc, test_lease_left_behind);
+	tcase_add_test(tc, test_lease_stuck);
 	tcase_add_test(tc, test_max_shrink_moves);
 	tcase_add_test(tc, test_dry_run_not_good);
 	tcase_add_test(tc, test_newer_schema_refused);

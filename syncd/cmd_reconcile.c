@@ -10,8 +10,14 @@
  * when held); an applied run that wrote changes keeps it as
  * reports/runs/RUN.json too.  --undo RUN reads that report and every
  * ftrack user, and plans (plan_undo.c) what puts back what that run
- * changed; it is applied, and reported, like any other plan.  A lock file
- * keeps two runs from overlapping.
+ * changed; it is applied, and reported, like any other plan.  One
+ * reconciler at a time: a lock file keeps two runs of one state folder
+ * apart, and an applied run (an undo too) holds the reconcile lease in
+ * ftrack (lease.h) from before it reads to after it writes, so that two
+ * hosts never reconcile at once; a dry run writes nothing to ftrack and
+ * takes no lease.  The max_shrink mark is ftrack's ftrack_syncd.last_good
+ * (last-good.json is this host's cache), and a marker schema newer than
+ * this binary's refuses the run.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +35,7 @@
 #include "ft_err.h"
 #include "ftrack_api.h"
 #include "ldap_src.h"
+#include "lease.h"
 #include "log.h"
 #include "plan_ops.h"
 #include "plan_recon.h"
@@ -61,6 +68,15 @@ struct run {
 	char **messages;
 	struct report rep;
 	double t0;
+	int lock;                     /* reconcile.lock, its note our nonce */
+	char note[STATE_NOTE_MAX];    /* the note found: a dead run's lease */
+	struct lease_view view;       /* ftrack's records on the API user */
+	struct lease lease;           /* held by an applied run */
+	struct report_last_good good; /* the mark max_shrink compares with */
+	bool good_from_cache;         /* ftrack had none: ours, to copy */
+	bool applied;                 /* the plan was sent to ftrack */
+	bool good_run;                /* applied, guards passed: good_now */
+	struct report_last_good good_now;
 };
 
 static int
@@ -148,10 +164,7 @@ read_ftrack(struct run *run)
 	int r;
 
 	t0 = timing_now_s();
-	r = ftrack_client_new(run->cfg, &run->ft);
-	if (r == FT_OK)
-		r = ftrack_users_all(run->ft, 0, on_ftrack_user, run, err,
-				     sizeof(err));
+	r = ftrack_users_all(run->ft, 0, on_ftrack_user, run, err, sizeof(err));
 	run->rep.ftrack_seconds = timing_now_s() - t0;
 	run->rep.ftrack_users = run->ftrack.n;
 	if (r < 0)
@@ -175,10 +188,7 @@ build_plan(struct run *run)
 	};
 	int r;
 
-	r = report_last_good_read(queue_state_dirfd(run->q), &in.last_good);
-	if (r < 0)
-		log_warn("last-good.json is unreadable; max_shrink is off for "
-			 "this run");
+	in.last_good = run->good.population;
 	r = plan_recon_build(&in, &run->plan);
 	run->rep.plan = r == FT_OK ? &run->plan : NULL;
 	return r;
@@ -494,10 +504,49 @@ write_reports(struct run *run, bool held)
 	if (r < 0)
 		log_error("unable to write the reconcile report: %s",
 			  r == FT_E_IO ? strerror(errno) : ft_strerror(r));
-	if (!held && run->undo == NULL && run->ldap_status == FT_OK &&
-	    report_last_good_write(queue_state_dirfd(run->q),
-				   run->plan.population, run->rep.finished) < 0)
+	/* only an applied run whose guards passed is a good run (a dry run
+	 * is not: it would move the mark without anything written; nor is an
+	 * undo, which reads no LDAP) */
+	if (!run->applied || held || run->undo != NULL ||
+	    run->ldap_status != FT_OK)
+		return;
+	run->good_run = true;
+	run->good_now.population = run->plan.population;
+	(void)snprintf(run->good_now.time, sizeof(run->good_now.time), "%s",
+		       run->rep.finished);
+	lease_host(run->good_now.host, sizeof(run->good_now.host));
+	if (report_last_good_write(queue_state_dirfd(run->q), &run->good_now) <
+	    0)
 		log_error("unable to write last-good.json");
+}
+
+/* Renew the lease before writing (and write our schema number): the
+ * apply then has the whole lease, and a lease lost is found out before
+ * anything is written.  EXIT_OK, or the code to exit with. */
+static int
+renew_lease(struct run *run)
+{
+	char err[512] = "";
+	int r;
+
+	r = lease_renew(&run->lease, run->cfg->ftrack.api_user,
+			(long long)time(NULL), &run->view, err, sizeof(err));
+	if (r == FT_OK)
+		return EXIT_OK;
+	if (r == FT_E_CONFLICT)
+		log_error("unable to apply: the reconcile lease was taken over "
+			  "by '%s' (pid %llu) while this run read; nothing "
+			  "written",
+			  run->view.held.host, run->view.held.pid);
+	else if (r == FT_E_CONFIG)
+		log_error("unable to apply: a newer ftrack-syncd wrote marker "
+			  "schema %llu meanwhile; nothing written",
+			  run->view.schema_version);
+	else
+		log_error("unable to renew the reconcile lease: %s (%s); "
+			  "nothing written",
+			  err, ft_strerror(r));
+	return r == FT_E_CONFIG ? EXIT_USAGE : EXIT_ERRORS;
 }
 
 /* Decide, apply, report; returns the exit code. */
@@ -516,8 +565,11 @@ conclude(struct run *run)
 	} else if (!run->apply) {
 		run->rep.result = changes ? "changes" : "in-sync";
 		code = changes ? EXIT_CHANGES : EXIT_OK;
+	} else if ((code = renew_lease(run)) != EXIT_OK) {
+		run->rep.result = "failed";
 	} else {
 		code = apply_plan(run) == FT_OK ? EXIT_OK : EXIT_ERRORS;
+		run->applied = true;
 		run->rep.result = code == EXIT_OK ? "applied" : "errors";
 		run->rep.codes = run->codes;
 		run->rep.messages = (const char *const *)run->messages;
@@ -581,6 +633,8 @@ run_free(struct run *run)
 	plan_recon_free(&run->plan);
 	free(run->undo_targets);
 	report_run_free(&run->undone);
+	lease_clear(&run->lease);
+	lease_view_clear(&run->view);
 	ft_user_list_clear(&run->ldap);
 	ft_user_list_clear(&run->ftrack);
 	ft_user_list_clear(&run->unmapped);
@@ -589,16 +643,164 @@ run_free(struct run *run)
 	config_free(run->cfg);
 }
 
+/* Say it on stdout too (unless --json): the log may be the journal. */
+static void
+say(const struct run *run, const char *what)
+{
+	if (!run->json)
+		ft_clean_print(stdout, "ftrack-syncd reconcile: %s", what);
+}
+
+/* The mark max_shrink compares with: ftrack's, else this host's cache
+ * (copied to ftrack when the lease is released). */
+static void
+choose_last_good(struct run *run)
+{
+	struct report_last_good local;
+
+	if (run->view.last_good_ok) {
+		run->good = run->view.good;
+		return;
+	}
+	if (run->view.last_good)
+		log_warn("ftrack's %s is unreadable; using this host's "
+			 "last-good.json",
+			 FTRACK_MARKER_LAST_GOOD);
+	if (report_last_good_read(queue_state_dirfd(run->q), &local) < 0) {
+		log_warn("last-good.json is unreadable; max_shrink is off for "
+			 "this run");
+		return;
+	}
+	run->good = local;
+	run->good_from_cache = local.population > 0 && !run->view.last_good;
+	if (run->good.host[0] == '\0')
+		lease_host(run->good.host, sizeof(run->good.host));
+}
+
+/* The refusal of a lease another host holds (exit 3: a guard-like hold). */
+static int
+lease_refused(struct run *run)
+{
+	char until[32], line[1024];
+
+	timing_iso(run->view.held.expiry, until, sizeof(until));
+	(void)snprintf(line, sizeof(line),
+		       "not started: host '%s' (pid %llu) holds the reconcile "
+		       "lease until %s (one reconciler at a time)",
+		       run->view.held.host, run->view.held.pid, until);
+	log_warn("reconcile %s", line);
+	say(run, line);
+	return EXIT_HELD;
+}
+
+/*
+ * Before reading: ftrack's records on the API user (schema, last good,
+ * lease); refuse a newer schema; an applied run takes the lease.
+ * EXIT_OK to go on, else the code to exit with.
+ */
+static int
+open_ftrack(struct run *run)
+{
+	const char *api_user = run->cfg->ftrack.api_user;
+	char err[512] = "";
+	int r;
+
+	r = ftrack_client_new(run->cfg, &run->ft);
+	if (r == FT_OK)
+		r = lease_view_read(run->ft, api_user, &run->view, err,
+				    sizeof(err));
+	if (r < 0) {
+		log_error("unable to read ftrack's records on the API user "
+			  "'%s': %s (%s)",
+			  api_user, err, ft_strerror(r));
+		return EXIT_ERRORS;
+	}
+	if (lease_schema_check(&run->view) != FT_OK) {
+		char ver[32] = "not a number", line[768];
+
+		if (run->view.schema_ok)
+			(void)snprintf(ver, sizeof(ver), "%llu",
+				       run->view.schema_version);
+		(void)snprintf(line, sizeof(line),
+			       "refused: ftrack holds marker schema %s, newer "
+			       "than this version's %d: upgrade this host (in "
+			       "a rollout, upgrade the reconciling host last)",
+			       ver, FTRACK_MARKER_SCHEMA_VERSION);
+		log_error("reconcile %s", line);
+		say(run, line);
+		return EXIT_USAGE;
+	}
+	choose_last_good(run);
+	if (!run->apply)
+		return EXIT_OK;
+	r = lease_take(&run->lease, run->ft, api_user, run->note,
+		       (long long)time(NULL), &run->view, err, sizeof(err));
+	if (r == FT_E_AGAIN)
+		return lease_refused(run);
+	if (r == FT_E_PROTO) {
+		char line[768];
+
+		(void)snprintf(line, sizeof(line),
+			       "not started: %s; once no reconcile runs on any "
+			       "host, delete the Metadata %s* of the API user",
+			       err, FTRACK_MARKER_LEASE);
+		log_error("reconcile %s", line);
+		say(run, line);
+		return EXIT_HELD;
+	}
+	if (r < 0) {
+		log_error("unable to take the reconcile lease: %s (%s)", err,
+			  ft_strerror(r));
+		return EXIT_ERRORS;
+	}
+	if (run->note[0] != '\0' &&
+	    strcmp(run->note, run->view.held.nonce) == 0)
+		log_info("took over the reconcile lease an earlier run on this "
+			 "host left (pid %llu)",
+			 run->view.held.pid);
+	if (state_lock_note_write(run->lock, run->lease.mine.nonce) < 0)
+		log_warn("unable to note the lease in reconcile.lock");
+	return EXIT_OK;
+}
+
+/* Release the lease, with the new mark (a good run) or the cached one. */
+static void
+close_ftrack(struct run *run)
+{
+	const struct report_last_good *g = run->good_run ? &run->good_now
+					   : run->good_from_cache ? &run->good
+								  : NULL;
+	char err[512] = "";
+	int r;
+
+	if (!run->lease.held)
+		return;
+	r = lease_release(&run->lease, run->cfg->ftrack.api_user, g,
+			  run->view.last_good, err, sizeof(err));
+	if (r == FT_E_CONFLICT)
+		log_error("the reconcile lease was taken over by another host "
+			  "while this run lasted (over %d s): two reconciles "
+			  "overlapped; %s not written",
+			  LEASE_SECONDS, FTRACK_MARKER_LAST_GOOD);
+	else if (r < 0)
+		log_error("unable to release the reconcile lease: %s (%s); "
+			  "the next run on this host takes it over",
+			  err, ft_strerror(r));
+	if (!run->lease.held && state_lock_note_write(run->lock, "") < 0)
+		log_warn("unable to clear the note of reconcile.lock");
+}
+
 /* Everything after the config: read both sides, plan, conclude. */
 static int
 reconcile(struct run *run)
 {
-	int lock = -1, r, code = EXIT_ERRORS;
+	int r, code = EXIT_ERRORS;
 
+	run->lock = -1;
 	r = queue_open(run->cfg->daemon.state_dir, &run->q);
 	if (r == FT_OK)
 		r = state_lock(queue_state_dirfd(run->q), "reconcile.lock",
-			       &lock);
+			       &run->lock);
 	if (r < 0) {
 		log_error("unable to start the reconcile: %s",
 			  r == FT_E_AGAIN ? "another one is running"
@@ -606,7 +808,17 @@ reconcile(struct run *run)
 					  : ft_strerror(r));
 		return EXIT_ERRORS;
 	}
+	if (state_lock_note_read(run->lock, run->note, sizeof(run->note)) < 0)
+		run->note[0] = '\0';
 	timing_now_iso(run->rep.started, sizeof(run->rep.started));
+	code = open_ftrack(run);
+	if (code != EXIT_OK) {
+		/* refused (lease, schema): another host's run, not ours */
+		if (code == EXIT_ERRORS)
+			goto out;
+		goto out_close;
+	}
+	code = EXIT_ERRORS;
 	if (run->apply) {
 		if (report_run_id(queue_reports_dirfd(run->q), run->rep.started,
 				  run->run_id, sizeof(run->run_id)) == FT_OK)
@@ -644,7 +856,9 @@ out:
 		run->rep.result = "failed";
 		write_reports(run, false);
 	}
-	(void)close(lock);
+	close_ftrack(run);
+out_close:
+	(void)close(run->lock);
 	return code;
 }
 

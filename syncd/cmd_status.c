@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cmd_status.c: `ftrack-syncd status`: socket, queue, reconciles, metrics. */
+/* cmd_status.c: `ftrack-syncd status`: socket, queue, reconciles, the
+ * reconcile lease and last good run (from ftrack), metrics. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 #include "config.h"
 #include "ft_clean.h"
 #include "ft_err.h"
+#include "lease.h"
 #include "queue.h"
 #include "report.h"
 
@@ -77,6 +79,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 		       cfg->daemon.socket);
 	print_queue(cfg->daemon.state_dir);
 	report_print_status(cfg->daemon.state_dir, stdout);
+	lease_print_status(cfg, stdout);
 	(void)snprintf(path, sizeof(path), "%s/metrics.prom",
 		       cfg->daemon.state_dir);
 	if (stat(path, &st) == 0)

@@ -47,6 +47,25 @@
 /* how the user was linked: FT_LINKED_BY_EMAIL (link_by = email) */
 #define FTRACK_MARKER_LINKED_BY "ftrack_syncd.linked_by"
 
+/*
+ * The reconcile's records: Metadata on the API user (DESIGN.md section 6;
+ * their values and rules are lease.h's).  The lease's token is the key
+ * FTRACK_MARKER_LEASE_TOKEN followed by the lease's nonce.
+ */
+#define FTRACK_MARKER_SCHEMA      "ftrack_syncd.schema"
+#define FTRACK_MARKER_LEASE       "ftrack_syncd.reconcile_lease"
+#define FTRACK_MARKER_LEASE_TOKEN "ftrack_syncd.reconcile_lease."
+#define FTRACK_MARKER_LAST_GOOD   "ftrack_syncd.last_good"
+
+/*
+ * The marker schema this binary writes and understands: 1 is the markers
+ * of this version (uuid, deactivated, seat_waiting on the users; schema,
+ * reconcile_lease, last_good on the API user).  A version that changes
+ * what a marker means, or adds one an older reconcile would misread,
+ * raises it; the one place it is defined.
+ */
+#define FTRACK_MARKER_SCHEMA_VERSION 1
+
 /* User attributes an update may carry (ftrack_batch_update_user). */
 enum ftrack_field {
 	FTRACK_F_USERNAME = 1 << 0,
@@ -182,6 +201,39 @@ FT_MUST_USE int ftrack_users_by_email(struct ftrack_client *c,
 FT_MUST_USE int ftrack_users_all(struct ftrack_client *c, unsigned page_size,
 				 int (*on_user)(void *ctx, struct ft_user *u),
 				 void *ctx, char *err, size_t errlen);
+
+/* A record of the API user: a Metadata key and its value. */
+struct ftrack_own_marker {
+	char *key;
+	char *value;
+};
+
+/* The API user's id and its ftrack_syncd.* records (ftrack_own_read). */
+struct ftrack_own {
+	char *user_id;
+	struct ftrack_own_marker *v;
+	size_t n;
+};
+
+#define FTRACK_OWN_MAX 64 /* records of the API user read, at most */
+
+/*
+ * The User named api_user and its records FTRACK_MARKER_SCHEMA,
+ * FTRACK_MARKER_LAST_GOOD, FTRACK_MARKER_LEASE and every
+ * FTRACK_MARKER_LEASE_TOKEN* (Metadata of other parents are ignored),
+ * in one POST of two queries.  Returns FT_OK with *ret filled (clear it
+ * with ftrack_own_clear), FT_E_NOTFOUND (no such user), FT_E_TOOBIG (over
+ * FTRACK_OWN_MAX records) or the listing's errors.
+ */
+FT_MUST_USE int ftrack_own_read(struct ftrack_client *c, const char *api_user,
+				struct ftrack_own *ret, char *err,
+				size_t errlen);
+
+/* The value of record key of o (borrowed), or NULL. */
+const char *ftrack_own_get(const struct ftrack_own *o, const char *key);
+
+/* Free what o holds; o is left empty. */
+void ftrack_own_clear(struct ftrack_own *o);
 
 /* ---- write batches ------------------------------------------------------ */
 

@@ -288,6 +288,128 @@ run_in_pair(struct ftrack_client *c, const char *const heads[2],
 	return r;
 }
 
+/* ---- the API user's records --------------------------------------------- */
+
+/* Is key one of the records of the API user that ftrack_own_read keeps? */
+static bool
+own_key(const char *key)
+{
+	return strcmp(key, FTRACK_MARKER_SCHEMA) == 0 ||
+	       strcmp(key, FTRACK_MARKER_LAST_GOOD) == 0 ||
+	       strcmp(key, FTRACK_MARKER_LEASE) == 0 ||
+	       strncmp(key, FTRACK_MARKER_LEASE_TOKEN,
+		       strlen(FTRACK_MARKER_LEASE_TOKEN)) == 0;
+}
+
+/* Move the markers of parent id in ml that own_key() keeps into o. */
+static int
+own_take(struct ftrack_own *o, struct ftrack_marker_list *ml)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ml->n; i++)
+		n += strcmp(ml->v[i].parent_id, o->user_id) == 0 &&
+		     own_key(ml->v[i].key);
+	if (n > FTRACK_OWN_MAX)
+		return FT_E_TOOBIG;
+	o->v = calloc(n + 1, sizeof(*o->v));
+	if (o->v == NULL)
+		return FT_E_NOMEM;
+	for (i = 0; i < ml->n; i++) {
+		struct ftrack_marker *m = &ml->v[i];
+
+		if (strcmp(m->parent_id, o->user_id) != 0 || !own_key(m->key))
+			continue;
+		o->v[o->n].key = m->key;
+		o->v[o->n++].value = m->value;
+		m->key = m->value = NULL;
+	}
+	return FT_OK;
+}
+
+int
+ftrack_own_read(struct ftrack_client *c, const char *api_user,
+		struct ftrack_own *ret, char *err, size_t errlen)
+{
+	/* `like` is wider on a server where `_` is a wildcard too: what it
+	 * finds is sorted by own_key() */
+	static const char *const heads[2] = {
+		USER_SELECT " where username in",
+		MARKER_SELECT " where key in",
+	};
+	static const char *const tails[2] = {
+		" order by id",
+		" or key like \"" FTRACK_MARKER_LEASE "%\"" MARKER_ORDER,
+	};
+
+	static const enum cursor_kind kinds[2] = {CUR_USERS, CUR_MARKERS};
+
+	static const char *const keys[2] = {FTRACK_MARKER_SCHEMA,
+					    FTRACK_MARKER_LAST_GOOD};
+	const char *const names[1] = {api_user};
+	const char *const *values[2] = {names, keys};
+	const size_t n[2] = {1, 2};
+	struct ft_user_list users = {NULL, 0, 0};
+	struct ftrack_marker_list ml = {NULL, 0, 0};
+	struct ftrack_own o = {NULL, NULL, 0};
+	size_t i;
+	int r;
+
+	r = run_in_pair(c, heads, values, n, tails, kinds, &users, &ml, err,
+			errlen);
+	for (i = 0; r == FT_OK && i < users.n && o.user_id == NULL; i++)
+		if (users.v[i].username != NULL &&
+		    strcmp(users.v[i].username, api_user) == 0) {
+			o.user_id = users.v[i].id;
+			users.v[i].id = NULL;
+		}
+	if (r == FT_OK && o.user_id == NULL) {
+		snprintf(err, errlen, "no ftrack user named '%s'", api_user);
+		r = FT_E_NOTFOUND;
+	}
+	if (r == FT_OK) {
+		r = own_take(&o, &ml);
+		if (r == FT_E_TOOBIG)
+			snprintf(err, errlen,
+				 "more than %d records on the API user",
+				 FTRACK_OWN_MAX);
+	}
+	if (r == FT_OK)
+		*ret = o;
+	else
+		ftrack_own_clear(&o);
+	ft_user_list_clear(&users);
+	ftrack_marker_list_clear(&ml);
+	return r;
+}
+
+const char *
+ftrack_own_get(const struct ftrack_own *o, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++)
+		if (strcmp(o->v[i].key, key) == 0)
+			return o->v[i].value;
+	return NULL;
+}
+
+void
+ftrack_own_clear(struct ftrack_own *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++) {
+		free(o->v[i].key);
+		free(o->v[i].value);
+	}
+	free(o->v);
+	free(o->user_id);
+	o->v = NULL;
+	o->user_id = NULL;
+	o->n = 0;
+}
+
 static bool
 has_id(const struct ft_user_list *l, const char *id)
 {

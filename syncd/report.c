@@ -398,33 +398,56 @@ report_print_json(const struct report *r, FILE *out)
 	return FT_OK;
 }
 
-int
-report_last_good_read(int dirfd, unsigned long *ret_n)
+/* Copy the string member name of o into out (capacity cap); "" when
+ * absent.  False when it is there but not a string that fits. */
+static bool
+copy_member(const json_t *o, const char *name, char *out, size_t cap)
 {
+	const json_t *v = json_object_get(o, name);
+	const char *t = json_string_value(v);
+
+	out[0] = '\0';
+	if (v == NULL)
+		return true;
+	if (t == NULL || strlen(t) >= cap)
+		return false;
+	memcpy(out, t, strlen(t) + 1);
+	return true;
+}
+
+int
+report_last_good_read(int dirfd, struct report_last_good *ret)
+{
+	struct report_last_good g;
 	json_t *o = NULL, *v;
 	int r;
 
-	*ret_n = 0;
+	memset(ret, 0, sizeof(*ret));
+	memset(&g, 0, sizeof(g));
 	r = read_json(dirfd, LAST_GOOD, LAST_GOOD_READ_MAX, &o, NULL);
 	if (r == FT_E_NOTFOUND)
 		return FT_OK;
 	if (r < 0)
 		return FT_E_PROTO;
 	v = json_object_get(o, "population");
-	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		json_decref(o);
-		return FT_E_PROTO;
+	r = FT_E_PROTO;
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    copy_member(o, "time", g.time, sizeof(g.time)) &&
+	    copy_member(o, "host", g.host, sizeof(g.host))) {
+		g.population = (unsigned long)json_integer_value(v);
+		*ret = g;
+		r = FT_OK;
 	}
-	*ret_n = (unsigned long)json_integer_value(v);
 	json_decref(o);
-	return FT_OK;
+	return r;
 }
 
 int
-report_last_good_write(int dirfd, unsigned long n, const char *when)
+report_last_good_write(int dirfd, const struct report_last_good *g)
 {
-	return write_json(json_pack("{s:I, s:s}", "population", (json_int_t)n,
-				    "time", when),
+	return write_json(json_pack("{s:I, s:s, s:s}", "population",
+				    (json_int_t)g->population, "time", g->time,
+				    "host", g->host),
 			  dirfd, LAST_GOOD);
 }
 

@@ -10,7 +10,8 @@
  * as reports/runs/RUN.json (the last REPORT_RUNS_KEPT), which `reconcile
  * --undo RUN` reads back (report_read_run).  A report records each
  * change's old and new values.  state_dir/last-good.json keeps the LDAP
- * population of the last good run, for the max_shrink guard.  `status`
+ * population of the last applied run whose guards passed, for the
+ * max_shrink guard: a cache of ftrack's own record (lease.h).  `status`
  * and the daemon's metrics read the reports back.  Writes are atomic
  * (temp file, fsync, rename).  jansson stays inside report.c; non-logging.
  */
@@ -129,17 +130,25 @@ void report_run_free(struct report_run *r);
 /* Print r as JSON to out (`reconcile --json`). */
 FT_MUST_USE int report_print_json(const struct report *r, FILE *out);
 
-/*
- * The population of the last good run from dirfd/last-good.json into
- * *ret_n (0 when there is none).  Returns FT_OK, or FT_E_PROTO when the
- * file exists but is not what we wrote (then *ret_n is 0: the guard is
- * off, which the caller must say).
- */
-FT_MUST_USE int report_last_good_read(int dirfd, unsigned long *ret_n);
+/* The last good run: an applied run whose guards passed. */
+struct report_last_good {
+	unsigned long population; /* LDAP entries; 0: none known */
+	char time[32];            /* when it finished, ISO 8601 UTC */
+	char host[256];           /* the host that ran it ("" unknown) */
+};
 
-/* Record n as the last good population.  FT_OK or FT_E_IO/FT_E_NOMEM. */
-FT_MUST_USE int report_last_good_write(int dirfd, unsigned long n,
-				       const char *when);
+/*
+ * The last good run from dirfd/last-good.json into *ret (all zero when
+ * there is none; a file of an older version has no host: "").  This is
+ * the host's cache of ftrack's ftrack_syncd.last_good (lease.h).
+ * Returns FT_OK, or FT_E_PROTO when the file exists but is not what we
+ * wrote (then *ret is zero: the guard is off, which the caller must say).
+ */
+FT_MUST_USE int report_last_good_read(int dirfd, struct report_last_good *ret);
+
+/* Record g as the last good run.  FT_OK or FT_E_IO/FT_E_NOMEM. */
+FT_MUST_USE int report_last_good_write(int dirfd,
+				       const struct report_last_good *g);
 
 /* What the daemon's metrics need from a last-* report. */
 struct report_summary {

@@ -151,6 +151,45 @@ state_lock(int dirfd, const char *name, int *ret_fd)
 	return FT_OK;
 }
 
+int
+state_lock_note_write(int fd, const char *note)
+{
+	size_t n = strlen(note);
+	ssize_t w;
+
+	if (n >= STATE_NOTE_MAX || strchr(note, '\n') != NULL)
+		return FT_E_TOOBIG;
+	if (ftruncate(fd, 0) < 0)
+		return FT_E_IO;
+	do
+		w = pwrite(fd, note, n, 0);
+	while (w < 0 && errno == EINTR);
+	if (w < 0 || (size_t)w != n)
+		return FT_E_IO;
+	return fsync(fd) < 0 ? FT_E_IO : FT_OK;
+}
+
+int
+state_lock_note_read(int fd, char *buf, size_t cap)
+{
+	char tmp[STATE_NOTE_MAX + 1];
+	ssize_t n;
+
+	if (cap == 0)
+		return FT_E_TOOBIG;
+	do
+		n = pread(fd, tmp, sizeof(tmp) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return FT_E_IO;
+	tmp[n] = '\0';
+	tmp[strcspn(tmp, "\n")] = '\0';
+	if (strlen(tmp) >= cap || (size_t)n >= STATE_NOTE_MAX)
+		return FT_E_TOOBIG;
+	memcpy(buf, tmp, strlen(tmp) + 1);
+	return FT_OK;
+}
+
 static int
 refuse(int fd, int r, const char *why, const char **ret_why)
 {

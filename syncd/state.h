@@ -47,6 +47,21 @@ int state_sweep_one(void *ctx, int dirfd, const char *name);
  */
 FT_MUST_USE int state_lock(int dirfd, const char *name, int *ret_fd);
 
+#define STATE_NOTE_MAX 256 /* bytes of a lock's note */
+
+/*
+ * A lock's note: a line the holder leaves in its lock file for the next
+ * holder (the reconcile: the nonce of the ftrack lease it took, so that
+ * the next run on this host knows a lease left by a run that died).
+ * state_lock_note_write replaces the file's content with note ("":
+ * empty) and fsyncs it; state_lock_note_read reads it into buf (capacity
+ * cap, at most STATE_NOTE_MAX, NUL-terminated; "" when empty; one line,
+ * the newline dropped).  fd is the lock's.  FT_OK, FT_E_TOOBIG (note too
+ * long) or FT_E_IO (errno set).
+ */
+FT_MUST_USE int state_lock_note_write(int fd, const char *note);
+FT_MUST_USE int state_lock_note_read(int fd, char *buf, size_t cap);
+
 /*
  * Open the state file `name` of dirfd for reading, with O_NOFOLLOW (a
  * symlink is refused), O_NONBLOCK (a FIFO in its place does not wait for

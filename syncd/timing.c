@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* timing.c: the monotonic clock, UTC timestamps, jittered back-off. */
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "timing.h"
+
+#include "ft_err.h"
 
 uint64_t
 timing_now_ms(void)
@@ -33,6 +36,31 @@ timing_now_iso(char *buf, size_t len)
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		buf[0] = '\0';
+}
+
+void
+timing_iso(long long t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		buf[0] = '\0';
+}
+
+int
+timing_iso_parse(const char *iso, long long *ret)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0' || strlen(iso) != 20)
+		return FT_E_INVAL;
+	*ret = (long long)timegm(&tm);
+	return FT_OK;
 }
 
 uint64_t

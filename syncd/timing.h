@@ -25,6 +25,14 @@ double timing_now_s(void);
 /* The current UTC time as ISO 8601 ("2026-11-27T14:00:00Z"); "" if len is too small. */
 void timing_now_iso(char *buf, size_t len);
 
+/* Unix time t as ISO 8601 UTC ("2026-01-31T12:00:00Z") into buf ("" when
+ * it does not fit). */
+void timing_iso(long long t, char *buf, size_t len);
+
+/* The unix time of an ISO 8601 UTC text of that form into *ret: FT_OK or
+ * FT_E_INVAL (anything else). */
+int timing_iso_parse(const char *iso, long long *ret);
+
 /* A non-zero seed for timing_rand(), from getrandom(2) when it can. */
 uint64_t timing_seed(void);
 

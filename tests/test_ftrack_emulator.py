@@ -1149,6 +1149,63 @@ class MetadataTests(EmulatorTestCase):
         op["entity_data"]["value"] = 5
         self.assertError(self.emu.api([op]), "ValidationError")
 
+    def test_lease_protocol(self):
+        """What the reconcile lease relies on: on the API user, a second
+        create of a (parent_id, key) is a duplicate, and a POST whose token
+        delete finds nothing applies nothing (one transaction)."""
+        api = self.emu.query('select id from User where username is "%s"'
+                             % API_USER)["data"][0]["id"]
+
+        def mcreate(key, value):  # JS-style: no entity_key
+            op = self.mcreate(api, key, value)
+            del op["entity_key"]
+            return op
+
+        def mupdate(key, value):
+            return {"action": "update", "entity_type": "Metadata",
+                    "entity_key": [api, key],
+                    "entity_data": {"__entity_type__": "Metadata",
+                                    "value": value}}
+
+        def mdelete(key):
+            return {"action": "delete", "entity_type": "Metadata",
+                    "entity_key": [api, key]}
+
+        def value(key):
+            rows = self.emu.query('select value from Metadata where '
+                                  'parent_id is "%s" and key is "%s"'
+                                  % (api, key))["data"]
+            return rows[0]["value"] if rows else None
+
+        lease = "ftrack_syncd.reconcile_lease"
+        tok = lease + "."
+        self.emu.ok([mcreate(lease, "a 1 T na"), mcreate(tok + "na", "x")])
+        # a second host's take: the duplicate undoes its token create too
+        self.assertError(self.emu.api([mcreate(lease, "b 2 T nb"),
+                                       mcreate(tok + "nb", "x")]),
+                         "DuplicateEntryError")
+        self.assertEqual((value(lease), value(tok + "nb")), ("a 1 T na", None))
+        # two take-overs of the same expired lease: only the first lands
+        takeover = [mdelete(tok + "na"), mupdate(lease, "c 3 T nc"),
+                    mcreate(tok + "nc", "x")]
+        self.emu.ok(takeover)
+        late = [mdelete(tok + "na"), mupdate(lease, "d 4 T nd"),
+                mcreate(tok + "nd", "x")]
+        self.assertError(self.emu.api(late), "ValueError")
+        self.assertEqual((value(lease), value(tok + "nd")), ("c 3 T nc", None))
+        # the first holder's renewal and release now fail, changing nothing
+        self.assertError(self.emu.api([mupdate(tok + "na", "y"),
+                                       mupdate(lease, "a 1 T2 na")]),
+                         "ValueError")
+        self.assertError(self.emu.api([mdelete(tok + "na"), mdelete(lease)]),
+                         "ValueError")
+        self.assertEqual(value(lease), "c 3 T nc")
+        # the log names a Metadata create's key (entity_data carries it)
+        log = self.emu.ctl("GET", "log")[1]
+        first = [e for e in log if e["actions"] == ["create", "create"]][0]
+        self.assertEqual([op.get("key") for op in first["ops"]],
+                         [lease, tok + "na"])
+
 
 class SeatCapTests(EmulatorTestCase):
     def test_seat_cap(self):

@@ -34,6 +34,9 @@ def summarize(ops, entry):
             for k in ("entity_type", "expression", "entity_key"):
                 if k in op:
                     summary[k] = op[k]
+            data = op.get("entity_data")
+            if isinstance(data, dict) and "key" in data:
+                summary["key"] = data["key"]  # a Metadata create's key
             entry["ops"].append(summary)
 
 

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -482,6 +483,40 @@ END_TEST
 
 /* ---- 2. a changed mail --------------------------------------------------- */
 
+/* The key a write of h_emu_writes is about ("" none): a Metadata's. */
+static const char *
+write_key(const json_t *op)
+{
+	const char *k = json_string_value(json_object_get(op, "key"));
+
+	if (k == NULL)
+		k = json_string_value(
+			json_array_get(json_object_get(op, "entity_key"), 1));
+	return k != NULL ? k : "";
+}
+
+/* The writes after seq but those of the reconcile's own records on the
+ * API user (lease, token, schema, last_good). */
+static json_t *
+people_writes(const struct h_world *w, long long seq)
+{
+	json_t *all = h_emu_writes(w->emu, seq), *out = json_array(), *op;
+	size_t i;
+
+	ck_assert_ptr_nonnull(all);
+	json_array_foreach(all, i, op)
+	{
+		const char *k = write_key(op);
+
+		if (strncmp(k, "ftrack_syncd.reconcile_lease", 28) != 0 &&
+		    strcmp(k, "ftrack_syncd.schema") != 0 &&
+		    strcmp(k, "ftrack_syncd.last_good") != 0)
+			(void)json_array_append(out, op);
+	}
+	json_decref(all);
+	return out;
+}
+
 START_TEST(test_mail_update)
 {
 	struct h_world *w = world(NULL);
@@ -508,8 +543,9 @@ START_TEST(test_mail_update)
 	ck_assert_ptr_nonnull(strstr(str_of(a, "reason"), "email"));
 	ck_assert_ptr_null(strstr(str_of(a, "reason"), "name"));
 	json_decref(rep);
-	/* exactly one write: an update of alice's User, no marker touched */
-	writes = h_emu_writes(w->emu, seq);
+	/* exactly one write: an update of alice's User, no marker touched
+	 * (the lease and last_good on the API user aside) */
+	writes = people_writes(w, seq);
 	ck_assert_ptr_nonnull(writes);
 	ck_assert_uint_eq(json_array_size(writes), 1);
 	op = json_array_get(writes, 0);
@@ -1240,6 +1276,9 @@ START_TEST(test_rejected_batch_isolated)
 		json_object_get(json_object_get(rep, "ftrack"), "requests"));
 	json_decref(rep);
 	ck_assert_int_gt(reads, 0);
+	/* an apply sends two more before its writes: the lease taken, then
+	 * renewed */
+	reads += 2;
 	/* the batch POST is refused, then, of the groups sent one by one,
 	 * the third is refused too */
 	h_fx_fmt(spec, sizeof(spec),
@@ -1367,15 +1406,17 @@ assert_converged(const struct h_world *w, unsigned extra)
 		ck_assert_int_eq(markers(w, name, MARK_UUID), 1);
 	}
 	ck_assert_int_eq(h_emu_users(w->emu), N_ENABLED + extra + 1);
+	/* and on the API user: the schema and last_good, no lease left */
 	ck_assert_int_eq(h_emu_stat2(w->emu, "entities", "Metadata"),
-			 N_ENABLED + extra);
+			 N_ENABLED + extra + 2);
 }
 
 START_TEST(test_killed_mid_apply)
 {
 	struct h_world *w = big_world("policy.reconcile_create = yes\n"
 				      "ftrack.batch_size = 1");
-	struct stat_min two = {w->emu, "operations", "create", 4};
+	/* 3 creates: the lease, its token, the schema */
+	struct stat_min two = {w->emu, "operations", "create", 4 + 3};
 	struct h_cmd_bg *bg;
 	struct h_cmd_out r;
 	long users;
@@ -1428,8 +1469,9 @@ START_TEST(test_rate_limited)
 	json_decref(rep);
 	ck_assert_int_eq(h_emu_stat(w->emu, "faults_pending"), 0);
 	ck_assert_int_eq(h_emu_stat2(w->emu, "by_status", "429"), 3);
-	/* each refused request was sent again */
-	ck_assert_int_eq(requests, h_emu_stat(w->emu, "requests"));
+	/* each refused request was sent again (and the lease released
+	 * after the report was written) */
+	ck_assert_int_eq(requests + 1, h_emu_stat(w->emu, "requests"));
 	assert_converged(w, N_EXTRA);
 	h_world_stop(w);
 }
@@ -1809,6 +1851,403 @@ START_TEST(test_one_at_a_time)
 	rep = report(w, LAST);
 	ck_assert_str_eq(str_of(rep, "mode"), "dry-run");
 	json_decref(rep);
+	h_world_stop(w);
+}
+
+END_TEST
+
+/* ---- 11. one reconciler across hosts, and mixed versions ------------------ */
+
+#define API_USER    "ftrack-sync"
+#define MARK_LEASE  "ftrack_syncd.reconcile_lease"
+#define MARK_TOKEN  "ftrack_syncd.reconcile_lease."
+#define MARK_GOOD   "ftrack_syncd.last_good"
+#define MARK_SCHEMA "ftrack_syncd.schema"
+#define OLD_NONCE   "0123456789abcdef0123456789abcdef"
+
+/*
+ * A second host of w: its own folder (w's DIR/host2, removed with w),
+ * config and state folder, the same slapd and emulator.  Free with
+ * host2_free.
+ */
+static void
+host2(struct h_world *w, struct h_world *w2, const char *extra)
+{
+	char dir[PATH_MAX], all[4096];
+
+	h_fx_fmt(dir, sizeof(dir), "%s/host2", w->dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	*w2 = *w;
+	w2->dir = strdup(dir);
+	ck_assert_ptr_nonnull(w2->dir);
+	h_fx_fmt(all, sizeof(all), "%s%s\n", H_WORLD_BASE, extra ? extra : "");
+	w2->conf = h_write_config(w2->dir, w->slapd, w->emu, all);
+	ck_assert_ptr_nonnull(w2->conf);
+	h_fx_fmt(w2->state, sizeof(w2->state), "%s/state", dir);
+	w2->nrun = 0;
+}
+
+static void
+host2_free(struct h_world *w2)
+{
+	free(w2->dir);
+	free(w2->conf);
+}
+
+/* The value of the API user's record key (caller frees), or NULL. */
+static char *
+own(const struct h_world *w, const char *key)
+{
+	char *v = NULL;
+
+	ck_assert_int_ge(h_emu_user_markers(w->emu, API_USER, key, &v), 0);
+	return v;
+}
+
+/* POST ops (a JSON array, each "@ID@" the API user's id) to the
+ * emulator as a person would by hand; it must succeed. */
+static void
+api_ops(const struct h_world *w, const char *ops)
+{
+	char *id = h_emu_user_id(w->emu, API_USER), body[4096];
+	size_t used = 0;
+	const char *p;
+	json_t *res;
+
+	ck_assert_ptr_nonnull(id);
+	for (p = ops; *p != '\0';) {
+		const char *add = strncmp(p, "@ID@", 4) == 0 ? id : NULL;
+		size_t n = add ? strlen(id) : 1;
+
+		ck_assert_uint_lt(used + n, sizeof(body));
+		memcpy(body + used, add ? add : p, n);
+		used += n;
+		p += add ? 4 : 1;
+	}
+	body[used] = '\0';
+	res = h_emu_api(w->emu, body);
+	ck_assert_msg(json_is_array(res), "%s", body);
+	json_decref(res);
+	free(id);
+}
+
+#define META_CREATE(key, value)                                                \
+	"{\"action\": \"create\", \"entity_type\": \"Metadata\", "             \
+	"\"entity_data\": {\"__entity_type__\": \"Metadata\", "                \
+	"\"parent_type\": \"User\", \"parent_id\": \"@ID@\", \"key\": \"" key  \
+	"\", \"value\": \"" value "\"}}"
+#define META_UPDATE(key, value)                                                \
+	"{\"action\": \"update\", \"entity_type\": \"Metadata\", "             \
+	"\"entity_key\": [\"@ID@\", \"" key "\"], \"entity_data\": "           \
+	"{\"__entity_type__\": \"Metadata\", \"value\": \"" value "\"}}"
+
+/* A lease of deadhost, pid 99, until `until`, with its token. */
+#define LEASE_OF(until) "deadhost 99 " until " " OLD_NONCE
+
+static void
+this_host(char *buf, size_t cap)
+{
+	ck_assert_int_eq(gethostname(buf, cap), 0);
+	buf[cap - 1] = '\0';
+}
+
+/* Two hosts start a reconcile at once: exactly one runs, the other says
+ * who holds the lease. */
+START_TEST(test_two_hosts_at_once)
+{
+	struct h_world *w = world("policy.reconcile_create = yes");
+	struct h_world w2;
+	struct h_cmd_bg *a, *b;
+	struct h_cmd_out ra, rb;
+	const struct h_cmd_out *lost;
+	char host[256], pid[64];
+	pid_t winner;
+	char *v;
+
+	host2(w, &w2, "policy.reconcile_create = yes");
+	/* each request takes long enough that the runs overlap */
+	emu_config(w, "{\"latency_ms\": 400}");
+	a = h_cmd_start(w, "reconcile --apply");
+	b = h_cmd_start(&w2, "reconcile --apply");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	winner = h_cmd_pid(a);
+	ck_assert_int_eq(h_cmd_finish(a, 60000, &ra), FT_OK);
+	if (ra.code != 0)
+		winner = h_cmd_pid(b);
+	ck_assert_int_eq(h_cmd_finish(b, 60000, &rb), FT_OK);
+	no_sanitizer("host 1", ra.err);
+	no_sanitizer("host 2", rb.err);
+	ck_assert_msg((ra.code == 0 && rb.code == 3) ||
+			      (ra.code == 3 && rb.code == 0),
+		      "exit codes %d and %d\n%s\n%s", ra.code, rb.code, ra.err,
+		      rb.err);
+	lost = ra.code == 3 ? &ra : &rb;
+	this_host(host, sizeof(host));
+	h_fx_fmt(pid, sizeof(pid), "(pid %ld)", (long)winner);
+	ck_assert_msg(strstr(lost->err, "holds the reconcile lease until") &&
+			      strstr(lost->err, host) && strstr(lost->err, pid),
+		      "%s", lost->err);
+	ck_assert_ptr_nonnull(strstr(lost->out, "holds the reconcile lease"));
+	h_cmd_clear(&ra);
+	h_cmd_clear(&rb);
+	/* one made everybody, once; the lease is released */
+	emu_config(w, "{\"latency_ms\": 0}");
+	assert_converged(w, 0);
+	v = own(w, MARK_LEASE);
+	ck_assert_ptr_null(v);
+	/* and the other host now runs: nothing to do */
+	expect(&w2, "reconcile --apply", 0);
+	ck_assert_int_eq(last_count(&w2, "create"), 0);
+	host2_free(&w2);
+	h_world_stop(w);
+}
+
+END_TEST
+
+/* A lease left behind by a host that died: held until it expires (status
+ * says by whom), then taken over; the old token goes with it. */
+START_TEST(test_lease_left_behind)
+{
+	struct h_world *w = world(NULL);
+	struct h_cmd_out r;
+	char *v;
+
+	create_all(w, NULL);
+	ldap_delete(w, "dave");
+	api_ops(w,
+		"[" META_CREATE(MARK_LEASE, LEASE_OF("2099-01-01T00:00:00Z")) ", " META_CREATE(
+			MARK_TOKEN OLD_NONCE,
+			LEASE_OF("2099-01-01T00:00:00Z")) "]");
+	expect_run(w, "reconcile --apply", 3, &r);
+	ck_assert_msg(strstr(r.err, "host 'deadhost' (pid 99) holds the "
+				    "reconcile lease until "
+				    "2099-01-01T00:00:00Z"),
+		      "%s", r.err);
+	h_cmd_clear(&r);
+	ck_assert(is_active(w, "dave"));
+	/* a dry run needs no lease */
+	expect(w, "reconcile", 4);
+	expect_run(w, "status", 0, &r);
+	ck_assert_msg(strstr(r.out,
+			     "reconcile lease: held by deadhost (pid 99) "
+			     "until 2099-01-01T00:00:00Z"),
+		      "%s", r.out);
+	ck_assert_ptr_nonnull(strstr(r.out, "(in ftrack)"));
+	h_cmd_clear(&r);
+	/* time passes: the lease expires */
+	api_ops(w,
+		"[" META_UPDATE(MARK_LEASE, LEASE_OF("2000-01-01T00:00:00Z")) ", " META_UPDATE(
+			MARK_TOKEN OLD_NONCE,
+			LEASE_OF("2000-01-01T00:00:00Z")) "]");
+	expect(w, "reconcile --apply", 0);
+	ck_assert(!is_active(w, "dave"));
+	v = own(w, MARK_LEASE);
+	ck_assert_ptr_null(v);
+	v = own(w, MARK_TOKEN OLD_NONCE);
+	ck_assert_ptr_null(v);
+	expect_run(w, "status", 0, &r);
+	ck_assert_ptr_nonnull(strstr(r.out, "reconcile lease: free"));
+	h_cmd_clear(&r);
+	h_world_stop(w);
+}
+
+END_TEST
+
+/* A lease without its token (edited by hand) is never taken over. */
+START_TEST(test_lease_stuck)
+{
+	struct h_world *w = world(NULL);
+	struct h_cmd_out r;
+	json_t *before;
+
+	api_ops(w, "[" META_CREATE(MARK_LEASE,
+				   LEASE_OF("2000-01-01T00:00:00Z")) "]");
+	before = snapshot(w);
+	expect_run(w, "reconcile --apply", 3, &r);
+	ck_assert_msg(strstr(r.err, "without its token") &&
+			      strstr(r.err, "delete the Metadata "
+					    "ftrack_syncd.reconcile_lease*"),
+		      "%s", r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "without its token"));
+	h_cmd_clear(&r);
+	assert_unchanged(w, before);
+	h_world_stop(w);
+}
+
+END_TEST
+
+/* max_shrink's mark is ftrack's: moving the job to another host keeps it. */
+START_TEST(test_max_shrink_moves)
+{
+	static const char *const leavers[] = {"alice", "bob",   "carol", "dave",
+					      "erin",  "frank", "joerg", "zoe"};
+	struct h_world *w = world(NULL);
+	struct h_world w2;
+	struct h_cmd_out r;
+	char host[256], *good;
+	size_t i;
+
+	create_all(w, "policy.max_shrink = 20%");
+	good = own(w, MARK_GOOD);
+	ck_assert_ptr_nonnull(good);
+	this_host(host, sizeof(host));
+	ck_assert_msg(strstr(good, host) != NULL, "%s", good);
+	free(good);
+	/* the job moves to host 2, which has never run */
+	host2(w, &w2, "policy.max_shrink = 20%");
+	for (i = 0; i < sizeof(leavers) / sizeof(leavers[0]); i++)
+		ldap_delete(w, leavers[i]);
+	expect(&w2, "reconcile --apply", 3);
+	assert_held_by(&w2, "max_shrink", true);
+	expect_run(&w2, "status", 0, &r);
+	ck_assert_msg(strstr(r.out, "last good run:   ") &&
+			      strstr(r.out, "(in ftrack)"),
+		      "%s", r.out);
+	h_cmd_clear(&r);
+	host2_free(&w2);
+	h_world_stop(w);
+}
+
+END_TEST
+
+/* Only an applied run is a good run: a dry run moves no mark. */
+START_TEST(test_dry_run_not_good)
+{
+	struct h_world *w = world(NULL);
+	char *before, *after, path[4096], *local0, *local1;
+
+	create_all(w, NULL);
+	before = own(w, MARK_GOOD);
+	ck_assert_ptr_nonnull(before);
+	h_fx_fmt(path, sizeof(path), "%s/last-good.json", w->state);
+	local0 = h_read_file(path, NULL);
+	ck_assert_ptr_nonnull(local0);
+	ldap_delete(w, "dave");
+	sleep(1); /* a mark written now would differ in its time */
+	expect(w, "reconcile", 4);
+	after = own(w, MARK_GOOD);
+	local1 = h_read_file(path, NULL);
+	ck_assert_str_eq(before, after);
+	ck_assert_str_eq(local0, local1);
+	free(after);
+	free(local1);
+	/* the applied run moves it */
+	expect(w, "reconcile --apply", 0);
+	after = own(w, MARK_GOOD);
+	ck_assert_str_ne(before, after);
+	free(after);
+	free(before);
+	free(local0);
+	h_world_stop(w);
+}
+
+END_TEST
+
+/* A marker schema newer than this binary's: no reconcile, exit 2. */
+START_TEST(test_newer_schema_refused)
+{
+	struct h_world *w = world(NULL);
+	struct h_cmd_out r;
+	json_t *before;
+	char *v;
+
+	create_all(w, NULL);
+	v = own(w, MARK_SCHEMA);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(v, "1");
+	free(v);
+	ldap_delete(w, "dave");
+	api_ops(w, "[" META_UPDATE(MARK_SCHEMA, "2") "]");
+	before = snapshot(w);
+	expect_run(w, "reconcile --apply", 2, &r);
+	ck_assert_msg(
+		strstr(r.err, "marker schema 2, newer than this "
+			      "version's 1") &&
+			strstr(r.err, "upgrade the reconciling host last"),
+		"%s", r.err);
+	h_cmd_clear(&r);
+	expect(w, "reconcile", 2);
+	assert_unchanged(w, before);
+	ck_assert(is_active(w, "dave"));
+	h_world_stop(w);
+}
+
+END_TEST
+
+/*
+ * A run killed on host 1 (kill -9 mid-apply) leaves its lease: host 2 is
+ * refused until it expires, then takes it over and converges.
+ */
+START_TEST(test_killed_other_host)
+{
+	struct h_world *w = big_world("policy.reconcile_create = yes\n"
+				      "ftrack.batch_size = 1");
+	struct stat_min some = {w->emu, "operations", "create", 4 + 3};
+	struct h_world w2;
+	struct h_cmd_bg *bg;
+	struct h_cmd_out r;
+	char pid[64], *v, *sp, expired[512], body[2048];
+	size_t k;
+
+	host2(w, &w2, "policy.reconcile_create = yes\nftrack.batch_size = 1");
+	emu_config(w, "{\"latency_ms\": 300}");
+	bg = h_cmd_start(w, "reconcile --apply");
+	ck_assert_ptr_nonnull(bg);
+	ck_assert(h_wait_until(stat_min_cond, &some, 30000));
+	h_fx_fmt(pid, sizeof(pid), "(pid %ld)", (long)h_cmd_pid(bg));
+	ck_assert_int_eq(kill(h_cmd_pid(bg), SIGKILL), 0);
+	ck_assert_int_eq(h_cmd_finish(bg, 10000, &r), FT_OK);
+	ck_assert_int_eq(r.signal, SIGKILL);
+	h_cmd_clear(&r);
+	emu_config(w, "{\"latency_ms\": 0}");
+	expect_run(&w2, "reconcile --apply", 3, &r);
+	ck_assert_msg(strstr(r.err, pid) != NULL, "%s", r.err);
+	h_cmd_clear(&r);
+	/* an hour passes: the lease (and its token, same value) expire */
+	v = own(w, MARK_LEASE);
+	ck_assert_ptr_nonnull(v);
+	sp = strchr(v, ' ');
+	ck_assert_ptr_nonnull(sp);
+	sp = strchr(sp + 1, ' ');
+	ck_assert_ptr_nonnull(sp);
+	k = (size_t)(sp - v);
+	h_fx_fmt(expired, sizeof(expired), "%.*s 2000-01-01T00:00:00Z %s",
+		 (int)k, v, strrchr(v, ' ') + 1);
+	h_fx_fmt(body, sizeof(body),
+		 "[" META_UPDATE(MARK_LEASE, "%s") ", " META_UPDATE(
+			 MARK_TOKEN "%s", "%s") "]",
+		 expired, strrchr(v, ' ') + 1, expired);
+	api_ops(w, body);
+	free(v);
+	expect(&w2, "reconcile --apply", 0);
+	assert_converged(w, N_EXTRA);
+	v = own(w, MARK_LEASE);
+	ck_assert_ptr_null(v);
+	host2_free(&w2);
+	h_world_stop(w);
+}
+
+END_TEST
+
+/* status when ftrack cannot be reached: it says so, shows the cache. */
+START_TEST(test_status_ftrack_down)
+{
+	struct h_world *w = world(NULL);
+	struct h_cmd_out r;
+	char host[256];
+
+	create_all(w, "ftrack.server = http://127.0.0.1:1");
+	this_host(host, sizeof(host));
+	expect_run(w, "status", 0, &r);
+	ck_assert_msg(strstr(r.out, "reconcile lease: unknown: unable to read "
+				    "ftrack") &&
+			      strstr(r.out, "last good run:   ") &&
+			      strstr(r.out, host) &&
+			      strstr(r.out, "(this host's cache, "
+					    "last-good.json)"),
+		      "%s", r.out);
+	h_cmd_clear(&r);
 	h_world_stop(w);
 }
 
@@ -2282,6 +2721,14 @@ cmd_reconcile_suite(void)
 	tcase_add_test(tc, test_dry_run_and_json);
 	tcase_add_test(tc, test_username_escaped);
 	tcase_add_test(tc, test_one_at_a_time);
+	tcase_add_test(tc, test_two_hosts_at_once);
+	tcase_add_test(tc, test_lease_left_behind);
+	tcase_add_test(tc, test_lease_stuck);
+	tcase_add_test(tc, test_max_shrink_moves);
+	tcase_add_test(tc, test_dry_run_not_good);
+	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_killed_other_host);
+	tcase_add_test(tc, test_status_ftrack_down);
 	tcase_add_test(tc, test_daemon_sigusr1);
 	tcase_add_test(tc, test_daemon_interval);
 	tcase_add_test(tc, test_dry_run_keeps_held_apply);

@@ -236,8 +236,9 @@ void fw_wait_faults_done(long n);
 
 /*
  * In the requests after seq, by arrival: the first two faulted ones have
- * exactly `reads` requests between them, each a query that went through:
- * so the second fault hit the write that follows the reads.
+ * exactly `reads` requests between them, each a query (or the reconcile
+ * lease's) that went through: so the second fault hit the write that
+ * follows the reads.
  */
 void fw_assert_fault_hit_write(long long seq, long long reads);
 

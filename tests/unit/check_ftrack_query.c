@@ -408,6 +408,85 @@ stop_at_3(void *ctx, struct ft_user *u)
 	return ++*n == 3 ? FT_E_CONFLICT : 0;
 }
 
+/* ---- the API user's records --------------------------------------------- */
+
+static int
+check_api_user(void *ctx, struct ft_user *u)
+{
+	int *seen = ctx;
+
+	if (strcmp(u->username, H_EMU_USER) == 0) {
+		/* the reconcile's records are no person's markers */
+		ck_assert_ptr_null(u->uuid);
+		ck_assert_ptr_null(u->deactivated);
+		ck_assert_ptr_null(u->seat_waiting);
+		(*seen)++;
+	}
+	return 0;
+}
+
+START_TEST(test_own_records)
+{
+	struct ftrack_own o = {NULL, NULL, 0};
+	char err[256] = "", *api, *jd;
+	unsigned long before;
+	int seen = 0;
+
+	h_ft_start(NULL);
+	api = h_emu_user_id(h_ft_emu, H_EMU_USER);
+	ck_assert_ptr_nonnull(api);
+	ck_assert_int_eq(
+		ftrack_own_read(h_ft_cl, H_EMU_USER, &o, err, sizeof(err)),
+		FT_OK);
+	ck_assert_str_eq(o.user_id, api);
+	ck_assert_uint_eq(o.n, 0);
+	ftrack_own_clear(&o);
+	marker_op(api, FTRACK_MARKER_LEASE, "h 1 2027-01-01T00:00:00Z n",
+		  false);
+	marker_op(api, FTRACK_MARKER_LEASE_TOKEN "abc", "t", false);
+	marker_op(api, FTRACK_MARKER_SCHEMA, "1", false);
+	marker_op(api, FTRACK_MARKER_LAST_GOOD, "15 2027-01-01T00:00:00Z h",
+		  false);
+	/* not the reconcile's: another key the pattern matches, and the
+	 * same keys on a person */
+	marker_op(api, "ftrack_syncd.reconcile_leases", "x", false);
+	jd = h_ft_create("jd", "entry-9");
+	marker_op(jd, FTRACK_MARKER_LEASE, "someone else's", false);
+	marker_op(jd, FTRACK_MARKER_SCHEMA, "99", false);
+	before = h_ft_requests();
+	ck_assert_int_eq(
+		ftrack_own_read(h_ft_cl, H_EMU_USER, &o, err, sizeof(err)),
+		FT_OK);
+	ck_assert_uint_eq(h_ft_requests() - before, 1);
+	ck_assert_uint_eq(o.n, 4);
+	ck_assert_str_eq(ftrack_own_get(&o, FTRACK_MARKER_LEASE),
+			 "h 1 2027-01-01T00:00:00Z n");
+	ck_assert_str_eq(ftrack_own_get(&o, FTRACK_MARKER_LEASE_TOKEN "abc"),
+			 "t");
+	ck_assert_str_eq(ftrack_own_get(&o, FTRACK_MARKER_SCHEMA), "1");
+	ck_assert_str_eq(ftrack_own_get(&o, FTRACK_MARKER_LAST_GOOD),
+			 "15 2027-01-01T00:00:00Z h");
+	ck_assert_ptr_null(ftrack_own_get(&o, "ftrack_syncd.reconcile_leases"));
+	ftrack_own_clear(&o);
+	ftrack_own_clear(&o); /* twice: a no-op */
+	/* the listing of users does not take them for markers */
+	ck_assert_int_eq(ftrack_users_all(h_ft_cl, 0, check_api_user, &seen,
+					  err, sizeof(err)),
+			 FT_OK);
+	ck_assert_int_eq(seen, 1);
+	/* no such user */
+	ck_assert_int_eq(
+		ftrack_own_read(h_ft_cl, "nobody", &o, err, sizeof(err)),
+		FT_E_NOTFOUND);
+	ck_assert_ptr_nonnull(strstr(err, "nobody"));
+	ck_assert_ptr_null(o.user_id);
+	free(jd);
+	free(api);
+	h_ft_stop();
+}
+
+END_TEST
+
 START_TEST(test_paging_all)
 {
 	const char *const extra[] = {"--page-max", "7", NULL};
@@ -478,6 +557,7 @@ ftrack_query_suite(void)
 	tcase_add_loop_test(a, test_lookup_by_email, 0, 2);
 	tcase_add_test(a, test_lookup_by_email_many);
 	tcase_add_test(a, test_paging_all);
+	tcase_add_test(a, test_own_records);
 	suite_add_tcase(s, a);
 	return s;
 }

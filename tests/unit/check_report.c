@@ -457,7 +457,11 @@ START_TEST(test_write_bad_dir)
 	struct report r = full_report();
 
 	ck_assert_int_eq(report_write(&r, -1, "x.json"), FT_E_IO);
-	ck_assert_int_eq(report_last_good_write(-1, 3, FINISHED), FT_E_IO);
+	{
+		struct report_last_good g = {3, FINISHED, "h"};
+
+		ck_assert_int_eq(report_last_good_write(-1, &g), FT_E_IO);
+	}
 }
 
 END_TEST
@@ -708,7 +712,7 @@ START_TEST(test_read_fifo_and_cap)
 {
 	struct report_summary sum;
 	char path[512];
-	unsigned long n = 99;
+	struct report_last_good n;
 
 	H_FMT(path, "%s/reports/last-apply.json", state);
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
@@ -717,14 +721,13 @@ START_TEST(test_read_fifo_and_cap)
 	H_FMT(path, "%s/last-good.json", state);
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
 	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_E_PROTO);
-	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(n.population, 0);
 	/* a last-good.json of 1 MiB (sparse): over its 4 KiB cap */
 	ck_assert_int_eq(unlink(path), 0);
 	put("last-good.json", "{\"population\": 12}");
 	ck_assert_int_eq(truncate(path, 1 << 20), 0);
-	n = 99;
 	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_E_PROTO);
-	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(n.population, 0);
 }
 
 END_TEST
@@ -735,21 +738,39 @@ static const unsigned long good_ns[] = {0, 1, 15, 100000, 4294967296UL};
 
 START_TEST(test_last_good_round_trip)
 {
-	unsigned long n = 99;
+	struct report_last_good g = {good_ns[_i], FINISHED, "recon1.example"};
+	struct report_last_good n = {99, "x", "y"};
 	json_t *o;
 
 	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_OK);
-	ck_assert_uint_eq(n, 0); /* none yet */
-	ck_assert_int_eq(
-		report_last_good_write(state_fd, good_ns[_i], FINISHED), FT_OK);
-	n = 99;
+	ck_assert_uint_eq(n.population, 0); /* none yet */
+	ck_assert_str_eq(n.host, "");
+	ck_assert_int_eq(report_last_good_write(state_fd, &g), FT_OK);
 	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_OK);
-	ck_assert_uint_eq(n, good_ns[_i]);
+	ck_assert_uint_eq(n.population, good_ns[_i]);
+	ck_assert_str_eq(n.time, FINISHED);
+	ck_assert_str_eq(n.host, "recon1.example");
 	o = load("last-good.json");
 	ck_assert_int_eq(int_at(o, "population"), (long long)good_ns[_i]);
 	ck_assert_str_eq(str_at(o, "time"), FINISHED);
+	ck_assert_str_eq(str_at(o, "host"), "recon1.example");
 	json_decref(o);
 	no_temp_files(".");
+}
+
+END_TEST
+
+/* A last-good.json of an older version (no host) still reads. */
+START_TEST(test_last_good_without_host)
+{
+	struct report_last_good n;
+
+	put("last-good.json",
+	    "{\"population\": 12, \"time\": \"" FINISHED "\"}");
+	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_OK);
+	ck_assert_uint_eq(n.population, 12);
+	ck_assert_str_eq(n.time, FINISHED);
+	ck_assert_str_eq(n.host, "");
 }
 
 END_TEST
@@ -765,18 +786,20 @@ static const char *const bad_last_good[] = {
 	"{\"population\": null}",
 	"{\"population\": 3, \"population\": 4}",
 	"{\"population\": 3",
+	"{\"population\": 3, \"host\": 7}",
+	"{\"population\": 3, \"time\": [\"x\"]}",
 };
 
 #define NBAD_LAST_GOOD (sizeof(bad_last_good) / sizeof(bad_last_good[0]))
 
 START_TEST(test_last_good_refuses_damaged)
 {
-	unsigned long n = 99;
+	struct report_last_good n = {99, "", ""};
 
 	put("last-good.json", bad_last_good[_i]);
 	ck_assert_msg(report_last_good_read(state_fd, &n) == FT_E_PROTO,
 		      "accepted: %s", bad_last_good[_i]);
-	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(n.population, 0);
 }
 
 END_TEST
@@ -784,19 +807,18 @@ END_TEST
 START_TEST(test_last_good_symlink_and_folder)
 {
 	char target[512], link[512];
-	unsigned long n = 99;
+	struct report_last_good n;
 
 	put("elsewhere.json", "{\"population\": 12}");
 	H_FMT(target, "%s/elsewhere.json", state);
 	H_FMT(link, "%s/last-good.json", state);
 	ck_assert_int_eq(symlink(target, link), 0);
 	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_E_PROTO);
-	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(n.population, 0);
 	ck_assert_int_eq(unlink(link), 0);
 	ck_assert_int_eq(mkdir(link, 0700), 0);
-	n = 99;
 	ck_assert_int_eq(report_last_good_read(state_fd, &n), FT_E_PROTO);
-	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(n.population, 0);
 }
 
 END_TEST
@@ -1319,6 +1341,7 @@ report_suite(void)
 	tcase_add_loop_test(tg, test_last_good_refuses_damaged, 0,
 			    (int)NBAD_LAST_GOOD);
 	tcase_add_test(tg, test_last_good_symlink_and_folder);
+	tcase_add_test(tg, test_last_good_without_host);
 	suite_add_tcase(s, tg);
 
 	tcase_add_checked_fixture(ts, setup, teardown);

@@ -175,6 +175,35 @@ START_TEST(test_lock)
 
 END_TEST
 
+/* A lock's note outlives its holder (the reconcile's lease nonce). */
+START_TEST(test_lock_note)
+{
+	char buf[STATE_NOTE_MAX], big[STATE_NOTE_MAX + 8];
+	int a = -1;
+
+	ck_assert_int_eq(state_lock(dfd, "reconcile.lock", &a), FT_OK);
+	ck_assert_int_eq(state_lock_note_read(a, buf, sizeof(buf)), FT_OK);
+	ck_assert_str_eq(buf, ""); /* a new lock file is empty */
+	ck_assert_int_eq(state_lock_note_write(a, "0123abcd"), FT_OK);
+	ck_assert_int_eq(state_lock_note_write(a, "ff"), FT_OK);
+	(void)close(a);
+	/* the next holder reads what the last one left, and only that */
+	ck_assert_int_eq(state_lock(dfd, "reconcile.lock", &a), FT_OK);
+	ck_assert_int_eq(state_lock_note_read(a, buf, sizeof(buf)), FT_OK);
+	ck_assert_str_eq(buf, "ff");
+	ck_assert_int_eq(state_lock_note_read(a, buf, 2), FT_E_TOOBIG);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(state_lock_note_write(a, big), FT_E_TOOBIG);
+	ck_assert_int_eq(state_lock_note_write(a, "two\nlines"), FT_E_TOOBIG);
+	ck_assert_int_eq(state_lock_note_write(a, ""), FT_OK);
+	ck_assert_int_eq(state_lock_note_read(a, buf, sizeof(buf)), FT_OK);
+	ck_assert_str_eq(buf, "");
+	(void)close(a);
+}
+
+END_TEST
+
 /* ---- the one reader of state files ------------------------------------ */
 
 static void
@@ -292,6 +321,7 @@ state_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_open_dir_makes_0700);
+	tcase_add_test(tc, test_lock_note);
 	tcase_add_test(tc, test_open_dir_refusals);
 	tcase_add_test(tc, test_for_each_name);
 	tcase_add_test(tc, test_sweep_stale_temps_only);

@@ -475,8 +475,8 @@ END_TEST
  * leaves nothing of is a usage error. */
 START_TEST(test_check_user_login_format)
 {
-	static const char *const qual[] = {"check", "--user",
-					   "CORP\\Alice@corp.example.com", NULL};
+	static const char *const qual[] = {
+		"check", "--user", "CORP\\Alice@corp.example.com", NULL};
 	static const char *const empty[] = {"check", "--user", "@corp", NULL};
 
 	h_fx_config("ldap.login_format = strip-domain, strip-realm, lower\n");

@@ -82,18 +82,8 @@ trap 'fail "unexpected failure (line $LINENO): $BASH_COMMAND"' ERR
 # shellcheck source=tests/lib/proc.sh
 . "$ROOT/tests/lib/proc.sh"
 
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM ERR
-	stop_pid "$DAEMON_PID"
-	stop_pid "$EMU_PID"
-	stop_pid "$SLAPD_PID"
-	[[ -z "$W" ]] || rm -rf -- "$W"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# the servers it started stopped and $W removed, whatever happens
+stop_at_exit DAEMON_PID EMU_PID SLAPD_PID
 
 alive() { kill -0 "$1" 2>/dev/null; }
 

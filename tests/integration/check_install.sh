@@ -45,17 +45,8 @@ SECURITY_MAX=1.5 # the exposure score ftrack-syncd.service must stay under
 # shellcheck source=tests/lib/root.sh
 . "$ROOT/tests/lib/root.sh"
 
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	stop_pid "$EMU_PID"
-	stop_pid "$SLAPD_PID"
-	[[ -z "$W" ]] || rm -rf -- "$W"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# the servers it started stopped and $W removed, whatever happens
+stop_at_exit EMU_PID SLAPD_PID
 
 mk() { make -s --no-print-directory -C "$ROOT" B="$B" "$@"; }
 

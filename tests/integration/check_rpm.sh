@@ -46,15 +46,8 @@ W=""
 # shellcheck source=tests/lib/root.sh
 . "$ROOT/tests/lib/root.sh"
 
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	[[ -z "$W" ]] || rm -rf -- "$W"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# the servers it started stopped and $W removed, whatever happens
+stop_at_exit
 
 SPEC_IN=$ROOT/etc/rpm/ftrack-ldap-sync.spec
 SHIM=$ROOT/etc/rpm/macros.shim

@@ -62,17 +62,8 @@ if [[ "${1:-}" == __root ]]; then
 	enter_root "$2" "$3" "$4" "$5"
 fi
 
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	stop_pid "$EMU_PID"
-	stop_pid "$SLAPD_PID"
-	[[ -z "$W" ]] || rm -rf -- "$W"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# the servers it started stopped and $W removed, whatever happens
+stop_at_exit EMU_PID SLAPD_PID
 
 main() {
 	local x

@@ -37,3 +37,22 @@ s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
+
+# stop_at_exit VAR...: at exit (INT and TERM exit 130 and 143) stop the
+# processes whose PIDs the variables named hold then (0 or unset: none),
+# remove the folder $W when set, and exit with the script's status.
+stop_at_exit() {
+	STOP_AT_EXIT=("$@")
+	trap _stop_at_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+_stop_at_exit() {
+	local rc=$? v
+	trap - EXIT INT TERM ERR
+	for v in "${STOP_AT_EXIT[@]}"; do
+		stop_pid "${!v:-0}"
+	done
+	[[ -z "${W:-}" ]] || rm -rf -- "$W"
+	exit "$rc"
+}

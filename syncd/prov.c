@@ -651,7 +651,8 @@ start_tls(struct prov *p, const struct config_provisioner *c,
 {
 	return MHD_start_daemon(
 		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG,
-		0, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR, sa,
+		0, NULL, NULL, on_request, p, MHD_OPTION_EXTERNAL_LOGGER,
+		on_mhd_log, p, MHD_OPTION_SOCK_ADDR, sa,
 		MHD_OPTION_HTTPS_MEM_KEY, p->key, MHD_OPTION_HTTPS_MEM_CERT,
 		p->cert, MHD_OPTION_HTTPS_MEM_TRUST, p->ca,
 		MHD_OPTION_HTTPS_PRIORITIES,
@@ -662,7 +663,7 @@ start_tls(struct prov *p, const struct config_provisioner *c,
 		(unsigned)PROV_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)PROV_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
 		on_completed, p, MHD_OPTION_NOTIFY_CONNECTION, on_connection, p,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, p, MHD_OPTION_END);
+		MHD_OPTION_END);
 }
 
 static struct MHD_Daemon *
@@ -670,10 +671,10 @@ start_plain(struct prov *p, const struct sockaddr *sa)
 {
 	return MHD_start_daemon(
 		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
-		NULL, on_metrics, p, MHD_OPTION_SOCK_ADDR, sa,
-		MHD_OPTION_CONNECTION_LIMIT, 16U, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)PROV_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER,
-		on_mhd_log, p, MHD_OPTION_END);
+		NULL, on_metrics, p, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, p,
+		MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_LIMIT, 16U,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PROV_TIMEOUT_S,
+		MHD_OPTION_END);
 }
 
 /* Listen on addr (TLS, or plain for /metrics). */

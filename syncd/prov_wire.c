@@ -46,15 +46,17 @@ static const char *
 take_event(const json_t *o, const char *host, struct ft_event *ev)
 {
 	char buf[FT_PROTO_MAX + 1];
+	const json_t *user;
 	const char *why;
 	size_t i, len;
 
 	memset(ev, 0, sizeof(*ev));
 	if (!json_is_object(o))
 		return "not an object";
-	if (!json_is_string(json_object_get(o, "user")))
+	user = json_object_get(o, "user");
+	if (user == NULL || json_is_null(user))
 		return "no user";
-	why = take_value(json_object_get(o, "user"), ev->user);
+	why = take_value(user, ev->user);
 	if (why != NULL)
 		return why;
 	if (!login_valid(ev->user))

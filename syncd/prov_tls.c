@@ -173,13 +173,13 @@ deny_line_is(const char *s, const char *e, const char *host, const char *fp)
 		return false;
 	for (; s < e && n < sizeof(word) - 1; s++) {
 		word[n++] = *s;
-		if (*s != ':' && h < 64)
-			hex[h++] = (*s >= 'A' && *s <= 'F')
-					   ? (char)(*s - 'A' + 'a')
-					   : *s;
+		if (*s != ':' && h++ < 64)
+			hex[h - 1] = (*s >= 'A' && *s <= 'F')
+					     ? (char)(*s - 'A' + 'a')
+					     : *s;
 	}
 	word[n] = '\0';
-	hex[h] = '\0';
+	hex[h < 64 ? h : 64] = '\0';
 	if (s < e)
 		return false;
 	if (h == 64 && strspn(hex, "0123456789abcdef") == 64 &&

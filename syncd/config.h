@@ -126,15 +126,15 @@ struct config_daemon {
 
 /* [provisioner]: the HTTPS intake of relayed logins (mode provisioner). */
 struct config_provisioner {
-	struct strlist listen;   /* host:port, [v6]:port; default 0.0.0.0:8443 */
-	char *tls_cert_file;     /* PEM, the server's certificate (chain) */
-	char *tls_key_file;      /* PEM, its key: mode 0600, root or us */
-	char *client_ca_file;    /* PEM, the CA that signs host certificates */
-	char *crl_file;          /* PEM or DER CRL; NULL: none */
+	struct strlist listen; /* host:port, [v6]:port; default 0.0.0.0:8443 */
+	char *tls_cert_file;   /* PEM, the server's certificate (chain) */
+	char *tls_key_file;    /* PEM, its key: mode 0600, root or us */
+	char *client_ca_file;  /* PEM, the CA that signs host certificates */
+	char *crl_file;        /* PEM or DER CRL; NULL: none */
 	struct strlist allow_hosts; /* fnmatch globs on the host name */
-	char *deny_file;            /* host names or SHA-256 prints; NULL: none */
-	unsigned host_rate;         /* events a second per host, default 10 */
-	unsigned max_connections;   /* default 1024 */
+	char *deny_file;          /* host names or SHA-256 prints; NULL: none */
+	unsigned host_rate;       /* events a second per host, default 10 */
+	unsigned max_connections; /* default 1024 */
 	unsigned per_ip_connections; /* default 64 */
 	char *metrics_listen;        /* host:port of GET /metrics; NULL: off */
 };

@@ -27,7 +27,7 @@
 #define PATH_MAX_LEN     4095
 #define MSG_MAX          512
 #define NONROOT_RATE_MAX 600000UL /* [daemon] nonroot_rate: 10,000 a second */
-#define PROV_CONN_MAX    16384     /* the unit's LimitNOFILE= is above it */
+#define PROV_CONN_MAX    16384    /* the unit's LimitNOFILE= is above it */
 
 /* Enum fields are stored through an int. */
 _Static_assert(sizeof(enum tls_require) == sizeof(int), "enum size");
@@ -55,9 +55,9 @@ enum kind {
 	K_FLAGS,  /* unsigned: a set of words (comma-separated), OR-ed */
 };
 
-#define F_EMPTY  0x1u /* an empty value unsets the key (NULL) */
-#define F_REQ    0x2u /* the key must end up set */
-#define F_SECRET 0x4u /* *_file key: secret is the offset of the secret */
+#define F_EMPTY   0x1u /* an empty value unsets the key (NULL) */
+#define F_REQ     0x2u /* the key must end up set */
+#define F_SECRET  0x4u /* *_file key: secret is the offset of the secret */
 #define F_KEYFILE 0x8u /* a private key file: checked as a secret, read later */
 
 struct word {

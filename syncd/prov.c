@@ -122,8 +122,8 @@ answer(struct MHD_Connection *c, unsigned status, const char *body,
 				      JSON_TYPE);
 	if (retry_after > 0) {
 		(void)snprintf(ra, sizeof(ra), "%u", retry_after);
-		(void)MHD_add_response_header(resp,
-					      MHD_HTTP_HEADER_RETRY_AFTER, ra);
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+					      ra);
 	}
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
@@ -178,22 +178,19 @@ refuse_note(struct prov *p, struct MHD_Connection *c, int reason,
 		return;
 	client_ip(c, ip, sizeof(ip));
 	log_warn("request from %s refused: %s%s%s%s%s", ip,
-		 refusal_label(reason), host[0] != '\0' ? " (host '" : "",
-		 host, host[0] != '\0' ? "')" : "",
+		 refusal_label(reason), host[0] != '\0' ? " (host '" : "", host,
+		 host[0] != '\0' ? "')" : "",
 		 skipped > 0 ? "; more refusals were not logged" : "");
 }
 
 static enum MHD_Result
-refuse(struct prov *p, struct MHD_Connection *c, int reason,
-       const char *host, unsigned retry_after)
+refuse(struct prov *p, struct MHD_Connection *c, int reason, const char *host,
+       unsigned retry_after)
 {
 	static const unsigned status[REF_ALL - PROV_REF_COUNT] = {
-		MHD_HTTP_BAD_REQUEST,
-		MHD_HTTP_CONTENT_TOO_LARGE,
-		MHD_HTTP_TOO_MANY_REQUESTS,
-		MHD_HTTP_SERVICE_UNAVAILABLE,
-		MHD_HTTP_NOT_FOUND,
-		MHD_HTTP_METHOD_NOT_ALLOWED};
+		MHD_HTTP_BAD_REQUEST,       MHD_HTTP_CONTENT_TOO_LARGE,
+		MHD_HTTP_TOO_MANY_REQUESTS, MHD_HTTP_SERVICE_UNAVAILABLE,
+		MHD_HTTP_NOT_FOUND,         MHD_HTTP_METHOD_NOT_ALLOWED};
 	char body[128];
 
 	refuse_note(p, c, reason, host);
@@ -304,8 +301,8 @@ count_and_log(struct prov *p, const struct prov_batch *b, const char *host)
 		const struct ft_event *ev = &b->item[i].ev;
 
 		if (b->item[i].why != NULL) {
-			log_info("login event from host '%s' invalid: %s",
-				 host, b->item[i].why);
+			log_info("login event from host '%s' invalid: %s", host,
+				 b->item[i].why);
 			continue;
 		}
 		ok++;
@@ -337,8 +334,8 @@ logins(struct prov *p, struct MHD_Connection *c, const struct request *rq,
 			  : prov_wire_decode(rq->body != NULL ? rq->body : "",
 					     rq->len, host, b);
 	if (r < 0) {
-		ret = refuse(p, c, r == FT_E_TOOBIG ? REF_TOO_LARGE
-						    : REF_BAD_REQUEST,
+		ret = refuse(p, c,
+			     r == FT_E_TOOBIG ? REF_TOO_LARGE : REF_BAD_REQUEST,
 			     host, 0);
 		goto out;
 	}
@@ -428,8 +425,8 @@ first_call(struct prov *p, struct MHD_Connection *c, const char *url,
 		return refuse(p, c, REF_BAD_REQUEST, host, 0);
 	length = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 					     MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (length != NULL && (ft_parse_uint(length, ~0ULL, &n) < 0 ||
-			       n > PROV_WIRE_BODY_MAX))
+	if (length != NULL &&
+	    (ft_parse_uint(length, ~0ULL, &n) < 0 || n > PROV_WIRE_BODY_MAX))
 		return refuse(p, c, REF_TOO_LARGE, host, 0);
 	rq = calloc(1, sizeof(*rq));
 	if (rq == NULL)
@@ -498,8 +495,7 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	pthread_mutex_unlock(&p->mu);
 }
 
-static void
-on_mhd_log(void *cls, const char *fmt, va_list ap) FT_PRINTF(2, 0);
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) FT_PRINTF(2, 0);
 
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -679,8 +675,7 @@ start_plain(struct prov *p, const struct sockaddr *sa)
 
 /* Listen on addr (TLS, or plain for /metrics). */
 static int
-listen_one(struct prov *p, const char *addr, bool tls, char *err,
-	   size_t errlen)
+listen_one(struct prov *p, const char *addr, bool tls, char *err, size_t errlen)
 {
 	struct addrinfo *ai = NULL;
 	struct MHD_Daemon *d;
@@ -760,8 +755,7 @@ prov_start(const struct config *cfg, struct queue *q, struct prov **ret,
 }
 
 int
-prov_reload(struct prov *p, const struct config *cfg, char *err,
-	    size_t errlen)
+prov_reload(struct prov *p, const struct config *cfg, char *err, size_t errlen)
 {
 	struct prov_trust *t = NULL, *old;
 	int r;

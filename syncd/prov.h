@@ -58,8 +58,8 @@ FT_MUST_USE int prov_start(const struct config *cfg, struct queue *q,
  * (the new cfg is taken all the same) and FT_E_CONFIG comes back with
  * the reason in err.  Once it returns no request uses the old cfg.
  */
-FT_MUST_USE int prov_reload(struct prov *p, const struct config *cfg,
-			    char *err, size_t errlen);
+FT_MUST_USE int prov_reload(struct prov *p, const struct config *cfg, char *err,
+			    size_t errlen);
 
 /* Stop serving (waiting for the requests in hand) and free p; NULL: no-op. */
 void prov_free(struct prov *p);

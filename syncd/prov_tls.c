@@ -21,9 +21,8 @@ struct prov_trust {
 };
 
 static const char *const refusal_names[PROV_REF_COUNT] = {
-	"no_certificate", "untrusted", "expired",  "not_yet_valid",
-	"revoked",        "invalid",   "wildcard", "no_name",
-	"not_allowed",    "denied"};
+	"no_certificate", "untrusted", "expired", "not_yet_valid", "revoked",
+	"invalid",        "wildcard",  "no_name", "not_allowed",   "denied"};
 
 const char *
 prov_refusal_name(enum prov_refusal r)
@@ -66,8 +65,8 @@ load_deny(struct prov_trust *t, const char *path, char *err, size_t errlen)
 }
 
 static int
-load_lists(struct prov_trust *t, const struct config_provisioner *p,
-	   char *err, size_t errlen)
+load_lists(struct prov_trust *t, const struct config_provisioner *p, char *err,
+	   size_t errlen)
 {
 	int n;
 
@@ -108,8 +107,9 @@ prov_trust_load(const struct config_provisioner *p, struct prov_trust **ret,
 	if (t == NULL)
 		return FT_E_NOMEM;
 	if (p->client_ca_file == NULL) {
-		(void)snprintf(err, errlen, "[provisioner] client_ca_file: "
-					    "not set");
+		(void)snprintf(err, errlen,
+			       "[provisioner] client_ca_file: "
+			       "not set");
 		r = FT_E_CONFIG;
 		goto out;
 	}
@@ -132,8 +132,7 @@ prov_host_name(char *name)
 {
 	size_t i, len = strlen(name);
 
-	if (len == 0 || len > PROV_HOST_MAX || name[0] == '.' ||
-	    name[0] == '-')
+	if (len == 0 || len > PROV_HOST_MAX || name[0] == '.' || name[0] == '-')
 		return false;
 	for (i = 0; i < len; i++) {
 		char c = name[i];
@@ -252,9 +251,9 @@ host_of(gnutls_x509_crt_t crt, char *host)
 	if (!have) {
 		size_t size = sizeof(buf);
 
-		if (gnutls_x509_crt_get_dn_by_oid(
-			    crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf,
-			    &size) < 0)
+		if (gnutls_x509_crt_get_dn_by_oid(crt,
+						  GNUTLS_OID_X520_COMMON_NAME,
+						  0, 0, buf, &size) < 0)
 			return PROV_REF_NO_NAME;
 		if (strchr(buf, '*') != NULL)
 			return PROV_REF_WILDCARD;
@@ -265,8 +264,8 @@ host_of(gnutls_x509_crt_t crt, char *host)
 
 /* Verify the chain against t; PROV_REF_COUNT when good. */
 static enum prov_refusal
-verify_chain(const struct prov_trust *t, const gnutls_datum_t *der,
-	     unsigned n, gnutls_x509_crt_t *crt)
+verify_chain(const struct prov_trust *t, const gnutls_datum_t *der, unsigned n,
+	     gnutls_x509_crt_t *crt)
 {
 	unsigned i, status = 0;
 	enum prov_refusal why = PROV_REF_COUNT;
@@ -326,7 +325,8 @@ prov_trust_check(const struct prov_trust *t, const struct strlist *allow,
 				       : PROV_REF_INVALID;
 		if (why == PROV_REF_COUNT)
 			why = named;
-		if (why == PROV_REF_COUNT && !prov_host_allowed(allow, ret_host))
+		if (why == PROV_REF_COUNT &&
+		    !prov_host_allowed(allow, ret_host))
 			why = PROV_REF_NOT_ALLOWED;
 		fingerprint(&der[0], fp);
 		if (why == PROV_REF_COUNT &&

@@ -124,8 +124,8 @@ prov_wire_answer(const struct prov_batch *b, char *buf, size_t cap,
 		const char *w = b->item[i].why;
 
 		(void)snprintf(why, sizeof(why), "invalid: %s", w ? w : "");
-		if (json_array_append_new(results, json_string(w ? why
-								 : "accepted")))
+		if (json_array_append_new(results,
+					  json_string(w ? why : "accepted")))
 			goto out;
 	}
 	len = json_dumpb(root, buf, cap, JSON_COMPACT);

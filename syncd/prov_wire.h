@@ -51,8 +51,8 @@ struct prov_batch {
  * FT_E_PROTO (not JSON, not that object: 400); FT_E_INVAL (host not a
  * valid value); FT_E_NOMEM.  *ret is written only on FT_OK.
  */
-FT_MUST_USE int prov_wire_decode(const char *body, size_t len,
-				 const char *host, struct prov_batch *ret);
+FT_MUST_USE int prov_wire_decode(const char *body, size_t len, const char *host,
+				 struct prov_batch *ret);
 
 /*
  * The 202 body for b: {"results": ["accepted" | "invalid: <why>", ...]}

@@ -26,7 +26,8 @@
 
 Suite *provisioner_suite(void);
 
-#define LOGIN_BODY(u) "{\"events\": [{\"user\": \"" u "\", \"service\": \"sshd\"}]}"
+#define LOGIN_BODY(u)                                                          \
+	"{\"events\": [{\"user\": \"" u "\", \"service\": \"sshd\"}]}"
 
 static char pki[PATH_MAX];
 static int port, mport;
@@ -217,7 +218,8 @@ START_TEST(test_journal_has_host)
 	h_fx_fmt(path, sizeof(path), "%s/queue/626f62", h_fx.state);
 	text = h_read_file(path, &len);
 	ck_assert_ptr_nonnull(text);
-	ck_assert_str_eq(text, "FTSYNC1\nuser=bob\nhost=host2.ws.example.com\n");
+	ck_assert_str_eq(text,
+			 "FTSYNC1\nuser=bob\nhost=host2.ws.example.com\n");
 	free(text);
 	h_fx_daemon_stop();
 	free(r);
@@ -291,8 +293,8 @@ START_TEST(test_refusals)
 		long st = request(c->client, c->method, c->path, c->type,
 				  c->body, strlen(c->body), r);
 
-		ck_assert_msg(st == c->status, "case %zu (%s): %ld, not %ld",
-			      i, c->reason, st, c->status);
+		ck_assert_msg(st == c->status, "case %zu (%s): %ld, not %ld", i,
+			      c->reason, st, c->status);
 		h_fx_fmt(text, sizeof(text), "refused: %s", c->reason);
 		wait_log(text);
 	}

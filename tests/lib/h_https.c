@@ -55,8 +55,8 @@ on_header(char *data, size_t size, size_t n, void *ctx)
 	size_t len = size * n;
 	static const char name[] = "Retry-After:";
 
-	if (len > sizeof(name) && strncasecmp(data, name, sizeof(name) - 1) ==
-					  0) {
+	if (len > sizeof(name) &&
+	    strncasecmp(data, name, sizeof(name) - 1) == 0) {
 		size_t v = sizeof(name) - 1, k = 0;
 
 		while (v < len && data[v] == ' ')

@@ -1000,8 +1000,7 @@ struct h_https_resp {
 };
 
 /* Make the request (10 s timeout).  Returns FT_OK, FT_E_NOMEM. */
-FT_MUST_USE int h_https(const struct h_https_req *rq,
-			struct h_https_resp *ret);
+FT_MUST_USE int h_https(const struct h_https_req *rq, struct h_https_resp *ret);
 
 /* ---- the daemon suites' shared world (h_fixture.c) -------------------- */
 

@@ -652,9 +652,9 @@ END_TEST
 /* ---- [daemon] mode and [provisioner] ------------------------------------ */
 
 #define PROV_KEYS                                                              \
-	"mode = provisioner\n[provisioner]\n"                                    \
-	"listen = 127.0.0.1:8443 [::1]:8443\n"                                  \
-	"tls_cert_file = @DIR@/prov.crt\ntls_key_file = @DIR@/prov.key\n"       \
+	"mode = provisioner\n[provisioner]\n"                                  \
+	"listen = 127.0.0.1:8443 [::1]:8443\n"                                 \
+	"tls_cert_file = @DIR@/prov.crt\ntls_key_file = @DIR@/prov.key\n"      \
 	"client_ca_file = @DIR@/ca.crt\nhost_rate = 5\n"
 
 START_TEST(test_provisioner_keys)
@@ -693,8 +693,9 @@ START_TEST(test_provisioner_keys)
 	config_free(c);
 	/* a standalone daemon ignores [provisioner]; limits still hold */
 	line = h_cfg_build(NULL, NULL, "provisioner", "max_connections = 0");
-	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(line, "[provisioner] "
-						     "max_connections"),
+	h_cfg_load_fails(FT_E_CONFIG,
+			 h_cfg_at(line, "[provisioner] "
+					"max_connections"),
 			 NULL);
 }
 

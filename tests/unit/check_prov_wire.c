@@ -43,9 +43,9 @@ START_TEST(test_bad_body)
 	struct prov_batch *b = batch();
 
 	b->n = 77;
-	ck_assert_int_eq(prov_wire_decode(bad[_i].body, strlen(bad[_i].body),
-					  HOST, b),
-			 bad[_i].want);
+	ck_assert_int_eq(
+		prov_wire_decode(bad[_i].body, strlen(bad[_i].body), HOST, b),
+		bad[_i].want);
 	ck_assert_uint_eq(b->n, 77); /* untouched */
 	free(b);
 }
@@ -90,7 +90,8 @@ START_TEST(test_event)
 	ck_assert_uint_eq(b->n, 1);
 	if (events[_i].why == NULL) {
 		ck_assert_ptr_null(b->item[0].why);
-		ck_assert_str_eq(b->item[0].ev.host, HOST); /* never the body's */
+		ck_assert_str_eq(b->item[0].ev.host,
+				 HOST); /* never the body's */
 	} else {
 		ck_assert_ptr_nonnull(b->item[0].why);
 		ck_assert_str_eq(b->item[0].why, events[_i].why);
@@ -142,7 +143,8 @@ START_TEST(test_limits)
 
 		n = (size_t)snprintf(body, 64, "{\"events\": [");
 		for (k = 0; k < i; k++)
-			n += (size_t)snprintf(body + n, 64, "%s{\"user\": \"u\"}",
+			n += (size_t)snprintf(body + n, 64,
+					      "%s{\"user\": \"u\"}",
 					      k > 0 ? "," : "");
 		n += (size_t)snprintf(body + n, 64, "]}");
 		ck_assert_int_eq(prov_wire_decode(body, n, HOST, b),
@@ -150,15 +152,17 @@ START_TEST(test_limits)
 	}
 	/* the answer of a full batch of the longest reason fits */
 	for (i = 0; i < PROV_WIRE_EVENTS_MAX; i++)
-		b->item[i].why = "a value that is not text (UTF-8, no controls)";
+		b->item[i].why =
+			"a value that is not text (UTF-8, no controls)";
 	b->n = PROV_WIRE_EVENTS_MAX;
 	ck_assert_int_eq(prov_wire_answer(b, out, sizeof(out), &len), FT_OK);
 	memset(body, ' ', PROV_WIRE_BODY_MAX + 1);
 	memcpy(body, "{\"events\": []}", 14);
 	ck_assert_int_eq(prov_wire_decode(body, PROV_WIRE_BODY_MAX, HOST, b),
 			 FT_OK);
-	ck_assert_int_eq(prov_wire_decode(body, PROV_WIRE_BODY_MAX + 1, HOST, b),
-			 FT_E_TOOBIG);
+	ck_assert_int_eq(
+		prov_wire_decode(body, PROV_WIRE_BODY_MAX + 1, HOST, b),
+		FT_E_TOOBIG);
 	free(body);
 	free(b);
 }

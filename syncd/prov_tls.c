@@ -157,18 +157,22 @@ prov_host_allowed(const struct strlist *allow, const char *host)
 	return false;
 }
 
-/* Line [s, e) without spaces and a comment; colons dropped for a print. */
+/* Line [s, e) without blanks and its comment; colons dropped for a print. */
 static bool
 deny_line_is(const char *s, const char *e, const char *host, const char *fp)
 {
 	char word[PROV_HOST_MAX + 2], hex[65];
 	size_t n = 0, h = 0;
 
+	const char *hash = memchr(s, '#', (size_t)(e - s));
+
+	if (hash != NULL)
+		e = hash; /* a comment, to the end of the line */
 	while (s < e && (*s == ' ' || *s == '\t'))
 		s++;
 	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
 		e--;
-	if (s == e || *s == '#' || (size_t)(e - s) > 3 * 64)
+	if (s == e || (size_t)(e - s) > 3 * 64)
 		return false;
 	for (; s < e && n < sizeof(word) - 1; s++) {
 		word[n++] = *s;

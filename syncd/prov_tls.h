@@ -17,7 +17,8 @@
  *   denied          the name, or the SHA-256 fingerprint of the DER
  *                   certificate, is a line of deny_file.
  * deny_file: one host name or fingerprint (64 hex digits, colons allowed)
- * a line, '#' starts a comment, blank lines skipped; at most
+ * a line, '#' starts a comment (to the end of the line), blank lines
+ * skipped; at most
  * PROV_DENY_MAX bytes.
  *
  * A struct prov_trust is read-only once loaded (any threads may check

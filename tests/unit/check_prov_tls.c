@@ -84,7 +84,8 @@ START_TEST(test_deny)
 		"# revoked by hand\n"
 		"\n"
 		"  host2.ws.example.com  \n"
-		"HOST3.ws.example.com # a comment is a whole line only\n"
+		"HOST3.ws.example.com # a comment to the end of the line\n"
+		"# host5.ws.example.com\n"
 		"01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
 		"01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF\r\n"
 		"host4.ws.example.com";
@@ -92,7 +93,8 @@ START_TEST(test_deny)
 	ck_assert(prov_deny_match(deny, "host2.ws.example.com", FP2));
 	ck_assert(prov_deny_match(deny, "host4.ws.example.com", FP2));
 	ck_assert(prov_deny_match(deny, "host9.ws.example.com", FP1));
-	ck_assert(!prov_deny_match(deny, "host3.ws.example.com", FP2));
+	ck_assert(prov_deny_match(deny, "host3.ws.example.com", FP2));
+	ck_assert(!prov_deny_match(deny, "host5.ws.example.com", FP2));
 	ck_assert(!prov_deny_match(deny, "host1.ws.example.com", FP2));
 	ck_assert(!prov_deny_match(deny, "revoked", FP2));
 	ck_assert(!prov_deny_match("", "host2.ws.example.com", FP1));

@@ -42,6 +42,7 @@
 #define PROM_EXTRA   8192          /* the provisioner's metrics text */
 #define REFUSED_LOGS 60            /* refusal lines a minute, then counted */
 #define JSON_TYPE    "application/json"
+#define DISCARD_MAX  (4 * PROV_WIRE_BODY_MAX) /* then a 413 at once */
 
 /* Refusals that are not about the certificate (after PROV_REF_*). */
 enum refusal_more {
@@ -86,8 +87,9 @@ struct prov {
 /* One request's body and state. */
 struct request {
 	char *body;
-	size_t len;
+	size_t len, seen; /* bytes kept, bytes received */
 	bool too_large;
+	bool answered; /* a 413 queued before the body's end */
 };
 
 static const char *
@@ -382,6 +384,7 @@ client_host(struct prov *p, struct MHD_Connection *c, char *host,
 static void
 take_body(struct request *rq, const char *data, size_t size)
 {
+	rq->seen += size;
 	if (rq->too_large || size > PROV_WIRE_BODY_MAX - rq->len) {
 		rq->too_large = true;
 		return;
@@ -435,6 +438,21 @@ first_call(struct prov *p, struct MHD_Connection *c, const char *url,
 	return MHD_YES;
 }
 
+/* 413 once, while the body still arrives (libmicrohttpd then closes). */
+static enum MHD_Result
+early_413(struct prov *p, struct MHD_Connection *c, struct request *rq)
+{
+	char host[PROV_HOST_MAX + 1] = "";
+	enum MHD_Result ret = MHD_YES;
+
+	if (rq->answered)
+		return MHD_YES;
+	rq->answered = true;
+	if (client_host(p, c, host, &ret))
+		ret = refuse(p, c, REF_TOO_LARGE, host, 0);
+	return ret;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
 	   const char *method, const char *version, const char *data,
@@ -452,6 +470,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	} else if (*size > 0) {
 		take_body(rq, data, *size);
 		*size = 0;
+		/* a chunked body far over the limit: answer now, read no
+		 * more (the client may then see no status); up to
+		 * DISCARD_MAX it is read to its end for a clean 413 */
+		ret = rq->seen > DISCARD_MAX ? early_413(p, c, rq) : MHD_YES;
+	} else if (rq->answered) {
 		ret = MHD_YES;
 	} else if (client_host(p, c, host, &ret)) {
 		/* the whole body is in: checked again, the trust may be new */

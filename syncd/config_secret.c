@@ -177,12 +177,11 @@ conf_read_secrets(struct load *l)
 	size_t i;
 	char **secret;
 	char *const *file;
-	int r;
 
 	for (i = 0; i < CONF_NKEYS; i++) {
-		r = (conf_keys[i].flags & F_KEYFILE)
-			    ? check_keyfile(l, &conf_keys[i])
-			    : FT_OK;
+		int r = (conf_keys[i].flags & F_KEYFILE)
+				? check_keyfile(l, &conf_keys[i])
+				: FT_OK;
 		if (r < 0)
 			return r;
 		if (!(conf_keys[i].flags & F_SECRET))

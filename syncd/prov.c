@@ -38,11 +38,11 @@
 #include "state.h"
 #include "timing.h"
 
-#define PEM_MAX      (1024 * 1024) /* a certificate, a chain, a key file */
-#define PROM_EXTRA   8192          /* the provisioner's metrics text */
-#define REFUSED_LOGS 60            /* refusal lines a minute, then counted */
+#define PEM_MAX      ((size_t)1024 * 1024) /* a certificate, a chain, a key */
+#define PROM_EXTRA   8192                  /* the provisioner's metrics text */
+#define REFUSED_LOGS 60 /* refusal lines a minute, then counted */
 #define JSON_TYPE    "application/json"
-#define DISCARD_MAX  (4 * PROV_WIRE_BODY_MAX) /* then a 413 at once */
+#define DISCARD_MAX  ((size_t)4 * PROV_WIRE_BODY_MAX) /* then 413 at once */
 
 /* Refusals that are not about the certificate (after PROV_REF_*). */
 enum refusal_more {
@@ -108,7 +108,6 @@ answer(struct MHD_Connection *c, unsigned status, const char *body,
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	char ra[16];
 
 	char *copy = strdup(body);
 
@@ -123,6 +122,8 @@ answer(struct MHD_Connection *c, unsigned status, const char *body,
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				      JSON_TYPE);
 	if (retry_after > 0) {
+		char ra[16];
+
 		(void)snprintf(ra, sizeof(ra), "%u", retry_after);
 		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
 					      ra);
@@ -423,7 +424,8 @@ first_call(struct prov *p, struct MHD_Connection *c, const char *url,
 		return refuse(p, c, REF_METHOD, host, 0);
 	type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 					   MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (type == NULL || strncasecmp(type, JSON_TYPE, strlen(JSON_TYPE)) ||
+	if (type == NULL ||
+	    strncasecmp(type, JSON_TYPE, strlen(JSON_TYPE)) != 0 ||
 	    (type[strlen(JSON_TYPE)] != '\0' && type[strlen(JSON_TYPE)] != ';'))
 		return refuse(p, c, REF_BAD_REQUEST, host, 0);
 	length = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -587,8 +589,8 @@ on_metrics(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)version;
 	(void)data;
-	(void)size;
 	(void)con_cls;
+	*size = 0; /* a GET: any body is dropped */
 	if (strcmp(url, "/metrics") != 0)
 		return answer(c, MHD_HTTP_NOT_FOUND, "{}", 0);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)

@@ -2,6 +2,7 @@
 /* prov_tls.c: a relay's client certificate and its host (see prov_tls.h). */
 #include "prov_tls.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <gnutls/gnutls.h>
@@ -138,7 +139,7 @@ prov_host_name(char *name)
 		char c = name[i];
 
 		if (c >= 'A' && c <= 'Z')
-			name[i] = (char)(c - 'A' + 'a');
+			name[i] = (char)tolower((unsigned char)c);
 		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 			   c == '.' || c == '-'))
 			return false;
@@ -172,14 +173,12 @@ deny_line_is(const char *s, const char *e, const char *host, const char *fp)
 		s++;
 	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
 		e--;
-	if (s == e || (size_t)(e - s) > 3 * 64)
+	if (s == e || (size_t)(e - s) > (size_t)3 * 64)
 		return false;
 	for (; s < e && n < sizeof(word) - 1; s++) {
 		word[n++] = *s;
 		if (*s != ':' && h++ < 64)
-			hex[h - 1] = (*s >= 'A' && *s <= 'F')
-					     ? (char)(*s - 'A' + 'a')
-					     : *s;
+			hex[h - 1] = (char)tolower((unsigned char)*s);
 	}
 	word[n] = '\0';
 	hex[h < 64 ? h : 64] = '\0';
@@ -281,7 +280,6 @@ verify_chain(const struct prov_trust *t, const gnutls_datum_t *der, unsigned n,
 		    gnutls_x509_crt_import(crt[i], &der[i],
 					   GNUTLS_X509_FMT_DER) < 0) {
 			why = PROV_REF_INVALID;
-			i++;
 			break;
 		}
 	}
@@ -314,7 +312,6 @@ prov_trust_check(const struct prov_trust *t, const struct strlist *allow,
 	gnutls_x509_crt_t crt[CHAIN_MAX] = {NULL};
 	const gnutls_datum_t *der;
 	unsigned n = 0, i;
-	char fp[65];
 	enum prov_refusal why = PROV_REF_NO_CERT;
 
 	ret_host[0] = '\0';
@@ -322,6 +319,7 @@ prov_trust_check(const struct prov_trust *t, const struct strlist *allow,
 			      : NULL;
 	if (der != NULL && n > 0) {
 		enum prov_refusal named;
+		char fp[65];
 
 		why = verify_chain(t, der, n, crt);
 		/* the name is read for the log line even when refused */

@@ -298,6 +298,26 @@ START_TEST(test_refusals)
 		h_fx_fmt(text, sizeof(text), "refused: %s", c->reason);
 		wait_log(text);
 	}
+	/* a chunked body (no Content-Length) over the limit: 413 too */
+	{
+		char url[128], ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+		struct h_https_req rq = {.url = url,
+					 .ca = ca,
+					 .cert = cert,
+					 .key = key,
+					 .content_type = "application/json",
+					 .body = big_body,
+					 .len = strlen(big_body),
+					 .chunked = true};
+
+		h_fx_fmt(url, sizeof(url), "https://127.0.0.1:%d/v1/logins",
+			 port);
+		pki_path(ca, sizeof(ca), "ca.crt");
+		pki_path(cert, sizeof(cert), "host1.crt");
+		pki_path(key, sizeof(key), "host1.key");
+		ck_assert_int_eq(h_https(&rq, r), FT_OK);
+		ck_assert_int_eq(r->status, 413);
+	}
 	/* a barrier: a good login after them all is provisioned alone */
 	ck_assert_int_eq(post("host2", LOGIN_BODY("joerg"), r), 202);
 	h_fx_wait_provisioned("joerg");

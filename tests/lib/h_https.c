@@ -93,6 +93,8 @@ h_https(const struct h_https_req *rq, struct h_https_resp *ret)
 	    h_fmt(type, sizeof(type), "Content-Type: %s", rq->content_type) ==
 		    FT_OK)
 		hdr = curl_slist_append(hdr, type);
+	if (rq->chunked)
+		hdr = curl_slist_append(hdr, "Transfer-Encoding: chunked");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	if (rq->body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body);

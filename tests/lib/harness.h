@@ -990,6 +990,7 @@ struct h_https_req {
 	const char *content_type; /* NULL: none */
 	const char *body;
 	size_t len;
+	bool chunked; /* send the body with Transfer-Encoding: chunked */
 };
 
 /* What came back: status 0 when no HTTP answer (a failed handshake). */

@@ -39,6 +39,9 @@ enum reactivate_policy {
 
 enum log_target { LOG_TARGET_SYSLOG, LOG_TARGET_STDERR };
 
+/* [daemon] mode: what this daemon does with a login. */
+enum daemon_mode { MODE_STANDALONE, MODE_RELAY, MODE_PROVISIONER };
+
 /* How an existing ftrack user is found for an LDAP person not linked yet. */
 enum link_by { LINK_BY_USERNAME, LINK_BY_EMAIL };
 
@@ -118,6 +121,22 @@ struct config_daemon {
 	int log_level; /* LOG_ERR, LOG_WARNING, LOG_INFO or LOG_DEBUG */
 	enum log_target log_target;
 	unsigned nonroot_rate; /* login events a minute, non-root senders */
+	enum daemon_mode mode; /* default standalone */
+};
+
+/* [provisioner]: the HTTPS intake of relayed logins (mode provisioner). */
+struct config_provisioner {
+	struct strlist listen; /* host:port, [v6]:port; default 0.0.0.0:8443 */
+	char *tls_cert_file;   /* PEM, the server's certificate (chain) */
+	char *tls_key_file;    /* PEM, its key: mode 0600, root or us */
+	char *client_ca_file;  /* PEM, the CA that signs host certificates */
+	char *crl_file;        /* PEM or DER CRL; NULL: none */
+	struct strlist allow_hosts; /* fnmatch globs on the host name */
+	char *deny_file;          /* host names or SHA-256 prints; NULL: none */
+	unsigned host_rate;       /* events a second per host, default 10 */
+	unsigned max_connections; /* default 1024 */
+	unsigned per_ip_connections; /* default 64 */
+	char *metrics_listen;        /* host:port of GET /metrics; NULL: off */
 };
 
 struct config {
@@ -127,6 +146,7 @@ struct config {
 	struct config_mapping mapping;
 	struct config_policy policy;
 	struct config_daemon daemon;
+	struct config_provisioner provisioner;
 };
 
 /*

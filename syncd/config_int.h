@@ -27,6 +27,7 @@
 #define PATH_MAX_LEN     4095
 #define MSG_MAX          512
 #define NONROOT_RATE_MAX 600000UL /* [daemon] nonroot_rate: 10,000 a second */
+#define PROV_CONN_MAX    16384    /* the unit's LimitNOFILE= is above it */
 
 /* Enum fields are stored through an int. */
 _Static_assert(sizeof(enum tls_require) == sizeof(int), "enum size");
@@ -35,6 +36,7 @@ _Static_assert(sizeof(enum missing_policy) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum scope_policy) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum reactivate_policy) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_target) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum daemon_mode) == sizeof(int), "enum size");
 
 enum kind {
 	K_STR,    /* any text */
@@ -53,9 +55,10 @@ enum kind {
 	K_FLAGS,  /* unsigned: a set of words (comma-separated), OR-ed */
 };
 
-#define F_EMPTY  0x1u /* an empty value unsets the key (NULL) */
-#define F_REQ    0x2u /* the key must end up set */
-#define F_SECRET 0x4u /* *_file key: secret is the offset of the secret */
+#define F_EMPTY   0x1u /* an empty value unsets the key (NULL) */
+#define F_REQ     0x2u /* the key must end up set */
+#define F_SECRET  0x4u /* *_file key: secret is the offset of the secret */
+#define F_KEYFILE 0x8u /* a private key file: checked as a secret, read later */
 
 struct word {
 	const char *name;
@@ -75,7 +78,7 @@ struct key {
 	size_t secret;   /* F_SECRET: offset of the secret it names */
 };
 
-#define CONF_NKEYS 48 /* entries of conf_keys (checked in config.c) */
+#define CONF_NKEYS 60 /* entries of conf_keys (checked in config.c) */
 
 /* Every key of DESIGN.md section 5, in the order of the dump. */
 extern const struct key conf_keys[CONF_NKEYS];

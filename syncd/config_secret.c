@@ -143,15 +143,47 @@ read_secret(struct load *l, const struct key *k, char **ret)
 	return l->failed ? l->r : FT_OK;
 }
 
+/*
+ * A private key file (F_KEYFILE): the secret rules (owner, mode, no
+ * link), checked here so that `check` and the start name its line; the
+ * unit that uses it reads it.
+ */
+static int
+check_keyfile(struct load *l, const struct key *k)
+{
+	const char *path = *(char *const *)conf_cfield(l->cfg, k);
+	int fd, r, line = l->seen[k - conf_keys];
+
+	if (path == NULL)
+		return FT_OK;
+	fd = open(path,
+		  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return conf_fail(l, line,
+				 errno == ELOOP ? FT_E_PERM : FT_E_CONFIG,
+				 "[%s] %s: cannot open '%s': %s", k->section,
+				 k->name, path,
+				 errno == ELOOP ? "a symbolic link; name the "
+						  "file itself"
+						: strerror(errno));
+	r = check_secret_fd(l, k, path, fd);
+	close(fd);
+	return r;
+}
+
 int
 conf_read_secrets(struct load *l)
 {
 	size_t i;
 	char **secret;
 	char *const *file;
-	int r;
 
 	for (i = 0; i < CONF_NKEYS; i++) {
+		int r = (conf_keys[i].flags & F_KEYFILE)
+				? check_keyfile(l, &conf_keys[i])
+				: FT_OK;
+		if (r < 0)
+			return r;
 		if (!(conf_keys[i].flags & F_SECRET))
 			continue;
 		file = conf_cfield(l->cfg, &conf_keys[i]);

@@ -18,6 +18,7 @@ static const struct field fields[] = {
 	{"service", offsetof(struct ft_event, service)},
 	{"rhost", offsetof(struct ft_event, rhost)},
 	{"tty", offsetof(struct ft_event, tty)},
+	{"host", offsetof(struct ft_event, host)},
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -46,6 +47,23 @@ ft_proto_value_ok(const char *s, size_t len)
 			return FT_E_INVAL;
 	}
 	return FT_OK;
+}
+
+bool
+ft_host_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > FT_HOST_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '.'))
+			return false;
+	}
+	return true;
 }
 
 static bool

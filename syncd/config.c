@@ -151,13 +151,17 @@ const struct key conf_keys[] = {
 	  "syslog"),
 	K("daemon", "nonroot_rate", K_UINT, 0, daemon.nonroot_rate, 0,
 	  NONROOT_RATE_MAX, "240"),
+	K("provisioner", "new_seats_per_host", K_ULONG, 0,
+	  provisioner.new_seats_per_host, 0, COUNT_MAX, "20"),
+	K("provisioner", "new_seats_total", K_ULONG, 0,
+	  provisioner.new_seats_total, 0, COUNT_MAX, "500"),
 };
 
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) == CONF_NKEYS,
 	       "CONF_NKEYS in config_int.h counts the keys of this table");
 
-static const char *const sections[] = {"ldap", "ftrack", "mapping", "policy",
-				       "daemon"};
+static const char *const sections[] = {"ldap",   "ftrack", "mapping",
+				       "policy", "daemon", "provisioner"};
 
 void *
 conf_field(struct config *cfg, const struct key *k)

@@ -120,6 +120,15 @@ struct config_daemon {
 	unsigned nonroot_rate; /* login events a minute, non-root senders */
 };
 
+/*
+ * [provisioner]: seats (creates and reactivations) that events reported
+ * by relay hosts (host=) may cause per clock hour, one host and all.
+ */
+struct config_provisioner {
+	unsigned long new_seats_per_host; /* default 20 */
+	unsigned long new_seats_total;    /* default 500 */
+};
+
 struct config {
 	char *path; /* the file it came from */
 	struct config_ldap ldap;
@@ -127,6 +136,7 @@ struct config {
 	struct config_mapping mapping;
 	struct config_policy policy;
 	struct config_daemon daemon;
+	struct config_provisioner provisioner;
 };
 
 /*

@@ -335,6 +335,7 @@ listener_recv_raw(int fd, struct ft_event *ret_ev, uid_t *ret_uid)
 		return FT_E_PROTO;
 	if (ft_event_decode(buf, (size_t)n, ret_ev) < 0)
 		return FT_E_PROTO;
+	ret_ev->host[0] = '\0'; /* only a provisioner writes host= */
 	*ret_uid = cred->uid;
 	return FT_OK;
 }

@@ -367,6 +367,10 @@ const struct h_cfg_field h_cfg_defaults[] = {
 	FC("daemon.log_target", H_CFG_INT, daemon.log_target, NULL,
 	   LOG_TARGET_SYSLOG),
 	FC("daemon.nonroot_rate", H_CFG_UINT, daemon.nonroot_rate, NULL, 240),
+	FC("provisioner.new_seats_per_host", H_CFG_ULONG,
+	   provisioner.new_seats_per_host, NULL, 20),
+	FC("provisioner.new_seats_total", H_CFG_ULONG,
+	   provisioner.new_seats_total, NULL, 500),
 };
 
 const size_t h_cfg_ndefaults =

@@ -59,7 +59,9 @@ static const char default_dump[] =
 	"daemon.state_dir = /var/lib/ftrack-syncd\n"
 	"daemon.log_level = info\n"
 	"daemon.log_target = syslog\n"
-	"daemon.nonroot_rate = 240\n";
+	"daemon.nonroot_rate = 240\n"
+	"provisioner.new_seats_per_host = 20\n"
+	"provisioner.new_seats_total = 500\n";
 
 START_TEST(test_dump_defaults)
 {
@@ -72,7 +74,7 @@ START_TEST(test_dump_defaults)
 	config_dump(c, h_cfg_collect, &d);
 	h_cfg_subst(default_dump, want, sizeof(want));
 	ck_assert_str_eq(d.text, want);
-	ck_assert_int_eq(d.lines, 50);
+	ck_assert_int_eq(d.lines, 52);
 	config_free(c);
 }
 

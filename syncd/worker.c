@@ -596,9 +596,9 @@ release_one(void *ctx, const struct ft_event *ev, const char *reason,
 	if (ev->host[0] != '\0' &&
 	    umap_put_num(rc->promised, ev->host, mine + 1) < 0)
 		return FT_E_NOMEM;
-	log_info("released held '%s'%s%s from this hour's seat budget",
+	log_info("released held '%s'%s%s%s from this hour's seat budget",
 		 ev->user, ev->host[0] ? " (host " : "",
-		 ev->host[0] ? ev->host : "");
+		 ev->host[0] ? ev->host : "", ev->host[0] ? ")" : "");
 	return 0;
 }
 

@@ -191,7 +191,8 @@ sync_held(const struct config *cfg)
 		return EXIT_ERRORS;
 	}
 	if (queue_held_scan(q, held_name, NULL, &h) < 0 || h.nomem) {
-		ft_clean_print(stderr, "ftrack-syncd: unable to read %s/queue/"
+		ft_clean_print(stderr,
+			       "ftrack-syncd: unable to read %s/queue/"
 			       "held",
 			       cfg->daemon.state_dir);
 		code = EXIT_ERRORS;

@@ -249,8 +249,8 @@ event_problem(const char *buf, size_t len, const char *user,
  * Load and check the spool file name of dirfd.  Returns FT_OK and the
  * event, FT_E_NOTFOUND (gone), or FT_E_PROTO with the reason in why.
  */
-static int load_event_held(int dirfd, const char *name,
-			   struct ft_event *ret_ev, char *held, char *why);
+static int load_event_held(int dirfd, const char *name, struct ft_event *ret_ev,
+			   char *held, char *why);
 
 static int
 load_event(int dirfd, const char *name, struct ft_event *ret_ev, char *why)

@@ -72,7 +72,8 @@ parse_line(struct seats *s, const char *line)
 		s->start = (time_t)start;
 		return true;
 	}
-	if (sscanf(line, "total=%llu%n", &n, &used) == 1 && line[used] == '\0') {
+	if (sscanf(line, "total=%llu%n", &n, &used) == 1 &&
+	    line[used] == '\0') {
 		s->total = (unsigned long)n;
 		return true;
 	}
@@ -98,8 +99,8 @@ parse(struct seats *s, char *buf, size_t len)
 }
 
 int
-seats_open(int dirfd, unsigned long per_host, unsigned long total,
-	   long period, time_t now, struct seats **ret, const char **why)
+seats_open(int dirfd, unsigned long per_host, unsigned long total, long period,
+	   time_t now, struct seats **ret, const char **why)
 {
 	struct seats *s = calloc(1, sizeof(*s));
 	char *buf = NULL;
@@ -176,10 +177,11 @@ seats_room(struct seats *s, const char *host, time_t now,
 		return false;
 	}
 	if (s->total + extra_total >= s->total_cap) {
-		(void)snprintf(why, whylen,
-			       "new_seats_total: all hosts reached %lu new seats "
-			       "this hour (this one: host %s)",
-			       s->total_cap, host);
+		(void)snprintf(
+			why, whylen,
+			"new_seats_total: all hosts reached %lu new seats "
+			"this hour (this one: host %s)",
+			s->total_cap, host);
 		return false;
 	}
 	return true;
@@ -191,7 +193,8 @@ seats_take(struct seats *s, const char *host, time_t now, char *why,
 {
 	if (!seats_room(s, host, now, 0, 0, why, whylen))
 		return false;
-	if (umap_put_num(s->hosts, host, umap_get_num(s->hosts, host) + 1) < 0) {
+	if (umap_put_num(s->hosts, host, umap_get_num(s->hosts, host) + 1) <
+	    0) {
 		(void)snprintf(why, whylen, "out of memory");
 		return false;
 	}

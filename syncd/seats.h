@@ -60,8 +60,8 @@ void seats_set_caps(struct seats *s, unsigned long per_host,
  * why (whylen bytes) says which cap and which host.
  */
 bool seats_room(struct seats *s, const char *host, time_t now,
-		unsigned long extra_host, unsigned long extra_total,
-		char *why, size_t whylen);
+		unsigned long extra_host, unsigned long extra_total, char *why,
+		size_t whylen);
 
 /*
  * seats_room() with no extra, and when there is room, count the seat.

@@ -45,16 +45,16 @@ struct worker {
 	uint64_t next_sweep_ms;
 	uint64_t rnd;
 	struct worker_stats st;
-	struct sync *sync;            /* the thread's own */
-	struct sync_result *results;  /* WORKER_BATCH of them */
-	struct seats *seats;          /* the seat caps (provisioner) */
+	struct sync *sync;              /* the thread's own */
+	struct sync_result *results;    /* WORKER_BATCH of them */
+	struct seats *seats;            /* the seat caps (provisioner) */
 	char (*hosts)[FT_HOST_MAX + 1]; /* WORKER_BATCH: host= of each */
-	time_t next_release;          /* held/ is looked at again then */
-	uint64_t held_next_ms;        /* no held warning before */
-	unsigned long held_quiet;     /* held lines at debug since then */
-	uint64_t not_ldap_every_ms;   /* WORKER_NOT_LDAP_EVERY_MS */
-	uint64_t not_ldap_next_ms;    /* the thread's: no info line before */
-	unsigned long not_ldap_quiet; /* not-ldap lines at debug since then */
+	time_t next_release;            /* held/ is looked at again then */
+	uint64_t held_next_ms;          /* no held warning before */
+	unsigned long held_quiet;       /* held lines at debug since then */
+	uint64_t not_ldap_every_ms;     /* WORKER_NOT_LDAP_EVERY_MS */
+	uint64_t not_ldap_next_ms;      /* the thread's: no info line before */
+	unsigned long not_ldap_quiet;   /* not-ldap lines at debug since then */
 };
 
 static int
@@ -95,7 +95,8 @@ open_seats(struct worker *w, const struct config *cfg, struct queue *q)
 	const char *why = NULL;
 	int r;
 
-	r = seats_open(queue_state_dirfd(q), cfg->provisioner.new_seats_per_host,
+	r = seats_open(queue_state_dirfd(q),
+		       cfg->provisioner.new_seats_per_host,
 		       cfg->provisioner.new_seats_total, 0, time(NULL),
 		       &w->seats, &why);
 	if (r == FT_E_PROTO)
@@ -613,8 +614,8 @@ release_held(struct worker *w)
 	struct release_ctx rc = {w, time(NULL), umap_new(), 0, NULL, 0, 0};
 	size_t i, held = 0;
 
-	w->next_release = seats_period_start(w->seats, rc.now) +
-			  seats_period(w->seats);
+	w->next_release =
+		seats_period_start(w->seats, rc.now) + seats_period(w->seats);
 	if (rc.promised == NULL || queue_held_count(w->q, &held) < 0 ||
 	    held == 0) {
 		umap_free(rc.promised, NULL);

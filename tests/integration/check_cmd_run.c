@@ -1206,25 +1206,23 @@ START_TEST(test_seat_caps_held)
 	}
 	wait_held(5);
 	ck_assert_int_eq(h_emu_people(h_fx_emu), 21);
-	ck_assert_int_eq(h_file_count(h_fx.log, "' (host " CAP_HOST "): "),
-			 20);
+	ck_assert_int_eq(h_file_count(h_fx.log, "' (host " CAP_HOST "): "), 20);
 	ck_assert_int_eq(h_file_count(h_fx.log, "warning: held '"), 1);
-	ck_assert_int_eq(h_file_count(h_fx.log, "(host " CAP_HOST ") in "
-						"queue/held/: "
-						"new_seats_per_host: host "
-						CAP_HOST " reached 20 new seats "
-						"this hour; released from the "
-						"next hour's budget"),
+	ck_assert_int_eq(h_file_count(h_fx.log,
+				      "(host " CAP_HOST ") in "
+				      "queue/held/: "
+				      "new_seats_per_host: host " CAP_HOST
+				      " reached 20 new seats "
+				      "this hour; released from the "
+				      "next hour's budget"),
 			 1);
 	ck_assert_int_eq(h_fx_run_cmd(status, "status.out"), 0);
 	ck_assert_int_eq(h_fx_out_count("status.out", "held:            5 "
 						      "beyond a seat cap"),
 			 1);
-	ck_assert_int_eq(h_fx_out_count("status.out", "  host " CAP_HOST
-						      "  since "),
-			 5);
-	ck_assert_int_eq(h_fx_out_count("status.out", "new_seats_per_host"),
-			 5);
+	ck_assert_int_eq(
+		h_fx_out_count("status.out", "  host " CAP_HOST "  since "), 5);
+	ck_assert_int_eq(h_fx_out_count("status.out", "new_seats_per_host"), 5);
 	h_fx_assert_out_clean("status.out");
 	/* an update only (p0200 is active) from the host over its cap */
 	ck_assert_int_eq(h_spool_host(h_fx.state, H_FX_PREFIX "0200", CAP_HOST),

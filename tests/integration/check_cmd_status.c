@@ -111,8 +111,8 @@ write_held(const char *user, const char *host, const char *reason, time_t t)
 	ck_assert_int_eq(ft_hex_encode(user, strlen(user), hex, sizeof(hex)),
 			 FT_OK);
 	H_FMT(path, "%s/queue/held/%s", h_fx.state, hex);
-	H_FMT(text, "FTSYNC1\nuser=%s\nservice=sshd\nhost=%s\nheld=%s\n",
-	      user, host, reason);
+	H_FMT(text, "FTSYNC1\nuser=%s\nservice=sshd\nhost=%s\nheld=%s\n", user,
+	      host, reason);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_ge(fputs(text, f), 0);
@@ -151,10 +151,11 @@ START_TEST(test_status_held)
 					"new_seats_per_host: host "
 					"ws1.example.com reached 20"),
 			 1);
-	ck_assert_int_eq(h_fx_out_count("status.out",
-					"  bob  host ws2.example.com  since "
-					"2025-12-03T11:00:00Z  new_seats_total"),
-			 1);
+	ck_assert_int_eq(
+		h_fx_out_count("status.out",
+			       "  bob  host ws2.example.com  since "
+			       "2025-12-03T11:00:00Z  new_seats_total"),
+		1);
 	H_FMT(out, "%s/status.out", h_fx.dir);
 	ck_assert_int_gt(h_fx_line_of(out, "  alice  "), 0);
 	ck_assert_int_lt(h_fx_line_of(out, "  alice  "),

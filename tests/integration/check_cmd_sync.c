@@ -270,14 +270,14 @@ START_TEST(test_sync_held)
 	hold(q, H_FX_PREFIX "0003");
 	hold(q, "nosuchuser");
 	ck_assert_int_eq(h_fx_run_cmd(one, "one.out"), 0);
-	ck_assert_int_eq(h_fx_out_count("one.out", H_FX_PREFIX "0003: created: "),
-			 1);
+	ck_assert_int_eq(
+		h_fx_out_count("one.out", H_FX_PREFIX "0003: created: "), 1);
 	ck_assert_int_eq(h_queue_count(h_fx.state, "queue/held"), 3);
 	ck_assert_int_eq(h_fx_run_cmd(held, "held.out"), 0);
-	ck_assert_int_eq(h_fx_out_count("held.out", H_FX_PREFIX "0001: created: "),
-			 1);
-	ck_assert_int_eq(h_fx_out_count("held.out", H_FX_PREFIX "0002: created: "),
-			 1);
+	ck_assert_int_eq(
+		h_fx_out_count("held.out", H_FX_PREFIX "0001: created: "), 1);
+	ck_assert_int_eq(
+		h_fx_out_count("held.out", H_FX_PREFIX "0002: created: "), 1);
 	ck_assert_int_eq(h_fx_out_count("held.out", "nosuchuser: not-ldap: "),
 			 1);
 	ck_assert_int_eq(h_queue_count(h_fx.state, "queue/held"), 0);

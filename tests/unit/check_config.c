@@ -72,8 +72,7 @@ START_TEST(test_seat_caps)
 	config_free(c);
 	line = h_cfg_build(NULL, NULL, "provisioner",
 			   "new_seats_per_host = -1");
-	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(line, ""),
-			 "new_seats_per_host");
+	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(line, ""), "new_seats_per_host");
 	line = h_cfg_build(NULL, NULL, "provisioner", "new_seats_total = many");
 	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(line, ""), "new_seats_total");
 }

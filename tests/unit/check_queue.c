@@ -783,8 +783,10 @@ END_TEST
 START_TEST(test_host)
 {
 	static const char *const bad[] = {
-		"host=ws 1.example.com\n", "host=ws_1.example.com\n",
-		"host=ws1.example.com\xc3\xa9\n", "host=*.example.com\n",
+		"host=ws 1.example.com\n",
+		"host=ws_1.example.com\n",
+		"host=ws1.example.com\xc3\xa9\n",
+		"host=*.example.com\n",
 	};
 	char buf[FT_PROTO_MAX + 1];
 	struct ft_event ev = mkev("alice", "sshd");
@@ -810,7 +812,8 @@ START_TEST(test_host)
 	ck_assert_int_eq(queue_load(q, "nobody", &ev), FT_E_NOTFOUND);
 	/* anything but a DNS name is a damaged file, with the reason */
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		n = snprintf(buf, sizeof(buf), "FTSYNC1\nuser=carol\n%s", bad[i]);
+		n = snprintf(buf, sizeof(buf), "FTSYNC1\nuser=carol\n%s",
+			     bad[i]);
 		write_raw("queue/6361726f6c", buf, (size_t)n);
 		ck_assert_int_eq(queue_load(q, "carol", &ev), FT_E_PROTO);
 		ck_assert_int_eq(scan(&s), FT_OK);
@@ -880,8 +883,9 @@ START_TEST(test_held)
 	SET(ev.user, "bob");
 	ck_assert_int_eq(queue_put(q, &ev), FT_OK);
 	put("carol", "sshd");
-	ck_assert_int_eq(queue_hold(q, "bob", "new_seats_per_host: host "
-					      "h1.example.com\n(20)"),
+	ck_assert_int_eq(queue_hold(q, "bob",
+				    "new_seats_per_host: host "
+				    "h1.example.com\n(20)"),
 			 FT_OK);
 	ck_assert_int_eq(queue_hold(q, "alice", "new_seats_total"), FT_OK);
 	ck_assert_int_eq(queue_hold(q, "nobody", "x"), FT_E_NOTFOUND);

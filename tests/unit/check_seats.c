@@ -111,17 +111,17 @@ START_TEST(test_survives_restart)
 	free(text);
 	/* the same hour after a restart: ws1 is full, ws2 has one left */
 	s = open_ok(2, 500, T0 + 1800);
-	ck_assert(!seats_take(s, "ws1.example.com", T0 + 1800, why,
-			      sizeof(why)));
-	ck_assert(seats_take(s, "ws2.example.com", T0 + 1800, why,
-			     sizeof(why)));
-	ck_assert(!seats_take(s, "ws2.example.com", T0 + 1800, why,
-			      sizeof(why)));
+	ck_assert(
+		!seats_take(s, "ws1.example.com", T0 + 1800, why, sizeof(why)));
+	ck_assert(
+		seats_take(s, "ws2.example.com", T0 + 1800, why, sizeof(why)));
+	ck_assert(
+		!seats_take(s, "ws2.example.com", T0 + 1800, why, sizeof(why)));
 	seats_free(s);
 	/* the next hour: from zero */
 	s = open_ok(2, 500, T0 + 3600);
-	ck_assert(seats_take(s, "ws1.example.com", T0 + 3600, why,
-			     sizeof(why)));
+	ck_assert(
+		seats_take(s, "ws1.example.com", T0 + 3600, why, sizeof(why)));
 	seats_free(s);
 }
 

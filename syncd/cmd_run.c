@@ -749,10 +749,10 @@ server_open(struct server *s)
 		return FT_E_NOMEM;
 	}
 	r = worker_new(s->cfg, s->q, &s->w);
-	if (r == FT_OK)
+	if (r == FT_OK) {
 		set_test_seat_period(s->w);
-	if (r == FT_OK)
 		r = worker_start(s->w);
+	}
 	if (r < 0)
 		log_error("unable to start the worker: %s", errtext(r));
 	return r;

@@ -396,11 +396,14 @@ queue_move(struct queue *q, const char *from, const char *to)
 	return FT_OK;
 }
 
-/* Append "<key><reason>\n" within room bytes; returns the bytes added. */
+/*
+ * Append "<key><reason>\n" (key: klen bytes) within room bytes; returns
+ * the bytes added.
+ */
 static size_t
-append_line(char *dst, size_t room, const char *key, const char *reason)
+append_line(char *dst, size_t room, const char *key, size_t klen,
+	    const char *reason)
 {
-	const size_t klen = strlen(key);
 	size_t max, vlen;
 
 	if (room < klen + 2)
@@ -450,7 +453,8 @@ move_with_line(struct queue *q, const char *user, int to, const char *key,
 	r = ft_event_encode(&ev, buf, sizeof(buf), &len);
 	if (r < 0)
 		return r;
-	len += append_line(buf + len, FT_PROTO_MAX - len, key, reason);
+	len += append_line(buf + len, FT_PROTO_MAX - len, key, strlen(key),
+			   reason);
 	return ft_write_atomic(to, name, buf, len);
 }
 
@@ -466,32 +470,40 @@ queue_hold(struct queue *q, const char *user, const char *reason)
 	return move_with_line(q, user, q->held_fd, HELD_KEY, reason);
 }
 
+/* Write ev as queue/<name> unless a newer event of the user is there. */
+static int
+put_back(struct queue *q, const char *name, const struct ft_event *ev)
+{
+	char buf[FT_PROTO_MAX + 1];
+	size_t len;
+	int r;
+
+	if (faccessat(q->queue_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return FT_OK; /* a newer event wins over the held one */
+	if (errno != ENOENT)
+		return FT_E_IO;
+	r = ft_event_encode(ev, buf, sizeof(buf), &len);
+	if (r < 0)
+		return r;
+	return ft_write_atomic(q->queue_fd, name, buf, len);
+}
+
 int
 queue_unhold(struct queue *q, const char *user)
 {
 	char name[NAME_CAP];
 	char why[WHY_MAX];
-	char buf[FT_PROTO_MAX + 1];
 	struct ft_event ev;
-	size_t len;
 	int r;
 
 	r = user_file_name(user, name, sizeof(name));
 	if (r < 0)
 		return r;
 	r = load_event(q->held_fd, name, &ev, why);
+	if (r == FT_OK)
+		r = put_back(q, name, &ev);
 	if (r < 0)
 		return r;
-	/* a newer event of the user in queue/ wins over the held one */
-	if (faccessat(q->queue_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno != ENOENT)
-			return FT_E_IO;
-		r = ft_event_encode(&ev, buf, sizeof(buf), &len);
-		if (r == FT_OK)
-			r = ft_write_atomic(q->queue_fd, name, buf, len);
-		if (r < 0)
-			return r;
-	}
 	return queue_held_remove(q, user);
 }
 
@@ -669,8 +681,10 @@ scan_one(const struct scan_ctx *sc, const struct entry *e)
 		if (r == FT_OK && sc->on_held != NULL)
 			return sc->on_held(sc->ctx, &ev, held,
 					   (long long)e->mtime.tv_sec);
-		if (r == FT_OK)
+		if (r == FT_OK && sc->on_event != NULL)
 			return sc->on_event(sc->ctx, &ev);
+		if (r == FT_OK)
+			return FT_OK;
 	}
 	move_damaged(sc->q, sc->dirfd, e->name, why);
 	if (sc->on_damaged != NULL)

@@ -3,6 +3,8 @@
 #include "seats.h"
 
 #include <inttypes.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,27 +62,33 @@ roll(struct seats *s, time_t now)
 
 /* One "key=value" line of the file into s; false when it is not one. */
 static bool
-parse_line(struct seats *s, const char *line)
+parse_line(struct seats *s, char *line)
 {
-	char host[FT_HOST_MAX + 1];
 	unsigned long long n;
-	long long start;
-	int used = 0;
+	char *sp;
 
-	if (sscanf(line, "period=%lld%n", &start, &used) == 1 &&
-	    line[used] == '\0') {
-		s->start = (time_t)start;
+	if (strncmp(line, "period=", 7) == 0) {
+		if (ft_parse_uint(line + 7, (unsigned long long)INT64_MAX, &n) <
+		    0)
+			return false;
+		s->start = (time_t)n;
 		return true;
 	}
-	if (sscanf(line, "total=%llu%n", &n, &used) == 1 &&
-	    line[used] == '\0') {
+	if (strncmp(line, "total=", 6) == 0) {
+		if (ft_parse_uint(line + 6, ULONG_MAX, &n) < 0)
+			return false;
 		s->total = (unsigned long)n;
 		return true;
 	}
-	if (sscanf(line, "host=%253s %llu%n", host, &n, &used) == 2 &&
-	    line[used] == '\0' && ft_host_name_ok(host, strlen(host)))
-		return umap_put_num(s->hosts, host, n) == FT_OK;
-	return false;
+	if (strncmp(line, "host=", 5) != 0)
+		return false;
+	sp = strchr(line + 5, ' ');
+	if (sp == NULL || ft_parse_uint(sp + 1, ULONG_MAX, &n) < 0)
+		return false;
+	*sp = '\0';
+	if (!ft_host_name_ok(line + 5, strlen(line + 5)))
+		return false;
+	return umap_put_num(s->hosts, line + 5, n) == FT_OK;
 }
 
 /* The file's counts (len bytes of buf, NUL-terminated, changed). */
@@ -89,7 +97,8 @@ parse(struct seats *s, char *buf, size_t len)
 {
 	char *line, *save = NULL;
 
-	if (len < sizeof(MAGIC) - 1 || memcmp(buf, MAGIC, sizeof(MAGIC) - 1))
+	if (len < sizeof(MAGIC) - 1 ||
+	    memcmp(buf, MAGIC, sizeof(MAGIC) - 1) != 0)
 		return false;
 	for (line = strtok_r(buf + sizeof(MAGIC) - 1, "\n", &save);
 	     line != NULL; line = strtok_r(NULL, "\n", &save))

@@ -534,8 +534,9 @@ send_range(struct ftrack_client *c, struct ftrack_batch *b, size_t first,
 		if (v != FT_E_DATA && v != FT_OK)
 			snprintf(msg, msglen, "%s", why);
 	}
+	/* one group only (a POST of several is then sent group by group) */
 	if (r == FT_E_DATA && is_duplicate(k.exc) &&
-	    created_elsewhere(c, b, first, end)) {
+	    group_end(b, first) >= end && created_elsewhere(c, b, first, end)) {
 		/* the loser of a race: read again (it exists now), never a
 		 * permanent failure */
 		r = FT_E_AGAIN;

@@ -1264,6 +1264,99 @@ START_TEST(test_seat_caps_held)
 
 END_TEST
 
+/* ---- 15. two provisioners at once ------------------------------------ */
+
+#define RACE_N 6 /* people, each logging in on both daemons at once */
+
+static char race_state2[PATH_MAX];
+
+/* arg: a socket path.  A daemon takes a connection there. */
+static bool
+listens(void *arg)
+{
+	int fd = h_sender_open(arg);
+
+	if (fd < 0)
+		return false;
+	(void)close(fd);
+	return true;
+}
+
+static bool
+both_queues_empty(void *arg)
+{
+	(void)arg;
+	return h_queue_count(h_fx.state, "queue") == 0 &&
+	       h_queue_count(race_state2, "queue") == 0;
+}
+
+/*
+ * Two daemons (two state folders, the same slapd and emulator) get the
+ * login of the same person at the same moment, RACE_N times, half of them
+ * with ftrack not enforcing unique usernames: exactly one ftrack user each
+ * time (the creates carry the same id, derived from the LDAP uuid), and
+ * nothing in either failed/ (the loser reads it again).
+ */
+START_TEST(test_two_provisioners_race)
+{
+	char dir2[PATH_MAX + 8], sock2[PATH_MAX + 16], log2[PATH_MAX + 16];
+	char user[16], *conf2;
+	struct h_proc *d2;
+	json_t *r;
+	int i, st = 0;
+	long lost = 0;
+
+	h_fx_config("policy.login_cooldown = 0\n");
+	H_FMT(dir2, "%s/b", h_fx.dir);
+	ck_assert_int_eq(mkdir(dir2, 0700), 0);
+	conf2 = h_write_config(dir2, h_fx_slapd, h_fx_emu,
+			       H_FX_BASE_CONFIG "policy.login_cooldown = 0\n");
+	ck_assert_ptr_nonnull(conf2);
+	H_FMT(sock2, "%s/notify.sock", dir2);
+	H_FMT(log2, "%s/daemon.log", dir2);
+	H_FMT(race_state2, "%s/state", dir2);
+	h_fx_daemon_start();
+	d2 = h_daemon_start(conf2, log2);
+	ck_assert_ptr_nonnull(d2);
+	h_fx_wait_or_fail(listens, sock2, "the second daemon to listen");
+	/* both look up before either writes */
+	r = h_emu_post(h_fx_emu, "/_emulator/config", "{\"latency_ms\": 100}");
+	ck_assert_ptr_nonnull(r);
+	json_decref(r);
+	for (i = 0; i < RACE_N; i++) {
+		if (i == RACE_N / 2) {
+			r = h_emu_post(h_fx_emu, "/_emulator/config",
+				       "{\"unique_usernames\": false}");
+			ck_assert_ptr_nonnull(r);
+			json_decref(r);
+		}
+		H_FMT(user, H_FX_PREFIX "%04d", 300 + i);
+		ck_assert_int_eq(h_login(sock2, user), FT_OK);
+		h_fx_login(user);
+		h_fx_wait_provisioned(user);
+		h_fx_wait_or_fail(both_queues_empty, NULL, "both queues empty");
+		h_fx_assert_once(user);
+		ck_assert_int_eq(h_queue_count(h_fx.state, "queue/failed"), 0);
+		ck_assert_int_eq(h_queue_count(race_state2, "queue/failed"), 0);
+	}
+	ck_assert_int_eq(h_emu_people(h_fx_emu), RACE_N);
+	lost = h_file_count(h_fx.log, "created at the same moment") +
+	       h_file_count(log2, "created at the same moment");
+	ck_assert_int_eq(h_proc_signal(d2, SIGTERM), FT_OK);
+	ck_assert_int_eq(h_proc_wait(d2, H_FX_WAIT_MS, &st), FT_OK);
+	h_proc_stop(d2);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	h_fx_assert_no_sanitizer_report(log2);
+	h_fx_daemon_stop();
+	free(conf2);
+	(void)fprintf(stderr,
+		      "daemon: two provisioners, %d people at once: %ld lost "
+		      "races read again, one user each\n",
+		      RACE_N, lost);
+}
+
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
@@ -1298,6 +1391,7 @@ cmd_run_suite(void)
 	tcase_add_test(tc, test_run_refuses_plain_transports);
 	tcase_add_test(tc, test_run_warns_insecure);
 	tcase_add_test(tc, test_seat_caps_held);
+	tcase_add_test(tc, test_two_provisioners_race);
 	suite_add_tcase(s, tc);
 	return s;
 }

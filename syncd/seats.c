@@ -212,6 +212,20 @@ seats_take(struct seats *s, const char *host, time_t now, char *why,
 	return true;
 }
 
+void
+seats_refund(struct seats *s, const char *host, time_t now)
+{
+	uint64_t used = umap_get_num(s->hosts, host);
+
+	if (seats_period_start(s, now) != s->start || used == 0 ||
+	    s->total == 0)
+		return;
+	if (umap_put_num(s->hosts, host, used - 1) < 0)
+		return;
+	s->total--;
+	s->dirty = true;
+}
+
 struct out {
 	const struct umap *m;
 	char *buf;

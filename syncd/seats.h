@@ -70,6 +70,13 @@ bool seats_room(struct seats *s, const char *host, time_t now,
 bool seats_take(struct seats *s, const char *host, time_t now, char *why,
 		size_t whylen);
 
+/*
+ * Give back a seat seats_take() counted for host at now whose write did
+ * not happen (a transient failure, a refusal): a login retried through an
+ * outage is counted once.  Nothing when the period has changed since.
+ */
+void seats_refund(struct seats *s, const char *host, time_t now);
+
 /* The start of the period holding now (what the next period follows). */
 time_t seats_period_start(const struct seats *s, time_t now);
 long seats_period(const struct seats *s);

@@ -49,12 +49,13 @@ struct worker {
 	struct sync_result *results;    /* WORKER_BATCH of them */
 	struct seats *seats;            /* the seat caps (provisioner) */
 	char (*hosts)[FT_HOST_MAX + 1]; /* WORKER_BATCH: host= of each */
-	time_t next_release;            /* held/ is looked at again then */
-	uint64_t held_next_ms;          /* no held warning before */
-	unsigned long held_quiet;       /* held lines at debug since then */
-	uint64_t not_ldap_every_ms;     /* WORKER_NOT_LDAP_EVERY_MS */
-	uint64_t not_ldap_next_ms;      /* the thread's: no info line before */
-	unsigned long not_ldap_quiet;   /* not-ldap lines at debug since then */
+	bool *took;                 /* WORKER_BATCH: the gate counted a seat */
+	time_t next_release;        /* held/ is looked at again then */
+	uint64_t held_next_ms;      /* no held warning before */
+	unsigned long held_quiet;   /* held lines at debug since then */
+	uint64_t not_ldap_every_ms; /* WORKER_NOT_LDAP_EVERY_MS */
+	uint64_t not_ldap_next_ms;  /* the thread's: no info line before */
+	unsigned long not_ldap_quiet; /* not-ldap lines at debug since then */
 };
 
 static int
@@ -138,8 +139,9 @@ worker_new(const struct config *cfg, struct queue *q, struct worker **ret)
 	w->recent = umap_new();
 	w->results = calloc(WORKER_BATCH, sizeof(*w->results));
 	w->hosts = calloc(WORKER_BATCH, sizeof(*w->hosts));
+	w->took = calloc(WORKER_BATCH, sizeof(*w->took));
 	if (w->pending == NULL || w->recent == NULL || w->results == NULL ||
-	    w->hosts == NULL || open_seats(w, cfg, q) < 0) {
+	    w->hosts == NULL || w->took == NULL || open_seats(w, cfg, q) < 0) {
 		worker_free(w);
 		return FT_E_NOMEM;
 	}
@@ -392,6 +394,7 @@ load_hosts(struct worker *w, char **batch, size_t n)
 
 	for (i = 0; i < n; i++) {
 		w->hosts[i][0] = '\0';
+		w->took[i] = false;
 		if (queue_load(w->q, batch[i], &ev) == FT_OK)
 			(void)snprintf(w->hosts[i], sizeof(w->hosts[i]), "%.*s",
 				       FT_HOST_MAX, ev.host);
@@ -407,7 +410,24 @@ seat_gate(void *ctx, size_t i, enum plan_kind kind, char *why, size_t whylen)
 	(void)kind;
 	if (w->hosts[i][0] == '\0')
 		return true; /* a local login: an administrator's machine */
-	return seats_take(w->seats, w->hosts[i], time(NULL), why, whylen);
+	w->took[i] = seats_take(w->seats, w->hosts[i], time(NULL), why, whylen);
+	return w->took[i];
+}
+
+/* The seats counted for writes that did not happen go back. */
+static void
+refund_seats(struct worker *w, size_t n)
+{
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		enum sync_outcome o = w->results[i].outcome;
+
+		if (w->took[i] && (o == SYNC_RETRY || o == SYNC_FAILED ||
+				   o == SYNC_SEAT_WAITING))
+			seats_refund(w->seats, w->hosts[i], now);
+	}
 }
 
 static void
@@ -430,6 +450,7 @@ run_batch(struct worker *w, char **batch, size_t n)
 	load_hosts(w, batch, n);
 	sync_set_gate(w->sync, seat_gate, w);
 	sync_users(w->sync, (const char *const *)batch, n, w->results);
+	refund_seats(w, n);
 	r = seats_save(w->seats);
 	if (r < 0)
 		log_warn("unable to save the seat counts (%s): %s", SEATS_FILE,
@@ -701,6 +722,7 @@ worker_free(struct worker *w)
 	sync_free(w->sync);
 	seats_free(w->seats);
 	free(w->hosts);
+	free(w->took);
 	free(w->results);
 	free(w);
 }

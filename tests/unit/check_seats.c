@@ -83,6 +83,13 @@ START_TEST(test_caps)
 	ck_assert(seats_take(s, "h1", T0 + 3600, why, sizeof(why)));
 	ck_assert(seats_take(s, "h1", T0 + 3600, why, sizeof(why)));
 	ck_assert_int_eq(seats_period_start(s, T0 + 3700), T0 + 3600);
+	/* a seat whose write did not happen goes back (not across hours) */
+	ck_assert(!seats_take(s, "h1", T0 + 3600, why, sizeof(why)));
+	seats_refund(s, "h1", T0 + 3600);
+	ck_assert(seats_take(s, "h1", T0 + 3600, why, sizeof(why)));
+	seats_refund(s, "h1", T0 + 7200);
+	ck_assert(seats_take(s, "h1", T0 + 7200, why, sizeof(why)));
+	seats_refund(s, "nobody", T0 + 7200);
 	/* a cap of 0 holds every seat */
 	seats_set_caps(s, 0, 3);
 	ck_assert(!seats_take(s, "h9", T0 + 3601, why, sizeof(why)));

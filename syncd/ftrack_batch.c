@@ -491,11 +491,15 @@ static bool
 created_elsewhere(struct ftrack_client *c, const struct ftrack_batch *b,
 		  size_t first, size_t end)
 {
-	const char **ids = calloc(end - first + 1, sizeof(*ids));
 	struct ft_user_list users = {NULL, 0, 0};
+	const char **ids;
 	char why[256];
 	size_t i, n = 0;
 	bool yes = false;
+
+	if (end <= first)
+		return false;
+	ids = calloc(end - first, sizeof(*ids));
 
 	for (i = first; ids != NULL && i < end; i++)
 		if (b->v[i].kind == BOP_CREATE_USER)

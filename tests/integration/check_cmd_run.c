@@ -1244,11 +1244,19 @@ START_TEST(test_seat_caps_held)
 	ck_assert_int_eq(h_fx_run_cmd(one, "sync1.out"), 0);
 	H_FMT(line, "%s: created: ", user);
 	ck_assert_int_eq(h_fx_out_count("sync1.out", line), 1);
+	H_FMT(line,
+	      "released held '%s' by `ftrack-syncd sync` (the seat caps "
+	      "bypassed",
+	      user);
+	ck_assert_int_eq(h_fx_out_count("sync1.out", line), 1);
 	h_fx_assert_once(user);
 	wait_held(5);
 	/* sync --held: the rest */
 	ck_assert_int_eq(h_fx_run_cmd(held, "held.out"), 0);
 	ck_assert_int_eq(h_fx_out_count("held.out", ": created: "), 5);
+	ck_assert_int_eq(h_fx_out_count("held.out", "sync --held: provisioning "
+						    "5 held logins"),
+			 1);
 	wait_held(0);
 	for (i = 0; i < CAP_N; i++) {
 		H_FMT(user, H_FX_PREFIX "%04d", 100 + i);

@@ -467,7 +467,24 @@ queue_fail(struct queue *q, const char *user, const char *reason)
 int
 queue_hold(struct queue *q, const char *user, const char *reason)
 {
-	return move_with_line(q, user, q->held_fd, HELD_KEY, reason);
+	char name[NAME_CAP];
+	struct stat st;
+	bool was_held;
+	int r;
+
+	r = user_file_name(user, name, sizeof(name));
+	if (r < 0)
+		return r;
+	/* held again (a newer login): it keeps its place, oldest first */
+	was_held = fstatat(q->held_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		   S_ISREG(st.st_mode);
+	r = move_with_line(q, user, q->held_fd, HELD_KEY, reason);
+	if (r == FT_OK && was_held) {
+		struct timespec ts[2] = {st.st_mtim, st.st_mtim};
+
+		(void)utimensat(q->held_fd, name, ts, AT_SYMLINK_NOFOLLOW);
+	}
+	return r;
 }
 
 /* Write ev as queue/<name> unless a newer event of the user is there. */

@@ -143,7 +143,8 @@ FT_MUST_USE int queue_fail(struct queue *q, const char *user,
 /*
  * Seat caps (provisioner): move user's queue file to held/ and rewrite it
  * there with a `held=<reason>` line (cleaned as queue_fail() cleans), its
- * mtime the time it was held.  Returns as queue_fail().
+ * mtime the time it was first held (a user held again, by a newer login,
+ * keeps the time of the held file it replaces).  Returns as queue_fail().
  */
 FT_MUST_USE int queue_hold(struct queue *q, const char *user,
 			   const char *reason);

@@ -921,6 +921,18 @@ START_TEST(test_held)
 	ck_assert_ptr_null(strstr(buf, "held="));
 	ck_assert_ptr_nonnull(strstr(buf, "\nhost=h1.example.com\n"));
 	ck_assert_int_eq(queue_unhold(q, "bob"), FT_E_NOTFOUND);
+	/* held again by a newer login: it keeps its time (its place) */
+	ck_assert_int_eq(queue_hold(q, "bob", "first"), FT_OK);
+	set_mtime("queue/held/626f62", 1500);
+	put("bob", "gdm");
+	ck_assert_int_eq(queue_hold(q, "bob", "second"), FT_OK);
+	memset(&h, 0, sizeof(h));
+	ck_assert_int_eq(queue_held_scan(q, on_held, NULL, &h), FT_OK);
+	ck_assert_uint_eq(h.n, 2);
+	ck_assert_str_eq(h.user[0], "bob");
+	ck_assert_int_eq(h.since[0], 1500);
+	ck_assert_str_eq(h.reason[0], "second");
+	ck_assert_int_eq(queue_unhold(q, "bob"), FT_OK);
 	/* a newer event of the user in queue/ wins over the held one */
 	ck_assert_int_eq(queue_hold(q, "bob", "again"), FT_OK);
 	put("bob", "login");

@@ -49,6 +49,23 @@ ft_proto_value_ok(const char *s, size_t len)
 	return FT_OK;
 }
 
+bool
+ft_host_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > FT_HOST_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
 static bool
 key_ok(const char *k, size_t len)
 {

@@ -9,6 +9,7 @@
  *	service=sshd\n
  *	rhost=10.1.2.3\n
  *	tty=ssh\n
+ *	host=ws1.example.com\n   (provisioner queue files only)
  *
  * The first line is the version word.  Every other line is key=value,
  * each line ends in '\n' (the last '\n' may be missing).  Keys are
@@ -32,6 +33,7 @@
 #ifndef FT_PROTO_H
 #define FT_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ft_attrs.h"
@@ -52,7 +54,13 @@ struct ft_event {
 	char service[FT_PROTO_VALUE_MAX + 1];
 	char rhost[FT_PROTO_VALUE_MAX + 1];
 	char tty[FT_PROTO_VALUE_MAX + 1];
-	char host[FT_PROTO_VALUE_MAX + 1]; /* provisioner only: see above */
+	/*
+	 * The relay host that reported the login: written only by a
+	 * provisioner (from the client certificate), into its own queue
+	 * files; the daemon clears it in every local datagram, and the queue
+	 * accepts only a DNS name (ft_host_name_ok).  Empty: a local login.
+	 */
+	char host[FT_PROTO_VALUE_MAX + 1];
 };
 
 /*
@@ -71,6 +79,15 @@ FT_MUST_USE int ft_event_encode(const struct ft_event *ev, char *buf,
  */
 FT_MUST_USE int ft_event_decode(const char *buf, size_t len,
 				struct ft_event *ret_ev);
+
+/* Longest host= value: a DNS name. */
+#define FT_HOST_MAX 253
+
+/*
+ * Whether s (len bytes) is a host name for host=: 1 to FT_HOST_MAX bytes
+ * of ASCII letters, digits, '-' and '.'.
+ */
+bool ft_host_name_ok(const char *s, size_t len);
 
 /*
  * Check that a value may travel in an event: at most FT_PROTO_VALUE_MAX

@@ -39,6 +39,7 @@
 #include "queue.h"
 #include "ratelimit.h"
 #include "report.h"
+#include "seats.h"
 #include "timing.h"
 #include "worker.h"
 
@@ -475,7 +476,7 @@ write_metrics(struct server *s)
 {
 	struct worker_stats ws;
 	struct metrics m;
-	size_t depth = 0, failed = 0, i;
+	size_t depth = 0, failed = 0, held = 0, i;
 	int r;
 
 	s->next_metrics_ms = timing_now_ms() + METRICS_EVERY_MS;
@@ -503,6 +504,9 @@ write_metrics(struct server *s)
 		m.queue_depth = depth;
 	if (queue_failed_count(s->q, &failed) == FT_OK)
 		m.failed_depth = failed;
+	if (queue_held_count(s->q, &held) == FT_OK)
+		m.held_seats = held;
+	m.held = ws.outcomes[SYNC_HELD];
 	r = metrics_write(&m, queue_state_dirfd(s->q), "metrics.prom");
 	if (r < 0)
 		log_warn("unable to write metrics.prom: %s", errtext(r));
@@ -733,6 +737,29 @@ start_prov(struct server *s)
 	return FT_OK;
 }
 
+/*
+ * Tests only: FTRACK_SYNCD_TEST_SEAT_PERIOD (seconds) shortens the seat
+ * caps' hour, so that a test sees a new period begin; never set it in
+ * production (the caps then count per that period, not per hour).
+ */
+static void
+set_test_seat_period(struct worker *w)
+{
+	const char *v = getenv("FTRACK_SYNCD_TEST_SEAT_PERIOD");
+	char *end = NULL;
+	long secs;
+
+	if (v == NULL || *v == '\0')
+		return;
+	secs = strtol(v, &end, 10);
+	if (end == v || *end != '\0' || secs <= 0 || secs > SEATS_PERIOD)
+		return;
+	log_warn("FTRACK_SYNCD_TEST_SEAT_PERIOD: seat caps count per %ld s "
+		 "(a test setting)",
+		 secs);
+	worker_set_seat_period(w, secs);
+}
+
 static int
 server_open(struct server *s)
 {
@@ -765,8 +792,10 @@ server_open(struct server *s)
 		return FT_E_NOMEM;
 	}
 	r = worker_new(s->cfg, s->q, &s->w);
-	if (r == FT_OK)
+	if (r == FT_OK) {
+		set_test_seat_period(s->w);
 		r = worker_start(s->w);
+	}
 	if (r < 0) {
 		log_error("unable to start the worker: %s", errtext(r));
 		return r;

@@ -61,6 +61,62 @@ print_queue(const char *dir)
 			waiting, failed, dir);
 }
 
+/* Held logins listed by status (at most this many lines). */
+#define HELD_LINES_MAX 100
+
+struct held_list {
+	size_t n;
+};
+
+static int
+print_held_one(void *ctx, const struct ft_event *ev, const char *reason,
+	       long long since)
+{
+	struct held_list *h = ctx;
+	char when[32] = "?";
+	time_t t = (time_t)since;
+	struct tm tm;
+
+	if (++h->n > HELD_LINES_MAX)
+		return 0;
+	if (gmtime_r(&t, &tm) != NULL)
+		(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ft_clean_print(stdout, "  %s  host %s  since %s  %s", ev->user,
+		       ev->host[0] ? ev->host : "-", when, reason);
+	return 0;
+}
+
+/* The logins held beyond a seat cap: one line each, oldest first. */
+static void
+print_held(const char *dir)
+{
+	struct queue *q = NULL;
+	struct held_list h = {0};
+	size_t n = 0;
+	int r;
+
+	r = queue_open(dir, &q);
+	if (r == FT_OK)
+		r = queue_held_count(q, &n);
+	if (r == FT_OK && n > 0) {
+		ft_clean_print(stdout,
+			       "held:            %zu beyond a seat cap, oldest "
+			       "first (%s/queue/held; `sync --held` releases "
+			       "them):",
+			       n, dir);
+		r = queue_held_scan(q, print_held_one, NULL, &h);
+		if (h.n > HELD_LINES_MAX)
+			ft_clean_print(stdout, "  ... and %zu more",
+				       h.n - HELD_LINES_MAX);
+	} else if (r == FT_OK) {
+		ft_clean_print(stdout, "held:            none");
+	}
+	queue_free(q);
+	if (r < 0)
+		ft_clean_print(stdout, "held:            unreadable: %s",
+			       ft_strerror(r));
+}
+
 int
 cmd_status(int argc, char **argv, const char *config_path)
 {
@@ -78,6 +134,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 			       : "NOT listening on",
 		       cfg->daemon.socket);
 	print_queue(cfg->daemon.state_dir);
+	print_held(cfg->daemon.state_dir);
 	report_print_status(cfg->daemon.state_dir, stdout);
 	lease_print_status(cfg, stdout);
 	(void)snprintf(path, sizeof(path), "%s/metrics.prom",

@@ -178,6 +178,10 @@ const struct key conf_keys[] = {
 	  provisioner.per_ip_connections, 1, PROV_CONN_MAX, "64"),
 	K("provisioner", "metrics_listen", K_STR, F_EMPTY,
 	  provisioner.metrics_listen, 0, 0, NULL),
+	K("provisioner", "new_seats_per_host", K_ULONG, 0,
+	  provisioner.new_seats_per_host, 0, COUNT_MAX, "20"),
+	K("provisioner", "new_seats_total", K_ULONG, 0,
+	  provisioner.new_seats_total, 0, COUNT_MAX, "500"),
 };
 
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) == CONF_NKEYS,

@@ -139,6 +139,15 @@ struct config_provisioner {
 	char *metrics_listen;        /* host:port of GET /metrics; NULL: off */
 };
 
+/*
+ * [provisioner]: seats (creates and reactivations) that events reported
+ * by relay hosts (host=) may cause per clock hour, one host and all.
+ */
+struct config_provisioner {
+	unsigned long new_seats_per_host; /* default 20 */
+	unsigned long new_seats_total;    /* default 500 */
+};
+
 struct config {
 	char *path; /* the file it came from */
 	struct config_ldap ldap;

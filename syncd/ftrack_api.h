@@ -277,9 +277,24 @@ void ftrack_batch_truncate(struct ftrack_batch *b, size_t n);
 
 /*
  * Create an active User from u (username required; first_name, last_name,
- * email) with a new random (uuid4) id, plus, when uuid is not NULL, its
- * ftrack_syncd.uuid marker in the same group (operation *ret_op + 1).
+ * email), plus, when uuid is not NULL, its ftrack_syncd.uuid marker in the
+ * same group (operation *ret_op + 1).  Its id is ftrack_user_id_for(uuid)
+ * (a random uuid4 without a uuid): two hosts creating the same person at
+ * once send the same id, ftrack keeps the first, and the second's
+ * DuplicateEntryError (the id, or the username) makes that person's code
+ * FT_E_AGAIN (read again at the next try: it exists), never FT_E_DATA.
  */
+/* Longest LDAP uuid ftrack_user_id_for() takes (a marker value). */
+#define FTRACK_UUID_NAME_MAX 256
+
+/*
+ * The id of the ftrack user created for the LDAP entry of uuid: a
+ * name-based (version 5, SHA-1) UUID of uuid in a fixed namespace, as 36
+ * characters and a NUL in out.  Returns FT_OK; FT_E_INVAL (empty or over
+ * FTRACK_UUID_NAME_MAX bytes); FT_E_INTERNAL (the hash failed).
+ */
+FT_MUST_USE int ftrack_user_id_for(const char *uuid, char out[37]);
+
 FT_MUST_USE int ftrack_batch_create_user(struct ftrack_batch *b,
 					 const struct ft_user *u,
 					 const char *uuid, size_t *ret_op);

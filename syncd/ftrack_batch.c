@@ -10,6 +10,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
+
 #include "array.h"
 #include "ft_err.h"
 #include "ftrack_int.h"
@@ -163,6 +165,39 @@ make_uuid4(char out[37])
 	return FT_OK;
 }
 
+/*
+ * The namespace of the ids of the users we create: uuid5(NAMESPACE_DNS,
+ * "ftrack-syncd.uuid"), fixed forever (changing it would let two hosts of
+ * different versions create the same person twice).
+ */
+static const unsigned char id_namespace[16] = {
+	0xdb, 0xa6, 0x2b, 0x16, 0xb9, 0x6a, 0x58, 0x83,
+	0x95, 0xe6, 0x35, 0xae, 0xa4, 0xda, 0xb1, 0x09,
+};
+
+int
+ftrack_user_id_for(const char *uuid, char out[37])
+{
+	unsigned char buf[16 + FTRACK_UUID_NAME_MAX], md[20];
+	size_t len = strnlen(uuid, FTRACK_UUID_NAME_MAX + 1);
+
+	if (len == 0 || len > FTRACK_UUID_NAME_MAX)
+		return FT_E_INVAL;
+	memcpy(buf, id_namespace, sizeof(id_namespace));
+	memcpy(buf + sizeof(id_namespace), uuid, len);
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA1, buf, sizeof(id_namespace) + len,
+			     md) < 0)
+		return FT_E_INTERNAL;
+	md[6] = (unsigned char)((md[6] & 0x0f) | 0x50); /* version 5 */
+	md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x",
+		 md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8],
+		 md[9], md[10], md[11], md[12], md[13], md[14], md[15]);
+	return FT_OK;
+}
+
 static int
 add_marker(struct ftrack_batch *b, const char *user_id, const char *key,
 	   const char *value, bool exists, size_t *ret_op)
@@ -190,7 +225,9 @@ ftrack_batch_create_user(struct ftrack_batch *b, const struct ft_user *u,
 	struct bop o;
 	int r;
 
-	r = make_uuid4(id);
+	/* derived from the LDAP uuid: two hosts creating the same person at
+	 * once send the same id, and ftrack keeps one (a duplicate key) */
+	r = uuid != NULL ? ftrack_user_id_for(uuid, id) : make_uuid4(id);
 	if (r == FT_OK)
 		r = bop_prepare(b, &o, BOP_CREATE_USER, id, NULL, NULL);
 	if (r != FT_OK)
@@ -445,6 +482,36 @@ check_applied(struct ftrack_client *c, struct ftrack_batch *b, size_t first,
 	return r;
 }
 
+/*
+ * A first POST answered DuplicateEntryError: did another host create one
+ * of its users at the same moment (the ids are derived from the LDAP uuid,
+ * so its user has our id)?  True when one exists now.
+ */
+static bool
+created_elsewhere(struct ftrack_client *c, const struct ftrack_batch *b,
+		  size_t first, size_t end)
+{
+	struct ft_user_list users = {NULL, 0, 0};
+	const char **ids;
+	char why[256];
+	size_t i, n = 0;
+	bool yes = false;
+
+	if (end <= first)
+		return false;
+	ids = calloc(end - first, sizeof(*ids));
+
+	for (i = first; ids != NULL && i < end; i++)
+		if (b->v[i].kind == BOP_CREATE_USER)
+			ids[n++] = b->v[i].user_id;
+	if (n > 0 &&
+	    ftrack_users_by_ids(c, ids, n, &users, why, sizeof(why)) == FT_OK)
+		yes = users.n > 0;
+	ft_user_list_clear(&users);
+	free(ids);
+	return yes;
+}
+
 static bool
 is_duplicate(const char *exc)
 {
@@ -470,6 +537,17 @@ send_range(struct ftrack_client *c, struct ftrack_batch *b, size_t first,
 			r = v;
 		if (v != FT_E_DATA && v != FT_OK)
 			snprintf(msg, msglen, "%s", why);
+	}
+	/* one group only (a POST of several is then sent group by group) */
+	if (r == FT_E_DATA && is_duplicate(k.exc) &&
+	    group_end(b, first) >= end && created_elsewhere(c, b, first, end)) {
+		/* the loser of a race: read again (it exists now), never a
+		 * permanent failure */
+		r = FT_E_AGAIN;
+		snprintf(msg, msglen,
+			 "created at the same moment by another host (the same "
+			 "id, derived from the LDAP uuid); read again at the "
+			 "next try");
 	}
 	if (r == FT_OK) {
 		if (rep != NULL)
@@ -513,6 +591,8 @@ isolate(struct ftrack_client *c, struct ftrack_batch *b, size_t first,
 		if (refused(r)) {
 			mark(b, g, gend, r, why, false);
 			worst = worse(worst, r);
+		} else if (r == FT_E_AGAIN) {
+			mark(b, g, gend, r, why, false); /* lost a race */
 		} else if (r != FT_OK) {
 			snprintf(msg, msglen, "%s", why);
 			return r;

@@ -17,6 +17,7 @@
 static const char usage_text[] =
 	"usage: ftrack-syncd [-c FILE] [run]\n"
 	"       ftrack-syncd [-c FILE] sync USER...\n"
+	"       ftrack-syncd [-c FILE] sync --held\n"
 	"       ftrack-syncd [-c FILE] reconcile [--apply [--force]] "
 	"[--json]\n"
 	"       ftrack-syncd [-c FILE] reconcile --undo RUN [--apply] "
@@ -26,7 +27,8 @@ static const char usage_text[] =
 	"       ftrack-syncd --version | --help\n"
 	"\n"
 	"  run        serve: take login events, provision users, reconcile\n"
-	"  sync       provision these users now and report each outcome\n"
+	"  sync       provision these users now and report each outcome;\n"
+	"             --held: every login held beyond a seat cap\n"
 	"  reconcile  plan a full reconcile (dry run), or --apply it;\n"
 	"             --undo RUN: plan (or --apply) putting back what the\n"
 	"             applied run RUN changed\n"

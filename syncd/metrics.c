@@ -216,6 +216,13 @@ format_state(struct out *o, const struct metrics *m)
 	put_one(o, "seat_refused_total", "counter",
 		"On-demand writes that asked ftrack for a seat and got none.",
 		m->seat_refused);
+	put_one(o, "held_seats", "gauge",
+		"Logins held in queue/held/ beyond a new_seats_per_host or "
+		"new_seats_total cap.",
+		m->held_seats);
+	put_one(o, "held_total", "counter",
+		"Logins held beyond a seat cap since the daemon started.",
+		m->held);
 }
 
 int

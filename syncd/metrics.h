@@ -48,6 +48,10 @@
  *                                                  asked for a seat and got
  *                                                  none (kept inactive or
  *                                                  refused)
+ *   held_seats                            gauge    files in queue/held/:
+ *                                                  logins held beyond a
+ *                                                  seat cap (provisioner)
+ *   held_total                            counter  logins held so
  *   logins_not_ldap_total                 counter  logins looked up and found
  *                                                  no LDAP user (not in LDAP,
  *                                                  or disabled)
@@ -140,6 +144,8 @@ struct metrics {
 	unsigned long long seat_waiting;    /* gauge */
 	unsigned long long seat_refused;    /* counter */
 	unsigned long long logins_not_ldap; /* counter: not-ldap outcomes */
+	unsigned long long held_seats;      /* gauge: files in queue/held/ */
+	unsigned long long held;            /* counter: logins held */
 };
 
 /*

@@ -28,6 +28,8 @@
 
 #define DIR_FLAGS      (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define FAILED_DIR     "failed"
+#define HELD_DIR       "held"
+#define HELD_KEY       "held="
 #define DAMAGED_SUFFIX ".damaged"
 #define ERROR_KEY      "error="
 #define WHY_MAX        160
@@ -37,6 +39,7 @@ struct queue {
 	int state_fd;
 	int queue_fd;
 	int failed_fd;
+	int held_fd;
 	int reports_fd;
 	size_t scan_limit;
 };
@@ -63,7 +66,9 @@ struct entries {
 
 struct scan_ctx {
 	struct queue *q;
+	int dirfd; /* queue/ or queue/held/ */
 	queue_event_fn on_event;
+	queue_held_fn on_held;
 	queue_damaged_fn on_damaged;
 	void *ctx;
 };
@@ -77,6 +82,7 @@ sweep_temps(const struct queue *q)
 	(void)state_for_each_name(q->state_fd, state_sweep_one, &now);
 	(void)state_for_each_name(q->queue_fd, state_sweep_one, &now);
 	(void)state_for_each_name(q->failed_fd, state_sweep_one, &now);
+	(void)state_for_each_name(q->held_fd, state_sweep_one, &now);
 	(void)state_for_each_name(q->reports_fd, state_sweep_one, &now);
 }
 
@@ -92,12 +98,15 @@ queue_open(const char *state_dir, struct queue **ret)
 	if (q == NULL)
 		return FT_E_NOMEM;
 	q->state_fd = q->queue_fd = q->failed_fd = q->reports_fd = -1;
+	q->held_fd = -1;
 	q->scan_limit = QUEUE_SCAN_MAX;
 	r = state_open_dir(AT_FDCWD, state_dir, &q->state_fd);
 	if (r == FT_OK)
 		r = state_open_dir(q->state_fd, "queue", &q->queue_fd);
 	if (r == FT_OK)
 		r = state_open_dir(q->queue_fd, FAILED_DIR, &q->failed_fd);
+	if (r == FT_OK)
+		r = state_open_dir(q->queue_fd, HELD_DIR, &q->held_fd);
 	if (r == FT_OK)
 		r = state_open_dir(q->state_fd, "reports", &q->reports_fd);
 	if (r < 0)
@@ -115,7 +124,7 @@ out:
 void
 queue_free(struct queue *q)
 {
-	int fds[4], i;
+	int fds[5], i;
 
 	if (q == NULL)
 		return;
@@ -123,7 +132,8 @@ queue_free(struct queue *q)
 	fds[1] = q->queue_fd;
 	fds[2] = q->failed_fd;
 	fds[3] = q->reports_fd;
-	for (i = 0; i < 4; i++) {
+	fds[4] = q->held_fd;
+	for (i = 0; i < 5; i++) {
 		if (fds[i] >= 0)
 			(void)close(fds[i]);
 	}
@@ -228,6 +238,10 @@ event_problem(const char *buf, size_t len, const char *user,
 		return "not a valid event";
 	if (strcmp(ret_ev->user, user) != 0)
 		return "the user in the file does not match the file name";
+	if (ret_ev->host[0] != '\0' &&
+	    !ft_host_name_ok(ret_ev->host, strlen(ret_ev->host)))
+		return "host= is not a DNS name (letters, digits, '-', '.', "
+		       "at most 253 bytes)";
 	return NULL;
 }
 
@@ -235,8 +249,49 @@ event_problem(const char *buf, size_t len, const char *user,
  * Load and check the spool file name of dirfd.  Returns FT_OK and the
  * event, FT_E_NOTFOUND (gone), or FT_E_PROTO with the reason in why.
  */
+static int load_event_held(int dirfd, const char *name, struct ft_event *ret_ev,
+			   char *held, char *why);
+
 static int
 load_event(int dirfd, const char *name, struct ft_event *ret_ev, char *why)
+{
+	char held[FT_PROTO_VALUE_MAX + 1];
+
+	return load_event_held(dirfd, name, ret_ev, held, why);
+}
+
+/*
+ * The value of the first `key` line (key with its '=') of len bytes of
+ * buf into out (FT_PROTO_VALUE_MAX + 1 bytes; "" when there is none).
+ * The file already decoded, so the value is a valid codec value.
+ */
+static void
+line_value(const char *buf, size_t len, const char *key, char *out)
+{
+	size_t klen = strlen(key), pos = 0;
+
+	out[0] = '\0';
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - buf) : len;
+
+		if (end - pos > klen && memcmp(buf + pos, key, klen) == 0 &&
+		    end - pos - klen <= FT_PROTO_VALUE_MAX) {
+			memcpy(out, buf + pos + klen, end - pos - klen);
+			out[end - pos - klen] = '\0';
+			return;
+		}
+		pos = end + 1;
+	}
+}
+
+/*
+ * load_event() that also gives the held= reason (held/ files) in held
+ * (FT_PROTO_VALUE_MAX + 1 bytes; "" when there is none).
+ */
+static int
+load_event_held(int dirfd, const char *name, struct ft_event *ret_ev,
+		char *held, char *why)
 {
 	char user[FT_PROTO_VALUE_MAX + 1];
 	char buf[FT_PROTO_MAX + 1];
@@ -257,6 +312,7 @@ load_event(int dirfd, const char *name, struct ft_event *ret_ev, char *why)
 		(void)snprintf(why, WHY_MAX, "%s", problem);
 		return FT_E_PROTO;
 	}
+	line_value(buf, len, HELD_KEY, held);
 	return FT_OK;
 }
 
@@ -340,11 +396,14 @@ queue_move(struct queue *q, const char *from, const char *to)
 	return FT_OK;
 }
 
-/* Append "error=<reason>\n" within room bytes; returns the bytes added. */
+/*
+ * Append "<key><reason>\n" (key: klen bytes) within room bytes; returns
+ * the bytes added.
+ */
 static size_t
-append_error(char *dst, size_t room, const char *reason)
+append_line(char *dst, size_t room, const char *key, size_t klen,
+	    const char *reason)
 {
-	const size_t klen = sizeof(ERROR_KEY) - 1;
 	size_t max, vlen;
 
 	if (room < klen + 2)
@@ -361,13 +420,19 @@ append_error(char *dst, size_t room, const char *reason)
 			reason ? strlen(reason) : 0);
 	if (vlen == 0)
 		vlen = ft_clean(dst + klen, max + 1, "unknown", 7);
-	memcpy(dst, ERROR_KEY, klen);
+	memcpy(dst, key, klen);
 	dst[klen + vlen] = '\n';
 	return klen + vlen + 1;
 }
 
-int
-queue_fail(struct queue *q, const char *user, const char *reason)
+/*
+ * Move user's file from queue/ to the folder to (rename first: a newer
+ * event is then a fresh file in queue/) and rewrite it there with a
+ * "<key><reason>" line in place of an earlier error= or held= line.
+ */
+static int
+move_with_line(struct queue *q, const char *user, int to, const char *key,
+	       const char *reason)
 {
 	char name[NAME_CAP];
 	char why[WHY_MAX];
@@ -379,18 +444,111 @@ queue_fail(struct queue *q, const char *user, const char *reason)
 	r = user_file_name(user, name, sizeof(name));
 	if (r < 0)
 		return r;
-	/* Rename first: a newer event is then a fresh file in queue/. */
-	if (renameat(q->queue_fd, name, q->failed_fd, name) < 0)
+	if (renameat(q->queue_fd, name, to, name) < 0)
 		return errno == ENOENT ? FT_E_NOTFOUND : FT_E_IO;
-	r = load_event(q->failed_fd, name, &ev, why);
+	r = load_event(to, name, &ev, why);
 	if (r < 0)
 		return r == FT_E_NOTFOUND ? r : FT_E_PROTO;
-	/* Re-encoding drops an error= line of an earlier failure. */
+	/* Re-encoding drops the error= or held= line of an earlier move. */
 	r = ft_event_encode(&ev, buf, sizeof(buf), &len);
 	if (r < 0)
 		return r;
-	len += append_error(buf + len, FT_PROTO_MAX - len, reason);
-	return ft_write_atomic(q->failed_fd, name, buf, len);
+	len += append_line(buf + len, FT_PROTO_MAX - len, key, strlen(key),
+			   reason);
+	return ft_write_atomic(to, name, buf, len);
+}
+
+int
+queue_fail(struct queue *q, const char *user, const char *reason)
+{
+	return move_with_line(q, user, q->failed_fd, ERROR_KEY, reason);
+}
+
+int
+queue_hold(struct queue *q, const char *user, const char *reason)
+{
+	char name[NAME_CAP];
+	struct stat st;
+	bool was_held;
+	int r;
+
+	r = user_file_name(user, name, sizeof(name));
+	if (r < 0)
+		return r;
+	/* held again (a newer login): it keeps its place, oldest first */
+	was_held = fstatat(q->held_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		   S_ISREG(st.st_mode);
+	r = move_with_line(q, user, q->held_fd, HELD_KEY, reason);
+	if (r == FT_OK && was_held) {
+		struct timespec ts[2] = {st.st_mtim, st.st_mtim};
+
+		(void)utimensat(q->held_fd, name, ts, AT_SYMLINK_NOFOLLOW);
+	}
+	return r;
+}
+
+/* Write ev as queue/<name> unless a newer event of the user is there. */
+static int
+put_back(struct queue *q, const char *name, const struct ft_event *ev)
+{
+	char buf[FT_PROTO_MAX + 1];
+	size_t len;
+	int r;
+
+	if (faccessat(q->queue_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return FT_OK; /* a newer event wins over the held one */
+	if (errno != ENOENT)
+		return FT_E_IO;
+	r = ft_event_encode(ev, buf, sizeof(buf), &len);
+	if (r < 0)
+		return r;
+	return ft_write_atomic(q->queue_fd, name, buf, len);
+}
+
+int
+queue_unhold(struct queue *q, const char *user)
+{
+	char name[NAME_CAP];
+	char why[WHY_MAX];
+	struct ft_event ev;
+	int r;
+
+	r = user_file_name(user, name, sizeof(name));
+	if (r < 0)
+		return r;
+	r = load_event(q->held_fd, name, &ev, why);
+	if (r == FT_OK)
+		r = put_back(q, name, &ev);
+	if (r < 0)
+		return r;
+	return queue_held_remove(q, user);
+}
+
+int
+queue_held_remove(struct queue *q, const char *user)
+{
+	char name[NAME_CAP];
+	int r;
+
+	r = user_file_name(user, name, sizeof(name));
+	if (r < 0)
+		return r;
+	if (unlinkat(q->held_fd, name, 0) < 0 && errno != ENOENT)
+		return FT_E_IO;
+	return FT_OK;
+}
+
+int
+queue_load(struct queue *q, const char *user, struct ft_event *ret_ev)
+{
+	char name[NAME_CAP];
+	char why[WHY_MAX];
+	int r;
+
+	r = user_file_name(user, name, sizeof(name));
+	if (r < 0)
+		return r;
+	return load_event(q->queue_fd, name, ret_ev, why);
 }
 
 /* ---- scan ------------------------------------------------------------- */
@@ -497,7 +655,8 @@ collect(void *ctx, int dirfd, const char *name)
 	struct stat st;
 
 	/* '.' names are temp files still being written. */
-	if (name[0] == '.' || strcmp(name, FAILED_DIR) == 0)
+	if (name[0] == '.' || strcmp(name, FAILED_DIR) == 0 ||
+	    strcmp(name, HELD_DIR) == 0)
 		return FT_OK;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? FT_OK : FT_E_IO;
@@ -506,7 +665,7 @@ collect(void *ctx, int dirfd, const char *name)
 
 /* Rename name to failed/<name>.damaged; on failure say so in why. */
 static void
-move_damaged(const struct queue *q, const char *name, char *why)
+move_damaged(const struct queue *q, int dirfd, const char *name, char *why)
 {
 	const int keep = (int)(NAME_MAX - (sizeof(DAMAGED_SUFFIX) - 1));
 	char target[NAME_MAX + 1];
@@ -515,7 +674,7 @@ move_damaged(const struct queue *q, const char *name, char *why)
 
 	(void)snprintf(target, sizeof(target), "%.*s%s", keep, name,
 		       DAMAGED_SUFFIX);
-	if (renameat(q->queue_fd, name, q->failed_fd, target) == 0)
+	if (renameat(dirfd, name, q->failed_fd, target) == 0)
 		return;
 	used = strlen(why);
 	(void)snprintf(why + used, WHY_MAX - used, " (not moved aside: %s)",
@@ -526,40 +685,44 @@ static int
 scan_one(const struct scan_ctx *sc, const struct entry *e)
 {
 	char why[WHY_MAX] = "not a regular file";
+	char held[FT_PROTO_VALUE_MAX + 1];
 	struct ft_event ev;
 	int r;
 
 	if (S_ISLNK(e->mode)) {
 		(void)snprintf(why, sizeof(why), "symbolic link");
 	} else if (S_ISREG(e->mode)) {
-		r = load_event(sc->q->queue_fd, e->name, &ev, why);
+		r = load_event_held(sc->dirfd, e->name, &ev, held, why);
 		if (r == FT_E_NOTFOUND)
 			return FT_OK; /* handled meanwhile */
-		if (r == FT_OK)
+		if (r == FT_OK && sc->on_held != NULL)
+			return sc->on_held(sc->ctx, &ev, held,
+					   (long long)e->mtime.tv_sec);
+		if (r == FT_OK && sc->on_event != NULL)
 			return sc->on_event(sc->ctx, &ev);
+		if (r == FT_OK)
+			return FT_OK;
 	}
-	move_damaged(sc->q, e->name, why);
+	move_damaged(sc->q, sc->dirfd, e->name, why);
 	if (sc->on_damaged != NULL)
 		sc->on_damaged(sc->ctx, e->name, why);
 	return FT_OK;
 }
 
-int
-queue_scan(struct queue *q, queue_event_fn on_event,
-	   queue_damaged_fn on_damaged, void *ctx)
+static int
+scan_dir(const struct scan_ctx *sc)
 {
-	struct entries es = {NULL, 0, 0, q->scan_limit, false};
-	struct scan_ctx sc = {q, on_event, on_damaged, ctx};
+	struct entries es = {NULL, 0, 0, sc->q->scan_limit, false};
 	size_t i;
 	int r;
 
-	r = state_for_each_name(q->queue_fd, collect, &es);
+	r = state_for_each_name(sc->dirfd, collect, &es);
 	if (r < 0)
 		goto out;
 	if (es.n > 1)
 		qsort(es.v, es.n, sizeof(*es.v), entry_cmp);
 	for (i = 0; i < es.n; i++) {
-		r = scan_one(&sc, &es.v[i]);
+		r = scan_one(sc, &es.v[i]);
 		if (r != 0)
 			goto out;
 	}
@@ -569,11 +732,29 @@ out:
 	return r;
 }
 
+int
+queue_scan(struct queue *q, queue_event_fn on_event,
+	   queue_damaged_fn on_damaged, void *ctx)
+{
+	struct scan_ctx sc = {q, q->queue_fd, on_event, NULL, on_damaged, ctx};
+
+	return scan_dir(&sc);
+}
+
+int
+queue_held_scan(struct queue *q, queue_held_fn on_held,
+		queue_damaged_fn on_damaged, void *ctx)
+{
+	struct scan_ctx sc = {q, q->held_fd, NULL, on_held, on_damaged, ctx};
+
+	return scan_dir(&sc);
+}
+
 /* ---- counts and back-off ---------------------------------------------- */
 
 struct count_ctx {
 	size_t n;
-	const char *skip; /* a name not to count, or NULL */
+	bool subdirs; /* skip failed/ and held/ */
 };
 
 static int
@@ -582,15 +763,19 @@ count_one(void *ctx, int dirfd, const char *name)
 	struct count_ctx *c = ctx;
 
 	(void)dirfd;
-	if (name[0] != '.' && (c->skip == NULL || strcmp(name, c->skip) != 0))
-		c->n++;
+	if (name[0] == '.')
+		return FT_OK;
+	if (c->subdirs &&
+	    (strcmp(name, FAILED_DIR) == 0 || strcmp(name, HELD_DIR) == 0))
+		return FT_OK;
+	c->n++;
 	return FT_OK;
 }
 
 static int
-count_names(int dirfd, const char *skip, size_t *ret_n)
+count_names(int dirfd, bool subdirs, size_t *ret_n)
 {
-	struct count_ctx c = {0, skip};
+	struct count_ctx c = {0, subdirs};
 	int r;
 
 	r = state_for_each_name(dirfd, count_one, &c);
@@ -603,13 +788,19 @@ count_names(int dirfd, const char *skip, size_t *ret_n)
 int
 queue_depth(const struct queue *q, size_t *ret_n)
 {
-	return count_names(q->queue_fd, FAILED_DIR, ret_n);
+	return count_names(q->queue_fd, true, ret_n);
 }
 
 int
 queue_failed_count(const struct queue *q, size_t *ret_n)
 {
-	return count_names(q->failed_fd, NULL, ret_n);
+	return count_names(q->failed_fd, false, ret_n);
+}
+
+int
+queue_held_count(const struct queue *q, size_t *ret_n)
+{
+	return count_names(q->held_fd, false, ret_n);
 }
 
 unsigned long

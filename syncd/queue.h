@@ -10,6 +10,9 @@
  *	state_dir/queue/failed/   permanent failures (same name, plus an
  *	                          `error=` line) and damaged files
  *	                          ("<name>.damaged")
+ *	state_dir/queue/held/     events held beyond a seat cap (same name,
+ *	                          plus a `held=` line: which cap, which host;
+ *	                          the file's mtime is when it was held)
  *	state_dir/reports/        reconcile reports (written by others)
  *
  * Every write is ft_write_atomic() (temp ".<name>.<pid>.<tid>", fsync,
@@ -56,7 +59,7 @@ struct queue;
 
 /*
  * Open (creating what is missing, mode 0700) state_dir, state_dir/queue,
- * state_dir/queue/failed and state_dir/reports, each as an O_DIRECTORY|
+ * state_dir/queue/failed, state_dir/queue/held and state_dir/reports, each as an O_DIRECTORY|
  * O_NOFOLLOW|O_CLOEXEC fd.  Only the last component of state_dir is
  * created.  Removes regular files whose name starts with '.' and that are
  * older than QUEUE_STALE_TEMP_SECONDS from every one of these folders
@@ -138,6 +141,34 @@ FT_MUST_USE int queue_fail(struct queue *q, const char *user,
 			   const char *reason);
 
 /*
+ * Seat caps (provisioner): move user's queue file to held/ and rewrite it
+ * there with a `held=<reason>` line (cleaned as queue_fail() cleans), its
+ * mtime the time it was first held (a user held again, by a newer login,
+ * keeps the time of the held file it replaces).  Returns as queue_fail().
+ */
+FT_MUST_USE int queue_hold(struct queue *q, const char *user,
+			   const char *reason);
+
+/*
+ * Release user's held event: write it back to queue/ (without the held=
+ * line; a newer event of the user already in queue/ is kept instead) and
+ * remove the held file.  Returns FT_OK; FT_E_NOTFOUND (not held);
+ * FT_E_PROTO (the held file is damaged); FT_E_INVAL/FT_E_TOOBIG; FT_E_IO.
+ */
+FT_MUST_USE int queue_unhold(struct queue *q, const char *user);
+
+/* Remove user's held file (provisioned by `sync`); FT_OK if none. */
+FT_MUST_USE int queue_held_remove(struct queue *q, const char *user);
+
+/*
+ * Read and check user's file in queue/ (as queue_scan() checks it, host=
+ * included) into *ret_ev.  Returns FT_OK; FT_E_NOTFOUND; FT_E_PROTO (a
+ * damaged file: queue_scan() moves it aside); FT_E_INVAL/FT_E_TOOBIG.
+ */
+FT_MUST_USE int queue_load(struct queue *q, const char *user,
+			   struct ft_event *ret_ev);
+
+/*
  * Called for each good event (ev is borrowed for the call).  A non-zero
  * return stops the scan and queue_scan() returns that value.
  */
@@ -153,8 +184,8 @@ typedef void (*queue_damaged_fn)(void *ctx, const char *name,
 /*
  * Deliver every event in queue/, oldest first (by mtime, then name), at
  * most the scan limit (QUEUE_SCAN_MAX by default) per call: the oldest
- * ones when there are more.  Names starting with '.' and the failed/
- * folder are skipped.  An entry that is damaged (name not the hex of a
+ * ones when there are more.  Names starting with '.' and the failed/ and
+ * held/ folders are skipped.  An entry that is damaged (name not the hex of a
  * valid user name, not a regular file, a symlink, empty, over
  * FT_PROTO_MAX, cut short, bad bytes, not a valid event, or a user other
  * than the name's) is renamed to failed/<name>.damaged and reported to
@@ -167,6 +198,20 @@ typedef void (*queue_damaged_fn)(void *ctx, const char *name,
 FT_MUST_USE int queue_scan(struct queue *q, queue_event_fn on_event,
 			   queue_damaged_fn on_damaged, void *ctx);
 
+/*
+ * Called for each held event: reason is its held= line ("" if none),
+ * since the time it was held (the file's mtime, seconds since the epoch).
+ */
+typedef int (*queue_held_fn)(void *ctx, const struct ft_event *ev,
+			     const char *reason, long long since);
+
+/*
+ * queue_scan() of held/: every held event, oldest first, with its
+ * reason; a damaged entry goes to failed/<name>.damaged as there.
+ */
+FT_MUST_USE int queue_held_scan(struct queue *q, queue_held_fn on_held,
+				queue_damaged_fn on_damaged, void *ctx);
+
 /* Set the per-scan limit (0: QUEUE_SCAN_MAX).  Not thread-safe. */
 void queue_set_scan_limit(struct queue *q, size_t limit);
 
@@ -177,6 +222,7 @@ void queue_set_scan_limit(struct queue *q, size_t limit);
  */
 FT_MUST_USE int queue_depth(const struct queue *q, size_t *ret_n);
 FT_MUST_USE int queue_failed_count(const struct queue *q, size_t *ret_n);
+FT_MUST_USE int queue_held_count(const struct queue *q, size_t *ret_n);
 
 /*
  * Delay before retry number attempt (0 = the first retry) of a transient

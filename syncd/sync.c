@@ -17,6 +17,8 @@ struct sync {
 	struct ldap_src *ldap;
 	struct ftrack_client *ft;
 	unsigned long searches;
+	sync_gate_fn gate;
+	void *gate_ctx;
 };
 
 /* The per-call state of sync_users(). */
@@ -41,7 +43,7 @@ sync_outcome_name(enum sync_outcome o)
 	static const char *const names[] = {
 		"created",          "updated",   "linked",   "renamed",
 		"reactivated",      "unchanged", "not-ldap", "skipped",
-		"waiting-for-seat", "retry",     "failed",
+		"waiting-for-seat", "held",      "retry",    "failed",
 	};
 
 	if ((unsigned)o >= sizeof(names) / sizeof(names[0]))
@@ -69,6 +71,13 @@ sync_new(const struct config *cfg, struct sync **ret, char *err, size_t errlen)
 	}
 	*ret = s;
 	return FT_OK;
+}
+
+void
+sync_set_gate(struct sync *s, sync_gate_fn fn, void *ctx)
+{
+	s->gate = fn;
+	s->gate_ctx = ctx;
 }
 
 void
@@ -290,6 +299,32 @@ email_candidates(const struct round *rd, const struct ft_user *l)
 	return k;
 }
 
+/* Whether action a takes a seat: a create, or an inactive user activated. */
+static bool
+costs_seat(const struct plan_action *a)
+{
+	return a->kind == PLAN_CREATE || (a->fields & PLAN_F_ACTIVATE) != 0;
+}
+
+/* Step 3b: the seat gate, before any write, for the plans that cost one. */
+static void
+round_gate(struct sync *s, struct round *rd)
+{
+	char why[PLAN_REASON_MAX];
+	size_t i;
+
+	for (i = 0; s->gate != NULL && i < rd->n; i++) {
+		if (!rd->wanted[i] || !costs_seat(&rd->act[i]))
+			continue;
+		why[0] = '\0';
+		if (s->gate(s->gate_ctx, i, rd->act[i].kind, why, sizeof(why)))
+			continue;
+		rd->wanted[i] = false;
+		result(&rd->res[i], SYNC_HELD, FT_OK,
+		       why[0] != '\0' ? why : "a seat cap");
+	}
+}
+
 /* Step 3: decide, and write the decisions. */
 static void
 round_plan(struct sync *s, struct round *rd)
@@ -314,6 +349,7 @@ round_plan(struct sync *s, struct round *rd)
 				cfg->policy.on_login == ON_LOGIN_CREATE,
 				&rd->act[i]);
 	}
+	round_gate(s, rd);
 	/* the per-person codes say it all: the commit's failure is one */
 	(void)plan_ops_write(s->ft, rd->act, rd->wanted, rd->n, rd->codes,
 			     rd->msgs, err, sizeof(err));

@@ -16,6 +16,7 @@
 #ifndef SYNC_H
 #define SYNC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -37,6 +38,8 @@ enum sync_outcome {
 	SYNC_SEAT_WAITING, /* no free seat in the licence: ftrack kept the
 			    * user inactive (its seat_waiting marker set) or
 			    * refused the write; keep queued, retry later */
+	SYNC_HELD,         /* the seat gate said no (a seat cap): the
+			    * caller holds the event; nothing written */
 	SYNC_RETRY,        /* transient failure: keep queued, retry later */
 	SYNC_FAILED,       /* permanent failure: move to failed/ */
 };
@@ -58,6 +61,18 @@ struct sync;
 FT_MUST_USE int sync_new(const struct config *cfg, struct sync **ret, char *err,
 			 size_t errlen);
 
+/*
+ * The seat gate (a provisioner's seat caps): asked before the write, for
+ * each login i of the sync_users() call whose plan costs a seat (a create,
+ * or a write that makes an inactive user active), with the plan's kind.
+ * false: nothing is written for it, its outcome is SYNC_HELD with why
+ * (whylen bytes) as the detail.  A plan that costs no seat (an update of
+ * an active user) is never asked about.  NULL fn: no gate (the default).
+ */
+typedef bool (*sync_gate_fn)(void *ctx, size_t i, enum plan_kind kind,
+			     char *why, size_t whylen);
+void sync_set_gate(struct sync *s, sync_gate_fn fn, void *ctx);
+
 /* Free s and close its connections; NULL is a no-op. */
 void sync_free(struct sync *s);
 
@@ -73,7 +88,7 @@ void sync_counts(const struct sync *s, unsigned long *ret_ldap_searches,
 		 unsigned long *ret_http_requests);
 
 /* The word for an outcome: "created", "updated", ...,
- * "waiting-for-seat", "retry", "failed". */
+ * "waiting-for-seat", "held", "retry", "failed". */
 const char *sync_outcome_name(enum sync_outcome o);
 
 #endif

@@ -14,6 +14,7 @@
 #include "ft_err.h"
 #include "log.h"
 #include "login.h"
+#include "seats.h"
 #include "umap.h"
 
 #define WORKER_BATCH   200   /* logins per sync_users() call */
@@ -44,10 +45,16 @@ struct worker {
 	uint64_t next_sweep_ms;
 	uint64_t rnd;
 	struct worker_stats st;
-	struct sync *sync;            /* the thread's own */
-	struct sync_result *results;  /* WORKER_BATCH of them */
-	uint64_t not_ldap_every_ms;   /* WORKER_NOT_LDAP_EVERY_MS */
-	uint64_t not_ldap_next_ms;    /* the thread's: no info line before */
+	struct sync *sync;              /* the thread's own */
+	struct sync_result *results;    /* WORKER_BATCH of them */
+	struct seats *seats;            /* the seat caps (provisioner) */
+	char (*hosts)[FT_HOST_MAX + 1]; /* WORKER_BATCH: host= of each */
+	bool *took;                 /* WORKER_BATCH: the gate counted a seat */
+	time_t next_release;        /* held/ is looked at again then */
+	uint64_t held_next_ms;      /* no held warning before */
+	unsigned long held_quiet;   /* held lines at debug since then */
+	uint64_t not_ldap_every_ms; /* WORKER_NOT_LDAP_EVERY_MS */
+	uint64_t not_ldap_next_ms;  /* the thread's: no info line before */
 	unsigned long not_ldap_quiet; /* not-ldap lines at debug since then */
 };
 
@@ -82,6 +89,38 @@ ready_pop(struct worker *w)
 	return user;
 }
 
+/* The seat budget of state_dir (a damaged seats file starts from zero). */
+static int
+open_seats(struct worker *w, const struct config *cfg, struct queue *q)
+{
+	const char *why = NULL;
+	int r;
+
+	r = seats_open(queue_state_dirfd(q),
+		       cfg->provisioner.new_seats_per_host,
+		       cfg->provisioner.new_seats_total, 0, time(NULL),
+		       &w->seats, &why);
+	if (r == FT_E_PROTO)
+		log_warn("seat counts (%s) unreadable, starting from zero: %s",
+			 SEATS_FILE, why != NULL ? why : "damaged");
+	return r == FT_E_NOMEM ? r : FT_OK;
+}
+
+void
+worker_set_seat_period(struct worker *w, long seconds)
+{
+	const char *why = NULL;
+	struct seats *s = NULL;
+
+	if (seats_open(queue_state_dirfd(w->q),
+		       w->cfg->provisioner.new_seats_per_host,
+		       w->cfg->provisioner.new_seats_total, seconds, time(NULL),
+		       &s, &why) == FT_E_NOMEM)
+		return;
+	seats_free(w->seats);
+	w->seats = s;
+}
+
 int
 worker_new(const struct config *cfg, struct queue *q, struct worker **ret)
 {
@@ -99,7 +138,10 @@ worker_new(const struct config *cfg, struct queue *q, struct worker **ret)
 	w->pending = umap_new();
 	w->recent = umap_new();
 	w->results = calloc(WORKER_BATCH, sizeof(*w->results));
-	if (w->pending == NULL || w->recent == NULL || w->results == NULL) {
+	w->hosts = calloc(WORKER_BATCH, sizeof(*w->hosts));
+	w->took = calloc(WORKER_BATCH, sizeof(*w->took));
+	if (w->pending == NULL || w->recent == NULL || w->results == NULL ||
+	    w->hosts == NULL || w->took == NULL || open_seats(w, cfg, q) < 0) {
 		worker_free(w);
 		return FT_E_NOMEM;
 	}
@@ -217,7 +259,7 @@ take_batch(struct worker *w, char **batch, size_t max)
 			sweep_recent(w, now);
 		if (now >= w->next_retry_ms)
 			collect_retries(w, now);
-		if (w->ready_n > 0)
+		if (w->ready_n > 0 || time(NULL) >= w->next_release)
 			break;
 		wake = now + 1000;
 		if (w->next_retry_ms < wake)
@@ -248,6 +290,7 @@ log_prio(enum sync_outcome o)
 	case SYNC_NOT_LDAP: /* log_not_ldap(): at info, rate-limited */
 		return LOG_DEBUG;
 	case SYNC_SEAT_WAITING:
+	case SYNC_HELD: /* log_held(): at warning, rate-limited */
 	case SYNC_RETRY:
 		return LOG_WARNING;
 	case SYNC_FAILED:
@@ -271,8 +314,12 @@ settle_file(struct worker *w, const char *user, const struct sync_result *r)
 
 	if (r->outcome == SYNC_RETRY || r->outcome == SYNC_SEAT_WAITING)
 		return;
-	e = r->outcome == SYNC_FAILED ? queue_fail(w->q, user, r->detail)
-				      : queue_remove(w->q, user);
+	if (r->outcome == SYNC_HELD)
+		e = queue_hold(w->q, user, r->detail);
+	else if (r->outcome == SYNC_FAILED)
+		e = queue_fail(w->q, user, r->detail);
+	else
+		e = queue_remove(w->q, user);
 	if (e < 0 && e != FT_E_NOTFOUND)
 		log_error("unable to update the queue file of '%s': %s", user,
 			  e == FT_E_IO ? strerror(errno) : ft_strerror(e));
@@ -328,12 +375,58 @@ settle_state(struct worker *w, char *user, const struct sync_result *r,
 	if (p != NULL)
 		set_seat_waiting(w, p, false);
 	free(umap_del(w->pending, user));
-	if (r->outcome != SYNC_FAILED && umap_put_num(w->recent, user, now) < 0)
+	if (r->outcome != SYNC_FAILED && r->outcome != SYNC_HELD &&
+	    umap_put_num(w->recent, user, now) < 0)
 		log_warn("out of memory: '%s' may be looked up again", user);
 	if (r->outcome != SYNC_FAILED) {
 		w->st.ldap_up = true;
 		if (r->outcome != SYNC_NOT_LDAP)
 			w->st.ftrack_up = true;
+	}
+}
+
+/* The host= of each user's queue file ("" for a local login or none). */
+static void
+load_hosts(struct worker *w, char **batch, size_t n)
+{
+	struct ft_event ev;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		w->hosts[i][0] = '\0';
+		w->took[i] = false;
+		if (queue_load(w->q, batch[i], &ev) == FT_OK)
+			(void)snprintf(w->hosts[i], sizeof(w->hosts[i]), "%.*s",
+				       FT_HOST_MAX, ev.host);
+	}
+}
+
+/* sync's seat gate: a login a host reported takes a seat of its caps. */
+static bool
+seat_gate(void *ctx, size_t i, enum plan_kind kind, char *why, size_t whylen)
+{
+	struct worker *w = ctx;
+
+	(void)kind;
+	if (w->hosts[i][0] == '\0')
+		return true; /* a local login: an administrator's machine */
+	w->took[i] = seats_take(w->seats, w->hosts[i], time(NULL), why, whylen);
+	return w->took[i];
+}
+
+/* The seats counted for writes that did not happen go back. */
+static void
+refund_seats(struct worker *w, size_t n)
+{
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		enum sync_outcome o = w->results[i].outcome;
+
+		if (w->took[i] && (o == SYNC_RETRY || o == SYNC_FAILED ||
+				   o == SYNC_SEAT_WAITING))
+			seats_refund(w->seats, w->hosts[i], now);
 	}
 }
 
@@ -354,7 +447,14 @@ run_batch(struct worker *w, char **batch, size_t n)
 		}
 		return;
 	}
+	load_hosts(w, batch, n);
+	sync_set_gate(w->sync, seat_gate, w);
 	sync_users(w->sync, (const char *const *)batch, n, w->results);
+	refund_seats(w, n);
+	r = seats_save(w->seats);
+	if (r < 0)
+		log_warn("unable to save the seat counts (%s): %s", SEATS_FILE,
+			 r == FT_E_IO ? strerror(errno) : ft_strerror(r));
 }
 
 /*
@@ -388,20 +488,51 @@ log_not_ldap(struct worker *w, const char *user, const struct sync_result *r)
 	w->not_ldap_quiet = 0;
 }
 
+/*
+ * A held login: at warning at most once every not_ldap_every_ms (the same
+ * pace), saying how many went to debug since; the rest at debug.
+ */
+static void
+log_held(struct worker *w, const char *user, const char *host,
+	 const struct sync_result *r)
+{
+	uint64_t now = timing_now_ms();
+
+	if (now < w->held_next_ms) {
+		w->held_quiet++;
+		log_debug("held '%s' (host %s) in queue/held/: %s", user, host,
+			  r->detail);
+		return;
+	}
+	log_warn("held '%s' (host %s) in queue/held/: %s; released from the "
+		 "next hour's budget, or now by `ftrack-syncd sync %s` or "
+		 "`sync --held` (and %lu more held since the last such line)",
+		 user, host, r->detail, user, w->held_quiet);
+	w->held_next_ms = now + w->not_ldap_every_ms;
+	w->held_quiet = 0;
+}
+
 /* Outside the lock: one log line and the queue file of each result. */
 static void
 settle_files(struct worker *w, char **batch, size_t n)
 {
+	char via[FT_HOST_MAX + 16];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		const struct sync_result *r = &w->results[i];
 
+		via[0] = '\0';
+		if (w->hosts[i][0] != '\0')
+			(void)snprintf(via, sizeof(via), " (host %s)",
+				       w->hosts[i]);
 		if (r->outcome == SYNC_NOT_LDAP)
 			log_not_ldap(w, batch[i], r);
+		else if (r->outcome == SYNC_HELD)
+			log_held(w, batch[i], w->hosts[i], r);
 		else
-			log_msg(log_prio(r->outcome), "%s '%s': %s",
-				sync_outcome_name(r->outcome), batch[i],
+			log_msg(log_prio(r->outcome), "%s '%s'%s: %s",
+				sync_outcome_name(r->outcome), batch[i], via,
 				r->detail);
 		settle_file(w, batch[i], r);
 	}
@@ -433,11 +564,96 @@ adopt_config(struct worker *w)
 		return;
 	w->cfg = w->next_cfg;
 	w->next_cfg = NULL;
+	seats_set_caps(w->seats, w->cfg->provisioner.new_seats_per_host,
+		       w->cfg->provisioner.new_seats_total);
+	w->next_release = 0; /* raised caps may release some now */
 	pthread_mutex_unlock(&w->mu);
 	sync_free(w->sync); /* reconnect with the new settings */
 	w->sync = NULL;
 	pthread_mutex_lock(&w->mu);
 	pthread_cond_broadcast(&w->cv);
+}
+
+static int submit_locked(struct worker *w, const char *user, bool now_seat);
+
+struct release_ctx {
+	struct worker *w;
+	time_t now;
+	struct umap *promised; /* host -> seats released to it this pass */
+	unsigned long total;   /* released this pass */
+	char **names;          /* released users (owned) */
+	size_t n, cap;
+};
+
+static int
+release_one(void *ctx, const struct ft_event *ev, const char *reason,
+	    long long since)
+{
+	struct release_ctx *rc = ctx;
+	uint64_t mine = umap_get_num(rc->promised, ev->host);
+	char why[PLAN_REASON_MAX];
+	int r;
+
+	(void)reason;
+	(void)since;
+	if (ev->host[0] != '\0' &&
+	    !seats_room(rc->w->seats, ev->host, rc->now, (unsigned long)mine,
+			rc->total, why, sizeof(why)))
+		return 0; /* this host's (or every host's) budget is spent */
+	if (array_grow(&rc->names, &rc->cap, rc->n + 1, sizeof(*rc->names), 64,
+		       0) < 0)
+		return FT_E_NOMEM;
+	r = queue_unhold(rc->w->q, ev->user);
+	if (r < 0) {
+		log_warn("unable to release the held event of '%s': %s",
+			 ev->user,
+			 r == FT_E_IO ? strerror(errno) : ft_strerror(r));
+		return 0;
+	}
+	rc->names[rc->n] = strdup(ev->user);
+	if (rc->names[rc->n] == NULL)
+		return FT_E_NOMEM;
+	rc->n++;
+	rc->total++;
+	if (ev->host[0] != '\0' &&
+	    umap_put_num(rc->promised, ev->host, mine + 1) < 0)
+		return FT_E_NOMEM;
+	log_info("released held '%s'%s%s%s from this hour's seat budget",
+		 ev->user, ev->host[0] ? " (host " : "",
+		 ev->host[0] ? ev->host : "", ev->host[0] ? ")" : "");
+	return 0;
+}
+
+/*
+ * Outside the lock: move back to queue/ the held events this period's
+ * budget has room for, oldest first, and submit them; next look at the
+ * start of the next period.
+ */
+static void
+release_held(struct worker *w)
+{
+	struct release_ctx rc = {w, time(NULL), umap_new(), 0, NULL, 0, 0};
+	size_t i, held = 0;
+
+	w->next_release =
+		seats_period_start(w->seats, rc.now) + seats_period(w->seats);
+	if (rc.promised == NULL || queue_held_count(w->q, &held) < 0 ||
+	    held == 0) {
+		umap_free(rc.promised, NULL);
+		return;
+	}
+	if (queue_held_scan(w->q, release_one, NULL, &rc) < 0)
+		log_warn("unable to look through queue/held/ completely");
+	pthread_mutex_lock(&w->mu);
+	for (i = 0; i < rc.n; i++) {
+		if (submit_locked(w, rc.names[i], false) < 0)
+			log_warn("out of memory: '%s' waits for the next scan",
+				 rc.names[i]);
+		free(rc.names[i]);
+	}
+	pthread_mutex_unlock(&w->mu);
+	free(rc.names);
+	umap_free(rc.promised, NULL);
 }
 
 static void *
@@ -451,6 +667,11 @@ worker_main(void *arg)
 		size_t n;
 
 		adopt_config(w);
+		if (time(NULL) >= w->next_release) {
+			pthread_mutex_unlock(&w->mu);
+			release_held(w);
+			pthread_mutex_lock(&w->mu);
+		}
 		n = take_batch(w, batch, WORKER_BATCH);
 		if (n == 0)
 			continue;
@@ -499,6 +720,9 @@ worker_free(struct worker *w)
 	umap_free(w->pending, free);
 	umap_free(w->recent, NULL);
 	sync_free(w->sync);
+	seats_free(w->seats);
+	free(w->hosts);
+	free(w->took);
 	free(w->results);
 	free(w);
 }

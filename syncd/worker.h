@@ -85,6 +85,19 @@ FT_MUST_USE int worker_login(struct worker *w, const char *user);
 #define WORKER_NOT_LDAP_EVERY_MS 60000u
 void worker_set_not_ldap_every(struct worker *w, uint64_t ms);
 
+/*
+ * Seat caps ([provisioner] new_seats_per_host, new_seats_total): a login
+ * whose queue file carries host= (a provisioner's) and whose plan costs a
+ * seat (a create or a reactivation) takes one of the clock hour's budget
+ * (seats.h), else its file moves to queue/held/ (SYNC_HELD, a warning at
+ * most once every WORKER_NOT_LDAP_EVERY_MS, the rest at debug).  At start,
+ * after a reload and at the start of each hour, the held events the budget
+ * has room for go back to queue/, oldest first.  Each change is logged
+ * with the host that reported it ("created 'alice' (host ws1): ...").
+ * Tests may set another period (seconds) before worker_start().
+ */
+void worker_set_seat_period(struct worker *w, long seconds);
+
 /* True when user was provisioned within login_cooldown of now. */
 bool worker_cooled(struct worker *w, const char *user);
 

@@ -604,6 +604,30 @@ class CreateTests(EmulatorTestCase):
         self.assertEqual(
             self.emu.query('User where username is "twice"')["data"], [])
 
+    def test_unique_usernames_knob(self):
+        """unique_usernames false: a second "same" is accepted (two users
+        of one name); the id stays a primary key, refused as ftrack
+        refuses it (DuplicateEntryError naming the entity_key)."""
+        self.add_users(("same", {}))
+        self.emu.ctl("POST", "config", {"unique_usernames": False})
+        try:
+            uid = str(uuid.uuid4())
+            self.emu.ok([create_op("same", uid=uid)])
+            self.assertEqual(
+                len(self.emu.query(
+                    'select id from User where username is "same"')["data"]),
+                2)
+            body = self.assertError(
+                self.emu.api([create_op("other", uid=uid)]),
+                "DuplicateEntryError")
+            self.assertIn(uid, body["content"])
+            self.assertEqual(
+                self.emu.query('User where username is "other"')["data"], [])
+        finally:
+            self.emu.ctl("POST", "config", {"unique_usernames": True})
+        self.assertError(self.emu.api([create_op("same")]),
+                         "DuplicateEntryError")
+
     def test_unknown_attribute_and_types(self):
         body = self.assertError(self.emu.api([create_op("u", nickname="n")]),
                                 "ValidationError")

@@ -41,6 +41,9 @@ def make_parser():
     p.add_argument("--case-insensitive", action="store_true",
                    help="compare strings case-insensitively (is, in, like, "
                    "unique username)")
+    p.add_argument("--no-unique-usernames", action="store_true",
+                   help="accept a second User with an existing username "
+                   "(the id, the primary key, stays unique)")
     p.add_argument("--server-version", default="4.13.9",
                    help='version reported (e.g. "dev")')
     p.add_argument("--schemas", default=None,

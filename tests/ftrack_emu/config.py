@@ -17,6 +17,10 @@ class Config:
         self.strict_default = args.strict_default
         self.omit_nulls = args.omit_nulls
         self.case_insensitive = args.case_insensitive
+        # False: a second User with an existing username is accepted (the
+        # unique key of the schema is not enforced; the primary key is)
+        self.unique_usernames = not getattr(args, "no_unique_usernames",
+                                            False)
         self.server_version = args.server_version
         # older servers: IntegrityError
         self.duplicate_exception = "DuplicateEntryError"
@@ -37,6 +41,7 @@ class Config:
             "strict_default": self.strict_default,
             "omit_nulls": self.omit_nulls,
             "case_insensitive": self.case_insensitive,
+            "unique_usernames": self.unique_usernames,
             "server_version": self.server_version,
             "duplicate_exception": self.duplicate_exception,
             "personal_keys": dict(self.personal_keys),
@@ -52,7 +57,8 @@ class Config:
                 setattr(self, k, None if v is None else int(v))
         if self.latency_ms is None:
             self.latency_ms = 0
-        for k in ("strict_default", "omit_nulls", "case_insensitive"):
+        for k in ("strict_default", "omit_nulls", "case_insensitive",
+                  "unique_usernames"):
             if k in cfg:
                 setattr(self, k, bool(cfg[k]))
         if "seat_cap_exception" in cfg:

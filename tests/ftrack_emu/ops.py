@@ -74,6 +74,9 @@ class Operations:
     def _check_unique(self, et, table, rec, pk):
         ci = self.config.case_insensitive
         for a in et.unique:
+            if (et.name == "User" and a == "username"
+                    and not self.config.unique_usernames):
+                continue
             v = rec.get(a)
             if v is None:
                 continue

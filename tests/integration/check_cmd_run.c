@@ -1147,6 +1147,224 @@ START_TEST(test_run_warns_insecure)
 
 END_TEST
 
+/* ---- 14. seat caps: a provisioner's logins from relay hosts ---------- */
+
+#define CAP_HOST "h1.ws.example.com"
+#define CAP_N    25 /* logins from CAP_HOST; new_seats_per_host = 20 */
+
+static bool
+held_is(void *arg)
+{
+	return h_queue_count(h_fx.state, "queue/held") == *(long *)arg &&
+	       h_queue_count(h_fx.state, "queue") == 0;
+}
+
+static void
+wait_held(long n)
+{
+	h_fx_wait_or_fail(held_is, &n, "the held count");
+}
+
+/* The first of the CAP_N users not in ftrack (held), into user. */
+static void
+first_held(char *user, size_t cap)
+{
+	int i;
+
+	for (i = 0; i < CAP_N; i++) {
+		h_fx_fmt(user, cap, H_FX_PREFIX "%04d", 100 + i);
+		if (h_emu_named(h_fx_emu, user) == 0)
+			return;
+	}
+	ck_abort_msg("no held user");
+}
+
+/*
+ * 25 logins from one host with new_seats_per_host = 20: 20 created (each
+ * logged with the host), 5 held (a warning, status, the metrics); an
+ * update-only login from the host over its cap is not held; the hour's
+ * counts survive a restart; `sync USER` releases one at once, `sync
+ * --held` the rest, nothing in failed/.
+ */
+START_TEST(test_seat_caps_held)
+{
+	static const char *const status[] = {"status", NULL};
+	static const char *const held[] = {"sync", "--held", NULL};
+	const char *one[] = {"sync", NULL, NULL};
+	char user[16], line[128];
+	int i;
+
+	h_fx_config("policy.login_cooldown = 0\n"
+		    "provisioner.new_seats_per_host = 20\n");
+	h_fx_daemon_start();
+	h_fx_login(H_FX_PREFIX "0200"); /* local: never counted */
+	h_fx_wait_provisioned(H_FX_PREFIX "0200");
+	for (i = 0; i < CAP_N; i++) {
+		H_FMT(user, H_FX_PREFIX "%04d", 100 + i);
+		ck_assert_int_eq(h_spool_host(h_fx.state, user, CAP_HOST),
+				 FT_OK);
+	}
+	wait_held(5);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 21);
+	ck_assert_int_eq(h_file_count(h_fx.log, "' (host " CAP_HOST "): "), 20);
+	ck_assert_int_eq(h_file_count(h_fx.log, "warning: held '"), 1);
+	ck_assert_int_eq(h_file_count(h_fx.log,
+				      "(host " CAP_HOST ") in "
+				      "queue/held/: "
+				      "new_seats_per_host: host " CAP_HOST
+				      " reached 20 new seats "
+				      "this hour; released from the "
+				      "next hour's budget"),
+			 1);
+	ck_assert_int_eq(h_fx_run_cmd(status, "status.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("status.out", "held:            5 "
+						      "beyond a seat cap"),
+			 1);
+	ck_assert_int_eq(
+		h_fx_out_count("status.out", "  host " CAP_HOST "  since "), 5);
+	ck_assert_int_eq(h_fx_out_count("status.out", "new_seats_per_host"), 5);
+	h_fx_assert_out_clean("status.out");
+	/* an update only (p0200 is active) from the host over its cap */
+	ck_assert_int_eq(h_spool_host(h_fx.state, H_FX_PREFIX "0200", CAP_HOST),
+			 FT_OK);
+	wait_held(5);
+	h_fx_assert_once(H_FX_PREFIX "0200");
+	/* a restart: the hour's 20 are still spent */
+	h_fx_daemon_stop();
+	ck_assert_int_eq(h_metric(h_fx.state, "held_seats"), 5);
+	ck_assert_int_eq(h_metric(h_fx.state, "held_total"), 5);
+	h_fx_daemon_start();
+	ck_assert_int_eq(h_spool_host(h_fx.state, H_FX_PREFIX "0130", CAP_HOST),
+			 FT_OK);
+	wait_held(6);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, H_FX_PREFIX "0130"), 0);
+	/* sync USER: provisioned now, the caps bypassed, logged */
+	first_held(user, sizeof(user));
+	one[1] = user;
+	ck_assert_int_eq(h_fx_run_cmd(one, "sync1.out"), 0);
+	H_FMT(line, "%s: created: ", user);
+	ck_assert_int_eq(h_fx_out_count("sync1.out", line), 1);
+	H_FMT(line,
+	      "released held '%s' by `ftrack-syncd sync` (the seat caps "
+	      "bypassed",
+	      user);
+	ck_assert_int_eq(h_fx_out_count("sync1.out", line), 1);
+	h_fx_assert_once(user);
+	wait_held(5);
+	/* sync --held: the rest */
+	ck_assert_int_eq(h_fx_run_cmd(held, "held.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("held.out", ": created: "), 5);
+	ck_assert_int_eq(h_fx_out_count("held.out", "sync --held: provisioning "
+						    "5 held logins"),
+			 1);
+	wait_held(0);
+	for (i = 0; i < CAP_N; i++) {
+		H_FMT(user, H_FX_PREFIX "%04d", 100 + i);
+		h_fx_assert_once(user);
+	}
+	h_fx_assert_once(H_FX_PREFIX "0130");
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 27);
+	h_fx_assert_queue_clean();
+	ck_assert_int_eq(h_fx_run_cmd(held, "held2.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("held2.out", "no held logins"), 1);
+	h_fx_daemon_stop();
+}
+
+END_TEST
+
+/* ---- 15. two provisioners at once ------------------------------------ */
+
+#define RACE_N 6 /* people, each logging in on both daemons at once */
+
+static char race_state2[PATH_MAX];
+
+/* arg: a socket path.  A daemon takes a connection there. */
+static bool
+listens(void *arg)
+{
+	int fd = h_sender_open(arg);
+
+	if (fd < 0)
+		return false;
+	(void)close(fd);
+	return true;
+}
+
+static bool
+both_queues_empty(void *arg)
+{
+	(void)arg;
+	return h_queue_count(h_fx.state, "queue") == 0 &&
+	       h_queue_count(race_state2, "queue") == 0;
+}
+
+/*
+ * Two daemons (two state folders, the same slapd and emulator) get the
+ * login of the same person at the same moment, RACE_N times, half of them
+ * with ftrack not enforcing unique usernames: exactly one ftrack user each
+ * time (the creates carry the same id, derived from the LDAP uuid), and
+ * nothing in either failed/ (the loser reads it again).
+ */
+START_TEST(test_two_provisioners_race)
+{
+	char dir2[PATH_MAX + 8], sock2[PATH_MAX + 16], log2[PATH_MAX + 16];
+	char user[16], *conf2;
+	struct h_proc *d2;
+	json_t *r;
+	int i, st = 0;
+	long lost = 0;
+
+	h_fx_config("policy.login_cooldown = 0\n");
+	H_FMT(dir2, "%s/b", h_fx.dir);
+	ck_assert_int_eq(mkdir(dir2, 0700), 0);
+	conf2 = h_write_config(dir2, h_fx_slapd, h_fx_emu,
+			       H_FX_BASE_CONFIG "policy.login_cooldown = 0\n");
+	ck_assert_ptr_nonnull(conf2);
+	H_FMT(sock2, "%s/notify.sock", dir2);
+	H_FMT(log2, "%s/daemon.log", dir2);
+	H_FMT(race_state2, "%s/state", dir2);
+	h_fx_daemon_start();
+	d2 = h_daemon_start(conf2, log2);
+	ck_assert_ptr_nonnull(d2);
+	h_fx_wait_or_fail(listens, sock2, "the second daemon to listen");
+	/* both look up before either writes */
+	r = h_emu_post(h_fx_emu, "/_emulator/config", "{\"latency_ms\": 100}");
+	ck_assert_ptr_nonnull(r);
+	json_decref(r);
+	for (i = 0; i < RACE_N; i++) {
+		if (i == RACE_N / 2) {
+			r = h_emu_post(h_fx_emu, "/_emulator/config",
+				       "{\"unique_usernames\": false}");
+			ck_assert_ptr_nonnull(r);
+			json_decref(r);
+		}
+		H_FMT(user, H_FX_PREFIX "%04d", 300 + i);
+		ck_assert_int_eq(h_login(sock2, user), FT_OK);
+		h_fx_login(user);
+		h_fx_wait_provisioned(user);
+		h_fx_wait_or_fail(both_queues_empty, NULL, "both queues empty");
+		h_fx_assert_once(user);
+		ck_assert_int_eq(h_queue_count(h_fx.state, "queue/failed"), 0);
+		ck_assert_int_eq(h_queue_count(race_state2, "queue/failed"), 0);
+	}
+	ck_assert_int_eq(h_emu_people(h_fx_emu), RACE_N);
+	lost = h_file_count(h_fx.log, "created at the same moment") +
+	       h_file_count(log2, "created at the same moment");
+	ck_assert_int_eq(h_proc_signal(d2, SIGTERM), FT_OK);
+	ck_assert_int_eq(h_proc_wait(d2, H_FX_WAIT_MS, &st), FT_OK);
+	h_proc_stop(d2);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	h_fx_assert_no_sanitizer_report(log2);
+	h_fx_daemon_stop();
+	free(conf2);
+	(void)fprintf(stderr,
+		      "daemon: two provisioners, %d people at once: %ld lost "
+		      "races read again, one user each\n",
+		      RACE_N, lost);
+}
+
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
@@ -1180,6 +1398,8 @@ cmd_run_suite(void)
 	tcase_add_test(tc, test_sighup_nonroot_rate);
 	tcase_add_test(tc, test_run_refuses_plain_transports);
 	tcase_add_test(tc, test_run_warns_insecure);
+	tcase_add_test(tc, test_seat_caps_held);
+	tcase_add_test(tc, test_two_provisioners_race);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -11,6 +11,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <pwd.h>
@@ -22,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ft_err.h"
@@ -91,6 +93,76 @@ START_TEST(test_unmappable_data)
 	ck_assert_int_eq(h_fx_out_count("sync.out", "uid=badaudio,ou=people"),
 			 1);
 	ck_assert_int_eq(h_emu_people(h_fx_emu), 1);
+}
+
+END_TEST
+
+/* ---- held logins (seat caps) ------------------------------------------ */
+
+/* Write queue/held/<hex of user> as the worker holds it, held at t. */
+static void
+write_held(const char *user, const char *host, const char *reason, time_t t)
+{
+	char hex[2 * FT_PROTO_VALUE_MAX + 1], path[PATH_MAX];
+	char text[FT_PROTO_MAX];
+	struct timespec ts[2] = {{t, 0}, {t, 0}};
+	FILE *f;
+
+	ck_assert_int_eq(ft_hex_encode(user, strlen(user), hex, sizeof(hex)),
+			 FT_OK);
+	H_FMT(path, "%s/queue/held/%s", h_fx.state, hex);
+	H_FMT(text, "FTSYNC1\nuser=%s\nservice=sshd\nhost=%s\nheld=%s\n", user,
+	      host, reason);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/*
+ * status lists the held logins oldest first: login, host, since when
+ * (UTC), which cap.
+ */
+START_TEST(test_status_held)
+{
+	static const char *const status[] = {"status", NULL};
+	char out[PATH_MAX + 16];
+
+	h_fx_config(NULL);
+	ck_assert_int_eq(h_fx_run_cmd(status, "status0.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("status0.out", "held:            none"),
+			 1);
+	write_held("bob", "ws2.example.com",
+		   "new_seats_total: all hosts reached 500 new seats this hour "
+		   "(this one: host ws2.example.com)",
+		   1764759600);
+	write_held("alice", "ws1.example.com",
+		   "new_seats_per_host: host ws1.example.com reached 20 new "
+		   "seats this hour",
+		   1764756000);
+	ck_assert_int_eq(h_fx_run_cmd(status, "status.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("status.out", "held:            2 "
+						      "beyond a seat cap"),
+			 1);
+	ck_assert_int_eq(h_fx_out_count("status.out",
+					"  alice  host ws1.example.com  since "
+					"2025-12-03T10:00:00Z  "
+					"new_seats_per_host: host "
+					"ws1.example.com reached 20"),
+			 1);
+	ck_assert_int_eq(
+		h_fx_out_count("status.out",
+			       "  bob  host ws2.example.com  since "
+			       "2025-12-03T11:00:00Z  new_seats_total"),
+		1);
+	H_FMT(out, "%s/status.out", h_fx.dir);
+	ck_assert_int_gt(h_fx_line_of(out, "  alice  "), 0);
+	ck_assert_int_lt(h_fx_line_of(out, "  alice  "),
+			 h_fx_line_of(out, "  bob  "));
+	h_fx_assert_out_clean("status.out");
+	ck_assert_int_eq(h_fx_out_count("status.out", "0 waiting, 0 failed"),
+			 1);
 }
 
 END_TEST
@@ -322,6 +394,7 @@ cmd_status_suite(void)
 	tcase_add_test(tc, test_status_report_fifo);
 	tcase_add_test(tc, test_status_report_link_and_size);
 	tcase_add_test(tc, test_status_apply_and_dry_run);
+	tcase_add_test(tc, test_status_held);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -26,6 +26,7 @@
 #include "ft_proto.h"
 #include "ft_util.h"
 #include "harness.h"
+#include "queue.h"
 
 Suite *cmd_sync_suite(void);
 
@@ -238,6 +239,61 @@ END_TEST
 
 /* ---- the suite ------------------------------------------------------- */
 
+/* ---- sync --held: every login held beyond a seat cap ------------------- */
+
+static void
+hold(struct queue *q, const char *user)
+{
+	ck_assert_int_eq(h_spool_host(h_fx.state, user, "ws1.example.com"),
+			 FT_OK);
+	ck_assert_int_eq(queue_hold(q, user, "new_seats_per_host: test"),
+			 FT_OK);
+}
+
+/*
+ * `sync --held` provisions every held login, the caps bypassed, and
+ * removes the held files of those it settled (created, or not in LDAP);
+ * `sync USER` of a held user removes its held file too.
+ */
+START_TEST(test_sync_held)
+{
+	static const char *const status[] = {"status", NULL};
+	static const char *const held[] = {"sync", "--held", NULL};
+	static const char *const one[] = {"sync", H_FX_PREFIX "0003", NULL};
+	struct queue *q = NULL;
+
+	h_fx_config(NULL);
+	ck_assert_int_eq(h_fx_run_cmd(status, "status.out"), 0); /* folders */
+	ck_assert_int_eq(queue_open(h_fx.state, &q), FT_OK);
+	hold(q, H_FX_PREFIX "0001");
+	hold(q, H_FX_PREFIX "0002");
+	hold(q, H_FX_PREFIX "0003");
+	hold(q, "nosuchuser");
+	ck_assert_int_eq(h_fx_run_cmd(one, "one.out"), 0);
+	ck_assert_int_eq(
+		h_fx_out_count("one.out", H_FX_PREFIX "0003: created: "), 1);
+	ck_assert_int_eq(h_queue_count(h_fx.state, "queue/held"), 3);
+	ck_assert_int_eq(h_fx_run_cmd(held, "held.out"), 0);
+	ck_assert_int_eq(
+		h_fx_out_count("held.out", H_FX_PREFIX "0001: created: "), 1);
+	ck_assert_int_eq(
+		h_fx_out_count("held.out", H_FX_PREFIX "0002: created: "), 1);
+	ck_assert_int_eq(h_fx_out_count("held.out", "nosuchuser: not-ldap: "),
+			 1);
+	ck_assert_int_eq(h_queue_count(h_fx.state, "queue/held"), 0);
+	ck_assert_int_eq(h_queue_count(h_fx.state, "queue"), 0);
+	ck_assert_int_eq(h_queue_count(h_fx.state, "queue/failed"), 0);
+	h_fx_assert_once(H_FX_PREFIX "0001");
+	h_fx_assert_once(H_FX_PREFIX "0002");
+	h_fx_assert_once(H_FX_PREFIX "0003");
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 3);
+	ck_assert_int_eq(h_fx_run_cmd(held, "held2.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("held2.out", "no held logins"), 1);
+	queue_free(q);
+}
+
+END_TEST
+
 Suite *
 cmd_sync_suite(void)
 {
@@ -253,6 +309,7 @@ cmd_sync_suite(void)
 	tcase_add_test(tc, test_sync_login_format);
 	tcase_add_test(tc, test_sync_line_escaped);
 	tcase_add_test(tc, test_link_conflict_at_login);
+	tcase_add_test(tc, test_sync_held);
 	suite_add_tcase(s, tc);
 	return s;
 }

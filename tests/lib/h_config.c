@@ -388,6 +388,10 @@ const struct h_cfg_field h_cfg_defaults[] = {
 	   provisioner.per_ip_connections, NULL, 64),
 	FC("provisioner.metrics_listen", H_CFG_NULL, provisioner.metrics_listen,
 	   NULL, 0),
+	FC("provisioner.new_seats_per_host", H_CFG_ULONG,
+	   provisioner.new_seats_per_host, NULL, 20),
+	FC("provisioner.new_seats_total", H_CFG_ULONG,
+	   provisioner.new_seats_total, NULL, 500),
 };
 
 const size_t h_cfg_ndefaults =

@@ -87,6 +87,29 @@ h_spool(const char *state, const char *user)
 	return r;
 }
 
+int
+h_spool_host(const char *state, const char *user, const char *host)
+{
+	char path[PATH_MAX], msg[FT_PROTO_MAX + 1];
+	char hex[2 * FT_PROTO_VALUE_MAX + 1];
+	int dfd, n, len, r;
+
+	n = snprintf(path, sizeof(path), "%s/queue", state);
+	len = snprintf(msg, sizeof(msg),
+		       FT_PROTO_VERSION "\nuser=%s\nservice=sshd\nhost=%s\n",
+		       user, host);
+	if (n < 0 || (size_t)n >= sizeof(path) || len < 0 ||
+	    (size_t)len >= sizeof(msg) ||
+	    ft_hex_encode(user, strlen(user), hex, sizeof(hex)) < 0)
+		return FT_E_INVAL;
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return FT_E_IO;
+	r = ft_write_atomic(dfd, hex, msg, (size_t)len);
+	(void)close(dfd);
+	return r;
+}
+
 /* The unsigned number at the start of s (up to a blank or newline). */
 static long long
 leading_number(const char *s)

@@ -710,6 +710,14 @@ long h_queue_count(const char *state, const char *sub);
 FT_MUST_USE int h_spool(const char *state, const char *user);
 
 /*
+ * What a provisioner journals for a login a relay host reported: the
+ * login of user with host=host (as written: the test chooses it, also an
+ * invalid one), as state/queue/<hex>.  Returns FT_OK or an FT_E_* code.
+ */
+FT_MUST_USE int h_spool_host(const char *state, const char *user,
+			     const char *host);
+
+/*
  * The value of sample (the name after the "ftrack_syncd_" prefix, with
  * its labels if any, e.g. "events_dropped_total{reason=\"malformed\"}")
  * in state/metrics.prom; -1 when the file or the sample is missing.

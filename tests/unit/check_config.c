@@ -58,6 +58,27 @@ START_TEST(test_link_by)
 
 END_TEST
 
+/* [provisioner] new_seats_per_host and new_seats_total: counts, 0 allowed. */
+START_TEST(test_seat_caps)
+{
+	struct config *c;
+	int line;
+
+	h_cfg_build(NULL, NULL, "provisioner",
+		    "new_seats_per_host = 3\nnew_seats_total = 0");
+	c = h_cfg_load_ok();
+	ck_assert_uint_eq(c->provisioner.new_seats_per_host, 3);
+	ck_assert_uint_eq(c->provisioner.new_seats_total, 0);
+	config_free(c);
+	line = h_cfg_build(NULL, NULL, "provisioner",
+			   "new_seats_per_host = -1");
+	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(line, ""), "new_seats_per_host");
+	line = h_cfg_build(NULL, NULL, "provisioner", "new_seats_total = many");
+	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(line, ""), "new_seats_total");
+}
+
+END_TEST
+
 /* ---- file structure ------------------------------------------------------- */
 
 START_TEST(test_unknown_section)
@@ -792,6 +813,7 @@ config_suite(void)
 	tcase_add_test(tc, test_example_config);
 	tcase_add_test(tc, test_example_lists_every_key);
 	tcase_add_test(tc, test_login_format);
+	tcase_add_test(tc, test_seat_caps);
 	suite_add_tcase(s, tc);
 	return s;
 }

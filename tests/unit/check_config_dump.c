@@ -71,7 +71,9 @@ static const char default_dump[] =
 	"provisioner.host_rate = 10\n"
 	"provisioner.max_connections = 1024\n"
 	"provisioner.per_ip_connections = 64\n"
-	"provisioner.metrics_listen =\n";
+	"provisioner.metrics_listen =\n"
+	"provisioner.new_seats_per_host = 20\n"
+	"provisioner.new_seats_total = 500\n";
 
 START_TEST(test_dump_defaults)
 {
@@ -84,7 +86,7 @@ START_TEST(test_dump_defaults)
 	config_dump(c, h_cfg_collect, &d);
 	h_cfg_subst(default_dump, want, sizeof(want));
 	ck_assert_str_eq(d.text, want);
-	ck_assert_int_eq(d.lines, 62);
+	ck_assert_int_eq(d.lines, 64);
 	config_free(c);
 }
 

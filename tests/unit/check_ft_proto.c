@@ -17,6 +17,32 @@ dec(const char *s, struct ft_event *ev)
 	return ft_event_decode(s, strlen(s), ev);
 }
 
+/* host=: kept through a round trip; a DNS name is letters, digits, '-', '.' */
+START_TEST(test_host_field)
+{
+	static const char msg[] =
+		"FTSYNC1\nuser=alice\nhost=ws-1.Example.com\n";
+	char buf[FT_PROTO_MAX + 1], big[FT_HOST_MAX + 2];
+	struct ft_event ev;
+	size_t len = 0;
+
+	ck_assert_int_eq(ft_event_decode(msg, sizeof(msg) - 1, &ev), FT_OK);
+	ck_assert_str_eq(ev.host, "ws-1.Example.com");
+	ck_assert_int_eq(ft_event_encode(&ev, buf, sizeof(buf), &len), FT_OK);
+	ck_assert_str_eq(buf, msg);
+	ck_assert(ft_host_name_ok("ws-1.Example.com", 16));
+	ck_assert(!ft_host_name_ok("", 0));
+	ck_assert(!ft_host_name_ok("a b", 3));
+	ck_assert(!ft_host_name_ok("a_b", 3));
+	ck_assert(!ft_host_name_ok("*.example.com", 13));
+	ck_assert(!ft_host_name_ok("h\xc3\xa9", 3));
+	memset(big, 'a', sizeof(big));
+	ck_assert(ft_host_name_ok(big, FT_HOST_MAX));
+	ck_assert(!ft_host_name_ok(big, FT_HOST_MAX + 1));
+}
+
+END_TEST
+
 START_TEST(test_decode_full)
 {
 	struct ft_event ev;
@@ -234,6 +260,7 @@ ft_proto_suite(void)
 	TCase *tc = tcase_create("codec");
 
 	tcase_add_test(tc, test_decode_full);
+	tcase_add_test(tc, test_host_field);
 	tcase_add_test(tc, test_decode_minimal);
 	tcase_add_loop_test(tc, test_decode_rejects, 0,
 			    (int)(sizeof(bad) / sizeof(bad[0])));

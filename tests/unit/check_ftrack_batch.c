@@ -141,8 +141,9 @@ START_TEST(test_batch_bad_record)
 	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
 			 FT_E_DATA);
 	ck_assert_ptr_nonnull(strstr(err, "DuplicateEntryError"));
-	/* 1 refused POST, then the 3 groups one by one */
-	ck_assert_uint_eq(h_ft_requests(), 1 + 1 + 3);
+	/* 1 refused POST, then the 3 groups one by one, and for the refused
+	 * one (a duplicate) a read: did another host create it? (no) */
+	ck_assert_uint_eq(h_ft_requests(), 1 + 1 + 3 + 1);
 	for (i = 0; i < 6; i++) {
 		ck_assert_int_eq(ftrack_batch_result(b, i, &res), FT_OK);
 		ck_assert_int_eq(res.code, i / 2 == 1 ? FT_E_DATA : FT_OK);
@@ -440,6 +441,93 @@ START_TEST(test_lost_answer_no_duplicate)
 
 END_TEST
 
+/* ---- ids derived from the LDAP uuid ------------------------------------ */
+
+/*
+ * uuid v5 (SHA-1) of the LDAP uuid in the fixed namespace; the expected
+ * values are Python's uuid.uuid5(UUID("dba62b16-b96a-5883-95e6-
+ * 35aea4dab109"), name), an independent implementation.
+ */
+START_TEST(test_user_id_for)
+{
+	char id[37], big[FTRACK_UUID_NAME_MAX + 2];
+
+	ck_assert_int_eq(ftrack_user_id_for("abc", id), FT_OK);
+	ck_assert_str_eq(id, "06cfaef1-29cb-5eb2-823a-72357769ed93");
+	ck_assert_int_eq(ftrack_user_id_for("entry-race", id), FT_OK);
+	ck_assert_str_eq(id, "15dba049-4996-580e-aa5c-1858b7b20e79");
+	ck_assert_int_eq(
+		ftrack_user_id_for("0a1b2c3d-0000-4000-8000-000000000001", id),
+		FT_OK);
+	ck_assert_str_eq(id, "bf03fdb3-a788-5c1d-b39b-760b8740f308");
+	ck_assert_int_eq(ftrack_user_id_for("", id), FT_E_INVAL);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(ftrack_user_id_for(big, id), FT_E_INVAL);
+	big[FTRACK_UUID_NAME_MAX] = '\0';
+	ck_assert_int_eq(ftrack_user_id_for(big, id), FT_OK);
+}
+
+END_TEST
+
+/* Create "racer" for entry-race in a batch of its own; the commit's code. */
+static int
+create_racer(char *err, size_t errlen, struct ftrack_result *res)
+{
+	struct ftrack_batch *b = NULL;
+	struct ft_user u = h_ft_mkuser("racer", "R", "Acer", "r@example.com");
+	size_t op = 99;
+	int r;
+
+	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
+	ck_assert_int_eq(ftrack_batch_create_user(b, &u, "entry-race", &op),
+			 FT_OK);
+	ft_user_clear(&u);
+	r = ftrack_batch_commit(h_ft_cl, b, err, errlen);
+	ck_assert_int_eq(ftrack_batch_result(b, op, res), FT_OK);
+	res->message = NULL; /* owned by b */
+	ftrack_batch_free(b);
+	return r;
+}
+
+/*
+ * Another host created the same person first (the same derived id): the
+ * second create's DuplicateEntryError (on the username, or on the id when
+ * ftrack does not enforce unique usernames) is read as "exists": FT_E_AGAIN,
+ * never FT_E_DATA, and ftrack holds one user.
+ */
+START_TEST(test_batch_race_lost)
+{
+	struct ftrack_result res;
+	char err[512] = "";
+	json_t *cfg;
+	int pass;
+
+	h_ft_start(NULL);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			cfg = h_emu_post(h_ft_emu, "/_emulator/config",
+					 "{\"unique_usernames\": false}");
+			ck_assert_ptr_nonnull(cfg);
+			json_decref(cfg);
+		}
+		if (pass == 0)
+			ck_assert_int_eq(create_racer(err, sizeof(err), &res),
+					 FT_OK);
+		err[0] = '\0';
+		ck_assert_int_eq(create_racer(err, sizeof(err), &res),
+				 FT_E_AGAIN);
+		ck_assert_int_eq(res.code, FT_E_AGAIN);
+		ck_assert_msg(strstr(err, "created at the same moment by "
+					  "another host") != NULL,
+			      "%s", err);
+		ck_assert(ft_err_transient(res.code));
+		ck_assert_int_eq(h_emu_named(h_ft_emu, "racer"), 1);
+	}
+}
+
+END_TEST
+
 Suite *
 ftrack_batch_suite(void)
 {
@@ -456,6 +544,8 @@ ftrack_batch_suite(void)
 	tcase_add_test(a, test_batch_reads_back_activity);
 	tcase_add_test(a, test_batch_reads_back_by_query);
 	tcase_add_test(a, test_batch_seat_refused_isolated);
+	tcase_add_test(a, test_user_id_for);
+	tcase_add_test(a, test_batch_race_lost);
 	tcase_add_test(f, test_batch_stops_on_transient);
 	tcase_add_test(f, test_lost_answer_no_duplicate);
 	suite_add_tcase(s, a);

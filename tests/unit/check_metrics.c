@@ -395,7 +395,7 @@ START_TEST(test_format_valid)
 	size_t len;
 
 	format(&m, buf, sizeof(buf), &len, &ps);
-	ck_assert_uint_eq(ps.nf, 18);
+	ck_assert_uint_eq(ps.nf, 20);
 	ck_assert(value(buf, P "events_received_total") == 1001);
 	ck_assert(value(buf, P "events_forged_total") == 3);
 	ck_assert(value(buf, P "events_dropped_total{reason=\"malformed\"}") ==
@@ -466,7 +466,7 @@ START_TEST(test_format_zero)
 
 	memset(&m, 0, sizeof(m));
 	format(&m, buf, sizeof(buf), &len, &ps);
-	ck_assert_uint_eq(ps.nf, 18);
+	ck_assert_uint_eq(ps.nf, 20);
 	ck_assert(value(buf, P "sender_lookups_total") == 0);
 	ck_assert(value(buf, P "logins_not_ldap_total") == 0);
 	ck_assert(value(buf, P "seat_waiting") == 0);

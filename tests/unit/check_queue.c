@@ -779,6 +779,181 @@ START_TEST(test_depth_counts)
 
 END_TEST
 
+/* host= (a provisioner's queue files): kept on the event when a DNS name. */
+START_TEST(test_host)
+{
+	static const char *const bad[] = {
+		"host=ws 1.example.com\n",
+		"host=ws_1.example.com\n",
+		"host=ws1.example.com\xc3\xa9\n",
+		"host=*.example.com\n",
+	};
+	char buf[FT_PROTO_MAX + 1];
+	struct ft_event ev = mkev("alice", "sshd");
+	struct seen s;
+	size_t i;
+	int n;
+
+	ck_assert_int_eq(queue_open(state, &q), FT_OK);
+	SET(ev.host, "ws1.ws-2.example.com");
+	ck_assert_int_eq(queue_put(q, &ev), FT_OK);
+	read_rel("queue/616c696365", buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "\nhost=ws1.ws-2.example.com\n"));
+	memset(&ev, 0, sizeof(ev));
+	ck_assert_int_eq(queue_load(q, "alice", &ev), FT_OK);
+	ck_assert_str_eq(ev.host, "ws1.ws-2.example.com");
+	ck_assert_int_eq(scan(&s), FT_OK);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_str_eq(s.ev[0].host, "ws1.ws-2.example.com");
+	/* no host= (a local login or a PAM spool file): empty */
+	put("bob", "sshd");
+	ck_assert_int_eq(queue_load(q, "bob", &ev), FT_OK);
+	ck_assert_str_eq(ev.host, "");
+	ck_assert_int_eq(queue_load(q, "nobody", &ev), FT_E_NOTFOUND);
+	/* anything but a DNS name is a damaged file, with the reason */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = snprintf(buf, sizeof(buf), "FTSYNC1\nuser=carol\n%s",
+			     bad[i]);
+		write_raw("queue/6361726f6c", buf, (size_t)n);
+		ck_assert_int_eq(queue_load(q, "carol", &ev), FT_E_PROTO);
+		ck_assert_int_eq(scan(&s), FT_OK);
+		ck_assert_uint_eq(s.nd, 1);
+		ck_assert_str_eq(s.damaged[0], "6361726f6c");
+		ck_assert_ptr_nonnull(strstr(s.reason[0], "host="));
+		ck_assert(exists("queue/failed/6361726f6c.damaged"));
+		ck_assert_int_eq(unlink(sp("queue/failed/6361726f6c.damaged")),
+				 0);
+	}
+	/* 253 bytes is a host name; 254 is not */
+	n = snprintf(buf, sizeof(buf), "FTSYNC1\nuser=carol\nhost=%0253d\n", 0);
+	write_raw("queue/6361726f6c", buf, (size_t)n);
+	ck_assert_int_eq(queue_load(q, "carol", &ev), FT_OK);
+	ck_assert_uint_eq(strlen(ev.host), 253);
+	n = snprintf(buf, sizeof(buf), "FTSYNC1\nuser=carol\nhost=%0254d\n", 0);
+	write_raw("queue/6361726f6c", buf, (size_t)n);
+	ck_assert_int_eq(queue_load(q, "carol", &ev), FT_E_PROTO);
+}
+
+END_TEST
+
+struct held_seen {
+	char user[MAXSEEN][FT_PROTO_VALUE_MAX + 1];
+	char host[MAXSEEN][FT_PROTO_VALUE_MAX + 1];
+	char reason[MAXSEEN][FT_PROTO_VALUE_MAX + 1];
+	long long since[MAXSEEN];
+	size_t n;
+};
+
+static int
+on_held(void *ctx, const struct ft_event *ev, const char *reason,
+	long long since)
+{
+	struct held_seen *h = ctx;
+
+	ck_assert_uint_lt(h->n, MAXSEEN);
+	SET(h->user[h->n], ev->user);
+	SET(h->host[h->n], ev->host);
+	SET(h->reason[h->n], reason);
+	h->since[h->n] = since;
+	h->n++;
+	return 0;
+}
+
+static size_t
+held_count(void)
+{
+	size_t n = 99999;
+
+	ck_assert_int_eq(queue_held_count(q, &n), FT_OK);
+	return n;
+}
+
+/* held/: hold with a reason, list oldest first, release, remove. */
+START_TEST(test_held)
+{
+	struct ft_event ev = mkev("alice", "sshd");
+	struct held_seen h;
+	struct seen s;
+	char buf[FT_PROTO_MAX + 1];
+
+	ck_assert_int_eq(queue_open(state, &q), FT_OK);
+	ck_assert(exists("queue/held"));
+	SET(ev.host, "h1.example.com");
+	ck_assert_int_eq(queue_put(q, &ev), FT_OK);
+	SET(ev.user, "bob");
+	ck_assert_int_eq(queue_put(q, &ev), FT_OK);
+	put("carol", "sshd");
+	ck_assert_int_eq(queue_hold(q, "bob",
+				    "new_seats_per_host: host "
+				    "h1.example.com\n(20)"),
+			 FT_OK);
+	ck_assert_int_eq(queue_hold(q, "alice", "new_seats_total"), FT_OK);
+	ck_assert_int_eq(queue_hold(q, "nobody", "x"), FT_E_NOTFOUND);
+	set_mtime("queue/held/616c696365", 2000);
+	set_mtime("queue/held/626f62", 1000);
+	/* held/ is neither in the queue's depth nor in its scan */
+	ck_assert_uint_eq(depth(), 1);
+	ck_assert_uint_eq(held_count(), 2);
+	ck_assert_int_eq(scan(&s), FT_OK);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_str_eq(s.ev[0].user, "carol");
+	ck_assert_uint_eq(s.nd, 0);
+	/* the reason is cleaned (one line) and comes back, oldest first */
+	read_rel("queue/held/626f62", buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "\nhost=h1.example.com\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\nheld=new_seats_per_host: "));
+	memset(&h, 0, sizeof(h));
+	ck_assert_int_eq(queue_held_scan(q, on_held, NULL, &h), FT_OK);
+	ck_assert_uint_eq(h.n, 2);
+	ck_assert_str_eq(h.user[0], "bob");
+	ck_assert_str_eq(h.user[1], "alice");
+	ck_assert_str_eq(h.host[0], "h1.example.com");
+	ck_assert_int_eq(h.since[0], 1000);
+	ck_assert_int_eq(h.since[1], 2000);
+	ck_assert_ptr_nonnull(strstr(h.reason[0], "new_seats_per_host: host "
+						  "h1.example.com"));
+	ck_assert_ptr_null(strchr(h.reason[0], '\n'));
+	ck_assert_str_eq(h.reason[1], "new_seats_total");
+	/* released: back in queue/ without the held= line */
+	ck_assert_int_eq(queue_unhold(q, "bob"), FT_OK);
+	ck_assert(!exists("queue/held/626f62"));
+	read_rel("queue/626f62", buf, sizeof(buf));
+	ck_assert_ptr_null(strstr(buf, "held="));
+	ck_assert_ptr_nonnull(strstr(buf, "\nhost=h1.example.com\n"));
+	ck_assert_int_eq(queue_unhold(q, "bob"), FT_E_NOTFOUND);
+	/* held again by a newer login: it keeps its time (its place) */
+	ck_assert_int_eq(queue_hold(q, "bob", "first"), FT_OK);
+	set_mtime("queue/held/626f62", 1500);
+	put("bob", "gdm");
+	ck_assert_int_eq(queue_hold(q, "bob", "second"), FT_OK);
+	memset(&h, 0, sizeof(h));
+	ck_assert_int_eq(queue_held_scan(q, on_held, NULL, &h), FT_OK);
+	ck_assert_uint_eq(h.n, 2);
+	ck_assert_str_eq(h.user[0], "bob");
+	ck_assert_int_eq(h.since[0], 1500);
+	ck_assert_str_eq(h.reason[0], "second");
+	ck_assert_int_eq(queue_unhold(q, "bob"), FT_OK);
+	/* a newer event of the user in queue/ wins over the held one */
+	ck_assert_int_eq(queue_hold(q, "bob", "again"), FT_OK);
+	put("bob", "login");
+	ck_assert_int_eq(queue_unhold(q, "bob"), FT_OK);
+	ck_assert_int_eq(queue_load(q, "bob", &ev), FT_OK);
+	ck_assert_str_eq(ev.service, "login");
+	ck_assert_str_eq(ev.host, "");
+	/* removed (provisioned by hand) */
+	ck_assert_int_eq(queue_held_remove(q, "alice"), FT_OK);
+	ck_assert_int_eq(queue_held_remove(q, "alice"), FT_OK);
+	ck_assert_uint_eq(held_count(), 0);
+	/* a damaged held file goes to failed/ like a damaged queue file */
+	write_raw("queue/held/6361726f6c", "junk", 4);
+	memset(&h, 0, sizeof(h));
+	ck_assert_int_eq(queue_held_scan(q, on_held, NULL, &h), FT_OK);
+	ck_assert_uint_eq(h.n, 0);
+	ck_assert(exists("queue/failed/6361726f6c.damaged"));
+}
+
+END_TEST
+
 static bool
 private_tmpfs(const char *mnt)
 {
@@ -929,6 +1104,8 @@ queue_suite(void)
 	tcase_add_test(files, test_callback_stops);
 	tcase_add_test(files, test_depth_counts);
 	tcase_add_test(files, test_disk_full);
+	tcase_add_test(files, test_host);
+	tcase_add_test(files, test_held);
 	tcase_add_loop_test(
 		pure, test_backoff_bounds, 0,
 		(int)(sizeof(backoff_rows) / sizeof(backoff_rows[0])));

@@ -845,6 +845,69 @@ START_TEST(test_odd_login)
 
 END_TEST
 
+/* ---- the seat gate ------------------------------------------------------ */
+
+struct gate_log {
+	size_t asked[8];
+	enum plan_kind kind[8];
+	size_t n;
+	size_t refuse; /* this login index is refused */
+};
+
+static bool
+gate(void *ctx, size_t i, enum plan_kind kind, char *why, size_t whylen)
+{
+	struct gate_log *g = ctx;
+
+	ck_assert_uint_lt(g->n, 8);
+	g->asked[g->n] = i;
+	g->kind[g->n] = kind;
+	g->n++;
+	if (i != g->refuse)
+		return true;
+	(void)snprintf(why, whylen, "cap of test");
+	return false;
+}
+
+/*
+ * Asked only for the plans that cost a seat (a create, a reactivation),
+ * before any write: a refused one is held with nothing written, the
+ * others of the batch go through; an update of an active user is never
+ * asked about.
+ */
+START_TEST(test_seat_gate)
+{
+	static const char *const logins[] = {"alice", "bob", "carol", "dave"};
+	struct gate_log g = {.refuse = 2};
+	struct sync_result res[4];
+
+	world_sync(true, true, NULL);
+	sync_one("alice", SYNC_CREATED); /* active: an update only later */
+	sync_one("dave", SYNC_CREATED);
+	emu_sync_deactivated("dave"); /* a reactivation later */
+	sync_set_gate(W.s, gate, &g);
+	run(logins, 4, res);
+	ck_assert_int_eq(res[0].outcome, SYNC_UNCHANGED);
+	ck_assert_int_eq(res[1].outcome, SYNC_CREATED);
+	ck_assert_int_eq(res[2].outcome, SYNC_HELD);
+	ck_assert_int_eq(res[2].err, FT_OK);
+	ck_assert_str_eq(res[2].detail, "cap of test");
+	ck_assert_int_eq(res[3].outcome, SYNC_REACTIVATED);
+	ck_assert_uint_eq(g.n, 3);
+	ck_assert_uint_eq(g.asked[0], 1);
+	ck_assert_int_eq(g.kind[0], PLAN_CREATE);
+	ck_assert_uint_eq(g.asked[1], 2);
+	ck_assert_uint_eq(g.asked[2], 3);
+	ck_assert_int_eq(g.kind[2], PLAN_REACTIVATE);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "carol"), 0);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "bob"), 1);
+	/* no gate: carol is created */
+	sync_set_gate(W.s, NULL, NULL);
+	sync_one("carol", SYNC_CREATED);
+}
+
+END_TEST
+
 /* ---- pure parts -------------------------------------------------------- */
 
 static const struct {
@@ -860,6 +923,7 @@ static const struct {
 	{SYNC_NOT_LDAP, "not-ldap"},
 	{SYNC_SKIPPED, "skipped"},
 	{SYNC_SEAT_WAITING, "waiting-for-seat"},
+	{SYNC_HELD, "held"},
 	{SYNC_RETRY, "retry"},
 	{SYNC_FAILED, "failed"},
 	{(enum sync_outcome)99, "?"},
@@ -911,6 +975,7 @@ sync_suite(void)
 	tcase_add_test(tc, test_seat_kept_inactive_reactivation);
 	tcase_add_test(tc, test_seat_refused_by_exception);
 	tcase_add_test(tc, test_seat_read_back_by_query);
+	tcase_add_test(tc, test_seat_gate);
 	tcase_add_loop_test(tc, test_odd_login, 0,
 			    (int)(sizeof(odd_logins) / sizeof(odd_logins[0])));
 	tcase_add_test(tc, test_new_offline);

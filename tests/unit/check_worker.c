@@ -562,6 +562,115 @@ START_TEST(test_not_ldap_quiet)
 
 END_TEST
 
+/* ---- seat caps (a provisioner's host= logins) ----------------------------- */
+
+static bool
+idle_and_released(void *arg)
+{
+	(void)arg;
+	return stats().pending == 0 && stats().outcomes[SYNC_CREATED] == 3 &&
+	       h_queue_count(W.state, "queue/held") == 0;
+}
+
+#define CAPS                                                                   \
+	"provisioner.new_seats_per_host = 2\n"                                 \
+	"provisioner.new_seats_total = 3"
+
+static void
+submit_host(const char *user, const char *host)
+{
+	ck_assert_int_eq(h_spool_host(W.state, user, host), FT_OK);
+	ck_assert_int_eq(worker_submit(W.w, user), FT_OK);
+}
+
+static bool
+held_file(const char *user)
+{
+	char path[PATH_MAX + 64], held[PATH_MAX + 128];
+	struct stat st;
+
+	ck_assert_int_eq(h_queue_path(W.state, user, path, sizeof(path)),
+			 FT_OK);
+	H_FMT(held, "%s/queue/held%s", W.state, strrchr(path, '/'));
+	return stat(held, &st) == 0;
+}
+
+/*
+ * Per host and in total: creates beyond a cap are held in queue/held/ (a
+ * warning naming the host and the cap), an update of an active user and a
+ * local login are never held nor counted, each change names its host; the
+ * counts survive a new worker; a new period releases the held, oldest
+ * first, within its budget.
+ */
+START_TEST(test_seat_caps)
+{
+	char log[PATH_MAX + 16];
+
+	H_FMT(log, "%s/worker.log", W.dir);
+	log_to(log);
+	new_worker(true, CAPS);
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	submit("dave"); /* local: not counted */
+	wait_idle();
+	submit_host("alice", "h1.example.com");
+	submit_host("bob", "h1.example.com");
+	submit_host("carol", "h1.example.com"); /* over h1's 2 */
+	submit_host("erin", "h2.example.com");
+	submit_host("frank", "h2.example.com"); /* over the total of 3 */
+	wait_idle();
+	ck_assert_uint_eq(stats().outcomes[SYNC_CREATED], 4);
+	ck_assert_uint_eq(stats().outcomes[SYNC_HELD], 2);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 4);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "carol"), 0);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "frank"), 0);
+	ck_assert(held_file("carol") && held_file("frank"));
+	ck_assert_int_eq(h_queue_count(W.state, "queue"), 0);
+	ck_assert_int_eq(h_queue_count(W.state, "queue/held"), 2);
+	ck_assert_int_eq(h_file_count(log, "info: created 'alice' (host "
+					   "h1.example.com): "),
+			 1);
+	ck_assert_int_eq(h_file_count(log, "info: created 'dave': "), 1);
+	ck_assert_int_eq(h_file_count(log, "warning: held 'carol' (host "
+					   "h1.example.com) in queue/held/: "
+					   "new_seats_per_host: host "
+					   "h1.example.com reached 2"),
+			 1);
+	/* frank's line is within the interval: at debug only */
+	ck_assert_int_eq(h_file_count(log, "held 'frank'"), 0);
+	/* an update only (dave is active) from h1 over its cap: not held */
+	submit_host("dave", "h1.example.com");
+	wait_idle();
+	ck_assert_uint_eq(stats().outcomes[SYNC_UNCHANGED], 1);
+	ck_assert_uint_eq(stats().outcomes[SYNC_HELD], 2);
+	ck_assert(!held_file("dave"));
+	/* a new worker (a restart) keeps the hour's counts */
+	worker_free(W.w);
+	W.w = NULL;
+	ck_assert_int_eq(worker_new(W.cfg[0], W.q, &W.w), FT_OK);
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	submit_host("zoe", "h2.example.com");
+	wait_idle();
+	ck_assert_uint_eq(stats().outcomes[SYNC_HELD], 1);
+	ck_assert_int_eq(h_queue_count(W.state, "queue/held"), 3);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 4);
+	/* a new period: the budget releases them (3 of 3, oldest first) */
+	worker_free(W.w);
+	W.w = NULL;
+	ck_assert_int_eq(worker_new(W.cfg[0], W.q, &W.w), FT_OK);
+	worker_set_seat_period(W.w, 7);
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	ck_assert(h_wait_until(idle_and_released, NULL, WAIT_MS));
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "carol"), 1);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "frank"), 1);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "zoe"), 1);
+	ck_assert_int_eq(h_file_count(log, "info: released held 'carol' (host "
+					   "h1.example.com) from this hour's "
+					   "seat budget"),
+			 1);
+}
+
+END_TEST
+
 Suite *
 worker_suite(void)
 {
@@ -584,6 +693,7 @@ worker_suite(void)
 	tcase_add_test(tc, test_config_before_start);
 	tcase_add_test(tc, test_free_unstarted);
 	tcase_add_test(tc, test_not_ldap_quiet);
+	tcase_add_test(tc, test_seat_caps);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -137,13 +137,8 @@ struct config_provisioner {
 	unsigned max_connections; /* default 1024 */
 	unsigned per_ip_connections; /* default 64 */
 	char *metrics_listen;        /* host:port of GET /metrics; NULL: off */
-};
-
-/*
- * [provisioner]: seats (creates and reactivations) that events reported
- * by relay hosts (host=) may cause per clock hour, one host and all.
- */
-struct config_provisioner {
+	/* seats (creates and reactivations) that events reported by relay
+	 * hosts (host=) may cause per clock hour, one host and all */
 	unsigned long new_seats_per_host; /* default 20 */
 	unsigned long new_seats_total;    /* default 500 */
 };

@@ -42,6 +42,9 @@ enum log_target { LOG_TARGET_SYSLOG, LOG_TARGET_STDERR };
 /* How an existing ftrack user is found for an LDAP person not linked yet. */
 enum link_by { LINK_BY_USERNAME, LINK_BY_EMAIL };
 
+/* What the daemon is ([daemon] mode). */
+enum daemon_mode { MODE_STANDALONE, MODE_RELAY, MODE_PROVISIONER };
+
 /* A count, or a percentage when percent is set (max_shrink, ...). */
 struct limit {
 	unsigned long value;
@@ -118,6 +121,17 @@ struct config_daemon {
 	int log_level; /* LOG_ERR, LOG_WARNING, LOG_INFO or LOG_DEBUG */
 	enum log_target log_target;
 	unsigned nonroot_rate; /* login events a minute, non-root senders */
+	enum daemon_mode mode; /* default standalone */
+};
+
+/* A relay forwards its logins to provisioners (mode = relay only). */
+struct config_relay {
+	struct strlist upstream; /* https:// URLs, tried in order */
+	char *tls_cert_file;     /* this host's client certificate (PEM) */
+	char *tls_key_file; /* its key; a bare name: $CREDENTIALS_DIRECTORY */
+	char *tls_ca_file;  /* the provisioners' CA; NULL: the system's */
+	unsigned timeout;   /* seconds a request, default 10 */
+	unsigned long retry_primary; /* seconds, default 300 */
 };
 
 struct config {
@@ -127,6 +141,7 @@ struct config {
 	struct config_mapping mapping;
 	struct config_policy policy;
 	struct config_daemon daemon;
+	struct config_relay relay;
 };
 
 /*

@@ -25,6 +25,8 @@
 #define SECONDS_MAX      31536000UL  /* one year */
 #define SUN_PATH_MAX     107         /* sockaddr_un.sun_path - 1 */
 #define PATH_MAX_LEN     4095
+#define RELAY_UPSTREAM_MAX 8 /* [relay] upstream URLs (RELAY_UP_MAX) */
+#define NAME_MAX_LEN     255 /* a credential's file name */
 #define MSG_MAX          512
 #define NONROOT_RATE_MAX 600000UL /* [daemon] nonroot_rate: 10,000 a second */
 
@@ -35,6 +37,7 @@ _Static_assert(sizeof(enum missing_policy) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum scope_policy) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum reactivate_policy) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_target) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum daemon_mode) == sizeof(int), "enum size");
 
 enum kind {
 	K_STR,    /* any text */
@@ -56,6 +59,11 @@ enum kind {
 #define F_EMPTY  0x1u /* an empty value unsets the key (NULL) */
 #define F_REQ    0x2u /* the key must end up set */
 #define F_SECRET 0x4u /* *_file key: secret is the offset of the secret */
+#define F_URLS   0x8u /* K_LIST: every item a URL (check_url) */
+/* K_PATH: a private key file, owner and mode checked like a secret file
+ * (never read here: libcurl reads it); a bare file name is a credential
+ * of the systemd unit, $CREDENTIALS_DIRECTORY/name (LoadCredential=) */
+#define F_PRIVKEY 0x10u
 
 struct word {
 	const char *name;
@@ -75,7 +83,7 @@ struct key {
 	size_t secret;   /* F_SECRET: offset of the secret it names */
 };
 
-#define CONF_NKEYS 48 /* entries of conf_keys (checked in config.c) */
+#define CONF_NKEYS 55 /* entries of conf_keys (checked in config.c) */
 
 /* Every key of DESIGN.md section 5, in the order of the dump. */
 extern const struct key conf_keys[CONF_NKEYS];
@@ -94,6 +102,7 @@ struct load {
 	int err_line; /* line of the recorded error; 0: none or no line */
 	int r;        /* FT_E_* of the recorded error */
 	int seen[CONF_NKEYS];
+	int ldap_line, ftrack_line, relay_line; /* their [section] lines */
 };
 
 /* The field of cfg that key k sets. */

@@ -143,6 +143,63 @@ read_secret(struct load *l, const struct key *k, char **ret)
 	return l->failed ? l->r : FT_OK;
 }
 
+/*
+ * A bare name in key k (F_PRIVKEY) is a credential the unit passed with
+ * LoadCredential=: the path becomes $CREDENTIALS_DIRECTORY/name.
+ */
+static int
+resolve_credential(struct load *l, const struct key *k, char **path)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	int line = l->seen[k - conf_keys];
+	char *full = NULL;
+
+	if (strchr(*path, '/') != NULL)
+		return FT_OK;
+	if (dir == NULL || dir[0] != '/')
+		return conf_fail(
+			l, line, FT_E_CONFIG,
+			"[%s] %s: '%s' names a credential of the unit, but "
+			"CREDENTIALS_DIRECTORY is not set: add "
+			"LoadCredential=%s:/path/of/the/key to the unit, or "
+			"give an absolute path",
+			k->section, k->name, *path, *path);
+	if (asprintf(&full, "%s/%s", dir, *path) < 0)
+		return conf_fail(l, 0, FT_E_NOMEM, "out of memory");
+	free(*path);
+	*path = full;
+	return FT_OK;
+}
+
+/* A private key (F_PRIVKEY): owner and mode as a secret; libcurl reads it. */
+static int
+check_privkey(struct load *l, const struct key *k)
+{
+	char **path = conf_field(l->cfg, k);
+	int fd, r, line = l->seen[k - conf_keys];
+
+	if (*path == NULL)
+		return FT_OK;
+	r = resolve_credential(l, k, path);
+	if (r < 0)
+		return r;
+	fd = open(*path,
+		  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 && errno == ELOOP)
+		return conf_fail(
+			l, line, FT_E_PERM,
+			"[%s] %s: '%s' is a symbolic link; name the file "
+			"itself",
+			k->section, k->name, *path);
+	if (fd < 0)
+		return conf_fail(l, line, FT_E_CONFIG,
+				 "[%s] %s: cannot open '%s': %s", k->section,
+				 k->name, *path, strerror(errno));
+	r = check_secret_fd(l, k, *path, fd);
+	close(fd);
+	return r;
+}
+
 int
 conf_read_secrets(struct load *l)
 {
@@ -152,6 +209,11 @@ conf_read_secrets(struct load *l)
 	int r;
 
 	for (i = 0; i < CONF_NKEYS; i++) {
+		if (conf_keys[i].flags & F_PRIVKEY) {
+			r = check_privkey(l, &conf_keys[i]);
+			if (r < 0)
+				return r;
+		}
 		if (!(conf_keys[i].flags & F_SECRET))
 			continue;
 		file = conf_cfield(l->cfg, &conf_keys[i]);

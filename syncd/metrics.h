@@ -82,6 +82,9 @@ enum metrics_action {
 	METRICS_USER_COUNT
 };
 
+/* Upstreams a relay reports (RELAY_UP_MAX). */
+#define METRICS_RELAY_MAX 8
+
 /* The kind of an error (label kind=...); see metrics_error_kind(). */
 enum metrics_error {
 	METRICS_ERR_LDAP,
@@ -140,6 +143,15 @@ struct metrics {
 	unsigned long long seat_waiting;    /* gauge */
 	unsigned long long seat_refused;    /* counter */
 	unsigned long long logins_not_ldap; /* counter: not-ldap outcomes */
+
+	/* relay mode only: when relay is set, its families are written */
+	bool relay;
+	unsigned long long relay_forwarded; /* events accepted upstream */
+	unsigned long long relay_invalid;   /* events refused as invalid */
+	unsigned long long relay_requests;  /* POSTs to the upstreams */
+	size_t relay_n;                     /* upstreams below */
+	const char *relay_url[METRICS_RELAY_MAX]; /* borrowed */
+	bool relay_up[METRICS_RELAY_MAX];
 };
 
 /*

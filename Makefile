@@ -65,7 +65,7 @@ SO_FLAGS  += -Wl,-z,defs
 endif
 EXE_LDFLAGS = -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
 
-SYNCD_PKGS = ldap lber libcurl jansson inih
+SYNCD_PKGS = ldap lber libcurl jansson inih libcrypto
 TEST_PKGS  = $(SYNCD_PKGS) check pam
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
@@ -453,7 +453,7 @@ check-sssd: all
 # ---- deps ------------------------------------------------------------------
 
 DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
-           libldap-dev libcurl4-openssl-dev libjansson-dev libinih-dev \
+           libldap-dev libcurl4-openssl-dev libssl-dev libjansson-dev libinih-dev \
            slapd ldap-utils libpam-wrapper pamtester python3 curl \
            clang-format clang-tidy cppcheck valgrind libclang-rt-14-dev \
            python3-pyflakes pycodestyle \

@@ -367,6 +367,13 @@ const struct h_cfg_field h_cfg_defaults[] = {
 	FC("daemon.log_target", H_CFG_INT, daemon.log_target, NULL,
 	   LOG_TARGET_SYSLOG),
 	FC("daemon.nonroot_rate", H_CFG_UINT, daemon.nonroot_rate, NULL, 240),
+	FC("daemon.mode", H_CFG_INT, daemon.mode, NULL, MODE_STANDALONE),
+	FC("relay.upstream", H_CFG_LIST, relay.upstream, "", 0),
+	FC("relay.tls_cert_file", H_CFG_NULL, relay.tls_cert_file, NULL, 0),
+	FC("relay.tls_key_file", H_CFG_NULL, relay.tls_key_file, NULL, 0),
+	FC("relay.tls_ca_file", H_CFG_NULL, relay.tls_ca_file, NULL, 0),
+	FC("relay.timeout", H_CFG_UINT, relay.timeout, NULL, 10),
+	FC("relay.retry_primary", H_CFG_ULONG, relay.retry_primary, NULL, 300),
 };
 
 const size_t h_cfg_ndefaults =

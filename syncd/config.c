@@ -160,7 +160,7 @@ const struct key conf_keys[] = {
 	 NULL, NULL, 0},
 	K("relay", "tls_cert_file", K_PATH, 0, relay.tls_cert_file, 0, 0,
 	  NULL),
-	K("relay", "tls_key_file", K_PATH, F_PRIVKEY, relay.tls_key_file, 0, 0,
+	K("relay", "tls_key_file", K_PATH, F_KEYFILE | F_CRED, relay.tls_key_file, 0, 0,
 	  NULL),
 	K("relay", "tls_ca_file", K_PATH, F_EMPTY, relay.tls_ca_file, 0, 0,
 	  NULL),

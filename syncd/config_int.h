@@ -59,11 +59,11 @@ enum kind {
 #define F_EMPTY  0x1u /* an empty value unsets the key (NULL) */
 #define F_REQ    0x2u /* the key must end up set */
 #define F_SECRET 0x4u /* *_file key: secret is the offset of the secret */
-#define F_URLS   0x8u /* K_LIST: every item a URL (check_url) */
-/* K_PATH: a private key file, owner and mode checked like a secret file
- * (never read here: libcurl reads it); a bare file name is a credential
- * of the systemd unit, $CREDENTIALS_DIRECTORY/name (LoadCredential=) */
-#define F_PRIVKEY 0x10u
+#define F_KEYFILE 0x8u /* a private key file: checked as a secret, read later */
+/* with F_KEYFILE: a bare file name is a credential of the systemd unit,
+ * $CREDENTIALS_DIRECTORY/name (LoadCredential=) */
+#define F_CRED 0x10u
+#define F_URLS 0x20u /* K_LIST: every item a URL (check_url) */
 
 struct word {
 	const char *name;

@@ -144,7 +144,7 @@ read_secret(struct load *l, const struct key *k, char **ret)
 }
 
 /*
- * A bare name in key k (F_PRIVKEY) is a credential the unit passed with
+ * A bare name in key k (F_CRED) is a credential the unit passed with
  * LoadCredential=: the path becomes $CREDENTIALS_DIRECTORY/name.
  */
 static int
@@ -154,7 +154,7 @@ resolve_credential(struct load *l, const struct key *k, char **path)
 	int line = l->seen[k - conf_keys];
 	char *full = NULL;
 
-	if (strchr(*path, '/') != NULL)
+	if (!(k->flags & F_CRED) || strchr(*path, '/') != NULL)
 		return FT_OK;
 	if (dir == NULL || dir[0] != '/')
 		return conf_fail(
@@ -171,7 +171,7 @@ resolve_credential(struct load *l, const struct key *k, char **path)
 	return FT_OK;
 }
 
-/* A private key (F_PRIVKEY): owner and mode as a secret; libcurl reads it. */
+/* A private key (F_KEYFILE): owner and mode as a secret; libcurl reads it. */
 static int
 check_privkey(struct load *l, const struct key *k)
 {
@@ -209,7 +209,7 @@ conf_read_secrets(struct load *l)
 	int r;
 
 	for (i = 0; i < CONF_NKEYS; i++) {
-		if (conf_keys[i].flags & F_PRIVKEY) {
+		if (conf_keys[i].flags & F_KEYFILE) {
 			r = check_privkey(l, &conf_keys[i]);
 			if (r < 0)
 				return r;

@@ -140,7 +140,7 @@ check_string(const struct key *k, const char *v)
 	switch (k->kind) {
 	case K_PATH:
 		/* a bare name: a credential of the unit (config_secret.c) */
-		if ((k->flags & F_PRIVKEY) && strchr(v, '/') == NULL)
+		if ((k->flags & F_CRED) && strchr(v, '/') == NULL)
 			return strlen(v) > NAME_MAX_LEN ? "is too long" : NULL;
 		return check_path(v, k->max);
 	case K_URI:

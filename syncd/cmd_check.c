@@ -310,11 +310,9 @@ login_of(const struct config *cfg, const char **name, char **ret_copy)
 {
 	char *copy = strdup(*name);
 
-	if (copy == NULL ||
-	    login_name(cfg->ldap.login_format, *name, copy,
-		       strlen(*name) + 1) < 0) {
-		ft_clean_print(stderr,
-			       "ftrack-syncd: '%s': %s", *name,
+	if (copy == NULL || login_name(cfg->ldap.login_format, *name, copy,
+				       strlen(*name) + 1) < 0) {
+		ft_clean_print(stderr, "ftrack-syncd: '%s': %s", *name,
 			       copy == NULL ? "out of memory"
 					    : "[ldap] login_format leaves no "
 					      "valid login name");

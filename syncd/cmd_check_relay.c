@@ -58,8 +58,9 @@ check_ca(const struct config *cfg)
 	size_t n = 0;
 
 	if (cfg->relay.tls_ca_file == NULL) {
-		ft_clean_print(stdout,
-			       "ca:      the system's CA store (no tls_ca_file)");
+		ft_clean_print(
+			stdout,
+			"ca:      the system's CA store (no tls_ca_file)");
 		return true;
 	}
 	if (tls_cert_check_ca(cfg->relay.tls_ca_file, &n, err, sizeof(err)) <

@@ -503,7 +503,7 @@ relay_metrics(struct server *s, struct metrics *m)
 	m->relay_invalid = rs.invalid;
 	m->relay_requests = rs.requests;
 	m->relay_n = rs.n < s->cfg->relay.upstream.n ? rs.n
-						      : s->cfg->relay.upstream.n;
+						     : s->cfg->relay.upstream.n;
 	for (i = 0; i < m->relay_n; i++) {
 		m->relay_url[i] = s->cfg->relay.upstream.v[i];
 		m->relay_up[i] = rs.up[i];

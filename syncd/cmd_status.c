@@ -17,8 +17,8 @@
 #include "ft_err.h"
 #include "queue.h"
 #include "relay.h"
-#include "state.h"
 #include "report.h"
+#include "state.h"
 
 /* Whether a daemon is bound to the socket (a datagram connect tells). */
 static bool
@@ -82,8 +82,8 @@ print_relay(const struct config *cfg)
 	r = dirfd < 0 ? FT_E_IO
 		      : state_read_file(dirfd, RELAY_STATUS_FILE,
 					RELAY_STATUS_MAX, &buf, &len, &why);
-	if (r == FT_OK && fstatat(dirfd, RELAY_STATUS_FILE, &st,
-				  AT_SYMLINK_NOFOLLOW) == 0)
+	if (r == FT_OK &&
+	    fstatat(dirfd, RELAY_STATUS_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		ft_clean_print(stdout, "relay:           written %lld s ago",
 			       (long long)(time(NULL) - st.st_mtime));
 	if (dirfd >= 0)

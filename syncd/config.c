@@ -60,9 +60,9 @@ static const struct word log_target_words[] = {{"syslog", LOG_TARGET_SYSLOG},
 					       {"stderr", LOG_TARGET_STDERR},
 					       {NULL, 0}};
 static const struct word mode_words[] = {{"standalone", MODE_STANDALONE},
-					{"relay", MODE_RELAY},
-					{"provisioner", MODE_PROVISIONER},
-					{NULL, 0}};
+					 {"relay", MODE_RELAY},
+					 {"provisioner", MODE_PROVISIONER},
+					 {NULL, 0}};
 
 #define OFF(field) offsetof(struct config, field)
 #define K(s, n, kind, fl, field, min, max, def)                                \
@@ -158,10 +158,9 @@ const struct key conf_keys[] = {
 	E("daemon", "mode", daemon.mode, mode_words, "standalone"),
 	{"relay", "upstream", K_LIST, F_URLS, OFF(relay.upstream), 0, 0, NULL,
 	 NULL, NULL, 0},
-	K("relay", "tls_cert_file", K_PATH, 0, relay.tls_cert_file, 0, 0,
-	  NULL),
-	K("relay", "tls_key_file", K_PATH, F_KEYFILE | F_CRED, relay.tls_key_file, 0, 0,
-	  NULL),
+	K("relay", "tls_cert_file", K_PATH, 0, relay.tls_cert_file, 0, 0, NULL),
+	K("relay", "tls_key_file", K_PATH, F_KEYFILE | F_CRED,
+	  relay.tls_key_file, 0, 0, NULL),
 	K("relay", "tls_ca_file", K_PATH, F_EMPTY, relay.tls_ca_file, 0, 0,
 	  NULL),
 	K("relay", "timeout", K_UINT, 0, relay.timeout, 1, 3600, "10"),
@@ -521,7 +520,6 @@ check_mode(struct load *l)
 {
 	static const char *const env[] = {"FTRACK_API_KEY", "FTRACK_SERVER",
 					  "FTRACK_API_USER"};
-	const char *v;
 	size_t i;
 
 	if (l->cfg->daemon.mode != MODE_RELAY) {
@@ -535,9 +533,8 @@ check_mode(struct load *l)
 	if (l->ldap_line > 0 || l->ftrack_line > 0)
 		return conf_fail(
 			l,
-			l->ldap_line > 0 &&
-					(l->ftrack_line == 0 ||
-					 l->ldap_line < l->ftrack_line)
+			l->ldap_line > 0 && (l->ftrack_line == 0 ||
+					     l->ldap_line < l->ftrack_line)
 				? l->ldap_line
 				: l->ftrack_line,
 			FT_E_CONFIG,
@@ -554,7 +551,8 @@ check_mode(struct load *l)
 				 "[relay] upstream: at most %d URLs",
 				 RELAY_UPSTREAM_MAX);
 	for (i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
-		v = getenv(env[i]);
+		const char *v = getenv(env[i]);
+
 		if (v != NULL && *v != '\0')
 			return conf_fail(l, 0, FT_E_CONFIG,
 					 "environment %s: a relay holds "

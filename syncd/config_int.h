@@ -17,18 +17,18 @@
 #include "config.h"
 #include "ft_attrs.h"
 
-#define CONFIG_MAX_BYTES 1048576L /* the config file */
-#define CONFIG_MAX_LINES 10000
-#define SECRET_MAX       4096 /* bytes in a secret file */
-#define ENV_MAX          1024 /* bytes in FTRACK_SERVER, FTRACK_API_USER */
-#define COUNT_MAX        100000000UL /* counts: users, limits */
-#define SECONDS_MAX      31536000UL  /* one year */
-#define SUN_PATH_MAX     107         /* sockaddr_un.sun_path - 1 */
-#define PATH_MAX_LEN     4095
-#define RELAY_UPSTREAM_MAX 8 /* [relay] upstream URLs (RELAY_UP_MAX) */
-#define NAME_MAX_LEN     255 /* a credential's file name */
-#define MSG_MAX          512
-#define NONROOT_RATE_MAX 600000UL /* [daemon] nonroot_rate: 10,000 a second */
+#define CONFIG_MAX_BYTES   1048576L /* the config file */
+#define CONFIG_MAX_LINES   10000
+#define SECRET_MAX         4096 /* bytes in a secret file */
+#define ENV_MAX            1024 /* bytes in FTRACK_SERVER, FTRACK_API_USER */
+#define COUNT_MAX          100000000UL /* counts: users, limits */
+#define SECONDS_MAX        31536000UL  /* one year */
+#define SUN_PATH_MAX       107         /* sockaddr_un.sun_path - 1 */
+#define PATH_MAX_LEN       4095
+#define RELAY_UPSTREAM_MAX 8   /* [relay] upstream URLs (RELAY_UP_MAX) */
+#define NAME_MAX_LEN       255 /* a credential's file name */
+#define MSG_MAX            512
+#define NONROOT_RATE_MAX   600000UL /* [daemon] nonroot_rate: 10,000 a second */
 
 /* Enum fields are stored through an int. */
 _Static_assert(sizeof(enum tls_require) == sizeof(int), "enum size");
@@ -56,9 +56,9 @@ enum kind {
 	K_FLAGS,  /* unsigned: a set of words (comma-separated), OR-ed */
 };
 
-#define F_EMPTY  0x1u /* an empty value unsets the key (NULL) */
-#define F_REQ    0x2u /* the key must end up set */
-#define F_SECRET 0x4u /* *_file key: secret is the offset of the secret */
+#define F_EMPTY   0x1u /* an empty value unsets the key (NULL) */
+#define F_REQ     0x2u /* the key must end up set */
+#define F_SECRET  0x4u /* *_file key: secret is the offset of the secret */
 #define F_KEYFILE 0x8u /* a private key file: checked as a secret, read later */
 /* with F_KEYFILE: a bare file name is a credential of the systemd unit,
  * $CREDENTIALS_DIRECTORY/name (LoadCredential=) */

@@ -236,13 +236,13 @@ static int
 set_urls(struct strlist *list, const char *v, char *msg, size_t msglen)
 {
 	struct strlist l = {NULL, 0};
-	const char *why;
 	size_t i;
 	int r;
 
 	r = set_list(&l, v);
 	for (i = 0; r == FT_OK && i < l.n; i++) {
-		why = check_url(l.v[i]);
+		const char *why = check_url(l.v[i]);
+
 		if (why == NULL)
 			continue;
 		(void)snprintf(msg, msglen, "'%.64s' %s", l.v[i], why);

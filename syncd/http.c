@@ -128,7 +128,8 @@ set_options(struct http *h, const struct http_opts *o)
 	SETOPT(h, CURLOPT_URL, h->url);
 	SETOPT(h, CURLOPT_HTTPHEADER, h->headers);
 	SETOPT(h, CURLOPT_POST, 1L);
-	SETOPT(h, CURLOPT_PROTOCOLS_STR, o->https_only ? "https" : "http,https");
+	SETOPT(h, CURLOPT_PROTOCOLS_STR,
+	       o->https_only ? "https" : "http,https");
 	SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
 	SETOPT(h, CURLOPT_TIMEOUT, timeout);
 	SETOPT(h, CURLOPT_CONNECTTIMEOUT, cto);

@@ -227,7 +227,10 @@ label_value(char *out, size_t cap, const char *v)
 	for (; *v != '\0' && o + 3 < cap && o < 512; v++) {
 		if (*v == '\\' || *v == '"' || *v == '\n')
 			out[o++] = '\\';
-		out[o++] = *v == '\n' ? 'n' : *v;
+		if (*v == '\n')
+			out[o++] = 'n';
+		else
+			out[o++] = *v;
 	}
 	out[o] = '\0';
 }

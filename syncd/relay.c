@@ -3,8 +3,8 @@
 #include "relay.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +17,11 @@
 #include "relay_wire.h"
 #include "timing.h"
 
-#define IDLE_WAIT_MS   60000u /* wake at least this often */
-#define LOGINS_PATH    "/v1/logins"
-#define HEALTH_PATH    "/v1/health"
-#define URL_MAX        1100
-#define STOP_SCAN      1 /* queue_scan callback: the batch is full */
+#define IDLE_WAIT_MS 60000u /* wake at least this often */
+#define LOGINS_PATH  "/v1/logins"
+#define HEALTH_PATH  "/v1/health"
+#define URL_MAX      1100
+#define STOP_SCAN    1 /* queue_scan callback: the batch is full */
 
 struct relay {
 	const struct config *cfg;  /* in use by the thread */
@@ -89,13 +89,13 @@ open_https(struct relay *r, const struct config *cfg)
 {
 	const struct strlist *u = &cfg->relay.upstream;
 	size_t i;
-	int e;
 
 	if (u->n == 0)
 		return FT_E_CONFIG;
 	close_https(r);
 	for (i = 0; i < u->n && i < RELAY_UP_MAX; i++) {
-		e = open_http(cfg, u->v[i], &r->h[i]);
+		int e = open_http(cfg, u->v[i], &r->h[i]);
+
 		if (e < 0) {
 			close_https(r);
 			return e;
@@ -242,16 +242,16 @@ note_failure(struct relay *r, size_t i, const char *url, long status,
 			  "deny_file",
 			  url, status, err);
 	else if (was_up)
-		log_warn("upstream %s is down: %s; the logins stay queued",
-			 url, err);
+		log_warn("upstream %s is down: %s; the logins stay queued", url,
+			 err);
 	else
 		log_debug("upstream %s still down: %s", url, err);
 }
 
 /* What went wrong with answer resp (r_http its result) in err. */
 static void
-describe(int r_http, const struct http_resp *resp, const char *herr,
-	 char *err, size_t errlen)
+describe(int r_http, const struct http_resp *resp, const char *herr, char *err,
+	 size_t errlen)
 {
 	if (r_http != FT_OK)
 		(void)snprintf(err, errlen, "%s", herr);
@@ -356,8 +356,7 @@ iso(time_t t, char *buf, size_t cap)
 		(void)snprintf(buf, cap, "never");
 }
 
-static size_t
-put_line(char *buf, size_t cap, size_t len, const char *fmt, ...)
+static size_t put_line(char *buf, size_t cap, size_t len, const char *fmt, ...)
 	FT_PRINTF(4, 5);
 
 static size_t
@@ -439,31 +438,43 @@ adopt_config(struct relay *r)
 	r->backlog = true;
 }
 
+/* One batch; false when the queue is empty or the upstream must wait. */
+static bool
+drain_one(struct relay *r)
+{
+	uint64_t wait = 0;
+	size_t i;
+	bool ok;
+
+	pthread_mutex_lock(&r->mu);
+	i = relay_up_pick(&r->up, timing_now_ms(), &wait);
+	pthread_mutex_unlock(&r->mu);
+	if (wait > 0)
+		return false;
+	if (collect(r) == 0) {
+		pthread_mutex_lock(&r->mu);
+		r->backlog = false;
+		pthread_mutex_unlock(&r->mu);
+		r->max_events = RELAY_MAX_EVENTS;
+		return false;
+	}
+	ok = forward(r, i);
+	write_status(r);
+	pthread_mutex_lock(&r->mu);
+	ok = ok && !r->stop;
+	pthread_mutex_unlock(&r->mu);
+	return ok;
+}
+
 /* Batches until the queue is empty or the upstream must be waited for. */
 static void
 drain(struct relay *r)
 {
-	uint64_t wait = 0;
-	size_t i, n;
-	bool ok;
+	bool more;
 
-	for (;;) {
-		pthread_mutex_lock(&r->mu);
-		i = relay_up_pick(&r->up, timing_now_ms(), &wait);
-		pthread_mutex_unlock(&r->mu);
-		if (wait > 0)
-			return;
-		n = collect(r);
-		if (n == 0) {
-			r->backlog = false;
-			r->max_events = RELAY_MAX_EVENTS;
-			return;
-		}
-		ok = forward(r, i);
-		write_status(r);
-		if (!ok || r->stop)
-			return;
-	}
+	do
+		more = drain_one(r);
+	while (more);
 }
 
 static void *
@@ -484,8 +495,8 @@ relay_main(void *arg)
 			pthread_mutex_lock(&r->mu);
 			continue;
 		}
-		wait_ms(r, wait > 0 && wait < IDLE_WAIT_MS ? wait
-							   : IDLE_WAIT_MS);
+		wait_ms(r,
+			wait > 0 && wait < IDLE_WAIT_MS ? wait : IDLE_WAIT_MS);
 	}
 	pthread_mutex_unlock(&r->mu);
 	return NULL;

@@ -34,20 +34,20 @@ enum relay_up_state { RELAY_UP_UNKNOWN, RELAY_UP_UP, RELAY_UP_DOWN };
 
 struct relay_upstream {
 	enum relay_up_state state;
-	time_t last_ok, last_fail; /* wall clock; 0: never */
+	time_t last_ok, last_fail;  /* wall clock; 0: never */
 	char err[RELAY_UP_ERR_MAX]; /* the last failure, "" when none */
 };
 
 struct relay_up {
-	size_t n;                    /* upstreams, 1..RELAY_UP_MAX */
-	size_t cur;                  /* the one to use */
-	uint64_t retry_primary_ms;   /* back to the first after this */
-	uint64_t left_primary_ms;    /* when cur left 0 */
-	uint64_t next_ms;            /* no request before this */
-	unsigned attempt;            /* rounds failed in a row */
-	size_t failed;               /* upstreams failed in this round */
-	bool all_refused;            /* every failure of the round a refusal */
-	uint64_t round_wait_ms;      /* the largest Retry-After of the round */
+	size_t n;                  /* upstreams, 1..RELAY_UP_MAX */
+	size_t cur;                /* the one to use */
+	uint64_t retry_primary_ms; /* back to the first after this */
+	uint64_t left_primary_ms;  /* when cur left 0 */
+	uint64_t next_ms;          /* no request before this */
+	unsigned attempt;          /* rounds failed in a row */
+	size_t failed;             /* upstreams failed in this round */
+	bool all_refused;          /* every failure of the round a refusal */
+	uint64_t round_wait_ms;    /* the largest Retry-After of the round */
 	struct relay_upstream u[RELAY_UP_MAX];
 };
 

@@ -173,7 +173,8 @@ relay_wire_decode(const char *body, size_t len, size_t n,
 	{
 		if (!json_is_string(v))
 			goto out;
-		take_result(ret, i, json_string_value(v), json_string_length(v));
+		take_result(ret, i, json_string_value(v),
+			    json_string_length(v));
 	}
 	ret->n = n;
 	r = FT_OK;

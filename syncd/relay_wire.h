@@ -18,7 +18,7 @@
 #include "ft_attrs.h"
 #include "ft_proto.h"
 
-#define RELAY_MAX_EVENTS 100                /* events a request */
+#define RELAY_MAX_EVENTS 100                 /* events a request */
 #define RELAY_MAX_BODY   ((size_t)64 * 1024) /* bytes of a request body */
 /*
  * Bytes of an answer: 100 results of "invalid: " and a reason of at most
@@ -56,9 +56,8 @@ size_t relay_wire_event_size(const struct ft_event *ev, time_t when);
  * FT_E_INVAL (n out of range, a field breaking the datagram's rules);
  * FT_E_TOOBIG (over RELAY_MAX_BODY: send fewer); FT_E_NOMEM.
  */
-FT_MUST_USE int relay_wire_encode(const struct ft_event *ev,
-				  const time_t *when, size_t n, char **ret,
-				  size_t *ret_len);
+FT_MUST_USE int relay_wire_encode(const struct ft_event *ev, const time_t *when,
+				  size_t n, char **ret, size_t *ret_len);
 
 /*
  * Decode the answer to a request of n events: len bytes of body (not

@@ -18,8 +18,8 @@ open_pem(const char *path, const char *what, char *err, size_t errlen)
 	FILE *f = fopen(path, "re");
 
 	if (f == NULL)
-		(void)snprintf(err, errlen, "cannot open the %s '%s': %s",
-			       what, path, strerror(errno));
+		(void)snprintf(err, errlen, "cannot open the %s '%s': %s", what,
+			       path, strerror(errno));
 	return f;
 }
 
@@ -27,8 +27,8 @@ open_pem(const char *path, const char *what, char *err, size_t errlen)
 static void
 cert_name(X509 *x, char *out, size_t cap)
 {
-	GENERAL_NAMES *san = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-					      NULL);
+	GENERAL_NAMES *san =
+		X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	int i, n = san != NULL ? sk_GENERAL_NAME_num(san) : 0;
 
 	out[0] = '\0';
@@ -118,13 +118,12 @@ int
 tls_cert_check_ca(const char *ca, size_t *ret_n, char *err, size_t errlen)
 {
 	FILE *f = open_pem(ca, "CA file", err, errlen);
-	X509 *x;
 	size_t n = 0;
 
 	if (f == NULL)
 		return FT_E_CONFIG;
 	for (;;) {
-		x = n < 10000 ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+		X509 *x = n < 10000 ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
 		if (x == NULL)
 			break;
 		X509_free(x);

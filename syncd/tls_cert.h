@@ -15,7 +15,7 @@
 
 #include "ft_attrs.h"
 
-#define TLS_CERT_NAME_MAX 256
+#define TLS_CERT_NAME_MAX  256
 #define TLS_CERT_WARN_DAYS 30 /* `check` warns this close to the expiry */
 
 struct tls_cert_info {

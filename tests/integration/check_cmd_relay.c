@@ -137,10 +137,9 @@ upstream_start(int i, const char *mode)
 	H_FMT(log, "%s/upstream%d.out", dir, i);
 	set_mode(u, mode);
 	{
-		const char *const argv[] = {"python3", "-c", upstream_py,
-					    cert,      key,  port,
-					    ca,        u->mode, u->log,
-					    NULL};
+		const char *const argv[] = {
+			"python3", "-c", upstream_py, cert,   key,
+			port,      ca,   u->mode,     u->log, NULL};
 
 		u->proc = h_proc_start(argv, log);
 	}
@@ -208,8 +207,8 @@ setup(void)
 	H_FMT(log, "%s/pki.log", dir);
 	ck_assert_int_eq(mkdir(state, 0700), 0);
 	{
-		const char *const argv[] = {"sh", "-c", pki_sh, "sh", dir,
-					    NULL};
+		const char *const argv[] = {"sh", "-c", pki_sh,
+					    "sh", dir,  NULL};
 
 		ck_assert_int_eq(h_run(argv, log, 60000, &st), FT_OK);
 		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
@@ -473,10 +472,11 @@ START_TEST(test_forward_and_invalid)
 		H_FMT(path, "%s/queue/failed/%s", state, hex);
 		text = h_read_file(path, NULL);
 		ck_assert_ptr_nonnull(text);
-		ck_assert_msg(strstr(text, "error=refused by https://127.0.0.1:") !=
-				      NULL &&
-			      strstr(text, ": not in LDAP") != NULL,
-		      "%s", text);
+		ck_assert_msg(
+			strstr(text, "error=refused by https://127.0.0.1:") !=
+					NULL &&
+				strstr(text, ": not in LDAP") != NULL,
+			"%s", text);
 		free(text);
 	}
 	wait_text(status_file_has, "1 events forwarded and 1 refused");
@@ -588,9 +588,9 @@ cmd_relay_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
-	tcase_add_loop_test(tc, test_relay_config_refused, 0,
-			    (int)(sizeof(refused_cases) /
-				  sizeof(refused_cases[0])));
+	tcase_add_loop_test(
+		tc, test_relay_config_refused, 0,
+		(int)(sizeof(refused_cases) / sizeof(refused_cases[0])));
 	tcase_add_test(tc, test_no_upstream_keeps_logins);
 	tcase_add_test(tc, test_forward_and_invalid);
 	tcase_add_test(tc, test_too_large_splits);

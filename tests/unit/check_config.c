@@ -749,7 +749,8 @@ START_TEST(test_relay_loads)
 	struct config *c;
 	char want[PATH_MAX + 16];
 
-	relay_config(UP2, "@DIR@/host.key", "timeout = 5\nretry_primary = 60\n");
+	relay_config(UP2, "@DIR@/host.key",
+		     "timeout = 5\nretry_primary = 60\n");
 	c = h_cfg_load_ok();
 	ck_assert_int_eq(c->daemon.mode, MODE_RELAY);
 	ck_assert_uint_eq(c->relay.upstream.n, 2);
@@ -938,15 +939,15 @@ config_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_link_by);
 	tcase_add_test(tc, test_relay_loads);
-	tcase_add_loop_test(tc, test_relay_refuses_secrets, 0,
-			    (int)(sizeof(refused_cases) /
-				  sizeof(refused_cases[0])));
+	tcase_add_loop_test(
+		tc, test_relay_refuses_secrets, 0,
+		(int)(sizeof(refused_cases) / sizeof(refused_cases[0])));
 	tcase_add_test(tc, test_relay_refuses_env);
 	tcase_add_test(tc, test_relay_section_needs_mode);
 	tcase_add_test(tc, test_mode_words);
-	tcase_add_loop_test(tc, test_relay_upstream, 0,
-			    (int)(sizeof(upstream_cases) /
-				  sizeof(upstream_cases[0])));
+	tcase_add_loop_test(
+		tc, test_relay_upstream, 0,
+		(int)(sizeof(upstream_cases) / sizeof(upstream_cases[0])));
 	tcase_add_test(tc, test_relay_key_checked);
 	tcase_add_test(tc, test_relay_key_credential);
 	tcase_add_test(tc, test_unknown_section);

@@ -265,8 +265,8 @@ static char url[128];
 static struct http *
 client(const char *u, size_t max_body, unsigned timeout)
 {
-	struct http_opts o = {u,        H_EMU_USER, H_EMU_KEY, NULL, timeout,
-			      0,        max_body,   NULL,      NULL, false};
+	struct http_opts o = {u, H_EMU_USER, H_EMU_KEY, NULL, timeout,
+			      0, max_body,   NULL,      NULL, false};
 	struct http *h = NULL;
 
 	ck_assert_int_eq(http_new(&o, &h), FT_OK);
@@ -775,8 +775,8 @@ static const struct opts_case bad_opts[] = {
 START_TEST(test_new_refuses)
 {
 	const struct opts_case *c = &bad_opts[_i];
-	struct http_opts o = {c->url,  c->user,     c->key, NULL, c->timeout,
-			      0,       0,           c->cert, c->cert_key, false};
+	struct http_opts o = {c->url, c->user, c->key,  NULL,        c->timeout,
+			      0,      0,       c->cert, c->cert_key, false};
 	struct http *h = (struct http *)&srv; /* must stay untouched */
 
 	ck_assert_int_eq(http_new(&o, &h), FT_E_INVAL);
@@ -789,8 +789,16 @@ END_TEST
 START_TEST(test_new_key_too_long)
 {
 	char key[2048];
-	struct http_opts o = {"http://127.0.0.1:1/", "u", key, NULL, 5, 0, 0,
-			      NULL,                  NULL, false};
+	struct http_opts o = {"http://127.0.0.1:1/",
+			      "u",
+			      key,
+			      NULL,
+			      5,
+			      0,
+			      0,
+			      NULL,
+			      NULL,
+			      false};
 	struct http *h = NULL;
 
 	memset(key, 'k', sizeof(key) - 1);
@@ -1036,35 +1044,47 @@ mtls_make_ca(const char *log)
 	H_FMT(cakey, "%s/ca.key", mtls_dir);
 	H_FMT(csr, "%s/host.csr", mtls_dir);
 	{
-		const char *const a[] = {
-			"openssl", "req",    "-x509",  "-newkey",
-			"ec",      "-pkeyopt", "ec_paramgen_curve:prime256v1",
-			"-nodes",  "-days",  "2",      "-subj",
-			"/CN=test hosts CA", "-keyout", cakey, "-out",
-			mtls_ca,   NULL};
-		openssl_ok(a, log);
-	}
-	{
-		const char *const a[] = {
-			"openssl", "req",      "-newkey", "ec",
-			"-pkeyopt", "ec_paramgen_curve:prime256v1",
-			"-nodes",  "-subj",    "/CN=ws1.example.com",
-			"-keyout", mtls_key,   "-out",    csr, NULL};
-		openssl_ok(a, log);
-	}
-	{
-		const char *const a[] = {
-			"openssl", "x509",   "-req",     "-in",   csr,
-			"-CA",     mtls_ca,  "-CAkey",   cakey,   "-days",
-			"2",       "-set_serial", "2",  "-out",  mtls_cert,
-			NULL};
-		openssl_ok(a, log);
-	}
-	{
-		const char *const a[] = {"openssl", "genpkey", "-algorithm",
-					 "EC", "-pkeyopt",
+		const char *const a[] = {"openssl",
+					 "req",
+					 "-x509",
+					 "-newkey",
+					 "ec",
+					 "-pkeyopt",
 					 "ec_paramgen_curve:prime256v1",
-					 "-out", mtls_other, NULL};
+					 "-nodes",
+					 "-days",
+					 "2",
+					 "-subj",
+					 "/CN=test hosts CA",
+					 "-keyout",
+					 cakey,
+					 "-out",
+					 mtls_ca,
+					 NULL};
+		openssl_ok(a, log);
+	}
+	{
+		const char *const a[] = {
+			"openssl", "req",      "-newkey",
+			"ec",      "-pkeyopt", "ec_paramgen_curve:prime256v1",
+			"-nodes",  "-subj",    "/CN=ws1.example.com",
+			"-keyout", mtls_key,   "-out",
+			csr,       NULL};
+		openssl_ok(a, log);
+	}
+	{
+		const char *const a[] = {
+			"openssl", "x509",  "-req",    "-in",
+			csr,       "-CA",   mtls_ca,   "-CAkey",
+			cakey,     "-days", "2",       "-set_serial",
+			"2",       "-out",  mtls_cert, NULL};
+		openssl_ok(a, log);
+	}
+	{
+		const char *const a[] = {
+			"openssl", "genpkey",  "-algorithm",
+			"EC",      "-pkeyopt", "ec_paramgen_curve:prime256v1",
+			"-out",    mtls_other, NULL};
 		openssl_ok(a, log);
 	}
 }
@@ -1086,7 +1106,7 @@ mtls_setup(void)
 	ck_assert_int_gt(mtls_port, 0);
 	H_FMT(port, "%d", mtls_port);
 	{
-		const char *const argv[] = {"python3", "-c",  tls_server_py,
+		const char *const argv[] = {"python3", "-c",    tls_server_py,
 					    tls_cert,  tls_key, port,
 					    mtls_ca,   NULL};
 
@@ -1161,7 +1181,15 @@ END_TEST
 START_TEST(test_https_only)
 {
 	struct http_opts o = {"http://127.0.0.1:1/v1/logins",
-			      NULL, NULL, NULL, 5, 0, 0, NULL, NULL, true};
+			      NULL,
+			      NULL,
+			      NULL,
+			      5,
+			      0,
+			      0,
+			      NULL,
+			      NULL,
+			      true};
 	struct http *h = NULL;
 	struct http_resp resp;
 	char err[256] = "";

@@ -218,8 +218,9 @@ relay_up_suite(void)
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_second_fails_back);
 	tcase_add_test(tc, test_defer);
-	tcase_add_loop_test(tc, test_classify, 0,
-			    (int)(sizeof(class_cases) / sizeof(class_cases[0])));
+	tcase_add_loop_test(
+		tc, test_classify, 0,
+		(int)(sizeof(class_cases) / sizeof(class_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

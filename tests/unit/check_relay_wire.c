@@ -12,8 +12,7 @@
 Suite *relay_wire_suite(void);
 
 static struct ft_event
-event(const char *user, const char *service, const char *rhost,
-      const char *tty)
+event(const char *user, const char *service, const char *rhost, const char *tty)
 {
 	struct ft_event ev;
 
@@ -95,13 +94,13 @@ START_TEST(test_encode_bounds)
 		ev[i] = event("user", big, big, big);
 	ck_assert_int_eq(relay_wire_encode(ev, NULL, 0, &body, &len),
 			 FT_E_INVAL);
-	ck_assert_int_eq(relay_wire_encode(ev, NULL, RELAY_MAX_EVENTS + 1,
-					   &body, &len),
-			 FT_E_INVAL);
+	ck_assert_int_eq(
+		relay_wire_encode(ev, NULL, RELAY_MAX_EVENTS + 1, &body, &len),
+		FT_E_INVAL);
 	/* 100 events of 3 full fields: over the body cap */
-	ck_assert_int_eq(relay_wire_encode(ev, NULL, RELAY_MAX_EVENTS, &body,
-					   &len),
-			 FT_E_TOOBIG);
+	ck_assert_int_eq(
+		relay_wire_encode(ev, NULL, RELAY_MAX_EVENTS, &body, &len),
+		FT_E_TOOBIG);
 	ck_assert_ptr_null(body);
 	/* as many as the sizes say fit: accepted, and within the cap */
 	for (i = 0; total + relay_wire_event_size(&ev[i], 0) <= RELAY_MAX_BODY;
@@ -198,9 +197,8 @@ START_TEST(test_decode_bounds)
 	ck_assert_int_eq(relay_wire_decode(body, RELAY_MAX_ANSWER + 1, 1, &a),
 			 FT_E_TOOBIG);
 	ck_assert_int_eq(relay_wire_decode("{}", 2, 0, &a), FT_E_INVAL);
-	ck_assert_int_eq(
-		relay_wire_decode("{}", 2, RELAY_MAX_EVENTS + 1, &a),
-		FT_E_INVAL);
+	ck_assert_int_eq(relay_wire_decode("{}", 2, RELAY_MAX_EVENTS + 1, &a),
+			 FT_E_INVAL);
 }
 
 END_TEST

@@ -325,7 +325,8 @@ syncd_page = read("etc/man/ftrack-syncd.8")
 readme = read("README.md")
 # required keys and secret files show an example, not a default
 no_default = {"uri", "search_base", "server", "api_user", "bind_dn",
-              "bind_password_file", "api_key_file"}
+              "bind_password_file", "api_key_file",
+              "upstream", "tls_cert_file", "tls_key_file"}
 bad = 0
 def fail(msg):
     global bad

@@ -12,7 +12,8 @@
  * restart, status shows the upstreams down, check reports them; logins
  * forwarded and removed, an invalid one in failed/ with the reason; a 413
  * splits the batch; a 403 keeps the files; fail-over to the second
- * upstream and back to the first after retry_primary.
+ * upstream and back to the first after retry_primary; a connection cut
+ * before the answer: the event sent again.
  */
 #include <check.h>
 #include <limits.h>
@@ -58,6 +59,10 @@ static const char upstream_py[] =
 	"            for e in ev:\n"
 	"                f.write('event host=%s user=%s service=%s time=%s\\n'"
 	" % (cn[0], e['user'], e.get('service', ''), e.get('time', '')))\n"
+	"        if mode == 'drop-once':\n"
+	"            open(mode_file, 'w').write('accept')\n"
+	"            self.close_connection = True\n"
+	"            return self.connection.close()\n"
 	"        if mode in ('403', '503'):\n"
 	"            return self.answer(int(mode), {})\n"
 	"        if mode == '413' and len(ev) > 1:\n"
@@ -580,6 +585,28 @@ START_TEST(test_failover_and_back)
 
 END_TEST
 
+/*
+ * The connection cut after the request went out and before the answer:
+ * the event stays, is sent again, and goes once it is accepted.
+ */
+START_TEST(test_cut_before_answer)
+{
+	struct seen s = {0, "user=alice", 2};
+	long zero = 0;
+
+	upstream_start(0, "drop-once");
+	relay_start();
+	ck_assert_int_eq(h_login(sock, "alice"), FT_OK);
+	wait_for(upstream_saw, &s, "alice sent twice");
+	wait_for(queue_is, &zero, "an empty queue");
+	ck_assert_int_eq(upstream_count(0, "request /v1/logins 1 drop-once"),
+			 1);
+	ck_assert_int_eq(upstream_count(0, "request /v1/logins 1 accept"), 1);
+	ck_assert_int_eq(h_queue_count(state, "queue/failed"), 0);
+}
+
+END_TEST
+
 Suite *
 cmd_relay_suite(void)
 {
@@ -596,6 +623,7 @@ cmd_relay_suite(void)
 	tcase_add_test(tc, test_too_large_splits);
 	tcase_add_test(tc, test_refused_keeps_files);
 	tcase_add_test(tc, test_failover_and_back);
+	tcase_add_test(tc, test_cut_before_answer);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -474,8 +474,8 @@ key_required(const struct config *cfg, const struct key *k)
 	bool relay_key = strcmp(k->section, "relay") == 0;
 
 	if (cfg->daemon.mode == MODE_RELAY)
-		return relay_key && strcmp(k->name, "tls_ca_file") != 0 &&
-		       k->kind != K_UINT && k->kind != K_ULONG;
+		return relay_key && (k->kind == K_LIST || k->kind == K_PATH) &&
+		       strcmp(k->name, "tls_ca_file") != 0;
 	return !relay_key && (k->flags & F_REQ);
 }
 
@@ -487,11 +487,13 @@ check_required(struct load *l)
 
 	for (i = 0; i < CONF_NKEYS; i++) {
 		const void *p = conf_cfield(cfg, &conf_keys[i]);
-		bool set = conf_keys[i].kind == K_LIST
-				   ? ((const struct strlist *)p)->n > 0
-				   : *(char *const *)p != NULL;
 
-		if (!key_required(cfg, &conf_keys[i]) || set)
+		/* required keys are strings or lists (key_required) */
+		if (!key_required(cfg, &conf_keys[i]))
+			continue;
+		if (conf_keys[i].kind == K_LIST
+			    ? ((const struct strlist *)p)->n > 0
+			    : *(char *const *)p != NULL)
 			continue;
 		return conf_fail(l, 0, FT_E_CONFIG,
 				 "[%s] %s: required key is missing%s%s%s",

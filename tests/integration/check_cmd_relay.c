@@ -279,6 +279,7 @@ relay_stop(void)
 	ck_assert_int_eq(h_proc_wait(daemon_proc, 10000, &st), FT_OK);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		      "the relay did not stop cleanly");
+	ck_assert_msg(!h_san_file(dlog), "a sanitizer report in %s", dlog);
 	h_proc_stop(daemon_proc);
 	daemon_proc = NULL;
 }

@@ -172,6 +172,7 @@ FUZZ_MAXLEN_quote       = 1024
 FUZZ_MAXLEN_ldap_filter = 300
 FUZZ_MAXLEN_clean       = 4200
 FUZZ_MAXLEN_login       = 300
+FUZZ_MAXLEN_relay_wire  = 8192
 
 $(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(FUZZ_DRIVER) $(SYNCD_LIB) \
 		$(COMMON_LIB)

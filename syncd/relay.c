@@ -180,7 +180,20 @@ collect(struct relay *r)
 
 /* ---- the answer ------------------------------------------------------- */
 
+/* Count one settled event (accepted or invalid) for relay_stats. */
 static void
+count(struct relay *r, bool accepted)
+{
+	pthread_mutex_lock(&r->mu);
+	if (accepted)
+		r->st.forwarded++;
+	else
+		r->st.invalid++;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Event i by its result; false when its file is still to be sent. */
+static bool
 settle_one(struct relay *r, size_t i, const char *url)
 {
 	const char *user = r->ev[i].user;
@@ -189,41 +202,39 @@ settle_one(struct relay *r, size_t i, const char *url)
 
 	switch (r->ans.result[i]) {
 	case RELAY_ACCEPTED:
+		count(r, true);
+		log_info("login of '%s' forwarded to %s", user, url);
 		e = queue_remove(r->q, user);
 		if (e < 0)
-			log_warn("unable to remove the queue file of '%s': %s",
-				 user, ft_strerror(e));
-		r->st.forwarded++;
-		log_info("login of '%s' forwarded to %s", user, url);
-		return;
+			log_error("unable to remove the queue file of '%s': %s",
+				  user, ft_strerror(e));
+		return e == FT_OK; /* else sent again, after a back-off */
 	case RELAY_INVALID:
+		count(r, false);
 		(void)snprintf(why, sizeof(why), "refused by %s: %s", url,
 			       r->ans.why[i]);
-		e = queue_fail(r->q, user, why);
-		r->st.invalid++;
 		log_warn("login of '%s' moved to failed/: %s", user, why);
+		e = queue_fail(r->q, user, why);
 		if (e < 0 && e != FT_E_NOTFOUND)
 			log_error("unable to move the queue file of '%s' to "
 				  "failed/: %s",
 				  user, ft_strerror(e));
-		return;
+		return e == FT_OK || e == FT_E_NOTFOUND;
 	case RELAY_OTHER:
 		break;
 	}
+	return false;
 }
 
-/* Settle a 202; false when some event was neither accepted nor invalid. */
+/* Settle a 202; false when some event is still to be sent. */
 static bool
 settle(struct relay *r, const char *url)
 {
 	bool all = true;
 	size_t i;
 
-	for (i = 0; i < r->n; i++) {
-		if (r->ans.result[i] == RELAY_OTHER)
-			all = false;
-		settle_one(r, i, url);
-	}
+	for (i = 0; i < r->n; i++)
+		all = settle_one(r, i, url) && all;
 	return all;
 }
 

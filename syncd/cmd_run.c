@@ -647,6 +647,14 @@ reload(struct server *s)
 			  err);
 		return;
 	}
+	if (cfg->daemon.mode != s->cfg->daemon.mode) {
+		/* the worker or the relay is chosen at the start */
+		log_error("unable to reload the configuration, keeping the "
+			  "old one: [daemon] mode changed; restart the daemon "
+			  "to change it");
+		config_free(cfg);
+		return;
+	}
 	if (strcmp(cfg->daemon.socket, s->cfg->daemon.socket) != 0 ||
 	    strcmp(cfg->daemon.state_dir, s->cfg->daemon.state_dir) != 0)
 		log_warn("daemon.socket and daemon.state_dir take effect at "

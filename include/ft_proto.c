@@ -18,6 +18,7 @@ static const struct field fields[] = {
 	{"service", offsetof(struct ft_event, service)},
 	{"rhost", offsetof(struct ft_event, rhost)},
 	{"tty", offsetof(struct ft_event, tty)},
+	{"host", offsetof(struct ft_event, host)},
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))

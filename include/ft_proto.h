@@ -22,6 +22,10 @@
  *
  * The same text is the content of a queue (spool) file, one per user.
  * The daemon may add an `error=` line to files it moves to queue/failed/.
+ * A provisioner adds `host=NAME`, the relay host named by the client
+ * certificate the event came with; only the provisioner writes it: the
+ * daemon clears it from every datagram (listener.c) and the PAM module
+ * never sets it.
  *
  * Pure functions: no allocation, no I/O, no state; thread-safe.
  */
@@ -48,6 +52,7 @@ struct ft_event {
 	char service[FT_PROTO_VALUE_MAX + 1];
 	char rhost[FT_PROTO_VALUE_MAX + 1];
 	char tty[FT_PROTO_VALUE_MAX + 1];
+	char host[FT_PROTO_VALUE_MAX + 1]; /* provisioner only: see above */
 };
 
 /*

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "login.h"
 #include "metrics.h"
+#include "prov.h"
 #include "queue.h"
 #include "ratelimit.h"
 #include "relay.h"
@@ -57,6 +58,7 @@ struct server {
 	struct queue *q;
 	struct worker *w;
 	struct relay *relay; /* instead of w in relay mode */
+	struct prov *prov;   /* mode = provisioner: the HTTPS intake */
 	int sock, sigfd, inofd;
 	struct ratelimit rl;      /* events per non-root uid, and all of them */
 	struct ratelimit warn_rl; /* log lines about dropped events */
@@ -629,6 +631,22 @@ reap_reconcile(struct server *s)
 	write_metrics(s);
 }
 
+/* The provisioner's CA, CRL and deny_file again, and cfg from now on. */
+static void
+reload_prov(struct server *s, const struct config *cfg)
+{
+	char err[1024];
+
+	if (s->prov == NULL)
+		return;
+	if (prov_reload(s->prov, cfg, err, sizeof(err)) < 0)
+		log_error("unable to reread the client CA, CRL or deny_file, "
+			  "keeping the old ones: %s",
+			  err);
+	else
+		log_info("client CA, CRL and deny_file reread");
+}
+
 static void
 reload(struct server *s)
 {
@@ -645,6 +663,7 @@ reload(struct server *s)
 		log_error("unable to reload the configuration, keeping the "
 			  "old one: %s",
 			  err);
+		reload_prov(s, s->cfg); /* the CRL and deny_file all the same */
 		return;
 	}
 	if (cfg->daemon.mode != s->cfg->daemon.mode) {
@@ -655,6 +674,7 @@ reload(struct server *s)
 		config_free(cfg);
 		return;
 	}
+	reload_prov(s, cfg);
 	if (strcmp(cfg->daemon.socket, s->cfg->daemon.socket) != 0 ||
 	    strcmp(cfg->daemon.state_dir, s->cfg->daemon.state_dir) != 0)
 		log_warn("daemon.socket and daemon.state_dir take effect at "
@@ -755,6 +775,29 @@ serve(struct server *s)
 	}
 }
 
+/* mode = provisioner: serve the relays (after the worker and inotify). */
+static int
+start_prov(struct server *s)
+{
+	const struct config_provisioner *p = &s->cfg->provisioner;
+	char err[1024];
+	size_t i;
+	int r;
+
+	if (s->cfg->daemon.mode != MODE_PROVISIONER)
+		return FT_OK;
+	r = prov_start(s->cfg, s->q, &s->prov, err, sizeof(err));
+	if (r < 0) {
+		log_error("unable to start the provisioner: %s", err);
+		return r;
+	}
+	for (i = 0; i < p->listen.n; i++)
+		log_info("provisioner listening on %s (HTTPS)", p->listen.v[i]);
+	if (p->metrics_listen != NULL)
+		log_info("metrics on http://%s/metrics", p->metrics_listen);
+	return FT_OK;
+}
+
 static int
 server_open(struct server *s)
 {
@@ -797,14 +840,18 @@ server_open(struct server *s)
 	r = worker_new(s->cfg, s->q, &s->w);
 	if (r == FT_OK)
 		r = worker_start(s->w);
-	if (r < 0)
+	if (r < 0) {
 		log_error("unable to start the worker: %s", errtext(r));
-	return r;
+		return r;
+	}
+	return start_prov(s);
 }
 
 static void
 server_close(struct server *s)
 {
+	prov_free(s->prov); /* no request journals past this */
+	s->prov = NULL;
 	if (s->sock >= 0) {
 		(void)unlink(s->cfg->daemon.socket);
 		(void)close(s->sock);

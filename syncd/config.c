@@ -56,13 +56,13 @@ static const struct word login_format_words[] = {
 	{"strip-domain", LOGIN_STRIP_DOMAIN},
 	{"lower", LOGIN_LOWER},
 	{NULL, 0}};
-static const struct word log_target_words[] = {{"syslog", LOG_TARGET_SYSLOG},
-					       {"stderr", LOG_TARGET_STDERR},
-					       {NULL, 0}};
 static const struct word mode_words[] = {{"standalone", MODE_STANDALONE},
 					 {"relay", MODE_RELAY},
 					 {"provisioner", MODE_PROVISIONER},
 					 {NULL, 0}};
+static const struct word log_target_words[] = {{"syslog", LOG_TARGET_SYSLOG},
+					       {"stderr", LOG_TARGET_STDERR},
+					       {NULL, 0}};
 
 #define OFF(field) offsetof(struct config, field)
 #define K(s, n, kind, fl, field, min, max, def)                                \
@@ -166,13 +166,36 @@ const struct key conf_keys[] = {
 	K("relay", "timeout", K_UINT, 0, relay.timeout, 1, 3600, "10"),
 	K("relay", "retry_primary", K_ULONG, 0, relay.retry_primary, 0,
 	  SECONDS_MAX, "300"),
+	K("provisioner", "listen", K_LIST, 0, provisioner.listen, 0, 0,
+	  "0.0.0.0:8443"),
+	K("provisioner", "tls_cert_file", K_PATH, F_EMPTY,
+	  provisioner.tls_cert_file, 0, 0, NULL),
+	K("provisioner", "tls_key_file", K_PATH, F_EMPTY | F_KEYFILE,
+	  provisioner.tls_key_file, 0, 0, NULL),
+	K("provisioner", "client_ca_file", K_PATH, F_EMPTY,
+	  provisioner.client_ca_file, 0, 0, NULL),
+	K("provisioner", "crl_file", K_PATH, F_EMPTY, provisioner.crl_file, 0,
+	  0, NULL),
+	K("provisioner", "allow_hosts", K_LIST, 0, provisioner.allow_hosts, 0,
+	  0, NULL),
+	K("provisioner", "deny_file", K_PATH, F_EMPTY, provisioner.deny_file, 0,
+	  0, NULL),
+	K("provisioner", "host_rate", K_UINT, 0, provisioner.host_rate, 1,
+	  100000, "10"),
+	K("provisioner", "max_connections", K_UINT, 0,
+	  provisioner.max_connections, 1, PROV_CONN_MAX, "1024"),
+	K("provisioner", "per_ip_connections", K_UINT, 0,
+	  provisioner.per_ip_connections, 1, PROV_CONN_MAX, "64"),
+	K("provisioner", "metrics_listen", K_STR, F_EMPTY,
+	  provisioner.metrics_listen, 0, 0, NULL),
 };
 
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) == CONF_NKEYS,
 	       "CONF_NKEYS in config_int.h counts the keys of this table");
 
-static const char *const sections[] = {"ldap",   "ftrack", "mapping",
-				       "policy", "daemon", "relay"};
+static const char *const sections[] = {"ldap",       "ftrack", "mapping",
+				       "policy",     "daemon", "relay",
+				       "provisioner"};
 
 void *
 conf_field(struct config *cfg, const struct key *k)
@@ -565,6 +588,37 @@ check_mode(struct load *l)
 	return FT_OK;
 }
 
+/*
+ * mode = provisioner needs its certificate, key, client CA and at least
+ * one allow_hosts glob: no default lets every host the CA signed in.
+ */
+static int
+check_provisioner(struct load *l)
+{
+	const struct config_provisioner *p = &l->cfg->provisioner;
+	const char *missing = NULL;
+
+	if (l->cfg->daemon.mode != MODE_PROVISIONER)
+		return FT_OK;
+	if (p->tls_cert_file == NULL)
+		missing = "tls_cert_file";
+	else if (p->tls_key_file == NULL)
+		missing = "tls_key_file";
+	else if (p->client_ca_file == NULL)
+		missing = "client_ca_file";
+	else if (p->allow_hosts.n == 0)
+		missing = "allow_hosts";
+	else if (p->listen.n == 0)
+		missing = "listen";
+	if (missing != NULL)
+		return conf_fail(l, l->seen[conf_key_find("daemon", "mode")],
+				 FT_E_CONFIG,
+				 "[provisioner] %s: required with mode = "
+				 "provisioner",
+				 missing);
+	return FT_OK;
+}
+
 static int
 check_consistent(struct load *l)
 {
@@ -594,7 +648,7 @@ check_consistent(struct load *l)
 			"accountExpires (AD, FILETIME) nor shadowExpire (days "
 			"since 1970-01-01)",
 			c->expires_attribute);
-	return FT_OK;
+	return check_provisioner(l);
 }
 
 static const char *

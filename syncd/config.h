@@ -39,11 +39,11 @@ enum reactivate_policy {
 
 enum log_target { LOG_TARGET_SYSLOG, LOG_TARGET_STDERR };
 
+/* [daemon] mode: what this daemon does with a login. */
+enum daemon_mode { MODE_STANDALONE, MODE_RELAY, MODE_PROVISIONER };
+
 /* How an existing ftrack user is found for an LDAP person not linked yet. */
 enum link_by { LINK_BY_USERNAME, LINK_BY_EMAIL };
-
-/* What the daemon is ([daemon] mode). */
-enum daemon_mode { MODE_STANDALONE, MODE_RELAY, MODE_PROVISIONER };
 
 /* A count, or a percentage when percent is set (max_shrink, ...). */
 struct limit {
@@ -134,6 +134,21 @@ struct config_relay {
 	unsigned long retry_primary; /* seconds, default 300 */
 };
 
+/* [provisioner]: the HTTPS intake of relayed logins (mode provisioner). */
+struct config_provisioner {
+	struct strlist listen; /* host:port, [v6]:port; default 0.0.0.0:8443 */
+	char *tls_cert_file;   /* PEM, the server's certificate (chain) */
+	char *tls_key_file;    /* PEM, its key: mode 0600, root or us */
+	char *client_ca_file;  /* PEM, the CA that signs host certificates */
+	char *crl_file;        /* PEM or DER CRL; NULL: none */
+	struct strlist allow_hosts; /* fnmatch globs on the host name */
+	char *deny_file;          /* host names or SHA-256 prints; NULL: none */
+	unsigned host_rate;       /* events a second per host, default 10 */
+	unsigned max_connections; /* default 1024 */
+	unsigned per_ip_connections; /* default 64 */
+	char *metrics_listen;        /* host:port of GET /metrics; NULL: off */
+};
+
 struct config {
 	char *path; /* the file it came from */
 	struct config_ldap ldap;
@@ -142,6 +157,7 @@ struct config {
 	struct config_policy policy;
 	struct config_daemon daemon;
 	struct config_relay relay;
+	struct config_provisioner provisioner;
 };
 
 /*

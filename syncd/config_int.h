@@ -29,6 +29,7 @@
 #define NAME_MAX_LEN       255 /* a credential's file name */
 #define MSG_MAX            512
 #define NONROOT_RATE_MAX   600000UL /* [daemon] nonroot_rate: 10,000 a second */
+#define PROV_CONN_MAX      16384    /* the unit's LimitNOFILE= is above it */
 
 /* Enum fields are stored through an int. */
 _Static_assert(sizeof(enum tls_require) == sizeof(int), "enum size");
@@ -83,7 +84,7 @@ struct key {
 	size_t secret;   /* F_SECRET: offset of the secret it names */
 };
 
-#define CONF_NKEYS 55 /* entries of conf_keys (checked in config.c) */
+#define CONF_NKEYS 66 /* entries of conf_keys (checked in config.c) */
 
 /* Every key of DESIGN.md section 5, in the order of the dump. */
 extern const struct key conf_keys[CONF_NKEYS];

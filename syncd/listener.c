@@ -335,6 +335,8 @@ listener_recv_raw(int fd, struct ft_event *ret_ev, uid_t *ret_uid)
 		return FT_E_PROTO;
 	if (ft_event_decode(buf, (size_t)n, ret_ev) < 0)
 		return FT_E_PROTO;
+	/* host= is the provisioner's, from a certificate: never a sender's */
+	ret_ev->host[0] = '\0';
 	*ret_uid = cred->uid;
 	return FT_OK;
 }

@@ -973,6 +973,39 @@ int h_syslog_run(h_syslog_fn fn, void *arg, int *ret_rc, char *buf, size_t cap);
  */
 int h_syslog_count(const char *buf, int prio, const char *needle);
 
+/* ---- a throwaway PKI and HTTPS requests (h_https.c) ------------------- */
+
+/*
+ * Make the test PKI of tests/lib/ca.sh in dir (which must exist and be
+ * empty): ca.crt, server, host1..host3, other (another CA), outside,
+ * expired, wild, revoked (.crt, .key, .sha256), crl-empty.pem and
+ * crl-revoked.pem.  FT_OK or FT_E_IO (the script's output in
+ * dir/ca.log).
+ */
+FT_MUST_USE int h_ca_make(const char *dir);
+
+/* An HTTPS (or plain HTTP) request made with libcurl. */
+struct h_https_req {
+	const char *url;
+	const char *method;       /* NULL: GET, or POST when body is set */
+	const char *ca;           /* the CA file verifying the server */
+	const char *cert, *key;   /* the client certificate; NULL: none */
+	const char *content_type; /* NULL: none */
+	const char *body;
+	size_t len;
+	bool chunked; /* send the body with Transfer-Encoding: chunked */
+};
+
+/* What came back: status 0 when no HTTP answer (a failed handshake). */
+struct h_https_resp {
+	long status;
+	char body[16384];
+	char retry_after[32]; /* the Retry-After header, "" when none */
+};
+
+/* Make the request (10 s timeout).  Returns FT_OK, FT_E_NOMEM. */
+FT_MUST_USE int h_https(const struct h_https_req *rq, struct h_https_resp *ret);
+
 /* ---- the daemon suites' shared world (h_fixture.c) -------------------- */
 
 /*

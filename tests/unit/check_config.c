@@ -654,6 +654,58 @@ START_TEST(test_example_lists_every_key)
 
 END_TEST
 
+/* ---- [daemon] mode and [provisioner] ------------------------------------ */
+
+#define PROV_KEYS                                                              \
+	"mode = provisioner\n[provisioner]\n"                                  \
+	"listen = 127.0.0.1:8443 [::1]:8443\n"                                 \
+	"tls_cert_file = @DIR@/prov.crt\ntls_key_file = @DIR@/prov.key\n"      \
+	"client_ca_file = @DIR@/ca.crt\nhost_rate = 5\n"
+
+START_TEST(test_provisioner_keys)
+{
+	char key[PATH_MAX];
+	struct config *c;
+	int line;
+
+	/* mode = provisioner needs its files and allow_hosts */
+	line = h_cfg_build(NULL, NULL, "daemon", "mode = provisioner");
+	h_cfg_load_fails(FT_E_CONFIG,
+			 h_cfg_at(line, "[provisioner] tls_cert_file: required "
+					"with mode = provisioner"),
+			 NULL);
+	line = h_cfg_build(NULL, NULL, "daemon", PROV_KEYS);
+	h_cfg_load_fails(FT_E_CONFIG,
+			 h_cfg_at(line, "[provisioner] allow_hosts: required "
+					"with mode = provisioner"),
+			 NULL);
+	/* the key file is checked as a secret: 0600, no link */
+	h_cfg_subst("@DIR@/prov.key", key, sizeof(key));
+	h_cfg_write_text(key, "-----BEGIN PRIVATE KEY-----\n", 0644);
+	line = h_cfg_build(NULL, NULL, "daemon",
+			   PROV_KEYS "allow_hosts = *.ws.example.com");
+	h_cfg_load_fails(FT_E_PERM,
+			 h_cfg_at(line + 4, "[provisioner] tls_key_file: "),
+			 "open to group or others");
+	ck_assert_int_eq(chmod(key, 0600), 0);
+	c = h_cfg_load_ok();
+	ck_assert_int_eq(c->daemon.mode, MODE_PROVISIONER);
+	ck_assert_uint_eq(c->provisioner.listen.n, 2);
+	ck_assert_str_eq(c->provisioner.listen.v[1], "[::1]:8443");
+	ck_assert_uint_eq(c->provisioner.host_rate, 5);
+	ck_assert_uint_eq(c->provisioner.allow_hosts.n, 1);
+	ck_assert_ptr_null(c->provisioner.crl_file);
+	config_free(c);
+	/* a standalone daemon ignores [provisioner]; limits still hold */
+	line = h_cfg_build(NULL, NULL, "provisioner", "max_connections = 0");
+	h_cfg_load_fails(FT_E_CONFIG,
+			 h_cfg_at(line, "[provisioner] "
+					"max_connections"),
+			 NULL);
+}
+
+END_TEST
+
 /* ---- [ldap] login_format: a set of words ------------------------------- */
 
 START_TEST(test_login_format)
@@ -829,16 +881,12 @@ START_TEST(test_relay_section_needs_mode)
 
 END_TEST
 
-/* mode = provisioner loads as a standalone daemon does. */
+/* The mode's words; a relay without [relay]. */
 START_TEST(test_mode_words)
 {
 	struct config *c;
 	int line;
 
-	h_cfg_build(NULL, NULL, "daemon", "mode = provisioner");
-	c = h_cfg_load_ok();
-	ck_assert_int_eq(c->daemon.mode, MODE_PROVISIONER);
-	config_free(c);
 	h_cfg_build(NULL, NULL, "daemon", "mode = standalone");
 	c = h_cfg_load_ok();
 	ck_assert_int_eq(c->daemon.mode, MODE_STANDALONE);
@@ -958,6 +1006,7 @@ config_suite(void)
 	tcase_add_test(tc, test_long_and_nul_lines);
 	tcase_add_test(tc, test_comments_and_blanks);
 	tcase_add_test(tc, test_crlf_bom_and_indent);
+	tcase_add_test(tc, test_provisioner_keys);
 	tcase_add_loop_test(tc, test_missing_required, 0,
 			    (int)(sizeof(missings) / sizeof(missings[0])));
 	tcase_add_test(tc, test_empty_file);

@@ -66,7 +66,18 @@ static const char default_dump[] =
 	"relay.tls_key_file =\n"
 	"relay.tls_ca_file =\n"
 	"relay.timeout = 10\n"
-	"relay.retry_primary = 300\n";
+	"relay.retry_primary = 300\n"
+	"provisioner.listen = 0.0.0.0:8443\n"
+	"provisioner.tls_cert_file =\n"
+	"provisioner.tls_key_file =\n"
+	"provisioner.client_ca_file =\n"
+	"provisioner.crl_file =\n"
+	"provisioner.allow_hosts =\n"
+	"provisioner.deny_file =\n"
+	"provisioner.host_rate = 10\n"
+	"provisioner.max_connections = 1024\n"
+	"provisioner.per_ip_connections = 64\n"
+	"provisioner.metrics_listen =\n";
 
 START_TEST(test_dump_defaults)
 {
@@ -79,7 +90,7 @@ START_TEST(test_dump_defaults)
 	config_dump(c, h_cfg_collect, &d);
 	h_cfg_subst(default_dump, want, sizeof(want));
 	ck_assert_str_eq(d.text, want);
-	ck_assert_int_eq(d.lines, 57);
+	ck_assert_int_eq(d.lines, 68);
 	config_free(c);
 }
 

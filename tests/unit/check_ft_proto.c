@@ -172,6 +172,12 @@ START_TEST(test_encode_roundtrip)
 			      "service=gdm-password\ntty=:0\n");
 	ck_assert_int_eq(ft_event_decode(buf, len, &out), FT_OK);
 	ck_assert_mem_eq(&in, &out, sizeof(in));
+	/* a provisioner's queue file: host= last, read back */
+	SET(in.host, "host1.ws.example.com");
+	ck_assert_int_eq(ft_event_encode(&in, buf, sizeof(buf), &len), FT_OK);
+	ck_assert_ptr_nonnull(strstr(buf, "\nhost=host1.ws.example.com\n"));
+	ck_assert_int_eq(ft_event_decode(buf, len, &out), FT_OK);
+	ck_assert_mem_eq(&in, &out, sizeof(in));
 }
 
 END_TEST

@@ -107,6 +107,11 @@ START_TEST(test_root_any_user)
 	ck_assert_uint_eq(uid, 0);
 	ck_assert_str_eq(ev.user, "someone-not-in-passwd");
 	ck_assert_str_eq(ev.service, "sshd");
+	/* host= is the provisioner's alone: cleared from every datagram */
+	send_str(0, "FTSYNC1\nuser=alice\nhost=forged.ws.example.com\n");
+	ck_assert_int_eq(listener_recv(fd, &ev, &uid), FT_OK);
+	ck_assert_str_eq(ev.user, "alice");
+	ck_assert_str_eq(ev.host, "");
 	(void)close(fd);
 }
 

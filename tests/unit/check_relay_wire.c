@@ -34,26 +34,29 @@ struct enc_case {
 };
 
 static const struct enc_case enc_cases[] = {
-	{{"alice", "sshd", "10.1.2.3", "ssh"},
+	{{"alice", "sshd", "10.1.2.3", "ssh", ""},
 	 1796288400,
 	 "{\"events\":[{\"user\":\"alice\",\"service\":\"sshd\",\"rhost\":"
 	 "\"10.1.2.3\",\"tty\":\"ssh\",\"time\":\"2026-12-03T09:00:00Z\"}]}",
 	 FT_OK},
 	/* empty optional fields and no time are left out */
-	{{"bob", "", "", ""}, 0, "{\"events\":[{\"user\":\"bob\"}]}", FT_OK},
+	{{"bob", "", "", "", ""},
+	 0,
+	 "{\"events\":[{\"user\":\"bob\"}]}",
+	 FT_OK},
 	/* JSON escaping of what the datagram allows */
-	{{"d\"q\\b", "gdm", "", ""},
+	{{"d\"q\\b", "gdm", "", "", ""},
 	 0,
 	 "{\"events\":[{\"user\":\"d\\\"q\\\\b\",\"service\":\"gdm\"}]}",
 	 FT_OK},
-	{{"\xc3\xa9lise", "", "", ""},
+	{{"\xc3\xa9lise", "", "", "", ""},
 	 0,
 	 "{\"events\":[{\"user\":\"\xc3\xa9lise\"}]}",
 	 FT_OK},
 	/* the datagram's rules hold: no user, a control, bad UTF-8 */
-	{{"", "sshd", "", ""}, 0, NULL, FT_E_INVAL},
-	{{"al\x01ice", "", "", ""}, 0, NULL, FT_E_INVAL},
-	{{"bob", "ss\xffhd", "", ""}, 0, NULL, FT_E_INVAL},
+	{{"", "sshd", "", "", ""}, 0, NULL, FT_E_INVAL},
+	{{"al\x01ice", "", "", "", ""}, 0, NULL, FT_E_INVAL},
+	{{"bob", "ss\xffhd", "", "", ""}, 0, NULL, FT_E_INVAL},
 };
 
 START_TEST(test_encode)

@@ -65,7 +65,7 @@ SO_FLAGS  += -Wl,-z,defs
 endif
 EXE_LDFLAGS = -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
 
-SYNCD_PKGS = ldap lber libcurl jansson inih libmicrohttpd gnutls
+SYNCD_PKGS = ldap lber libcurl jansson inih libcrypto libmicrohttpd gnutls
 TEST_PKGS  = $(SYNCD_PKGS) check pam
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
@@ -172,6 +172,7 @@ FUZZ_MAXLEN_quote       = 1024
 FUZZ_MAXLEN_ldap_filter = 300
 FUZZ_MAXLEN_clean       = 4200
 FUZZ_MAXLEN_login       = 300
+FUZZ_MAXLEN_relay_wire  = 8192
 FUZZ_MAXLEN_prov_wire   = 65537
 
 $(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(FUZZ_DRIVER) $(SYNCD_LIB) \
@@ -454,7 +455,7 @@ check-sssd: all
 # ---- deps ------------------------------------------------------------------
 
 DEB_PKGS = gcc clang make pkg-config check libsubunit-dev libpam0g-dev \
-           libldap-dev libcurl4-openssl-dev libjansson-dev libinih-dev \
+           libldap-dev libcurl4-openssl-dev libssl-dev libjansson-dev libinih-dev \
            libmicrohttpd-dev libgnutls28-dev openssl \
            slapd ldap-utils libpam-wrapper pamtester python3 curl \
            clang-format clang-tidy cppcheck valgrind libclang-rt-14-dev \

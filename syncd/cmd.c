@@ -121,3 +121,16 @@ cmd_log_warnings(const struct config *cfg)
 
 	config_warnings(cfg, log_warning_line, &w);
 }
+
+int
+cmd_refuse_relay(const struct config *cfg, const char *what)
+{
+	if (cfg->daemon.mode != MODE_RELAY)
+		return EXIT_OK;
+	ft_clean_print(stderr,
+		       "ftrack-syncd: %s: this host is a relay ([daemon] mode "
+		       "= relay in %s): it has no LDAP and no ftrack; run %s "
+		       "on a provisioner",
+		       what, cfg->path, what);
+	return EXIT_USAGE;
+}

@@ -79,4 +79,13 @@ int cmd_reconcile(int argc, char **argv, const char *config_path);
 int cmd_check(int argc, char **argv, const char *config_path);
 int cmd_status(int argc, char **argv, const char *config_path);
 
+/* `check` on a relay (cmd_check_relay.c): certificate, CA, upstreams. */
+int cmd_check_relay(const struct config *cfg);
+
+/*
+ * A relay has no LDAP and no ftrack: print that `what` (sync, reconcile)
+ * runs on a provisioner.  Returns EXIT_USAGE for a relay, else EXIT_OK.
+ */
+int cmd_refuse_relay(const struct config *cfg, const char *what);
+
 #endif

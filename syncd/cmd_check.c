@@ -376,6 +376,10 @@ cmd_check(int argc, char **argv, const char *config_path)
 	}
 	ft_clean_print(stdout, "config:  ok: %s", cfg->path);
 	config_warnings(cfg, print_warning, NULL);
+	if (cfg->daemon.mode == MODE_RELAY) {
+		code = cmd_check_relay(cfg);
+		goto out;
+	}
 	if (k.login != NULL) {
 		code = login_of(cfg, &k.login, &login);
 		if (code != EXIT_OK)

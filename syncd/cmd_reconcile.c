@@ -881,7 +881,10 @@ cmd_reconcile(int argc, char **argv, const char *config_path)
 		return EXIT_USAGE;
 	}
 	code = cmd_open(config_path, false, &run->cfg);
+	if (code == EXIT_OK)
+		code = cmd_refuse_relay(run->cfg, "reconcile");
 	if (code != EXIT_OK) {
+		config_free(run->cfg);
 		free(run);
 		return code;
 	}

@@ -38,6 +38,7 @@
 #include "prov.h"
 #include "queue.h"
 #include "ratelimit.h"
+#include "relay.h"
 #include "report.h"
 #include "seats.h"
 #include "timing.h"
@@ -57,7 +58,8 @@ struct server {
 	struct config *retired; /* the config before a reload */
 	struct queue *q;
 	struct worker *w;
-	struct prov *prov; /* mode = provisioner: the HTTPS intake */
+	struct relay *relay; /* instead of w in relay mode */
+	struct prov *prov;   /* mode = provisioner: the HTTPS intake */
 	int sock, sigfd, inofd;
 	struct ratelimit rl;      /* events per non-root uid, and all of them */
 	struct ratelimit warn_rl; /* log lines about dropped events */
@@ -75,6 +77,25 @@ struct server {
 	unsigned long long recon_done[METRICS_USER_COUNT]; /* by reconciles */
 	bool stop;
 };
+
+/* ---- the worker, or in relay mode the relay -------------------------- */
+
+static bool
+is_cooled(struct server *s, const char *user)
+{
+	return s->relay == NULL && worker_cooled(s->w, user);
+}
+
+/* user is queued: provision it (a login: now) or forward it. */
+static int
+hand_over(struct server *s, const char *user, bool login)
+{
+	if (s->relay != NULL) {
+		relay_kick(s->relay);
+		return FT_OK;
+	}
+	return login ? worker_login(s->w, user) : worker_submit(s->w, user);
+}
 
 static const char *
 errtext(int r)
@@ -178,14 +199,14 @@ take_queued(struct server *s, const char *name)
 				  "'%s': %s",
 				  name, user, errtext(r));
 	}
-	if (worker_cooled(s->w, user)) {
+	if (is_cooled(s, user)) {
 		/* coalesced: provisioned moments ago */
 		if (queue_remove(s->q, user) < 0)
 			log_debug("unable to remove the queue file of '%s'",
 				  user);
 		return;
 	}
-	if (worker_submit(s->w, user) < 0)
+	if (hand_over(s, user, false) < 0)
 		log_error("unable to queue '%s': out of memory", user);
 }
 
@@ -314,7 +335,7 @@ admit(struct server *s, struct ft_event *ev, uid_t uid)
 		s->m.events_dropped[METRICS_DROP_SKIPPED]++;
 		return false;
 	}
-	if (worker_cooled(s->w, ev->user)) {
+	if (is_cooled(s, ev->user)) {
 		log_debug("login of '%s' within login_cooldown", ev->user);
 		return false;
 	}
@@ -349,7 +370,7 @@ journal_burst(struct server *s, const struct ft_event *ev, size_t n)
 	}
 	for (i = 0; i < n; i++) {
 		/* a login: one waiting for a seat is tried again now */
-		if (worker_login(s->w, ev[i].user) < 0)
+		if (hand_over(s, ev[i].user, true) < 0)
 			log_error("unable to queue '%s': out of memory",
 				  ev[i].user);
 	}
@@ -471,6 +492,27 @@ note_reconcile(struct server *s)
 	}
 }
 
+/* A relay's counters and upstreams into m. */
+static void
+relay_metrics(struct server *s, struct metrics *m)
+{
+	struct relay_stats rs;
+	size_t i;
+
+	_Static_assert(METRICS_RELAY_MAX == RELAY_UP_MAX, "upstream count");
+	relay_stats(s->relay, &rs);
+	m->relay = true;
+	m->relay_forwarded = rs.forwarded;
+	m->relay_invalid = rs.invalid;
+	m->relay_requests = rs.requests;
+	m->relay_n = rs.n < s->cfg->relay.upstream.n ? rs.n
+						     : s->cfg->relay.upstream.n;
+	for (i = 0; i < m->relay_n; i++) {
+		m->relay_url[i] = s->cfg->relay.upstream.v[i];
+		m->relay_up[i] = rs.up[i];
+	}
+}
+
 static void
 write_metrics(struct server *s)
 {
@@ -483,7 +525,11 @@ write_metrics(struct server *s)
 	note_reconcile(s);
 	m = s->m;
 	m.sender_lookups = listener_senders_lookups(s->senders);
-	worker_stats(s->w, &ws);
+	memset(&ws, 0, sizeof(ws));
+	if (s->relay != NULL)
+		relay_metrics(s, &m);
+	else
+		worker_stats(s->w, &ws);
 	m.user_changes[METRICS_USER_CREATED] = ws.outcomes[SYNC_CREATED];
 	m.user_changes[METRICS_USER_UPDATED] =
 		ws.outcomes[SYNC_UPDATED] + ws.outcomes[SYNC_RENAMED];
@@ -529,6 +575,12 @@ start_reconcile(struct server *s, const char *why)
 			s->cfg->policy.reconcile_interval * 1000u;
 	if (s->reconcile_pid > 0) {
 		log_info("reconcile (%s) not started: one is running", why);
+		return;
+	}
+	if (s->relay != NULL) {
+		log_info("reconcile (%s) not started: a relay does not "
+			 "reconcile (its provisioners do)",
+			 why);
 		return;
 	}
 	sigemptyset(&none);
@@ -618,6 +670,14 @@ reload(struct server *s)
 		reload_prov(s, s->cfg); /* the CRL and deny_file all the same */
 		return;
 	}
+	if (cfg->daemon.mode != s->cfg->daemon.mode) {
+		/* the worker or the relay is chosen at the start */
+		log_error("unable to reload the configuration, keeping the "
+			  "old one: [daemon] mode changed; restart the daemon "
+			  "to change it");
+		config_free(cfg);
+		return;
+	}
 	reload_prov(s, cfg);
 	if (strcmp(cfg->daemon.socket, s->cfg->daemon.socket) != 0 ||
 	    strcmp(cfg->daemon.state_dir, s->cfg->daemon.state_dir) != 0)
@@ -625,7 +685,10 @@ reload(struct server *s)
 			 "the next restart");
 	log_set(cfg->daemon.log_target == LOG_TARGET_STDERR,
 		cfg->daemon.log_level);
-	worker_set_config(s->w, cfg);
+	if (s->relay != NULL)
+		relay_set_config(s->relay, cfg);
+	else
+		worker_set_config(s->w, cfg);
 	s->retired = s->cfg;
 	s->cfg = cfg;
 	if (cfg->daemon.nonroot_rate != s->retired->daemon.nonroot_rate)
@@ -686,7 +749,9 @@ tick(struct server *s)
 	log_unlogged(s, false);
 	if (s->next_reconcile_ms && now >= s->next_reconcile_ms)
 		start_reconcile(s, "reconcile_interval");
-	if (s->retired != NULL && worker_config_retired(s->w, s->retired)) {
+	if (s->retired != NULL &&
+	    (s->relay != NULL ? relay_config_retired(s->relay, s->retired)
+			      : worker_config_retired(s->w, s->retired))) {
 		config_free(s->retired);
 		s->retired = NULL;
 	}
@@ -791,6 +856,14 @@ server_open(struct server *s)
 		log_error("unable to start: out of memory");
 		return FT_E_NOMEM;
 	}
+	if (s->cfg->daemon.mode == MODE_RELAY) {
+		r = relay_new(s->cfg, s->q, &s->relay);
+		if (r == FT_OK)
+			r = relay_start(s->relay);
+		if (r < 0)
+			log_error("unable to start the relay: %s", errtext(r));
+		return r;
+	}
 	r = worker_new(s->cfg, s->q, &s->w);
 	if (r == FT_OK) {
 		set_test_seat_period(s->w);
@@ -816,6 +889,8 @@ server_close(struct server *s)
 		worker_free(s->w); /* finishes the batch in hand */
 		s->w = NULL;
 	}
+	relay_free(s->relay); /* finishes the request in hand */
+	s->relay = NULL;
 	if (s->reconcile_pid > 0)
 		log_info("reconcile pid %ld left to finish on its own",
 			 (long)s->reconcile_pid);

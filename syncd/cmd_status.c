@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cmd_status.c: `ftrack-syncd status`: socket, queue, reconciles, the
- * reconcile lease and last good run (from ftrack), metrics. */
+/* cmd_status.c: `ftrack-syncd status`: socket, queue, held logins,
+ * reconciles, the reconcile lease and last good run (from ftrack), a
+ * relay's upstreams, metrics. */
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,7 +19,9 @@
 #include "ft_err.h"
 #include "lease.h"
 #include "queue.h"
+#include "relay.h"
 #include "report.h"
+#include "state.h"
 
 /* Whether a daemon is bound to the socket (a datagram connect tells). */
 static bool
@@ -117,6 +123,47 @@ print_held(const char *dir)
 			       ft_strerror(r));
 }
 
+/*
+ * A relay's upstreams and its last forward, as the relay last wrote them
+ * (state_dir/relay.status; read on the state folder's terms, cleaned).
+ */
+static void
+print_relay(const struct config *cfg)
+{
+	char *buf = NULL, *line, *end;
+	const char *why = NULL;
+	size_t len = 0;
+	int dirfd, r;
+	struct stat st;
+
+	dirfd = open(cfg->daemon.state_dir,
+		     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	r = dirfd < 0 ? FT_E_IO
+		      : state_read_file(dirfd, RELAY_STATUS_FILE,
+					RELAY_STATUS_MAX, &buf, &len, &why);
+	if (r == FT_OK &&
+	    fstatat(dirfd, RELAY_STATUS_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		ft_clean_print(stdout, "relay:           written %lld s ago",
+			       (long long)(time(NULL) - st.st_mtime));
+	if (dirfd >= 0)
+		(void)close(dirfd);
+	if (r < 0) {
+		ft_clean_print(stdout,
+			       "relay:           no state yet (%s/%s): %s",
+			       cfg->daemon.state_dir, RELAY_STATUS_FILE,
+			       why != NULL ? why : ft_strerror(r));
+		for (size_t i = 0; i < cfg->relay.upstream.n; i++)
+			ft_clean_print(stdout, "upstream %s: unknown",
+				       cfg->relay.upstream.v[i]);
+		return;
+	}
+	for (line = buf; *line != '\0'; line = end + (*end != '\0')) {
+		end = line + strcspn(line, "\n");
+		ft_clean_print(stdout, "%.*s", (int)(end - line), line);
+	}
+	free(buf);
+}
+
 int
 cmd_status(int argc, char **argv, const char *config_path)
 {
@@ -134,9 +181,13 @@ cmd_status(int argc, char **argv, const char *config_path)
 			       : "NOT listening on",
 		       cfg->daemon.socket);
 	print_queue(cfg->daemon.state_dir);
-	print_held(cfg->daemon.state_dir);
-	report_print_status(cfg->daemon.state_dir, stdout);
-	lease_print_status(cfg, stdout);
+	if (cfg->daemon.mode == MODE_RELAY) {
+		print_relay(cfg);
+	} else {
+		print_held(cfg->daemon.state_dir);
+		report_print_status(cfg->daemon.state_dir, stdout);
+		lease_print_status(cfg, stdout);
+	}
 	(void)snprintf(path, sizeof(path), "%s/metrics.prom",
 		       cfg->daemon.state_dir);
 	if (stat(path, &st) == 0)

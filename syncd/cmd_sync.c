@@ -240,7 +240,9 @@ cmd_sync(int argc, char **argv, const char *config_path)
 	code = cmd_open(config_path, true, &cfg);
 	if (code != EXIT_OK)
 		return code;
-	code = logins_of(cfg, argv + 1, (size_t)(argc - 1));
+	code = cmd_refuse_relay(cfg, "sync");
+	if (code == EXIT_OK)
+		code = logins_of(cfg, argv + 1, (size_t)(argc - 1));
 	if (code != EXIT_OK) {
 		config_free(cfg);
 		return code;

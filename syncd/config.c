@@ -156,6 +156,16 @@ const struct key conf_keys[] = {
 	K("daemon", "nonroot_rate", K_UINT, 0, daemon.nonroot_rate, 0,
 	  NONROOT_RATE_MAX, "240"),
 	E("daemon", "mode", daemon.mode, mode_words, "standalone"),
+	{"relay", "upstream", K_LIST, F_URLS, OFF(relay.upstream), 0, 0, NULL,
+	 NULL, NULL, 0},
+	K("relay", "tls_cert_file", K_PATH, 0, relay.tls_cert_file, 0, 0, NULL),
+	K("relay", "tls_key_file", K_PATH, F_KEYFILE | F_CRED,
+	  relay.tls_key_file, 0, 0, NULL),
+	K("relay", "tls_ca_file", K_PATH, F_EMPTY, relay.tls_ca_file, 0, 0,
+	  NULL),
+	K("relay", "timeout", K_UINT, 0, relay.timeout, 1, 3600, "10"),
+	K("relay", "retry_primary", K_ULONG, 0, relay.retry_primary, 0,
+	  SECONDS_MAX, "300"),
 	K("provisioner", "listen", K_LIST, 0, provisioner.listen, 0, 0,
 	  "0.0.0.0:8443"),
 	K("provisioner", "tls_cert_file", K_PATH, F_EMPTY,
@@ -187,8 +197,9 @@ const struct key conf_keys[] = {
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) == CONF_NKEYS,
 	       "CONF_NKEYS in config_int.h counts the keys of this table");
 
-static const char *const sections[] = {"ldap",   "ftrack", "mapping",
-				       "policy", "daemon", "provisioner"};
+static const char *const sections[] = {"ldap",       "ftrack", "mapping",
+				       "policy",     "daemon", "relay",
+				       "provisioner"};
 
 void *
 conf_field(struct config *cfg, const struct key *k)
@@ -268,6 +279,22 @@ config_defaults(struct config *cfg)
 
 /* ---- the file --------------------------------------------------------- */
 
+/* The first line of the sections whose presence the mode judges. */
+static void
+note_section(struct load *l, const char *name, size_t len)
+{
+	int *line = NULL;
+
+	if (len == 4 && strncmp(name, "ldap", 4) == 0)
+		line = &l->ldap_line;
+	else if (len == 6 && strncmp(name, "ftrack", 6) == 0)
+		line = &l->ftrack_line;
+	else if (len == 5 && strncmp(name, "relay", 5) == 0)
+		line = &l->relay_line;
+	if (line != NULL && *line == 0)
+		*line = l->lineno;
+}
+
 /* "[name]" on line s: refuse unknown sections, even empty ones. */
 static void
 check_section_line(struct load *l, const char *s)
@@ -280,8 +307,10 @@ check_section_line(struct load *l, const char *s)
 		conf_fail(
 			l, l->lineno, FT_E_CONFIG,
 			"[%.*s]: unknown section (known: ldap, ftrack, mapping, "
-			"policy, daemon)",
+			"policy, daemon, relay)",
 			(int)(end - s - 1 > 64 ? 64 : end - s - 1), s + 1);
+	else
+		note_section(l, s + 1, (size_t)(end - s - 1));
 }
 
 /*
@@ -344,7 +373,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 	if (*section == '\0')
 		conf_fail(l, l->lineno, FT_E_CONFIG,
 			  "%.64s: key outside a section; put it under [ldap], "
-			  "[ftrack], [mapping], [policy] or [daemon]",
+			  "[ftrack], [mapping], [policy], [daemon] or [relay]",
 			  name);
 	else if (i == CONF_NKEYS)
 		conf_fail(l, l->lineno, FT_E_CONFIG, "[%s] %.64s: unknown key",
@@ -465,6 +494,18 @@ apply_env(struct load *l)
 	return FT_OK;
 }
 
+/* Whether key k must be set in cfg's mode (F_REQ, or a relay's own). */
+static bool
+key_required(const struct config *cfg, const struct key *k)
+{
+	bool relay_key = strcmp(k->section, "relay") == 0;
+
+	if (cfg->daemon.mode == MODE_RELAY)
+		return relay_key && (k->kind == K_LIST || k->kind == K_PATH) &&
+		       strcmp(k->name, "tls_ca_file") != 0;
+	return !relay_key && (k->flags & F_REQ);
+}
+
 static int
 check_required(struct load *l)
 {
@@ -472,9 +513,14 @@ check_required(struct load *l)
 	size_t i;
 
 	for (i = 0; i < CONF_NKEYS; i++) {
-		char *const *p = conf_cfield(cfg, &conf_keys[i]);
+		const void *p = conf_cfield(cfg, &conf_keys[i]);
 
-		if (!(conf_keys[i].flags & F_REQ) || *p != NULL)
+		/* required keys are strings or lists (key_required) */
+		if (!key_required(cfg, &conf_keys[i]))
+			continue;
+		if (conf_keys[i].kind == K_LIST
+			    ? ((const struct strlist *)p)->n > 0
+			    : *(char *const *)p != NULL)
 			continue;
 		return conf_fail(l, 0, FT_E_CONFIG,
 				 "[%s] %s: required key is missing%s%s%s",
@@ -484,11 +530,65 @@ check_required(struct load *l)
 							  : "",
 				 conf_keys[i].env != NULL ? ")" : "");
 	}
-	if (cfg->ftrack.api_key == NULL && cfg->ftrack.api_key_file == NULL)
+	if (cfg->daemon.mode != MODE_RELAY && cfg->ftrack.api_key == NULL &&
+	    cfg->ftrack.api_key_file == NULL)
 		return conf_fail(
 			l, 0, FT_E_CONFIG,
 			"[ftrack] api_key_file: required key is missing "
 			"(or set FTRACK_API_KEY)");
+	return FT_OK;
+}
+
+/*
+ * A relay holds nothing that can change ftrack: no [ldap], no [ftrack],
+ * none of their secrets (FTRACK_API_KEY and the other variables either);
+ * [relay] belongs to a relay only.
+ */
+static int
+check_mode(struct load *l)
+{
+	static const char *const env[] = {"FTRACK_API_KEY", "FTRACK_SERVER",
+					  "FTRACK_API_USER"};
+	size_t i;
+
+	if (l->cfg->daemon.mode != MODE_RELAY) {
+		if (l->relay_line > 0)
+			return conf_fail(l, l->relay_line, FT_E_CONFIG,
+					 "[relay]: only a relay reads this "
+					 "section; set mode = relay in "
+					 "[daemon] or remove it");
+		return FT_OK;
+	}
+	if (l->ldap_line > 0 || l->ftrack_line > 0)
+		return conf_fail(
+			l,
+			l->ldap_line > 0 && (l->ftrack_line == 0 ||
+					     l->ldap_line < l->ftrack_line)
+				? l->ldap_line
+				: l->ftrack_line,
+			FT_E_CONFIG,
+			"[%s]: a relay holds nothing that can change ftrack: "
+			"remove [ldap] and [ftrack] (and their secret files) "
+			"from a relay; the provisioners hold them",
+			l->ldap_line > 0 && (l->ftrack_line == 0 ||
+					     l->ldap_line < l->ftrack_line)
+				? "ldap"
+				: "ftrack");
+	if (l->cfg->relay.upstream.n > RELAY_UPSTREAM_MAX)
+		return conf_fail(l, l->seen[conf_key_find("relay", "upstream")],
+				 FT_E_CONFIG,
+				 "[relay] upstream: at most %d URLs",
+				 RELAY_UPSTREAM_MAX);
+	for (i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
+		const char *v = getenv(env[i]);
+
+		if (v != NULL && *v != '\0')
+			return conf_fail(l, 0, FT_E_CONFIG,
+					 "environment %s: a relay holds "
+					 "nothing that can change ftrack: "
+					 "unset it",
+					 env[i]);
+	}
 	return FT_OK;
 }
 
@@ -592,6 +692,8 @@ config_load(const char *path, struct config **ret, char *err, size_t errlen)
 		goto out;
 	}
 	r = parse_file(&l);
+	if (r == FT_OK)
+		r = check_mode(&l);
 	if (r == FT_OK)
 		r = apply_env(&l);
 	if (r == FT_OK)

@@ -124,6 +124,16 @@ struct config_daemon {
 	enum daemon_mode mode; /* default standalone */
 };
 
+/* A relay forwards its logins to provisioners (mode = relay only). */
+struct config_relay {
+	struct strlist upstream; /* https:// URLs, tried in order */
+	char *tls_cert_file;     /* this host's client certificate (PEM) */
+	char *tls_key_file; /* its key; a bare name: $CREDENTIALS_DIRECTORY */
+	char *tls_ca_file;  /* the provisioners' CA; NULL: the system's */
+	unsigned timeout;   /* seconds a request, default 10 */
+	unsigned long retry_primary; /* seconds, default 300 */
+};
+
 /* [provisioner]: the HTTPS intake of relayed logins (mode provisioner). */
 struct config_provisioner {
 	struct strlist listen; /* host:port, [v6]:port; default 0.0.0.0:8443 */
@@ -150,6 +160,7 @@ struct config {
 	struct config_mapping mapping;
 	struct config_policy policy;
 	struct config_daemon daemon;
+	struct config_relay relay;
 	struct config_provisioner provisioner;
 };
 

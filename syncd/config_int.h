@@ -17,17 +17,19 @@
 #include "config.h"
 #include "ft_attrs.h"
 
-#define CONFIG_MAX_BYTES 1048576L /* the config file */
-#define CONFIG_MAX_LINES 10000
-#define SECRET_MAX       4096 /* bytes in a secret file */
-#define ENV_MAX          1024 /* bytes in FTRACK_SERVER, FTRACK_API_USER */
-#define COUNT_MAX        100000000UL /* counts: users, limits */
-#define SECONDS_MAX      31536000UL  /* one year */
-#define SUN_PATH_MAX     107         /* sockaddr_un.sun_path - 1 */
-#define PATH_MAX_LEN     4095
-#define MSG_MAX          512
-#define NONROOT_RATE_MAX 600000UL /* [daemon] nonroot_rate: 10,000 a second */
-#define PROV_CONN_MAX    16384    /* the unit's LimitNOFILE= is above it */
+#define CONFIG_MAX_BYTES   1048576L /* the config file */
+#define CONFIG_MAX_LINES   10000
+#define SECRET_MAX         4096 /* bytes in a secret file */
+#define ENV_MAX            1024 /* bytes in FTRACK_SERVER, FTRACK_API_USER */
+#define COUNT_MAX          100000000UL /* counts: users, limits */
+#define SECONDS_MAX        31536000UL  /* one year */
+#define SUN_PATH_MAX       107         /* sockaddr_un.sun_path - 1 */
+#define PATH_MAX_LEN       4095
+#define RELAY_UPSTREAM_MAX 8   /* [relay] upstream URLs (RELAY_UP_MAX) */
+#define NAME_MAX_LEN       255 /* a credential's file name */
+#define MSG_MAX            512
+#define NONROOT_RATE_MAX   600000UL /* [daemon] nonroot_rate: 10,000 a second */
+#define PROV_CONN_MAX      16384    /* the unit's LimitNOFILE= is above it */
 
 /* Enum fields are stored through an int. */
 _Static_assert(sizeof(enum tls_require) == sizeof(int), "enum size");
@@ -59,6 +61,10 @@ enum kind {
 #define F_REQ     0x2u /* the key must end up set */
 #define F_SECRET  0x4u /* *_file key: secret is the offset of the secret */
 #define F_KEYFILE 0x8u /* a private key file: checked as a secret, read later */
+/* with F_KEYFILE: a bare file name is a credential of the systemd unit,
+ * $CREDENTIALS_DIRECTORY/name (LoadCredential=) */
+#define F_CRED 0x10u
+#define F_URLS 0x20u /* K_LIST: every item a URL (check_url) */
 
 struct word {
 	const char *name;
@@ -78,7 +84,7 @@ struct key {
 	size_t secret;   /* F_SECRET: offset of the secret it names */
 };
 
-#define CONF_NKEYS 62 /* entries of conf_keys (checked in config.c) */
+#define CONF_NKEYS 68 /* entries of conf_keys (checked in config.c) */
 
 /* Every key of DESIGN.md section 5, in the order of the dump. */
 extern const struct key conf_keys[CONF_NKEYS];
@@ -97,6 +103,7 @@ struct load {
 	int err_line; /* line of the recorded error; 0: none or no line */
 	int r;        /* FT_E_* of the recorded error */
 	int seen[CONF_NKEYS];
+	int ldap_line, ftrack_line, relay_line; /* their [section] lines */
 };
 
 /* The field of cfg that key k sets. */

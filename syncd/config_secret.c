@@ -144,29 +144,58 @@ read_secret(struct load *l, const struct key *k, char **ret)
 }
 
 /*
- * A private key file (F_KEYFILE): the secret rules (owner, mode, no
- * link), checked here so that `check` and the start name its line; the
- * unit that uses it reads it.
+ * A bare name in key k (F_CRED) is a credential the unit passed with
+ * LoadCredential=: the path becomes $CREDENTIALS_DIRECTORY/name.
  */
 static int
-check_keyfile(struct load *l, const struct key *k)
+resolve_credential(struct load *l, const struct key *k, char **path)
 {
-	const char *path = *(char *const *)conf_cfield(l->cfg, k);
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	int line = l->seen[k - conf_keys];
+	char *full = NULL;
+
+	if (!(k->flags & F_CRED) || strchr(*path, '/') != NULL)
+		return FT_OK;
+	if (dir == NULL || dir[0] != '/')
+		return conf_fail(
+			l, line, FT_E_CONFIG,
+			"[%s] %s: '%s' names a credential of the unit, but "
+			"CREDENTIALS_DIRECTORY is not set: add "
+			"LoadCredential=%s:/path/of/the/key to the unit, or "
+			"give an absolute path",
+			k->section, k->name, *path, *path);
+	if (asprintf(&full, "%s/%s", dir, *path) < 0)
+		return conf_fail(l, 0, FT_E_NOMEM, "out of memory");
+	free(*path);
+	*path = full;
+	return FT_OK;
+}
+
+/* A private key (F_KEYFILE): owner and mode as a secret; libcurl reads it. */
+static int
+check_privkey(struct load *l, const struct key *k)
+{
+	char **path = conf_field(l->cfg, k);
 	int fd, r, line = l->seen[k - conf_keys];
 
-	if (path == NULL)
+	if (*path == NULL)
 		return FT_OK;
-	fd = open(path,
+	r = resolve_credential(l, k, path);
+	if (r < 0)
+		return r;
+	fd = open(*path,
 		  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 && errno == ELOOP)
+		return conf_fail(
+			l, line, FT_E_PERM,
+			"[%s] %s: '%s' is a symbolic link; name the file "
+			"itself",
+			k->section, k->name, *path);
 	if (fd < 0)
-		return conf_fail(l, line,
-				 errno == ELOOP ? FT_E_PERM : FT_E_CONFIG,
+		return conf_fail(l, line, FT_E_CONFIG,
 				 "[%s] %s: cannot open '%s': %s", k->section,
-				 k->name, path,
-				 errno == ELOOP ? "a symbolic link; name the "
-						  "file itself"
-						: strerror(errno));
-	r = check_secret_fd(l, k, path, fd);
+				 k->name, *path, strerror(errno));
+	r = check_secret_fd(l, k, *path, fd);
 	close(fd);
 	return r;
 }
@@ -177,13 +206,14 @@ conf_read_secrets(struct load *l)
 	size_t i;
 	char **secret;
 	char *const *file;
+	int r;
 
 	for (i = 0; i < CONF_NKEYS; i++) {
-		int r = (conf_keys[i].flags & F_KEYFILE)
-				? check_keyfile(l, &conf_keys[i])
-				: FT_OK;
-		if (r < 0)
-			return r;
+		if (conf_keys[i].flags & F_KEYFILE) {
+			r = check_privkey(l, &conf_keys[i]);
+			if (r < 0)
+				return r;
+		}
 		if (!(conf_keys[i].flags & F_SECRET))
 			continue;
 		file = conf_cfield(l->cfg, &conf_keys[i]);

@@ -208,6 +208,26 @@ check_server(struct load *l)
 			 cfg->ftrack.server);
 }
 
+/* ---- relay: the upstreams -------------------------------------------- */
+
+/* A relay's logins go over https:// only (no insecure_http knob). */
+static int
+check_upstream(struct load *l)
+{
+	const struct strlist *u = &l->cfg->relay.upstream;
+	size_t i;
+
+	for (i = 0; i < u->n; i++)
+		if (strncasecmp(u->v[i], "https://", 8) != 0)
+			return conf_fail(
+				l, l->seen[conf_key_find("relay", "upstream")],
+				FT_E_CONFIG,
+				"[relay] upstream: '%.128s': a relay talks to "
+				"its provisioners over https:// only",
+				u->v[i]);
+	return FT_OK;
+}
+
 /* The file's rules for both transports (after the environment). */
 int
 conf_check_transport(struct load *l)
@@ -215,6 +235,9 @@ conf_check_transport(struct load *l)
 	char why[MSG_MAX];
 	int r;
 
+	r = check_upstream(l);
+	if (r < 0 || l->cfg->daemon.mode == MODE_RELAY)
+		return r;
 	r = check_server(l);
 	if (r < 0)
 		return r;

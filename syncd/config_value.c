@@ -139,6 +139,9 @@ check_string(const struct key *k, const char *v)
 {
 	switch (k->kind) {
 	case K_PATH:
+		/* a bare name: a credential of the unit (config_secret.c) */
+		if ((k->flags & F_CRED) && strchr(v, '/') == NULL)
+			return strlen(v) > NAME_MAX_LEN ? "is too long" : NULL;
 		return check_path(v, k->max);
 	case K_URI:
 		return check_uri(v);
@@ -222,6 +225,32 @@ set_list(struct strlist *list, const char *v)
 		}
 		l.n++;
 		v += len;
+	}
+	conf_strlist_clear(list);
+	*list = l;
+	return FT_OK;
+}
+
+/* A list of URLs: each one checked as [ftrack] server is. */
+static int
+set_urls(struct strlist *list, const char *v, char *msg, size_t msglen)
+{
+	struct strlist l = {NULL, 0};
+	size_t i;
+	int r;
+
+	r = set_list(&l, v);
+	for (i = 0; r == FT_OK && i < l.n; i++) {
+		const char *why = check_url(l.v[i]);
+
+		if (why == NULL)
+			continue;
+		(void)snprintf(msg, msglen, "'%.64s' %s", l.v[i], why);
+		r = FT_E_CONFIG;
+	}
+	if (r < 0) {
+		conf_strlist_clear(&l);
+		return r;
 	}
 	conf_strlist_clear(list);
 	*list = l;
@@ -398,7 +427,8 @@ conf_set_value(struct config *cfg, const struct key *k, const char *v,
 	case K_ENUM:
 		return set_enum(k, p, v, msg, msglen);
 	case K_LIST:
-		return set_list(p, v);
+		return (k->flags & F_URLS) ? set_urls(p, v, msg, msglen)
+					   : set_list(p, v);
 	case K_LIMIT:
 		return set_limit(p, v, k->max, msg, msglen);
 	case K_FLAGS:

@@ -99,11 +99,11 @@ build_headers(struct http *h, const struct http_opts *o)
 	r = add_header(&h->headers, "Content-Type", "application/json");
 	if (r == FT_OK)
 		r = add_header(&h->headers, "Accept", "application/json");
-	if (r == FT_OK)
+	if (r == FT_OK && o->api_key != NULL)
 		r = add_header(&h->headers, "ftrack-user", o->user);
-	if (r == FT_OK)
+	if (r == FT_OK && o->api_key != NULL)
 		r = add_header(&h->headers, "ftrack-api-key", o->api_key);
-	if (r == FT_OK)
+	if (r == FT_OK && o->api_key != NULL)
 		r = add_header(&h->headers, "ftrack-strict-api", "true");
 	/* no "Expect: 100-continue" round trip for large batches */
 	if (r == FT_OK)
@@ -128,7 +128,8 @@ set_options(struct http *h, const struct http_opts *o)
 	SETOPT(h, CURLOPT_URL, h->url);
 	SETOPT(h, CURLOPT_HTTPHEADER, h->headers);
 	SETOPT(h, CURLOPT_POST, 1L);
-	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(h, CURLOPT_PROTOCOLS_STR,
+	       o->https_only ? "https" : "http,https");
 	SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
 	SETOPT(h, CURLOPT_TIMEOUT, timeout);
 	SETOPT(h, CURLOPT_CONNECTTIMEOUT, cto);
@@ -138,6 +139,13 @@ set_options(struct http *h, const struct http_opts *o)
 	SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (o->ca_file != NULL && *o->ca_file != '\0')
 		SETOPT(h, CURLOPT_CAINFO, o->ca_file);
+	if (o->cert_file != NULL) {
+		SETOPT(h, CURLOPT_SSLCERT, o->cert_file);
+		SETOPT(h, CURLOPT_SSLCERTTYPE, "PEM");
+		SETOPT(h, CURLOPT_SSLKEY, o->key_file);
+		SETOPT(h, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	SETOPT(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	/* every encoding libcurl has: on_body counts the decoded bytes, and
 	 * an announced length over the cap is refused before any body */
 	SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
@@ -156,8 +164,12 @@ http_new(const struct http_opts *o, struct http **ret)
 	struct http *h = NULL;
 	int r = FT_E_INVAL;
 
-	if (o->url == NULL || !header_value_ok(o->user) ||
-	    !header_value_ok(o->api_key) || o->timeout == 0)
+	if (o->url == NULL || o->timeout == 0 ||
+	    (o->cert_file == NULL) != (o->key_file == NULL) ||
+	    (o->user == NULL) != (o->api_key == NULL))
+		return FT_E_INVAL;
+	if (o->api_key != NULL &&
+	    (!header_value_ok(o->user) || !header_value_ok(o->api_key)))
 		return FT_E_INVAL;
 	r = http_global_init();
 	if (r != FT_OK)
@@ -271,20 +283,33 @@ toobig_msg(size_t cap, char *err, size_t errlen)
 			cap);
 }
 
-int
-http_post(struct http *h, const char *body, size_t len, struct http_resp *resp,
-	  char *err, size_t errlen)
+/* Set up a POST of body (len bytes), or a GET of url when body is NULL. */
+static int
+prepare(struct http *h, const char *url, const char *body, size_t len)
 {
-	CURLcode rc;
-
-	memset(resp, 0, sizeof(*resp));
 	h->len = 0;
 	h->toobig = false;
 	h->nomem = false;
 	h->curl_err[0] = '\0';
-	if (curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
-	    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-			     (curl_off_t)len) != CURLE_OK)
+	SETOPT(h, CURLOPT_URL, url != NULL ? url : h->url);
+	if (body == NULL) {
+		SETOPT(h, CURLOPT_HTTPGET, 1L);
+		return FT_OK;
+	}
+	SETOPT(h, CURLOPT_POST, 1L);
+	SETOPT(h, CURLOPT_POSTFIELDS, body);
+	SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	return FT_OK;
+}
+
+static int
+perform(struct http *h, const char *url, const char *body, size_t len,
+	struct http_resp *resp, char *err, size_t errlen)
+{
+	CURLcode rc;
+
+	memset(resp, 0, sizeof(*resp));
+	if (prepare(h, url, body, len) != FT_OK)
 		return FT_E_INTERNAL;
 	h->requests++;
 	rc = curl_easy_perform(h->curl);
@@ -306,6 +331,24 @@ http_post(struct http *h, const char *body, size_t len, struct http_resp *resp,
 	h->buf = NULL; /* now the caller's */
 	drop_body(h);
 	return resp->body != NULL ? FT_OK : FT_E_NOMEM;
+}
+
+int
+http_post(struct http *h, const char *body, size_t len, struct http_resp *resp,
+	  char *err, size_t errlen)
+{
+	return perform(h, NULL, body, len, resp, err, errlen);
+}
+
+int
+http_get(struct http *h, const char *url, struct http_resp *resp, char *err,
+	 size_t errlen)
+{
+	if (url == NULL) {
+		memset(resp, 0, sizeof(*resp));
+		return FT_E_INVAL;
+	}
+	return perform(h, url, NULL, 0, resp, err, errlen);
 }
 
 void

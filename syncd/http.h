@@ -9,9 +9,12 @@
  * connection counters.  It only moves bytes: the body is not interpreted.
  *
  * Requests: POST <url> with Content-Type and Accept application/json,
- * ftrack-user, ftrack-api-key and ftrack-strict-api: true; only http and
- * https; redirects are not followed; TLS peer and host verification on
- * (CURLOPT_CAINFO when a CA file is given); CURLOPT_TIMEOUT and
+ * ftrack-user, ftrack-api-key and ftrack-strict-api: true (a relay's
+ * handle sends no ftrack header: it has no key), or GET (http_get); only
+ * http and https (https only when asked); redirects are not followed; TLS
+ * peer and host verification on (CURLOPT_CAINFO when a CA file is given,
+ * CURLOPT_SSLCERT and CURLOPT_SSLKEY for a client certificate);
+ * CURLOPT_TIMEOUT and
  * CURLOPT_CONNECTTIMEOUT bounded; the response body capped after
  * decompression (HTTP_MAX_BODY).
  *
@@ -60,12 +63,15 @@ struct http;
 
 struct http_opts {
 	const char *url;          /* the endpoint, http:// or https:// */
-	const char *user;         /* ftrack-user */
-	const char *api_key;      /* ftrack-api-key (a secret) */
+	const char *user;         /* ftrack-user; NULL with api_key: none */
+	const char *api_key;      /* ftrack-api-key (a secret); NULL: none */
 	const char *ca_file;      /* NULL or "": the system CA store */
 	unsigned timeout;         /* seconds for a whole request, > 0 */
 	unsigned connect_timeout; /* seconds; 0: min(timeout, 10) */
 	size_t max_body;          /* response cap in bytes; 0: HTTP_MAX_BODY */
+	const char *cert_file;    /* a client certificate (PEM); NULL: none */
+	const char *key_file;     /* its private key (PEM), with cert_file */
+	bool https_only;          /* refuse http:// (a relay's upstreams) */
 };
 
 /* A response (or the failure to get one). */
@@ -86,8 +92,9 @@ FT_MUST_USE int http_global_init(void);
 /*
  * A new handle for o (copied; the key is held only in the header list).
  * Returns FT_OK with *ret (free with http_free), FT_E_INVAL (missing url,
- * user or key, a CR, LF or NUL in a header value, timeout 0), FT_E_NOMEM
- * or FT_E_INTERNAL (libcurl refused an option).
+ * user without key or the reverse, a CR, LF or NUL in a header value, a
+ * key_file without cert_file or the reverse, timeout 0), FT_E_NOMEM or
+ * FT_E_INTERNAL (libcurl refused an option).
  */
 FT_MUST_USE int http_new(const struct http_opts *o, struct http **ret);
 
@@ -110,6 +117,14 @@ void http_free(struct http *h);
  */
 FT_MUST_USE int http_post(struct http *h, const char *body, size_t len,
 			  struct http_resp *resp, char *err, size_t errlen);
+
+/*
+ * GET url (not the handle's own; the handle's options, certificate and
+ * connection cache are used) with the same results as http_post().  The
+ * next http_post() goes to the handle's URL again.
+ */
+FT_MUST_USE int http_get(struct http *h, const char *url,
+			 struct http_resp *resp, char *err, size_t errlen);
 
 /* Free the body of r and zero it; NULL is a no-op. */
 void http_resp_clear(struct http_resp *r);

@@ -225,6 +225,51 @@ format_state(struct out *o, const struct metrics *m)
 		m->held);
 }
 
+/* A label value: '\', '"' and a line feed escaped, cut at 512 bytes. */
+static void
+label_value(char *out, size_t cap, const char *v)
+{
+	size_t o = 0;
+
+	for (; *v != '\0' && o + 3 < cap && o < 512; v++) {
+		if (*v == '\\' || *v == '"' || *v == '\n')
+			out[o++] = '\\';
+		if (*v == '\n')
+			out[o++] = 'n';
+		else
+			out[o++] = *v;
+	}
+	out[o] = '\0';
+}
+
+static void
+format_relay(struct out *o, const struct metrics *m)
+{
+	char v[1100];
+	size_t i;
+
+	if (!m->relay)
+		return;
+	put_one(o, "relay_forwarded_total", "counter",
+		"Login events this relay forwarded that an upstream accepted.",
+		m->relay_forwarded);
+	put_one(o, "relay_invalid_total", "counter",
+		"Login events an upstream refused as invalid (moved to "
+		"queue/failed/).",
+		m->relay_invalid);
+	put_one(o, "relay_requests_total", "counter",
+		"Requests this relay sent to its upstreams.",
+		m->relay_requests);
+	put_family(o, "relay_upstream_up", "gauge",
+		   "1 when the last request to this upstream worked.");
+	for (i = 0; i < m->relay_n && i < METRICS_RELAY_MAX; i++) {
+		label_value(v, sizeof(v),
+			    m->relay_url[i] != NULL ? m->relay_url[i] : "");
+		put_u(o, "relay_upstream_up", "upstream", v,
+		      m->relay_up[i] ? 1 : 0);
+	}
+}
+
 int
 metrics_format(const struct metrics *m, char *buf, size_t cap, size_t *ret_len)
 {
@@ -235,6 +280,7 @@ metrics_format(const struct metrics *m, char *buf, size_t cap, size_t *ret_len)
 	buf[0] = '\0';
 	format_events(&o, m);
 	format_state(&o, m);
+	format_relay(&o, m);
 	if (o.err != FT_OK)
 		return o.err;
 	*ret_len = o.len;

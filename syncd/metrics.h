@@ -86,6 +86,9 @@ enum metrics_action {
 	METRICS_USER_COUNT
 };
 
+/* Upstreams a relay reports (RELAY_UP_MAX). */
+#define METRICS_RELAY_MAX 8
+
 /* The kind of an error (label kind=...); see metrics_error_kind(). */
 enum metrics_error {
 	METRICS_ERR_LDAP,
@@ -146,6 +149,15 @@ struct metrics {
 	unsigned long long logins_not_ldap; /* counter: not-ldap outcomes */
 	unsigned long long held_seats;      /* gauge: files in queue/held/ */
 	unsigned long long held;            /* counter: logins held */
+
+	/* relay mode only: when relay is set, its families are written */
+	bool relay;
+	unsigned long long relay_forwarded; /* events accepted upstream */
+	unsigned long long relay_invalid;   /* events refused as invalid */
+	unsigned long long relay_requests;  /* POSTs to the upstreams */
+	size_t relay_n;                     /* upstreams below */
+	const char *relay_url[METRICS_RELAY_MAX]; /* borrowed */
+	bool relay_up[METRICS_RELAY_MAX];
 };
 
 /*

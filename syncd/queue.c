@@ -369,6 +369,22 @@ queue_remove(struct queue *q, const char *user)
 }
 
 int
+queue_mtime(const struct queue *q, const char *user, time_t *ret)
+{
+	char name[NAME_CAP];
+	struct stat st;
+	int r;
+
+	r = user_file_name(user, name, sizeof(name));
+	if (r < 0)
+		return r;
+	if (fstatat(q->queue_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? FT_E_NOTFOUND : FT_E_IO;
+	*ret = st.st_mtime;
+	return FT_OK;
+}
+
+int
 queue_move(struct queue *q, const char *from, const char *to)
 {
 	char name[NAME_CAP];

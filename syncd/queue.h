@@ -34,6 +34,7 @@
 #define QUEUE_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "ft_attrs.h"
 #include "ft_proto.h"
@@ -111,6 +112,13 @@ FT_MUST_USE int queue_sync(struct queue *q);
  * second, harmless sync of that user.
  */
 FT_MUST_USE int queue_remove(struct queue *q, const char *user);
+
+/*
+ * When user's queue file was written (its mtime) into *ret.  Returns
+ * FT_OK; FT_E_NOTFOUND; FT_E_INVAL/FT_E_TOOBIG (a bad name); FT_E_IO.
+ */
+FT_MUST_USE int queue_mtime(const struct queue *q, const char *user,
+			    time_t *ret);
 
 /*
  * Journal the event of queue/<hex(from)> as the login to (its user field

@@ -316,7 +316,8 @@ syncd_page = read("etc/man/ftrack-syncd.8")
 readme = read("README.md")
 # required keys and secret files show an example, not a default
 no_default = {"uri", "search_base", "server", "api_user", "bind_dn",
-              "bind_password_file", "api_key_file"}
+              "bind_password_file", "api_key_file",
+              "upstream", "tls_cert_file", "tls_key_file"}
 bad = 0
 def fail(msg):
     global bad
@@ -337,13 +338,16 @@ if len(keys) < 10:
     fail("check --dump gave %d keys" % len(keys))
 known = {(s, k) for s, k, _ in keys}
 
-# the annotated example: section -> {key: value}
-ex, section = {}, None
+# the annotated example: section -> {key: value}; a section shown
+# commented out ("; [relay]": a standalone file refuses it) has its keys
+# as "; key = value" lines
+ex, section, commented = {}, None, False
 for line in example.splitlines():
-    m = re.match(r"\[(\w+)\]", line)
+    m = re.match(r"(; )?\[(\w+)\]", line)
     if m:
-        section = m.group(1)
-    m = re.match(r"(\w+) = ?(.*)", line)
+        section, commented = m.group(2), m.group(1) is not None
+    m = re.match(r"; (\w+) = ?(.*)" if commented else r"(\w+) = ?(.*)",
+                 line)
     if m:
         ex.setdefault(section, {})[m.group(1)] = m.group(2).strip()
 

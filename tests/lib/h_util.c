@@ -271,14 +271,23 @@ long
 h_file_count(const char *path, const char *text)
 {
 	char *buf = h_read_file(path, NULL);
-	const char *p;
-	long n = 0;
+	long n;
 
 	if (buf == NULL)
 		return -1;
-	for (p = strstr(buf, text); p != NULL; p = strstr(p + 1, text))
-		n++;
+	n = h_text_count(buf, text);
 	free(buf);
+	return n;
+}
+
+long
+h_text_count(const char *hay, const char *text)
+{
+	const char *p;
+	long n = 0;
+
+	for (p = strstr(hay, text); p != NULL; p = strstr(p + 1, text))
+		n++;
 	return n;
 }
 

@@ -244,6 +244,9 @@ long h_read_into(const char *path, char *buf, size_t cap);
 /* Occurrences of text in the file at path; -1 when it cannot be read. */
 long h_file_count(const char *path, const char *text);
 
+/* Occurrences of text in the string hay. */
+long h_text_count(const char *hay, const char *text);
+
 /*
  * The first thing in len bytes of text that the one cleaner hides
  * (include/ft_clean.h: a control character but '\n', DEL, a C1 control,

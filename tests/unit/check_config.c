@@ -2,6 +2,7 @@
 /* check_config.c: config.c: the file, sections, keys, environment, loading. */
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "config.h"
 #include "ft_err.h"
 #include "h_config.h"
+#include "harness.h"
 #include "login.h"
 
 Suite *config_suite(void);
@@ -661,8 +663,11 @@ START_TEST(test_example_lists_every_key)
 		if (strstr(p, "(set)") == eq + 2 ||
 		    strstr(p, "(unset)") == eq + 2)
 			continue; /* the secrets themselves */
-		(void)snprintf(want, sizeof(want),
-			       "\n%.*s =", (int)(eq - dot - 2), dot + 1);
+		/* [relay] is commented out: the example is a standalone
+		 * config, and a standalone config refuses [relay] */
+		(void)snprintf(want, sizeof(want), "\n%s%.*s =",
+			       strncmp(p, "relay.", 6) == 0 ? "; " : "",
+			       (int)(eq - dot - 2), dot + 1);
 		ck_assert_msg(strstr(text, want) != NULL, "example lacks '%s'",
 			      want + 1);
 	}
@@ -779,6 +784,220 @@ START_TEST(test_login_format)
 
 END_TEST
 
+/* ---- [daemon] mode = relay ---------------------------------------------- */
+
+/*
+ * A relay's config: [daemon] mode = relay, then [relay] (upstream, the
+ * host's certificate and key, 0600, and the CA), then extra (NULL: none).
+ * Returns the line number of extra's first line.
+ */
+static int
+relay_config(const char *upstream, const char *key, const char *extra)
+{
+	char text[H_CFG_TEXT_MAX], out[H_CFG_TEXT_MAX], path[PATH_MAX + 16];
+
+	H_FMT(path, "%s/host.key", h_cfg.dir);
+	h_cfg_write_text(path, "-----BEGIN PRIVATE KEY-----\n", 0600);
+	H_FMT(path, "%s/host.crt", h_cfg.dir);
+	h_cfg_write_text(path, "-----BEGIN CERTIFICATE-----\n", 0644);
+	H_FMT(text,
+	      "[daemon]\n"
+	      "mode = relay\n"
+	      "[relay]\n"
+	      "upstream = %s\n"
+	      "tls_cert_file = @DIR@/host.crt\n"
+	      "tls_key_file = %s\n"
+	      "tls_ca_file = @DIR@/host.crt\n"
+	      "%s",
+	      upstream, key, extra != NULL ? extra : "");
+	h_cfg_subst(text, out, sizeof(out));
+	h_cfg_write_text(h_cfg.path, out, 0600);
+	return 8;
+}
+
+#define UP2 "https://prov1.example.com:8443 https://prov2.example.com:8443/"
+
+START_TEST(test_relay_loads)
+{
+	struct config *c;
+	char want[PATH_MAX + 16];
+
+	relay_config(UP2, "@DIR@/host.key",
+		     "timeout = 5\nretry_primary = 60\n");
+	c = h_cfg_load_ok();
+	ck_assert_int_eq(c->daemon.mode, MODE_RELAY);
+	ck_assert_uint_eq(c->relay.upstream.n, 2);
+	ck_assert_str_eq(c->relay.upstream.v[0],
+			 "https://prov1.example.com:8443");
+	ck_assert_str_eq(c->relay.upstream.v[1],
+			 "https://prov2.example.com:8443/");
+	H_FMT(want, "%s/host.key", h_cfg.dir);
+	ck_assert_str_eq(c->relay.tls_key_file, want);
+	ck_assert_uint_eq(c->relay.timeout, 5);
+	ck_assert_uint_eq(c->relay.retry_primary, 60);
+	/* nothing of LDAP or ftrack is needed, or held */
+	ck_assert_ptr_null(c->ldap.uri);
+	ck_assert_ptr_null(c->ftrack.server);
+	ck_assert_ptr_null(c->ftrack.api_key);
+	config_free(c);
+}
+
+END_TEST
+
+/* A relay holds nothing that can change ftrack: the section's line. */
+struct refused_case {
+	const char *extra;
+	int line; /* of the error, after relay_config's 7 lines */
+	const char *part;
+};
+
+static const struct refused_case refused_cases[] = {
+	{"[ftrack]\nserver = https://ftrack.example.com\n", 8,
+	 "[ftrack]: a relay holds nothing that can change ftrack"},
+	{"[ldap]\nuri = ldaps://ldap.example.com\n", 8,
+	 "[ldap]: a relay holds nothing that can change ftrack"},
+	{"[mapping]\nusername = uid\n[ftrack]\n[ldap]\n", 10,
+	 "[ftrack]: a relay holds nothing"},
+	{"[ftrack]\napi_key_file = @DIR@/ftrack.secret\n", 8,
+	 "[ftrack]: a relay holds nothing"},
+};
+
+START_TEST(test_relay_refuses_secrets)
+{
+	const struct refused_case *c = &refused_cases[_i];
+
+	relay_config(UP2, "@DIR@/host.key", c->extra);
+	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(c->line, c->part), NULL);
+}
+
+END_TEST
+
+/* The environment cannot hand a relay the ftrack secrets either. */
+START_TEST(test_relay_refuses_env)
+{
+	relay_config(UP2, "@DIR@/host.key", NULL);
+	ck_assert_int_eq(setenv("FTRACK_API_KEY", "sekrit", 1), 0);
+	h_cfg_load_fails(FT_E_CONFIG,
+			 h_cfg_at(0, "environment FTRACK_API_KEY: a relay "
+				     "holds nothing that can change ftrack"),
+			 NULL);
+}
+
+END_TEST
+
+/* [relay] outside relay mode: an error at its line. */
+START_TEST(test_relay_section_needs_mode)
+{
+	int line = h_cfg_build(NULL, NULL, "relay",
+			       "upstream = https://prov1.example.com");
+
+	h_cfg_load_fails(FT_E_CONFIG,
+			 h_cfg_at(line - 1, "[relay]: only a relay reads this "
+					    "section"),
+			 NULL);
+	line = h_cfg_build(NULL, NULL, "daemon", "mode = provisioner\n[relay]");
+	h_cfg_load_fails(FT_E_CONFIG,
+			 h_cfg_at(line + 1, "[relay]: only a relay"), NULL);
+}
+
+END_TEST
+
+/* The mode's words; a relay without [relay]. */
+START_TEST(test_mode_words)
+{
+	struct config *c;
+	int line;
+
+	h_cfg_build(NULL, NULL, "daemon", "mode = standalone");
+	c = h_cfg_load_ok();
+	ck_assert_int_eq(c->daemon.mode, MODE_STANDALONE);
+	config_free(c);
+	line = h_cfg_build(NULL, NULL, "daemon", "mode = workstation");
+	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(line, "[daemon] mode: "),
+			 "standalone");
+	/* a relay without [relay]: its keys are required */
+	h_cfg_write_text(h_cfg.path, "[daemon]\nmode = relay\n", 0600);
+	h_cfg_load_fails(FT_E_CONFIG,
+			 h_cfg_at(0, "[relay] upstream: required key is "
+				     "missing"),
+			 NULL);
+}
+
+END_TEST
+
+/* upstream: https:// only, a URL each, at most 8. */
+struct upstream_case {
+	const char *upstream;
+	const char *part;
+};
+
+static const struct upstream_case upstream_cases[] = {
+	{"http://127.0.0.1:8080", "over https:// only"},
+	{"https://prov1.example.com http://prov2.example.com",
+	 "'http://prov2.example.com' may use http:// only to a loopback"},
+	{"ftp://prov1.example.com", "must start with https://"},
+	{"https://a https://b https://c https://d https://e https://f "
+	 "https://g https://h https://i",
+	 "at most 8 URLs"},
+	{"https://user@prov1.example.com", "must not contain"},
+};
+
+START_TEST(test_relay_upstream)
+{
+	const struct upstream_case *c = &upstream_cases[_i];
+
+	relay_config(c->upstream, "@DIR@/host.key", NULL);
+	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(4, "[relay] upstream: "),
+			 c->part);
+}
+
+END_TEST
+
+/* The key is checked like a secret file: mode, symlink. */
+START_TEST(test_relay_key_checked)
+{
+	char path[PATH_MAX + 16], link[PATH_MAX + 16];
+
+	relay_config(UP2, "@DIR@/host.key", NULL);
+	H_FMT(path, "%s/host.key", h_cfg.dir);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	h_cfg_load_fails(FT_E_PERM, h_cfg_at(6, "[relay] tls_key_file: "),
+			 "open to group or others");
+	relay_config(UP2, "@DIR@/key.link", NULL);
+	H_FMT(link, "%s/key.link", h_cfg.dir);
+	ck_assert_int_eq(symlink(path, link), 0);
+	h_cfg_load_fails(FT_E_PERM, h_cfg_at(6, "[relay] tls_key_file: "),
+			 "symbolic link");
+	relay_config(UP2, "@DIR@/missing.key", NULL);
+	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(6, "[relay] tls_key_file: "),
+			 "cannot open");
+	relay_config(UP2, "relative/host.key", NULL);
+	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(6, "[relay] tls_key_file: "),
+			 "absolute path");
+}
+
+END_TEST
+
+/* A bare name is a credential of the unit (LoadCredential=). */
+START_TEST(test_relay_key_credential)
+{
+	struct config *c;
+	char want[PATH_MAX + 16];
+
+	relay_config(UP2, "host.key", NULL);
+	ck_assert_int_eq(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(6, "[relay] tls_key_file: "),
+			 "LoadCredential=host.key:");
+	ck_assert_int_eq(setenv("CREDENTIALS_DIRECTORY", h_cfg.dir, 1), 0);
+	c = h_cfg_load_ok();
+	H_FMT(want, "%s/host.key", h_cfg.dir);
+	ck_assert_str_eq(c->relay.tls_key_file, want);
+	config_free(c);
+	ck_assert_int_eq(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+}
+
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -788,6 +1007,18 @@ config_suite(void)
 	h_cfg_fixtures(tc);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_link_by);
+	tcase_add_test(tc, test_relay_loads);
+	tcase_add_loop_test(
+		tc, test_relay_refuses_secrets, 0,
+		(int)(sizeof(refused_cases) / sizeof(refused_cases[0])));
+	tcase_add_test(tc, test_relay_refuses_env);
+	tcase_add_test(tc, test_relay_section_needs_mode);
+	tcase_add_test(tc, test_mode_words);
+	tcase_add_loop_test(
+		tc, test_relay_upstream, 0,
+		(int)(sizeof(upstream_cases) / sizeof(upstream_cases[0])));
+	tcase_add_test(tc, test_relay_key_checked);
+	tcase_add_test(tc, test_relay_key_credential);
 	tcase_add_test(tc, test_unknown_section);
 	tcase_add_test(tc, test_unknown_key);
 	tcase_add_test(tc, test_duplicate_key);

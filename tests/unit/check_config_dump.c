@@ -61,6 +61,12 @@ static const char default_dump[] =
 	"daemon.log_target = syslog\n"
 	"daemon.nonroot_rate = 240\n"
 	"daemon.mode = standalone\n"
+	"relay.upstream =\n"
+	"relay.tls_cert_file =\n"
+	"relay.tls_key_file =\n"
+	"relay.tls_ca_file =\n"
+	"relay.timeout = 10\n"
+	"relay.retry_primary = 300\n"
 	"provisioner.listen = 0.0.0.0:8443\n"
 	"provisioner.tls_cert_file =\n"
 	"provisioner.tls_key_file =\n"
@@ -86,7 +92,7 @@ START_TEST(test_dump_defaults)
 	config_dump(c, h_cfg_collect, &d);
 	h_cfg_subst(default_dump, want, sizeof(want));
 	ck_assert_str_eq(d.text, want);
-	ck_assert_int_eq(d.lines, 64);
+	ck_assert_int_eq(d.lines, 70);
 	config_free(c);
 }
 

@@ -265,8 +265,8 @@ static char url[128];
 static struct http *
 client(const char *u, size_t max_body, unsigned timeout)
 {
-	struct http_opts o = {u,       H_EMU_USER, H_EMU_KEY, NULL,
-			      timeout, 0,          max_body};
+	struct http_opts o = {u, H_EMU_USER, H_EMU_KEY, NULL, timeout,
+			      0, max_body,   NULL,      NULL, false};
 	struct http *h = NULL;
 
 	ck_assert_int_eq(http_new(&o, &h), FT_OK);
@@ -754,24 +754,29 @@ END_TEST
 struct opts_case {
 	const char *url, *user, *key;
 	unsigned timeout;
+	const char *cert, *cert_key;
 };
 
 static const struct opts_case bad_opts[] = {
-	{NULL, "u", "k", 5},
-	{"http://127.0.0.1:1/", NULL, "k", 5},
-	{"http://127.0.0.1:1/", "", "k", 5},
-	{"http://127.0.0.1:1/", "u", NULL, 5},
-	{"http://127.0.0.1:1/", "u", "", 5},
-	{"http://127.0.0.1:1/", "u\r\nX-Evil: 1", "k", 5},
-	{"http://127.0.0.1:1/", "u", "k\n", 5},
-	{"http://127.0.0.1:1/", "u", "k\rx", 5},
-	{"http://127.0.0.1:1/", "u", "k", 0},
+	{NULL, "u", "k", 5, NULL, NULL},
+	{"http://127.0.0.1:1/", NULL, "k", 5, NULL, NULL},
+	{"http://127.0.0.1:1/", "", "k", 5, NULL, NULL},
+	{"http://127.0.0.1:1/", "u", NULL, 5, NULL, NULL},
+	{"http://127.0.0.1:1/", "u", "", 5, NULL, NULL},
+	{"http://127.0.0.1:1/", "u\r\nX-Evil: 1", "k", 5, NULL, NULL},
+	{"http://127.0.0.1:1/", "u", "k\n", 5, NULL, NULL},
+	{"http://127.0.0.1:1/", "u", "k\rx", 5, NULL, NULL},
+	{"http://127.0.0.1:1/", "u", "k", 0, NULL, NULL},
+	/* a client certificate and its key go together */
+	{"https://127.0.0.1:1/", NULL, NULL, 5, "/c.pem", NULL},
+	{"https://127.0.0.1:1/", NULL, NULL, 5, NULL, "/k.pem"},
 };
 
 START_TEST(test_new_refuses)
 {
 	const struct opts_case *c = &bad_opts[_i];
-	struct http_opts o = {c->url, c->user, c->key, NULL, c->timeout, 0, 0};
+	struct http_opts o = {c->url, c->user, c->key,  NULL,        c->timeout,
+			      0,      0,       c->cert, c->cert_key, false};
 	struct http *h = (struct http *)&srv; /* must stay untouched */
 
 	ck_assert_int_eq(http_new(&o, &h), FT_E_INVAL);
@@ -784,7 +789,16 @@ END_TEST
 START_TEST(test_new_key_too_long)
 {
 	char key[2048];
-	struct http_opts o = {"http://127.0.0.1:1/", "u", key, NULL, 5, 0, 0};
+	struct http_opts o = {"http://127.0.0.1:1/",
+			      "u",
+			      key,
+			      NULL,
+			      5,
+			      0,
+			      0,
+			      NULL,
+			      NULL,
+			      false};
 	struct http *h = NULL;
 
 	memset(key, 'k', sizeof(key) - 1);
@@ -801,7 +815,8 @@ END_TEST
 START_TEST(test_emulator)
 {
 	struct h_emu *e = h_emu_start(NULL);
-	struct http_opts o = {NULL, H_EMU_USER, H_EMU_KEY, NULL, 10, 0, 0};
+	struct http_opts o = {NULL, H_EMU_USER, H_EMU_KEY, NULL, 10,
+			      0,    0,          NULL,      NULL, false};
 	const char *q = "[{\"action\": \"query\", \"expression\": "
 			"\"select username from User\"}]";
 	struct http *h = NULL;
@@ -855,6 +870,15 @@ static const char tls_server_py[] =
 	"        self.send_header('Content-Length', str(len(out)))\n"
 	"        self.end_headers()\n"
 	"        self.wfile.write(out)\n"
+	"    def do_GET(self):\n"
+	"        p = self.connection.getpeercert() or {}\n"
+	"        cn = [v for r in p.get('subject', ()) for k, v in r "
+	"if k == 'commonName']\n"
+	"        out = ('{\"get\": \"%s\"}' % (cn[0] if cn else '')).encode()\n"
+	"        self.send_response(200)\n"
+	"        self.send_header('Content-Length', str(len(out)))\n"
+	"        self.end_headers()\n"
+	"        self.wfile.write(out)\n"
 	"    def log_message(self, *a):\n"
 	"        pass\n"
 	"s = http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[3])), "
@@ -862,6 +886,9 @@ static const char tls_server_py[] =
 	"s.daemon_threads = True\n"
 	"c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
 	"c.load_cert_chain(sys.argv[1], sys.argv[2])\n"
+	"if len(sys.argv) > 4:\n"
+	"    c.verify_mode = ssl.CERT_REQUIRED\n"
+	"    c.load_verify_locations(sys.argv[4])\n"
 	"s.socket = c.wrap_socket(s.socket, server_side=True)\n"
 	"s.serve_forever()\n";
 
@@ -960,7 +987,8 @@ static const struct tls_case tls_cases[] = {
 START_TEST(test_tls)
 {
 	const struct tls_case *c = &tls_cases[_i];
-	struct http_opts o = {NULL, H_EMU_USER, H_EMU_KEY, NULL, 10, 0, 0};
+	struct http_opts o = {NULL, H_EMU_USER, H_EMU_KEY, NULL, 10,
+			      0,    0,          NULL,      NULL, false};
 	struct http *h = NULL;
 	struct http_resp resp;
 	char u[128], missing[600], err[256];
@@ -983,6 +1011,192 @@ START_TEST(test_tls)
 		ck_assert_int_eq(resp.status, 0);
 		ck_assert_str_ne(err, "");
 	}
+	http_resp_clear(&resp);
+	http_free(h);
+}
+
+END_TEST
+
+/* ---- https requiring a client certificate ------------------------------ */
+
+static char *mtls_dir;
+static char mtls_ca[512], mtls_cert[512], mtls_key[512], mtls_other[512];
+static struct h_proc *mtls_proc;
+static int mtls_port;
+
+/* openssl with argv (NULL-terminated) must succeed. */
+static void
+openssl_ok(const char *const *argv, const char *log)
+{
+	int st;
+
+	ck_assert_int_eq(h_run(argv, log, 30000, &st), FT_OK);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "openssl %s",
+		      argv[1]);
+}
+
+/* A CA, a host certificate it signs and a second host key. */
+static void
+mtls_make_ca(const char *log)
+{
+	char cakey[600], csr[600];
+
+	H_FMT(cakey, "%s/ca.key", mtls_dir);
+	H_FMT(csr, "%s/host.csr", mtls_dir);
+	{
+		const char *const a[] = {"openssl",
+					 "req",
+					 "-x509",
+					 "-newkey",
+					 "ec",
+					 "-pkeyopt",
+					 "ec_paramgen_curve:prime256v1",
+					 "-nodes",
+					 "-days",
+					 "2",
+					 "-subj",
+					 "/CN=test hosts CA",
+					 "-keyout",
+					 cakey,
+					 "-out",
+					 mtls_ca,
+					 NULL};
+		openssl_ok(a, log);
+	}
+	{
+		const char *const a[] = {
+			"openssl", "req",      "-newkey",
+			"ec",      "-pkeyopt", "ec_paramgen_curve:prime256v1",
+			"-nodes",  "-subj",    "/CN=ws1.example.com",
+			"-keyout", mtls_key,   "-out",
+			csr,       NULL};
+		openssl_ok(a, log);
+	}
+	{
+		const char *const a[] = {
+			"openssl", "x509",  "-req",    "-in",
+			csr,       "-CA",   mtls_ca,   "-CAkey",
+			cakey,     "-days", "2",       "-set_serial",
+			"2",       "-out",  mtls_cert, NULL};
+		openssl_ok(a, log);
+	}
+	{
+		const char *const a[] = {
+			"openssl", "genpkey",  "-algorithm",
+			"EC",      "-pkeyopt", "ec_paramgen_curve:prime256v1",
+			"-out",    mtls_other, NULL};
+		openssl_ok(a, log);
+	}
+}
+
+static void
+mtls_setup(void)
+{
+	char log[512], port[16];
+
+	tls_setup(); /* the server's own certificate: tls_cert, tls_key */
+	mtls_dir = tls_dir;
+	H_FMT(mtls_ca, "%s/hosts-ca.pem", mtls_dir);
+	H_FMT(mtls_cert, "%s/host.pem", mtls_dir);
+	H_FMT(mtls_key, "%s/host.key", mtls_dir);
+	H_FMT(mtls_other, "%s/other.key", mtls_dir);
+	H_FMT(log, "%s/mtls.log", mtls_dir);
+	mtls_make_ca(log);
+	mtls_port = h_free_port();
+	ck_assert_int_gt(mtls_port, 0);
+	H_FMT(port, "%d", mtls_port);
+	{
+		const char *const argv[] = {"python3", "-c",    tls_server_py,
+					    tls_cert,  tls_key, port,
+					    mtls_ca,   NULL};
+
+		mtls_proc = h_proc_start(argv, log);
+	}
+	ck_assert_ptr_nonnull(mtls_proc);
+	ck_assert_msg(h_wait_until(tls_up, &mtls_port, 10000),
+		      "https server did not start");
+}
+
+static void
+mtls_teardown(void)
+{
+	h_proc_stop(mtls_proc);
+	mtls_proc = NULL;
+	tls_teardown();
+}
+
+struct mtls_case {
+	int cert; /* 0: none, 1: the host's, 2: its certificate, another key */
+	int want;
+};
+
+static const struct mtls_case mtls_cases[] = {
+	{1, FT_OK},
+	{0, FT_E_HTTP}, /* the server requires one */
+	{2, FT_E_HTTP}, /* the key does not match */
+};
+
+#define NMTLS (sizeof(mtls_cases) / sizeof(mtls_cases[0]))
+
+/* A relay's handle: no ftrack headers, a client certificate, GET. */
+START_TEST(test_client_cert)
+{
+	const struct mtls_case *c = &mtls_cases[_i];
+	struct http_opts o = {NULL, NULL, NULL, tls_cert, 10,
+			      0,    0,    NULL, NULL,     true};
+	struct http *h = NULL;
+	struct http_resp resp;
+	char u[128], g[128], err[256] = "";
+	int r;
+
+	H_FMT(u, "https://127.0.0.1:%d/v1/logins", mtls_port);
+	H_FMT(g, "https://127.0.0.1:%d/v1/health", mtls_port);
+	o.url = u;
+	o.cert_file = c->cert != 0 ? mtls_cert : NULL;
+	o.key_file = c->cert == 1 ? mtls_key : c->cert == 2 ? mtls_other : NULL;
+	ck_assert_int_eq(http_new(&o, &h), FT_OK);
+	r = http_get(h, g, &resp, err, sizeof(err));
+	ck_assert_msg(r == c->want, "cert %d: got %d (%s)", c->cert, r, err);
+	if (r == FT_OK) {
+		ck_assert_int_eq(resp.status, 200);
+		ck_assert_str_eq(resp.body, "{\"get\": \"ws1.example.com\"}");
+		http_resp_clear(&resp);
+		/* then a POST to the handle's own URL, on the same handle */
+		r = post(h, "{\"events\": []}", &resp, err, sizeof(err));
+		ck_assert_msg(r == FT_OK, "%s", err);
+		ck_assert_int_eq(resp.status, 200);
+		ck_assert_str_eq(resp.body, "{\"tls\": 14}");
+		ck_assert_uint_eq(http_connections(h), 1);
+	} else {
+		ck_assert_int_eq(resp.status, 0);
+		ck_assert_str_ne(err, "");
+	}
+	http_resp_clear(&resp);
+	http_free(h);
+}
+
+END_TEST
+
+/* https_only: an http:// URL is refused without a connection. */
+START_TEST(test_https_only)
+{
+	struct http_opts o = {"http://127.0.0.1:1/v1/logins",
+			      NULL,
+			      NULL,
+			      NULL,
+			      5,
+			      0,
+			      0,
+			      NULL,
+			      NULL,
+			      true};
+	struct http *h = NULL;
+	struct http_resp resp;
+	char err[256] = "";
+
+	ck_assert_int_eq(http_new(&o, &h), FT_OK);
+	ck_assert_int_eq(post(h, "{}", &resp, err, sizeof(err)), FT_E_CONFIG);
+	ck_assert(!resp.transient);
 	http_resp_clear(&resp);
 	http_free(h);
 }
@@ -1025,5 +1239,14 @@ http_suite(void)
 	tcase_set_timeout(tt, 60);
 	tcase_add_loop_test(tt, test_tls, 0, (int)NTLS);
 	suite_add_tcase(s, tt);
+	{
+		TCase *tm = tcase_create("client-cert");
+
+		tcase_add_checked_fixture(tm, mtls_setup, mtls_teardown);
+		tcase_set_timeout(tm, 60);
+		tcase_add_loop_test(tm, test_client_cert, 0, (int)NMTLS);
+		tcase_add_test(tm, test_https_only);
+		suite_add_tcase(s, tm);
+	}
 	return s;
 }

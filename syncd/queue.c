@@ -354,8 +354,9 @@ queue_sync(struct queue *q)
 	return syncfs(q->queue_fd) < 0 ? FT_E_IO : FT_OK;
 }
 
-int
-queue_remove(struct queue *q, const char *user)
+/* Remove user's file from the folder dirfd (none there: FT_OK). */
+static int
+remove_in(int dirfd, const char *user)
 {
 	char name[NAME_CAP];
 	int r;
@@ -363,9 +364,15 @@ queue_remove(struct queue *q, const char *user)
 	r = user_file_name(user, name, sizeof(name));
 	if (r < 0)
 		return r;
-	if (unlinkat(q->queue_fd, name, 0) < 0 && errno != ENOENT)
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
 		return FT_E_IO;
 	return FT_OK;
+}
+
+int
+queue_remove(struct queue *q, const char *user)
+{
+	return remove_in(q->queue_fd, user);
 }
 
 int
@@ -543,15 +550,7 @@ queue_unhold(struct queue *q, const char *user)
 int
 queue_held_remove(struct queue *q, const char *user)
 {
-	char name[NAME_CAP];
-	int r;
-
-	r = user_file_name(user, name, sizeof(name));
-	if (r < 0)
-		return r;
-	if (unlinkat(q->held_fd, name, 0) < 0 && errno != ENOENT)
-		return FT_E_IO;
-	return FT_OK;
+	return remove_in(q->held_fd, user);
 }
 
 int

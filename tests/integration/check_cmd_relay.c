@@ -110,17 +110,6 @@ static char dlog[PATH_MAX];
 static struct upstream up[2];
 static struct h_proc *daemon_proc;
 
-static bool
-port_open(void *arg)
-{
-	int fd = h_tcp_connect(*(int *)arg);
-
-	if (fd < 0)
-		return false;
-	(void)close(fd);
-	return true;
-}
-
 static void
 set_mode(struct upstream *u, const char *mode)
 {
@@ -149,7 +138,7 @@ upstream_start(int i, const char *mode)
 		u->proc = h_proc_start(argv, log);
 	}
 	ck_assert_ptr_nonnull(u->proc);
-	ck_assert_msg(h_wait_until(port_open, &u->port, 10000),
+	ck_assert_msg(h_wait_until(h_tcp_port_open, &u->port, 10000),
 		      "upstream %d did not start", i);
 }
 

@@ -150,22 +150,11 @@ relay_stop(void)
 	relay = NULL;
 }
 
-static bool
-prov_listening(void *arg)
-{
-	int fd = h_tcp_connect(*(int *)arg);
-
-	if (fd < 0)
-		return false;
-	(void)close(fd);
-	return true;
-}
-
 static void
 prov_start(void)
 {
 	h_fx_daemon_start();
-	h_fx_wait_or_fail(prov_listening, &port, "the provisioner's port");
+	h_fx_wait_or_fail(h_tcp_port_open, &port, "the provisioner's port");
 }
 
 static char want[256];
@@ -293,7 +282,7 @@ START_TEST(test_failover_and_back)
 		fwd = h_proc_start(argv, log);
 	}
 	ck_assert_ptr_nonnull(fwd);
-	h_fx_wait_or_fail(prov_listening, &fport, "the forwarder");
+	h_fx_wait_or_fail(h_tcp_port_open, &fport, "the forwarder");
 	/* logins until one goes by the first again (retry_primary = 2 s) */
 	h_fx_fmt(want, sizeof(want), "%s", first);
 	for (int i = 0; i < 40 && !relay_log_has(NULL); i++) {

@@ -47,6 +47,17 @@ h_tcp_listen(int *ret_port)
 	return fd;
 }
 
+bool
+h_tcp_port_open(void *arg)
+{
+	int fd = h_tcp_connect(*(int *)arg);
+
+	if (fd < 0)
+		return false;
+	(void)close(fd);
+	return true;
+}
+
 /* Read what fd holds until it is quiet for 200 ms, closed, or buf full. */
 static long
 read_quiet(int fd, char *buf, size_t cap)

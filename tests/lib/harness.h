@@ -155,6 +155,9 @@ FT_MUST_USE int h_free_port(void);
 FT_MUST_USE int h_tcp_listen(int *ret_port);
 FT_MUST_USE int h_tcp_connect(int port);
 bool h_write_all(int fd, const char *p, size_t n);
+/* For h_wait_until: whether the port *(int *)arg of 127.0.0.1 takes a
+ * connection now. */
+bool h_tcp_port_open(void *arg);
 
 /*
  * A recorder for a listening socket lfd (h_tcp_listen) that nobody serves:

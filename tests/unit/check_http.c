@@ -897,17 +897,6 @@ static char tls_cert[512], tls_key[512];
 static struct h_proc *tls_proc;
 static int tls_port;
 
-static bool
-tls_up(void *arg)
-{
-	int fd = h_tcp_connect(*(int *)arg);
-
-	if (fd < 0)
-		return false;
-	(void)close(fd);
-	return true;
-}
-
 static void
 tls_setup(void)
 {
@@ -954,7 +943,7 @@ tls_setup(void)
 		tls_proc = h_proc_start(argv, log);
 	}
 	ck_assert_ptr_nonnull(tls_proc);
-	ck_assert_msg(h_wait_until(tls_up, &tls_port, 10000),
+	ck_assert_msg(h_wait_until(h_tcp_port_open, &tls_port, 10000),
 		      "https server did not start");
 }
 
@@ -1113,7 +1102,7 @@ mtls_setup(void)
 		mtls_proc = h_proc_start(argv, log);
 	}
 	ck_assert_ptr_nonnull(mtls_proc);
-	ck_assert_msg(h_wait_until(tls_up, &mtls_port, 10000),
+	ck_assert_msg(h_wait_until(h_tcp_port_open, &mtls_port, 10000),
 		      "https server did not start");
 }
 

@@ -8,7 +8,9 @@
 #   3. someone's name changes in LDAP; their next login updates ftrack
 #   4. someone leaves; the reconcile deactivates them
 #   5. a broken LDAP answer (a size limit) is held back by a safety guard
-#   6. where the logs, reports and metrics are; everything stopped
+#   6. a second host in relay mode, holding no secret: its login reaches
+#      ftrack through a provisioner (HTTPS, client certificates)
+#   7. where the logs, reports and metrics are; everything stopped
 #
 # Everything runs on 127.0.0.1, on free ports, in one mktemp -d folder;
 # a trap stops every process this script started and removes the folder,
@@ -17,7 +19,7 @@
 #
 # Needs root (pam_ftrack's events from root may name any user), the build
 # (`make all`) and the Debian packages of `make deps`: slapd, ldap-utils,
-# pamtester, libpam-wrapper, python3.
+# pamtester, libpam-wrapper, python3, openssl.
 #
 #   bash tests/demo.sh        (or: make demo)
 set -Eeuo pipefail
@@ -37,7 +39,7 @@ ROOTPW="admin-secret"
 PEOPLE="ou=people,dc=example,dc=com"
 
 W=""                  # the demo folder
-SLAPD_PID=0 EMU_PID=0 DAEMON_PID=0 # 0: not running
+SLAPD_PID=0 EMU_PID=0 DAEMON_PID=0 PROV_PID=0 RELAY_PID=0 # 0: not running
 STEP=0
 
 # ---- output ----------------------------------------------------------------
@@ -83,7 +85,7 @@ trap 'fail "unexpected failure (line $LINENO): $BASH_COMMAND"' ERR
 . "$ROOT/tests/lib/proc.sh"
 
 # the servers it started stopped and $W removed, whatever happens
-stop_at_exit DAEMON_PID EMU_PID SLAPD_PID
+stop_at_exit RELAY_PID PROV_PID DAEMON_PID EMU_PID SLAPD_PID
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
@@ -287,7 +289,7 @@ preflight() {
 		[[ -e "$f" ]] || fail "$f is missing: run 'make all' first"
 	done
 	for f in slapd slapadd ldapsearch ldapmodify ldapdelete pamtester \
-		"$PYTHON"; do
+		openssl "$PYTHON"; do
 		command -v "$f" >/dev/null ||
 			fail "$f is missing: run 'make deps' first"
 	done
@@ -401,7 +403,7 @@ step1_servers() {
 
 write_pam_service() {
 	local u
-	for u in alice bob carol joerg yamada nomail gone; do
+	for u in alice bob carol joerg yamada nomail gone dave; do
 		printf '%s:%s-pw:demo\n' "$u" "$u"
 	done >"$W/passdb"
 	cat >"$W/pam.d/demo" <<EOF
@@ -560,9 +562,98 @@ step5_guard() {
 	ok "exit 0: in sync"
 }
 
-step6_files() {
+# The config of a provisioner: the demo's [ldap], [ftrack] and [policy],
+# its own socket and state folder, mode = provisioner, [provisioner].
+write_prov_config() {
+	sed -e "s|^socket = .*|socket = $W/prov/run/notify.sock|" \
+		-e "s|^state_dir = .*|state_dir = $W/prov/state|" \
+		-e 's|^log_level = .*|log_level = info|' "$CONF" >"$W/prov.conf"
+	cat >>"$W/prov.conf" <<EOF
+mode = provisioner
+
+[provisioner]
+listen = 127.0.0.1:$PROV_PORT
+tls_cert_file = $W/pki/server.crt
+tls_key_file = $W/pki/server.key
+client_ca_file = $W/pki/ca.crt
+allow_hosts = *.ws.example.com
+EOF
+	chmod 0600 "$W/prov.conf"
+}
+
+# A workstation's config (mode = relay, [relay], no [ldap] or [ftrack])
+# and its PAM service 'demo' (in pam.relay/): the same stack, the relay's
+# socket and spool.
+write_relay_config() {
+	cat >"$W/relay.conf" <<EOF
+; a workstation: no [ldap], no [ftrack], no secret of either
+[relay]
+upstream = https://127.0.0.1:$PROV_PORT
+tls_cert_file = $W/pki/host1.crt
+tls_key_file = $W/pki/host1.key
+tls_ca_file = $W/pki/ca.crt
+
+[daemon]
+mode = relay
+socket = $W/relay/run/notify.sock
+state_dir = $W/relay/state
+log_level = info
+log_target = stderr
+EOF
+	sed -e "s|socket=$W/run/notify.sock|socket=$W/relay/run/notify.sock|" \
+		-e "s|spool=$W/state/queue|spool=$W/relay/state/queue|" \
+		"$W/pam.d/demo" >"$W/pam.relay/demo"
+}
+
+step6_relay() {
+	step 6 "A workstation that holds no secret (relay mode)"
+	say "  On many workstations, each relays its logins over HTTPS to a"
+	say "  provisioner, which alone holds the LDAP and ftrack secrets."
+	mkdir -m 0700 "$W/pki" "$W/prov" "$W/prov/run" "$W/prov/state" \
+		"$W/relay" "$W/relay/run" "$W/relay/state" "$W/pam.relay"
+	bash "$ROOT/tests/lib/ca.sh" "$W/pki" >"$W/pki.log" 2>&1 ||
+		fail "the throwaway CA was not made: $(tail -n 5 "$W/pki.log")"
+	ok "a throwaway CA (openssl): the provisioner's certificate and the"
+	say "      workstation's (host1.ws.example.com)"
+	PROV_PORT=$(free_port)
+	write_prov_config
+	"$SYNCD" -c "$W/prov.conf" run 2>"$W/prov.log" &
+	PROV_PID=$!
+	wait_for 10 grep -q 'provisioner listening on' "$W/prov.log" ||
+		fail "the provisioner did not start: $(tail -n 5 "$W/prov.log")"
+	ok "a provisioner (a second daemon, mode = provisioner) on https://127.0.0.1:$PROV_PORT"
+	write_relay_config
+	say "  The workstation's whole config:"
+	grep -v '^;' "$W/relay.conf" | sed "s|$W|\$DEMO|g" | indent
+	"$SYNCD" -c "$W/relay.conf" run 2>"$W/relay.log" &
+	RELAY_PID=$!
+	wait_for 10 grep -q 'listening on' "$W/relay.log" ||
+		fail "the relay did not start: $(tail -n 5 "$W/relay.log")"
+	ok "ftrack-syncd run on the workstation (mode = relay, pid $RELAY_PID)"
+	! exists dave || fail "'dave' is in ftrack before his first login"
+	say "  dave logs in on the workstation (the same PAM stack, its socket):"
+	printf '%s-pw\n' dave | LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 \
+		PAM_WRAPPER_SERVICE_DIR="$W/pam.relay" pamtester demo dave \
+		authenticate acct_mgmt open_session close_session \
+		>"$W/relay-login.out" 2>&1 ||
+		fail "pamtester for 'dave' on the relay failed: $(cat "$W/relay-login.out")"
+	wait_for 15 grep -q "created 'dave'" "$W/prov.log" ||
+		fail "the provisioner did not create 'dave': $(tail -n 5 "$W/prov.log")"
+	ft dump
+	[[ "$(val dave is_active)" == True ]] || fail "'dave' is not active in ftrack"
+	ok "dave is in ftrack, created by the provisioner; its log:"
+	grep -E "accepted from host|created 'dave'" "$W/prov.log" | indent
+	show "$SYNCD" -c "$W/relay.conf" status || fail "status on the relay failed"
+	stop_pid "$RELAY_PID"
+	RELAY_PID=0
+	stop_pid "$PROV_PID"
+	PROV_PID=0
+	ok "relay and provisioner stopped"
+}
+
+step7_files() {
 	local s=$W/state rc=0 w
-	step 6 "Where to look"
+	step 7 "Where to look"
 	say "  In this demo (and on a real host):"
 	w=$((${#s} + 15))
 	printf '    %-8s %-*s %s\n' \
@@ -603,7 +694,8 @@ main() {
 	step3_rename
 	step4_leaver
 	step5_guard
-	step6_files
+	step6_relay
+	step7_files
 	printf '\n%sdemo: every step did what it says (%d s).%s\n' "$BOLD" \
 		"$((SECONDS - t0))" "$OFF"
 }

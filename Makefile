@@ -138,10 +138,29 @@ $(RUNNER): $(call obj,tests/runner.c $(SUITE_SRCS) $(TEST_SUPPORT_SRCS)) \
 		$(SYNCD_LIB) $(COMMON_LIB)
 	$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(call pkg_libs,$(TEST_PKGS)) -ldl -lm
 
-# The C suites need the built module and daemon next to them.
+# The C suites need the built module and daemon next to them.  SUITE=NAME
+# runs one; without it every suite runs in a runner of its own, CHECK_JOBS
+# at a time (each suite starts its own servers on free ports in its own
+# folders), its output shown when it ends (kept in $(B)/tests/log/), and
+# the suites that failed are named at the end.
+CHECK_JOBS ?= 2
+CHECK_LOG   = $(B)/tests/log
 check-c: all $(RUNNER)
-	cd $(CURDIR) && CK_DEFAULT_TIMEOUT=120 $(if $(SUITE),CK_RUN_SUITE=$(SUITE)) \
-		$(RUNNER)
+ifneq ($(SUITE),)
+	cd $(CURDIR) && CK_DEFAULT_TIMEOUT=120 CK_RUN_SUITE=$(SUITE) $(RUNNER)
+else
+	@rm -rf $(CHECK_LOG) && mkdir -p $(CHECK_LOG)
+	@printf '%s\n' $(SUITES) | xargs -P $(CHECK_JOBS) -I{} sh -c \
+		'CK_DEFAULT_TIMEOUT=120 CK_RUN_SUITE={} $(RUNNER) \
+			>$(CHECK_LOG)/{}.log 2>&1; rc=$$?; cat $(CHECK_LOG)/{}.log; \
+		[ $$rc = 0 ] || echo {} >>$(CHECK_LOG)/FAILED'
+	@if [ -s $(CHECK_LOG)/FAILED ]; then \
+		echo "check-c: failed: $$(tr '\n' ' ' <$(CHECK_LOG)/FAILED)"; \
+		exit 1; fi
+	@awk -v s=$(words $(SUITES)) '/^100%: Checks: / { n += $$3 } \
+		END { printf "check-c: all %d suites passed (%d checks)\n", s, n }' \
+		$(CHECK_LOG)/*.log
+endif
 
 check-py:
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py'

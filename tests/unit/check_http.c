@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1013,84 +1014,23 @@ static char mtls_ca[512], mtls_cert[512], mtls_key[512], mtls_other[512];
 static struct h_proc *mtls_proc;
 static int mtls_port;
 
-/* openssl with argv (NULL-terminated) must succeed. */
-static void
-openssl_ok(const char *const *argv, const char *log)
-{
-	int st;
-
-	ck_assert_int_eq(h_run(argv, log, 30000, &st), FT_OK);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "openssl %s",
-		      argv[1]);
-}
-
-/* A CA, a host certificate it signs and a second host key. */
-static void
-mtls_make_ca(const char *log)
-{
-	char cakey[600], csr[600];
-
-	H_FMT(cakey, "%s/ca.key", mtls_dir);
-	H_FMT(csr, "%s/host.csr", mtls_dir);
-	{
-		const char *const a[] = {"openssl",
-					 "req",
-					 "-x509",
-					 "-newkey",
-					 "ec",
-					 "-pkeyopt",
-					 "ec_paramgen_curve:prime256v1",
-					 "-nodes",
-					 "-days",
-					 "2",
-					 "-subj",
-					 "/CN=test hosts CA",
-					 "-keyout",
-					 cakey,
-					 "-out",
-					 mtls_ca,
-					 NULL};
-		openssl_ok(a, log);
-	}
-	{
-		const char *const a[] = {
-			"openssl", "req",      "-newkey",
-			"ec",      "-pkeyopt", "ec_paramgen_curve:prime256v1",
-			"-nodes",  "-subj",    "/CN=ws1.example.com",
-			"-keyout", mtls_key,   "-out",
-			csr,       NULL};
-		openssl_ok(a, log);
-	}
-	{
-		const char *const a[] = {
-			"openssl", "x509",  "-req",    "-in",
-			csr,       "-CA",   mtls_ca,   "-CAkey",
-			cakey,     "-days", "2",       "-set_serial",
-			"2",       "-out",  mtls_cert, NULL};
-		openssl_ok(a, log);
-	}
-	{
-		const char *const a[] = {
-			"openssl", "genpkey",  "-algorithm",
-			"EC",      "-pkeyopt", "ec_paramgen_curve:prime256v1",
-			"-out",    mtls_other, NULL};
-		openssl_ok(a, log);
-	}
-}
-
 static void
 mtls_setup(void)
 {
-	char log[512], port[16];
+	char log[512], port[16], pki[600];
 
 	tls_setup(); /* the server's own certificate: tls_cert, tls_key */
 	mtls_dir = tls_dir;
-	H_FMT(mtls_ca, "%s/hosts-ca.pem", mtls_dir);
-	H_FMT(mtls_cert, "%s/host.pem", mtls_dir);
-	H_FMT(mtls_key, "%s/host.key", mtls_dir);
-	H_FMT(mtls_other, "%s/other.key", mtls_dir);
 	H_FMT(log, "%s/mtls.log", mtls_dir);
-	mtls_make_ca(log);
+	/* the test PKI (tests/lib/ca.sh): its CA signs host1; host2's key
+	 * does not match host1's certificate */
+	H_FMT(pki, "%s/pki", mtls_dir);
+	ck_assert_int_eq(mkdir(pki, 0700), 0);
+	ck_assert_int_eq(h_ca_make(pki), FT_OK);
+	H_FMT(mtls_ca, "%s/ca.crt", pki);
+	H_FMT(mtls_cert, "%s/host1.crt", pki);
+	H_FMT(mtls_key, "%s/host1.key", pki);
+	H_FMT(mtls_other, "%s/host2.key", pki);
 	mtls_port = h_free_port();
 	ck_assert_int_gt(mtls_port, 0);
 	H_FMT(port, "%d", mtls_port);
@@ -1148,7 +1088,8 @@ START_TEST(test_client_cert)
 	ck_assert_msg(r == c->want, "cert %d: got %d (%s)", c->cert, r, err);
 	if (r == FT_OK) {
 		ck_assert_int_eq(resp.status, 200);
-		ck_assert_str_eq(resp.body, "{\"get\": \"ws1.example.com\"}");
+		ck_assert_str_eq(resp.body,
+				 "{\"get\": \"host1.ws.example.com\"}");
 		http_resp_clear(&resp);
 		/* then a POST to the handle's own URL, on the same handle */
 		r = post(h, "{\"events\": []}", &resp, err, sizeof(err));

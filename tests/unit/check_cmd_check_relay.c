@@ -106,12 +106,13 @@ START_TEST(test_good_pair_upstream_down)
 		check_relay("host1", "host1", "ca.crt", port, out, sizeof(out)),
 		EXIT_ERRORS);
 	ck_assert_msg(strstr(out, "cert:    ok: '") != NULL, "%s", out);
-	ck_assert_msg(strstr(out, "host1.ws.example.com, key '") != NULL,
-		      "%s", out);
+	ck_assert_msg(strstr(out, "host1.ws.example.com, key '") != NULL, "%s",
+		      out);
 	/* ca.sh signs for 30 days: the warning is due */
-	ck_assert_msg(strstr(out, "warning: [relay] tls_cert_file expires in") !=
-			      NULL,
-		      "%s", out);
+	ck_assert_msg(
+		strstr(out, "warning: [relay] tls_cert_file expires in") !=
+			NULL,
+		"%s", out);
 	ck_assert_msg(strstr(out, "ca:      ok: '") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "(1 certificate)") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "upstream: FAILED: https://127.0.0.1:") !=
@@ -147,8 +148,8 @@ START_TEST(test_expired)
 	int port = h_free_port();
 
 	ck_assert_int_gt(port, 0);
-	ck_assert_int_eq(check_relay("expired", "expired", "ca.crt", port,
-				     out, sizeof(out)),
+	ck_assert_int_eq(check_relay("expired", "expired", "ca.crt", port, out,
+				     sizeof(out)),
 			 EXIT_ERRORS);
 	ck_assert_msg(strstr(out, "(host7.ws.example.com) expired on 2021-") !=
 			      NULL,

@@ -80,9 +80,9 @@ START_TEST(test_key_mismatch)
 
 	path(c, sizeof(c), "host1.crt");
 	path(k, sizeof(k), "host2.key");
-	ck_assert_int_eq(tls_cert_check_pair(c, k, time(NULL), &ci, err,
-					     sizeof(err)),
-			 FT_E_CONFIG);
+	ck_assert_int_eq(
+		tls_cert_check_pair(c, k, time(NULL), &ci, err, sizeof(err)),
+		FT_E_CONFIG);
 	ck_assert_str_ne(err, "");
 	ck_assert_msg(strstr(err, "host2.key") != NULL ||
 			      strstr(err, "match") != NULL ||
@@ -100,9 +100,9 @@ START_TEST(test_expired)
 	path(c, sizeof(c), "expired.crt");
 	path(k, sizeof(k), "expired.key");
 	/* a pair still: the caller decides on days_left */
-	ck_assert_int_eq(tls_cert_check_pair(c, k, time(NULL), &ci, err,
-					     sizeof(err)),
-			 FT_OK);
+	ck_assert_int_eq(
+		tls_cert_check_pair(c, k, time(NULL), &ci, err, sizeof(err)),
+		FT_OK);
 	ck_assert_str_eq(ci.name, "host7.ws.example.com");
 	ck_assert_int_lt(ci.days_left, -300);
 	ck_assert(ci.not_after < time(NULL));
@@ -122,31 +122,29 @@ START_TEST(test_missing_and_garbage)
 	ck_assert_int_eq(h_write_file(g, "this is not PEM\n", 0600), FT_OK);
 
 	ck_assert_int_eq(tls_cert_check_pair("/nonexistent/x.crt", k,
-					     time(NULL), &ci, err,
-					     sizeof(err)),
+					     time(NULL), &ci, err, sizeof(err)),
 			 FT_E_CONFIG);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/x.crt"));
 	err[0] = '\0';
 	ck_assert_int_eq(tls_cert_check_pair(c, "/nonexistent/x.key",
-					     time(NULL), &ci, err,
-					     sizeof(err)),
+					     time(NULL), &ci, err, sizeof(err)),
 			 FT_E_CONFIG);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/x.key"));
 	err[0] = '\0';
-	ck_assert_int_eq(tls_cert_check_pair(g, k, time(NULL), &ci, err,
-					     sizeof(err)),
-			 FT_E_CONFIG);
+	ck_assert_int_eq(
+		tls_cert_check_pair(g, k, time(NULL), &ci, err, sizeof(err)),
+		FT_E_CONFIG);
 	ck_assert_str_ne(err, "");
 	err[0] = '\0';
-	ck_assert_int_eq(tls_cert_check_pair(c, g, time(NULL), &ci, err,
-					     sizeof(err)),
-			 FT_E_CONFIG);
+	ck_assert_int_eq(
+		tls_cert_check_pair(c, g, time(NULL), &ci, err, sizeof(err)),
+		FT_E_CONFIG);
 	ck_assert_str_ne(err, "");
 	/* a key where the certificate belongs */
 	err[0] = '\0';
-	ck_assert_int_eq(tls_cert_check_pair(k, k, time(NULL), &ci, err,
-					     sizeof(err)),
-			 FT_E_CONFIG);
+	ck_assert_int_eq(
+		tls_cert_check_pair(k, k, time(NULL), &ci, err, sizeof(err)),
+		FT_E_CONFIG);
 	ck_assert_str_ne(err, "");
 
 	err[0] = '\0';
@@ -154,9 +152,9 @@ START_TEST(test_missing_and_garbage)
 			 FT_E_CONFIG);
 	ck_assert_str_ne(err, "");
 	err[0] = '\0';
-	ck_assert_int_eq(tls_cert_check_ca("/nonexistent/ca.crt", &n, err,
-					   sizeof(err)),
-			 FT_E_CONFIG);
+	ck_assert_int_eq(
+		tls_cert_check_ca("/nonexistent/ca.crt", &n, err, sizeof(err)),
+		FT_E_CONFIG);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/ca.crt"));
 }
 

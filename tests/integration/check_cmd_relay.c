@@ -438,6 +438,17 @@ END_TEST
 
 /* ---- forwarding --------------------------------------------------------- */
 
+/* arg: a failed/ file's path; true once it holds its error= line. */
+static bool
+has_reason(void *arg)
+{
+	char *text = h_read_file(arg, NULL);
+	bool yes = text != NULL && strstr(text, "\nerror=") != NULL;
+
+	free(text);
+	return yes;
+}
+
 START_TEST(test_forward_and_invalid)
 {
 	static const char *const status[] = {"status", NULL};
@@ -465,6 +476,8 @@ START_TEST(test_forward_and_invalid)
 		char path[PATH_MAX + 64], *text;
 
 		H_FMT(path, "%s/queue/failed/%s", state, hex);
+		/* the file is moved first, then given its reason */
+		ck_assert(h_wait_until(has_reason, path, 10000));
 		text = h_read_file(path, NULL);
 		ck_assert_ptr_nonnull(text);
 		ck_assert_msg(

@@ -728,19 +728,10 @@ fw_distinct_users(void)
 
 /* ---- LDAP --------------------------------------------------------------- */
 
-/* arg: NULL.  slapd is stopped. */
-static bool
-slapd_stopped(void *arg)
-{
-	(void)arg;
-	return h_pid_stopped(h_slapd_pid(fw.w->slapd));
-}
-
 void
 fw_slapd_freeze(void)
 {
 	ck_assert_int_eq(h_slapd_pause(fw.w->slapd), FT_OK);
-	fw_wait_or_fail(slapd_stopped, NULL, "slapd to stop");
 }
 
 void

@@ -340,10 +340,22 @@ h_slapd_modify(struct h_slapd *s, const char *ldif_text)
 	return h_slapd_change(s, ldif_text, false);
 }
 
+/* arg: the pid_t of slapd.  Every thread of it is stopped. */
+static bool
+pid_stopped(void *arg)
+{
+	return h_pid_stopped(*(pid_t *)arg);
+}
+
 int
 h_slapd_pause(struct h_slapd *s)
 {
-	return h_proc_signal(s->proc, SIGSTOP);
+	pid_t pid = h_proc_pid(s->proc);
+
+	if (h_proc_signal(s->proc, SIGSTOP) != FT_OK)
+		return FT_E_IO;
+	/* kill() returns before every thread has stopped */
+	return h_wait_until(pid_stopped, &pid, 10000) ? FT_OK : FT_E_IO;
 }
 
 int

@@ -375,18 +375,43 @@ h_status_kib(pid_t pid, const char *field)
 	return (long)v;
 }
 
-bool
-h_pid_stopped(pid_t pid)
+/* path: a /proc/.../stat file.  Its task is stopped (state T). */
+static bool
+stat_stopped(const char *path)
 {
-	char path[64], *text, *p;
+	char *text, *p;
 	bool yes;
 
-	(void)snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	text = h_read_file(path, NULL);
 	/* "PID (comm) S ...": comm may hold spaces, the state follows the
 	 * last ')' */
 	p = text != NULL ? strrchr(text, ')') : NULL;
 	yes = p != NULL && p[1] == ' ' && p[2] == 'T';
 	free(text);
+	return yes;
+}
+
+bool
+h_pid_stopped(pid_t pid)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	bool yes = true;
+	DIR *d;
+
+	/* every thread: a group stop reaches them one by one, and a thread
+	 * still running can answer a request sent after kill() returned */
+	(void)snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return false;
+	while (yes && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%d/task/%s/stat",
+			       (int)pid, de->d_name);
+		yes = stat_stopped(path);
+	}
+	(void)closedir(d);
 	return yes;
 }

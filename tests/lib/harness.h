@@ -274,7 +274,8 @@ long h_fd_count(pid_t pid);
 /* A "kB" field of /proc/PID/status ("VmHWM", "VmRSS") in KiB, or -1. */
 long h_status_kib(pid_t pid, const char *field);
 
-/* True when pid is stopped (state T in /proc/PID/stat, after SIGSTOP). */
+/* True when every thread of pid is stopped (state T in
+ * /proc/PID/task/TID/stat, after SIGSTOP). */
 bool h_pid_stopped(pid_t pid);
 
 /*
@@ -386,7 +387,8 @@ FT_MUST_USE int h_slapd_change(struct h_slapd *s, const char *ldif_text,
 			       bool relax);
 
 /* Freeze (SIGSTOP) and thaw (SIGCONT) slapd: the "slow or hung LDAP" fault.
- * Returns FT_OK or an FT_E_* code. */
+ * h_slapd_pause returns once every thread of slapd is stopped.  Returns FT_OK
+ * or an FT_E_* code. */
 FT_MUST_USE int h_slapd_pause(struct h_slapd *s);
 FT_MUST_USE int h_slapd_resume(struct h_slapd *s);
 

@@ -623,8 +623,8 @@ on_metrics(void *cls, struct MHD_Connection *c, const char *url,
 /* ---- start, reload, stop ------------------------------------------------ */
 
 /* "host:port" or "[v6]:port" (numeric) into *ret (the caller frees it). */
-static int
-parse_addr(const char *s, struct addrinfo **ret)
+int
+prov_parse_addr(const char *s, struct addrinfo **ret)
 {
 	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV |
 					     AI_PASSIVE,
@@ -705,7 +705,7 @@ listen_one(struct prov *p, const char *addr, bool tls, char *err, size_t errlen)
 	struct addrinfo *ai = NULL;
 	struct MHD_Daemon *d;
 
-	if (parse_addr(addr, &ai) < 0) {
+	if (prov_parse_addr(addr, &ai) < 0) {
 		(void)snprintf(err, errlen,
 			       "'%s' is not a numeric host:port or [v6]:port",
 			       addr);

@@ -27,6 +27,7 @@
 #ifndef PROV_H
 #define PROV_H
 
+#include <netdb.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -60,6 +61,12 @@ FT_MUST_USE int prov_start(const struct config *cfg, struct queue *q,
  */
 FT_MUST_USE int prov_reload(struct prov *p, const struct config *cfg, char *err,
 			    size_t errlen);
+
+/*
+ * The numeric host:port or [v6]:port s (a listen address) as a passive
+ * TCP address in *ret (freeaddrinfo).  FT_OK, or FT_E_CONFIG.
+ */
+FT_MUST_USE int prov_parse_addr(const char *s, struct addrinfo **ret);
 
 /* Stop serving (waiting for the requests in hand) and free p; NULL: no-op. */
 void prov_free(struct prov *p);

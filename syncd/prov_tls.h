@@ -92,4 +92,13 @@ bool prov_host_name(char *name);
 bool prov_host_allowed(const struct strlist *allow, const char *host);
 bool prov_deny_match(const char *deny, const char *host, const char *fp);
 
+/* What the lines of a deny_file text are (for `check`). */
+struct prov_deny_count {
+	size_t hosts, prints; /* host names, fingerprints */
+	size_t bad;           /* lines that are neither: they match nothing */
+	unsigned first_bad;   /* the 1-based number of the first such line */
+};
+
+void prov_deny_count(const char *deny, struct prov_deny_count *ret);
+
 #endif

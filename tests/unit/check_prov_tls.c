@@ -104,6 +104,34 @@ START_TEST(test_deny)
 
 END_TEST
 
+/* What `check` says of a deny_file: host names, prints, bad lines. */
+START_TEST(test_deny_count)
+{
+	static const char deny[] =
+		"# revoked by hand\n"
+		"\n"
+		"  host2.ws.example.com  \n"
+		"not a host!\n"
+		"01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
+		"01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF\r\n"
+		"host_4\n"
+		"host4.ws.example.com";
+	struct prov_deny_count n;
+
+	prov_deny_count(deny, &n);
+	ck_assert_uint_eq(n.hosts, 2);
+	ck_assert_uint_eq(n.prints, 1);
+	ck_assert_uint_eq(n.bad, 2);
+	ck_assert_uint_eq(n.first_bad, 4);
+	prov_deny_count("", &n);
+	ck_assert_uint_eq(n.hosts + n.prints + n.bad + n.first_bad, 0);
+	prov_deny_count(FP1 "0\n", &n); /* 65 digits: a host name */
+	ck_assert_uint_eq(n.hosts, 1);
+	ck_assert_uint_eq(n.prints, 0);
+}
+
+END_TEST
+
 START_TEST(test_refusal_names)
 {
 	int i;
@@ -149,6 +177,7 @@ prov_tls_suite(void)
 	tcase_add_test(tc, test_host_name_length);
 	tcase_add_test(tc, test_allowed);
 	tcase_add_test(tc, test_deny);
+	tcase_add_test(tc, test_deny_count);
 	tcase_add_test(tc, test_refusal_names);
 	tcase_add_test(tc, test_load_errors);
 	suite_add_tcase(s, tc);

@@ -39,6 +39,8 @@
 #define PROV_CONN_MEMORY    131072 /* bytes per connection (buffers) */
 #define PROV_HOSTS_MAX      4096   /* hosts with a rate bucket */
 #define PROV_RETRY_AFTER_IO 30     /* seconds, a 503 */
+#define PROV_CLASSES_MAX    32  /* host classes (allow_hosts globs) counted */
+#define PROV_CLASS_LEN      255 /* bytes of a glob counted as a class */
 
 struct prov;
 

@@ -148,15 +148,21 @@ prov_host_name(char *name)
 	return true;
 }
 
-bool
-prov_host_allowed(const struct strlist *allow, const char *host)
+long
+prov_host_class(const struct strlist *allow, const char *host)
 {
 	size_t i;
 
 	for (i = 0; i < allow->n; i++)
 		if (fnmatch(allow->v[i], host, FNM_CASEFOLD) == 0)
-			return true;
-	return false;
+			return (long)i;
+	return -1;
+}
+
+bool
+prov_host_allowed(const struct strlist *allow, const char *host)
+{
+	return prov_host_class(allow, host) >= 0;
 }
 
 enum deny_kind { DENY_BLANK, DENY_PRINT, DENY_HOST, DENY_BAD };

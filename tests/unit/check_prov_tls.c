@@ -74,6 +74,16 @@ START_TEST(test_allowed)
 	ck_assert(!prov_host_allowed(&allow, "evil.example.org"));
 	ck_assert(!prov_host_allowed(&allow, "host1.ws.example.com.evil.org"));
 	ck_assert(!prov_host_allowed(&none, "host1.ws.example.com"));
+	/* the class: the first glob that matches */
+	ck_assert_int_eq(prov_host_class(&allow, "host1.ws.example.com"), 0);
+	ck_assert_int_eq(prov_host_class(&allow, "render3.farm.example.com"),
+			 1);
+	ck_assert_int_eq(prov_host_class(&allow, "evil.example.org"), -1);
+	v[1] = g1; /* the other order */
+	v[0] = g2;
+	ck_assert_int_eq(prov_host_class(&allow, "render3.farm.example.com"),
+			 0);
+	ck_assert_int_eq(prov_host_class(&allow, "host1.ws.example.com"), 1);
 }
 
 END_TEST

@@ -8,7 +8,8 @@
  * host in the provisioner's log; the provisioner down: the login waits in
  * the relay's queue, across a relay restart too, and arrives when it is
  * back; the first upstream down: the second, and back to the first after
- * retry_primary; two provisioners behind two relays, one person logging
+ * retry_primary; a host= line that no certificate gave (a spool file, a
+ * datagram) is never believed; two provisioners behind two relays, one person logging
  * in on both at the same moment: one ftrack user.
  */
 #include <check.h>
@@ -352,6 +353,71 @@ START_TEST(test_failover_and_back)
 
 END_TEST
 
+/* ---- host= comes from the certificate only ---------------------------- */
+
+/* One raw datagram (as root) to the socket at path. */
+static void
+send_raw(const char *path, const char *msg)
+{
+	int fd = h_sender_open(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(h_sender_send(fd, msg, strlen(msg), 0), FT_OK);
+	(void)close(fd);
+}
+
+/*
+ * A host= line that did not come from a certificate is never believed:
+ * in a spool file of the relay's queue (as a tampered or foreign writer
+ * could leave it; the PAM module never writes one) and in a datagram to
+ * the relay, the provisioner names the relay's certificate host; in a
+ * datagram to the provisioner's own socket, the login is a local one (no
+ * host, no seat counted).
+ */
+START_TEST(test_host_line_ignored)
+{
+	char up[64], line[256], seats[PATH_MAX + 16];
+
+	h_fx_fmt(up, sizeof(up), "https://127.0.0.1:%d", port);
+	relay_config(up, NULL);
+	h_fx_fmt(seats, sizeof(seats), "%s/queue", rl[0].state);
+	ck_assert_int_eq(mkdir(seats, 0700), 0);
+	ck_assert_int_eq(
+		h_spool_host(rl[0].state, "p0006", "evil1.ws.example.com"),
+		FT_OK);
+	prov_start();
+	relay_start();
+	send_raw(rl[0].sock, "FTSYNC1\nuser=p0007\nservice=ftest\n"
+			     "host=evil2.ws.example.com\n");
+	send_raw(h_fx.sock, "FTSYNC1\nuser=p0008\nservice=ftest\n"
+			    "host=evil3.ws.example.com\n");
+	h_fx_wait_provisioned("p0006");
+	h_fx_wait_provisioned("p0007");
+	h_fx_wait_provisioned("p0008");
+	h_fx_wait_or_fail(relay_queue_empty, NULL, "the relay's queue empty");
+	h_fx_fmt(line, sizeof(line),
+		 "login of 'p0006' (service 'sshd') accepted from host '%s'",
+		 HOST);
+	ck_assert_msg(h_file_count(h_fx.log, line) == 1, "%s", line);
+	h_fx_fmt(line, sizeof(line),
+		 "login of 'p0007' (service 'ftest') accepted from host '%s'",
+		 HOST);
+	ck_assert_msg(h_file_count(h_fx.log, line) == 1, "%s", line);
+	ck_assert_int_eq(
+		h_file_count(h_fx.log, "created 'p0006' (host " HOST ")"), 1);
+	ck_assert_int_eq(h_file_count(h_fx.log, "created 'p0008': "), 1);
+	ck_assert_int_eq(h_file_count(h_fx.log, "evil"), 0);
+	h_fx_fmt(seats, sizeof(seats), "%s/seats", h_fx.state);
+	ck_assert_int_eq(h_file_count(seats, "host=" HOST " 2\n"), 1);
+	ck_assert_int_eq(h_file_count(seats, "evil"), 0);
+	ck_assert_int_eq(h_queue_count(rl[0].state, "queue/failed"), 0);
+	h_fx_assert_queue_clean();
+	relay_stop();
+	h_fx_daemon_stop();
+}
+
+END_TEST
+
 /* ---- two provisioners, one person on two relays at once ------------- */
 
 #define RACE_ROUNDS 10 /* fresh people, each on both relays at once */
@@ -474,6 +540,7 @@ relay_e2e_suite(void)
 	tcase_add_test(tc, test_login_through_provisioner);
 	tcase_add_test(tc, test_provisioner_down);
 	tcase_add_test(tc, test_failover_and_back);
+	tcase_add_test(tc, test_host_line_ignored);
 	tcase_add_test(tc, test_two_provisioners_race);
 	suite_add_tcase(s, tc);
 	return s;

@@ -357,7 +357,8 @@ install: all
 	install -m 0644 etc/pam-configs/ftrack $(DESTDIR)$(PAMCONFDIR)/ftrack
 	install -m 0644 $(MAN8:%=etc/man/%) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MAN5:%=etc/man/%) $(DESTDIR)$(MANDIR)/man5/
-	install -m 0644 etc/ftrack-syncd.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 etc/ftrack-syncd.conf etc/ftrack-syncd-relay.conf \
+		etc/ftrack-syncd-provisioner.conf $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0644 etc/pam.d/ftrack $(DESTDIR)$(DOCDIR)/examples/pam.d/
 	@if [ -e $(CONF) ]; then echo "install: kept the existing $(CONF)"; \
 	else echo "install -m 0644 etc/ftrack-syncd.conf $(CONF)"; \
@@ -372,6 +373,8 @@ uninstall:
 		$(MAN8:%=$(DESTDIR)$(MANDIR)/man8/%) \
 		$(MAN5:%=$(DESTDIR)$(MANDIR)/man5/%) \
 		$(DESTDIR)$(DOCDIR)/examples/ftrack-syncd.conf \
+		$(DESTDIR)$(DOCDIR)/examples/ftrack-syncd-relay.conf \
+		$(DESTDIR)$(DOCDIR)/examples/ftrack-syncd-provisioner.conf \
 		$(DESTDIR)$(DOCDIR)/examples/pam.d/ftrack
 	rmdir $(DESTDIR)$(DOCDIR)/examples/pam.d $(DESTDIR)$(DOCDIR)/examples \
 		$(DESTDIR)$(DOCDIR) 2>/dev/null || true

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -133,4 +135,22 @@ cmd_refuse_relay(const struct config *cfg, const char *what)
 		       "on a provisioner",
 		       what, cfg->path, what);
 	return EXIT_USAGE;
+}
+
+bool
+cmd_daemon_listening(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, n;
+	bool yes;
+
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+		return false;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	yes = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	(void)close(fd);
+	return yes;
 }

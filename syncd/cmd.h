@@ -83,6 +83,33 @@ int cmd_status(int argc, char **argv, const char *config_path);
 int cmd_check_relay(const struct config *cfg);
 
 /*
+ * `check`'s "cert:" lines (cmd_check_relay.c): the certificate file cert
+ * and its key file key are a pair and not expired (a warning within
+ * TLS_CERT_WARN_DAYS of the expiry); who says what an expired one costs
+ * ("the provisioners refuse this host"), section names the [section] of
+ * the warning.  False when it failed.
+ */
+bool cmd_check_pair(const char *section, const char *cert, const char *key,
+		    const char *who);
+
+/* `check`'s "ca:" line: the PEM bundle ca (NULL: the system's store). */
+bool cmd_check_ca(const char *ca);
+
+/*
+ * `check` on a provisioner, before the LDAP and ftrack checks a
+ * standalone daemon gets (cmd_check_prov.c): the server's certificate
+ * and key, client_ca_file, crl_file, allow_hosts, deny_file, and whether
+ * listen and metrics_listen can be bound.  False when one failed.
+ */
+bool cmd_check_prov(const struct config *cfg);
+
+/*
+ * Whether a daemon is bound to the socket at path (a datagram connect
+ * tells).
+ */
+bool cmd_daemon_listening(const char *path);
+
+/*
  * A relay has no LDAP and no ftrack: print that `what` (sync, reconcile)
  * runs on a provisioner.  Returns EXIT_USAGE for a relay, else EXIT_OK.
  */

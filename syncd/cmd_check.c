@@ -3,7 +3,9 @@
  * cmd_check.c: `ftrack-syncd check [--user LOGIN] [--dump]`: the config,
  * then the path a sync takes, without changing anything: a bind to LDAP,
  * the people under search_base (first page), one login looked up and
- * mapped, ftrack's answer and what the API user may read.
+ * mapped, ftrack's answer and what the API user may read; on a
+ * provisioner its HTTPS side first (cmd_check_prov.c), on a relay only
+ * what a relay has (cmd_check_relay.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -380,12 +382,13 @@ cmd_check(int argc, char **argv, const char *config_path)
 		code = cmd_check_relay(cfg);
 		goto out;
 	}
+	k.ok = cfg->daemon.mode != MODE_PROVISIONER || cmd_check_prov(cfg);
 	if (k.login != NULL) {
 		code = login_of(cfg, &k.login, &login);
 		if (code != EXIT_OK)
 			goto out;
 	}
-	k.ok = check_ldap(&k);
+	k.ok = check_ldap(&k) && k.ok;
 	k.ok = check_ftrack(&k) && k.ok;
 	code = k.ok ? EXIT_OK : EXIT_ERRORS;
 out:

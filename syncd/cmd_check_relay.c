@@ -14,17 +14,17 @@
 #include "relay.h"
 #include "tls_cert.h"
 
-static bool
-check_pair(const struct config *cfg)
+bool
+cmd_check_pair(const char *section, const char *cert, const char *key,
+	       const char *who)
 {
 	struct tls_cert_info ci;
 	char err[1024] = "";
 	char when[32] = "?";
 	struct tm tm;
 
-	if (tls_cert_check_pair(cfg->relay.tls_cert_file,
-				cfg->relay.tls_key_file, time(NULL), &ci, err,
-				sizeof(err)) < 0) {
+	if (tls_cert_check_pair(cert, key, time(NULL), &ci, err, sizeof(err)) <
+	    0) {
 		ft_clean_print(stdout, "cert:    FAILED: %s", err);
 		return false;
 	}
@@ -32,44 +32,40 @@ check_pair(const struct config *cfg)
 		(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (ci.days_left < 0) {
 		ft_clean_print(stdout,
-			       "cert:    FAILED: '%s' (%s) expired on %s: the "
-			       "provisioners refuse it; renew it",
-			       cfg->relay.tls_cert_file, ci.name, when);
+			       "cert:    FAILED: '%s' (%s) expired on %s: %s; "
+			       "renew it",
+			       cert, ci.name, when, who);
 		return false;
 	}
 	ft_clean_print(stdout,
 		       "cert:    ok: '%s' for %s, key '%s' matches, valid "
 		       "until %s (%ld days)",
-		       cfg->relay.tls_cert_file, ci.name,
-		       cfg->relay.tls_key_file, when, ci.days_left);
+		       cert, ci.name, key, when, ci.days_left);
 	if (ci.days_left < TLS_CERT_WARN_DAYS)
 		ft_clean_print(stdout,
-			       "warning: [relay] tls_cert_file expires in %ld "
-			       "days; renew it before the provisioners refuse "
-			       "this host",
-			       ci.days_left);
+			       "warning: [%s] tls_cert_file expires in %ld "
+			       "days; renew it before %s",
+			       section, ci.days_left, who);
 	return true;
 }
 
-static bool
-check_ca(const struct config *cfg)
+bool
+cmd_check_ca(const char *ca)
 {
 	char err[1024] = "";
 	size_t n = 0;
 
-	if (cfg->relay.tls_ca_file == NULL) {
+	if (ca == NULL) {
 		ft_clean_print(
 			stdout,
 			"ca:      the system's CA store (no tls_ca_file)");
 		return true;
 	}
-	if (tls_cert_check_ca(cfg->relay.tls_ca_file, &n, err, sizeof(err)) <
-	    0) {
+	if (tls_cert_check_ca(ca, &n, err, sizeof(err)) < 0) {
 		ft_clean_print(stdout, "ca:      FAILED: %s", err);
 		return false;
 	}
-	ft_clean_print(stdout, "ca:      ok: '%s' (%zu %s)",
-		       cfg->relay.tls_ca_file, n,
+	ft_clean_print(stdout, "ca:      ok: '%s' (%zu %s)", ca, n,
 		       n == 1 ? "certificate" : "certificates");
 	return true;
 }
@@ -104,8 +100,10 @@ cmd_check_relay(const struct config *cfg)
 	bool ok;
 	size_t i;
 
-	ok = check_pair(cfg);
-	ok = check_ca(cfg) && ok;
+	ok = cmd_check_pair("relay", cfg->relay.tls_cert_file,
+			    cfg->relay.tls_key_file,
+			    "the provisioners refuse this host");
+	ok = cmd_check_ca(cfg->relay.tls_ca_file) && ok;
 	for (i = 0; i < cfg->relay.upstream.n; i++)
 		ok = check_upstream(cfg, cfg->relay.upstream.v[i]) && ok;
 	return ok ? EXIT_OK : EXIT_ERRORS;

@@ -7,9 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,25 +20,6 @@
 #include "relay.h"
 #include "report.h"
 #include "state.h"
-
-/* Whether a daemon is bound to the socket (a datagram connect tells). */
-static bool
-daemon_listening(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd, n;
-	bool yes;
-
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
-		return false;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	yes = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	(void)close(fd);
-	return yes;
-}
 
 /* The queue's line: its depth and failed/ as the queue unit counts them. */
 static void
@@ -176,7 +155,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 	if (code != EXIT_OK)
 		return code;
 	ft_clean_print(stdout, "daemon:          %s %s",
-		       daemon_listening(cfg->daemon.socket)
+		       cmd_daemon_listening(cfg->daemon.socket)
 			       ? "listening on"
 			       : "NOT listening on",
 		       cfg->daemon.socket);

@@ -225,9 +225,8 @@ format_state(struct out *o, const struct metrics *m)
 		m->held);
 }
 
-/* A label value: '\', '"' and a line feed escaped, cut at 512 bytes. */
-static void
-label_value(char *out, size_t cap, const char *v)
+void
+metrics_label_value(char *out, size_t cap, const char *v)
 {
 	size_t o = 0;
 
@@ -263,8 +262,9 @@ format_relay(struct out *o, const struct metrics *m)
 	put_family(o, "relay_upstream_up", "gauge",
 		   "1 when the last request to this upstream worked.");
 	for (i = 0; i < m->relay_n && i < METRICS_RELAY_MAX; i++) {
-		label_value(v, sizeof(v),
-			    m->relay_url[i] != NULL ? m->relay_url[i] : "");
+		metrics_label_value(v, sizeof(v),
+				    m->relay_url[i] != NULL ? m->relay_url[i]
+							    : "");
 		put_u(o, "relay_upstream_up", "upstream", v,
 		      m->relay_up[i] ? 1 : 0);
 	}

@@ -178,6 +178,12 @@ FT_MUST_USE int metrics_format(const struct metrics *m, char *buf, size_t cap,
 			       size_t *ret_len);
 
 /*
+ * v as a label value into out (capacity cap): '\\', '"' and a line feed
+ * escaped, cut at 512 bytes of output (or what cap holds).  Pure.
+ */
+void metrics_label_value(char *out, size_t cap, const char *v);
+
+/*
  * Write the text of m as file `name` in the folder dirfd, atomically and
  * with mode 0644 (node_exporter runs as another user and must read it;
  * the numbers are not secret): ft_write_atomic() to the staging name

@@ -3,7 +3,14 @@
  * prov.c: the provisioner's HTTPS intake (see prov.h).
  *
  * Provisioner metrics after metrics.prom's text (prefix ftrack_syncd_):
- *   prov_events_received_total          counter  events in decoded bodies
+ *   prov_events_received_total{class}   counter  events in decoded bodies,
+ *                                                by the host's class: the
+ *                                                allow_hosts glob that let
+ *                                                it in (its first match);
+ *                                                at most PROV_CLASSES_MAX
+ *                                                globs, later ones (after
+ *                                                reloads) and longer ones
+ *                                                counted as class="(other)"
  *   prov_events_total{result}           counter  accepted, invalid
  *   prov_refused_total{reason}          counter  requests refused: the
  *                                                certificate reasons of
@@ -39,7 +46,7 @@
 #include "timing.h"
 
 #define PEM_MAX      ((size_t)1024 * 1024) /* a certificate, a chain, a key */
-#define PROM_EXTRA   8192                  /* the provisioner's metrics text */
+#define PROM_EXTRA   32768                 /* the provisioner's metrics text */
 #define REFUSED_LOGS 60 /* refusal lines a minute, then counted */
 #define JSON_TYPE    "application/json"
 #define DISCARD_MAX  ((size_t)4 * PROV_WIRE_BODY_MAX) /* then 413 at once */
@@ -59,6 +66,12 @@ static const char *const more_names[REF_ALL - PROV_REF_COUNT] = {
 	"bad_request", "too_large", "rate_limited",
 	"journal",     "not_found", "method"};
 
+/* A host class's counter: the allow_hosts glob, its events. */
+struct host_class {
+	char glob[PROV_CLASS_LEN + 1];
+	unsigned long long events;
+};
+
 struct bucket {
 	char host[PROV_HOST_MAX + 1];
 	double tokens;
@@ -77,7 +90,10 @@ struct prov {
 
 	pthread_mutex_t mu; /* everything below */
 	struct bucket *buckets;
-	unsigned long long received, accepted, invalid, refused[REF_ALL];
+	unsigned long long accepted, invalid, refused[REF_ALL];
+	struct host_class classes[PROV_CLASSES_MAX];
+	size_t nclasses;
+	unsigned long long other_class; /* beyond the table, or too long */
 	unsigned long long conns_total, conns_open;
 	uint64_t log_window_ms;
 	unsigned logs_in_window;
@@ -295,6 +311,33 @@ journal(struct prov *p, struct prov_batch *b)
 	return written == 0 ? FT_OK : queue_sync(p->q);
 }
 
+/* Count n events of host's class (under p->mu). */
+static void
+count_class(struct prov *p, const char *host, size_t n)
+{
+	const struct strlist *allow = &p->cfg->provisioner.allow_hosts;
+	long k = prov_host_class(allow, host);
+	const char *glob = k >= 0 ? allow->v[k] : NULL;
+	size_t i;
+
+	if (glob == NULL || strlen(glob) > PROV_CLASS_LEN) {
+		p->other_class += n;
+		return;
+	}
+	for (i = 0; i < p->nclasses; i++)
+		if (strcmp(p->classes[i].glob, glob) == 0)
+			break;
+	if (i == p->nclasses) {
+		if (i == PROV_CLASSES_MAX) {
+			p->other_class += n;
+			return;
+		}
+		memcpy(p->classes[i].glob, glob, strlen(glob) + 1);
+		p->nclasses++;
+	}
+	p->classes[i].events += n;
+}
+
 static void
 count_and_log(struct prov *p, const struct prov_batch *b, const char *host)
 {
@@ -314,7 +357,7 @@ count_and_log(struct prov *p, const struct prov_batch *b, const char *host)
 			 ev->user, ev->service, host);
 	}
 	pthread_mutex_lock(&p->mu);
-	p->received += b->n;
+	count_class(p, host, b->n);
 	p->accepted += ok;
 	p->invalid += b->n - ok;
 	pthread_mutex_unlock(&p->mu);
@@ -538,7 +581,8 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 static size_t
 format_extra(struct prov *p, char *buf, size_t cap)
 {
-	size_t n = 0;
+	char label[2 * PROV_CLASS_LEN + 1];
+	size_t n = 0, j;
 	int i, k;
 
 #define PUT(...)                                                               \
@@ -550,10 +594,18 @@ format_extra(struct prov *p, char *buf, size_t cap)
 	} while (0)
 	pthread_mutex_lock(&p->mu);
 	PUT("# HELP ftrack_syncd_prov_events_received_total Login events in "
-	    "decoded request bodies.\n# TYPE "
-	    "ftrack_syncd_prov_events_received_total counter\n"
-	    "ftrack_syncd_prov_events_received_total %llu\n",
-	    p->received);
+	    "decoded request bodies, by the allow_hosts glob that let the "
+	    "host in.\n# TYPE "
+	    "ftrack_syncd_prov_events_received_total counter\n");
+	for (j = 0; j < p->nclasses; j++) {
+		metrics_label_value(label, sizeof(label), p->classes[j].glob);
+		PUT("ftrack_syncd_prov_events_received_total{class=\"%s\"} "
+		    "%llu\n",
+		    label, p->classes[j].events);
+	}
+	PUT("ftrack_syncd_prov_events_received_total{class=\"(other)\"} "
+	    "%llu\n",
+	    p->other_class);
 	PUT("# HELP ftrack_syncd_prov_events_total Login events by result.\n"
 	    "# TYPE ftrack_syncd_prov_events_total counter\n"
 	    "ftrack_syncd_prov_events_total{result=\"accepted\"} %llu\n"
@@ -623,8 +675,8 @@ on_metrics(void *cls, struct MHD_Connection *c, const char *url,
 /* ---- start, reload, stop ------------------------------------------------ */
 
 /* "host:port" or "[v6]:port" (numeric) into *ret (the caller frees it). */
-static int
-parse_addr(const char *s, struct addrinfo **ret)
+int
+prov_parse_addr(const char *s, struct addrinfo **ret)
 {
 	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV |
 					     AI_PASSIVE,
@@ -705,7 +757,7 @@ listen_one(struct prov *p, const char *addr, bool tls, char *err, size_t errlen)
 	struct addrinfo *ai = NULL;
 	struct MHD_Daemon *d;
 
-	if (parse_addr(addr, &ai) < 0) {
+	if (prov_parse_addr(addr, &ai) < 0) {
 		(void)snprintf(err, errlen,
 			       "'%s' is not a numeric host:port or [v6]:port",
 			       addr);

@@ -27,6 +27,7 @@
 #ifndef PROV_H
 #define PROV_H
 
+#include <netdb.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -38,6 +39,8 @@
 #define PROV_CONN_MEMORY    131072 /* bytes per connection (buffers) */
 #define PROV_HOSTS_MAX      4096   /* hosts with a rate bucket */
 #define PROV_RETRY_AFTER_IO 30     /* seconds, a 503 */
+#define PROV_CLASSES_MAX    32  /* host classes (allow_hosts globs) counted */
+#define PROV_CLASS_LEN      255 /* bytes of a glob counted as a class */
 
 struct prov;
 
@@ -60,6 +63,12 @@ FT_MUST_USE int prov_start(const struct config *cfg, struct queue *q,
  */
 FT_MUST_USE int prov_reload(struct prov *p, const struct config *cfg, char *err,
 			    size_t errlen);
+
+/*
+ * The numeric host:port or [v6]:port s (a listen address) as a passive
+ * TCP address in *ret (freeaddrinfo).  FT_OK, or FT_E_CONFIG.
+ */
+FT_MUST_USE int prov_parse_addr(const char *s, struct addrinfo **ret);
 
 /* Stop serving (waiting for the requests in hand) and free p; NULL: no-op. */
 void prov_free(struct prov *p);

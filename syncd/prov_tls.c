@@ -92,7 +92,8 @@ load_lists(struct prov_trust *t, const struct config_provisioner *p, char *err,
 		(void)snprintf(err, errlen, "%s: %s", p->crl_file,
 			       n < 0 ? gnutls_strerror(n)
 				     : "no revocation list signed by the "
-				       "client CA in it");
+				       "client CA and not out of date (its "
+				       "next update in the future) in it");
 		return FT_E_CONFIG;
 	}
 	return FT_OK;
@@ -147,35 +148,49 @@ prov_host_name(char *name)
 	return true;
 }
 
-bool
-prov_host_allowed(const struct strlist *allow, const char *host)
+long
+prov_host_class(const struct strlist *allow, const char *host)
 {
 	size_t i;
 
 	for (i = 0; i < allow->n; i++)
 		if (fnmatch(allow->v[i], host, FNM_CASEFOLD) == 0)
-			return true;
-	return false;
+			return (long)i;
+	return -1;
 }
 
-/* Line [s, e) without blanks and its comment; colons dropped for a print. */
-static bool
-deny_line_is(const char *s, const char *e, const char *host, const char *fp)
+bool
+prov_host_allowed(const struct strlist *allow, const char *host)
 {
-	char word[PROV_HOST_MAX + 2], hex[65];
-	size_t n = 0, h = 0;
+	return prov_host_class(allow, host) >= 0;
+}
 
+enum deny_kind { DENY_BLANK, DENY_PRINT, DENY_HOST, DENY_BAD };
+
+/*
+ * Line [s, e) of deny_file without blanks and its comment: a fingerprint
+ * (colons dropped, lower case, into hex), a host name (folded, into
+ * word), blank, or neither.
+ */
+static enum deny_kind
+deny_line(const char *s, const char *e, char word[PROV_HOST_MAX + 2],
+	  char hex[65])
+{
+	size_t n = 0, h = 0;
 	const char *hash = memchr(s, '#', (size_t)(e - s));
 
+	word[0] = hex[0] = '\0';
 	if (hash != NULL)
 		e = hash; /* a comment, to the end of the line */
 	while (s < e && (*s == ' ' || *s == '\t'))
 		s++;
 	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
 		e--;
-	if (s == e || (size_t)(e - s) > (size_t)3 * 64)
-		return false;
-	for (; s < e && n < sizeof(word) - 1; s++) {
+	if (s == e)
+		return DENY_BLANK;
+	if ((size_t)(e - s) > (size_t)3 * 64)
+		return DENY_BAD;
+	for (; s < e && n < PROV_HOST_MAX + 1; s++) {
 		word[n++] = *s;
 		if (*s != ':' && h++ < 64)
 			hex[h - 1] = (char)tolower((unsigned char)*s);
@@ -183,11 +198,60 @@ deny_line_is(const char *s, const char *e, const char *host, const char *fp)
 	word[n] = '\0';
 	hex[h < 64 ? h : 64] = '\0';
 	if (s < e)
-		return false;
-	if (h == 64 && strspn(hex, "0123456789abcdef") == 64 &&
-	    strcmp(hex, fp) == 0)
-		return true;
-	return prov_host_name(word) && strcmp(word, host) == 0;
+		return DENY_BAD;
+	if (h == 64 && strspn(hex, "0123456789abcdef") == 64)
+		return DENY_PRINT;
+	return prov_host_name(word) ? DENY_HOST : DENY_BAD;
+}
+
+static bool
+deny_line_is(const char *s, const char *e, const char *host, const char *fp)
+{
+	char word[PROV_HOST_MAX + 2], hex[65];
+
+	switch (deny_line(s, e, word, hex)) {
+	case DENY_PRINT: /* 64 hex digits are a host name too */
+		return strcmp(hex, fp) == 0 ||
+		       (prov_host_name(word) && strcmp(word, host) == 0);
+	case DENY_HOST:
+		return strcmp(word, host) == 0;
+	case DENY_BLANK:
+	case DENY_BAD:
+		break;
+	}
+	return false;
+}
+
+void
+prov_deny_count(const char *deny, struct prov_deny_count *ret)
+{
+	char word[PROV_HOST_MAX + 2], hex[65];
+	const char *s = deny;
+	unsigned line = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	while (*s != '\0') {
+		const char *e = strchr(s, '\n');
+
+		if (e == NULL)
+			e = s + strlen(s);
+		line++;
+		switch (deny_line(s, e, word, hex)) {
+		case DENY_PRINT:
+			ret->prints++;
+			break;
+		case DENY_HOST:
+			ret->hosts++;
+			break;
+		case DENY_BAD:
+			if (ret->bad++ == 0)
+				ret->first_bad = line;
+			break;
+		case DENY_BLANK:
+			break;
+		}
+		s = *e == '\n' ? e + 1 : e;
+	}
 }
 
 bool

@@ -90,6 +90,21 @@ FT_MUST_USE int prov_trust_check(const struct prov_trust *t,
  */
 bool prov_host_name(char *name);
 bool prov_host_allowed(const struct strlist *allow, const char *host);
+
+/*
+ * The host's class: the index in allow of the first glob that matches
+ * host (the one that let it in), or -1 when none does.
+ */
+long prov_host_class(const struct strlist *allow, const char *host);
 bool prov_deny_match(const char *deny, const char *host, const char *fp);
+
+/* What the lines of a deny_file text are (for `check`). */
+struct prov_deny_count {
+	size_t hosts, prints; /* host names, fingerprints */
+	size_t bad;           /* lines that are neither: they match nothing */
+	unsigned first_bad;   /* the 1-based number of the first such line */
+};
+
+void prov_deny_count(const char *deny, struct prov_deny_count *ret);
 
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* tls_cert.c: a relay's certificate, key and CA files read with libcrypto. */
+/* tls_cert.c: certificate, key, CA and CRL files read with libcrypto. */
 #include "tls_cert.h"
 
 #include <errno.h>
@@ -137,5 +137,56 @@ tls_cert_check_ca(const char *ca, size_t *ret_n, char *err, size_t errlen)
 		return FT_E_CONFIG;
 	}
 	*ret_n = n;
+	return FT_OK;
+}
+
+/* The CN of name, else the whole name in one line, into out. */
+static void
+name_text(X509_NAME *name, char *out, size_t cap)
+{
+	out[0] = '\0';
+	if (X509_NAME_get_text_by_NID(name, NID_commonName, out, (int)cap) >= 0)
+		return;
+	if (X509_NAME_oneline(name, out, (int)cap) == NULL)
+		out[0] = '\0';
+}
+
+int
+tls_cert_check_crl(const char *crl, time_t now, struct tls_crl_info *ret,
+		   char *err, size_t errlen)
+{
+	FILE *f = open_pem(crl, "revocation list", err, errlen);
+	X509_CRL *c;
+	const ASN1_TIME *nu;
+	const STACK_OF(X509_REVOKED) * rev;
+	struct tm tm;
+
+	if (f == NULL)
+		return FT_E_CONFIG;
+	c = PEM_read_X509_CRL(f, NULL, NULL, NULL);
+	if (c == NULL) {
+		rewind(f);
+		c = d2i_X509_CRL_fp(f, NULL);
+	}
+	fclose(f);
+	ERR_clear_error();
+	if (c == NULL) {
+		(void)snprintf(err, errlen,
+			       "'%s' holds no certificate revocation list "
+			       "(PEM or DER)",
+			       crl);
+		return FT_E_CONFIG;
+	}
+	memset(ret, 0, sizeof(*ret));
+	name_text(X509_CRL_get_issuer(c), ret->issuer, sizeof(ret->issuer));
+	rev = X509_CRL_get_REVOKED(c);
+	ret->revoked = rev != NULL ? (size_t)sk_X509_REVOKED_num(rev) : 0;
+	nu = X509_CRL_get0_nextUpdate(c);
+	if (nu != NULL && ASN1_TIME_to_tm(nu, &tm) == 1) {
+		ret->next_update = timegm(&tm);
+		ret->stale = ret->next_update < now;
+	}
+	X509_CRL_free(c);
+	ERR_clear_error();
 	return FT_OK;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tls_cert.h: what `check` says about a relay's certificate files.
+ * tls_cert.h: what `check` says about the certificate files of a relay
+ * and of a provisioner.
  *
  * The only unit that sees OpenSSL's libcrypto types (X509, EVP_PKEY).  It
  * reads PEM files and reports; it never connects (libcurl does, in the
@@ -39,5 +40,22 @@ FT_MUST_USE int tls_cert_check_pair(const char *cert, const char *key,
  */
 FT_MUST_USE int tls_cert_check_ca(const char *ca, size_t *ret_n, char *err,
 				  size_t errlen);
+
+/* A certificate revocation list, as `check` reports it. */
+struct tls_crl_info {
+	char issuer[TLS_CERT_NAME_MAX]; /* the issuer's CN, else its DN */
+	size_t revoked;                 /* certificates it revokes */
+	time_t next_update;             /* 0: the CRL gives none */
+	bool stale;                     /* next_update is before now */
+};
+
+/*
+ * Read the CRL file crl (PEM, else DER).  Returns FT_OK with *ret filled;
+ * FT_E_CONFIG with why in err: unreadable or not a CRL.  Its signature is
+ * the provisioner's business (prov_tls.c checks it against the CA).
+ */
+FT_MUST_USE int tls_cert_check_crl(const char *crl, time_t now,
+				   struct tls_crl_info *ret, char *err,
+				   size_t errlen);
 
 #endif

@@ -639,6 +639,215 @@ START_TEST(test_check_dump)
 
 END_TEST
 
+/* ---- check on a provisioner ------------------------------------------ */
+
+static char pki[PATH_MAX];
+static int prov_port, metrics_port;
+
+/*
+ * The config of a provisioner with the test PKI: listen and metrics_listen
+ * on free ports, then extra (NULL: none).
+ */
+static void
+prov_config(const char *extra)
+{
+	char text[4096];
+
+	if (pki[0] == '\0') {
+		H_FMT(pki, "%s/pki", h_fx.dir);
+		ck_assert_int_eq(mkdir(pki, 0700), 0);
+		ck_assert_int_eq(h_ca_make(pki), FT_OK);
+		prov_port = h_free_port();
+		metrics_port = h_free_port();
+		ck_assert_int_gt(prov_port, 0);
+		ck_assert_int_gt(metrics_port, 0);
+		ck_assert_int_ne(prov_port, metrics_port);
+	}
+	H_FMT(text,
+	      "daemon.mode = provisioner\n"
+	      "provisioner.listen = 127.0.0.1:%d\n"
+	      "provisioner.metrics_listen = 127.0.0.1:%d\n"
+	      "provisioner.tls_cert_file = %s/server.crt\n"
+	      "provisioner.tls_key_file = %s/server.key\n"
+	      "provisioner.client_ca_file = %s/ca.crt\n"
+	      "provisioner.allow_hosts = *.ws.example.com\n%s",
+	      prov_port, metrics_port, pki, pki, pki,
+	      extra != NULL ? extra : "");
+	h_fx_config(text);
+}
+
+static const char *const check_args[] = {"check", NULL};
+
+/* check's exit code is code and its output holds text (with its path). */
+static void
+check_says(int code, const char *out, const char *text)
+{
+	char path[PATH_MAX + 16], buf[16384];
+
+	ck_assert_int_eq(h_fx_run_cmd(check_args, out), code);
+	if (h_fx_out_count(out, text) >= 1)
+		return;
+	H_FMT(path, "%s/%s", h_fx.dir, out);
+	(void)h_read_into(path, buf, sizeof(buf));
+	ck_abort_msg("'%s' not in:\n%s", text, buf);
+}
+
+/*
+ * A good provisioner: its certificate, key, CA, CRL, allow_hosts and
+ * deny_file reported, both addresses bindable, then LDAP and ftrack as on
+ * a standalone daemon: exit 0.  With the daemon running, its addresses
+ * are bound already: said, still 0.  Another program on the port: 1.
+ */
+START_TEST(test_check_provisioner)
+{
+	char deny[PATH_MAX + 16], text[1024], extra[2048], fp[128], want[256];
+	int lfd, lport;
+
+	H_FMT(deny, "%s/denied-hosts", h_fx.dir);
+	prov_config(NULL);
+	H_FMT(text, "%s/host3.sha256", pki);
+	ck_assert_int_gt(h_read_into(text, fp, sizeof(fp)), 0);
+	fp[strcspn(fp, "\n")] = '\0';
+	H_FMT(text,
+	      "# shut out\nhost2.ws.example.com\n%s  # host3\n\nnot a host!\n",
+	      fp);
+	ck_assert_int_eq(h_write_file(deny, text, 0644), FT_OK);
+	H_FMT(extra,
+	      "provisioner.crl_file = %s/crl-revoked.pem\n"
+	      "provisioner.deny_file = %s\n",
+	      pki, deny);
+	prov_config(extra);
+	check_says(0, "prov-ok.out", "cert:    ok: '");
+	ck_assert_int_eq(h_fx_out_count("prov-ok.out", "for localhost, key '"),
+			 1);
+	ck_assert_int_eq(h_fx_out_count("prov-ok.out", "ca:      ok: '"), 1);
+	ck_assert_int_eq(h_fx_out_count("prov-ok.out", "crl:     ok: '"), 1);
+	ck_assert_int_eq(
+		h_fx_out_count("prov-ok.out", "from Test hosts CA, 1 revoked"),
+		1);
+	ck_assert_int_eq(h_fx_out_count("prov-ok.out", "allow:   1 glob"), 1);
+	ck_assert_int_eq(
+		h_fx_out_count("prov-ok.out", "1 host name, 1 fingerprint"), 1);
+	H_FMT(want, "warning: %s:5: neither a host name", deny);
+	ck_assert_int_eq(h_fx_out_count("prov-ok.out", want), 1);
+	H_FMT(want, "listen:  ok: listen = 127.0.0.1:%d can be bound",
+	      prov_port);
+	ck_assert_int_eq(h_fx_out_count("prov-ok.out", want), 1);
+	H_FMT(want, "listen:  ok: metrics_listen = 127.0.0.1:%d can be bound",
+	      metrics_port);
+	ck_assert_int_eq(h_fx_out_count("prov-ok.out", want), 1);
+	ck_assert_int_eq(h_fx_out_count("prov-ok.out", "ldap:    ok"), 1);
+	ck_assert_int_eq(h_fx_out_count("prov-ok.out", "ftrack:  ok"), 1);
+	ck_assert_int_eq(h_fx_out_count("prov-ok.out", "FAILED"), 0);
+	h_fx_assert_out_clean("prov-ok.out");
+	/* the daemon holds both addresses */
+	h_fx_daemon_start();
+	h_fx_wait_or_fail(h_tcp_port_open, &prov_port, "the provisioner");
+	check_says(0, "prov-running.out",
+		   "is bound already, and the daemon "
+		   "is running");
+	ck_assert_int_eq(h_fx_out_count("prov-running.out",
+					"is bound already, and the daemon"),
+			 2);
+	h_fx_daemon_stop();
+	/* another program on the port, no daemon */
+	lfd = h_tcp_listen(&lport);
+	ck_assert_int_ge(lfd, 0);
+	H_FMT(extra, "provisioner.listen = 127.0.0.1:%d\n", lport);
+	prov_config(extra);
+	check_says(1, "prov-taken.out",
+		   "(by another program: the daemon is "
+		   "not running)");
+	(void)close(lfd);
+	/* not numeric */
+	prov_config("provisioner.metrics_listen = localhost:9464\n");
+	check_says(1, "prov-name.out", "is not a numeric host:port");
+	/* every host the CA signed: a warning only */
+	prov_config("provisioner.allow_hosts = *\n");
+	check_says(0, "prov-star.out",
+		   "lets in every host the client CA "
+		   "signed");
+}
+
+END_TEST
+
+/*
+ * What fails: an expired server certificate, a key of another, an
+ * out-of-date CRL, a CRL of another CA, a file that is no CRL, a missing
+ * deny_file: exit 1 each, LDAP and ftrack still checked; a key that group
+ * or others may read: 2, naming the line.
+ */
+START_TEST(test_check_provisioner_fails)
+{
+	char extra[2048], key[PATH_MAX + 16], where[PATH_MAX + 32];
+	char crl[PATH_MAX + 16];
+	int line;
+
+	prov_config(NULL);
+	H_FMT(extra,
+	      "provisioner.tls_cert_file = %s/expired.crt\n"
+	      "provisioner.tls_key_file = %s/expired.key\n",
+	      pki, pki);
+	prov_config(extra);
+	check_says(1, "prov-expired.out",
+		   "expired on 2021-01-01T00:00:00Z: "
+		   "the relays refuse this "
+		   "provisioner");
+	ck_assert_int_eq(h_fx_out_count("prov-expired.out", "ldap:    ok"), 1);
+	ck_assert_int_eq(h_fx_out_count("prov-expired.out", "ftrack:  ok"), 1);
+	H_FMT(extra, "provisioner.tls_key_file = %s/host1.key\n", pki);
+	prov_config(extra);
+	check_says(1, "prov-pair.out", "does not belong to the certificate");
+	H_FMT(extra, "provisioner.crl_file = %s/crl-stale.pem\n", pki);
+	prov_config(extra);
+	check_says(1, "prov-stale.out",
+		   "is out of date (its next update was "
+		   "due on 2020-02-01T00:00:00Z)");
+	H_FMT(extra, "provisioner.crl_file = %s/otherca/crl.pem\n", pki);
+	{
+		char cmd[3 * PATH_MAX];
+
+		H_FMT(cmd,
+		      "cd %s && openssl ca -batch -config otherca/ca.cnf "
+		      "-cert otherca/ca.crt -keyfile otherca/ca.key -gencrl "
+		      "-out otherca/crl.pem 2>/dev/null",
+		      pki);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	prov_config(extra);
+	check_says(1, "prov-otherca.out", "trust:   FAILED: ");
+	ck_assert_int_eq(h_fx_out_count("prov-otherca.out", "crl:     ok"), 1);
+	H_FMT(crl, "%s/not-a-crl.pem", h_fx.dir);
+	ck_assert_int_eq(h_write_file(crl, "hello\n", 0644), FT_OK);
+	H_FMT(extra, "provisioner.crl_file = %s\n", crl);
+	prov_config(extra);
+	check_says(1, "prov-garbage.out",
+		   "holds no certificate revocation "
+		   "list");
+	H_FMT(extra, "provisioner.deny_file = %s/no-such-file\n", h_fx.dir);
+	prov_config(extra);
+	check_says(1, "prov-nodeny.out", "deny:    FAILED: ");
+	/* a key anyone may read: the config is refused */
+	H_FMT(key, "%s/server-0644.key", h_fx.dir);
+	{
+		char src[PATH_MAX + 16], buf[8192];
+		long n;
+
+		H_FMT(src, "%s/server.key", pki);
+		n = h_read_into(src, buf, sizeof(buf));
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_eq(h_write_file(key, buf, 0644), FT_OK);
+	}
+	H_FMT(extra, "provisioner.tls_key_file = %s\n", key);
+	prov_config(extra);
+	line = h_fx_line_of(h_fx.conf, "server-0644.key");
+	ck_assert_int_gt(line, 0);
+	H_FMT(where, "%s:%d:", h_fx.conf, line);
+	check_says(2, "prov-mode.out", where);
+}
+
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 Suite *
@@ -664,6 +873,8 @@ cmd_check_suite(void)
 	tcase_add_test(tc, test_check_rights);
 	tcase_add_test(tc, test_check_dump);
 	tcase_add_test(tc, test_check_names_referrals);
+	tcase_add_test(tc, test_check_provisioner);
+	tcase_add_test(tc, test_check_provisioner_fails);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -11,7 +11,7 @@
 #       every key, command, option, exit code and module argument
 #       documented), README.md, the man pages and the annotated config
 #       against the binary's keys and defaults and the code's guards, the
-#       pam-auth-update profile.
+#       pam-auth-update profile, the relay and provisioner example configs.
 #   bash tests/integration/check_install.sh deb DEB_DIR    (make check-deb, after make deb)
 #       the .deb's contents and conffiles, lintian, then, as root, the
 #       package installed into a throwaway root (an overlay of / in a private
@@ -19,7 +19,12 @@
 #       profile off, `ftrack-syncd check` against a private slapd and ftrack
 #       emulator, a login through the installed PAM stack provisioned by the
 #       installed daemon, a login spooled while it is down, an upgrade that
-#       keeps the changed config, remove and purge.
+#       keeps the changed config, remove and purge; then, in a root booted
+#       with systemd-nspawn, the packaged unit (sandbox, reload, restart,
+#       reconcile) and the same unit as a provisioner (a throwaway PKI from
+#       tests/lib/ca.sh: /v1/health, a relay's POST, check) and as a relay
+#       (the root-only host key through LoadCredential=, a PAM login
+#       forwarded to a hand-run provisioner, status and check).
 #
 # A tool that is missing is reported as skipped (`make deps` installs them
 # all).  Servers run on 127.0.0.1 on free ports and are stopped, and every
@@ -83,6 +88,8 @@ expected_files() {
 		echo "644 $p/share/man/man8/ftrack-syncd.8"
 		echo "644 $p/share/man/man5/ftrack-syncd.conf.5"
 		echo "644 $p/share/doc/ftrack-ldap-sync/examples/ftrack-syncd.conf"
+		echo "644 $p/share/doc/ftrack-ldap-sync/examples/ftrack-syncd-relay.conf"
+		echo "644 $p/share/doc/ftrack-ldap-sync/examples/ftrack-syncd-provisioner.conf"
 		echo "644 $p/share/doc/ftrack-ldap-sync/examples/pam.d/ftrack"
 		echo "644 etc/ftrack-syncd.conf"
 	} | sort -k2
@@ -480,6 +487,24 @@ t_pam_profile() {
 		! grep -qE '^(Auth|Account|Password)' "$f"
 }
 
+# The example configs of a relay and a provisioner load, with their files
+# (secrets, keys) made in $W: check --dump reads and checks them all.
+t_examples() {
+	local d=$W/examples f k rc=0
+	mkdir -p "$d" || return 1
+	for k in ldap.secret ftrack.secret provisioner.key host.key; do
+		printf 'x\n' >"$d/$k" && chmod 0600 "$d/$k" || return 1
+	done
+	for f in relay provisioner; do
+		sed "s|/etc/ftrack-syncd/|$d/|g" "$ROOT/etc/ftrack-syncd-$f.conf" >"$d/$f.conf" &&
+			"$ROOT/$B/syncd/ftrack-syncd" -c "$d/$f.conf" check --dump >"$d/$f.out" 2>&1 &&
+			grep -qx "daemon.mode = $f" "$d/$f.out" || {
+			echo "etc/ftrack-syncd-$f.conf:" && cat "$d/$f.out" && rc=1
+		}
+	done
+	return $rc
+}
+
 mode_install() {
 	echo "install: make install/uninstall, units, man pages (build: $B)"
 	[[ -x "$ROOT/$B/syncd/ftrack-syncd" && -e "$ROOT/$B/pam_ftrack/pam_ftrack.so" ]] || {
@@ -526,6 +551,7 @@ mode_install() {
 	check "ftrack-syncd(8): every command, option, signal, exit code, variable" t_syncd_page
 	check "pam_ftrack(8): every module argument" t_pam_page
 	check "pam-auth-update profile: off by default, session optional" t_pam_profile
+	check "the relay and provisioner example configs load (every key known, the mode's rules)" t_examples
 }
 
 # ---- the Debian package ------------------------------------------------------------
@@ -545,6 +571,8 @@ rwxr-xr-x ./usr/sbin/ftrack-syncd
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/changelog.gz
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/copyright
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/ftrack-syncd.conf
+rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/ftrack-syncd-relay.conf
+rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/ftrack-syncd-provisioner.conf
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/pam.d/ftrack
 rw-r--r-- ./usr/share/lintian/overrides/ftrack-ldap-sync
 rw-r--r-- ./usr/share/man/man5/ftrack-syncd.conf.5.gz
@@ -572,6 +600,13 @@ t_lintian() {
 		printf '%s\n' "$out"
 		return 1
 	}
+}
+
+# The test PKI (a CA, the server's and hosts' certificates) for the boot
+# phase's provisioner and relay.
+make_pki() {
+	mkdir -p "$W/pki" && bash "$ROOT/tests/lib/ca.sh" "$W/pki" >"$W/pki.log" 2>&1 ||
+		{ cat "$W/pki.log" && return 1; }
 }
 
 # An upgrade: the same package as version X+check1.
@@ -611,6 +646,7 @@ mode_deb() {
 	done
 	check "test servers started (slapd, ftrack emulator)" start_servers || return
 	check "upgrade package built (version +check1)" repack || return
+	check "a throwaway PKI for the relay and provisioner modes (tests/lib/ca.sh)" make_pki || return
 	cp "$DEB" "$W/pkg.deb"
 	inner_script "$ROOT/tests/integration/check_install.sh" "$W/inner.sh"
 	# one tally line per phase (chroot, setup, boot)
@@ -624,7 +660,8 @@ make_root() {
 	local w=$1 ov=$2
 	overlay_root "$ov" &&
 		mkdir -p "$ov/root/opt/ftrack-check" &&
-		cp "$w/pkg.deb" "$w/upgrade.deb" "$w/inner.sh" "$ov/root/opt/ftrack-check/"
+		cp "$w/pkg.deb" "$w/upgrade.deb" "$w/inner.sh" "$ov/root/opt/ftrack-check/" &&
+		cp -r "$w/pki" "$ov/root/opt/ftrack-check/pki"
 }
 
 # inner ROOT PHASE ARGS...: the inner part in ROOT (in_root).
@@ -1139,6 +1176,190 @@ t_config_error() {
 	return $rc
 }
 
+# ---- the same unit as a provisioner, then as a relay ----
+
+PKI=$PKG/pki PROV_PORT=0 UP_PORT=0 UP_PID=0
+
+# prov_lines PORT: the [daemon] mode and [provisioner] lines of a provisioner
+# on 127.0.0.1:PORT with the test PKI (after configure's [daemon] lines).
+prov_lines() {
+	cat <<EOF
+mode = provisioner
+[provisioner]
+listen = 127.0.0.1:$1
+tls_cert_file = /etc/ftrack-syncd/provisioner.crt
+tls_key_file = /etc/ftrack-syncd/provisioner.key
+client_ca_file = /etc/ftrack-syncd/hosts-ca.crt
+allow_hosts = *.ws.example.com
+EOF
+}
+
+# health_ok PORT: GET /v1/health answers 200 (no client certificate)
+health_ok() {
+	[[ "$(curl -s -o /dev/null -w '%{http_code}' --cacert /etc/ftrack-syncd/ca.crt \
+		"https://127.0.0.1:$1/v1/health")" == 200 ]]
+}
+
+# The server's and host1's files as an administrator installs them: the
+# provisioner's key readable by the daemon, the host key by root only
+# (it reaches the relay through LoadCredential=).
+t_fleet_files() {
+	PROV_PORT=$(free_port) && UP_PORT=$(free_port) &&
+		install -m 0644 $PKI/server.crt /etc/ftrack-syncd/provisioner.crt &&
+		install -m 0600 -o ftrack-syncd $PKI/server.key /etc/ftrack-syncd/provisioner.key &&
+		install -m 0644 $PKI/ca.crt /etc/ftrack-syncd/hosts-ca.crt &&
+		install -m 0644 $PKI/ca.crt /etc/ftrack-syncd/ca.crt &&
+		install -m 0644 $PKI/host1.crt /etc/ftrack-syncd/host.crt &&
+		install -m 0600 -o root $PKI/host1.key /etc/ftrack-syncd/host.key
+}
+
+t_prov_unit() {
+	configure syslog
+	prov_lines "$PROV_PORT" >>/etc/ftrack-syncd.conf
+	systemctl reset-failed ftrack-syncd.service 2>/dev/null
+	systemctl restart ftrack-syncd.service &&
+		wait_for 20 health_ok "$PROV_PORT" &&
+		systemctl is-active --quiet ftrack-syncd.service || {
+		systemctl status --no-pager ftrack-syncd.service
+		journal | tail -n 20
+		return 1
+	}
+}
+
+# a relay's POST with host1's certificate: 202, provisioned, logged with it
+t_prov_post() {
+	local code
+	code=$(curl -s -o /tmp/post.out -w '%{http_code}' --cacert /etc/ftrack-syncd/ca.crt \
+		--cert $PKI/host1.crt --key $PKI/host1.key -H 'Content-Type: application/json' \
+		--data '{"events": [{"user": "carol", "service": "sshd"}]}' \
+		"https://127.0.0.1:$PROV_PORT/v1/logins")
+	[[ "$code" == 202 ]] && grep -q '"accepted"' /tmp/post.out || {
+		echo "HTTP $code: $(cat /tmp/post.out)"
+		return 1
+	}
+	wait_for 15 ftrack_has carol &&
+		wait_for 10 journal_has "login of 'carol' (service 'sshd') accepted from host 'host1.ws.example.com'" ||
+		{ journal | tail -n 20 && return 1; }
+}
+
+# check on the running provisioner: its port is the daemon's, all ok
+t_prov_check() {
+	as_daemon "$SYNCD" check >/tmp/check-prov.out 2>&1 &&
+		grep -q "^listen:  ok: listen = 127.0.0.1:$PROV_PORT is bound already, and the daemon is running" /tmp/check-prov.out &&
+		grep -q '^cert:    ok: ' /tmp/check-prov.out && grep -q '^ldap: *ok' /tmp/check-prov.out ||
+		{ cat /tmp/check-prov.out && return 1; }
+}
+
+# The relay's upstream: a second provisioner run by hand (its own state
+# folder, socket and port), logging to /tmp/upstream.log.
+t_upstream() {
+	configure stderr
+	{
+		cat /etc/ftrack-syncd.conf
+		echo "state_dir = /var/lib/ftrack-upstream"
+		echo "socket = /run/ftrack-upstream/notify.sock"
+		prov_lines "$UP_PORT"
+	} >$PKG/upstream.conf
+	install -d -m 0700 -o ftrack-syncd -g ftrack-syncd /var/lib/ftrack-upstream &&
+		install -d -m 0755 -o ftrack-syncd -g ftrack-syncd /run/ftrack-upstream || return 1
+	setpriv --reuid=ftrack-syncd --regid=ftrack-syncd --init-groups -- \
+		"$SYNCD" -c $PKG/upstream.conf run >>/tmp/upstream.log 2>&1 &
+	UP_PID=$!
+	wait_for 20 health_ok "$UP_PORT" || { tail -n 20 /tmp/upstream.log && return 1; }
+}
+
+# The packaged unit as a relay: no [ldap] or [ftrack], the root-owned host
+# key handed over with LoadCredential= (a drop-in, as README.md says).
+t_relay_unit() {
+	cat >/etc/ftrack-syncd.conf <<EOF
+; written by tests/integration/check_install.sh: a relay
+[daemon]
+mode = relay
+log_level = debug
+log_target = syslog
+[relay]
+upstream = https://127.0.0.1:$UP_PORT
+tls_cert_file = /etc/ftrack-syncd/host.crt
+tls_key_file = host.key
+tls_ca_file = /etc/ftrack-syncd/ca.crt
+timeout = 5
+EOF
+	mkdir -p /etc/systemd/system/ftrack-syncd.service.d &&
+		printf '%s\n' '[Service]' 'LoadCredential=host.key:/etc/ftrack-syncd/host.key' \
+			>/etc/systemd/system/ftrack-syncd.service.d/relay.conf &&
+		systemctl daemon-reload || return 1
+	systemctl restart ftrack-syncd.service &&
+		wait_for 20 test -S /run/ftrack-syncd/notify.sock &&
+		systemctl is-active --quiet ftrack-syncd.service || {
+		systemctl status --no-pager ftrack-syncd.service
+		journal | tail -n 20
+		return 1
+	}
+}
+
+# a login on the relay reaches ftrack through the upstream, named host1
+t_relay_login() {
+	login bob || return 1
+	wait_for 20 ftrack_has bob &&
+		grep -q "login of 'bob' (service 'ftrack-check') accepted from host 'host1.ws.example.com'" /tmp/upstream.log || {
+		journal | tail -n 20
+		tail -n 20 /tmp/upstream.log
+		return 1
+	}
+}
+
+# relay_cmd ARGS...: ftrack-syncd ARGS as the relay's unit runs it: the
+# daemon's account, the host key as its credential (README.md's recipe for
+# check and status on a relay whose key only root may read)
+relay_cmd() {
+	systemd-run --quiet --pipe --wait -p User=ftrack-syncd \
+		-p LoadCredential=host.key:/etc/ftrack-syncd/host.key "$SYNCD" "$@"
+}
+
+relay_forwarded() {
+	relay_cmd status >/tmp/status-relay.out 2>&1 &&
+		grep -q "^upstream https://127.0.0.1:$UP_PORT: up (in use)" /tmp/status-relay.out &&
+		grep -q '1 events forwarded' /tmp/status-relay.out
+}
+
+t_relay_status() {
+	wait_for 10 relay_forwarded || { cat /tmp/status-relay.out && return 1; }
+}
+
+t_relay_check() {
+	relay_cmd check >/tmp/check-relay.out 2>&1 &&
+		grep -q '^cert:    ok: .* for host1.ws.example.com' /tmp/check-relay.out &&
+		grep -q "^upstream: ok: https://127.0.0.1:$UP_PORT" /tmp/check-relay.out ||
+		{ cat /tmp/check-relay.out && return 1; }
+}
+
+fleet_stop() {
+	systemctl stop ftrack-syncd.service
+	rm -f /etc/systemd/system/ftrack-syncd.service.d/relay.conf
+	systemctl daemon-reload
+	[[ $UP_PID == 0 ]] || stop_pid "$UP_PID"
+	UP_PID=0
+}
+
+phase_fleet() {
+	if ! have curl; then
+		skip "the unit as a provisioner and as a relay (no curl)"
+		return
+	fi
+	check "the PKI installed: provisioner key for the daemon, host key root-only" t_fleet_files || return
+	if check "provisioner mode: the unit active, GET /v1/health 200" t_prov_unit; then
+		check "provisioner: a relay's POST (host1's certificate) 202, provisioned, host in the journal" t_prov_post
+		check "provisioner: ftrack-syncd check ok, its port bound by the running daemon" t_prov_check
+	fi
+	if check "an upstream provisioner started by hand" t_upstream &&
+		check "relay mode: the unit active, the root-only key through LoadCredential=" t_relay_unit; then
+		check "relay: a login through the PAM stack reaches ftrack through the upstream, host1 named" t_relay_login
+		check "relay: ftrack-syncd status shows the upstream up and the forward" t_relay_status
+		check "relay: ftrack-syncd check (certificate, key, CA, the upstream's health) ok" t_relay_check
+	fi
+	fleet_stop
+}
+
 phase_boot() {
 	echo "root: the service under systemd (booted root)"
 	if check "ftrack-syncd.service active at boot, socket there" t_active; then
@@ -1151,6 +1372,7 @@ phase_boot() {
 		check "killed: restarted by systemd (Restart=on-failure)" t_restart_on_crash
 		check "systemctl stop: inactive, /run/ftrack-syncd removed" t_stop
 		check "a configuration error (exit 2): failed, not restarted" t_config_error
+		phase_fleet
 	fi
 }
 

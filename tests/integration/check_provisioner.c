@@ -10,7 +10,8 @@
  * too large, not JSON, 101 events, a wrong path or method) gets its
  * status, provisions nothing and is logged with its reason; /v1/health
  * without a certificate; one host's flood is 429 while another's go
- * through; /metrics answers.
+ * through; /metrics answers, with events counted by host class (the
+ * allow_hosts glob) and refusals by reason.
  */
 #include <check.h>
 #include <limits.h>
@@ -416,6 +417,91 @@ START_TEST(test_flood_one_host)
 
 END_TEST
 
+/* GET /metrics on metrics_listen into r; asserted 200. */
+static void
+get_metrics(struct h_https_resp *r)
+{
+	char url[64];
+	struct h_https_req rq = {.url = url};
+
+	h_fx_fmt(url, sizeof(url), "http://127.0.0.1:%d/metrics", mport);
+	ck_assert_int_eq(h_https(&rq, r), FT_OK);
+	ck_assert_int_eq(r->status, 200);
+}
+
+static void
+assert_sample(const struct h_https_resp *r, const char *sample)
+{
+	char line[512];
+
+	h_fx_fmt(line, sizeof(line), "\n%s\n", sample);
+	ck_assert_msg(strstr(r->body, line) != NULL, "no '%s' in:\n%s", sample,
+		      r->body);
+}
+
+/*
+ * Events received by host class: the allow_hosts glob that let the host
+ * in (its first match), one label per glob and never one per host; the
+ * counts survive a reload that changes allow_hosts (kept by the glob's
+ * text); refusals by reason.
+ */
+START_TEST(test_metrics_by_class)
+{
+	struct h_https_resp *r = malloc(sizeof(*r));
+	int p1, p2;
+
+	ck_assert_ptr_nonnull(r);
+	start("provisioner.allow_hosts = host1.ws.example.com "
+	      "*.ws.example.com\n");
+	ck_assert_int_eq(post("host1", LOGIN_BODY("alice"), r), 202);
+	ck_assert_int_eq(post("host2",
+			      "{\"events\": [{\"user\": \"joerg\"}, "
+			      "{\"user\": \"\"}]}",
+			      r),
+			 202);
+	ck_assert_int_eq(post("host3", LOGIN_BODY("carol"), r), 202);
+	ck_assert_int_eq(post("outside", LOGIN_BODY("p0001"), r), 403);
+	ck_assert_int_eq(post(NULL, LOGIN_BODY("p0001"), r), 403);
+	get_metrics(r);
+	assert_sample(r, "ftrack_syncd_prov_events_received_total{class="
+			 "\"host1.ws.example.com\"} 1");
+	assert_sample(r, "ftrack_syncd_prov_events_received_total{class="
+			 "\"*.ws.example.com\"} 3");
+	assert_sample(r, "ftrack_syncd_prov_events_received_total{class="
+			 "\"(other)\"} 0");
+	assert_sample(r, "ftrack_syncd_prov_events_total{result=\"accepted\"} "
+			 "3");
+	assert_sample(r, "ftrack_syncd_prov_events_total{result=\"invalid\"} "
+			 "1");
+	assert_sample(r, "ftrack_syncd_prov_refused_total{reason="
+			 "\"not_allowed\"} 1");
+	assert_sample(r, "ftrack_syncd_prov_refused_total{reason="
+			 "\"no_certificate\"} 1");
+	ck_assert_ptr_null(strstr(r->body, "host2.ws.example.com"));
+	ck_assert_ptr_null(strstr(r->body, "host3.ws.example.com"));
+	/* a reload with another glob: a new class, the old counts kept */
+	p1 = port;
+	p2 = mport;
+	prov_config("provisioner.allow_hosts = *.example.com\n");
+	port = p1;
+	mport = p2;
+	ck_assert_int_eq(h_proc_signal(h_fx.d, SIGHUP), FT_OK);
+	wait_log("client CA, CRL and deny_file reread");
+	ck_assert_int_eq(post("host1", LOGIN_BODY("p0002"), r), 202);
+	get_metrics(r);
+	assert_sample(r, "ftrack_syncd_prov_events_received_total{class="
+			 "\"*.example.com\"} 1");
+	assert_sample(r, "ftrack_syncd_prov_events_received_total{class="
+			 "\"host1.ws.example.com\"} 1");
+	assert_sample(r, "ftrack_syncd_prov_events_received_total{class="
+			 "\"*.ws.example.com\"} 3");
+	h_fx_wait_provisioned("p0002");
+	h_fx_daemon_stop();
+	free(r);
+}
+
+END_TEST
+
 Suite *
 provisioner_suite(void)
 {
@@ -431,6 +517,7 @@ provisioner_suite(void)
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_deny_and_crl_after_sighup);
 	tcase_add_test(tc, test_flood_one_host);
+	tcase_add_test(tc, test_metrics_by_class);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,6 +12,7 @@
 #   revoked.crt/.key  SAN DNS:host8.ws.example.com
 #   crl-empty.pem     the CA's CRL, revoking nothing
 #   crl-revoked.pem   the CA's CRL, revoking revoked.crt
+#   crl-stale.pem     the same, its nextUpdate in 2020 (out of date)
 #   NAME.sha256       the SHA-256 fingerprint of NAME.crt's DER, hex
 # Every key is mode 0600.  Exits non-zero (saying why) on any failure.
 set -euo pipefail
@@ -90,4 +91,7 @@ openssl ca -batch -config ca/ca.cnf -cert ca/ca.crt -keyfile ca/ca.key \
 	-revoke revoked.crt 2>/dev/null
 openssl ca -batch -config ca/ca.cnf -cert ca/ca.crt -keyfile ca/ca.key \
 	-gencrl -out crl-revoked.pem 2>/dev/null
+openssl ca -batch -config ca/ca.cnf -cert ca/ca.crt -keyfile ca/ca.key \
+	-gencrl -crl_lastupdate 20200101000000Z \
+	-crl_nextupdate 20200201000000Z -out crl-stale.pem 2>/dev/null
 chmod 0644 ./*.crt ./*.pem

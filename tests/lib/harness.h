@@ -991,8 +991,8 @@ int h_syslog_count(const char *buf, int prio, const char *needle);
 /*
  * Make the test PKI of tests/lib/ca.sh in dir (which must exist and be
  * empty): ca.crt, server, host1..host3, other (another CA), outside,
- * expired, wild, revoked (.crt, .key, .sha256), crl-empty.pem and
- * crl-revoked.pem.  FT_OK or FT_E_IO (the script's output in
+ * expired, wild, revoked (.crt, .key, .sha256), crl-empty.pem,
+ * crl-revoked.pem and crl-stale.pem (nextUpdate in 2020).  FT_OK or FT_E_IO (the script's output in
  * dir/ca.log).
  */
 FT_MUST_USE int h_ca_make(const char *dir);

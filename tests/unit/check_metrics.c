@@ -555,6 +555,58 @@ START_TEST(test_format_extremes)
 
 END_TEST
 
+/* Held seats, and a relay's families: one upstream_up sample per URL. */
+START_TEST(test_format_relay_and_held)
+{
+	struct metrics m = sample_metrics();
+	char buf[METRICS_TEXT_MAX];
+	struct parsed ps;
+	size_t len;
+
+	m.held_seats = 7;
+	m.held = 9;
+	format(&m, buf, sizeof(buf), &len, &ps);
+	ck_assert(value(buf, P "held_seats") == 7);
+	ck_assert(value(buf, P "held_total") == 9);
+	ck_assert_ptr_null(strstr(buf, P "relay_upstream_up"));
+	m.relay = true;
+	m.relay_forwarded = 12;
+	m.relay_n = 2;
+	m.relay_url[0] = "https://prov1.example.com:8443";
+	m.relay_url[1] = "https://prov2.example.com:8443/\"x\\";
+	m.relay_up[0] = false;
+	m.relay_up[1] = true;
+	format(&m, buf, sizeof(buf), &len, &ps);
+	ck_assert(value(buf, P "relay_forwarded_total") == 12);
+	ck_assert(value(buf, P
+			"relay_upstream_up"
+			"{upstream=\"https://prov1.example.com:8443\"}") == 0);
+	ck_assert(
+		value(buf, P
+		      "relay_upstream_up"
+		      "{upstream=\"https://prov2.example.com:8443/\\\"x\\\\\"}") ==
+		1);
+	ck_assert_ptr_nonnull(
+		strstr(buf, "# TYPE " P "relay_upstream_up gauge\n"));
+}
+
+END_TEST
+
+/* Label values: '\', '"' and a line feed escaped; bounded by cap. */
+START_TEST(test_label_value)
+{
+	char out[16];
+
+	metrics_label_value(out, sizeof(out), "*.ws.example.com");
+	ck_assert_str_eq(out, "*.ws.example."); /* cut: room for an escape */
+	metrics_label_value(out, sizeof(out), "a\"b\\c\nd");
+	ck_assert_str_eq(out, "a\\\"b\\\\c\\nd");
+	metrics_label_value(out, sizeof(out), "");
+	ck_assert_str_eq(out, "");
+}
+
+END_TEST
+
 START_TEST(test_format_toobig)
 {
 	struct metrics m = sample_metrics();
@@ -796,6 +848,8 @@ metrics_suite(void)
 	tcase_add_test(text, test_format_results);
 	tcase_add_test(text, test_format_extremes);
 	tcase_add_test(text, test_format_toobig);
+	tcase_add_test(text, test_format_relay_and_held);
+	tcase_add_test(text, test_label_value);
 	tcase_add_test(text, test_error_kind);
 	tcase_add_checked_fixture(file, setup, teardown);
 	tcase_add_test(file, test_write);

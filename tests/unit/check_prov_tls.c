@@ -74,6 +74,16 @@ START_TEST(test_allowed)
 	ck_assert(!prov_host_allowed(&allow, "evil.example.org"));
 	ck_assert(!prov_host_allowed(&allow, "host1.ws.example.com.evil.org"));
 	ck_assert(!prov_host_allowed(&none, "host1.ws.example.com"));
+	/* the class: the first glob that matches */
+	ck_assert_int_eq(prov_host_class(&allow, "host1.ws.example.com"), 0);
+	ck_assert_int_eq(prov_host_class(&allow, "render3.farm.example.com"),
+			 1);
+	ck_assert_int_eq(prov_host_class(&allow, "evil.example.org"), -1);
+	v[1] = g1; /* the other order */
+	v[0] = g2;
+	ck_assert_int_eq(prov_host_class(&allow, "render3.farm.example.com"),
+			 0);
+	ck_assert_int_eq(prov_host_class(&allow, "host1.ws.example.com"), 1);
 }
 
 END_TEST
@@ -100,6 +110,34 @@ START_TEST(test_deny)
 	ck_assert(!prov_deny_match("", "host2.ws.example.com", FP1));
 	ck_assert(prov_deny_match(FP1, "x", FP1));
 	ck_assert(!prov_deny_match(FP1 "0", "x", FP1)); /* 65 digits */
+}
+
+END_TEST
+
+/* What `check` says of a deny_file: host names, prints, bad lines. */
+START_TEST(test_deny_count)
+{
+	static const char deny[] =
+		"# revoked by hand\n"
+		"\n"
+		"  host2.ws.example.com  \n"
+		"not a host!\n"
+		"01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
+		"01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF\r\n"
+		"host_4\n"
+		"host4.ws.example.com";
+	struct prov_deny_count n;
+
+	prov_deny_count(deny, &n);
+	ck_assert_uint_eq(n.hosts, 2);
+	ck_assert_uint_eq(n.prints, 1);
+	ck_assert_uint_eq(n.bad, 2);
+	ck_assert_uint_eq(n.first_bad, 4);
+	prov_deny_count("", &n);
+	ck_assert_uint_eq(n.hosts + n.prints + n.bad + n.first_bad, 0);
+	prov_deny_count(FP1 "0\n", &n); /* 65 digits: a host name */
+	ck_assert_uint_eq(n.hosts, 1);
+	ck_assert_uint_eq(n.prints, 0);
 }
 
 END_TEST
@@ -149,6 +187,7 @@ prov_tls_suite(void)
 	tcase_add_test(tc, test_host_name_length);
 	tcase_add_test(tc, test_allowed);
 	tcase_add_test(tc, test_deny);
+	tcase_add_test(tc, test_deny_count);
 	tcase_add_test(tc, test_refusal_names);
 	tcase_add_test(tc, test_load_errors);
 	suite_add_tcase(s, tc);

@@ -192,6 +192,53 @@ START_TEST(test_ca_count)
 
 END_TEST
 
+/* A CRL, PEM or DER: its issuer, what it revokes, when it goes stale. */
+START_TEST(test_crl)
+{
+	char crl[PATH_MAX], der[PATH_MAX], cmd[3 * PATH_MAX], err[512] = "";
+	struct tls_crl_info ci;
+	time_t now = time(NULL);
+
+	path(crl, sizeof(crl), "crl-revoked.pem");
+	ck_assert_int_eq(tls_cert_check_crl(crl, now, &ci, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_str_eq(ci.issuer, "Test hosts CA");
+	ck_assert_uint_eq(ci.revoked, 1);
+	ck_assert(ci.next_update > now);
+	ck_assert(!ci.stale);
+	/* the same list a day after its next update */
+	ck_assert_int_eq(tls_cert_check_crl(crl, ci.next_update + 86400, &ci,
+					    err, sizeof(err)),
+			 FT_OK);
+	ck_assert(ci.stale);
+	path(crl, sizeof(crl), "crl-empty.pem");
+	path(der, sizeof(der), "crl-empty.der");
+	h_fmt_check(snprintf(cmd, sizeof(cmd),
+			     "openssl crl -in %s -outform DER -out %s", crl,
+			     der),
+		    sizeof(cmd));
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(tls_cert_check_crl(der, now, &ci, err, sizeof(err)),
+			 FT_OK);
+	ck_assert_uint_eq(ci.revoked, 0);
+	path(crl, sizeof(crl), "crl-stale.pem");
+	ck_assert_int_eq(tls_cert_check_crl(crl, now, &ci, err, sizeof(err)),
+			 FT_OK);
+	ck_assert(ci.stale);
+	ck_assert_int_eq((long)ci.next_update, 1580515200L); /* 2020-02-01 */
+	/* not a CRL, no file */
+	path(crl, sizeof(crl), "ca.crt");
+	ck_assert_int_eq(tls_cert_check_crl(crl, now, &ci, err, sizeof(err)),
+			 FT_E_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "holds no certificate revocation"));
+	path(crl, sizeof(crl), "no-such.pem");
+	ck_assert_int_eq(tls_cert_check_crl(crl, now, &ci, err, sizeof(err)),
+			 FT_E_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "cannot open"));
+}
+
+END_TEST
+
 Suite *
 tls_cert_suite(void)
 {
@@ -205,6 +252,7 @@ tls_cert_suite(void)
 	tcase_add_test(tc, test_expired);
 	tcase_add_test(tc, test_missing_and_garbage);
 	tcase_add_test(tc, test_ca_count);
+	tcase_add_test(tc, test_crl);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -13,7 +13,7 @@
 #                                        reconcile naive memory fleet); also
 #                                        BENCH=fleet make bench
 #
-# 7. fleet (tests/bench/bench_fleet.py, issue 14) also needs openssl.
+# 8. fleet (tests/bench/bench_fleet.py, issue 14) also needs openssl.
 # Needs: the build (build/syncd/ftrack-syncd, build/pam_ftrack/pam_ftrack.so,
 # build/bench/bench_storm), slapd and ldap-utils, curl, GNU time
 # (/usr/bin/time), python3, and python3-ldap for the naive baseline.  Runs
@@ -114,7 +114,7 @@ wanted storm && step "3. login storm" "$PY" "$BENCH_PY" "${QUICK[@]}" storm
 wanted reconcile && step "4. full reconcile" "$PY" "$BENCH_PY" "${QUICK[@]}" reconcile
 wanted naive && step "5. naive sync" "$PY" "$BENCH_PY" "${QUICK[@]}" naive
 wanted memory && step "6. memory" "$PY" "$BENCH_PY" "${QUICK[@]}" memory
-wanted fleet && step "7. fleet" "$PY" "$FLEET" "${QUICK[@]}" run
+wanted fleet && step "8. fleet" "$PY" "$FLEET" "${QUICK[@]}" run
 
 cmd="make bench"
 [[ ${#QUICK[@]} -gt 0 ]] && cmd="BENCH_QUICK=1 $cmd"

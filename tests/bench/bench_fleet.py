@@ -48,7 +48,7 @@ HERE = bench.HERE
 CA_SH = os.path.join(bench.ROOT, "tests", "lib", "ca.sh")
 PKI = os.path.join(bench.CACHE, "fleet-pki")
 PKI_STAMP = os.path.join(PKI, "stamp.json")
-PKI_VERSION = 1
+PKI_VERSION = 2
 PKI_MAX_AGE = 20 * 86400  # ca.sh's certificates last 30 days
 DOMAIN = "ws.example.com"
 
@@ -92,8 +92,10 @@ def pki_ready(nhosts):
 
 
 def make_pki(nhosts):
-    """tests/lib/ca.sh's CA and server certificate, then one EC client
-    certificate per host signed by that CA (SAN = its host name)."""
+    """tests/lib/ca.sh's CA and server certificate (RSA 2048), a second
+    server certificate with an EC P-256 key (server-ec), then one EC
+    client certificate per host, all signed by that CA (SAN = its host
+    name)."""
     if pki_ready(nhosts):
         log("fleet PKI: %d host certificates cached in %s" % (nhosts, PKI))
         return
@@ -103,19 +105,15 @@ def make_pki(nhosts):
     t0 = time.monotonic()
     old = os.umask(0o077)
     try:
+        wait_openssl(subprocess.Popen(
+            ec_cert_argv(os.path.join(PKI, "server-ec"), "localhost",
+                         "DNS:localhost,IP:127.0.0.1", "serverAuth"),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE))
         procs = []
         for i in range(nhosts):
             h, base = host_name(i), os.path.join(PKI, "hosts", "h%04d" % i)
-            argv = ["openssl", "req", "-x509", "-new", "-newkey", "ec",
-                    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-subj", "/CN=" + h, "-addext", "subjectAltName=DNS:" + h,
-                    "-addext", "basicConstraints=CA:FALSE",
-                    "-addext", "keyUsage=digitalSignature",
-                    "-addext", "extendedKeyUsage=clientAuth",
-                    "-CA", os.path.join(PKI, "ca", "ca.crt"),
-                    "-CAkey", os.path.join(PKI, "ca", "ca.key"),
-                    "-days", "30", "-keyout", base + ".key",
-                    "-out", base + ".crt"]
+            argv = ec_cert_argv(base, h, "DNS:" + h, "clientAuth")
             procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                           stdout=subprocess.DEVNULL,
                                           stderr=subprocess.PIPE))
@@ -130,6 +128,20 @@ def make_pki(nhosts):
                    "made": time.time()}, f)
     log("fleet PKI: %d host certificates made in %.1f s"
         % (nhosts, time.monotonic() - t0))
+
+
+def ec_cert_argv(base, cn, san, usage):
+    """openssl req: a P-256 key (base.key) and its certificate (base.crt),
+    signed by the CA of tests/lib/ca.sh."""
+    return ["openssl", "req", "-x509", "-new", "-newkey", "ec",
+            "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-subj", "/CN=" + cn, "-addext", "subjectAltName=" + san,
+            "-addext", "basicConstraints=CA:FALSE",
+            "-addext", "keyUsage=digitalSignature",
+            "-addext", "extendedKeyUsage=" + usage,
+            "-CA", os.path.join(PKI, "ca", "ca.crt"),
+            "-CAkey", os.path.join(PKI, "ca", "ca.key"),
+            "-days", "30", "-keyout", base + ".key", "-out", base + ".crt"]
 
 
 def wait_openssl(p):
@@ -453,15 +465,15 @@ def metrics(port):
     return out
 
 
-def start_provisioner(w, name, slapd, emu, caps):
+def start_provisioner(w, name, slapd, emu, caps, server):
     d = w.path(name)
     conf = bench.write_config(d, slapd, emu)
     port, mport = bench.free_port(), bench.free_port()
     lines = ["mode = provisioner", "[provisioner]",
              "listen = 127.0.0.1:%d" % port,
              "metrics_listen = 127.0.0.1:%d" % mport,
-             "tls_cert_file = %s/server.crt" % PKI,
-             "tls_key_file = %s/server.key" % PKI,
+             "tls_cert_file = %s/%s.crt" % (PKI, server),
+             "tls_key_file = %s/%s.key" % (PKI, server),
              "client_ca_file = %s/ca.crt" % PKI,
              "allow_hosts = *.fleet.%s" % DOMAIN]
     if caps is not None:
@@ -522,12 +534,12 @@ def wait_for(what, cond, timeout, procs):
 # ---------------------------------------------------------------------------
 
 
-def fleet_run(w, P, tag, slapd, emu, sched, caps):
+def fleet_run(w, P, tag, slapd, emu, sched, caps, server):
     """One storm of sched against a fresh provisioner (caps: both seat
     caps, None: the defaults) and fresh relays.  Returns the figures."""
     people = sorted({u for _, _, u in sched})
     emu.reset(True)
-    prov = start_provisioner(w, "prov-" + tag, slapd, emu, caps)
+    prov = start_provisioner(w, "prov-" + tag, slapd, emu, caps, server)
     relays = {h: start_relay(w, "relay-%s-%d" % (tag, h), h, prov.port)
               for h in range(P["relays"])}
     procs = [prov] + list(relays.values())
@@ -575,7 +587,7 @@ def fleet_run(w, P, tag, slapd, emu, sched, caps):
     hwm = bench.proc_field(prov.proc.pid, "VmHWM")
     ops = {k: v - est0.get("operations", {}).get(k, 0)
            for k, v in est.get("operations", {}).items()}
-    res = {"tag": tag, "caps": caps, "cpu_s": cpu, "requests": requests,
+    res = {"tag": tag, "caps": caps, "server": server, "cpu_s": cpu, "requests": requests,
            "operations": ops, "user_count": emu.user_count() - 1,
            "searches": searches, "vmhwm_kib": hwm, "peak_fds": fds.peak_fds,
            "gen": {k: g[k] for k in ("retries", "connects", "posts", "errors",
@@ -672,104 +684,146 @@ def check_run(res, people, want_all):
                             len(people)))
 
 
+RUNS = (("ec", RAISED, "server-ec"), ("rsa", RAISED, "server"),
+        ("defaults", None, "server-ec"))
+COLUMNS = ("caps 5,000, EC P-256 server key",
+           "caps 5,000, RSA 2048 server key (tests/lib/ca.sh's)",
+           "default caps, EC P-256 server key")
+
+
 def bench_fleet(P):
     make_fixtures(P)
     info = bench.load_info(P["people"])
     paths = bench.fixture_paths(P["people"])
+    runs = []
     with bench.World("fleet") as w:
         slapd = bench.Slapd(w, paths["ldif"])
         emu = bench.Emulator(w)
         sched = schedule(P, info["uids"])
         people = sorted({u for _, _, u in sched})
-        raised = fleet_run(w, P, "raised", slapd, emu, sched, RAISED)
-        check_run(raised, people, True)
-        log("fleet, caps raised: %d people provisioned, %d ftrack requests, "
-            "%d LDAP searches, %.2f s CPU"
-            % (len(raised["provisioned"]), raised["requests"],
-               raised["searches"], raised["cpu_s"]))
-        dflt = fleet_run(w, P, "defaults", slapd, emu, sched, None)
-        check_run(dflt, people, False)
-        log("fleet, default caps: %d provisioned, %d held, sync --held "
-            "released %d in %.2f s"
-            % (len(dflt["provisioned"]), dflt["held_files"],
-               dflt["released"], dflt["sync_held_s"]))
-    save_results(P, raised, dflt, len(people))
+        for tag, caps, server in RUNS:
+            r = fleet_run(w, P, tag, slapd, emu, sched, caps, server)
+            check_run(r, people, caps is not None)
+            log("fleet, %s: %d people provisioned, %d held, %d ftrack "
+                "requests, %d LDAP searches, %.2f s CPU"
+                % (tag, len(r["provisioned"]), r["held_files"],
+                   r["requests"], r["searches"], r["cpu_s"]))
+            if caps is None:
+                log("fleet, %s: sync --held released %d in %.2f s"
+                    % (tag, r["released"], r["sync_held_s"]))
+            runs.append(r)
+        if os.environ.get("BENCH_KEEP_LOGS") == "1":
+            keep = os.path.join(bench.OUT, "logs", "fleet")
+            os.makedirs(keep, exist_ok=True)
+            for name in os.listdir(w.dir):
+                if name.endswith((".log", ".txt")):
+                    shutil.copy(os.path.join(w.dir, name), keep)
+            log("logs kept in %s (BENCH_KEEP_LOGS=1)" % keep)
+    save_results(P, runs, len(people))
 
 
-def save_results(P, a, b, npeople):
-    n, hosts = P["logins"], P["hosts"]
-    real = P["relays"]
-    case = ("%s logins by %s people from %s hosts (%d real relays) in "
-            "%.0f s, caps %s"
+def p50_p99(values, unit="ms", scale=1.0):
+    if not values:
+        return "-"
+    return "%s / %s %s" % (bench.fmt_num(percentile(values, 50) * scale),
+                           bench.fmt_num(percentile(values, 99) * scale),
+                           unit)
+
+
+def fleet_table(P, runs, npeople):
+    n = P["logins"]
+
+    def cells(f):
+        return [f(r) for r in runs]
+
+    def held_text(r):
+        if r["caps"] is not None:
+            return "%d" % r["held_files"]
+        return "%d (held_seats %s)" % (r["held_files"], bench.fmt_num(
+            r["metrics"].get("held_seats")))
+
+    def sync_text(r):
+        if "sync_held_s" not in r:
+            return ""
+        return "released %d in %.1f s (exit %d), %d left" % (
+            r["released"], r["sync_held_s"], r["sync_held_code"],
+            r["held_after_sync"])
+
+    def people_text(r):
+        s = "%d (%d users)" % (len(r["provisioned"]), r["user_count"])
+        if "users_after_sync" in r:
+            s += ", %d after `sync --held`" % (
+                npeople - len(r["missing_after_sync"]))
+        return s
+
+    rows = [
+        ["logins accepted (202, or sent to a real relay)"]
+        + cells(lambda r: "%d of %d" % (r["answers"].get("202 accepted", 0)
+                                        + r["answers"].get("sent", 0), n)),
+        ["people provisioned (ftrack users)"] + cells(people_text),
+        ["logins held in queue/held/"] + cells(held_text),
+        ["`sync --held`"] + cells(sync_text),
+        ["ftrack requests per login (in all)"]
+        + cells(lambda r: "%.3f (%d)" % (r["requests"] / n, r["requests"])),
+        ["LDAP searches per person"]
+        + cells(lambda r: "%.2f" % (r["searches"] / npeople)),
+        ["provisioner CPU per login (in all)"]
+        + cells(lambda r: "%.0f us (%.1f s)" % (r["cpu_s"] * 1e6 / n,
+                                                r["cpu_s"])),
+        ["login -> user in ftrack, p50 / p99"]
+        + cells(lambda r: p50_p99(r["lat_ms"])),
+        ["login -> 202 at the host, p50 / p99"]
+        + cells(lambda r: p50_p99(r["answer_ms"])),
+        ["all settled after the first login"]
+        + cells(lambda r: "%.1f s" % r["settled_s"]),
+        ["POSTs (events per POST), TLS connections"]
+        + cells(lambda r: "%d (%.2f), %d" % (
+            r["gen"]["posts"], (n - r["relay_logins"])
+            / max(1, r["gen"]["posts"]), r["gen"]["connects"])),
+        ["provisioner peak RSS (VmHWM)"]
+        + cells(lambda r: "%.0f MiB" % (r["vmhwm_kib"] / 1024.0)),
+        ["provisioner peak open fds"] + cells(lambda r: "%d" % r["peak_fds"]),
+        ["load generator CPU"]
+        + cells(lambda r: "%.1f s" % r["gen"]["cpu_s"]),
+    ]
+    return {"header": ["measure"] + list(COLUMNS), "rows": rows}
+
+
+def save_results(P, runs, npeople):
+    n, hosts, real = P["logins"], P["hosts"], P["relays"]
+    a, b = runs[0], runs[-1]
+    case = ("%s logins, %s people, %s hosts, %.0f s: caps %s"
             % ("{:,}".format(n), "{:,}".format(npeople), "{:,}".format(hosts),
-               real, P["seconds"], "{:,}".format(RAISED)))
+               P["seconds"], "{:,}".format(RAISED)))
     dcase = ("the same, default caps (%d per host, %d in all an hour)"
              % (DEFAULT_SEATS_HOST, DEFAULT_SEATS_TOTAL))
-    per_login = a["requests"] / n
-    held_metric = b["metrics"].get("held_seats")
     rows = [
-        row(case, "people provisioned (in the emulator)",
-            len([u for u in a["users_after"]
-                 if u != bench.API_USER]), "",
+        row(case, "people provisioned", len(a["provisioned"]), "",
             target="%d" % npeople,
-            verdict=len(a["provisioned"]) == npeople),
-        row(case, "logins answered 202 accepted (relays: sent)",
-            a["answers"].get("202 accepted", 0) + a["answers"].get("sent", 0),
-            "", target="%d" % n, verdict=sum(a["answers"].values()) == n),
-        row(case, "ftrack requests per login", per_login, "",
-            compare="%d requests in all" % a["requests"], target="<= 0.05",
-            verdict=per_login <= 0.05),
-        row(case, "LDAP searches per person", a["searches"] / npeople, "",
-            compare="%d searches in all" % a["searches"]),
-        row(case, "provisioner CPU per login", a["cpu_s"] * 1e6 / n, "us",
-            compare="%.2f s CPU in all (user + system)" % a["cpu_s"]),
-        row(case, "login -> user in ftrack, p50",
-            percentile(a["lat_ms"], 50), "ms"),
-        row(case, "login -> user in ftrack, p99",
-            percentile(a["lat_ms"], 99), "ms"),
-        row(case, "login -> 202 from the provisioner, p50",
-            percentile(a["answer_ms"], 50), "ms"),
-        row(case, "login -> 202 from the provisioner, p99",
-            percentile(a["answer_ms"], 99), "ms"),
-        row(case, "all settled after the first login", a["settled_s"], "s",
-            compare="logins sent over %.1f s" % a["window_s"]),
-        row(case, "provisioner peak RSS (VmHWM)", a["vmhwm_kib"] / 1024.0,
-            "MiB"),
-        row(case, "provisioner peak open fds", a["peak_fds"], "",
-            compare="max_connections = 1024 (default), LimitNOFILE=20480"),
-        row(case, "POSTs (events per POST)", a["gen"]["posts"], "",
-            compare="%.2f events per POST; %d TLS connections, %d resent "
-            "(429, 503 or a cut)"
-            % ((n - a["relay_logins"]) / max(1, a["gen"]["posts"]),
-               a["gen"]["connects"], a["gen"]["retries"])),
+            verdict=(len(a["provisioned"]) == npeople
+                     and a["user_count"] == npeople)),
+        row(case, "logins lost", n - a["answers"].get("202 accepted", 0)
+            - a["answers"].get("sent", 0), "", target="0",
+            verdict=sum(a["answers"].values()) == n),
+        row(case, "ftrack requests per login", a["requests"] / n, "",
+            target="<= 0.05", verdict=a["requests"] / n <= 0.05),
         row(dcase, "people created within the caps",
             len(b["provisioned"]), "",
             target="<= %d" % DEFAULT_SEATS_TOTAL,
             verdict=len(b["provisioned"]) <= DEFAULT_SEATS_TOTAL),
-        row(dcase, "logins held in queue/held/", b["held_files"], "",
-            compare="held_seats metric %s; `status` lines naming held: %s"
-            % (bench.fmt_num(held_metric), b.get("status_held_lines"))),
-        row(dcase, "`sync --held`: released", b["released"], "",
-            compare="%.2f s, exit %d; %d held left"
-            % (b["sync_held_s"], b["sync_held_code"], b["held_after_sync"]),
-            target="all held", verdict=(b["held_after_sync"] == 0
-                                        and b["released"] == b["held_files"]
-                                        and b["sync_held_code"] == 0)),
-        row(dcase, "people in ftrack after `sync --held`",
-            npeople - len(b["missing_after_sync"]), "",
-            target="%d" % npeople, verdict=not b["missing_after_sync"]),
-        row(dcase, "ftrack requests per login (before the release)",
-            b["requests"] / n, ""),
-        row(dcase, "provisioner peak RSS (VmHWM), peak open fds",
-            b["vmhwm_kib"] / 1024.0, "MiB",
-            compare="%d fds" % b["peak_fds"]),
+        row(dcase, "held, then released by `sync --held`", b["released"],
+            "", target="all %d held" % b["held_files"],
+            verdict=(b["held_after_sync"] == 0 and b["sync_held_code"] == 0
+                     and not b["missing_after_sync"])),
     ]
     notes = [
         "Provisioner: `ftrack-syncd run` with `mode = provisioner` on "
         "127.0.0.1 (TLS, client certificates required, allow_hosts = "
-        "*.fleet.%s), a real slapd of %s people and the ftrack emulator; "
-        "default host_rate, max_connections and per_ip_connections; "
-        "login_cooldown = 600." % (DOMAIN, "{:,}".format(npeople)),
+        "*.fleet.%s), a real slapd of %s people and the ftrack emulator "
+        "(0 ms added latency); default host_rate, max_connections and "
+        "per_ip_connections; login_cooldown = 600. A fresh provisioner, "
+        "fresh relays and an empty ftrack for each column."
+        % (DOMAIN, "{:,}".format(npeople)),
         "Load: tests/bench/bench_fleet.py `gen`, a process of its own "
         "(asyncio, Python's ssl), plays %s hosts, each with its own EC "
         "P-256 client certificate (DNS subjectAltName = its name; made "
@@ -778,49 +832,43 @@ def save_results(P, a, b, npeople):
         "address. Each host does what a relay does: a login joins its "
         "queue at its time, and its one keep-alive connection POSTs what "
         "is queued (at most 100 events) whenever it is free, resending "
-        "on a 429, a 503 or a cut. "
-        "Logins are evenly spaced, round-robin over the hosts (one login "
-        "per host every %.1f s), the people shuffled (seed 14), each "
-        "about %d times. The logins of hosts 0-%d go as datagrams to %d "
-        "real relays (`mode = relay`), which forward them to the "
-        "provisioner with those hosts' certificates (%d logins). The "
-        "generator used %.1f s of CPU."
+        "on a 429, a 503 or a cut. Logins are evenly spaced, round-robin "
+        "over the hosts (one login per host every %.1f s), the people "
+        "shuffled (seed 14), each about %d times. The logins of hosts "
+        "0-%d go as datagrams to %d real relays (`mode = relay`), which "
+        "forward them with those hosts' certificates (%d logins)."
         % ("{:,}".format(hosts), hosts * P["seconds"] / n,
-           n // npeople, real - 1, real, a["relay_logins"],
-           a["gen"]["cpu_s"]),
+           n // npeople, real - 1, real, a["relay_logins"]),
         "Login -> user in ftrack: for each person, from the generator's "
-        "clock reading when its first login joined a host's queue (or "
-        "was sent to a real relay's socket) to the moment the "
-        "benchmark read the provisioner's `created 'USER' (host ...)` log "
-        "line, which the worker logs after ftrack's answer (both "
-        "CLOCK_MONOTONIC, one machine). It covers the wait in the host's "
-        "queue, the TLS handshake of a host's first POST, the journal, "
-        "the LDAP search, the ftrack write and the log pipe; %d samples "
-        "(one per person). Login -> 202: each login of the generator's "
-        "hosts, from joining the host's queue to the provisioner's "
-        "answer (queue wait and resends included)."
-        % len(a["lat_ms"]),
+        "clock reading when their first login joined a host's queue (or "
+        "was sent to a real relay's socket) to the moment the benchmark "
+        "read the provisioner's `created 'USER' (host ...)` log line, "
+        "which the worker logs after ftrack's answer (both "
+        "CLOCK_MONOTONIC, one machine): the wait in the host's queue, the "
+        "TLS handshake of a host's first POST, the journal, the LDAP "
+        "search, the ftrack write and the log pipe; one sample per "
+        "person. Login -> 202: each login of the generator's hosts, from "
+        "joining the host's queue to the provisioner's answer.",
         "ftrack requests: the emulator's request counter; LDAP searches: "
         "slapd's cn=Monitor; CPU: utime + stime of the provisioner "
         "(/proc/PID/stat, all threads) from before the first login to "
         "when every login settled; peak RSS: VmHWM; open fds: "
         "/proc/PID/fd sampled every 20 ms.",
-        "Default caps: the same logins against a fresh provisioner and an "
-        "empty ftrack; the creates beyond new_seats_total wait in "
+        "Default caps: the creates beyond new_seats_total wait in "
         "queue/held/ (counted when every login settled), then `ftrack-"
         "syncd sync --held` (run while the provisioner runs) provisions "
-        "them; otherwise the next hour's budget would release "
-        "%d of them, oldest first." % DEFAULT_SEATS_TOTAL,
+        "them; otherwise the next hour's budget would release %d of them, "
+        "oldest first." % DEFAULT_SEATS_TOTAL,
     ]
     raw = {}
-    for r in (a, b):
+    for r in runs:
         x = {k: v for k, v in r.items()
              if k not in ("users_after", "users_after_sync", "provisioned",
                           "lat_ms", "answer_ms")}
         x["lat_ms"] = sorted(round(v, 2) for v in r["lat_ms"])
         raw[r["tag"]] = x
     bench.save("8-fleet", "8. Fleet: relays and a provisioner", rows,
-               notes, raw)
+               notes, raw, tables=[fleet_table(P, runs, npeople)])
 
 
 def main():

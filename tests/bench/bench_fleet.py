@@ -587,7 +587,8 @@ def fleet_run(w, P, tag, slapd, emu, sched, caps, server):
     hwm = bench.proc_field(prov.proc.pid, "VmHWM")
     ops = {k: v - est0.get("operations", {}).get(k, 0)
            for k, v in est.get("operations", {}).items()}
-    res = {"tag": tag, "caps": caps, "server": server, "cpu_s": cpu, "requests": requests,
+    res = {"tag": tag, "caps": caps, "server": server, "cpu_s": cpu,
+           "requests": requests,
            "operations": ops, "user_count": emu.user_count() - 1,
            "searches": searches, "vmhwm_kib": hwm, "peak_fds": fds.peak_fds,
            "gen": {k: g[k] for k in ("retries", "connects", "posts", "errors",

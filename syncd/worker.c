@@ -424,6 +424,7 @@ seat_gate(void *ctx, size_t i, enum plan_kind kind, char *why, size_t whylen)
 		(void)snprintf(why, whylen,
 			       "its queue file is gone (held or settled by an "
 			       "earlier batch)");
+		(void)snprintf(w->hosts[i], sizeof(w->hosts[i]), "unknown");
 		return false;
 	}
 	if (w->hosts[i][0] == '\0')

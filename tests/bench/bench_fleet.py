@@ -702,13 +702,19 @@ def bench_fleet(P):
         emu = bench.Emulator(w)
         sched = schedule(P, info["uids"])
         people = sorted({u for _, _, u in sched})
+        only = os.environ.get("BENCH_FLEET_RUNS", "").split()
         for tag, caps, server in RUNS:
+            if only and tag not in only:
+                continue
             r = fleet_run(w, P, tag, slapd, emu, sched, caps, server)
             check_run(r, people, caps is not None)
             log("fleet, %s: %d people provisioned, %d held, %d ftrack "
                 "requests, %d LDAP searches, %.2f s CPU"
                 % (tag, len(r["provisioned"]), r["held_files"],
                    r["requests"], r["searches"], r["cpu_s"]))
+            log("fleet, %s: login -> ftrack %s, login -> 202 %s, settled "
+                "after %.1f s" % (tag, p50_p99(r["lat_ms"]),
+                                  p50_p99(r["answer_ms"]), r["settled_s"]))
             if caps is None:
                 log("fleet, %s: sync --held released %d in %.2f s"
                     % (tag, r["released"], r["sync_held_s"]))
@@ -720,6 +726,10 @@ def bench_fleet(P):
                 if name.endswith((".log", ".txt")):
                     shutil.copy(os.path.join(w.dir, name), keep)
             log("logs kept in %s (BENCH_KEEP_LOGS=1)" % keep)
+    if only:
+        log("fleet: BENCH_FLEET_RUNS=%s: a partial run, no results saved"
+            % " ".join(only))
+        return
     save_results(P, runs, len(people))
 
 

@@ -26,6 +26,7 @@ struct pending {
 	bool in_flight;
 	bool ready;
 	bool seat_waiting; /* the last try: no free seat in the licence */
+	bool local;        /* worker_login(): a datagram, held in memory */
 };
 
 struct worker {
@@ -50,6 +51,8 @@ struct worker {
 	struct seats *seats;            /* the seat caps (provisioner) */
 	char (*hosts)[FT_HOST_MAX + 1]; /* WORKER_BATCH: host= of each */
 	bool *took;                 /* WORKER_BATCH: the gate counted a seat */
+	bool *local;                /* WORKER_BATCH: pending.local of each */
+	bool *gone;                 /* WORKER_BATCH: not local, no queue file */
 	time_t next_release;        /* held/ is looked at again then */
 	uint64_t held_next_ms;      /* no held warning before */
 	unsigned long held_quiet;   /* held lines at debug since then */
@@ -140,8 +143,11 @@ worker_new(const struct config *cfg, struct queue *q, struct worker **ret)
 	w->results = calloc(WORKER_BATCH, sizeof(*w->results));
 	w->hosts = calloc(WORKER_BATCH, sizeof(*w->hosts));
 	w->took = calloc(WORKER_BATCH, sizeof(*w->took));
+	w->local = calloc(WORKER_BATCH, sizeof(*w->local));
+	w->gone = calloc(WORKER_BATCH, sizeof(*w->gone));
 	if (w->pending == NULL || w->recent == NULL || w->results == NULL ||
-	    w->hosts == NULL || w->took == NULL || open_seats(w, cfg, q) < 0) {
+	    w->hosts == NULL || w->took == NULL || w->local == NULL ||
+	    w->gone == NULL || open_seats(w, cfg, q) < 0) {
 		worker_free(w);
 		return FT_E_NOMEM;
 	}
@@ -277,6 +283,7 @@ take_batch(struct worker *w, char **batch, size_t max)
 		}
 		p->ready = false;
 		p->in_flight = true;
+		w->local[n] = p->local;
 		n++;
 	}
 	return n;
@@ -306,7 +313,7 @@ log_prio(enum sync_outcome o)
 	return LOG_INFO;
 }
 
-/* File work for one result, outside the lock. */
+/* File work for one result, under the lock (see worker_main). */
 static void
 settle_file(struct worker *w, const char *user, const struct sync_result *r)
 {
@@ -395,9 +402,12 @@ load_hosts(struct worker *w, char **batch, size_t n)
 	for (i = 0; i < n; i++) {
 		w->hosts[i][0] = '\0';
 		w->took[i] = false;
+		w->gone[i] = false;
 		if (queue_load(w->q, batch[i], &ev) == FT_OK)
 			(void)snprintf(w->hosts[i], sizeof(w->hosts[i]), "%.*s",
 				       FT_HOST_MAX, ev.host);
+		else
+			w->gone[i] = !w->local[i];
 	}
 }
 
@@ -408,6 +418,15 @@ seat_gate(void *ctx, size_t i, enum plan_kind kind, char *why, size_t whylen)
 	struct worker *w = ctx;
 
 	(void)kind;
+	if (w->gone[i] && w->cfg->daemon.mode == MODE_PROVISIONER) {
+		/* its file was settled meanwhile (moved to held/ by an
+		 * earlier batch): its host is unknown, never taken as local */
+		(void)snprintf(why, whylen,
+			       "its queue file is gone (held or settled by an "
+			       "earlier batch)");
+		(void)snprintf(w->hosts[i], sizeof(w->hosts[i]), "unknown");
+		return false;
+	}
 	if (w->hosts[i][0] == '\0')
 		return true; /* a local login: an administrator's machine */
 	w->took[i] = seats_take(w->seats, w->hosts[i], time(NULL), why, whylen);
@@ -512,7 +531,7 @@ log_held(struct worker *w, const char *user, const char *host,
 	w->held_quiet = 0;
 }
 
-/* Outside the lock: one log line and the queue file of each result. */
+/* Under the lock: one log line and the queue file of each result. */
 static void
 settle_files(struct worker *w, char **batch, size_t n)
 {
@@ -677,8 +696,14 @@ worker_main(void *arg)
 			continue;
 		pthread_mutex_unlock(&w->mu);
 		run_batch(w, batch, n);
-		settle_files(w, batch, n);
+		/*
+		 * Files and maps under one hold of the lock: a login of a
+		 * user in this batch that is queued between the two (its
+		 * submit ignored while in flight) would otherwise wait in
+		 * queue/ for the next full scan.
+		 */
 		pthread_mutex_lock(&w->mu);
+		settle_files(w, batch, n);
 		settle_states(w, batch, n);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -723,6 +748,8 @@ worker_free(struct worker *w)
 	seats_free(w->seats);
 	free(w->hosts);
 	free(w->took);
+	free(w->local);
+	free(w->gone);
 	free(w->results);
 	free(w);
 }
@@ -735,6 +762,8 @@ submit_locked(struct worker *w, const char *user, bool now_seat)
 	int r;
 
 	if (p != NULL) {
+		if (now_seat)
+			p->local = true;
 		/* a seat may have been freed: try now, not at the back-off's
 		 * end (a retry for any other reason keeps its back-off) */
 		if (!now_seat || !p->seat_waiting || p->in_flight || p->ready)
@@ -747,6 +776,7 @@ submit_locked(struct worker *w, const char *user, bool now_seat)
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return FT_E_NOMEM;
+	p->local = now_seat;
 	if (umap_put(w->pending, user, p) < 0) {
 		free(p);
 		return FT_E_NOMEM;

@@ -1493,7 +1493,8 @@ def write_report(P, seconds, command):
         verdicts += login_path_verdicts(text)
     else:
         parts += ["## 1. Login path", "",
-                  "Not measured in this run (build/bench/bench_pam missing).",
+                  "Not measured in this run (not among BENCH=, or "
+                  "build/bench/bench_pam missing).",
                   ""]
     for name in sorted(os.listdir(RESULTS)) if os.path.isdir(RESULTS) else []:
         if not name.endswith(".json"):

@@ -8,7 +8,12 @@
 #   bash tests/bench/run.sh              the full run (about 15 minutes on 2 cores)
 #   BENCH_QUICK=1 bash tests/bench/run.sh   a smoke run of each benchmark
 #                                        (small sizes, one round; about a minute)
+#   BENCH="fleet storm" bash tests/bench/run.sh   only the sections named
+#                                        (login-path first-login storm
+#                                        reconcile naive memory fleet); also
+#                                        BENCH=fleet make bench
 #
+# 8. fleet (tests/bench/bench_fleet.py, issue 14) also needs openssl.
 # Needs: the build (build/syncd/ftrack-syncd, build/pam_ftrack/pam_ftrack.so,
 # build/bench/bench_storm), slapd and ldap-utils, curl, GNU time
 # (/usr/bin/time), python3, and python3-ldap for the naive baseline.  Runs
@@ -23,7 +28,8 @@ set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
 PY=${PYTHON:-python3}
-BENCH=tests/bench/bench.py
+BENCH_PY=tests/bench/bench.py
+FLEET=tests/bench/bench_fleet.py
 OUT=build/bench
 QUICK=()
 mode="full run"
@@ -36,7 +42,7 @@ missing=()
 for f in build/syncd/ftrack-syncd build/pam_ftrack/pam_ftrack.so "$OUT/bench_storm" "$OUT/bench_pam"; do
 	[[ -x "$f" || -f "$f" ]] || missing+=("$f")
 done
-for t in slapd slapadd ldapsearch curl /usr/bin/time "$PY"; do
+for t in slapd slapadd ldapsearch curl openssl /usr/bin/time "$PY"; do
 	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 done
 if ((${#missing[@]})); then
@@ -54,6 +60,18 @@ rm -rf "$OUT/results" "$OUT/logs"
 mkdir -p "$OUT/results"
 cp /proc/loadavg "$OUT/results/loadavg-start.txt" 2>/dev/null
 failed=()
+
+SECTIONS=(login-path first-login storm reconcile naive memory fleet)
+read -ra WANT <<<"${BENCH:-${SECTIONS[*]}}"
+for b in "${WANT[@]}"; do
+	if [[ " ${SECTIONS[*]} " != *" $b "* ]]; then
+		echo "run.sh: BENCH: unknown section '$b' (one of: ${SECTIONS[*]})" >&2
+		exit 1
+	fi
+done
+[[ -n "${BENCH:-}" ]] && mode="$mode, only: ${WANT[*]}"
+
+wanted() { [[ " ${WANT[*]} " == *" $1 "* ]]; }
 
 step() {
 	local name=$1 t0=$SECONDS
@@ -82,22 +100,27 @@ login_path() {
 	} >"$md.tmp" && mv "$md.tmp" "$md"
 }
 
-step fixtures "$PY" "$BENCH" "${QUICK[@]}" fixtures
+if [[ " ${WANT[*]} " != " fleet " ]]; then
+	step fixtures "$PY" "$BENCH_PY" "${QUICK[@]}" fixtures
+fi
+wanted fleet && step "fleet fixtures" "$PY" "$FLEET" "${QUICK[@]}" fixtures
 if ((${#failed[@]})); then
 	echo "run.sh: unable to make the fixtures" >&2
 	exit 1
 fi
-step "1. login path" login_path
-step "2. first login" "$PY" "$BENCH" "${QUICK[@]}" first-login
-step "3. login storm" "$PY" "$BENCH" "${QUICK[@]}" storm
-step "4. full reconcile" "$PY" "$BENCH" "${QUICK[@]}" reconcile
-step "5. naive sync" "$PY" "$BENCH" "${QUICK[@]}" naive
-step "6. memory" "$PY" "$BENCH" "${QUICK[@]}" memory
+wanted login-path && step "1. login path" login_path
+wanted first-login && step "2. first login" "$PY" "$BENCH_PY" "${QUICK[@]}" first-login
+wanted storm && step "3. login storm" "$PY" "$BENCH_PY" "${QUICK[@]}" storm
+wanted reconcile && step "4. full reconcile" "$PY" "$BENCH_PY" "${QUICK[@]}" reconcile
+wanted naive && step "5. naive sync" "$PY" "$BENCH_PY" "${QUICK[@]}" naive
+wanted memory && step "6. memory" "$PY" "$BENCH_PY" "${QUICK[@]}" memory
+wanted fleet && step "8. fleet" "$PY" "$FLEET" "${QUICK[@]}" run
 
 cmd="make bench"
-[[ ${#QUICK[@]} -gt 0 ]] && cmd="BENCH_QUICK=1 make bench"
+[[ ${#QUICK[@]} -gt 0 ]] && cmd="BENCH_QUICK=1 $cmd"
+[[ -n "${BENCH:-}" ]] && cmd="BENCH=\"${WANT[*]}\" $cmd"
 printf '%s\n' "${failed[@]}" >"$OUT/results/failed.txt"
-"$PY" "$BENCH" "${QUICK[@]}" report --seconds "$((SECONDS - start))" --command "$cmd"
+"$PY" "$BENCH_PY" "${QUICK[@]}" report --seconds "$((SECONDS - start))" --command "$cmd"
 if ((${#failed[@]})); then
 	echo "run.sh: FAILED: ${failed[*]} (see the messages above)" >&2
 	exit 1

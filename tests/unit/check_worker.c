@@ -671,6 +671,49 @@ START_TEST(test_seat_caps)
 
 END_TEST
 
+/*
+ * A provisioner's login submitted from a queue file that is gone by its
+ * batch (an earlier batch moved it to held/): its host is unknown, so it
+ * is held, never taken as a local login past the seat caps; a login
+ * handed over from memory (worker_login(), a local datagram) still is
+ * local.
+ */
+START_TEST(test_gone_file_not_local)
+{
+	char pki[PATH_MAX + 16], extra[4 * PATH_MAX + 512], log[PATH_MAX + 16];
+
+	H_FMT(log, "%s/worker.log", W.dir);
+	log_to(log);
+	H_FMT(pki, "%s/pki", W.dir);
+	ck_assert_int_eq(mkdir(pki, 0700), 0);
+	ck_assert_int_eq(h_ca_make(pki), FT_OK);
+	H_FMT(extra,
+	      "daemon.mode = provisioner\n"
+	      "provisioner.tls_cert_file = %s/server.crt\n"
+	      "provisioner.tls_key_file = %s/server.key\n"
+	      "provisioner.client_ca_file = %s/ca.crt\n"
+	      "provisioner.allow_hosts = *.ws.example.com\n" CAPS,
+	      pki, pki, pki);
+	new_worker(true, extra);
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	ck_assert(!h_queued(W.state, "alice"));
+	ck_assert_int_eq(worker_submit(W.w, "alice"), FT_OK);
+	wait_idle();
+	ck_assert_uint_eq(stats().outcomes[SYNC_HELD], 1);
+	ck_assert_uint_eq(stats().outcomes[SYNC_CREATED], 0);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
+	ck_assert_int_eq(h_file_count(log, "warning: held 'alice' (host "
+					   "unknown) in queue/held/: its queue "
+					   "file is gone"),
+			 1);
+	ck_assert_int_eq(worker_login(W.w, "bob"), FT_OK);
+	wait_idle();
+	ck_assert_uint_eq(stats().outcomes[SYNC_CREATED], 1);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "bob"), 1);
+}
+
+END_TEST
+
 Suite *
 worker_suite(void)
 {
@@ -694,6 +737,7 @@ worker_suite(void)
 	tcase_add_test(tc, test_free_unstarted);
 	tcase_add_test(tc, test_not_ldap_quiet);
 	tcase_add_test(tc, test_seat_caps);
+	tcase_add_test(tc, test_gone_file_not_local);
 	suite_add_tcase(s, tc);
 	return s;
 }

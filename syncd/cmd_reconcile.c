@@ -460,9 +460,9 @@ apply_plan(struct run *run)
 	char err[512];
 	double t0 = timing_now_s();
 	int r = FT_E_NOMEM, failed = 0;
-	const struct hooks_origin o = {
-		"reconcile", run->undo != NULL ? "undo" : "reconcile", NULL,
-		NULL};
+	const struct hooks_origin o = {"reconcile",
+				       run->undo != NULL ? "undo" : "reconcile",
+				       NULL, NULL};
 	struct hooks *hooks = NULL;
 	struct hooks_intent *in;
 

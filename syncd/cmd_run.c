@@ -60,8 +60,8 @@ struct server {
 	struct config *retired; /* the config before a reload */
 	struct queue *q;
 	struct worker *w;
-	struct relay *relay; /* instead of w in relay mode */
-	struct prov *prov;   /* mode = provisioner: the HTTPS intake */
+	struct relay *relay;         /* instead of w in relay mode */
+	struct prov *prov;           /* mode = provisioner: the HTTPS intake */
 	struct hooks_deliver *hooks; /* the on_change delivery; NULL: none */
 	int sock, sigfd, inofd;
 	struct ratelimit rl;      /* events per non-root uid, and all of them */
@@ -517,8 +517,7 @@ relay_metrics(struct server *s, struct metrics *m)
 }
 
 static void
-hook_metrics(struct server *s, struct metrics *m,
-	     const struct worker_stats *ws)
+hook_metrics(struct server *s, struct metrics *m, const struct worker_stats *ws)
 {
 	struct hooks_deliver_stats hs;
 	struct hooks_counts c;

@@ -84,7 +84,8 @@ print_hooks(const struct config *cfg)
 	if (fd >= 0)
 		(void)close(fd);
 	if (r < 0)
-		ft_clean_print(stdout, "hooks:           unreadable: %s (%s/hooks)",
+		ft_clean_print(stdout,
+			       "hooks:           unreadable: %s (%s/hooks)",
 			       strerror(errno), dir);
 	else
 		ft_clean_print(stdout,

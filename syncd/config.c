@@ -200,8 +200,8 @@ const struct key conf_keys[] = {
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) == CONF_NKEYS,
 	       "CONF_NKEYS in config_int.h counts the keys of this table");
 
-static const char *const sections[] = {"ldap",       "ftrack", "mapping",
-				       "policy",     "daemon", "relay",
+static const char *const sections[] = {"ldap",        "ftrack", "mapping",
+				       "policy",      "daemon", "relay",
 				       "provisioner", "hooks"};
 
 void *

@@ -346,7 +346,8 @@ fields_of(const struct plan_action *a)
 	for (i = 0; arr != NULL && i < PLAN_NFIELDS; i++)
 		if (a->fields & PLAN_FIELDS[i])
 			(void)json_array_append_new(
-				arr, json_string(plan_field_name(PLAN_FIELDS[i])));
+				arr,
+				json_string(plan_field_name(PLAN_FIELDS[i])));
 	return arr;
 }
 
@@ -360,8 +361,8 @@ user_of(const struct plan_action *a)
 			 str_or_null(u->username), "email",
 			 str_or_null(u->email), "first_name",
 			 str_or_null(u->first_name), "last_name",
-			 str_or_null(u->last_name), "uuid", str_or_null(u->uuid),
-			 "ftrack_id",
+			 str_or_null(u->last_name), "uuid",
+			 str_or_null(u->uuid), "ftrack_id",
 			 str_or_null(a->ftrack != NULL ? a->ftrack->id : NULL));
 }
 
@@ -431,9 +432,9 @@ intent_build(struct hooks *h, const struct plan_action *acts, const bool *want,
 			continue;
 		(void)snprintf(id, sizeof(id), "%.*s-%zu", HOOKS_SEQ_LEN,
 			       in->name + 1, in->n);
-		in->obj[in->n] =
-			change_json(&acts[i], id, now,
-				    host != NULL && host[0] ? host : h->host, o);
+		in->obj[in->n] = change_json(
+			&acts[i], id, now,
+			host != NULL && host[0] ? host : h->host, o);
 		if (in->obj[in->n] == NULL)
 			goto fail;
 		in->idx[in->n++] = i;
@@ -521,7 +522,8 @@ intent_write(struct hooks *h, struct hooks_intent *in, const char *buf,
 	if (in->fd < 0)
 		return FT_E_IO;
 	if (flock(in->fd, LOCK_EX) < 0 || write_all(in->fd, buf, len) < 0 ||
-	    fsync(in->fd) < 0 || renameat(h->dirfd, tmp, h->dirfd, in->name) < 0)
+	    fsync(in->fd) < 0 ||
+	    renameat(h->dirfd, tmp, h->dirfd, in->name) < 0)
 		goto out;
 	r = fsync(h->dirfd) < 0 ? FT_E_IO : FT_OK;
 out:
@@ -578,7 +580,8 @@ hooks_applied(struct hooks *h, struct hooks_intent *in, const int *codes)
 		/* the intent stays: the delivery re-checks it with ftrack */
 		log_warn("unable to mark %zu hook change(s) applied (%s): "
 			 "they are checked against ftrack before delivery",
-			 in->n, buf == NULL ? "out of memory" : strerror(errno));
+			 in->n,
+			 buf == NULL ? "out of memory" : strerror(errno));
 	free(buf);
 	intent_free(in);
 }

@@ -64,7 +64,9 @@
 	X(HOOKS_ROLE_REVOKE, "role_revoke")
 
 #define HOOKS_ENUM_(e, w) e,
+
 enum hooks_action { HOOKS_ACTIONS(HOOKS_ENUM_) HOOKS_NACTIONS };
+
 #undef HOOKS_ENUM_
 
 /* The word of an action ("created", ...); "?" out of range. */

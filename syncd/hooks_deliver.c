@@ -132,7 +132,8 @@ fields_hold(json_t *c, json_t *u, const struct ft_user *f)
 	json_t *fields = json_object_get(c, "fields"), *v;
 	size_t i;
 
-	json_array_foreach (fields, i, v) {
+	json_array_foreach(fields, i, v)
+	{
 		const char *name = json_string_value(v), *have = NULL;
 
 		if (name == NULL)
@@ -172,9 +173,9 @@ shows_applied(json_t *c, const struct ft_user_list *list)
 		return !f->is_active;
 	if (strcmp(act, "created") == 0 || strcmp(act, "reactivated") == 0) {
 		if (!f->is_active && f->seat_waiting != NULL)
-			return json_object_set_new(c, "action",
-						   json_string("seat_waiting")) ==
-			       0;
+			return json_object_set_new(
+				       c, "action",
+				       json_string("seat_waiting")) == 0;
 		return f->is_active && fields_hold(c, u, f);
 	}
 	if (strcmp(act, "linked") == 0 && !same(f->uuid, jstr(u, "uuid")))
@@ -345,8 +346,8 @@ line_id(const char *line, size_t len, char *id, size_t cap)
 	const char *v = jstr(c, "id");
 
 	id[0] = '\0';
-	if (v != NULL && strlen(v) < cap && strspn(v, "0123456789abcdef-") ==
-						    strlen(v))
+	if (v != NULL && strlen(v) < cap &&
+	    strspn(v, "0123456789abcdef-") == strlen(v))
 		(void)snprintf(id, cap, "%s", v);
 	if (id[0] == '\0')
 		(void)snprintf(id, cap, "unknown-%llx",
@@ -356,8 +357,7 @@ line_id(const char *line, size_t len, char *id, size_t cap)
 
 /* The change refused HOOKS_REFUSALS_MAX times goes to hooks/failed/. */
 static void
-fail_one(struct hooks_deliver *d, const char *line, size_t len,
-	 const char *why)
+fail_one(struct hooks_deliver *d, const char *line, size_t len, const char *why)
 {
 	char id[HOOKS_NAME_MAX], name[HOOKS_NAME_MAX + 8];
 
@@ -528,8 +528,9 @@ step(struct hooks_deliver *d)
 			continue;
 		}
 		r = settle_intent(d, name);
-		wait = r == FT_OK ? 0 : r == FT_E_AGAIN ? IDLE_MS / 4
-							 : backoff(d, 3);
+		wait = r == FT_OK        ? 0
+		       : r == FT_E_AGAIN ? IDLE_MS / 4
+					 : backoff(d, 3);
 		break;
 	}
 out:

@@ -48,14 +48,18 @@ check_path(const char *path, char *why, size_t cap)
 			return FT_E_PERM;
 		}
 		if (st.st_uid != 0 && st.st_uid != geteuid()) {
-			(void)snprintf(why, cap, "'%s' is owned by uid %lu, "
-				       "not root", real, (unsigned long)st.st_uid);
+			(void)snprintf(why, cap,
+				       "'%s' is owned by uid %lu, "
+				       "not root",
+				       real, (unsigned long)st.st_uid);
 			return FT_E_PERM;
 		}
 		if ((st.st_mode & 022) != 0 &&
 		    !(!file && st.st_uid == 0 && (st.st_mode & S_ISVTX))) {
-			(void)snprintf(why, cap, "'%s' is writable by group or "
-				       "others", real);
+			(void)snprintf(why, cap,
+				       "'%s' is writable by group or "
+				       "others",
+				       real);
 			return FT_E_PERM;
 		}
 		file = false;
@@ -92,9 +96,9 @@ spawn(const char *path, int in_fd, int err_fd, pid_t *ret_pid)
 	(void)posix_spawnattr_setpgroup(&at, 0);
 	(void)posix_spawnattr_setsigmask(&at, &none);
 	(void)posix_spawnattr_setsigdefault(&at, &all);
-	(void)posix_spawnattr_setflags(
-		&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-			     POSIX_SPAWN_SETSIGDEF);
+	(void)posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
+						    POSIX_SPAWN_SETSIGMASK |
+						    POSIX_SPAWN_SETSIGDEF);
 	r = posix_spawn(ret_pid, path, &fa, &at, argv, env);
 	(void)posix_spawn_file_actions_destroy(&fa);
 	(void)posix_spawnattr_destroy(&at);

@@ -291,8 +291,8 @@ format_hooks(struct out *o, const struct metrics *m)
 	put_one(o, "hook_failed_total", "counter",
 		"Changes moved to hooks/failed/ after 10 refusals.",
 		m->hook_failed);
-	put_one(o, "hook_failed_depth", "gauge",
-		"Files in hooks/failed/.", m->hook_failed_depth);
+	put_one(o, "hook_failed_depth", "gauge", "Files in hooks/failed/.",
+		m->hook_failed_depth);
 	put_one(o, "hook_dropped_total", "counter",
 		"Changes not journaled for the hook (past the bound of pending "
 		"bytes, or the journal failed).",

@@ -45,12 +45,12 @@ struct worker {
 	uint64_t next_sweep_ms;
 	uint64_t rnd;
 	struct worker_stats st;
-	struct sync *sync;              /* the thread's own */
-	struct hooks *hooks;            /* the thread's, made with sync */
+	struct sync *sync;                /* the thread's own */
+	struct hooks *hooks;              /* the thread's, made with sync */
 	unsigned long long hooks_dropped; /* by the journals freed */
-	struct sync_result *results;    /* WORKER_BATCH of them */
-	struct seats *seats;            /* the seat caps (provisioner) */
-	char (*hosts)[FT_HOST_MAX + 1]; /* WORKER_BATCH: host= of each */
+	struct sync_result *results;      /* WORKER_BATCH of them */
+	struct seats *seats;              /* the seat caps (provisioner) */
+	char (*hosts)[FT_HOST_MAX + 1];   /* WORKER_BATCH: host= of each */
 	bool *took;                 /* WORKER_BATCH: the gate counted a seat */
 	time_t next_release;        /* held/ is looked at again then */
 	uint64_t held_next_ms;      /* no held warning before */

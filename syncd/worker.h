@@ -42,8 +42,8 @@ struct worker_stats {
 	size_t seat_waiting; /* of them, waiting for a seat (last try) */
 	unsigned long long hooks_dropped; /* changes not journaled for the
 					   * on_change hook (hooks.h) */
-	bool ldap_up;        /* last LDAP contact worked */
-	bool ftrack_up;      /* last ftrack contact worked */
+	bool ldap_up;                     /* last LDAP contact worked */
+	bool ftrack_up;                   /* last ftrack contact worked */
 };
 
 /*

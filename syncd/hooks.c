@@ -127,7 +127,7 @@ hooks_name_cmp(const void *a, const void *b)
 void
 hooks_cursor_read(int dirfd, struct hooks_cursor *ret)
 {
-	char *text = NULL, *f[4], *save = NULL;
+	char *text = NULL, *f[4] = {NULL, NULL, NULL, NULL}, *save = NULL;
 	size_t len, i;
 
 	memset(ret, 0, sizeof(*ret));
@@ -412,7 +412,7 @@ intent_build(struct hooks *h, const struct plan_action *acts, const bool *want,
 		return NULL;
 	in->fd = -1;
 	in->idx = calloc(n + 1, sizeof(*in->idx));
-	in->obj = calloc(n + 1, sizeof(*in->obj));
+	in->obj = calloc(n + 1, sizeof(json_t *));
 	if (in->idx == NULL || in->obj == NULL)
 		goto fail;
 	(void)pthread_mutex_lock(&h->mu);
@@ -537,7 +537,7 @@ hooks_intend(struct hooks *h, const struct plan_action *acts, const bool *want,
 	     size_t n, const struct hooks_origin *o)
 {
 	struct hooks_intent *in;
-	struct hooks_counts c;
+	struct hooks_counts c = {0, 0, 0, 0};
 	char *buf;
 	size_t len = 0, k = 0;
 

@@ -38,7 +38,7 @@
 
 /* Bytes of pending changes (intents and ready files) past which new
  * changes are not journaled (a warning and a metric). */
-#define HOOKS_PENDING_MAX (64u * 1024u * 1024u)
+#define HOOKS_PENDING_MAX (64ull * 1024 * 1024)
 /* Refusals of one change after which it goes to hooks/failed/. */
 #define HOOKS_REFUSALS_MAX 10u
 /* Longest JSON line of one change. */

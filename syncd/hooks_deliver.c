@@ -210,7 +210,7 @@ recheck_parse(char *text, size_t len, struct recheck *rc)
 
 	for (i = 0; i < len; i++)
 		lines += text[i] == '\n';
-	rc->c = calloc(lines, sizeof(*rc->c));
+	rc->c = calloc(lines, sizeof(json_t *));
 	rc->names = calloc(lines, sizeof(*rc->names));
 	rc->uuids = calloc(lines, sizeof(*rc->uuids));
 	if (rc->c == NULL || rc->names == NULL || rc->uuids == NULL)

@@ -3,10 +3,13 @@
  * hooks_exec.h: one run of the on_change program over a batch of changes.
  *
  * The small interface the delivery (hooks_deliver.c) runs the hook
- * through: the program is checked and started, given buf on its stdin
- * (then end of file), and waited for until timeout_s seconds have
- * passed (then stopped).  Its stderr goes to the log, rate-limited.
- * Not thread-safe for one program; no state of its own.
+ * through, over extprog.h: the program is checked (the file rule:
+ * owned by root or ftrack-syncd-ext, nothing above it writable by group
+ * or others), started with a minimal environment (or, packaged, reached
+ * through the socket-activated service listening on HOOKS_SOCKET), given
+ * buf on its stdin (then end of file), and waited for until timeout_s
+ * seconds have passed (then stopped).  Its stderr goes to the log,
+ * rate-limited.  No state of its own; thread-safe.
  */
 #ifndef HOOKS_EXEC_H
 #define HOOKS_EXEC_H
@@ -14,6 +17,9 @@
 #include <stddef.h>
 
 #include "ft_attrs.h"
+
+/* The socket of the packaged hook service (systemd, Accept=yes). */
+#define HOOKS_SOCKET "/run/ftrack-syncd-ext/on-change.sock"
 
 /*
  * Run path on buf[0..len).  FT_OK when it exited 0; otherwise why

@@ -18,6 +18,7 @@
 #include "ft_err.h"
 #include "ft_proto.h"
 #include "ft_util.h"
+#include "ftrack_api.h"
 #include "lease.h"
 #include "log.h"
 #include "state.h"
@@ -356,6 +357,13 @@ static json_t *
 user_of(const struct plan_action *a)
 {
 	const struct ft_user *u = a->ldap != NULL ? a->ldap : a->ftrack;
+	const char *id = a->ftrack != NULL ? a->ftrack->id : NULL;
+	char made[37];
+
+	/* a create's id is made from the uuid (ftrack_batch_create_user) */
+	if (id == NULL && a->kind == PLAN_CREATE && u->uuid != NULL &&
+	    ftrack_user_id_for(u->uuid, made) == FT_OK)
+		id = made;
 
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "username",
 			 str_or_null(u->username), "email",
@@ -363,7 +371,7 @@ user_of(const struct plan_action *a)
 			 str_or_null(u->first_name), "last_name",
 			 str_or_null(u->last_name), "uuid",
 			 str_or_null(u->uuid), "ftrack_id",
-			 str_or_null(a->ftrack != NULL ? a->ftrack->id : NULL));
+			 str_or_null(id));
 }
 
 static json_t *

@@ -370,8 +370,7 @@ user_of(const struct plan_action *a)
 			 str_or_null(u->email), "first_name",
 			 str_or_null(u->first_name), "last_name",
 			 str_or_null(u->last_name), "uuid",
-			 str_or_null(u->uuid), "ftrack_id",
-			 str_or_null(id));
+			 str_or_null(u->uuid), "ftrack_id", str_or_null(id));
 }
 
 static json_t *

@@ -97,7 +97,7 @@ hooks_ready_count(const char *name)
 	    strcmp(name + len - 5, ".json") != 0)
 		return 0;
 	k = len - 5 - (2 + HOOKS_SEQ_LEN);
-	if (k == 0 || k >= sizeof(num))
+	if (k >= sizeof(num))
 		return 0;
 	memcpy(num, name + 2 + HOOKS_SEQ_LEN, k);
 	num[k] = '\0';
@@ -163,12 +163,10 @@ int
 hooks_settle(int dirfd, const char *intent, const char *buf, size_t len,
 	     size_t n)
 {
-	char ready[HOOKS_NAME_MAX + 24];
-	int r;
-
 	if (n > 0) {
-		r = snprintf(ready, sizeof(ready), "R%.*s.%zu.json",
-			     HOOKS_SEQ_LEN, intent + 1, n);
+		char ready[HOOKS_NAME_MAX + 24];
+		int r = snprintf(ready, sizeof(ready), "R%.*s.%zu.json",
+				 HOOKS_SEQ_LEN, intent + 1, n);
 		if (r < 0 || (size_t)r >= sizeof(ready))
 			return FT_E_INTERNAL;
 		r = ft_write_atomic(dirfd, ready, buf, len);
@@ -265,7 +263,7 @@ int
 hooks_open(const struct config *cfg, int state_dirfd, struct hooks **ret)
 {
 	struct hooks *h = calloc(1, sizeof(*h));
-	int r, ffd = -1;
+	int ffd = -1;
 
 	if (h == NULL)
 		return FT_E_NOMEM;
@@ -273,7 +271,8 @@ hooks_open(const struct config *cfg, int state_dirfd, struct hooks **ret)
 	(void)pthread_mutex_init(&h->mu, NULL);
 	lease_host(h->host, sizeof(h->host));
 	if (cfg->hooks.on_change != NULL && cfg->hooks.on_change[0] != '\0') {
-		r = state_open_dir(state_dirfd, HOOKS_DIR, &h->dirfd);
+		int r = state_open_dir(state_dirfd, HOOKS_DIR, &h->dirfd);
+
 		if (r == FT_OK)
 			r = state_open_dir(h->dirfd, HOOKS_FAILED_DIR, &ffd);
 		if (ffd >= 0)

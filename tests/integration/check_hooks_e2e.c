@@ -463,6 +463,34 @@ START_TEST(test_kill_pending)
 
 END_TEST
 
+/* ---- check: the file rule, and who runs the hook ------------------------ */
+
+START_TEST(test_check)
+{
+	static const char *const check[] = {"check", NULL};
+	char path[PATH_MAX];
+
+	hook_config(NULL);
+	ck_assert_int_eq(h_fx_run_cmd(check, "check.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("check.out", "hook:    ok: "), 1);
+	ck_assert_int_eq(h_fx_out_count("check.out", "the daemon runs the "
+						     "hook itself, with its "
+						     "own rights"),
+			 1);
+	h_fx_fmt(path, sizeof(path), "%s/hook.sh", h_fx.dir);
+	ck_assert_int_eq(chmod(path, 0775), 0);
+	ck_assert_int_eq(h_fx_run_cmd(check, "check2.out"), 1);
+	ck_assert_int_eq(h_fx_out_count("check2.out", "hook:    FAILED: "
+						      "on_change: "),
+			 1);
+	ck_assert_int_eq(h_fx_out_count("check2.out", "writable by group or "
+						      "others"),
+			 1);
+	h_fx_assert_out_clean("check2.out");
+}
+
+END_TEST
+
 /* ---- the examples, with their real interpreters ------------------------- */
 
 /* A copy of example name in the test folder with its `var=` line set. */
@@ -592,6 +620,7 @@ hooks_e2e_suite(void)
 	tcase_add_test(tc, test_kill_before_applied);
 	tcase_add_test(tc, test_kill_write_lost);
 	tcase_add_test(tc, test_kill_pending);
+	tcase_add_test(tc, test_check);
 	tcase_add_test(tc, test_example_log);
 	tcase_add_test(tc, test_example_webhook);
 	suite_add_tcase(s, tc);

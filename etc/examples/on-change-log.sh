@@ -9,13 +9,15 @@
 # changes again later, with the same ids; a change refused 10 times is put
 # aside in state_dir/hooks/failed/.
 #
-# Install: copy to /etc/ftrack-syncd/on-change, owned by root, mode 0755, and
+# Install: copy to /etc/ftrack-syncd-ext/on-change, owned by root, mode 0755,
+# and
 #   [hooks]
-#   on_change = /etc/ftrack-syncd/on-change
+#   on_change = /etc/ftrack-syncd-ext/on-change
 # The environment is PATH=/usr/bin:/bin and LANG=C.UTF-8 only; packaged, the
-# hook runs as the account ftrack-syncd-ext, which must be able to write LOG.
+# hook runs as the account ftrack-syncd-ext through ftrack-syncd-hook.socket,
+# and /var/log/ftrack-syncd-ext is the one folder it may write.
 set -eu
 
-LOG=/var/log/ftrack-syncd/changes.log   # edit: where the changes go
+LOG=/var/log/ftrack-syncd-ext/changes.log   # edit: where the changes go
 
 cat >>"$LOG"

@@ -9,12 +9,13 @@
 # script exits with curl's status and ftrack-syncd offers the whole batch again later: the
 # receiver may get a change twice and drops repeats by its "id".
 #
-# Install: copy to /etc/ftrack-syncd/on-change, owned by root, mode 0755, set
-# URL below, and
+# Install: copy to /etc/ftrack-syncd-ext/on-change, owned by root, mode 0755,
+# set URL below, and
 #   [hooks]
-#   on_change = /etc/ftrack-syncd/on-change
+#   on_change = /etc/ftrack-syncd-ext/on-change
 # The environment is PATH=/usr/bin:/bin and LANG=C.UTF-8 only; packaged, the
-# hook runs as the account ftrack-syncd-ext.  Needs curl.
+# hook runs as the account ftrack-syncd-ext through ftrack-syncd-hook.socket.
+# Needs curl.
 set -eu
 
 URL=https://hooks.example.com/ftrack-syncd   # edit: where to post

@@ -480,6 +480,10 @@ deliver(struct hooks_deliver *d, const char *name)
 	take = whole_lines(buf, len, c.attempts > 0 ? 1 : HOOKS_BATCH_MAX, &n);
 	if (n == 0) {
 		/* nothing whole left (a damaged tail): the file is done */
+		if (c.offset < size)
+			log_warn("hooks/%s: %llu bytes after the last whole "
+				 "line dropped",
+				 name, (unsigned long long)(size - c.offset));
 		advance(d, &c, (size_t)(size - c.offset), 0, size);
 		wait = 0;
 		goto out;
@@ -509,9 +513,13 @@ step(struct hooks_deliver *d)
 	struct names ns = {0};
 	uint64_t wait = IDLE_MS;
 	size_t i;
+	bool on;
 	int r;
 
-	if (state_for_each_name(d->dirfd, names_add, &ns) < 0)
+	(void)pthread_mutex_lock(&d->mu);
+	on = d->path != NULL; /* no on_change after a reload: all waits */
+	(void)pthread_mutex_unlock(&d->mu);
+	if (!on || state_for_each_name(d->dirfd, names_add, &ns) < 0)
 		goto out;
 	qsort(ns.v, ns.n, sizeof(*ns.v), hooks_name_cmp);
 	for (i = 0; i < ns.n; i++) {

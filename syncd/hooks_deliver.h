@@ -60,8 +60,9 @@ FT_MUST_USE int hooks_deliver_new(const struct config *cfg, int state_dirfd,
 FT_MUST_USE int hooks_deliver_start(struct hooks_deliver *d);
 
 /*
- * Stop the thread (a program running is stopped: its changes are offered
- * again at the next start) and free d.  NULL is a no-op.
+ * Stop the thread and free d: a program running is waited for (at most
+ * hook_timeout; what it did not take is offered again at the next
+ * start).  NULL is a no-op.
  */
 void hooks_deliver_free(struct hooks_deliver *d);
 

@@ -519,7 +519,8 @@ step(struct hooks_deliver *d)
 	(void)pthread_mutex_lock(&d->mu);
 	on = d->path != NULL; /* no on_change after a reload: all waits */
 	(void)pthread_mutex_unlock(&d->mu);
-	if (!on || state_for_each_name(d->dirfd, names_add, &ns) < 0)
+	if (!on || state_for_each_name(d->dirfd, names_add, &ns) < 0 ||
+	    ns.n == 0)
 		goto out;
 	qsort(ns.v, ns.n, sizeof(*ns.v), hooks_name_cmp);
 	for (i = 0; i < ns.n; i++) {

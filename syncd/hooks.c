@@ -338,53 +338,50 @@ str_or_null(const char *s)
 }
 
 static json_t *
-fields_of(const struct plan_action *a)
+fields_of(unsigned fields)
 {
 	json_t *arr = json_array();
 	size_t i;
 
 	for (i = 0; arr != NULL && i < PLAN_NFIELDS; i++)
-		if (a->fields & PLAN_FIELDS[i])
+		if (fields & PLAN_FIELDS[i])
 			(void)json_array_append_new(
 				arr,
 				json_string(plan_field_name(PLAN_FIELDS[i])));
 	return arr;
 }
 
-/* The user an action leaves behind: the LDAP person, or the ftrack user. */
 static json_t *
-user_of(const struct plan_action *a)
+user_json(const struct hooks_change *c)
 {
-	const struct ft_user *u = a->ldap != NULL ? a->ldap : a->ftrack;
-	const char *id = a->ftrack != NULL ? a->ftrack->id : NULL;
-	char made[37];
+	const struct ft_user *u = c->user;
 
-	/* a create's id is made from the uuid (ftrack_batch_create_user) */
-	if (id == NULL && a->kind == PLAN_CREATE && u->uuid != NULL &&
-	    ftrack_user_id_for(u->uuid, made) == FT_OK)
-		id = made;
-
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "username",
-			 str_or_null(u->username), "email",
-			 str_or_null(u->email), "first_name",
-			 str_or_null(u->first_name), "last_name",
-			 str_or_null(u->last_name), "uuid",
-			 str_or_null(u->uuid), "ftrack_id", str_or_null(id));
+	return json_pack(
+		"{s:o, s:o, s:o, s:o, s:o, s:o}", "username",
+		str_or_null(u->username), "email", str_or_null(u->email),
+		"first_name", str_or_null(u->first_name), "last_name",
+		str_or_null(u->last_name), "uuid", str_or_null(u->uuid),
+		"ftrack_id", str_or_null(c->ftrack_id));
 }
 
 static json_t *
-change_json(const struct plan_action *a, const char *id, const char *now,
+change_json(const struct hooks_change *c, const char *id, const char *now,
 	    const char *host, const struct hooks_origin *o)
 {
-	const struct ft_user *u = a->ldap != NULL ? a->ldap : a->ftrack;
+	json_t *j = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o}", "id", id,
+		"time", now, "action", hooks_action_name(c->action), "cause",
+		o->cause, "username",
+		c->user->username != NULL ? c->user->username : "", "fields",
+		fields_of(c->fields), "reason", str_or_null(c->reason),
+		"source", o->source, "host", host, "user", user_json(c));
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o}",
-			 "id", id, "time", now, "action",
-			 hooks_action_name(hooks_action_of(a->kind, FT_OK)),
-			 "cause", o->cause, "username",
-			 u->username != NULL ? u->username : "", "fields",
-			 fields_of(a), "reason", str_or_null(a->reason),
-			 "source", o->source, "host", host, "user", user_of(a));
+	if (j != NULL && c->what_key != NULL &&
+	    json_object_set_new(j, c->what_key, str_or_null(c->what)) < 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 static void
@@ -403,10 +400,10 @@ intent_free(struct hooks_intent *in)
 	free(in);
 }
 
-/* The changes of acts into a new intent (no file yet); NULL: none/OOM. */
+/* The changes c[0..n) into a new intent (no file yet); NULL: OOM. */
 static struct hooks_intent *
-intent_build(struct hooks *h, const struct plan_action *acts, const bool *want,
-	     size_t n, const struct hooks_origin *o)
+intent_build(struct hooks *h, const struct hooks_change *c, size_t n,
+	     const struct hooks_origin *o)
 {
 	struct hooks_intent *in = calloc(1, sizeof(*in));
 	char now[40], id[HOOKS_SEQ_LEN + 24];
@@ -431,24 +428,40 @@ intent_build(struct hooks *h, const struct plan_action *acts, const bool *want,
 		       (unsigned)getpid(), seq & 0xffffffUL);
 	timing_now_iso(now, sizeof(now));
 	for (i = 0; i < n; i++) {
-		const char *host = o->host != NULL ? o->host(o->ctx, i) : NULL;
+		const size_t at = c[i].index;
+		const char *host = o->host != NULL ? o->host(o->ctx, at) : NULL;
 
-		if ((want != NULL && !want[i]) ||
-		    hooks_action_of(acts[i].kind, FT_OK) == HOOKS_NACTIONS)
-			continue;
 		(void)snprintf(id, sizeof(id), "%.*s-%zu", HOOKS_SEQ_LEN,
 			       in->name + 1, in->n);
 		in->obj[in->n] = change_json(
-			&acts[i], id, now,
+			&c[i], id, now,
 			host != NULL && host[0] ? host : h->host, o);
 		if (in->obj[in->n] == NULL)
 			goto fail;
-		in->idx[in->n++] = i;
+		in->idx[in->n++] = at;
 	}
 	return in;
 fail:
 	intent_free(in);
 	return NULL;
+}
+
+/* The change plan a is (c->index set by the caller). */
+static void
+change_of(const struct plan_action *a, char made[37], struct hooks_change *c)
+{
+	const struct ft_user *u = a->ldap != NULL ? a->ldap : a->ftrack;
+
+	c->action = hooks_action_of(a->kind, FT_OK);
+	c->user = u;
+	c->ftrack_id = a->ftrack != NULL ? a->ftrack->id : NULL;
+	/* a create's id is made from the uuid (ftrack_batch_create_user) */
+	if (c->ftrack_id == NULL && a->kind == PLAN_CREATE && u->uuid != NULL &&
+	    ftrack_user_id_for(u->uuid, made) == FT_OK)
+		c->ftrack_id = made;
+	c->fields = a->fields;
+	c->reason = a->reason;
+	c->what_key = c->what = NULL;
 }
 
 /* The lines of in's changes (action as code says when codes); malloc'd. */
@@ -539,31 +552,25 @@ out:
 }
 
 struct hooks_intent *
-hooks_intend(struct hooks *h, const struct plan_action *acts, const bool *want,
-	     size_t n, const struct hooks_origin *o)
+hooks_intend_changes(struct hooks *h, const struct hooks_change *c, size_t n,
+		     const struct hooks_origin *o)
 {
 	struct hooks_intent *in;
-	struct hooks_counts c = {0, 0, 0, 0};
+	struct hooks_counts cnt = {0, 0, 0, 0};
 	char *buf;
 	size_t len = 0, k = 0;
 
 	if (!hooks_enabled(h) || n == 0)
 		return NULL;
-	in = intent_build(h, acts, want, n, o);
-	if (in == NULL || in->n == 0) {
-		if (in == NULL)
-			drop(h, n, "out of memory");
-		intent_free(in);
-		return NULL;
-	}
-	buf = intent_text(in, NULL, &len, &k);
+	in = intent_build(h, c, n, o);
+	buf = in != NULL ? intent_text(in, NULL, &len, &k) : NULL;
 	if (buf == NULL) {
-		drop(h, in->n, "out of memory");
-	} else if (count_in(h->dirfd, &c) < 0 ||
-		   c.pending_bytes + len > HOOKS_PENDING_MAX) {
-		drop(h, in->n, "more than the bound of pending changes");
+		drop(h, n, "out of memory");
+	} else if (count_in(h->dirfd, &cnt) < 0 ||
+		   cnt.pending_bytes + len > HOOKS_PENDING_MAX) {
+		drop(h, n, "more than the bound of pending changes");
 	} else if (intent_write(h, in, buf, len) < 0) {
-		drop(h, in->n, strerror(errno));
+		drop(h, n, strerror(errno));
 	} else {
 		free(buf);
 		return in;
@@ -571,6 +578,38 @@ hooks_intend(struct hooks *h, const struct plan_action *acts, const bool *want,
 	free(buf);
 	intent_free(in);
 	return NULL;
+}
+
+struct hooks_intent *
+hooks_intend(struct hooks *h, const struct plan_action *acts, const bool *want,
+	     size_t n, const struct hooks_origin *o)
+{
+	struct hooks_change *c;
+	struct hooks_intent *in;
+	char(*made)[37];
+	size_t i, k = 0;
+
+	if (!hooks_enabled(h) || n == 0)
+		return NULL;
+	c = calloc(n, sizeof(*c));
+	made = calloc(n, sizeof(*made));
+	if (c == NULL || made == NULL) {
+		free(c);
+		free(made);
+		drop(h, n, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if ((want != NULL && !want[i]) ||
+		    hooks_action_of(acts[i].kind, FT_OK) == HOOKS_NACTIONS)
+			continue;
+		change_of(&acts[i], made[k], &c[k]);
+		c[k++].index = i;
+	}
+	in = hooks_intend_changes(h, c, k, o);
+	free(c);
+	free(made);
+	return in;
 }
 
 void

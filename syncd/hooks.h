@@ -46,7 +46,9 @@
 
 /*
  * The actions a hook is told of, in the order of the documentation: each
- * is one line here (its enum constant and its word).
+ * is one line here (its enum constant and its word).  The plan kinds map
+ * to them in hooks_action_of(); the other features describe their
+ * changes with struct hooks_change.
  */
 #define HOOKS_ACTIONS(X)                                                       \
 	X(HOOKS_CREATED, "created")                                            \
@@ -124,10 +126,36 @@ struct hooks_intent *hooks_intend(struct hooks *h,
 				  const struct hooks_origin *o);
 
 /*
+ * One change, for hooks_intend_changes(): the features that write other
+ * things than a plan_action (groups, roles, reclaimed seats) describe
+ * theirs so.  Everything is borrowed for the call.
+ */
+struct hooks_change {
+	enum hooks_action action;
+	size_t index;               /* the caller's: host fn and codes[] */
+	const struct ft_user *user; /* the user after the change */
+	const char *ftrack_id;      /* the ftrack User id; NULL: not known */
+	unsigned fields;            /* PLAN_F_* of the user fields written */
+	const char *reason;         /* NULL: none */
+	const char *what_key;       /* one more member ("group", "role"), */
+	const char *what;           /* its value; what_key NULL: none */
+};
+
+/*
+ * hooks_intend() for changes described directly: c[0..n) are journaled
+ * (all of them), and hooks_applied() reads codes[c[i].index].
+ */
+struct hooks_intent *hooks_intend_changes(struct hooks *h,
+					  const struct hooks_change *c,
+					  size_t n,
+					  const struct hooks_origin *o);
+
+/*
  * After the write: the changes whose code (codes[i], indexed like acts)
  * says they landed (FT_OK; FT_E_SEAT as seat_waiting) go into a ready
  * file, then the intent is removed and its lock released.  Frees in;
- * NULL is a no-op.
+ * NULL is a no-op.  codes is indexed like acts (hooks_intend) or by
+ * hooks_change.index (hooks_intend_changes).
  */
 void hooks_applied(struct hooks *h, struct hooks_intent *in, const int *codes);
 

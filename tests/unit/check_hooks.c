@@ -274,6 +274,44 @@ START_TEST(test_nothing_applied)
 
 END_TEST
 
+/* A change another feature describes (a group): its own member. */
+START_TEST(test_generic_change)
+{
+	struct hooks_change c[2];
+	struct hooks_intent *in;
+	struct hooks *h = NULL;
+	struct hooks_origin o = {"reconcile", "reconcile", NULL, NULL};
+	int codes[6] = {FT_E_DATA, FT_E_DATA, FT_E_DATA,
+			FT_OK,     FT_E_DATA, FT_OK};
+	char name[HOOKS_NAME_MAX], *text;
+
+	ck_assert_int_eq(hooks_open(&cfg, dfd, &h), FT_OK);
+	memset(c, 0, sizeof(c));
+	c[0].action = HOOKS_GROUP_ADD;
+	c[0].index = 3;
+	c[0].user = &alice;
+	c[0].what_key = "group";
+	c[0].what = "animators";
+	c[1].action = HOOKS_ROLE_REVOKE;
+	c[1].index = 4;
+	c[1].user = &bob;
+	c[1].what_key = "role";
+	c[1].what = "Supervisor";
+	in = hooks_intend_changes(h, c, 2, &o);
+	ck_assert_ptr_nonnull(in);
+	hooks_applied(h, in, codes);
+	ck_assert_int_eq(count_names('R', name, sizeof(name)), 1);
+	ck_assert_uint_eq(hooks_ready_count(name), 1);
+	text = read_name(name);
+	ck_assert_ptr_nonnull(strstr(text, "\"action\":\"group_add\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"group\":\"animators\""));
+	ck_assert_ptr_null(strstr(text, "role_revoke"));
+	free(text);
+	hooks_free(h);
+}
+
+END_TEST
+
 /* Past HOOKS_PENDING_MAX bytes pending: not journaled, counted. */
 START_TEST(test_bound)
 {
@@ -354,6 +392,7 @@ hooks_suite(void)
 	tcase_add_test(tc, test_disabled);
 	tcase_add_test(tc, test_intent_then_ready);
 	tcase_add_test(tc, test_nothing_applied);
+	tcase_add_test(tc, test_generic_change);
 	tcase_add_test(tc, test_bound);
 	tcase_add_test(tc, test_names_and_cursor);
 	suite_add_tcase(s, tc);

@@ -456,8 +456,8 @@ change_of(const struct plan_action *a, char made[37], struct hooks_change *c)
 	c->user = u;
 	c->ftrack_id = a->ftrack != NULL ? a->ftrack->id : NULL;
 	/* a create's id is made from the uuid (ftrack_batch_create_user) */
-	if (c->ftrack_id == NULL && a->kind == PLAN_CREATE && u->uuid != NULL &&
-	    ftrack_user_id_for(u->uuid, made) == FT_OK)
+	if (c->ftrack_id == NULL && a->kind == PLAN_CREATE && u != NULL &&
+	    u->uuid != NULL && ftrack_user_id_for(u->uuid, made) == FT_OK)
 		c->ftrack_id = made;
 	c->fields = a->fields;
 	c->reason = a->reason;
@@ -601,7 +601,8 @@ hooks_intend(struct hooks *h, const struct plan_action *acts, const bool *want,
 	}
 	for (i = 0; i < n; i++) {
 		if ((want != NULL && !want[i]) ||
-		    hooks_action_of(acts[i].kind, FT_OK) == HOOKS_NACTIONS)
+		    hooks_action_of(acts[i].kind, FT_OK) == HOOKS_NACTIONS ||
+		    (acts[i].ldap == NULL && acts[i].ftrack == NULL))
 			continue;
 		change_of(&acts[i], made[k], &c[k]);
 		c[k++].index = i;

@@ -429,10 +429,14 @@ advance(struct hooks_deliver *d, struct hooks_cursor *c, size_t len, size_t n,
 	cursor_save(d, c);
 }
 
-/* A refusal of the changes buf[0..len) (n of them); the wait before next. */
+/*
+ * A refusal of `offered` changes, the first n of them buf[0..len) of the
+ * head file (size bytes); the wait before the next.
+ */
 static uint64_t
 refused(struct hooks_deliver *d, struct hooks_cursor *c, const char *buf,
-	size_t len, size_t n, unsigned long long size, const char *why)
+	size_t len, size_t n, size_t offered, unsigned long long size,
+	const char *why)
 {
 	uint64_t wait;
 
@@ -440,7 +444,7 @@ refused(struct hooks_deliver *d, struct hooks_cursor *c, const char *buf,
 	(void)pthread_mutex_lock(&d->mu);
 	d->st.refused++;
 	(void)pthread_mutex_unlock(&d->mu);
-	if (c->attempts >= HOOKS_REFUSALS_MAX && n == 1) {
+	if (c->attempts >= HOOKS_REFUSALS_MAX && offered == 1) {
 		fail_one(d, buf, len, why);
 		advance(d, c, len, n, size);
 		return 0;
@@ -448,19 +452,75 @@ refused(struct hooks_deliver *d, struct hooks_cursor *c, const char *buf,
 	wait = backoff(d, c->attempts - 1);
 	log_warn("unable to deliver %zu hook change(s) to on_change: %s; "
 		 "offered again in %llu s (refusal %llu of %u)",
-		 n, why, (unsigned long long)(wait + 999) / 1000, c->attempts,
-		 HOOKS_REFUSALS_MAX);
+		 offered, why, (unsigned long long)(wait + 999) / 1000,
+		 c->attempts, HOOKS_REFUSALS_MAX);
 	cursor_save(d, c);
 	return wait;
 }
 
-/* Offer the next changes of ready file `name`; the wait before the next. */
-static uint64_t
-deliver(struct hooks_deliver *d, const char *name)
+/*
+ * Whole ready files after the head one (ns->v[at + 1...], up to the first
+ * name that is not one) appended to buf[*len...] while the batch keeps
+ * within HOOKS_BATCH_MAX changes and HOOKS_BATCH_BYTES: *n and *len grow;
+ * the number of files taken.
+ */
+static size_t
+gather(struct hooks_deliver *d, const struct names *ns, size_t at, char *buf,
+       size_t *len, size_t *n)
 {
+	size_t files = 0, j;
+
+	for (j = at + 1; j < ns->n && hooks_is_ready(ns->v[j]); j++) {
+		unsigned long long k = hooks_ready_count(ns->v[j]);
+		size_t size = 0, got = 0, lines = 0;
+		int fd = -1;
+
+		if (*n + k > HOOKS_BATCH_MAX ||
+		    state_open_file(d->dirfd, ns->v[j], HOOKS_BATCH_BYTES, &fd,
+				    &size, NULL) < 0)
+			break;
+		if (*len + size > HOOKS_BATCH_BYTES ||
+		    state_read_fd(fd, buf + *len, size, &got) < 0)
+			got = 0;
+		(void)close(fd);
+		if (got == 0 || got != size ||
+		    whole_lines(buf + *len, got, HOOKS_BATCH_MAX, &lines) !=
+			    got ||
+		    lines != k)
+			break;
+		*len += got;
+		*n += lines;
+		files++;
+	}
+	return files;
+}
+
+/* Remove the files ns->v[at + 1 .. at + files] a run took whole. */
+static void
+taken(struct hooks_deliver *d, const struct names *ns, size_t at, size_t files)
+{
+	size_t j;
+
+	for (j = at + 1; j <= at + files; j++)
+		if (unlinkat(d->dirfd, ns->v[j], 0) < 0)
+			log_warn("unable to remove hooks/%s: %s (its changes "
+				 "are delivered again)",
+				 ns->v[j], strerror(errno));
+}
+
+/*
+ * Offer the next changes of ready file ns->v[at] (and, when they are its
+ * last and it was not refused, of the whole files after it); the wait
+ * before the next look.
+ */
+static uint64_t
+deliver(struct hooks_deliver *d, const struct names *ns, size_t at)
+{
+	const char *name = ns->v[at];
+	size_t more = 0;
 	struct hooks_cursor c;
 	char *buf = NULL, why[512];
-	size_t size = 0, len, take, n = 0;
+	size_t size = 0, len, take, n = 0, head, all;
 	ssize_t got;
 	int fd = -1;
 	uint64_t wait = IDLE_MS;
@@ -488,14 +548,19 @@ deliver(struct hooks_deliver *d, const char *name)
 		wait = 0;
 		goto out;
 	}
-	if (offer(d, buf, take, why, sizeof(why)) == FT_OK) {
+	head = n;
+	all = take;
+	if (c.attempts == 0 && c.offset + take == size)
+		more = gather(d, ns, at, buf, &all, &n);
+	if (offer(d, buf, all, why, sizeof(why)) == FT_OK) {
 		(void)pthread_mutex_lock(&d->mu);
 		d->st.delivered += n;
 		(void)pthread_mutex_unlock(&d->mu);
-		advance(d, &c, take, n, size);
+		advance(d, &c, take, head, size);
+		taken(d, ns, at, more);
 		wait = 0;
 	} else {
-		wait = refused(d, &c, buf, take, n, size, why);
+		wait = refused(d, &c, buf, take, head, n, size, why);
 	}
 out:
 	if (fd >= 0)
@@ -527,7 +592,7 @@ step(struct hooks_deliver *d)
 		const char *name = ns.v[i];
 
 		if (hooks_is_ready(name)) {
-			wait = deliver(d, name);
+			wait = deliver(d, &ns, i);
 			break;
 		}
 		/* an intent: settled already when its ready file is there */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_hooks_deliver.c: hooks_deliver.c in process: journaled changes
- * (hooks.c) delivered in order to a real shell script and removed; a
+ * (hooks.c) delivered in order to a real shell script and removed (two
+ * writes' files in one batch); a
  * hook that always refuses: each change refused HOOKS_REFUSALS_MAX times
  * goes to hooks/failed/, one after the other; no on_change: no delivery.
  */
@@ -131,11 +132,11 @@ START_TEST(test_delivered_in_order)
 {
 	struct hooks_deliver *d = NULL;
 	struct hooks_deliver_stats st;
-	char buf[4096];
+	char buf[4096], path[160];
 	FILE *f;
 	size_t n;
 
-	script("cat >>\"$OUT\"");
+	script("echo run >>\"$OUT.runs\"; cat >>\"$OUT\"");
 	journal_two();
 	ck_assert_int_eq(hooks_deliver_new(&cfg, dfd, &d), FT_OK);
 	ck_assert_ptr_nonnull(d);
@@ -153,6 +154,14 @@ START_TEST(test_delivered_in_order)
 	ck_assert_ptr_nonnull(strstr(buf, "\"username\":\"alice\""));
 	ck_assert(strstr(buf, "\"username\":\"alice\"") <
 		  strstr(buf, "\"username\":\"bob\""));
+	/* the two writes' files went in one batch */
+	(void)snprintf(path, sizeof(path), "%s.runs", out);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	(void)fclose(f);
+	ck_assert_str_eq(buf, "run\n");
 }
 
 END_TEST

@@ -90,223 +90,6 @@ backoff(struct hooks_deliver *d, unsigned long long attempt)
 				 d->base_ms, d->max_ms, timing_rand(&d->rng));
 }
 
-/* ---- re-checking an intent its writer left ------------------------------ */
-
-static const char *
-jstr(json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
-static bool
-same(const char *a, const char *b)
-{
-	return (a == NULL || a[0] == '\0') ? (b == NULL || b[0] == '\0')
-					   : (b != NULL && strcmp(a, b) == 0);
-}
-
-/* The ftrack user change c is about, in list, or NULL. */
-static const struct ft_user *
-subject(const struct ft_user_list *list, json_t *u)
-{
-	const char *uuid = jstr(u, "uuid"), *name = jstr(u, "username");
-	const char *id = jstr(u, "ftrack_id");
-	size_t i;
-
-	for (i = 0; uuid != NULL && i < list->n; i++)
-		if (same(list->v[i].uuid, uuid))
-			return &list->v[i];
-	for (i = 0; id != NULL && i < list->n; i++)
-		if (same(list->v[i].id, id))
-			return &list->v[i];
-	for (i = 0; name != NULL && i < list->n; i++)
-		if (same(list->v[i].username, name))
-			return &list->v[i];
-	return NULL;
-}
-
-/* Whether every field change c names has its value in f. */
-static bool
-fields_hold(json_t *c, json_t *u, const struct ft_user *f)
-{
-	json_t *fields = json_object_get(c, "fields"), *v;
-	size_t i;
-
-	json_array_foreach(fields, i, v)
-	{
-		const char *name = json_string_value(v), *have = NULL;
-
-		if (name == NULL)
-			return false;
-		if (strcmp(name, "username") == 0)
-			have = f->username;
-		else if (strcmp(name, "email") == 0)
-			have = f->email;
-		else if (strcmp(name, "first_name") == 0)
-			have = f->first_name;
-		else if (strcmp(name, "last_name") == 0)
-			have = f->last_name;
-		if (!same(jstr(u, name), have))
-			return false;
-	}
-	return true;
-}
-
-/*
- * Whether ftrack (list) shows change c applied; it may turn a creation
- * or a reactivation into seat_waiting (ftrack kept the user inactive).
- */
-static bool
-shows_applied(json_t *c, const struct ft_user_list *list)
-{
-	const char *act = jstr(c, "action");
-	json_t *u = json_object_get(c, "user");
-	const struct ft_user *f = subject(list, u);
-
-	if (act == NULL || u == NULL)
-		return false;
-	if (strcmp(act, "deleted") == 0)
-		return f == NULL;
-	if (f == NULL)
-		return false;
-	if (strcmp(act, "deactivated") == 0)
-		return !f->is_active;
-	if (strcmp(act, "created") == 0 || strcmp(act, "reactivated") == 0) {
-		if (!f->is_active && f->seat_waiting != NULL)
-			return json_object_set_new(
-				       c, "action",
-				       json_string("seat_waiting")) == 0;
-		return f->is_active && fields_hold(c, u, f);
-	}
-	if (strcmp(act, "linked") == 0 && !same(f->uuid, jstr(u, "uuid")))
-		return false;
-	return fields_hold(c, u, f);
-}
-
-/* The changes of an intent's text, parsed; names and uuids to look up. */
-struct recheck {
-	json_t **c;
-	const char **names, **uuids;
-	size_t n, nn, nu;
-};
-
-static void
-recheck_clear(struct recheck *rc)
-{
-	size_t i;
-
-	for (i = 0; i < rc->n; i++)
-		json_decref(rc->c[i]);
-	free(rc->c);
-	free(rc->names);
-	free(rc->uuids);
-}
-
-static int
-recheck_parse(char *text, size_t len, struct recheck *rc)
-{
-	size_t lines = 1, i;
-	char *p, *save = NULL;
-
-	for (i = 0; i < len; i++)
-		lines += text[i] == '\n';
-	rc->c = calloc(lines, sizeof(json_t *));
-	rc->names = calloc(lines, sizeof(*rc->names));
-	rc->uuids = calloc(lines, sizeof(*rc->uuids));
-	if (rc->c == NULL || rc->names == NULL || rc->uuids == NULL)
-		return FT_E_NOMEM;
-	for (p = strtok_r(text, "\n", &save); p != NULL;
-	     p = strtok_r(NULL, "\n", &save)) {
-		json_t *c = json_loads(p, JSON_REJECT_DUPLICATES, NULL);
-		json_t *u = json_object_get(c, "user");
-
-		if (!json_is_object(u)) {
-			json_decref(c);
-			continue; /* half a line: a crash while writing */
-		}
-		rc->c[rc->n++] = c;
-		if (jstr(u, "username") != NULL)
-			rc->names[rc->nn++] = jstr(u, "username");
-		if (jstr(u, "uuid") != NULL)
-			rc->uuids[rc->nu++] = jstr(u, "uuid");
-	}
-	return FT_OK;
-}
-
-/* The lines of the changes rc shows applied (malloc'd), their count. */
-static char *
-recheck_text(struct recheck *rc, const struct ft_user_list *list,
-	     size_t *ret_len, size_t *ret_n)
-{
-	char *buf = calloc(1, 1), *line;
-	size_t len = 0, i;
-
-	*ret_n = 0;
-	for (i = 0; buf != NULL && i < rc->n; i++) {
-		char *nb;
-		size_t l;
-
-		if (!shows_applied(rc->c[i], list))
-			continue;
-		line = json_dumps(rc->c[i], JSON_COMPACT | JSON_ENSURE_ASCII);
-		l = line != NULL ? strlen(line) : 0;
-		nb = line != NULL ? realloc(buf, len + l + 2) : NULL;
-		if (nb == NULL) {
-			free(line);
-			free(buf);
-			return NULL;
-		}
-		buf = nb;
-		memcpy(buf + len, line, l);
-		buf[len + l] = '\n';
-		len += l + 1;
-		(*ret_n)++;
-		free(line);
-	}
-	*ret_len = len;
-	return buf;
-}
-
-/* Settle the intent `name` its writer left: FT_OK, or try again later. */
-static int
-recheck(struct hooks_deliver *d, const char *name)
-{
-	struct ft_user_list list = {0};
-	struct recheck rc = {0};
-	char *text = NULL, *out = NULL, err[512];
-	size_t len = 0, olen = 0, kept = 0;
-	int r;
-
-	r = state_read_file(d->dirfd, name, INTENT_READ, &text, &len, NULL);
-	if (r == FT_OK)
-		r = recheck_parse(text, len, &rc);
-	if (r == FT_OK && (rc.nn > 0 || rc.nu > 0))
-		r = ftrack_users_lookup(d->ft, rc.names, rc.nn, rc.uuids, rc.nu,
-					&list, err, sizeof(err));
-	else if (r != FT_OK)
-		(void)snprintf(err, sizeof(err), "%s", ft_strerror(r));
-	if (r == FT_OK) {
-		out = recheck_text(&rc, &list, &olen, &kept);
-		r = out == NULL ? FT_E_NOMEM
-				: hooks_settle(d->dirfd, name, out, olen, kept);
-		(void)snprintf(err, sizeof(err), "%s", ft_strerror(r));
-	}
-	if (r == FT_OK)
-		log_info("hooks: %s, left by a writer that stopped before it "
-			 "settled: %zu change(s) found in ftrack (to deliver), "
-			 "%zu not (dropped: the write did not land)",
-			 name, kept, rc.n - kept);
-	else
-		log_warn("unable to re-check the hook changes of %s with "
-			 "ftrack: %s",
-			 name, err);
-	ft_user_list_clear(&list);
-	recheck_clear(&rc);
-	free(text);
-	free(out);
-	return r;
-}
-
 /*
  * An intent in the way: FT_OK when it was settled here (look again),
  * FT_E_AGAIN while its writer holds it, else the re-check's failure.
@@ -322,7 +105,7 @@ settle_intent(struct hooks_deliver *d, const char *name)
 		(void)close(fd);
 		return FT_E_AGAIN;
 	}
-	r = recheck(d, name);
+	r = hooks_recheck(d->dirfd, d->ft, name);
 	(void)close(fd);
 	return r;
 }
@@ -343,7 +126,7 @@ static void
 line_id(const char *line, size_t len, char *id, size_t cap)
 {
 	json_t *c = json_loadb(line, len, 0, NULL);
-	const char *v = jstr(c, "id");
+	const char *v = json_string_value(json_object_get(c, "id"));
 
 	id[0] = '\0';
 	if (v != NULL && strlen(v) < cap &&
@@ -508,6 +291,34 @@ taken(struct hooks_deliver *d, const struct names *ns, size_t at, size_t files)
 				 ns->v[j], strerror(errno));
 }
 
+/* The cursor of ready file name (a fresh one when it was another's). */
+static void
+cursor_for(struct hooks_deliver *d, const char *name, struct hooks_cursor *c)
+{
+	hooks_cursor_read(d->dirfd, c);
+	if (strcmp(c->name, name) != 0) {
+		memset(c, 0, sizeof(*c));
+		(void)snprintf(c->name, sizeof(c->name), "%s", name);
+	}
+}
+
+/* The head file's bytes from the cursor on into buf; its size. */
+static int
+read_head(struct hooks_deliver *d, const struct hooks_cursor *c, char *buf,
+	  size_t *ret_size, size_t *ret_len)
+{
+	ssize_t got;
+	int fd = -1;
+
+	if (state_open_file(d->dirfd, c->name, INTENT_READ, &fd, ret_size,
+			    NULL) < 0)
+		return FT_E_IO;
+	got = pread(fd, buf, HOOKS_BATCH_BYTES, (off_t)c->offset);
+	(void)close(fd);
+	*ret_len = got > 0 ? (size_t)got : 0;
+	return FT_OK;
+}
+
 /*
  * Offer the next changes of ready file ns->v[at] (and, when they are its
  * last and it was not refused, of the whole files after it); the wait
@@ -516,34 +327,21 @@ taken(struct hooks_deliver *d, const struct names *ns, size_t at, size_t files)
 static uint64_t
 deliver(struct hooks_deliver *d, const struct names *ns, size_t at)
 {
-	const char *name = ns->v[at];
-	size_t more = 0;
 	struct hooks_cursor c;
-	char *buf = NULL, why[512];
-	size_t size = 0, len, take, n = 0, head, all;
-	ssize_t got;
-	int fd = -1;
+	char *buf = malloc(HOOKS_BATCH_BYTES), why[512];
+	size_t size = 0, len = 0, take, n = 0, head, all, more = 0;
 	uint64_t wait = IDLE_MS;
 
-	hooks_cursor_read(d->dirfd, &c);
-	if (strcmp(c.name, name) != 0) {
-		memset(&c, 0, sizeof(c));
-		(void)snprintf(c.name, sizeof(c.name), "%s", name);
-	}
-	if (state_open_file(d->dirfd, name, INTENT_READ, &fd, &size, NULL) < 0)
+	cursor_for(d, ns->v[at], &c);
+	if (buf == NULL || read_head(d, &c, buf, &size, &len) < 0)
 		goto out;
-	buf = malloc(HOOKS_BATCH_BYTES);
-	if (buf == NULL)
-		goto out;
-	got = pread(fd, buf, HOOKS_BATCH_BYTES, (off_t)c.offset);
-	len = got > 0 ? (size_t)got : 0;
 	take = whole_lines(buf, len, c.attempts > 0 ? 1 : HOOKS_BATCH_MAX, &n);
 	if (n == 0) {
 		/* nothing whole left (a damaged tail): the file is done */
 		if (c.offset < size)
 			log_warn("hooks/%s: %llu bytes after the last whole "
 				 "line dropped",
-				 name, (unsigned long long)(size - c.offset));
+				 c.name, (unsigned long long)(size - c.offset));
 		advance(d, &c, (size_t)(size - c.offset), 0, size);
 		wait = 0;
 		goto out;
@@ -563,8 +361,6 @@ deliver(struct hooks_deliver *d, const struct names *ns, size_t at)
 		wait = refused(d, &c, buf, take, head, n, size, why);
 	}
 out:
-	if (fd >= 0)
-		(void)close(fd);
 	free(buf);
 	return wait;
 }

@@ -49,4 +49,18 @@ FT_MUST_USE int hooks_cursor_write(int dirfd, const struct hooks_cursor *c);
 FT_MUST_USE int hooks_settle(int dirfd, const char *intent, const char *buf,
 			     size_t len, size_t n);
 
+struct ftrack_client;
+
+/*
+ * The intent `name` of the hooks folder dirfd, whose writer is gone (its
+ * lock taken by the caller), settled by asking ft (hooks_recheck.c): the
+ * changes ftrack shows applied become a ready file (a creation or
+ * reactivation ftrack kept inactive with the seat_waiting marker as
+ * seat_waiting), the others are dropped; the intent is removed.  Logs
+ * what it did.  FT_OK, or the look-up's failure (the intent stays; try
+ * again later).
+ */
+FT_MUST_USE int hooks_recheck(int dirfd, struct ftrack_client *ft,
+			      const char *name);
+
 #endif

@@ -38,6 +38,7 @@ struct hooks_deliver {
 	int dirfd, ffd;   /* hooks/ and hooks/failed/ */
 	struct ftrack_client *ft;
 	uint64_t base_ms, max_ms, rng;
+	unsigned long long nostart;    /* tries in a row it did not start */
 	struct hooks_deliver_stats st; /* (mu) */
 };
 
@@ -291,6 +292,24 @@ taken(struct hooks_deliver *d, const struct names *ns, size_t at, size_t files)
 				 ns->v[j], strerror(errno));
 }
 
+/*
+ * The program could not be started (the file rule, a missing file, its
+ * socket): no refusal of any change; the wait before the next try.
+ */
+static uint64_t
+not_started(struct hooks_deliver *d, size_t n, const char *why)
+{
+	uint64_t wait = backoff(d, d->nostart++);
+
+	(void)pthread_mutex_lock(&d->mu);
+	d->st.not_started++;
+	(void)pthread_mutex_unlock(&d->mu);
+	log_warn("unable to run on_change: %s; %zu hook change(s) wait, tried "
+		 "again in %llu s",
+		 why, n, (unsigned long long)(wait + 999) / 1000);
+	return wait;
+}
+
 /* The cursor of ready file name (a fresh one when it was another's). */
 static void
 cursor_for(struct hooks_deliver *d, const char *name, struct hooks_cursor *c)
@@ -331,6 +350,7 @@ deliver(struct hooks_deliver *d, const struct names *ns, size_t at)
 	char *buf = malloc(HOOKS_BATCH_BYTES), why[512];
 	size_t size = 0, len = 0, take, n = 0, head, all, more = 0;
 	uint64_t wait = IDLE_MS;
+	int r;
 
 	cursor_for(d, ns->v[at], &c);
 	if (buf == NULL || read_head(d, &c, buf, &size, &len) < 0)
@@ -350,14 +370,18 @@ deliver(struct hooks_deliver *d, const struct names *ns, size_t at)
 	all = take;
 	if (c.attempts == 0 && c.offset + take == size)
 		more = gather(d, ns, at, buf, &all, &n);
-	if (offer(d, buf, all, why, sizeof(why)) == FT_OK) {
+	r = offer(d, buf, all, why, sizeof(why));
+	if (r == FT_OK) {
 		(void)pthread_mutex_lock(&d->mu);
 		d->st.delivered += n;
 		(void)pthread_mutex_unlock(&d->mu);
 		advance(d, &c, take, head, size);
 		taken(d, ns, at, more);
 		wait = 0;
+	} else if (r == FT_E_PERM || r == FT_E_IO || r == FT_E_NOMEM) {
+		wait = not_started(d, n, why);
 	} else {
+		d->nostart = 0;
 		wait = refused(d, &c, buf, take, head, n, size, why);
 	}
 out:

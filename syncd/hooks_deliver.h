@@ -5,13 +5,15 @@
  *
  * In journal order, up to HOOKS_BATCH_MAX changes at a time (one JSON
  * line each) go to the program's stdin; exit status 0 removes them.  Any
- * other status, a program that cannot be started, or one still running
- * after hook_timeout seconds (stopped) is a refusal: the same changes are
+ * other status, or a program still running after hook_timeout seconds
+ * (stopped), is a refusal: the same changes are
  * offered again after a back-off (doubling from HOOKS_BACKOFF_BASE_MS to
  * HOOKS_BACKOFF_MAX_MS, +/-20% jitter), the first of them alone from the
  * second try on, so that the change it stumbles on is found; a change
  * refused HOOKS_REFUSALS_MAX times moves to hooks/failed/ (a warning and
- * a metric) and the rest goes on.  At least once: a hook that exits 0
+ * a metric) and the rest goes on.  A program that cannot be started (the
+ * file rule, a missing file, its socket) refuses nothing: the changes
+ * wait, tried again after the same back-off.  At least once: a hook that exits 0
  * after the daemon died may be given the same changes again (same ids).
  *
  * An intent left by a writer that is gone (hooks.h) is re-checked with
@@ -42,9 +44,10 @@ struct hooks_deliver;
 
 /* Counts since the start. */
 struct hooks_deliver_stats {
-	unsigned long long delivered; /* changes a run took (exit 0) */
-	unsigned long long refused;   /* runs that refused */
-	unsigned long long failed;    /* changes moved to hooks/failed/ */
+	unsigned long long delivered;   /* changes a run took (exit 0) */
+	unsigned long long refused;     /* runs that refused */
+	unsigned long long failed;      /* changes moved to hooks/failed/ */
+	unsigned long long not_started; /* tries it could not be started */
 };
 
 /*

@@ -4,7 +4,8 @@
  * (hooks.c) delivered in order to a real shell script and removed (two
  * writes' files in one batch); a
  * hook that always refuses: each change refused HOOKS_REFUSALS_MAX times
- * goes to hooks/failed/, one after the other; no on_change: no delivery.
+ * goes to hooks/failed/, one after the other; a program the file rule
+ * refuses: the changes wait (no refusal); no on_change: no delivery.
  */
 #include <check.h>
 #include <dirent.h>
@@ -186,6 +187,44 @@ START_TEST(test_refused_to_failed)
 
 END_TEST
 
+/*
+ * A program others may write is not run: the changes wait, refused by
+ * nobody; made safe, it takes them.
+ */
+START_TEST(test_not_started_waits)
+{
+	struct hooks_deliver *d = NULL;
+	struct hooks_deliver_stats st;
+	struct hooks_counts c;
+	long waited;
+
+	script("cat >/dev/null");
+	ck_assert_int_eq(chmod(prog, 0777), 0);
+	journal_two();
+	ck_assert_int_eq(hooks_deliver_new(&cfg, dfd, &d), FT_OK);
+	hooks_deliver_set_backoff(d, 1, 1);
+	ck_assert_int_eq(hooks_deliver_start(d), FT_OK);
+	for (waited = 0; waited < WAIT_MS; waited += 20) {
+		hooks_deliver_stats(d, &st);
+		if (st.not_started >= 3)
+			break;
+		sleep_ms(20);
+	}
+	ck_assert_uint_ge(st.not_started, 3);
+	ck_assert_uint_eq(st.refused, 0);
+	ck_assert_int_eq(hooks_count(dfd, &c), FT_OK);
+	ck_assert_uint_eq(c.pending, 2);
+	ck_assert_uint_eq(c.failed, 0);
+	ck_assert_int_eq(chmod(prog, 0755), 0);
+	ck_assert(wait_counts(nothing_pending));
+	hooks_deliver_stats(d, &st);
+	hooks_deliver_free(d);
+	ck_assert_uint_eq(st.delivered, 2);
+	ck_assert_uint_eq(st.refused, 0);
+}
+
+END_TEST
+
 START_TEST(test_no_on_change)
 {
 	struct hooks_deliver *d = NULL;
@@ -208,6 +247,7 @@ hooks_deliver_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_delivered_in_order);
 	tcase_add_test(tc, test_refused_to_failed);
+	tcase_add_test(tc, test_not_started_waits);
 	tcase_add_test(tc, test_no_on_change);
 	suite_add_tcase(s, tc);
 	return s;

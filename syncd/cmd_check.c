@@ -11,12 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 #include "config.h"
+#include "extprog.h"
 #include "ft_clean.h"
 #include "ft_err.h"
 #include "ftrack_api.h"
+#include "hooks_exec.h"
 #include "ldap_src.h"
 #include "login.h"
 
@@ -288,6 +291,33 @@ out:
 	return ok;
 }
 
+/* [hooks] on_change: the file rule, and who will run it; false: refused. */
+static bool
+check_hook(const struct config *cfg)
+{
+	const char *path = cfg->hooks.on_change;
+	char why[EXTPROG_WHY_MAX];
+	struct stat st;
+
+	if (path == NULL || path[0] == '\0')
+		return true;
+	if (extprog_check(path, why, sizeof(why)) < 0) {
+		ft_clean_print(stdout, "hook:    FAILED: on_change: %s", why);
+		return false;
+	}
+	if (stat(HOOKS_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode))
+		ft_clean_print(stdout,
+			       "hook:    ok: %s, run as %s through %s "
+			       "(socket-activated)",
+			       path, EXTPROG_ACCOUNT, HOOKS_SOCKET);
+	else
+		ft_clean_print(stdout,
+			       "hook:    ok: %s; warning: no %s: the daemon "
+			       "runs the hook itself, with its own rights",
+			       path, HOOKS_SOCKET);
+	return true;
+}
+
 static void
 print_warning(void *ctx, const char *line)
 {
@@ -390,6 +420,7 @@ cmd_check(int argc, char **argv, const char *config_path)
 	}
 	k.ok = check_ldap(&k) && k.ok;
 	k.ok = check_ftrack(&k) && k.ok;
+	k.ok = check_hook(cfg) && k.ok;
 	code = k.ok ? EXIT_OK : EXIT_ERRORS;
 out:
 	ft_user_clear(&k.user);

@@ -34,6 +34,7 @@
 #include "ft_clean.h"
 #include "ft_err.h"
 #include "ftrack_api.h"
+#include "hooks.h"
 #include "ldap_src.h"
 #include "lease.h"
 #include "log.h"
@@ -459,20 +460,31 @@ apply_plan(struct run *run)
 	char err[512];
 	double t0 = timing_now_s();
 	int r = FT_E_NOMEM, failed = 0;
+	const struct hooks_origin o = {"reconcile",
+				       run->undo != NULL ? "undo" : "reconcile",
+				       NULL, NULL};
+	struct hooks *hooks = NULL;
+	struct hooks_intent *in;
 
 	run->codes = calloc(n + 1, sizeof(*run->codes));
 	run->messages = calloc(n + 1, sizeof(*run->messages));
 	if (run->codes == NULL || run->messages == NULL)
 		goto out;
+	if (hooks_open(run->cfg, queue_state_dirfd(run->q), &hooks) < 0)
+		log_warn("unable to open the hooks folder: changes are not "
+			 "journaled for the on_change hook");
+	in = hooks_intend(hooks, run->plan.v, NULL, n, &o);
 	if (plan_ops_write(run->ft, run->plan.v, NULL, n, run->codes,
 			   run->messages, err, sizeof(err)) < 0)
 		log_warn("some changes were not applied: %s", err);
+	hooks_applied(hooks, in, run->codes);
 	/* a person waiting for a seat is asked again at the next run (or
 	 * login): not a failure of this one */
 	for (size_t i = 0; i < n; i++)
 		failed += run->codes[i] != FT_OK && run->codes[i] != FT_E_SEAT;
 	r = failed ? FT_E_DATA : FT_OK;
 out:
+	hooks_free(hooks);
 	run->rep.apply_seconds = timing_now_s() - t0;
 	return r;
 }

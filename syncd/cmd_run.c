@@ -31,6 +31,8 @@
 #include "config.h"
 #include "ft_err.h"
 #include "ft_util.h"
+#include "hooks.h"
+#include "hooks_deliver.h"
 #include "listener.h"
 #include "log.h"
 #include "login.h"
@@ -58,8 +60,9 @@ struct server {
 	struct config *retired; /* the config before a reload */
 	struct queue *q;
 	struct worker *w;
-	struct relay *relay; /* instead of w in relay mode */
-	struct prov *prov;   /* mode = provisioner: the HTTPS intake */
+	struct relay *relay;         /* instead of w in relay mode */
+	struct prov *prov;           /* mode = provisioner: the HTTPS intake */
+	struct hooks_deliver *hooks; /* the on_change delivery; NULL: none */
 	int sock, sigfd, inofd;
 	struct ratelimit rl;      /* events per non-root uid, and all of them */
 	struct ratelimit warn_rl; /* log lines about dropped events */
@@ -514,6 +517,25 @@ relay_metrics(struct server *s, struct metrics *m)
 }
 
 static void
+hook_metrics(struct server *s, struct metrics *m, const struct worker_stats *ws)
+{
+	struct hooks_deliver_stats hs;
+	struct hooks_counts c;
+
+	hooks_deliver_stats(s->hooks, &hs);
+	m->hooks = s->hooks != NULL;
+	m->hook_delivered = hs.delivered;
+	m->hook_refused = hs.refused;
+	m->hook_failed = hs.failed;
+	m->hook_dropped = ws->hooks_dropped;
+	if (hooks_count(queue_state_dirfd(s->q), &c) == FT_OK) {
+		m->hook_pending = c.pending;
+		m->hook_pending_bytes = c.pending_bytes;
+		m->hook_failed_depth = c.failed;
+	}
+}
+
+static void
 write_metrics(struct server *s)
 {
 	struct worker_stats ws;
@@ -553,6 +575,7 @@ write_metrics(struct server *s)
 	if (queue_held_count(s->q, &held) == FT_OK)
 		m.held_seats = held;
 	m.held = ws.outcomes[SYNC_HELD];
+	hook_metrics(s, &m, &ws);
 	r = metrics_write(&m, queue_state_dirfd(s->q), "metrics.prom");
 	if (r < 0)
 		log_warn("unable to write metrics.prom: %s", errtext(r));
@@ -651,6 +674,8 @@ reload_prov(struct server *s, const struct config *cfg)
 		log_info("client CA, CRL and deny_file reread");
 }
 
+static int start_hooks(struct server *s, const struct config *cfg);
+
 static void
 reload(struct server *s)
 {
@@ -689,6 +714,10 @@ reload(struct server *s)
 		relay_set_config(s->relay, cfg);
 	else
 		worker_set_config(s->w, cfg);
+	if (s->hooks != NULL)
+		hooks_deliver_set_config(s->hooks, cfg);
+	else if (s->relay == NULL)
+		(void)start_hooks(s, cfg);
 	s->retired = s->cfg;
 	s->cfg = cfg;
 	if (cfg->daemon.nonroot_rate != s->retired->daemon.nonroot_rate)
@@ -825,6 +854,47 @@ set_test_seat_period(struct worker *w)
 	worker_set_seat_period(w, secs);
 }
 
+/*
+ * Tests only: FTRACK_SYNCD_TEST_HOOK_BACKOFF_MS shortens the on_change
+ * back-off (base and cap, ms), so that a test sees ten refusals; never
+ * set it in production.
+ */
+static void
+set_test_hook_backoff(struct hooks_deliver *d)
+{
+	const char *v = getenv("FTRACK_SYNCD_TEST_HOOK_BACKOFF_MS");
+	unsigned long long ms;
+
+	if (v == NULL || *v == '\0' || ft_parse_uint(v, 3600000, &ms) < 0 ||
+	    ms == 0)
+		return;
+	log_warn("FTRACK_SYNCD_TEST_HOOK_BACKOFF_MS: on_change retried "
+		 "after %llu ms (a test setting)",
+		 ms);
+	hooks_deliver_set_backoff(d, ms, ms);
+}
+
+/* The on_change delivery, when cfg has one (standalone, provisioner). */
+static int
+start_hooks(struct server *s, const struct config *cfg)
+{
+	int r = hooks_deliver_new(cfg, queue_state_dirfd(s->q), &s->hooks);
+
+	if (r == FT_OK && s->hooks != NULL) {
+		set_test_hook_backoff(s->hooks);
+		r = hooks_deliver_start(s->hooks);
+		if (r == FT_OK)
+			log_info("on_change hook: %s", cfg->hooks.on_change);
+	}
+	if (r < 0) {
+		log_error("unable to start the on_change delivery: %s",
+			  errtext(r));
+		hooks_deliver_free(s->hooks);
+		s->hooks = NULL;
+	}
+	return r;
+}
+
 static int
 server_open(struct server *s)
 {
@@ -873,6 +943,8 @@ server_open(struct server *s)
 		log_error("unable to start the worker: %s", errtext(r));
 		return r;
 	}
+	/* without its delivery, changes wait in hooks/: provisioning goes on */
+	(void)start_hooks(s, s->cfg);
 	return start_prov(s);
 }
 
@@ -891,6 +963,8 @@ server_close(struct server *s)
 	}
 	relay_free(s->relay); /* finishes the request in hand */
 	s->relay = NULL;
+	hooks_deliver_free(s->hooks); /* a hook running is stopped */
+	s->hooks = NULL;
 	if (s->reconcile_pid > 0)
 		log_info("reconcile pid %ld left to finish on its own",
 			 (long)s->reconcile_pid);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_status.c: `ftrack-syncd status`: socket, queue, held logins,
- * reconciles, the reconcile lease and last good run (from ftrack), a
- * relay's upstreams, metrics. */
+ * on_change hook changes, reconciles, the reconcile lease and last good
+ * run (from ftrack), a relay's upstreams, metrics. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "config.h"
 #include "ft_clean.h"
 #include "ft_err.h"
+#include "hooks.h"
 #include "lease.h"
 #include "queue.h"
 #include "relay.h"
@@ -44,6 +46,32 @@ print_queue(const char *dir)
 			stdout,
 			"queue:           %zu waiting, %zu failed (%s/queue)",
 			waiting, failed, dir);
+}
+
+/* The on_change hook's line: changes waiting, in flight, failed. */
+static void
+print_hooks(const struct config *cfg)
+{
+	const char *dir = cfg->daemon.state_dir;
+	struct hooks_counts c;
+	int fd, r;
+
+	if (cfg->hooks.on_change == NULL || cfg->hooks.on_change[0] == '\0')
+		return;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = fd < 0 ? FT_E_IO : hooks_count(fd, &c);
+	if (fd >= 0)
+		(void)close(fd);
+	if (r < 0)
+		ft_clean_print(stdout,
+			       "hooks:           unreadable: %s (%s/hooks)",
+			       strerror(errno), dir);
+	else
+		ft_clean_print(stdout,
+			       "hooks:           %llu pending (%llu bytes), "
+			       "%llu being written, %llu failed (%s/hooks)",
+			       c.pending, c.pending_bytes, c.in_flight,
+			       c.failed, dir);
 }
 
 /* Held logins listed by status (at most this many lines). */
@@ -164,6 +192,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 		print_relay(cfg);
 	} else {
 		print_held(cfg->daemon.state_dir);
+		print_hooks(cfg);
 		report_print_status(cfg->daemon.state_dir, stdout);
 		lease_print_status(cfg, stdout);
 	}

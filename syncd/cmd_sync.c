@@ -156,6 +156,8 @@ open_queue(const struct config *cfg)
 static int
 run_chunks(const struct config *cfg, struct queue *q, char **users, int n_all)
 {
+	const struct hooks_origin o = {"login", "sync", NULL, NULL};
+	struct hooks *hooks = NULL;
 	struct sync *s = NULL;
 	char err[512];
 	int code = EXIT_OK, i, n;
@@ -164,6 +166,9 @@ run_chunks(const struct config *cfg, struct queue *q, char **users, int n_all)
 		ft_clean_print(stderr, "ftrack-syncd: %s", err);
 		return EXIT_ERRORS;
 	}
+	/* the on_change journal lives in the state folder: none, no hook */
+	if (q != NULL && hooks_open(cfg, queue_state_dirfd(q), &hooks) == FT_OK)
+		sync_set_hooks(s, hooks, &o);
 	for (i = 0; i < n_all; i += n) {
 		int c;
 
@@ -173,6 +178,7 @@ run_chunks(const struct config *cfg, struct queue *q, char **users, int n_all)
 			code = c;
 	}
 	sync_free(s);
+	hooks_free(hooks);
 	return code;
 }
 

@@ -192,14 +192,17 @@ const struct key conf_keys[] = {
 	  provisioner.new_seats_per_host, 0, COUNT_MAX, "20"),
 	K("provisioner", "new_seats_total", K_ULONG, 0,
 	  provisioner.new_seats_total, 0, COUNT_MAX, "500"),
+	K("hooks", "on_change", K_PATH, F_EMPTY, hooks.on_change, 0, 0, NULL),
+	K("hooks", "hook_timeout", K_UINT, 0, hooks.hook_timeout, 1, 3600,
+	  "30"),
 };
 
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) == CONF_NKEYS,
 	       "CONF_NKEYS in config_int.h counts the keys of this table");
 
-static const char *const sections[] = {"ldap",       "ftrack", "mapping",
-				       "policy",     "daemon", "relay",
-				       "provisioner"};
+static const char *const sections[] = {"ldap",        "ftrack", "mapping",
+				       "policy",      "daemon", "relay",
+				       "provisioner", "hooks"};
 
 void *
 conf_field(struct config *cfg, const struct key *k)

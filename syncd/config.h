@@ -153,6 +153,12 @@ struct config_provisioner {
 	unsigned long new_seats_total;    /* default 500 */
 };
 
+/* [hooks]: the program told every change that was applied. */
+struct config_hooks {
+	char *on_change;       /* the program; NULL: no hooks */
+	unsigned hook_timeout; /* seconds for one delivery, default 30 */
+};
+
 struct config {
 	char *path; /* the file it came from */
 	struct config_ldap ldap;
@@ -162,6 +168,7 @@ struct config {
 	struct config_daemon daemon;
 	struct config_relay relay;
 	struct config_provisioner provisioner;
+	struct config_hooks hooks;
 };
 
 /*

@@ -84,7 +84,7 @@ struct key {
 	size_t secret;   /* F_SECRET: offset of the secret it names */
 };
 
-#define CONF_NKEYS 68 /* entries of conf_keys (checked in config.c) */
+#define CONF_NKEYS 70 /* entries of conf_keys (checked in config.c) */
 
 /* Every key of DESIGN.md section 5, in the order of the dump. */
 extern const struct key conf_keys[CONF_NKEYS];

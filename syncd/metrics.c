@@ -270,6 +270,35 @@ format_relay(struct out *o, const struct metrics *m)
 	}
 }
 
+static void
+format_hooks(struct out *o, const struct metrics *m)
+{
+	if (!m->hooks)
+		return;
+	put_one(o, "hook_pending", "gauge",
+		"Applied changes waiting for the on_change hook.",
+		m->hook_pending);
+	put_one(o, "hook_pending_bytes", "gauge",
+		"Bytes of the changes waiting for the on_change hook (and of "
+		"those being written).",
+		m->hook_pending_bytes);
+	put_one(o, "hook_delivered_total", "counter",
+		"Changes the on_change hook took (exit status 0).",
+		m->hook_delivered);
+	put_one(o, "hook_refused_total", "counter",
+		"Runs of the on_change hook that failed or timed out.",
+		m->hook_refused);
+	put_one(o, "hook_failed_total", "counter",
+		"Changes moved to hooks/failed/ after 10 refusals.",
+		m->hook_failed);
+	put_one(o, "hook_failed_depth", "gauge", "Files in hooks/failed/.",
+		m->hook_failed_depth);
+	put_one(o, "hook_dropped_total", "counter",
+		"Changes not journaled for the hook (past the bound of pending "
+		"bytes, or the journal failed).",
+		m->hook_dropped);
+}
+
 int
 metrics_format(const struct metrics *m, char *buf, size_t cap, size_t *ret_len)
 {
@@ -281,6 +310,7 @@ metrics_format(const struct metrics *m, char *buf, size_t cap, size_t *ret_len)
 	format_events(&o, m);
 	format_state(&o, m);
 	format_relay(&o, m);
+	format_hooks(&o, m);
 	if (o.err != FT_OK)
 		return o.err;
 	*ret_len = o.len;

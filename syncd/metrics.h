@@ -55,6 +55,18 @@
  *   logins_not_ldap_total                 counter  logins looked up and found
  *                                                  no LDAP user (not in LDAP,
  *                                                  or disabled)
+ * With [hooks] on_change set (hooks is true):
+ *   hook_pending                          gauge    applied changes waiting
+ *                                                  for the hook
+ *   hook_pending_bytes                    gauge    their bytes (and those of
+ *                                                  changes being written)
+ *   hook_delivered_total                  counter  changes the hook took
+ *   hook_refused_total                    counter  runs that failed
+ *   hook_failed_total                     counter  changes moved to
+ *                                                  hooks/failed/
+ *   hook_failed_depth                     gauge    files in hooks/failed/
+ *   hook_dropped_total                    counter  changes not journaled
+ *                                                  (past the bound)
  * Forged events are counted only in events_forged_total, not as dropped.
  */
 #ifndef METRICS_H
@@ -149,6 +161,16 @@ struct metrics {
 	unsigned long long logins_not_ldap; /* counter: not-ldap outcomes */
 	unsigned long long held_seats;      /* gauge: files in queue/held/ */
 	unsigned long long held;            /* counter: logins held */
+
+	/* [hooks] on_change set: when hooks is true, its families too */
+	bool hooks;
+	unsigned long long hook_pending;       /* gauge */
+	unsigned long long hook_pending_bytes; /* gauge */
+	unsigned long long hook_delivered;     /* counter */
+	unsigned long long hook_refused;       /* counter */
+	unsigned long long hook_failed;        /* counter */
+	unsigned long long hook_failed_depth;  /* gauge */
+	unsigned long long hook_dropped;       /* counter */
 
 	/* relay mode only: when relay is set, its families are written */
 	bool relay;

@@ -19,6 +19,8 @@ struct sync {
 	unsigned long searches;
 	sync_gate_fn gate;
 	void *gate_ctx;
+	struct hooks *hooks;
+	struct hooks_origin origin;
 };
 
 /* The per-call state of sync_users(). */
@@ -71,6 +73,14 @@ sync_new(const struct config *cfg, struct sync **ret, char *err, size_t errlen)
 	}
 	*ret = s;
 	return FT_OK;
+}
+
+void
+sync_set_hooks(struct sync *s, struct hooks *h, const struct hooks_origin *o)
+{
+	s->hooks = h;
+	if (o != NULL)
+		s->origin = *o;
 }
 
 void
@@ -330,6 +340,7 @@ static void
 round_plan(struct sync *s, struct round *rd)
 {
 	const struct config *cfg = s->cfg;
+	struct hooks_intent *in;
 	char err[512];
 	size_t i;
 
@@ -350,9 +361,11 @@ round_plan(struct sync *s, struct round *rd)
 				&rd->act[i]);
 	}
 	round_gate(s, rd);
+	in = hooks_intend(s->hooks, rd->act, rd->wanted, rd->n, &s->origin);
 	/* the per-person codes say it all: the commit's failure is one */
 	(void)plan_ops_write(s->ft, rd->act, rd->wanted, rd->n, rd->codes,
 			     rd->msgs, err, sizeof(err));
+	hooks_applied(s->hooks, in, rd->codes);
 }
 
 static enum sync_outcome

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "ft_attrs.h"
+#include "hooks.h"
 #include "plan_user.h"
 
 /* Most logins one sync_users() call takes. */
@@ -72,6 +73,15 @@ FT_MUST_USE int sync_new(const struct config *cfg, struct sync **ret, char *err,
 typedef bool (*sync_gate_fn)(void *ctx, size_t i, enum plan_kind kind,
 			     char *why, size_t whylen);
 void sync_set_gate(struct sync *s, sync_gate_fn fn, void *ctx);
+
+/*
+ * The on_change journal (hooks.h): every change sync_users() writes is
+ * journaled in h before its write and marked applied after it, as from o
+ * (copied; its host function is called with the login's index).  h is
+ * borrowed and must outlive s or be replaced; NULL (the default): none.
+ */
+void sync_set_hooks(struct sync *s, struct hooks *h,
+		    const struct hooks_origin *o);
 
 /* Free s and close its connections; NULL is a no-op. */
 void sync_free(struct sync *s);

@@ -46,10 +46,12 @@ struct worker {
 	uint64_t next_sweep_ms;
 	uint64_t rnd;
 	struct worker_stats st;
-	struct sync *sync;              /* the thread's own */
-	struct sync_result *results;    /* WORKER_BATCH of them */
-	struct seats *seats;            /* the seat caps (provisioner) */
-	char (*hosts)[FT_HOST_MAX + 1]; /* WORKER_BATCH: host= of each */
+	struct sync *sync;                /* the thread's own */
+	struct hooks *hooks;              /* the thread's, made with sync */
+	unsigned long long hooks_dropped; /* by the journals freed */
+	struct sync_result *results;      /* WORKER_BATCH of them */
+	struct seats *seats;              /* the seat caps (provisioner) */
+	char (*hosts)[FT_HOST_MAX + 1];   /* WORKER_BATCH: host= of each */
 	bool *took;                 /* WORKER_BATCH: the gate counted a seat */
 	bool *local;                /* WORKER_BATCH: pending.local of each */
 	bool *gone;                 /* WORKER_BATCH: not local, no queue file */
@@ -449,14 +451,43 @@ refund_seats(struct worker *w, size_t n)
 	}
 }
 
+/* The host of login i for the on_change hook: its queue file's host=. */
+static const char *
+hook_host(void *ctx, size_t i)
+{
+	return ((struct worker *)ctx)->hosts[i];
+}
+
+/* A new sync for the thread, with the on_change journal of its config. */
+static int
+sync_open(struct worker *w, char *err, size_t errlen)
+{
+	const struct hooks_origin o = {"login", "login", hook_host, w};
+	int r;
+
+	w->hooks_dropped += hooks_dropped(w->hooks);
+	hooks_free(w->hooks);
+	w->hooks = NULL;
+	r = hooks_open(w->cfg, queue_state_dirfd(w->q), &w->hooks);
+	if (r < 0)
+		log_warn("unable to open %s/hooks: %s; changes are not "
+			 "journaled for the on_change hook",
+			 w->cfg->daemon.state_dir, ft_strerror(r));
+	r = sync_new(w->cfg, &w->sync, err, errlen);
+	if (r == FT_OK)
+		sync_set_hooks(w->sync, w->hooks, &o);
+	return r;
+}
+
 static void
 run_batch(struct worker *w, char **batch, size_t n)
 {
+	unsigned long long dropped;
 	char err[256];
 	int r = FT_OK;
 
 	if (w->sync == NULL)
-		r = sync_new(w->cfg, &w->sync, err, sizeof(err));
+		r = sync_open(w, err, sizeof(err));
 	if (r < 0) {
 		for (size_t i = 0; i < n; i++) {
 			w->results[i].outcome = SYNC_RETRY;
@@ -469,6 +500,10 @@ run_batch(struct worker *w, char **batch, size_t n)
 	load_hosts(w, batch, n);
 	sync_set_gate(w->sync, seat_gate, w);
 	sync_users(w->sync, (const char *const *)batch, n, w->results);
+	dropped = w->hooks_dropped + hooks_dropped(w->hooks);
+	pthread_mutex_lock(&w->mu);
+	w->st.hooks_dropped = dropped;
+	pthread_mutex_unlock(&w->mu);
 	refund_seats(w, n);
 	r = seats_save(w->seats);
 	if (r < 0)
@@ -709,6 +744,8 @@ worker_main(void *arg)
 	pthread_mutex_unlock(&w->mu);
 	sync_free(w->sync);
 	w->sync = NULL;
+	hooks_free(w->hooks);
+	w->hooks = NULL;
 	return NULL;
 }
 
@@ -745,6 +782,7 @@ worker_free(struct worker *w)
 	umap_free(w->pending, free);
 	umap_free(w->recent, NULL);
 	sync_free(w->sync);
+	hooks_free(w->hooks);
 	seats_free(w->seats);
 	free(w->hosts);
 	free(w->took);

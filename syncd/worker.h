@@ -40,8 +40,10 @@ struct worker_stats {
 	unsigned long http_requests;
 	size_t pending;      /* users queued or in flight */
 	size_t seat_waiting; /* of them, waiting for a seat (last try) */
-	bool ldap_up;        /* last LDAP contact worked */
-	bool ftrack_up;      /* last ftrack contact worked */
+	unsigned long long hooks_dropped; /* changes not journaled for the
+					   * on_change hook (hooks.h) */
+	bool ldap_up;                     /* last LDAP contact worked */
+	bool ftrack_up;                   /* last ftrack contact worked */
 };
 
 /*

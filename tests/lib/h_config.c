@@ -398,6 +398,8 @@ const struct h_cfg_field h_cfg_defaults[] = {
 	   provisioner.new_seats_per_host, NULL, 20),
 	FC("provisioner.new_seats_total", H_CFG_ULONG,
 	   provisioner.new_seats_total, NULL, 500),
+	FC("hooks.on_change", H_CFG_NULL, hooks.on_change, NULL, 0),
+	FC("hooks.hook_timeout", H_CFG_UINT, hooks.hook_timeout, NULL, 30),
 };
 
 const size_t h_cfg_ndefaults =

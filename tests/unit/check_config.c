@@ -81,6 +81,27 @@ START_TEST(test_seat_caps)
 
 END_TEST
 
+/* [hooks] on_change (a path) and hook_timeout (seconds, 1 to 3600). */
+START_TEST(test_hooks_keys)
+{
+	struct config *c;
+	int line;
+
+	h_cfg_build(NULL, NULL, "hooks",
+		    "on_change = /etc/ftrack-syncd/on-change\n"
+		    "hook_timeout = 5");
+	c = h_cfg_load_ok();
+	ck_assert_str_eq(c->hooks.on_change, "/etc/ftrack-syncd/on-change");
+	ck_assert_uint_eq(c->hooks.hook_timeout, 5);
+	config_free(c);
+	line = h_cfg_build(NULL, NULL, "hooks", "hook_timeout = 0");
+	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(line, ""), "hook_timeout");
+	line = h_cfg_build(NULL, NULL, "hooks", "hook_timeout = 3601");
+	h_cfg_load_fails(FT_E_CONFIG, h_cfg_at(line, ""), "hook_timeout");
+}
+
+END_TEST
+
 /* ---- file structure ------------------------------------------------------- */
 
 START_TEST(test_unknown_section)
@@ -1045,6 +1066,7 @@ config_suite(void)
 	tcase_add_test(tc, test_example_lists_every_key);
 	tcase_add_test(tc, test_login_format);
 	tcase_add_test(tc, test_seat_caps);
+	tcase_add_test(tc, test_hooks_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

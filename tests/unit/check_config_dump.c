@@ -79,7 +79,9 @@ static const char default_dump[] =
 	"provisioner.per_ip_connections = 64\n"
 	"provisioner.metrics_listen =\n"
 	"provisioner.new_seats_per_host = 20\n"
-	"provisioner.new_seats_total = 500\n";
+	"provisioner.new_seats_total = 500\n"
+	"hooks.on_change =\n"
+	"hooks.hook_timeout = 30\n";
 
 START_TEST(test_dump_defaults)
 {
@@ -92,7 +94,7 @@ START_TEST(test_dump_defaults)
 	config_dump(c, h_cfg_collect, &d);
 	h_cfg_subst(default_dump, want, sizeof(want));
 	ck_assert_str_eq(d.text, want);
-	ck_assert_int_eq(d.lines, 70);
+	ck_assert_int_eq(d.lines, 72);
 	config_free(c);
 }
 

@@ -457,6 +457,41 @@ START_TEST(test_format_valid)
 
 END_TEST
 
+/* [hooks] on_change set: its seven families, with every value extreme. */
+START_TEST(test_format_hooks)
+{
+	struct metrics m = sample_metrics();
+	char buf[METRICS_TEXT_MAX];
+	struct parsed ps;
+	size_t len;
+
+	format(&m, buf, sizeof(buf), &len, &ps);
+	ck_assert_ptr_null(strstr(buf, P "hook_"));
+	m.hooks = true;
+	m.hook_pending = 3;
+	m.hook_pending_bytes = ULLONG_MAX;
+	m.hook_delivered = 40;
+	m.hook_refused = 2;
+	m.hook_failed = 1;
+	m.hook_failed_depth = 1;
+	m.hook_dropped = 7;
+	format(&m, buf, sizeof(buf), &len, &ps);
+	ck_assert_uint_eq(ps.nf, 27);
+	ck_assert(value(buf, P "hook_pending") == 3);
+	ck_assert_ptr_nonnull(strstr(buf, P "hook_pending_bytes "
+					    "18446744073709551615\n"));
+	ck_assert(value(buf, P "hook_delivered_total") == 40);
+	ck_assert(value(buf, P "hook_refused_total") == 2);
+	ck_assert(value(buf, P "hook_failed_total") == 1);
+	ck_assert(value(buf, P "hook_failed_depth") == 1);
+	ck_assert(value(buf, P "hook_dropped_total") == 7);
+	ck_assert_ptr_nonnull(strstr(buf, "# TYPE " P "hook_pending gauge\n"));
+	ck_assert_ptr_nonnull(
+		strstr(buf, "# TYPE " P "hook_failed_total counter\n"));
+}
+
+END_TEST
+
 START_TEST(test_format_zero)
 {
 	struct metrics m;
@@ -845,6 +880,7 @@ metrics_suite(void)
 	tcase_add_test(text, test_checker_accepts);
 	tcase_add_test(text, test_format_valid);
 	tcase_add_test(text, test_format_zero);
+	tcase_add_test(text, test_format_hooks);
 	tcase_add_test(text, test_format_results);
 	tcase_add_test(text, test_format_extremes);
 	tcase_add_test(text, test_format_toobig);

@@ -20,7 +20,7 @@
 
 #include "config.h"
 
-#define H_CFG_TEXT_MAX   16384 /* a config file, a dump */
+#define H_CFG_TEXT_MAX   32768 /* a config file, a dump */
 #define H_CFG_SECRET_MAX 5000  /* a test's secret file: above the limit */
 
 /* The files of this test case (each test runs in its own fork). */

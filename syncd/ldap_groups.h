@@ -110,4 +110,48 @@ void ldap_groups_clear(struct ldap_groups *g);
 int ldap_groups_range(const char *desc, const char *attr,
 		      unsigned long *ret_next);
 
+/* ---- ldap_groups_set.c: mapping lines to members (pure) ---------------- */
+
+/* What one [group_map] or [role_map] line resolves to. */
+struct group_members {
+	const struct groupmap_entry *line; /* borrowed from the config */
+	const char *dn; /* the LDAP group found (borrowed); NULL: none */
+	bool ambiguous; /* a name that two or more groups have */
+	bool complete;  /* found, and every group it counts read in full */
+	char **members; /* person DNs (normal form) or logins (memberUid),
+			  * sorted (strcmp), each once */
+	size_t n;
+	unsigned long ignored; /* members neither a person under [ldap]
+				* search_base nor a group followed */
+	unsigned long loops;   /* member groups met again (nested) */
+};
+
+/*
+ * The members of each line of map (n lines) from all (a read of every
+ * group, ldap_src_groups_read): the line's group is the one whose DN is
+ * the line's DN (normal form), or the one whose name is the line's name
+ * (case ignored; two: ambiguous, none: not found).  A member DN that is
+ * a group read is followed with [groups] nested (each group once: a loop
+ * ends), else ignored; a member DN not under [ldap] search_base is
+ * ignored; memberUid values are logins.  Returns FT_OK with *ret (n
+ * entries; ldap_groups_members_free), FT_E_NOMEM.
+ */
+FT_MUST_USE int ldap_groups_resolve(const struct config *cfg,
+				    const struct ldap_groups *all,
+				    const struct groupmap *map,
+				    struct group_members **ret);
+
+/* Free the n entries of v and v. */
+void ldap_groups_members_free(struct group_members *v, size_t n);
+
+/*
+ * Whether line names one of the groups of g (a person's groups,
+ * ldap_src_groups_of): by DN (normal form) or by name (case ignored).
+ */
+bool ldap_groups_line_in(const struct groupmap_entry *line,
+			 const struct ldap_groups *g);
+
+/* Whether member (normal form DN, or login) is in gm's members. */
+bool ldap_groups_has_member(const struct group_members *gm, const char *member);
+
 #endif

@@ -165,7 +165,7 @@ static const char *const line_text[] = {
 	"Missing",
 	"no-such-group",
 	"ByDn",
-	"cn=nothere," G,
+	"cn=nothere,ou=groups,dc=example,dc=com",
 };
 
 /* A map of n lines from pairs (ftrack, ldap); map_free. */

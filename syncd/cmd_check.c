@@ -17,6 +17,7 @@
 #include "ftrack_api.h"
 #include "ldap_src.h"
 #include "login.h"
+#include "sync_groups.h"
 
 /* What the run found and carries from one step to the next. */
 struct check {
@@ -281,6 +282,8 @@ check_ftrack(const struct check *k)
 	ok = check_rights(c);
 	if (k->user.username != NULL)
 		ok = check_ftrack_user(k, c) && ok;
+	if (sync_groups_enabled(cfg))
+		ok = sync_groups_check(cfg, c, stdout) == 0 && ok;
 out:
 	ftrack_client_free(c);
 	return ok;

@@ -43,6 +43,7 @@
 #include "queue.h"
 #include "report.h"
 #include "state.h"
+#include "sync_groups.h"
 #include "timing.h"
 
 #define SKIPS_KEPT 1000 /* skipped LDAP entries listed in the report */
@@ -549,6 +550,32 @@ renew_lease(struct run *run)
 	return r == FT_E_CONFIG ? EXIT_USAGE : EXIT_ERRORS;
 }
 
+/*
+ * The groups phase ([group_map], [role_map]) after the users: its
+ * changes make a dry run's EXIT_CHANGES, its failures EXIT_ERRORS, a
+ * guard holding its removals EXIT_HELD.  code is the users' exit code.
+ */
+static int
+groups_phase(struct run *run, int code)
+{
+	struct sync_groups_result g;
+	int r;
+
+	if (!sync_groups_enabled(run->cfg) || run->undo != NULL)
+		return code;
+	r = sync_groups_reconcile(run->cfg, run->ft, &run->ftrack, &run->ldap,
+				  run->apply, run->force,
+				  run->json ? NULL : stdout, &g);
+	if (r < 0 || g.read_failed || g.failed > 0)
+		return code == EXIT_OK || code == EXIT_CHANGES ? EXIT_ERRORS
+							       : code;
+	if (code == EXIT_OK && g.held > 0 && g.held_by != NULL &&
+	    strcmp(g.held_by, "remove") != 0)
+		return EXIT_HELD;
+	return code == EXIT_OK && !run->apply && g.changes > 0 ? EXIT_CHANGES
+							       : code;
+}
+
 /* Decide, apply, report; returns the exit code. */
 static int
 conclude(struct run *run)
@@ -577,7 +604,7 @@ conclude(struct run *run)
 	}
 	write_reports(run, held);
 	print_plan(run);
-	return code;
+	return held ? code : groups_phase(run, code);
 }
 
 static int

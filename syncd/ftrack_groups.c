@@ -15,6 +15,7 @@ static const char *const member_fields[] = {"id", "user_id", "group_id"};
 static const char *const usr_fields[] = {"id", "user_id", "security_role_id",
 					 "is_all_open_projects"};
 static const char *const usrp_fields[] = {"id", "user_security_role_id"};
+static const char *const marker_fields[] = {"parent_id", "key", "value"};
 
 #define NF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -264,10 +265,12 @@ ftrack_memberships_read(struct ftrack_client *c, const char *const group_ids[],
 		       group_ids, n, rows, err, errlen);
 }
 
-int
-ftrack_user_roles_read(struct ftrack_client *c, const char *const user_ids[],
-		       size_t n, struct ftrack_rows *roles,
-		       struct ftrack_rows *projects, char *err, size_t errlen)
+/* The grants of usr_by (user_id or security_role_id) in ids, then their
+ * per-project grants. */
+static int
+grants_read(struct ftrack_client *c, const char *head, const char *const ids[],
+	    size_t n, struct ftrack_rows *roles, struct ftrack_rows *projects,
+	    char *err, size_t errlen)
 {
 	const char **usr = NULL;
 	size_t k;
@@ -276,11 +279,7 @@ ftrack_user_roles_read(struct ftrack_client *c, const char *const user_ids[],
 	rows_setup(roles, "UserSecurityRole", usr_fields, NF(usr_fields));
 	rows_setup(projects, "UserSecurityRoleProject", usrp_fields,
 		   NF(usrp_fields));
-	r = read_in(c,
-		    "select id, user_id, security_role_id, "
-		    "is_all_open_projects from UserSecurityRole where user_id "
-		    "in",
-		    user_ids, n, roles, err, errlen);
+	r = read_in(c, head, ids, n, roles, err, errlen);
 	if (r != FT_OK || roles->n == 0)
 		return r;
 	usr = calloc(roles->n, sizeof(*usr));
@@ -294,4 +293,39 @@ ftrack_user_roles_read(struct ftrack_client *c, const char *const user_ids[],
 		    usr, roles->n, projects, err, errlen);
 	free(usr);
 	return r;
+}
+
+#define USR_SELECT                                                             \
+	"select id, user_id, security_role_id, is_all_open_projects from "     \
+	"UserSecurityRole where "
+
+int
+ftrack_user_roles_read(struct ftrack_client *c, const char *const user_ids[],
+		       size_t n, struct ftrack_rows *roles,
+		       struct ftrack_rows *projects, char *err, size_t errlen)
+{
+	return grants_read(c, USR_SELECT "user_id in", user_ids, n, roles,
+			   projects, err, errlen);
+}
+
+int
+ftrack_role_grants_read(struct ftrack_client *c, const char *const role_ids[],
+			size_t n, struct ftrack_rows *roles,
+			struct ftrack_rows *projects, char *err, size_t errlen)
+{
+	return grants_read(c, USR_SELECT "security_role_id in", role_ids, n,
+			   roles, projects, err, errlen);
+}
+
+int
+ftrack_group_markers_read(struct ftrack_client *c, struct ftrack_rows *rows,
+			  char *err, size_t errlen)
+{
+	rows_setup(rows, "Metadata", marker_fields, NF(marker_fields));
+	/* XXX: the Metadata primary key (parent_id, key) orders the pages */
+	return all_pages(c,
+			 "select parent_id, key, value from Metadata where key "
+			 "in (\"ftrack_syncd.groups\", \"ftrack_syncd.roles\") "
+			 "order by parent_id, key",
+			 rows, err, errlen);
 }

@@ -96,4 +96,26 @@ FT_MUST_USE int ftrack_user_roles_read(struct ftrack_client *c,
 				       struct ftrack_rows *projects, char *err,
 				       size_t errlen);
 
+/*
+ * The same rows as ftrack_user_roles_read(), of the UserSecurityRoles of
+ * the roles role_ids[0..n) (every user's: the reconcile's read of the
+ * mapped roles).
+ */
+FT_MUST_USE int ftrack_role_grants_read(struct ftrack_client *c,
+					const char *const role_ids[], size_t n,
+					struct ftrack_rows *roles,
+					struct ftrack_rows *projects, char *err,
+					size_t errlen);
+
+/* Field indexes of the marker rows. */
+enum { FK_PARENT, FK_KEY, FK_VALUE };
+
+/*
+ * Every ftrack_syncd.groups and ftrack_syncd.roles Metadata record, paged
+ * (parent_id, key, value), into rows (set up here).
+ */
+FT_MUST_USE int ftrack_group_markers_read(struct ftrack_client *c,
+					  struct ftrack_rows *rows, char *err,
+					  size_t errlen);
+
 #endif

@@ -55,7 +55,7 @@ struct pg_user {
 struct pg_target {
 	const char *id;   /* ftrack id */
 	const char *name; /* the config's key */
-	const struct group_members *const *lines;
+	const struct group_members **lines;
 	size_t nlines;
 };
 

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sync_groups.h: the groups phase of the reconcile, and the checks of
+ * `check`, for [group_map] and [role_map].
+ *
+ * A driver (it logs, once per finding, and prints): reads every LDAP
+ * group (ldap_groups.h), the mapped ftrack groups and roles by name, their
+ * Memberships and grants and the sync's records (ftrack_groups.h), plans
+ * with plan_groups.h and, with apply, writes each person's operations and
+ * the markers recording them in one group of one batch.  A mapping line
+ * whose ftrack name is missing, ambiguous or a role of type API is left
+ * out (logged); its recorded pairs are frozen.
+ *
+ * The users are those of the reconcile's own read, before its writes: a
+ * person the same reconcile creates gets their groups at the next run.
+ * Not thread-safe.
+ */
+#ifndef SYNC_GROUPS_H
+#define SYNC_GROUPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "ft_attrs.h"
+#include "ft_user.h"
+#include "ftrack_api.h"
+
+struct sync_groups_result {
+	size_t changes;     /* actions planned (held removals not counted) */
+	size_t failed;      /* actions ftrack refused or not done */
+	unsigned long held; /* removals held by a guard */
+	unsigned long frozen;
+	const char *held_by; /* the guard that held them, or NULL */
+	bool read_failed;    /* ftrack could not be read: nothing planned */
+};
+
+/* Whether cfg maps any group or role. */
+bool sync_groups_enabled(const struct config *cfg);
+
+/*
+ * The groups phase for the users ftrack (with their uuid markers) and the
+ * LDAP people ldap: plan, print (to out, unless NULL), apply when apply.
+ * force lets max_removals through.  Returns FT_OK (see *ret) or FT_E_*
+ * when the phase could not run at all.
+ */
+FT_MUST_USE int sync_groups_reconcile(const struct config *cfg,
+				      struct ftrack_client *ft,
+				      const struct ft_user_list *ftrack,
+				      const struct ft_user_list *ldap,
+				      bool apply, bool force, FILE *out,
+				      struct sync_groups_result *ret);
+
+/*
+ * `check`: every mapping line resolved on both sides, one line each to
+ * out ("ok", or the problem: a missing or ambiguous name, a role of type
+ * API, an LDAP group not found).  Returns the number of problems, or < 0
+ * (FT_E_*) when ftrack or LDAP could not be read.
+ */
+int sync_groups_check(const struct config *cfg, struct ftrack_client *ft,
+		      FILE *out);
+
+#endif

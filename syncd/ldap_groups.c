@@ -178,10 +178,10 @@ static int
 add_values(struct gread *rd, struct ldap_group *gr, struct berval **bvs)
 {
 	size_t i;
-	int r;
 
 	for (i = 0; bvs != NULL && bvs[i] != NULL; i++) {
 		char *v = NULL;
+		int r;
 
 		if (gr->n >= LDAP_GROUP_MEMBERS_MAX) {
 			gr->complete = false;
@@ -253,10 +253,11 @@ read_ranges(struct gread *rd, struct ldap_group *gr, unsigned long next)
 	struct timeval tv = lsrc_op_timeout(rd->src);
 	char desc[128], *attrs[2] = {desc, NULL};
 	unsigned long rounds;
-	int rc, r = FT_OK;
+	int r = FT_OK;
 
 	for (rounds = 0; next > 0 && r == FT_OK; rounds++) {
 		LDAPMessage *res = NULL, *e;
+		int rc;
 
 		if (rounds >= LDAP_GROUP_RANGES_MAX)
 			return fail(rd->g, FT_E_TOOBIG,
@@ -410,11 +411,12 @@ search(struct gread *rd, const char *filter, char **attrs,
 	struct timeval tv = lsrc_op_timeout(rd->src);
 	struct berval cookie = {0, NULL};
 	unsigned long pages = 0;
-	int rc, r = FT_OK;
+	int r = FT_OK;
 
 	do {
 		LDAPControl *ctrls[2] = {NULL, NULL};
 		LDAPMessage *res = NULL;
+		int rc;
 
 		if (size > 0 &&
 		    ldap_create_page_control(rd->src->ld, size, &cookie, 1,
@@ -481,6 +483,7 @@ on_group_once(struct gread *rd, LDAPMessage *e)
 	size_t n = g->n, i;
 	int r = on_group(rd, e);
 
+	/* cppcheck-suppress knownConditionTrueFalse ; on_group appends */
 	if (r < 0 || g->n == n)
 		return r;
 	for (i = 0; i < n; i++)
@@ -542,7 +545,6 @@ ldap_src_groups_of(struct ldap_src *src, const char *dn, const char *login,
 	const struct config_groups *c = &src->cfg->groups;
 	struct gread rd = {src, c, ret, member_attr(c)};
 	char *attrs[2] = {NULL, NULL}, *filter;
-	size_t from = ret->n, to;
 	unsigned long level;
 	int r;
 
@@ -561,8 +563,10 @@ ldap_src_groups_of(struct ldap_src *src, const char *dn, const char *login,
 	if (r == FT_OK)
 		r = ldap_src_connect(src, ret->reason, sizeof(ret->reason));
 	for (level = 0; r == FT_OK; level++) {
-		to = ret->n;
+		size_t to = ret->n;
+
 		r = search(&rd, filter, attrs, on_group_once);
+		/* cppcheck-suppress knownConditionTrueFalse ; search appends */
 		if (r < 0 || !c->nested || ret->n == to)
 			break;
 		if (level + 1 >= LDAP_GROUPS_NESTED_MAX)
@@ -572,9 +576,7 @@ ldap_src_groups_of(struct ldap_src *src, const char *dn, const char *login,
 		else
 			r = level_filter(&rd, to, ret->n, NULL, filter,
 					 GROUPS_FILTER_MAX);
-		from = to;
 	}
-	(void)from;
 	free(filter);
 	if (r < 0)
 		return fail(ret, r, "unable to read the groups: %s",

@@ -39,9 +39,9 @@ by_dn(const struct byd *idx, const struct ldap_groups *all, const char *dn)
 	const struct ldap_group *kp = &key, *const * hit;
 
 	memcpy(&key.dn, &dn, sizeof(key.dn));
-	hit = idx->n > 0
-		      ? bsearch(&kp, idx->v, idx->n, sizeof(*idx->v), cmp_group)
-		      : NULL;
+	hit = idx->n > 0 ? bsearch(&kp, idx->v, idx->n,
+				   sizeof(const struct ldap_group *), cmp_group)
+			 : NULL;
 	return hit != NULL ? (size_t)(*hit - all->v) : all->n;
 }
 
@@ -186,13 +186,14 @@ make_index(const struct ldap_groups *all, struct byd *idx)
 	size_t i;
 
 	idx->n = 0;
-	idx->v = calloc(all->n + 1, sizeof(*idx->v));
+	idx->v = calloc(all->n + 1, sizeof(const struct ldap_group *));
 	if (idx->v == NULL)
 		return FT_E_NOMEM;
 	for (i = 0; i < all->n; i++)
 		idx->v[idx->n++] = &all->v[i];
 	if (idx->n > 0)
-		qsort(idx->v, idx->n, sizeof(*idx->v), cmp_group);
+		qsort(idx->v, idx->n, sizeof(const struct ldap_group *),
+		      cmp_group);
 	return FT_OK;
 }
 

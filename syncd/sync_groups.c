@@ -116,9 +116,11 @@ read_ldap(struct ctx *c)
 	if (r == FT_OK)
 		r = ldap_groups_resolve(c->cfg, &c->all,
 					&c->cfg->groups.role_map, &c->rm);
-	for (i = 0; r == FT_OK && i < c->cfg->groups.group_map.n; i++)
+	for (i = 0;
+	     r == FT_OK && c->gm != NULL && i < c->cfg->groups.group_map.n; i++)
 		note_line("group_map", &c->gm[i]);
-	for (i = 0; r == FT_OK && i < c->cfg->groups.role_map.n; i++)
+	for (i = 0;
+	     r == FT_OK && c->rm != NULL && i < c->cfg->groups.role_map.n; i++)
 		note_line("role_map", &c->rm[i]);
 	return r;
 }
@@ -169,7 +171,8 @@ make_targets(const struct ctx *c, const struct groupmap *map,
 		if (k == n) {
 			t[n].id = id;
 			t[n].name = map->v[i].ftrack;
-			t[n].lines = calloc(map->n, sizeof(*t[n].lines));
+			t[n].lines = calloc(
+				map->n, sizeof(const struct group_members *));
 			if (t[n++].lines == NULL) {
 				targets_free(t, n);
 				return FT_E_NOMEM;
@@ -290,7 +293,7 @@ make_users(struct ctx *c, const struct ft_user_list *ftrack,
 	int r = FT_OK;
 
 	c->users = calloc(ftrack->n + 1, sizeof(*c->users));
-	c->who = calloc(ftrack->n + 1, sizeof(*c->who));
+	c->who = calloc(ftrack->n + 1, sizeof(const struct ft_user *));
 	c->dns = calloc(ftrack->n + 1, sizeof(*c->dns));
 	if (c->users == NULL || c->who == NULL || c->dns == NULL)
 		return FT_E_NOMEM;
@@ -502,12 +505,13 @@ static int
 apply_plan(const struct ctx *c, struct sync_groups_result *ret)
 {
 	struct ftrack_batch *b = NULL;
-	char err[512] = "";
 	int r = ftrack_batch_new(&b);
 
 	if (r == FT_OK)
 		r = fill_batch(c, b);
 	if (r == FT_OK && ftrack_batch_count(b) > 0) {
+		char err[512] = "";
+
 		if (ftrack_batch_commit(c->ft, b, err, sizeof(err)) < 0)
 			log_warn("some group and role changes were not "
 				 "applied: %s",
@@ -608,7 +612,6 @@ int
 sync_groups_check(const struct config *cfg, struct ftrack_client *ft, FILE *out)
 {
 	struct ctx c;
-	char err[512] = "";
 	int r;
 
 	memset(&c, 0, sizeof(c));
@@ -618,6 +621,8 @@ sync_groups_check(const struct config *cfg, struct ftrack_client *ft, FILE *out)
 	if (r == FT_OK && c.ldap_status != FT_OK)
 		r = c.ldap_status;
 	if (r == FT_OK) {
+		char err[512] = "";
+
 		ftrack_names_init(&c.names);
 		r = ftrack_names_read(ft, &c.names, err, sizeof(err));
 		if (r != FT_OK)

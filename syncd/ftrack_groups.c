@@ -329,3 +329,74 @@ ftrack_group_markers_read(struct ftrack_client *c, struct ftrack_rows *rows,
 			 "order by parent_id, key",
 			 rows, err, errlen);
 }
+
+/* ---- one person's state at login --------------------------------------- */
+
+/* Query i of rep into rows; FT_E_TOOBIG when more pages follow. */
+static int
+take_query(const struct ftrack_reply *rep, size_t i, struct ftrack_rows *rows)
+{
+	long long next = -1;
+	int r = ftrack_reply_rows(rep, i, rows, NULL);
+
+	if (r == FT_OK)
+		r = ftrack_reply_next(rep, i, &next);
+	if (r == FT_OK && next >= 0 && ftrack_reply_data_len(rep, i) > 0)
+		r = FT_E_TOOBIG;
+	return r;
+}
+
+static int
+person_ops(struct ftrack_ops *ops, const char *const user_ids[], size_t n)
+{
+	static const char *const heads[] = {
+		"select id, user_id, group_id from Membership where user_id in",
+		USR_SELECT "user_id in",
+		"select parent_id, key, value from Metadata where key in "
+		"(\"ftrack_syncd.groups\", \"ftrack_syncd.roles\") and "
+		"parent_id in"};
+	size_t i;
+	int r = FT_OK;
+
+	for (i = 0; i < 3 && r == FT_OK; i++) {
+		char *expr = NULL;
+
+		r = ftrack_expr_in(heads[i], user_ids, n, "", &expr);
+		if (r == FT_OK)
+			r = ftrack_ops_query_page(ops, expr, 0,
+						  FTRACK_DEFAULT_PAGE);
+		free(expr);
+	}
+	return r;
+}
+
+int
+ftrack_person_state_read(struct ftrack_client *c, const char *const user_ids[],
+			 size_t n, struct ftrack_rows *mem,
+			 struct ftrack_rows *usr, struct ftrack_rows *markers,
+			 char *err, size_t errlen)
+{
+	struct ftrack_ops *ops = ftrack_ops_new();
+	struct ftrack_reply *rep = NULL;
+	struct call k;
+	int r = ops != NULL ? FT_OK : FT_E_NOMEM;
+
+	rows_setup(mem, "Membership", member_fields, NF(member_fields));
+	rows_setup(usr, "UserSecurityRole", usr_fields, NF(usr_fields));
+	rows_setup(markers, "Metadata", marker_fields, NF(marker_fields));
+	if (r == FT_OK && (n == 0 || n > FTRACK_LOOKUP_CHUNK))
+		r = FT_E_INVAL;
+	if (r == FT_OK)
+		r = person_ops(ops, user_ids, n);
+	if (r == FT_OK)
+		r = ftrack_call_ops(c, ops, 0, 3, &k, &rep, err, errlen);
+	if (r == FT_OK)
+		r = take_query(rep, 0, mem);
+	if (r == FT_OK)
+		r = take_query(rep, 1, usr);
+	if (r == FT_OK)
+		r = take_query(rep, 2, markers);
+	ftrack_reply_free(rep);
+	ftrack_ops_free(ops);
+	return r;
+}

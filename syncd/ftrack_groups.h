@@ -118,4 +118,17 @@ FT_MUST_USE int ftrack_group_markers_read(struct ftrack_client *c,
 					  struct ftrack_rows *rows, char *err,
 					  size_t errlen);
 
+/*
+ * At login: the Memberships, UserSecurityRoles and ftrack_syncd.groups /
+ * .roles records of the users user_ids[0..n), in one POST of three
+ * queries (at most one page each: FT_E_TOOBIG beyond it), into mem,
+ * usr and markers (set up here; usr without per-project grants).
+ */
+FT_MUST_USE int ftrack_person_state_read(struct ftrack_client *c,
+					 const char *const user_ids[], size_t n,
+					 struct ftrack_rows *mem,
+					 struct ftrack_rows *usr,
+					 struct ftrack_rows *markers, char *err,
+					 size_t errlen);
+
 #endif

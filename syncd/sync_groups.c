@@ -13,6 +13,7 @@
 #include "ldap_src.h"
 #include "log.h"
 #include "plan_groups.h"
+#include "timing.h"
 
 /* Everything one phase read and derived; freed by ctx_free. */
 struct ctx {
@@ -22,6 +23,8 @@ struct ctx {
 	int ldap_status;
 	struct group_members *gm, *rm; /* per line of group_map, role_map */
 	struct ftrack_names names;
+	const struct ftrack_names *nm; /* &names, or a login cache's */
+	bool quiet;                    /* at login: the reconcile logs */
 	struct pg_target *groups, *roles;
 	size_t ngroups, nroles;
 	struct ftrack_rows mem, usr, usrp, markers;
@@ -153,12 +156,13 @@ make_targets(const struct ctx *c, const struct groupmap *map,
 		return FT_E_NOMEM;
 	for (i = 0; i < map->n; i++) {
 		int why = FT_E_NOTFOUND;
-		const char *id =
-			role ? ftrack_role_resolve(&c->names, map->v[i].ftrack,
-						   &why)
-			     : ftrack_group_resolve(&c->names, map->v[i].ftrack,
-						    &why);
+		const char *id = role ? ftrack_role_resolve(
+						c->nm, map->v[i].ftrack, &why)
+				      : ftrack_group_resolve(
+						c->nm, map->v[i].ftrack, &why);
 
+		if (id == NULL && c->quiet)
+			continue;
 		if (id == NULL) {
 			log_warn("[%s] %s (line %d): %s; the line is left out",
 				 role ? "role_map" : "group_map",
@@ -191,6 +195,7 @@ read_names(struct ctx *c, char *err, size_t errlen)
 	int r;
 
 	ftrack_names_init(&c->names);
+	c->nm = &c->names;
 	r = ftrack_names_read(c->ft, &c->names, err, errlen);
 	if (r == FT_OK)
 		r = make_targets(c, &c->cfg->groups.group_map, c->gm, false,
@@ -635,5 +640,193 @@ sync_groups_check(const struct config *cfg, struct ftrack_client *ft, FILE *out)
 		r = check_map(&c, &cfg->groups.group_map, c.gm, false, out) +
 		    check_map(&c, &cfg->groups.role_map, c.rm, true, out);
 	ctx_free(&c);
+	return r;
+}
+
+/* ---- at login ----------------------------------------------------------- */
+
+struct sync_groups_cache {
+	struct ftrack_names names;
+	double read_at;
+};
+
+void
+sync_groups_cache_free(struct sync_groups_cache *c)
+{
+	if (c == NULL)
+		return;
+	ftrack_names_clear(&c->names);
+	free(c);
+}
+
+static int
+cache_fresh(struct ftrack_client *ft, struct sync_groups_cache **cache,
+	    char *err, size_t errlen)
+{
+	struct sync_groups_cache *c = *cache;
+	int r;
+
+	if (c != NULL &&
+	    timing_now_s() - c->read_at < SYNC_GROUPS_CACHE_SECONDS)
+		return FT_OK;
+	sync_groups_cache_free(c);
+	*cache = NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return FT_E_NOMEM;
+	ftrack_names_init(&c->names);
+	r = ftrack_names_read(ft, &c->names, err, errlen);
+	if (r < 0) {
+		sync_groups_cache_free(c);
+		return r;
+	}
+	c->read_at = timing_now_s();
+	*cache = c;
+	return FT_OK;
+}
+
+/* One line's members for one person: [who] when in, else none. */
+static void
+person_lines(const struct groupmap *map, const struct ldap_groups *mine,
+	     char **who, struct group_members *gm)
+{
+	size_t i;
+
+	for (i = 0; i < map->n; i++) {
+		memset(&gm[i], 0, sizeof(gm[i]));
+		gm[i].line = &map->v[i];
+		gm[i].members = who;
+		gm[i].n = *who != NULL && ldap_groups_line_in(&map->v[i], mine)
+				  ? 1
+				  : 0;
+		gm[i].dn = gm[i].n > 0 ? "" : NULL;
+	}
+}
+
+static int
+person_plan(struct ctx *c, const struct ft_user *l, const char *id, char *err,
+	    size_t errlen)
+{
+	int r;
+
+	c->users = calloc(1, sizeof(*c->users));
+	c->who = calloc(1, sizeof(const struct ft_user *));
+	c->dns = calloc(1, sizeof(*c->dns));
+	if (c->users == NULL || c->who == NULL || c->dns == NULL)
+		return FT_E_NOMEM;
+	c->users[0].id = id;
+	c->users[0].login = l->login;
+	r = l->dn != NULL ? ldap_groups_dn_norm(l->dn, &c->dns[0]) : FT_OK;
+	if (r == FT_E_NOMEM)
+		return r;
+	c->users[0].dn = c->dns[0];
+	c->who[0] = l;
+	c->nusers = 1;
+	r = ftrack_person_state_read(c->ft, &id, 1, &c->mem, &c->usr,
+				     &c->markers, err, errlen);
+	if (r == FT_OK) {
+		c->users[0].groups_marker =
+			marker_of(c, id, FTRACK_MARKER_GROUPS);
+		c->users[0].roles_marker =
+			marker_of(c, id, FTRACK_MARKER_ROLES);
+		r = make_have(c);
+	}
+	/* no removal at login: the read is one person's, never complete */
+	c->ldap_status = FT_E_PARTIAL;
+	return r == FT_OK ? build(c, false) : r;
+}
+
+static bool
+person_untouchable(const struct config *cfg, const struct ft_user *l)
+{
+	return l->username == NULL ||
+	       strlist_has(&cfg->policy.protected_users, l->username) ||
+	       strcmp(l->username, cfg->ftrack.api_user) == 0;
+}
+
+/* One person: groups from LDAP, state from ftrack, the additions. */
+static int
+login_one(struct ctx *c, struct ldap_src *src, const struct ft_user *l,
+	  const char *id, size_t *ret_changes, char *err, size_t errlen)
+{
+	const struct config *cfg = c->cfg;
+	char *norm = NULL, *who[1] = {NULL};
+	int r = ldap_src_groups_of(src, l->dn, l->login, &c->all);
+
+	if (r < 0 && c->all.n == 0) {
+		(void)snprintf(err, errlen, "%s", c->all.reason);
+		return r;
+	}
+	c->gm = calloc(cfg->groups.group_map.n + 1, sizeof(*c->gm));
+	c->rm = calloc(cfg->groups.role_map.n + 1, sizeof(*c->rm));
+	if (c->gm == NULL || c->rm == NULL)
+		return FT_E_NOMEM;
+	if (cfg->groups.member_attribute == MEMBER_ATTR_MEMBER_UID)
+		memcpy(&who[0], &l->login, sizeof(who[0]));
+	else if (l->dn != NULL && ldap_groups_dn_norm(l->dn, &norm) == FT_OK)
+		who[0] = norm;
+	person_lines(&cfg->groups.group_map, &c->all, who, c->gm);
+	person_lines(&cfg->groups.role_map, &c->all, who, c->rm);
+	r = make_targets(c, &cfg->groups.group_map, c->gm, false, &c->groups,
+			 &c->ngroups);
+	if (r == FT_OK)
+		r = make_targets(c, &cfg->groups.role_map, c->rm, true,
+				 &c->roles, &c->nroles);
+	if (r == FT_OK)
+		r = person_plan(c, l, id, err, errlen);
+	if (r == FT_OK && c->plan.n > 0) {
+		struct sync_groups_result res;
+
+		memset(&res, 0, sizeof(res));
+		r = apply_plan(c, &res);
+		*ret_changes = res.failed > 0 ? 0 : c->plan.n;
+		if (r == FT_OK && res.failed > 0) {
+			(void)snprintf(err, errlen,
+				       "%zu group or role change(s) refused",
+				       res.failed);
+			r = FT_E_DATA;
+		}
+	}
+	free(norm);
+	return r;
+}
+
+/* ctx_free for a login ctx: its gm/rm were not made by resolve. */
+static void
+login_ctx_free(struct ctx *c)
+{
+	free(c->gm);
+	free(c->rm);
+	c->gm = c->rm = NULL;
+	ctx_free(c);
+}
+
+int
+sync_groups_login(const struct config *cfg, struct ldap_src *src,
+		  struct ftrack_client *ft, struct sync_groups_cache **cache,
+		  const struct ft_user *const people[], const char *const ids[],
+		  size_t n, size_t ret_changes[], unsigned long *ret_searches,
+		  char *err, size_t errlen)
+{
+	size_t i;
+	int r = sync_groups_enabled(cfg) ? cache_fresh(ft, cache, err, errlen)
+					 : FT_OK;
+
+	for (i = 0; r == FT_OK && sync_groups_enabled(cfg) && i < n; i++) {
+		struct ctx c;
+
+		if (ids[i] == NULL || people[i] == NULL ||
+		    person_untouchable(cfg, people[i]))
+			continue;
+		memset(&c, 0, sizeof(c));
+		c.cfg = cfg;
+		c.ft = ft;
+		c.nm = &(*cache)->names;
+		c.quiet = true;
+		r = login_one(&c, src, people[i], ids[i], &ret_changes[i], err,
+			      errlen);
+		*ret_searches += c.all.searches;
+		login_ctx_free(&c);
+	}
 	return r;
 }

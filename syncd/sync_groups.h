@@ -26,6 +26,7 @@
 #include "ft_attrs.h"
 #include "ft_user.h"
 #include "ftrack_api.h"
+#include "ldap_src.h"
 
 struct sync_groups_result {
 	size_t changes;     /* actions planned (held removals not counted) */
@@ -60,5 +61,34 @@ FT_MUST_USE int sync_groups_reconcile(const struct config *cfg,
  */
 int sync_groups_check(const struct config *cfg, struct ftrack_client *ft,
 		      FILE *out);
+
+/* ---- at login ------------------------------------------------------- */
+
+#define SYNC_GROUPS_CACHE_SECONDS 3600 /* the names are read again after */
+
+/* The mapped names' ids, read once and kept (a daemon's sync). */
+struct sync_groups_cache;
+
+/* Free c; NULL is a no-op. */
+void sync_groups_cache_free(struct sync_groups_cache *c);
+
+/*
+ * At login, after the person's user was written: add the memberships and
+ * roles of people[i] (its LDAP entry) to its ftrack user ids[i] (NULL:
+ * skip) for i < n; never takes one away.  Per person: one LDAP search
+ * for its groups (more with nested), one POST reading its memberships,
+ * roles and records, one POST writing the additions with the markers
+ * recording them.  The ftrack names are read into *cache (made when NULL)
+ * and read again after SYNC_GROUPS_CACHE_SECONDS.  Returns FT_OK with the
+ * changes made for person i in ret_changes[i] and the LDAP searches
+ * added to *ret_searches, or the first failure with err filled; what a failure
+ * leaves is added at the next login or reconcile.  Logs nothing.
+ */
+FT_MUST_USE int
+sync_groups_login(const struct config *cfg, struct ldap_src *src,
+		  struct ftrack_client *ft, struct sync_groups_cache **cache,
+		  const struct ft_user *const people[], const char *const ids[],
+		  size_t n, size_t ret_changes[], unsigned long *ret_searches,
+		  char *err, size_t errlen);
 
 #endif

@@ -314,6 +314,61 @@ START_TEST(test_check_and_missing_group)
 
 END_TEST
 
+/* The number of roles named name that username holds, any grant. */
+static size_t
+role_named(struct h_world *w, const char *username, const char *name)
+{
+	char *uid = h_emu_user_id(w->emu, username), expr[320];
+	size_t n;
+
+	ck_assert_msg(uid != NULL, "no user %s", username);
+	(void)snprintf(expr, sizeof(expr),
+		       "select id from UserSecurityRole where user_id is "
+		       "\\\"%s\\\" and security_role.name is \\\"%s\\\"",
+		       uid, name);
+	n = count(w, expr);
+	free(uid);
+	return n;
+}
+
+/* First login: the person arrives in their team with their role. */
+START_TEST(test_login_adds)
+{
+	struct h_world *w =
+		world(MAPPING ALL_REMOVALS "role_map.User = comp\n");
+	struct h_cmd_out r;
+
+	/* new users get ftrack's default role "User" on this server */
+	ck_assert_int_eq(h_emu_control(w->emu, "/_emulator/config",
+				       "{\"default_role\": \"User\"}"),
+			 FT_OK);
+	run(w, "sync alice", 0, &r);
+	ck_assert_ptr_nonnull(strstr(r.out, "group and role addition"));
+	h_cmd_clear(&r);
+	ck_assert(member(w, "alice", COMP));
+	ck_assert(!member(w, "alice", LIGHT));
+	ck_assert_uint_eq(role_named(w, "alice", "Supervisor"), 1);
+	ck_assert_uint_eq(role_named(w, "alice", "User"), 1);
+	/* a login again: nothing more */
+	run(w, "sync alice", 0, &r);
+	ck_assert_ptr_null(strstr(r.out, "group and role addition"));
+	h_cmd_clear(&r);
+	/* she leaves comp: the reconcile takes back what the sync gave,
+	 * never the default role ftrack gave her (not recorded) */
+	ck_assert_int_eq(
+		h_slapd_modify(w->slapd,
+			       "dn: cn=comp," G "\nchangetype: modify\n"
+			       "delete: member\nmember: uid=alice," P "\n"),
+		FT_OK);
+	expect(w, "reconcile --apply", 0);
+	ck_assert(!member(w, "alice", COMP));
+	ck_assert_uint_eq(role_named(w, "alice", "Supervisor"), 0);
+	ck_assert_uint_eq(role_named(w, "alice", "User"), 1);
+	h_world_stop(w);
+}
+
+END_TEST
+
 Suite *
 groups_suite(void)
 {
@@ -325,6 +380,7 @@ groups_suite(void)
 	tcase_add_test(tc, test_add_move_keep_hand_made);
 	tcase_add_test(tc, test_unreadable_groups_remove_nothing);
 	tcase_add_test(tc, test_check_and_missing_group);
+	tcase_add_test(tc, test_login_adds);
 	suite_add_tcase(s, tc);
 	return s;
 }

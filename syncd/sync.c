@@ -455,7 +455,8 @@ written_id(const struct round *rd, size_t i, char id[37])
 static void
 round_groups(struct sync *s, struct round *rd)
 {
-	const struct ft_user **people = calloc(rd->n + 1, sizeof(*people));
+	const struct ft_user **people =
+		calloc(rd->n + 1, sizeof(const struct ft_user *));
 	const char **ids = calloc(rd->n + 1, sizeof(*ids));
 	char(*idbuf)[37] = calloc(rd->n + 1, sizeof(*idbuf));
 	size_t *changes = calloc(rd->n + 1, sizeof(*changes));

@@ -384,29 +384,57 @@ username_of(const struct ctx *c, const char *user_id)
 	return user_id;
 }
 
-static void
-print_plan(const struct ctx *c, FILE *out)
+void
+sync_groups_print(const struct sync_groups_result *r, FILE *out)
 {
+	const struct report_groups *g = &r->report;
 	size_t i;
 
-	if (out == NULL)
-		return;
-	for (i = 0; i < c->plan.n; i++) {
-		const struct pg_action *a = &c->plan.actions[i];
-
-		ft_clean_print(out, "  %-13s %-20s %-20s %s",
-			       plan_groups_kind_name(a->kind),
-			       username_of(c, a->user_id), a->target,
-			       a->reason);
-	}
+	for (i = 0; i < g->n; i++)
+		ft_clean_print(out, "  %-13s %-20s %-20s %s%s", g->v[i].action,
+			       g->v[i].user, g->v[i].target, g->v[i].reason,
+			       g->v[i].code != FT_OK &&
+					       g->v[i].code != FT_E_AGAIN
+				       ? " (failed)"
+				       : "");
 	ft_clean_print(
 		out,
 		"Groups and roles: %zu change(s), %lu removal(s) held%s%s, "
 		"%lu frozen (of groups or roles no longer mapped or "
 		"resolved), %lu taken away by hand",
-		c->plan.n, c->plan.held, c->plan.held_by != NULL ? " by " : "",
-		c->plan.held_by != NULL ? c->plan.held_by : "", c->plan.frozen,
-		c->plan.gone);
+		g->n, g->held, g->held_by != NULL ? " by " : "",
+		g->held_by != NULL ? g->held_by : "", g->frozen, g->gone);
+}
+
+void
+sync_groups_result_clear(struct sync_groups_result *r)
+{
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The report's view of the plan: every action, not sent yet. */
+static int
+fill_report(const struct ctx *c, struct sync_groups_result *ret)
+{
+	size_t i;
+
+	ret->v = calloc(c->plan.n + 1, sizeof(*ret->v));
+	if (ret->v == NULL)
+		return FT_E_NOMEM;
+	for (i = 0; i < c->plan.n; i++) {
+		const struct pg_action *a = &c->plan.actions[i];
+
+		ret->v[i] = (struct report_group_change){
+			plan_groups_kind_name(a->kind),
+			username_of(c, a->user_id), a->target, a->reason,
+			FT_E_AGAIN};
+	}
+	ret->report = (struct report_groups){
+		ret->v,          c->plan.n,    c->ldap_status == FT_OK,
+		c->plan.held_by, c->plan.held, c->plan.frozen,
+		c->plan.gone};
+	return FT_OK;
 }
 
 static int
@@ -450,9 +478,13 @@ add_marker(struct ftrack_batch *b, const struct pg_marker *m)
 				       m->exists, NULL);
 }
 
-/* Each user's actions, then the markers recording them: one group. */
+/*
+ * Each user's actions, then the markers recording them: one group.  The
+ * operations of action i are [first[i], first[i] + count[i]).
+ */
 static int
-fill_batch(const struct ctx *c, struct ftrack_batch *b)
+fill_batch(const struct ctx *c, struct ftrack_batch *b, size_t *first,
+	   size_t *count)
 {
 	size_t u, i = 0, j = 0;
 	int r = FT_OK;
@@ -461,8 +493,12 @@ fill_batch(const struct ctx *c, struct ftrack_batch *b)
 		const char *id = c->users[u].id;
 
 		while (r == FT_OK && i < c->plan.n &&
-		       c->plan.actions[i].user_id == id)
-			r = add_action(b, &c->plan.actions[i++]);
+		       c->plan.actions[i].user_id == id) {
+			first[i] = ftrack_batch_count(b);
+			r = add_action(b, &c->plan.actions[i]);
+			count[i] = ftrack_batch_count(b) - first[i];
+			i++;
+		}
 		while (r == FT_OK && j < c->plan.nmarkers &&
 		       c->plan.markers[j].user_id == id)
 			r = add_marker(b, &c->plan.markers[j++]);
@@ -470,22 +506,33 @@ fill_batch(const struct ctx *c, struct ftrack_batch *b)
 	return r;
 }
 
+/* Each action's code from its operations; the failures logged. */
 static size_t
-count_failed(const struct ftrack_batch *b)
+note_results(const struct ctx *c, const struct ftrack_batch *b,
+	     const size_t *first, const size_t *count,
+	     struct sync_groups_result *ret)
 {
 	struct ftrack_result res;
-	size_t i, failed = 0;
+	size_t i, k, failed = 0;
 
-	for (i = 0; i < ftrack_batch_count(b); i++)
-		if (ftrack_batch_result(b, i, &res) == FT_OK &&
-		    res.code != FT_OK) {
-			failed++;
-			log_error("unable to change groups or roles of user "
-				  "'%s': %s",
-				  res.id != NULL ? res.id : "?",
-				  res.message != NULL ? res.message
-						      : ft_strerror(res.code));
-		}
+	for (i = 0; i < c->plan.n; i++) {
+		int code = FT_OK;
+		const char *msg = NULL;
+
+		for (k = first[i]; k < first[i] + count[i]; k++)
+			if (ftrack_batch_result(b, k, &res) == FT_OK &&
+			    res.code != FT_OK && code == FT_OK) {
+				code = res.code;
+				msg = res.message;
+			}
+		ret->v[i].code = code;
+		if (code == FT_OK)
+			continue;
+		failed++;
+		log_error("unable to %s '%s' '%s': %s", ret->v[i].action,
+			  ret->v[i].user, ret->v[i].target,
+			  msg != NULL ? msg : ft_strerror(code));
+	}
 	return failed;
 }
 
@@ -510,10 +557,13 @@ static int
 apply_plan(const struct ctx *c, struct sync_groups_result *ret)
 {
 	struct ftrack_batch *b = NULL;
-	int r = ftrack_batch_new(&b);
+	size_t *first = calloc(c->plan.n + 1, sizeof(*first));
+	size_t *count = calloc(c->plan.n + 1, sizeof(*count));
+	int r = first != NULL && count != NULL ? ftrack_batch_new(&b)
+					       : FT_E_NOMEM;
 
 	if (r == FT_OK)
-		r = fill_batch(c, b);
+		r = fill_batch(c, b, first, count);
 	if (r == FT_OK && ftrack_batch_count(b) > 0) {
 		char err[512] = "";
 
@@ -521,10 +571,12 @@ apply_plan(const struct ctx *c, struct sync_groups_result *ret)
 			log_warn("some group and role changes were not "
 				 "applied: %s",
 				 err);
-		ret->failed = count_failed(b);
+		ret->failed = note_results(c, b, first, count, ret);
 	}
 	log_plan(c);
 	ftrack_batch_free(b);
+	free(first);
+	free(count);
 	return r;
 }
 
@@ -532,7 +584,7 @@ int
 sync_groups_reconcile(const struct config *cfg, struct ftrack_client *ft,
 		      const struct ft_user_list *ftrack,
 		      const struct ft_user_list *ldap, bool apply, bool force,
-		      FILE *out, struct sync_groups_result *ret)
+		      struct sync_groups_result *ret)
 {
 	struct ctx c;
 	char err[512] = "";
@@ -565,8 +617,10 @@ sync_groups_reconcile(const struct config *cfg, struct ftrack_client *ft,
 		ret->held = c.plan.held;
 		ret->frozen = c.plan.frozen;
 		ret->held_by = c.plan.held_by;
-		print_plan(&c, out);
-		r = apply ? apply_plan(&c, ret) : FT_OK;
+		r = fill_report(&c, ret);
+	}
+	if (r == FT_OK && apply) {
+		r = apply_plan(&c, ret);
 	}
 	ctx_free(&c);
 	return ret->read_failed ? FT_OK : r;
@@ -778,7 +832,10 @@ login_one(struct ctx *c, struct ldap_src *src, const struct ft_user *l,
 		struct sync_groups_result res;
 
 		memset(&res, 0, sizeof(res));
-		r = apply_plan(c, &res);
+		r = fill_report(c, &res);
+		if (r == FT_OK)
+			r = apply_plan(c, &res);
+		free(res.v);
 		*ret_changes = res.failed > 0 ? 0 : c->plan.n;
 		if (r == FT_OK && res.failed > 0) {
 			(void)snprintf(err, errlen,

@@ -27,6 +27,7 @@
 #include "ft_user.h"
 #include "ftrack_api.h"
 #include "ldap_src.h"
+#include "report.h"
 
 struct sync_groups_result {
 	size_t changes;     /* actions planned (held removals not counted) */
@@ -35,14 +36,25 @@ struct sync_groups_result {
 	unsigned long frozen;
 	const char *held_by; /* the guard that held them, or NULL */
 	bool read_failed;    /* ftrack could not be read: nothing planned */
+	/* for the run's report and its table: report.v is changes[], owned
+	 * (sync_groups_result_clear); its strings borrow from the config
+	 * and from the users given */
+	struct report_groups report;
+	struct report_group_change *v;
 };
+
+/* Free what r holds; r is left zeroed. */
+void sync_groups_result_clear(struct sync_groups_result *r);
+
+/* The table of r's changes and its summary line, to out. */
+void sync_groups_print(const struct sync_groups_result *r, FILE *out);
 
 /* Whether cfg maps any group or role. */
 bool sync_groups_enabled(const struct config *cfg);
 
 /*
  * The groups phase for the users ftrack (with their uuid markers) and the
- * LDAP people ldap: plan, print (to out, unless NULL), apply when apply.
+ * LDAP people ldap: plan, apply when apply, into *ret (zeroed here).
  * force lets max_removals through.  Returns FT_OK (see *ret) or FT_E_*
  * when the phase could not run at all.
  */
@@ -50,7 +62,7 @@ FT_MUST_USE int sync_groups_reconcile(const struct config *cfg,
 				      struct ftrack_client *ft,
 				      const struct ft_user_list *ftrack,
 				      const struct ft_user_list *ldap,
-				      bool apply, bool force, FILE *out,
+				      bool apply, bool force,
 				      struct sync_groups_result *ret);
 
 /*

@@ -203,6 +203,7 @@ START_TEST(test_add_move_keep_hand_made)
 {
 	struct h_world *w = world(MAPPING ALL_REMOVALS);
 	struct h_cmd_out r;
+	json_t *rep, *g;
 
 	/* the people first: the groups phase works on users already there */
 	expect(w, "reconcile --apply", 0);
@@ -210,7 +211,29 @@ START_TEST(test_add_move_keep_hand_made)
 	ck_assert_ptr_nonnull(strstr(r.out, "group_add"));
 	ck_assert_ptr_nonnull(strstr(r.out, "role_grant"));
 	h_cmd_clear(&r);
+	/* the JSON report: the same changes, planned */
+	run(w, "reconcile --json", 4, &r);
+	rep = json_loads(r.out, 0, NULL);
+	ck_assert_ptr_nonnull(rep);
+	g = json_object_get(rep, "groups");
+	ck_assert_uint_eq(json_array_size(json_object_get(g, "changes")), 5);
+	ck_assert(json_is_true(json_object_get(g, "complete")));
+	ck_assert_str_eq(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(g, "changes"), 0),
+			"result")),
+		"planned");
+	json_decref(rep);
+	h_cmd_clear(&r);
 	expect(w, "reconcile --apply", 0);
+	rep = h_report(w, H_REPORT_LAST);
+	ck_assert_ptr_nonnull(rep);
+	g = json_object_get(json_object_get(rep, "groups"), "changes");
+	ck_assert_uint_eq(json_array_size(g), 5);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(g, 3),
+							   "result")),
+			 "ok");
+	json_decref(rep);
 	ck_assert(member(w, "alice", COMP));
 	ck_assert(member(w, "bob", COMP));
 	ck_assert(member(w, "carol", LIGHT));

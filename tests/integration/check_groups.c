@@ -392,6 +392,41 @@ START_TEST(test_login_adds)
 
 END_TEST
 
+/* A group renamed in ftrack no longer resolves: its pairs are frozen. */
+START_TEST(test_renamed_in_ftrack_frozen)
+{
+	struct h_world *w = world(MAPPING ALL_REMOVALS);
+	struct h_cmd_out r;
+	json_t *res;
+
+	expect(w, "reconcile --apply", 0);
+	expect(w, "reconcile --apply", 0);
+	ck_assert(member(w, "alice", COMP));
+	res = h_emu_api(w->emu,
+			"[{\"action\": \"update\", \"entity_type\": "
+			"\"Group\", \"entity_key\": [\"" COMP "\"], "
+			"\"entity_data\": {\"__entity_type__\": \"Group\", "
+			"\"name\": \"Comp (old)\"}}]");
+	ck_assert(json_is_array(res));
+	json_decref(res);
+	/* and alice left comp in LDAP: still nothing taken back */
+	ck_assert_int_eq(
+		h_slapd_modify(w->slapd,
+			       "dn: cn=comp," G "\nchangetype: modify\n"
+			       "delete: member\nmember: uid=alice," P "\n"),
+		FT_OK);
+	run(w, "reconcile --apply", 0, &r);
+	ck_assert_ptr_nonnull(strstr(r.err, "Compositing"));
+	ck_assert_ptr_nonnull(strstr(r.err, "no such group"));
+	ck_assert_ptr_nonnull(strstr(r.out, "2 frozen"));
+	h_cmd_clear(&r);
+	ck_assert(member(w, "alice", COMP));
+	ck_assert(member(w, "bob", COMP));
+	h_world_stop(w);
+}
+
+END_TEST
+
 Suite *
 groups_suite(void)
 {
@@ -404,6 +439,7 @@ groups_suite(void)
 	tcase_add_test(tc, test_unreadable_groups_remove_nothing);
 	tcase_add_test(tc, test_check_and_missing_group);
 	tcase_add_test(tc, test_login_adds);
+	tcase_add_test(tc, test_renamed_in_ftrack_frozen);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -95,6 +95,8 @@ complete(const struct pg_input *in, const struct pg_target *t)
 /* The pass over one user: count removals, or plan them too. */
 struct pass {
 	const struct pg_input *in;
+	const struct pg_membership **mem; /* by user_id (index_by_user) */
+	const struct pg_role **roles;     /* by user_id */
 	struct pg_plan *p;
 	bool apply;        /* second pass: write actions and markers */
 	bool allow_remove; /* the guards let removals through */
@@ -130,19 +132,64 @@ may_remove(struct pass *ps, const struct pg_target *t)
 	return ps->allow_remove;
 }
 
+static int
+cmp_mem(const void *a, const void *b)
+{
+	return strcmp((*(const struct pg_membership *const *)a)->user_id,
+		      (*(const struct pg_membership *const *)b)->user_id);
+}
+
+static int
+cmp_role(const void *a, const void *b)
+{
+	return strcmp((*(const struct pg_role *const *)a)->user_id,
+		      (*(const struct pg_role *const *)b)->user_id);
+}
+
+/* The first index of v (n entries sorted by user_id) for user_id. */
+static size_t
+first_of(const void *const *v, size_t n, const char *user_id,
+	 const char *(*user_of)(const void *e))
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(user_of(v[mid]), user_id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static const char *
+mem_user(const void *e)
+{
+	return ((const struct pg_membership *)e)->user_id;
+}
+
+static const char *
+role_user(const void *e)
+{
+	return ((const struct pg_role *)e)->user_id;
+}
+
+/* The user's Membership in group_id (id NULL), or the one with id. */
 static const struct pg_membership *
-find_membership(const struct pg_input *in, const char *user_id,
+find_membership(const struct pass *ps, const char *user_id,
 		const char *group_id, const char *id)
 {
-	size_t i;
+	size_t n = ps->in->nmemberships;
+	size_t i = first_of((const void *const *)ps->mem, n, user_id, mem_user);
 
-	for (i = 0; i < in->nmemberships; i++) {
-		const struct pg_membership *m = &in->memberships[i];
+	for (; i < n && strcmp(ps->mem[i]->user_id, user_id) == 0; i++) {
+		const struct pg_membership *m = ps->mem[i];
 
-		if (strcmp(m->user_id, user_id) != 0)
-			continue;
 		if (id != NULL ? strcmp(m->id, id) == 0
-			       : strcmp(m->group_id, group_id) == 0)
+			       : group_id != NULL &&
+					 strcmp(m->group_id, group_id) == 0)
 			return m;
 	}
 	return NULL;
@@ -163,8 +210,9 @@ plan_group(struct pass *ps, const struct pg_user *u, const struct pg_target *t,
 	rc = rec_find(rg, a.membership_id);
 	if (rc != NULL)
 		rc->seen = true;
-	have = find_membership(ps->in, u->id, t->id, NULL) != NULL;
+	have = find_membership(ps, u->id, t->id, NULL) != NULL;
 	a.user_id = u->id;
+	a.user = (size_t)(u - ps->in->users);
 	a.target_id = t->id;
 	a.target = t->name;
 	if (want && !have && rc != NULL) {
@@ -181,7 +229,7 @@ plan_group(struct pass *ps, const struct pg_user *u, const struct pg_target *t,
 	}
 	if (want || rc == NULL)
 		return FT_OK;
-	if (find_membership(ps->in, u->id, NULL, a.membership_id) == NULL) {
+	if (find_membership(ps, u->id, NULL, a.membership_id) == NULL) {
 		rc->keep = false; /* gone, and not wanted: forget it */
 		return FT_OK;
 	}
@@ -194,14 +242,15 @@ plan_group(struct pass *ps, const struct pg_user *u, const struct pg_target *t,
 }
 
 static const struct pg_role *
-find_role(const struct pg_input *in, const char *user_id, const char *role_id)
+find_role(const struct pass *ps, const char *user_id, const char *role_id)
 {
-	size_t i;
+	size_t n = ps->in->nhave_roles;
+	size_t i =
+		first_of((const void *const *)ps->roles, n, user_id, role_user);
 
-	for (i = 0; i < in->nhave_roles; i++)
-		if (strcmp(in->have_roles[i].user_id, user_id) == 0 &&
-		    strcmp(in->have_roles[i].role_id, role_id) == 0)
-			return &in->have_roles[i];
+	for (; i < n && strcmp(ps->roles[i]->user_id, user_id) == 0; i++)
+		if (strcmp(ps->roles[i]->role_id, role_id) == 0)
+			return ps->roles[i];
 	return NULL;
 }
 
@@ -236,6 +285,7 @@ role_grant(struct pass *ps, const struct pg_user *u, const struct pg_target *t,
 		return FT_OK;
 	a.kind = PG_ROLE_GRANT;
 	a.user_id = u->id;
+	a.user = (size_t)(u - ps->in->users);
 	a.target_id = t->id;
 	a.target = t->name;
 	a.role_add = have == NULL;
@@ -254,7 +304,7 @@ static int
 plan_role(struct pass *ps, const struct pg_user *u, const struct pg_target *t,
 	  struct recs *rr)
 {
-	const struct pg_role *have = find_role(ps->in, u->id, t->id);
+	const struct pg_role *have = find_role(ps, u->id, t->id);
 	struct rec *rc = rec_find(rr, t->id);
 	struct pg_action a;
 
@@ -277,6 +327,7 @@ plan_role(struct pass *ps, const struct pg_user *u, const struct pg_target *t,
 		return FT_OK;
 	a.kind = PG_ROLE_REVOKE;
 	a.user_id = u->id;
+	a.user = (size_t)(u - ps->in->users);
 	a.target_id = t->id;
 	a.target = t->name;
 	a.reason = "no longer a member of the mapped LDAP groups";
@@ -402,16 +453,41 @@ removal_limit(const struct config_groups *c, unsigned long recorded)
 			       c->max_removals.value / 100);
 }
 
+/* The memberships and roles of in, sorted by user, into ps. */
+static int
+index_by_user(const struct pg_input *in, struct pass *ps)
+{
+	size_t i;
+
+	ps->mem = calloc(in->nmemberships + 1,
+			 sizeof(const struct pg_membership *));
+	ps->roles = calloc(in->nhave_roles + 1, sizeof(const struct pg_role *));
+	if (ps->mem == NULL || ps->roles == NULL)
+		return FT_E_NOMEM;
+	for (i = 0; i < in->nmemberships; i++)
+		ps->mem[i] = &in->memberships[i];
+	for (i = 0; i < in->nhave_roles; i++)
+		ps->roles[i] = &in->have_roles[i];
+	if (in->nmemberships > 0)
+		qsort((void *)ps->mem, in->nmemberships,
+		      sizeof(const struct pg_membership *), cmp_mem);
+	if (in->nhave_roles > 0)
+		qsort((void *)ps->roles, in->nhave_roles,
+		      sizeof(const struct pg_role *), cmp_role);
+	return FT_OK;
+}
+
 int
 plan_groups_build(const struct pg_input *in, struct pg_plan *ret)
 {
-	struct pass ps = {in, ret, false, true};
+	struct pass ps = {in, NULL, NULL, ret, false, true};
 	unsigned long recorded = 0;
 	size_t i;
-	int r;
+	int r = index_by_user(in, &ps);
 
 	/* first pass: how many removals the mapping asks for */
-	r = run_pass(&ps);
+	if (r == FT_OK)
+		r = run_pass(&ps);
 	for (i = 0; i < in->nusers; i++) {
 		struct recs t;
 
@@ -431,6 +507,8 @@ plan_groups_build(const struct pg_input *in, struct pg_plan *ret)
 	ps.apply = true;
 	if (r == FT_OK)
 		r = run_pass(&ps);
+	free((void *)ps.mem);
+	free((void *)ps.roles);
 	return r;
 }
 

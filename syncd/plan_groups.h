@@ -90,6 +90,7 @@ enum pg_kind { PG_GROUP_ADD, PG_GROUP_REMOVE, PG_ROLE_GRANT, PG_ROLE_REVOKE };
 struct pg_action {
 	enum pg_kind kind;
 	const char *user_id;
+	size_t user;            /* its index in pg_input.users */
 	const char *target_id;  /* the group or role id */
 	const char *target;     /* its config name */
 	char membership_id[37]; /* PG_GROUP_*: the Membership */

@@ -15,6 +15,11 @@
 #include "plan_groups.h"
 #include "timing.h"
 
+/* A marker record, for the index. */
+struct mref {
+	const char *user, *key, *value;
+};
+
 /* Everything one phase read and derived; freed by ctx_free. */
 struct ctx {
 	const struct config *cfg;
@@ -35,6 +40,11 @@ struct ctx {
 	struct pg_membership *pm;
 	struct pg_role *pr;
 	struct pg_plan plan;
+	/* indexes, so that a reconcile of many users stays n log n */
+	struct mref *mk;           /* markers by (user, key) */
+	const struct ft_user **lk; /* LDAP people by uuid */
+	const char **pk;           /* UserSecurityRoles with projects */
+	size_t nmk, nlk, npk;
 };
 
 bool
@@ -75,6 +85,9 @@ ctx_free(struct ctx *c)
 	free(c->who);
 	free(c->pm);
 	free(c->pr);
+	free(c->mk);
+	free((void *)c->lk);
+	free((void *)c->pk);
 	plan_groups_free(&c->plan);
 }
 
@@ -231,42 +244,93 @@ read_state(struct ctx *c, char *err, size_t errlen)
 	return r;
 }
 
-static const char *
-marker_of(const struct ctx *c, const char *user_id, const char *key)
+static int
+cmp_mref(const void *a, const void *b)
+{
+	const struct mref *x = a, *y = b;
+	int d = strcmp(x->user, y->user);
+
+	return d != 0 ? d : strcmp(x->key, y->key);
+}
+
+static int
+cmp_uuid(const void *a, const void *b)
+{
+	return strcmp((*(const struct ft_user *const *)a)->uuid,
+		      (*(const struct ft_user *const *)b)->uuid);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The indexes of the markers, the LDAP people and the project grants. */
+static int
+make_index(struct ctx *c, const struct ft_user_list *ldap)
 {
 	size_t k;
 
-	/* XXX: linear per user; an index when populations grow */
+	c->mk = calloc(c->markers.n + 1, sizeof(*c->mk));
+	c->lk = calloc(ldap->n + 1, sizeof(const struct ft_user *));
+	c->pk = calloc(c->usrp.n + 1, sizeof(*c->pk));
+	if (c->mk == NULL || c->lk == NULL || c->pk == NULL)
+		return FT_E_NOMEM;
 	for (k = 0; k < c->markers.n; k++)
-		if (strcmp(ftrack_rows_get(&c->markers, k, FK_PARENT),
-			   user_id) == 0 &&
-		    strcmp(ftrack_rows_get(&c->markers, k, FK_KEY) != NULL
-				   ? ftrack_rows_get(&c->markers, k, FK_KEY)
-				   : "",
-			   key) == 0)
-			return ftrack_rows_get(&c->markers, k, FK_VALUE);
-	return NULL;
+		c->mk[c->nmk++] = (struct mref){
+			ftrack_rows_get(&c->markers, k, FK_PARENT),
+			ftrack_rows_get(&c->markers, k, FK_KEY) != NULL
+				? ftrack_rows_get(&c->markers, k, FK_KEY)
+				: "",
+			ftrack_rows_get(&c->markers, k, FK_VALUE)};
+	for (k = 0; k < ldap->n; k++)
+		if (ldap->v[k].uuid != NULL)
+			c->lk[c->nlk++] = &ldap->v[k];
+	for (k = 0; k < c->usrp.n; k++)
+		if (ftrack_rows_get(&c->usrp, k, FP_USR) != NULL)
+			c->pk[c->npk++] = ftrack_rows_get(&c->usrp, k, FP_USR);
+	if (c->nmk > 0)
+		qsort(c->mk, c->nmk, sizeof(*c->mk), cmp_mref);
+	if (c->nlk > 0)
+		qsort((void *)c->lk, c->nlk, sizeof(const struct ft_user *),
+		      cmp_uuid);
+	if (c->npk > 0)
+		qsort((void *)c->pk, c->npk, sizeof(*c->pk), cmp_str);
+	return FT_OK;
+}
+
+static const char *
+marker_of(const struct ctx *c, const char *user_id, const char *key)
+{
+	struct mref want = {user_id, key, NULL};
+	const struct mref *hit = c->nmk > 0 ? bsearch(&want, c->mk, c->nmk,
+						      sizeof(*c->mk), cmp_mref)
+					    : NULL;
+
+	return hit != NULL ? hit->value : NULL;
 }
 
 static const struct ft_user *
-ldap_of(const struct ft_user_list *ldap, const char *uuid)
+ldap_of(const struct ctx *c, const char *uuid)
 {
-	size_t i;
+	struct ft_user key;
+	const struct ft_user *kp = &key, *const * hit;
 
-	for (i = 0; i < ldap->n; i++)
-		if (ldap->v[i].uuid != NULL &&
-		    strcmp(ldap->v[i].uuid, uuid) == 0)
-			return &ldap->v[i];
-	return NULL;
+	memset(&key, 0, sizeof(key));
+	memcpy(&key.uuid, &uuid, sizeof(key.uuid));
+	hit = c->nlk > 0 ? bsearch(&kp, c->lk, c->nlk,
+				   sizeof(const struct ft_user *), cmp_uuid)
+			 : NULL;
+	return hit != NULL ? *hit : NULL;
 }
 
 /* One managed user into users[c->nusers]. */
 static int
-add_user(struct ctx *c, const struct ft_user *u,
-	 const struct ft_user_list *ldap)
+add_user(struct ctx *c, const struct ft_user *u)
 {
 	const struct config *cfg = c->cfg;
-	const struct ft_user *l = ldap_of(ldap, u->uuid);
+	const struct ft_user *l = ldap_of(c, u->uuid);
 	struct pg_user *p = &c->users[c->nusers];
 	int r = FT_OK;
 
@@ -302,21 +366,18 @@ make_users(struct ctx *c, const struct ft_user_list *ftrack,
 	c->dns = calloc(ftrack->n + 1, sizeof(*c->dns));
 	if (c->users == NULL || c->who == NULL || c->dns == NULL)
 		return FT_E_NOMEM;
+	r = make_index(c, ldap);
 	for (i = 0; i < ftrack->n && r == FT_OK; i++)
 		if (ftrack->v[i].uuid != NULL && ftrack->v[i].id != NULL)
-			r = add_user(c, &ftrack->v[i], ldap);
+			r = add_user(c, &ftrack->v[i]);
 	return r;
 }
 
 static bool
 has_projects(const struct ctx *c, const char *usr_id)
 {
-	size_t k;
-
-	for (k = 0; k < c->usrp.n; k++)
-		if (strcmp(ftrack_rows_get(&c->usrp, k, FP_USR), usr_id) == 0)
-			return true;
-	return false;
+	return usr_id != NULL && c->npk > 0 &&
+	       bsearch(&usr_id, c->pk, c->npk, sizeof(*c->pk), cmp_str) != NULL;
 }
 
 static int
@@ -374,14 +435,11 @@ build(struct ctx *c, bool force)
 /* ---- print, apply ------------------------------------------------------- */
 
 static const char *
-username_of(const struct ctx *c, const char *user_id)
+username_of(const struct ctx *c, const struct pg_action *a)
 {
-	size_t i;
-
-	for (i = 0; i < c->nusers; i++)
-		if (c->users[i].id == user_id)
-			return c->who[i]->username;
-	return user_id;
+	return a->user < c->nusers && c->who[a->user]->username != NULL
+		       ? c->who[a->user]->username
+		       : a->user_id;
 }
 
 void
@@ -426,9 +484,8 @@ fill_report(const struct ctx *c, struct sync_groups_result *ret)
 		const struct pg_action *a = &c->plan.actions[i];
 
 		ret->v[i] = (struct report_group_change){
-			plan_groups_kind_name(a->kind),
-			username_of(c, a->user_id), a->target, a->reason,
-			FT_E_AGAIN};
+			plan_groups_kind_name(a->kind), username_of(c, a),
+			a->target, a->reason, FT_E_AGAIN};
 	}
 	ret->report = (struct report_groups){
 		ret->v,          c->plan.n,    c->ldap_status == FT_OK,
@@ -545,7 +602,7 @@ log_plan(const struct ctx *c)
 		const struct pg_action *a = &c->plan.actions[i];
 
 		log_info("%s '%s' '%s': %s", plan_groups_kind_name(a->kind),
-			 username_of(c, a->user_id), a->target, a->reason);
+			 username_of(c, a), a->target, a->reason);
 	}
 	if (c->plan.held > 0)
 		log_warn("%lu membership or role removal(s) held%s%s",
@@ -761,6 +818,7 @@ static int
 person_plan(struct ctx *c, const struct ft_user *l, const char *id, char *err,
 	    size_t errlen)
 {
+	const struct ft_user_list none = {NULL, 0, 0};
 	int r;
 
 	c->users = calloc(1, sizeof(*c->users));
@@ -778,6 +836,8 @@ person_plan(struct ctx *c, const struct ft_user *l, const char *id, char *err,
 	c->nusers = 1;
 	r = ftrack_person_state_read(c->ft, &id, 1, &c->mem, &c->usr,
 				     &c->markers, err, errlen);
+	if (r == FT_OK)
+		r = make_index(c, &none);
 	if (r == FT_OK) {
 		c->users[0].groups_marker =
 			marker_of(c, id, FTRACK_MARKER_GROUPS);

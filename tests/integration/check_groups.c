@@ -360,6 +360,7 @@ START_TEST(test_login_adds)
 	struct h_world *w =
 		world(MAPPING ALL_REMOVALS "role_map.User = comp\n");
 	struct h_cmd_out r;
+	char *value = NULL;
 
 	/* new users get ftrack's default role "User" on this server */
 	ck_assert_int_eq(h_emu_control(w->emu, "/_emulator/config",
@@ -376,6 +377,20 @@ START_TEST(test_login_adds)
 	run(w, "sync alice", 0, &r);
 	ck_assert_ptr_null(strstr(r.out, "group and role addition"));
 	h_cmd_clear(&r);
+	/* a second group: added at the next login, both recorded */
+	ck_assert_int_eq(h_slapd_modify(w->slapd,
+					"dn: cn=lighting," G
+					"\nchangetype: modify\nadd: member\n"
+					"member: uid=alice," P "\n"),
+			 FT_OK);
+	expect(w, "sync alice", 0);
+	ck_assert(member(w, "alice", LIGHT));
+	ck_assert_int_eq(h_emu_user_markers(w->emu, "alice",
+					    "ftrack_syncd.groups", &value),
+			 1);
+	ck_assert_msg(value != NULL && strchr(value, ',') != NULL,
+		      "one id recorded: %s", value != NULL ? value : "(none)");
+	free(value);
 	/* she leaves comp: the reconcile takes back what the sync gave,
 	 * never the default role ftrack gave her (not recorded) */
 	ck_assert_int_eq(
@@ -385,6 +400,7 @@ START_TEST(test_login_adds)
 		FT_OK);
 	expect(w, "reconcile --apply", 0);
 	ck_assert(!member(w, "alice", COMP));
+	ck_assert(member(w, "alice", LIGHT));
 	ck_assert_uint_eq(role_named(w, "alice", "Supervisor"), 0);
 	ck_assert_uint_eq(role_named(w, "alice", "User"), 1);
 	h_world_stop(w);

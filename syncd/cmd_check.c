@@ -22,6 +22,7 @@
 #include "hooks_exec.h"
 #include "ldap_src.h"
 #include "login.h"
+#include "sync_groups.h"
 
 /* What the run found and carries from one step to the next. */
 struct check {
@@ -286,6 +287,8 @@ check_ftrack(const struct check *k)
 	ok = check_rights(c);
 	if (k->user.username != NULL)
 		ok = check_ftrack_user(k, c) && ok;
+	if (sync_groups_enabled(cfg))
+		ok = sync_groups_check(cfg, c, stdout) == 0 && ok;
 out:
 	ftrack_client_free(c);
 	return ok;

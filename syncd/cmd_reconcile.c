@@ -44,6 +44,7 @@
 #include "queue.h"
 #include "report.h"
 #include "state.h"
+#include "sync_groups.h"
 #include "timing.h"
 
 #define SKIPS_KEPT 1000 /* skipped LDAP entries listed in the report */
@@ -76,7 +77,8 @@ struct run {
 	struct report_last_good good; /* the mark max_shrink compares with */
 	bool good_from_cache;         /* ftrack had none: ours, to copy */
 	bool applied;                 /* the plan was sent to ftrack */
-	bool good_run;                /* applied, guards passed: good_now */
+	struct sync_groups_result groups; /* [group_map], [role_map] */
+	bool good_run;                    /* applied, guards passed: good_now */
 	struct report_last_good good_now;
 };
 
@@ -561,6 +563,32 @@ renew_lease(struct run *run)
 	return r == FT_E_CONFIG ? EXIT_USAGE : EXIT_ERRORS;
 }
 
+/*
+ * The groups phase ([group_map], [role_map]) after the users: its
+ * changes make a dry run's EXIT_CHANGES, its failures EXIT_ERRORS, a
+ * guard holding its removals EXIT_HELD.  code is the users' exit code.
+ */
+static int
+groups_phase(struct run *run, int code)
+{
+	struct sync_groups_result *g = &run->groups;
+	int r;
+
+	if (!sync_groups_enabled(run->cfg) || run->undo != NULL)
+		return code;
+	r = sync_groups_reconcile(run->cfg, run->ft, &run->ftrack, &run->ldap,
+				  run->apply, run->force, g);
+	run->rep.groups = r == FT_OK ? &g->report : NULL;
+	if (r < 0 || g->read_failed || g->failed > 0)
+		return code == EXIT_OK || code == EXIT_CHANGES ? EXIT_ERRORS
+							       : code;
+	if (code == EXIT_OK && g->held > 0 && g->held_by != NULL &&
+	    strcmp(g->held_by, "remove") != 0)
+		return EXIT_HELD;
+	return code == EXIT_OK && !run->apply && g->changes > 0 ? EXIT_CHANGES
+								: code;
+}
+
 /* Decide, apply, report; returns the exit code. */
 static int
 conclude(struct run *run)
@@ -587,8 +615,13 @@ conclude(struct run *run)
 		run->rep.messages = (const char *const *)run->messages;
 		log_changes(run);
 	}
+	/* not after a lease lost: nothing may be written then */
+	if (!held && (!run->apply || run->applied))
+		code = groups_phase(run, code);
 	write_reports(run, held);
 	print_plan(run);
+	if (!run->json && run->rep.groups != NULL)
+		sync_groups_print(&run->groups, stdout);
 	return code;
 }
 
@@ -643,6 +676,7 @@ run_free(struct run *run)
 	free(run->messages);
 	free(run->codes);
 	plan_recon_free(&run->plan);
+	sync_groups_result_clear(&run->groups);
 	free(run->undo_targets);
 	report_run_free(&run->undone);
 	lease_clear(&run->lease);

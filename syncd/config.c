@@ -60,6 +60,11 @@ static const struct word mode_words[] = {{"standalone", MODE_STANDALONE},
 					 {"relay", MODE_RELAY},
 					 {"provisioner", MODE_PROVISIONER},
 					 {NULL, 0}};
+static const struct word member_attr_words[] = {
+	{"member", MEMBER_ATTR_MEMBER},
+	{"uniqueMember", MEMBER_ATTR_UNIQUE_MEMBER},
+	{"memberUid", MEMBER_ATTR_MEMBER_UID},
+	{NULL, 0}};
 static const struct word log_target_words[] = {{"syslog", LOG_TARGET_SYSLOG},
 					       {"stderr", LOG_TARGET_STDERR},
 					       {NULL, 0}};
@@ -195,14 +200,26 @@ const struct key conf_keys[] = {
 	K("hooks", "on_change", K_PATH, F_EMPTY, hooks.on_change, 0, 0, NULL),
 	K("hooks", "hook_timeout", K_UINT, 0, hooks.hook_timeout, 1, 3600,
 	  "30"),
+	K("groups", "search_base", K_STR, F_EMPTY, groups.search_base, 0, 0,
+	  NULL),
+	K("groups", "search_filter", K_FILTER, 0, groups.search_filter, 0, 0,
+	  "(objectClass=groupOfNames)"),
+	K("groups", "name_attribute", K_ATTR, 0, groups.name_attribute, 0, 0,
+	  "cn"),
+	E("groups", "member_attribute", groups.member_attribute,
+	  member_attr_words, "member"),
+	K("groups", "nested", K_BOOL, 0, groups.nested, 0, 0, "no"),
+	K("groups", "remove", K_BOOL, 0, groups.remove, 0, 0, "yes"),
+	K("groups", "max_removals", K_LIMIT, 0, groups.max_removals, 0,
+	  COUNT_MAX, "5%"),
 };
 
 _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) == CONF_NKEYS,
 	       "CONF_NKEYS in config_int.h counts the keys of this table");
 
-static const char *const sections[] = {"ldap",        "ftrack", "mapping",
-				       "policy",      "daemon", "relay",
-				       "provisioner", "hooks"};
+static const char *const sections[] = {
+	"ldap",        "ftrack", "mapping", "policy",    "daemon",  "relay",
+	"provisioner", "hooks",  "groups",  "group_map", "role_map"};
 
 void *
 conf_field(struct config *cfg, const struct key *k)
@@ -310,7 +327,8 @@ check_section_line(struct load *l, const char *s)
 		conf_fail(
 			l, l->lineno, FT_E_CONFIG,
 			"[%.*s]: unknown section (known: ldap, ftrack, mapping, "
-			"policy, daemon, relay)",
+			"policy, daemon, relay, provisioner, groups, group_map, "
+			"role_map)",
 			(int)(end - s - 1 > 64 ? 64 : end - s - 1), s + 1);
 	else
 		note_section(l, s + 1, (size_t)(end - s - 1));
@@ -372,6 +390,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 
 	if (l->failed)
 		return 0;
+	if (conf_groupmap_section(section))
+		return conf_groupmap_add(l, section, name, value) == FT_OK;
 	i = conf_key_find(section, name);
 	if (*section == '\0')
 		conf_fail(l, l->lineno, FT_E_CONFIG,
@@ -704,6 +724,8 @@ config_load(const char *path, struct config **ret, char *err, size_t errlen)
 	if (r == FT_OK)
 		r = check_consistent(&l);
 	if (r == FT_OK)
+		r = conf_check_groups(&l);
+	if (r == FT_OK)
 		r = conf_check_transport(&l);
 	if (r == FT_OK)
 		r = conf_read_secrets(&l);
@@ -742,6 +764,7 @@ config_free(struct config *cfg)
 		else if (conf_is_string(&conf_keys[i]))
 			free(*(char **)p);
 	}
+	conf_groupmap_free(cfg);
 	free(cfg->path);
 	free(cfg);
 }

@@ -159,6 +159,43 @@ struct config_hooks {
 	unsigned hook_timeout; /* seconds for one delivery, default 30 */
 };
 
+/* [groups] member_attribute: what a group's member values are. */
+enum member_attr {
+	MEMBER_ATTR_MEMBER,        /* member: DNs of people or groups */
+	MEMBER_ATTR_UNIQUE_MEMBER, /* uniqueMember: DNs (optional #uid) */
+	MEMBER_ATTR_MEMBER_UID     /* memberUid: login names (posixGroup) */
+};
+
+/*
+ * One line of [group_map] or [role_map]: the ftrack group (a name, a
+ * parent/child path or an id) or security role (a name) = an LDAP group
+ * (a name under [groups] search_base, or a DN).  A key may repeat: the
+ * union of its lines.
+ */
+struct groupmap_entry {
+	char *ftrack; /* the key */
+	char *ldap;   /* the value */
+	int line;     /* where it was set */
+};
+
+struct groupmap {
+	struct groupmap_entry *v;
+	size_t n;
+};
+
+/* [groups]: LDAP groups become ftrack groups and security roles. */
+struct config_groups {
+	char *search_base;    /* NULL: no groups are read */
+	char *search_filter;  /* default (objectClass=groupOfNames) */
+	char *name_attribute; /* default cn */
+	enum member_attr member_attribute; /* default member */
+	bool nested;                       /* default no */
+	bool remove;                       /* default yes */
+	struct limit max_removals;         /* default 5% */
+	struct groupmap group_map;         /* [group_map] */
+	struct groupmap role_map;          /* [role_map] */
+};
+
 struct config {
 	char *path; /* the file it came from */
 	struct config_ldap ldap;
@@ -169,6 +206,7 @@ struct config {
 	struct config_relay relay;
 	struct config_provisioner provisioner;
 	struct config_hooks hooks;
+	struct config_groups groups;
 };
 
 /*

@@ -130,4 +130,5 @@ config_dump(const struct config *cfg, void (*emit)(void *ctx, const char *line),
 			secret != NULL ? "(set)" : "(unset)");
 		emit(ctx, line);
 	}
+	conf_groupmap_dump(cfg, emit, ctx);
 }

@@ -39,6 +39,7 @@ _Static_assert(sizeof(enum scope_policy) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum reactivate_policy) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_target) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum daemon_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum member_attr) == sizeof(int), "enum size");
 
 enum kind {
 	K_STR,    /* any text */
@@ -84,7 +85,7 @@ struct key {
 	size_t secret;   /* F_SECRET: offset of the secret it names */
 };
 
-#define CONF_NKEYS 70 /* entries of conf_keys (checked in config.c) */
+#define CONF_NKEYS 77 /* entries of conf_keys (checked in config.c) */
 
 /* Every key of DESIGN.md section 5, in the order of the dump. */
 extern const struct key conf_keys[CONF_NKEYS];
@@ -147,5 +148,31 @@ bool conf_host_is_loopback(const char *hostport, size_t len,
  * Records the error at the server or uri line; returns FT_E_CONFIG.
  */
 int conf_check_transport(struct load *l);
+
+/* ---- [group_map] and [role_map] (config_groups.c) ------------------- */
+
+#define GROUPMAP_MAX      1000 /* lines in each of [group_map], [role_map] */
+#define GROUPMAP_NAME_MAX 255  /* bytes of an ftrack group path or role */
+
+/* Whether section is one whose keys are ftrack names (repeatable). */
+bool conf_groupmap_section(const char *section);
+
+/*
+ * Add one "ftrack name = LDAP group" line of section (group_map or
+ * role_map) to l->cfg; on a bad line records the error (file:line) and
+ * returns it.
+ */
+int conf_groupmap_add(struct load *l, const char *section, const char *name,
+		      const char *value);
+
+/* The [groups] rules across keys, after the file: FT_OK or the error. */
+int conf_check_groups(struct load *l);
+
+/* Free both maps of cfg (config_free). */
+void conf_groupmap_free(struct config *cfg);
+
+/* One "group_map.NAME = VALUE" line per map line, through emit. */
+void conf_groupmap_dump(const struct config *cfg,
+			void (*emit)(void *ctx, const char *line), void *ctx);
 
 #endif

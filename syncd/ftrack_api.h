@@ -354,4 +354,36 @@ FT_MUST_USE int ftrack_batch_commit(struct ftrack_client *c,
 FT_MUST_USE int ftrack_batch_result(const struct ftrack_batch *b, size_t i,
 				    struct ftrack_result *ret);
 
+/* ---- groups and roles (section 12; reads: ftrack_groups.h) -------------- */
+
+/*
+ * Create the Membership of User user_id in Group group_id, with the
+ * client-made id ftrack_membership_id(user_id, group_id), written to
+ * ret_id (37 bytes) when not NULL.  In user_id's group of operations.
+ */
+FT_MUST_USE int ftrack_batch_add_membership(struct ftrack_batch *b,
+					    const char *user_id,
+					    const char *group_id, char *ret_id,
+					    size_t *ret_op);
+
+/* Delete Membership id (of User user_id: its group of operations). */
+FT_MUST_USE int ftrack_batch_delete_membership(struct ftrack_batch *b,
+					       const char *user_id,
+					       const char *id, size_t *ret_op);
+
+/*
+ * The id of the Membership the sync creates for (user_id, group_id): a
+ * name-based UUID as ftrack_user_id_for() makes, of "membership:" user_id
+ * "/" group_id, so that a create sent twice is a duplicate, never a
+ * second membership.  FT_OK, FT_E_INVAL or FT_E_INTERNAL.
+ */
+FT_MUST_USE int ftrack_membership_id(const char *user_id, const char *group_id,
+				     char out[37]);
+
+/* One security-role action (enum ftrack_role_op of ftrack_json.h: add,
+ * grant on all open projects, revoke that, remove) for User user_id. */
+FT_MUST_USE int ftrack_batch_role(struct ftrack_batch *b, int op,
+				  const char *user_id, const char *role_id,
+				  size_t *ret_op);
+
 #endif

@@ -247,6 +247,68 @@ ftrack_batch_create_user(struct ftrack_batch *b, const struct ft_user *u,
 }
 
 int
+ftrack_membership_id(const char *user_id, const char *group_id, char out[37])
+{
+	char name[FTRACK_UUID_NAME_MAX + 1];
+	int n;
+
+	if (user_id == NULL || group_id == NULL)
+		return FT_E_INVAL;
+	n = snprintf(name, sizeof(name), "membership:%s/%s", user_id, group_id);
+	if (n < 0 || (size_t)n >= sizeof(name))
+		return FT_E_INVAL;
+	return ftrack_user_id_for(name, out);
+}
+
+int
+ftrack_batch_add_membership(struct ftrack_batch *b, const char *user_id,
+			    const char *group_id, char *ret_id, size_t *ret_op)
+{
+	char id[37];
+	struct bop o;
+	int r = ftrack_membership_id(user_id, group_id, id);
+
+	if (r == FT_OK)
+		r = bop_prepare(b, &o, BOP_OTHER, user_id, NULL, NULL);
+	if (r != FT_OK)
+		return r;
+	r = ftrack_ops_create_membership(b->ops, id, user_id, group_id);
+	r = bop_finish(b, &o, r, ret_op);
+	if (r == FT_OK && ret_id != NULL)
+		memcpy(ret_id, id, sizeof(id));
+	return r;
+}
+
+int
+ftrack_batch_delete_membership(struct ftrack_batch *b, const char *user_id,
+			       const char *id, size_t *ret_op)
+{
+	struct bop o;
+	int r = bop_prepare(b, &o, BOP_OTHER, user_id, NULL, NULL);
+
+	if (r != FT_OK)
+		return r;
+	r = ftrack_ops_delete_membership(b->ops, id);
+	return bop_finish(b, &o, r, ret_op);
+}
+
+int
+ftrack_batch_role(struct ftrack_batch *b, int op, const char *user_id,
+		  const char *role_id, size_t *ret_op)
+{
+	struct bop o;
+	int r;
+
+	if (op < FTRACK_ROLE_ADD || op > FTRACK_ROLE_REMOVE)
+		return FT_E_INVAL;
+	r = bop_prepare(b, &o, BOP_OTHER, user_id, NULL, NULL);
+	if (r != FT_OK)
+		return r;
+	r = ftrack_ops_role(b->ops, (enum ftrack_role_op)op, user_id, role_id);
+	return bop_finish(b, &o, r, ret_op);
+}
+
+int
 ftrack_batch_update_user(struct ftrack_batch *b, const char *id,
 			 const struct ft_user *u, unsigned fields,
 			 size_t *ret_op)

@@ -450,6 +450,70 @@ ftrack_ops_delete_marker(struct ftrack_ops *ops, const char *user_id,
 }
 
 int
+ftrack_ops_create_membership(struct ftrack_ops *ops, const char *id,
+			     const char *user_id, const char *group_id)
+{
+	json_t *data = entity_data("Membership"), *key = NULL;
+	int r;
+
+	if (data == NULL)
+		return FT_E_NOMEM;
+	r = set_str(data, "id", id, false);
+	if (r == FT_OK)
+		r = set_str(data, "user_id", user_id, false);
+	if (r == FT_OK)
+		r = set_str(data, "group_id", group_id, false);
+	if (r == FT_OK)
+		key = entity_key(id, NULL, &r);
+	if (r != FT_OK) {
+		json_decref(data);
+		return r;
+	}
+	return add_entity_op(ops, "create", "Membership", key, data);
+}
+
+int
+ftrack_ops_delete_membership(struct ftrack_ops *ops, const char *id)
+{
+	int r;
+	json_t *k = entity_key(id, NULL, &r);
+
+	if (k == NULL)
+		return r;
+	return add_entity_op(ops, "delete", "Membership", k, NULL);
+}
+
+int
+ftrack_ops_role(struct ftrack_ops *ops, enum ftrack_role_op op,
+		const char *user_id, const char *role_id)
+{
+	static const char *const actions[] = {
+		"add_user_security_role", "grant_user_security_role_project",
+		"revoke_user_security_role_project",
+		"remove_user_security_role"};
+	json_t *o;
+	int r;
+
+	if ((unsigned)op >= sizeof(actions) / sizeof(actions[0]))
+		return FT_E_INVAL;
+	o = json_pack("{s:s}", "action", actions[op]);
+	if (o == NULL)
+		return FT_E_NOMEM;
+	r = set_str(o, "user_id", user_id, false);
+	if (r == FT_OK)
+		r = set_str(o, "role_id", role_id, false);
+	if (r == FT_OK &&
+	    (op == FTRACK_ROLE_GRANT_ALL_OPEN ||
+	     op == FTRACK_ROLE_REVOKE_ALL_OPEN) &&
+	    json_object_set_new(o, "all_open_projects", json_true()) != 0)
+		r = FT_E_NOMEM;
+	if (r == FT_OK && json_array_append(ops->ops, o) != 0)
+		r = FT_E_NOMEM;
+	json_decref(o);
+	return r;
+}
+
+int
 ftrack_ops_dump(const struct ftrack_ops *ops, size_t first, size_t n,
 		char **ret_body, size_t *ret_len)
 {

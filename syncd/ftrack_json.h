@@ -148,6 +148,32 @@ FT_MUST_USE int ftrack_ops_delete_marker(struct ftrack_ops *ops,
 					 const char *user_id, const char *key);
 
 /*
+ * Create Membership id (client-made: entity_key [id], and id in
+ * entity_data) of User user_id in Group group_id.
+ */
+FT_MUST_USE int ftrack_ops_create_membership(struct ftrack_ops *ops,
+					     const char *id,
+					     const char *user_id,
+					     const char *group_id);
+
+/* Delete Membership entity_key [id]. */
+FT_MUST_USE int ftrack_ops_delete_membership(struct ftrack_ops *ops,
+					     const char *id);
+
+/* The security-role actions of ftrack-api.md section 12. */
+enum ftrack_role_op {
+	FTRACK_ROLE_ADD,             /* add_user_security_role */
+	FTRACK_ROLE_GRANT_ALL_OPEN,  /* grant_..._project, all_open_projects */
+	FTRACK_ROLE_REVOKE_ALL_OPEN, /* revoke_..._project, all_open_projects */
+	FTRACK_ROLE_REMOVE,          /* remove_user_security_role */
+};
+
+/* {"action": <op's>, "user_id": user_id, "role_id": role_id[,
+ * "all_open_projects": true]} */
+FT_MUST_USE int ftrack_ops_role(struct ftrack_ops *ops, enum ftrack_role_op op,
+				const char *user_id, const char *role_id);
+
+/*
  * Serialise operations [first, first + n) as a compact JSON array with
  * sorted keys.  On success *ret_body is a new NUL-terminated string
  * (caller frees) of *ret_len bytes.  Returns FT_OK, FT_E_INVAL (range out
@@ -221,6 +247,35 @@ FT_MUST_USE int ftrack_reply_users(const struct ftrack_reply *r, size_t i,
 FT_MUST_USE int ftrack_reply_markers(const struct ftrack_reply *r, size_t i,
 				     struct ftrack_marker_list *list,
 				     size_t *ret_count);
+
+/*
+ * Records of any type as strings: n rows of nf fields each, row-major in
+ * v (v[row * nf + field]); a missing or null field is NULL, a boolean is
+ * "true" or "false", a number its decimal text.  type and fields are
+ * borrowed (set them before decoding).
+ */
+struct ftrack_rows {
+	const char *type;
+	const char *const *fields;
+	size_t nf;
+	char **v;
+	size_t n, cap;
+};
+
+/* Free the values; type and fields stay. */
+void ftrack_rows_clear(struct ftrack_rows *rows);
+
+/* Field f of row k of rows (borrowed), or NULL. */
+const char *ftrack_rows_get(const struct ftrack_rows *rows, size_t k, size_t f);
+
+/*
+ * Decode the `data` of query result i as records of rows->type (checked
+ * with __entity_type__) and append each one's rows->fields to rows; the
+ * first field (an id) is required.  Same returns and limits as
+ * ftrack_reply_users().
+ */
+FT_MUST_USE int ftrack_reply_rows(const struct ftrack_reply *r, size_t i,
+				  struct ftrack_rows *rows, size_t *ret_count);
 
 /*
  * The number of records in the `data` array of query result i (stubs and

@@ -561,6 +561,107 @@ ftrack_reply_markers(const struct ftrack_reply *r, size_t i,
 	return decode_records(r, i, &markers, list, ret_count);
 }
 
+/* ---- records of any type as strings ------------------------------------ */
+
+void
+ftrack_rows_clear(struct ftrack_rows *rows)
+{
+	size_t i;
+
+	for (i = 0; i < rows->n * rows->nf; i++)
+		free(rows->v[i]);
+	free(rows->v);
+	rows->v = NULL;
+	rows->n = rows->cap = 0;
+}
+
+const char *
+ftrack_rows_get(const struct ftrack_rows *rows, size_t k, size_t f)
+{
+	return k < rows->n && f < rows->nf ? rows->v[k * rows->nf + f] : NULL;
+}
+
+/* One field of o as text into *ret (NULL: missing or null). */
+static int
+field_text(const json_t *o, const char *k, char **ret)
+{
+	const json_t *v = json_object_get(o, k);
+	char num[32];
+
+	*ret = NULL;
+	if (json_is_boolean(v))
+		*ret = strdup(json_is_true(v) ? "true" : "false");
+	else if (json_is_integer(v))
+		(void)snprintf(num, sizeof(num), "%lld",
+			       (long long)json_integer_value(v));
+	else
+		return get_str(o, k, FTRACK_STR_MAX, ret);
+	if (json_is_integer(v))
+		*ret = strdup(num);
+	return *ret != NULL ? FT_OK : FT_E_NOMEM;
+}
+
+static int
+take_row(const json_t *o, void *list)
+{
+	struct ftrack_rows *rows = list;
+	size_t f, base;
+	int rc;
+
+	if (!json_is_object(o) || !entity_type_is(o, rows->type))
+		return FT_E_MALFORMED;
+	/* cap counts values (rows times fields) */
+	rc = array_grow(&rows->v, &rows->cap, (rows->n + 1) * rows->nf,
+			sizeof(*rows->v), 64, 0);
+	if (rc < 0)
+		return rc;
+	base = rows->n * rows->nf;
+	for (f = 0; f < rows->nf && rc == FT_OK; f++)
+		rc = field_text(o, rows->fields[f], &rows->v[base + f]);
+	if (rc == FT_OK && rows->v[base] == NULL)
+		rc = FT_E_MALFORMED;
+	if (rc == FT_OK) {
+		rows->n++;
+		return FT_OK;
+	}
+	for (f = 0; f < rows->nf; f++) {
+		free(rows->v[base + f]);
+		rows->v[base + f] = NULL;
+	}
+	return rc;
+}
+
+static size_t
+rows_count(const void *list)
+{
+	return ((const struct ftrack_rows *)list)->n;
+}
+
+static void
+rows_truncate(void *list, size_t n0)
+{
+	struct ftrack_rows *rows = list;
+	size_t i;
+
+	for (i = n0 * rows->nf; i < rows->n * rows->nf; i++) {
+		free(rows->v[i]);
+		rows->v[i] = NULL;
+	}
+	rows->n = n0;
+}
+
+int
+ftrack_reply_rows(const struct ftrack_reply *r, size_t i,
+		  struct ftrack_rows *rows, size_t *ret_count)
+{
+	static const struct record_kind kind = {take_row, rows_count,
+						rows_truncate};
+
+	if (rows->nf == 0 || rows->type == NULL || rows->fields == NULL)
+		return FT_E_INVAL;
+	return decode_records(r, i, &kind, rows, ret_count);
+}
+
 size_t
 ftrack_reply_data_len(const struct ftrack_reply *r, size_t i)
 {

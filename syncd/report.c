@@ -279,6 +279,36 @@ skipped_json(const struct report *r)
 	return a;
 }
 
+/* "groups": the membership and role changes, the guard, the counts. */
+static json_t *
+groups_json(const struct report_groups *g)
+{
+	json_t *a = json_array(), *o;
+	size_t i;
+
+	for (i = 0; a != NULL && i < g->n; i++) {
+		const struct report_group_change *c = &g->v[i];
+
+		json_array_append_new(
+			a, json_pack("{s:s, s:o, s:o, s:o, s:s}", "action",
+				     c->action, "user", json_text(c->user),
+				     "target", json_text(c->target), "reason",
+				     json_text(c->reason), "result",
+				     c->code == FT_OK        ? "ok"
+				     : c->code == FT_E_AGAIN ? "planned"
+							     : "failed"));
+	}
+	o = json_pack("{s:o, s:b, s:I, s:I, s:I}", "changes", a, "complete",
+		      g->complete, "held", (json_int_t)g->held, "frozen",
+		      (json_int_t)g->frozen, "taken_away_by_hand",
+		      (json_int_t)g->gone);
+	if (o != NULL)
+		json_object_set_new(o, "held_by",
+				    g->held_by != NULL ? json_string(g->held_by)
+						       : json_null());
+	return o;
+}
+
 static json_t *
 report_json(const struct report *r)
 {
@@ -320,6 +350,8 @@ report_json(const struct report *r)
 			    r->plan ? unaccounted_json(r->plan) : json_array());
 	json_object_set_new(o, "actions", actions_json(r));
 	json_object_set_new(o, "skipped_entries", skipped_json(r));
+	if (r->groups != NULL)
+		json_object_set_new(o, "groups", groups_json(r->groups));
 	return o;
 }
 

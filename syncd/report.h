@@ -39,6 +39,26 @@ struct report_skip {
 	char *reason;
 };
 
+/* One membership or role change of the groups phase (sync_groups.h). */
+struct report_group_change {
+	const char *action; /* group_add, group_remove, role_grant, ... */
+	const char *user;   /* the username */
+	const char *target; /* the ftrack group or role, as mapped */
+	const char *reason;
+	int code; /* FT_OK; an FT_E_* when it failed; FT_E_AGAIN: not sent */
+};
+
+/* The groups phase of a reconcile, for its report. */
+struct report_groups {
+	const struct report_group_change *v;
+	size_t n;
+	bool complete;        /* the LDAP groups were read in full */
+	const char *held_by;  /* the guard holding the removals, or NULL */
+	unsigned long held;   /* removals held */
+	unsigned long frozen; /* recorded pairs no longer mapped */
+	unsigned long gone;   /* recorded memberships taken away by hand */
+};
+
 struct report {
 	const char *mode;    /* "dry-run" or "apply" */
 	const char *run;     /* apply: the RUN id; NULL for a dry run */
@@ -56,7 +76,8 @@ struct report {
 				      * FT_E_SEAT: waiting for a seat */
 	const char *const *messages; /* per plan action; NULL entries ok */
 	const struct report_skip *skipped;
-	size_t nskipped; /* listed (at most a cap) */
+	size_t nskipped;                    /* listed (at most a cap) */
+	const struct report_groups *groups; /* NULL: no [group_map] phase */
 };
 
 /*

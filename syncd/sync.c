@@ -11,6 +11,7 @@
 #include "ftrack_api.h"
 #include "ldap_src.h"
 #include "plan_ops.h"
+#include "sync_groups.h"
 
 struct sync {
 	const struct config *cfg;
@@ -21,6 +22,7 @@ struct sync {
 	void *gate_ctx;
 	struct hooks *hooks;
 	struct hooks_origin origin;
+	struct sync_groups_cache *groups; /* [group_map] names, read once */
 };
 
 /* The per-call state of sync_users(). */
@@ -97,6 +99,7 @@ sync_free(struct sync *s)
 		return;
 	ldap_src_free(s->ldap);
 	ftrack_client_free(s->ft);
+	sync_groups_cache_free(s->groups);
 	free(s);
 }
 
@@ -422,6 +425,88 @@ round_settle(struct round *rd)
 	}
 }
 
+/* The ftrack id of login i's user after its writes, or NULL. */
+static const char *
+written_id(const struct round *rd, size_t i, char id[37])
+{
+	const struct plan_action *a = &rd->act[i];
+
+	if (!rd->wanted[i] || rd->codes[i] != FT_OK)
+		return NULL;
+	switch (a->kind) {
+	case PLAN_CREATE:
+		return a->ldap->uuid != NULL &&
+				       ftrack_user_id_for(a->ldap->uuid, id) ==
+					       FT_OK
+			       ? id
+			       : NULL;
+	case PLAN_LINK:
+	case PLAN_RENAME:
+	case PLAN_REACTIVATE:
+	case PLAN_UPDATE:
+	case PLAN_NONE:
+		/* managed users only (a link adds the marker) */
+		return a->ftrack != NULL && (a->kind == PLAN_LINK ||
+					     a->ftrack->uuid != NULL)
+			       ? a->ftrack->id
+			       : NULL;
+	case PLAN_DEACTIVATE:
+	case PLAN_DELETE:
+	case PLAN_CONFLICT:
+	case PLAN_SKIP:
+		break;
+	}
+	return NULL;
+}
+
+/*
+ * Step 5 ([group_map], [role_map]): the memberships and roles of each
+ * person written, added in the same call; a failure is noted in the
+ * detail (the user itself is provisioned; the next login or reconcile
+ * adds what is missing).
+ */
+static void
+round_groups(struct sync *s, struct round *rd)
+{
+	const struct ft_user **people =
+		calloc(rd->n + 1, sizeof(const struct ft_user *));
+	const char **ids = calloc(rd->n + 1, sizeof(*ids));
+	char(*idbuf)[37] = calloc(rd->n + 1, sizeof(*idbuf));
+	size_t *changes = calloc(rd->n + 1, sizeof(*changes));
+	char err[256] = "";
+	size_t i;
+	int r = people && ids && idbuf && changes ? FT_OK : FT_E_NOMEM;
+
+	for (i = 0; r == FT_OK && i < rd->n; i++) {
+		ids[i] = written_id(rd, i, idbuf[i]);
+		people[i] = &rd->ldap[i];
+	}
+	if (r == FT_OK)
+		r = sync_groups_login(s->cfg, s->ldap, s->ft, &s->groups,
+				      people, ids, rd->n, changes, &s->searches,
+				      err, sizeof(err));
+	for (i = 0; ids != NULL && changes != NULL && i < rd->n; i++) {
+		size_t len = strlen(rd->res[i].detail);
+
+		if (ids[i] == NULL || (r == FT_OK && changes[i] == 0))
+			continue;
+		if (r < 0)
+			(void)snprintf(rd->res[i].detail + len,
+				       sizeof(rd->res[i].detail) - len,
+				       " (groups and roles not added: %s)",
+				       err[0] ? err : ft_strerror(r));
+		else
+			(void)snprintf(rd->res[i].detail + len,
+				       sizeof(rd->res[i].detail) - len,
+				       " (%zu group and role addition(s))",
+				       changes[i]);
+	}
+	free(changes);
+	free(people);
+	free(ids);
+	free(idbuf);
+}
+
 static void
 round_free(struct round *rd)
 {
@@ -485,6 +570,8 @@ sync_users(struct sync *s, const char *const logins[], size_t n,
 	round_fetch_email(s, &rd);
 	round_plan(s, &rd);
 	round_settle(&rd);
+	if (sync_groups_enabled(s->cfg))
+		round_groups(s, &rd);
 	for (i = 0; i < n; i++)
 		results[i] = results[rd.same[i]];
 out:

@@ -7,10 +7,12 @@
 #   2. people log in through the real PAM stack and appear in ftrack
 #   3. someone's name changes in LDAP; their next login updates ftrack
 #   4. someone leaves; the reconcile deactivates them
-#   5. a broken LDAP answer (a size limit) is held back by a safety guard
-#   6. a second host in relay mode, holding no secret: its login reaches
+#   5. teams: an LDAP group becomes an ftrack group; a person is in it at
+#      first login and leaves it when they move
+#   6. a broken LDAP answer (a size limit) is held back by a safety guard
+#   7. a second host in relay mode, holding no secret: its login reaches
 #      ftrack through a provisioner (HTTPS, client certificates)
-#   7. where the logs, reports and metrics are; everything stopped
+#   8. where the logs, reports and metrics are; everything stopped
 #
 # Everything runs on 127.0.0.1, on free ports, in one mktemp -d folder;
 # a trap stops every process this script started and removes the folder,
@@ -195,6 +197,25 @@ def table(names):
         print("  ".join(c + " " * (w[i] - width(c)) for i, c in enumerate(r)).rstrip())
 
 
+GROUPS = {"Compositing": "7a000000-0000-4000-8000-000000000001",
+          "Lighting": "7a000000-0000-4000-8000-000000000002"}
+
+
+def teams(names):
+    """Each user's ftrack groups; also written to TSV.teams."""
+    byid = {u["id"]: u["username"] for u in get("/_emulator/users")}
+    gname = {g["id"]: g["name"] for g in get("/_emulator/entities/Group")}
+    rows = sorted((byid.get(m["user_id"], "?"), gname.get(m["group_id"], "?"))
+                  for m in get("/_emulator/entities/Membership"))
+    with open(TSV + ".teams", "w", encoding="utf-8") as f:
+        for u, g in rows:
+            f.write("%s\t%s\n" % (u, g))
+    print("USERNAME  GROUP")
+    for u, g in rows:
+        if not names or u in names:
+            print("%-8s  %s" % (u, g))
+
+
 def main():
     cmd, args = sys.argv[3], sys.argv[4:]
     if cmd == "seed":
@@ -204,6 +225,11 @@ def main():
             {"username": "carol", "first_name": "Carol", "last_name": "Carter",
              "email": "c.carter@old-studio.example", "is_active": True},
         ])
+    elif cmd == "groups":
+        post("/_emulator/entities/Group", [
+            {"id": GROUPS[n], "name": n, "local": False} for n in GROUPS])
+    elif cmd == "teams":
+        teams(set(args))
     elif cmd == "table":
         table(set(args))
     elif cmd == "dump":
@@ -403,7 +429,7 @@ step1_servers() {
 
 write_pam_service() {
 	local u
-	for u in alice bob carol joerg yamada nomail gone dave; do
+	for u in alice bob carol joerg yamada nomail gone dave erin; do
 		printf '%s:%s-pw:demo\n' "$u" "$u"
 	done >"$W/passdb"
 	cat >"$W/pam.d/demo" <<EOF
@@ -533,9 +559,9 @@ step4_leaver() {
 	ok "admin, the API user and everyone still in LDAP are untouched"
 }
 
-step5_guard() {
+step6_guard() {
 	local before
-	step 5 "A broken LDAP answer is held back"
+	step 6 "A broken LDAP answer is held back"
 	say "  slapd is restarted with a size limit of 5 entries, below the"
 	say "  $(ldap_count) people: a search now stops early (sizeLimitExceeded), and"
 	say "  taken at its word, that answer would make leavers of most people."
@@ -605,8 +631,8 @@ EOF
 		"$W/pam.d/demo" >"$W/pam.relay/demo"
 }
 
-step6_relay() {
-	step 6 "A workstation that holds no secret (relay mode)"
+step7_relay() {
+	step 7 "A workstation that holds no secret (relay mode)"
 	say "  On many workstations, each relays its logins over HTTPS to a"
 	say "  provisioner, which alone holds the LDAP and ftrack secrets."
 	mkdir -m 0700 "$W/pki" "$W/prov" "$W/prov/run" "$W/prov/state" \
@@ -651,9 +677,97 @@ step6_relay() {
 	ok "relay and provisioner stopped"
 }
 
-step7_files() {
+# teams USER: USER's ftrack groups, as of the last `ft teams`, on one line.
+teams() {
+	awk -F'\t' -v u="$1" '$1 == u { printf "%s ", $2 }' "$W/ft.tsv.teams"
+}
+
+# log_matches FROM RE: the daemon logged RE after line FROM of its log.
+log_matches() {
+	tail -n "+$(($1 + 1))" "$W/ftrack-syncd.log" | grep -qE "$2"
+}
+
+# ldif_apply FILE: ldapmodify as the rootdn.
+ldif_apply() {
+	ldapmodify -x -H "$LDAP_URI" -D "$ROOTDN" -w "$ROOTPW" -f "$1" >/dev/null
+}
+
+step5_teams() {
+	local from
+	step 5 "Teams: LDAP groups become ftrack groups"
+	say "  Two LDAP groups (ldapmodify), and two groups in ftrack:"
+	cat >"$W/groups.ldif" <<EOF
+dn: cn=comp,ou=groups,dc=example,dc=com
+changetype: add
+objectClass: groupOfNames
+cn: comp
+member: uid=erin,$PEOPLE
+member: cn=ftrack-sync,ou=services,dc=example,dc=com
+
+dn: cn=lighting,ou=groups,dc=example,dc=com
+changetype: add
+objectClass: groupOfNames
+cn: lighting
+member: uid=carol,$PEOPLE
+EOF
+	grep -E '^(dn|member):' "$W/groups.ldif" | indent
+	say "  (a group must have a member: the service account, not a person,"
+	say "  is one, which the sync ignores)"
+	ldif_apply "$W/groups.ldif" || fail "the LDAP groups were not added"
+	ft groups
+	# before [daemon]: a provisioner's config (step 7) appends to it
+	cat >"$W/groups.conf" <<EOF
+[groups]
+search_base = ou=groups,dc=example,dc=com
+max_removals = 10
+
+[group_map]
+Compositing = comp
+Lighting = lighting
+
+EOF
+	awk -v f="$W/groups.conf" \
+		'/^\[daemon\]/ { while ((getline l < f) > 0) print l } { print }' \
+		"$CONF" >"$W/conf.new" && cat "$W/conf.new" >"$CONF" ||
+		fail "the config was not rewritten"
+	say "  The config gains (then SIGHUP: the daemon reloads it):"
+	indent <"$W/groups.conf"
+	from=$(log_lines)
+	kill -HUP "$DAEMON_PID"
+	wait_for 10 log_matches "$from" 'configuration reloaded' ||
+		fail "the daemon did not reload its configuration"
+	ft dump
+	! exists erin || fail "'erin' is in ftrack before her first login"
+	say "  erin logs in for the first time:"
+	login_all erin
+	ft teams | indent
+	[[ "$(teams erin)" == "Compositing " ]] ||
+		fail "erin is not in Compositing after her first login: '$(teams erin)'"
+	ok "erin is in her team from her first login (the same call created her)"
+	say "  erin moves from comp to lighting in the directory; the reconcile:"
+	cat >"$W/move.ldif" <<EOF
+dn: cn=comp,ou=groups,dc=example,dc=com
+changetype: modify
+delete: member
+member: uid=erin,$PEOPLE
+
+dn: cn=lighting,ou=groups,dc=example,dc=com
+changetype: modify
+add: member
+member: uid=erin,$PEOPLE
+EOF
+	ldif_apply "$W/move.ldif" || fail "erin was not moved in LDAP"
+	reconcile --apply
+	[[ $RC == 0 ]] || fail "reconcile --apply should exit 0, not $RC"
+	ft teams | indent
+	[[ "$(teams erin)" == "Lighting " ]] ||
+		fail "erin is not only in Lighting after the reconcile: '$(teams erin)'"
+	ok "out of Compositing (the membership the sync made), into Lighting"
+}
+
+step8_files() {
 	local s=$W/state rc=0 w
-	step 7 "Where to look"
+	step 8 "Where to look"
 	say "  In this demo (and on a real host):"
 	w=$((${#s} + 15))
 	printf '    %-8s %-*s %s\n' \
@@ -673,8 +787,8 @@ step7_files() {
 	wait "$DAEMON_PID" || rc=$?
 	DAEMON_PID=0
 	[[ $rc == 0 ]] || fail "the daemon exited $rc on SIGTERM"
-	grep -q '^ftrack_syncd_events_received_total 8$' "$s/metrics.prom" ||
-		fail "metrics.prom does not count the 8 logins"
+	grep -q '^ftrack_syncd_events_received_total 9$' "$s/metrics.prom" ||
+		fail "metrics.prom does not count the 9 logins"
 	say "  metrics.prom (every 10 s and at exit), the lines that are not zero:"
 	grep -v '^#' "$s/metrics.prom" | awk '$2 != 0' | indent
 	say "  The daemon's log ends with:"
@@ -693,9 +807,10 @@ main() {
 	step2_logins
 	step3_rename
 	step4_leaver
-	step5_guard
-	step6_relay
-	step7_files
+	step5_teams
+	step6_guard
+	step7_relay
+	step8_files
 	printf '\n%sdemo: every step did what it says (%d s).%s\n' "$BOLD" \
 		"$((SECONDS - t0))" "$OFF"
 }

@@ -141,6 +141,9 @@ class Emulator:
                   "strict_default": False, "omit_nulls": False,
                   "duplicate_exception": "DuplicateEntryError",
                   "case_insensitive": False, "server_version": "4.13.9",
+                  "default_role": None, "default_role_all_open": True,
+                  "add_role_grants_all_open": False, "role_answers": "data",
+                  "unique_memberships": False,
                   "global_keys": [GLOBAL_KEY]})
         self.ctl("POST", "reset", {"store": store})
 
@@ -1744,6 +1747,173 @@ class PerformanceTests(unittest.TestCase):
         self.assertEqual(seen, self.N + 1)
         self.assertEqual(pages, (self.N + 1 + 499) // 500)
         self.assertLess(elapsed, 30.0)
+
+
+class GroupsRolesTests(EmulatorTestCase):
+    """ftrack-api.md section 12: groups, memberships, the role actions."""
+
+    def role(self, name):
+        res = self.emu.query('select id, name, type from SecurityRole '
+                             'where name is "%s"' % name)
+        self.assertEqual(len(res["data"]), 1, res)
+        return res["data"][0]["id"]
+
+    def group(self, name, parent=None):
+        gid = str(uuid.uuid4())
+        data = {"__entity_type__": "Group", "id": gid, "name": name,
+                "local": False}
+        if parent:
+            data["parent_id"] = parent
+        self.emu.ok([{"action": "create", "entity_type": "Group",
+                      "entity_key": [gid], "entity_data": data}])
+        return gid
+
+    def member_op(self, uid, gid, mid=None):
+        mid = mid or str(uuid.uuid4())
+        return {"action": "create", "entity_type": "Membership",
+                "entity_key": [mid],
+                "entity_data": {"__entity_type__": "Membership", "id": mid,
+                                "user_id": uid, "group_id": gid}}
+
+    def user_roles(self, uid):
+        return self.emu.query(
+            'select id, security_role_id, is_all_open_projects from '
+            'UserSecurityRole where user_id is "%s"' % uid)["data"]
+
+    def test_shipped_roles_and_schemas(self):
+        res = self.emu.query("select name, type from SecurityRole")
+        got = {r["name"]: r["type"] for r in res["data"]}
+        self.assertEqual(got["API"], "API")
+        self.assertEqual(got["Restricted User"], "ASSIGNED")
+        self.assertEqual(got["Supervisor"], "PROJECT")
+        schemas = self.emu.ok([{"action": "query_schemas"}])[0]
+        ids = {s["id"]: s for s in schemas}
+        for name in ("Group", "Membership", "SecurityRole",
+                     "UserSecurityRole", "UserSecurityRoleProject"):
+            self.assertIn(name, ids)
+            self.assertNotIn("x-emulator", ids[name])
+        self.assertEqual(ids["Membership"]["required"],
+                         ["group_id", "user_id", "id"])
+        self.assertIn("local", ids["Group"]["required"])
+
+    def test_membership_create_query_delete(self):
+        uid = self.add_users(("ann", {}))["ann"]
+        london = self.group("London")
+        light = self.group("Lighting", london)
+        self.group("Lighting")  # the same name under another parent
+        mid = str(uuid.uuid4())
+        self.emu.ok([self.member_op(uid, light, mid)])
+        res = self.emu.query('select id, user_id, group_id from Membership '
+                             'where group_id in ("%s")' % light)
+        self.assertEqual(res["data"], [{"__entity_type__": "Membership",
+                                        "id": mid, "user_id": uid,
+                                        "group_id": light}])
+        res = self.emu.query('select id, name, parent_id from Group where '
+                             'name is "Lighting"')
+        self.assertEqual(len(res["data"]), 2)
+        # a retry of the same create is a duplicate, never a second one
+        self.assertError(self.emu.api([self.member_op(uid, light, mid)]),
+                         "DuplicateEntryError")
+        # (user, group) unique: [UNKNOWN]; both behaviours
+        self.emu.ok([self.member_op(uid, light)])
+        self.emu.ctl("POST", "config", {"unique_memberships": True})
+        self.assertError(self.emu.api([self.member_op(uid, light)]),
+                         "DuplicateEntryError")
+        self.emu.ok([{"action": "delete", "entity_type": "Membership",
+                      "entity_key": [mid]}])
+        res = self.emu.query('select id from Membership where user_id is '
+                             '"%s"' % uid)
+        self.assertEqual(len(res["data"]), 1)
+
+    def test_role_actions(self):
+        uid = self.add_users(("bo", {}))["bo"]
+        sup = self.role("Supervisor")
+        self.assertEqual(self.user_roles(uid), [])
+        res = self.emu.ok([
+            {"action": "add_user_security_role", "user_id": uid,
+             "role_id": sup},
+            {"action": "grant_user_security_role_project", "user_id": uid,
+             "role_id": sup, "all_open_projects": True}])
+        self.assertEqual(len(res), 2)
+        got = self.user_roles(uid)
+        self.assertEqual(len(got), 1)
+        self.assertEqual(got[0]["security_role_id"], sup)
+        self.assertIs(got[0]["is_all_open_projects"], True)
+        # adding a role the user has is a no-op
+        self.emu.ok([{"action": "add_user_security_role", "user_id": uid,
+                      "role_id": sup}])
+        self.assertEqual(len(self.user_roles(uid)), 1)
+        self.emu.ok([{"action": "revoke_user_security_role_project",
+                      "user_id": uid, "role_id": sup,
+                      "all_open_projects": True}])
+        self.assertIs(self.user_roles(uid)[0]["is_all_open_projects"], False)
+        self.emu.ok([{"action": "remove_user_security_role", "user_id": uid,
+                      "role_id": sup}])
+        self.assertEqual(self.user_roles(uid), [])
+
+    def test_role_action_errors_roll_back(self):
+        uid = self.add_users(("cy", {}))["cy"]
+        sup = self.role("Supervisor")
+        # unknown ids: ValidationError, and the batch is undone
+        self.assertError(self.emu.api([
+            {"action": "add_user_security_role", "user_id": uid,
+             "role_id": sup},
+            {"action": "add_user_security_role", "user_id": "nope",
+             "role_id": sup}]), "ValidationError")
+        self.assertEqual(self.user_roles(uid), [])
+        self.assertError(self.emu.api([
+            {"action": "add_user_security_role", "user_id": uid,
+             "role_id": str(uuid.uuid4())}]), "ValidationError")
+        self.assertError(self.emu.api([
+            {"action": "add_user_security_role", "user_id": uid,
+             "role_id": self.role("API")}]), "ValidationError",
+            contains="type API")
+        self.assertError(self.emu.api([
+            {"action": "grant_user_security_role_project", "user_id": uid,
+             "role_id": sup, "all_open_projects": True}]), "ValidationError")
+
+    def test_project_grants(self):
+        uid = self.add_users(("di", {}))["di"]
+        sup = self.role("Supervisor")
+        pid = str(uuid.uuid4())
+        self.emu.ok([{"action": "create", "entity_type": "Project",
+                      "entity_key": [pid],
+                      "entity_data": {"__entity_type__": "Project",
+                                      "id": pid, "name": "p1"}},
+                     {"action": "add_user_security_role", "user_id": uid,
+                      "role_id": sup},
+                     {"action": "grant_user_security_role_project",
+                      "user_id": uid, "role_id": sup, "project_id": pid}])
+        usr = self.user_roles(uid)[0]
+        res = self.emu.query('select project_id from UserSecurityRoleProject '
+                             'where user_security_role_id is "%s"' % usr["id"])
+        self.assertEqual([r["project_id"] for r in res["data"]], [pid])
+        self.emu.ok([{"action": "revoke_user_security_role_project",
+                      "user_id": uid, "role_id": sup, "project_id": pid}])
+        res = self.emu.query('select id from UserSecurityRoleProject where '
+                             'user_security_role_id is "%s"' % usr["id"])
+        self.assertEqual(res["data"], [])
+
+    def test_knobs(self):
+        # default role on new users: off (above), on
+        self.emu.ctl("POST", "config", {"default_role": "User"})
+        uid = self.add_users(("ed", {}))["ed"]
+        got = self.user_roles(uid)
+        self.assertEqual([r["security_role_id"] for r in got],
+                         [self.role("User")])
+        self.assertIs(got[0]["is_all_open_projects"], True)
+        # what add grants on its own; what the actions answer
+        self.emu.ctl("POST", "config", {"add_role_grants_all_open": True,
+                                        "role_answers": "null"})
+        res = self.emu.ok([{"action": "add_user_security_role",
+                            "user_id": uid,
+                            "role_id": self.role("Supervisor")}])
+        self.assertEqual(res, [None])
+        sup = [r for r in self.user_roles(uid)
+               if r["security_role_id"] == self.role("Supervisor")]
+        self.assertIs(sup[0]["is_all_open_projects"], True)
+        st, body = self.emu.ctl("POST", "config", {"role_answers": "x"})
+        self.assertNotEqual(st, 200)
 
 
 if __name__ == "__main__":

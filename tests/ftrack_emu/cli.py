@@ -44,6 +44,9 @@ def make_parser():
     p.add_argument("--no-unique-usernames", action="store_true",
                    help="accept a second User with an existing username "
                    "(the id, the primary key, stays unique)")
+    p.add_argument("--default-role", default=None, metavar="NAME",
+                   help="the security role a User created through the API "
+                   "gets (default: none)")
     p.add_argument("--server-version", default="4.13.9",
                    help='version reported (e.g. "dev")')
     p.add_argument("--schemas", default=None,

@@ -2,6 +2,7 @@
 """The settings that can change at run time (/_emulator/config)."""
 
 WRITE_ANSWERS = ("full", "id")
+ROLE_ANSWERS = ("data", "null", "empty")
 
 
 class Config:
@@ -22,6 +23,12 @@ class Config:
         self.unique_usernames = not getattr(args, "no_unique_usernames",
                                             False)
         self.server_version = args.server_version
+        # ftrack-api.md section 12's [UNKNOWN]s (roles.py)
+        self.default_role = getattr(args, "default_role", None)
+        self.default_role_all_open = True
+        self.add_role_grants_all_open = False
+        self.role_answers = "data"
+        self.unique_memberships = False
         # older servers: IntegrityError
         self.duplicate_exception = "DuplicateEntryError"
         self.personal_keys = {}  # username -> key
@@ -43,6 +50,11 @@ class Config:
             "case_insensitive": self.case_insensitive,
             "unique_usernames": self.unique_usernames,
             "server_version": self.server_version,
+            "default_role": self.default_role,
+            "default_role_all_open": self.default_role_all_open,
+            "add_role_grants_all_open": self.add_role_grants_all_open,
+            "role_answers": self.role_answers,
+            "unique_memberships": self.unique_memberships,
             "duplicate_exception": self.duplicate_exception,
             "personal_keys": dict(self.personal_keys),
             "global_keys": list(self.global_keys),
@@ -58,7 +70,8 @@ class Config:
         if self.latency_ms is None:
             self.latency_ms = 0
         for k in ("strict_default", "omit_nulls", "case_insensitive",
-                  "unique_usernames"):
+                  "unique_usernames", "default_role_all_open",
+                  "add_role_grants_all_open", "unique_memberships"):
             if k in cfg:
                 setattr(self, k, bool(cfg[k]))
         if "seat_cap_exception" in cfg:
@@ -69,6 +82,14 @@ class Config:
                 raise ValueError("write_answers: one of %s"
                                  % ", ".join(WRITE_ANSWERS))
             self.write_answers = cfg["write_answers"]
+        if "default_role" in cfg:
+            v = cfg["default_role"]
+            self.default_role = None if v is None else str(v)
+        if "role_answers" in cfg:
+            if cfg["role_answers"] not in ROLE_ANSWERS:
+                raise ValueError("role_answers: one of %s"
+                                 % ", ".join(ROLE_ANSWERS))
+            self.role_answers = cfg["role_answers"]
         if "server_version" in cfg:
             self.server_version = str(cfg["server_version"])
         if "duplicate_exception" in cfg:

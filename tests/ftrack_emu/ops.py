@@ -9,6 +9,7 @@ import uuid
 from .errors import (STRICT_STATUS, ApiError, attribute_error,
                      duplicate_entry, not_found, unknown_attribute,
                      validation_error)
+from . import roles
 from .query import parse_query
 from .values import check_type, norm
 
@@ -140,8 +141,10 @@ class Operations:
                 % (et.name, list(pk)),
                 self.config.duplicate_exception)
         self._check_unique(et, table, rec, pk)
+        roles.check_membership(self, et, rec)
         self._enforce_seat(et, table, rec, False, bulk)
         self.store.insert(table, rec)
+        roles.after_create(self, et, rec, bulk)
         return rec
 
     def op_create(self, op, ctx):
@@ -191,6 +194,10 @@ class Operations:
                 for r in list(self.store.related(rel, rec)):
                     self._delete(target, target.key_of(r))
         self.store.remove(table, key)
+
+    def delete_entity(self, et, key):
+        """Delete one record and what cascades from it (roles.py)."""
+        self._delete(et, key)
 
     def op_delete(self, op, ctx):
         et = self.store.entity_type(op.get("entity_type"))
@@ -275,6 +282,8 @@ class Operations:
         known = isinstance(action, str)
         self.stats.count_operation(action if known else "<invalid>")
         fn = self.OPS.get(action) if known else None
+        if fn is None and known and action in roles.OPS:
+            return roles.OPS[action](self, op, ctx)
         if fn is None:
             raise ApiError("ValueError", "Invalid action %r" % (action,), 400)
         return fn(self, op, ctx)

@@ -14,6 +14,17 @@ DEFAULT_USER_TYPE_ID = "ac9fa5aa-4361-11e0-b7cc-0019bb4983d8"
 # Invented by the emulator: a second fixed UserType row.
 LDAP_USER_TYPE_ID = "ac9fa5aa-4361-11e0-b7cc-0019bb4983d9"
 
+# The security roles a new server ships (help centre), plus an API role;
+# ids made by the emulator (uuid5 of the name).
+SHIPPED_ROLES = (("Administrator", "PROJECT"), ("Project Manager", "PROJECT"),
+                 ("Supervisor", "PROJECT"), ("User", "PROJECT"),
+                 ("Restricted User", "ASSIGNED"), ("API", "API"))
+
+
+def role_id(name):
+    """The fixed id of a shipped security role."""
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, "ftrack-emu-role:" + name))
+
 
 def _s(**kw):
     d = {"type": "string"}
@@ -68,6 +79,10 @@ def builtin_schemas():
                     "alias_for": "meta",
                     "items": {"$ref": "Metadata"},
                 },
+                "memberships": {"type": "array",
+                                "items": {"$ref": "Membership"}},
+                "user_security_roles": {
+                    "type": "array", "items": {"$ref": "UserSecurityRole"}},
             },
             "x-emulator": {
                 "unique": ["username"],
@@ -93,6 +108,12 @@ def builtin_schemas():
                         "many": True,
                         "cascade": True,
                     },
+                    "memberships": {"type": "Membership", "local": "id",
+                                    "remote": "user_id", "many": True,
+                                    "cascade": True},
+                    "user_security_roles": {
+                        "type": "UserSecurityRole", "local": "id",
+                        "remote": "user_id", "many": True, "cascade": True},
                 },
                 "seat": "is_active",
             },
@@ -136,6 +157,153 @@ def builtin_schemas():
                 "value": _s(),
             },
             "x-emulator": {"index": ["parent_id", "key"]},
+        },
+        # ftrack-api.md section 12: groups, memberships, security roles.
+        {
+            "id": "Group",
+            "type": "object",
+            "primary_key": ["id"],
+            "required": ["name", "local", "resource_type", "id"],
+            "immutable": ["resource_type", "link", "id"],
+            "computed": ["link"],
+            "default_projections": ["id", "name"],
+            "system_projections": ["resource_type"],
+            "properties": {
+                "id": _s(default="{uid}"),
+                "name": _s(default=""),
+                "local": _b(),
+                "parent_id": _s(format="foreign_key",
+                                description="Foreign key(s): Group.id"),
+                "parent": {"$ref": "Group"},
+                "children": {"type": "array", "items": {"$ref": "Group"}},
+                "memberships": {"type": "array",
+                                "items": {"$ref": "Membership"}},
+                "resource_type": _s(default="group"),
+                "link": {"type": "object"},
+            },
+            "x-emulator": {
+                "index": ["name", "parent_id", "local"],
+                "server_defaults": {"resource_type": "group"},
+                "relations": {
+                    "children": {"type": "Group", "local": "id",
+                                 "remote": "parent_id", "many": True},
+                    "memberships": {"type": "Membership", "local": "id",
+                                    "remote": "group_id", "many": True,
+                                    "cascade": True},
+                },
+            },
+        },
+        {
+            "id": "Membership",
+            "type": "object",
+            "primary_key": ["id"],
+            "required": ["group_id", "user_id", "id"],
+            "immutable": ["id"],
+            "default_projections": ["id", "user_id", "group_id"],
+            "properties": {
+                "id": _s(default="{uid}"),
+                "user_id": _s(format="foreign_key",
+                              description="Foreign key(s): User.id"),
+                "group_id": _s(format="foreign_key",
+                               description="Foreign key(s): Group.id"),
+                "user": {"$ref": "User"},
+                "group": {"$ref": "Group"},
+            },
+            "x-emulator": {"index": ["user_id", "group_id"]},
+        },
+        {
+            "id": "SecurityRole",
+            "type": "object",
+            "primary_key": ["id"],
+            "required": ["id"],
+            "immutable": ["id"],
+            "default_projections": ["id", "name", "type"],
+            "properties": {
+                "id": _s(default="{uid}"),
+                "name": _s(),
+                "type": _s(),
+                "user_security_roles": {
+                    "type": "array", "items": {"$ref": "UserSecurityRole"}},
+            },
+            "x-emulator": {
+                "index": ["name", "type"],
+                "relations": {
+                    "user_security_roles": {
+                        "type": "UserSecurityRole", "local": "id",
+                        "remote": "security_role_id", "many": True},
+                },
+                "rows": [{"id": role_id(n), "name": n, "type": t}
+                         for n, t in SHIPPED_ROLES],
+            },
+        },
+        {
+            "id": "UserSecurityRole",
+            "type": "object",
+            "primary_key": ["id"],
+            "required": ["id"],
+            "immutable": ["id"],
+            "default_projections": ["id", "user_id", "security_role_id",
+                                    "is_all_open_projects"],
+            "properties": {
+                "id": _s(default="{uid}"),
+                "user_id": _s(format="foreign_key",
+                              description="Foreign key(s): User.id"),
+                "security_role_id": _s(
+                    format="foreign_key",
+                    description="Foreign key(s): SecurityRole.id"),
+                "is_all_open_projects": _b(),
+                "user": {"$ref": "User"},
+                "security_role": {"$ref": "SecurityRole"},
+                "user_security_role_projects": {
+                    "type": "array",
+                    "items": {"$ref": "UserSecurityRoleProject"}},
+            },
+            "x-emulator": {
+                "index": ["user_id", "security_role_id"],
+                "server_defaults": {"is_all_open_projects": False},
+                "relations": {
+                    "user_security_role_projects": {
+                        "type": "UserSecurityRoleProject", "local": "id",
+                        "remote": "user_security_role_id", "many": True,
+                        "cascade": True},
+                },
+            },
+        },
+        {
+            "id": "UserSecurityRoleProject",
+            "type": "object",
+            "primary_key": ["id"],
+            "required": ["id"],
+            "immutable": ["id"],
+            "default_projections": ["id", "user_security_role_id",
+                                    "project_id"],
+            "properties": {
+                "id": _s(default="{uid}"),
+                "user_security_role_id": _s(
+                    format="foreign_key",
+                    description="Foreign key(s): UserSecurityRole.id"),
+                "project_id": _s(format="foreign_key",
+                                 description="Foreign key(s): Project.id"),
+                "user_security_role": {"$ref": "UserSecurityRole"},
+                "project": {"$ref": "Project"},
+            },
+            "x-emulator": {"index": ["user_security_role_id", "project_id"]},
+        },
+        {
+            "id": "Project",
+            "type": "object",
+            "primary_key": ["id"],
+            "required": ["name", "id"],
+            "immutable": ["id"],
+            "default_projections": ["id", "name"],
+            "properties": {
+                "id": _s(default="{uid}"),
+                "name": _s(),
+                "full_name": _s(),
+                "is_private": _b(),
+            },
+            "x-emulator": {"index": ["name"],
+                           "server_defaults": {"is_private": False}},
         },
         {
             "id": "Location",

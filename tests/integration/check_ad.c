@@ -4,7 +4,9 @@
  * Directory DC searched from the domain root: the continuation references
  * into DomainDnsZones, ForestDnsZones and Configuration hold the
  * reconcile until ignore_referrals lists them; accountExpires
- * (expires_attribute) makes a person disabled, at login and in the plan.
+ * (expires_attribute) makes a person disabled, at login and in the plan;
+ * a nested AD group (a group of a group) named by its DN in another case
+ * becomes the members of an ftrack group ([group_map], nested = yes).
  * The DC is provisioned once for the suite (tests/lib/h_samba.c); without
  * samba-tool the suite says so and passes.
  */
@@ -47,6 +49,12 @@ static const char *const setup_cmds[][10] = {
 	{"user", "setexpiry", "dave", "--days=0", NULL},
 	{"user", "add", "erin", H_SAMBA_PW, "--userou=OU=Staff", NULL},
 	{"user", "setexpiry", "erin", "--days=30", NULL},
+	/* Artists holds bob and the group Comp, which holds alice */
+	{"ou", "add", "OU=Groups," H_SAMBA_BASE, NULL},
+	{"group", "add", "Comp", "--groupou=OU=Groups", NULL},
+	{"group", "add", "Artists", "--groupou=OU=Groups", NULL},
+	{"group", "addmembers", "Comp", "alice", NULL},
+	{"group", "addmembers", "Artists", "Comp,bob", NULL},
 };
 
 static void
@@ -268,6 +276,73 @@ START_TEST(test_ad_no_expires_attribute)
 
 END_TEST
 
+#define ARTISTS "7a000000-0000-4000-8000-0000000000a1"
+#define GROUPS                                                                 \
+	"groups.search_base = OU=Groups," H_SAMBA_BASE "\n"                    \
+	"groups.search_filter = (objectClass=group)\n"                         \
+	"groups.nested = yes\n"                                                \
+	"group_map.Artists = cn=artists,ou=groups,dc=corp,dc=example,dc=com\n"
+
+/* Whether username is in the ftrack group ARTISTS. */
+static bool
+artist(struct h_world *w, const char *username)
+{
+	char *uid = h_emu_user_id(w->emu, username), ops[512];
+	json_t *res;
+	size_t n;
+
+	ck_assert_msg(uid != NULL, "no user %s", username);
+	(void)snprintf(ops, sizeof(ops),
+		       "[{\"action\": \"query\", \"expression\": \"select id "
+		       "from Membership where user_id is \\\"%s\\\" and "
+		       "group_id is \\\"" ARTISTS "\\\"\"}]",
+		       uid);
+	res = h_emu_api(w->emu, ops);
+	ck_assert(json_is_array(res));
+	n = json_array_size(json_object_get(json_array_get(res, 0), "data"));
+	json_decref(res);
+	free(uid);
+	return n == 1;
+}
+
+/* A nested AD group by its DN (another case): its people in ftrack. */
+START_TEST(test_ad_nested_group)
+{
+	struct h_world *w;
+	struct h_cmd_out r;
+	json_t *res;
+
+	if (!have_dc())
+		return;
+	w = h_samba_world(IGNORE CREATE GROUPS);
+	ck_assert_ptr_nonnull(w);
+	res = h_emu_api(w->emu,
+			"[{\"action\": \"create\", \"entity_type\": "
+			"\"Group\", \"entity_key\": [\"" ARTISTS "\"], "
+			"\"entity_data\": {\"__entity_type__\": \"Group\", "
+			"\"id\": \"" ARTISTS "\", \"name\": \"Artists\", "
+			"\"local\": false}}]");
+	ck_assert(json_is_array(res));
+	json_decref(res);
+	run(w, "check", 0, &r);
+	ck_assert_msg(strstr(r.out, "[group_map] Artists") != NULL &&
+			      strstr(r.out,
+				     "ok, 'cn=artists,ou=groups,dc=corp,"
+				     "dc=example,dc=com', 2 member(s)") != NULL,
+		      "%s", r.out);
+	h_cmd_clear(&r);
+	run(w, "reconcile --apply", 0, &r);
+	h_cmd_clear(&r);
+	run(w, "reconcile --apply", 0, &r);
+	h_cmd_clear(&r);
+	ck_assert(artist(w, "alice")); /* through Comp */
+	ck_assert(artist(w, "bob"));
+	ck_assert(!artist(w, "erin"));
+	h_world_stop(w);
+}
+
+END_TEST
+
 Suite *
 ad_suite(void)
 {
@@ -279,6 +354,7 @@ ad_suite(void)
 	tcase_add_test(tc, test_ad_root_held);
 	tcase_add_test(tc, test_ad_root_ignored);
 	tcase_add_test(tc, test_ad_no_expires_attribute);
+	tcase_add_test(tc, test_ad_nested_group);
 	suite_add_tcase(s, tc);
 	return s;
 }

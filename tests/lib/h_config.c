@@ -400,6 +400,15 @@ const struct h_cfg_field h_cfg_defaults[] = {
 	   provisioner.new_seats_total, NULL, 500),
 	FC("hooks.on_change", H_CFG_NULL, hooks.on_change, NULL, 0),
 	FC("hooks.hook_timeout", H_CFG_UINT, hooks.hook_timeout, NULL, 30),
+	FC("groups.search_base", H_CFG_NULL, groups.search_base, NULL, 0),
+	FC("groups.search_filter", H_CFG_STR, groups.search_filter,
+	   "(objectClass=groupOfNames)", 0),
+	FC("groups.name_attribute", H_CFG_STR, groups.name_attribute, "cn", 0),
+	FC("groups.member_attribute", H_CFG_INT, groups.member_attribute, NULL,
+	   MEMBER_ATTR_MEMBER),
+	FC("groups.nested", H_CFG_BOOL, groups.nested, NULL, 0),
+	FC("groups.remove", H_CFG_BOOL, groups.remove, NULL, 1),
+	FC("groups.max_removals", H_CFG_LIMIT, groups.max_removals, "5%", 0),
 };
 
 const size_t h_cfg_ndefaults =

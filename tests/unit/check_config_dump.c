@@ -81,7 +81,14 @@ static const char default_dump[] =
 	"provisioner.new_seats_per_host = 20\n"
 	"provisioner.new_seats_total = 500\n"
 	"hooks.on_change =\n"
-	"hooks.hook_timeout = 30\n";
+	"hooks.hook_timeout = 30\n"
+	"groups.search_base =\n"
+	"groups.search_filter = (objectClass=groupOfNames)\n"
+	"groups.name_attribute = cn\n"
+	"groups.member_attribute = member\n"
+	"groups.nested = no\n"
+	"groups.remove = yes\n"
+	"groups.max_removals = 5%\n";
 
 START_TEST(test_dump_defaults)
 {
@@ -94,7 +101,7 @@ START_TEST(test_dump_defaults)
 	config_dump(c, h_cfg_collect, &d);
 	h_cfg_subst(default_dump, want, sizeof(want));
 	ck_assert_str_eq(d.text, want);
-	ck_assert_int_eq(d.lines, 72);
+	ck_assert_int_eq(d.lines, 79);
 	config_free(c);
 }
 

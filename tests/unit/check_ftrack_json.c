@@ -303,6 +303,50 @@ START_TEST(test_body_delete_and_markers)
 
 END_TEST
 
+/* Memberships by client-made id; the role actions of section 12. */
+START_TEST(test_body_groups_and_roles)
+{
+	struct ftrack_ops *ops = ftrack_ops_new();
+
+	ck_assert_ptr_nonnull(ops);
+	ck_assert_int_eq(ftrack_ops_create_membership(ops, "m1", "u1", "g1"),
+			 FT_OK);
+	ck_assert_int_eq(ftrack_ops_delete_membership(ops, "m1"), FT_OK);
+	ck_assert_int_eq(ftrack_ops_role(ops, FTRACK_ROLE_ADD, "u1", "r1"),
+			 FT_OK);
+	ck_assert_int_eq(
+		ftrack_ops_role(ops, FTRACK_ROLE_GRANT_ALL_OPEN, "u1", "r1"),
+		FT_OK);
+	ck_assert_int_eq(
+		ftrack_ops_role(ops, FTRACK_ROLE_REVOKE_ALL_OPEN, "u1", "r1"),
+		FT_OK);
+	ck_assert_int_eq(ftrack_ops_role(ops, FTRACK_ROLE_REMOVE, "u1", "r1"),
+			 FT_OK);
+	ck_assert_int_eq(ftrack_ops_role(ops, FTRACK_ROLE_ADD, "u1", NULL),
+			 FT_E_INVAL);
+	ck_assert_int_eq(ftrack_ops_create_membership(ops, "m1", NULL, "g1"),
+			 FT_E_INVAL);
+	assert_body(ops,
+		    "[{\"action\":\"create\",\"entity_data\":{\"__entity_"
+		    "type__\":\"Membership\",\"group_id\":\"g1\",\"id\":"
+		    "\"m1\",\"user_id\":\"u1\"},\"entity_key\":[\"m1\"],"
+		    "\"entity_type\":\"Membership\"},"
+		    "{\"action\":\"delete\",\"entity_key\":[\"m1\"],"
+		    "\"entity_type\":\"Membership\"},"
+		    "{\"action\":\"add_user_security_role\",\"role_id\":"
+		    "\"r1\",\"user_id\":\"u1\"},"
+		    "{\"action\":\"grant_user_security_role_project\","
+		    "\"all_open_projects\":true,\"role_id\":\"r1\","
+		    "\"user_id\":\"u1\"},"
+		    "{\"action\":\"revoke_user_security_role_project\","
+		    "\"all_open_projects\":true,\"role_id\":\"r1\","
+		    "\"user_id\":\"u1\"},"
+		    "{\"action\":\"remove_user_security_role\",\"role_id\":"
+		    "\"r1\",\"user_id\":\"u1\"}]");
+}
+
+END_TEST
+
 START_TEST(test_body_refuses_bad_utf8)
 {
 	struct ftrack_ops *ops = ftrack_ops_new();
@@ -423,6 +467,7 @@ ftrack_json_suite(void)
 	tcase_add_test(b, test_body_update_user);
 	tcase_add_test(b, test_body_update_username);
 	tcase_add_test(b, test_body_delete_and_markers);
+	tcase_add_test(b, test_body_groups_and_roles);
 	tcase_add_test(b, test_body_refuses_bad_utf8);
 	tcase_add_test(b, test_body_dump_range);
 	tcase_add_test(b, test_oom);

@@ -44,6 +44,7 @@
 #include "report.h"
 #include "state.h"
 #include "timing.h"
+#include "transform.h"
 
 #define SKIPS_KEPT 1000 /* skipped LDAP entries listed in the report */
 
@@ -146,6 +147,88 @@ read_ldap(struct run *run)
 		log_error("unable to read LDAP completely: %s",
 			  run->lst.reason[0] ? run->lst.reason
 					     : ft_strerror(run->ldap_status));
+}
+
+/* A user the transform refused: kept like an entry that cannot be mapped,
+ * its ftrack user never a leaver. */
+static void
+transform_refused(struct run *run, struct ft_user *u, const char *reason)
+{
+	char why[TRANSFORM_REASON_MAX + 32];
+	struct ft_user id = {0};
+
+	(void)snprintf(why, sizeof(why), "the transform failed: %s", reason);
+	id.dn = dup_or_null(u->dn);
+	id.login = dup_or_null(u->login);
+	id.uuid = dup_or_null(u->uuid);
+	id.username = dup_or_null(u->username);
+	id.note = strdup(reason);
+	on_ldap_skip(run, &id, why);
+	run->rep.ldap_skipped++;
+	if (id.dn == NULL || id.note == NULL ||
+	    ft_user_list_push(&run->unmapped, &id) < 0) {
+		ft_user_clear(&id);
+		run->skip_oom = true;
+	}
+}
+
+/* Keep what the transform said to use; the others out of run->ldap. */
+static int
+transform_sort(struct run *run, struct transform_item *it)
+{
+	struct ft_user_list kept = {0};
+	size_t i;
+	int r = FT_OK;
+
+	for (i = 0; r == FT_OK && i < run->ldap.n; i++) {
+		struct ft_user *u = &run->ldap.v[i];
+
+		if (it[i].verdict == TRANSFORM_USE)
+			r = ft_user_list_push(&kept, u);
+		else if (it[i].verdict == TRANSFORM_SKIP)
+			log_info("LDAP entry '%s' skipped by the transform: %s",
+				 u->dn ? u->dn : "?", it[i].reason);
+		else
+			transform_refused(run, u, it[i].reason);
+	}
+	ft_user_list_clear(&run->ldap);
+	run->ldap = kept;
+	if (r == FT_OK && run->skip_oom)
+		r = FT_E_NOMEM;
+	return r;
+}
+
+/*
+ * [mapping] transform over every LDAP user read.  An outage (it cannot
+ * start, exits, times out) fails the run: FT_E_AGAIN, nothing planned.
+ */
+static int
+transform_ldap(struct run *run)
+{
+	struct transform *t = NULL;
+	struct transform_item *it = NULL;
+	char err[TRANSFORM_REASON_MAX] = "out of memory";
+	size_t i;
+	int r;
+
+	if (!transform_configured(run->cfg) || run->ldap_status != FT_OK)
+		return FT_OK;
+	r = transform_new(run->cfg, NULL, &t);
+	if (r == FT_OK) {
+		it = calloc(run->ldap.n + 1, sizeof(*it));
+		r = it != NULL ? FT_OK : FT_E_NOMEM;
+	}
+	for (i = 0; r == FT_OK && i < run->ldap.n; i++)
+		it[i].user = &run->ldap.v[i];
+	if (r == FT_OK && run->ldap.n > 0)
+		r = transform_run(t, it, run->ldap.n, err, sizeof(err));
+	if (r == FT_OK)
+		r = transform_sort(run, it);
+	if (r < 0)
+		log_error("unable to transform the LDAP entries: %s", err);
+	transform_free(t);
+	free(it);
+	return r;
 }
 
 static int
@@ -844,6 +927,8 @@ reconcile(struct run *run)
 	/* Read ftrack even when LDAP failed: the held plan then shows what
 	 * the incomplete answer would have done, and nothing is written. */
 	read_ldap(run);
+	if (transform_ldap(run) < 0)
+		goto out;
 	if (read_ftrack(run) < 0)
 		goto out;
 	if (build_plan(run) < 0) {

@@ -38,10 +38,12 @@ struct worker_stats {
 	unsigned long batches;
 	unsigned long ldap_searches;
 	unsigned long http_requests;
-	size_t pending;      /* users queued or in flight */
-	size_t seat_waiting; /* of them, waiting for a seat (last try) */
-	bool ldap_up;        /* last LDAP contact worked */
-	bool ftrack_up;      /* last ftrack contact worked */
+	size_t pending;            /* users queued or in flight */
+	size_t seat_waiting;       /* of them, waiting for a seat (last try) */
+	bool ldap_up;              /* last LDAP contact worked */
+	bool ftrack_up;            /* last ftrack contact worked */
+	bool transform;            /* a transform program is configured */
+	struct transform_stats xf; /* its counters (transform.h) */
 };
 
 /*

@@ -429,11 +429,13 @@ send_next(struct transform *t, struct window *w, char *err, size_t errlen)
 	if (r < 0)
 		return r;
 	r = ensure_started(t, err, errlen);
-	if (r == FT_OK && w->count == 0)
+	if (r < 0) {
+		free(line);
+		return r;
+	}
+	if (w->count == 0)
 		w->last_ms = timing_now_ms();
-	if (r == FT_OK)
-		r = extprog_write(t->prog, line, len,
-				  timing_now_ms() + timeout_ms(t));
+	r = extprog_write(t->prog, line, len, timing_now_ms() + timeout_ms(t));
 	free(line);
 	if (r == FT_E_AGAIN || r == FT_E_IO || r == FT_E_TOOBIG) {
 		reason_set(err, errlen, "the transform %s",

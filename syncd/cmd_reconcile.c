@@ -94,29 +94,48 @@ dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* The report's list of skipped entries, and the log. */
 static void
-on_ldap_skip(void *ctx, const struct ft_user *id, const char *reason)
+note_skip(struct run *run, const char *dn, const char *reason)
 {
-	struct run *run = ctx;
 	size_t n = run->rep.nskipped;
-	struct ft_user copy = {0};
 
-	log_warn("LDAP entry '%s' skipped: %s", id->dn, reason);
+	log_warn("LDAP entry '%s' skipped: %s", dn, reason);
 	if (n < SKIPS_KEPT) {
-		run->skips[n].dn = strdup(id->dn);
+		run->skips[n].dn = strdup(dn);
 		run->skips[n].reason = strdup(reason);
 		if (run->skips[n].dn && run->skips[n].reason)
 			run->rep.nskipped++;
 	}
+}
+
+/* What can be told of an entry not used, kept for the plan (its ftrack
+ * user is kept); note: why the transform refused it, or NULL. */
+static void
+keep_identity(struct run *run, const struct ft_user *id, const char *note)
+{
+	struct ft_user copy = {0};
+
 	copy.dn = dup_or_null(id->dn);
 	copy.login = dup_or_null(id->login);
 	copy.uuid = dup_or_null(id->uuid);
 	copy.username = dup_or_null(id->username);
+	copy.note = dup_or_null(note);
 	/* on OOM the entry counts as unidentified: the run is held */
-	if (copy.dn == NULL || ft_user_list_push(&run->unmapped, &copy) < 0) {
+	if (copy.dn == NULL || (note != NULL && copy.note == NULL) ||
+	    ft_user_list_push(&run->unmapped, &copy) < 0) {
 		ft_user_clear(&copy);
 		run->skip_oom = true;
 	}
+}
+
+static void
+on_ldap_skip(void *ctx, const struct ft_user *id, const char *reason)
+{
+	struct run *run = ctx;
+
+	note_skip(run, id->dn, reason);
+	keep_identity(run, id, NULL);
 }
 
 static void
@@ -152,24 +171,14 @@ read_ldap(struct run *run)
 /* A user the transform refused: kept like an entry that cannot be mapped,
  * its ftrack user never a leaver. */
 static void
-transform_refused(struct run *run, struct ft_user *u, const char *reason)
+transform_refused(struct run *run, const struct ft_user *u, const char *reason)
 {
 	char why[TRANSFORM_REASON_MAX + 32];
-	struct ft_user id = {0};
 
 	(void)snprintf(why, sizeof(why), "the transform failed: %s", reason);
-	id.dn = dup_or_null(u->dn);
-	id.login = dup_or_null(u->login);
-	id.uuid = dup_or_null(u->uuid);
-	id.username = dup_or_null(u->username);
-	id.note = strdup(reason);
-	on_ldap_skip(run, &id, why);
+	note_skip(run, u->dn ? u->dn : "?", why);
 	run->rep.ldap_skipped++;
-	if (id.dn == NULL || id.note == NULL ||
-	    ft_user_list_push(&run->unmapped, &id) < 0) {
-		ft_user_clear(&id);
-		run->skip_oom = true;
-	}
+	keep_identity(run, u, reason);
 }
 
 /* Keep what the transform said to use; the others out of run->ldap. */

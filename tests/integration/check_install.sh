@@ -68,13 +68,16 @@ UNITDIR=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)
 UNITDIR=${UNITDIR:-/lib/systemd/system}
 TMPFILESDIR=$(pkg-config --variable=tmpfilesdir systemd 2>/dev/null)
 TMPFILESDIR=${TMPFILESDIR:-/usr/lib/tmpfiles.d}
-UNITS="ftrack-syncd.service ftrack-syncd-reconcile.service ftrack-syncd-reconcile.timer"
+UNITS="ftrack-syncd.service ftrack-syncd-reconcile.service ftrack-syncd-reconcile.timer
+ftrack-syncd-transform.socket ftrack-syncd-transform@.service"
 
 # expected_files PREFIX UNITDIR TMPFILESDIR: "mode path" of a make install
 expected_files() {
 	local p=${1#/} u=${2#/} t=${3#/} x
 	{
 		echo "755 $p/sbin/ftrack-syncd"
+		echo "755 $p/lib/ftrack-syncd/ftrack-syncd-ext-adapter"
+		echo "644 $p/share/doc/ftrack-ldap-sync/examples/transform-example.py"
 		echo "644 ${PAMDIR#/}/pam_ftrack.so"
 		for x in $UNITS; do echo "644 $u/$x"; done
 		echo "644 $t/ftrack-syncd.conf"
@@ -193,7 +196,8 @@ stage_units() {
 	}
 	mkdir -p "$W/units"
 	for u in $UNITS; do
-		sed "s|^ExecStart=/usr/sbin/|ExecStart=$s/usr/sbin/|" \
+		sed -e "s|^ExecStart=/usr/sbin/|ExecStart=$s/usr/sbin/|" \
+			-e "s|^ExecStart=/usr/lib/ftrack-syncd/|ExecStart=$s/usr/lib/ftrack-syncd/|" \
 			"$s$UNITDIR/$u" >"$W/units/$u" || return 1
 	done
 }
@@ -540,8 +544,12 @@ rw-r--r-- .${PAMDIR}/pam_ftrack.so
 rw-r--r-- .${UNITDIR}/ftrack-syncd-reconcile.service
 rw-r--r-- .${UNITDIR}/ftrack-syncd-reconcile.timer
 rw-r--r-- .${UNITDIR}/ftrack-syncd.service
+rw-r--r-- .${UNITDIR}/ftrack-syncd-transform.socket
+rw-r--r-- .${UNITDIR}/ftrack-syncd-transform@.service
 rw-r--r-- .${TMPFILESDIR}/ftrack-syncd.conf
+rwxr-xr-x ./usr/lib/ftrack-syncd/ftrack-syncd-ext-adapter
 rwxr-xr-x ./usr/sbin/ftrack-syncd
+rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/transform-example.py
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/changelog.gz
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/copyright
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/ftrack-syncd.conf
@@ -739,6 +747,12 @@ t_account() {
 	((uid < 1000)) || { echo "uid $uid is not a system uid" && return 1; }
 	[[ "$home" == /var/lib/ftrack-syncd ]] || { echo "home $home" && return 1; }
 	[[ "$shell" == */nologin || "$shell" == /bin/false ]] || { echo "shell $shell" && return 1; }
+	# the transform and hook programs' own account
+	IFS=: read -r _ _ uid _ _ home shell < <(getent passwd ftrack-syncd-ext) ||
+		{ echo "no ftrack-syncd-ext" && return 1; }
+	((uid < 1000)) || { echo "ftrack-syncd-ext: uid $uid" && return 1; }
+	[[ "$shell" == */nologin || "$shell" == /bin/false ]] ||
+		{ echo "ftrack-syncd-ext: shell $shell" && return 1; }
 }
 
 t_folders() {
@@ -752,6 +766,7 @@ t_folders() {
 /var/lib/ftrack-syncd/queue/failed ftrack-syncd ftrack-syncd 700
 /var/lib/ftrack-syncd/reports ftrack-syncd ftrack-syncd 700
 /etc/ftrack-syncd root ftrack-syncd 750
+/etc/ftrack-syncd-ext root root 755
 /etc/ftrack-syncd.conf root root 644
 /usr/sbin/ftrack-syncd root root 755
 EOF

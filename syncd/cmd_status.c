@@ -94,7 +94,7 @@ print_held_one(void *ctx, const struct ft_event *ev, const char *reason,
 	return 0;
 }
 
-#define METRICS_READ_MAX (256 * 1024)
+#define METRICS_READ_MAX ((size_t)256 * 1024)
 
 /* What the daemon's last metrics say of the transform program. */
 static void

@@ -146,12 +146,10 @@ request_line(const struct ft_user *u, unsigned long long id, char **ret,
 	line = malloc(hl + al + 17);
 	if (line == NULL)
 		goto out;
-	memcpy(line, head, hl);
-	memcpy(line + hl, ",\"attributes\":", 14);
-	memcpy(line + hl + 14, attrs, al);
-	memcpy(line + hl + 14 + al, "}\n", 3);
+	(void)snprintf(line, hl + al + 17, "%.*s,\"attributes\":%s}\n",
+		       (int)hl, head, attrs);
 	*ret = line;
-	*ret_len = hl + 14 + al + 2;
+	*ret_len = strlen(line);
 	r = FT_OK;
 out:
 	free(head);

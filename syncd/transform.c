@@ -146,8 +146,8 @@ request_line(const struct ft_user *u, unsigned long long id, char **ret,
 	line = malloc(hl + al + 17);
 	if (line == NULL)
 		goto out;
-	(void)snprintf(line, hl + al + 17, "%.*s,\"attributes\":%s}\n",
-		       (int)hl, head, attrs);
+	(void)snprintf(line, hl + al + 17, "%.*s,\"attributes\":%s}\n", (int)hl,
+		       head, attrs);
 	*ret = line;
 	*ret_len = strlen(line);
 	r = FT_OK;

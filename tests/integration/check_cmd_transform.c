@@ -355,11 +355,109 @@ START_TEST(test_check_runs_it)
 
 END_TEST
 
+/* ---- the daemon (run) ----------------------------------------------------- */
+
+/* The h_fx world's transform: last name "N<uidNumber>", or (broken) a
+ * program that exits at once. */
+static void
+fx_transform(bool broken)
+{
+	char path[PATH_MAX], text[1024], conf[PATH_MAX + 256];
+
+	h_fx_fmt(path, sizeof(path), "%s/transform.py", h_fx.dir);
+	h_fx_fmt(text, sizeof(text),
+		 "#!/usr/bin/python3\n"
+		 "import json, sys\n"
+		 "if %s:\n"
+		 "    sys.exit(3)\n"
+		 "for line in sys.stdin:\n"
+		 "    r = json.loads(line)\n"
+		 "    n = r['attributes']['uidNumber'][0]\n"
+		 "    print(json.dumps({'id': r['id'], 'login': r['login'],\n"
+		 "          'user': {'last_name': 'N' + n}}), flush=True)\n",
+		 broken ? "True" : "False");
+	ck_assert_int_eq(h_write_file(path, text, 0755), FT_OK);
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	h_fx_fmt(conf, sizeof(conf),
+		 "mapping.transform = %s\n"
+		 "mapping.transform_attributes = uidNumber\n",
+		 path);
+	h_fx_config(conf);
+}
+
+struct metric_wait {
+	const char *sample;
+	long long at_least;
+};
+
+static bool
+metric_reached(void *arg)
+{
+	const struct metric_wait *m = arg;
+
+	return h_metric(h_fx.state, m->sample) >= m->at_least;
+}
+
+/* One program for the daemon: logins provisioned through it. */
+START_TEST(test_daemon_logins)
+{
+	char want[64], *got;
+	json_t *u;
+
+	fx_transform(false);
+	h_fx_daemon_start();
+	h_fx_login("alice");
+	h_fx_login("bob");
+	h_fx_wait_provisioned("alice");
+	h_fx_wait_provisioned("bob");
+	h_fx_daemon_stop();
+	u = h_emu_user_row(h_fx_emu, "alice");
+	ck_assert_ptr_nonnull(u);
+	got = h_ldap_values(h_slapd_uri(h_fx_slapd), "(uid=alice)",
+			    "uidNumber");
+	ck_assert_ptr_nonnull(got);
+	got[strcspn(got, "\n")] = '\0';
+	h_fx_fmt(want, sizeof(want), "N%s", got);
+	ck_assert_str_eq(json_string_value(json_object_get(u, "last_name")),
+			 want);
+	free(got);
+	json_decref(u);
+}
+
+END_TEST
+
+/* An outage: the login waits in the queue, the metrics and status say so;
+ * mended, the retry provisions it. */
+START_TEST(test_daemon_outage_waits)
+{
+	struct metric_wait m = {"transform_failing", 1};
+	const char *const status[] = {"status", NULL};
+
+	fx_transform(true);
+	h_fx_daemon_start();
+	h_fx_login("alice");
+	h_fx_wait_or_fail(metric_reached, &m, "transform_failing >= 1");
+	ck_assert(h_queued(h_fx.state, "alice"));
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
+	ck_assert_int_ge(h_metric(h_fx.state, "transform_outages_total"), 1);
+	ck_assert_int_eq(h_fx_run_cmd(status, "status.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("status.out", "transform:       "
+						      "FAILING: the last "),
+			 1);
+	/* the same path, now a working program: the retry provisions */
+	fx_transform(false);
+	h_fx_wait_provisioned("alice");
+	h_fx_daemon_stop();
+}
+
+END_TEST
+
 Suite *
 cmd_transform_suite(void)
 {
 	Suite *s = suite_create("cmd_transform");
 	TCase *c = tcase_create("transform");
+	TCase *d;
 
 	tcase_add_unchecked_fixture(c, suite_setup, suite_teardown);
 	tcase_set_timeout(c, 120);
@@ -370,5 +468,13 @@ cmd_transform_suite(void)
 	tcase_add_test(c, test_sync_outage_retries);
 	tcase_add_test(c, test_check_runs_it);
 	suite_add_tcase(s, c);
+	d = tcase_create("daemon");
+	tcase_add_unchecked_fixture(d, h_fx_servers_setup_people,
+				    h_fx_servers_teardown);
+	tcase_add_checked_fixture(d, h_fx_world_setup, h_fx_world_teardown);
+	tcase_set_timeout(d, 120);
+	tcase_add_test(d, test_daemon_logins);
+	tcase_add_test(d, test_daemon_outage_waits);
+	suite_add_tcase(s, d);
 	return s;
 }

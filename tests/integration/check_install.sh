@@ -503,13 +503,15 @@ mode_install() {
 	fi
 	if have systemd-analyze; then
 		if check "units staged" stage_units; then
-			check "systemd-analyze verify: the three units, clean" t_verify
+			check "systemd-analyze verify: the units, clean" t_verify
 			check "systemd-analyze verify notices a missing program" t_verify_fails
 			check "both services set MemoryMax= and TasksMax=, as README.md and ftrack-syncd(8) say" t_limits
 			check "ftrack-syncd.service exposure <= $SECURITY_MAX" \
 				t_security ftrack-syncd.service "$SECURITY_MAX"
 			check "ftrack-syncd-reconcile.service exposure <= $SECURITY_MAX" \
 				t_security ftrack-syncd-reconcile.service "$SECURITY_MAX"
+			check "ftrack-syncd-transform@.service exposure <= $SECURITY_MAX" \
+				t_security ftrack-syncd-transform@.service "$SECURITY_MAX"
 			check "a bare unit scores above $SECURITY_MAX" t_security_fails
 			[[ ! -s "$W/scores" ]] || sed 's/^/        /' "$W/scores"
 		fi

@@ -1037,10 +1037,37 @@ UNIT
 	}
 }
 
+# The transform program, socket-activated: it says in alice's last name
+# which account ran it and whether it could read the daemon's secrets.
+t_transform_setup() {
+	cat >/etc/ftrack-syncd-ext/transform <<'PY'
+#!/usr/bin/python3
+import json, os, pwd, sys
+me = pwd.getpwuid(os.getuid()).pw_name
+try:
+    open('/etc/ftrack-syncd/ldap.secret').read()
+    secret = 'secrets-readable'
+except OSError:
+    secret = 'secrets-unreadable'
+for line in sys.stdin:
+    r = json.loads(line)
+    print(json.dumps({'id': r['id'], 'login': r['login'],
+                      'user': {'last_name': me + ' ' + secret}}), flush=True)
+PY
+	chmod 0755 /etc/ftrack-syncd-ext/transform &&
+		printf '[mapping]\ntransform = /etc/ftrack-syncd-ext/transform\n' \
+			>>/etc/ftrack-syncd.conf &&
+		systemctl enable ftrack-syncd-transform.socket >/tmp/enable-t.log 2>&1 || {
+		cat /tmp/enable-t.log
+		return 1
+	}
+}
+
 phase_setup() {
 	echo "root: a second throwaway root, booted with systemd-nspawn"
 	check "dpkg -i" t_install || exit
 	configure syslog
+	check "a transform in /etc/ftrack-syncd-ext, ftrack-syncd-transform.socket enabled" t_transform_setup
 	check "pam-auth-update --enable ftrack" t_pam_enable
 	check "test logins set up" login_setup
 	check "systemctl enable ftrack-syncd (and the probe unit)" t_enable
@@ -1084,6 +1111,30 @@ t_login_boot() {
 		return 1
 	}
 	journal_has 'listening on' # syslog reaches the journal from the sandbox
+}
+
+# ftrack_last USER: the last name of the emulator's USER
+ftrack_last() {
+	python3 - "$EMU_URL" "$1" <<'PY'
+import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1] + "/_emulator/users", timeout=5) as r:
+    users = json.load(r)
+print(next((u.get("last_name") or "" for u in users
+            if u["username"] == sys.argv[2]), ""))
+PY
+}
+
+# alice went through the socket-activated transform: run as
+# ftrack-syncd-ext, which cannot read the secrets; check says so
+t_transform_boot() {
+	local last
+	last=$(ftrack_last alice)
+	[[ "$last" == "ftrack-syncd-ext secrets-unreadable" ]] ||
+		{ echo "alice's last name: '$last'" && journal | tail -n 20 && return 1; }
+	test -S /run/ftrack-syncd-ext/transform.sock || return 1
+	as_daemon "$SYNCD" check >/tmp/check-t.out 2>&1
+	grep -q "runs as ftrack-syncd-ext through /run/ftrack-syncd-ext/transform.sock" \
+		/tmp/check-t.out || { cat /tmp/check-t.out && return 1; }
 }
 
 t_reload() {
@@ -1161,6 +1212,7 @@ phase_boot() {
 	if check "ftrack-syncd.service active at boot, socket there" t_active; then
 		check "runs as ftrack-syncd: no capability, NoNewPrivs, seccomp; /run/ftrack-syncd 0755, socket 0666" t_sandboxed
 		check "a login through the PAM stack: alice appears in ftrack; syslog in the journal" t_login_boot
+		check "the transform through ftrack-syncd-transform.socket: run as ftrack-syncd-ext, the secrets unreadable; check says so" t_transform_boot
 		check "systemctl reload: the configuration reloaded in place" t_reload
 		check "SIGUSR1: a reconcile runs as the daemon's child, ok" t_usr1
 		check "ftrack-syncd-reconcile.service: a reconcile, Result=success" t_reconcile_unit

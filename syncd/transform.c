@@ -404,9 +404,36 @@ timeout_ms(const struct transform *t)
 	return (uint64_t)t->cfg->mapping.transform_timeout * 1000u;
 }
 
-/* Send the next item (or judge it unsendable). */
+/* Requests waiting to be written: one write for many. */
+struct batch {
+	char *p;
+	size_t len, cap;
+};
+
 static int
-send_next(struct transform *t, struct window *w, char *err, size_t errlen)
+batch_add(struct batch *b, const char *line, size_t len)
+{
+	char *n;
+
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap : 64u << 10;
+
+		while (cap < b->len + len)
+			cap *= 2;
+		n = realloc(b->p, cap);
+		if (n == NULL)
+			return FT_E_NOMEM;
+		b->p = n;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, line, len);
+	b->len += len;
+	return FT_OK;
+}
+
+/* The request of the next item into b (or the item judged unsendable). */
+static int
+queue_next(struct transform *t, struct window *w, struct batch *b)
 {
 	struct transform_item *it = &w->items[w->next];
 	size_t slot = (w->head + w->count) % TRANSFORM_WINDOW;
@@ -424,29 +451,42 @@ send_next(struct transform *t, struct window *w, char *err, size_t errlen)
 		w->next++;
 		return FT_OK;
 	}
-	if (r < 0)
-		return r;
-	r = ensure_started(t, err, errlen);
-	if (r < 0) {
-		free(line);
-		return r;
-	}
-	if (w->count == 0)
-		w->last_ms = timing_now_ms();
-	r = extprog_write(t->prog, line, len, timing_now_ms() + timeout_ms(t));
+	if (r == FT_OK)
+		r = batch_add(b, line, len);
 	free(line);
-	if (r == FT_E_AGAIN || r == FT_E_IO || r == FT_E_TOOBIG) {
-		reason_set(err, errlen, "the transform %s",
-			   r == FT_E_AGAIN ? "did not read its input in time"
-					   : "stopped reading its input");
-		return FT_E_AGAIN;
-	}
 	if (r < 0)
 		return r;
 	w->pend[slot] = w->next++;
 	w->id[slot] = t->next_id++;
 	w->count++;
 	return FT_OK;
+}
+
+/* Fill the window with the next requests, written at once. */
+static int
+send_batch(struct transform *t, struct window *w, char *err, size_t errlen)
+{
+	struct batch b = {NULL, 0, 0};
+	int r;
+
+	r = ensure_started(t, err, errlen);
+	if (r < 0)
+		return r;
+	if (w->count == 0)
+		w->last_ms = timing_now_ms();
+	while (r == FT_OK && w->next < w->n && w->count < TRANSFORM_WINDOW)
+		r = queue_next(t, w, &b);
+	if (r == FT_OK && b.len > 0)
+		r = extprog_write(t->prog, b.p, b.len,
+				  timing_now_ms() + timeout_ms(t));
+	free(b.p);
+	if (r == FT_E_AGAIN || r == FT_E_IO || r == FT_E_TOOBIG) {
+		reason_set(err, errlen, "the transform %s",
+			   r == FT_E_AGAIN ? "did not read its input in time"
+					   : "stopped reading its input");
+		return FT_E_AGAIN;
+	}
+	return r;
 }
 
 /* The whole open window cannot be used; the program is stopped. */
@@ -527,9 +567,10 @@ transform_run(struct transform *t, struct transform_item *items, size_t n,
 		return FT_E_NOMEM;
 	w->items = items;
 	w->n = n;
+	/* refilled when half answered: few writes, the window kept busy */
 	while (r == FT_OK && (w->next < n || w->count > 0)) {
-		if (w->next < n && w->count < TRANSFORM_WINDOW)
-			r = send_next(t, w, err, errlen);
+		if (w->next < n && w->count <= TRANSFORM_WINDOW / 2)
+			r = send_batch(t, w, err, errlen);
 		else
 			r = read_answer(t, w, err, errlen);
 	}

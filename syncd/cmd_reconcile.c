@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,44 @@ transform_ldap(struct run *run)
 	transform_free(t);
 	free(it);
 	return r;
+}
+
+/* The transform beside the ftrack read: its own thread when it can. */
+struct xf_job {
+	struct run *run;
+	pthread_t th;
+	bool threaded;
+	int r;
+};
+
+static void *
+xf_main(void *arg)
+{
+	struct xf_job *j = arg;
+
+	j->r = transform_ldap(j->run);
+	return NULL;
+}
+
+/* Start transform_ldap (the LDAP users only: nothing read_ftrack uses). */
+static void
+xf_start(struct xf_job *j, struct run *run)
+{
+	j->run = run;
+	j->r = FT_OK;
+	j->threaded = transform_configured(run->cfg) &&
+		      run->ldap_status == FT_OK &&
+		      pthread_create(&j->th, NULL, xf_main, j) == 0;
+	if (!j->threaded)
+		j->r = transform_ldap(run);
+}
+
+static int
+xf_finish(struct xf_job *j)
+{
+	if (j->threaded)
+		(void)pthread_join(j->th, NULL);
+	return j->r;
 }
 
 static int
@@ -886,6 +925,7 @@ close_ftrack(struct run *run)
 static int
 reconcile(struct run *run)
 {
+	struct xf_job xf;
 	int r, code = EXIT_ERRORS;
 
 	run->lock = -1;
@@ -936,9 +976,9 @@ reconcile(struct run *run)
 	/* Read ftrack even when LDAP failed: the held plan then shows what
 	 * the incomplete answer would have done, and nothing is written. */
 	read_ldap(run);
-	if (transform_ldap(run) < 0)
-		goto out;
-	if (read_ftrack(run) < 0)
+	xf_start(&xf, run);
+	r = read_ftrack(run);
+	if (xf_finish(&xf) < 0 || r < 0)
 		goto out;
 	if (build_plan(run) < 0) {
 		log_error("unable to plan: out of memory");

@@ -1740,7 +1740,7 @@ def bench_memory(P):
 
 
 # ---------------------------------------------------------------------------
-# 7. the transform program
+# 8. the transform program
 # ---------------------------------------------------------------------------
 
 IDENTITY_PY = """#!/usr/bin/python3
@@ -1843,7 +1843,7 @@ def bench_transform(P):
         "once, so a login adds one request and answer (the `sync` row also "
         "counts starting python3).",
     ]
-    save("7-transform", "7. The transform program", rows, notes,
+    save("8-transform", "8. The transform program", rows, notes,
          {k: [x if isinstance(x, float) else x.get("wall") for x in v]
           for k, v in raw.items()})
 

@@ -93,7 +93,7 @@ step "3. login storm" "$PY" "$BENCH" "${QUICK[@]}" storm
 step "4. full reconcile" "$PY" "$BENCH" "${QUICK[@]}" reconcile
 step "5. naive sync" "$PY" "$BENCH" "${QUICK[@]}" naive
 step "6. memory" "$PY" "$BENCH" "${QUICK[@]}" memory
-step "7. transform" "$PY" "$BENCH" "${QUICK[@]}" transform
+step "8. transform" "$PY" "$BENCH" "${QUICK[@]}" transform
 
 cmd="make bench"
 [[ ${#QUICK[@]} -gt 0 ]] && cmd="BENCH_QUICK=1 make bench"

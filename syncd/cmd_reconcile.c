@@ -271,11 +271,23 @@ xf_start(struct xf_job *j, struct run *run)
 		j->r = transform_ldap(run);
 }
 
+/*
+ * Join it; then drop the requests' attributes, needed no more.  Here, in
+ * the thread that allocated them: freed from the other, 100,000 small
+ * blocks made glibc's malloc coalesce and consolidate its main arena
+ * while libcurl allocated in it (twice the CPU of the transform itself).
+ */
 static int
 xf_finish(struct xf_job *j)
 {
+	size_t i;
+
 	if (j->threaded)
 		(void)pthread_join(j->th, NULL);
+	for (i = 0; i < j->run->ldap.n; i++) {
+		free(j->run->ldap.v[i].attrs_json);
+		j->run->ldap.v[i].attrs_json = NULL;
+	}
 	return j->r;
 }
 

@@ -401,11 +401,15 @@ metric_reached(void *arg)
 /* One program for the daemon: logins provisioned through it. */
 START_TEST(test_daemon_logins)
 {
+	static char own_rights[] = "itself, with its own rights";
 	char want[64], *got;
 	json_t *u;
 
 	fx_transform(false);
 	h_fx_daemon_start();
+	/* said at start: no socket here, the daemon's own rights */
+	h_fx_wait_or_fail(h_fx_log_has, own_rights,
+			  "the start-up note on the transform");
 	h_fx_login("alice");
 	h_fx_login("bob");
 	h_fx_wait_provisioned("alice");
@@ -452,6 +456,28 @@ START_TEST(test_daemon_outage_waits)
 
 END_TEST
 
+/* A program others can write: refused (said at start), never run; the
+ * login waits in the queue. */
+START_TEST(test_daemon_refused_program)
+{
+	static char refused[] = "[mapping] transform refused: ";
+	static char retry[] = "the transform cannot be started";
+	char path[PATH_MAX];
+
+	fx_transform(false);
+	h_fx_fmt(path, sizeof(path), "%s/transform.py", h_fx.dir);
+	ck_assert_int_eq(chmod(path, 0757), 0);
+	h_fx_daemon_start();
+	h_fx_wait_or_fail(h_fx_log_has, refused, "the refusal at start");
+	h_fx_login("alice");
+	h_fx_wait_or_fail(h_fx_log_has, retry, "alice's retry");
+	ck_assert(h_queued(h_fx.state, "alice"));
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
+	h_fx_daemon_stop();
+}
+
+END_TEST
+
 Suite *
 cmd_transform_suite(void)
 {
@@ -475,6 +501,7 @@ cmd_transform_suite(void)
 	tcase_set_timeout(d, 120);
 	tcase_add_test(d, test_daemon_logins);
 	tcase_add_test(d, test_daemon_outage_waits);
+	tcase_add_test(d, test_daemon_refused_program);
 	suite_add_tcase(s, d);
 	return s;
 }

@@ -182,30 +182,18 @@ transform_refused(struct run *run, const struct ft_user *u, const char *reason)
 	keep_identity(run, u, reason);
 }
 
-/* Keep what the transform said to use; the others out of run->ldap. */
-static int
-transform_sort(struct run *run, struct transform_item *it)
+/* A user the transform does not keep: out of scope, or refused. */
+static void
+on_transform_drop(void *ctx, const struct ft_user *u,
+		  const struct transform_item *it)
 {
-	struct ft_user_list kept = {0};
-	size_t i;
-	int r = FT_OK;
+	struct run *run = ctx;
 
-	for (i = 0; r == FT_OK && i < run->ldap.n; i++) {
-		struct ft_user *u = &run->ldap.v[i];
-
-		if (it[i].verdict == TRANSFORM_USE)
-			r = ft_user_list_push(&kept, u);
-		else if (it[i].verdict == TRANSFORM_SKIP)
-			log_info("LDAP entry '%s' skipped by the transform: %s",
-				 u->dn ? u->dn : "?", it[i].reason);
-		else
-			transform_refused(run, u, it[i].reason);
-	}
-	ft_user_list_clear(&run->ldap);
-	run->ldap = kept;
-	if (r == FT_OK && run->skip_oom)
-		r = FT_E_NOMEM;
-	return r;
+	if (it->verdict == TRANSFORM_SKIP)
+		log_info("LDAP entry '%s' skipped by the transform: %s",
+			 u->dn ? u->dn : "?", it->reason);
+	else
+		transform_refused(run, u, it->reason);
 }
 
 /*
@@ -216,28 +204,20 @@ static int
 transform_ldap(struct run *run)
 {
 	struct transform *t = NULL;
-	struct transform_item *it = NULL;
 	char err[TRANSFORM_REASON_MAX] = "out of memory";
-	size_t i;
 	int r;
 
 	if (!transform_configured(run->cfg) || run->ldap_status != FT_OK)
 		return FT_OK;
 	r = transform_new(run->cfg, NULL, &t);
-	if (r == FT_OK) {
-		it = calloc(run->ldap.n + 1, sizeof(*it));
-		r = it != NULL ? FT_OK : FT_E_NOMEM;
-	}
-	for (i = 0; r == FT_OK && i < run->ldap.n; i++)
-		it[i].user = &run->ldap.v[i];
-	if (r == FT_OK && run->ldap.n > 0)
-		r = transform_run(t, it, run->ldap.n, err, sizeof(err));
 	if (r == FT_OK)
-		r = transform_sort(run, it);
+		r = transform_list(t, &run->ldap, on_transform_drop, run, err,
+				   sizeof(err));
+	if (r == FT_OK && run->skip_oom)
+		r = FT_E_NOMEM;
 	if (r < 0)
 		log_error("unable to transform the LDAP entries: %s", err);
 	transform_free(t);
-	free(it);
 	return r;
 }
 

@@ -393,6 +393,49 @@ transform_free(struct transform *t)
 	free(t);
 }
 
+/* Keep the users to use; the others to drop, then freed. */
+static int
+sort_list(struct ft_user_list *list, const struct transform_item *it,
+	  transform_drop_fn drop, void *ctx)
+{
+	struct ft_user_list kept = {0};
+	size_t i;
+	int r = FT_OK;
+
+	for (i = 0; r == FT_OK && i < list->n; i++) {
+		if (it[i].verdict == TRANSFORM_USE)
+			r = ft_user_list_push(&kept, &list->v[i]);
+		else
+			drop(ctx, &list->v[i], &it[i]);
+	}
+	if (r < 0) {
+		ft_user_list_clear(&kept);
+		return r;
+	}
+	ft_user_list_clear(list);
+	*list = kept;
+	return FT_OK;
+}
+
+int
+transform_list(struct transform *t, struct ft_user_list *list,
+	       transform_drop_fn drop, void *ctx, char *err, size_t errlen)
+{
+	struct transform_item *it = calloc(list->n + 1, sizeof(*it));
+	size_t i;
+	int r;
+
+	if (it == NULL)
+		return FT_E_NOMEM;
+	for (i = 0; i < list->n; i++)
+		it[i].user = &list->v[i];
+	r = list->n > 0 ? transform_run(t, it, list->n, err, errlen) : FT_OK;
+	if (r == FT_OK)
+		r = sort_list(list, it, drop, ctx);
+	free(it);
+	return r;
+}
+
 void
 transform_stats(const struct transform *t, struct transform_stats *ret)
 {

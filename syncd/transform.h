@@ -121,6 +121,22 @@ void transform_free(struct transform *t);
 FT_MUST_USE int transform_run(struct transform *t, struct transform_item *items,
 			      size_t n, char *err, size_t errlen);
 
+/* What transform_list() does with a user it does not keep: it is given
+ * (borrowed for the call) with its verdict and reason. */
+typedef void (*transform_drop_fn)(void *ctx, const struct ft_user *u,
+				  const struct transform_item *it);
+
+/*
+ * transform_run() over every user of list (the reconcile's LDAP users).
+ * FT_OK: list keeps only the users to use, in their order, and each other
+ * one (TRANSFORM_SKIP or TRANSFORM_BAD) went to drop before it was freed.
+ * Otherwise transform_run()'s code (err says why) and list keeps every
+ * user (an answered one may have its fields replaced).
+ */
+FT_MUST_USE int transform_list(struct transform *t, struct ft_user_list *list,
+			       transform_drop_fn drop, void *ctx, char *err,
+			       size_t errlen);
+
 /* The counters since transform_new. */
 void transform_stats(const struct transform *t, struct transform_stats *ret);
 

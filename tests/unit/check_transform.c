@@ -500,6 +500,47 @@ START_TEST(test_example)
 
 END_TEST
 
+static int drops;
+
+static void
+count_drop(void *ctx, const struct ft_user *u, const struct transform_item *it)
+{
+	(void)ctx;
+	ck_assert_ptr_nonnull(u->login);
+	ck_assert(it->verdict != TRANSFORM_USE);
+	drops++;
+}
+
+/* The reconcile's form: the list keeps the users to use, in order. */
+START_TEST(test_list)
+{
+	static const char *const who[] = {"alice", "skip", "bob", "ctl", "eve"};
+	struct ft_user_list l = {0};
+	struct transform *t;
+	size_t i;
+
+	program("by_login.py", by_login_py);
+	for (i = 0; i < 5; i++) {
+		user(i, who[i], NULL);
+		ck_assert_int_eq(ft_user_list_push(&l, &users[i]), FT_OK);
+	}
+	t = new_ok();
+	drops = 0;
+	ck_assert_int_eq(
+		transform_list(t, &l, count_drop, NULL, err, sizeof(err)),
+		FT_OK);
+	ck_assert_int_eq(drops, 2);
+	ck_assert_uint_eq(l.n, 3);
+	ck_assert_str_eq(l.v[0].login, "alice");
+	ck_assert_str_eq(l.v[1].login, "bob");
+	ck_assert_str_eq(l.v[2].login, "eve");
+	ck_assert_str_eq(l.v[2].email, "eve@new.example.com");
+	ft_user_list_clear(&l);
+	transform_free(t);
+}
+
+END_TEST
+
 START_TEST(test_not_configured)
 {
 	struct transform *t = NULL;
@@ -532,6 +573,7 @@ transform_suite(void)
 	tcase_add_test(c, test_pipelined);
 	tcase_add_test(c, test_attrs_json);
 	tcase_add_test(c, test_example);
+	tcase_add_test(c, test_list);
 	tcase_add_test(c, test_not_configured);
 	suite_add_tcase(s, c);
 	return s;

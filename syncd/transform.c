@@ -264,6 +264,12 @@ judge_user(struct transform_item *it, json_t *user)
 			r = FT_E_INVAL;
 			break;
 		}
+		if (set[i]) { /* cannot be: duplicates are refused */
+			reason_set(it->reason, sizeof(it->reason),
+				   "\"%s\" twice", key);
+			r = FT_E_INVAL;
+			break;
+		}
 		r = judge_field(i, v, &nv[i], it->reason, sizeof(it->reason));
 		if (r < 0)
 			break;

@@ -334,7 +334,12 @@ PAMDIR      ?= $(or $(shell $(PKG_CONFIG) --variable=securedir pam 2>/dev/null),
                grep -m1 '/pam_unix\.so$$')),$\
                $(subst //,/,/lib/$(shell $(CC) -print-multiarch 2>/dev/null)/security))
 UNITS        = ftrack-syncd.service ftrack-syncd-reconcile.service \
-               ftrack-syncd-reconcile.timer
+               ftrack-syncd-reconcile.timer ftrack-syncd-transform.socket \
+               ftrack-syncd-transform@.service
+# the adapter the socket-activated program services run (extprog.h)
+LIBEXECDIR  ?= $(PREFIX)/lib/ftrack-syncd
+ADAPTER      = ftrack-syncd-ext-adapter
+EXAMPLES     = transform-example.py
 MAN8         = pam_ftrack.8 ftrack-syncd.8
 MAN5         = ftrack-syncd.conf.5
 CONF         = $(DESTDIR)$(SYSCONFDIR)/ftrack-syncd.conf
@@ -346,11 +351,13 @@ install: all
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) \
 		$(DESTDIR)$(PAMCONFDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples/pam.d \
-		$(DESTDIR)$(SYSCONFDIR)
+		$(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(SYNCD_BIN) $(DESTDIR)$(SBINDIR)/ftrack-syncd
+	install -m 0755 etc/systemd/$(ADAPTER) $(DESTDIR)$(LIBEXECDIR)/$(ADAPTER)
 	install -m 0644 $(PAM_SO) $(DESTDIR)$(PAMDIR)/pam_ftrack.so
 	for u in $(UNITS); do \
-		sed 's|@SBINDIR@|$(SBINDIR)|g' etc/systemd/$$u \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' \
+			-e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' etc/systemd/$$u \
 			>$(DESTDIR)$(UNITDIR)/$$u && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
 	install -m 0644 etc/tmpfiles.d/ftrack-syncd.conf $(DESTDIR)$(TMPFILESDIR)/
@@ -360,12 +367,15 @@ install: all
 	install -m 0644 etc/ftrack-syncd.conf etc/ftrack-syncd-relay.conf \
 		etc/ftrack-syncd-provisioner.conf $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0644 etc/pam.d/ftrack $(DESTDIR)$(DOCDIR)/examples/pam.d/
+	install -m 0644 $(EXAMPLES:%=etc/examples/%) $(DESTDIR)$(DOCDIR)/examples/
 	@if [ -e $(CONF) ]; then echo "install: kept the existing $(CONF)"; \
 	else echo "install -m 0644 etc/ftrack-syncd.conf $(CONF)"; \
 		install -m 0644 etc/ftrack-syncd.conf $(CONF); fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/ftrack-syncd \
+		$(DESTDIR)$(LIBEXECDIR)/$(ADAPTER) \
+		$(EXAMPLES:%=$(DESTDIR)$(DOCDIR)/examples/%) \
 		$(DESTDIR)$(PAMDIR)/pam_ftrack.so \
 		$(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
 		$(DESTDIR)$(TMPFILESDIR)/ftrack-syncd.conf \
@@ -376,6 +386,7 @@ uninstall:
 		$(DESTDIR)$(DOCDIR)/examples/ftrack-syncd-relay.conf \
 		$(DESTDIR)$(DOCDIR)/examples/ftrack-syncd-provisioner.conf \
 		$(DESTDIR)$(DOCDIR)/examples/pam.d/ftrack
+	rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 	rmdir $(DESTDIR)$(DOCDIR)/examples/pam.d $(DESTDIR)$(DOCDIR)/examples \
 		$(DESTDIR)$(DOCDIR) 2>/dev/null || true
 	@if cmp -s etc/ftrack-syncd.conf $(CONF); then rm -f $(CONF); \

@@ -13,8 +13,10 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "extprog.h"
 #include "ft_clean.h"
 #include "log.h"
+#include "transform.h"
 
 int
 cmd_no_core_dumps(const char **ret_what)
@@ -116,12 +118,31 @@ log_warning_line(void *ctx, const char *line)
 	log_warn("%s: %s", w->path, line);
 }
 
+/* What the daemon will make of [mapping] transform, said once at start. */
+static void
+log_transform(const struct config *cfg)
+{
+	char why[EXTPROG_WHY_MAX];
+	struct stat st;
+
+	if (extprog_check(cfg->mapping.transform, why, sizeof(why)) < 0)
+		log_warn("[mapping] transform refused: %s: logins wait in the "
+			 "queue until it is mended",
+			 why);
+	else if (stat(TRANSFORM_SOCKET, &st) < 0 || !S_ISSOCK(st.st_mode))
+		log_info("[mapping] transform: no %s: the daemon starts '%s' "
+			 "itself, with its own rights",
+			 TRANSFORM_SOCKET, cfg->mapping.transform);
+}
+
 void
 cmd_log_warnings(const struct config *cfg)
 {
 	struct warn_ctx w = {cfg->path};
 
 	config_warnings(cfg, log_warning_line, &w);
+	if (transform_configured(cfg))
+		log_transform(cfg);
 }
 
 int

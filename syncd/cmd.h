@@ -82,6 +82,12 @@ int cmd_status(int argc, char **argv, const char *config_path);
 /* `check` on a relay (cmd_check_relay.c): certificate, CA, upstreams. */
 int cmd_check_relay(const struct config *cfg);
 
+/* `check` of [mapping] transform (cmd_check_transform.c): the file rule,
+ * who runs it, and what it makes of a few real entries read with src
+ * (borrowed).  true when it works. */
+struct ldap_src;
+bool cmd_check_transform(const struct config *cfg, struct ldap_src *src);
+
 /*
  * `check`'s "cert:" lines (cmd_check_relay.c): the certificate file cert
  * and its key file key are a pair and not expired (a warning within

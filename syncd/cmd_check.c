@@ -23,6 +23,7 @@
 #include "ldap_src.h"
 #include "login.h"
 #include "sync_groups.h"
+#include "transform.h"
 
 /* What the run found and carries from one step to the next. */
 struct check {
@@ -159,6 +160,8 @@ check_ldap(struct check *k)
 		       cfg->ldap.bind_dn ? "as " : "anonymously",
 		       cfg->ldap.bind_dn ? cfg->ldap.bind_dn : "");
 	ok = check_count(src, cfg);
+	if (transform_configured(cfg))
+		ok = cmd_check_transform(cfg, src) && ok;
 	if (k->login != NULL)
 		ok = check_login(k, src) && ok;
 out:

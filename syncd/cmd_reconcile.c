@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@
 #include "state.h"
 #include "sync_groups.h"
 #include "timing.h"
+#include "transform.h"
 
 #define SKIPS_KEPT 1000 /* skipped LDAP entries listed in the report */
 
@@ -96,29 +98,48 @@ dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* The report's list of skipped entries, and the log. */
 static void
-on_ldap_skip(void *ctx, const struct ft_user *id, const char *reason)
+note_skip(struct run *run, const char *dn, const char *reason)
 {
-	struct run *run = ctx;
 	size_t n = run->rep.nskipped;
-	struct ft_user copy = {0};
 
-	log_warn("LDAP entry '%s' skipped: %s", id->dn, reason);
+	log_warn("LDAP entry '%s' skipped: %s", dn, reason);
 	if (n < SKIPS_KEPT) {
-		run->skips[n].dn = strdup(id->dn);
+		run->skips[n].dn = strdup(dn);
 		run->skips[n].reason = strdup(reason);
 		if (run->skips[n].dn && run->skips[n].reason)
 			run->rep.nskipped++;
 	}
+}
+
+/* What can be told of an entry not used, kept for the plan (its ftrack
+ * user is kept); note: why the transform refused it, or NULL. */
+static void
+keep_identity(struct run *run, const struct ft_user *id, const char *note)
+{
+	struct ft_user copy = {0};
+
 	copy.dn = dup_or_null(id->dn);
 	copy.login = dup_or_null(id->login);
 	copy.uuid = dup_or_null(id->uuid);
 	copy.username = dup_or_null(id->username);
+	copy.note = dup_or_null(note);
 	/* on OOM the entry counts as unidentified: the run is held */
-	if (copy.dn == NULL || ft_user_list_push(&run->unmapped, &copy) < 0) {
+	if (copy.dn == NULL || (note != NULL && copy.note == NULL) ||
+	    ft_user_list_push(&run->unmapped, &copy) < 0) {
 		ft_user_clear(&copy);
 		run->skip_oom = true;
 	}
+}
+
+static void
+on_ldap_skip(void *ctx, const struct ft_user *id, const char *reason)
+{
+	struct run *run = ctx;
+
+	note_skip(run, id->dn, reason);
+	keep_identity(run, id, NULL);
 }
 
 static void
@@ -149,6 +170,108 @@ read_ldap(struct run *run)
 		log_error("unable to read LDAP completely: %s",
 			  run->lst.reason[0] ? run->lst.reason
 					     : ft_strerror(run->ldap_status));
+}
+
+/* A user the transform refused: kept like an entry that cannot be mapped,
+ * its ftrack user never a leaver. */
+static void
+transform_refused(struct run *run, const struct ft_user *u, const char *reason)
+{
+	char why[TRANSFORM_REASON_MAX + 32];
+
+	(void)snprintf(why, sizeof(why), "the transform failed: %s", reason);
+	note_skip(run, u->dn ? u->dn : "?", why);
+	run->rep.ldap_skipped++;
+	keep_identity(run, u, reason);
+}
+
+/* A user the transform does not keep: out of scope, or refused. */
+static void
+on_transform_drop(void *ctx, const struct ft_user *u,
+		  const struct transform_item *it)
+{
+	struct run *run = ctx;
+
+	if (it->verdict == TRANSFORM_SKIP)
+		log_info("LDAP entry '%s' skipped by the transform: %s",
+			 u->dn ? u->dn : "?", it->reason);
+	else
+		transform_refused(run, u, it->reason);
+}
+
+/*
+ * [mapping] transform over every LDAP user read.  An outage (it cannot
+ * start, exits, times out) fails the run: FT_E_AGAIN, nothing planned.
+ */
+static int
+transform_ldap(struct run *run)
+{
+	struct transform *t = NULL;
+	char err[TRANSFORM_REASON_MAX] = "out of memory";
+	int r;
+
+	if (!transform_configured(run->cfg) || run->ldap_status != FT_OK)
+		return FT_OK;
+	r = transform_new(run->cfg, NULL, &t);
+	if (r == FT_OK)
+		r = transform_list(t, &run->ldap, on_transform_drop, run, err,
+				   sizeof(err));
+	if (r == FT_OK && run->skip_oom)
+		r = FT_E_NOMEM;
+	if (r < 0)
+		log_error("unable to transform the LDAP entries: %s", err);
+	transform_free(t);
+	return r;
+}
+
+/* The transform beside the ftrack read: its own thread when it can. */
+struct xf_job {
+	struct run *run;
+	pthread_t th;
+	bool threaded;
+	int r;
+};
+
+static void *
+xf_main(void *arg)
+{
+	struct xf_job *j = arg;
+
+	j->r = transform_ldap(j->run);
+	return NULL;
+}
+
+/* Start transform_ldap (the LDAP users only: nothing read_ftrack uses). */
+static void
+xf_start(struct xf_job *j, struct run *run)
+{
+	j->run = run;
+	j->r = FT_OK;
+	j->threaded = transform_configured(run->cfg) &&
+		      run->ldap_status == FT_OK &&
+		      pthread_create(&j->th, NULL, xf_main, j) == 0;
+	if (!j->threaded)
+		j->r = transform_ldap(run);
+}
+
+/*
+ * Join it; then drop the requests' attributes, needed no more.  Here, in
+ * the thread that allocated them: freed from the other, 100,000 small
+ * blocks made glibc's malloc coalesce and consolidate its main arena
+ * while libcurl allocated in it (twice the CPU of the transform itself).
+ */
+static int
+xf_finish(struct xf_job *j)
+{
+	size_t i;
+
+	if (j->threaded)
+		(void)pthread_join(j->th, NULL);
+	for (i = 0; i < j->run->ldap.n; i++) {
+		free(j->run->ldap.v[i].attrs_json);
+		j->run->ldap.v[i].attrs_json = NULL;
+	}
+	return j->r;
 }
 
 static int
@@ -840,6 +963,7 @@ close_ftrack(struct run *run)
 static int
 reconcile(struct run *run)
 {
+	struct xf_job xf;
 	int r, code = EXIT_ERRORS;
 
 	run->lock = -1;
@@ -890,7 +1014,9 @@ reconcile(struct run *run)
 	/* Read ftrack even when LDAP failed: the held plan then shows what
 	 * the incomplete answer would have done, and nothing is written. */
 	read_ldap(run);
-	if (read_ftrack(run) < 0)
+	xf_start(&xf, run);
+	r = read_ftrack(run);
+	if (xf_finish(&xf) < 0 || r < 0)
 		goto out;
 	if (build_plan(run) < 0) {
 		log_error("unable to plan: out of memory");

@@ -576,6 +576,10 @@ write_metrics(struct server *s)
 		m.held_seats = held;
 	m.held = ws.outcomes[SYNC_HELD];
 	hook_metrics(s, &m, &ws);
+	m.transform = ws.transform;
+	m.transform_outages = ws.xf.outages;
+	m.transform_bad = ws.xf.bad;
+	m.transform_failing = ws.xf.consecutive;
 	r = metrics_write(&m, queue_state_dirfd(s->q), "metrics.prom");
 	if (r < 0)
 		log_warn("unable to write metrics.prom: %s", errtext(r));

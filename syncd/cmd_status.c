@@ -18,10 +18,12 @@
 #include "ft_err.h"
 #include "hooks.h"
 #include "lease.h"
+#include "metrics.h"
 #include "queue.h"
 #include "relay.h"
 #include "report.h"
 #include "state.h"
+#include "transform.h"
 
 /* The queue's line: its depth and failed/ as the queue unit counts them. */
 static void
@@ -97,6 +99,49 @@ print_held_one(void *ctx, const struct ft_event *ev, const char *reason,
 	ft_clean_print(stdout, "  %s  host %s  since %s  %s", ev->user,
 		       ev->host[0] ? ev->host : "-", when, reason);
 	return 0;
+}
+
+#define METRICS_READ_MAX ((size_t)256 * 1024)
+
+/* What the daemon's last metrics say of the transform program. */
+static void
+print_transform(const char *path)
+{
+	unsigned long long failing = 0, outages = 0, bad = 0;
+	char *text = malloc(METRICS_READ_MAX);
+	FILE *f = fopen(path, "re");
+	size_t len = 0;
+
+	if (text != NULL && f != NULL)
+		len = fread(text, 1, METRICS_READ_MAX, f);
+	if (f != NULL)
+		(void)fclose(f);
+	if (text == NULL || len == 0 ||
+	    metrics_sample(text, len, "transform_failing", &failing) < 0) {
+		ft_clean_print(stdout, "transform:       no calls yet");
+	} else {
+		if (metrics_sample(text, len, "transform_outages_total",
+				   &outages) < 0)
+			outages = 0;
+		if (metrics_sample(text, len, "transform_bad_answers_total",
+				   &bad) < 0)
+			bad = 0;
+		if (failing > 0)
+			ft_clean_print(
+				stdout,
+				"transform:       FAILING: the last %llu "
+				"calls failed (it cannot start, exits or "
+				"does not answer in time): logins wait in "
+				"the queue; see the log",
+				failing);
+		else
+			ft_clean_print(
+				stdout,
+				"transform:       ok (%llu outages, %llu "
+				"entries refused since the daemon started)",
+				outages, bad);
+	}
+	free(text);
 }
 
 /* The logins held beyond a seat cap: one line each, oldest first. */
@@ -198,6 +243,8 @@ cmd_status(int argc, char **argv, const char *config_path)
 	}
 	(void)snprintf(path, sizeof(path), "%s/metrics.prom",
 		       cfg->daemon.state_dir);
+	if (transform_configured(cfg))
+		print_transform(path);
 	if (stat(path, &st) == 0)
 		ft_clean_print(stdout,
 			       "metrics:         %s (written %lld s ago)", path,

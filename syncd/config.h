@@ -97,6 +97,9 @@ struct config_mapping {
 	char *first_name; /* default givenName */
 	char *last_name;  /* default sn */
 	char *full_name;  /* default NULL (e.g. cn) */
+	char *transform;  /* the transform program (transform.h); NULL: none */
+	struct strlist transform_attributes; /* extra attributes it is given */
+	unsigned transform_timeout;          /* seconds for each answer */
 };
 
 struct config_policy {

@@ -66,6 +66,9 @@ enum kind {
  * $CREDENTIALS_DIRECTORY/name (LoadCredential=) */
 #define F_CRED 0x10u
 #define F_URLS 0x20u /* K_LIST: every item a URL (check_url) */
+/* K_LIST: every item an attribute name, at most CONF_ATTRS_MAX items */
+#define F_ATTRS        0x40u
+#define CONF_ATTRS_MAX 16
 
 struct word {
 	const char *name;
@@ -85,7 +88,7 @@ struct key {
 	size_t secret;   /* F_SECRET: offset of the secret it names */
 };
 
-#define CONF_NKEYS 77 /* entries of conf_keys (checked in config.c) */
+#define CONF_NKEYS 80 /* entries of conf_keys (checked in config.c) */
 
 /* Every key of DESIGN.md section 5, in the order of the dump. */
 extern const struct key conf_keys[CONF_NKEYS];

@@ -257,6 +257,36 @@ set_urls(struct strlist *list, const char *v, char *msg, size_t msglen)
 	return FT_OK;
 }
 
+/* F_ATTRS: a list of attribute names, at most CONF_ATTRS_MAX. */
+static int
+set_attrs(struct strlist *list, const char *v, char *msg, size_t msglen)
+{
+	struct strlist l = {NULL, 0};
+	size_t i;
+	int r;
+
+	r = set_list(&l, v);
+	if (r == FT_OK && l.n > CONF_ATTRS_MAX) {
+		(void)snprintf(msg, msglen, "more than %d attributes",
+			       CONF_ATTRS_MAX);
+		r = FT_E_CONFIG;
+	}
+	for (i = 0; r == FT_OK && i < l.n; i++) {
+		if (ldap_map_attr_valid(l.v[i], strlen(l.v[i])))
+			continue;
+		(void)snprintf(msg, msglen, "'%.64s' is not an attribute name",
+			       l.v[i]);
+		r = FT_E_CONFIG;
+	}
+	if (r < 0) {
+		conf_strlist_clear(&l);
+		return r;
+	}
+	conf_strlist_clear(list);
+	*list = l;
+	return FT_OK;
+}
+
 static int
 set_limit(struct limit *lim, const char *v, unsigned long max, char *msg,
 	  size_t msglen)
@@ -427,6 +457,8 @@ conf_set_value(struct config *cfg, const struct key *k, const char *v,
 	case K_ENUM:
 		return set_enum(k, p, v, msg, msglen);
 	case K_LIST:
+		if (k->flags & F_ATTRS)
+			return set_attrs(p, v, msg, msglen);
 		return (k->flags & F_URLS) ? set_urls(p, v, msg, msglen)
 					   : set_list(p, v);
 	case K_LIMIT:

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* extprog.c: one external program: checked, started, fed, read, stopped. */
 #include "extprog.h"
+#include "extprog_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -23,10 +23,9 @@
 #include "log.h"
 #include "timing.h"
 
-#define OUT_FIRST   (64u << 10) /* the output buffer's first size */
-#define WAIT_SLICE  20          /* ms between looks at a child's exit */
-#define TAG_MAX     32
-#define PWBUF_BYTES 4096
+#define OUT_FIRST  (64u << 10) /* the output buffer's first size */
+#define WAIT_SLICE 20          /* ms between looks at a child's exit */
+#define TAG_MAX    32
 
 struct extprog {
 	char tag[TAG_MAX];
@@ -47,112 +46,6 @@ struct extprog {
 	uint64_t ewin_ms;
 	unsigned elogged, edropped;
 };
-
-/* ---- the file rule -------------------------------------------------- */
-
-/* why = pre 'path' post; returns r. */
-static int
-why_set(char *why, size_t cap, int r, const char *pre, const char *path,
-	const char *post)
-{
-	int n = snprintf(why, cap, "%s'%s'%s", pre, path, post);
-
-	if (n < 0 || (size_t)n >= cap)
-		(void)snprintf(why, cap, "a path is over its length limit");
-	return r;
-}
-
-static bool
-owner_ok(uid_t uid)
-{
-	struct passwd pw, *res = NULL;
-	char buf[PWBUF_BYTES];
-
-	if (uid == 0)
-		return true;
-	if (getpwnam_r(EXTPROG_ACCOUNT, &pw, buf, sizeof(buf), &res) != 0 ||
-	    res == NULL)
-		return false;
-	return pw.pw_uid == uid;
-}
-
-/* One part of the resolved path: its owner and its mode. */
-static int
-check_part(const char *p, bool is_file, char *why, size_t cap)
-{
-	struct stat st;
-	char msg[128];
-
-	if (stat(p, &st) < 0) {
-		(void)snprintf(msg, sizeof(msg), ": %s", strerror(errno));
-		return why_set(why, cap, FT_E_IO, "unable to read ", p, msg);
-	}
-	if (is_file && !S_ISREG(st.st_mode))
-		return why_set(why, cap, FT_E_PERM, "", p,
-			       " is not a regular file");
-	if (is_file && (st.st_mode & S_IXUSR) == 0)
-		return why_set(why, cap, FT_E_PERM, "", p,
-			       " is not executable");
-	if (!owner_ok(st.st_uid)) {
-		(void)snprintf(msg, sizeof(msg),
-			       " is owned by uid %lu, not root or %s",
-			       (unsigned long)st.st_uid, EXTPROG_ACCOUNT);
-		return why_set(why, cap, FT_E_PERM, "", p, msg);
-	}
-	/* root's sticky folder (/tmp): others cannot replace our entry */
-	if (!is_file && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
-	    (st.st_mode & S_ISVTX) != 0)
-		return FT_OK;
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		return why_set(why, cap, FT_E_PERM, "", p,
-			       " is writable by group or others");
-	return FT_OK;
-}
-
-/* The rule over path, its resolved form into real (PATH_MAX). */
-static int
-check_resolved(const char *path, char *real, char *why, size_t cap)
-{
-	char dir[PATH_MAX];
-	int r;
-
-	if (path == NULL || path[0] != '/')
-		return why_set(why, cap, FT_E_INVAL, "", path ? path : "",
-			       " is not an absolute path");
-	if (realpath(path, real) == NULL) {
-		char msg[128];
-
-		(void)snprintf(msg, sizeof(msg), ": %s", strerror(errno));
-		return why_set(why, cap, FT_E_IO, "unable to resolve ", path,
-			       msg);
-	}
-	r = check_part(real, true, why, cap);
-	if (r < 0)
-		return r;
-	memcpy(dir, real, strlen(real) + 1);
-	for (;;) {
-		char *slash = strrchr(dir, '/');
-
-		if (slash == NULL)
-			break;
-		if (slash == dir)
-			slash[1] = '\0';
-		else
-			slash[0] = '\0';
-		r = check_part(dir, false, why, cap);
-		if (r < 0 || strcmp(dir, "/") == 0)
-			return r;
-	}
-	return FT_OK;
-}
-
-int
-extprog_check(const char *path, char *why, size_t cap)
-{
-	char real[PATH_MAX];
-
-	return check_resolved(path, real, why, cap);
-}
 
 /* ---- stderr into the log ---------------------------------------------- */
 
@@ -506,7 +399,7 @@ extprog_start(const char *path, const char *socket_path, const char *tag,
 	bool sock = is_socket(socket_path);
 	int r;
 
-	r = check_resolved(path, real, why, cap);
+	r = extprog_resolve(path, real, why, cap);
 	if (r < 0)
 		return r;
 	p = prog_new(tag);

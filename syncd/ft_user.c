@@ -50,6 +50,8 @@ ft_user_clear(struct ft_user *u)
 	free(u->dn);
 	free(u->login);
 	free(u->id);
+	free(u->attrs_json);
+	free(u->note);
 	memset(u, 0, sizeof(*u));
 }
 

@@ -35,6 +35,11 @@ struct ft_user {
 	char *dn;           /* LDAP only: the entry's DN */
 	char *login;        /* LDAP only: login_attribute value (PAM name) */
 	char *id;           /* ftrack only: the User id */
+	char *attrs_json;   /* LDAP only, with [mapping] transform: the
+			     * entry's attributes as a JSON object, for the
+			     * transform's request (transform.h) */
+	char *note;         /* LDAP only: why the transform could not use
+			     * the entry (then it is kept, see plan_recon) */
 	bool is_active;     /* ftrack only */
 	bool disabled;      /* LDAP only: matched disabled_filter */
 };

@@ -107,6 +107,18 @@ lmap_clean_text(const char *s, size_t len)
 	return true;
 }
 
+const char *
+ldap_map_value_check(const char *s, size_t len)
+{
+	if (len > MAP_VALUE_MAX)
+		return "is longer than " FT_STR(MAP_VALUE_MAX) " bytes";
+	if (!ft_utf8_valid(s, len))
+		return "is not valid UTF-8";
+	if (!lmap_clean_text(s, len))
+		return "holds a control character";
+	return NULL;
+}
+
 static int
 add_part(struct field *f, const char *text, size_t len, bool is_attr,
 	 bool lower)

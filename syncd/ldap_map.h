@@ -49,7 +49,9 @@
 #include "ft_attrs.h"
 #include "ft_user.h"
 
-#define MAP_VALUE_MAX    256  /* bytes: a value or a template result */
+#define MAP_VALUE_MAX    256 /* bytes: a value or a template result */
+#define FT_STR_(x)       #x
+#define FT_STR(x)        FT_STR_(x)
 #define MAP_DN_MAX       4096 /* bytes: an entry's DN */
 #define MAP_TEMPLATE_MAX 1024 /* bytes: a [mapping] value in the config */
 #define MAP_ERR_MAX      1400 /* bytes: room for a grammar message */
@@ -75,6 +77,15 @@ struct map_entry {
 };
 
 struct ldap_map;
+
+/*
+ * The one rule for a value the mapping uses (and for each field a
+ * transform program gives back): valid UTF-8, no control character (C0,
+ * DEL, C1), at most MAP_VALUE_MAX bytes.  NULL when s[0..len) passes,
+ * else what is wrong ("is longer than 256 bytes", "is not valid UTF-8",
+ * "holds a control character").  Pure.
+ */
+const char *ldap_map_value_check(const char *s, size_t len);
 
 /*
  * The attribute-description rule of RFC 4512 as LDAP servers take it: a

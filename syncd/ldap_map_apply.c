@@ -91,22 +91,15 @@ text_value(const struct map_entry *e, const char *name,
 	   const struct map_val **ret, char *reason, size_t rl)
 {
 	const struct map_val *v = first_value(e, name);
+	const char *why;
 
 	if (v == NULL) {
 		lmap_msg(reason, rl, "no '%s' value", name);
 		return FT_E_NOTFOUND;
 	}
-	if (v->len > MAP_VALUE_MAX) {
-		lmap_msg(reason, rl, "'%s' is longer than %d bytes", name,
-			 MAP_VALUE_MAX);
-		return FT_E_INVAL;
-	}
-	if (!ft_utf8_valid(v->p, v->len)) {
-		lmap_msg(reason, rl, "'%s' is not valid UTF-8", name);
-		return FT_E_INVAL;
-	}
-	if (!lmap_clean_text(v->p, v->len)) {
-		lmap_msg(reason, rl, "'%s' holds a control character", name);
+	why = ldap_map_value_check(v->p, v->len);
+	if (why != NULL) {
+		lmap_msg(reason, rl, "'%s' %s", name, why);
 		return FT_E_INVAL;
 	}
 	*ret = v;

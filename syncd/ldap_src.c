@@ -18,6 +18,7 @@
 #include "ldap_int.h"
 #include "ldap_map.h"
 #include "timing.h"
+#include "transform.h"
 
 /*
  * Format into buf, text as it is: a server's diagnostic or a DN is shown
@@ -78,17 +79,33 @@ make_filters(struct ldap_src *src)
 	return r;
 }
 
-/* The mapped attributes, and expires_attribute when set and not one. */
+/* Append name to the NULL-terminated attrs (room made by the caller)
+ * unless it is there (case ignored). */
+static int
+add_attr(char **attrs, const char *name)
+{
+	size_t i;
+
+	for (i = 0; attrs[i] != NULL; i++)
+		if (strcasecmp(attrs[i], name) == 0)
+			return FT_OK;
+	attrs[i] = strdup(name);
+	return attrs[i] != NULL ? FT_OK : FT_E_NOMEM;
+}
+
+/* The mapped attributes, expires_attribute when set and not one, and
+ * with a transform its transform_attributes. */
 static int
 copy_attrs(struct ldap_src *src)
 {
 	const char *const *a = ldap_map_attrs(src->map);
 	const char *exp = src->cfg->ldap.expires_attribute;
+	const struct strlist *xa = &src->cfg->mapping.transform_attributes;
 	size_t i, n = 0;
 
 	while (a[n] != NULL)
 		n++;
-	src->attrs = calloc(n + 2, sizeof(*src->attrs));
+	src->attrs = calloc(n + 2 + xa->n, sizeof(*src->attrs));
 	if (src->attrs == NULL)
 		return FT_E_NOMEM;
 	for (i = 0; i < n; i++) {
@@ -103,6 +120,9 @@ copy_attrs(struct ldap_src *src)
 		if (src->attrs[n] == NULL)
 			return FT_E_NOMEM;
 	}
+	for (i = 0; transform_configured(src->cfg) && i < xa->n; i++)
+		if (add_attr(src->attrs, xa->v[i]) < 0)
+			return FT_E_NOMEM;
 	return FT_OK;
 }
 
@@ -491,6 +511,8 @@ lsrc_map(const struct ldap_src *src, const struct map_entry *me, time_t now,
 	if (r == FT_OK)
 		r = ldap_map_expired(src->cfg->ldap.expires_attribute, me, now,
 				     &expired, reason, reasonlen);
+	if (r == FT_OK && transform_configured(src->cfg))
+		r = transform_attrs_json(me, &u.attrs_json);
 	if (r < 0) {
 		ft_user_clear(&u);
 		return r;

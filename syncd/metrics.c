@@ -299,6 +299,23 @@ format_hooks(struct out *o, const struct metrics *m)
 		m->hook_dropped);
 }
 
+static void
+format_transform(struct out *o, const struct metrics *m)
+{
+	if (!m->transform)
+		return;
+	put_one(o, "transform_outages_total", "counter",
+		"Calls of the transform program that failed as a whole (it "
+		"could not start, exited or did not answer in time).",
+		m->transform_outages);
+	put_one(o, "transform_bad_answers_total", "counter",
+		"Entries the transform program's answers made unusable.",
+		m->transform_bad);
+	put_one(o, "transform_failing", "gauge",
+		"Transform outages in a row since the last call that worked.",
+		m->transform_failing);
+}
+
 int
 metrics_format(const struct metrics *m, char *buf, size_t cap, size_t *ret_len)
 {
@@ -311,10 +328,40 @@ metrics_format(const struct metrics *m, char *buf, size_t cap, size_t *ret_len)
 	format_state(&o, m);
 	format_relay(&o, m);
 	format_hooks(&o, m);
+	format_transform(&o, m);
 	if (o.err != FT_OK)
 		return o.err;
 	*ret_len = o.len;
 	return FT_OK;
+}
+
+int
+metrics_sample(const char *text, size_t len, const char *name,
+	       unsigned long long *ret)
+{
+	char want[128], num[32];
+	const char *p = text, *end = text + len, *nl;
+	int n = snprintf(want, sizeof(want), PREFIX "%s ", name);
+	size_t wl, vl;
+
+	if (n < 0 || (size_t)n >= sizeof(want))
+		return FT_E_NOTFOUND;
+	wl = (size_t)n;
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		if ((size_t)(nl - p) <= wl || memcmp(p, want, wl) != 0)
+			continue;
+		vl = (size_t)(nl - p) - wl;
+		if (vl >= sizeof(num))
+			return FT_E_NOTFOUND;
+		memcpy(num, p + wl, vl);
+		num[vl] = '\0';
+		return ft_parse_uint(num, ~0ULL, ret) == FT_OK ? FT_OK
+							       : FT_E_NOTFOUND;
+	}
+	return FT_E_NOTFOUND;
 }
 
 enum metrics_error

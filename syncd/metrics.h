@@ -67,6 +67,15 @@
  *   hook_failed_depth                     gauge    files in hooks/failed/
  *   hook_dropped_total                    counter  changes not journaled
  *                                                  (past the bound)
+ * With [mapping] transform (transform set), on-demand logins only:
+ *   transform_outages_total               counter  transform calls that
+ *                                                  failed as a whole (could
+ *                                                  not start, exited, timed
+ *                                                  out): logins retried
+ *   transform_bad_answers_total           counter  entries its answers made
+ *                                                  unusable (failed/)
+ *   transform_failing                     gauge    outages in a row since
+ *                                                  the last call that worked
  * Forged events are counted only in events_forged_total, not as dropped.
  */
 #ifndef METRICS_H
@@ -161,6 +170,11 @@ struct metrics {
 	unsigned long long logins_not_ldap; /* counter: not-ldap outcomes */
 	unsigned long long held_seats;      /* gauge: files in queue/held/ */
 	unsigned long long held;            /* counter: logins held */
+	/* with [mapping] transform only: when transform is set, written */
+	bool transform;
+	unsigned long long transform_outages; /* counter: runs that failed */
+	unsigned long long transform_bad;     /* counter: entries refused */
+	unsigned long long transform_failing; /* gauge: outages in a row */
 
 	/* [hooks] on_change set: when hooks is true, its families too */
 	bool hooks;
@@ -188,6 +202,15 @@ struct metrics {
  * data; anything else (IO, NOMEM, ...) -> io.
  */
 enum metrics_error metrics_error_kind(int ft_err);
+
+/*
+ * The value of the unlabelled sample `name` (without the ftrack_syncd_
+ * prefix: "transform_failing") in text, metrics file contents of len
+ * bytes, into *ret.  FT_OK, or FT_E_NOTFOUND (absent or not a whole
+ * number).  Pure.
+ */
+FT_MUST_USE int metrics_sample(const char *text, size_t len, const char *name,
+			       unsigned long long *ret);
 
 /*
  * Format m as Prometheus text (every metric with # HELP and # TYPE, one

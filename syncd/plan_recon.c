@@ -334,9 +334,14 @@ plan_unmapped(struct build *b, const struct ft_user *id)
 	memset(&a, 0, sizeof(a));
 	a.kind = PLAN_SKIP;
 	a.ftrack = f;
-	(void)snprintf(a.reason, sizeof(a.reason),
-		       "kept: its LDAP entry cannot be mapped (%s)",
-		       id->dn ? id->dn : "?");
+	if (id->note != NULL)
+		(void)snprintf(a.reason, sizeof(a.reason),
+			       "kept: the transform failed: %s (%s)", id->note,
+			       id->dn ? id->dn : "?");
+	else
+		(void)snprintf(a.reason, sizeof(a.reason),
+			       "kept: its LDAP entry cannot be mapped (%s)",
+			       id->dn ? id->dn : "?");
 	return keep_listed(b, &a, true); /* listed: someone should fix it */
 }
 

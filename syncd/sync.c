@@ -12,11 +12,13 @@
 #include "ldap_src.h"
 #include "plan_ops.h"
 #include "sync_groups.h"
+#include "transform.h"
 
 struct sync {
 	const struct config *cfg;
 	struct ldap_src *ldap;
 	struct ftrack_client *ft;
+	struct transform *xf; /* [mapping] transform; NULL: none */
 	unsigned long searches;
 	sync_gate_fn gate;
 	void *gate_ctx;
@@ -67,6 +69,8 @@ sync_new(const struct config *cfg, struct sync **ret, char *err, size_t errlen)
 	r = ldap_src_new(cfg, &s->ldap);
 	if (r == FT_OK)
 		r = ftrack_client_new(cfg, &s->ft);
+	if (r == FT_OK && transform_configured(cfg))
+		r = transform_new(cfg, NULL, &s->xf);
 	if (r < 0) {
 		(void)snprintf(err, errlen, "unable to set up: %s",
 			       ft_strerror(r));
@@ -100,6 +104,7 @@ sync_free(struct sync *s)
 	ldap_src_free(s->ldap);
 	ftrack_client_free(s->ft);
 	sync_groups_cache_free(s->groups);
+	transform_free(s->xf);
 	free(s);
 }
 
@@ -112,6 +117,15 @@ sync_counts(const struct sync *s, unsigned long *ret_ldap_searches,
 	ftrack_client_stats(s->ft, &st);
 	*ret_ldap_searches = s->searches;
 	*ret_http_requests = st.requests;
+}
+
+bool
+sync_transform_stats(const struct sync *s, struct transform_stats *ret)
+{
+	if (s->xf == NULL)
+		return false;
+	transform_stats(s->xf, ret);
+	return true;
 }
 
 /* Set one outcome; text is cut to fit. */
@@ -162,6 +176,62 @@ round_lookup(struct sync *s, struct round *rd)
 			down = r == FT_E_LDAP_DOWN;
 		}
 	}
+}
+
+/* One transform verdict into login i's outcome (USE: still wanted). */
+static void
+transform_outcome(struct round *rd, size_t i, const struct transform_item *it)
+{
+	char text[TRANSFORM_REASON_MAX + 32]; /* result() cuts it to fit */
+
+	if (it->verdict == TRANSFORM_USE)
+		return;
+	rd->wanted[i] = false;
+	(void)snprintf(text, sizeof(text), "%s: %s",
+		       it->verdict == TRANSFORM_SKIP
+			       ? "skipped by the transform"
+			       : "the transform failed",
+		       it->reason);
+	if (it->verdict == TRANSFORM_SKIP)
+		result(&rd->res[i], SYNC_NOT_LDAP, FT_E_NOTFOUND, text);
+	else
+		result(&rd->res[i], SYNC_FAILED, FT_E_INVAL, text);
+}
+
+/*
+ * Step 1b: the transform over the users found.  An outage leaves every
+ * one of them to retry (FT_E_AGAIN), as LDAP down does.
+ */
+static void
+round_transform(struct sync *s, struct round *rd)
+{
+	struct transform_item *it;
+	char err[TRANSFORM_REASON_MAX] = "out of memory";
+	size_t i, k = 0;
+	int r = FT_E_NOMEM;
+
+	if (s->xf == NULL)
+		return;
+	it = calloc(rd->n + 1, sizeof(*it));
+	if (it != NULL) {
+		for (i = 0; i < rd->n; i++)
+			if (rd->wanted[i])
+				it[k++].user = &rd->ldap[i];
+		r = k == 0 ? FT_OK
+			   : transform_run(s->xf, it, k, err, sizeof(err));
+	}
+	for (i = 0, k = 0; i < rd->n; i++) {
+		if (!rd->wanted[i])
+			continue;
+		if (r == FT_OK) {
+			transform_outcome(rd, i, &it[k++]);
+			continue;
+		}
+		rd->wanted[i] = false;
+		result(&rd->res[i], SYNC_RETRY,
+		       r == FT_E_NOMEM ? FT_E_NOMEM : FT_E_AGAIN, err);
+	}
+	free(it);
 }
 
 /* Every wanted user's username (or uuid), for the ftrack look-ups. */
@@ -566,6 +636,7 @@ sync_users(struct sync *s, const char *const logins[], size_t n,
 	}
 	round_dedup(&rd);
 	round_lookup(s, &rd);
+	round_transform(s, &rd);
 	round_fetch(s, &rd);
 	round_fetch_email(s, &rd);
 	round_plan(s, &rd);

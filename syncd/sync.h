@@ -23,6 +23,7 @@
 #include "ft_attrs.h"
 #include "hooks.h"
 #include "plan_user.h"
+#include "transform.h"
 
 /* Most logins one sync_users() call takes. */
 #define SYNC_BATCH_MAX 1000
@@ -96,6 +97,9 @@ void sync_users(struct sync *s, const char *const logins[], size_t n,
 /* Counters since sync_new: LDAP searches and HTTP requests made. */
 void sync_counts(const struct sync *s, unsigned long *ret_ldap_searches,
 		 unsigned long *ret_http_requests);
+
+/* The transform's counters (false, nothing written: no transform). */
+bool sync_transform_stats(const struct sync *s, struct transform_stats *ret);
 
 /* The word for an outcome: "created", "updated", ...,
  * "waiting-for-seat", "held", "retry", "failed". */

@@ -600,8 +600,10 @@ settle_states(struct worker *w, char **batch, size_t n)
 	unsigned long searches = 0, requests = 0;
 	size_t i;
 
-	if (w->sync != NULL)
+	if (w->sync != NULL) {
 		sync_counts(w->sync, &searches, &requests);
+		w->st.transform = sync_transform_stats(w->sync, &w->st.xf);
+	}
 	for (i = 0; i < n; i++) {
 		settle_state(w, batch[i], &w->results[i], now);
 		free(batch[i]);

@@ -44,6 +44,8 @@ struct worker_stats {
 					   * on_change hook (hooks.h) */
 	bool ldap_up;                     /* last LDAP contact worked */
 	bool ftrack_up;                   /* last ftrack contact worked */
+	bool transform;            /* a transform program is configured */
+	struct transform_stats xf; /* its counters (transform.h) */
 };
 
 /*

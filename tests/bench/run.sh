@@ -61,7 +61,7 @@ mkdir -p "$OUT/results"
 cp /proc/loadavg "$OUT/results/loadavg-start.txt" 2>/dev/null
 failed=()
 
-SECTIONS=(login-path first-login storm reconcile naive memory fleet)
+SECTIONS=(login-path first-login storm reconcile naive memory fleet transform)
 read -ra WANT <<<"${BENCH:-${SECTIONS[*]}}"
 for b in "${WANT[@]}"; do
 	if [[ " ${SECTIONS[*]} " != *" $b "* ]]; then
@@ -115,6 +115,7 @@ wanted reconcile && step "4. full reconcile" "$PY" "$BENCH_PY" "${QUICK[@]}" rec
 wanted naive && step "5. naive sync" "$PY" "$BENCH_PY" "${QUICK[@]}" naive
 wanted memory && step "6. memory" "$PY" "$BENCH_PY" "${QUICK[@]}" memory
 wanted fleet && step "8. fleet" "$PY" "$FLEET" "${QUICK[@]}" run
+wanted transform && step "9. transform" "$PY" "$BENCH_PY" "${QUICK[@]}" transform
 
 cmd="make bench"
 [[ ${#QUICK[@]} -gt 0 ]] && cmd="BENCH_QUICK=1 $cmd"

@@ -73,13 +73,16 @@ UNITDIR=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)
 UNITDIR=${UNITDIR:-/lib/systemd/system}
 TMPFILESDIR=$(pkg-config --variable=tmpfilesdir systemd 2>/dev/null)
 TMPFILESDIR=${TMPFILESDIR:-/usr/lib/tmpfiles.d}
-UNITS="ftrack-syncd.service ftrack-syncd-reconcile.service ftrack-syncd-reconcile.timer"
+UNITS="ftrack-syncd.service ftrack-syncd-reconcile.service ftrack-syncd-reconcile.timer
+ftrack-syncd-transform.socket ftrack-syncd-transform@.service"
 
 # expected_files PREFIX UNITDIR TMPFILESDIR: "mode path" of a make install
 expected_files() {
 	local p=${1#/} u=${2#/} t=${3#/} x
 	{
 		echo "755 $p/sbin/ftrack-syncd"
+		echo "755 $p/lib/ftrack-syncd/ftrack-syncd-ext-adapter"
+		echo "644 $p/share/doc/ftrack-ldap-sync/examples/transform-example.py"
 		echo "644 ${PAMDIR#/}/pam_ftrack.so"
 		for x in $UNITS; do echo "644 $u/$x"; done
 		echo "644 $t/ftrack-syncd.conf"
@@ -200,7 +203,8 @@ stage_units() {
 	}
 	mkdir -p "$W/units"
 	for u in $UNITS; do
-		sed "s|^ExecStart=/usr/sbin/|ExecStart=$s/usr/sbin/|" \
+		sed -e "s|^ExecStart=/usr/sbin/|ExecStart=$s/usr/sbin/|" \
+			-e "s|^ExecStart=/usr/lib/ftrack-syncd/|ExecStart=$s/usr/lib/ftrack-syncd/|" \
 			"$s$UNITDIR/$u" >"$W/units/$u" || return 1
 	done
 }
@@ -524,13 +528,15 @@ mode_install() {
 	fi
 	if have systemd-analyze; then
 		if check "units staged" stage_units; then
-			check "systemd-analyze verify: the three units, clean" t_verify
+			check "systemd-analyze verify: the units, clean" t_verify
 			check "systemd-analyze verify notices a missing program" t_verify_fails
 			check "both services set MemoryMax= and TasksMax=, as README.md and ftrack-syncd(8) say" t_limits
 			check "ftrack-syncd.service exposure <= $SECURITY_MAX" \
 				t_security ftrack-syncd.service "$SECURITY_MAX"
 			check "ftrack-syncd-reconcile.service exposure <= $SECURITY_MAX" \
 				t_security ftrack-syncd-reconcile.service "$SECURITY_MAX"
+			check "ftrack-syncd-transform@.service exposure <= $SECURITY_MAX" \
+				t_security ftrack-syncd-transform@.service "$SECURITY_MAX"
 			check "a bare unit scores above $SECURITY_MAX" t_security_fails
 			[[ ! -s "$W/scores" ]] || sed 's/^/        /' "$W/scores"
 		fi
@@ -566,8 +572,12 @@ rw-r--r-- .${PAMDIR}/pam_ftrack.so
 rw-r--r-- .${UNITDIR}/ftrack-syncd-reconcile.service
 rw-r--r-- .${UNITDIR}/ftrack-syncd-reconcile.timer
 rw-r--r-- .${UNITDIR}/ftrack-syncd.service
+rw-r--r-- .${UNITDIR}/ftrack-syncd-transform.socket
+rw-r--r-- .${UNITDIR}/ftrack-syncd-transform@.service
 rw-r--r-- .${TMPFILESDIR}/ftrack-syncd.conf
+rwxr-xr-x ./usr/lib/ftrack-syncd/ftrack-syncd-ext-adapter
 rwxr-xr-x ./usr/sbin/ftrack-syncd
+rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/transform-example.py
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/changelog.gz
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/copyright
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/ftrack-syncd.conf
@@ -776,6 +786,12 @@ t_account() {
 	((uid < 1000)) || { echo "uid $uid is not a system uid" && return 1; }
 	[[ "$home" == /var/lib/ftrack-syncd ]] || { echo "home $home" && return 1; }
 	[[ "$shell" == */nologin || "$shell" == /bin/false ]] || { echo "shell $shell" && return 1; }
+	# the transform and hook programs' own account
+	IFS=: read -r _ _ uid _ _ home shell < <(getent passwd ftrack-syncd-ext) ||
+		{ echo "no ftrack-syncd-ext" && return 1; }
+	((uid < 1000)) || { echo "ftrack-syncd-ext: uid $uid" && return 1; }
+	[[ "$shell" == */nologin || "$shell" == /bin/false ]] ||
+		{ echo "ftrack-syncd-ext: shell $shell" && return 1; }
 }
 
 t_folders() {
@@ -789,6 +805,7 @@ t_folders() {
 /var/lib/ftrack-syncd/queue/failed ftrack-syncd ftrack-syncd 700
 /var/lib/ftrack-syncd/reports ftrack-syncd ftrack-syncd 700
 /etc/ftrack-syncd root ftrack-syncd 750
+/etc/ftrack-syncd-ext root root 755
 /etc/ftrack-syncd.conf root root 644
 /usr/sbin/ftrack-syncd root root 755
 EOF
@@ -1057,10 +1074,37 @@ UNIT
 	}
 }
 
+# The transform program, socket-activated: it says in alice's last name
+# which account ran it and whether it could read the daemon's secrets.
+t_transform_setup() {
+	cat >/etc/ftrack-syncd-ext/transform <<'PY'
+#!/usr/bin/python3
+import json, os, pwd, sys
+me = pwd.getpwuid(os.getuid()).pw_name
+try:
+    open('/etc/ftrack-syncd/ldap.secret').read()
+    secret = 'secrets-readable'
+except OSError:
+    secret = 'secrets-unreadable'
+for line in sys.stdin:
+    r = json.loads(line)
+    print(json.dumps({'id': r['id'], 'login': r['login'],
+                      'user': {'last_name': me + ' ' + secret}}), flush=True)
+PY
+	chmod 0755 /etc/ftrack-syncd-ext/transform &&
+		printf '[mapping]\ntransform = /etc/ftrack-syncd-ext/transform\n' \
+			>>/etc/ftrack-syncd.conf &&
+		systemctl enable ftrack-syncd-transform.socket >/tmp/enable-t.log 2>&1 || {
+		cat /tmp/enable-t.log
+		return 1
+	}
+}
+
 phase_setup() {
 	echo "root: a second throwaway root, booted with systemd-nspawn"
 	check "dpkg -i" t_install || exit
 	configure syslog
+	check "a transform in /etc/ftrack-syncd-ext, ftrack-syncd-transform.socket enabled" t_transform_setup
 	check "pam-auth-update --enable ftrack" t_pam_enable
 	check "test logins set up" login_setup
 	check "systemctl enable ftrack-syncd (and the probe unit)" t_enable
@@ -1104,6 +1148,30 @@ t_login_boot() {
 		return 1
 	}
 	journal_has 'listening on' # syslog reaches the journal from the sandbox
+}
+
+# ftrack_last USER: the last name of the emulator's USER
+ftrack_last() {
+	python3 - "$EMU_URL" "$1" <<'PY'
+import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1] + "/_emulator/users", timeout=5) as r:
+    users = json.load(r)
+print(next((u.get("last_name") or "" for u in users
+            if u["username"] == sys.argv[2]), ""))
+PY
+}
+
+# alice went through the socket-activated transform: run as
+# ftrack-syncd-ext, which cannot read the secrets; check says so
+t_transform_boot() {
+	local last
+	last=$(ftrack_last alice)
+	[[ "$last" == "ftrack-syncd-ext secrets-unreadable" ]] ||
+		{ echo "alice's last name: '$last'" && journal | tail -n 20 && return 1; }
+	test -S /run/ftrack-syncd-ext/transform.sock || return 1
+	as_daemon "$SYNCD" check >/tmp/check-t.out 2>&1
+	grep -q "runs as ftrack-syncd-ext through /run/ftrack-syncd-ext/transform.sock" \
+		/tmp/check-t.out || { cat /tmp/check-t.out && return 1; }
 }
 
 t_reload() {
@@ -1365,6 +1433,7 @@ phase_boot() {
 	if check "ftrack-syncd.service active at boot, socket there" t_active; then
 		check "runs as ftrack-syncd: no capability, NoNewPrivs, seccomp; /run/ftrack-syncd 0755, socket 0666" t_sandboxed
 		check "a login through the PAM stack: alice appears in ftrack; syslog in the journal" t_login_boot
+		check "the transform through ftrack-syncd-transform.socket: run as ftrack-syncd-ext, the secrets unreadable; check says so" t_transform_boot
 		check "systemctl reload: the configuration reloaded in place" t_reload
 		check "SIGUSR1: a reconcile runs as the daemon's child, ok" t_usr1
 		check "ftrack-syncd-reconcile.service: a reconcile, Result=success" t_reconcile_unit

@@ -42,6 +42,9 @@ static const char default_dump[] =
 	"mapping.first_name = givenName\n"
 	"mapping.last_name = sn\n"
 	"mapping.full_name =\n"
+	"mapping.transform =\n"
+	"mapping.transform_attributes =\n"
+	"mapping.transform_timeout = 5\n"
 	"policy.on_login = create\n"
 	"policy.reconcile_interval = 0\n"
 	"policy.reconcile_create = no\n"
@@ -101,7 +104,7 @@ START_TEST(test_dump_defaults)
 	config_dump(c, h_cfg_collect, &d);
 	h_cfg_subst(default_dump, want, sizeof(want));
 	ck_assert_str_eq(d.text, want);
-	ck_assert_int_eq(d.lines, 79);
+	ck_assert_int_eq(d.lines, 82);
 	config_free(c);
 }
 

@@ -53,17 +53,13 @@
 
 struct run {
 	struct config *cfg;
-	bool apply, force, json;
 	const char *undo;             /* --undo RUN; NULL otherwise */
 	struct report_run undone;     /* that run's report */
 	struct ft_user *undo_targets; /* the undo plan's values to put back */
 	char run_id[REPORT_RUN_ID_MAX];
-	bool kept_run; /* its report is in reports/runs/ */
 	struct queue *q;
 	struct ft_user_list ldap, ftrack;
 	struct ft_user_list unmapped; /* identities of skipped entries */
-	bool skip_oom;                /* one of them could not be kept */
-	int ldap_status;
 	struct ldap_src_stats lst;
 	struct report_skip skips[SKIPS_KEPT];
 	struct ftrack_client *ft;
@@ -72,16 +68,20 @@ struct run {
 	char **messages;
 	struct report rep;
 	double t0;
-	int lock;                     /* reconcile.lock, its note our nonce */
 	char note[STATE_NOTE_MAX];    /* the note found: a dead run's lease */
 	struct lease_view view;       /* ftrack's records on the API user */
 	struct lease lease;           /* held by an applied run */
 	struct report_last_good good; /* the mark max_shrink compares with */
-	bool good_from_cache;         /* ftrack had none: ours, to copy */
-	bool applied;                 /* the plan was sent to ftrack */
 	struct sync_groups_result groups; /* [group_map], [role_map] */
-	bool good_run;                    /* applied, guards passed: good_now */
 	struct report_last_good good_now;
+	int ldap_status;
+	int lock; /* reconcile.lock, its note our nonce */
+	bool apply, force, json;
+	bool kept_run;        /* its report is in reports/runs/ */
+	bool skip_oom;        /* one of the skipped could not be kept */
+	bool good_from_cache; /* ftrack had none: ours, to copy */
+	bool applied;         /* the plan was sent to ftrack */
+	bool good_run;        /* applied, guards passed: good_now */
 };
 
 static int

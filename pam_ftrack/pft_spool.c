@@ -24,8 +24,7 @@
  * answers false, and the caller replaces the file as before.
  */
 static bool
-same_event(int dfd, const char *name, const char *msg, size_t len,
-	   uid_t owner)
+same_event(int dfd, const char *name, const char *msg, size_t len, uid_t owner)
 {
 	char buf[FT_PROTO_MAX + 1];
 	struct stat st;

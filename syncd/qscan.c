@@ -13,7 +13,7 @@
 #include "array.h"
 #include "ft_err.h"
 
-/* Scan results not taken yet stop the scan this far beyond the limit. */
+/* on_event's answer when qscan_free() stops a scan under way. */
 #define STOP_SCAN 1
 
 struct qscan {

@@ -747,8 +747,9 @@ retry_early(struct worker *w, struct pending *p)
 		return true;
 	if (p->attempts == 0 || now < p->early_ms)
 		return false;
-	p->early_ms = now + (gap > QUEUE_BACKOFF_BASE_MS ? gap
-							 : QUEUE_BACKOFF_BASE_MS);
+	p->early_ms =
+		now +
+		(gap > QUEUE_BACKOFF_BASE_MS ? gap : QUEUE_BACKOFF_BASE_MS);
 	return true;
 }
 

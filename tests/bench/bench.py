@@ -1449,32 +1449,43 @@ def os_release():
 
 def login_path_verdicts(text):
     """The DESIGN.md section 8 login-path targets, read from bench_pam's
-    table."""
-    cases = {}
-    for m in re.finditer(r"^\| \((\w)\) [^|]*\| ([\d.]+) \| ([\d.]+) \| "
-                         r"([\d.]+) \| ([-\d.]+) \|", text, re.M):
-        cases[m.group(1)] = {"p50": float(m.group(2)),
-                             "p99": float(m.group(3)),
-                             "max": float(m.group(4)),
-                             "added": float(m.group(5))}
-    if not all(k in cases for k in "abcde") or cases["b"]["added"] <= 0:
+    tables: (f) is the floor, a bare sendmsg of the same datagram."""
+    cases, forks = {}, {}
+    for m in re.finditer(r"^\| \((\w)\) ([^|]*)\| ([\d.]+) \| ([\d.]+) \| "
+                         r"([\d.]+) \| ([-\d.]+) \| ([-\d.]+) \|", text,
+                         re.M):
+        d = {"p50": float(m.group(3)), "p99": float(m.group(4)),
+             "max": float(m.group(5)), "added": float(m.group(6)),
+             "added99": float(m.group(7))}
+        # the first table is in one process, the second forks per cycle
+        (forks if m.group(1) in cases else cases)[m.group(1)] = d
+    if not all(k in cases for k in "abcdef") or cases["b"]["added"] <= 0:
         return []
-    added = cases["b"]["added"]
+    added, floor = cases["b"]["added"], cases["f"]["p50"]
     times = cases["e"]["added"] / added
-    worst = max(cases["c"]["max"], cases["d"]["max"])
-    worst99 = max(cases["c"]["p99"], cases["d"]["p99"])
-    return [
-        ("1", "(b) daemon reading",
-         "added to a session open, p50: %.1f us" % added, "tens of us",
-         "met" if added < 100 else "MISSED"),
+    spool99 = max(cases["c"]["added99"], cases["d"]["added99"])
+    out = [
+        ("1", "(b) daemon reading vs (f) the floor",
+         "pam_ftrack added p50 %.1f us / floor p50 %.1f us = %.2f"
+         % (added, floor, added / floor), "<= 2",
+         "met" if added / floor <= 2 else "MISSED"),
+    ]
+    if "b" in forks and "f" in forks and forks["f"]["p50"] > 0:
+        fa, ff = forks["b"]["added"], forks["f"]["p50"]
+        out.append(("1", "fork per cycle: (b) vs (f) the floor",
+                    "pam_ftrack added p50 %.1f us / floor p50 %.1f us = %.2f"
+                    % (fa, ff, fa / ff), "<= 2",
+                    "met" if fa / ff <= 2 else "MISSED"))
+    out += [
         ("1", "(b) vs (e) pam_exec /bin/true", "%.0fx cheaper at p50" % times,
          ">= 100x",
          "met" if times >= 100 else "MISSED"),
-        ("1", "(c) queue full, (d) no socket",
-         "worst case %.0f us (p99 %.0f us; pam_permit alone: max %.0f us)"
-         % (worst, worst99, cases["a"]["max"]), "< 1 ms worst case",
-         "met" if worst < 1000 else "MISSED"),
+        ("1", "(c) queue full, (d) no socket: spool fallback",
+         "added p99 %.0f us (c), %.0f us (d)"
+         % (cases["c"]["added99"], cases["d"]["added99"]), "< 500 us",
+         "met" if spool99 < 500 else "MISSED"),
     ]
+    return out
 
 
 def write_report(P, seconds, command):
@@ -1820,6 +1831,13 @@ def bench_queue(P):
             uri="ldap://127.0.0.1:%d" % free_port(),
             url="http://127.0.0.1:%d" % free_port())
         conf = write_config(w.path("d"), dead, dead, {"login_cooldown": "0"})
+        # errors only: a retry line per queued person (a warning) would
+        # have this process parse hundreds of thousands of lines while it
+        # times the probes
+        with open(conf, encoding="utf-8") as f:
+            text = f.read().replace("log_level = info", "log_level = error")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(text)
         spool = os.path.join(w.path("d"), "state", "queue")
         t0 = time.monotonic()
         fill_queue(spool, n)

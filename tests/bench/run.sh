@@ -8,10 +8,15 @@
 #   bash tests/bench/run.sh              the full run (about 15 minutes on 2 cores)
 #   BENCH_QUICK=1 bash tests/bench/run.sh   a smoke run of each benchmark
 #                                        (small sizes, one round; about a minute)
+#   BENCH_ONLY="1 7" bash tests/bench/run.sh   only these sections (numbers
+#                                        as below; the report shows what ran)
 #
 # Needs: the build (build/syncd/ftrack-syncd, build/pam_ftrack/pam_ftrack.so,
 # build/bench/bench_storm), slapd and ldap-utils, curl, GNU time
-# (/usr/bin/time), python3, and python3-ldap for the naive baseline.  Runs
+# (/usr/bin/time), python3, python3-ldap for the naive baseline, and
+# gnuplot (gnuplot-nox) for the login path's picture: build/bench/
+# login-path.png, copied to docs/bench/login-path.png (the one README.md
+# shows; commit it after a full run).  Runs
 # as root (the storm drives libpam as root so the module may spool, and the
 # login events come from uid 0).  Every server is private, on 127.0.0.1,
 # started and stopped by bench.py.  Fixtures are cached in
@@ -36,7 +41,7 @@ missing=()
 for f in build/syncd/ftrack-syncd build/pam_ftrack/pam_ftrack.so "$OUT/bench_storm" "$OUT/bench_pam"; do
 	[[ -x "$f" || -f "$f" ]] || missing+=("$f")
 done
-for t in slapd slapadd ldapsearch curl /usr/bin/time "$PY"; do
+for t in slapd slapadd ldapsearch curl /usr/bin/time gnuplot "$PY"; do
 	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 done
 if ((${#missing[@]})); then
@@ -50,7 +55,8 @@ fi
 
 echo "run.sh: $mode; results in $OUT/results.md"
 start=$SECONDS
-rm -rf "$OUT/results" "$OUT/logs"
+# BENCH_ONLY keeps the other sections' last results for the report
+[[ -z "${BENCH_ONLY:-}" ]] && rm -rf "$OUT/results" "$OUT/logs"
 mkdir -p "$OUT/results"
 cp /proc/loadavg "$OUT/results/loadavg-start.txt" 2>/dev/null
 failed=()
@@ -58,6 +64,10 @@ failed=()
 step() {
 	local name=$1 t0=$SECONDS
 	shift
+	if [[ -n "${BENCH_ONLY:-}" && "$name" == [0-9]* &&
+		" $BENCH_ONLY " != *" ${name%%.*} "* ]]; then
+		return 0
+	fi
 	echo "run.sh: == $name"
 	if "$@"; then
 		echo "run.sh: == $name: done in $((SECONDS - t0)) s"
@@ -68,21 +78,32 @@ step() {
 }
 
 # 1. The login path: tests/bench/bench_pam.c (10,000 session opens per case,
-# interleaved; it prints its own Markdown table).  Called through step.
+# interleaved, then 2,000 with a fork per cycle; it prints its own Markdown
+# tables), and its CDFs drawn by gnuplot.  Called through step.
 # shellcheck disable=SC2317
 login_path() {
 	local bin=$OUT/bench_pam md=$OUT/results/1-login-path.md n=10000
-	[[ ${#QUICK[@]} -gt 0 ]] && n=200
+	local cdf=$OUT/cdf png=$OUT/login-path.png
+	[[ ${#QUICK[@]} -gt 0 ]] && n=500
+	rm -rf "$cdf" && mkdir -p "$cdf" || return 1
 	{
 		echo "## 1. Login path"
 		echo
 		echo "tests/bench/bench_pam.c, \`bench_pam $n\`: pam_open_session + pam_close_session through the real libpam."
 		echo
-		"$bin" "$n" build/pam_ftrack/pam_ftrack.so
-	} >"$md.tmp" && mv "$md.tmp" "$md"
+		"$bin" "$n" build/pam_ftrack/pam_ftrack.so "$cdf"
+	} >"$md.tmp" && mv "$md.tmp" "$md" || return 1
+	gnuplot -e "dir='$cdf'; out='$png'" tests/bench/plot_login.gp || return 1
+	# the picture README.md shows: from full runs only
+	if [[ ${#QUICK[@]} -eq 0 ]]; then
+		mkdir -p docs/bench && cp "$png" docs/bench/login-path.png
+	fi
 }
 
-step fixtures "$PY" "$BENCH" "${QUICK[@]}" fixtures
+# the fixtures: for sections 2 to 6
+if [[ -z "${BENCH_ONLY:-}" || " $BENCH_ONLY " == *" "[2-6]" "* ]]; then
+	step fixtures "$PY" "$BENCH" "${QUICK[@]}" fixtures
+fi
 if ((${#failed[@]})); then
 	echo "run.sh: unable to make the fixtures" >&2
 	exit 1
@@ -93,6 +114,7 @@ step "3. login storm" "$PY" "$BENCH" "${QUICK[@]}" storm
 step "4. full reconcile" "$PY" "$BENCH" "${QUICK[@]}" reconcile
 step "5. naive sync" "$PY" "$BENCH" "${QUICK[@]}" naive
 step "6. memory" "$PY" "$BENCH" "${QUICK[@]}" memory
+step "7. queue" "$PY" "$BENCH" "${QUICK[@]}" queue
 
 cmd="make bench"
 [[ ${#QUICK[@]} -gt 0 ]] && cmd="BENCH_QUICK=1 make bench"

@@ -72,9 +72,9 @@ spool_n(int n)
 	for (i = 0; i < n; i++) {
 		H_FMT(user, "u%03d", i);
 		ck_assert_int_eq(h_spool(W.state, user), FT_OK);
-		ck_assert_int_eq(ft_hex_encode(user, strlen(user), hex,
-					       sizeof(hex)),
-				 FT_OK);
+		ck_assert_int_eq(
+			ft_hex_encode(user, strlen(user), hex, sizeof(hex)),
+			FT_OK);
 		H_FMT(path, "%s/queue/%s", W.state, hex);
 		ts[0].tv_sec = ts[1].tv_sec = 1000000000 + i;
 		ts[0].tv_nsec = ts[1].tv_nsec = 0;

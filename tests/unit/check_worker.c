@@ -383,8 +383,7 @@ START_TEST(test_login_retries_early)
 	t0 = now_s();
 	ck_assert_int_eq(worker_login(W.w, "frank"), FT_OK);
 	ck_assert(h_wait_until(retries_at_least, &three, WAIT_MS));
-	ck_assert_msg(now_s() - t0 < 1.5, "retried after %.2f s",
-		      now_s() - t0);
+	ck_assert_msg(now_s() - t0 < 1.5, "retried after %.2f s", now_s() - t0);
 	/* within login_cooldown: no second early retry */
 	t0 = now_s();
 	ck_assert_int_eq(worker_login(W.w, "frank"), FT_OK);

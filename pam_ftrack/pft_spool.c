@@ -26,10 +26,8 @@
 static bool
 same_event(int dfd, const char *name, const char *msg, size_t len, uid_t owner)
 {
-	char buf[FT_PROTO_MAX + 1];
 	struct stat st;
 	bool same = false;
-	ssize_t n;
 	int fd;
 
 	fd = openat(dfd, name,
@@ -39,7 +37,9 @@ same_event(int dfd, const char *name, const char *msg, size_t len, uid_t owner)
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == owner &&
 	    st.st_nlink == 1 && (size_t)st.st_size == len &&
 	    len <= FT_PROTO_MAX) {
-		n = read(fd, buf, sizeof(buf));
+		char buf[FT_PROTO_MAX + 1];
+		ssize_t n = read(fd, buf, sizeof(buf));
+
 		same = n == (ssize_t)len && memcmp(buf, msg, len) == 0 &&
 		       futimens(fd, NULL) == 0;
 	}

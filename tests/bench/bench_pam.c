@@ -16,7 +16,7 @@
  * ITERATIONS (default 10000) per case; MODULE defaults to
  * build/pam_ftrack/pam_ftrack.so.  One iteration times one
  * pam_open_session + pam_close_session on the case's handle.  The cases
- * run side by side, in interleaved blocks of 100 iterations, so that
+ * run side by side, in interleaved blocks of 10 iterations, so that
  * whatever else the machine does falls on all of them alike:
  *   (a) pam_permit only;  (b) + pam_ftrack, its socket read by a thread;
  *   (c) + pam_ftrack, a socket nobody reads (queue full: spool fallback);
@@ -53,7 +53,7 @@
 
 #define NCASES 6
 #define FLOOR  5 /* the index of the floor */
-#define BLOCK  100
+#define BLOCK  10 /* small: a burst of the machine's load falls on all */
 #define FORKS  5 /* the fork pass runs ITERATIONS / FORKS per case */
 
 enum listener { NONE, DRAINED, STUCK };
@@ -72,6 +72,7 @@ struct bench_case {
 	int is_floor; /* no PAM: one bare sendmsg */
 	int no_fork;  /* left out of the fork pass */
 	char sock[128];
+	char spool[160]; /* its own spool folder */
 	char session[768]; /* the session line after pam_permit, or "" */
 	int fd;            /* the listener, or -1 */
 	pam_handle_t *pamh;
@@ -186,11 +187,19 @@ prepare(struct bench_case *c, const char *module, int n)
 	if (c->is_floor)
 		return;
 	r = snprintf(c->sock, sizeof(c->sock), "%s/%s.sock", dir, c->name);
+	/* a spool folder per case: (c) and (d) send different events
+	 * (service=), and each case spools one login again and again */
+	if (r > 0 && c->uses_ftrack)
+		r = snprintf(c->spool, sizeof(c->spool), "%s/%s", spool,
+			     c->name);
+	if (r > 0 && (size_t)r < sizeof(c->spool) && c->uses_ftrack &&
+	    mkdir(c->spool, 0700) < 0)
+		die(c->spool);
 	if (r > 0 && c->uses_ftrack)
 		r = snprintf(c->session, sizeof(c->session),
 			     "session optional %s socket=%s spool=%s "
 			     "daemon_user=root",
-			     module, c->sock, spool);
+			     module, c->sock, c->spool);
 	if (r < 0 || (size_t)r >= sizeof(c->session))
 		die("bench_pam: paths too long");
 	write_service(c);
@@ -551,7 +560,7 @@ main(int argc, char **argv)
 	    realpath(argc > 2 ? argv[2] : "build/pam_ftrack/pam_ftrack.so",
 		     module) == NULL) {
 		fprintf(stderr, "usage: bench_pam [ITERATIONS (a multiple of "
-				"500) [MODULE [CDF_DIR]]]\n");
+				"50) [MODULE [CDF_DIR]]]\n");
 		return 2;
 	}
 	make_dirs();
@@ -565,7 +574,7 @@ main(int argc, char **argv)
 	if (pthread_create(&th, NULL, drain_main, &dr) != 0)
 		die("pthread_create");
 	for (i = 0; i < NCASES; i++)
-		run_block(&c[i], -BLOCK, 0); /* warm up */
+		run_block(&c[i], -10 * BLOCK, 0); /* warm up */
 	for (done = 0; done < n; done += BLOCK)
 		for (i = 0; i < NCASES; i++)
 			run_block(&c[i], done, done + BLOCK);

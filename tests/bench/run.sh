@@ -94,7 +94,7 @@ login_path() {
 		"$bin" "$n" build/pam_ftrack/pam_ftrack.so "$cdf"
 	} >"$md.tmp" && mv "$md.tmp" "$md" || return 1
 	gnuplot -e "dir='$cdf'; out='$png'" tests/bench/plot_login.gp || return 1
-	# the picture README.md shows: from full runs only
+	# the picture README.md shows: not from smoke runs
 	if [[ ${#QUICK[@]} -eq 0 ]]; then
 		mkdir -p docs/bench && cp "$png" docs/bench/login-path.png
 	fi

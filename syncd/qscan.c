@@ -235,8 +235,14 @@ qscan_next(struct qscan *s, char *ret_user, size_t cap)
 	uint64_t v;
 	bool got = false;
 
-	(void)!read(s->efd, &v, sizeof(v)); /* reset: kicked again if need be */
 	pthread_mutex_lock(&s->mu);
+	if (drained(s)) {
+		/* reset the eventfd, then look again: a name pushed meanwhile
+		 * is seen now or kicks it again */
+		pthread_mutex_unlock(&s->mu);
+		(void)!read(s->efd, &v, sizeof(v));
+		pthread_mutex_lock(&s->mu);
+	}
 	while (!drained(s) && !got) {
 		char *name = s->names[s->head++];
 		size_t len = strlen(name);

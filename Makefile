@@ -261,7 +261,7 @@ $(B)/bench/%: tests/bench/%.c $(COMMON_LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDSAN) -pthread -o $@ $< $(COMMON_LIB) -lpam
 
 # The naive baseline needs python3-ldap; run.sh times with GNU time.
-bench: DEB_PKGS += python3-ldap time
+bench: DEB_PKGS += python3-ldap time gnuplot-nox
 bench: deps all $(BENCH_BINS)
 	bash tests/bench/run.sh
 

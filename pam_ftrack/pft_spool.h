@@ -7,7 +7,10 @@
  * the encoded event; written by ft_write_replace (temp file, O_EXCL,
  * O_NOFOLLOW, O_CLOEXEC, mode 0600, owner set, rename; no fsync: a
  * login does not wait for the disk), so a reader never sees half a file
- * and a planted symlink is replaced, never followed.
+ * and a planted symlink is replaced, never followed.  When the folder
+ * already holds exactly this event as a regular file of one link, owned
+ * as the write would own it, only its time is set to now: the event is
+ * spooled already, and replacing a file costs far more than checking it.
  * Non-logging.  Every fd it opens is closed before it returns.  No
  * allocation, no state; thread-safe.
  */

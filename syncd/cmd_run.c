@@ -12,6 +12,11 @@
  * worker thread; it writes the metrics file and starts the periodic
  * reconcile as a child process (`ftrack-syncd reconcile --apply`), so
  * that a reconcile never blocks logins and never runs twice at once.
+ * The scans of queue/ (at start, every SCAN_EVERY_MS, after an inotify
+ * overflow) and the queue's counts for the metrics run on the qscan's
+ * thread; the reader takes the users a scan found in slices of at most
+ * SCAN_SLICE_MS between reads of the socket, so that a queue of 100,000
+ * files never keeps it from the socket for long.
  */
 #include <errno.h>
 #include <limits.h>
@@ -38,6 +43,7 @@
 #include "login.h"
 #include "metrics.h"
 #include "prov.h"
+#include "qscan.h"
 #include "queue.h"
 #include "ratelimit.h"
 #include "relay.h"
@@ -48,6 +54,7 @@
 
 #define READ_BURST       1024  /* datagrams per wake, then other fds */
 #define SCAN_EVERY_MS    60000 /* full queue scan (inotify backstop) */
+#define SCAN_SLICE_MS    5     /* scanned users taken at once, at most */
 #define METRICS_EVERY_MS 10000
 #define RATE_BURST       20    /* non-root sender: events at once */
 #define RATE_PER_MINUTE  60    /* non-root sender: events a minute */
@@ -59,6 +66,8 @@ struct server {
 	struct config *cfg;
 	struct config *retired; /* the config before a reload */
 	struct queue *q;
+	struct qscan *scan; /* scans and counts of queue/, off this thread */
+	bool scan_more;     /* users of a scan wait: take more soon */
 	struct worker *w;
 	struct relay *relay;         /* instead of w in relay mode */
 	struct prov *prov;           /* mode = provisioner: the HTTPS intake */
@@ -213,13 +222,6 @@ take_queued(struct server *s, const char *name)
 		log_error("unable to queue '%s': out of memory", user);
 }
 
-static int
-on_scanned(void *ctx, const struct ft_event *ev)
-{
-	take_queued(ctx, ev->user);
-	return 0;
-}
-
 static void
 on_damaged(void *ctx, const char *name, const char *reason)
 {
@@ -227,17 +229,41 @@ on_damaged(void *ctx, const char *name, const char *reason)
 	log_warn("queue file '%s' moved to failed/: %s", name, reason);
 }
 
+/* A scan on the qscan's thread (after the one running, if any). */
 static void
 scan_queue(struct server *s)
 {
-	int r;
-
 	s->next_scan_ms = timing_now_ms() + SCAN_EVERY_MS;
-	r = queue_scan(s->q, on_scanned, on_damaged, s);
-	if (r == FT_E_AGAIN)
+	qscan_start(s->scan);
+}
+
+/*
+ * The users a scan found, as many as SCAN_SLICE_MS allows (then the
+ * socket again, and the rest at once after it), then the scan's end.
+ */
+static void
+take_scanned(struct server *s)
+{
+	char user[QUEUE_USER_MAX + 1];
+	uint64_t end = timing_now_ms() + SCAN_SLICE_MS;
+	int r = FT_OK, e = 0;
+
+	s->scan_more = false;
+	while (qscan_next(s->scan, user, sizeof(user))) {
+		take_queued(s, user);
+		if (timing_now_ms() >= end) {
+			s->scan_more = true;
+			return;
+		}
+	}
+	if (!qscan_done(s->scan, &r, &e))
+		return;
+	if (r == FT_E_AGAIN) {
 		s->next_scan_ms = timing_now_ms() + 1000; /* the rest soon */
-	else if (r < 0)
+	} else if (r < 0) {
+		errno = e;
 		log_error("unable to scan the queue: %s", errtext(r));
+	}
 }
 
 /* The limits of the sender rule, from the configuration. */
@@ -516,6 +542,27 @@ relay_metrics(struct server *s, struct metrics *m)
 	}
 }
 
+/*
+ * The queue's counts: the qscan's last ones (at most one metrics period
+ * old; a new count is asked for), or, final (at the stop), counted here.
+ * False when there are none yet.
+ */
+static bool
+queue_counts(struct server *s, bool final, struct qscan_counts *ret)
+{
+	if (final) {
+		memset(ret, 0, sizeof(*ret));
+		ret->valid = queue_depth(s->q, &ret->depth) == FT_OK &&
+			     queue_failed_count(s->q, &ret->failed) == FT_OK &&
+			     queue_held_count(s->q, &ret->held) == FT_OK;
+		return true;
+	}
+	qscan_counts(s->scan, ret);
+	qscan_count(s->scan);
+	return ret->valid;
+}
+
+/* metrics.prom; final: at the stop (the queue counted here). */
 static void
 hook_metrics(struct server *s, struct metrics *m, const struct worker_stats *ws)
 {
@@ -536,13 +583,19 @@ hook_metrics(struct server *s, struct metrics *m, const struct worker_stats *ws)
 }
 
 static void
-write_metrics(struct server *s)
+write_metrics(struct server *s, bool final)
 {
 	struct worker_stats ws;
+	struct qscan_counts qc;
 	struct metrics m;
-	size_t depth = 0, failed = 0, held = 0, i;
+	size_t i;
 	int r;
 
+	if (!queue_counts(s, final, &qc)) {
+		/* the first count is not in yet: soon */
+		s->next_metrics_ms = timing_now_ms() + 100;
+		return;
+	}
 	s->next_metrics_ms = timing_now_ms() + METRICS_EVERY_MS;
 	note_reconcile(s);
 	m = s->m;
@@ -568,12 +621,11 @@ write_metrics(struct server *s)
 	m.seat_waiting = ws.seat_waiting;
 	m.seat_refused = ws.outcomes[SYNC_SEAT_WAITING];
 	m.logins_not_ldap = ws.outcomes[SYNC_NOT_LDAP];
-	if (queue_depth(s->q, &depth) == FT_OK)
-		m.queue_depth = depth;
-	if (queue_failed_count(s->q, &failed) == FT_OK)
-		m.failed_depth = failed;
-	if (queue_held_count(s->q, &held) == FT_OK)
-		m.held_seats = held;
+	if (qc.valid) {
+		m.queue_depth = qc.depth;
+		m.failed_depth = qc.failed;
+		m.held_seats = qc.held;
+	}
 	m.held = ws.outcomes[SYNC_HELD];
 	hook_metrics(s, &m, &ws);
 	m.transform = ws.transform;
@@ -659,7 +711,7 @@ reap_reconcile(struct server *s)
 			  WIFEXITED(status) ? WEXITSTATUS(status)
 					    : WTERMSIG(status));
 	}
-	write_metrics(s);
+	write_metrics(s, false);
 }
 
 /* The provisioner's CA, CRL and deny_file again, and cfg from now on. */
@@ -765,6 +817,8 @@ poll_timeout(const struct server *s)
 		next = s->next_metrics_ms;
 	if (s->next_scan_ms < next)
 		next = s->next_scan_ms;
+	if (s->scan_more)
+		next = now;
 	if (s->next_reconcile_ms && s->next_reconcile_ms < next)
 		next = s->next_reconcile_ms;
 	return next > now ? (int)(next - now) : 0;
@@ -778,7 +832,7 @@ tick(struct server *s)
 	if (now >= s->next_scan_ms)
 		scan_queue(s);
 	if (now >= s->next_metrics_ms)
-		write_metrics(s);
+		write_metrics(s, false);
 	log_unlogged(s, false);
 	if (s->next_reconcile_ms && now >= s->next_reconcile_ms)
 		start_reconcile(s, "reconcile_interval");
@@ -793,12 +847,13 @@ tick(struct server *s)
 static void
 serve(struct server *s)
 {
-	struct pollfd pfd[3] = {{.fd = s->sock, .events = POLLIN},
+	struct pollfd pfd[4] = {{.fd = s->sock, .events = POLLIN},
 				{.fd = s->sigfd, .events = POLLIN},
-				{.fd = s->inofd, .events = POLLIN}};
+				{.fd = s->inofd, .events = POLLIN},
+				{.fd = qscan_fd(s->scan), .events = POLLIN}};
 
 	while (!s->stop) {
-		if (poll(pfd, 3, poll_timeout(s)) < 0 && errno != EINTR) {
+		if (poll(pfd, 4, poll_timeout(s)) < 0 && errno != EINTR) {
 			log_error("unable to poll: %s", strerror(errno));
 			break;
 		}
@@ -808,6 +863,8 @@ serve(struct server *s)
 			read_events(s);
 		if (pfd[2].revents & POLLIN)
 			read_inotify(s);
+		if ((pfd[3].revents & POLLIN) || s->scan_more)
+			take_scanned(s);
 		tick(s);
 	}
 }
@@ -918,6 +975,11 @@ server_open(struct server *s)
 			  errtext(r));
 		return r;
 	}
+	r = qscan_new(s->q, on_damaged, s, &s->scan); /* signals blocked */
+	if (r < 0) {
+		log_error("unable to start the queue scans: %s", errtext(r));
+		return r;
+	}
 	r = listener_open(s->cfg->daemon.socket, &s->sock);
 	if (r < 0) {
 		log_error("unable to listen on '%s': %s", s->cfg->daemon.socket,
@@ -957,6 +1019,8 @@ server_close(struct server *s)
 {
 	prov_free(s->prov); /* no request journals past this */
 	s->prov = NULL;
+	qscan_free(s->scan); /* ends a scan under way */
+	s->scan = NULL;
 	if (s->sock >= 0) {
 		(void)unlink(s->cfg->daemon.socket);
 		(void)close(s->sock);
@@ -1008,7 +1072,7 @@ cmd_run(int argc, char **argv, const char *config_path)
 		scan_queue(&s);
 		serve(&s);
 		log_unlogged(&s, true);
-		write_metrics(&s);
+		write_metrics(&s, true);
 		log_info("stopped");
 	}
 	server_close(&s);

@@ -27,6 +27,7 @@ struct pending {
 	bool ready;
 	bool seat_waiting; /* the last try: no free seat in the licence */
 	bool local;        /* worker_login(): a datagram, held in memory */
+	uint64_t early_ms; /* no earlier retry for a login before */
 };
 
 struct worker {
@@ -630,7 +631,7 @@ adopt_config(struct worker *w)
 	pthread_cond_broadcast(&w->cv);
 }
 
-static int submit_locked(struct worker *w, const char *user, bool now_seat);
+static int submit_locked(struct worker *w, const char *user, bool login);
 
 struct release_ctx {
 	struct worker *w;
@@ -794,19 +795,43 @@ worker_free(struct worker *w)
 	free(w);
 }
 
-/* Under the lock: user due now (new, or a seat waiter when now_seat). */
+/*
+ * Under the lock: whether a login of p's user, waiting on its back-off,
+ * is tried now.  A seat waiter: yes (a seat may have been freed).  After
+ * a transient failure: at most once per login_cooldown (and at most once
+ * a QUEUE_BACKOFF_BASE_MS), so that the person who logs in again is not
+ * kept waiting by a back-off that may have grown to 15 minutes, and a
+ * storm of logins does not become a storm of retries.  The back-off
+ * itself goes on (an early retry that fails doubles it as any other).
+ */
+static bool
+retry_early(struct worker *w, struct pending *p)
+{
+	uint64_t now = timing_now_ms(),
+		 gap = w->cfg->policy.login_cooldown * 1000u;
+
+	if (p->seat_waiting)
+		return true;
+	if (p->attempts == 0 || now < p->early_ms)
+		return false;
+	p->early_ms =
+		now +
+		(gap > QUEUE_BACKOFF_BASE_MS ? gap : QUEUE_BACKOFF_BASE_MS);
+	return true;
+}
+
+/* Under the lock: user due now (new, or on back-off and retry_early()
+ * for a login). */
 static int
-submit_locked(struct worker *w, const char *user, bool now_seat)
+submit_locked(struct worker *w, const char *user, bool login)
 {
 	struct pending *p = umap_get(w->pending, user);
 	int r;
 
 	if (p != NULL) {
-		if (now_seat)
+		if (login)
 			p->local = true;
-		/* a seat may have been freed: try now, not at the back-off's
-		 * end (a retry for any other reason keeps its back-off) */
-		if (!now_seat || !p->seat_waiting || p->in_flight || p->ready)
+		if (!login || p->in_flight || p->ready || !retry_early(w, p))
 			return FT_OK;
 		r = ready_push(w, user);
 		if (r == FT_OK)
@@ -816,7 +841,7 @@ submit_locked(struct worker *w, const char *user, bool now_seat)
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return FT_E_NOMEM;
-	p->local = now_seat;
+	p->local = login;
 	if (umap_put(w->pending, user, p) < 0) {
 		free(p);
 		return FT_E_NOMEM;
@@ -831,12 +856,12 @@ submit_locked(struct worker *w, const char *user, bool now_seat)
 }
 
 static int
-submit(struct worker *w, const char *user, bool now_seat)
+submit(struct worker *w, const char *user, bool login)
 {
 	int r;
 
 	pthread_mutex_lock(&w->mu);
-	r = submit_locked(w, user, now_seat);
+	r = submit_locked(w, user, login);
 	if (r == FT_OK)
 		pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);

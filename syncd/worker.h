@@ -74,9 +74,11 @@ FT_MUST_USE int worker_submit(struct worker *w, const char *user);
 
 /*
  * A new login of user (the socket, not a queue scan): as worker_submit,
- * and a user waiting for a seat (its last try: SYNC_SEAT_WAITING) is tried
- * again now, not at the end of its back-off, since a seat may have been
- * freed.  A retry for any other reason keeps its back-off.
+ * and a user waiting on its back-off is tried again now, not at the end
+ * of it: always when it waits for a seat (its last try:
+ * SYNC_SEAT_WAITING), since a seat may have been freed; after a transient
+ * failure at most once per login_cooldown (and at most once a
+ * QUEUE_BACKOFF_BASE_MS).  The back-off goes on growing from where it was.
  */
 FT_MUST_USE int worker_login(struct worker *w, const char *user);
 

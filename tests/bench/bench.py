@@ -24,21 +24,27 @@ the interpreter that has it.
 
 import argparse
 import base64
+import ctypes
+import fcntl
 import http.client
 import json
 import math
 import os
 import platform
 import re
+import select
 import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
+import types
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -88,6 +94,7 @@ FULL = {
     "idle_logins": 1000, "idle_rate": 1000,
     "naive_fixture": 10000, "naive_runs": 3, "naive_subset_50": 1000,
     "naive_runs_50": 2,
+    "queue_files": 100000, "queue_seconds": 75, "queue_probe_ms": 10,
 }
 QUICK = {
     "sizes": [1000],
@@ -100,6 +107,7 @@ QUICK = {
     "idle_logins": 200, "idle_rate": 1000,
     "naive_fixture": 1000, "naive_runs": 1, "naive_subset_50": 100,
     "naive_runs_50": 1,
+    "queue_files": 10000, "queue_seconds": 10, "queue_probe_ms": 10,
 }
 
 
@@ -1441,32 +1449,43 @@ def os_release():
 
 def login_path_verdicts(text):
     """The DESIGN.md section 8 login-path targets, read from bench_pam's
-    table."""
-    cases = {}
-    for m in re.finditer(r"^\| \((\w)\) [^|]*\| ([\d.]+) \| ([\d.]+) \| "
-                         r"([\d.]+) \| ([-\d.]+) \|", text, re.M):
-        cases[m.group(1)] = {"p50": float(m.group(2)),
-                             "p99": float(m.group(3)),
-                             "max": float(m.group(4)),
-                             "added": float(m.group(5))}
-    if not all(k in cases for k in "abcde") or cases["b"]["added"] <= 0:
+    tables: (f) is the floor, a bare sendmsg of the same datagram."""
+    cases, forks = {}, {}
+    for m in re.finditer(r"^\| \((\w)\) ([^|]*)\| ([\d.]+) \| ([\d.]+) \| "
+                         r"([\d.]+) \| ([-\d.]+) \| ([-\d.]+) \|", text,
+                         re.M):
+        d = {"p50": float(m.group(3)), "p99": float(m.group(4)),
+             "max": float(m.group(5)), "added": float(m.group(6)),
+             "added99": float(m.group(7))}
+        # the first table is in one process, the second forks per cycle
+        (forks if m.group(1) in cases else cases)[m.group(1)] = d
+    if not all(k in cases for k in "abcdef") or cases["b"]["added"] <= 0:
         return []
-    added = cases["b"]["added"]
+    added, floor = cases["b"]["added"], cases["f"]["p50"]
     times = cases["e"]["added"] / added
-    worst = max(cases["c"]["max"], cases["d"]["max"])
-    worst99 = max(cases["c"]["p99"], cases["d"]["p99"])
-    return [
-        ("1", "(b) daemon reading",
-         "added to a session open, p50: %.1f us" % added, "tens of us",
-         "met" if added < 100 else "MISSED"),
+    spool99 = max(cases["c"]["added99"], cases["d"]["added99"])
+    out = [
+        ("1", "(b) daemon reading vs (f) the floor",
+         "pam_ftrack added p50 %.1f us / floor p50 %.1f us = %.2f"
+         % (added, floor, added / floor), "<= 2",
+         "met" if added / floor <= 2 else "MISSED"),
+    ]
+    if "b" in forks and "f" in forks and forks["f"]["p50"] > 0:
+        fa, ff = forks["b"]["added"], forks["f"]["p50"]
+        out.append(("1", "fork per cycle: (b) vs (f) the floor",
+                    "pam_ftrack added p50 %.1f us / floor p50 %.1f us = %.2f"
+                    % (fa, ff, fa / ff), "<= 2",
+                    "met" if fa / ff <= 2 else "MISSED"))
+    out += [
         ("1", "(b) vs (e) pam_exec /bin/true", "%.0fx cheaper at p50" % times,
          ">= 100x",
          "met" if times >= 100 else "MISSED"),
-        ("1", "(c) queue full, (d) no socket",
-         "worst case %.0f us (p99 %.0f us; pam_permit alone: max %.0f us)"
-         % (worst, worst99, cases["a"]["max"]), "< 1 ms worst case",
-         "met" if worst < 1000 else "MISSED"),
+        ("1", "(c) queue full, (d) no socket: spool fallback",
+         "added p99 %.0f us (c), %.0f us (d)"
+         % (cases["c"]["added99"], cases["d"]["added99"]), "< 500 us",
+         "met" if spool99 < 500 else "MISSED"),
     ]
+    return out
 
 
 def write_report(P, seconds, command):
@@ -1496,7 +1515,9 @@ def write_report(P, seconds, command):
                   "Not measured in this run (not among BENCH=, or "
                   "build/bench/bench_pam missing).",
                   ""]
-    for name in sorted(os.listdir(RESULTS)) if os.path.isdir(RESULTS) else []:
+    names = os.listdir(RESULTS) if os.path.isdir(RESULTS) else []
+    # in section order: "10-transform" after "9-fleet"
+    for name in sorted(names, key=lambda n: (len(n.split("-")[0]), n)):
         if not name.endswith(".json"):
             continue
         with open(os.path.join(RESULTS, name), encoding="utf-8") as f:
@@ -1741,7 +1762,7 @@ def bench_memory(P):
 
 
 # ---------------------------------------------------------------------------
-# 9. the transform program
+# 10. the transform program
 # ---------------------------------------------------------------------------
 
 IDENTITY_PY = """#!/usr/bin/python3
@@ -1844,9 +1865,157 @@ def bench_transform(P):
         "once, so a login adds one request and answer (the `sync` row also "
         "counts starting python3).",
     ]
-    save("8-transform", "8. The transform program", rows, notes,
+    save("10-transform", "10. The transform program", rows, notes,
          {k: [x if isinstance(x, float) else x.get("wall") for x in v]
           for k, v in raw.items()})
+# 7. a large queue: the socket reader never pauses
+# ---------------------------------------------------------------------------
+
+IN_MOVED_TO = 0x00000080
+
+
+class Inotify:
+    """The names renamed into one folder (inotify through ctypes)."""
+
+    def __init__(self, path):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self.libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0 or self.libc.inotify_add_watch(
+                self.fd, path.encode(), IN_MOVED_TO) < 0:
+            raise BenchError("inotify on %s: errno %d"
+                             % (path, ctypes.get_errno()))
+
+    def names(self, timeout):
+        """The names renamed in within timeout seconds (may be none)."""
+        r, _, _ = select.select([self.fd], [], [], timeout)
+        out = []
+        if not r:
+            return out
+        while True:
+            try:
+                buf = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return out
+            off = 0
+            while off + 16 <= len(buf):
+                _, _, _, n = struct.unpack_from("iIII", buf, off)
+                out.append(buf[off + 16:off + 16 + n].rstrip(b"\0").decode())
+                off += 16 + n
+
+    def close(self):
+        os.close(self.fd)
+
+
+def fill_queue(spool, n):
+    """n queue files (people LDAP does not answer for), flushed to disk."""
+    os.makedirs(spool, mode=0o700, exist_ok=True)
+    for i in range(n):
+        user = "queued%06d" % i
+        name = user.encode().hex()
+        fd = os.open(os.path.join(spool, name),
+                     os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, ("FTSYNC1\nuser=%s\nservice=bench\n" % user).encode())
+        os.close(fd)
+    os.sync()
+
+
+def unread_bytes(s):
+    """What the peer has not yet taken of what s sent (SIOCOUTQ: for a
+    unix datagram socket, the datagrams not yet received)."""
+    return struct.unpack("i", fcntl.ioctl(s.fileno(), termios.TIOCOUTQ,
+                                          b"\0" * 4))[0]
+
+
+def bench_queue(P):
+    """`run` started on a queue of queue_files files (LDAP and ftrack
+    unreachable, so every one stays queued on back-off), probed by one
+    login every queue_probe_ms: how long each waits on the socket (from
+    its sendto until the reader took it: SIOCOUTQ of the probe's socket
+    back to 0), which is the reader's pause, and until its journal file is
+    in queue/ (that adds the journal's write and syncfs).  Covers the
+    start-up scan and, past 60 s, the first periodic rescan."""
+    n, secs, every = P["queue_files"], P["queue_seconds"], P["queue_probe_ms"]
+    with World("queue") as w:
+        dead = types.SimpleNamespace(
+            uri="ldap://127.0.0.1:%d" % free_port(),
+            url="http://127.0.0.1:%d" % free_port())
+        conf = write_config(w.path("d"), dead, dead, {"login_cooldown": "0"})
+        # errors only: a retry line per queued person (a warning) would
+        # have this process parse hundreds of thousands of lines while it
+        # times the probes
+        with open(conf, encoding="utf-8") as f:
+            text = f.read().replace("log_level = info", "log_level = error")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(text)
+        spool = os.path.join(w.path("d"), "state", "queue")
+        t0 = time.monotonic()
+        fill_queue(spool, n)
+        log("queue: %d files in %.1f s" % (n, time.monotonic() - t0))
+        ino = Inotify(spool)
+        d = Daemon(w, conf)
+        waits, taken, lost, sent = [], [], 0, {}
+        start = time.monotonic()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            i = 0
+            while time.monotonic() - start < secs:
+                user = "probe%06d" % i
+                i += 1
+                name = user.encode().hex()
+                t = time.monotonic()
+                try:
+                    d.login(user, s)
+                except OSError:
+                    lost += 1  # the socket's queue is full: the reader stalls
+                    continue
+                sent[name] = t
+                deadline = t + 30
+                while unread_bytes(s) > 0 and time.monotonic() < deadline:
+                    time.sleep(0.0002)
+                taken.append((t, time.monotonic()))
+                while name in sent and time.monotonic() < deadline:
+                    for got in ino.names(0.5):
+                        if got in sent:
+                            waits.append((sent.pop(got), time.monotonic()))
+                if name in sent:
+                    raise BenchError("probe %s never journaled" % user)
+                rest = every / 1000.0 - (time.monotonic() - t)
+                if rest > 0:
+                    time.sleep(rest)
+        ino.close()
+        d.stop()
+    case = ("run on %s queued files, a login every %d ms for %d s"
+            % ("{:,}".format(n), every, secs))
+    rows = []
+    for what, pairs, target in (
+            ("the reader's longest pause (a login sent until read)",
+             taken, 50),
+            ("a login's longest wait until journaled (+ write, syncfs)",
+             waits, None)):
+        ms = [(b - a) * 1000.0 for a, b in pairs]
+        worst = max(ms)
+        at = pairs[ms.index(worst)][0] - start
+        rows.append(row(
+            case, what, worst, "ms",
+            compare="at %.1f s after the socket opened; p99 %.1f ms, "
+            "p50 %.2f ms, %d logins, %d refused (full queue)"
+            % (at, percentile(ms, 99), percentile(ms, 50), len(ms), lost),
+            target=None if target is None else "<= %d ms" % target,
+            verdict=None if target is None
+            else worst <= target and lost == 0))
+    notes = [
+        "The daemon starts on the queue (LDAP and ftrack unreachable: "
+        "every file stays, on back-off); a probe login is sent every %d ms "
+        "and timed until the reader took it off the socket (the probe "
+        "socket's SIOCOUTQ back to 0: the reader's pause) and until its "
+        "journal file appears in queue/ (inotify; that adds the journal's "
+        "write and its syncfs, which a burst of logins shares). The run "
+        "covers the start-up scan and the first periodic rescan (60 s)."
+        % every,
+    ]
+    save("7-queue", "7. A large queue: the socket reader never pauses",
+         rows, notes, {"taken_ms": [(b - a) * 1000.0 for a, b in taken],
+                       "waits_ms": [(b - a) * 1000.0 for a, b in waits],
+                       "refused": lost})
 
 
 # ---------------------------------------------------------------------------
@@ -1860,6 +2029,7 @@ BENCHES = {
     "naive": bench_naive,
     "memory": bench_memory,
     "transform": bench_transform,
+    "queue": bench_queue,
 }
 
 

@@ -19,7 +19,7 @@ their logins to those relays instead.  10,000 logins by 2,000 people in
 10 s; twice: once with the seat caps raised above 2,000, once with the
 defaults, where what is held is counted and ``sync --held`` releases it.
 
-Results go to build/bench/results/8-fleet.json, which bench.py's
+Results go to build/bench/results/9-fleet.json, which bench.py's
 ``report`` puts in build/bench/results.md with the other sections.  As in
 bench.py nothing asserts a time: the benchmark fails only when something
 it measures did not happen (a person never provisioned, a login lost).
@@ -894,7 +894,7 @@ def save_results(P, runs, npeople):
                           "lat_ms", "answer_ms")}
         x["lat_ms"] = sorted(round(v, 2) for v in r["lat_ms"])
         raw[r["tag"]] = x
-    bench.save("8-fleet", "8. Fleet: relays and a provisioner", rows,
+    bench.save("9-fleet", "9. Fleet: relays and a provisioner", rows,
                notes, raw, tables=[fleet_table(P, runs, npeople)])
 
 

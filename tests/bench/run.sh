@@ -10,13 +10,18 @@
 #                                        (small sizes, one round; about a minute)
 #   BENCH="fleet storm" bash tests/bench/run.sh   only the sections named
 #                                        (login-path first-login storm
-#                                        reconcile naive memory fleet); also
+#                                        reconcile naive memory queue fleet
+#                                        transform), keeping the others' last
+#                                        results for the report; also
 #                                        BENCH=fleet make bench
 #
-# 8. fleet (tests/bench/bench_fleet.py, issue 14) also needs openssl.
+# 9. fleet (tests/bench/bench_fleet.py, issue 14) also needs openssl.
 # Needs: the build (build/syncd/ftrack-syncd, build/pam_ftrack/pam_ftrack.so,
 # build/bench/bench_storm), slapd and ldap-utils, curl, GNU time
-# (/usr/bin/time), python3, and python3-ldap for the naive baseline.  Runs
+# (/usr/bin/time), python3, python3-ldap for the naive baseline, and
+# gnuplot (gnuplot-nox) for the login path's picture: build/bench/
+# login-path.png, copied to docs/bench/login-path.png (the one README.md
+# shows; commit it after a full run).  Runs
 # as root (the storm drives libpam as root so the module may spool, and the
 # login events come from uid 0).  Every server is private, on 127.0.0.1,
 # started and stopped by bench.py.  Fixtures are cached in
@@ -42,7 +47,7 @@ missing=()
 for f in build/syncd/ftrack-syncd build/pam_ftrack/pam_ftrack.so "$OUT/bench_storm" "$OUT/bench_pam"; do
 	[[ -x "$f" || -f "$f" ]] || missing+=("$f")
 done
-for t in slapd slapadd ldapsearch curl openssl /usr/bin/time "$PY"; do
+for t in slapd slapadd ldapsearch curl openssl /usr/bin/time gnuplot "$PY"; do
 	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 done
 if ((${#missing[@]})); then
@@ -56,12 +61,13 @@ fi
 
 echo "run.sh: $mode; results in $OUT/results.md"
 start=$SECONDS
-rm -rf "$OUT/results" "$OUT/logs"
+# BENCH= keeps the other sections' last results for the report
+[[ -z "${BENCH:-}" ]] && rm -rf "$OUT/results" "$OUT/logs"
 mkdir -p "$OUT/results"
 cp /proc/loadavg "$OUT/results/loadavg-start.txt" 2>/dev/null
 failed=()
 
-SECTIONS=(login-path first-login storm reconcile naive memory fleet transform)
+SECTIONS=(login-path first-login storm reconcile naive memory queue fleet transform)
 read -ra WANT <<<"${BENCH:-${SECTIONS[*]}}"
 for b in "${WANT[@]}"; do
 	if [[ " ${SECTIONS[*]} " != *" $b "* ]]; then
@@ -86,21 +92,31 @@ step() {
 }
 
 # 1. The login path: tests/bench/bench_pam.c (10,000 session opens per case,
-# interleaved; it prints its own Markdown table).  Called through step.
+# interleaved, then 2,000 with a fork per cycle; it prints its own Markdown
+# tables), and its CDFs drawn by gnuplot.  Called through step.
 # shellcheck disable=SC2317
 login_path() {
 	local bin=$OUT/bench_pam md=$OUT/results/1-login-path.md n=10000
-	[[ ${#QUICK[@]} -gt 0 ]] && n=200
+	local cdf=$OUT/cdf png=$OUT/login-path.png
+	[[ ${#QUICK[@]} -gt 0 ]] && n=500
+	rm -rf "$cdf" && mkdir -p "$cdf" || return 1
 	{
 		echo "## 1. Login path"
 		echo
 		echo "tests/bench/bench_pam.c, \`bench_pam $n\`: pam_open_session + pam_close_session through the real libpam."
 		echo
-		"$bin" "$n" build/pam_ftrack/pam_ftrack.so
-	} >"$md.tmp" && mv "$md.tmp" "$md"
+		"$bin" "$n" build/pam_ftrack/pam_ftrack.so "$cdf"
+	} >"$md.tmp" && mv "$md.tmp" "$md" || return 1
+	gnuplot -e "dir='$cdf'; out='$png'" tests/bench/plot_login.gp || return 1
+	# the picture README.md shows: not from smoke runs
+	if [[ ${#QUICK[@]} -eq 0 ]]; then
+		mkdir -p docs/bench && cp "$png" docs/bench/login-path.png
+	fi
 }
 
-if [[ " ${WANT[*]} " != " fleet " ]]; then
+# the fixtures: for the sections that read them
+if [[ -z "${BENCH:-}" ]] || wanted first-login || wanted storm ||
+	wanted reconcile || wanted naive || wanted memory || wanted transform; then
 	step fixtures "$PY" "$BENCH_PY" "${QUICK[@]}" fixtures
 fi
 wanted fleet && step "fleet fixtures" "$PY" "$FLEET" "${QUICK[@]}" fixtures
@@ -114,8 +130,9 @@ wanted storm && step "3. login storm" "$PY" "$BENCH_PY" "${QUICK[@]}" storm
 wanted reconcile && step "4. full reconcile" "$PY" "$BENCH_PY" "${QUICK[@]}" reconcile
 wanted naive && step "5. naive sync" "$PY" "$BENCH_PY" "${QUICK[@]}" naive
 wanted memory && step "6. memory" "$PY" "$BENCH_PY" "${QUICK[@]}" memory
-wanted fleet && step "8. fleet" "$PY" "$FLEET" "${QUICK[@]}" run
-wanted transform && step "9. transform" "$PY" "$BENCH_PY" "${QUICK[@]}" transform
+wanted queue && step "7. queue" "$PY" "$BENCH_PY" "${QUICK[@]}" queue
+wanted fleet && step "9. fleet" "$PY" "$FLEET" "${QUICK[@]}" run
+wanted transform && step "10. transform" "$PY" "$BENCH_PY" "${QUICK[@]}" transform
 
 cmd="make bench"
 [[ ${#QUICK[@]} -gt 0 ]] && cmd="BENCH_QUICK=1 $cmd"

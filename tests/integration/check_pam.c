@@ -285,6 +285,56 @@ START_TEST(test_spool_daemon_owned)
 
 END_TEST
 
+/*
+ * The same event spooled again (a login storm while the daemon is down):
+ * the file stays, its time moves on.  A file that differs in bytes,
+ * owner or links is replaced as before.
+ */
+START_TEST(test_spool_same_event)
+{
+	static const struct h_pam_login alice2 = {"alice", "10.9.9.9", "ssh",
+						  NULL};
+	const struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+	char path[700], other[700], buf[256];
+	struct stat st, st2;
+
+	h_pam_spool_path(&W, "alice", path, sizeof(path));
+	ck_assert_int_eq(LOGIN2(NULL, &alice), PAM_SUCCESS);
+	SPOOLED("alice", alice_msg);
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, old, 0), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(LOGIN2(NULL, &alice), PAM_SUCCESS);
+	SPOOLED("alice", alice_msg);
+	ck_assert_int_eq(stat(path, &st2), 0);
+	ck_assert_uint_eq(st2.st_ino, st.st_ino); /* not rewritten */
+	ck_assert_int_gt(st2.st_mtime, old[1].tv_sec);
+	/* another owner in a root folder: replaced, root's again */
+	ck_assert_int_eq(chown(path, NOBODY, NOBODY), 0);
+	ck_assert_int_eq(LOGIN2(NULL, &alice), PAM_SUCCESS);
+	SPOOLED("alice", alice_msg);
+	ck_assert_int_eq(stat(path, &st2), 0);
+	ck_assert_uint_eq(st2.st_uid, 0);
+	ck_assert_uint_ne(st2.st_ino, st.st_ino);
+	/* a second link: replaced, the other name keeps its bytes */
+	snprintf(other, sizeof(other), "%s/linked", W.dir);
+	ck_assert_int_eq(link(path, other), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(LOGIN2(NULL, &alice), PAM_SUCCESS);
+	ck_assert_int_eq(stat(path, &st2), 0);
+	ck_assert_uint_ne(st2.st_ino, st.st_ino);
+	ck_assert_uint_eq(st2.st_nlink, 1);
+	ck_assert_int_eq(h_read_into(other, buf, sizeof(buf)),
+			 (int)strlen(alice_msg));
+	ck_assert_int_eq(unlink(other), 0);
+	/* another event: replaced by the newer one */
+	ck_assert_int_eq(LOGIN2(NULL, &alice2), PAM_SUCCESS);
+	SPOOLED("alice",
+		"FTSYNC1\nuser=alice\nservice=ftest\nrhost=10.9.9.9\ntty=ssh\n");
+	ck_assert_int_eq(pamtest_count_entries(W.spool), 1);
+}
+
+END_TEST
+
 /* Symlinks planted at the queue file and at the temp file: not followed. */
 START_TEST(test_spool_symlink_planted)
 {
@@ -599,6 +649,7 @@ pam_suite(void)
 	tcase_add_test(tc, test_queue_full);
 	tcase_add_test(tc, test_spool_unusable);
 	tcase_add_test(tc, test_spool_daemon_owned);
+	tcase_add_test(tc, test_spool_same_event);
 	tcase_add_test(tc, test_spool_symlink_planted);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_user_unresolved);

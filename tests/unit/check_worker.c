@@ -364,6 +364,38 @@ START_TEST(test_submit_while_waiting_retry)
 
 END_TEST
 
+/*
+ * A login of a person on back-off after a transient error is retried at
+ * once, once per login_cooldown: the next login within it waits for the
+ * back-off (4 s after the third failure: 3.2-4.8 s).
+ */
+START_TEST(test_login_retries_early)
+{
+	unsigned long two = 2, three = 3;
+	double t0;
+
+	new_worker(false, "policy.login_cooldown = 600");
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	submit("frank");
+	ck_assert(h_wait_until(retries_at_least, &two, WAIT_MS));
+	/* a queue scan finding the file changes nothing */
+	ck_assert_int_eq(worker_submit(W.w, "frank"), FT_OK);
+	t0 = now_s();
+	ck_assert_int_eq(worker_login(W.w, "frank"), FT_OK);
+	ck_assert(h_wait_until(retries_at_least, &three, WAIT_MS));
+	ck_assert_msg(now_s() - t0 < 1.5, "retried after %.2f s", now_s() - t0);
+	/* within login_cooldown: no second early retry */
+	t0 = now_s();
+	ck_assert_int_eq(worker_login(W.w, "frank"), FT_OK);
+	usleep(1000 * 1000);
+	if (now_s() - t0 < 3.0) /* else the back-off may be over */
+		ck_assert_uint_eq(stats().outcomes[SYNC_RETRY], 3);
+	ck_assert_uint_eq(stats().pending, 1);
+	ck_assert(h_queued(W.state, "frank"));
+}
+
+END_TEST
+
 /* ---- seats --------------------------------------------------------------- */
 
 static void
@@ -729,6 +761,7 @@ worker_suite(void)
 	tcase_add_test(tc, test_one_batch);
 	tcase_add_test(tc, test_cooldown_expires);
 	tcase_add_test(tc, test_retry_backoff_ldap_down);
+	tcase_add_test(tc, test_login_retries_early);
 	tcase_add_test(tc, test_submit_while_waiting_retry);
 	tcase_add_test(tc, test_free_keeps_queue);
 	tcase_add_test(tc, test_seat_waiting_retried);

@@ -335,11 +335,14 @@ PAMDIR      ?= $(or $(shell $(PKG_CONFIG) --variable=securedir pam 2>/dev/null),
                $(subst //,/,/lib/$(shell $(CC) -print-multiarch 2>/dev/null)/security))
 UNITS        = ftrack-syncd.service ftrack-syncd-reconcile.service \
                ftrack-syncd-reconcile.timer ftrack-syncd-transform.socket \
-               ftrack-syncd-transform@.service
-# the adapter the socket-activated program services run (extprog.h)
-LIBEXECDIR  ?= $(PREFIX)/lib/ftrack-syncd
+               ftrack-syncd-transform@.service ftrack-syncd-hook.socket \
+               ftrack-syncd-hook@.service
+# the adapter the socket-activated program services run (extprog.h), in
+# /usr/libexec as Debian 12 (FHS 3.0) and RHEL (%{_libexecdir}) both put a
+# program run only by other programs
+LIBEXECDIR  ?= $(PREFIX)/libexec/ftrack-syncd
 ADAPTER      = ftrack-syncd-ext-adapter
-EXAMPLES     = transform-example.py
+EXAMPLES     = transform-example.py on-change-log.sh on-change-webhook.sh
 MAN8         = pam_ftrack.8 ftrack-syncd.8
 MAN5         = ftrack-syncd.conf.5
 CONF         = $(DESTDIR)$(SYSCONFDIR)/ftrack-syncd.conf

@@ -74,15 +74,18 @@ UNITDIR=${UNITDIR:-/lib/systemd/system}
 TMPFILESDIR=$(pkg-config --variable=tmpfilesdir systemd 2>/dev/null)
 TMPFILESDIR=${TMPFILESDIR:-/usr/lib/tmpfiles.d}
 UNITS="ftrack-syncd.service ftrack-syncd-reconcile.service ftrack-syncd-reconcile.timer
-ftrack-syncd-transform.socket ftrack-syncd-transform@.service"
+ftrack-syncd-transform.socket ftrack-syncd-transform@.service
+ftrack-syncd-hook.socket ftrack-syncd-hook@.service"
 
 # expected_files PREFIX UNITDIR TMPFILESDIR: "mode path" of a make install
 expected_files() {
 	local p=${1#/} u=${2#/} t=${3#/} x
 	{
 		echo "755 $p/sbin/ftrack-syncd"
-		echo "755 $p/lib/ftrack-syncd/ftrack-syncd-ext-adapter"
+		echo "755 $p/libexec/ftrack-syncd/ftrack-syncd-ext-adapter"
 		echo "644 $p/share/doc/ftrack-ldap-sync/examples/transform-example.py"
+		echo "644 $p/share/doc/ftrack-ldap-sync/examples/on-change-log.sh"
+		echo "644 $p/share/doc/ftrack-ldap-sync/examples/on-change-webhook.sh"
 		echo "644 ${PAMDIR#/}/pam_ftrack.so"
 		for x in $UNITS; do echo "644 $u/$x"; done
 		echo "644 $t/ftrack-syncd.conf"
@@ -204,7 +207,7 @@ stage_units() {
 	mkdir -p "$W/units"
 	for u in $UNITS; do
 		sed -e "s|^ExecStart=/usr/sbin/|ExecStart=$s/usr/sbin/|" \
-			-e "s|^ExecStart=/usr/lib/ftrack-syncd/|ExecStart=$s/usr/lib/ftrack-syncd/|" \
+			-e "s|^ExecStart=/usr/libexec/ftrack-syncd/|ExecStart=$s/usr/libexec/ftrack-syncd/|" \
 			"$s$UNITDIR/$u" >"$W/units/$u" || return 1
 	done
 }
@@ -537,6 +540,8 @@ mode_install() {
 				t_security ftrack-syncd-reconcile.service "$SECURITY_MAX"
 			check "ftrack-syncd-transform@.service exposure <= $SECURITY_MAX" \
 				t_security ftrack-syncd-transform@.service "$SECURITY_MAX"
+			check "ftrack-syncd-hook@.service exposure <= $SECURITY_MAX" \
+				t_security ftrack-syncd-hook@.service "$SECURITY_MAX"
 			check "a bare unit scores above $SECURITY_MAX" t_security_fails
 			[[ ! -s "$W/scores" ]] || sed 's/^/        /' "$W/scores"
 		fi
@@ -574,10 +579,14 @@ rw-r--r-- .${UNITDIR}/ftrack-syncd-reconcile.timer
 rw-r--r-- .${UNITDIR}/ftrack-syncd.service
 rw-r--r-- .${UNITDIR}/ftrack-syncd-transform.socket
 rw-r--r-- .${UNITDIR}/ftrack-syncd-transform@.service
+rw-r--r-- .${UNITDIR}/ftrack-syncd-hook.socket
+rw-r--r-- .${UNITDIR}/ftrack-syncd-hook@.service
 rw-r--r-- .${TMPFILESDIR}/ftrack-syncd.conf
-rwxr-xr-x ./usr/lib/ftrack-syncd/ftrack-syncd-ext-adapter
+rwxr-xr-x ./usr/libexec/ftrack-syncd/ftrack-syncd-ext-adapter
 rwxr-xr-x ./usr/sbin/ftrack-syncd
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/transform-example.py
+rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/on-change-log.sh
+rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/on-change-webhook.sh
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/changelog.gz
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/copyright
 rw-r--r-- ./usr/share/doc/ftrack-ldap-sync/examples/ftrack-syncd.conf
@@ -1100,11 +1109,37 @@ PY
 	}
 }
 
+# The on_change hook, socket-activated: it writes each change it is given
+# to the one folder it may write, after the account that ran it and whether
+# it could read the daemon's secrets.
+t_hook_setup() {
+	cat >/etc/ftrack-syncd-ext/on-change <<'SH'
+#!/bin/sh
+me=$(id -un)
+if cat /etc/ftrack-syncd/ldap.secret >/dev/null 2>&1; then
+	secret=secrets-readable
+else
+	secret=secrets-unreadable
+fi
+while IFS= read -r line; do
+	printf '%s %s %s\n' "$me" "$secret" "$line"
+done >>/var/log/ftrack-syncd-ext/boot-check.log
+SH
+	chmod 0755 /etc/ftrack-syncd-ext/on-change &&
+		printf '[hooks]\non_change = /etc/ftrack-syncd-ext/on-change\n' \
+			>>/etc/ftrack-syncd.conf &&
+		systemctl enable ftrack-syncd-hook.socket >/tmp/enable-h.log 2>&1 || {
+		cat /tmp/enable-h.log
+		return 1
+	}
+}
+
 phase_setup() {
 	echo "root: a second throwaway root, booted with systemd-nspawn"
 	check "dpkg -i" t_install || exit
 	configure syslog
 	check "a transform in /etc/ftrack-syncd-ext, ftrack-syncd-transform.socket enabled" t_transform_setup
+	check "an on_change hook in /etc/ftrack-syncd-ext, ftrack-syncd-hook.socket enabled" t_hook_setup
 	check "pam-auth-update --enable ftrack" t_pam_enable
 	check "test logins set up" login_setup
 	check "systemctl enable ftrack-syncd (and the probe unit)" t_enable
@@ -1172,6 +1207,29 @@ t_transform_boot() {
 	as_daemon "$SYNCD" check >/tmp/check-t.out 2>&1
 	grep -q "runs as ftrack-syncd-ext through /run/ftrack-syncd-ext/transform.sock" \
 		/tmp/check-t.out || { cat /tmp/check-t.out && return 1; }
+}
+
+# alice's login reached the hook through the socket: run as
+# ftrack-syncd-ext, which cannot read the secrets; check says so
+hook_got_alice() {
+	grep '^ftrack-syncd-ext secrets-unreadable {' \
+		/var/log/ftrack-syncd-ext/boot-check.log 2>/dev/null |
+		grep -q '"username":"alice"'
+}
+
+t_hook_boot() {
+	wait_for 20 hook_got_alice || {
+		cat /var/log/ftrack-syncd-ext/boot-check.log
+		journal | tail -n 20
+		journalctl -q --no-pager -u 'ftrack-syncd-hook@*' | tail -n 20
+		return 1
+	}
+	test -S /run/ftrack-syncd-ext/on-change.sock || return 1
+	[[ "$(stat -c %U /var/log/ftrack-syncd-ext/boot-check.log)" == ftrack-syncd-ext ]] ||
+		{ ls -la /var/log/ftrack-syncd-ext && return 1; }
+	as_daemon "$SYNCD" check >/tmp/check-h.out 2>&1
+	grep -q "^hook:    ok: /etc/ftrack-syncd-ext/on-change, run as ftrack-syncd-ext through /run/ftrack-syncd-ext/on-change.sock" \
+		/tmp/check-h.out || { cat /tmp/check-h.out && return 1; }
 }
 
 t_reload() {
@@ -1434,6 +1492,7 @@ phase_boot() {
 		check "runs as ftrack-syncd: no capability, NoNewPrivs, seccomp; /run/ftrack-syncd 0755, socket 0666" t_sandboxed
 		check "a login through the PAM stack: alice appears in ftrack; syslog in the journal" t_login_boot
 		check "the transform through ftrack-syncd-transform.socket: run as ftrack-syncd-ext, the secrets unreadable; check says so" t_transform_boot
+		check "alice's change delivered to the hook through ftrack-syncd-hook.socket: run as ftrack-syncd-ext, the secrets unreadable; check says so" t_hook_boot
 		check "systemctl reload: the configuration reloaded in place" t_reload
 		check "SIGUSR1: a reconcile runs as the daemon's child, ok" t_usr1
 		check "ftrack-syncd-reconcile.service: a reconcile, Result=success" t_reconcile_unit

@@ -412,8 +412,14 @@ t_se_fc() {
 /etc/ftrack-syncd ftrack_syncd_secret_t
 /etc/ftrack-syncd/ldap.secret ftrack_syncd_secret_t
 /etc/ftrack-syncd/ftrack.secret ftrack_syncd_secret_t
-/etc/ftrack-syncd/ext/transform.py ftrack_syncd_ext_exec_t
-/usr/libexec/ftrack-syncd/ext/on-change ftrack_syncd_ext_exec_t
+/etc/ftrack-syncd-ext ftrack_syncd_ext_exec_t
+/etc/ftrack-syncd-ext/transform ftrack_syncd_ext_exec_t
+/etc/ftrack-syncd-ext/on-change ftrack_syncd_ext_exec_t
+/usr/libexec/ftrack-syncd/ftrack-syncd-ext-adapter ftrack_syncd_ext_exec_t
+/run/ftrack-syncd-ext ftrack_syncd_ext_var_run_t
+/run/ftrack-syncd-ext/transform.sock ftrack_syncd_ext_var_run_t
+/run/ftrack-syncd-ext/on-change.sock ftrack_syncd_ext_var_run_t
+/var/log/ftrack-syncd-ext/changes.log ftrack_syncd_ext_log_t
 /var/lib/ftrack-syncd ftrack_syncd_var_lib_t
 /var/lib/ftrack-syncd/metrics.prom ftrack_syncd_var_lib_t
 /var/lib/ftrack-syncd/reports/last-reconcile.json ftrack_syncd_var_lib_t
@@ -428,7 +434,15 @@ EOF
 	grep -q '"/run/ftrack-syncd/notify.sock"' "$ROOT/include/ft_proto.h" &&
 		grep -q '"/var/lib/ftrack-syncd"' "$ROOT/include/ft_proto.h" &&
 		grep -q 'FT_DEFAULT_STATE_DIR "/queue"' "$ROOT/include/ft_proto.h" &&
-		grep -q '^RuntimeDirectory=ftrack-syncd$' "$ROOT/etc/systemd/ftrack-syncd.service" || {
+		grep -q '^RuntimeDirectory=ftrack-syncd$' "$ROOT/etc/systemd/ftrack-syncd.service" &&
+		grep -q '"/run/ftrack-syncd-ext/transform.sock"' "$ROOT/syncd/transform.h" &&
+		grep -q '"/run/ftrack-syncd-ext/on-change.sock"' "$ROOT/syncd/hooks_exec.h" &&
+		grep -q '^ListenStream=/run/ftrack-syncd-ext/transform.sock$' "$ROOT/etc/systemd/ftrack-syncd-transform.socket" &&
+		grep -q '^ListenStream=/run/ftrack-syncd-ext/on-change.sock$' "$ROOT/etc/systemd/ftrack-syncd-hook.socket" &&
+		grep -q '^LogsDirectory=ftrack-syncd-ext$' "$ROOT/etc/systemd/ftrack-syncd-hook@.service" &&
+		grep -q '^ExecStart=@LIBEXECDIR@/ftrack-syncd-ext-adapter ' "$ROOT/etc/systemd/ftrack-syncd-transform@.service" &&
+		grep -q '^ExecStart=@LIBEXECDIR@/ftrack-syncd-ext-adapter ' "$ROOT/etc/systemd/ftrack-syncd-hook@.service" &&
+		grep -q '^LIBEXECDIR  ?= $(PREFIX)/libexec/ftrack-syncd$' "$ROOT/Makefile" || {
 		echo "the code's or the unit's paths changed: update ftrack_syncd.fc and this list"
 		return 1
 	}
@@ -543,6 +557,7 @@ t_se_interfaces() {
 t_se_decl() {
 	local te=$ROOT/etc/selinux/ftrack_syncd.te t rc=0
 	for t in ftrack_syncd_t ftrack_syncd_exec_t ftrack_syncd_ext_t ftrack_syncd_ext_exec_t \
+		ftrack_syncd_ext_var_run_t ftrack_syncd_ext_log_t \
 		ftrack_syncd_port_t ftrack_syncd_var_lib_t ftrack_syncd_spool_t \
 		ftrack_syncd_var_run_t ftrack_syncd_conf_t ftrack_syncd_secret_t; do
 		grep -q "^type $t;" "$te" || { echo "no type $t" && rc=1; }

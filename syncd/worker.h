@@ -91,10 +91,11 @@ void worker_set_not_ldap_every(struct worker *w, uint64_t ms);
 
 /*
  * In provisioner mode a batch of fewer than 200 due users waits up to
- * WORKER_LINGER_MS (from when the first is due) for more, and starts at
- * once when it fills: with ftrack answering at once, logins relayed by
- * many hosts would otherwise go one person per batch.  Standalone never
- * waits.  Tests may set another linger before worker_start().
+ * WORKER_LINGER_MS (counted from when the free worker finds them) for
+ * more, and starts at once when it fills: with ftrack answering at once,
+ * logins relayed by many hosts would otherwise go one person per batch.
+ * Standalone never waits.  Tests may set another linger before
+ * worker_start().
  */
 #define WORKER_LINGER_MS 50u
 void worker_set_linger(struct worker *w, uint64_t ms);

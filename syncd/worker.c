@@ -59,6 +59,7 @@ struct worker {
 	time_t next_release;        /* held/ is looked at again then */
 	uint64_t held_next_ms;      /* no held warning before */
 	unsigned long held_quiet;   /* held lines at debug since then */
+	uint64_t linger_ms;         /* WORKER_LINGER_MS (provisioner) */
 	uint64_t not_ldap_every_ms; /* WORKER_NOT_LDAP_EVERY_MS */
 	uint64_t not_ldap_next_ms;  /* the thread's: no info line before */
 	unsigned long not_ldap_quiet; /* not-ldap lines at debug since then */
@@ -139,6 +140,7 @@ worker_new(const struct config *cfg, struct queue *q, struct worker **ret)
 	w->q = q;
 	w->rnd = timing_seed();
 	w->next_retry_ms = UINT64_MAX;
+	w->linger_ms = WORKER_LINGER_MS;
 	w->not_ldap_every_ms = WORKER_NOT_LDAP_EVERY_MS;
 	w->st.ldap_up = w->st.ftrack_up = true;
 	w->pending = umap_new();
@@ -274,6 +276,15 @@ take_batch(struct worker *w, char **batch, size_t max)
 		if (w->next_retry_ms < wake)
 			wake = w->next_retry_ms;
 		wait_until(w, wake);
+	}
+	/* a provisioner gathers a batch for up to linger_ms (worker.h) */
+	if (w->cfg->daemon.mode == MODE_PROVISIONER && w->ready_n > 0 &&
+	    w->ready_n < max) {
+		uint64_t until = timing_now_ms() + w->linger_ms;
+
+		while (!w->stop && w->next_cfg == NULL && w->ready_n < max &&
+		       timing_now_ms() < until)
+			wait_until(w, until);
 	}
 	while (!w->stop && w->next_cfg == NULL && n < max && w->ready_n > 0) {
 		struct pending *p;
@@ -884,6 +895,12 @@ void
 worker_set_not_ldap_every(struct worker *w, uint64_t ms)
 {
 	w->not_ldap_every_ms = ms;
+}
+
+void
+worker_set_linger(struct worker *w, uint64_t ms)
+{
+	w->linger_ms = ms;
 }
 
 bool

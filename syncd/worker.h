@@ -5,7 +5,9 @@
  * The reader (cmd_run.c) journals each login into queue/ and submits the
  * user here; the worker thread takes every due user (up to 200 at once:
  * logins that arrived while the previous batch ran are provisioned
- * together, and a lone login starts at once, with no waiting),
+ * together; in standalone mode a lone login starts at once, with no
+ * waiting, and in provisioner mode fewer than 200 wait up to
+ * WORKER_LINGER_MS for more, the batch starting as soon as it fills),
  * runs sync_users() on them and then removes the queue file (success),
  * schedules a retry with back-off (transient failure, or no free seat in
  * the licence: SYNC_SEAT_WAITING, logged at warning at each try) or moves
@@ -90,6 +92,17 @@ FT_MUST_USE int worker_login(struct worker *w, const char *user);
  */
 #define WORKER_NOT_LDAP_EVERY_MS 60000u
 void worker_set_not_ldap_every(struct worker *w, uint64_t ms);
+
+/*
+ * In provisioner mode a batch of fewer than 200 due users waits up to
+ * WORKER_LINGER_MS (counted from when the free worker finds them) for
+ * more, and starts at once when it fills: with ftrack answering at once,
+ * logins relayed by many hosts would otherwise go one person per batch.
+ * Standalone never waits.  Tests may set another linger before
+ * worker_start().
+ */
+#define WORKER_LINGER_MS 50u
+void worker_set_linger(struct worker *w, uint64_t ms);
 
 /*
  * Seat caps ([provisioner] new_seats_per_host, new_seats_total): a login

@@ -746,6 +746,101 @@ START_TEST(test_gone_file_not_local)
 
 END_TEST
 
+/* ---- provisioner: a batch lingers for more logins ---------------------- */
+
+/* A provisioner-mode worker (a throwaway CA for its HTTPS keys). */
+static void
+new_provisioner(void)
+{
+	char pki[PATH_MAX + 16], extra[4 * PATH_MAX + 512];
+
+	H_FMT(pki, "%s/pki", W.dir);
+	ck_assert_int_eq(mkdir(pki, 0700), 0);
+	ck_assert_int_eq(h_ca_make(pki), FT_OK);
+	H_FMT(extra,
+	      "daemon.mode = provisioner\n"
+	      "provisioner.tls_cert_file = %s/server.crt\n"
+	      "provisioner.tls_key_file = %s/server.key\n"
+	      "provisioner.client_ca_file = %s/ca.crt\n"
+	      "provisioner.allow_hosts = *.ws.example.com\n",
+	      pki, pki, pki);
+	new_worker(true, extra);
+}
+
+/*
+ * Logins submitted one by one to a started provisioner make one batch:
+ * the first waits (a linger far longer than the submits take) for the
+ * others.
+ */
+START_TEST(test_linger_gathers)
+{
+	static const char *const users[] = {"alice", "bob", "carol", "dave",
+					    "erin"};
+	size_t i;
+
+	new_provisioner();
+	worker_set_linger(W.w, 3000);
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	for (i = 0; i < 5; i++)
+		submit(users[i]);
+	wait_idle();
+	ck_assert_uint_eq(stats().batches, 1);
+	ck_assert_uint_eq(stats().outcomes[SYNC_CREATED], 5);
+	ck_assert_uint_le(stats().http_requests, 3);
+	ck_assert_int_eq(h_emu_people(h_fx_emu), 5);
+	ck_assert_int_eq(h_queue_count(W.state, "queue"), 0);
+}
+
+END_TEST
+
+/*
+ * A full batch (200) starts at once, whatever the linger (a minute here,
+ * beyond wait_idle's 20 s); a login still lingering when the worker is
+ * freed stays in queue/ for the next start.
+ */
+START_TEST(test_linger_full_starts)
+{
+	char user[32];
+	int i;
+
+	new_provisioner();
+	worker_set_linger(W.w, 60000);
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	for (i = 0; i < 200; i++) {
+		H_FMT(user, "nobody%03d", i);
+		submit(user);
+	}
+	wait_idle();
+	ck_assert_uint_eq(stats().batches, 1);
+	ck_assert_uint_eq(stats().outcomes[SYNC_NOT_LDAP], 200);
+	submit("alice");
+	ck_assert_uint_eq(stats().pending, 1);
+	worker_free(W.w);
+	W.w = NULL;
+	ck_assert(h_queued(W.state, "alice"));
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 0);
+}
+
+END_TEST
+
+/*
+ * Standalone never lingers: with a minute's linger set, a lone login is
+ * provisioned within wait_idle's 20 s, in a batch of its own.
+ */
+START_TEST(test_standalone_no_linger)
+{
+	new_worker(true, NULL);
+	worker_set_linger(W.w, 60000);
+	ck_assert_int_eq(worker_start(W.w), FT_OK);
+	submit("alice");
+	wait_idle();
+	ck_assert_uint_eq(stats().batches, 1);
+	ck_assert_uint_eq(stats().outcomes[SYNC_CREATED], 1);
+	ck_assert_int_eq(h_emu_named(h_fx_emu, "alice"), 1);
+}
+
+END_TEST
+
 Suite *
 worker_suite(void)
 {
@@ -771,6 +866,9 @@ worker_suite(void)
 	tcase_add_test(tc, test_not_ldap_quiet);
 	tcase_add_test(tc, test_seat_caps);
 	tcase_add_test(tc, test_gone_file_not_local);
+	tcase_add_test(tc, test_linger_gathers);
+	tcase_add_test(tc, test_linger_full_starts);
+	tcase_add_test(tc, test_standalone_no_linger);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1868,6 +1868,9 @@ def bench_transform(P):
     save("10-transform", "10. The transform program", rows, notes,
          {k: [x if isinstance(x, float) else x.get("wall") for x in v]
           for k, v in raw.items()})
+
+
+# ---------------------------------------------------------------------------
 # 7. a large queue: the socket reader never pauses
 # ---------------------------------------------------------------------------
 

@@ -52,9 +52,9 @@
 #include "ft_proto.h"
 
 #define NCASES 6
-#define FLOOR  5 /* the index of the floor */
+#define FLOOR  5  /* the index of the floor */
 #define BLOCK  10 /* small: a burst of the machine's load falls on all */
-#define FORKS  5 /* the fork pass runs ITERATIONS / FORKS per case */
+#define FORKS  5  /* the fork pass runs ITERATIONS / FORKS per case */
 
 enum listener { NONE, DRAINED, STUCK };
 
@@ -72,7 +72,7 @@ struct bench_case {
 	int is_floor; /* no PAM: one bare sendmsg */
 	int no_fork;  /* left out of the fork pass */
 	char sock[128];
-	char spool[160]; /* its own spool folder */
+	char spool[160];   /* its own spool folder */
 	char session[768]; /* the session line after pam_permit, or "" */
 	int fd;            /* the listener, or -1 */
 	pam_handle_t *pamh;

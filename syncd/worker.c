@@ -35,6 +35,7 @@ struct worker {
 	pthread_t thread;
 	bool started;
 	bool stop;
+	bool groups_stale;             /* forget the cached group names */
 	const struct config *cfg;      /* in use by the thread */
 	const struct config *next_cfg; /* adopted at the next batch */
 	struct queue *q;
@@ -603,6 +604,7 @@ settle_states(struct worker *w, char **batch, size_t n)
 	if (w->sync != NULL) {
 		sync_counts(w->sync, &searches, &requests);
 		w->st.transform = sync_transform_stats(w->sync, &w->st.xf);
+		w->st.groups = sync_groups_stats(w->sync, &w->st.gs);
 	}
 	for (i = 0; i < n; i++) {
 		settle_state(w, batch[i], &w->results[i], now);
@@ -723,6 +725,9 @@ worker_main(void *arg)
 		size_t n;
 
 		adopt_config(w);
+		if (w->groups_stale && w->sync != NULL)
+			sync_groups_refresh(w->sync);
+		w->groups_stale = false;
 		if (time(NULL) >= w->next_release) {
 			pthread_mutex_unlock(&w->mu);
 			release_held(w);
@@ -884,6 +889,14 @@ worker_set_config(struct worker *w, const struct config *cfg)
 	else
 		w->cfg = cfg;
 	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+worker_refresh_groups(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->groups_stale = true;
 	pthread_mutex_unlock(&w->mu);
 }
 

@@ -725,9 +725,6 @@ worker_main(void *arg)
 		size_t n;
 
 		adopt_config(w);
-		if (w->groups_stale && w->sync != NULL)
-			sync_groups_refresh(w->sync);
-		w->groups_stale = false;
 		if (time(NULL) >= w->next_release) {
 			pthread_mutex_unlock(&w->mu);
 			release_held(w);
@@ -736,6 +733,10 @@ worker_main(void *arg)
 		n = take_batch(w, batch, WORKER_BATCH);
 		if (n == 0)
 			continue;
+		/* asked while this thread waited for the batch, too */
+		if (w->groups_stale && w->sync != NULL)
+			sync_groups_refresh(w->sync);
+		w->groups_stale = false;
 		pthread_mutex_unlock(&w->mu);
 		run_batch(w, batch, n);
 		/*

@@ -738,6 +738,61 @@ START_TEST(test_group_changes_told)
 
 END_TEST
 
+static bool
+reconcile_finished(void *arg)
+{
+	(void)arg;
+	return h_file_count(h_fx.log, "reconcile finished") >= 1;
+}
+
+/* The daemon reads the mapped ftrack names again after a reconcile it
+ * ran: a group made in ftrack since is given at the next login. */
+START_TEST(test_group_names_refreshed)
+{
+	ck_assert_int_eq(
+		h_slapd_modify(h_fx_slapd,
+			       "dn: cn=hookrend," HG "\nchangetype: add\n"
+			       "objectClass: groupOfNames\ncn: hookrend\n"
+			       "member: uid=alice,ou=people,dc=example,dc=com"
+			       "\nmember: uid=bob,ou=people,dc=example,dc=com"
+			       "\n"),
+		FT_OK);
+	emu_group(HCOMP, "Compositing");
+	hook_config("groups.search_base = " HG "\n"
+		    "group_map.Compositing = hookrend\n"
+		    "group_map.Rendering = hookrend\n");
+	h_fx_daemon_start();
+	h_fx_login("alice");
+	h_fx_wait_provisioned("alice");
+	wait_taken("alice", "group_add");
+	ck_assert_int_eq(took3("\"action\":\"group_add\"",
+			       "\"group\":\"Rendering\"", "\"username\""),
+			 0);
+	/* Rendering made in ftrack; the daemon runs a reconcile */
+	emu_group(HLGT, "Rendering");
+	ck_assert_int_eq(h_proc_signal(h_fx.d, SIGUSR1), FT_OK);
+	h_fx_wait_or_fail(reconcile_finished, NULL, "the reconcile to end");
+	h_fx_login("bob");
+	h_fx_wait_provisioned("bob");
+	wait_taken("bob", "group_add");
+	h_fx_wait_or_fail(hooks_idle, NULL, "the hooks folder to empty");
+	ck_assert_int_eq(took3("\"action\":\"group_add\"",
+			       "\"group\":\"Rendering\"",
+			       "\"username\":\"bob\""),
+			 1);
+	ck_assert_int_eq(took3("\"group\":\"Rendering\"",
+			       "\"username\":\"bob\"", "\"source\":\"login\""),
+			 1);
+	h_fx_daemon_stop();
+	ck_assert_int_eq(h_metric(h_fx.state, "group_names_missing"), 0);
+	ck_assert_int_eq(h_metric(h_fx.state, "group_names_resolved"), 2);
+	ck_assert_int_eq(h_slapd_modify(h_fx_slapd, "dn: cn=hookrend," HG
+						    "\nchangetype: delete\n"),
+			 FT_OK);
+}
+
+END_TEST
+
 Suite *
 hooks_e2e_suite(void)
 {
@@ -750,6 +805,7 @@ hooks_e2e_suite(void)
 	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
 	tcase_add_test(tc, test_changes_told);
 	tcase_add_test(tc, test_group_changes_told);
+	tcase_add_test(tc, test_group_names_refreshed);
 	tcase_add_test(tc, test_fails_twice);
 	tcase_add_test(tc, test_hang);
 	tcase_add_test(tc, test_ten_refusals);

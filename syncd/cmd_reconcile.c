@@ -54,34 +54,34 @@
 struct run {
 	struct config *cfg;
 	const char *undo;             /* --undo RUN; NULL otherwise */
-	struct report_run undone;     /* that run's report */
 	struct ft_user *undo_targets; /* the undo plan's values to put back */
-	char run_id[REPORT_RUN_ID_MAX];
 	struct queue *q;
-	struct ft_user_list ldap, ftrack;
-	struct ft_user_list unmapped; /* identities of skipped entries */
-	struct ldap_src_stats lst;
-	struct report_skip skips[SKIPS_KEPT];
 	struct ftrack_client *ft;
-	struct plan_recon plan;
 	int *codes;
 	char **messages;
-	struct report rep;
 	double t0;
-	char note[STATE_NOTE_MAX];    /* the note found: a dead run's lease */
-	struct lease_view view;       /* ftrack's records on the API user */
-	struct lease lease;           /* held by an applied run */
-	struct report_last_good good; /* the mark max_shrink compares with */
+	struct ft_user_list ldap, ftrack;
+	struct ft_user_list unmapped;     /* identities of skipped entries */
+	struct report_run undone;         /* that run's report */
 	struct sync_groups_result groups; /* [group_map], [role_map] */
+	struct report rep;
+	struct report_last_good good; /* the mark max_shrink compares with */
 	struct report_last_good good_now;
+	struct lease lease;     /* held by an applied run */
+	struct lease_view view; /* ftrack's records on the API user */
+	struct plan_recon plan;
+	struct ldap_src_stats lst;
+	struct report_skip skips[SKIPS_KEPT];
 	int ldap_status;
 	int lock; /* reconcile.lock, its note our nonce */
 	bool apply, force, json;
 	bool kept_run;        /* its report is in reports/runs/ */
-	bool skip_oom;        /* one of the skipped could not be kept */
+	bool skip_oom;        /* one of them could not be kept */
 	bool good_from_cache; /* ftrack had none: ours, to copy */
 	bool applied;         /* the plan was sent to ftrack */
 	bool good_run;        /* applied, guards passed: good_now */
+	char run_id[REPORT_RUN_ID_MAX];
+	char note[STATE_NOTE_MAX]; /* the note found: a dead run's lease */
 };
 
 static int
@@ -695,12 +695,19 @@ static int
 groups_phase(struct run *run, int code)
 {
 	struct sync_groups_result *g = &run->groups;
+	const struct hooks_origin o = {"reconcile", "reconcile", NULL, NULL};
+	struct hooks *hooks = NULL;
 	int r;
 
 	if (!sync_groups_enabled(run->cfg) || run->undo != NULL)
 		return code;
+	if (run->apply &&
+	    hooks_open(run->cfg, queue_state_dirfd(run->q), &hooks) < 0)
+		log_warn("unable to open the hooks folder: group and role "
+			 "changes are not journaled for the on_change hook");
 	r = sync_groups_reconcile(run->cfg, run->ft, &run->ftrack, &run->ldap,
-				  run->apply, run->force, g);
+				  run->apply, run->force, hooks, &o, g);
+	hooks_free(hooks);
 	run->rep.groups = r == FT_OK ? &g->report : NULL;
 	if (r < 0 || g->read_failed || g->failed > 0)
 		return code == EXIT_OK || code == EXIT_CHANGES ? EXIT_ERRORS

@@ -628,6 +628,13 @@ write_metrics(struct server *s, bool final)
 	}
 	m.held = ws.outcomes[SYNC_HELD];
 	hook_metrics(s, &m, &ws);
+	m.groups = ws.groups;
+	m.group_added = ws.gs.memberships_added;
+	m.role_granted = ws.gs.roles_granted;
+	m.group_failures = ws.gs.failures;
+	m.group_names_read = ws.gs.read;
+	m.group_names_resolved = ws.gs.resolved;
+	m.group_names_missing = ws.gs.missing;
 	m.transform = ws.transform;
 	m.transform_outages = ws.xf.outages;
 	m.transform_bad = ws.xf.bad;
@@ -691,6 +698,8 @@ reap_reconcile(struct server *s)
 	if (pid != s->reconcile_pid)
 		return;
 	s->reconcile_pid = 0;
+	if (s->w != NULL) /* groups or roles it renamed or made */
+		worker_refresh_groups(s->w);
 	if (WIFEXITED(status) && WEXITSTATUS(status) <= EXIT_CHANGES &&
 	    WEXITSTATUS(status) != EXIT_USAGE) {
 		log_info("reconcile finished (exit %d)", WEXITSTATUS(status));

@@ -23,6 +23,7 @@
 #include "relay.h"
 #include "report.h"
 #include "state.h"
+#include "sync_groups.h"
 #include "transform.h"
 
 /* The queue's line: its depth and failed/ as the queue unit counts them. */
@@ -144,6 +145,42 @@ print_transform(const char *path)
 	free(text);
 }
 
+/* The mapping lines, and what the daemon's last read made of them. */
+static void
+print_groups(const struct config *cfg, const char *path)
+{
+	unsigned long long resolved = 0, missing = 0;
+	size_t lines = cfg->groups.group_map.n + cfg->groups.role_map.n;
+	char *text = malloc(METRICS_READ_MAX);
+	FILE *f = fopen(path, "re");
+	size_t len = 0;
+
+	if (text != NULL && f != NULL)
+		len = fread(text, 1, METRICS_READ_MAX, f);
+	if (f != NULL)
+		(void)fclose(f);
+	if (text == NULL || len == 0 ||
+	    metrics_sample(text, len, "group_names_resolved", &resolved) < 0 ||
+	    metrics_sample(text, len, "group_names_missing", &missing) < 0)
+		ft_clean_print(stdout,
+			       "groups:          %zu mapping line(s) "
+			       "([group_map] %zu, [role_map] %zu); the ftrack "
+			       "names not read yet (at the first login)",
+			       lines, cfg->groups.group_map.n,
+			       cfg->groups.role_map.n);
+	else
+		ft_clean_print(stdout,
+			       "groups:          %zu mapping line(s) "
+			       "([group_map] %zu, [role_map] %zu); ftrack "
+			       "names %llu resolved, %llu missing%s",
+			       lines, cfg->groups.group_map.n,
+			       cfg->groups.role_map.n, resolved, missing,
+			       missing > 0 ? " (left out: see the log or "
+					     "`check`)"
+					   : "");
+	free(text);
+}
+
 /* The logins held beyond a seat cap: one line each, oldest first. */
 static void
 print_held(const char *dir)
@@ -245,6 +282,8 @@ cmd_status(int argc, char **argv, const char *config_path)
 		       cfg->daemon.state_dir);
 	if (transform_configured(cfg))
 		print_transform(path);
+	if (cfg->daemon.mode != MODE_RELAY && sync_groups_enabled(cfg))
+		print_groups(cfg, path);
 	if (stat(path, &st) == 0)
 		ft_clean_print(stdout,
 			       "metrics:         %s (written %lld s ago)", path,

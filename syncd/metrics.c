@@ -316,6 +316,32 @@ format_transform(struct out *o, const struct metrics *m)
 		m->transform_failing);
 }
 
+static void
+format_groups(struct out *o, const struct metrics *m)
+{
+	if (!m->groups)
+		return;
+	put_family(o, "group_changes_total", "counter",
+		   "Memberships added (group_add) and security roles given "
+		   "(role_grant) by the login path.");
+	put_u(o, "group_changes_total", "action", "group_add", m->group_added);
+	put_u(o, "group_changes_total", "action", "role_grant",
+	      m->role_granted);
+	put_one(o, "group_name_failures_total", "counter",
+		"Reads of the mapped ftrack group and role names that failed, "
+		"and at each read the mapping lines it left unresolved.",
+		m->group_failures);
+	if (!m->group_names_read)
+		return;
+	put_one(o, "group_names_resolved", "gauge",
+		"Mapping lines whose ftrack name resolved at the last read.",
+		m->group_names_resolved);
+	put_one(o, "group_names_missing", "gauge",
+		"Mapping lines left out at the last read: no such name, an "
+		"ambiguous name or a role of type API.",
+		m->group_names_missing);
+}
+
 int
 metrics_format(const struct metrics *m, char *buf, size_t cap, size_t *ret_len)
 {
@@ -329,6 +355,7 @@ metrics_format(const struct metrics *m, char *buf, size_t cap, size_t *ret_len)
 	format_relay(&o, m);
 	format_hooks(&o, m);
 	format_transform(&o, m);
+	format_groups(&o, m);
 	if (o.err != FT_OK)
 		return o.err;
 	*ret_len = o.len;

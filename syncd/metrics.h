@@ -76,6 +76,21 @@
  *                                                  unusable (failed/)
  *   transform_failing                     gauge    outages in a row since
  *                                                  the last call that worked
+ * With [group_map] or [role_map] (groups set), on-demand logins only:
+ *   group_changes_total{action}           counter  group_add (Memberships
+ *                                                  created), role_grant
+ *                                                  (roles given); the login
+ *                                                  path never removes
+ *   group_name_failures_total             counter  reads of the mapped
+ *                                                  ftrack names that failed,
+ *                                                  and at each read the
+ *                                                  mapping lines it left
+ *                                                  unresolved
+ *   group_names_resolved                  gauge    mapping lines resolved at
+ *                                                  the last read (written
+ *                                                  once read)
+ *   group_names_missing                   gauge    mapping lines left out:
+ *                                                  missing, ambiguous, API
  * Forged events are counted only in events_forged_total, not as dropped.
  */
 #ifndef METRICS_H
@@ -165,6 +180,8 @@ struct metrics {
 
 	bool ldap_up;
 	bool ftrack_up;
+	bool groups;           /* the group_* families below are written */
+	bool group_names_read; /* with their two gauges */
 	unsigned long long seat_waiting;    /* gauge */
 	unsigned long long seat_refused;    /* counter */
 	unsigned long long logins_not_ldap; /* counter: not-ldap outcomes */
@@ -185,6 +202,13 @@ struct metrics {
 	unsigned long long hook_failed;        /* counter */
 	unsigned long long hook_failed_depth;  /* gauge */
 	unsigned long long hook_dropped;       /* counter */
+
+	/* [group_map] or [role_map] set: when groups is true (above) */
+	unsigned long long group_added;    /* counter: Memberships at login */
+	unsigned long long role_granted;   /* counter: roles at login */
+	unsigned long long group_failures; /* counter: names not resolved */
+	unsigned long long group_names_resolved; /* gauge */
+	unsigned long long group_names_missing;  /* gauge */
 
 	/* relay mode only: when relay is set, its families are written */
 	bool relay;

@@ -25,6 +25,7 @@ struct sync {
 	struct hooks *hooks;
 	struct hooks_origin origin;
 	struct sync_groups_cache *groups; /* [group_map] names, read once */
+	struct sync_groups_stats gstats;  /* the login path's counters */
 };
 
 /* The per-call state of sync_users(). */
@@ -126,6 +127,22 @@ sync_transform_stats(const struct sync *s, struct transform_stats *ret)
 		return false;
 	transform_stats(s->xf, ret);
 	return true;
+}
+
+bool
+sync_groups_stats(const struct sync *s, struct sync_groups_stats *ret)
+{
+	if (!sync_groups_enabled(s->cfg))
+		return false;
+	*ret = s->gstats;
+	return true;
+}
+
+void
+sync_groups_refresh(struct sync *s)
+{
+	sync_groups_cache_free(s->groups);
+	s->groups = NULL;
 }
 
 /* Set one outcome; text is cut to fit. */
@@ -553,8 +570,9 @@ round_groups(struct sync *s, struct round *rd)
 	}
 	if (r == FT_OK)
 		r = sync_groups_login(s->cfg, s->ldap, s->ft, &s->groups,
-				      people, ids, rd->n, changes, &s->searches,
-				      err, sizeof(err));
+				      people, ids, rd->n, s->hooks, &s->origin,
+				      &s->gstats, changes, &s->searches, err,
+				      sizeof(err));
 	for (i = 0; ids != NULL && changes != NULL && i < rd->n; i++) {
 		size_t len = strlen(rd->res[i].detail);
 

@@ -101,6 +101,16 @@ void sync_counts(const struct sync *s, unsigned long *ret_ldap_searches,
 /* The transform's counters (false, nothing written: no transform). */
 bool sync_transform_stats(const struct sync *s, struct transform_stats *ret);
 
+struct sync_groups_stats; /* sync_groups.h */
+
+/* The groups' login counters (false, nothing written: no [group_map]
+ * nor [role_map]). */
+bool sync_groups_stats(const struct sync *s, struct sync_groups_stats *ret);
+
+/* Forget the cached ftrack group and role names: the next login with
+ * groups reads them again (after a reconcile, on SIGHUP). */
+void sync_groups_refresh(struct sync *s);
+
 /* The word for an outcome: "created", "updated", ...,
  * "waiting-for-seat", "held", "retry", "failed". */
 const char *sync_outcome_name(enum sync_outcome o);

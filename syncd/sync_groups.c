@@ -9,6 +9,7 @@
 #include "ft_clean.h"
 #include "ft_err.h"
 #include "ftrack_groups.h"
+#include "hooks.h"
 #include "ldap_groups.h"
 #include "ldap_src.h"
 #include "log.h"
@@ -30,6 +31,8 @@ struct ctx {
 	struct ftrack_names names;
 	const struct ftrack_names *nm; /* &names, or a login cache's */
 	bool quiet;                    /* at login: the reconcile logs */
+	struct hooks *hooks;           /* the journal of the changes, or NULL */
+	const struct hooks_origin *origin;
 	struct pg_target *groups, *roles;
 	size_t ngroups, nroles;
 	struct ftrack_rows mem, usr, usrp, markers;
@@ -610,18 +613,75 @@ log_plan(const struct ctx *c)
 			 c->plan.held_by != NULL ? c->plan.held_by : "");
 }
 
+static enum hooks_action
+hook_action_of(enum pg_kind k)
+{
+	switch (k) {
+	case PG_GROUP_ADD:
+		return HOOKS_GROUP_ADD;
+	case PG_GROUP_REMOVE:
+		return HOOKS_GROUP_REMOVE;
+	case PG_ROLE_GRANT:
+		return HOOKS_ROLE_GRANT;
+	case PG_ROLE_REVOKE:
+		break;
+	}
+	return HOOKS_ROLE_REVOKE;
+}
+
+/* The plan's actions journaled for the on_change hook (NULL: none). */
+static struct hooks_intent *
+intend(const struct ctx *c)
+{
+	struct hooks_change *v;
+	struct hooks_intent *in;
+	size_t i, k = 0;
+
+	if (!hooks_enabled(c->hooks) || c->origin == NULL || c->plan.n == 0)
+		return NULL;
+	v = calloc(c->plan.n, sizeof(*v));
+	if (v == NULL) {
+		log_warn("unable to journal %zu group and role change(s) for "
+			 "the on_change hook: out of memory",
+			 c->plan.n);
+		return NULL;
+	}
+	for (i = 0; i < c->plan.n; i++) {
+		const struct pg_action *a = &c->plan.actions[i];
+		const bool group =
+			a->kind == PG_GROUP_ADD || a->kind == PG_GROUP_REMOVE;
+
+		if (a->user >= c->nusers)
+			continue;
+		v[k++] = (struct hooks_change){hook_action_of(a->kind),
+					       i,
+					       c->who[a->user],
+					       a->user_id,
+					       0,
+					       a->reason,
+					       group ? "group" : "role",
+					       a->target};
+	}
+	in = hooks_intend_changes(c->hooks, v, k, c->origin);
+	free(v);
+	return in;
+}
+
 static int
 apply_plan(const struct ctx *c, struct sync_groups_result *ret)
 {
 	struct ftrack_batch *b = NULL;
 	size_t *first = calloc(c->plan.n + 1, sizeof(*first));
 	size_t *count = calloc(c->plan.n + 1, sizeof(*count));
-	int r = first != NULL && count != NULL ? ftrack_batch_new(&b)
-					       : FT_E_NOMEM;
+	int *codes = calloc(c->plan.n + 1, sizeof(*codes));
+	int r = first != NULL && count != NULL && codes != NULL
+			? ftrack_batch_new(&b)
+			: FT_E_NOMEM;
 
 	if (r == FT_OK)
 		r = fill_batch(c, b, first, count);
 	if (r == FT_OK && ftrack_batch_count(b) > 0) {
+		struct hooks_intent *in = intend(c);
 		char err[512] = "";
 
 		if (ftrack_batch_commit(c->ft, b, err, sizeof(err)) < 0)
@@ -629,7 +689,11 @@ apply_plan(const struct ctx *c, struct sync_groups_result *ret)
 				 "applied: %s",
 				 err);
 		ret->failed = note_results(c, b, first, count, ret);
+		for (size_t i = 0; i < c->plan.n; i++)
+			codes[i] = ret->v[i].code;
+		hooks_applied(c->hooks, in, codes);
 	}
+	free(codes);
 	log_plan(c);
 	ftrack_batch_free(b);
 	free(first);
@@ -641,6 +705,7 @@ int
 sync_groups_reconcile(const struct config *cfg, struct ftrack_client *ft,
 		      const struct ft_user_list *ftrack,
 		      const struct ft_user_list *ldap, bool apply, bool force,
+		      struct hooks *hooks, const struct hooks_origin *origin,
 		      struct sync_groups_result *ret)
 {
 	struct ctx c;
@@ -651,6 +716,8 @@ sync_groups_reconcile(const struct config *cfg, struct ftrack_client *ft,
 	memset(ret, 0, sizeof(*ret));
 	c.cfg = cfg;
 	c.ft = ft;
+	c.hooks = hooks;
+	c.origin = origin;
 	r = read_ldap(&c);
 	if (r == FT_OK)
 		r = read_names(&c, err, sizeof(err));
@@ -770,8 +837,34 @@ sync_groups_cache_free(struct sync_groups_cache *c)
 	free(c);
 }
 
+/* The mapping lines of one map the names resolve, or not (logged). */
+static void
+count_names(const struct ftrack_names *nm, const struct groupmap *map,
+	    bool role, struct sync_groups_stats *st)
+{
+	size_t i;
+
+	for (i = 0; i < map->n; i++) {
+		int why = FT_E_NOTFOUND;
+		const char *id =
+			role ? ftrack_role_resolve(nm, map->v[i].ftrack, &why)
+			     : ftrack_group_resolve(nm, map->v[i].ftrack, &why);
+
+		if (id != NULL) {
+			st->resolved++;
+			continue;
+		}
+		st->missing++;
+		st->failures++;
+		log_warn("[%s] %s (line %d): %s; the line is left out at login",
+			 role ? "role_map" : "group_map", map->v[i].ftrack,
+			 map->v[i].line, why_text(why, role));
+	}
+}
+
 static int
-cache_fresh(struct ftrack_client *ft, struct sync_groups_cache **cache,
+cache_fresh(const struct config *cfg, struct ftrack_client *ft,
+	    struct sync_groups_cache **cache, struct sync_groups_stats *st,
 	    char *err, size_t errlen)
 {
 	struct sync_groups_cache *c = *cache;
@@ -789,10 +882,15 @@ cache_fresh(struct ftrack_client *ft, struct sync_groups_cache **cache,
 	r = ftrack_names_read(ft, &c->names, err, errlen);
 	if (r < 0) {
 		sync_groups_cache_free(c);
+		st->failures++;
 		return r;
 	}
 	c->read_at = timing_now_s();
 	*cache = c;
+	st->read = true;
+	st->resolved = st->missing = 0;
+	count_names(&c->names, &cfg->groups.group_map, false, st);
+	count_names(&c->names, &cfg->groups.role_map, true, st);
 	return FT_OK;
 }
 
@@ -859,9 +957,27 @@ person_untouchable(const struct config *cfg, const struct ft_user *l)
 }
 
 /* One person: groups from LDAP, state from ftrack, the additions. */
+/* The additions that landed, into st. */
+static void
+count_added(const struct sync_groups_result *res, const struct ctx *c,
+	    struct sync_groups_stats *st)
+{
+	size_t i;
+
+	for (i = 0; i < c->plan.n; i++) {
+		if (res->v[i].code != FT_OK)
+			continue;
+		if (c->plan.actions[i].kind == PG_GROUP_ADD)
+			st->memberships_added++;
+		else if (c->plan.actions[i].kind == PG_ROLE_GRANT)
+			st->roles_granted++;
+	}
+}
+
 static int
 login_one(struct ctx *c, struct ldap_src *src, const struct ft_user *l,
-	  const char *id, size_t *ret_changes, char *err, size_t errlen)
+	  const char *id, struct sync_groups_stats *st, size_t *ret_changes,
+	  char *err, size_t errlen)
 {
 	const struct config *cfg = c->cfg;
 	char *norm = NULL, *who[1] = {NULL};
@@ -895,6 +1011,8 @@ login_one(struct ctx *c, struct ldap_src *src, const struct ft_user *l,
 		r = fill_report(c, &res);
 		if (r == FT_OK)
 			r = apply_plan(c, &res);
+		if (r == FT_OK)
+			count_added(&res, c, st);
 		free(res.v);
 		*ret_changes = res.failed > 0 ? 0 : c->plan.n;
 		if (r == FT_OK && res.failed > 0) {
@@ -918,19 +1036,39 @@ login_ctx_free(struct ctx *c)
 	ctx_free(c);
 }
 
+/* The host of the person a login's hook origin is narrowed to. */
+struct person_origin {
+	const struct hooks_origin *o;
+	size_t person;
+};
+
+static const char *
+person_host(void *ctx, size_t i)
+{
+	const struct person_origin *p = ctx;
+
+	(void)i; /* an action's index: each person has their own origin */
+	return p->o->host != NULL ? p->o->host(p->o->ctx, p->person) : NULL;
+}
+
 int
 sync_groups_login(const struct config *cfg, struct ldap_src *src,
 		  struct ftrack_client *ft, struct sync_groups_cache **cache,
 		  const struct ft_user *const people[], const char *const ids[],
-		  size_t n, size_t ret_changes[], unsigned long *ret_searches,
-		  char *err, size_t errlen)
+		  size_t n, struct hooks *hooks,
+		  const struct hooks_origin *origin,
+		  struct sync_groups_stats *st, size_t ret_changes[],
+		  unsigned long *ret_searches, char *err, size_t errlen)
 {
 	size_t i;
-	int r = sync_groups_enabled(cfg) ? cache_fresh(ft, cache, err, errlen)
-					 : FT_OK;
+	int r = sync_groups_enabled(cfg)
+			? cache_fresh(cfg, ft, cache, st, err, errlen)
+			: FT_OK;
 
 	for (i = 0; r == FT_OK && sync_groups_enabled(cfg) && i < n; i++) {
 		struct ctx c;
+		struct person_origin po = {origin, i};
+		struct hooks_origin o;
 
 		if (ids[i] == NULL || people[i] == NULL ||
 		    person_untouchable(cfg, people[i]))
@@ -940,8 +1078,15 @@ sync_groups_login(const struct config *cfg, struct ldap_src *src,
 		c.ft = ft;
 		c.nm = &(*cache)->names;
 		c.quiet = true;
-		r = login_one(&c, src, people[i], ids[i], &ret_changes[i], err,
-			      errlen);
+		if (origin != NULL) {
+			o = *origin;
+			o.host = person_host;
+			o.ctx = &po;
+			c.hooks = hooks;
+			c.origin = &o;
+		}
+		r = login_one(&c, src, people[i], ids[i], st, &ret_changes[i],
+			      err, errlen);
 		*ret_searches += c.all.searches;
 		login_ctx_free(&c);
 	}

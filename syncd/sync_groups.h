@@ -26,6 +26,7 @@
 #include "ft_attrs.h"
 #include "ft_user.h"
 #include "ftrack_api.h"
+#include "hooks.h"
 #include "ldap_src.h"
 #include "report.h"
 
@@ -55,15 +56,18 @@ bool sync_groups_enabled(const struct config *cfg);
 /*
  * The groups phase for the users ftrack (with their uuid markers) and the
  * LDAP people ldap: plan, apply when apply, into *ret (zeroed here).
- * force lets max_removals through.  Returns FT_OK (see *ret) or FT_E_*
+ * force lets max_removals through.  With hooks (NULL: none), the changes
+ * applied are journaled for the on_change hook as from origin (intent
+ * before the write, applied after: hooks.h); a dry run journals none.
+ * Returns FT_OK (see *ret) or FT_E_*
  * when the phase could not run at all.
  */
-FT_MUST_USE int sync_groups_reconcile(const struct config *cfg,
-				      struct ftrack_client *ft,
-				      const struct ft_user_list *ftrack,
-				      const struct ft_user_list *ldap,
-				      bool apply, bool force,
-				      struct sync_groups_result *ret);
+FT_MUST_USE int
+sync_groups_reconcile(const struct config *cfg, struct ftrack_client *ft,
+		      const struct ft_user_list *ftrack,
+		      const struct ft_user_list *ldap, bool apply, bool force,
+		      struct hooks *hooks, const struct hooks_origin *origin,
+		      struct sync_groups_result *ret);
 
 /*
  * `check`: every mapping line resolved on both sides, one line each to
@@ -84,6 +88,17 @@ struct sync_groups_cache;
 /* Free c; NULL is a no-op. */
 void sync_groups_cache_free(struct sync_groups_cache *c);
 
+/* The login path's counters (a daemon's metrics and `status`). */
+struct sync_groups_stats {
+	unsigned long memberships_added; /* Memberships created at login */
+	unsigned long roles_granted;     /* roles given at login */
+	unsigned long failures;   /* name-resolution failures: reads of the
+				 * ftrack names that failed, and at each
+				 * read the mapping lines left unresolved */
+	bool read;                /* the names were read at least once */
+	size_t resolved, missing; /* mapping lines at the last read */
+};
+
 /*
  * At login, after the person's user was written: add the memberships and
  * roles of people[i] (its LDAP entry) to its ftrack user ids[i] (NULL:
@@ -91,16 +106,22 @@ void sync_groups_cache_free(struct sync_groups_cache *c);
  * for its groups (more with nested), one POST reading its memberships,
  * roles and records, one POST writing the additions with the markers
  * recording them.  The ftrack names are read into *cache (made when NULL)
- * and read again after SYNC_GROUPS_CACHE_SECONDS.  Returns FT_OK with the
+ * and read again after SYNC_GROUPS_CACHE_SECONDS.  With hooks, the
+ * additions are journaled as from origin (its host fn asked with i).
+ * Returns FT_OK with the
  * changes made for person i in ret_changes[i] and the LDAP searches
  * added to *ret_searches, or the first failure with err filled; what a failure
- * leaves is added at the next login or reconcile.  Logs nothing.
+ * leaves is added at the next login or reconcile.  Counts into *st;
+ * logs only, at each read of the names, the mapping lines they leave
+ * unresolved.
  */
 FT_MUST_USE int
 sync_groups_login(const struct config *cfg, struct ldap_src *src,
 		  struct ftrack_client *ft, struct sync_groups_cache **cache,
 		  const struct ft_user *const people[], const char *const ids[],
-		  size_t n, size_t ret_changes[], unsigned long *ret_searches,
-		  char *err, size_t errlen);
+		  size_t n, struct hooks *hooks,
+		  const struct hooks_origin *origin,
+		  struct sync_groups_stats *st, size_t ret_changes[],
+		  unsigned long *ret_searches, char *err, size_t errlen);
 
 #endif

@@ -36,6 +36,7 @@ struct worker {
 	pthread_t thread;
 	bool started;
 	bool stop;
+	bool groups_stale;             /* forget the cached group names */
 	const struct config *cfg;      /* in use by the thread */
 	const struct config *next_cfg; /* adopted at the next batch */
 	struct queue *q;
@@ -615,6 +616,7 @@ settle_states(struct worker *w, char **batch, size_t n)
 	if (w->sync != NULL) {
 		sync_counts(w->sync, &searches, &requests);
 		w->st.transform = sync_transform_stats(w->sync, &w->st.xf);
+		w->st.groups = sync_groups_stats(w->sync, &w->st.gs);
 	}
 	for (i = 0; i < n; i++) {
 		settle_state(w, batch[i], &w->results[i], now);
@@ -743,6 +745,10 @@ worker_main(void *arg)
 		n = take_batch(w, batch, WORKER_BATCH);
 		if (n == 0)
 			continue;
+		/* asked while this thread waited for the batch, too */
+		if (w->groups_stale && w->sync != NULL)
+			sync_groups_refresh(w->sync);
+		w->groups_stale = false;
 		pthread_mutex_unlock(&w->mu);
 		run_batch(w, batch, n);
 		/*
@@ -926,6 +932,14 @@ worker_set_config(struct worker *w, const struct config *cfg)
 	else
 		w->cfg = cfg;
 	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+worker_refresh_groups(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->groups_stale = true;
 	pthread_mutex_unlock(&w->mu);
 }
 

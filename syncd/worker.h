@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "queue.h"
 #include "sync.h"
+#include "sync_groups.h"
 
 struct worker;
 
@@ -46,8 +47,10 @@ struct worker_stats {
 					   * on_change hook (hooks.h) */
 	bool ldap_up;                     /* last LDAP contact worked */
 	bool ftrack_up;                   /* last ftrack contact worked */
-	bool transform;            /* a transform program is configured */
-	struct transform_stats xf; /* its counters (transform.h) */
+	bool transform;              /* a transform program is configured */
+	struct transform_stats xf;   /* its counters (transform.h) */
+	bool groups;                 /* [group_map] or [role_map] is set */
+	struct sync_groups_stats gs; /* the login path's (sync_groups.h) */
 };
 
 /*
@@ -125,6 +128,10 @@ bool worker_cooled(struct worker *w, const char *user);
  * freed once worker_config_retired() returns true for it.
  */
 void worker_set_config(struct worker *w, const struct config *cfg);
+
+/* The cached ftrack group and role names are read again at the next
+ * login with groups (after a reconcile the daemon ran). */
+void worker_refresh_groups(struct worker *w);
 
 /* True once the worker no longer uses old (after worker_set_config). */
 bool worker_config_retired(struct worker *w, const struct config *old);

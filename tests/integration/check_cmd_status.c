@@ -167,6 +167,44 @@ START_TEST(test_status_held)
 
 END_TEST
 
+/* status says how many mapping lines there are and what the daemon's
+ * last read of the ftrack names made of them. */
+START_TEST(test_status_groups)
+{
+	static const char *const status[] = {"status", NULL};
+	char path[PATH_MAX];
+
+	h_fx_config(NULL);
+	ck_assert_int_eq(h_fx_run_cmd(status, "status0.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("status0.out", "groups:"), 0);
+	h_fx_config("groups.search_base = ou=groups,dc=example,dc=com\n"
+		    "group_map.Compositing = comp\n"
+		    "group_map.Lighting = lighting\n"
+		    "role_map.Supervisor = comp\n");
+	ck_assert_int_eq(h_fx_run_cmd(status, "status1.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("status1.out",
+					"groups:          3 mapping line(s) "
+					"([group_map] 2, [role_map] 1); the "
+					"ftrack names not read yet"),
+			 1);
+	h_fx_fmt(path, sizeof(path), "%s/metrics.prom", h_fx.state);
+	ck_assert_int_eq(h_write_file(path,
+				      "ftrack_syncd_group_names_resolved 2\n"
+				      "ftrack_syncd_group_names_missing 1\n",
+				      0644),
+			 FT_OK);
+	ck_assert_int_eq(h_fx_run_cmd(status, "status2.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("status2.out",
+					"groups:          3 mapping line(s) "
+					"([group_map] 2, [role_map] 1); ftrack "
+					"names 2 resolved, 1 missing (left "
+					"out: see the log or `check`)"),
+			 1);
+	h_fx_assert_out_clean("status2.out");
+}
+
+END_TEST
+
 /* ---- a report an attacker wrote: shown escaped, read safely ---------- */
 
 static const char *const status_args[] = {"status", NULL};
@@ -395,6 +433,7 @@ cmd_status_suite(void)
 	tcase_add_test(tc, test_status_report_link_and_size);
 	tcase_add_test(tc, test_status_apply_and_dry_run);
 	tcase_add_test(tc, test_status_held);
+	tcase_add_test(tc, test_status_groups);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,7 +8,8 @@
  * one change (hooks/failed/, the rest goes on), the daemon killed between
  * the journal and ftrack's answer and after with changes pending, and the
  * two examples of etc/examples with their real interpreters (the webhook
- * against a local HTTP server).
+ * against a local HTTP server); group and role changes ([group_map],
+ * [role_map]) told from a first login and from a reconcile.
  *
  * The hook of most tests is a shell script written per test: it counts
  * its runs, can be told to hang, fail its first runs or refuse batches
@@ -603,6 +604,195 @@ START_TEST(test_example_webhook)
 
 END_TEST
 
+/* ---- group and role changes: at login and from a reconcile -------------- */
+
+#define HG    "ou=groups,dc=example,dc=com"
+#define HCOMP "7b000000-0000-4000-8000-000000000001"
+#define HLGT  "7b000000-0000-4000-8000-000000000002"
+
+static void
+emu_group(const char *id, const char *name)
+{
+	char ops[512];
+	json_t *res;
+
+	H_FMT(ops,
+	      "[{\"action\": \"create\", \"entity_type\": \"Group\", "
+	      "\"entity_key\": [\"%s\"], \"entity_data\": "
+	      "{\"__entity_type__\": \"Group\", \"id\": \"%s\", "
+	      "\"name\": \"%s\", \"local\": false}}]",
+	      id, id, name);
+	res = h_emu_api(h_fx_emu, ops);
+	ck_assert_msg(json_is_array(res), "group %s not made", name);
+	json_decref(res);
+}
+
+/* The hook's lines holding all three texts. */
+static long
+took3(const char *a, const char *b, const char *c)
+{
+	char buf[1 << 16];
+	long n = 0;
+	char *line, *save = NULL;
+
+	if (h_read_into(got, buf, sizeof(buf)) < 0)
+		return 0;
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
+		n += strstr(line, a) != NULL && strstr(line, b) != NULL &&
+		     strstr(line, c) != NULL;
+	return n;
+}
+
+START_TEST(test_group_changes_told)
+{
+	static const char *const dry[] = {"reconcile", NULL};
+	static const char *const apply[] = {"reconcile", "--apply", NULL};
+
+	ck_assert_int_eq(
+		h_slapd_modify(h_fx_slapd,
+			       "dn: cn=hookcomp," HG "\nchangetype: add\n"
+			       "objectClass: groupOfNames\ncn: hookcomp\n"
+			       "member: uid=alice,ou=people,dc=example,dc=com"
+			       "\nmember: uid=bob,ou=people,dc=example,dc=com"
+			       "\n\n"
+			       "dn: cn=hooklight," HG "\nchangetype: add\n"
+			       "objectClass: groupOfNames\ncn: hooklight\n"
+			       "member: uid=bob,ou=people,dc=example,dc=com"
+			       "\n"),
+		FT_OK);
+	emu_group(HCOMP, "Compositing");
+	emu_group(HLGT, "Lighting");
+	hook_config("groups.search_base = " HG "\n"
+		    "groups.max_removals = 100%\n"
+		    "group_map.Compositing = hookcomp\n"
+		    "group_map.Lighting = hooklight\n"
+		    "group_map.Rendering = hooklight\n" /* not in ftrack */
+		    "role_map.Supervisor = hookcomp\n");
+	h_fx_daemon_start();
+	/* first login: created, then her team and role, from the login */
+	h_fx_login("alice");
+	h_fx_wait_provisioned("alice");
+	wait_taken("alice", "created");
+	wait_taken("alice", "group_add");
+	wait_taken("alice", "role_grant");
+	ck_assert_int_eq(took3("\"action\":\"group_add\"",
+			       "\"group\":\"Compositing\"",
+			       "\"source\":\"login\""),
+			 1);
+	ck_assert_int_eq(took3("\"action\":\"role_grant\"",
+			       "\"role\":\"Supervisor\"", "\"host\":\""),
+			 1);
+	ck_assert_int_eq(took("alice", "group_remove"), 0);
+	h_fx_wait_or_fail(hooks_idle, NULL, "the hooks folder to empty");
+	/* she moves to lighting; a dry run journals nothing */
+	ck_assert_int_eq(
+		h_slapd_modify(h_fx_slapd,
+			       "dn: cn=hookcomp," HG "\nchangetype: modify\n"
+			       "delete: member\n"
+			       "member: uid=alice,ou=people,dc=example,dc=com"
+			       "\n\n"
+			       "dn: cn=hooklight," HG "\nchangetype: modify\n"
+			       "add: member\n"
+			       "member: uid=alice,ou=people,dc=example,dc=com"
+			       "\n"),
+		FT_OK);
+	ck_assert_int_eq(h_fx_run_cmd(dry, "dry.out"), 4);
+	ck_assert_int_ge(h_fx_out_count("dry.out", "group_remove"), 1);
+	ck_assert_int_eq(hook_files("", "I") + hook_files("", "R"), 0);
+	ck_assert_int_eq(h_fx_run_cmd(apply, "apply.out"), 0);
+	wait_taken("alice", "group_remove");
+	wait_taken("alice", "role_revoke");
+	h_fx_wait_or_fail(hooks_idle, NULL, "the hooks folder to empty");
+	ck_assert_int_eq(took3("\"action\":\"group_remove\"",
+			       "\"group\":\"Compositing\"",
+			       "\"source\":\"reconcile\""),
+			 1);
+	ck_assert_int_eq(took3("\"action\":\"role_revoke\"",
+			       "\"role\":\"Supervisor\"",
+			       "\"cause\":\"reconcile\""),
+			 1);
+	ck_assert_int_eq(took3("\"action\":\"group_add\"",
+			       "\"group\":\"Lighting\"",
+			       "\"username\":\"alice\""),
+			 1);
+	h_fx_daemon_stop();
+	/* the login path's counters: one membership, one role; the line
+	 * naming a group ftrack does not have is left out */
+	ck_assert_int_eq(h_metric(h_fx.state, "group_names_resolved"), 3);
+	ck_assert_int_eq(h_metric(h_fx.state, "group_names_missing"), 1);
+	ck_assert_int_eq(h_metric(h_fx.state, "group_name_failures_total"), 1);
+	ck_assert_int_eq(h_metric(h_fx.state, "group_changes_total{action="
+					      "\"group_add\"}"),
+			 1);
+	ck_assert_int_eq(h_metric(h_fx.state, "group_changes_total{action="
+					      "\"role_grant\"}"),
+			 1);
+	ck_assert_int_ge(h_file_count(h_fx.log, "[group_map] Rendering"), 1);
+	ck_assert_int_eq(h_slapd_modify(h_fx_slapd, "dn: cn=hookcomp," HG
+						    "\nchangetype: delete\n\n"
+						    "dn: cn=hooklight," HG
+						    "\nchangetype: delete\n"),
+			 FT_OK);
+}
+
+END_TEST
+
+static bool
+reconcile_finished(void *arg)
+{
+	(void)arg;
+	return h_file_count(h_fx.log, "reconcile finished") >= 1;
+}
+
+/* The daemon reads the mapped ftrack names again after a reconcile it
+ * ran: a group made in ftrack since is given at the next login. */
+START_TEST(test_group_names_refreshed)
+{
+	ck_assert_int_eq(
+		h_slapd_modify(h_fx_slapd,
+			       "dn: cn=hookrend," HG "\nchangetype: add\n"
+			       "objectClass: groupOfNames\ncn: hookrend\n"
+			       "member: uid=alice,ou=people,dc=example,dc=com"
+			       "\nmember: uid=bob,ou=people,dc=example,dc=com"
+			       "\n"),
+		FT_OK);
+	emu_group(HCOMP, "Compositing");
+	hook_config("groups.search_base = " HG "\n"
+		    "group_map.Compositing = hookrend\n"
+		    "group_map.Rendering = hookrend\n");
+	h_fx_daemon_start();
+	h_fx_login("alice");
+	h_fx_wait_provisioned("alice");
+	wait_taken("alice", "group_add");
+	ck_assert_int_eq(took3("\"action\":\"group_add\"",
+			       "\"group\":\"Rendering\"", "\"username\""),
+			 0);
+	/* Rendering made in ftrack; the daemon runs a reconcile */
+	emu_group(HLGT, "Rendering");
+	ck_assert_int_eq(h_proc_signal(h_fx.d, SIGUSR1), FT_OK);
+	h_fx_wait_or_fail(reconcile_finished, NULL, "the reconcile to end");
+	h_fx_login("bob");
+	h_fx_wait_provisioned("bob");
+	wait_taken("bob", "group_add");
+	h_fx_wait_or_fail(hooks_idle, NULL, "the hooks folder to empty");
+	ck_assert_int_eq(took3("\"action\":\"group_add\"",
+			       "\"group\":\"Rendering\"",
+			       "\"username\":\"bob\""),
+			 1);
+	ck_assert_int_eq(took3("\"group\":\"Rendering\"",
+			       "\"username\":\"bob\"", "\"source\":\"login\""),
+			 1);
+	h_fx_daemon_stop();
+	ck_assert_int_eq(h_metric(h_fx.state, "group_names_missing"), 0);
+	ck_assert_int_eq(h_metric(h_fx.state, "group_names_resolved"), 2);
+	ck_assert_int_eq(h_slapd_modify(h_fx_slapd, "dn: cn=hookrend," HG
+						    "\nchangetype: delete\n"),
+			 FT_OK);
+}
+
+END_TEST
+
 Suite *
 hooks_e2e_suite(void)
 {
@@ -614,6 +804,8 @@ hooks_e2e_suite(void)
 				    h_fx_servers_teardown);
 	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
 	tcase_add_test(tc, test_changes_told);
+	tcase_add_test(tc, test_group_changes_told);
+	tcase_add_test(tc, test_group_names_refreshed);
 	tcase_add_test(tc, test_fails_twice);
 	tcase_add_test(tc, test_hang);
 	tcase_add_test(tc, test_ten_refusals);

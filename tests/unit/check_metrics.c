@@ -492,6 +492,45 @@ START_TEST(test_format_hooks)
 
 END_TEST
 
+/* [group_map] or [role_map] set: the login path's counters, and the two
+ * gauges once the names were read. */
+START_TEST(test_format_groups)
+{
+	struct metrics m = sample_metrics();
+	char buf[METRICS_TEXT_MAX];
+	struct parsed ps, none;
+	size_t len;
+
+	format(&m, buf, sizeof(buf), &len, &none);
+	ck_assert_ptr_null(strstr(buf, P "group_"));
+	m.groups = true;
+	m.group_added = 12;
+	m.role_granted = 5;
+	m.group_failures = ULLONG_MAX;
+	m.group_names_resolved = 3;
+	m.group_names_missing = 1;
+	format(&m, buf, sizeof(buf), &len, &ps);
+	ck_assert_uint_eq(ps.nf, none.nf + 2);
+	ck_assert(value(buf, P "group_changes_total{action=\"group_add\"}") ==
+		  12);
+	ck_assert(value(buf, P "group_changes_total{action=\"role_grant\"}") ==
+		  5);
+	ck_assert_ptr_nonnull(strstr(buf, P "group_name_failures_total "
+					    "18446744073709551615\n"));
+	ck_assert_ptr_null(strstr(buf, P "group_names_resolved"));
+	ck_assert_ptr_nonnull(
+		strstr(buf, "# TYPE " P "group_changes_total counter\n"));
+	m.group_names_read = true;
+	format(&m, buf, sizeof(buf), &len, &ps);
+	ck_assert_uint_eq(ps.nf, none.nf + 4);
+	ck_assert(value(buf, P "group_names_resolved") == 3);
+	ck_assert(value(buf, P "group_names_missing") == 1);
+	ck_assert_ptr_nonnull(
+		strstr(buf, "# TYPE " P "group_names_missing gauge\n"));
+}
+
+END_TEST
+
 START_TEST(test_format_zero)
 {
 	struct metrics m;
@@ -880,6 +919,7 @@ metrics_suite(void)
 	tcase_add_test(text, test_checker_accepts);
 	tcase_add_test(text, test_format_valid);
 	tcase_add_test(text, test_format_zero);
+	tcase_add_test(text, test_format_groups);
 	tcase_add_test(text, test_format_hooks);
 	tcase_add_test(text, test_format_results);
 	tcase_add_test(text, test_format_extremes);

@@ -727,6 +727,35 @@ def save(name, title, rows, notes=None, raw=None, tables=None):
 # ---------------------------------------------------------------------------
 
 
+def first_logins(w, emu, conf, users, warm, warmed=None):
+    """A fresh `run` on conf against an empty ftrack: one warm-up login
+    (the LDAP and HTTP connections made before timing; then warmed() if
+    given), then each of users alone, timed from its datagram to the
+    daemon's `created` line (which follows the ftrack answer), in ms.
+    Every user must then be in ftrack."""
+    emu.reset(True)
+    d = Daemon(w, conf)
+    try:
+        d.login(warm)
+        d.wait_users([warm], 30)
+        if warmed is not None:
+            warmed()
+        out = []
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            for u in users:
+                t0 = time.monotonic()
+                d.login(u, s)
+                out.append((d.wait_users([u], 30) - t0) * 1000.0)
+        got = emu.usernames()
+        if (any(u not in got for u in users)
+                or any(d.outcomes[u][0] != "created" for u in users)):
+            raise BenchError("%s: not every user was created in ftrack"
+                             % conf)
+    finally:
+        d.stop()
+    return out
+
+
 def bench_first_login(P):
     n_fix, n = P["login_fixture"], P["login_users"]
     uids = load_info(n_fix)["uids"]
@@ -737,26 +766,12 @@ def bench_first_login(P):
         slapd = Slapd(w, fixture_paths(n_fix)["ldif"])
         emu = Emulator(w)
         for rnd in range(P["login_rounds"]):
-            emu.reset(True)
             conf = write_config(w.path("d%d" % rnd), slapd, emu)
-            d = Daemon(w, conf)
-            d.login(warm)  # connections to LDAP and ftrack made before timing
-            d.wait_users([warm], 30)
-            s0, e0 = slapd.search_ops(), emu.stats()["requests"]
-            one = []
-            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-                for u in users:
-                    t0 = time.monotonic()
-                    d.login(u, s)
-                    one.append((d.wait_users([u], 30) - t0) * 1000.0)
-            searches.append(slapd.searches_since(s0) / n)
-            requests.append((emu.stats()["requests"] - e0) / n)
-            got = emu.usernames()
-            if (any(u not in got for u in users)
-                    or any(d.outcomes[u][0] != "created" for u in users)):
-                raise BenchError("round %d: not every user was created in "
-                                 "ftrack" % rnd)
-            d.stop()
+            mark = {}
+            one = first_logins(w, emu, conf, users, warm, lambda: mark.update(
+                s0=slapd.search_ops(), e0=emu.stats()["requests"]))
+            searches.append(slapd.searches_since(mark["s0"]) / n)
+            requests.append((emu.stats()["requests"] - mark["e0"]) / n)
             lat.append(one)
             log("first login, round %d: p50 %.2f ms, p99 %.2f ms"
                 % (rnd + 1, percentile(one, 50), percentile(one, 99)))
@@ -1816,7 +1831,8 @@ def bench_transform(P):
     n = max(P["sizes"])
     paths, info = fixture_paths(n), load_info(n)
     fx = FtrackFixture(paths["exact"])
-    raw = {"without": [], "with": [], "sync_without": [], "sync_with": []}
+    raw = {"without": [], "with": [], "sync_without": [], "sync_with": [],
+           "login_without": [], "login_with": []}
     with World("transform-%d" % n) as w:
         slapd = Slapd(w, paths["ldif"])
         emu = Emulator(w)
@@ -1835,6 +1851,14 @@ def bench_transform(P):
             for key, c in (("sync_without", conf), ("sync_with", conf_t)):
                 raw[key].append(timed([DAEMON, "-c", c, "sync", user],
                                       stdout=subprocess.DEVNULL))
+        # first logins through a running daemon, without and with the
+        # program (started by the warm-up login), in alternate rounds
+        uids = info["uids"]
+        k = P["login_users"]
+        for i in range(P["login_rounds"]):
+            users = uids[1 + i * k:1 + (i + 1) * k]
+            for key, c in (("login_without", conf), ("login_with", conf_t)):
+                raw[key].append(first_logins(w, emu, c, users, uids[0]))
     walls = {k: [r["wall"] for r in raw[k]] for k in ("without", "with")}
     added = [b - a for a, b in zip(walls["without"], walls["with"])]
     cpu = [r["user"] + r["sys"] for r in raw["with"]]
@@ -1854,6 +1878,14 @@ def bench_transform(P):
             "program started, one request)", [x * 1000 for x in sync_added],
             "ms"),
     ]
+    for q in (50, 99):
+        pair = [percentile(b, q) - percentile(a, q)
+                for a, b in zip(raw["login_without"], raw["login_with"])]
+        rows.append(row(
+            "%d first logins, running daemon" % P["login_users"],
+            "event sent -> user in ftrack, p%d with minus without" % q,
+            pair, "ms", compare="without: %s ms" % fmt_range(
+                [percentile(a, q) for a in raw["login_without"]])))
     notes = [
         "Each pair of runs: the same fixture (ftrack already matches LDAP: "
         "nothing to change), fresh state, `reconcile --apply` without and "
@@ -1864,9 +1896,16 @@ def bench_transform(P):
         "CPython) runs beside the daemon's; a long-running daemon starts it "
         "once, so a login adds one request and answer (the `sync` row also "
         "counts starting python3).",
+        "First logins: %d rounds of %d people, each round a fresh `run` "
+        "without and one with the transform, an empty ftrack each; one "
+        "warm-up login first (it also starts the program), then each person "
+        "alone, timed from the datagram to the daemon's `created` line; the "
+        "rows give each round's percentile with minus without."
+        % (P["login_rounds"], P["login_users"]),
     ]
     save("10-transform", "10. The transform program", rows, notes,
-         {k: [x if isinstance(x, float) else x.get("wall") for x in v]
+         {k: [x if isinstance(x, (float, list)) else x.get("wall")
+              for x in v]
           for k, v in raw.items()})
 
 

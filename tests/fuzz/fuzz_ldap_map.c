@@ -206,7 +206,7 @@ check_apply(const struct ldap_map *map, const struct map_entry *e,
 static void
 check_lower(const struct map_entry *e)
 {
-	struct config_mapping m = {NULL, NULL, NULL, NULL, NULL};
+	struct config_mapping m = {0};
 	char lower[160], plain[160], err[256];
 	struct ldap_map *map = NULL;
 	struct ft_user u;
@@ -240,8 +240,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	parse_input(&in, data, size);
-	m = (struct config_mapping){in.head[0], in.head[1], in.head[2],
-				    in.head[3], in.head[4]};
+	m = (struct config_mapping){.username = in.head[0],
+				    .email = in.head[1],
+				    .first_name = in.head[2],
+				    .last_name = in.head[3],
+				    .full_name = in.head[4]};
 	e = (struct map_entry){in.head[7] != NULL ? in.head[7] : "", in.nattrs,
 			       in.attrs};
 	err[0] = '\0';

@@ -308,6 +308,14 @@ set_tls(LDAP *ld, const struct config_ldap *c, char *err, size_t errlen)
 	return r;
 }
 
+/* The handle may use TLS: start_tls, or an ldaps:// URI in the list. */
+static bool
+uses_tls(const struct config_ldap *c)
+{
+	return c->start_tls ||
+	       (c->uri != NULL && strcasestr(c->uri, "ldaps://") != NULL);
+}
+
 /* Cap every PDU the handle reads (its default connection's Sockbuf). */
 static int
 set_pdu_max(LDAP *ld, char *err, size_t errlen)
@@ -344,7 +352,9 @@ set_options(LDAP *ld, const struct config_ldap *c, char *err, size_t errlen)
 	if (r == FT_OK)
 		r = set_opt(ld, LDAP_OPT_RESTART, LDAP_OPT_ON,
 			    "unable to set restart on EINTR", err, errlen);
-	if (r == FT_OK)
+	/* a TLS context (the CA bundle parsed anew) only for a handle that
+	 * may use TLS: each reconnect of a plain one would pay for it */
+	if (r == FT_OK && uses_tls(c))
 		r = set_tls(ld, c, err, errlen);
 	if (r == FT_OK)
 		r = set_pdu_max(ld, err, errlen);

@@ -2277,6 +2277,10 @@ def bench_groups(P):
             compare="without: %s s, with: %s s"
             % (fmt_range(walls["without"]), fmt_range(walls["with"])),
             target="<= 1.3", verdict=statistics.median(wr) <= 1.3),
+        row(case, "CPU of the daemon in the dry run, with groups",
+            [r["user"] + r["sys"] for r in raw["with"]], "s",
+            compare="without: %s s" % fmt_range(
+                [r["user"] + r["sys"] for r in raw["without"]])),
         row(case, "HTTP requests of the dry run, with groups", reqs["with"],
             "", compare="without: %s" % fmt_range(reqs["without"], "%d")),
         row(case, "reconcile --apply wall, with groups / without",

@@ -5,7 +5,7 @@
 Usage::
 
     bench.py [--quick] fixtures | first-login | storm | reconcile | naive |
-             memory | transform
+             memory | transform | groups
     bench.py [--quick] report [--seconds S] [--command CMD]
 
 Each benchmark starts its own throwaway slapd (tests/slapd.sh, with the
@@ -26,11 +26,13 @@ import argparse
 import base64
 import ctypes
 import fcntl
+import hashlib
 import http.client
 import json
 import math
 import os
 import platform
+import random
 import re
 import select
 import shutil
@@ -95,6 +97,7 @@ FULL = {
     "naive_fixture": 10000, "naive_runs": 3, "naive_subset_50": 1000,
     "naive_runs_50": 2,
     "queue_files": 100000, "queue_seconds": 75, "queue_probe_ms": 10,
+    "groups_runs": 2, "groups_login_rounds": 1,
 }
 QUICK = {
     "sizes": [1000],
@@ -108,6 +111,7 @@ QUICK = {
     "naive_fixture": 1000, "naive_runs": 1, "naive_subset_50": 100,
     "naive_runs_50": 1,
     "queue_files": 10000, "queue_seconds": 10, "queue_probe_ms": 10,
+    "groups_runs": 2, "groups_login_rounds": 1,
 }
 
 
@@ -727,13 +731,16 @@ def save(name, title, rows, notes=None, raw=None, tables=None):
 # ---------------------------------------------------------------------------
 
 
-def first_logins(w, emu, conf, users, warm, warmed=None):
+def first_logins(w, emu, conf, users, warm, warmed=None, fill=None):
     """A fresh `run` on conf against an empty ftrack: one warm-up login
     (the LDAP and HTTP connections made before timing; then warmed() if
     given), then each of users alone, timed from its datagram to the
     daemon's `created` line (which follows the ftrack answer), in ms.
-    Every user must then be in ftrack."""
+    Every user must then be in ftrack.  fill(), when given, loads what
+    ftrack holds besides users (after the store is emptied)."""
     emu.reset(True)
+    if fill is not None:
+        fill()
     d = Daemon(w, conf)
     try:
         d.login(warm)
@@ -2064,6 +2071,270 @@ def bench_queue(P):
 # main
 # ---------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------
+# 11. groups and roles (issue 15)
+# ---------------------------------------------------------------------------
+
+GROUPS_BASE = "ou=groups," + SUFFIX
+N_GROUPS = 1000
+N_MAPPED = 20
+N_ROLES = 3  # of the mapped groups, the last N_ROLES go to [role_map]
+ROLE_NAMES = ("Supervisor", "Project Manager", "Restricted User")
+
+
+def group_sizes(n):
+    """The mapped groups' sizes: geometric from 10 to 20,000 (a fifth of N
+    when N is smaller)."""
+    hi = min(20000, n // 5)
+    return [int(round(10 * (hi / 10.0) ** (i / (N_MAPPED - 1.0))))
+            for i in range(N_MAPPED)]
+
+
+def group_fixture(n):
+    """CACHE/groups-N.ldif: people-N.ldif plus 1,000 groupOfNames: the 20
+    mapped ones (gm00..gm19, as LDAP holds them now), their 20 previous
+    states (gp00..gp19: 1% of each group's members differ, at least one;
+    what the sync applied last time) and 960 small unmapped ones.
+    Cached with a stamp of this file; returns (path, {name: [uid]})."""
+    src = fixture_paths(n)["ldif"]
+    out = os.path.join(CACHE, "groups-%d.ldif" % n)
+    meta = os.path.join(CACHE, "groups-%d.json" % n)
+    with open(os.path.abspath(__file__), "rb") as f:
+        stamp = "%s/%d" % (hashlib.sha256(f.read()).hexdigest()[:16],
+                           os.path.getmtime(src))
+    try:
+        with open(meta, encoding="utf-8") as f:
+            m = json.load(f)
+        if m.get("stamp") == stamp and os.path.exists(out):
+            return out, m["groups"]
+    except (OSError, ValueError):
+        pass
+    uids = load_info(n)["uids"]
+    rng = random.Random("groups/%d" % n)
+    groups = {}
+    for i, size in enumerate(group_sizes(n)):
+        now = rng.sample(uids, size)
+        k = max(1, size // 200)  # 0.5% out, 0.5% in: 1% of the pairs
+        inside = set(now)
+        gone = rng.sample(now, k)
+        came = [u for u in rng.sample(uids, 3 * k + 10)
+                if u not in inside][:k]
+        prev = [u for u in now if u not in set(gone)] + came
+        groups["gm%02d" % i] = now
+        groups["gp%02d" % i] = prev
+    for i in range(N_GROUPS - 2 * N_MAPPED):
+        groups["gx%03d" % i] = rng.sample(uids, rng.randint(5, 20))
+    with open(out + ".tmp", "w", encoding="utf-8") as f:
+        with open(src, encoding="utf-8") as s:
+            shutil.copyfileobj(s, f)
+        for name, members in groups.items():
+            f.write("dn: cn=%s,%s\nobjectClass: groupOfNames\ncn: %s\n"
+                    % (name, GROUPS_BASE, name))
+            for u in members:
+                f.write("member: uid=%s,%s\n" % (u, PEOPLE))
+            f.write("\n")
+    os.replace(out + ".tmp", out)
+    with open(meta + ".tmp", "w", encoding="utf-8") as f:
+        json.dump({"stamp": stamp, "groups": groups}, f)
+    os.replace(meta + ".tmp", meta)
+    return out, groups
+
+
+def ftrack_group_rows():
+    return [{"id": str(uuid.UUID(int=i + 1, version=4)),
+             "name": "Team %02d" % i, "local": False}
+            for i in range(N_MAPPED - N_ROLES)]
+
+
+def groups_config(w, conf, prefix, name):
+    """A copy of conf (own folder and state) with [groups] and the 20
+    mapped lines: ftrack group "Team NN" (a role for the last three) =
+    LDAP group PREFIX+NN."""
+    with open(conf, encoding="utf-8") as f:
+        text = f.read()
+    d = w.path(name)
+    os.makedirs(os.path.join(d, "state"), mode=0o700, exist_ok=True)
+    text = text.replace(os.path.dirname(conf) + "/", d + "/")
+    for s in ("ldap.secret", "ftrack.secret"):
+        shutil.copy2(os.path.join(os.path.dirname(conf), s),
+                     os.path.join(d, s))
+    lines = ["", "[groups]", "search_base = %s" % GROUPS_BASE,
+             "search_filter = (objectClass=groupOfNames)",
+             "member_attribute = member", "", "[group_map]"]
+    for i in range(N_MAPPED - N_ROLES):
+        lines.append("Team %02d = %s%02d" % (i, prefix, i))
+    lines += ["", "[role_map]"]
+    for j, role in enumerate(ROLE_NAMES):
+        lines.append("%s = %s%02d" % (role, prefix, N_MAPPED - N_ROLES + j))
+    out = os.path.join(d, "ftrack-syncd.conf")
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n".join(lines) + "\n")
+    return out
+
+
+def groups_run(w, conf, apply):
+    """One reconcile (dry run, or --apply) under /usr/bin/time; its
+    result, HTTP requests and report."""
+    state = os.path.join(os.path.dirname(conf), "state")
+    clear_state(state)
+    w_emu = w.emu
+    w_emu.reset(False)
+    argv = [DAEMON, "-c", conf, "reconcile"] + (["--apply"] if apply else [])
+    r = gnu_time(argv, log_path=w.path("groups.log"))
+    if r["code"] not in (0, 4):
+        raise BenchError("%s exited %d (see %s)"
+                         % (" ".join(argv[3:]), r["code"],
+                            w.path("groups.log")))
+    r["requests"] = w_emu.stats()["requests"]
+    name = "last-apply.json" if apply else "last-dry-run.json"
+    rp = os.path.join(state, "reports", name)
+    r["report"] = {}
+    if os.path.exists(rp):
+        with open(rp, encoding="utf-8") as f:
+            r["report"] = json.load(f)
+    return r
+
+
+def group_changes(rep):
+    """The report's group and role changes, counted by action."""
+    out = dict.fromkeys(("group_add", "group_remove", "role_grant",
+                         "role_revoke"), 0)
+    for c in (rep.get("groups") or {}).get("changes", []):
+        out[c.get("action")] = out.get(c.get("action"), 0) + 1
+    return out
+
+
+def bench_groups(P):
+    n = max(P["sizes"])
+    ldif, groups = group_fixture(n)
+    fx = FtrackFixture(fixture_paths(n)["exact"])
+    sizes = group_sizes(n)
+    raw = {"without": [], "with": [], "apply": {}, "login_without": [],
+           "login_with": [], "searches": {}, "requests": {}}
+    with World("groups-%d" % n) as w:
+        slapd = Slapd(w, ldif)
+        emu = Emulator(w)
+        w.emu = emu
+        conf = write_config(w.path("d"), slapd, emu)
+        conf_prev = groups_config(w, conf, "gp", "prev")
+        conf_g = groups_config(w, conf, "gm", "g")
+        emu.load(fx)
+        emu.control("POST", "entities/Group", ftrack_group_rows())
+        # what the sync applied last time: the previous membership
+        t0 = time.perf_counter()
+        r = groups_run(w, conf_prev, True)
+        setup = time.perf_counter() - t0
+        log("groups %d: previous state applied in %.1f s: %s"
+            % (n, setup, group_changes(r["report"])))
+        for i in range(P["groups_runs"]):
+            for key, c in (("without", conf), ("with", conf_g)):
+                r = groups_run(w, c, False)
+                raw[key].append(r)
+                log("groups %d, dry run %d, %s groups: %.2f s wall, "
+                    "%d requests, %s"
+                    % (n, i + 1, key, r["wall"], r["requests"],
+                       group_changes(r["report"])))
+        want = raw["with"][0]["report"]
+        if not any(group_changes(want).values()):
+            raise BenchError("the drift planned no group change: %s"
+                             % want.get("counts"))
+        for key, c in (("without", conf), ("with", conf_g)):
+            r = groups_run(w, c, True)
+            raw["apply"][key] = r
+            log("groups %d, --apply, %s groups: %.2f s wall, %d requests"
+                % (n, key, r["wall"], r["requests"]))
+        # first logins: members of the largest mapped group
+        big = groups["gm%02d" % (N_MAPPED - N_ROLES - 1)]
+        k = P["login_users"]
+        for i in range(P["groups_login_rounds"]):
+            users = big[1 + i * k:1 + (i + 1) * k]
+            for key, c in (("login_without", conf), ("login_with", conf_g)):
+                mark = {}
+                one = first_logins(
+                    w, emu, c, users, big[0],
+                    lambda: mark.update(s0=slapd.search_ops(),
+                                        e0=emu.stats()["requests"]),
+                    lambda: emu.control("POST", "entities/Group",
+                                        ftrack_group_rows()))
+                raw[key].append(one)
+                raw["searches"].setdefault(key, []).append(
+                    slapd.searches_since(mark["s0"]) / len(users))
+                raw["requests"].setdefault(key, []).append(
+                    (emu.stats()["requests"] - mark["e0"]) / len(users))
+                log("groups first login, round %d, %s: p50 %.2f ms"
+                    % (i + 1, key, percentile(one, 50)))
+    walls = {k: [r["wall"] for r in raw[k]] for k in ("without", "with")}
+    reqs = {k: [r["requests"] for r in raw[k]] for k in ("without", "with")}
+    wr = [b / a for a, b in zip(walls["without"], walls["with"])]
+    ch = group_changes(raw["with"][0]["report"])
+    tm = raw["with"][0]["report"].get("timings") or {}
+    case = ("%s users, 1,000 groups, 20 mapped, 1%% membership drift"
+            % "{:,}".format(n))
+    ap = raw["apply"]
+    rows = [
+        row(case, "reconcile (dry run) wall, with groups / without", wr, "x",
+            compare="without: %s s, with: %s s"
+            % (fmt_range(walls["without"]), fmt_range(walls["with"])),
+            target="<= 1.3", verdict=statistics.median(wr) <= 1.3),
+        row(case, "CPU of the daemon in the dry run, with groups",
+            [r["user"] + r["sys"] for r in raw["with"]], "s",
+            compare="without: %s s" % fmt_range(
+                [r["user"] + r["sys"] for r in raw["without"]])),
+        row(case, "HTTP requests of the dry run, with groups", reqs["with"],
+            "", compare="without: %s" % fmt_range(reqs["without"], "%d")),
+        row(case, "reconcile --apply wall, with groups / without",
+            ap["with"]["wall"] / ap["without"]["wall"], "x",
+            compare="without: %.2f s (%d requests), with: %.2f s "
+            "(%d requests)" % (ap["without"]["wall"],
+                               ap["without"]["requests"], ap["with"]["wall"],
+                               ap["with"]["requests"]),
+            target="<= 1.3",
+            verdict=ap["with"]["wall"] / ap["without"]["wall"] <= 1.3),
+    ]
+    for q in (50,):
+        rows.append(row(
+            "%d first logins, running daemon" % P["login_users"],
+            "event sent -> user in ftrack, p%d, with groups" % q,
+            [percentile(x, q) for x in raw["login_with"]], "ms",
+            compare="without: %s ms" % fmt_range(
+                [percentile(x, q) for x in raw["login_without"]])))
+    for what in ("searches", "requests"):
+        rows.append(row(
+            "%d first logins, running daemon" % P["login_users"],
+            "%s per first login, with groups"
+            % ("LDAP searches" if what == "searches" else "HTTP requests"),
+            raw[what]["login_with"], "",
+            compare="without: %s" % fmt_range(raw[what]["login_without"])))
+    notes = [
+        "Fixture: the %s people of bench 4 plus 1,000 groupOfNames under "
+        "ou=groups: the 20 mapped ones (sizes %s), their previous states (1%% "
+        "of each group's members differ, at least one) and 960 unmapped "
+        "groups of 5 to 20 members. 17 map to ftrack groups (Team 00..16), "
+        "the 3 largest to the roles %s. Before timing, a reconcile --apply "
+        "mapped to the previous states made ftrack hold what the sync added "
+        "last time (%.0f s, untimed)."
+        % ("{:,}".format(n), ", ".join(str(s) for s in sizes),
+           ", ".join(ROLE_NAMES), setup),
+        "Each pair: fresh state, the same ftrack (users match LDAP), "
+        "`reconcile` (dry run) without [groups] and then with; the plan "
+        "with groups: %s; the daemon's split with groups: %s. Then one "
+        "`--apply` each (single samples)."
+        % (", ".join("%s %d" % kv for kv in ch.items()),
+           ", ".join("%s %.2f s" % (k, v) for k, v in tm.items()
+                     if isinstance(v, (int, float)))),
+        "First logins: %d rounds of %d members of the largest mapped ftrack "
+        "group, each round a fresh `run` without and one with groups, an "
+        "empty ftrack (plus the 17 groups) each; one warm-up login first; "
+        "LDAP searches by cn=Monitor, HTTP requests by the emulator."
+        % (P["groups_login_rounds"], P["login_users"]),
+    ]
+    save("11-groups", "11. Groups and roles", rows, notes,
+         {"without": walls["without"], "with": walls["with"],
+          "requests": reqs, "login_with": raw["login_with"],
+          "login_without": raw["login_without"]})
+
+
 BENCHES = {
     "first-login": bench_first_login,
     "storm": bench_storm,
@@ -2072,6 +2343,7 @@ BENCHES = {
     "memory": bench_memory,
     "transform": bench_transform,
     "queue": bench_queue,
+    "groups": bench_groups,
 }
 
 

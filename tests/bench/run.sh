@@ -11,7 +11,7 @@
 #   BENCH="fleet storm" bash tests/bench/run.sh   only the sections named
 #                                        (login-path first-login storm
 #                                        reconcile naive memory queue fleet
-#                                        transform), keeping the others' last
+#                                        transform groups), keeping the others' last
 #                                        results for the report; also
 #                                        BENCH=fleet make bench
 #
@@ -67,7 +67,7 @@ mkdir -p "$OUT/results"
 cp /proc/loadavg "$OUT/results/loadavg-start.txt" 2>/dev/null
 failed=()
 
-SECTIONS=(login-path first-login storm reconcile naive memory queue fleet transform)
+SECTIONS=(login-path first-login storm reconcile naive memory queue fleet transform groups)
 read -ra WANT <<<"${BENCH:-${SECTIONS[*]}}"
 for b in "${WANT[@]}"; do
 	if [[ " ${SECTIONS[*]} " != *" $b "* ]]; then
@@ -116,7 +116,8 @@ login_path() {
 
 # the fixtures: for the sections that read them
 if [[ -z "${BENCH:-}" ]] || wanted first-login || wanted storm ||
-	wanted reconcile || wanted naive || wanted memory || wanted transform; then
+	wanted reconcile || wanted naive || wanted memory || wanted transform ||
+	wanted groups; then
 	step fixtures "$PY" "$BENCH_PY" "${QUICK[@]}" fixtures
 fi
 wanted fleet && step "fleet fixtures" "$PY" "$FLEET" "${QUICK[@]}" fixtures
@@ -133,6 +134,7 @@ wanted memory && step "6. memory" "$PY" "$BENCH_PY" "${QUICK[@]}" memory
 wanted queue && step "7. queue" "$PY" "$BENCH_PY" "${QUICK[@]}" queue
 wanted fleet && step "9. fleet" "$PY" "$FLEET" "${QUICK[@]}" run
 wanted transform && step "10. transform" "$PY" "$BENCH_PY" "${QUICK[@]}" transform
+wanted groups && step "11. groups" "$PY" "$BENCH_PY" "${QUICK[@]}" groups
 
 cmd="make bench"
 [[ ${#QUICK[@]} -gt 0 ]] && cmd="BENCH_QUICK=1 $cmd"

@@ -560,19 +560,22 @@ round_groups(struct sync *s, struct round *rd)
 	const char **ids = calloc(rd->n + 1, sizeof(*ids));
 	char(*idbuf)[37] = calloc(rd->n + 1, sizeof(*idbuf));
 	size_t *changes = calloc(rd->n + 1, sizeof(*changes));
+	bool *created = calloc(rd->n + 1, sizeof(*created));
 	char err[256] = "";
 	size_t i;
-	int r = people && ids && idbuf && changes ? FT_OK : FT_E_NOMEM;
+	int r = people && ids && idbuf && changes && created ? FT_OK
+							     : FT_E_NOMEM;
 
 	for (i = 0; r == FT_OK && i < rd->n; i++) {
 		ids[i] = written_id(rd, i, idbuf[i]);
 		people[i] = &rd->ldap[i];
+		created[i] = ids[i] != NULL && rd->act[i].kind == PLAN_CREATE;
 	}
 	if (r == FT_OK)
 		r = sync_groups_login(s->cfg, s->ldap, s->ft, &s->groups,
-				      people, ids, rd->n, s->hooks, &s->origin,
-				      &s->gstats, changes, &s->searches, err,
-				      sizeof(err));
+				      people, ids, created, rd->n, s->hooks,
+				      &s->origin, &s->gstats, changes,
+				      &s->searches, err, sizeof(err));
 	for (i = 0; ids != NULL && changes != NULL && i < rd->n; i++) {
 		size_t len = strlen(rd->res[i].detail);
 
@@ -590,6 +593,7 @@ round_groups(struct sync *s, struct round *rd)
 				       changes[i]);
 	}
 	free(changes);
+	free(created);
 	free(people);
 	free(ids);
 	free(idbuf);

@@ -912,9 +912,27 @@ person_lines(const struct groupmap *map, const struct ldap_groups *mine,
 	}
 }
 
+/* Whether the person is in any role_map line (c->rm, one person's). */
+static bool
+person_has_roles(const struct ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->cfg->groups.role_map.n; i++)
+		if (c->rm[i].n > 0)
+			return true;
+	return false;
+}
+
+/*
+ * fresh: the user was created in this batch.  Nothing of theirs can exist
+ * in ftrack then but the default role ftrack may give a new user, which
+ * is not known without a read; so the read is skipped only when no role
+ * is wanted for them (their memberships alone cannot exist yet).
+ */
 static int
-person_plan(struct ctx *c, const struct ft_user *l, const char *id, char *err,
-	    size_t errlen)
+person_plan(struct ctx *c, const struct ft_user *l, const char *id, bool fresh,
+	    char *err, size_t errlen)
 {
 	const struct ft_user_list none = {NULL, 0, 0};
 	int r;
@@ -932,8 +950,9 @@ person_plan(struct ctx *c, const struct ft_user *l, const char *id, char *err,
 	c->users[0].dn = c->dns[0];
 	c->who[0] = l;
 	c->nusers = 1;
-	r = ftrack_person_state_read(c->ft, &id, 1, &c->mem, &c->usr,
-				     &c->markers, err, errlen);
+	if (!fresh || person_has_roles(c))
+		r = ftrack_person_state_read(c->ft, &id, 1, &c->mem, &c->usr,
+					     &c->markers, err, errlen);
 	if (r == FT_OK)
 		r = make_index(c, &none);
 	if (r == FT_OK) {
@@ -976,8 +995,8 @@ count_added(const struct sync_groups_result *res, const struct ctx *c,
 
 static int
 login_one(struct ctx *c, struct ldap_src *src, const struct ft_user *l,
-	  const char *id, struct sync_groups_stats *st, size_t *ret_changes,
-	  char *err, size_t errlen)
+	  const char *id, bool fresh, struct sync_groups_stats *st,
+	  size_t *ret_changes, char *err, size_t errlen)
 {
 	const struct config *cfg = c->cfg;
 	char *norm = NULL, *who[1] = {NULL};
@@ -1003,7 +1022,7 @@ login_one(struct ctx *c, struct ldap_src *src, const struct ft_user *l,
 		r = make_targets(c, &cfg->groups.role_map, c->rm, true,
 				 &c->roles, &c->nroles);
 	if (r == FT_OK)
-		r = person_plan(c, l, id, err, errlen);
+		r = person_plan(c, l, id, fresh, err, errlen);
 	if (r == FT_OK && c->plan.n > 0) {
 		struct sync_groups_result res;
 
@@ -1055,7 +1074,7 @@ int
 sync_groups_login(const struct config *cfg, struct ldap_src *src,
 		  struct ftrack_client *ft, struct sync_groups_cache **cache,
 		  const struct ft_user *const people[], const char *const ids[],
-		  size_t n, struct hooks *hooks,
+		  const bool created[], size_t n, struct hooks *hooks,
 		  const struct hooks_origin *origin,
 		  struct sync_groups_stats *st, size_t ret_changes[],
 		  unsigned long *ret_searches, char *err, size_t errlen)
@@ -1085,8 +1104,8 @@ sync_groups_login(const struct config *cfg, struct ldap_src *src,
 			c.hooks = hooks;
 			c.origin = &o;
 		}
-		r = login_one(&c, src, people[i], ids[i], st, &ret_changes[i],
-			      err, errlen);
+		r = login_one(&c, src, people[i], ids[i], created[i], st,
+			      &ret_changes[i], err, errlen);
 		*ret_searches += c.all.searches;
 		login_ctx_free(&c);
 	}

@@ -105,7 +105,9 @@ struct sync_groups_stats {
  * skip) for i < n; never takes one away.  Per person: one LDAP search
  * for its groups (more with nested), one POST reading its memberships,
  * roles and records, one POST writing the additions with the markers
- * recording them.  The ftrack names are read into *cache (made when NULL)
+ * recording them.  created[i]: the user was created in this batch; then
+ * the read is skipped unless a role is wanted (ftrack's default role on a
+ * new user cannot be known without it, and is never recorded).  The ftrack names are read into *cache (made when NULL)
  * and read again after SYNC_GROUPS_CACHE_SECONDS.  With hooks, the
  * additions are journaled as from origin (its host fn asked with i).
  * Returns FT_OK with the
@@ -119,7 +121,7 @@ FT_MUST_USE int
 sync_groups_login(const struct config *cfg, struct ldap_src *src,
 		  struct ftrack_client *ft, struct sync_groups_cache **cache,
 		  const struct ft_user *const people[], const char *const ids[],
-		  size_t n, struct hooks *hooks,
+		  const bool created[], size_t n, struct hooks *hooks,
 		  const struct hooks_origin *origin,
 		  struct sync_groups_stats *st, size_t ret_changes[],
 		  unsigned long *ret_searches, char *err, size_t errlen);

@@ -443,6 +443,36 @@ START_TEST(test_renamed_in_ftrack_frozen)
 
 END_TEST
 
+/*
+ * The cost of a first login with groups, as the emulator counts it: the
+ * HTTP requests of `sync alice` (a new person in comp, mapped to a group
+ * only) against those of a first login without [group_map] in the same
+ * world.  The difference is the names read (two queries, Group and
+ * SecurityRole: a one-shot command has no cache; a daemon keeps them)
+ * and the one POST of the additions: for a person created in the batch
+ * and wanting no role, their memberships are not read (before, one more).
+ */
+START_TEST(test_login_cost)
+{
+	struct h_world *w = world("");
+	long long before, with, without;
+
+	before = h_emu_stat(w->emu, "requests");
+	expect(w, "sync alice", 0);
+	without = h_emu_stat(w->emu, "requests") - before;
+	h_world_stop(w);
+	w = world("groups.search_base = " G "\n"
+		  "group_map.Compositing = comp\n");
+	before = h_emu_stat(w->emu, "requests");
+	expect(w, "sync alice", 0);
+	with = h_emu_stat(w->emu, "requests") - before;
+	ck_assert(member(w, "alice", COMP));
+	ck_assert_int_eq(with, without + 2 + 1);
+	h_world_stop(w);
+}
+
+END_TEST
+
 Suite *
 groups_suite(void)
 {
@@ -456,6 +486,7 @@ groups_suite(void)
 	tcase_add_test(tc, test_check_and_missing_group);
 	tcase_add_test(tc, test_login_adds);
 	tcase_add_test(tc, test_renamed_in_ftrack_frozen);
+	tcase_add_test(tc, test_login_cost);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -286,7 +286,10 @@ static int
 plan_entry(struct build *b, const struct ft_user *l)
 {
 	struct plan_match m = {lookup(b, false, l->username),
-			       lookup(b, true, l->uuid), NULL, 0, false,
+			       lookup(b, true, l->uuid),
+			       NULL,
+			       0,
+			       false,
 			       NULL};
 	struct plan_action a;
 	int r;
@@ -309,10 +312,9 @@ plan_entry(struct build *b, const struct ft_user *l)
 	}
 	match_email(b, l, &m);
 	if (b->in->hand_made != NULL && (m.by_name != NULL || m.n_email > 0))
-		m.hand_made = b->in->hand_made(b->in->hand_made_ctx,
-					       m.by_name != NULL
-						       ? m.by_name
-						       : m.by_email[0]);
+		m.hand_made = b->in->hand_made(
+			b->in->hand_made_ctx,
+			m.by_name != NULL ? m.by_name : m.by_email[0]);
 	plan_user_match(b->in->policy, b->in->api_user, l, &m,
 			b->in->policy->reconcile_create, &a);
 	return keep(b, &a);

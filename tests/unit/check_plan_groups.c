@@ -328,7 +328,8 @@ START_TEST(test_hand_made_for_relink)
 		 "group 'Compositing'"},
 		{"M1", NULL, true, true, false, false, false,
 		 "group 'Compositing'"},
-		{NULL, NULL, false, false, true, true, false, "role 'Supervisor'"},
+		{NULL, NULL, false, false, true, true, false,
+		 "role 'Supervisor'"},
 		{NULL, R1 ":g", false, false, true, true, false,
 		 "role 'Supervisor'"},
 		{NULL, R1 ":a", false, false, true, true, false,
@@ -339,6 +340,7 @@ START_TEST(test_hand_made_for_relink)
 		{NULL, NULL, false, true, true, false, false,
 		 "group 'Compositing', role 'Supervisor'"},
 	};
+
 	char why[128];
 	size_t i;
 
@@ -355,8 +357,8 @@ START_TEST(test_hand_made_for_relink)
 		w.mem[n++] = (struct pg_membership){"other-1", U1, "g-other"};
 		w.mem[n++] = (struct pg_membership){"hand-2", "u-other", G1};
 		w.in.nmemberships = n;
-		w.have[0] = (struct pg_role){U1, R1, t[i].all_open,
-					     t[i].projects};
+		w.have[0] =
+			(struct pg_role){U1, R1, t[i].all_open, t[i].projects};
 		w.have[1] = (struct pg_role){U1, "r-unmapped", true, false};
 		w.in.have_roles = t[i].role ? w.have : &w.have[1];
 		w.in.nhave_roles = t[i].role ? 2 : 1;

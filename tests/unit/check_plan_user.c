@@ -431,8 +431,7 @@ END_TEST
 static struct plan_match
 M(const struct ft_user *by_name, const struct ft_user *by_uuid,
   const struct ft_user *const *c, size_t n) {
-	struct plan_match m = {by_name, by_uuid, n ? c : NULL, n, false,
-			       NULL};
+	struct plan_match m = {by_name, by_uuid, n ? c : NULL, n, false, NULL};
 
 	return m;
 

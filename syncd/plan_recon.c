@@ -282,6 +282,20 @@ match_email(struct build *b, const struct ft_user *l, struct plan_match *m)
 		(void)account(b, b->mail.cand[i]);
 }
 
+/* An old account a reused login may relink (linked to another entry). */
+static bool
+relink_candidate(const struct build *b, const struct ft_user *l,
+		 const struct plan_match *m)
+{
+	const struct ft_user *f = m->by_name != NULL ? m->by_name
+				  : m->n_email > 0  ? m->by_email[0]
+						    : NULL;
+
+	return b->in->hand_made != NULL && f != NULL && m->by_uuid == NULL &&
+	       f->uuid != NULL &&
+	       (l->uuid == NULL || strcmp(f->uuid, l->uuid) != 0);
+}
+
 static int
 plan_entry(struct build *b, const struct ft_user *l)
 {
@@ -311,7 +325,7 @@ plan_entry(struct build *b, const struct ft_user *l)
 		return keep(b, &a);
 	}
 	match_email(b, l, &m);
-	if (b->in->hand_made != NULL && (m.by_name != NULL || m.n_email > 0))
+	if (relink_candidate(b, l, &m))
 		m.hand_made = b->in->hand_made(
 			b->in->hand_made_ctx,
 			m.by_name != NULL ? m.by_name : m.by_email[0]);

@@ -282,18 +282,21 @@ match_email(struct build *b, const struct ft_user *l, struct plan_match *m)
 		(void)account(b, b->mail.cand[i]);
 }
 
-/* An old account a reused login may relink (linked to another entry). */
-static bool
+/* The old account a reused login may relink (linked to another entry),
+ * or NULL. */
+static const struct ft_user *
 relink_candidate(const struct build *b, const struct ft_user *l,
 		 const struct plan_match *m)
 {
-	const struct ft_user *f = m->by_name != NULL ? m->by_name
-				  : m->n_email > 0  ? m->by_email[0]
-						    : NULL;
+	const struct ft_user *f = m->by_name;
 
-	return b->in->hand_made != NULL && f != NULL && m->by_uuid == NULL &&
-	       f->uuid != NULL &&
-	       (l->uuid == NULL || strcmp(f->uuid, l->uuid) != 0);
+	if (f == NULL && m->n_email > 0 && m->by_email != NULL)
+		f = m->by_email[0];
+	if (b->in->hand_made == NULL || f == NULL || m->by_uuid != NULL ||
+	    f->uuid == NULL ||
+	    (l->uuid != NULL && strcmp(f->uuid, l->uuid) == 0))
+		return NULL;
+	return f;
 }
 
 static int
@@ -305,6 +308,7 @@ plan_entry(struct build *b, const struct ft_user *l)
 			       0,
 			       false,
 			       NULL};
+	const struct ft_user *old;
 	struct plan_action a;
 	int r;
 
@@ -325,10 +329,9 @@ plan_entry(struct build *b, const struct ft_user *l)
 		return keep(b, &a);
 	}
 	match_email(b, l, &m);
-	if (relink_candidate(b, l, &m))
-		m.hand_made = b->in->hand_made(
-			b->in->hand_made_ctx,
-			m.by_name != NULL ? m.by_name : m.by_email[0]);
+	old = relink_candidate(b, l, &m);
+	if (old != NULL)
+		m.hand_made = b->in->hand_made(b->in->hand_made_ctx, old);
 	plan_user_match(b->in->policy, b->in->api_user, l, &m,
 			b->in->policy->reconcile_create, &a);
 	return keep(b, &a);

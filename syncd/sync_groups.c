@@ -782,9 +782,10 @@ sync_groups_owned_read(const struct config *cfg, struct ftrack_client *ft,
 	if (r == FT_OK)
 		r = make_have(&o->c);
 	if (r != FT_OK) {
-		log_error("unable to read the ftrack groups and roles: %s (%s); "
-			  "no login reused by a new LDAP entry is relinked",
-			  err[0] ? err : ft_strerror(r), ft_strerror(r));
+		log_error(
+			"unable to read the ftrack groups and roles: %s (%s); "
+			"no login reused by a new LDAP entry is relinked",
+			err[0] ? err : ft_strerror(r), ft_strerror(r));
 		sync_groups_owned_free(o);
 		return r;
 	}
@@ -826,8 +827,7 @@ sync_groups_hand_made(void *ctx, const struct ft_user *f)
 		return NULL; /* not managed: no relink to decide */
 	in.users = &c->users[i];
 	in.nusers = 1;
-	return plan_groups_hand_made(&in, &c->users[i], o->why,
-				     sizeof(o->why))
+	return plan_groups_hand_made(&in, &c->users[i], o->why, sizeof(o->why))
 		       ? o->why
 		       : NULL;
 }

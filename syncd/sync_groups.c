@@ -199,7 +199,8 @@ make_targets(const struct ctx *c, const struct groupmap *map,
 				return FT_E_NOMEM;
 			}
 		}
-		t[k].lines[t[k].nlines++] = &gm[i];
+		if (gm != NULL) /* NULL: LDAP not read (sync_groups_owned) */
+			t[k].lines[t[k].nlines++] = &gm[i];
 	}
 	*ret = t;
 	*ret_n = n;

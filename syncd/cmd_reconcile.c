@@ -299,6 +299,15 @@ read_ftrack(struct run *run)
 	return r;
 }
 
+/* The groups and roles could not be read: no reused login is relinked. */
+static const char *
+hand_made_unknown(void *ctx, const struct ft_user *f)
+{
+	(void)ctx;
+	(void)f;
+	return "its groups and roles could not be read";
+}
+
 static int
 build_plan(struct run *run)
 {
@@ -312,10 +321,23 @@ build_plan(struct run *run)
 		.unmapped = &run->unmapped,
 		.link_by_email = run->cfg->ftrack.link_by == LINK_BY_EMAIL,
 	};
+	struct sync_groups_owned *owned = NULL;
 	int r;
 
 	in.last_good = run->good.population;
+	/* a reused login relinks no account holding hand-made groups; if
+	 * they cannot be read, none is relinked */
+	if (sync_groups_enabled(run->cfg) && run->undo == NULL) {
+		in.hand_made = sync_groups_hand_made;
+		in.hand_made_ctx = &owned;
+		if (sync_groups_owned_read(run->cfg, run->ft, &run->ftrack,
+					   &owned) == FT_OK)
+			in.hand_made_ctx = owned;
+		else
+			in.hand_made = hand_made_unknown;
+	}
 	r = plan_recon_build(&in, &run->plan);
+	sync_groups_owned_free(owned);
 	run->rep.plan = r == FT_OK ? &run->plan : NULL;
 	return r;
 }

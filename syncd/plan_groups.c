@@ -512,6 +512,76 @@ plan_groups_build(const struct pg_input *in, struct pg_plan *ret)
 	return r;
 }
 
+/* Append "kind 'name'" to why (cut to fit). */
+static void
+name_hand_made(char *why, size_t len, const char *kind, const char *name)
+{
+	size_t n = strnlen(why, len);
+
+	if (n + 1 < len)
+		(void)snprintf(why + n, len - n, "%s%s '%s'", n > 0 ? ", " : "",
+			       kind, name);
+}
+
+static const struct pg_target *
+target_of(const struct pg_target *t, size_t n, const char *id)
+{
+	size_t i;
+
+	for (i = 0; id != NULL && i < n; i++)
+		if (strcmp(t[i].id, id) == 0)
+			return &t[i];
+	return NULL;
+}
+
+/* A role u holds that is not all the sync's own (recorded in rr). */
+static bool
+role_by_hand(const struct pg_role *h, struct recs *rr)
+{
+	const struct rec *rc = rec_find(rr, h->role_id);
+
+	return rc == NULL || !rc->added || h->has_projects ||
+	       (h->all_open && !rc->granted);
+}
+
+bool
+plan_groups_hand_made(const struct pg_input *in, const struct pg_user *u,
+		      char *why, size_t len)
+{
+	struct recs rg, rr;
+	bool any = false;
+	size_t i;
+
+	if (len > 0)
+		why[0] = '\0';
+	parse_recs(u->groups_marker, false, &rg);
+	parse_recs(u->roles_marker, true, &rr);
+	for (i = 0; i < in->nmemberships; i++) {
+		const struct pg_membership *m = &in->memberships[i];
+		const struct pg_target *t =
+			target_of(in->groups, in->ngroups, m->group_id);
+
+		if (t == NULL || m->user_id == NULL || m->id == NULL ||
+		    strcmp(m->user_id, u->id) != 0 ||
+		    rec_find(&rg, m->id) != NULL)
+			continue;
+		any = true;
+		name_hand_made(why, len, "group", t->name);
+	}
+	for (i = 0; i < in->nhave_roles; i++) {
+		const struct pg_role *h = &in->have_roles[i];
+		const struct pg_target *t =
+			target_of(in->roles, in->nroles, h->role_id);
+
+		if (t == NULL || h->user_id == NULL ||
+		    strcmp(h->user_id, u->id) != 0 || !role_by_hand(h, &rr))
+			continue;
+		any = true;
+		name_hand_made(why, len, "role", t->name);
+	}
+	return any;
+}
+
 void
 plan_groups_free(struct pg_plan *p)
 {

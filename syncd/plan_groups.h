@@ -131,6 +131,20 @@ FT_MUST_USE int plan_groups_build(const struct pg_input *in,
 /* Free the plan's strings and arrays. */
 void plan_groups_free(struct pg_plan *p);
 
+/*
+ * Whether user u (of in->users or not: only its id and markers are read)
+ * holds a Membership of a mapped group or a mapped role that its markers
+ * do not record: something an administrator gave by hand.  A role counts
+ * as the sync's only when the sync added it ("a"), holds no per-project
+ * grant and is granted on all open projects only when the sync granted
+ * that ("g").  The names of the hand-made groups and roles go into why
+ * ("group 'Compositing', role 'Supervisor'", cut to fit; "" when none).
+ * The rule for relinking a login reused by a new LDAP entry: the old
+ * account is relinked only when this is false.
+ */
+bool plan_groups_hand_made(const struct pg_input *in, const struct pg_user *u,
+			   char *why, size_t len);
+
 /* "group_add", "group_remove", "role_grant", "role_revoke". */
 const char *plan_groups_kind_name(enum pg_kind k);
 

@@ -282,11 +282,33 @@ match_email(struct build *b, const struct ft_user *l, struct plan_match *m)
 		(void)account(b, b->mail.cand[i]);
 }
 
+/* The old account a reused login may relink (linked to another entry),
+ * or NULL. */
+static const struct ft_user *
+relink_candidate(const struct build *b, const struct ft_user *l,
+		 const struct plan_match *m)
+{
+	const struct ft_user *f = m->by_name;
+
+	if (f == NULL && m->n_email > 0 && m->by_email != NULL)
+		f = m->by_email[0];
+	if (b->in->hand_made == NULL || f == NULL || m->by_uuid != NULL ||
+	    f->uuid == NULL ||
+	    (l->uuid != NULL && strcmp(f->uuid, l->uuid) == 0))
+		return NULL;
+	return f;
+}
+
 static int
 plan_entry(struct build *b, const struct ft_user *l)
 {
 	struct plan_match m = {lookup(b, false, l->username),
-			       lookup(b, true, l->uuid), NULL, 0, false};
+			       lookup(b, true, l->uuid),
+			       NULL,
+			       0,
+			       false,
+			       NULL};
+	const struct ft_user *old;
 	struct plan_action a;
 	int r;
 
@@ -307,6 +329,9 @@ plan_entry(struct build *b, const struct ft_user *l)
 		return keep(b, &a);
 	}
 	match_email(b, l, &m);
+	old = relink_candidate(b, l, &m);
+	if (old != NULL)
+		m.hand_made = b->in->hand_made(b->in->hand_made_ctx, old);
 	plan_user_match(b->in->policy, b->in->api_user, l, &m,
 			b->in->policy->reconcile_create, &a);
 	return keep(b, &a);

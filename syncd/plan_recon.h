@@ -62,6 +62,12 @@ struct plan_recon_input {
 	const struct ft_user_list *unmapped;
 	unsigned long last_good; /* population then; 0: none */
 	bool link_by_email;      /* [ftrack] link_by = email */
+	/* [group_map]/[role_map]: the groups and roles an administrator gave
+	 * ftrack user f by hand (plan_groups_hand_made()), NULL: none or not
+	 * known; a returning login's old account with any is a conflict, not
+	 * a relink (NULL function: no groups, as without a mapping) */
+	const char *(*hand_made)(void *ctx, const struct ft_user *f);
+	void *hand_made_ctx;
 };
 
 struct plan_recon {

@@ -227,6 +227,18 @@ name_candidates(struct plan_action *a, const struct plan_match *m)
 	}
 }
 
+/* A returning login's old account that holds hand-made groups or roles. */
+static void
+not_relinked(struct plan_action *a, const struct ft_user *f,
+	     const char *hand_made)
+{
+	a->kind = PLAN_CONFLICT;
+	reason(a,
+	       "'%s' is back in LDAP with a new entry but its old account "
+	       "holds what an administrator gave by hand (%s): not relinked",
+	       f->username, hand_made);
+}
+
 /* The one ftrack user with the person's e-mail address, or a conflict. */
 static const struct ft_user *
 plan_email(const struct config_policy *pol, const char *api_user,
@@ -257,6 +269,8 @@ plan_email(const struct config_policy *pol, const char *api_user,
 		       "'%s' (e-mail '%s') is linked to another LDAP entry "
 		       "(uuid %s)",
 		       f->username, l->email, f->uuid);
+	else if (f->uuid != NULL && m->hand_made != NULL)
+		not_relinked(a, f, m->hand_made);
 	else
 		a->kind = PLAN_NONE;
 	if (a->kind == PLAN_CONFLICT)
@@ -291,6 +305,11 @@ plan_target(const struct config_policy *pol, const char *api_user,
 			a->fields |= PLAN_F_USERNAME;
 		}
 		return by_uuid;
+	}
+	if (by_name != NULL && by_name->uuid != NULL &&
+	    returning(pol, by_name) && m->hand_made != NULL) {
+		not_relinked(a, by_name, m->hand_made);
+		return NULL;
 	}
 	if (by_name != NULL && by_name->uuid != NULL &&
 	    returning(pol, by_name)) {
@@ -365,7 +384,7 @@ plan_user(const struct config_policy *pol, const char *api_user,
 	  const struct ft_user *by_uuid, bool create_ok,
 	  struct plan_action *ret)
 {
-	const struct plan_match m = {by_name, by_uuid, NULL, 0, false};
+	const struct plan_match m = {by_name, by_uuid, NULL, 0, false, NULL};
 
 	plan_user_match(pol, api_user, ldap, &m, create_ok, ret);
 }

@@ -88,6 +88,11 @@ void plan_user(const struct config_policy *pol, const char *api_user,
  * conflict (no link, no create; the reason names their usernames).
  * email_twin: another LDAP entry has the same address (the reconcile
  * knows; the login path cannot), so an e-mail match is a conflict too.
+ * hand_made ([group_map]/[role_map] only; NULL: nothing, or not known):
+ * the groups and roles an administrator gave by hand to the user a login
+ * reused by a new LDAP entry would relink (by_name, else by_email[0]:
+ * plan_groups_hand_made()); then it is a conflict, not a relink, and the
+ * reason names them.
  */
 struct plan_match {
 	const struct ft_user *by_name;
@@ -95,6 +100,7 @@ struct plan_match {
 	const struct ft_user *const *by_email; /* NULL when n_email is 0 */
 	size_t n_email;
 	bool email_twin;
+	const char *hand_made;
 };
 
 /*

@@ -436,7 +436,7 @@ round_plan(struct sync *s, struct round *rd)
 
 	for (i = 0; i < rd->n; i++) {
 		const struct ft_user *l = &rd->ldap[i];
-		struct plan_match m = {NULL, NULL, NULL, 0, false};
+		struct plan_match m = {NULL, NULL, NULL, 0, false, NULL};
 
 		if (!rd->wanted[i])
 			continue;

@@ -14,6 +14,7 @@
 #include "ldap_src.h"
 #include "log.h"
 #include "plan_groups.h"
+#include "plan_user.h"
 #include "timing.h"
 
 /* A marker record, for the index. */
@@ -198,7 +199,8 @@ make_targets(const struct ctx *c, const struct groupmap *map,
 				return FT_E_NOMEM;
 			}
 		}
-		t[k].lines[t[k].nlines++] = &gm[i];
+		if (gm != NULL) /* NULL: LDAP not read (sync_groups_owned) */
+			t[k].lines[t[k].nlines++] = &gm[i];
 	}
 	*ret = t;
 	*ret_n = n;
@@ -748,6 +750,87 @@ sync_groups_reconcile(const struct config *cfg, struct ftrack_client *ft,
 	}
 	ctx_free(&c);
 	return ret->read_failed ? FT_OK : r;
+}
+
+/* ---- before the users' plan: what old accounts hold by hand ---------- */
+
+struct sync_groups_owned {
+	struct ctx c;
+	char why[PLAN_REASON_MAX / 2];
+};
+
+int
+sync_groups_owned_read(const struct config *cfg, struct ftrack_client *ft,
+		       const struct ft_user_list *ftrack,
+		       struct sync_groups_owned **ret)
+{
+	struct sync_groups_owned *o = calloc(1, sizeof(*o));
+	const struct ft_user_list none = {NULL, 0, 0};
+	char err[512] = "";
+	int r = o != NULL ? FT_OK : FT_E_NOMEM;
+
+	*ret = NULL;
+	if (o == NULL)
+		return r;
+	o->c.cfg = cfg;
+	o->c.ft = ft;
+	o->c.quiet = true; /* the groups phase logs the names left out */
+	r = read_names(&o->c, err, sizeof(err));
+	if (r == FT_OK)
+		r = read_state(&o->c, err, sizeof(err));
+	if (r == FT_OK)
+		r = make_users(&o->c, ftrack, &none);
+	if (r == FT_OK)
+		r = make_have(&o->c);
+	if (r != FT_OK) {
+		log_error(
+			"unable to read the ftrack groups and roles: %s (%s); "
+			"no login reused by a new LDAP entry is relinked",
+			err[0] ? err : ft_strerror(r), ft_strerror(r));
+		sync_groups_owned_free(o);
+		return r;
+	}
+	*ret = o;
+	return FT_OK;
+}
+
+void
+sync_groups_owned_free(struct sync_groups_owned *o)
+{
+	if (o == NULL)
+		return;
+	ctx_free(&o->c);
+	free(o);
+}
+
+const char *
+sync_groups_hand_made(void *ctx, const struct ft_user *f)
+{
+	struct sync_groups_owned *o = ctx;
+	struct ctx *c = &o->c;
+	struct pg_input in = {
+		.cfg = &c->cfg->groups,
+		.groups = c->groups,
+		.ngroups = c->ngroups,
+		.roles = c->roles,
+		.nroles = c->nroles,
+		.memberships = c->pm,
+		.nmemberships = c->mem.n,
+		.have_roles = c->pr,
+		.nhave_roles = c->usr.n,
+	};
+	size_t i;
+
+	for (i = 0; i < c->nusers; i++)
+		if (c->who[i] == f)
+			break;
+	if (i == c->nusers)
+		return NULL; /* not managed: no relink to decide */
+	in.users = &c->users[i];
+	in.nusers = 1;
+	return plan_groups_hand_made(&in, &c->users[i], o->why, sizeof(o->why))
+		       ? o->why
+		       : NULL;
 }
 
 /* ---- check ------------------------------------------------------------- */

@@ -78,6 +78,25 @@ sync_groups_reconcile(const struct config *cfg, struct ftrack_client *ft,
 int sync_groups_check(const struct config *cfg, struct ftrack_client *ft,
 		      FILE *out);
 
+/*
+ * Before the reconcile's users are planned: the Memberships of the mapped
+ * groups, the grants of the mapped roles and the sync's records of the
+ * managed users ftrack, into *ret (free with sync_groups_owned_free).
+ * sync_groups_hand_made(o, f) then names what an administrator gave f by
+ * hand (plan_groups_hand_made()), NULL when nothing or f is not managed;
+ * the string lives until the next call.  It is plan_recon_input's
+ * hand_made: a login reused by a new LDAP entry relinks the old account
+ * only when it holds nothing given by hand.  Returns FT_OK or FT_E_*
+ * (logged).
+ */
+struct sync_groups_owned;
+FT_MUST_USE int sync_groups_owned_read(const struct config *cfg,
+				       struct ftrack_client *ft,
+				       const struct ft_user_list *ftrack,
+				       struct sync_groups_owned **ret);
+void sync_groups_owned_free(struct sync_groups_owned *o);
+const char *sync_groups_hand_made(void *ctx, const struct ft_user *f);
+
 /* ---- at login ------------------------------------------------------- */
 
 #define SYNC_GROUPS_CACHE_SECONDS 3600 /* the names are read again after */

@@ -313,6 +313,105 @@ START_TEST(test_unreadable_groups_remove_nothing)
 
 END_TEST
 
+/* Whether username's ftrack user is active. */
+static bool
+active(struct h_world *w, const char *username)
+{
+	json_t *u = h_emu_user(w->emu, username);
+	bool yes;
+
+	ck_assert_msg(u != NULL, "no user %s", username);
+	yes = json_is_true(json_object_get(u, "is_active"));
+	json_decref(u);
+	return yes;
+}
+
+#define BOB_LDIF                                                               \
+	"dn: uid=bob," P "\nchangetype: add\nobjectClass: inetOrgPerson\n"     \
+	"objectClass: posixAccount\nobjectClass: shadowAccount\nuid: bob\n"    \
+	"cn: Bob Baker\ngivenName: Bob\nsn: Baker\nmail: bob@example.com\n"    \
+	"uidNumber: 10002\ngidNumber: 10000\nhomeDirectory: /home/bob\n"       \
+	"loginShell: /bin/bash\n"
+
+/*
+ * A login reused by a new person: bob leaves (his LDAP entry deleted, his
+ * user deactivated), a new bob arrives with the same uid.  With a
+ * Membership an administrator made, it is a conflict; without, a relink.
+ */
+static void
+reused_login(bool by_hand)
+{
+	struct h_world *w = world(MAPPING ALL_REMOVALS);
+	struct h_cmd_out r;
+	char *uuid;
+	json_t *rep;
+
+	expect(w, "reconcile --apply", 0);
+	expect(w, "reconcile --apply", 0);
+	ck_assert(member(w, "bob", COMP));
+	if (by_hand)
+		hand_member(w, "bob", LIGHT);
+	ck_assert_int_eq(h_slapd_modify(w->slapd, "dn: uid=bob," P
+						  "\nchangetype: delete\n"),
+			 FT_OK);
+	expect(w, "reconcile --apply", 0);
+	ck_assert(!active(w, "bob"));
+	ck_assert(!member(w, "bob", COMP)); /* ours: taken back */
+	ck_assert(member(w, "bob", LIGHT) == by_hand);
+	ck_assert_int_eq(
+		h_emu_user_markers(w->emu, "bob", "ftrack_syncd.uuid", &uuid),
+		1);
+	ck_assert_int_eq(h_slapd_modify(w->slapd, BOB_LDIF), FT_OK);
+	run(w, "reconcile", by_hand ? 0 : 4, &r);
+	ck_assert_ptr_nonnull(
+		strstr(r.out, by_hand ? "not relinked" : "(relinked)"));
+	if (by_hand)
+		ck_assert_ptr_nonnull(strstr(r.out, "group 'Lighting'"));
+	h_cmd_clear(&r);
+	expect(w, "reconcile --apply", 0);
+	rep = h_report(w, H_REPORT_LAST);
+	ck_assert_ptr_nonnull(rep);
+	{
+		char *text = json_dumps(rep, 0);
+
+		ck_assert_ptr_nonnull(text);
+		ck_assert_ptr_nonnull(
+			strstr(text, by_hand ? "not relinked" : "(relinked)"));
+		free(text);
+	}
+	json_decref(rep);
+	ck_assert(active(w, "bob") == !by_hand);
+	/* the groups phase works on the users as read: the next run */
+	expect(w, "reconcile --apply", 0);
+	ck_assert(member(w, "bob", COMP) == !by_hand);
+	ck_assert(member(w, "bob", LIGHT) == by_hand);
+	{
+		char *now = NULL;
+
+		ck_assert_int_eq(h_emu_user_markers(w->emu, "bob",
+						    "ftrack_syncd.uuid", &now),
+				 1);
+		ck_assert((strcmp(now, uuid) == 0) == by_hand);
+		free(now);
+	}
+	free(uuid);
+	h_world_stop(w);
+}
+
+START_TEST(test_reused_login_hand_made_conflict)
+{
+	reused_login(true);
+}
+
+END_TEST
+
+START_TEST(test_reused_login_relinked)
+{
+	reused_login(false);
+}
+
+END_TEST
+
 /* `check` names each line; a missing group is an error, left out. */
 START_TEST(test_check_and_missing_group)
 {
@@ -482,6 +581,8 @@ groups_suite(void)
 	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_add_move_keep_hand_made);
+	tcase_add_test(tc, test_reused_login_hand_made_conflict);
+	tcase_add_test(tc, test_reused_login_relinked);
 	tcase_add_test(tc, test_unreadable_groups_remove_nothing);
 	tcase_add_test(tc, test_check_and_missing_group);
 	tcase_add_test(tc, test_login_adds);

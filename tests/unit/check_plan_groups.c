@@ -314,6 +314,69 @@ START_TEST(test_role_revoke_rules)
 
 END_TEST
 
+/* What an old account holds by hand, for relinking a reused login. */
+START_TEST(test_hand_made_for_relink)
+{
+	static const struct {
+		const char *groups_marker, *roles_marker;
+		bool mem_sync, mem_hand, role, all_open, projects;
+		const char *why;
+	} t[] = {
+		{NULL, NULL, false, false, false, false, false, ""},
+		{"M1", R1 ":ag", true, false, true, true, false, ""},
+		{NULL, NULL, false, true, false, false, false,
+		 "group 'Compositing'"},
+		{"M1", NULL, true, true, false, false, false,
+		 "group 'Compositing'"},
+		{NULL, NULL, false, false, true, true, false,
+		 "role 'Supervisor'"},
+		{NULL, R1 ":g", false, false, true, true, false,
+		 "role 'Supervisor'"},
+		{NULL, R1 ":a", false, false, true, true, false,
+		 "role 'Supervisor'"},
+		{NULL, R1 ":ag", false, false, true, true, true,
+		 "role 'Supervisor'"},
+		{NULL, R1 ":a", false, false, true, false, false, ""},
+		{NULL, NULL, false, true, true, false, false,
+		 "group 'Compositing', role 'Supervisor'"},
+	};
+
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		size_t n = 0;
+
+		w.user.groups_marker = t[i].groups_marker ? w.mid1 : NULL;
+		w.user.roles_marker = t[i].roles_marker;
+		if (t[i].mem_sync)
+			w.mem[n++] = (struct pg_membership){w.mid1, U1, G1};
+		if (t[i].mem_hand)
+			w.mem[n++] = (struct pg_membership){"hand-1", U1, G1};
+		/* not a mapped group, another user: not counted */
+		w.mem[n++] = (struct pg_membership){"other-1", U1, "g-other"};
+		w.mem[n++] = (struct pg_membership){"hand-2", "u-other", G1};
+		w.in.nmemberships = n;
+		w.have[0] =
+			(struct pg_role){U1, R1, t[i].all_open, t[i].projects};
+		w.have[1] = (struct pg_role){U1, "r-unmapped", true, false};
+		w.in.have_roles = t[i].role ? w.have : &w.have[1];
+		w.in.nhave_roles = t[i].role ? 2 : 1;
+		ck_assert_msg(plan_groups_hand_made(&w.in, &w.user, why,
+						    sizeof(why)) ==
+				      (t[i].why[0] != '\0'),
+			      "row %zu: %s", i, why);
+		ck_assert_str_eq(why, t[i].why);
+	}
+	/* cut to fit */
+	w.in.have_roles = w.have;
+	w.in.nhave_roles = 2;
+	ck_assert(plan_groups_hand_made(&w.in, &w.user, why, 12));
+	ck_assert_uint_lt(strlen(why), 12);
+}
+
+END_TEST
+
 START_TEST(test_untouchable_and_member_uid)
 {
 	w.user.untouchable = true;
@@ -351,6 +414,7 @@ plan_groups_suite(void)
 	tcase_add_test(tc, test_frozen_and_gone);
 	tcase_add_test(tc, test_role_revoke_rules);
 	tcase_add_test(tc, test_untouchable_and_member_uid);
+	tcase_add_test(tc, test_hand_made_for_relink);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -333,6 +333,57 @@ START_TEST(test_conflicts)
 
 END_TEST
 
+/* The groups of the old account, told by the caller: "bob" has some. */
+static const char *
+hand_made_of(void *ctx, const struct ft_user *f)
+{
+	*(unsigned *)ctx += 1;
+	return strcmp(f->username, "bob") == 0 ? "group 'Compositing'" : NULL;
+}
+
+/* Logins reused by new entries: relinked only without hand-made grants. */
+START_TEST(test_reused_login_hand_made)
+{
+	struct plan_recon p;
+	unsigned asked = 0;
+	const struct plan_action *a;
+	struct plan_recon_input in = {
+		.policy = &pol,
+		.api_user = api0,
+		.ldap = &ldap,
+		.ldap_status = FT_OK,
+		.ldap_reason = "",
+		.ftrack = &ft,
+		.unmapped = &unmapped,
+		.hand_made = hand_made_of,
+		.hand_made_ctx = &asked,
+	};
+
+	add_ldap("bob", "u-new", "b@x", false);
+	add_ldap("carol", "c-new", "c@x", false);
+	add_ft("bob", "u-old", "b@x", false, "2026-11-01");
+	add_ft("carol", "c-old", "c@x", false, "2026-11-01");
+	ck_assert_int_eq(plan_recon_build(&in, &p), FT_OK);
+	ck_assert_uint_eq(asked, 2);
+	a = find(&p, "bob");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(a->kind, PLAN_CONFLICT);
+	ck_assert_ptr_nonnull(strstr(a->reason, "group 'Compositing'"));
+	a = find(&p, "carol");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(a->kind, PLAN_REACTIVATE);
+	ck_assert_ptr_nonnull(strstr(a->reason, "relinked"));
+	/* the conflict's old account is kept, not a leaver */
+	ck_assert_uint_eq(p.count[PLAN_DEACTIVATE], 0);
+	plan_recon_free(&p);
+	/* no function (no [group_map]/[role_map]): both relinked */
+	build(&p, FT_OK, 0);
+	ck_assert_int_eq(find(&p, "bob")->kind, PLAN_REACTIVATE);
+	plan_recon_free(&p);
+}
+
+END_TEST
+
 static const struct {
 	enum missing_policy missing;
 	enum scope_policy scope;
@@ -695,6 +746,7 @@ plan_recon_suite(void)
 			    (int)(sizeof(deact_tab) / sizeof(deact_tab[0])));
 	tcase_add_test(tc, test_unmapped_entry_kept);
 	tcase_add_test(tc, test_large_population);
+	tcase_add_test(tc, test_reused_login_hand_made);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,6 +2,7 @@
 /* check_plan_user.c: the per-person decision, table-driven. */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "plan_user.h"
@@ -430,7 +431,7 @@ END_TEST
 static struct plan_match
 M(const struct ft_user *by_name, const struct ft_user *by_uuid,
   const struct ft_user *const *c, size_t n) {
-	struct plan_match m = {by_name, by_uuid, n ? c : NULL, n, false};
+	struct plan_match m = {by_name, by_uuid, n ? c : NULL, n, false, NULL};
 
 	return m;
 
@@ -591,6 +592,80 @@ START_TEST(test_link_by_email_returning)
 
 END_TEST
 
+/*
+ * A login reused by a new LDAP entry, with [group_map]/[role_map]: the old
+ * account is relinked only when it holds nothing given by hand.
+ */
+START_TEST(test_returning_hand_made)
+{
+	static const struct {
+		const char *hand_made;
+		bool by_email;
+		enum plan_kind kind;
+	} t[] = {
+		{NULL, false, PLAN_REACTIVATE},
+		{"group 'Compositing'", false, PLAN_CONFLICT},
+		{"role 'Supervisor'", false, PLAN_CONFLICT},
+		{NULL, true, PLAN_REACTIVATE},
+		{"group 'Lighting', role 'Supervisor'", true, PLAN_CONFLICT},
+	};
+	struct config_policy p = policy();
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct ft_user l = L("bob", "u-new", "b@x");
+		struct ft_user f = F(t[i].by_email ? "robert" : "bob", "u-old",
+				     "b@x", false, "2026-11-01");
+		const struct ft_user *c[] = {&f};
+		struct plan_match m = t[i].by_email ? M(NULL, NULL, c, 1)
+						    : M(&f, NULL, NULL, 0);
+		struct plan_action a;
+		char want[PLAN_REASON_MAX];
+
+		m.hand_made = t[i].hand_made;
+		plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+		ck_assert_msg(a.kind == t[i].kind, "row %zu: %s (%s)", i,
+			      plan_kind_name(a.kind), a.reason);
+		if (t[i].kind != PLAN_CONFLICT) {
+			ck_assert(a.fields & PLAN_F_MARK_UUID);
+			ck_assert_ptr_eq(a.ftrack, &f);
+			continue;
+		}
+		(void)snprintf(want, sizeof(want),
+			       "'%s' is back in LDAP with a new entry but its "
+			       "old account holds what an administrator gave "
+			       "by hand (%s): not relinked",
+			       f.username, t[i].hand_made);
+		ck_assert_str_eq(a.reason, want);
+		ck_assert_ptr_null(a.ftrack);
+		ck_assert_uint_eq(a.fields, 0);
+	}
+}
+
+END_TEST
+
+/* hand_made changes nothing for a user that is not being relinked. */
+START_TEST(test_hand_made_only_for_relinks)
+{
+	struct config_policy p = policy();
+	struct ft_user l = L("bob", "u-old", "b@x");
+	struct ft_user f = F("bob", "u-old", "b@x", true, NULL);
+	struct plan_match m = M(&f, &f, NULL, 0);
+	struct plan_action a;
+
+	m.hand_made = "group 'Compositing'";
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_NONE);
+	/* an unmanaged user of the same name: linked as before */
+	f.uuid = NULL;
+	f.deactivated = NULL;
+	m.by_uuid = NULL;
+	plan_user_match(&p, "ftrack-sync", &l, &m, true, &a);
+	ck_assert_int_eq(a.kind, PLAN_LINK);
+}
+
+END_TEST
+
 /* Linked by e-mail: username is not synced, the uuid marker decides. */
 START_TEST(test_linked_by_email_keeps_username)
 {
@@ -718,6 +793,8 @@ plan_user_suite(void)
 				    sizeof(email_conflicts[0]));
 	tcase_add_test(tc, test_link_by_email_two_users);
 	tcase_add_test(tc, test_link_by_email_returning);
+	tcase_add_test(tc, test_returning_hand_made);
+	tcase_add_test(tc, test_hand_made_only_for_relinks);
 	tcase_add_test(tc, test_linked_by_email_keeps_username);
 	tcase_add_test(tc, test_protected_reason);
 	tcase_add_test(tc, test_kind_names);

@@ -46,33 +46,6 @@ static const char *const people[N_ENABLED] = {
 
 /* ---- fixture: one suite folder, removed whatever happens ---------------- */
 
-static char *suite_dir;
-static char *saved_tmpdir;
-
-static void
-suite_setup(void)
-{
-	const char *t = getenv("TMPDIR");
-
-	saved_tmpdir = t != NULL ? strdup(t) : NULL;
-	suite_dir = h_tmpdir();
-	if (suite_dir != NULL)
-		(void)setenv("TMPDIR", suite_dir, 1);
-}
-
-static void
-suite_teardown(void)
-{
-	if (saved_tmpdir != NULL)
-		(void)setenv("TMPDIR", saved_tmpdir, 1);
-	else
-		(void)unsetenv("TMPDIR");
-	h_rmtree(suite_dir);
-	free(suite_dir);
-	free(saved_tmpdir);
-	suite_dir = saved_tmpdir = NULL;
-}
-
 /* ---- helpers that assert ------------------------------------------------- */
 
 /* snprintf that must not truncate. */
@@ -81,7 +54,7 @@ world(const char *extra)
 {
 	struct h_world *w;
 
-	ck_assert_ptr_nonnull(suite_dir);
+	ck_assert_ptr_nonnull(h_suite_dir());
 	w = h_world_start(H_LDIF_PEOPLE, 0, extra);
 	ck_assert_ptr_nonnull(w);
 	return w;
@@ -987,7 +960,7 @@ START_TEST(test_guard_size_limit)
 	json_t *before;
 	char extra[1024], secret[4096];
 
-	ck_assert_ptr_nonnull(suite_dir);
+	ck_assert_ptr_nonnull(h_suite_dir());
 	w = h_world_start(H_LDIF_PEOPLE, 3, NULL);
 	ck_assert_ptr_nonnull(w);
 	/* the rootdn is above the size limit: a first good run as root */
@@ -1376,7 +1349,7 @@ big_world(const char *extra)
 	struct h_world *w;
 	char *dir, path[4096];
 
-	ck_assert_ptr_nonnull(suite_dir);
+	ck_assert_ptr_nonnull(h_suite_dir());
 	dir = h_tmpdir();
 	ck_assert_ptr_nonnull(dir);
 	h_fx_fmt(path, sizeof(path), "%s/people.ldif", dir);
@@ -2688,7 +2661,7 @@ cmd_reconcile_suite(void)
 	Suite *s = suite_create("cmd_reconcile");
 	TCase *tc = tcase_create("cmd_reconcile");
 
-	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+	tcase_add_unchecked_fixture(tc, h_suite_setup, h_suite_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_first_run_links);
 	tcase_add_test(tc, test_link_by_email_login);

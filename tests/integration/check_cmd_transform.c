@@ -23,33 +23,6 @@ Suite *cmd_transform_suite(void);
 
 #define N_ENABLED 14 /* enabled people of people.ldif */
 
-static char *suite_dir;
-static char *saved_tmpdir;
-
-static void
-suite_setup(void)
-{
-	const char *t = getenv("TMPDIR");
-
-	saved_tmpdir = t != NULL ? strdup(t) : NULL;
-	suite_dir = h_tmpdir();
-	if (suite_dir != NULL)
-		(void)setenv("TMPDIR", suite_dir, 1);
-}
-
-static void
-suite_teardown(void)
-{
-	if (saved_tmpdir != NULL)
-		(void)setenv("TMPDIR", saved_tmpdir, 1);
-	else
-		(void)unsetenv("TMPDIR");
-	h_rmtree(suite_dir);
-	free(suite_dir);
-	free(saved_tmpdir);
-	suite_dir = saved_tmpdir = NULL;
-}
-
 /* ---- helpers that assert ------------------------------------------------- */
 
 static struct h_world *
@@ -57,7 +30,7 @@ world(void)
 {
 	struct h_world *w;
 
-	ck_assert_ptr_nonnull(suite_dir);
+	ck_assert_ptr_nonnull(h_suite_dir());
 	w = h_world_start(H_LDIF_PEOPLE, 0, NULL);
 	ck_assert_ptr_nonnull(w);
 	return w;
@@ -485,7 +458,7 @@ cmd_transform_suite(void)
 	TCase *c = tcase_create("transform");
 	TCase *d;
 
-	tcase_add_unchecked_fixture(c, suite_setup, suite_teardown);
+	tcase_add_unchecked_fixture(c, h_suite_setup, h_suite_teardown);
 	tcase_set_timeout(c, 120);
 	tcase_add_test(c, test_reconcile_creates_transformed);
 	tcase_add_test(c, test_reconcile_skip_is_leaver_bad_is_kept);

@@ -1189,19 +1189,19 @@ faults_suite(void)
 	TCase *ta = tcase_create("attackers");
 
 	tcase_set_timeout(tm, 120);
-	tcase_add_unchecked_fixture(tm, fw_suite_setup, fw_suite_teardown);
+	tcase_add_unchecked_fixture(tm, h_suite_setup, h_suite_teardown);
 	tcase_add_checked_fixture(tm, fw_world_setup, fw_world_teardown);
 	tcase_add_loop_test(tm, test_row, 0, (int)NROWS);
 	suite_add_tcase(s, tm);
 	tcase_set_timeout(tb, 240);
-	tcase_add_unchecked_fixture(tb, fw_suite_setup, fw_suite_teardown);
+	tcase_add_unchecked_fixture(tb, h_suite_setup, h_suite_teardown);
 	tcase_add_checked_fixture(tb, fw_world_setup, fw_world_teardown);
 	tcase_add_test(tb, test_bound_queued);
 	tcase_add_test(tb, test_bound_ldap_reconnects);
 	tcase_add_test(tb, test_bound_http_failures);
 	suite_add_tcase(s, tb);
 	tcase_set_timeout(ta, 120);
-	tcase_add_unchecked_fixture(ta, fw_suite_setup, fw_suite_teardown);
+	tcase_add_unchecked_fixture(ta, h_suite_setup, h_suite_teardown);
 	tcase_add_checked_fixture(ta, fw_world_setup, fw_world_teardown);
 	tcase_add_test(ta, test_attack_query);
 	tcase_add_test(ta, test_attack_case);

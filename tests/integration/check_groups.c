@@ -27,33 +27,6 @@ Suite *groups_suite(void);
 
 /* ---- fixture: one suite folder, removed whatever happens ---------------- */
 
-static char *suite_dir;
-static char *saved_tmpdir;
-
-static void
-suite_setup(void)
-{
-	const char *t = getenv("TMPDIR");
-
-	saved_tmpdir = t != NULL ? strdup(t) : NULL;
-	suite_dir = h_tmpdir();
-	if (suite_dir != NULL)
-		(void)setenv("TMPDIR", suite_dir, 1);
-}
-
-static void
-suite_teardown(void)
-{
-	if (saved_tmpdir != NULL)
-		(void)setenv("TMPDIR", saved_tmpdir, 1);
-	else
-		(void)unsetenv("TMPDIR");
-	h_rmtree(suite_dir);
-	free(suite_dir);
-	free(saved_tmpdir);
-	suite_dir = saved_tmpdir = NULL;
-}
-
 /* ---- helpers that assert ------------------------------------------------- */
 
 static const char ldap_groups[] =
@@ -92,7 +65,7 @@ world(const char *extra)
 {
 	struct h_world *w;
 
-	ck_assert_ptr_nonnull(suite_dir);
+	ck_assert_ptr_nonnull(h_suite_dir());
 	w = h_world_start(H_LDIF_PEOPLE, 0, extra);
 	ck_assert_ptr_nonnull(w);
 	ck_assert_int_eq(h_slapd_modify(w->slapd, ldap_groups), FT_OK);
@@ -578,7 +551,7 @@ groups_suite(void)
 	Suite *s = suite_create("groups");
 	TCase *tc = tcase_create("groups");
 
-	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+	tcase_add_unchecked_fixture(tc, h_suite_setup, h_suite_teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_add_move_keep_hand_made);
 	tcase_add_test(tc, test_reused_login_hand_made_conflict);

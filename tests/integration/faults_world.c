@@ -32,39 +32,12 @@ const char *const fw_unseeded[FW_NUNSEEDED] = {"zoe",  "yamada", "nomail",
 
 struct fw_world fw;
 
-/* ---- fixtures: one suite folder, removed whatever happens --------------- */
-
-static char *suite_dir;
-static char *saved_tmpdir;
-
-void
-fw_suite_setup(void)
-{
-	const char *t = getenv("TMPDIR");
-
-	saved_tmpdir = t != NULL ? strdup(t) : NULL;
-	suite_dir = h_tmpdir();
-	if (suite_dir != NULL)
-		(void)setenv("TMPDIR", suite_dir, 1);
-}
-
-void
-fw_suite_teardown(void)
-{
-	if (saved_tmpdir != NULL)
-		(void)setenv("TMPDIR", saved_tmpdir, 1);
-	else
-		(void)unsetenv("TMPDIR");
-	h_rmtree(suite_dir);
-	free(suite_dir);
-	free(saved_tmpdir);
-	suite_dir = saved_tmpdir = NULL;
-}
+/* ---- fixtures (the suite's folder: h_suite_setup) ---------------------- */
 
 void
 fw_world_setup(void)
 {
-	ck_assert_msg(suite_dir != NULL, "no suite folder");
+	ck_assert_msg(h_suite_dir() != NULL, "no suite folder");
 	memset(&fw, 0, sizeof(fw));
 }
 

@@ -8,8 +8,8 @@
  * (libcheck fork mode) and has the world fw of its own, set up by the
  * checked fixture fw_world_setup and released by fw_world_teardown.
  * Unlike the test library (harness.h), every fw_* function asserts
- * (ck_assert), so they are for checked fixtures and tests only, except
- * fw_suite_setup and fw_suite_teardown, which are the unchecked fixture.
+ * (ck_assert), so they are for checked fixtures and tests only (the
+ * unchecked fixture is the library's h_suite_setup and h_suite_teardown).
  * Strings given to fw_* functions are borrowed; those kept in fw (the
  * names of fw_login, fw_leaver, fw_fresh, fw.skipped) must
  * be static text or outlive the test.
@@ -62,8 +62,6 @@ extern struct fw_world fw;
 /* Unchecked fixture: one folder for the test case, set as $TMPDIR (so
  * that every h_tmpdir lands in it), removed whatever happens; $TMPDIR
  * restored. */
-void fw_suite_setup(void);
-void fw_suite_teardown(void);
 
 /* Checked fixture: an empty fw; then stop everything fw holds (daemon,
  * relay, servers), unmount a tmpfs over state/ and remove the folder. */

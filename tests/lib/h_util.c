@@ -415,3 +415,38 @@ h_pid_stopped(pid_t pid)
 	(void)closedir(d);
 	return yes;
 }
+
+/* ---- one folder per suite ------------------------------------------- */
+
+static char *suite_dir;    /* h_suite_setup's folder */
+static char *saved_tmpdir; /* TMPDIR before it */
+
+void
+h_suite_setup(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	saved_tmpdir = t != NULL ? strdup(t) : NULL;
+	suite_dir = h_tmpdir();
+	if (suite_dir != NULL)
+		(void)setenv("TMPDIR", suite_dir, 1);
+}
+
+void
+h_suite_teardown(void)
+{
+	if (saved_tmpdir != NULL)
+		(void)setenv("TMPDIR", saved_tmpdir, 1);
+	else
+		(void)unsetenv("TMPDIR");
+	h_rmtree(suite_dir);
+	free(suite_dir);
+	free(saved_tmpdir);
+	suite_dir = saved_tmpdir = NULL;
+}
+
+const char *
+h_suite_dir(void)
+{
+	return suite_dir;
+}

@@ -143,6 +143,17 @@ FT_MUST_USE char *h_tmpdir(void);
  */
 void h_rmtree(const char *path);
 
+/*
+ * One folder for a whole suite, removed whatever happens: h_suite_setup
+ * makes it (h_tmpdir) and points TMPDIR at it, so that every h_tmpdir of
+ * the suite's tests lands inside; h_suite_teardown puts TMPDIR back and
+ * removes it.  The pair is a tcase's unchecked fixture.  h_suite_dir: the
+ * folder, or NULL (none made).
+ */
+void h_suite_setup(void);
+void h_suite_teardown(void);
+const char *h_suite_dir(void);
+
 /* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */
 FT_MUST_USE int h_free_port(void);
 

@@ -450,3 +450,34 @@ h_suite_dir(void)
 {
 	return suite_dir;
 }
+
+/* ---- what a call writes to a descriptor ----------------------------- */
+
+int
+h_capture(int fd, int (*fn)(void *), void *arg, char *out, size_t cap, int *ret)
+{
+	FILE *tmp = tmpfile();
+	int saved = -1, r = FT_E_IO;
+	size_t n;
+
+	if (tmp == NULL || cap == 0)
+		goto out;
+	(void)fflush(NULL);
+	saved = dup(fd);
+	if (saved < 0 || dup2(fileno(tmp), fd) < 0)
+		goto out;
+	*ret = fn(arg);
+	(void)fflush(NULL);
+	if (dup2(saved, fd) < 0)
+		goto out;
+	rewind(tmp);
+	n = fread(out, 1, cap - 1, tmp);
+	out[n] = '\0';
+	r = FT_OK;
+out:
+	if (saved >= 0)
+		(void)close(saved);
+	if (tmp != NULL)
+		(void)fclose(tmp);
+	return r;
+}

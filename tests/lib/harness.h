@@ -144,6 +144,15 @@ FT_MUST_USE char *h_tmpdir(void);
 void h_rmtree(const char *path);
 
 /*
+ * Run *ret = fn(arg) with the descriptor fd (1: stdout, 2: stderr) sent to
+ * a temporary file, stdio flushed around it, then put back; what fn wrote
+ * goes to out (at most cap - 1 bytes, NUL-terminated).  Returns FT_OK, or
+ * FT_E_IO when the descriptor could not be redirected or restored.
+ */
+FT_MUST_USE int h_capture(int fd, int (*fn)(void *), void *arg, char *out,
+			  size_t cap, int *ret);
+
+/*
  * One folder for a whole suite, removed whatever happens: h_suite_setup
  * makes it (h_tmpdir) and points TMPDIR at it, so that every h_tmpdir of
  * the suite's tests lands inside; h_suite_teardown puts TMPDIR back and

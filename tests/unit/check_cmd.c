@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "ft_err.h"
+#include "harness.h"
 
 Suite *cmd_suite(void);
 
@@ -75,24 +76,17 @@ teardown(void)
 
 /* Run f with stderr sent to a temp file; what it wrote, in buf. */
 static int
+call(void *f)
+{
+	return (*(int (**)(void))f)();
+}
+
+static int
 capture(int (*f)(void), char *buf, size_t len)
 {
-	FILE *tmp = tmpfile();
-	int saved = dup(2), code;
-	size_t n;
+	int code = -1;
 
-	ck_assert_ptr_nonnull(tmp);
-	ck_assert_int_ge(saved, 0);
-	fflush(stderr);
-	ck_assert_int_ge(dup2(fileno(tmp), 2), 0);
-	code = f();
-	fflush(stderr);
-	ck_assert_int_ge(dup2(saved, 2), 0);
-	(void)close(saved);
-	rewind(tmp);
-	n = fread(buf, 1, len - 1, tmp);
-	buf[n] = '\0';
-	fclose(tmp);
+	ck_assert_int_eq(h_capture(2, call, &f, buf, len, &code), FT_OK);
 	return code;
 }
 

@@ -39,6 +39,13 @@ pki_teardown(void)
 	dir = NULL;
 }
 
+/* h_capture: cmd_check_relay(arg). */
+static int
+run_check(void *arg)
+{
+	return cmd_check_relay(arg);
+}
+
 /*
  * Load a relay config with the certificate NAME.crt, the key KEY.key, the
  * CA file ca (NULL: none) and one upstream on port, run cmd_check_relay
@@ -48,16 +55,13 @@ static int
 check_relay(const char *name, const char *key, const char *ca, int port,
 	    char *out, size_t cap)
 {
-	char conf[PATH_MAX], state[PATH_MAX], cap_path[PATH_MAX];
+	char conf[PATH_MAX], state[PATH_MAX];
 	char text[4096], cal[PATH_MAX + 32] = "", err[1024] = "";
 	struct config *cfg = NULL;
-	FILE *tmp;
-	int saved, rc;
-	long n;
+	int rc = 0;
 
 	H_FMT(conf, "%s/relay.conf", dir);
 	H_FMT(state, "%s/state", dir);
-	H_FMT(cap_path, "%s/stdout.txt", dir);
 	(void)mkdir(state, 0700);
 	if (ca != NULL)
 		H_FMT(cal, "tls_ca_file = %s/%s\n", dir, ca);
@@ -78,21 +82,8 @@ check_relay(const char *name, const char *key, const char *ca, int port,
 	ck_assert_msg(config_load(conf, &cfg, err, sizeof(err)) == FT_OK,
 		      "config_load: %s", err);
 
-	tmp = fopen(cap_path, "w+");
-	ck_assert_ptr_nonnull(tmp);
-	ck_assert_int_eq(fflush(stdout), 0);
-	saved = dup(1);
-	ck_assert_int_ge(saved, 0);
-	ck_assert_int_ge(dup2(fileno(tmp), 1), 0);
-	rc = cmd_check_relay(cfg);
-	(void)fflush(stdout);
-	ck_assert_int_ge(dup2(saved, 1), 0);
-	ck_assert_int_eq(close(saved), 0);
-	ck_assert_int_eq(fclose(tmp), 0);
+	ck_assert_int_eq(h_capture(1, run_check, cfg, out, cap, &rc), FT_OK);
 	config_free(cfg);
-
-	n = h_read_into(cap_path, out, cap);
-	ck_assert_int_ge(n, 0);
 	return rc;
 }
 

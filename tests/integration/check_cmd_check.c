@@ -651,6 +651,7 @@ static int prov_port, metrics_port;
 static void
 prov_config(const char *extra)
 {
+	char lines[4 * PATH_MAX];
 	char text[4096];
 
 	if (pki[0] == '\0') {
@@ -663,16 +664,10 @@ prov_config(const char *extra)
 		ck_assert_int_gt(metrics_port, 0);
 		ck_assert_int_ne(prov_port, metrics_port);
 	}
-	H_FMT(text,
-	      "daemon.mode = provisioner\n"
-	      "provisioner.listen = 127.0.0.1:%d\n"
-	      "provisioner.metrics_listen = 127.0.0.1:%d\n"
-	      "provisioner.tls_cert_file = %s/server.crt\n"
-	      "provisioner.tls_key_file = %s/server.key\n"
-	      "provisioner.client_ca_file = %s/ca.crt\n"
-	      "provisioner.allow_hosts = *.ws.example.com\n%s",
-	      prov_port, metrics_port, pki, pki, pki,
-	      extra != NULL ? extra : "");
+	ck_assert_int_eq(h_prov_lines(lines, sizeof(lines), pki, prov_port,
+				      metrics_port, false),
+			 FT_OK);
+	H_FMT(text, "%s%s", lines, extra != NULL ? extra : "");
 	h_fx_config(text);
 }
 

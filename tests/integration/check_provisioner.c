@@ -43,24 +43,17 @@ pki_path(char *buf, size_t cap, const char *name)
 static void
 prov_config(const char *extra)
 {
+	char lines[4 * PATH_MAX];
 	char text[4096];
 
 	port = h_free_port();
 	mport = h_free_port();
 	ck_assert_int_gt(port, 0);
 	ck_assert_int_gt(mport, 0);
-	h_fx_fmt(text, sizeof(text),
-		 "daemon.mode = provisioner\n"
-		 "provisioner.listen = 127.0.0.1:%d\n"
-		 "provisioner.metrics_listen = 127.0.0.1:%d\n"
-		 "provisioner.tls_cert_file = %s/server.crt\n"
-		 "provisioner.tls_key_file = %s/server.key\n"
-		 "provisioner.client_ca_file = %s/ca.crt\n"
-		 "provisioner.crl_file = %s/crl.pem\n"
-		 "provisioner.deny_file = %s/denied\n"
-		 "provisioner.allow_hosts = *.ws.example.com\n%s",
-		 port, mport, pki, pki, pki, pki, pki,
-		 extra != NULL ? extra : "");
+	ck_assert_int_eq(
+		h_prov_lines(lines, sizeof(lines), pki, port, mport, true),
+		FT_OK);
+	h_fx_fmt(text, sizeof(text), "%s%s", lines, extra != NULL ? extra : "");
 	h_fx_config(text);
 }
 

@@ -29,6 +29,34 @@ h_ca_make(const char *dir)
 	return FT_OK;
 }
 
+int
+h_prov_lines(char *buf, size_t cap, const char *pki, int port, int mport,
+	     bool revocation)
+{
+	char listen[64] = "", metrics[64] = "", rev[2 * PATH_MAX + 64] = "";
+
+	if ((port > 0 &&
+	     h_fmt(listen, sizeof(listen),
+		   "provisioner.listen = 127.0.0.1:%d\n", port) < 0) ||
+	    (mport > 0 &&
+	     h_fmt(metrics, sizeof(metrics),
+		   "provisioner.metrics_listen = 127.0.0.1:%d\n", mport) < 0) ||
+	    (revocation && h_fmt(rev, sizeof(rev),
+				 "provisioner.crl_file = %s/crl.pem\n"
+				 "provisioner.deny_file = %s/denied\n",
+				 pki, pki) < 0))
+		return FT_E_TOOBIG;
+	return h_fmt(buf, cap,
+		     "daemon.mode = provisioner\n"
+		     "%s%s"
+		     "provisioner.tls_cert_file = %s/server.crt\n"
+		     "provisioner.tls_key_file = %s/server.key\n"
+		     "provisioner.client_ca_file = %s/ca.crt\n"
+		     "%s"
+		     "provisioner.allow_hosts = *.ws.example.com\n",
+		     listen, metrics, pki, pki, pki, rev);
+}
+
 struct sink {
 	char *buf;
 	size_t len, cap;

@@ -1017,6 +1017,16 @@ int h_syslog_count(const char *buf, int prio, const char *needle);
  */
 FT_MUST_USE int h_ca_make(const char *dir);
 
+/*
+ * Into buf: the config override lines of a provisioner with the test PKI
+ * in pki (h_ca_make): mode, its server certificate, key and client CA,
+ * allow_hosts = *.ws.example.com; listen on 127.0.0.1:port and
+ * metrics_listen on 127.0.0.1:mport when above 0; with revocation,
+ * crl_file = pki/crl.pem and deny_file = pki/denied.  FT_OK or FT_E_TOOBIG.
+ */
+FT_MUST_USE int h_prov_lines(char *buf, size_t cap, const char *pki, int port,
+			     int mport, bool revocation);
+
 /* An HTTPS (or plain HTTP) request made with libcurl. */
 struct h_https_req {
 	const char *url;

@@ -52,16 +52,8 @@ setup(void)
 	ck_assert_int_eq(h_write_file(path, "# none yet\n", 0644), FT_OK);
 	port = h_free_port();
 	ck_assert_int_gt(port, 0);
-	H_FMT(text,
-	      "daemon.mode = provisioner\n"
-	      "provisioner.listen = 127.0.0.1:%d\n"
-	      "provisioner.tls_cert_file = %s/server.crt\n"
-	      "provisioner.tls_key_file = %s/server.key\n"
-	      "provisioner.client_ca_file = %s/ca.crt\n"
-	      "provisioner.crl_file = %s/crl.pem\n"
-	      "provisioner.deny_file = %s/denied\n"
-	      "provisioner.allow_hosts = *.ws.example.com\n",
-	      port, pki, pki, pki, pki, pki);
+	ck_assert_int_eq(h_prov_lines(text, sizeof(text), pki, port, 0, true),
+			 FT_OK);
 	conf = h_write_config(dir, NULL, NULL, text);
 	ck_assert_ptr_nonnull(conf);
 	ck_assert_msg(config_load(conf, &cfg, err, sizeof(err)) == FT_OK,

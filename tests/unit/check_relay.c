@@ -121,16 +121,8 @@ prov_open(int port)
 {
 	char text[4096], err[512], *conf;
 
-	H_FMT(text,
-	      "daemon.mode = provisioner\n"
-	      "provisioner.listen = 127.0.0.1:%d\n"
-	      "provisioner.tls_cert_file = %s/server.crt\n"
-	      "provisioner.tls_key_file = %s/server.key\n"
-	      "provisioner.client_ca_file = %s/ca.crt\n"
-	      "provisioner.crl_file = %s/crl.pem\n"
-	      "provisioner.deny_file = %s/denied\n"
-	      "provisioner.allow_hosts = *.ws.example.com\n",
-	      port, pki, pki, pki, pki, pki);
+	ck_assert_int_eq(h_prov_lines(text, sizeof(text), pki, port, 0, true),
+			 FT_OK);
 	conf = h_write_config(dir, NULL, NULL, text);
 	ck_assert_ptr_nonnull(conf);
 	ck_assert_msg(config_load(conf, &pcfg, err, sizeof(err)) == FT_OK,

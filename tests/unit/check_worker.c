@@ -713,20 +713,17 @@ END_TEST
 START_TEST(test_gone_file_not_local)
 {
 	char pki[PATH_MAX + 16], extra[4 * PATH_MAX + 512], log[PATH_MAX + 16];
+	char caps[4 * PATH_MAX + 1024];
 
 	H_FMT(log, "%s/worker.log", W.dir);
 	log_to(log);
 	H_FMT(pki, "%s/pki", W.dir);
 	ck_assert_int_eq(mkdir(pki, 0700), 0);
 	ck_assert_int_eq(h_ca_make(pki), FT_OK);
-	H_FMT(extra,
-	      "daemon.mode = provisioner\n"
-	      "provisioner.tls_cert_file = %s/server.crt\n"
-	      "provisioner.tls_key_file = %s/server.key\n"
-	      "provisioner.client_ca_file = %s/ca.crt\n"
-	      "provisioner.allow_hosts = *.ws.example.com\n" CAPS,
-	      pki, pki, pki);
-	new_worker(true, extra);
+	ck_assert_int_eq(h_prov_lines(extra, sizeof(extra), pki, 0, 0, false),
+			 FT_OK);
+	H_FMT(caps, "%s" CAPS, extra);
+	new_worker(true, caps);
 	ck_assert_int_eq(worker_start(W.w), FT_OK);
 	ck_assert(!h_queued(W.state, "alice"));
 	ck_assert_int_eq(worker_submit(W.w, "alice"), FT_OK);
@@ -757,13 +754,8 @@ new_provisioner(void)
 	H_FMT(pki, "%s/pki", W.dir);
 	ck_assert_int_eq(mkdir(pki, 0700), 0);
 	ck_assert_int_eq(h_ca_make(pki), FT_OK);
-	H_FMT(extra,
-	      "daemon.mode = provisioner\n"
-	      "provisioner.tls_cert_file = %s/server.crt\n"
-	      "provisioner.tls_key_file = %s/server.key\n"
-	      "provisioner.client_ca_file = %s/ca.crt\n"
-	      "provisioner.allow_hosts = *.ws.example.com\n",
-	      pki, pki, pki);
+	ck_assert_int_eq(h_prov_lines(extra, sizeof(extra), pki, 0, 0, false),
+			 FT_OK);
 	new_worker(true, extra);
 }
 

@@ -80,7 +80,10 @@ SYNCD_SRCS  = $(filter-out $(SYNCD_MAIN),$(wildcard syncd/*.c))
 SUITE_SRCS  = $(sort $(wildcard tests/unit/check_*.c tests/integration/check_*.c))
 TEST_SUPPORT_SRCS = $(wildcard tests/lib/*.c) \
               $(filter-out $(SUITE_SRCS),$(wildcard tests/integration/*.c))
-SUITES      = $(patsubst check_%.c,%,$(notdir $(SUITE_SRCS)))
+ALL_SUITES  = $(patsubst check_%.c,%,$(notdir $(SUITE_SRCS)))
+# check-c runs these (SUITES="a b" on the command line: some); the runner
+# always holds every suite
+SUITES      = $(ALL_SUITES)
 SRCS        = $(COMMON_SRCS) $(PAM_SRCS) $(SYNCD_SRCS) $(wildcard $(SYNCD_MAIN))
 HDRS        = $(wildcard include/*.h pam_ftrack/*.h syncd/*.h)
 ALL_C       = $(SRCS) $(HDRS) $(wildcard tests/*.c tests/*.h tests/unit/*.c \
@@ -126,7 +129,7 @@ $(SYNCD_BIN): $(call obj,$(SYNCD_MAIN)) $(SYNCD_LIB) $(COMMON_LIB)
 
 $(B)/tests/suites.inc: $(SUITE_SRCS) Makefile
 	@mkdir -p $(@D)
-	@printf 'SUITE(%s)\n' $(SUITES) > $@.tmp && mv $@.tmp $@
+	@printf 'SUITE(%s)\n' $(ALL_SUITES) > $@.tmp && mv $@.tmp $@
 
 $(call obj,tests/runner.c): $(B)/tests/suites.inc
 $(call obj,tests/runner.c): CPPFLAGS += -I$(B)/tests
@@ -142,7 +145,8 @@ $(RUNNER): $(call obj,tests/runner.c $(SUITE_SRCS) $(TEST_SUPPORT_SRCS)) \
 # runs one; without it every suite runs in a runner of its own, CHECK_JOBS
 # at a time (each suite starts its own servers on free ports in its own
 # folders), its output shown when it ends (kept in $(B)/tests/log/), and
-# the suites that failed are named at the end.
+# the suites that failed (or ran no test: a name that is no suite) are
+# named at the end.
 CHECK_JOBS ?= 2
 CHECK_LOG   = $(B)/tests/log
 check-c: all $(RUNNER)
@@ -153,7 +157,8 @@ else
 	@printf '%s\n' $(SUITES) | xargs -P $(CHECK_JOBS) -I{} sh -c \
 		'CK_DEFAULT_TIMEOUT=120 CK_RUN_SUITE={} $(RUNNER) \
 			>$(CHECK_LOG)/{}.log 2>&1; rc=$$?; cat $(CHECK_LOG)/{}.log; \
-		[ $$rc = 0 ] || echo {} >>$(CHECK_LOG)/FAILED'
+		[ $$rc = 0 ] && ! grep -q "Checks: 0," $(CHECK_LOG)/{}.log || \
+		echo {} >>$(CHECK_LOG)/FAILED'
 	@if [ -s $(CHECK_LOG)/FAILED ]; then \
 		echo "check-c: failed: $$(tr '\n' ' ' <$(CHECK_LOG)/FAILED)"; \
 		exit 1; fi

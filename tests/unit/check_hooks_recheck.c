@@ -128,8 +128,8 @@ ready(const char *name)
 static const char *
 action_of(json_t *a, size_t i)
 {
-	return json_string_value(json_object_get(json_array_get(a, i),
-						 "action"));
+	return json_string_value(
+		json_object_get(json_array_get(a, i), "action"));
 }
 
 static const char *
@@ -146,9 +146,8 @@ marker(const char *id, const char *key, const char *value)
 	char err[256] = "";
 
 	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
-	ck_assert_int_eq(ftrack_batch_set_marker(b, id, key, value, false,
-						 NULL),
-			 FT_OK);
+	ck_assert_int_eq(
+		ftrack_batch_set_marker(b, id, key, value, false, NULL), FT_OK);
 	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
 			 FT_OK);
 	ftrack_batch_free(b);
@@ -163,9 +162,9 @@ set_inactive(const char *id)
 
 	u.is_active = false;
 	ck_assert_int_eq(ftrack_batch_new(&b), FT_OK);
-	ck_assert_int_eq(ftrack_batch_update_user(b, id, &u,
-						  FTRACK_F_IS_ACTIVE, NULL),
-			 FT_OK);
+	ck_assert_int_eq(
+		ftrack_batch_update_user(b, id, &u, FTRACK_F_IS_ACTIVE, NULL),
+		FT_OK);
 	ck_assert_int_eq(ftrack_batch_commit(h_ft_cl, b, err, sizeof(err)),
 			 FT_OK);
 	ftrack_batch_free(b);
@@ -199,8 +198,7 @@ START_TEST(test_creations)
 	     "carol@example.com", "[\"username\",\"email\"]");
 	line(l[3], sizeof(l[3]), "created", "dave", "u-dave", NULL,
 	     "[\"username\"]");
-	line(l[4], sizeof(l[4]), "reactivated", "erin", "u-erin", NULL,
-	     "[]");
+	line(l[4], sizeof(l[4]), "reactivated", "erin", "u-erin", NULL, "[]");
 	H_FMT(text, "%s%s%s%s%s", l[0], l[1], l[2], l[3], l[4]);
 	intent(text);
 	ck_assert_int_eq(hooks_recheck(dfd, h_ft_cl, INTENT), FT_OK);
@@ -247,8 +245,7 @@ START_TEST(test_other_actions)
 	/* found by uuid; the username it names is not ftrack's */
 	line(l[6], sizeof(l[6]), "updated", "old-name", "u-ren", NULL,
 	     "[\"username\"]");
-	H_FMT(text, "%s%s%s%s%s%s%s", l[0], l[1], l[2], l[3], l[4], l[5],
-	      l[6]);
+	H_FMT(text, "%s%s%s%s%s%s%s", l[0], l[1], l[2], l[3], l[4], l[5], l[6]);
 	intent(text);
 	ck_assert_int_eq(hooks_recheck(dfd, h_ft_cl, INTENT), FT_OK);
 	ck_assert(!exists(INTENT));

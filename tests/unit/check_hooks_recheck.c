@@ -242,20 +242,27 @@ START_TEST(test_other_actions)
 	line(l[4], sizeof(l[4]), "updated", "on", "u-on", "on@example.com",
 	     "[\"email\"]");
 	line(l[5], sizeof(l[5]), "linked", "kept", "u-other", NULL, "[]");
-	/* found by uuid; the username it names is not ftrack's */
-	line(l[6], sizeof(l[6]), "updated", "old-name", "u-ren", NULL,
-	     "[\"username\"]");
+	/* a username ftrack no longer has: its field held, so it was found
+	 * by its uuid (kept); the same change asking the old name: dropped */
+	H_FMT(l[6], "{\"action\":\"updated\",\"fields\":[\"first_name\"],"
+		    "\"user\":{\"username\":\"old-name\",\"uuid\":\"u-ren\","
+		    "\"first_name\":\"First\"}}\n"
+		    "{\"action\":\"updated\",\"fields\":[\"username\"],"
+		    "\"user\":{\"username\":\"old-name\",\"uuid\":\"u-ren\"}}"
+		    "\n");
 	H_FMT(text, "%s%s%s%s%s%s%s", l[0], l[1], l[2], l[3], l[4], l[5], l[6]);
 	intent(text);
 	ck_assert_int_eq(hooks_recheck(dfd, h_ft_cl, INTENT), FT_OK);
 	ck_assert(!exists(INTENT));
-	ck_assert_int_eq(others("R" SEQ ".2.json"), 0);
-	a = ready("R" SEQ ".2.json");
-	ck_assert_uint_eq(json_array_size(a), 2);
+	ck_assert_int_eq(others("R" SEQ ".3.json"), 0);
+	a = ready("R" SEQ ".3.json");
+	ck_assert_uint_eq(json_array_size(a), 3);
 	ck_assert_str_eq(name_of(a, 0), "off");
 	ck_assert_str_eq(action_of(a, 0), "deactivated");
 	ck_assert_str_eq(name_of(a, 1), "gone");
 	ck_assert_str_eq(action_of(a, 1), "deleted");
+	ck_assert_str_eq(name_of(a, 2), "old-name");
+	ck_assert_str_eq(action_of(a, 2), "updated");
 	json_decref(a);
 	for (size_t i = 0; i < 4; i++)
 		free(ids[i]);

@@ -5,7 +5,8 @@
  * or LDAP password or an answer over the size cap, 2 and file:line: with
  * a bad line; the people counted under search_base (first page), a login
  * looked up (--user), the reads ftrack allows, the effective config
- * (--dump), and nothing written to ftrack.
+ * (--dump), nothing written to ftrack, and a refused [mapping] transform
+ * failing the check.
  * The world is the daemon suites' fixture (tests/lib/h_fixture.c; see
  * check_cmd_run.c).
  */
@@ -65,6 +66,38 @@ START_TEST(test_check)
 	ck_assert_int_eq(h_fx_run_cmd(args, "check-bad.out"), 2);
 	H_FMT(where, "%s:%d:", h_fx.conf, line);
 	ck_assert_int_ge(h_fx_out_count("check-bad.out", where), 1);
+}
+
+END_TEST
+
+/*
+ * cmd_check.c's part of [mapping] transform: the transform lines are
+ * printed and their result is the exit status (the lines themselves are
+ * tested in process in the cmd_check_transform suite).
+ */
+START_TEST(test_check_transform_exit)
+{
+	static const char *const args[] = {"check", NULL};
+	char path[PATH_MAX], conf[PATH_MAX + 64];
+
+	H_FMT(path, "%s/transform.sh", h_fx.dir);
+	ck_assert_int_eq(h_write_file(path,
+				      "#!/bin/sh\n"
+				      "while read -r l; do :; done\n",
+				      0755),
+			 FT_OK);
+	ck_assert_int_eq(chmod(path, 0777), 0);
+	H_FMT(conf, "mapping.transform = %s\n", path);
+	h_fx_config(conf);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-transform.out"), 1);
+	ck_assert_int_eq(h_fx_out_count("check-transform.out",
+					"transform: FAILED: refused:"),
+			 1);
+	/* without it, the same world passes */
+	h_fx_config(NULL);
+	ck_assert_int_eq(h_fx_run_cmd(args, "check-no-transform.out"), 0);
+	ck_assert_int_eq(h_fx_out_count("check-no-transform.out", "transform:"),
+			 0);
 }
 
 END_TEST
@@ -856,6 +889,7 @@ cmd_check_suite(void)
 				    h_fx_servers_teardown);
 	tcase_add_checked_fixture(tc, h_fx_world_setup, h_fx_world_teardown);
 	tcase_add_test(tc, test_check);
+	tcase_add_test(tc, test_check_transform_exit);
 	tcase_add_test(tc, test_check_server_text_escaped);
 	tcase_add_test(tc, test_check_refuses_plain_transports);
 	tcase_add_test(tc, test_check_warns_insecure);

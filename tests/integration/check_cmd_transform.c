@@ -2,11 +2,12 @@
 /*
  * check_cmd_transform.c: suite 'cmd_transform': [mapping] transform end to
  * end: a real slapd, the ftrack emulator, `ftrack-syncd reconcile`, `sync`
- * and `check` as processes, and transform programs written by the tests
- * (python3).  Fields replaced; a skip that makes a managed account a
- * leaver under the guards; a bad answer that keeps the account; an
- * outage that fails the run and writes nothing; logins skipped, failed
- * or left to retry; what `check` prints.
+ * as processes, and transform programs written by the tests (python3).
+ * Fields replaced; a skip that makes a managed account a leaver under the
+ * guards; a bad answer that keeps the account; an outage that fails the
+ * run and writes nothing; logins skipped, failed or left to retry.  What
+ * `check` prints of the transform is cmd_check_transform.c's, tested in
+ * process in the cmd_check_transform suite.
  */
 #include <check.h>
 #include <jansson.h>
@@ -298,36 +299,6 @@ START_TEST(test_sync_outage_retries)
 
 END_TEST
 
-/* ---- check ---------------------------------------------------------------- */
-
-START_TEST(test_check_runs_it)
-{
-	struct h_world *w = world();
-	char path[PATH_MAX];
-	struct h_cmd_out r;
-
-	config(w, transform(w, "['bob']", "[]", false, NULL));
-	expect_run(w, "check", 0, &r);
-	ck_assert_ptr_nonnull(strstr(r.out, "transform: WARNING: no "));
-	ck_assert_ptr_nonnull(strstr(r.out, "with its own rights"));
-	ck_assert_ptr_nonnull(strstr(r.out, "transform: 'alice': username "
-					    "'alice'"));
-	ck_assert_ptr_nonnull(strstr(r.out, "last name 'N"));
-	h_cmd_clear(&r);
-	/* a program others can write is refused, and check says so */
-	ck_assert_int_lt(
-		snprintf(path, sizeof(path), "%s/transform.py", w->dir),
-		(int)sizeof(path));
-	ck_assert_int_eq(chmod(path, 0777), 0);
-	expect_run(w, "check", 1, &r);
-	ck_assert_ptr_nonnull(strstr(r.out, "transform: FAILED: refused:"));
-	ck_assert_ptr_nonnull(strstr(r.out, "writable by group or others"));
-	h_cmd_clear(&r);
-	h_world_stop(w);
-}
-
-END_TEST
-
 /* ---- the daemon (run) ----------------------------------------------------- */
 
 /* The h_fx world's transform: last name "N<uidNumber>", or (broken) a
@@ -465,7 +436,6 @@ cmd_transform_suite(void)
 	tcase_add_test(c, test_reconcile_outage_writes_nothing);
 	tcase_add_test(c, test_sync_logins);
 	tcase_add_test(c, test_sync_outage_retries);
-	tcase_add_test(c, test_check_runs_it);
 	suite_add_tcase(s, c);
 	d = tcase_create("daemon");
 	tcase_add_unchecked_fixture(d, h_fx_servers_setup_people,

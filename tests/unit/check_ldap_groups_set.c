@@ -169,14 +169,10 @@ static const struct given world[] = {
 START_TEST(test_line_finds_its_group)
 {
 	static const char *const lines[] = {
-		"COMP",
-		"CN=Comp, OU=Groups,DC=Example,DC=com",
-		"dup",
-		"nothere",
-		"cn=nothere," G,
-		"cn=x,,=y",
-		"cn=noname," G,
-		"noname",
+		"COMP",          "CN=Comp, OU=Groups,DC=Example,DC=com",
+		"dup",           "nothere",
+		"cn=nothere," G, "cn=x,,=y",
+		"cn=noname," G,  "noname",
 	};
 
 	read_of(world, WORLD_N);
@@ -263,8 +259,7 @@ START_TEST(test_members_nested_diamond)
 		{"cn=d," G, "d", {"uid=dave," P, "uid=bob," P, NULL}, true},
 	};
 	static const char *const lines[] = {"a", "d"};
-	static const char *const want_a[] = {"uid=bob," P, "uid=dave," P,
-					     NULL};
+	static const char *const want_a[] = {"uid=bob," P, "uid=dave," P, NULL};
 
 	cfg.groups.nested = true;
 	read_of(g, 4);
@@ -353,8 +348,7 @@ START_TEST(test_member_uid)
 		{"cn=comp," G, "comp", {"bob", NULL}, true},
 	};
 	static const char *const lines[] = {"staff"};
-	static const char *const want[] = {"alice", "cn=comp," G, "zoe",
-					   NULL};
+	static const char *const want[] = {"alice", "cn=comp," G, "zoe", NULL};
 
 	cfg.groups.member_attribute = MEMBER_ATTR_MEMBER_UID;
 	cfg.groups.nested = true;
@@ -396,7 +390,9 @@ START_TEST(test_has_member)
 {
 	static const char *const lines[] = {"g", "empty"};
 	static const struct given g[] = {
-		{"cn=g," G, "g", {"uid=c," P, "uid=a," P, "uid=e," P, NULL},
+		{"cn=g," G,
+		 "g",
+		 {"uid=c," P, "uid=a," P, "uid=e," P, NULL},
 		 true},
 		{"cn=empty," G, "empty", {NULL}, true},
 	};
@@ -423,8 +419,8 @@ END_TEST
 START_TEST(test_line_in)
 {
 	static const char *const lines[] = {
-		"COMP", "cn=Juniors, " G, "cn=dup,ou=sub," G, "nothere",
-		"cn=x,,=y", "noname", "cn=noname," G,
+		"COMP",     "cn=Juniors, " G, "cn=dup,ou=sub," G, "nothere",
+		"cn=x,,=y", "noname",         "cn=noname," G,
 	};
 
 	read_of(world, WORLD_N);

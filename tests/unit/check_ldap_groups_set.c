@@ -310,7 +310,8 @@ START_TEST(test_people_base)
 	static const struct given g[] = {
 		{"cn=g," G,
 		 "g",
-		 {"uid=alice," P, "uid=x,ou=xpeople,dc=example,dc=com",
+		 {"uid=alice,ou=people,dc=example,dc=com",
+		  "uid=x,ou=xpeople,dc=example,dc=com",
 		  "uid=y\\,ou=people,dc=example,dc=com", P, NULL},
 		 true},
 	};
@@ -343,7 +344,8 @@ START_TEST(test_member_uid)
 	static const struct given g[] = {
 		{"cn=staff," G,
 		 "staff",
-		 {"zoe", "alice", "cn=comp," G, "alice", NULL},
+		 {"zoe", "alice", "cn=comp,ou=groups,dc=example,dc=com",
+		  "alice", NULL},
 		 true},
 		{"cn=comp," G, "comp", {"bob", NULL}, true},
 	};

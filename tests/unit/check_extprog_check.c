@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,8 +175,8 @@ START_TEST(test_check_exec_bits)
 
 END_TEST
 
-/* The sticky exception is root's folders only: never a file, never a
- * folder someone else owns. */
+/* The sticky exception is for folders only, never a file; a sticky
+ * folder someone else owns is refused for its owner. */
 START_TEST(test_check_sticky_only_root_folders)
 {
 	char sub[PATH_MAX / 2], path[PATH_MAX];
@@ -195,6 +196,30 @@ START_TEST(test_check_sticky_only_root_folders)
 	ck_assert_int_eq(chown(sub, 4242, (gid_t)-1), 0);
 	ck_assert_int_eq(extprog_check(path, why, sizeof(why)), FT_E_PERM);
 	ck_assert_ptr_nonnull(strstr(why, "/theirs' is owned by uid 4242"));
+}
+
+END_TEST
+
+/* EXTPROG_ACCOUNT may own the file and its folders, but its sticky
+ * folder is no exception (root's only).  Runs where the account exists. */
+START_TEST(test_check_account_owner)
+{
+	char sub[PATH_MAX / 2], path[PATH_MAX];
+	struct passwd *pw = getpwnam(EXTPROG_ACCOUNT);
+
+	if (getuid() != 0 || pw == NULL)
+		return; /* no account here, or no right to give files away */
+	(void)snprintf(sub, sizeof(sub), "%s/acct", dir);
+	(void)snprintf(path, sizeof(path), "%s/prog", sub);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	ck_assert_int_eq(h_write_file(path, ok_text, 0755), FT_OK);
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	ck_assert_int_eq(chown(path, pw->pw_uid, (gid_t)-1), 0);
+	ck_assert_int_eq(chown(sub, pw->pw_uid, (gid_t)-1), 0);
+	ck_assert_int_eq(extprog_check(path, why, sizeof(why)), FT_OK);
+	ck_assert_int_eq(chmod(sub, 01777), 0);
+	ck_assert_int_eq(extprog_check(path, why, sizeof(why)), FT_E_PERM);
+	ck_assert_ptr_nonnull(strstr(why, "/acct' is writable"));
 }
 
 END_TEST
@@ -306,6 +331,7 @@ extprog_check_suite(void)
 	tcase_add_test(c, test_check_no_path);
 	tcase_add_test(c, test_check_exec_bits);
 	tcase_add_test(c, test_check_sticky_only_root_folders);
+	tcase_add_test(c, test_check_account_owner);
 	tcase_add_test(c, test_check_not_a_program);
 	tcase_add_test(c, test_check_why_bounded);
 	suite_add_tcase(s, c);

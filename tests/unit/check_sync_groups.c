@@ -89,8 +89,7 @@ load(const char *extra)
 	config_free(W.cfg);
 	W.cfg = NULL;
 	ck_assert_int_eq(h_world_config(W.w, extra), FT_OK);
-	ck_assert_msg(config_load(W.w->conf, &W.cfg, err, sizeof(err)) ==
-			      FT_OK,
+	ck_assert_msg(config_load(W.w->conf, &W.cfg, err, sizeof(err)) == FT_OK,
 		      "%s", err);
 	ck_assert_int_eq(ftrack_client_new(W.cfg, &W.ft), FT_OK);
 }
@@ -741,8 +740,7 @@ START_TEST(test_login_never_removes)
 	before = h_emu_stat2(W.w->emu, "operations", "delete");
 	ck_assert_int_eq(login("alice", false, &cache, &st, &changes), FT_OK);
 	ck_assert_uint_eq(changes, 0);
-	ck_assert_int_eq(h_emu_stat2(W.w->emu, "operations", "delete"),
-			 before);
+	ck_assert_int_eq(h_emu_stat2(W.w->emu, "operations", "delete"), before);
 	ck_assert(member("alice", COMP));
 	ck_assert(member("alice", LIGHT));
 	ck_assert_uint_eq(role_named("alice", "Supervisor"), 1);

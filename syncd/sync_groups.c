@@ -1167,6 +1167,9 @@ sync_groups_login(const struct config *cfg, struct ldap_src *src,
 			? cache_fresh(cfg, ft, cache, st, err, errlen)
 			: FT_OK;
 
+	/* every person's count is written, whatever happens to them */
+	if (n > 0)
+		memset(ret_changes, 0, n * sizeof(*ret_changes));
 	for (i = 0; r == FT_OK && sync_groups_enabled(cfg) && i < n; i++) {
 		struct ctx c;
 		struct person_origin po = {origin, i};
